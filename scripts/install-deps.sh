@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages Banter needs to build, run and test.
+# Idempotent: only packages that are missing are installed.
+set -euo pipefail
+
+PKGS=(
+  # build
+  pkg-config cmake build-essential libasound2-dev libopus-dev libspeexdsp-dev libdbus-1-dev
+  # tests: real servers and a sound system without hardware
+  prosody coturn pulseaudio pulseaudio-utils libasound2-plugins
+  # window tests
+  xvfb xauth libgl1-mesa-dri imagemagick
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The packaged services must not run system-wide: tests start their own instances.
+for svc in prosody coturn; do
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+  if [ -x "/etc/init.d/$svc" ]; then $SUDO "/etc/init.d/$svc" stop >/dev/null 2>&1 || true; fi
+done

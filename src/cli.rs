@@ -1,0 +1,471 @@
+//! The headless command line (see README.md): `send` and `listen` for now.
+//! Exit status 0 when the command did what it was asked; otherwise one `error: ...`
+//! line on stderr and a non-zero status.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+use xmpp_parsers::jid::BareJid;
+
+use crate::client::{self, ClientError, Command, Config, Event};
+use crate::xmpp::connect::parse_server;
+use crate::xmpp::presence::Show;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "banter",
+    version,
+    about = "Voice and video calls and chat over XMPP"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub account: AccountArgs,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AccountArgs {
+    /// The account, e.g. alice@example.org
+    #[arg(long, global = true)]
+    pub jid: Option<String>,
+    /// File holding the password (or set BANTER_PASSWORD)
+    #[arg(long, global = true)]
+    pub password_file: Option<PathBuf>,
+    /// Connect to HOST:PORT instead of looking up DNS SRV records
+    #[arg(long, global = true)]
+    pub server: Option<String>,
+    /// Also trust this CA certificate, or exactly this server certificate (PEM)
+    #[arg(long, global = true)]
+    pub ca_file: Option<PathBuf>,
+    /// Settings and history directory
+    #[arg(long, global = true)]
+    pub config_dir: Option<PathBuf>,
+    /// Resource to request (default: chosen by the server)
+    #[arg(long, global = true)]
+    pub resource: Option<String>,
+    /// Print events as JSON lines
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Send one chat message; exits 0 once the server acknowledged it
+    Send {
+        /// Recipient (bare JID)
+        to: String,
+        #[arg(long)]
+        body: String,
+    },
+    /// Stay online and print events (messages, presence, subscription requests)
+    Listen {
+        /// Stop after this many seconds
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Accept every subscription request (for bots and tests)
+        #[arg(long)]
+        accept_subscriptions: bool,
+        /// Presence to announce: available, away, dnd, xa, chat
+        #[arg(long, default_value = "available")]
+        show: String,
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Print the local history with a contact (works offline)
+    History {
+        /// The contact (bare JID)
+        peer: String,
+        /// How many of the newest messages
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Manage the roster: add, remove or rename a contact
+    Contact {
+        #[command(subcommand)]
+        action: ContactAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContactAction {
+    /// Add a contact and ask for its presence
+    Add {
+        jid: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a contact (and the subscriptions both ways)
+    Remove { jid: String },
+    /// Rename a contact
+    Rename { jid: String, name: String },
+    /// Print the roster
+    List,
+}
+
+/// A user-facing failure: printed as `error: ...`.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start: {e}"), false),
+    };
+    let json = cli.account.json;
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(msg)) => fail(&msg, json),
+    }
+}
+
+fn fail(msg: &str, json: bool) -> ExitCode {
+    if json {
+        println!("{}", json!({"event": "error", "message": msg}));
+    }
+    eprintln!("error: {msg}");
+    ExitCode::FAILURE
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BANTER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Reads the password from `--password-file` or `BANTER_PASSWORD`; never from argv.
+pub fn password(args: &AccountArgs) -> Result<String, CliError> {
+    if let Some(path) = &args.password_file {
+        let s = std::fs::read_to_string(path)
+            .map_err(|e| CliError(format!("cannot read password file {}: {e}", path.display())))?;
+        return Ok(s.trim_end_matches(['\r', '\n']).to_string());
+    }
+    std::env::var("BANTER_PASSWORD").map_err(|_| {
+        CliError("no password: use --password-file FILE or set BANTER_PASSWORD".into())
+    })
+}
+
+/// The data directory: `--config-dir`, or the platform's data dir.
+pub fn data_dir(args: &AccountArgs) -> Result<PathBuf, CliError> {
+    if let Some(d) = &args.config_dir {
+        return Ok(d.clone());
+    }
+    directories::ProjectDirs::from("im", "banter", "Banter")
+        .map(|p| p.data_dir().to_path_buf())
+        .ok_or_else(|| CliError("cannot find a home directory; use --config-dir".into()))
+}
+
+pub fn parse_jid(s: &str) -> Result<BareJid, CliError> {
+    let jid = BareJid::new(s)
+        .map_err(|e| CliError(format!("invalid JID '{s}': {e}; expected user@domain")))?;
+    if jid.node().is_none() {
+        return Err(CliError(format!("invalid JID '{s}': expected user@domain")));
+    }
+    Ok(jid)
+}
+
+/// Builds the account configuration from the command line.
+pub fn config(args: &AccountArgs) -> Result<Config, CliError> {
+    let jid = args
+        .jid
+        .as_deref()
+        .ok_or_else(|| CliError("no account: use --jid user@domain".into()))?;
+    let jid = parse_jid(jid)?;
+    let mut cfg = Config::new(jid, password(args)?, data_dir(args)?);
+    if let Some(s) = &args.server {
+        cfg.server = Some(
+            parse_server(s)
+                .ok_or_else(|| CliError(format!("invalid --server '{s}': expected HOST:PORT")))?,
+        );
+    }
+    cfg.ca_file = args.ca_file.clone();
+    cfg.resource = args.resource.clone();
+    Ok(cfg)
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let Some(cmd) = cli.command else {
+        use clap::CommandFactory;
+        let mut c = Cli::command();
+        let _ = c.print_help();
+        println!("\nThe window is not part of this build yet; use the commands above.");
+        return Ok(());
+    };
+    let args = cli.account;
+    match cmd {
+        Cmd::Send { to, body } => send(&args, &to, &body).await,
+        Cmd::Listen {
+            duration,
+            accept_subscriptions,
+            show,
+            status,
+        } => {
+            let show =
+                Show::parse(&show).ok_or_else(|| CliError(format!("unknown presence '{show}'")))?;
+            listen(&args, duration, accept_subscriptions, show, status).await
+        }
+        Cmd::Contact { action } => contact(&args, action).await,
+        Cmd::History { peer, limit } => history(&args, &peer, limit),
+    }
+}
+
+async fn connect(mut cfg: Config) -> Result<client::ClientHandle, CliError> {
+    cfg.connect_timeout = Duration::from_secs(15);
+    client::start(cfg).await.map_err(|e| match e {
+        ClientError::Connect(c) => CliError(c.to_string()),
+        other => CliError(other.to_string()),
+    })
+}
+
+/// Waits for the first `Connected`; a fatal connection error ends the wait.
+async fn wait_online(client: &mut client::ClientHandle) -> Result<String, CliError> {
+    let deadline = tokio::time::sleep(Duration::from_secs(30));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            ev = client.next_event() => match ev {
+                Some(Event::Connected { jid, .. }) => return Ok(jid),
+                Some(Event::ConnectionError { message, fatal: true }) => return Err(CliError(message)),
+                Some(_) => {}
+                None => return Err(CliError("the connection ended".into())),
+            },
+            _ = &mut deadline => return Err(CliError("timed out waiting for the session".into())),
+        }
+    }
+}
+
+async fn send(args: &AccountArgs, to: &str, body: &str) -> Result<(), CliError> {
+    let to = parse_jid(to)?;
+    let mut cfg = config(args)?;
+    cfg.presence = None;
+    cfg.catch_up = false;
+    let mut client = connect(cfg).await?;
+    wait_online(&mut client).await?;
+    let id = client::new_id();
+    client.send(Command::SendMessage {
+        id: id.clone(),
+        to,
+        body: body.to_string(),
+    });
+    let deadline = tokio::time::sleep(Duration::from_secs(30));
+    tokio::pin!(deadline);
+    let result = loop {
+        tokio::select! {
+            ev = client.next_event() => match ev {
+                Some(Event::MessageAcked { id: acked }) if acked == id => break Ok(()),
+                Some(Event::MessageFailed { id: failed, error }) if failed == id => break Err(CliError(error)),
+                Some(Event::ConnectionError { message, fatal: true }) => break Err(CliError(message)),
+                Some(_) => {}
+                None => break Err(CliError("the connection ended before the server confirmed the message".into())),
+            },
+            _ = &mut deadline => break Err(CliError("the server did not confirm the message within 30 s; it stays queued and is sent next time".into())),
+        }
+    };
+    if result.is_ok() && args.json {
+        println!("{}", json!({"event": "sent", "id": id}));
+    }
+    client.shutdown().await;
+    result
+}
+
+async fn listen(
+    args: &AccountArgs,
+    duration: Option<f64>,
+    accept_subscriptions: bool,
+    show: Show,
+    status: Option<String>,
+) -> Result<(), CliError> {
+    let mut cfg = config(args)?;
+    cfg.presence = Some((show, status));
+    let mut client = connect(cfg).await?;
+    let sleep = async {
+        match duration {
+            Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(sleep);
+    let mut out = std::io::stdout();
+    loop {
+        tokio::select! {
+            ev = client.next_event() => {
+                let Some(ev) = ev else { return Err(CliError("the connection ended".into())) };
+                if let Event::SubscriptionRequest { from } = &ev {
+                    if accept_subscriptions {
+                        if let Ok(jid) = BareJid::new(from) {
+                            client.send(Command::AnswerSubscription { jid, accept: true });
+                        }
+                    }
+                }
+                if let Event::ConnectionError { message, fatal: true } = &ev {
+                    return Err(CliError(message.clone()));
+                }
+                print_event(&mut out, &ev, args.json);
+            }
+            _ = &mut sleep => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    client.shutdown().await;
+    Ok(())
+}
+
+fn history(args: &AccountArgs, peer: &str, limit: usize) -> Result<(), CliError> {
+    let account = parse_jid(
+        args.jid
+            .as_deref()
+            .ok_or_else(|| CliError("no account: use --jid user@domain".into()))?,
+    )?;
+    let peer = parse_jid(peer)?;
+    let store = crate::store::Store::open_dir(&data_dir(args)?)?;
+    let mut out = std::io::stdout();
+    for message in store.history(account.as_str(), peer.as_str(), None, limit)? {
+        print_event(&mut out, &Event::Message { message }, args.json);
+    }
+    Ok(())
+}
+
+async fn contact(args: &AccountArgs, action: ContactAction) -> Result<(), CliError> {
+    let mut cfg = config(args)?;
+    cfg.presence = None;
+    cfg.catch_up = false;
+    let mut client = connect(cfg).await?;
+    wait_online(&mut client).await?;
+    // The roster arrives first; then apply the change and wait for the server's push.
+    let target = match &action {
+        ContactAction::Add { jid, .. }
+        | ContactAction::Remove { jid }
+        | ContactAction::Rename { jid, .. } => Some(parse_jid(jid)?),
+        ContactAction::List => None,
+    };
+    let mut out = std::io::stdout();
+    let deadline = tokio::time::sleep(Duration::from_secs(20));
+    tokio::pin!(deadline);
+    let mut sent = false;
+    let result = loop {
+        tokio::select! {
+            ev = client.next_event() => {
+                let Some(ev) = ev else { break Err(CliError("the connection ended".into())) };
+                match (&ev, &action, &target) {
+                    (Event::Roster { .. }, ContactAction::List, _) => {
+                        print_event(&mut out, &ev, args.json);
+                        break Ok(());
+                    }
+                    (Event::Roster { .. }, _, Some(jid)) if !sent => {
+                        sent = true;
+                        client.send(match &action {
+                            ContactAction::Add { name, .. } => Command::AddContact { jid: jid.clone(), name: name.clone() },
+                            ContactAction::Remove { .. } => Command::RemoveContact { jid: jid.clone() },
+                            ContactAction::Rename { name, .. } => Command::RenameContact { jid: jid.clone(), name: name.clone() },
+                            ContactAction::List => unreachable!("handled above"),
+                        });
+                    }
+                    (Event::ContactChanged { contact }, _, Some(jid)) if contact.jid == jid.as_str() => {
+                        print_event(&mut out, &ev, args.json);
+                        break Ok(());
+                    }
+                    (Event::ContactRemoved { jid: removed }, _, Some(jid)) if removed == jid.as_str() => {
+                        print_event(&mut out, &ev, args.json);
+                        break Ok(());
+                    }
+                    (Event::Error { message }, _, _) => break Err(CliError(message.clone())),
+                    _ => {}
+                }
+            }
+            _ = &mut deadline => break Err(CliError("the server did not confirm the roster change".into())),
+        }
+    };
+    client.shutdown().await;
+    result
+}
+
+/// Prints one event, as a JSON line (the contract in README.md) or as plain text.
+pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
+    let line = if json {
+        let v = match ev {
+            Event::Connected { jid, resumed } => {
+                json!({"event": "connected", "jid": jid, "resumed": resumed})
+            }
+            Event::Presence { from, show, status } => {
+                json!({"event": "presence", "from": from, "show": show, "status": status})
+            }
+            Event::Message { message } => json!({
+                "event": "message", "from": message.from, "to": message.to, "id": message.id,
+                "body": message.body, "peer": message.peer, "direction": message.direction,
+                "ts_ms": message.ts_ms, "stanza_id": message.stanza_id,
+            }),
+            Event::Error { message } => json!({"event": "error", "message": message}),
+            Event::ConnectionError { message, fatal } => {
+                json!({"event": "error", "message": message, "fatal": fatal})
+            }
+            other => serde_json::to_value(other).unwrap_or_else(|_| json!({"event": "unknown"})),
+        };
+        v.to_string()
+    } else {
+        match ev {
+            Event::Connected { jid, resumed } => {
+                format!(
+                    "connected as {jid}{}",
+                    if *resumed { " (resumed)" } else { "" }
+                )
+            }
+            Event::ConnectionLost => "connection lost, reconnecting…".into(),
+            Event::ConnectionError { message, .. } => format!("error: {message}"),
+            Event::Presence { from, show, status } => format!(
+                "presence {from}: {}{}",
+                show.as_str(),
+                status
+                    .as_ref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            ),
+            Event::Message { message } => format!(
+                "{} {}: {}",
+                if message.direction == crate::store::Direction::In {
+                    "from"
+                } else {
+                    "to"
+                },
+                message.peer,
+                message.body
+            ),
+            Event::SubscriptionRequest { from } => format!("{from} asks to see your presence"),
+            Event::Roster { contacts } => {
+                let mut s = format!("{} contacts", contacts.len());
+                for c in contacts {
+                    s.push_str(&format!(
+                        "\n  {} {} [{}]",
+                        c.jid,
+                        c.name.clone().unwrap_or_default(),
+                        c.subscription
+                    ));
+                }
+                s
+            }
+            Event::ContactChanged { contact } => {
+                format!("contact {} [{}]", contact.jid, contact.subscription)
+            }
+            Event::ContactRemoved { jid } => format!("contact {jid} removed"),
+            Event::MessageDelivered { id } => format!("delivered {id}"),
+            Event::Error { message } => format!("error: {message}"),
+            _ => return,
+        }
+    };
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}

@@ -1,0 +1,988 @@
+//! The `Client`: one task per account. Front ends (window, headless commands, tests)
+//! send it `Command`s and read its `Event`s; nothing else touches the network.
+//!
+//! The connection itself is tokio-xmpp's `StanzaStream` (resource binding, XEP-0198
+//! stream management and resumption), fed by our own connector (`xmpp::connect`) so
+//! that login failures are reported instead of retried silently.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::StreamExt;
+use minidom::Element;
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tokio_xmpp::stanzastream::{
+    Connection, Event as StreamEv, StanzaStage, StanzaState, StanzaStream, StreamEvent,
+};
+use tokio_xmpp::xmlstream::Timeouts;
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+use xmpp_parsers::message::{Message, MessageType};
+use xmpp_parsers::ns;
+use xmpp_parsers::presence::{Presence, Type as PresenceType};
+use xmpp_parsers::stanza::Stanza;
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+
+use crate::store::{Contact, Direction, MessageState, Store, StoreError, StoredMessage};
+use crate::xmpp::connect::{self, ConnectOptions};
+use crate::xmpp::error::ConnectError;
+use crate::xmpp::presence::Show;
+use crate::xmpp::{caps, carbons, chat, disco, mam, presence, receipts, roster, tls};
+
+/// What an account needs to go online.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub jid: BareJid,
+    pub password: String,
+    /// Requested resource; the server may assign another.
+    pub resource: Option<String>,
+    /// `HOST:PORT` instead of DNS SRV.
+    pub server: Option<(String, u16)>,
+    pub ca_file: Option<PathBuf>,
+    /// Where `banter.sqlite3` lives.
+    pub data_dir: PathBuf,
+    /// Upper bound for one connection attempt.
+    pub connect_timeout: Duration,
+    /// Presence announced when online; `None` stays invisible to contacts (no
+    /// initial presence), e.g. for `banter send`.
+    pub presence: Option<(Show, Option<String>)>,
+    /// Fetch what arrived while offline (XEP-0313).
+    pub catch_up: bool,
+}
+
+impl Config {
+    pub fn new(jid: BareJid, password: String, data_dir: PathBuf) -> Self {
+        Config {
+            jid,
+            password,
+            resource: None,
+            server: None,
+            ca_file: None,
+            data_dir,
+            connect_timeout: Duration::from_secs(15),
+            presence: Some((Show::Available, None)),
+            catch_up: true,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a front end asks of the account.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Send a chat message; `id` (also its origin-id) identifies it in later events.
+    SendMessage {
+        id: String,
+        to: BareJid,
+        body: String,
+    },
+    AddContact {
+        jid: BareJid,
+        name: Option<String>,
+    },
+    RenameContact {
+        jid: BareJid,
+        name: String,
+    },
+    RemoveContact {
+        jid: BareJid,
+    },
+    /// Answer a subscription request; accepting also asks for theirs in return.
+    AnswerSubscription {
+        jid: BareJid,
+        accept: bool,
+    },
+    SetPresence {
+        show: Show,
+        status: Option<String>,
+    },
+    /// Ask for a page of history: answered by `Event::History`.
+    LoadHistory {
+        peer: BareJid,
+        before_seq: Option<i64>,
+        limit: usize,
+    },
+    /// Go offline cleanly.
+    Disconnect,
+}
+
+/// What the account reports.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Online (first time, or after a reconnect that lost the session).
+    Connected {
+        jid: String,
+        resumed: bool,
+    },
+    /// The connection dropped; reconnecting in the background.
+    ConnectionLost,
+    /// A reconnect attempt failed; `fatal` ones need the user (password, certificate).
+    ConnectionError {
+        message: String,
+        fatal: bool,
+    },
+    Roster {
+        contacts: Vec<Contact>,
+    },
+    ContactChanged {
+        contact: Contact,
+    },
+    ContactRemoved {
+        jid: String,
+    },
+    Presence {
+        from: String,
+        show: Show,
+        status: Option<String>,
+    },
+    SubscriptionRequest {
+        from: String,
+    },
+    /// A new history entry (received live, from a carbon or from the archive).
+    Message {
+        message: StoredMessage,
+    },
+    /// The server confirmed our message.
+    MessageAcked {
+        id: String,
+    },
+    /// The recipient's device confirmed our message (XEP-0184).
+    MessageDelivered {
+        id: String,
+    },
+    MessageFailed {
+        id: String,
+        error: String,
+    },
+    /// A contact's resource's features (disco#info, via caps).
+    Features {
+        jid: String,
+        features: Vec<String>,
+    },
+    /// Archive catch-up finished with `count` new messages.
+    CaughtUp {
+        count: usize,
+    },
+    History {
+        peer: String,
+        messages: Vec<StoredMessage>,
+    },
+    /// Something went wrong that is not about the connection.
+    Error {
+        message: String,
+    },
+    /// The client stopped.
+    Disconnected,
+}
+
+/// A front end's end of the client.
+pub struct ClientHandle {
+    pub jid: BareJid,
+    commands: mpsc::UnboundedSender<Command>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ClientHandle {
+    pub fn send(&self, cmd: Command) {
+        let _ = self.commands.send(cmd);
+    }
+
+    pub fn sender(&self) -> mpsc::UnboundedSender<Command> {
+        self.commands.clone()
+    }
+
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// Disconnects and waits for the task to finish (bounded).
+    pub async fn shutdown(self) {
+        let _ = self.commands.send(Command::Disconnect);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+/// A fresh random id for stanzas.
+pub fn new_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// Logs in (reporting failure), then runs the account in a background task.
+pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
+    let store = Store::open_dir(&config.data_dir)?;
+    let tls = tls::build(config.ca_file.as_deref())?;
+    let jid: Jid = match &config.resource {
+        Some(r) => Jid::from(FullJid::from_parts(
+            config.jid.node(),
+            config.jid.domain(),
+            &xmpp_parsers::jid::ResourcePart::new(r)
+                .map_err(|_| ConnectError::InvalidJid(format!("{}/{}", config.jid, r)))?,
+        )),
+        None => Jid::from(config.jid.clone()),
+    };
+    if config.jid.node().is_none() {
+        return Err(ConnectError::InvalidJid(config.jid.to_string()).into());
+    }
+    let opts = ConnectOptions {
+        jid,
+        password: config.password.clone(),
+        server: config.server.clone(),
+        tls,
+        timeout: config.connect_timeout,
+        timeouts: Timeouts {
+            read_timeout: Duration::from_secs(60),
+            response_timeout: Duration::from_secs(20),
+        },
+    };
+    let first = connect::login(&opts).await?;
+    store.save_account(
+        config.jid.as_str(),
+        config
+            .server
+            .as_ref()
+            .map(|(h, p)| format!("{h}:{p}"))
+            .as_deref(),
+        config
+            .ca_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .as_deref(),
+    )?;
+
+    let (fail_tx, fail_rx) = mpsc::unbounded_channel();
+    let stream = StanzaStream::new(reconnector(first, opts, fail_tx), 64);
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+    let state = State {
+        own: config.jid.clone(),
+        bound: None,
+        config,
+        store,
+        events: ev_tx,
+        ack_tx,
+        pending_iqs: HashMap::new(),
+        sm_enabled: false,
+        catching_up: false,
+        catch_up_count: 0,
+        mam_queryid: String::new(),
+        caps_asked: HashMap::new(),
+    };
+    let jid = state.own.clone();
+    let task = tokio::spawn(run(state, stream, cmd_rx, fail_rx, ack_rx));
+    Ok(ClientHandle {
+        jid,
+        commands: cmd_tx,
+        events: ev_rx,
+        task,
+    })
+}
+
+type Reconnector = Box<dyn FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static>;
+
+/// Hands the stream the first connection, then reconnects with back-off (1 s → 30 s),
+/// reporting every failure to the client task.
+fn reconnector(
+    first: Connection,
+    opts: ConnectOptions,
+    fail_tx: mpsc::UnboundedSender<ConnectError>,
+) -> Reconnector {
+    let mut first = Some(first);
+    Box::new(move |_location, slot| {
+        if let Some(conn) = first.take() {
+            let _ = slot.send(conn);
+            return;
+        }
+        let opts = opts.clone();
+        let fail_tx = fail_tx.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(500);
+            loop {
+                if slot.is_closed() {
+                    return;
+                }
+                match connect::login(&opts).await {
+                    Ok(conn) => {
+                        let _ = slot.send(conn);
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, retry_in = ?delay, "reconnect failed");
+                        if fail_tx.send(e).is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(30));
+                    }
+                }
+            }
+        });
+    })
+}
+
+/// Why we sent an IQ, to route its answer.
+#[derive(Debug)]
+enum IqPurpose {
+    RosterGet,
+    RosterSet,
+    Carbons,
+    Mam {
+        queryid: String,
+    },
+    Disco {
+        jid: Jid,
+        ver: Option<String>,
+    },
+    /// A ping that confirms messages sent before it (servers without XEP-0198).
+    AckPing {
+        ids: Vec<String>,
+    },
+}
+
+struct State {
+    own: BareJid,
+    bound: Option<FullJid>,
+    config: Config,
+    store: Store,
+    events: mpsc::UnboundedSender<Event>,
+    ack_tx: mpsc::UnboundedSender<(String, Option<StanzaState>)>,
+    pending_iqs: HashMap<String, IqPurpose>,
+    sm_enabled: bool,
+    catching_up: bool,
+    catch_up_count: usize,
+    mam_queryid: String,
+    /// JIDs whose caps we asked about, by ver, to ask once.
+    caps_asked: HashMap<String, Jid>,
+}
+
+const MAM_LAST: &str = "mam_last_id";
+
+async fn run(
+    mut st: State,
+    mut stream: StanzaStream,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    mut failures: mpsc::UnboundedReceiver<ConnectError>,
+    mut acks: mpsc::UnboundedReceiver<(String, Option<StanzaState>)>,
+) {
+    let mut out: Vec<Stanza> = Vec::new();
+    loop {
+        tokio::select! {
+            ev = stream.next() => {
+                let Some(ev) = ev else { break };
+                match ev {
+                    StreamEv::Stream(StreamEvent::Reset { bound_jid, features }) => {
+                        st.sm_enabled = features.stream_management.is_some();
+                        st.bound = bound_jid.clone().try_into_full().ok();
+                        st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false });
+                        st.on_online(&mut out);
+                    }
+                    StreamEv::Stream(StreamEvent::Suspended) => st.emit(Event::ConnectionLost),
+                    StreamEv::Stream(StreamEvent::Resumed) => {
+                        let jid = st.bound.as_ref().map(|j| j.to_string()).unwrap_or_default();
+                        st.emit(Event::Connected { jid, resumed: true });
+                    }
+                    StreamEv::Stanza(stanza) => st.on_stanza(stanza, &mut out),
+                }
+            }
+            cmd = commands.recv() => {
+                match cmd {
+                    None | Some(Command::Disconnect) => {
+                        let bye: Stanza = Presence::new(PresenceType::Unavailable).into();
+                        let _ = stream.send(Box::new(bye)).await;
+                        let _ = tokio::time::timeout(Duration::from_secs(5), stream.close()).await;
+                        st.emit(Event::Disconnected);
+                        return;
+                    }
+                    Some(cmd) => st.on_command(cmd, &mut out),
+                }
+            }
+            Some(err) = failures.recv() => {
+                st.emit(Event::ConnectionError { fatal: err.is_fatal(), message: err.to_string() });
+            }
+            Some((id, state)) = acks.recv() => st.on_ack(id, state, &mut out),
+        }
+        for stanza in out.drain(..) {
+            st.transmit(&stream, stanza).await;
+        }
+    }
+    st.emit(Event::Disconnected);
+}
+
+impl State {
+    fn emit(&self, ev: Event) {
+        let _ = self.events.send(ev);
+    }
+
+    fn store_err(&self, e: StoreError) {
+        tracing::error!(error = %e, "store");
+        self.emit(Event::Error {
+            message: e.to_string(),
+        });
+    }
+
+    fn iq(&mut self, purpose: IqPurpose, make: impl FnOnce(&str) -> Iq, out: &mut Vec<Stanza>) {
+        let id = new_id();
+        out.push(make(&id).into());
+        self.pending_iqs.insert(id, purpose);
+    }
+
+    /// Sends a stanza; chat messages get a watcher that reports the server's ack.
+    async fn transmit(&mut self, stream: &StanzaStream, stanza: Stanza) {
+        let msg_id = match &stanza {
+            Stanza::Message(m) if chat::body(m).is_some() && chat::origin_id(m).is_some() => {
+                m.id.as_ref().map(|i| i.0.clone())
+            }
+            _ => None,
+        };
+        let mut token = stream.send(Box::new(stanza)).await;
+        let Some(id) = msg_id else { return };
+        let ack_tx = self.ack_tx.clone();
+        let sm = self.sm_enabled;
+        tokio::spawn(async move {
+            let stage = if sm {
+                StanzaStage::Acked
+            } else {
+                StanzaStage::Sent
+            };
+            let state = token.wait_for(stage).await;
+            let _ = ack_tx.send((id, state));
+        });
+    }
+
+    fn on_ack(&mut self, id: String, state: Option<StanzaState>, out: &mut Vec<Stanza>) {
+        match state {
+            Some(StanzaState::Acked { .. }) => self.mark_acked(&id),
+            Some(StanzaState::Sent { .. }) => {
+                // No stream management: a ping answered means the server has processed
+                // everything sent before it.
+                self.iq(
+                    IqPurpose::AckPing { ids: vec![id] },
+                    |iq_id| Iq::Get {
+                        from: None,
+                        to: None,
+                        id: iq_id.to_string(),
+                        payload: Element::builder("ping", ns::PING).build(),
+                    },
+                    out,
+                );
+            }
+            // Failed or dropped with the connection: stays pending, resent on reconnect.
+            _ => tracing::debug!(%id, "message not acknowledged; will resend after reconnect"),
+        }
+    }
+
+    fn mark_acked(&self, id: &str) {
+        match self
+            .store
+            .set_state(self.own.as_str(), id, MessageState::Acked)
+        {
+            Ok(true) => self.emit(Event::MessageAcked { id: id.to_string() }),
+            Ok(false) => {}
+            Err(e) => self.store_err(e),
+        }
+    }
+
+    fn on_online(&mut self, out: &mut Vec<Stanza>) {
+        self.pending_iqs.clear();
+        self.iq(IqPurpose::RosterGet, roster::get, out);
+        self.iq(IqPurpose::Carbons, carbons::enable, out);
+        if let Some((show, status)) = self.config.presence.clone() {
+            out.push(presence::own(show, status.as_deref()).into());
+        }
+        if self.config.catch_up {
+            let from = match self.store.get_meta(self.own.as_str(), MAM_LAST) {
+                Ok(Some(id)) => mam::From::After(id),
+                Ok(None) => mam::From::Newest,
+                Err(e) => {
+                    self.store_err(e);
+                    mam::From::Newest
+                }
+            };
+            self.catching_up = true;
+            self.catch_up_count = 0;
+            self.request_mam_page(&from, out);
+        }
+        match self.store.pending_messages(self.own.as_str()) {
+            Ok(pending) => {
+                for m in pending {
+                    if let Ok(to) = BareJid::new(&m.peer) {
+                        out.push(chat::outgoing(&to, &m.id, &m.body).into());
+                    }
+                }
+            }
+            Err(e) => self.store_err(e),
+        }
+    }
+
+    fn request_mam_page(&mut self, from: &mam::From, out: &mut Vec<Stanza>) {
+        let queryid = new_id();
+        self.mam_queryid = queryid.clone();
+        let from = from.clone();
+        self.iq(
+            IqPurpose::Mam {
+                queryid: queryid.clone(),
+            },
+            |id| mam::query(id, &queryid, &from),
+            out,
+        );
+    }
+
+    fn on_command(&mut self, cmd: Command, out: &mut Vec<Stanza>) {
+        let account = self.own.to_string();
+        match cmd {
+            Command::SendMessage { id, to, body } => {
+                let msg = chat::outgoing(&to, &id, &body);
+                let mut stored = match chat::to_stored(&msg, &self.own, None, None) {
+                    Some(s) => s,
+                    None => return,
+                };
+                stored.state = MessageState::Pending;
+                if let Some(b) = &self.bound {
+                    stored.from = b.to_string();
+                }
+                match self.store.insert_message(&account, stored) {
+                    Ok(Some(m)) => self.emit(Event::Message { message: m }),
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.emit(Event::MessageFailed {
+                            id,
+                            error: e.to_string(),
+                        });
+                        return;
+                    }
+                }
+                out.push(msg.into());
+            }
+            Command::AddContact { jid, name } => {
+                self.iq(
+                    IqPurpose::RosterSet,
+                    |id| roster::set_item(id, &jid, name.as_deref(), &[]),
+                    out,
+                );
+                out.push(Presence::subscribe().with_to(jid).into());
+            }
+            Command::RenameContact { jid, name } => {
+                let groups = self
+                    .store
+                    .roster(&account)
+                    .ok()
+                    .and_then(|r| r.into_iter().find(|c| c.jid == jid.as_str()))
+                    .map(|c| c.groups)
+                    .unwrap_or_default();
+                self.iq(
+                    IqPurpose::RosterSet,
+                    |id| roster::set_item(id, &jid, Some(&name), &groups),
+                    out,
+                );
+            }
+            Command::RemoveContact { jid } => {
+                self.iq(
+                    IqPurpose::RosterSet,
+                    |id| roster::remove_item(id, &jid),
+                    out,
+                );
+            }
+            Command::AnswerSubscription { jid, accept } => {
+                if accept {
+                    out.push(Presence::subscribed().with_to(jid.clone()).into());
+                    let already = self
+                        .store
+                        .roster(&account)
+                        .ok()
+                        .and_then(|r| r.into_iter().find(|c| c.jid == jid.as_str()))
+                        .map(|c| c.subscription == "to" || c.subscription == "both" || c.ask)
+                        .unwrap_or(false);
+                    if !already {
+                        out.push(Presence::subscribe().with_to(jid).into());
+                    }
+                } else {
+                    out.push(
+                        Presence::new(PresenceType::Unsubscribed)
+                            .with_to(jid)
+                            .into(),
+                    );
+                }
+            }
+            Command::SetPresence { show, status } => {
+                self.config.presence = Some((show, status.clone()));
+                out.push(presence::own(show, status.as_deref()).into());
+            }
+            Command::LoadHistory {
+                peer,
+                before_seq,
+                limit,
+            } => match self
+                .store
+                .history(&account, peer.as_str(), before_seq, limit)
+            {
+                Ok(messages) => self.emit(Event::History {
+                    peer: peer.to_string(),
+                    messages,
+                }),
+                Err(e) => self.store_err(e),
+            },
+            Command::Disconnect => {}
+        }
+    }
+
+    fn on_stanza(&mut self, stanza: Stanza, out: &mut Vec<Stanza>) {
+        match stanza {
+            Stanza::Iq(iq) => self.on_iq(iq, out),
+            Stanza::Message(m) => self.on_message(m, out),
+            Stanza::Presence(p) => self.on_presence(p, out),
+        }
+    }
+
+    /// True for stanzas from our server or our own account (trusted for roster pushes).
+    fn from_self_or_server(&self, from: Option<&Jid>) -> bool {
+        match from {
+            None => true,
+            Some(j) => j.to_bare() == self.own,
+        }
+    }
+
+    fn on_iq(&mut self, iq: Iq, out: &mut Vec<Stanza>) {
+        match iq {
+            Iq::Get {
+                from, id, payload, ..
+            } => {
+                let reply = if payload.is("query", ns::DISCO_INFO) {
+                    let node = payload.attr("node");
+                    let ours = format!("{}#{}", caps::NODE, caps::own_ver());
+                    if node.is_none() || node == Some(ours.as_str()) {
+                        Some(disco::own_info(node))
+                    } else {
+                        None
+                    }
+                } else if payload.is("ping", ns::PING) {
+                    Some(Element::builder("ping", ns::PING).build())
+                } else {
+                    None
+                };
+                match reply {
+                    Some(el) if el.is("ping", ns::PING) => out.push(
+                        Iq::Result {
+                            from: None,
+                            to: from,
+                            id,
+                            payload: None,
+                        }
+                        .into(),
+                    ),
+                    Some(el) => out.push(
+                        Iq::Result {
+                            from: None,
+                            to: from,
+                            id,
+                            payload: Some(el),
+                        }
+                        .into(),
+                    ),
+                    None => out.push(iq_error(from, id, DefinedCondition::ServiceUnavailable)),
+                }
+            }
+            Iq::Set {
+                from, id, payload, ..
+            } => {
+                if payload.is("query", ns::ROSTER) {
+                    if !self.from_self_or_server(from.as_ref()) {
+                        tracing::warn!(?from, "ignoring roster push from a stranger");
+                        out.push(iq_error(from, id, DefinedCondition::Forbidden));
+                        return;
+                    }
+                    self.apply_roster_push(&payload);
+                    out.push(
+                        Iq::Result {
+                            from: None,
+                            to: from,
+                            id,
+                            payload: None,
+                        }
+                        .into(),
+                    );
+                } else {
+                    out.push(iq_error(from, id, DefinedCondition::ServiceUnavailable));
+                }
+            }
+            Iq::Result {
+                id, payload, from, ..
+            } => {
+                let Some(purpose) = self.pending_iqs.remove(&id) else {
+                    return;
+                };
+                self.on_iq_result(purpose, from, payload, out);
+            }
+            Iq::Error { id, error, .. } => {
+                let Some(purpose) = self.pending_iqs.remove(&id) else {
+                    return;
+                };
+                tracing::info!(?purpose, condition = ?error.defined_condition, "iq failed");
+                match purpose {
+                    IqPurpose::Mam { .. } => {
+                        self.catching_up = false;
+                        self.emit(Event::CaughtUp {
+                            count: self.catch_up_count,
+                        });
+                    }
+                    IqPurpose::RosterSet => self.emit(Event::Error {
+                        message: format!(
+                            "the server refused the roster change: {:?}",
+                            error.defined_condition
+                        ),
+                    }),
+                    IqPurpose::AckPing { ids } => {
+                        // The server answered, so it processed what came before.
+                        for id in ids {
+                            self.mark_acked(&id);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn on_iq_result(
+        &mut self,
+        purpose: IqPurpose,
+        from: Option<Jid>,
+        payload: Option<Element>,
+        out: &mut Vec<Stanza>,
+    ) {
+        let account = self.own.to_string();
+        match purpose {
+            IqPurpose::RosterGet => {
+                let Some(q) = payload else { return };
+                let contacts = roster::parse_items(&q);
+                if let Err(e) = self.store.replace_roster(&account, &contacts) {
+                    self.store_err(e);
+                }
+                self.emit(Event::Roster { contacts });
+            }
+            IqPurpose::RosterSet | IqPurpose::Carbons => {}
+            IqPurpose::AckPing { ids } => {
+                for id in ids {
+                    self.mark_acked(&id);
+                }
+            }
+            IqPurpose::Mam { queryid } => {
+                if queryid != self.mam_queryid {
+                    return;
+                }
+                let fin = payload.as_ref().and_then(mam::fin);
+                let (complete, last) = fin.unwrap_or((true, None));
+                if let Some(last) = &last {
+                    if let Err(e) = self.store.set_meta(&account, MAM_LAST, last) {
+                        self.store_err(e);
+                    }
+                }
+                match (complete, last) {
+                    (false, Some(last)) => self.request_mam_page(&mam::From::After(last), out),
+                    _ => {
+                        self.catching_up = false;
+                        self.emit(Event::CaughtUp {
+                            count: self.catch_up_count,
+                        });
+                    }
+                }
+            }
+            IqPurpose::Disco { jid, ver } => {
+                let Some(q) = payload else { return };
+                let Some((_, features)) = disco::parse_info(&q) else {
+                    return;
+                };
+                if let Some(ver) = ver {
+                    if disco::matches_ver(&q, &ver) {
+                        if let Err(e) = self.store.save_caps(&ver, &features) {
+                            self.store_err(e);
+                        }
+                    } else {
+                        tracing::warn!(%jid, %ver, "disco#info does not match advertised caps");
+                    }
+                }
+                let jid = from.unwrap_or(jid);
+                self.emit(Event::Features {
+                    jid: jid.to_string(),
+                    features,
+                });
+            }
+        }
+    }
+
+    fn apply_roster_push(&mut self, query: &Element) {
+        let account = self.own.to_string();
+        for c in roster::parse_items(query) {
+            if c.subscription == "remove" {
+                if let Err(e) = self.store.remove_contact(&account, &c.jid) {
+                    self.store_err(e);
+                }
+                self.emit(Event::ContactRemoved { jid: c.jid });
+            } else {
+                if let Err(e) = self.store.upsert_contact(&account, &c) {
+                    self.store_err(e);
+                }
+                self.emit(Event::ContactChanged { contact: c });
+            }
+        }
+    }
+
+    fn record(&mut self, stored: StoredMessage) {
+        let account = self.own.to_string();
+        let stanza_id = stored.stanza_id.clone();
+        match self.store.insert_message(&account, stored) {
+            Ok(Some(m)) => {
+                if self.catching_up {
+                    self.catch_up_count += 1;
+                }
+                self.emit(Event::Message { message: m });
+            }
+            Ok(None) => {}
+            Err(e) => self.store_err(e),
+        }
+        // Live messages move the catch-up point forward, but only once the archive
+        // has been read up to now: otherwise a gap could be skipped.
+        if let (false, Some(sid)) = (self.catching_up, stanza_id) {
+            if let Err(e) = self.store.set_meta(&account, MAM_LAST, &sid) {
+                self.store_err(e);
+            }
+        }
+    }
+
+    fn on_message(&mut self, m: Message, out: &mut Vec<Stanza>) {
+        if let Some((archive_id, inner, ts)) = mam::unwrap_result(&m, &self.own, &self.mam_queryid)
+        {
+            if let Some(stored) = chat::to_stored(&inner, &self.own, Some(archive_id), ts) {
+                self.record(stored);
+            }
+            return;
+        }
+        if let Some((kind, inner, ts)) = carbons::unwrap(&m, &self.own) {
+            if let Some(id) = receipts::received_id(&inner) {
+                if kind == carbons::Carbon::Received {
+                    self.on_receipt(&id);
+                }
+            }
+            if let Some(stored) = chat::to_stored(&inner, &self.own, None, ts) {
+                self.record(stored);
+            }
+            return;
+        }
+        if m.type_ == MessageType::Error {
+            if let Some(id) = m.id.as_ref() {
+                let text = m
+                    .payloads
+                    .iter()
+                    .find(|e| e.name() == "error")
+                    .and_then(|e| e.children().next().map(|c| c.name().to_string()))
+                    .unwrap_or_else(|| "error".into());
+                self.emit(Event::MessageFailed {
+                    id: id.0.clone(),
+                    error: format!("the server could not deliver it: {text}"),
+                });
+            }
+            return;
+        }
+        if let Some(id) = receipts::received_id(&m) {
+            self.on_receipt(&id);
+        }
+        let wants_receipt = receipts::requested(&m);
+        if let Some(stored) = chat::to_stored(&m, &self.own, None, None) {
+            let (from, id) = (m.from.clone(), m.id.clone());
+            if stored.direction == Direction::In && wants_receipt {
+                if let (Some(from), Some(id)) = (from, id) {
+                    out.push(receipts::receipt(from, &id.0).into());
+                }
+            }
+            self.record(stored);
+        }
+    }
+
+    fn on_receipt(&self, id: &str) {
+        match self
+            .store
+            .set_state(self.own.as_str(), id, MessageState::Delivered)
+        {
+            Ok(true) => self.emit(Event::MessageDelivered { id: id.to_string() }),
+            Ok(false) => {}
+            Err(e) => self.store_err(e),
+        }
+    }
+
+    fn on_presence(&mut self, p: Presence, out: &mut Vec<Stanza>) {
+        let Some(from) = p.from.clone() else { return };
+        match p.type_ {
+            PresenceType::Subscribe => self.emit(Event::SubscriptionRequest {
+                from: from.to_bare().to_string(),
+            }),
+            PresenceType::None | PresenceType::Unavailable => {
+                let show = presence::show_of(&p);
+                self.emit(Event::Presence {
+                    from: from.to_string(),
+                    show,
+                    status: presence::status_of(&p),
+                });
+                if show != Show::Unavailable {
+                    self.learn_caps(&p, from, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Looks up a contact's features: from the caps cache, or by asking once per ver.
+    fn learn_caps(&mut self, p: &Presence, from: Jid, out: &mut Vec<Stanza>) {
+        let Some((node, ver)) = presence::caps_of(p) else {
+            return;
+        };
+        match self.store.caps(&ver) {
+            Ok(Some(features)) => self.emit(Event::Features {
+                jid: from.to_string(),
+                features,
+            }),
+            Ok(None) => {
+                if self.caps_asked.contains_key(&ver) {
+                    return;
+                }
+                self.caps_asked.insert(ver.clone(), from.clone());
+                let node = format!("{node}#{ver}");
+                let to = from.clone();
+                self.iq(
+                    IqPurpose::Disco {
+                        jid: from,
+                        ver: Some(ver),
+                    },
+                    |id| disco::info_query(id, to, Some(&node)),
+                    out,
+                );
+            }
+            Err(e) => self.store_err(e),
+        }
+    }
+}
+
+fn iq_error(to: Option<Jid>, id: String, cond: DefinedCondition) -> Stanza {
+    let err_type = match cond {
+        DefinedCondition::Forbidden => ErrorType::Auth,
+        _ => ErrorType::Cancel,
+    };
+    Iq::Error {
+        from: None,
+        to,
+        id,
+        error: StanzaError::new(err_type, cond, "en", ""),
+        payload: None,
+    }
+    .into()
+}

@@ -1,0 +1,547 @@
+//! Local store (SQLite): accounts, message history, roster cache and small per-account
+//! facts such as the last archive id seen. Passwords are never stored here.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("history database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("history database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("cannot create data directory {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Direction of a message relative to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+/// Delivery state of a message we sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageState {
+    /// Queued, not yet confirmed by the server.
+    Pending,
+    /// The server acknowledged it.
+    Acked,
+    /// The recipient's client sent a receipt.
+    Delivered,
+    /// A message we received.
+    Received,
+}
+
+impl MessageState {
+    fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::Acked => "acked",
+            MessageState::Delivered => "delivered",
+            MessageState::Received => "received",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "pending" => MessageState::Pending,
+            "acked" => MessageState::Acked,
+            "delivered" => MessageState::Delivered,
+            _ => MessageState::Received,
+        }
+    }
+}
+
+/// One chat message as kept in history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredMessage {
+    /// Local row id: orders the history.
+    pub seq: i64,
+    /// The contact (bare JID) this conversation is with.
+    pub peer: String,
+    pub direction: Direction,
+    /// Full JID that sent it, when known.
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    /// The stanza `id` (for us: equal to origin-id), used by receipts.
+    pub id: String,
+    pub origin_id: Option<String>,
+    /// The archive id our server gave it (XEP-0359).
+    pub stanza_id: Option<String>,
+    /// Milliseconds since the Unix epoch (server's delay stamp when there is one).
+    pub ts_ms: i64,
+    pub state: MessageState,
+}
+
+/// A roster entry as cached.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Contact {
+    pub jid: String,
+    pub name: Option<String>,
+    /// none / to / from / both
+    pub subscription: String,
+    /// True while our subscription request is pending.
+    pub ask: bool,
+    pub groups: Vec<String>,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (
+  jid TEXT PRIMARY KEY,
+  server TEXT,
+  ca_file TEXT
+);
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  from_jid TEXT NOT NULL,
+  to_jid TEXT NOT NULL,
+  body TEXT NOT NULL,
+  msg_id TEXT NOT NULL,
+  origin_id TEXT,
+  stanza_id TEXT,
+  ts_ms INTEGER NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_stanza_id ON messages(account, stanza_id) WHERE stanza_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_peer ON messages(account, peer, seq);
+CREATE INDEX IF NOT EXISTS messages_origin ON messages(account, peer, origin_id);
+CREATE INDEX IF NOT EXISTS messages_msgid ON messages(account, peer, msg_id);
+CREATE TABLE IF NOT EXISTS roster (
+  account TEXT NOT NULL,
+  jid TEXT NOT NULL,
+  name TEXT,
+  subscription TEXT NOT NULL,
+  ask INTEGER NOT NULL,
+  groups TEXT NOT NULL,
+  PRIMARY KEY (account, jid)
+);
+CREATE TABLE IF NOT EXISTS caps (
+  ver TEXT PRIMARY KEY,
+  features TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+  account TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (account, key)
+);
+";
+
+fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
+    let dir: String = r.get(2)?;
+    let state: String = r.get(10)?;
+    Ok(StoredMessage {
+        seq: r.get(0)?,
+        peer: r.get(1)?,
+        direction: if dir == "out" {
+            Direction::Out
+        } else {
+            Direction::In
+        },
+        from: r.get(3)?,
+        to: r.get(4)?,
+        body: r.get(5)?,
+        id: r.get(6)?,
+        origin_id: r.get(7)?,
+        stanza_id: r.get(8)?,
+        ts_ms: r.get(9)?,
+        state: MessageState::parse(&state),
+    })
+}
+
+const MSG_COLS: &str =
+    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state";
+
+impl Store {
+    /// Opens (creating if needed) `banter.sqlite3` in `dir`.
+    pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Self::open(&dir.join("banter.sqlite3"))
+    }
+
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store { conn })
+    }
+
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store { conn })
+    }
+
+    pub fn save_account(
+        &self,
+        jid: &str,
+        server: Option<&str>,
+        ca_file: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO accounts(jid, server, ca_file) VALUES (?1, ?2, ?3)
+             ON CONFLICT(jid) DO UPDATE SET server = excluded.server, ca_file = excluded.ca_file",
+            params![jid, server, ca_file],
+        )?;
+        Ok(())
+    }
+
+    /// Accounts known to this installation: (jid, server, ca_file).
+    pub fn accounts(&self) -> Result<Vec<(String, Option<String>, Option<String>)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT jid, server, ca_file FROM accounts ORDER BY jid")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Finds an already stored copy of a message: by archive id first, then by
+    /// origin-id, then by stanza id, each within the same conversation and direction.
+    fn find_duplicate(&self, account: &str, m: &StoredMessage) -> Result<Option<i64>, StoreError> {
+        if let Some(sid) = &m.stanza_id {
+            let found = self
+                .conn
+                .query_row(
+                    "SELECT seq FROM messages WHERE account=?1 AND stanza_id=?2",
+                    params![account, sid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        if let Some(oid) = &m.origin_id {
+            let found = self
+                .conn
+                .query_row(
+                    "SELECT seq FROM messages WHERE account=?1 AND peer=?2 AND direction=?3 AND origin_id=?4",
+                    params![account, m.peer, m.direction.as_str(), oid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        if !m.id.is_empty() {
+            return Ok(self
+                .conn
+                .query_row(
+                    "SELECT seq FROM messages WHERE account=?1 AND peer=?2 AND direction=?3 AND msg_id=?4 AND body=?5",
+                    params![account, m.peer, m.direction.as_str(), m.id, m.body],
+                    |r| r.get(0),
+                )
+                .optional()?);
+        }
+        Ok(None)
+    }
+
+    /// Stores a message unless it is already there. Returns the stored copy with its
+    /// `seq` when it was new, `None` for a duplicate (whose archive id is filled in).
+    pub fn insert_message(
+        &self,
+        account: &str,
+        mut m: StoredMessage,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        if let Some(seq) = self.find_duplicate(account, &m)? {
+            if let Some(sid) = &m.stanza_id {
+                self.conn.execute(
+                    "UPDATE messages SET stanza_id=?1 WHERE seq=?2 AND stanza_id IS NULL",
+                    params![sid, seq],
+                )?;
+            }
+            return Ok(None);
+        }
+        self.conn.execute(
+            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                account,
+                m.peer,
+                m.direction.as_str(),
+                m.from,
+                m.to,
+                m.body,
+                m.id,
+                m.origin_id,
+                m.stanza_id,
+                m.ts_ms,
+                m.state.as_str()
+            ],
+        )?;
+        m.seq = self.conn.last_insert_rowid();
+        Ok(Some(m))
+    }
+
+    /// Moves an outgoing message forward (pending → acked → delivered), never back.
+    pub fn set_state(
+        &self,
+        account: &str,
+        id: &str,
+        state: MessageState,
+    ) -> Result<bool, StoreError> {
+        let allowed: &[&str] = match state {
+            MessageState::Acked => &["pending"],
+            MessageState::Delivered => &["pending", "acked"],
+            _ => &[],
+        };
+        let mut changed = 0;
+        for from in allowed {
+            changed += self.conn.execute(
+                "UPDATE messages SET state=?1 WHERE account=?2 AND direction='out' AND msg_id=?3 AND state=?4",
+                params![state.as_str(), account, id, from],
+            )?;
+        }
+        Ok(changed > 0)
+    }
+
+    /// Outgoing messages the server has not confirmed, oldest first.
+    pub fn pending_messages(&self, account: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {MSG_COLS} FROM messages WHERE account=?1 AND direction='out' AND state='pending' ORDER BY seq"
+        ))?;
+        let rows = st.query_map(params![account], row_to_message)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest `limit` messages with `peer` before `before_seq` (None: the newest),
+    /// returned oldest first: what a conversation view shows and scrolls back through.
+    pub fn history(
+        &self,
+        account: &str,
+        peer: &str,
+        before_seq: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {MSG_COLS} FROM messages WHERE account=?1 AND peer=?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4"
+        ))?;
+        let rows = st.query_map(
+            params![account, peer, before_seq.unwrap_or(i64::MAX), limit as i64],
+            row_to_message,
+        )?;
+        let mut v: Vec<_> = rows.collect::<Result<_, _>>()?;
+        v.reverse();
+        Ok(v)
+    }
+
+    pub fn replace_roster(&self, account: &str, items: &[Contact]) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM roster WHERE account=?1", params![account])?;
+        for c in items {
+            Self::upsert_contact_on(&tx, account, c)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn upsert_contact_on(conn: &Connection, account: &str, c: &Contact) -> Result<(), StoreError> {
+        conn.execute(
+            "INSERT INTO roster(account, jid, name, subscription, ask, groups) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(account, jid) DO UPDATE SET name=excluded.name, subscription=excluded.subscription, ask=excluded.ask, groups=excluded.groups",
+            params![
+                account,
+                c.jid,
+                c.name,
+                c.subscription,
+                c.ask,
+                serde_json::to_string(&c.groups).unwrap_or_else(|_| "[]".into())
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn upsert_contact(&self, account: &str, c: &Contact) -> Result<(), StoreError> {
+        Self::upsert_contact_on(&self.conn, account, c)
+    }
+
+    pub fn remove_contact(&self, account: &str, jid: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM roster WHERE account=?1 AND jid=?2",
+            params![account, jid],
+        )?;
+        Ok(())
+    }
+
+    pub fn roster(&self, account: &str) -> Result<Vec<Contact>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT jid, name, subscription, ask, groups FROM roster WHERE account=?1 ORDER BY jid",
+        )?;
+        let rows = st.query_map(params![account], |r| {
+            let groups: String = r.get(4)?;
+            Ok(Contact {
+                jid: r.get(0)?,
+                name: r.get(1)?,
+                subscription: r.get(2)?,
+                ask: r.get(3)?,
+                groups: serde_json::from_str(&groups).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Features known for a verified XEP-0115 `ver`.
+    pub fn caps(&self, ver: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let found: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT features FROM caps WHERE ver=?1",
+                params![ver],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.map(|f| serde_json::from_str(&f).unwrap_or_default()))
+    }
+
+    pub fn save_caps(&self, ver: &str, features: &[String]) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO caps(ver, features) VALUES (?1, ?2)",
+            params![
+                ver,
+                serde_json::to_string(features).unwrap_or_else(|_| "[]".into())
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn get_meta(&self, account: &str, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE account=?1 AND key=?2",
+                params![account, key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, account: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta(account, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT(account, key) DO UPDATE SET value=excluded.value",
+            params![account, key, value],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: &str, origin: Option<&str>, sid: Option<&str>) -> StoredMessage {
+        StoredMessage {
+            seq: 0,
+            peer: "bob@x".into(),
+            direction: Direction::In,
+            from: "bob@x/a".into(),
+            to: "alice@x/b".into(),
+            body: "hi".into(),
+            id: id.into(),
+            origin_id: origin.map(Into::into),
+            stanza_id: sid.map(Into::into),
+            ts_ms: 1,
+            state: MessageState::Received,
+        }
+    }
+
+    #[test]
+    fn dedup_by_stanza_id_origin_id_and_id() {
+        let s = Store::in_memory().unwrap();
+        assert!(s
+            .insert_message("a", msg("1", Some("o1"), None))
+            .unwrap()
+            .is_some());
+        // Same message again from the archive: now with a stanza-id; still one copy.
+        assert!(s
+            .insert_message("a", msg("1", Some("o1"), Some("s1")))
+            .unwrap()
+            .is_none());
+        assert!(s
+            .insert_message("a", msg("x", None, Some("s1")))
+            .unwrap()
+            .is_none());
+        assert!(s
+            .insert_message("a", msg("2", None, None))
+            .unwrap()
+            .is_some());
+        assert!(s
+            .insert_message("a", msg("2", None, None))
+            .unwrap()
+            .is_none());
+        assert_eq!(s.history("a", "bob@x", None, 10).unwrap().len(), 2);
+        assert_eq!(
+            s.history("a", "bob@x", None, 10).unwrap()[0]
+                .stanza_id
+                .as_deref(),
+            Some("s1")
+        );
+    }
+
+    #[test]
+    fn states_only_move_forward() {
+        let s = Store::in_memory().unwrap();
+        let mut m = msg("7", Some("7"), None);
+        m.direction = Direction::Out;
+        m.state = MessageState::Pending;
+        s.insert_message("a", m).unwrap();
+        assert_eq!(s.pending_messages("a").unwrap().len(), 1);
+        assert!(s.set_state("a", "7", MessageState::Delivered).unwrap());
+        assert!(!s.set_state("a", "7", MessageState::Acked).unwrap());
+        assert!(s.pending_messages("a").unwrap().is_empty());
+    }
+
+    #[test]
+    fn history_pages_backwards() {
+        let s = Store::in_memory().unwrap();
+        for i in 0..10 {
+            s.insert_message("a", msg(&i.to_string(), None, None))
+                .unwrap();
+        }
+        let last = s.history("a", "bob@x", None, 3).unwrap();
+        assert_eq!(
+            last.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            ["7", "8", "9"]
+        );
+        let before = s.history("a", "bob@x", Some(last[0].seq), 3).unwrap();
+        assert_eq!(
+            before.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            ["4", "5", "6"]
+        );
+    }
+}

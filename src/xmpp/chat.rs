@@ -1,0 +1,159 @@
+//! RFC 6121 one-to-one chat messages, with XEP-0359 unique ids: building what we send
+//! and turning what arrives into history entries.
+
+use super::Attr;
+use minidom::Element;
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::message::{Lang, Message, MessageType};
+use xmpp_parsers::ns;
+
+use super::receipts;
+use crate::store::{Direction, MessageState, StoredMessage};
+
+/// A chat message Banter sends: `id` doubles as XEP-0359 origin-id so that our own
+/// copies coming back (carbons, archive) are recognised.
+pub fn outgoing(to: &BareJid, id: &str, body: &str) -> Message {
+    let mut m = Message::new_with_type(MessageType::Chat, Some(Jid::from(to.clone())));
+    m.id = Some(xmpp_parsers::message::Id(id.to_string()));
+    m.bodies.insert(Lang::new(), body.to_string());
+    m.payloads
+        .push(Element::builder("origin-id", ns::SID).a("id", id).build());
+    m.payloads.push(receipts::request());
+    m.payloads
+        .push(Element::builder("store", "urn:xmpp:hints").build());
+    m
+}
+
+/// The body in the message's default language, or any body.
+pub fn body(m: &Message) -> Option<String> {
+    m.get_best_body_cloned(vec![]).map(|(_, b)| b)
+}
+
+/// XEP-0359 origin-id.
+pub fn origin_id(m: &Message) -> Option<String> {
+    m.payloads
+        .iter()
+        .find(|e| e.is("origin-id", ns::SID))
+        .and_then(|e| e.attr("id"))
+        .map(str::to_string)
+}
+
+/// XEP-0359 stanza-id, only when set by `by` (our own account's archive): a stanza-id
+/// from anyone else could be forged to suppress a message as a "duplicate".
+pub fn stanza_id_by(m: &Message, by: &BareJid) -> Option<String> {
+    m.payloads
+        .iter()
+        .filter(|e| e.is("stanza-id", ns::SID))
+        .find(|e| e.attr("by") == Some(by.as_str()))
+        .and_then(|e| e.attr("id"))
+        .map(str::to_string)
+}
+
+/// XEP-0203 delay stamp in ms, if any.
+pub fn delay_ms(payloads: &[Element]) -> Option<i64> {
+    payloads
+        .iter()
+        .find(|e| e.is("delay", ns::DELAY))
+        .and_then(|e| e.attr("stamp"))
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.timestamp_millis())
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Turns a chat message into a history entry from the account's point of view.
+/// `None` for messages without a body (receipts, chat states) or of other types.
+pub fn to_stored(
+    m: &Message,
+    own: &BareJid,
+    archive_id: Option<String>,
+    ts_ms: Option<i64>,
+) -> Option<StoredMessage> {
+    if !matches!(m.type_, MessageType::Chat | MessageType::Normal) {
+        return None;
+    }
+    let body = body(m)?;
+    let from = m.from.clone();
+    let to = m.to.clone();
+    let from_bare = from.as_ref().map(|j| j.to_bare());
+    let direction = if from_bare.as_ref() == Some(own) || from.is_none() {
+        Direction::Out
+    } else {
+        Direction::In
+    };
+    let peer = match direction {
+        Direction::In => from_bare?,
+        Direction::Out => to.as_ref()?.to_bare(),
+    };
+    let id = m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
+    Some(StoredMessage {
+        seq: 0,
+        peer: peer.to_string(),
+        direction,
+        from: from
+            .map(|j| j.to_string())
+            .unwrap_or_else(|| own.to_string()),
+        to: to.map(|j| j.to_string()).unwrap_or_default(),
+        body,
+        origin_id: origin_id(m),
+        stanza_id: archive_id.or_else(|| stanza_id_by(m, own)),
+        id,
+        ts_ms: ts_ms
+            .or_else(|| delay_ms(&m.payloads))
+            .unwrap_or_else(now_ms),
+        state: match direction {
+            Direction::In => MessageState::Received,
+            Direction::Out => MessageState::Acked,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn parse(xml: &str) -> Message {
+        Message::try_from(Element::from_str(xml).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn incoming_from_contact() {
+        let m = parse(
+            "<message xmlns='jabber:client' type='chat' from='bob@x/phone' to='alice@x/pc' id='m1'>\
+             <body>hello</body><origin-id xmlns='urn:xmpp:sid:0' id='o1'/>\
+             <stanza-id xmlns='urn:xmpp:sid:0' by='alice@x' id='S1'/>\
+             <stanza-id xmlns='urn:xmpp:sid:0' by='evil@x' id='S2'/></message>",
+        );
+        let own = BareJid::new("alice@x").unwrap();
+        let s = to_stored(&m, &own, None, None).unwrap();
+        assert_eq!(s.direction, Direction::In);
+        assert_eq!(s.peer, "bob@x");
+        assert_eq!(s.body, "hello");
+        assert_eq!(s.origin_id.as_deref(), Some("o1"));
+        assert_eq!(s.stanza_id.as_deref(), Some("S1"));
+    }
+
+    #[test]
+    fn outgoing_has_ids_and_receipt_request() {
+        let to = BareJid::new("bob@x").unwrap();
+        let m = outgoing(&to, "abc", "hi");
+        assert_eq!(origin_id(&m).as_deref(), Some("abc"));
+        assert!(receipts::requested(&m));
+        let own = BareJid::new("alice@x").unwrap();
+        let s = to_stored(&m, &own, None, None).unwrap();
+        assert_eq!(s.direction, Direction::Out);
+        assert_eq!(s.peer, "bob@x");
+    }
+
+    #[test]
+    fn no_body_is_not_history() {
+        let m = parse("<message xmlns='jabber:client' type='chat' from='bob@x/a'><active xmlns='http://jabber.org/protocol/chatstates'/></message>");
+        assert!(to_stored(&m, &BareJid::new("alice@x").unwrap(), None, None).is_none());
+    }
+}

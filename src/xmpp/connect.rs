@@ -1,0 +1,414 @@
+//! Establishing an authenticated XMPP stream: DNS SRV (RFC 6120 and XEP-0368 direct
+//! TLS), mandatory STARTTLS, verified TLS, SASL. Resource binding and stream management
+//! are left to tokio-xmpp's `StanzaStream`, which receives the stream made here.
+//!
+//! tokio-xmpp's own connectors only log failures and retry forever; this module returns
+//! typed errors so the user learns about a wrong password or an untrusted certificate.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use hickory_resolver::proto::rr::RData;
+use hickory_resolver::TokioResolver;
+use rustls::pki_types::ServerName;
+use sasl::common::{ChannelBinding, Credentials};
+use tokio::io::{AsyncRead, AsyncWrite, BufStream};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_xmpp::error::{AuthError, Error as XmppError};
+use tokio_xmpp::parsers::jid::Jid;
+use tokio_xmpp::parsers::{ns, starttls};
+use tokio_xmpp::stanzastream::Connection;
+use tokio_xmpp::xmlstream::{
+    initiate_stream, ReadError, StreamHeader, Timeouts, XmppStream, XmppStreamElement,
+};
+
+use super::error::ConnectError;
+use super::tls::TlsSetup;
+
+/// Where to connect. `direct_tls` targets come from `_xmpps-client._tcp` (XEP-0368).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub direct_tls: bool,
+}
+
+/// Everything needed to (re)establish the account's stream.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    pub jid: Jid,
+    pub password: String,
+    /// `--server HOST:PORT`: skip DNS SRV and use STARTTLS there.
+    pub server: Option<(String, u16)>,
+    pub tls: TlsSetup,
+    /// Upper bound for one whole attempt (TCP, TLS, SASL).
+    pub timeout: Duration,
+    pub timeouts: Timeouts,
+}
+
+/// Parses `HOST:PORT` (also `[v6]:PORT`).
+pub fn parse_server(s: &str) -> Option<(String, u16)> {
+    let (host, port) = s.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_string(), port))
+}
+
+/// Orders SRV answers by priority (lower first), then weight (higher first).
+/// RFC 2782 says weight is a random choice; a stable order is good enough for a client.
+pub fn order_srv(mut records: Vec<(u16, u16, Target)>) -> Vec<Target> {
+    records.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    records.into_iter().map(|r| r.2).collect()
+}
+
+async fn srv_targets(domain: &str) -> Vec<Target> {
+    let Ok(resolver) = TokioResolver::builder_tokio().map(|b| b.build()) else {
+        return Vec::new();
+    };
+    let Ok(resolver) = resolver else {
+        return Vec::new();
+    };
+    let mut records = Vec::new();
+    for (service, direct_tls) in [("_xmpps-client._tcp", true), ("_xmpp-client._tcp", false)] {
+        let name = format!("{service}.{domain}.");
+        if let Ok(lookup) = resolver.srv_lookup(name.as_str()).await {
+            for record in lookup.answers() {
+                if let RData::SRV(srv) = &record.data {
+                    let host = srv.target.to_ascii();
+                    let host = host.trim_end_matches('.').to_string();
+                    // "." as the target means the service is decidedly not available.
+                    if host.is_empty() {
+                        continue;
+                    }
+                    records.push((
+                        srv.priority,
+                        srv.weight,
+                        Target {
+                            host,
+                            port: srv.port,
+                            direct_tls,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    order_srv(records)
+}
+
+/// The list of places to try, in order.
+pub async fn targets(opts: &ConnectOptions) -> Vec<Target> {
+    if let Some((host, port)) = &opts.server {
+        return vec![Target {
+            host: host.clone(),
+            port: *port,
+            direct_tls: false,
+        }];
+    }
+    let domain = opts.jid.domain().as_str().to_string();
+    let mut list = srv_targets(&domain).await;
+    if list.is_empty() {
+        list.push(Target {
+            host: domain,
+            port: 5222,
+            direct_tls: false,
+        });
+    }
+    list
+}
+
+/// Logs in once: tries every target and returns the first authenticated stream, or the
+/// most telling error (a certificate or password problem beats "unreachable").
+pub async fn login(opts: &ConnectOptions) -> Result<Connection, ConnectError> {
+    let targets = targets(opts).await;
+    let mut best: Option<ConnectError> = None;
+    for target in &targets {
+        let server = format!("{}:{}", target.host, target.port);
+        let attempt = tokio::time::timeout(opts.timeout, login_at(opts, target)).await;
+        let err = match attempt {
+            Ok(Ok(conn)) => return Ok(conn),
+            Ok(Err(e)) => e,
+            Err(_) => ConnectError::Timeout {
+                server,
+                secs: opts.timeout.as_secs(),
+            },
+        };
+        tracing::debug!(target = ?target, error = %err, "connection attempt failed");
+        if err.is_fatal() {
+            return Err(err);
+        }
+        best.get_or_insert(err);
+    }
+    Err(best.unwrap_or_else(|| ConnectError::Unreachable {
+        server: opts.jid.domain().to_string(),
+        why: "no server address found".into(),
+    }))
+}
+
+async fn tcp_connect(target: &Target) -> Result<TcpStream, ConnectError> {
+    let server = format!("{}:{}", target.host, target.port);
+    let unreachable = |why: String| ConnectError::Unreachable {
+        server: server.clone(),
+        why,
+    };
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| unreachable(format!("cannot resolve host: {e}")))?
+        .collect();
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(unreachable(
+        last.map(|e| e.to_string())
+            .unwrap_or_else(|| "no address".into()),
+    ))
+}
+
+async fn tls_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    opts: &ConnectOptions,
+    stream: S,
+) -> Result<(tokio_rustls::client::TlsStream<S>, ChannelBinding), ConnectError> {
+    let domain = opts.jid.domain().as_str().to_string();
+    let name = ServerName::try_from(domain.clone())
+        .map_err(|_| ConnectError::InvalidJid(opts.jid.to_string()))?;
+    if let Ok(mut slot) = opts.tls.last_refusal.lock() {
+        *slot = None;
+    }
+    let tls = TlsConnector::from(opts.tls.config.clone())
+        .connect(name, stream)
+        .await
+        .map_err(|e| {
+            let refusal = opts.tls.last_refusal.lock().ok().and_then(|s| s.clone());
+            match refusal {
+                Some(r) => ConnectError::UntrustedCertificate {
+                    reason: r.reason,
+                    fingerprint: r.fingerprint,
+                },
+                None => ConnectError::Tls(e.to_string()),
+            }
+        })?;
+    let (_, conn) = tls.get_ref();
+    let binding = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => conn
+            .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+            .map(ChannelBinding::TlsExporter)
+            .unwrap_or(ChannelBinding::None),
+        _ => ChannelBinding::None,
+    };
+    Ok((tls, binding))
+}
+
+fn header(domain: &str) -> StreamHeader<'_> {
+    StreamHeader {
+        to: Some(Cow::Borrowed(domain)),
+        from: None,
+        id: None,
+    }
+}
+
+fn io_err(server: &str, e: impl std::fmt::Display) -> ConnectError {
+    ConnectError::Unreachable {
+        server: server.to_string(),
+        why: e.to_string(),
+    }
+}
+
+async fn login_at(opts: &ConnectOptions, target: &Target) -> Result<Connection, ConnectError> {
+    let server = format!("{}:{}", target.host, target.port);
+    let tcp = tcp_connect(target).await?;
+    let (tls, binding) = if target.direct_tls {
+        tls_handshake(opts, tcp).await?
+    } else {
+        let tcp = starttls_negotiate(opts, &server, tcp).await?;
+        tls_handshake(opts, tcp).await?
+    };
+    authenticate(opts, &server, BufStream::new(tls), binding).await
+}
+
+/// Plain-text stream up to `<proceed/>`. A server without STARTTLS is refused.
+async fn starttls_negotiate(
+    opts: &ConnectOptions,
+    server: &str,
+    tcp: TcpStream,
+) -> Result<TcpStream, ConnectError> {
+    let domain = opts.jid.domain().as_str();
+    let pending = initiate_stream(
+        BufStream::new(tcp),
+        ns::JABBER_CLIENT,
+        header(domain),
+        opts.timeouts,
+    )
+    .await
+    .map_err(|e| io_err(server, format!("not an XMPP server? {e}")))?;
+    let (features, mut stream): (_, XmppStream<BufStream<TcpStream>>) = pending
+        .recv_features()
+        .await
+        .map_err(|e| io_err(server, format!("{e:?}")))?;
+    if !features.can_starttls() {
+        return Err(ConnectError::NoStartTls {
+            server: server.to_string(),
+        });
+    }
+    stream
+        .send(&XmppStreamElement::Starttls(starttls::Nonza::Request(
+            starttls::Request,
+        )))
+        .await
+        .map_err(|e| io_err(server, e))?;
+    loop {
+        match stream
+            .next()
+            .await
+            .map(|v| v.and_then(|v| v.into_read_error()))
+        {
+            Some(Ok(XmppStreamElement::Starttls(starttls::Nonza::Proceed(_)))) => break,
+            Some(Ok(XmppStreamElement::Starttls(_))) => {
+                return Err(ConnectError::NoStartTls {
+                    server: server.to_string(),
+                })
+            }
+            Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => {}
+            Some(Err(ReadError::HardError(e))) => return Err(io_err(server, e)),
+            Some(Err(ReadError::ParseError(e))) => {
+                return Err(ConnectError::Protocol(e.to_string()))
+            }
+            Some(Err(ReadError::StreamFooterReceived)) | None => {
+                return Err(io_err(server, "connection closed during STARTTLS"))
+            }
+        }
+    }
+    Ok(stream.into_inner().into_inner())
+}
+
+/// Picks channel binding only when the server offers a `-PLUS` mechanism, so that a
+/// server with plain SCRAM (Prosody 0.12) gets SCRAM rather than PLAIN.
+fn choose_binding(mechanisms: &BTreeSet<String>, binding: ChannelBinding) -> ChannelBinding {
+    if mechanisms.iter().any(|m| m.ends_with("-PLUS")) {
+        binding
+    } else {
+        ChannelBinding::None
+    }
+}
+
+async fn authenticate<S>(
+    opts: &ConnectOptions,
+    server: &str,
+    tls: BufStream<S>,
+    binding: ChannelBinding,
+) -> Result<Connection, ConnectError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let domain = opts.jid.domain().as_str();
+    let pending = initiate_stream(tls, ns::JABBER_CLIENT, header(domain), opts.timeouts)
+        .await
+        .map_err(|e| io_err(server, e))?;
+    let (features, stream): (_, XmppStream<BufStream<S>>) = pending
+        .recv_features()
+        .await
+        .map_err(|e| io_err(server, format!("{e:?}")))?;
+    let username = opts
+        .jid
+        .node()
+        .ok_or_else(|| ConnectError::InvalidJid(opts.jid.to_string()))?;
+    let offered = features
+        .sasl_mechanisms
+        .iter()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let creds = Credentials::default()
+        .with_username(username.as_str())
+        .with_password(opts.password.clone())
+        .with_channel_binding(choose_binding(&features.sasl_mechanisms, binding));
+    // Never offer the anonymous mechanism for an account login.
+    let mut mechanisms = features.sasl_mechanisms.clone();
+    mechanisms.remove("ANONYMOUS");
+    let initiating = tokio_xmpp::client_login(stream, mechanisms, creds)
+        .await
+        .map_err(|e| match e {
+            XmppError::Auth(AuthError::Fail(cond)) => ConnectError::AuthFailed {
+                condition: format!("{cond:?}"),
+            },
+            XmppError::Auth(AuthError::NoMechanism) => ConnectError::NoMechanism { offered },
+            XmppError::Auth(other) => ConnectError::AuthFailed {
+                condition: other.to_string(),
+            },
+            XmppError::StreamError(e) => ConnectError::Stream(e.to_string()),
+            other => io_err(server, other),
+        })?;
+    let pending = initiating
+        .send_header(header(domain))
+        .await
+        .map_err(|e| io_err(server, e))?;
+    let (features, stream): (_, XmppStream<BufStream<S>>) = pending
+        .recv_features()
+        .await
+        .map_err(|e| io_err(server, format!("{e:?}")))?;
+    Ok(Connection {
+        stream: stream.box_stream(),
+        features,
+        identity: opts.jid.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_option_parses() {
+        assert_eq!(
+            parse_server("127.0.0.1:5222"),
+            Some(("127.0.0.1".into(), 5222))
+        );
+        assert_eq!(parse_server("[::1]:5223"), Some(("::1".into(), 5223)));
+        assert_eq!(parse_server("example.org"), None);
+        assert_eq!(parse_server(":5222"), None);
+    }
+
+    #[test]
+    fn srv_ordered_by_priority_then_weight() {
+        let t = |h: &str, d| Target {
+            host: h.into(),
+            port: 1,
+            direct_tls: d,
+        };
+        let ordered = order_srv(vec![
+            (10, 0, t("c", false)),
+            (5, 10, t("b", true)),
+            (5, 50, t("a", false)),
+        ]);
+        let hosts: Vec<_> = ordered.iter().map(|t| t.host.as_str()).collect();
+        assert_eq!(hosts, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn binding_only_with_plus() {
+        let plain: BTreeSet<String> = ["SCRAM-SHA-1".to_string(), "PLAIN".to_string()].into();
+        let plus: BTreeSet<String> = ["SCRAM-SHA-1-PLUS".to_string()].into();
+        let cb = ChannelBinding::TlsExporter(vec![1; 32]);
+        assert!(matches!(
+            choose_binding(&plain, cb.clone()),
+            ChannelBinding::None
+        ));
+        assert!(matches!(
+            choose_binding(&plus, cb),
+            ChannelBinding::TlsExporter(_)
+        ));
+    }
+}

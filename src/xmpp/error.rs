@@ -1,0 +1,45 @@
+//! Errors of the XMPP layer, worded so that the person reading them can act.
+
+use thiserror::Error;
+
+/// Why a connection or login did not succeed.
+#[derive(Debug, Error, Clone)]
+pub enum ConnectError {
+    #[error("invalid JID '{0}': expected user@domain")]
+    InvalidJid(String),
+    #[error("cannot reach server {server}: {why}")]
+    Unreachable { server: String, why: String },
+    #[error("server {server} did not answer within {secs} s")]
+    Timeout { server: String, secs: u64 },
+    #[error("server {server} does not offer STARTTLS; refusing to talk to it unencrypted")]
+    NoStartTls { server: String },
+    #[error("server certificate not trusted ({reason}); SHA-256 fingerprint {fingerprint}. If you trust this server, save its certificate to a PEM file and pass it with --ca-file")]
+    UntrustedCertificate { reason: String, fingerprint: String },
+    #[error("TLS error: {0}")]
+    Tls(String),
+    #[error("cannot use CA file {path}: {why}")]
+    CaFile { path: String, why: String },
+    #[error("authentication failed: wrong password or unknown account ({condition})")]
+    AuthFailed { condition: String },
+    #[error("the server offers no login method Banter can use safely (offered: {offered})")]
+    NoMechanism { offered: String },
+    #[error("server closed the stream: {0}")]
+    Stream(String),
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+impl ConnectError {
+    /// Errors that retrying will not fix without the user changing something.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::InvalidJid(_)
+                | ConnectError::NoStartTls { .. }
+                | ConnectError::UntrustedCertificate { .. }
+                | ConnectError::CaFile { .. }
+                | ConnectError::AuthFailed { .. }
+                | ConnectError::NoMechanism { .. }
+        )
+    }
+}

@@ -1,0 +1,31 @@
+//! The XMPP layer: one module per specification, plus the connection.
+
+pub mod caps;
+pub mod carbons;
+pub mod chat;
+pub mod connect;
+pub mod disco;
+pub mod error;
+pub mod forwarded;
+pub mod mam;
+pub mod presence;
+pub mod receipts;
+pub mod roster;
+pub mod tls;
+
+use minidom::rxml::NcName;
+use minidom::{ElementBuilder, IntoAttributeValue};
+
+/// minidom 0.19 wants attribute names as validated `NcName`s; ours are all literals.
+pub(crate) trait Attr {
+    fn a<V: IntoAttributeValue>(self, name: &'static str, value: V) -> Self;
+}
+
+impl Attr for ElementBuilder {
+    fn a<V: IntoAttributeValue>(self, name: &'static str, value: V) -> Self {
+        match NcName::try_from(name) {
+            Ok(n) => self.attr(n, value),
+            Err(_) => self,
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! Test support: a private Prosody (the Debian package) started as a child process,
+//! with its own config, self-signed certificate, users and data in a temp dir, on free
+//! 127.0.0.1 ports; stopped when dropped (also when a test panics).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const DOMAIN: &str = "example.test";
+
+/// A free TCP port on 127.0.0.1 (bound and released; a small race is acceptable).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+fn wait_port(port: u16, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    false
+}
+
+pub struct Prosody {
+    pub dir: TempDir,
+    child: Option<Child>,
+    pub port: u16,
+    pub ca_file: PathBuf,
+    config: PathBuf,
+}
+
+impl Prosody {
+    pub fn start() -> Prosody {
+        let dir = tempfile::Builder::new()
+            .prefix("banter-prosody-")
+            .tempdir()
+            .expect("temp dir");
+        let port = free_port();
+        let cert = rcgen::generate_simple_self_signed(vec![DOMAIN.to_string()]).expect("cert");
+        let ca_file = dir.path().join("cert.pem");
+        std::fs::write(&ca_file, cert.cert.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::create_dir_all(dir.path().join("certs")).unwrap();
+        let d = dir.path().display();
+        let config = dir.path().join("prosody.cfg.lua");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+pidfile = "{d}/prosody.pid"
+data_path = "{d}/data"
+run_as_root = true
+log = {{ debug = "{d}/prosody.log" }}
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {port} }}
+c2s_direct_tls_ports = {{ }}
+legacy_ssl_ports = {{ }}
+s2s_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+component_ports = {{ }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "smacks", "ping", "offline", "time", "version" }}
+modules_disabled = {{ "s2s" }}
+c2s_require_encryption = true
+authentication = "internal_hashed"
+storage = "internal"
+archive_expires_after = "never"
+default_archive_policy = true
+limits = {{ c2s = {{ rate = "10mb/s" }} }}
+certificates = "{d}/certs"
+ssl = {{ certificate = "{d}/cert.pem", key = "{d}/key.pem" }}
+VirtualHost "{DOMAIN}"
+"#
+            ),
+        )
+        .unwrap();
+        let mut p = Prosody {
+            dir,
+            child: None,
+            port,
+            ca_file,
+            config,
+        };
+        p.launch();
+        p
+    }
+
+    fn launch(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("stdout.log")).unwrap();
+        let child = Command::new("prosody")
+            .arg("--config")
+            .arg(&self.config)
+            .arg("-F")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect(
+                "cannot start prosody: is the Debian package installed? (scripts/install-deps.sh)",
+            );
+        self.child = Some(child);
+        assert!(
+            wait_port(self.port, Duration::from_secs(15)),
+            "prosody did not listen on {}: {}",
+            self.port,
+            std::fs::read_to_string(self.dir.path().join("stdout.log")).unwrap_or_default()
+        );
+    }
+
+    /// Stops the server (as a crash would), keeping its data.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port with the same data.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    pub fn register(&self, user: &str, password: &str) {
+        let out = Command::new("prosodyctl")
+            .arg("--config")
+            .arg(&self.config)
+            .args(["register", user, DOMAIN, password])
+            .output()
+            .expect("prosodyctl");
+        assert!(out.status.success(), "register {user}: {out:?}");
+    }
+
+    pub fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A user with a password file and a config dir of its own.
+    pub fn user(&self, name: &str) -> User {
+        let password = format!("pw-{name}-{}", rand_suffix());
+        self.register(name, &password);
+        let pw_file = self.dir.path().join(format!("{name}.pw"));
+        std::fs::write(&pw_file, format!("{password}\n")).unwrap();
+        User {
+            jid: format!("{name}@{DOMAIN}"),
+            password,
+            pw_file,
+            server: self.server(),
+            ca_file: self.ca_file.clone(),
+            root: self.dir.path().to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Prosody {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub jid: String,
+    pub password: String,
+    pub pw_file: PathBuf,
+    pub server: String,
+    pub ca_file: PathBuf,
+    root: PathBuf,
+}
+
+impl User {
+    /// A config dir for one device of this user.
+    pub fn device_dir(&self, device: &str) -> PathBuf {
+        self.root.join(format!("{}-{device}", self.jid))
+    }
+
+    /// `banter` with this account's options (device "main").
+    pub fn banter(&self, args: &[&str]) -> Command {
+        self.banter_on("main", args)
+    }
+
+    pub fn banter_on(&self, device: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_banter"));
+        c.args(args)
+            .arg("--jid")
+            .arg(&self.jid)
+            .arg("--password-file")
+            .arg(&self.pw_file)
+            .arg("--server")
+            .arg(&self.server)
+            .arg("--ca-file")
+            .arg(&self.ca_file)
+            .arg("--config-dir")
+            .arg(self.device_dir(device))
+            .arg("--json");
+        c
+    }
+
+    /// Library configuration for one device.
+    pub fn config(&self, device: &str) -> banter::Config {
+        let mut cfg = banter::Config::new(
+            banter::xmpp_parsers::jid::BareJid::new(&self.jid).unwrap(),
+            self.password.clone(),
+            self.device_dir(device),
+        );
+        cfg.server = banter::xmpp::connect::parse_server(&self.server);
+        cfg.ca_file = Some(self.ca_file.clone());
+        cfg.resource = Some(device.to_string());
+        cfg
+    }
+}
+
+/// A running `banter` process whose JSON events are read line by line.
+pub struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+    pub seen: Vec<Value>,
+}
+
+impl Proc {
+    pub fn spawn(mut cmd: Command) -> Proc {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn banter");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(v) => {
+                        if tx.send(v).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => panic!("banter printed a line that is not JSON: {line}"),
+                }
+            }
+        });
+        Proc {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for an event matching `pred`; panics with what was seen on timeout.
+    pub fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+                Err(_) => panic!("timed out waiting for {what}; saw {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Collects events until the process exits; returns its exit success.
+    pub fn finish(mut self, timeout: Duration) -> (bool, Vec<Value>) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while let Ok(v) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(v);
+                }
+                return (status.success(), std::mem::take(&mut self.seen));
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("banter did not exit in time; saw {:#?}", self.seen);
+            }
+            while let Ok(v) = self.lines.try_recv() {
+                self.seen.push(v);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command to completion: (success, stdout, stderr).
+pub fn run(mut cmd: Command, timeout: Duration) -> (bool, String, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn banter");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("command did not finish within {timeout:?}: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,3 @@
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
