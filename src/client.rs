@@ -15,7 +15,7 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use tokio_xmpp::stanzastream::{
-    Connection, Event as StreamEv, StanzaStage, StanzaState, StanzaStream, StreamEvent,
+    Connection, Event as StreamEv, StanzaStream, StreamEvent,
 };
 use tokio_xmpp::xmlstream::Timeouts;
 use xmpp_parsers::iq::Iq;
@@ -265,23 +265,22 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
     let stream = StanzaStream::new(reconnector(first, opts, fail_tx), 64);
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    let (ack_tx, ack_rx) = mpsc::unbounded_channel();
     let state = State {
         own: config.jid.clone(),
         bound: None,
         config,
         store,
         events: ev_tx,
-        ack_tx,
         pending_iqs: HashMap::new(),
-        sm_enabled: false,
+        unconfirmed: Vec::new(),
+        confirm_in_flight: false,
         catching_up: false,
         catch_up_count: 0,
         mam_queryid: String::new(),
         caps_asked: HashMap::new(),
     };
     let jid = state.own.clone();
-    let task = tokio::spawn(run(state, stream, cmd_rx, fail_rx, ack_rx));
+    let task = tokio::spawn(run(state, stream, cmd_rx, fail_rx));
     Ok(ClientHandle {
         jid,
         commands: cmd_tx,
@@ -292,14 +291,22 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
 
 type Reconnector = Box<dyn FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static>;
 
-/// Hands the stream the first connection, then reconnects with back-off (1 s → 30 s),
+/// Hands the stream the first connection, then reconnects with back-off (0.5 s → 30 s),
 /// reporting every failure to the client task.
+///
+/// A connection that dies within seconds of being handed over is usually a failed
+/// XEP-0198 resumption: Prosody 0.12 answers a resume for a session it no longer knows
+/// (after a restart) with `<failed/>` without `h`, which tokio-xmpp cannot parse, so it
+/// would retry the resumption forever. The next connection is then handed over without
+/// the stream-management feature, which makes tokio-xmpp drop its resumption state and
+/// start a fresh session (our own catch-up and resend recover what was in flight).
 fn reconnector(
     first: Connection,
     opts: ConnectOptions,
     fail_tx: mpsc::UnboundedSender<ConnectError>,
 ) -> Reconnector {
     let mut first = Some(first);
+    let last_handed = std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
     Box::new(move |_location, slot| {
         if let Some(conn) = first.take() {
             let _ = slot.send(conn);
@@ -307,14 +314,29 @@ fn reconnector(
         }
         let opts = opts.clone();
         let fail_tx = fail_tx.clone();
+        let last_handed = last_handed.clone();
         tokio::spawn(async move {
+            let died_young = last_handed
+                .lock()
+                .map(|t| t.elapsed() < Duration::from_secs(3))
+                .unwrap_or(false);
+            if died_young {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             let mut delay = Duration::from_millis(500);
             loop {
                 if slot.is_closed() {
                     return;
                 }
                 match connect::login(&opts).await {
-                    Ok(conn) => {
+                    Ok(mut conn) => {
+                        if died_young {
+                            tracing::info!("fresh session instead of stream resumption");
+                            conn.features.stream_management = None;
+                        }
+                        if let Ok(mut t) = last_handed.lock() {
+                            *t = std::time::Instant::now();
+                        }
                         let _ = slot.send(conn);
                         return;
                     }
@@ -357,9 +379,11 @@ struct State {
     config: Config,
     store: Store,
     events: mpsc::UnboundedSender<Event>,
-    ack_tx: mpsc::UnboundedSender<(String, Option<StanzaState>)>,
     pending_iqs: HashMap<String, IqPurpose>,
-    sm_enabled: bool,
+    /// Chat messages written to the stream and not yet confirmed by the server.
+    unconfirmed: Vec<String>,
+    /// A confirming ping is outstanding (at most one at a time).
+    confirm_in_flight: bool,
     catching_up: bool,
     catch_up_count: usize,
     mam_queryid: String,
@@ -374,7 +398,6 @@ async fn run(
     mut stream: StanzaStream,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut failures: mpsc::UnboundedReceiver<ConnectError>,
-    mut acks: mpsc::UnboundedReceiver<(String, Option<StanzaState>)>,
 ) {
     let mut out: Vec<Stanza> = Vec::new();
     loop {
@@ -382,8 +405,7 @@ async fn run(
             ev = stream.next() => {
                 let Some(ev) = ev else { break };
                 match ev {
-                    StreamEv::Stream(StreamEvent::Reset { bound_jid, features }) => {
-                        st.sm_enabled = features.stream_management.is_some();
+                    StreamEv::Stream(StreamEvent::Reset { bound_jid, .. }) => {
                         st.bound = bound_jid.clone().try_into_full().ok();
                         st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false });
                         st.on_online(&mut out);
@@ -411,10 +433,12 @@ async fn run(
             Some(err) = failures.recv() => {
                 st.emit(Event::ConnectionError { fatal: err.is_fatal(), message: err.to_string() });
             }
-            Some((id, state)) = acks.recv() => st.on_ack(id, state, &mut out),
         }
         for stanza in out.drain(..) {
             st.transmit(&stream, stanza).await;
+        }
+        if let Some(ping) = st.confirm_ping() {
+            st.transmit(&stream, ping).await;
         }
     }
     st.emit(Event::Disconnected);
@@ -438,49 +462,39 @@ impl State {
         self.pending_iqs.insert(id, purpose);
     }
 
-    /// Sends a stanza; chat messages get a watcher that reports the server's ack.
+    /// Writes a stanza to the stream (queued there while reconnecting).
     async fn transmit(&mut self, stream: &StanzaStream, stanza: Stanza) {
-        let msg_id = match &stanza {
-            Stanza::Message(m) if chat::body(m).is_some() && chat::origin_id(m).is_some() => {
-                m.id.as_ref().map(|i| i.0.clone())
+        if let Stanza::Message(m) = &stanza {
+            if chat::body(m).is_some() && chat::origin_id(m).is_some() {
+                if let Some(id) = &m.id {
+                    self.unconfirmed.push(id.0.clone());
+                }
             }
-            _ => None,
-        };
-        let mut token = stream.send(Box::new(stanza)).await;
-        let Some(id) = msg_id else { return };
-        let ack_tx = self.ack_tx.clone();
-        let sm = self.sm_enabled;
-        tokio::spawn(async move {
-            let stage = if sm {
-                StanzaStage::Acked
-            } else {
-                StanzaStage::Sent
-            };
-            let state = token.wait_for(stage).await;
-            let _ = ack_tx.send((id, state));
-        });
+        }
+        let _token = stream.send(Box::new(stanza)).await;
     }
 
-    fn on_ack(&mut self, id: String, state: Option<StanzaState>, out: &mut Vec<Stanza>) {
-        match state {
-            Some(StanzaState::Acked { .. }) => self.mark_acked(&id),
-            Some(StanzaState::Sent { .. }) => {
-                // No stream management: a ping answered means the server has processed
-                // everything sent before it.
-                self.iq(
-                    IqPurpose::AckPing { ids: vec![id] },
-                    |iq_id| Iq::Get {
-                        from: None,
-                        to: None,
-                        id: iq_id.to_string(),
-                        payload: Element::builder("ping", ns::PING).build(),
-                    },
-                    out,
-                );
-            }
-            // Failed or dropped with the connection: stays pending, resent on reconnect.
-            _ => tracing::debug!(%id, "message not acknowledged; will resend after reconnect"),
+    /// A server processes a stream's stanzas in order, so the answer to a ping sent
+    /// after some messages confirms all of them. One ping is in flight at a time; it
+    /// covers every message written before it. This works with and without XEP-0198
+    /// (whose acks tokio-xmpp does not always request for the tail of a burst).
+    fn confirm_ping(&mut self) -> Option<Stanza> {
+        if self.confirm_in_flight || self.unconfirmed.is_empty() {
+            return None;
         }
+        self.confirm_in_flight = true;
+        let ids = std::mem::take(&mut self.unconfirmed);
+        let id = new_id();
+        self.pending_iqs.insert(id.clone(), IqPurpose::AckPing { ids });
+        Some(
+            Iq::Get {
+                from: None,
+                to: None,
+                id,
+                payload: Element::builder("ping", ns::PING).build(),
+            }
+            .into(),
+        )
     }
 
     fn mark_acked(&self, id: &str) {
@@ -495,7 +509,11 @@ impl State {
     }
 
     fn on_online(&mut self, out: &mut Vec<Stanza>) {
+        // Session state is gone: unconfirmed messages are still pending in the store
+        // and are sent again below; the receiver drops duplicates by origin-id.
         self.pending_iqs.clear();
+        self.unconfirmed.clear();
+        self.confirm_in_flight = false;
         self.iq(IqPurpose::RosterGet, roster::get, out);
         self.iq(IqPurpose::Carbons, carbons::enable, out);
         if let Some((show, status)) = self.config.presence.clone() {
@@ -646,7 +664,7 @@ impl State {
     }
 
     /// True for stanzas from our server or our own account (trusted for roster pushes).
-    fn from_self_or_server(&self, from: Option<&Jid>) -> bool {
+    fn is_self_or_server(&self, from: Option<&Jid>) -> bool {
         match from {
             None => true,
             Some(j) => j.to_bare() == self.own,
@@ -697,7 +715,7 @@ impl State {
                 from, id, payload, ..
             } => {
                 if payload.is("query", ns::ROSTER) {
-                    if !self.from_self_or_server(from.as_ref()) {
+                    if !self.is_self_or_server(from.as_ref()) {
                         tracing::warn!(?from, "ignoring roster push from a stranger");
                         out.push(iq_error(from, id, DefinedCondition::Forbidden));
                         return;
@@ -743,7 +761,8 @@ impl State {
                         ),
                     }),
                     IqPurpose::AckPing { ids } => {
-                        // The server answered, so it processed what came before.
+                        // Even an error answer means the server processed what came before.
+                        self.confirm_in_flight = false;
                         for id in ids {
                             self.mark_acked(&id);
                         }
@@ -773,6 +792,7 @@ impl State {
             }
             IqPurpose::RosterSet | IqPurpose::Carbons => {}
             IqPurpose::AckPing { ids } => {
+                self.confirm_in_flight = false;
                 for id in ids {
                     self.mark_acked(&id);
                 }
@@ -910,6 +930,8 @@ impl State {
     }
 
     fn on_receipt(&self, id: &str) {
+        // A receipt can overtake the server's confirmation: the server has it, then.
+        self.mark_acked(id);
         match self
             .store
             .set_state(self.own.as_str(), id, MessageState::Delivered)

@@ -33,7 +33,15 @@ async fn next_matching(c: &mut ClientHandle, what: &str, pred: impl Fn(&Event) -
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
 
+fn init_log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("BANTER_LOG"))
+        .with_test_writer()
+        .try_init();
+}
+
 async fn online(cfg: banter::Config) -> ClientHandle {
+    init_log();
     let mut c = client::start(cfg).await.expect("login");
     next_matching(&mut c, "connected", |e| {
         matches!(e, Event::Connected { .. })
@@ -214,7 +222,8 @@ fn messages_both_ways_and_history_survives_restart() {
 
     // A new process with the same config dir reads both messages from local history,
     // without a server.
-    drop(server);
+    let mut server = server;
+    server.kill();
     let (ok, out, err) = run(bob.banter(&["history", &alice.jid]), T);
     assert!(ok, "{err}");
     let bodies: Vec<String> = out
@@ -455,14 +464,16 @@ async fn burst_of_200_messages_arrives_once_in_order() {
         assert!(!matches!(ev, Event::Message { .. }), "duplicate: {ev:?}");
     }
     // All 200 were acknowledged by the server at the sender.
-    let mut acked = 0;
-    while acked < 200 {
-        if let Event::MessageAcked { .. } =
-            next_matching(&mut a, "acks", |e| matches!(e, Event::MessageAcked { .. })).await
+    let mut acked = std::collections::HashSet::new();
+    let deadline = tokio::time::Instant::now() + T;
+    while acked.len() < 200 && tokio::time::Instant::now() < deadline {
+        if let Ok(Some(Event::MessageAcked { id })) =
+            tokio::time::timeout_at(deadline, a.next_event()).await
         {
-            acked += 1;
+            acked.insert(id);
         }
     }
+    assert_eq!(acked.len(), 200, "server acknowledged every message");
     a.shutdown().await;
     b.shutdown().await;
 }

@@ -106,6 +106,14 @@ pub struct Contact {
     pub groups: Vec<String>,
 }
 
+/// An account's connection settings (never its password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub jid: String,
+    pub server: Option<String>,
+    pub ca_file: Option<String>,
+}
+
 pub struct Store {
     conn: Connection,
 }
@@ -220,12 +228,18 @@ impl Store {
         Ok(())
     }
 
-    /// Accounts known to this installation: (jid, server, ca_file).
-    pub fn accounts(&self) -> Result<Vec<(String, Option<String>, Option<String>)>, StoreError> {
+    /// Accounts known to this installation.
+    pub fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
         let mut st = self
             .conn
             .prepare("SELECT jid, server, ca_file FROM accounts ORDER BY jid")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = st.query_map([], |r| {
+            Ok(AccountRow {
+                jid: r.get(0)?,
+                server: r.get(1)?,
+                ca_file: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

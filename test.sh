@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs Banter's whole test suite: formatting, lints, unit and end-to-end tests
+# (the end-to-end tests start their own Prosody and coturn). Installs missing
+# Debian/Ubuntu packages first.
+set -euo pipefail
+cd "$(dirname "$0")"
+bash scripts/install-deps.sh
+export CARGO_TERM_COLOR=never
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace -- --test-threads=2
