@@ -14,9 +14,7 @@ use minidom::Element;
 use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
-use tokio_xmpp::stanzastream::{
-    Connection, Event as StreamEv, StanzaStream, StreamEvent,
-};
+use tokio_xmpp::stanzastream::{Connection, Event as StreamEv, StanzaStream, StreamEvent};
 use tokio_xmpp::xmlstream::Timeouts;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
@@ -485,7 +483,8 @@ impl State {
         self.confirm_in_flight = true;
         let ids = std::mem::take(&mut self.unconfirmed);
         let id = new_id();
-        self.pending_iqs.insert(id.clone(), IqPurpose::AckPing { ids });
+        self.pending_iqs
+            .insert(id.clone(), IqPurpose::AckPing { ids });
         Some(
             Iq::Get {
                 from: None,
