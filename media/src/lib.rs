@@ -1,3 +1,13 @@
-pub fn version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
-}
+//! banter-media: Banter's media engine. Knows no XMPP: it takes and returns typed
+//! session descriptions and moves audio between two endpoints over ICE + DTLS-SRTP.
+
+pub mod audio;
+pub mod description;
+pub mod error;
+pub mod session;
+
+pub use description::{Candidate, CandidateKind, SessionDescription};
+pub use error::MediaError;
+pub use session::{
+    CallStats, Cidr, IceServer, LatencyProbe, MediaConfig, MediaEvent, MediaSession,
+};

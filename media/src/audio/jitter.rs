@@ -1,0 +1,386 @@
+//! Adaptive jitter buffer for 20 ms Opus frames. Pure logic: packets go in with their
+//! arrival time, the playout clock asks for one frame every 20 ms and is told what to
+//! do: decode a packet, recover the frame from the next packet's in-band FEC, or
+//! conceal it (PLC).
+//!
+//! The target delay follows the spread of recent transit times (95th percentile minus
+//! minimum), so it stays at one frame on a clean network and grows with jitter. Clock
+//! drift shows up as a buffer that stays too full (the sender is faster: a frame is
+//! dropped) or runs dry (the sender is slower: a concealed frame is inserted without
+//! moving on).
+
+/// Samples per 20 ms frame at 48 kHz.
+pub const FRAME_SAMPLES: u32 = 960;
+const FRAME_MS: f64 = 20.0;
+const SLOTS: usize = 64;
+const WINDOW: usize = 128;
+const MAX_PAYLOAD: usize = 1500;
+
+/// What the playout clock should do for the next 20 ms.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Playout<'a> {
+    /// Nothing has arrived yet (or the buffer is filling): play silence.
+    Wait,
+    /// Decode this packet (with its RTP timestamp) normally.
+    Decode(&'a [u8], u32),
+    /// The packet is missing but the next one is here: decode its FEC data.
+    Fec(&'a [u8]),
+    /// Conceal the missing frame.
+    Conceal,
+}
+
+/// Counters, readable at any time.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JitterStats {
+    pub received: u64,
+    pub decoded: u64,
+    pub fec_recovered: u64,
+    pub concealed: u64,
+    pub late_dropped: u64,
+    pub duplicates: u64,
+    pub drift_dropped: u64,
+    /// Current target delay in frames.
+    pub target_frames: u32,
+    /// Frames currently buffered.
+    pub level_frames: u32,
+}
+
+#[derive(Clone)]
+struct Slot {
+    seq: u64,
+    ts: u32,
+    len: usize,
+    used: bool,
+    data: [u8; MAX_PAYLOAD],
+}
+
+pub struct JitterBuffer {
+    slots: Vec<Slot>,
+    /// Extended sequence number of the next frame to play.
+    next: Option<u64>,
+    highest: Option<u64>,
+    /// Recent transit times (arrival − media time), ms.
+    transit: [f64; WINDOW],
+    transit_len: usize,
+    transit_pos: usize,
+    scratch: [f64; WINDOW],
+    target_frames: u32,
+    /// Consecutive pops with the buffer fuller than target (drift detection).
+    full_streak: u32,
+    /// Consecutive underruns without moving on.
+    underruns: u32,
+    playing: bool,
+    stats: JitterStats,
+}
+
+impl Default for JitterBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Extends a 16-bit sequence number to 64 bits, close to `reference`.
+fn extend_seq(seq: u16, reference: u64) -> u64 {
+    let base = reference & !0xffff;
+    let candidates = [
+        base.wrapping_sub(0x10000) | seq as u64,
+        base | seq as u64,
+        (base + 0x10000) | seq as u64,
+    ];
+    *candidates
+        .iter()
+        .min_by_key(|c| (**c as i64 - reference as i64).unsigned_abs())
+        .unwrap_or(&(base | seq as u64))
+}
+
+impl JitterBuffer {
+    pub fn new() -> Self {
+        JitterBuffer {
+            slots: vec![
+                Slot {
+                    seq: 0,
+                    ts: 0,
+                    len: 0,
+                    used: false,
+                    data: [0; MAX_PAYLOAD],
+                };
+                SLOTS
+            ],
+            next: None,
+            highest: None,
+            transit: [0.0; WINDOW],
+            transit_len: 0,
+            transit_pos: 0,
+            scratch: [0.0; WINDOW],
+            target_frames: 1,
+            full_streak: 0,
+            underruns: 0,
+            playing: false,
+            stats: JitterStats {
+                target_frames: 1,
+                ..Default::default()
+            },
+        }
+    }
+
+    pub fn stats(&self) -> JitterStats {
+        let mut s = self.stats;
+        s.target_frames = self.target_frames;
+        s.level_frames = self.level();
+        s
+    }
+
+    fn level(&self) -> u32 {
+        match (self.next, self.highest) {
+            (Some(n), Some(h)) if h >= n => (h - n + 1) as u32,
+            _ => 0,
+        }
+    }
+
+    /// Adds a packet. `arrival_ms` is the local receive time; `timestamp` the RTP one.
+    pub fn push(&mut self, seq: u16, timestamp: u32, payload: &[u8], arrival_ms: f64) {
+        let reference = self.highest.or(self.next).unwrap_or(seq as u64 + 0x10000);
+        let ext = extend_seq(seq, reference);
+        self.stats.received += 1;
+        if let Some(n) = self.next {
+            if ext < n && !self.playing && n - ext < SLOTS as u64 / 2 {
+                // Reordered before playout started: begin with the earlier one.
+                self.next = Some(ext);
+            } else if ext < n {
+                self.stats.late_dropped += 1;
+                return;
+            }
+            if ext >= n + SLOTS as u64 {
+                // Far ahead (a long outage or a sender restart): start over from here.
+                self.reset_to(ext);
+            }
+        }
+        let slot = &mut self.slots[(ext % SLOTS as u64) as usize];
+        if slot.used && slot.seq == ext {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let len = payload.len().min(MAX_PAYLOAD);
+        slot.seq = ext;
+        slot.ts = timestamp;
+        slot.len = len;
+        slot.used = true;
+        slot.data[..len].copy_from_slice(&payload[..len]);
+        self.highest = Some(self.highest.map_or(ext, |h| h.max(ext)));
+        if self.next.is_none() {
+            self.next = Some(ext);
+        }
+        self.observe_transit(arrival_ms - timestamp as f64 / 48.0);
+    }
+
+    fn reset_to(&mut self, ext: u64) {
+        for s in &mut self.slots {
+            s.used = false;
+        }
+        self.next = Some(ext);
+        self.highest = None;
+        self.playing = false;
+    }
+
+    fn observe_transit(&mut self, transit: f64) {
+        self.transit[self.transit_pos] = transit;
+        self.transit_pos = (self.transit_pos + 1) % WINDOW;
+        self.transit_len = (self.transit_len + 1).min(WINDOW);
+        let n = self.transit_len;
+        self.scratch[..n].copy_from_slice(&self.transit[..n]);
+        let s = &mut self.scratch[..n];
+        let min = s.iter().copied().fold(f64::INFINITY, f64::min);
+        let idx = ((n as f64 * 0.95) as usize).min(n - 1);
+        let (_, p95, _) = s.select_nth_unstable_by(idx, |a, b| a.total_cmp(b));
+        let spread = (*p95 - min).max(0.0);
+        // One frame covers 0–20 ms of jitter; each further 20 ms adds a frame.
+        let frames = 1 + ((spread + 5.0) / FRAME_MS).floor() as u32;
+        self.target_frames = frames.clamp(1, 15);
+    }
+
+    fn take(&mut self, seq: u64) -> Option<usize> {
+        let i = (seq % SLOTS as u64) as usize;
+        let s = &self.slots[i];
+        (s.used && s.seq == seq).then_some(i)
+    }
+
+    /// Called once per 20 ms by the playout clock.
+    pub fn pop(&mut self) -> Playout<'_> {
+        let Some(mut next) = self.next else {
+            return Playout::Wait;
+        };
+        if !self.playing {
+            // Fill up to the target before starting.
+            if self.level() < self.target_frames {
+                return Playout::Wait;
+            }
+            self.playing = true;
+        }
+        // Sender faster than us (or jitter went down): the buffer stays too full; drop
+        // one frame now and then to bring the delay back to the target.
+        if self.level() > self.target_frames + 2 {
+            self.full_streak += 1;
+            if self.full_streak >= 25 {
+                self.full_streak = 0;
+                if let Some(i) = self.take(next) {
+                    self.slots[i].used = false;
+                }
+                self.stats.drift_dropped += 1;
+                next += 1;
+                self.next = Some(next);
+            }
+        } else {
+            self.full_streak = 0;
+        }
+        if let Some(i) = self.take(next) {
+            self.slots[i].used = false;
+            self.next = Some(next + 1);
+            self.underruns = 0;
+            self.stats.decoded += 1;
+            let s = &self.slots[i];
+            return Playout::Decode(&s.data[..s.len], s.ts);
+        }
+        let newer_here = self.highest.is_some_and(|h| h > next);
+        if newer_here || self.underruns >= 10 {
+            // A hole: the packet is lost (or later than we can wait). Move on.
+            self.next = Some(next + 1);
+            self.underruns = 0;
+            if let Some(i) = self.take(next + 1) {
+                self.stats.fec_recovered += 1;
+                let s = &self.slots[i];
+                return Playout::Fec(&s.data[..s.len]);
+            }
+            self.stats.concealed += 1;
+            return Playout::Conceal;
+        }
+        // Nothing newer yet: the packet may only be late. Conceal without moving on,
+        // which also lets the delay grow when the network got slower.
+        self.underruns += 1;
+        self.stats.concealed += 1;
+        Playout::Conceal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(p: &Playout<'_>) -> &'static str {
+        match p {
+            Playout::Wait => "wait",
+            Playout::Decode(..) => "decode",
+            Playout::Fec(_) => "fec",
+            Playout::Conceal => "conceal",
+        }
+    }
+
+    #[test]
+    fn in_order_plays_in_order() {
+        let mut jb = JitterBuffer::new();
+        for i in 0..5u16 {
+            jb.push(i, i as u32 * 960, &[i as u8], i as f64 * 20.0);
+            match jb.pop() {
+                Playout::Decode(p, _) => assert_eq!(p, &[i as u8]),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(jb.stats().decoded, 5);
+        assert_eq!(jb.stats().target_frames, 1);
+    }
+
+    #[test]
+    fn single_loss_recovered_by_fec() {
+        let mut jb = JitterBuffer::new();
+        jb.push(10, 0, &[0], 0.0);
+        assert_eq!(kind(&jb.pop()), "decode");
+        jb.push(12, 2 * 960, &[2], 40.0); // 11 lost
+        match jb.pop() {
+            Playout::Fec(p) => assert_eq!(p, &[2]),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(kind(&jb.pop()), "decode");
+        assert_eq!(jb.stats().fec_recovered, 1);
+    }
+
+    #[test]
+    fn burst_loss_concealed_then_fec() {
+        let mut jb = JitterBuffer::new();
+        jb.push(0, 0, &[0], 0.0);
+        assert_eq!(kind(&jb.pop()), "decode");
+        jb.push(4, 4 * 960, &[4], 80.0); // 1,2,3 lost
+        let kinds: Vec<_> = (0..4).map(|_| kind(&jb.pop()).to_string()).collect();
+        assert_eq!(kinds, ["conceal", "conceal", "fec", "decode"]);
+    }
+
+    #[test]
+    fn late_packet_waits_instead_of_skipping() {
+        let mut jb = JitterBuffer::new();
+        jb.push(0, 0, &[0], 0.0);
+        assert_eq!(kind(&jb.pop()), "decode");
+        assert_eq!(kind(&jb.pop()), "conceal"); // 1 not here yet: underrun
+        jb.push(1, 960, &[1], 45.0);
+        match jb.pop() {
+            Playout::Decode(p, _) => assert_eq!(p, &[1]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reordered_and_duplicate_packets() {
+        let mut jb = JitterBuffer::new();
+        jb.push(1, 960, &[1], 20.0);
+        jb.push(0, 0, &[0], 21.0);
+        jb.push(0, 0, &[0], 22.0);
+        assert_eq!(jb.stats().duplicates, 1);
+    }
+
+    #[test]
+    fn sequence_wraps() {
+        let mut jb = JitterBuffer::new();
+        let mut t = 0.0;
+        for (n, seq) in (65530u16..=65535).chain(0..5).enumerate() {
+            jb.push(seq, n as u32 * 960, &[n as u8], t);
+            t += 20.0;
+            match jb.pop() {
+                Playout::Decode(p, _) => assert_eq!(p, &[n as u8]),
+                other => panic!("at {seq}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn target_grows_with_jitter_and_stays_low_without() {
+        let mut jb = JitterBuffer::new();
+        for i in 0..200u32 {
+            let jitter = if i % 2 == 0 { 0.0 } else { 55.0 };
+            jb.push(i as u16, i * 960, &[0], i as f64 * 20.0 + jitter);
+        }
+        assert!(jb.stats().target_frames >= 3, "{:?}", jb.stats());
+        let mut calm = JitterBuffer::new();
+        for i in 0..200u32 {
+            calm.push(i as u16, i * 960, &[0], i as f64 * 20.0 + (i % 3) as f64);
+        }
+        assert_eq!(calm.stats().target_frames, 1);
+    }
+
+    #[test]
+    fn fast_sender_drift_drops_frames() {
+        let mut jb = JitterBuffer::new();
+        // The sender produces 51 frames for every 50 we play.
+        let mut seq = 0u32;
+        let mut played = 0;
+        for tick in 0..1000u32 {
+            let due = (tick as f64 * 51.0 / 50.0) as u32;
+            while seq <= due {
+                jb.push(seq as u16, seq * 960, &[0], tick as f64 * 20.0);
+                seq += 1;
+            }
+            if matches!(jb.pop(), Playout::Decode(..)) {
+                played += 1;
+            }
+        }
+        assert!(played > 900);
+        assert!(jb.stats().drift_dropped > 5, "{:?}", jb.stats());
+        assert!(jb.stats().level_frames <= jb.stats().target_frames + 4);
+    }
+}

@@ -1,0 +1,553 @@
+//! Typed session descriptions: what Jingle carries (XEP-0167/0176/0320/0293/0294/0338/
+//! 0339), independent of SDP. The transport turns them into SDP for webrtc-rs and back;
+//! that SDP never leaves this crate.
+
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use crate::error::MediaError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Audio,
+    Video,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        }
+    }
+}
+
+/// DTLS role (XEP-0320 `setup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    ActPass,
+    Active,
+    Passive,
+}
+
+impl Setup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Setup::ActPass => "actpass",
+            Setup::Active => "active",
+            Setup::Passive => "passive",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Setup> {
+        Some(match s {
+            "actpass" => Setup::ActPass,
+            "active" => Setup::Active,
+            "passive" => Setup::Passive,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// e.g. "sha-256"
+    pub hash: String,
+    /// Colon-separated upper-case hex.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtcpFb {
+    pub kind: String,
+    pub subtype: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Codec {
+    pub payload_type: u8,
+    pub name: String,
+    pub clock_rate: u32,
+    pub channels: u16,
+    pub fmtp: Vec<(String, String)>,
+    pub rtcp_fb: Vec<RtcpFb>,
+}
+
+impl Codec {
+    /// Opus as Conversations and Dino offer it.
+    pub fn opus() -> Codec {
+        Codec {
+            payload_type: 111,
+            name: "opus".into(),
+            clock_rate: 48_000,
+            channels: 2,
+            fmtp: vec![
+                ("minptime".into(), "10".into()),
+                ("useinbandfec".into(), "1".into()),
+            ],
+            rtcp_fb: vec![RtcpFb {
+                kind: "transport-cc".into(),
+                subtype: None,
+            }],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderExtension {
+    pub id: u16,
+    pub uri: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ssrc {
+    pub id: u32,
+    pub params: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    Inactive,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+}
+
+/// One content (m= section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// Jingle content name = SDP mid.
+    pub name: String,
+    pub kind: MediaKind,
+    pub codecs: Vec<Codec>,
+    pub header_extensions: Vec<HeaderExtension>,
+    pub ssrcs: Vec<Ssrc>,
+    pub rtcp_mux: bool,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidateKind {
+    Host,
+    Srflx,
+    Prflx,
+    Relay,
+}
+
+impl CandidateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CandidateKind::Host => "host",
+            CandidateKind::Srflx => "srflx",
+            CandidateKind::Prflx => "prflx",
+            CandidateKind::Relay => "relay",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "host" => CandidateKind::Host,
+            "srflx" => CandidateKind::Srflx,
+            "prflx" => CandidateKind::Prflx,
+            "relay" => CandidateKind::Relay,
+            _ => return None,
+        })
+    }
+}
+
+/// An ICE candidate (XEP-0176). `id`, `generation` and `network` are optional on the
+/// wire; missing ones get defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub foundation: String,
+    pub component: u16,
+    pub protocol: String,
+    pub priority: u32,
+    pub ip: IpAddr,
+    pub port: u16,
+    pub kind: CandidateKind,
+    pub related: Option<(IpAddr, u16)>,
+    pub generation: u32,
+}
+
+impl Candidate {
+    /// The SDP `candidate:` attribute value (without `a=`).
+    pub fn to_sdp(&self) -> String {
+        let mut s = format!(
+            "candidate:{} {} {} {} {} {} typ {}",
+            self.foundation,
+            self.component,
+            self.protocol,
+            self.priority,
+            self.ip,
+            self.port,
+            self.kind.as_str()
+        );
+        if let Some((ip, port)) = self.related {
+            let _ = write!(s, " raddr {ip} rport {port}");
+        }
+        let _ = write!(s, " generation {}", self.generation);
+        s
+    }
+
+    /// Parses `candidate:...` (with or without the prefix / `a=`).
+    pub fn from_sdp(s: &str) -> Result<Candidate, MediaError> {
+        let bad = || MediaError::Description(format!("bad candidate: {s}"));
+        let s = s
+            .trim()
+            .trim_start_matches("a=")
+            .trim_start_matches("candidate:");
+        let f: Vec<&str> = s.split_whitespace().collect();
+        if f.len() < 8 || f[6] != "typ" {
+            return Err(bad());
+        }
+        let mut c = Candidate {
+            foundation: f[0].to_string(),
+            component: f[1].parse().map_err(|_| bad())?,
+            protocol: f[2].to_ascii_lowercase(),
+            priority: f[3].parse().map_err(|_| bad())?,
+            ip: f[4].parse().map_err(|_| bad())?,
+            port: f[5].parse().map_err(|_| bad())?,
+            kind: CandidateKind::parse(f[7]).ok_or_else(bad)?,
+            related: None,
+            generation: 0,
+        };
+        let mut i = 8;
+        let (mut raddr, mut rport) = (None, None);
+        while i + 1 < f.len() {
+            match f[i] {
+                "raddr" => raddr = f[i + 1].parse().ok(),
+                "rport" => rport = f[i + 1].parse().ok(),
+                "generation" => c.generation = f[i + 1].parse().unwrap_or(0),
+                _ => {}
+            }
+            i += 2;
+        }
+        if let (Some(a), Some(p)) = (raddr, rport) {
+            c.related = Some((a, p));
+        }
+        Ok(c)
+    }
+}
+
+/// A whole description: transport parameters shared by all contents (Banter always
+/// bundles; peers that do not are mapped to one-content bundles by the transport).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionDescription {
+    pub ice_ufrag: String,
+    pub ice_pwd: String,
+    pub fingerprint: Fingerprint,
+    pub setup: Setup,
+    /// Content names in the BUNDLE group; empty when the peer sent none.
+    pub bundle: Vec<String>,
+    pub contents: Vec<Content>,
+    /// Candidates that came inside the description (non-trickle peers).
+    pub candidates: Vec<Candidate>,
+}
+
+impl SessionDescription {
+    /// SDP for webrtc-rs. Without a BUNDLE group, all contents are put in one (the
+    /// WebRTC core rejects m= sections outside a group with port 0).
+    pub fn to_sdp(&self) -> String {
+        let mut s = String::new();
+        s.push_str("v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n");
+        let names: Vec<&str> = if self.bundle.is_empty() {
+            self.contents.iter().map(|c| c.name.as_str()).collect()
+        } else {
+            self.bundle.iter().map(String::as_str).collect()
+        };
+        let _ = write!(s, "a=group:BUNDLE {}\r\n", names.join(" "));
+        s.push_str("a=msid-semantic: WMS *\r\n");
+        for c in &self.contents {
+            let pts: Vec<String> = c
+                .codecs
+                .iter()
+                .map(|k| k.payload_type.to_string())
+                .collect();
+            let _ = write!(
+                s,
+                "m={} 9 UDP/TLS/RTP/SAVPF {}\r\nc=IN IP4 0.0.0.0\r\n",
+                c.kind.as_str(),
+                pts.join(" ")
+            );
+            let _ = write!(
+                s,
+                "a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n",
+                self.ice_ufrag, self.ice_pwd
+            );
+            let _ = write!(
+                s,
+                "a=fingerprint:{} {}\r\na=setup:{}\r\na=mid:{}\r\n",
+                self.fingerprint.hash,
+                self.fingerprint.value,
+                self.setup.as_str(),
+                c.name
+            );
+            for h in &c.header_extensions {
+                let _ = write!(s, "a=extmap:{} {}\r\n", h.id, h.uri);
+            }
+            let _ = write!(s, "a={}\r\n", c.direction.as_str());
+            // rtcp-mux is required by the WebRTC core; peers without it are rare.
+            s.push_str("a=rtcp-mux\r\n");
+            for k in &c.codecs {
+                if k.channels > 1 {
+                    let _ = write!(
+                        s,
+                        "a=rtpmap:{} {}/{}/{}\r\n",
+                        k.payload_type, k.name, k.clock_rate, k.channels
+                    );
+                } else {
+                    let _ = write!(
+                        s,
+                        "a=rtpmap:{} {}/{}\r\n",
+                        k.payload_type, k.name, k.clock_rate
+                    );
+                }
+                if !k.fmtp.is_empty() {
+                    let params: Vec<String> =
+                        k.fmtp.iter().map(|(a, b)| format!("{a}={b}")).collect();
+                    let _ = write!(s, "a=fmtp:{} {}\r\n", k.payload_type, params.join(";"));
+                }
+                for fb in &k.rtcp_fb {
+                    match &fb.subtype {
+                        Some(st) => {
+                            let _ =
+                                write!(s, "a=rtcp-fb:{} {} {}\r\n", k.payload_type, fb.kind, st);
+                        }
+                        None => {
+                            let _ = write!(s, "a=rtcp-fb:{} {}\r\n", k.payload_type, fb.kind);
+                        }
+                    }
+                }
+            }
+            for ssrc in &c.ssrcs {
+                if ssrc.params.is_empty() {
+                    let _ = write!(s, "a=ssrc:{} cname:banter\r\n", ssrc.id);
+                }
+                for (k, v) in &ssrc.params {
+                    let _ = write!(s, "a=ssrc:{} {}:{}\r\n", ssrc.id, k, v);
+                }
+            }
+            for cand in &self.candidates {
+                let _ = write!(s, "a={}\r\n", cand.to_sdp());
+            }
+        }
+        s
+    }
+
+    /// Reads the SDP webrtc-rs produced.
+    pub fn from_sdp(sdp: &str) -> Result<SessionDescription, MediaError> {
+        let bad = |why: &str| MediaError::Description(why.to_string());
+        let mut d = SessionDescription {
+            ice_ufrag: String::new(),
+            ice_pwd: String::new(),
+            fingerprint: Fingerprint {
+                hash: String::new(),
+                value: String::new(),
+            },
+            setup: Setup::ActPass,
+            bundle: Vec::new(),
+            contents: Vec::new(),
+            candidates: Vec::new(),
+        };
+        for line in sdp.lines().map(str::trim) {
+            if let Some(m) = line.strip_prefix("m=") {
+                let mut f = m.split_whitespace();
+                let kind = match f.next() {
+                    Some("audio") => MediaKind::Audio,
+                    Some("video") => MediaKind::Video,
+                    _ => return Err(bad("unsupported media section")),
+                };
+                let codecs = f
+                    .skip(2)
+                    .filter_map(|pt| pt.parse().ok())
+                    .map(|pt| Codec {
+                        payload_type: pt,
+                        name: String::new(),
+                        clock_rate: 0,
+                        channels: 1,
+                        fmtp: Vec::new(),
+                        rtcp_fb: Vec::new(),
+                    })
+                    .collect();
+                d.contents.push(Content {
+                    name: String::new(),
+                    kind,
+                    codecs,
+                    header_extensions: Vec::new(),
+                    ssrcs: Vec::new(),
+                    rtcp_mux: false,
+                    direction: Direction::SendRecv,
+                });
+                continue;
+            }
+            let Some(attr) = line.strip_prefix("a=") else {
+                continue;
+            };
+            let (key, value) = attr.split_once(':').unwrap_or((attr, ""));
+            if key == "group" {
+                if let Some(mids) = value.strip_prefix("BUNDLE") {
+                    d.bundle = mids.split_whitespace().map(str::to_string).collect();
+                }
+                continue;
+            }
+            match key {
+                "ice-ufrag" => d.ice_ufrag = value.to_string(),
+                "ice-pwd" => d.ice_pwd = value.to_string(),
+                "fingerprint" => {
+                    let (h, v) = value
+                        .split_once(' ')
+                        .ok_or_else(|| bad("bad fingerprint"))?;
+                    d.fingerprint = Fingerprint {
+                        hash: h.to_ascii_lowercase(),
+                        value: v.to_ascii_uppercase(),
+                    };
+                }
+                "setup" => d.setup = Setup::parse(value).unwrap_or(Setup::ActPass),
+                "candidate" => {
+                    if let Ok(c) = Candidate::from_sdp(value) {
+                        d.candidates.push(c);
+                    }
+                }
+                _ => {}
+            }
+            let Some(c) = d.contents.last_mut() else {
+                continue;
+            };
+            match key {
+                "mid" => c.name = value.to_string(),
+                "rtcp-mux" => c.rtcp_mux = true,
+                "sendrecv" => c.direction = Direction::SendRecv,
+                "sendonly" => c.direction = Direction::SendOnly,
+                "recvonly" => c.direction = Direction::RecvOnly,
+                "inactive" => c.direction = Direction::Inactive,
+                "extmap" => {
+                    let mut f = value.split_whitespace();
+                    let id = f
+                        .next()
+                        .and_then(|i| i.split('/').next())
+                        .and_then(|i| i.parse().ok());
+                    if let (Some(id), Some(uri)) = (id, f.next()) {
+                        c.header_extensions.push(HeaderExtension {
+                            id,
+                            uri: uri.to_string(),
+                        });
+                    }
+                }
+                "rtpmap" | "fmtp" | "rtcp-fb" => {
+                    let (pt, rest) = value.split_once(' ').unwrap_or((value, ""));
+                    let Ok(pt) = pt.parse::<u8>() else { continue };
+                    let Some(codec) = c.codecs.iter_mut().find(|k| k.payload_type == pt) else {
+                        continue;
+                    };
+                    match key {
+                        "rtpmap" => {
+                            let mut p = rest.split('/');
+                            codec.name = p.next().unwrap_or("").to_string();
+                            codec.clock_rate = p.next().and_then(|r| r.parse().ok()).unwrap_or(0);
+                            codec.channels = p.next().and_then(|r| r.parse().ok()).unwrap_or(1);
+                        }
+                        "fmtp" => {
+                            codec.fmtp = rest
+                                .split(';')
+                                .filter_map(|kv| kv.trim().split_once('='))
+                                .map(|(k, v)| (k.to_string(), v.to_string()))
+                                .collect();
+                        }
+                        _ => {
+                            let mut p = rest.split_whitespace();
+                            if let Some(kind) = p.next() {
+                                codec.rtcp_fb.push(RtcpFb {
+                                    kind: kind.to_string(),
+                                    subtype: p.next().map(str::to_string),
+                                });
+                            }
+                        }
+                    }
+                }
+                "ssrc" => {
+                    let (id, rest) = value.split_once(' ').unwrap_or((value, ""));
+                    let Ok(id) = id.parse::<u32>() else { continue };
+                    let (k, v) = rest.split_once(':').unwrap_or((rest, ""));
+                    match c.ssrcs.iter_mut().find(|s| s.id == id) {
+                        Some(s) => s.params.push((k.to_string(), v.to_string())),
+                        None => c.ssrcs.push(Ssrc {
+                            id,
+                            params: vec![(k.to_string(), v.to_string())],
+                        }),
+                    }
+                }
+                _ => {}
+            }
+        }
+        if d.ice_ufrag.is_empty() || d.fingerprint.value.is_empty() {
+            return Err(bad("missing ICE credentials or DTLS fingerprint"));
+        }
+        Ok(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_roundtrip_and_leniency() {
+        let c =
+            Candidate::from_sdp("candidate:1 1 UDP 2130706431 127.0.0.1 50000 typ host").unwrap();
+        assert_eq!(c.protocol, "udp");
+        assert_eq!(c.generation, 0);
+        let r = Candidate::from_sdp(
+            "a=candidate:2 1 udp 16777215 10.0.0.1 3478 typ relay raddr 192.168.1.2 rport 5000 generation 0",
+        )
+        .unwrap();
+        assert_eq!(r.kind, CandidateKind::Relay);
+        assert_eq!(r.related, Some(("192.168.1.2".parse().unwrap(), 5000)));
+        assert_eq!(Candidate::from_sdp(&r.to_sdp()).unwrap(), r);
+        assert!(Candidate::from_sdp("candidate:garbage").is_err());
+    }
+
+    #[test]
+    fn description_roundtrip() {
+        let d = SessionDescription {
+            ice_ufrag: "uf".into(),
+            ice_pwd: "pwpwpwpwpwpwpwpwpwpwpwpw".into(),
+            fingerprint: Fingerprint {
+                hash: "sha-256".into(),
+                value: "AB:CD".into(),
+            },
+            setup: Setup::ActPass,
+            bundle: vec![],
+            contents: vec![Content {
+                name: "0".into(),
+                kind: MediaKind::Audio,
+                codecs: vec![Codec::opus()],
+                header_extensions: vec![HeaderExtension {
+                    id: 1,
+                    uri: "urn:ietf:params:rtp-hdrext:ssrc-audio-level".into(),
+                }],
+                ssrcs: vec![Ssrc {
+                    id: 42,
+                    params: vec![("cname".into(), "x".into())],
+                }],
+                rtcp_mux: true,
+                direction: Direction::SendRecv,
+            }],
+            candidates: vec![],
+        };
+        let back = SessionDescription::from_sdp(&d.to_sdp()).unwrap();
+        // A description without a group comes back bundled (one-content group).
+        assert_eq!(back.bundle, vec!["0".to_string()]);
+        assert_eq!(back.contents, d.contents);
+        assert_eq!(back.fingerprint, d.fingerprint);
+    }
+}

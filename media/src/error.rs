@@ -1,0 +1,29 @@
+//! Errors of the media engine, worded for the person who has to fix them.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone)]
+pub enum MediaError {
+    #[error("no microphone found{0}")]
+    NoInputDevice(String),
+    #[error("no speaker found{0}")]
+    NoOutputDevice(String),
+    #[error("audio device error: {0}")]
+    Device(String),
+    #[error("cannot read audio file {path}: {why}")]
+    WavRead { path: String, why: String },
+    #[error("cannot write audio file {path}: {why}")]
+    WavWrite { path: String, why: String },
+    #[error("invalid audio option '{0}': use mic[:NAME], FILE.wav, tone:HZ or silence (in); speaker[:NAME], FILE.wav or null (out)")]
+    BadSpec(String),
+    #[error("Opus codec error: {0}")]
+    Codec(String),
+    #[error("echo canceller: {0}")]
+    Echo(String),
+    #[error("media transport: {0}")]
+    Transport(String),
+    #[error("security error: the peer's DTLS certificate does not match the signaled fingerprint")]
+    FingerprintMismatch,
+    #[error("invalid session description: {0}")]
+    Description(String),
+}

@@ -1,0 +1,959 @@
+//! A call's media: a webrtc-rs peer connection (ICE, DTLS-SRTP, RTP) carrying one Opus
+//! audio stream each way, plus the audio engine thread that captures, processes,
+//! encodes, and on the other side de-jitters, decodes and plays.
+//!
+//! Descriptions go in and out typed (`description`); candidates trickle out as events
+//! and may come in at any time (buffered until the remote description is set).
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{mpsc as std_mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceConnectionState, RTCIceServer,
+    RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, Registry, SettingEngineBuilder,
+};
+
+use crate::audio::codec::{Decoder, Encoder, MAX_PACKET};
+use crate::audio::echo::{CapturePipeline, Processing};
+use crate::audio::jitter::{JitterBuffer, Playout};
+use crate::audio::sink::{NullSink, SinkSpec};
+use crate::audio::source::{Silence, SourceSpec};
+use crate::audio::{level_dbfs, FRAME};
+use crate::description::{Candidate, CandidateKind, SessionDescription};
+use crate::error::MediaError;
+
+/// A STUN or TURN server (XEP-0215 gives these per call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceServer {
+    /// `stun:host:port` or `turn:host:port?transport=udp`
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
+/// An address range, e.g. 127.0.0.0/8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Result<Cidr, MediaError> {
+        let bad =
+            || MediaError::Transport(format!("invalid address range '{s}' (e.g. 127.0.0.0/8)"));
+        let (a, p) = s.split_once('/').unwrap_or((s, ""));
+        let addr: IpAddr = a.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = if p.is_empty() {
+            max
+        } else {
+            p.parse().map_err(|_| bad())?
+        };
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Cidr { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.prefix)
+                };
+                u32::from(a) & mask == u32::from(b) & mask
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.prefix)
+                };
+                u128::from(a) & mask == u128::from(b) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Everything a session needs besides the descriptions.
+#[derive(Clone)]
+pub struct MediaConfig {
+    pub ice_servers: Vec<IceServer>,
+    /// Only relay candidates: the local address never leaves the machine.
+    pub relay_only: bool,
+    /// Gather and accept candidates only in these ranges (empty: everywhere).
+    pub allow: Vec<Cidr>,
+    pub audio_in: SourceSpec,
+    pub audio_out: SinkSpec,
+    /// Capture processing for microphones (synthetic sources are sent as they are).
+    pub processing: Processing,
+    pub dtx: bool,
+    /// Measures capture→playout latency between two sessions of one process.
+    pub probe: Option<Arc<LatencyProbe>>,
+}
+
+impl MediaConfig {
+    pub fn new(audio_in: SourceSpec, audio_out: SinkSpec) -> Self {
+        MediaConfig {
+            ice_servers: Vec::new(),
+            relay_only: false,
+            allow: Vec::new(),
+            audio_in,
+            audio_out,
+            processing: Processing::default(),
+            dtx: false,
+            probe: None,
+        }
+    }
+
+    fn allowed(&self, ip: IpAddr) -> bool {
+        self.allow.is_empty() || self.allow.iter().any(|c| c.contains(ip))
+    }
+}
+
+/// Once-a-second figures of a call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallStats {
+    pub rtt_ms: Option<f32>,
+    pub jitter_ms: f32,
+    pub loss_pct: f32,
+    pub send_kbps: f32,
+    pub recv_kbps: f32,
+    pub audio_packets_received: u64,
+    pub audio_packets_sent: u64,
+    pub audio_level_in: f32,
+    pub audio_level_out: f32,
+    pub candidate_pair: Option<CandidateKind>,
+    pub fec_recovered: u64,
+    pub concealed: u64,
+    pub jitter_target_ms: u32,
+    pub bitrate: i32,
+}
+
+#[derive(Debug, Clone)]
+pub enum MediaEvent {
+    /// A local candidate to signal (trickle).
+    LocalCandidate(Candidate),
+    /// Media flows (ICE and DTLS done); the selected pair's local candidate type.
+    Connected {
+        pair: Option<CandidateKind>,
+    },
+    Stats(CallStats),
+    /// The session cannot go on.
+    Failed(MediaError),
+    /// A device failed; the call goes on (with silence in or no sound out).
+    DeviceError(String),
+}
+
+/// Capture instants by RTP timestamp on one side, looked up at playout on the other.
+#[derive(Default)]
+pub struct LatencyProbe {
+    sent: Mutex<Vec<(u32, Instant)>>,
+    samples: Mutex<Vec<f32>>,
+}
+
+impl LatencyProbe {
+    fn on_capture(&self, ts: u32, at: Instant) {
+        if let Ok(mut s) = self.sent.lock() {
+            if s.len() >= 512 {
+                s.remove(0);
+            }
+            s.push((ts, at));
+        }
+    }
+
+    fn on_playout(&self, ts: u32) {
+        let found = self
+            .sent
+            .lock()
+            .ok()
+            .and_then(|s| s.iter().find(|(t, _)| *t == ts).map(|(_, at)| *at));
+        if let (Some(at), Ok(mut samples)) = (found, self.samples.lock()) {
+            samples.push(at.elapsed().as_secs_f32() * 1000.0);
+        }
+    }
+
+    /// All measured one-way latencies in ms.
+    pub fn samples(&self) -> Vec<f32> {
+        self.samples.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn median_ms(&self) -> Option<f32> {
+        let mut s = self.samples();
+        if s.is_empty() {
+            return None;
+        }
+        s.sort_by(|a, b| a.total_cmp(b));
+        Some(s[s.len() / 2])
+    }
+}
+
+/// Counters the engine thread updates and the stats task reads.
+#[derive(Default)]
+struct Shared {
+    connected: AtomicBool,
+    stop: AtomicBool,
+    muted: AtomicBool,
+    bytes_sent: AtomicU64,
+    bytes_received: AtomicU64,
+    packets_sent: AtomicU64,
+    packets_received: AtomicU64,
+    expected: AtomicU64,
+    level_in: AtomicU32,
+    level_out: AtomicU32,
+    jitter_us: AtomicU64,
+    fec: AtomicU64,
+    concealed: AtomicU64,
+    target_frames: AtomicU32,
+    bitrate: AtomicU32,
+    processing: Mutex<Option<Processing>>,
+}
+
+struct InPacket {
+    seq: u16,
+    ts: u32,
+    payload: Vec<u8>,
+    arrival: Instant,
+}
+
+struct OutPacket {
+    ts: u32,
+    payload: Bytes,
+}
+
+enum Internal {
+    Candidate(RTCPeerConnectionIceEvent),
+    State(RTCPeerConnectionState),
+    Ice(RTCIceConnectionState),
+    Track(Arc<dyn TrackRemote>),
+}
+
+struct Handler {
+    tx: mpsc::UnboundedSender<Internal>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let _ = self.tx.send(Internal::Candidate(event));
+    }
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.tx.send(Internal::State(state));
+    }
+    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
+        let _ = self.tx.send(Internal::Ice(state));
+    }
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.tx.send(Internal::Track(track));
+    }
+}
+
+pub struct MediaSession {
+    pc: Arc<dyn PeerConnection>,
+    config: MediaConfig,
+    shared: Arc<Shared>,
+    remote_set: Mutex<bool>,
+    pending_candidates: Mutex<Vec<Candidate>>,
+    engine: Mutex<Option<std::thread::JoinHandle<()>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn transport_err(e: impl std::fmt::Display) -> MediaError {
+    MediaError::Transport(e.to_string())
+}
+
+impl MediaSession {
+    /// Builds the peer connection and starts the audio engine (it sends once media
+    /// flows). Events arrive on `events`.
+    pub async fn new(
+        config: MediaConfig,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> Result<MediaSession, MediaError> {
+        let mut me = MediaEngine::default();
+        me.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: RTCRtpCodec {
+                    mime_type: MIME_TYPE_OPUS.to_owned(),
+                    clock_rate: 48_000,
+                    channels: 2,
+                    sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                    rtcp_feedback: vec![],
+                },
+                payload_type: 111,
+            },
+            RtpCodecKind::Audio,
+        )
+        .map_err(transport_err)?;
+        let registry =
+            register_default_interceptors(Registry::new(), &mut me).map_err(transport_err)?;
+        let ice_servers = config
+            .ice_servers
+            .iter()
+            .map(|s| RTCIceServer {
+                urls: s.urls.clone(),
+                username: s.username.clone(),
+                credential: s.credential.clone(),
+            })
+            .collect();
+        let mut rtc_config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
+        if config.relay_only {
+            rtc_config = rtc_config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
+        }
+        let setting = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+            .with_ice_timeouts(
+                Some(Duration::from_secs(5)),
+                Some(Duration::from_secs(15)),
+                Some(Duration::from_secs(1)),
+            )
+            .build();
+        // webrtc-rs has no address filter: the bound sockets decide which host
+        // candidates exist. A loopback range means binding loopback explicitly (a
+        // wildcard bind skips it).
+        let loopback = IpAddr::from([127, 0, 0, 1]);
+        let bind = if !config.allow.is_empty() && config.allowed(loopback) {
+            "127.0.0.1:0"
+        } else {
+            "0.0.0.0:0"
+        };
+        let (itx, irx) = mpsc::unbounded_channel();
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(rtc_config.build())
+            .with_media_engine(me)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(setting)
+            .with_handler(Arc::new(Handler { tx: itx }))
+            .with_udp_addrs(vec![bind.to_string()])
+            .build()
+            .await
+            .map_err(transport_err)?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+
+        let ssrc: u32 = rand::random();
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            "banter".to_owned(),
+            "audio".to_owned(),
+            "audio".to_owned(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: RTCRtpCodec {
+                    mime_type: MIME_TYPE_OPUS.to_owned(),
+                    clock_rate: 48_000,
+                    channels: 2,
+                    sdp_fmtp_line: String::new(),
+                    rtcp_feedback: vec![],
+                },
+                ..Default::default()
+            }],
+        )));
+        let sender = pc
+            .add_track(track.clone() as Arc<dyn TrackLocal>)
+            .await
+            .map_err(transport_err)?;
+
+        let shared = Arc::new(Shared::default());
+        let (out_tx, out_rx) = mpsc::unbounded_channel::<OutPacket>();
+        let (in_tx, in_rx) = std_mpsc::channel::<InPacket>();
+
+        let engine = {
+            let config = config.clone();
+            let shared = shared.clone();
+            let events = events.clone();
+            std::thread::Builder::new()
+                .name("banter-audio".into())
+                .spawn(move || run_engine(config, shared, out_tx, in_rx, events))
+                .map_err(|e| MediaError::Device(e.to_string()))?
+        };
+
+        let mut tasks = Vec::new();
+        // Writer: RTP packets from the engine to the track.
+        {
+            let shared = shared.clone();
+            let sender = sender.clone();
+            tasks.push(tokio::spawn(async move {
+                write_rtp(out_rx, track, sender, ssrc, shared).await;
+            }));
+        }
+        // Events from webrtc-rs.
+        {
+            let pc = pc.clone();
+            let shared = shared.clone();
+            let config = config.clone();
+            let events = events.clone();
+            tasks.push(tokio::spawn(async move {
+                drive(irx, pc, config, shared, in_tx, events).await;
+            }));
+        }
+        // Stats once a second.
+        {
+            let pc = pc.clone();
+            let shared = shared.clone();
+            tasks.push(tokio::spawn(
+                async move { stats_loop(pc, shared, events).await },
+            ));
+        }
+        Ok(MediaSession {
+            pc,
+            config,
+            shared,
+            remote_set: Mutex::new(false),
+            pending_candidates: Mutex::new(Vec::new()),
+            engine: Mutex::new(Some(engine)),
+            tasks,
+        })
+    }
+
+    async fn local(&self) -> Result<SessionDescription, MediaError> {
+        let local = self
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| MediaError::Transport("no local description".into()))?;
+        let mut d = SessionDescription::from_sdp(&local.sdp)?;
+        // Candidates are signaled one by one (trickle), after the user accepted.
+        d.candidates.clear();
+        Ok(d)
+    }
+
+    /// Creates our offer (DTLS `actpass`); candidates follow as events.
+    pub async fn create_offer(&self) -> Result<SessionDescription, MediaError> {
+        let offer = self.pc.create_offer(None).await.map_err(transport_err)?;
+        self.pc
+            .set_local_description(offer)
+            .await
+            .map_err(transport_err)?;
+        self.local().await
+    }
+
+    /// Takes the peer's offer and returns our answer.
+    pub async fn accept_offer(
+        &self,
+        remote: &SessionDescription,
+    ) -> Result<SessionDescription, MediaError> {
+        let desc = RTCSessionDescription::offer(self.remote_sdp(remote))
+            .map_err(|e| MediaError::Description(e.to_string()))?;
+        self.pc
+            .set_remote_description(desc)
+            .await
+            .map_err(|e| MediaError::Description(e.to_string()))?;
+        self.remote_is_set().await;
+        let answer = self.pc.create_answer(None).await.map_err(transport_err)?;
+        self.pc
+            .set_local_description(answer)
+            .await
+            .map_err(transport_err)?;
+        self.local().await
+    }
+
+    /// Takes the peer's answer to our offer.
+    pub async fn accept_answer(&self, remote: &SessionDescription) -> Result<(), MediaError> {
+        let desc = RTCSessionDescription::answer(self.remote_sdp(remote))
+            .map_err(|e| MediaError::Description(e.to_string()))?;
+        self.pc
+            .set_remote_description(desc)
+            .await
+            .map_err(|e| MediaError::Description(e.to_string()))?;
+        self.remote_is_set().await;
+        Ok(())
+    }
+
+    /// SDP for the remote side, with candidates outside the allowed ranges left out.
+    fn remote_sdp(&self, remote: &SessionDescription) -> String {
+        let mut r = remote.clone();
+        r.candidates.retain(|c| self.candidate_ok(c));
+        r.to_sdp()
+    }
+
+    fn candidate_ok(&self, c: &Candidate) -> bool {
+        c.protocol == "udp" && self.config.allowed(c.ip)
+    }
+
+    async fn remote_is_set(&self) {
+        let pending = {
+            let mut set = self.remote_set.lock().unwrap_or_else(|e| e.into_inner());
+            *set = true;
+            std::mem::take(
+                &mut *self
+                    .pending_candidates
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            )
+        };
+        for c in pending {
+            self.add_now(c).await;
+        }
+    }
+
+    /// A remote candidate: applied now, or kept until the remote description is set.
+    pub async fn add_remote_candidate(&self, c: Candidate) {
+        if !self.candidate_ok(&c) {
+            tracing::debug!(candidate = %c.to_sdp(), "remote candidate outside the allowed ranges");
+            return;
+        }
+        {
+            let set = self.remote_set.lock().unwrap_or_else(|e| e.into_inner());
+            if !*set {
+                self.pending_candidates
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(c);
+                return;
+            }
+        }
+        self.add_now(c).await;
+    }
+
+    async fn add_now(&self, c: Candidate) {
+        let init = webrtc::peer_connection::RTCIceCandidateInit {
+            candidate: c.to_sdp(),
+            sdp_mid: Some(String::new()),
+            sdp_mline_index: Some(0),
+            username_fragment: None,
+            url: None,
+        };
+        if let Err(e) = self.pc.add_ice_candidate(init).await {
+            tracing::info!(error = %e, "remote candidate refused");
+        }
+    }
+
+    /// Sends silence instead of the captured audio.
+    pub fn set_muted(&self, muted: bool) {
+        self.shared.muted.store(muted, Ordering::Relaxed);
+    }
+
+    /// Switches echo cancellation / noise suppression / gain control live.
+    pub fn set_processing(&self, p: Processing) {
+        if let Ok(mut slot) = self.shared.processing.lock() {
+            *slot = Some(p);
+        }
+    }
+
+    /// Ends the session: stops the engine (finishing a WAV recording) and closes the
+    /// peer connection (which frees its sockets and tasks).
+    pub async fn close(self) {
+        self.shared.stop.store(true, Ordering::Release);
+        let engine = self.engine.lock().ok().and_then(|mut e| e.take());
+        if let Some(h) = engine {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+        let _ = self.pc.close().await;
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn write_rtp(
+    mut rx: mpsc::UnboundedReceiver<OutPacket>,
+    track: Arc<TrackLocalStaticRTP>,
+    sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    ssrc: u32,
+    shared: Arc<Shared>,
+) {
+    let mut pt: Option<u8> = None;
+    let mut seq: u16 = rand::random();
+    while let Some(p) = rx.recv().await {
+        if pt.is_none() {
+            pt = sender
+                .get_parameters()
+                .await
+                .ok()
+                .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type));
+        }
+        let Some(pt) = pt else { continue };
+        let len = p.payload.len() as u64;
+        let packet = rtc::rtp::Packet {
+            header: rtc::rtp::Header {
+                version: 2,
+                payload_type: pt,
+                sequence_number: seq,
+                timestamp: p.ts,
+                ssrc,
+                ..Default::default()
+            },
+            payload: p.payload,
+        };
+        seq = seq.wrapping_add(1);
+        if track.write_rtp(packet).await.is_ok() {
+            shared.bytes_sent.fetch_add(len, Ordering::Relaxed);
+            shared.packets_sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+async fn drive(
+    mut rx: mpsc::UnboundedReceiver<Internal>,
+    pc: Arc<dyn PeerConnection>,
+    config: MediaConfig,
+    shared: Arc<Shared>,
+    in_tx: std_mpsc::Sender<InPacket>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) {
+    // ICE connected but DTLS never completing means the handshake was refused: with
+    // webrtc-rs that is what a certificate not matching the signaled fingerprint does
+    // (it logs the mismatch and stays "connecting").
+    let mut dtls_deadline: Option<tokio::time::Instant> = None;
+    let mut failed = false;
+    loop {
+        let ev = match dtls_deadline {
+            Some(d) => match tokio::time::timeout_at(d, rx.recv()).await {
+                Ok(ev) => ev,
+                Err(_) => {
+                    dtls_deadline = None;
+                    if !shared.connected.load(Ordering::Acquire) && !failed {
+                        failed = true;
+                        let _ = events.send(MediaEvent::Failed(MediaError::FingerprintMismatch));
+                    }
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(ev) = ev else { return };
+        match ev {
+            Internal::Candidate(e) => {
+                let Ok(init) = e.candidate.to_json() else {
+                    continue;
+                };
+                let Ok(c) = Candidate::from_sdp(&init.candidate) else {
+                    continue;
+                };
+                if config.relay_only && c.kind != CandidateKind::Relay {
+                    continue;
+                }
+                if c.kind == CandidateKind::Host && !config.allowed(c.ip) {
+                    continue;
+                }
+                let _ = events.send(MediaEvent::LocalCandidate(c));
+            }
+            Internal::Ice(state) => {
+                if state == RTCIceConnectionState::Connected && dtls_deadline.is_none() {
+                    dtls_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(6));
+                }
+            }
+            Internal::State(state) => match state {
+                RTCPeerConnectionState::Connected => {
+                    shared.connected.store(true, Ordering::Release);
+                    dtls_deadline = None;
+                    let pair = selected_pair(&pc).await;
+                    let _ = events.send(MediaEvent::Connected { pair });
+                }
+                RTCPeerConnectionState::Failed if !failed => {
+                    failed = true;
+                    shared.connected.store(false, Ordering::Release);
+                    let _ = events.send(MediaEvent::Failed(MediaError::Transport(
+                        "no network path to the peer (ICE failed)".into(),
+                    )));
+                }
+                RTCPeerConnectionState::Disconnected => {
+                    tracing::info!("media path interrupted; ICE keeps trying");
+                }
+                _ => {}
+            },
+            Internal::Track(track) => {
+                let in_tx = in_tx.clone();
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    while let Some(ev) = track.poll().await {
+                        match ev {
+                            TrackRemoteEvent::OnRtpPacket(pkt) => {
+                                shared
+                                    .bytes_received
+                                    .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
+                                let _ = in_tx.send(InPacket {
+                                    seq: pkt.header.sequence_number,
+                                    ts: pkt.header.timestamp,
+                                    payload: pkt.payload.to_vec(),
+                                    arrival: Instant::now(),
+                                });
+                            }
+                            TrackRemoteEvent::OnEnded => break,
+                            _ => {}
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn selected_pair(pc: &Arc<dyn PeerConnection>) -> Option<CandidateKind> {
+    for sender in pc.get_senders().await {
+        if let Ok(Some(dtls)) = sender.transport().await {
+            if let Ok(Some(pair)) = dtls.ice_transport().get_selected_candidate_pair().await {
+                return CandidateKind::parse(&pair.local().typ.to_string());
+            }
+        }
+    }
+    None
+}
+
+async fn stats_loop(
+    pc: Arc<dyn PeerConnection>,
+    shared: Arc<Shared>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let (mut last_sent, mut last_recv, mut last_exp, mut last_pkts) = (0u64, 0u64, 0u64, 0u64);
+    let mut last = Instant::now();
+    loop {
+        tick.tick().await;
+        if !shared.connected.load(Ordering::Acquire) {
+            continue;
+        }
+        let secs = last.elapsed().as_secs_f32().max(0.001);
+        last = Instant::now();
+        let sent = shared.bytes_sent.load(Ordering::Relaxed);
+        let recv = shared.bytes_received.load(Ordering::Relaxed);
+        let exp = shared.expected.load(Ordering::Relaxed);
+        let pkts = shared.packets_received.load(Ordering::Relaxed);
+        let d_exp = exp.saturating_sub(last_exp);
+        let d_pkts = pkts.saturating_sub(last_pkts);
+        let loss = if d_exp > 0 {
+            (d_exp.saturating_sub(d_pkts)) as f32 * 100.0 / d_exp as f32
+        } else {
+            0.0
+        };
+        let stats = CallStats {
+            rtt_ms: ice_rtt_ms(&pc).await,
+            jitter_ms: shared.jitter_us.load(Ordering::Relaxed) as f32 / 1000.0,
+            loss_pct: loss,
+            // IP/UDP/RTP/SRTP overhead (~40 bytes a packet) is not counted.
+            send_kbps: (sent - last_sent) as f32 * 8.0 / 1000.0 / secs,
+            recv_kbps: (recv - last_recv) as f32 * 8.0 / 1000.0 / secs,
+            audio_packets_received: pkts,
+            audio_packets_sent: shared.packets_sent.load(Ordering::Relaxed),
+            audio_level_in: f32::from_bits(shared.level_in.load(Ordering::Relaxed)),
+            audio_level_out: f32::from_bits(shared.level_out.load(Ordering::Relaxed)),
+            candidate_pair: selected_pair(&pc).await,
+            fec_recovered: shared.fec.load(Ordering::Relaxed),
+            concealed: shared.concealed.load(Ordering::Relaxed),
+            jitter_target_ms: shared.target_frames.load(Ordering::Relaxed) * 20,
+            bitrate: shared.bitrate.load(Ordering::Relaxed) as i32,
+        };
+        (last_sent, last_recv, last_exp, last_pkts) = (sent, recv, exp, pkts);
+        if events.send(MediaEvent::Stats(stats)).is_err() {
+            return;
+        }
+    }
+}
+
+async fn ice_rtt_ms(pc: &Arc<dyn PeerConnection>) -> Option<f32> {
+    let report = pc
+        .get_stats(Instant::now(), webrtc::peer_connection::StatsSelector::None)
+        .await;
+    let rtt = report
+        .candidate_pairs()
+        .filter(|p| p.nominated)
+        .map(|p| p.current_round_trip_time as f32 * 1000.0)
+        .find(|rtt| *rtt > 0.0);
+    rtt
+}
+
+/// The audio engine: one thread, one 20 ms tick: receive → de-jitter → decode → play,
+/// then capture → process (with what was just played as echo reference) → encode →
+/// send. Device callbacks only touch lock-free rings inside the sources and sinks.
+fn run_engine(
+    config: MediaConfig,
+    shared: Arc<Shared>,
+    out: mpsc::UnboundedSender<OutPacket>,
+    incoming: std_mpsc::Receiver<InPacket>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) {
+    let device_error = |e: MediaError| {
+        let _ = events.send(MediaEvent::DeviceError(e.to_string()));
+    };
+    let mut source = config.audio_in.open().unwrap_or_else(|e| {
+        device_error(e);
+        Box::new(Silence)
+    });
+    let mut sink = config.audio_out.open().unwrap_or_else(|e| {
+        device_error(e);
+        Box::new(NullSink)
+    });
+    let is_mic = matches!(config.audio_in, SourceSpec::Mic(_));
+    let mut pipeline = if is_mic {
+        CapturePipeline::new(config.processing)
+            .map_err(|e| device_error(e))
+            .ok()
+    } else {
+        None
+    };
+    let (mut encoder, mut decoder) = match (Encoder::new(config.dtx), Decoder::new()) {
+        (Ok(e), Ok(d)) => (e, d),
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = events.send(MediaEvent::Failed(e));
+            return;
+        }
+    };
+    shared
+        .bitrate
+        .store(encoder.bitrate() as u32, Ordering::Relaxed);
+    let mut jb = JitterBuffer::new();
+    let start = Instant::now();
+    let mut ts: u32 = rand::random();
+    let mut played = [0i16; FRAME];
+    let mut captured = [0i16; FRAME];
+    let mut packet = [0u8; MAX_PACKET];
+    let mut first_seq: Option<i64> = None;
+    let mut highest: i64 = -1;
+    let mut last_arrival: Option<(Instant, u32)> = None;
+    let mut jitter_ms = 0.0f64;
+    let mut next = Instant::now();
+    let tick = Duration::from_millis(20);
+    while !shared.stop.load(Ordering::Acquire) {
+        // Incoming packets.
+        while let Ok(p) = incoming.try_recv() {
+            let arrival_ms = p.arrival.duration_since(start).as_secs_f64() * 1000.0;
+            // Extended sequence for the loss count.
+            let ext = match first_seq {
+                None => {
+                    first_seq = Some(p.seq as i64);
+                    p.seq as i64
+                }
+                Some(_) => {
+                    let base = highest & !0xffff;
+                    let mut e = base | p.seq as i64;
+                    if e < highest - 0x8000 {
+                        e += 0x10000;
+                    } else if e > highest + 0x8000 {
+                        e -= 0x10000;
+                    }
+                    e
+                }
+            };
+            highest = highest.max(ext);
+            if let Some((at, last_ts)) = last_arrival {
+                let d = p.arrival.duration_since(at).as_secs_f64() * 1000.0
+                    - (p.ts.wrapping_sub(last_ts) as i32) as f64 / 48.0;
+                jitter_ms += (d.abs() - jitter_ms) / 16.0;
+            }
+            last_arrival = Some((p.arrival, p.ts));
+            jb.push(p.seq, p.ts, &p.payload, arrival_ms);
+            shared.packets_received.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(first) = first_seq {
+            shared
+                .expected
+                .store((highest - first + 1).max(0) as u64, Ordering::Relaxed);
+        }
+        // Playout.
+        match jb.pop() {
+            Playout::Decode(p, rtp_ts) => {
+                decoder.decode(p, &mut played);
+                if let Some(probe) = &config.probe {
+                    probe.on_playout(rtp_ts);
+                }
+            }
+            Playout::Fec(p) => {
+                decoder.decode_fec(p, &mut played);
+            }
+            Playout::Conceal => {
+                decoder.conceal(&mut played);
+            }
+            Playout::Wait => played.fill(0),
+        }
+        if let Err(e) = sink.write(&played) {
+            device_error(e);
+            sink = Box::new(NullSink);
+        }
+        // Capture.
+        if let Err(e) = source.read(&mut captured) {
+            device_error(e);
+            source = Box::new(Silence);
+        }
+        if let Some(p) = pipeline.as_mut() {
+            if let Some(new) = shared.processing.lock().ok().and_then(|mut s| s.take()) {
+                p.set(new);
+            }
+            p.process(&mut captured, &played);
+        }
+        if shared.muted.load(Ordering::Relaxed) {
+            captured.fill(0);
+        }
+        let now = Instant::now();
+        if shared.connected.load(Ordering::Acquire) {
+            match encoder.encode(&captured, &mut packet) {
+                Ok(n) if n > 0 => {
+                    if let Some(probe) = &config.probe {
+                        probe.on_capture(ts, now);
+                    }
+                    let _ = out.send(OutPacket {
+                        ts,
+                        payload: Bytes::copy_from_slice(&packet[..n]),
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "encode"),
+            }
+        }
+        ts = ts.wrapping_add(FRAME as u32);
+        // Figures for the stats task.
+        let js = jb.stats();
+        shared
+            .level_in
+            .store(level_dbfs(&captured).to_bits(), Ordering::Relaxed);
+        shared
+            .level_out
+            .store(level_dbfs(&played).to_bits(), Ordering::Relaxed);
+        shared
+            .jitter_us
+            .store((jitter_ms * 1000.0) as u64, Ordering::Relaxed);
+        shared.fec.store(js.fec_recovered, Ordering::Relaxed);
+        shared.concealed.store(js.concealed, Ordering::Relaxed);
+        shared
+            .target_frames
+            .store(js.target_frames, Ordering::Relaxed);
+        // Pace by absolute deadlines; after a long stall, start afresh.
+        next += tick;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else if now - next > Duration::from_millis(200) {
+            next = now;
+        }
+    }
+    if let Err(e) = sink.finish() {
+        device_error(e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_contains() {
+        let c = Cidr::parse("127.0.0.0/8").unwrap();
+        assert!(c.contains("127.1.2.3".parse().unwrap()));
+        assert!(!c.contains("10.0.0.1".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("::1/128")
+            .unwrap()
+            .contains("::1".parse().unwrap()));
+    }
+}
