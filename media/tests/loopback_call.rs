@@ -17,6 +17,8 @@ fn loopback(cfg: &mut MediaConfig) {
 struct Side {
     session: Arc<MediaSession>,
     events: mpsc::UnboundedReceiver<MediaEvent>,
+    /// Other events seen while connecting.
+    early: Vec<MediaEvent>,
 }
 
 async fn side(cfg: MediaConfig) -> (Arc<MediaSession>, mpsc::UnboundedReceiver<MediaEvent>) {
@@ -26,26 +28,36 @@ async fn side(cfg: MediaConfig) -> (Arc<MediaSession>, mpsc::UnboundedReceiver<M
 
 /// Offer/answer plus trickled candidates forwarded both ways until connected.
 async fn call(a_cfg: MediaConfig, b_cfg: MediaConfig) -> (Side, Side) {
+    call_via(a_cfg, b_cfg, None).await
+}
+
+/// Like `call`, but every packet passes the relay (candidates rewritten to it).
+async fn call_via(a_cfg: MediaConfig, b_cfg: MediaConfig, relay: Option<&Relay>) -> (Side, Side) {
     let (a, mut a_rx) = side(a_cfg).await;
     let (b, mut b_rx) = side(b_cfg).await;
     let offer = a.create_offer().await.unwrap();
     let answer = b.accept_offer(&offer).await.unwrap();
     a.accept_answer(&answer).await.unwrap();
+    let through = |c: banter_media::Candidate, from_a: bool| match relay {
+        None => c,
+        Some(r) => r.rewrite(c, from_a),
+    };
     let (mut a_up, mut b_up) = (false, false);
+    let (mut a_early, mut b_early) = (Vec::new(), Vec::new());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while !(a_up && b_up) {
         tokio::select! {
             Some(ev) = a_rx.recv() => match ev {
-                MediaEvent::LocalCandidate(c) => b.add_remote_candidate(c).await,
+                MediaEvent::LocalCandidate(c) => b.add_remote_candidate(through(c, true)).await,
                 MediaEvent::Connected { .. } => a_up = true,
                 MediaEvent::Failed(e) => panic!("A failed: {e}"),
-                _ => {}
+                other => a_early.push(other),
             },
             Some(ev) = b_rx.recv() => match ev {
-                MediaEvent::LocalCandidate(c) => a.add_remote_candidate(c).await,
+                MediaEvent::LocalCandidate(c) => a.add_remote_candidate(through(c, false)).await,
                 MediaEvent::Connected { .. } => b_up = true,
                 MediaEvent::Failed(e) => panic!("B failed: {e}"),
-                _ => {}
+                other => b_early.push(other),
             },
             _ = tokio::time::sleep_until(deadline) => panic!("not connected in 15 s"),
         }
@@ -54,10 +66,12 @@ async fn call(a_cfg: MediaConfig, b_cfg: MediaConfig) -> (Side, Side) {
         Side {
             session: a,
             events: a_rx,
+            early: a_early,
         },
         Side {
             session: b,
             events: b_rx,
+            early: b_early,
         },
     )
 }
@@ -127,4 +141,223 @@ async fn tones_cross_both_ways_in_one_call() {
         probe.samples().len()
     );
     assert!(median < 100.0);
+}
+
+/// A UDP relay between A and B that loses and delays RTP packets on purpose. B sees A
+/// at `to_a` (packets arriving there go on to A), A sees B at `to_b`.
+struct Relay {
+    to_a: std::net::SocketAddr,
+    to_b: std::net::SocketAddr,
+    a_real: Arc<std::sync::Mutex<Option<std::net::SocketAddr>>>,
+    b_real: Arc<std::sync::Mutex<Option<std::net::SocketAddr>>>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Relay {
+    async fn start(loss: f64, jitter_ms: u64) -> Relay {
+        let sa = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let sb = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let relay = Relay {
+            to_a: sa.local_addr().unwrap(),
+            to_b: sb.local_addr().unwrap(),
+            a_real: Default::default(),
+            b_real: Default::default(),
+            dropped: Default::default(),
+        };
+        // Packets from B arrive at `sa` and leave from `sb` towards A, and back.
+        for (rx, tx, dest) in [
+            (sa.clone(), sb.clone(), relay.a_real.clone()),
+            (sb.clone(), sa.clone(), relay.b_real.clone()),
+        ] {
+            let dropped = relay.dropped.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 2048];
+                let mut rng = 0x1234_5678u64;
+                loop {
+                    let Ok((n, _)) = rx.recv_from(&mut buf).await else {
+                        return;
+                    };
+                    let Some(to) = *dest.lock().unwrap() else {
+                        continue;
+                    };
+                    rng = rng
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let r = (rng >> 11) as f64 / (1u64 << 53) as f64;
+                    let is_rtp = n > 12
+                        && (128..=191).contains(&buf[0])
+                        && !(72..=76).contains(&(buf[1] & 0x7f));
+                    if is_rtp && r < loss {
+                        dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        continue;
+                    }
+                    let data = buf[..n].to_vec();
+                    let tx = tx.clone();
+                    if jitter_ms > 0 && is_rtp {
+                        let delay = ((rng >> 20) % (jitter_ms + 1)) as u64;
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(delay)).await;
+                            let _ = tx.send_to(&data, to).await;
+                        });
+                    } else {
+                        let _ = tx.send_to(&data, to).await;
+                    }
+                }
+            });
+        }
+        relay
+    }
+
+    /// Records the real address and returns the candidate the other side should use.
+    fn rewrite(&self, mut c: banter_media::Candidate, from_a: bool) -> banter_media::Candidate {
+        let real = std::net::SocketAddr::new(c.ip, c.port);
+        let (slot, via) = if from_a {
+            (&self.a_real, self.to_a)
+        } else {
+            (&self.b_real, self.to_b)
+        };
+        *slot.lock().unwrap() = Some(real);
+        c.ip = via.ip();
+        c.port = via.port();
+        c
+    }
+}
+
+async fn lossy_call(loss: f64, jitter_ms: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let b_wav = dir.path().join("b.wav");
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
+    let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Wav(b_wav.clone()));
+    loopback(&mut a_cfg);
+    loopback(&mut b_cfg);
+    let relay = Relay::start(loss, jitter_ms).await;
+    let (a, mut b) = call_via(a_cfg, b_cfg, Some(&relay)).await;
+    let mut last = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(MediaEvent::Stats(s))) =
+            tokio::time::timeout_at(deadline, b.events.recv()).await
+        {
+            last = Some(s);
+        }
+    }
+    close(a).await;
+    close(b).await;
+    let stats = last.expect("stats");
+    let dropped = relay.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    let rec = read_wav(&b_wav);
+    let gap = longest_gap_ms(&rec[24_000..], 48_000, 300);
+    let f = dominant_frequency(&rec[24_000..], 48_000);
+    println!(
+        "loss {loss} jitter {jitter_ms} ms: dropped {dropped}, stats {stats:?}, longest gap {gap} ms, {f} Hz"
+    );
+    assert!((f - 440.0).abs() <= 5.0, "{f} Hz");
+    assert!(gap <= 60.0, "gap of {gap} ms");
+    if loss > 0.0 {
+        assert!(dropped > 10, "the relay dropped {dropped}");
+        assert!(stats.fec_recovered > 0, "{stats:?}");
+        assert!(stats.concealed > 0, "{stats:?}");
+    }
+    if jitter_ms > 0 {
+        assert!(
+            stats.jitter_target_ms >= 40,
+            "jitter buffer grew: {stats:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_percent_loss_is_recovered() {
+    lossy_call(0.10, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loss_with_30ms_jitter_is_recovered() {
+    lossy_call(0.10, 30).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fingerprint_mismatch_is_refused_and_nothing_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_wav = dir.path().join("a.wav");
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Wav(a_wav.clone()));
+    let mut b_cfg = MediaConfig::new(SourceSpec::Tone(880.0), SinkSpec::Null);
+    loopback(&mut a_cfg);
+    loopback(&mut b_cfg);
+    let (a, mut a_rx) = side(a_cfg).await;
+    let (b, mut b_rx) = side(b_cfg).await;
+    let offer = a.create_offer().await.unwrap();
+    let mut answer = b.accept_offer(&offer).await.unwrap();
+    // Someone in the signaling path swapped the certificate fingerprint.
+    let v = &mut answer.fingerprint.value;
+    let flipped = if v.starts_with('A') { "B" } else { "A" };
+    v.replace_range(0..1, flipped);
+    a.accept_answer(&answer).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let failure = loop {
+        tokio::select! {
+            Some(ev) = a_rx.recv() => match ev {
+                MediaEvent::LocalCandidate(c) => b.add_remote_candidate(c).await,
+                MediaEvent::Connected { .. } => panic!("connected despite a wrong fingerprint"),
+                MediaEvent::Failed(e) => break e,
+                _ => {}
+            },
+            Some(ev) = b_rx.recv() => if let MediaEvent::LocalCandidate(c) = ev { a.add_remote_candidate(c).await },
+            _ = tokio::time::sleep_until(deadline) => panic!("no failure reported"),
+        }
+    };
+    assert!(
+        matches!(failure, banter_media::MediaError::FingerprintMismatch),
+        "{failure}"
+    );
+    close(Side {
+        session: a,
+        events: a_rx,
+        early: vec![],
+    })
+    .await;
+    close(Side {
+        session: b,
+        events: b_rx,
+        early: vec![],
+    })
+    .await;
+    let rec = read_wav(&a_wav);
+    assert!(
+        rec.iter().all(|&s| s == 0),
+        "audio was played despite the security error"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_microphone_is_an_event_and_the_call_goes_on() {
+    let mut a_cfg = MediaConfig::new(
+        SourceSpec::Mic(Some("no-such-microphone".into())),
+        SinkSpec::Null,
+    );
+    let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Null);
+    loopback(&mut a_cfg);
+    loopback(&mut b_cfg);
+    let (mut a, mut b) = call(a_cfg, b_cfg).await;
+    let mut device_error = a.early.iter().find_map(|e| match e {
+        MediaEvent::DeviceError(m) => Some(m.clone()),
+        _ => None,
+    });
+    let mut received = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < deadline {
+        tokio::select! {
+            Some(ev) = a.events.recv() => if let MediaEvent::DeviceError(e) = ev { device_error = Some(e) },
+            Some(ev) = b.events.recv() => if let MediaEvent::Stats(s) = ev { received = s.audio_packets_received },
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+    let msg = device_error.expect("device error event");
+    assert!(
+        msg.contains("no microphone found") || msg.contains("audio device"),
+        "{msg}"
+    );
+    assert!(received > 50, "the call went on: {received} packets");
+    close(a).await;
+    close(b).await;
 }
