@@ -1,6 +1,8 @@
 //! Two media sessions in one process, descriptions and candidates exchanged directly:
 //! audio both ways, checked by what arrives.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,13 +50,19 @@ async fn call_via(a_cfg: MediaConfig, b_cfg: MediaConfig, relay: Option<&Relay>)
     while !(a_up && b_up) {
         tokio::select! {
             Some(ev) = a_rx.recv() => match ev {
-                MediaEvent::LocalCandidate(c) => b.add_remote_candidate(through(c, true)).await,
+                MediaEvent::LocalCandidate(c) => {
+                    a_early.push(MediaEvent::LocalCandidate(c.clone()));
+                    b.add_remote_candidate(through(c, true)).await
+                }
                 MediaEvent::Connected { .. } => a_up = true,
                 MediaEvent::Failed(e) => panic!("A failed: {e}"),
                 other => a_early.push(other),
             },
             Some(ev) = b_rx.recv() => match ev {
-                MediaEvent::LocalCandidate(c) => a.add_remote_candidate(through(c, false)).await,
+                MediaEvent::LocalCandidate(c) => {
+                    b_early.push(MediaEvent::LocalCandidate(c.clone()));
+                    a.add_remote_candidate(through(c, false)).await
+                }
                 MediaEvent::Connected { .. } => b_up = true,
                 MediaEvent::Failed(e) => panic!("B failed: {e}"),
                 other => b_early.push(other),
@@ -360,4 +368,56 @@ async fn missing_microphone_is_an_event_and_the_call_goes_on() {
     assert!(received > 50, "the call went on: {received} packets");
     close(a).await;
     close(b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_only_call_through_coturn() {
+    let turn = support::Coturn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let b_wav = dir.path().join("b.wav");
+    let server = banter_media::IceServer {
+        urls: vec![turn.url()],
+        username: turn.username.clone(),
+        credential: turn.password.clone(),
+    };
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
+    let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Wav(b_wav.clone()));
+    for cfg in [&mut a_cfg, &mut b_cfg] {
+        loopback(cfg);
+        cfg.relay_only = true;
+        cfg.ice_servers = vec![server.clone()];
+    }
+    let (a, mut b) = call(a_cfg, b_cfg).await;
+    // Every candidate signaled was a relay one: no local address left the machine.
+    let signaled: Vec<_> = a
+        .early
+        .iter()
+        .chain(b.early.iter())
+        .filter_map(|ev| match ev {
+            MediaEvent::LocalCandidate(c) => Some(c.kind),
+            _ => None,
+        })
+        .collect();
+    assert!(!signaled.is_empty());
+    assert!(
+        signaled
+            .iter()
+            .all(|k| *k == banter_media::CandidateKind::Relay),
+        "{signaled:?}"
+    );
+    let mut pair = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(MediaEvent::Stats(s))) =
+            tokio::time::timeout_at(deadline, b.events.recv()).await
+        {
+            pair = s.candidate_pair;
+        }
+    }
+    assert_eq!(pair, Some(banter_media::CandidateKind::Relay));
+    close(a).await;
+    close(b).await;
+    let rec = read_wav(&b_wav);
+    let f = dominant_frequency(&rec[24_000..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "{f} Hz");
 }

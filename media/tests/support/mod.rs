@@ -1,0 +1,89 @@
+//! Test support: a private coturn (the Debian package) on a free 127.0.0.1 port with a
+//! static long-term credential, in a temp dir, stopped when dropped.
+#![allow(dead_code)]
+
+use std::net::{TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Coturn {
+    child: Child,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    _dir: tempfile::TempDir,
+}
+
+fn free_udp_tcp_port() -> u16 {
+    loop {
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = u.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+impl Coturn {
+    pub fn start() -> Coturn {
+        let dir = tempfile::Builder::new()
+            .prefix("banter-coturn-")
+            .tempdir()
+            .unwrap();
+        let port = free_udp_tcp_port();
+        let (username, password) = ("banter".to_string(), "turn-secret".to_string());
+        let d = dir.path();
+        let child = Command::new("turnserver")
+            .args([
+                "-n",
+                "--no-cli",
+                "--no-tls",
+                "--no-dtls",
+                "--fingerprint",
+                "--lt-cred-mech",
+            ])
+            .args(["--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1"])
+            .args(["--listening-port", &port.to_string()])
+            .args(["--min-port", "40000", "--max-port", "45000"])
+            .args(["--realm", "banter.test", "--allow-loopback-peers"])
+            .arg("--user")
+            .arg(format!("{username}:{password}"))
+            .arg("--db")
+            .arg(d.join("turndb"))
+            .arg("--pidfile")
+            .arg(d.join("turn.pid"))
+            .arg("--log-file")
+            .arg(d.join("turn.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start turnserver: is coturn installed? (scripts/install-deps.sh)");
+        let start = Instant::now();
+        // coturn listens on TCP as well as UDP; the TCP port tells when it is up.
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "coturn did not start"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Coturn {
+            child,
+            port,
+            username,
+            password,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("turn:127.0.0.1:{}?transport=udp", self.port)
+    }
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
