@@ -4,6 +4,7 @@
 pub mod audio;
 pub mod description;
 pub mod error;
+mod rtcp;
 pub mod session;
 
 pub use description::{Candidate, CandidateKind, SessionDescription};

@@ -225,6 +225,11 @@ struct Shared {
     concealed: AtomicU64,
     target_frames: AtomicU32,
     bitrate: AtomicU32,
+    /// Latest loss fraction the peer reported about our stream (f32 bits), and a
+    /// counter that moves with each report.
+    remote_loss: AtomicU32,
+    reports: AtomicU32,
+    rtt_us: AtomicU32,
     processing: Mutex<Option<Processing>>,
 }
 
@@ -303,8 +308,12 @@ impl MediaSession {
             RtpCodecKind::Audio,
         )
         .map_err(transport_err)?;
-        let registry =
-            register_default_interceptors(Registry::new(), &mut me).map_err(transport_err)?;
+        let registry = register_default_interceptors(Registry::new(), &mut me)
+            .map_err(transport_err)?
+            .with(
+                rtc::interceptor::Slot::from(14_000),
+                crate::rtcp::DeliverRtcp::default(),
+            );
         let ice_servers = config
             .ice_servers
             .iter()
@@ -404,7 +413,7 @@ impl MediaSession {
             let config = config.clone();
             let events = events.clone();
             tasks.push(tokio::spawn(async move {
-                drive(irx, pc, config, shared, in_tx, events).await;
+                drive(irx, pc, config, shared, in_tx, events, ssrc).await;
             }));
         }
         // Stats once a second.
@@ -611,6 +620,7 @@ async fn drive(
     shared: Arc<Shared>,
     in_tx: std_mpsc::Sender<InPacket>,
     events: mpsc::UnboundedSender<MediaEvent>,
+    ssrc: u32,
 ) {
     // ICE connected but DTLS never completing means the handshake was refused: with
     // webrtc-rs that is what a certificate not matching the signaled fingerprint does
@@ -691,6 +701,13 @@ async fn drive(
                                 });
                             }
                             TrackRemoteEvent::OnEnded => break,
+                            // Reports about the stream we send come in here too.
+                            TrackRemoteEvent::OnRtcpPacket(packets) => {
+                                if let Some(loss) = crate::rtcp::reported_loss(&packets, ssrc) {
+                                    shared.remote_loss.store(loss.to_bits(), Ordering::Relaxed);
+                                    shared.reports.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
                             _ => {}
                         }
                     }
@@ -738,8 +755,14 @@ async fn stats_loop(
         } else {
             0.0
         };
+        let rtt_ms = ice_rtt_ms(&pc).await;
+        if let Some(rtt) = rtt_ms {
+            shared
+                .rtt_us
+                .store((rtt * 1000.0) as u32, Ordering::Relaxed);
+        }
         let stats = CallStats {
-            rtt_ms: ice_rtt_ms(&pc).await,
+            rtt_ms,
             jitter_ms: shared.jitter_us.load(Ordering::Relaxed) as f32 / 1000.0,
             loss_pct: loss,
             // IP/UDP/RTP/SRTP overhead (~40 bytes a packet) is not counted.
@@ -798,7 +821,7 @@ fn run_engine(
     let is_mic = matches!(config.audio_in, SourceSpec::Mic(_));
     let mut pipeline = if is_mic {
         CapturePipeline::new(config.processing)
-            .map_err(|e| device_error(e))
+            .map_err(&device_error)
             .ok()
     } else {
         None
@@ -825,6 +848,7 @@ fn run_engine(
     let mut jitter_ms = 0.0f64;
     let mut next = Instant::now();
     let tick = Duration::from_millis(20);
+    let mut reports_seen = 0u32;
     while !shared.stop.load(Ordering::Acquire) {
         // Incoming packets.
         while let Ok(p) = incoming.try_recv() {
@@ -912,6 +936,14 @@ fn run_engine(
             }
         }
         ts = ts.wrapping_add(FRAME as u32);
+        let reports = shared.reports.load(Ordering::Relaxed);
+        if reports != reports_seen {
+            reports_seen = reports;
+            let loss = f32::from_bits(shared.remote_loss.load(Ordering::Relaxed));
+            let rtt = shared.rtt_us.load(Ordering::Relaxed) as f32 / 1000.0;
+            let bitrate = encoder.on_report(loss, rtt);
+            shared.bitrate.store(bitrate as u32, Ordering::Relaxed);
+        }
         // Figures for the stats task.
         let js = jb.stats();
         shared

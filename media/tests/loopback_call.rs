@@ -202,7 +202,7 @@ impl Relay {
                     let data = buf[..n].to_vec();
                     let tx = tx.clone();
                     if jitter_ms > 0 && is_rtp {
-                        let delay = ((rng >> 20) % (jitter_ms + 1)) as u64;
+                        let delay = (rng >> 20) % (jitter_ms + 1);
                         tokio::spawn(async move {
                             tokio::time::sleep(Duration::from_millis(delay)).await;
                             let _ = tx.send_to(&data, to).await;
@@ -239,16 +239,18 @@ async fn lossy_call(loss: f64, jitter_ms: u64) {
     loopback(&mut a_cfg);
     loopback(&mut b_cfg);
     let relay = Relay::start(loss, jitter_ms).await;
-    let (a, mut b) = call_via(a_cfg, b_cfg, Some(&relay)).await;
+    let (mut a, mut b) = call_via(a_cfg, b_cfg, Some(&relay)).await;
     let mut last = None;
+    let mut sender_stats = None;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
     while tokio::time::Instant::now() < deadline {
-        if let Ok(Some(MediaEvent::Stats(s))) =
-            tokio::time::timeout_at(deadline, b.events.recv()).await
-        {
-            last = Some(s);
+        tokio::select! {
+            Some(ev) = b.events.recv() => if let MediaEvent::Stats(s) = ev { last = Some(s) },
+            Some(ev) = a.events.recv() => if let MediaEvent::Stats(s) = ev { sender_stats = Some(s) },
+            _ = tokio::time::sleep_until(deadline) => {}
         }
     }
+    let sender_stats = sender_stats.expect("sender stats");
     close(a).await;
     close(b).await;
     let stats = last.expect("stats");
@@ -265,6 +267,8 @@ async fn lossy_call(loss: f64, jitter_ms: u64) {
         assert!(dropped > 10, "the relay dropped {dropped}");
         assert!(stats.fec_recovered > 0, "{stats:?}");
         assert!(stats.concealed > 0, "{stats:?}");
+        // The receiver's reports of the loss made the sender lower its bitrate.
+        assert!(sender_stats.bitrate < 32_000, "{sender_stats:?}");
     }
     if jitter_ms > 0 {
         assert!(
