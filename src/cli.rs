@@ -24,6 +24,8 @@ use crate::xmpp::presence::Show;
 pub struct Cli {
     #[command(flatten)]
     pub account: AccountArgs,
+    #[command(flatten)]
+    pub media: MediaArgs,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -53,8 +55,66 @@ pub struct AccountArgs {
     pub json: bool,
 }
 
+/// Media options of the headless commands.
+#[derive(Args, Debug, Clone)]
+pub struct MediaArgs {
+    /// What is sent: mic[:NAME], FILE.wav, tone:HZ or silence
+    #[arg(long, global = true, default_value = "mic")]
+    pub audio_in: String,
+    /// Where received audio goes: speaker[:NAME], FILE.wav or null
+    #[arg(long, global = true, default_value = "speaker")]
+    pub audio_out: String,
+    /// all, or relay (only TURN candidates: hides the local address)
+    #[arg(long, global = true, default_value = "all")]
+    pub ice_policy: String,
+    /// Gather and accept ICE candidates only in this range (repeatable), e.g. 127.0.0.0/8
+    #[arg(long, global = true)]
+    pub ice_allow: Vec<String>,
+    /// Turn off echo cancellation, noise suppression and gain control
+    #[arg(long, global = true)]
+    pub no_audio_processing: bool,
+}
+
+impl MediaArgs {
+    /// The media configuration these options describe.
+    pub fn config(&self) -> Result<banter_media::MediaConfig, CliError> {
+        use banter_media::audio::sink::SinkSpec;
+        use banter_media::audio::source::SourceSpec;
+        let mut cfg = banter_media::MediaConfig::new(
+            SourceSpec::parse(&self.audio_in)?,
+            SinkSpec::parse(&self.audio_out)?,
+        );
+        cfg.relay_only = match self.ice_policy.as_str() {
+            "all" => false,
+            "relay" => true,
+            other => {
+                return Err(CliError(format!(
+                    "invalid --ice-policy '{other}': use all or relay"
+                )))
+            }
+        };
+        cfg.allow = self
+            .ice_allow
+            .iter()
+            .map(|c| banter_media::Cidr::parse(c))
+            .collect::<Result<_, _>>()?;
+        if self.no_audio_processing {
+            cfg.processing = banter_media::audio::echo::Processing::off();
+        }
+        Ok(cfg)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
+    /// Loop your microphone through the whole call pipeline to your speaker and measure
+    /// the latency (no account needed)
+    SoundTest {
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+    },
+    /// List audio inputs and outputs (and cameras)
+    Devices,
     /// Send one chat message; exits 0 once the server acknowledged it
     Send {
         /// Recipient (bare JID)
@@ -141,7 +201,10 @@ fn fail(msg: &str, json: bool) -> ExitCode {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BANTER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        // The WebRTC crates warn about routine things; only our own warnings by default.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("error,banter=warn,banter_media=warn")
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -207,7 +270,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(());
     };
     let args = cli.account;
+    let media = cli.media;
     match cmd {
+        Cmd::SoundTest { duration } => sound_test(&media, duration, args.json).await,
+        Cmd::Devices => {
+            devices(args.json);
+            Ok(())
+        }
         Cmd::Send { to, body } => send(&args, &to, &body).await,
         Cmd::Listen {
             duration,
@@ -323,6 +392,83 @@ async fn listen(
     }
     client.shutdown().await;
     Ok(())
+}
+
+async fn sound_test(media: &MediaArgs, duration: f64, json: bool) -> Result<(), CliError> {
+    let cfg = media.config()?;
+    let mut out = std::io::stdout();
+    let report = crate::soundtest::run(
+        cfg.audio_in,
+        cfg.audio_out,
+        cfg.processing,
+        Duration::from_secs_f64(duration.max(0.5)),
+        |s| {
+            if json {
+                let _ = writeln!(out, "{}", stats_json(None, s));
+            }
+        },
+    )
+    .await?;
+    if json {
+        println!(
+            "{}",
+            json!({"event": "sound-test", "latency_ms": report.latency_ms,
+                   "level_in_max": report.level_in_max, "level_out_max": report.level_out_max,
+                   "packets": report.packets})
+        );
+    } else {
+        println!(
+            "one-way latency {:.1} ms (capture to playout, device buffers not included); \
+             loudest input {:.0} dBFS, loudest output {:.0} dBFS",
+            report.latency_ms, report.level_in_max, report.level_out_max
+        );
+    }
+    Ok(())
+}
+
+/// A `stats` event as CLI.md describes it.
+pub fn stats_json(id: Option<&str>, s: &banter_media::CallStats) -> serde_json::Value {
+    json!({
+        "event": "stats", "id": id, "rtt_ms": s.rtt_ms, "jitter_ms": s.jitter_ms,
+        "loss_pct": s.loss_pct, "send_kbps": s.send_kbps, "recv_kbps": s.recv_kbps,
+        "audio_packets_received": s.audio_packets_received,
+        "audio_level_in": s.audio_level_in, "audio_level_out": s.audio_level_out,
+        "candidate_pair": s.candidate_pair.map(|k| k.as_str()),
+        "fec_recovered": s.fec_recovered, "concealed": s.concealed,
+        "jitter_buffer_ms": s.jitter_target_ms, "bitrate": s.bitrate,
+    })
+}
+
+fn devices(json: bool) {
+    let (inputs, outputs) = banter_media::audio::list_devices();
+    let cameras: Vec<String> = std::fs::read_dir("/dev")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("video"))
+                .map(|n| format!("/dev/{n}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if json {
+        println!(
+            "{}",
+            json!({"event": "devices", "inputs": inputs, "outputs": outputs, "cameras": cameras})
+        );
+        return;
+    }
+    let show = |title: &str, v: &[String]| {
+        println!("{title}:");
+        if v.is_empty() {
+            println!("  (none found)");
+        }
+        for d in v {
+            println!("  {d}");
+        }
+    };
+    show("audio inputs", &inputs);
+    show("audio outputs", &outputs);
+    show("cameras", &cameras);
 }
 
 fn history(args: &AccountArgs, peer: &str, limit: usize) -> Result<(), CliError> {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use banter_media::audio::analysis::{dominant_frequency, longest_gap_ms};
 use banter_media::audio::sink::SinkSpec;
 use banter_media::audio::source::SourceSpec;
+use banter_media::netsim::LossyRelay;
 use banter_media::{Cidr, LatencyProbe, MediaConfig, MediaEvent, MediaSession};
 use tokio::sync::mpsc;
 
@@ -34,7 +35,11 @@ async fn call(a_cfg: MediaConfig, b_cfg: MediaConfig) -> (Side, Side) {
 }
 
 /// Like `call`, but every packet passes the relay (candidates rewritten to it).
-async fn call_via(a_cfg: MediaConfig, b_cfg: MediaConfig, relay: Option<&Relay>) -> (Side, Side) {
+async fn call_via(
+    a_cfg: MediaConfig,
+    b_cfg: MediaConfig,
+    relay: Option<&LossyRelay>,
+) -> (Side, Side) {
     let (a, mut a_rx) = side(a_cfg).await;
     let (b, mut b_rx) = side(b_cfg).await;
     let offer = a.create_offer().await.unwrap();
@@ -151,86 +156,6 @@ async fn tones_cross_both_ways_in_one_call() {
     assert!(median < 100.0);
 }
 
-/// A UDP relay between A and B that loses and delays RTP packets on purpose. B sees A
-/// at `to_a` (packets arriving there go on to A), A sees B at `to_b`.
-struct Relay {
-    to_a: std::net::SocketAddr,
-    to_b: std::net::SocketAddr,
-    a_real: Arc<std::sync::Mutex<Option<std::net::SocketAddr>>>,
-    b_real: Arc<std::sync::Mutex<Option<std::net::SocketAddr>>>,
-    dropped: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl Relay {
-    async fn start(loss: f64, jitter_ms: u64) -> Relay {
-        let sa = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
-        let sb = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
-        let relay = Relay {
-            to_a: sa.local_addr().unwrap(),
-            to_b: sb.local_addr().unwrap(),
-            a_real: Default::default(),
-            b_real: Default::default(),
-            dropped: Default::default(),
-        };
-        // Packets from B arrive at `sa` and leave from `sb` towards A, and back.
-        for (rx, tx, dest) in [
-            (sa.clone(), sb.clone(), relay.a_real.clone()),
-            (sb.clone(), sa.clone(), relay.b_real.clone()),
-        ] {
-            let dropped = relay.dropped.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 2048];
-                let mut rng = 0x1234_5678u64;
-                loop {
-                    let Ok((n, _)) = rx.recv_from(&mut buf).await else {
-                        return;
-                    };
-                    let Some(to) = *dest.lock().unwrap() else {
-                        continue;
-                    };
-                    rng = rng
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    let r = (rng >> 11) as f64 / (1u64 << 53) as f64;
-                    let is_rtp = n > 12
-                        && (128..=191).contains(&buf[0])
-                        && !(72..=76).contains(&(buf[1] & 0x7f));
-                    if is_rtp && r < loss {
-                        dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        continue;
-                    }
-                    let data = buf[..n].to_vec();
-                    let tx = tx.clone();
-                    if jitter_ms > 0 && is_rtp {
-                        let delay = (rng >> 20) % (jitter_ms + 1);
-                        tokio::spawn(async move {
-                            tokio::time::sleep(Duration::from_millis(delay)).await;
-                            let _ = tx.send_to(&data, to).await;
-                        });
-                    } else {
-                        let _ = tx.send_to(&data, to).await;
-                    }
-                }
-            });
-        }
-        relay
-    }
-
-    /// Records the real address and returns the candidate the other side should use.
-    fn rewrite(&self, mut c: banter_media::Candidate, from_a: bool) -> banter_media::Candidate {
-        let real = std::net::SocketAddr::new(c.ip, c.port);
-        let (slot, via) = if from_a {
-            (&self.a_real, self.to_a)
-        } else {
-            (&self.b_real, self.to_b)
-        };
-        *slot.lock().unwrap() = Some(real);
-        c.ip = via.ip();
-        c.port = via.port();
-        c
-    }
-}
-
 async fn lossy_call(loss: f64, jitter_ms: u64) {
     let dir = tempfile::tempdir().unwrap();
     let b_wav = dir.path().join("b.wav");
@@ -238,7 +163,7 @@ async fn lossy_call(loss: f64, jitter_ms: u64) {
     let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Wav(b_wav.clone()));
     loopback(&mut a_cfg);
     loopback(&mut b_cfg);
-    let relay = Relay::start(loss, jitter_ms).await;
+    let relay = LossyRelay::start(loss, jitter_ms).await;
     let (mut a, mut b) = call_via(a_cfg, b_cfg, Some(&relay)).await;
     let mut last = None;
     let mut sender_stats = None;

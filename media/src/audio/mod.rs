@@ -26,3 +26,25 @@ pub fn level_dbfs(frame: &[i16]) -> f32 {
         (20.0 * rms.log10()) as f32
     }
 }
+
+/// Names of the audio devices cpal sees: (inputs, outputs). Empty lists on a machine
+/// without sound hardware or server.
+pub fn list_devices() -> (Vec<String>, Vec<String>) {
+    use cpal::traits::HostTrait;
+    let host = cpal::default_host();
+    let names = |d: Result<Vec<cpal::Device>, String>| -> Vec<String> {
+        d.map(|v| v.iter().map(|d| d.to_string()).collect())
+            .unwrap_or_default()
+    };
+    let inputs = names(
+        host.input_devices()
+            .map(|d| d.collect())
+            .map_err(|e| e.to_string()),
+    );
+    let outputs = names(
+        host.output_devices()
+            .map(|d| d.collect())
+            .map_err(|e| e.to_string()),
+    );
+    (inputs, outputs)
+}
