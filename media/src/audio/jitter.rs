@@ -65,8 +65,9 @@ pub struct JitterBuffer {
     transit_pos: usize,
     scratch: [f64; WINDOW],
     target_frames: u32,
-    /// Consecutive pops with the buffer fuller than target (drift detection).
-    full_streak: u32,
+    /// Smallest buffer level seen in the current 0.5 s window, and its length.
+    window_min: u32,
+    window_ticks: u32,
     /// Consecutive underruns without moving on.
     underruns: u32,
     playing: bool,
@@ -113,7 +114,8 @@ impl JitterBuffer {
             transit_pos: 0,
             scratch: [0.0; WINDOW],
             target_frames: 1,
-            full_streak: 0,
+            window_min: u32::MAX,
+            window_ticks: 0,
             underruns: 0,
             playing: false,
             stats: JitterStats {
@@ -216,12 +218,17 @@ impl JitterBuffer {
             }
             self.playing = true;
         }
-        // Sender faster than us (or jitter went down): the buffer stays too full; drop
-        // one frame now and then to bring the delay back to the target.
-        if self.level() > self.target_frames + 2 {
-            self.full_streak += 1;
-            if self.full_streak >= 25 {
-                self.full_streak = 0;
+        // Sender faster than us, or a delay added by an earlier wait: when the buffer
+        // held more than the target for a whole window, drop one frame to bring the
+        // delay back down.
+        let level = self.level();
+        self.window_min = self.window_min.min(level);
+        self.window_ticks += 1;
+        if self.window_ticks >= 25 {
+            let excess = self.window_min > self.target_frames;
+            self.window_ticks = 0;
+            self.window_min = u32::MAX;
+            if excess {
                 if let Some(i) = self.take(next) {
                     self.slots[i].used = false;
                 }
@@ -229,8 +236,6 @@ impl JitterBuffer {
                 next += 1;
                 self.next = Some(next);
             }
-        } else {
-            self.full_streak = 0;
         }
         if let Some(i) = self.take(next) {
             self.slots[i].used = false;
@@ -239,6 +244,21 @@ impl JitterBuffer {
             self.stats.decoded += 1;
             let s = &self.slots[i];
             return Playout::Decode(&s.data[..s.len], s.ts);
+        }
+        let newer_here = self.highest.is_some_and(|h| h > next);
+        if newer_here && self.underruns > 0 {
+            // We waited for this packet and played a concealment in its place; it is
+            // lost, so skip it and play on from the next one without extra delay.
+            self.underruns = 0;
+            next += 1;
+            self.next = Some(next);
+            if let Some(i) = self.take(next) {
+                self.slots[i].used = false;
+                self.next = Some(next + 1);
+                self.stats.decoded += 1;
+                let s = &self.slots[i];
+                return Playout::Decode(&s.data[..s.len], s.ts);
+            }
         }
         let newer_here = self.highest.is_some_and(|h| h > next);
         if newer_here || self.underruns >= 10 {
@@ -323,6 +343,20 @@ mod tests {
             Playout::Decode(p, _) => assert_eq!(p, &[1]),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn loss_at_the_tail_does_not_add_delay() {
+        let mut jb = JitterBuffer::new();
+        jb.push(0, 0, &[0], 0.0);
+        assert_eq!(kind(&jb.pop()), "decode");
+        assert_eq!(kind(&jb.pop()), "conceal"); // waiting for 1, which is lost
+        jb.push(2, 2 * 960, &[2], 40.0);
+        match jb.pop() {
+            Playout::Decode(p, _) => assert_eq!(p, &[2]),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(jb.stats().level_frames, 0);
     }
 
     #[test]

@@ -1,0 +1,204 @@
+//! XEP-0167 Jingle RTP Sessions: the `<description/>` (with XEP-0293 rtcp-fb, XEP-0294
+//! header extensions and XEP-0339 sources) and the session-info messages (ringing,
+//! active, hold, mute…).
+
+use minidom::Element;
+
+use banter_media::description::{Codec, HeaderExtension, MediaKind, RtcpFb, Ssrc};
+
+use crate::xmpp::Attr;
+
+pub const NS: &str = "urn:xmpp:jingle:apps:rtp:1";
+pub const NS_INFO: &str = "urn:xmpp:jingle:apps:rtp:info:1";
+pub const NS_RTCP_FB: &str = "urn:xmpp:jingle:apps:rtp:rtcp-fb:0";
+pub const NS_HDREXT: &str = "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0";
+pub const NS_SSMA: &str = "urn:xmpp:jingle:apps:rtp:ssma:0";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    pub media: MediaKind,
+    pub codecs: Vec<Codec>,
+    pub header_extensions: Vec<HeaderExtension>,
+    pub sources: Vec<Ssrc>,
+    pub rtcp_mux: bool,
+}
+
+fn parse_fb(el: &Element) -> Option<RtcpFb> {
+    if !el.is("rtcp-fb", NS_RTCP_FB) {
+        return None;
+    }
+    Some(RtcpFb {
+        kind: el.attr("type")?.to_string(),
+        subtype: el.attr("subtype").map(str::to_string),
+    })
+}
+
+fn fb_element(fb: &RtcpFb) -> Element {
+    let mut b = Element::builder("rtcp-fb", NS_RTCP_FB).a("type", fb.kind.as_str());
+    if let Some(s) = &fb.subtype {
+        b = b.a("subtype", s.as_str());
+    }
+    b.build()
+}
+
+impl Description {
+    pub fn parse(el: &Element) -> Option<Description> {
+        let media = match el.attr("media")? {
+            "audio" => MediaKind::Audio,
+            "video" => MediaKind::Video,
+            _ => return None,
+        };
+        // Description-level rtcp-fb applies to every payload type (XEP-0293 §3).
+        let shared_fb: Vec<RtcpFb> = el.children().filter_map(parse_fb).collect();
+        let codecs = el
+            .children()
+            .filter(|c| c.name() == "payload-type")
+            .filter_map(|pt| {
+                let mut rtcp_fb: Vec<RtcpFb> = pt.children().filter_map(parse_fb).collect();
+                rtcp_fb.extend(shared_fb.iter().cloned());
+                Some(Codec {
+                    payload_type: pt.attr("id")?.parse().ok()?,
+                    name: pt.attr("name").unwrap_or("").to_string(),
+                    clock_rate: pt.attr("clockrate").and_then(|c| c.parse().ok()).unwrap_or(0),
+                    channels: pt.attr("channels").and_then(|c| c.parse().ok()).unwrap_or(1),
+                    fmtp: pt
+                        .children()
+                        .filter(|p| p.name() == "parameter")
+                        .filter_map(|p| {
+                            Some((p.attr("name")?.to_string(), p.attr("value")?.to_string()))
+                        })
+                        .collect(),
+                    rtcp_fb,
+                })
+            })
+            .collect();
+        Some(Description {
+            media,
+            codecs,
+            header_extensions: el
+                .children()
+                .filter(|c| c.is("rtp-hdrext", NS_HDREXT))
+                .filter_map(|h| {
+                    Some(HeaderExtension {
+                        id: h.attr("id")?.parse().ok()?,
+                        uri: h.attr("uri")?.to_string(),
+                    })
+                })
+                .collect(),
+            sources: el
+                .children()
+                .filter(|c| c.is("source", NS_SSMA))
+                .filter_map(|s| {
+                    Some(Ssrc {
+                        id: s.attr("ssrc")?.parse().ok()?,
+                        params: s
+                            .children()
+                            .filter(|p| p.name() == "parameter")
+                            .filter_map(|p| {
+                                Some((
+                                    p.attr("name")?.to_string(),
+                                    p.attr("value").unwrap_or("").to_string(),
+                                ))
+                            })
+                            .collect(),
+                    })
+                })
+                .collect(),
+            rtcp_mux: el.children().any(|c| c.name() == "rtcp-mux"),
+        })
+    }
+
+    pub fn to_element(&self) -> Element {
+        let mut b = Element::builder("description", NS).a("media", self.media.as_str());
+        for c in &self.codecs {
+            let mut pt = Element::builder("payload-type", NS)
+                .a("id", c.payload_type.to_string())
+                .a("name", c.name.as_str())
+                .a("clockrate", c.clock_rate.to_string());
+            if c.channels > 1 {
+                pt = pt.a("channels", c.channels.to_string());
+            }
+            for (k, v) in &c.fmtp {
+                pt = pt.append(
+                    Element::builder("parameter", NS)
+                        .a("name", k.as_str())
+                        .a("value", v.as_str())
+                        .build(),
+                );
+            }
+            for fb in &c.rtcp_fb {
+                pt = pt.append(fb_element(fb));
+            }
+            b = b.append(pt.build());
+        }
+        for h in &self.header_extensions {
+            b = b.append(
+                Element::builder("rtp-hdrext", NS_HDREXT)
+                    .a("id", h.id.to_string())
+                    .a("uri", h.uri.as_str())
+                    .build(),
+            );
+        }
+        for s in &self.sources {
+            let mut src = Element::builder("source", NS_SSMA).a("ssrc", s.id.to_string());
+            for (k, v) in &s.params {
+                src = src.append(
+                    Element::builder("parameter", NS_SSMA)
+                        .a("name", k.as_str())
+                        .a("value", v.as_str())
+                        .build(),
+                );
+            }
+            b = b.append(src.build());
+        }
+        if self.rtcp_mux {
+            b = b.append(Element::builder("rtcp-mux", NS).build());
+        }
+        b.build()
+    }
+}
+
+/// XEP-0167 §7 informational messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Info {
+    Active,
+    Ringing,
+    Hold,
+    Unhold,
+    Mute(Option<String>),
+    Unmute(Option<String>),
+}
+
+impl Info {
+    pub fn parse(el: &Element) -> Option<Info> {
+        if el.ns() != NS_INFO {
+            return None;
+        }
+        let name = || el.attr("name").map(str::to_string);
+        Some(match el.name() {
+            "active" => Info::Active,
+            "ringing" => Info::Ringing,
+            "hold" => Info::Hold,
+            "unhold" => Info::Unhold,
+            "mute" => Info::Mute(name()),
+            "unmute" => Info::Unmute(name()),
+            _ => return None,
+        })
+    }
+
+    pub fn to_element(&self) -> Element {
+        let (n, content) = match self {
+            Info::Active => ("active", None),
+            Info::Ringing => ("ringing", None),
+            Info::Hold => ("hold", None),
+            Info::Unhold => ("unhold", None),
+            Info::Mute(c) => ("mute", c.as_deref()),
+            Info::Unmute(c) => ("unmute", c.as_deref()),
+        };
+        let mut b = Element::builder(n, NS_INFO);
+        if let Some(c) = content {
+            b = b.a("creator", "initiator").a("name", c);
+        }
+        b.build()
+    }
+}
