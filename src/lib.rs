@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod jingle;
 pub mod soundtest;
 pub mod store;
 pub mod xmpp;

@@ -34,7 +34,11 @@ impl Group {
     pub fn to_element(&self) -> Element {
         let mut b = Element::builder("group", NS).a("semantics", self.semantics.as_str());
         for c in &self.contents {
-            b = b.append(Element::builder("content", NS).a("name", c.as_str()).build());
+            b = b.append(
+                Element::builder("content", NS)
+                    .a("name", c.as_str())
+                    .build(),
+            );
         }
         b.build()
     }

@@ -27,7 +27,9 @@ impl Transport {
                     hash: f.attr("hash")?.to_ascii_lowercase(),
                     value: f.text().trim().to_ascii_uppercase(),
                 },
-                f.attr("setup").and_then(Setup::parse).unwrap_or(Setup::ActPass),
+                f.attr("setup")
+                    .and_then(Setup::parse)
+                    .unwrap_or(Setup::ActPass),
             ))
         });
         Transport {
@@ -73,14 +75,20 @@ fn parse_candidate(el: &Element) -> Option<Candidate> {
     };
     Some(Candidate {
         foundation: el.attr("foundation").unwrap_or("0").to_string(),
-        component: el.attr("component").and_then(|c| c.parse().ok()).unwrap_or(1),
+        component: el
+            .attr("component")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1),
         protocol: el.attr("protocol").unwrap_or("udp").to_ascii_lowercase(),
         priority: el.attr("priority")?.parse().ok()?,
         ip: el.attr("ip")?.parse().ok()?,
         port: el.attr("port")?.parse().ok()?,
         kind: CandidateKind::parse(el.attr("type").unwrap_or("host"))?,
         related,
-        generation: el.attr("generation").and_then(|g| g.parse().ok()).unwrap_or(0),
+        generation: el
+            .attr("generation")
+            .and_then(|g| g.parse().ok())
+            .unwrap_or(0),
     })
 }
 
@@ -97,7 +105,9 @@ fn candidate_element(c: &Candidate) -> Element {
         .a("protocol", c.protocol.as_str())
         .a("type", c.kind.as_str());
     if let Some((ip, port)) = c.related {
-        b = b.a("rel-addr", ip.to_string()).a("rel-port", port.to_string());
+        b = b
+            .a("rel-addr", ip.to_string())
+            .a("rel-port", port.to_string());
     }
     b.build()
 }

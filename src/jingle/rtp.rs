@@ -59,8 +59,14 @@ impl Description {
                 Some(Codec {
                     payload_type: pt.attr("id")?.parse().ok()?,
                     name: pt.attr("name").unwrap_or("").to_string(),
-                    clock_rate: pt.attr("clockrate").and_then(|c| c.parse().ok()).unwrap_or(0),
-                    channels: pt.attr("channels").and_then(|c| c.parse().ok()).unwrap_or(1),
+                    clock_rate: pt
+                        .attr("clockrate")
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(0),
+                    channels: pt
+                        .attr("channels")
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(1),
                     fmtp: pt
                         .children()
                         .filter(|p| p.name() == "parameter")

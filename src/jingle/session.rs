@@ -1,0 +1,891 @@
+//! A call's signaling state (XEP-0166 session, reached through XEP-0353 or directly),
+//! without I/O: inputs (user actions, stanzas, media results, timer) go in, outputs
+//! (stanzas to send, media commands, state changes, timers) come out.
+//!
+//! Privacy: no local candidate leaves before the callee accepted. The caller's
+//! candidates go out only after the callee proceeded (JMI) or in reply to nothing at all
+//! (direct session-initiate needs the offer first; its candidates trickle after it).
+
+use std::time::Duration;
+
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+use xmpp_parsers::message::Message;
+
+use banter_media::description::{Candidate, Fingerprint, MediaKind, SessionDescription, Setup};
+
+use super::ice_udp::Transport;
+use super::jmi::Jmi;
+use super::rtp::Info;
+use super::{mapping, Action, Content, Jingle, Reason};
+
+/// How long a call may ring before it is given up.
+pub const RING_TIMEOUT: Duration = Duration::from_secs(45);
+/// How long from "accepted" to media flowing.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallDirection {
+    Out,
+    In,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallState {
+    /// Outgoing JMI proposal sent, nobody rings yet.
+    Proposing,
+    /// Out: the peer's device rings. In: we ring, waiting for the user.
+    Ringing,
+    /// Accepted; setting up ICE and DTLS.
+    Connecting,
+    /// Media flows.
+    Active,
+    Ended(EndReason),
+}
+
+impl CallState {
+    pub fn name(self) -> &'static str {
+        match self {
+            CallState::Proposing => "proposing",
+            CallState::Ringing => "ringing",
+            CallState::Connecting => "connecting",
+            CallState::Active => "active",
+            CallState::Ended(_) => "ended",
+        }
+    }
+}
+
+/// Why a call ended, as users see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    Jingle(Reason),
+    /// Another device of ours took (or declined) the call.
+    AnsweredElsewhere,
+    RejectedElsewhere,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Jingle(r) => r.as_str(),
+            EndReason::AnsweredElsewhere => "answered-elsewhere",
+            EndReason::RejectedElsewhere => "rejected-elsewhere",
+        }
+    }
+}
+
+/// What the machine is told.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Accept,
+    Reject(Reason),
+    Hangup,
+    Mute(bool),
+    /// A JMI message about this call; `from` is its sender.
+    Jmi {
+        from: Jid,
+        jmi: Jmi,
+    },
+    /// A Jingle request about this call from the peer (already acknowledged).
+    Jingle {
+        from: Jid,
+        jingle: Jingle,
+    },
+    /// Our Jingle request was refused by the peer or its server.
+    JingleRefused,
+    /// The media engine produced our offer or answer.
+    LocalDescription(SessionDescription),
+    LocalCandidate(Candidate),
+    MediaConnected,
+    MediaFailed(Reason),
+    /// The timer set last expired.
+    Timeout,
+}
+
+/// What the machine asks for.
+#[derive(Debug, Clone)]
+pub enum Output {
+    Message(Message),
+    /// An IQ set carrying this Jingle element to `to`.
+    Jingle {
+        to: FullJid,
+        jingle: Jingle,
+    },
+    /// Create the media session and our offer.
+    CreateOffer,
+    /// Create the media session and answer this offer.
+    AcceptOffer(SessionDescription),
+    AcceptAnswer(SessionDescription),
+    RemoteCandidates(Vec<Candidate>),
+    SetMuted(bool),
+    CloseMedia,
+    State(CallState),
+    SetTimer(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub id: String,
+    pub peer: BareJid,
+    /// The peer's device once known (proceed or session-initiate sender).
+    pub peer_full: Option<FullJid>,
+    pub direction: CallDirection,
+    pub media: Vec<MediaKind>,
+    pub state: CallState,
+    pub via_jmi: bool,
+    own: FullJid,
+    /// The user accepted an incoming call.
+    accepted: bool,
+    /// session-initiate sent (out) or received (in).
+    session: bool,
+    /// Our description is signaled, so candidates may follow.
+    can_send_candidates: bool,
+    local_candidates: Vec<Candidate>,
+    /// Offer of a direct incoming session-initiate, kept until the user accepts.
+    remote_offer: Option<SessionDescription>,
+    /// Remote candidates held until the media session exists.
+    remote_candidates: Vec<Candidate>,
+    media_started: bool,
+    remote_fingerprint: Option<(Fingerprint, Setup)>,
+    /// Name of our (bundled) content, for transport-info.
+    content_name: Option<String>,
+}
+
+impl Call {
+    fn new(id: String, peer: BareJid, own: FullJid, direction: CallDirection) -> Call {
+        Call {
+            id,
+            peer,
+            peer_full: None,
+            direction,
+            media: vec![MediaKind::Audio],
+            state: CallState::Proposing,
+            via_jmi: true,
+            own,
+            accepted: false,
+            session: false,
+            can_send_candidates: false,
+            local_candidates: Vec::new(),
+            remote_offer: None,
+            remote_candidates: Vec::new(),
+            media_started: false,
+            remote_fingerprint: None,
+            content_name: None,
+        }
+    }
+
+    /// Places a call. To a bare JID: a JMI proposal rings all its devices. To a full JID:
+    /// a session-initiate straight away (peers without JMI).
+    pub fn place(id: String, to: Jid, own: FullJid, media: Vec<MediaKind>) -> (Call, Vec<Output>) {
+        let mut call = Call::new(id, to.to_bare(), own, CallDirection::Out);
+        call.media = media;
+        let mut out = Vec::new();
+        match to.try_into_full() {
+            Ok(full) => {
+                call.via_jmi = false;
+                call.peer_full = Some(full);
+                call.state = CallState::Connecting;
+                out.push(Output::State(call.state));
+                out.push(Output::CreateOffer);
+                out.push(Output::SetTimer(RING_TIMEOUT));
+            }
+            Err(bare) => {
+                let propose = Jmi::Propose {
+                    id: call.id.clone(),
+                    media: call.media.clone(),
+                };
+                out.push(Output::Message(propose.message(Jid::from(bare))));
+                out.push(Output::State(call.state));
+                out.push(Output::SetTimer(RING_TIMEOUT));
+            }
+        }
+        (call, out)
+    }
+
+    /// An incoming JMI proposal: we ring, and tell the caller so.
+    pub fn proposed(
+        id: String,
+        from: FullJid,
+        own: FullJid,
+        media: Vec<MediaKind>,
+    ) -> (Call, Vec<Output>) {
+        let mut call = Call::new(id.clone(), from.to_bare(), own, CallDirection::In);
+        call.media = if media.is_empty() {
+            vec![MediaKind::Audio]
+        } else {
+            media
+        };
+        call.peer_full = Some(from.clone());
+        call.state = CallState::Ringing;
+        let out = vec![
+            Output::Message(Jmi::Ringing { id }.message(Jid::from(from))),
+            Output::State(call.state),
+            Output::SetTimer(RING_TIMEOUT),
+        ];
+        (call, out)
+    }
+
+    /// An incoming session-initiate without a proposal before it.
+    pub fn initiated(from: FullJid, own: FullJid, jingle: &Jingle) -> (Call, Vec<Output>) {
+        let mut call = Call::new(jingle.sid.clone(), from.to_bare(), own, CallDirection::In);
+        call.via_jmi = false;
+        call.peer_full = Some(from.clone());
+        call.session = true;
+        call.state = CallState::Ringing;
+        let mut out = Vec::new();
+        match mapping::from_jingle(jingle, None) {
+            Ok(offer) => {
+                call.media = offer.contents.iter().map(|c| c.kind).collect();
+                call.remote_offer = Some(offer);
+                let mut info = Jingle::new(Action::SessionInfo, &call.id);
+                info.info = Some(Info::Ringing);
+                out.push(Output::Jingle {
+                    to: from,
+                    jingle: info,
+                });
+                out.push(Output::State(call.state));
+                out.push(Output::SetTimer(RING_TIMEOUT));
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "unusable session-initiate");
+                out.extend(call.terminate(Reason::FailedApplication));
+            }
+        }
+        (call, out)
+    }
+
+    pub fn is_ended(&self) -> bool {
+        matches!(self.state, CallState::Ended(_))
+    }
+
+    fn set_state(&mut self, s: CallState, out: &mut Vec<Output>) {
+        if self.state != s {
+            self.state = s;
+            out.push(Output::State(s));
+        }
+    }
+
+    fn end(&mut self, reason: EndReason, out: &mut Vec<Output>) {
+        if self.is_ended() {
+            return;
+        }
+        if self.media_started {
+            out.push(Output::CloseMedia);
+        }
+        self.set_state(CallState::Ended(reason), out);
+    }
+
+    /// Ends with a session-terminate (when a session exists) or the JMI message that
+    /// fits the stage we are in.
+    fn terminate(&mut self, reason: Reason) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.is_ended() {
+            return out;
+        }
+        if self.session {
+            if let Some(to) = self.peer_full.clone() {
+                let mut j = Jingle::new(Action::SessionTerminate, &self.id);
+                j.reason = Some(reason);
+                out.push(Output::Jingle { to, jingle: j });
+            }
+            if self.via_jmi {
+                let finish = Jmi::Finish {
+                    id: self.id.clone(),
+                    reason: Some(reason),
+                };
+                out.push(Output::Message(
+                    finish.message(Jid::from(self.peer.clone())),
+                ));
+            }
+        } else if self.via_jmi {
+            match self.direction {
+                CallDirection::Out => {
+                    let retract = Jmi::Retract {
+                        id: self.id.clone(),
+                        reason: Some(reason),
+                    };
+                    out.push(Output::Message(
+                        retract.message(Jid::from(self.peer.clone())),
+                    ));
+                }
+                CallDirection::In => {
+                    let reject = Jmi::Reject {
+                        id: self.id.clone(),
+                        reason: Some(reason),
+                    };
+                    if let Some(f) = &self.peer_full {
+                        out.push(Output::Message(reject.message(Jid::from(f.clone()))));
+                    }
+                    // Our other devices stop ringing too.
+                    out.push(Output::Message(
+                        reject.message(Jid::from(self.own.to_bare())),
+                    ));
+                }
+            }
+        }
+        self.end(EndReason::Jingle(reason), &mut out);
+        out
+    }
+
+    fn from_peer(&self, from: &Jid) -> bool {
+        match (&self.peer_full, from.clone().try_into_full()) {
+            (Some(p), Ok(f)) => *p == f,
+            (None, _) => from.to_bare() == self.peer,
+            (Some(_), Err(bare)) => bare == self.peer,
+        }
+    }
+
+    fn start_media(&mut self, cmd: Output, out: &mut Vec<Output>) {
+        self.media_started = true;
+        out.push(cmd);
+        if !self.remote_candidates.is_empty() {
+            out.push(Output::RemoteCandidates(std::mem::take(
+                &mut self.remote_candidates,
+            )));
+        }
+        out.push(Output::SetTimer(CONNECT_TIMEOUT));
+    }
+
+    fn send_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
+        let (Some(to), false) = (self.peer_full.clone(), cands.is_empty()) else {
+            return;
+        };
+        let mut j = Jingle::new(Action::TransportInfo, &self.id);
+        j.contents.push(Content {
+            // Contents are created by the initiator, whoever sends the candidates.
+            creator: "initiator".into(),
+            name: self.content_name.clone().unwrap_or_else(|| "0".into()),
+            senders: "both".into(),
+            description: None,
+            transport: Some(Transport {
+                ufrag: None,
+                pwd: None,
+                fingerprint: None,
+                candidates: cands,
+            }),
+        });
+        out.push(Output::Jingle { to, jingle: j });
+    }
+
+    /// Feeds one input; returns what to do.
+    pub fn handle(&mut self, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.is_ended() {
+            return out;
+        }
+        match input {
+            Input::Accept => {
+                if self.direction != CallDirection::In || self.accepted {
+                    return out;
+                }
+                self.accepted = true;
+                self.set_state(CallState::Connecting, &mut out);
+                if self.via_jmi {
+                    let accept = Jmi::Accept {
+                        id: self.id.clone(),
+                    };
+                    out.push(Output::Message(
+                        accept.message(Jid::from(self.own.to_bare())),
+                    ));
+                    if let Some(f) = &self.peer_full {
+                        let proceed = Jmi::Proceed {
+                            id: self.id.clone(),
+                        };
+                        out.push(Output::Message(proceed.message(Jid::from(f.clone()))));
+                    }
+                    out.push(Output::SetTimer(CONNECT_TIMEOUT));
+                } else if let Some(offer) = self.remote_offer.take() {
+                    self.start_media(Output::AcceptOffer(offer), &mut out);
+                }
+            }
+            Input::Reject(reason) => {
+                if self.direction == CallDirection::In && !self.accepted {
+                    out.extend(self.terminate(reason));
+                }
+            }
+            Input::Hangup => {
+                let reason = match (self.state, self.direction) {
+                    (CallState::Active, _) => Reason::Success,
+                    (_, CallDirection::Out) => Reason::Cancel,
+                    (_, CallDirection::In) => Reason::Decline,
+                };
+                out.extend(self.terminate(reason));
+            }
+            Input::Mute(m) => {
+                out.push(Output::SetMuted(m));
+                if let (Some(to), true) = (self.peer_full.clone(), self.session) {
+                    let mut j = Jingle::new(Action::SessionInfo, &self.id);
+                    j.info = Some(if m {
+                        Info::Mute(None)
+                    } else {
+                        Info::Unmute(None)
+                    });
+                    out.push(Output::Jingle { to, jingle: j });
+                }
+            }
+            Input::Jmi { from, jmi } => self.on_jmi(from, jmi, &mut out),
+            Input::Jingle { from, jingle } => {
+                if !self.from_peer(&from) {
+                    tracing::warn!(%from, "jingle from someone else than the peer");
+                    return out;
+                }
+                self.on_jingle(jingle, &mut out);
+            }
+            Input::JingleRefused => {
+                out.extend(self.terminate(Reason::GeneralError));
+            }
+            Input::LocalDescription(desc) => {
+                let Some(to) = self.peer_full.clone() else {
+                    return out;
+                };
+                let (action, creator) = match self.direction {
+                    CallDirection::Out => (Action::SessionInitiate, "initiator"),
+                    CallDirection::In => (Action::SessionAccept, "initiator"),
+                };
+                let (contents, group) = mapping::to_jingle(&desc, creator);
+                self.content_name = contents.first().map(|c| c.name.clone());
+                let mut j = Jingle::new(action, &self.id);
+                match self.direction {
+                    CallDirection::Out => j.initiator = Some(self.own.to_string()),
+                    CallDirection::In => j.responder = Some(self.own.to_string()),
+                }
+                j.contents = contents;
+                j.group = group;
+                out.push(Output::Jingle { to, jingle: j });
+                self.session = true;
+                self.can_send_candidates = true;
+                let pending = std::mem::take(&mut self.local_candidates);
+                self.send_candidates(pending, &mut out);
+            }
+            Input::LocalCandidate(c) => {
+                if self.can_send_candidates {
+                    self.send_candidates(vec![c], &mut out);
+                } else {
+                    self.local_candidates.push(c);
+                }
+            }
+            Input::MediaConnected => {
+                self.set_state(CallState::Active, &mut out);
+                out.push(Output::SetTimer(Duration::ZERO));
+            }
+            Input::MediaFailed(reason) => {
+                out.extend(self.terminate(reason));
+            }
+            Input::Timeout => {
+                let reason = match self.state {
+                    CallState::Connecting if self.media_started => Reason::ConnectivityError,
+                    _ => Reason::Timeout,
+                };
+                if self.state != CallState::Active {
+                    out.extend(self.terminate(reason));
+                }
+            }
+        }
+        out
+    }
+
+    fn on_jmi(&mut self, from: Jid, jmi: Jmi, out: &mut Vec<Output>) {
+        let own_other_device =
+            from.to_bare() == self.own.to_bare() && from != Jid::from(self.own.clone());
+        match jmi {
+            Jmi::Propose { .. } => {} // duplicate
+            Jmi::Ringing { .. } => {
+                if self.direction == CallDirection::Out && self.state == CallState::Proposing {
+                    self.set_state(CallState::Ringing, out);
+                }
+            }
+            Jmi::Proceed { .. } => {
+                if self.direction != CallDirection::Out
+                    || !matches!(self.state, CallState::Proposing | CallState::Ringing)
+                    || from.to_bare() != self.peer
+                {
+                    return;
+                }
+                let Ok(full) = from.try_into_full() else {
+                    return;
+                };
+                self.peer_full = Some(full);
+                self.set_state(CallState::Connecting, out);
+                self.start_media(Output::CreateOffer, out);
+            }
+            Jmi::Accept { .. } => {
+                // Another of our devices took the call.
+                if self.direction == CallDirection::In && own_other_device && !self.accepted {
+                    self.end(EndReason::AnsweredElsewhere, out);
+                }
+            }
+            Jmi::Reject { reason, .. } => {
+                if self.direction == CallDirection::In && own_other_device && !self.accepted {
+                    self.end(EndReason::RejectedElsewhere, out);
+                } else if self.direction == CallDirection::Out
+                    && from.to_bare() == self.peer
+                    && !self.session
+                {
+                    self.end(EndReason::Jingle(reason.unwrap_or(Reason::Decline)), out);
+                }
+            }
+            Jmi::Retract { reason, .. } => {
+                if self.direction == CallDirection::In && from.to_bare() == self.peer {
+                    // Retract racing our proceed: the caller gave up; so do we.
+                    self.end(EndReason::Jingle(reason.unwrap_or(Reason::Cancel)), out);
+                }
+            }
+            Jmi::Finish { reason, .. } => {
+                if from.to_bare() == self.peer && !self.session {
+                    self.end(EndReason::Jingle(reason.unwrap_or(Reason::Success)), out);
+                }
+            }
+        }
+    }
+
+    fn on_jingle(&mut self, j: Jingle, out: &mut Vec<Output>) {
+        match j.action {
+            Action::SessionInitiate => {
+                // After our proceed (JMI), the caller's offer arrives.
+                if self.direction != CallDirection::In || self.session {
+                    return; // duplicate
+                }
+                self.session = true;
+                match mapping::from_jingle(&j, self.remote_fingerprint.as_ref()) {
+                    Ok(offer) if self.accepted => {
+                        self.start_media(Output::AcceptOffer(offer), out);
+                    }
+                    Ok(offer) => self.remote_offer = Some(offer),
+                    Err(e) => {
+                        tracing::info!(error = %e, "unusable session-initiate");
+                        out.extend(self.terminate(Reason::FailedApplication));
+                    }
+                }
+            }
+            Action::SessionAccept => {
+                if self.direction != CallDirection::Out || !self.session {
+                    return;
+                }
+                match mapping::from_jingle(&j, self.remote_fingerprint.as_ref()) {
+                    Ok(answer) => out.push(Output::AcceptAnswer(answer)),
+                    Err(e) => {
+                        tracing::info!(error = %e, "unusable session-accept");
+                        out.extend(self.terminate(Reason::FailedApplication));
+                    }
+                }
+            }
+            Action::TransportInfo => {
+                let mut cands = Vec::new();
+                for c in &j.contents {
+                    if let Some(t) = &c.transport {
+                        if t.fingerprint.is_some() && self.remote_fingerprint.is_none() {
+                            self.remote_fingerprint = t.fingerprint.clone();
+                        }
+                        cands.extend(t.candidates.iter().cloned());
+                    }
+                }
+                if self.media_started {
+                    out.push(Output::RemoteCandidates(cands));
+                } else {
+                    self.remote_candidates.extend(cands);
+                }
+            }
+            Action::SessionTerminate => {
+                let reason = j.reason.unwrap_or(Reason::Success);
+                self.end(EndReason::Jingle(reason), out);
+            }
+            Action::SessionInfo => {
+                if j.info == Some(Info::Ringing)
+                    && self.direction == CallDirection::Out
+                    && self.state != CallState::Active
+                {
+                    self.set_state(CallState::Ringing, out);
+                }
+                // mute/hold/active: informational only.
+            }
+            // Content changes (video added mid-call) are refused for now by the client.
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use banter_media::description::{Codec, Content as MC, Direction};
+
+    fn own(s: &str) -> FullJid {
+        FullJid::new(s).unwrap()
+    }
+
+    fn desc() -> SessionDescription {
+        SessionDescription {
+            ice_ufrag: "uf".into(),
+            ice_pwd: "pwd-pwd-pwd-pwd-pwd-pwd".into(),
+            fingerprint: Fingerprint {
+                hash: "sha-256".into(),
+                value: "AA:BB".into(),
+            },
+            setup: Setup::ActPass,
+            bundle: vec!["0".into()],
+            contents: vec![MC {
+                name: "0".into(),
+                kind: MediaKind::Audio,
+                codecs: vec![Codec::opus()],
+                header_extensions: vec![],
+                ssrcs: vec![],
+                rtcp_mux: true,
+                direction: Direction::SendRecv,
+            }],
+            candidates: vec![],
+        }
+    }
+
+    fn cand(port: u16) -> Candidate {
+        Candidate::from_sdp(&format!(
+            "candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host"
+        ))
+        .unwrap()
+    }
+
+    fn jingle_of(out: &[Output], action: Action) -> Option<Jingle> {
+        out.iter().find_map(|o| match o {
+            Output::Jingle { jingle, .. } if jingle.action == action => Some(jingle.clone()),
+            _ => None,
+        })
+    }
+
+    fn jmi_of(out: &[Output]) -> Vec<Jmi> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Message(m) => Jmi::from_message(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn states(out: &[Output]) -> Vec<&'static str> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::State(s) => Some(s.name()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Both sides of a JMI call, messages carried by hand.
+    #[test]
+    fn jmi_call_end_to_end_without_network() {
+        let alice = own("alice@x/pc");
+        let bob = own("bob@x/phone");
+        let (mut a, out) = Call::place(
+            "sid1".into(),
+            Jid::from(bob.to_bare()),
+            alice.clone(),
+            vec![MediaKind::Audio],
+        );
+        assert!(matches!(jmi_of(&out)[0], Jmi::Propose { .. }));
+        assert_eq!(states(&out), ["proposing"]);
+        // Nothing reveals an address yet: candidates gathered early are held.
+        assert!(a.handle(Input::LocalCandidate(cand(1))).is_empty());
+
+        let (mut b, out) = Call::proposed(
+            "sid1".into(),
+            alice.clone(),
+            bob.clone(),
+            vec![MediaKind::Audio],
+        );
+        assert_eq!(jmi_of(&out), [Jmi::Ringing { id: "sid1".into() }]);
+        let out = a.handle(Input::Jmi {
+            from: Jid::from(bob.clone()),
+            jmi: Jmi::Ringing { id: "sid1".into() },
+        });
+        assert_eq!(states(&out), ["ringing"]);
+
+        let out = b.handle(Input::Accept);
+        let msgs = jmi_of(&out);
+        assert!(msgs.contains(&Jmi::Accept { id: "sid1".into() }));
+        assert!(msgs.contains(&Jmi::Proceed { id: "sid1".into() }));
+        // No candidate or media before the session-initiate arrives.
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, Output::AcceptOffer(_) | Output::Jingle { .. })));
+
+        let out = a.handle(Input::Jmi {
+            from: Jid::from(bob.clone()),
+            jmi: Jmi::Proceed { id: "sid1".into() },
+        });
+        assert!(out.iter().any(|o| matches!(o, Output::CreateOffer)));
+        let out = a.handle(Input::LocalDescription(desc()));
+        let init = jingle_of(&out, Action::SessionInitiate).unwrap();
+        assert_eq!(init.initiator.as_deref(), Some("alice@x/pc"));
+        // The held candidate follows the offer.
+        let ti = jingle_of(&out, Action::TransportInfo).unwrap();
+        assert_eq!(
+            ti.contents[0].transport.as_ref().unwrap().candidates.len(),
+            1
+        );
+
+        // Bob: a candidate may arrive before the session-initiate (odd order).
+        let mut early = Jingle::new(Action::TransportInfo, "sid1");
+        early.contents = ti.contents.clone();
+        assert!(b
+            .handle(Input::Jingle {
+                from: Jid::from(alice.clone()),
+                jingle: early
+            })
+            .is_empty());
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(alice.clone()),
+            jingle: init.clone(),
+        });
+        assert!(out.iter().any(|o| matches!(o, Output::AcceptOffer(_))));
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::RemoteCandidates(c) if c.len() == 1)));
+        // A duplicate session-initiate changes nothing.
+        assert!(b
+            .handle(Input::Jingle {
+                from: Jid::from(alice.clone()),
+                jingle: init
+            })
+            .is_empty());
+        let out = b.handle(Input::LocalDescription(desc()));
+        let accept = jingle_of(&out, Action::SessionAccept).unwrap();
+        assert_eq!(accept.responder.as_deref(), Some("bob@x/phone"));
+
+        let out = a.handle(Input::Jingle {
+            from: Jid::from(bob.clone()),
+            jingle: accept,
+        });
+        assert!(out.iter().any(|o| matches!(o, Output::AcceptAnswer(_))));
+        assert_eq!(states(&a.handle(Input::MediaConnected)), ["active"]);
+        assert_eq!(states(&b.handle(Input::MediaConnected)), ["active"]);
+
+        let out = a.handle(Input::Hangup);
+        let term = jingle_of(&out, Action::SessionTerminate).unwrap();
+        assert_eq!(term.reason, Some(Reason::Success));
+        assert!(out.iter().any(|o| matches!(o, Output::CloseMedia)));
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(alice),
+            jingle: term,
+        });
+        assert_eq!(states(&out), ["ended"]);
+        assert_eq!(
+            b.state,
+            CallState::Ended(EndReason::Jingle(Reason::Success))
+        );
+    }
+
+    #[test]
+    fn decline_retract_timeout_and_answered_elsewhere() {
+        let alice = own("alice@x/pc");
+        let bob = own("bob@x/phone");
+        // Decline (busy) → the caller ends with busy.
+        let (mut b, _) = Call::proposed("s".into(), alice.clone(), bob.clone(), vec![]);
+        let out = b.handle(Input::Reject(Reason::Busy));
+        assert!(jmi_of(&out).contains(&Jmi::Reject {
+            id: "s".into(),
+            reason: Some(Reason::Busy)
+        }));
+        let (mut a, _) = Call::place(
+            "s".into(),
+            Jid::from(bob.to_bare()),
+            alice.clone(),
+            vec![MediaKind::Audio],
+        );
+        a.handle(Input::Jmi {
+            from: Jid::from(bob.clone()),
+            jmi: Jmi::Reject {
+                id: "s".into(),
+                reason: Some(Reason::Busy),
+            },
+        });
+        assert_eq!(a.state, CallState::Ended(EndReason::Jingle(Reason::Busy)));
+
+        // Retract before answer; and retract racing our proceed.
+        let (mut b, _) = Call::proposed("r".into(), alice.clone(), bob.clone(), vec![]);
+        b.handle(Input::Accept);
+        b.handle(Input::Jmi {
+            from: Jid::from(alice.clone()),
+            jmi: Jmi::Retract {
+                id: "r".into(),
+                reason: None,
+            },
+        });
+        assert_eq!(b.state, CallState::Ended(EndReason::Jingle(Reason::Cancel)));
+        let (mut a, _) = Call::place(
+            "r".into(),
+            Jid::from(bob.to_bare()),
+            alice.clone(),
+            vec![MediaKind::Audio],
+        );
+        let out = a.handle(Input::Hangup);
+        assert!(matches!(jmi_of(&out)[0], Jmi::Retract { .. }));
+        // A proceed arriving after our retract is ignored.
+        assert!(a
+            .handle(Input::Jmi {
+                from: Jid::from(bob.clone()),
+                jmi: Jmi::Proceed { id: "r".into() }
+            })
+            .is_empty());
+
+        // Nobody answers.
+        let (mut a, _) = Call::place(
+            "t".into(),
+            Jid::from(bob.to_bare()),
+            alice.clone(),
+            vec![MediaKind::Audio],
+        );
+        let out = a.handle(Input::Timeout);
+        assert!(matches!(
+            jmi_of(&out)[0],
+            Jmi::Retract {
+                reason: Some(Reason::Timeout),
+                ..
+            }
+        ));
+
+        // Our other device accepted: stop ringing here.
+        let (mut b2, _) = Call::proposed("e".into(), alice.clone(), own("bob@x/laptop"), vec![]);
+        b2.handle(Input::Jmi {
+            from: Jid::from(bob.clone()),
+            jmi: Jmi::Accept { id: "e".into() },
+        });
+        assert_eq!(b2.state, CallState::Ended(EndReason::AnsweredElsewhere));
+    }
+
+    #[test]
+    fn direct_session_initiate_rings_then_answers() {
+        let alice = own("alice@x/pc");
+        let bob = own("bob@x/phone");
+        let (mut a, out) = Call::place(
+            "d".into(),
+            Jid::from(bob.clone()),
+            alice.clone(),
+            vec![MediaKind::Audio],
+        );
+        assert!(out.iter().any(|o| matches!(o, Output::CreateOffer)));
+        let out = a.handle(Input::LocalDescription(desc()));
+        let init = jingle_of(&out, Action::SessionInitiate).unwrap();
+        let (mut b, out) = Call::initiated(alice.clone(), bob, &init);
+        assert_eq!(
+            jingle_of(&out, Action::SessionInfo).unwrap().info,
+            Some(Info::Ringing)
+        );
+        assert!(!out.iter().any(|o| matches!(o, Output::AcceptOffer(_))));
+        let out = b.handle(Input::Accept);
+        assert!(out.iter().any(|o| matches!(o, Output::AcceptOffer(_))));
+    }
+
+    #[test]
+    fn jingle_from_a_stranger_is_ignored() {
+        let alice = own("alice@x/pc");
+        let (mut b, _) = Call::proposed("s".into(), alice, own("bob@x/phone"), vec![]);
+        b.handle(Input::Accept);
+        let mut j = Jingle::new(Action::SessionTerminate, "s");
+        j.reason = Some(Reason::Success);
+        assert!(b
+            .handle(Input::Jingle {
+                from: Jid::new("mallory@x/evil").unwrap(),
+                jingle: j
+            })
+            .is_empty());
+        assert_eq!(b.state, CallState::Connecting);
+    }
+}
