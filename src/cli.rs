@@ -136,6 +136,30 @@ pub enum Cmd {
         #[arg(long)]
         status: Option<String>,
     },
+    /// Call someone: a bare JID rings all their devices; a full JID gets a direct
+    /// session-initiate. Exits 0 when the call was answered and ended normally.
+    Call {
+        /// Who to call
+        to: String,
+        /// Hang up after this many seconds of active call (default: when the peer does)
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Also send video (not supported yet)
+        #[arg(long)]
+        video: bool,
+    },
+    /// Wait for calls and accept them (default only from contacts)
+    Answer {
+        /// Accept calls only from this JID (repeatable)
+        #[arg(long)]
+        from: Vec<String>,
+        /// Hang up after this many seconds of active call
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Exit after this many calls have ended
+        #[arg(long)]
+        calls: Option<u32>,
+    },
     /// Print the local history with a contact (works offline)
     History {
         /// The contact (bare JID)
@@ -290,6 +314,21 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Cmd::Contact { action } => contact(&args, action).await,
         Cmd::History { peer, limit } => history(&args, &peer, limit),
+        Cmd::Call {
+            to,
+            duration,
+            video,
+        } => {
+            if video {
+                return Err(CliError("video calls are not supported yet".into()));
+            }
+            call(&args, &media, &to, duration).await
+        }
+        Cmd::Answer {
+            from,
+            duration,
+            calls,
+        } => answer(&args, &media, &from, duration, calls).await,
     }
 }
 
@@ -469,6 +508,219 @@ fn devices(json: bool) {
     show("audio inputs", &inputs);
     show("audio outputs", &outputs);
     show("cameras", &cameras);
+}
+
+/// A `call` event as CLI.md describes it.
+fn call_json(ev: &Event) -> Option<serde_json::Value> {
+    match ev {
+        Event::Call {
+            id,
+            peer,
+            direction,
+            media,
+            state,
+            reason,
+        } => Some(
+            json!({"event": "call", "id": id, "peer": peer, "direction": direction,
+                         "media": media, "state": state, "reason": reason}),
+        ),
+        Event::CallStats { id, stats } => Some(stats_json(Some(id), stats)),
+        _ => None,
+    }
+}
+
+fn print_call_event(ev: &Event, json: bool) {
+    if json {
+        if let Some(v) = call_json(ev) {
+            println!("{v}");
+        }
+        return;
+    }
+    match ev {
+        Event::Call {
+            peer,
+            state,
+            reason,
+            ..
+        } => match reason {
+            Some(r) => println!("call with {peer}: {state} ({r})"),
+            None => println!("call with {peer}: {state}"),
+        },
+        Event::CallStats { stats, .. } => println!(
+            "rtt {} ms, loss {:.1} %, jitter {:.1} ms, {:.0}/{:.0} kb/s",
+            stats
+                .rtt_ms
+                .map(|r| format!("{r:.1}"))
+                .unwrap_or_else(|| "?".into()),
+            stats.loss_pct,
+            stats.jitter_ms,
+            stats.send_kbps,
+            stats.recv_kbps
+        ),
+        _ => {}
+    }
+}
+
+/// What a person reads when a call did not go well.
+fn call_failure(peer: &str, reason: &str) -> String {
+    match reason {
+        "decline" => format!("{peer} declined the call"),
+        "busy" => format!("{peer} is busy"),
+        "timeout" => format!("{peer} did not answer"),
+        "cancel" => "the call was cancelled".to_string(),
+        "connectivity-error" => format!("no network path to {peer} (ICE failed)"),
+        "security-error" => format!(
+            "security error: {peer}'s media certificate did not match the signaled fingerprint"
+        ),
+        other => format!("the call with {peer} ended: {other}"),
+    }
+}
+
+async fn call(
+    args: &AccountArgs,
+    media: &MediaArgs,
+    to: &str,
+    duration: Option<f64>,
+) -> Result<(), CliError> {
+    let to = xmpp_parsers::jid::Jid::new(to)
+        .map_err(|e| CliError(format!("invalid JID '{to}': {e}")))?;
+    if to.node().is_none() {
+        return Err(CliError(format!(
+            "invalid JID '{to}': expected user@domain"
+        )));
+    }
+    let mut cfg = config(args)?;
+    cfg.media = Some(media.config()?);
+    let mut client = connect(cfg).await?;
+    wait_online(&mut client).await?;
+    let id = client::new_id();
+    client.send(Command::Call {
+        id: id.clone(),
+        to: to.clone(),
+    });
+    let mut hangup_at: Option<tokio::time::Instant> = None;
+    let mut was_active = false;
+    let result = loop {
+        let sleep = async {
+            match hangup_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = client.next_event() => {
+                let Some(ev) = ev else { break Err(CliError("the connection ended".into())) };
+                print_call_event(&ev, args.json);
+                match ev {
+                    Event::Call { id: cid, state, reason, .. } if cid == id => match state.as_str() {
+                        "active" => {
+                            was_active = true;
+                            if let Some(d) = duration {
+                                hangup_at = Some(tokio::time::Instant::now() + Duration::from_secs_f64(d));
+                            }
+                        }
+                        "ended" => {
+                            let reason = reason.unwrap_or_default();
+                            if was_active && reason == "success" {
+                                break Ok(());
+                            }
+                            break Err(CliError(call_failure(&to.to_bare().to_string(), &reason)));
+                        }
+                        _ => {}
+                    },
+                    Event::Error { message } => eprintln!("warning: {message}"),
+                    Event::ConnectionError { message, fatal: true } => break Err(CliError(message)),
+                    _ => {}
+                }
+            }
+            _ = sleep => {
+                hangup_at = None;
+                client.send(Command::Hangup { id: id.clone() });
+            }
+            _ = tokio::signal::ctrl_c() => client.send(Command::Hangup { id: id.clone() }),
+        }
+    };
+    client.shutdown().await;
+    result
+}
+
+async fn answer(
+    args: &AccountArgs,
+    media: &MediaArgs,
+    from: &[String],
+    duration: Option<f64>,
+    calls: Option<u32>,
+) -> Result<(), CliError> {
+    let mut cfg = config(args)?;
+    cfg.media = Some(media.config()?);
+    cfg.call_policy.allowed = from
+        .iter()
+        .map(|f| parse_jid(f))
+        .collect::<Result<_, _>>()?;
+    cfg.call_policy.only_allowed = !from.is_empty();
+    let mut client = connect(cfg).await?;
+    let mut out = std::io::stdout();
+    let mut hangups: Vec<(tokio::time::Instant, String)> = Vec::new();
+    let mut ended = 0u32;
+    let mut failures = Vec::new();
+    loop {
+        let next_hangup = hangups.iter().map(|(t, _)| *t).min();
+        let sleep = async {
+            match next_hangup {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = client.next_event() => {
+                let Some(ev) = ev else { return Err(CliError("the connection ended".into())) };
+                if call_json(&ev).is_some() {
+                    print_call_event(&ev, args.json);
+                } else {
+                    print_event(&mut out, &ev, args.json);
+                }
+                match ev {
+                    Event::Call { id, state, direction, reason, peer, .. } => match state.as_str() {
+                        "ringing" if direction == crate::jingle::session::CallDirection::In => {
+                            client.send(Command::AcceptCall { id });
+                        }
+                        "active" => {
+                            if let Some(d) = duration {
+                                hangups.push((tokio::time::Instant::now() + Duration::from_secs_f64(d), id));
+                            }
+                        }
+                        "ended" => {
+                            hangups.retain(|(_, h)| *h != id);
+                            let reason = reason.unwrap_or_default();
+                            if reason != "success" {
+                                failures.push(call_failure(&peer, &reason));
+                            }
+                            ended += 1;
+                            if calls.is_some_and(|n| ended >= n) {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    },
+                    Event::ConnectionError { message, fatal: true } => return Err(CliError(message)),
+                    _ => {}
+                }
+            }
+            _ = sleep => {
+                let now = tokio::time::Instant::now();
+                for (_, id) in hangups.iter().filter(|(t, _)| *t <= now) {
+                    client.send(Command::Hangup { id: id.clone() });
+                }
+                hangups.retain(|(t, _)| *t > now);
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    client.shutdown().await;
+    match failures.pop() {
+        Some(f) => Err(CliError(f)),
+        None => Ok(()),
+    }
 }
 
 fn history(args: &AccountArgs, peer: &str, limit: usize) -> Result<(), CliError> {

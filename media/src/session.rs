@@ -95,7 +95,7 @@ impl Cidr {
 }
 
 /// Everything a session needs besides the descriptions.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct MediaConfig {
     pub ice_servers: Vec<IceServer>,
     /// Only relay candidates: the local address never leaves the machine.
@@ -165,7 +165,7 @@ pub enum MediaEvent {
 }
 
 /// Capture instants by RTP timestamp on one side, looked up at playout on the other.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct LatencyProbe {
     sent: Mutex<Vec<(u32, Instant)>>,
     samples: Mutex<Vec<f32>>,

@@ -49,6 +49,18 @@ pub struct Config {
     pub presence: Option<(Show, Option<String>)>,
     /// Fetch what arrived while offline (XEP-0313).
     pub catch_up: bool,
+    /// Media for calls: devices or files, ICE policy. `None`: calls are declined.
+    pub media: Option<banter_media::MediaConfig>,
+    /// Who may ring us.
+    pub call_policy: CallPolicy,
+}
+
+/// Who may call: by default only contacts with a presence subscription; `allowed`
+/// adds JIDs (or, with `only_allowed`, limits calls to them).
+#[derive(Debug, Clone, Default)]
+pub struct CallPolicy {
+    pub allowed: Vec<BareJid>,
+    pub only_allowed: bool,
 }
 
 impl Config {
@@ -63,6 +75,8 @@ impl Config {
             connect_timeout: Duration::from_secs(15),
             presence: Some((Show::Available, None)),
             catch_up: true,
+            media: None,
+            call_policy: CallPolicy::default(),
         }
     }
 }
@@ -109,6 +123,26 @@ pub enum Command {
         peer: BareJid,
         before_seq: Option<i64>,
         limit: usize,
+    },
+    /// Call `to`: a bare JID rings all its devices (JMI), a full JID gets a
+    /// session-initiate directly.
+    Call {
+        id: String,
+        to: Jid,
+    },
+    AcceptCall {
+        id: String,
+    },
+    RejectCall {
+        id: String,
+        reason: crate::jingle::Reason,
+    },
+    Hangup {
+        id: String,
+    },
+    MuteCall {
+        id: String,
+        muted: bool,
     },
     /// Go offline cleanly.
     Disconnect,
@@ -175,6 +209,21 @@ pub enum Event {
     History {
         peer: String,
         messages: Vec<StoredMessage>,
+    },
+    /// A call changed state.
+    Call {
+        id: String,
+        peer: String,
+        direction: crate::jingle::session::CallDirection,
+        media: Vec<String>,
+        state: String,
+        reason: Option<String>,
+    },
+    /// Once a second during a call.
+    CallStats {
+        id: String,
+        #[serde(skip)]
+        stats: banter_media::CallStats,
     },
     /// Something went wrong that is not about the connection.
     Error {
@@ -263,6 +312,7 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
     let stream = StanzaStream::new(reconnector(first, opts, fail_tx), 64);
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let (media_tx, media_rx) = mpsc::unbounded_channel();
     let state = State {
         own: config.jid.clone(),
         bound: None,
@@ -276,9 +326,11 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         catch_up_count: 0,
         mam_queryid: String::new(),
         caps_asked: HashMap::new(),
+        calls: HashMap::new(),
+        media_tx,
     };
     let jid = state.own.clone();
-    let task = tokio::spawn(run(state, stream, cmd_rx, fail_rx));
+    let task = tokio::spawn(run(state, stream, cmd_rx, fail_rx, media_rx));
     Ok(ClientHandle {
         jid,
         commands: cmd_tx,
@@ -387,7 +439,11 @@ struct State {
     mam_queryid: String,
     /// JIDs whose caps we asked about, by ver, to ask once.
     caps_asked: HashMap<String, Jid>,
+    calls: HashMap<String, calls::ActiveCall>,
+    media_tx: mpsc::UnboundedSender<(String, banter_media::MediaEvent)>,
 }
+
+mod calls;
 
 const MAM_LAST: &str = "mam_last_id";
 
@@ -396,10 +452,16 @@ async fn run(
     mut stream: StanzaStream,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut failures: mpsc::UnboundedReceiver<ConnectError>,
+    mut media: mpsc::UnboundedReceiver<(String, banter_media::MediaEvent)>,
 ) {
     let mut out: Vec<Stanza> = Vec::new();
     loop {
+        let next_timer = st.next_call_timer();
         tokio::select! {
+            Some((sid, ev)) = media.recv() => st.on_media_event(sid, ev, &mut out).await,
+            _ = async { match next_timer { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
+                st.on_call_timers(&mut out).await;
+            }
             ev = stream.next() => {
                 let Some(ev) = ev else { break };
                 match ev {
@@ -413,19 +475,23 @@ async fn run(
                         let jid = st.bound.as_ref().map(|j| j.to_string()).unwrap_or_default();
                         st.emit(Event::Connected { jid, resumed: true });
                     }
-                    StreamEv::Stanza(stanza) => st.on_stanza(stanza, &mut out),
+                    StreamEv::Stanza(stanza) => st.on_stanza(stanza, &mut out).await,
                 }
             }
             cmd = commands.recv() => {
                 match cmd {
                     None | Some(Command::Disconnect) => {
+                        st.hangup_all(&mut out).await;
+                        for stanza in out.drain(..) {
+                            st.transmit(&stream, stanza).await;
+                        }
                         let bye: Stanza = Presence::new(PresenceType::Unavailable).into();
                         let _ = stream.send(Box::new(bye)).await;
                         let _ = tokio::time::timeout(Duration::from_secs(5), stream.close()).await;
                         st.emit(Event::Disconnected);
                         return;
                     }
-                    Some(cmd) => st.on_command(cmd, &mut out),
+                    Some(cmd) => st.on_command(cmd, &mut out).await,
                 }
             }
             Some(err) = failures.recv() => {
@@ -556,9 +622,26 @@ impl State {
         );
     }
 
-    fn on_command(&mut self, cmd: Command, out: &mut Vec<Stanza>) {
+    async fn on_command(&mut self, cmd: Command, out: &mut Vec<Stanza>) {
         let account = self.own.to_string();
         match cmd {
+            Command::Call { id, to } => self.place_call(id, to, out).await,
+            Command::AcceptCall { id } => {
+                self.call_input(&id, crate::jingle::session::Input::Accept, out)
+                    .await
+            }
+            Command::RejectCall { id, reason } => {
+                self.call_input(&id, crate::jingle::session::Input::Reject(reason), out)
+                    .await
+            }
+            Command::Hangup { id } => {
+                self.call_input(&id, crate::jingle::session::Input::Hangup, out)
+                    .await
+            }
+            Command::MuteCall { id, muted } => {
+                self.call_input(&id, crate::jingle::session::Input::Mute(muted), out)
+                    .await
+            }
             Command::SendMessage { id, to, body } => {
                 let msg = chat::outgoing(&to, &id, &body);
                 let mut stored = match chat::to_stored(&msg, &self.own, None, None) {
@@ -654,8 +737,19 @@ impl State {
         }
     }
 
-    fn on_stanza(&mut self, stanza: Stanza, out: &mut Vec<Stanza>) {
+    async fn on_stanza(&mut self, stanza: Stanza, out: &mut Vec<Stanza>) {
         match stanza {
+            Stanza::Iq(Iq::Set {
+                from, id, payload, ..
+            }) if payload.is("jingle", crate::jingle::NS) => {
+                self.on_jingle_iq(from, id, payload, out).await
+            }
+            Stanza::Iq(Iq::Result { ref id, .. } | Iq::Error { ref id, .. })
+                if self.is_call_iq(id) =>
+            {
+                self.on_call_iq_answer(stanza, out).await
+            }
+            Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out).await,
             Stanza::Iq(iq) => self.on_iq(iq, out),
             Stanza::Message(m) => self.on_message(m, out),
             Stanza::Presence(p) => self.on_presence(p, out),

@@ -1,0 +1,460 @@
+//! Calls inside the client: routes JMI messages and Jingle IQs to each call's state
+//! machine (`jingle::session`), runs what it asks for (stanzas, media session, timers)
+//! and reports `Event::Call`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use minidom::Element;
+use tokio::time::Instant;
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::message::Message;
+use xmpp_parsers::stanza::Stanza;
+use xmpp_parsers::stanza_error::DefinedCondition;
+
+use banter_media::description::MediaKind;
+use banter_media::{MediaError, MediaEvent, MediaSession};
+
+use super::{iq_error, new_id, Event, State};
+use crate::jingle::jmi::Jmi;
+use crate::jingle::session::{Call, CallState, Input, Output};
+use crate::jingle::{Action, Jingle, Reason};
+use crate::xmpp::carbons;
+
+/// A call and what runs for it.
+pub(super) struct ActiveCall {
+    call: Call,
+    media: Option<Arc<MediaSession>>,
+    deadline: Option<Instant>,
+    /// Outgoing Jingle IQ ids, to route their answers.
+    iq_ids: Vec<String>,
+}
+
+impl State {
+    pub(super) fn next_call_timer(&self) -> Option<Instant> {
+        self.calls.values().filter_map(|c| c.deadline).min()
+    }
+
+    pub(super) async fn on_call_timers(&mut self, out: &mut Vec<Stanza>) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.deadline = None;
+            }
+            self.call_input(&id, Input::Timeout, out).await;
+        }
+    }
+
+    fn own_full(&self) -> Option<xmpp_parsers::jid::FullJid> {
+        self.bound.clone()
+    }
+
+    /// Whether `jid` may ring us (see `CallPolicy`).
+    fn may_call(&self, jid: &BareJid) -> bool {
+        let policy = &self.config.call_policy;
+        if policy.allowed.contains(jid) {
+            return true;
+        }
+        if policy.only_allowed {
+            return false;
+        }
+        self.store
+            .roster(self.own.as_str())
+            .map(|r| {
+                r.iter().any(|c| {
+                    c.jid == jid.as_str()
+                        && matches!(c.subscription.as_str(), "from" | "to" | "both")
+                })
+            })
+            .unwrap_or(false)
+    }
+
+    pub(super) async fn place_call(&mut self, id: String, to: Jid, out: &mut Vec<Stanza>) {
+        let Some(own) = self.own_full() else {
+            self.emit(Event::Error {
+                message: "not connected: the call cannot be placed".into(),
+            });
+            return;
+        };
+        if self.config.media.is_none() {
+            self.emit(Event::Error {
+                message: "calls are not set up on this client".into(),
+            });
+            return;
+        }
+        let (call, outputs) = Call::place(id.clone(), to, own, vec![MediaKind::Audio]);
+        self.calls.insert(
+            id.clone(),
+            ActiveCall {
+                call,
+                media: None,
+                deadline: None,
+                iq_ids: Vec::new(),
+            },
+        );
+        self.run_outputs(&id, outputs, out).await;
+    }
+
+    /// Feeds an input to a call and carries out the result (which may feed more).
+    pub(super) async fn call_input(&mut self, id: &str, input: Input, out: &mut Vec<Stanza>) {
+        let Some(c) = self.calls.get_mut(id) else {
+            return;
+        };
+        let outputs = c.call.handle(input);
+        self.run_outputs(id, outputs, out).await;
+    }
+
+    async fn run_outputs(&mut self, id: &str, outputs: Vec<Output>, out: &mut Vec<Stanza>) {
+        let mut queue = std::collections::VecDeque::from(outputs);
+        while let Some(o) = queue.pop_front() {
+            let Some(entry) = self.calls.get_mut(id) else {
+                return;
+            };
+            let more: Vec<Output> = match o {
+                Output::Message(m) => {
+                    out.push(m.into());
+                    vec![]
+                }
+                Output::Jingle { to, jingle } => {
+                    let iq_id = new_id();
+                    entry.iq_ids.push(iq_id.clone());
+                    out.push(
+                        Iq::Set {
+                            from: None,
+                            to: Some(Jid::from(to)),
+                            id: iq_id,
+                            payload: jingle.to_element(),
+                        }
+                        .into(),
+                    );
+                    vec![]
+                }
+                Output::CreateOffer => match self.media_session(id).await {
+                    Ok(session) => match session.create_offer().await {
+                        Ok(offer) => self.feed(id, Input::LocalDescription(offer)),
+                        Err(e) => self.feed(id, media_failure(&e)),
+                    },
+                    Err(e) => self.feed(id, media_failure(&e)),
+                },
+                Output::AcceptOffer(offer) => match self.media_session(id).await {
+                    Ok(session) => match session.accept_offer(&offer).await {
+                        Ok(answer) => self.feed(id, Input::LocalDescription(answer)),
+                        Err(e) => self.feed(id, media_failure(&e)),
+                    },
+                    Err(e) => self.feed(id, media_failure(&e)),
+                },
+                Output::AcceptAnswer(answer) => {
+                    let session = entry.media.clone();
+                    match session {
+                        Some(s) => match s.accept_answer(&answer).await {
+                            Ok(()) => vec![],
+                            Err(e) => self.feed(id, media_failure(&e)),
+                        },
+                        None => vec![],
+                    }
+                }
+                Output::RemoteCandidates(cands) => {
+                    if let Some(s) = entry.media.clone() {
+                        for c in cands {
+                            s.add_remote_candidate(c).await;
+                        }
+                    }
+                    vec![]
+                }
+                Output::SetMuted(m) => {
+                    if let Some(s) = &entry.media {
+                        s.set_muted(m);
+                    }
+                    vec![]
+                }
+                Output::CloseMedia => {
+                    if let Some(s) = entry.media.take() {
+                        // Closing waits for the engine to flush; do not hold up the client.
+                        tokio::spawn(async move {
+                            if let Ok(s) = Arc::try_unwrap(s) {
+                                s.close().await;
+                            }
+                        });
+                    }
+                    vec![]
+                }
+                Output::SetTimer(d) => {
+                    entry.deadline = (d > Duration::ZERO).then(|| Instant::now() + d);
+                    vec![]
+                }
+                Output::State(s) => {
+                    let c = &entry.call;
+                    let reason = match s {
+                        CallState::Ended(r) => Some(r.as_str().to_string()),
+                        _ => None,
+                    };
+                    let ev = Event::Call {
+                        id: c.id.clone(),
+                        peer: c.peer.to_string(),
+                        direction: c.direction,
+                        media: c.media.iter().map(|m| m.as_str().to_string()).collect(),
+                        state: s.name().to_string(),
+                        reason,
+                    };
+                    self.emit(ev);
+                    vec![]
+                }
+            };
+            // Results of media work feed the machine again, ahead of older outputs.
+            for o in more.into_iter().rev() {
+                queue.push_front(o);
+            }
+        }
+        if self.calls.get(id).is_some_and(|c| c.call.is_ended()) {
+            if let Some(c) = self.calls.remove(id) {
+                if let Some(s) = c.media {
+                    tokio::spawn(async move {
+                        if let Ok(s) = Arc::try_unwrap(s) {
+                            s.close().await;
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// Feeds the machine synchronously and returns its outputs (for `run_outputs`).
+    fn feed(&mut self, id: &str, input: Input) -> Vec<Output> {
+        match self.calls.get_mut(id) {
+            Some(c) => c.call.handle(input),
+            None => vec![],
+        }
+    }
+
+    /// The call's media session, created on first use (after the user accepted, so
+    /// nothing is gathered for a call that is declined).
+    async fn media_session(&mut self, id: &str) -> Result<Arc<MediaSession>, MediaError> {
+        if let Some(s) = self.calls.get(id).and_then(|c| c.media.clone()) {
+            return Ok(s);
+        }
+        let cfg = self
+            .config
+            .media
+            .clone()
+            .ok_or_else(|| MediaError::Transport("calls are not set up".into()))?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let session = Arc::new(MediaSession::new(cfg, tx).await?);
+        let forward = self.media_tx.clone();
+        let sid = id.to_string();
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                if forward.send((sid.clone(), ev)).is_err() {
+                    return;
+                }
+            }
+        });
+        if let Some(c) = self.calls.get_mut(id) {
+            c.media = Some(session.clone());
+        }
+        Ok(session)
+    }
+
+    pub(super) async fn on_media_event(
+        &mut self,
+        id: String,
+        ev: MediaEvent,
+        out: &mut Vec<Stanza>,
+    ) {
+        let input = match ev {
+            MediaEvent::LocalCandidate(c) => Input::LocalCandidate(c),
+            MediaEvent::Connected { .. } => Input::MediaConnected,
+            MediaEvent::Failed(e) => media_failure(&e),
+            MediaEvent::Stats(stats) => {
+                self.emit(Event::CallStats { id, stats });
+                return;
+            }
+            MediaEvent::DeviceError(message) => {
+                self.emit(Event::Error { message });
+                return;
+            }
+        };
+        self.call_input(&id, input, out).await;
+    }
+
+    pub(super) async fn hangup_all(&mut self, out: &mut Vec<Stanza>) {
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for id in ids {
+            self.call_input(&id, Input::Hangup, out).await;
+        }
+    }
+
+    pub(super) fn is_call_iq(&self, id: &str) -> bool {
+        self.calls
+            .values()
+            .any(|c| c.iq_ids.iter().any(|i| i == id))
+    }
+
+    pub(super) async fn on_call_iq_answer(&mut self, stanza: Stanza, out: &mut Vec<Stanza>) {
+        let Stanza::Iq(iq) = stanza else { return };
+        let (id, failed) = match &iq {
+            Iq::Result { id, .. } => (id.clone(), false),
+            Iq::Error { id, .. } => (id.clone(), true),
+            _ => return,
+        };
+        let Some(call_id) = self
+            .calls
+            .iter_mut()
+            .find(|(_, c)| c.iq_ids.contains(&id))
+            .map(|(k, c)| {
+                c.iq_ids.retain(|i| *i != id);
+                k.clone()
+            })
+        else {
+            return;
+        };
+        if failed {
+            tracing::info!(call = %call_id, "the peer refused a jingle request");
+            self.call_input(&call_id, Input::JingleRefused, out).await;
+        }
+    }
+
+    /// A JMI message, directly or as a carbon copy of one sent to our bare JID.
+    pub(super) fn is_jmi(&self, m: &Message) -> bool {
+        Jmi::from_message(m).is_some()
+            || carbons::unwrap(m, &self.own)
+                .is_some_and(|(_, inner, _)| Jmi::from_message(&inner).is_some())
+    }
+
+    pub(super) async fn on_jmi_message(&mut self, m: Message, out: &mut Vec<Stanza>) {
+        let (m, carbon) = match carbons::unwrap(&m, &self.own) {
+            Some((kind, inner, _)) => (inner, Some(kind)),
+            None => (m, None),
+        };
+        let Some(jmi) = Jmi::from_message(&m) else {
+            return;
+        };
+        // What our other device sent to the caller (proceed, reject) also settles the call
+        // here; its `from` is that device.
+        let Some(from) = m.from.clone() else { return };
+        let id = jmi.id().to_string();
+        if self.calls.contains_key(&id) {
+            let jmi = match (carbon, jmi) {
+                (Some(carbons::Carbon::Sent), Jmi::Proceed { id }) => Jmi::Accept { id },
+                (_, j) => j,
+            };
+            self.call_input(&id, Input::Jmi { from, jmi }, out).await;
+            return;
+        }
+        let Jmi::Propose { id, media } = jmi else {
+            return;
+        };
+        if carbon == Some(carbons::Carbon::Sent) || from.to_bare() == self.own {
+            return; // a call we (another device) placed
+        }
+        let Ok(from_full) = from.clone().try_into_full() else {
+            return;
+        };
+        if !self.may_call(&from_full.to_bare()) {
+            tracing::info!(%from, "call from someone without a subscription: not ringing");
+            return;
+        }
+        let Some(own) = self.own_full() else { return };
+        if self.config.media.is_none() {
+            let reject = Jmi::Reject {
+                id,
+                reason: Some(Reason::UnsupportedApplications),
+            };
+            out.push(reject.message(from).into());
+            return;
+        }
+        let (call, outputs) = Call::proposed(id.clone(), from_full, own, media);
+        self.calls.insert(
+            id.clone(),
+            ActiveCall {
+                call,
+                media: None,
+                deadline: None,
+                iq_ids: Vec::new(),
+            },
+        );
+        self.run_outputs(&id, outputs, out).await;
+    }
+
+    pub(super) async fn on_jingle_iq(
+        &mut self,
+        from: Option<Jid>,
+        iq_id: String,
+        payload: Element,
+        out: &mut Vec<Stanza>,
+    ) {
+        let Some(from) = from else {
+            out.push(iq_error(None, iq_id, DefinedCondition::BadRequest));
+            return;
+        };
+        let jingle = match Jingle::parse(&payload) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::info!(%from, error = %e, "malformed jingle");
+                out.push(iq_error(Some(from), iq_id, DefinedCondition::BadRequest));
+                return;
+            }
+        };
+        let ack = |out: &mut Vec<Stanza>, to: Jid| {
+            out.push(
+                Iq::Result {
+                    from: None,
+                    to: Some(to),
+                    id: iq_id.clone(),
+                    payload: None,
+                }
+                .into(),
+            )
+        };
+        if self.calls.contains_key(&jingle.sid) {
+            ack(out, from.clone());
+            let sid = jingle.sid.clone();
+            self.call_input(&sid, Input::Jingle { from, jingle }, out)
+                .await;
+            return;
+        }
+        if jingle.action != Action::SessionInitiate {
+            // XEP-0166: unknown session.
+            out.push(iq_error(Some(from), iq_id, DefinedCondition::ItemNotFound));
+            return;
+        }
+        let Ok(from_full) = from.clone().try_into_full() else {
+            out.push(iq_error(Some(from), iq_id, DefinedCondition::BadRequest));
+            return;
+        };
+        ack(out, from.clone());
+        let Some(own) = self.own_full() else { return };
+        let allowed = self.may_call(&from_full.to_bare()) && self.config.media.is_some();
+        let sid = jingle.sid.clone();
+        let (call, mut outputs) = Call::initiated(from_full, own, &jingle);
+        self.calls.insert(
+            sid.clone(),
+            ActiveCall {
+                call,
+                media: None,
+                deadline: None,
+                iq_ids: Vec::new(),
+            },
+        );
+        if !allowed {
+            tracing::info!(%from, "direct call from someone without a subscription: declined");
+            outputs = self.feed(&sid, Input::Reject(Reason::Decline));
+        }
+        self.run_outputs(&sid, outputs, out).await;
+    }
+}
+
+fn media_failure(e: &MediaError) -> Input {
+    tracing::info!(error = %e, "media failed");
+    Input::MediaFailed(match e {
+        MediaError::FingerprintMismatch => Reason::SecurityError,
+        MediaError::Description(_) => Reason::FailedApplication,
+        _ => Reason::ConnectivityError,
+    })
+}
