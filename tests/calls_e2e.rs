@@ -92,3 +92,239 @@ fn alice_calls_bob_tones_cross_and_alice_hangs_up() {
     assert!((fb - 440.0).abs() <= 5.0, "bob heard {fb} Hz");
     assert!((fa - 880.0).abs() <= 5.0, "alice heard {fa} Hz");
 }
+
+// ---- the same flows driven through the library, for the parts the CLI does not expose
+
+use banter::client::{self, ClientHandle, Command, Event};
+use banter::jingle::Reason;
+use banter_media::audio::sink::SinkSpec;
+use banter_media::audio::source::SourceSpec;
+use banter_media::{Cidr, MediaConfig};
+
+fn media(tone: f32) -> MediaConfig {
+    let mut m = MediaConfig::new(SourceSpec::Tone(tone), SinkSpec::Null);
+    m.allow = vec![Cidr::parse("127.0.0.0/8").unwrap()];
+    m
+}
+
+async fn lib_client(
+    user: &User,
+    device: &str,
+    caller: Option<&User>,
+    ring: Duration,
+) -> ClientHandle {
+    let mut cfg = user.config(device);
+    cfg.media = Some(media(660.0));
+    cfg.ring_timeout = ring;
+    if let Some(c) = caller {
+        cfg.call_policy.allowed = vec![banter::xmpp_parsers::jid::BareJid::new(&c.jid).unwrap()];
+    }
+    let mut c = client::start(cfg).await.expect("login");
+    next_call_event(&mut c, "connected", |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+    c
+}
+
+async fn next_call_event(c: &mut ClientHandle, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+    let fut = async {
+        loop {
+            match c.next_event().await {
+                Some(ev) if pred(&ev) => return ev,
+                Some(_) => {}
+                None => panic!("client ended while waiting for {what}"),
+            }
+        }
+    };
+    tokio::time::timeout(T, fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+fn is_state(e: &Event, want: &str) -> bool {
+    matches!(e, Event::Call { state, .. } if state == want)
+}
+
+fn call_id(e: &Event) -> String {
+    match e {
+        Event::Call { id, .. } => id.clone(),
+        _ => unreachable!(),
+    }
+}
+
+fn reason(e: &Event) -> String {
+    match e {
+        Event::Call { reason, .. } => reason.clone().unwrap_or_default(),
+        _ => unreachable!(),
+    }
+}
+
+const RING: Duration = Duration::from_secs(45);
+
+#[test]
+fn bob_hangs_up_and_both_see_success() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let bob_proc = answering(&bob, &alice, "null", &["--duration", "2"]);
+    let mut args = vec!["call", bob.jid.as_str()];
+    args.extend(media_args("tone:440", "null"));
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "{a_events:#?}");
+    let (ok, b_events) = bob_proc.finish(T);
+    assert!(ok, "{b_events:#?}");
+    let last = a_events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "call")
+        .unwrap();
+    assert_eq!(last["state"], "ended");
+    assert_eq!(last["reason"], "success");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bob_declines_busy() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut b = lib_client(&bob, "phone", Some(&alice), RING).await;
+    let mut args = vec!["call", bob.jid.as_str()];
+    args.extend(media_args("tone:440", "null"));
+    let alice_proc = Proc::spawn(alice.banter(&args));
+    let ringing = next_call_event(&mut b, "ringing", |e| is_state(e, "ringing")).await;
+    b.send(Command::RejectCall {
+        id: call_id(&ringing),
+        reason: Reason::Busy,
+    });
+    let (ok, events) = alice_proc.finish(T);
+    assert!(!ok, "a declined call is not a success");
+    let last = events.iter().rev().find(|e| e["event"] == "call").unwrap();
+    assert_eq!(last["reason"], "busy");
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alice_retracts_before_answer_and_bob_sees_a_missed_call() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut b = lib_client(&bob, "phone", Some(&alice), RING).await;
+    let mut a = lib_client(&alice, "pc", None, RING).await;
+    a.send(Command::Call {
+        id: "retract-me".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+    });
+    next_call_event(&mut a, "bob's phone rings", |e| is_state(e, "ringing")).await;
+    next_call_event(&mut b, "ringing at bob", |e| is_state(e, "ringing")).await;
+    a.send(Command::Hangup {
+        id: "retract-me".into(),
+    });
+    let ended = next_call_event(&mut b, "ended at bob", |e| is_state(e, "ended")).await;
+    assert_eq!(reason(&ended), "cancel");
+    let ended = next_call_event(&mut a, "ended at alice", |e| is_state(e, "ended")).await;
+    assert_eq!(reason(&ended), "cancel");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nobody_answers_and_the_call_times_out() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut b = lib_client(&bob, "phone", Some(&alice), RING).await;
+    let mut a = lib_client(&alice, "pc", None, Duration::from_secs(2)).await;
+    a.send(Command::Call {
+        id: "nobody".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+    });
+    next_call_event(&mut b, "ringing at bob", |e| is_state(e, "ringing")).await;
+    let ended = next_call_event(&mut a, "ended at alice", |e| is_state(e, "ended")).await;
+    assert_eq!(reason(&ended), "timeout");
+    let ended = next_call_event(&mut b, "ended at bob", |e| is_state(e, "ended")).await;
+    assert_eq!(reason(&ended), "timeout");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn second_device_stops_ringing_when_the_first_accepts() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut phone = lib_client(&bob, "phone", Some(&alice), RING).await;
+    let mut laptop = lib_client(&bob, "laptop", Some(&alice), RING).await;
+    let mut a = lib_client(&alice, "pc", None, RING).await;
+    a.send(Command::Call {
+        id: "two-devices".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+    });
+    next_call_event(&mut laptop, "laptop rings", |e| is_state(e, "ringing")).await;
+    let ringing = next_call_event(&mut phone, "phone rings", |e| is_state(e, "ringing")).await;
+    phone.send(Command::AcceptCall {
+        id: call_id(&ringing),
+    });
+    let ended = next_call_event(&mut laptop, "laptop stops", |e| is_state(e, "ended")).await;
+    assert_eq!(reason(&ended), "answered-elsewhere");
+    next_call_event(&mut a, "active at alice", |e| is_state(e, "active")).await;
+    next_call_event(&mut phone, "active at phone", |e| is_state(e, "active")).await;
+    a.send(Command::Hangup {
+        id: "two-devices".into(),
+    });
+    let ended = next_call_event(&mut phone, "ended at phone", |e| is_state(e, "ended")).await;
+    assert_eq!(reason(&ended), "success");
+    for c in [a, phone, laptop] {
+        c.shutdown().await;
+    }
+}
+
+#[test]
+fn direct_session_initiate_to_a_full_jid() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let b_wav = dir.path().join("bob-heard.wav");
+    let bob_proc = answering(
+        &bob,
+        &alice,
+        b_wav.to_str().unwrap(),
+        &["--resource", "desk"],
+    );
+    let full = format!("{}/desk", bob.jid);
+    let mut args = vec!["call", full.as_str(), "--duration", "2"];
+    args.extend(media_args("tone:440", "null"));
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "{a_events:#?}");
+    // No proposal: straight from connecting to active.
+    assert!(!states(&a_events).contains(&"proposing".to_string()));
+    let (ok, _) = bob_proc.finish(T);
+    assert!(ok);
+    let at_bob = read_wav(&b_wav);
+    let f = dominant_frequency(&at_bob[24_000..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "{f} Hz");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stranger_is_not_rung() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    let mut b = lib_client(&bob, "phone", Some(&alice), RING).await;
+    let mut c = lib_client(&carol, "pc", None, Duration::from_secs(2)).await;
+    c.send(Command::Call {
+        id: "spam".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+    });
+    let ended = next_call_event(&mut c, "carol's call ends", |e| is_state(e, "ended")).await;
+    assert_eq!(reason(&ended), "timeout");
+    // Bob's client never rang.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok(ev) = b.events.try_recv() {
+        assert!(!matches!(ev, Event::Call { .. }), "bob was rung: {ev:?}");
+    }
+    b.shutdown().await;
+    c.shutdown().await;
+}

@@ -89,7 +89,13 @@ impl State {
             });
             return;
         }
-        let (call, outputs) = Call::place(id.clone(), to, own, vec![MediaKind::Audio]);
+        let (call, outputs) = Call::place(
+            id.clone(),
+            to,
+            own,
+            vec![MediaKind::Audio],
+            self.config.ring_timeout,
+        );
         self.calls.insert(
             id.clone(),
             ActiveCall {
@@ -369,7 +375,8 @@ impl State {
             out.push(reject.message(from).into());
             return;
         }
-        let (call, outputs) = Call::proposed(id.clone(), from_full, own, media);
+        let (call, outputs) =
+            Call::proposed(id.clone(), from_full, own, media, self.config.ring_timeout);
         self.calls.insert(
             id.clone(),
             ActiveCall {
@@ -432,7 +439,8 @@ impl State {
         let Some(own) = self.own_full() else { return };
         let allowed = self.may_call(&from_full.to_bare()) && self.config.media.is_some();
         let sid = jingle.sid.clone();
-        let (call, mut outputs) = Call::initiated(from_full, own, &jingle);
+        let (call, mut outputs) =
+            Call::initiated(from_full, own, &jingle, self.config.ring_timeout);
         self.calls.insert(
             sid.clone(),
             ActiveCall {

@@ -53,6 +53,8 @@ pub struct Config {
     pub media: Option<banter_media::MediaConfig>,
     /// Who may ring us.
     pub call_policy: CallPolicy,
+    /// How long calls ring before they are given up.
+    pub ring_timeout: Duration,
 }
 
 /// Who may call: by default only contacts with a presence subscription; `allowed`
@@ -77,6 +79,7 @@ impl Config {
             catch_up: true,
             media: None,
             call_policy: CallPolicy::default(),
+            ring_timeout: crate::jingle::session::RING_TIMEOUT,
         }
     }
 }

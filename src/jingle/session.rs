@@ -149,6 +149,7 @@ pub struct Call {
     remote_fingerprint: Option<(Fingerprint, Setup)>,
     /// Name of our (bundled) content, for transport-info.
     content_name: Option<String>,
+    ring_timeout: Duration,
 }
 
 impl Call {
@@ -171,13 +172,21 @@ impl Call {
             media_started: false,
             remote_fingerprint: None,
             content_name: None,
+            ring_timeout: RING_TIMEOUT,
         }
     }
 
     /// Places a call. To a bare JID: a JMI proposal rings all its devices. To a full JID:
     /// a session-initiate straight away (peers without JMI).
-    pub fn place(id: String, to: Jid, own: FullJid, media: Vec<MediaKind>) -> (Call, Vec<Output>) {
+    pub fn place(
+        id: String,
+        to: Jid,
+        own: FullJid,
+        media: Vec<MediaKind>,
+        ring: Duration,
+    ) -> (Call, Vec<Output>) {
         let mut call = Call::new(id, to.to_bare(), own, CallDirection::Out);
+        call.ring_timeout = ring;
         call.media = media;
         let mut out = Vec::new();
         match to.try_into_full() {
@@ -187,7 +196,7 @@ impl Call {
                 call.state = CallState::Connecting;
                 out.push(Output::State(call.state));
                 out.push(Output::CreateOffer);
-                out.push(Output::SetTimer(RING_TIMEOUT));
+                out.push(Output::SetTimer(call.ring_timeout));
             }
             Err(bare) => {
                 let propose = Jmi::Propose {
@@ -196,7 +205,7 @@ impl Call {
                 };
                 out.push(Output::Message(propose.message(Jid::from(bare))));
                 out.push(Output::State(call.state));
-                out.push(Output::SetTimer(RING_TIMEOUT));
+                out.push(Output::SetTimer(call.ring_timeout));
             }
         }
         (call, out)
@@ -208,8 +217,10 @@ impl Call {
         from: FullJid,
         own: FullJid,
         media: Vec<MediaKind>,
+        ring: Duration,
     ) -> (Call, Vec<Output>) {
         let mut call = Call::new(id.clone(), from.to_bare(), own, CallDirection::In);
+        call.ring_timeout = ring;
         call.media = if media.is_empty() {
             vec![MediaKind::Audio]
         } else {
@@ -220,14 +231,20 @@ impl Call {
         let out = vec![
             Output::Message(Jmi::Ringing { id }.message(Jid::from(from))),
             Output::State(call.state),
-            Output::SetTimer(RING_TIMEOUT),
+            Output::SetTimer(call.ring_timeout),
         ];
         (call, out)
     }
 
     /// An incoming session-initiate without a proposal before it.
-    pub fn initiated(from: FullJid, own: FullJid, jingle: &Jingle) -> (Call, Vec<Output>) {
+    pub fn initiated(
+        from: FullJid,
+        own: FullJid,
+        jingle: &Jingle,
+        ring: Duration,
+    ) -> (Call, Vec<Output>) {
         let mut call = Call::new(jingle.sid.clone(), from.to_bare(), own, CallDirection::In);
+        call.ring_timeout = ring;
         call.via_jmi = false;
         call.peer_full = Some(from.clone());
         call.session = true;
@@ -244,7 +261,7 @@ impl Call {
                     jingle: info,
                 });
                 out.push(Output::State(call.state));
-                out.push(Output::SetTimer(RING_TIMEOUT));
+                out.push(Output::SetTimer(call.ring_timeout));
             }
             Err(e) => {
                 tracing::info!(error = %e, "unusable session-initiate");
@@ -327,7 +344,7 @@ impl Call {
         out
     }
 
-    fn from_peer(&self, from: &Jid) -> bool {
+    fn is_from_peer(&self, from: &Jid) -> bool {
         match (&self.peer_full, from.clone().try_into_full()) {
             (Some(p), Ok(f)) => *p == f,
             (None, _) => from.to_bare() == self.peer,
@@ -425,7 +442,7 @@ impl Call {
             }
             Input::Jmi { from, jmi } => self.on_jmi(from, jmi, &mut out),
             Input::Jingle { from, jingle } => {
-                if !self.from_peer(&from) {
+                if !self.is_from_peer(&from) {
                     tracing::warn!(%from, "jingle from someone else than the peer");
                     return out;
                 }
@@ -485,8 +502,7 @@ impl Call {
     }
 
     fn on_jmi(&mut self, from: Jid, jmi: Jmi, out: &mut Vec<Output>) {
-        let own_other_device =
-            from.to_bare() == self.own.to_bare() && from != Jid::from(self.own.clone());
+        let own_other_device = from.to_bare() == self.own.to_bare() && from != self.own.clone();
         match jmi {
             Jmi::Propose { .. } => {} // duplicate
             Jmi::Ringing { .. } => {
@@ -589,14 +605,14 @@ impl Call {
                 let reason = j.reason.unwrap_or(Reason::Success);
                 self.end(EndReason::Jingle(reason), out);
             }
-            Action::SessionInfo => {
+            // The peer rings (direct session-initiate); mute/hold/active are only
+            // informational.
+            Action::SessionInfo
                 if j.info == Some(Info::Ringing)
                     && self.direction == CallDirection::Out
-                    && self.state != CallState::Active
-                {
-                    self.set_state(CallState::Ringing, out);
-                }
-                // mute/hold/active: informational only.
+                    && self.state != CallState::Active =>
+            {
+                self.set_state(CallState::Ringing, out);
             }
             // Content changes (video added mid-call) are refused for now by the client.
             _ => {}
@@ -678,6 +694,7 @@ mod tests {
             Jid::from(bob.to_bare()),
             alice.clone(),
             vec![MediaKind::Audio],
+            RING_TIMEOUT,
         );
         assert!(matches!(jmi_of(&out)[0], Jmi::Propose { .. }));
         assert_eq!(states(&out), ["proposing"]);
@@ -689,6 +706,7 @@ mod tests {
             alice.clone(),
             bob.clone(),
             vec![MediaKind::Audio],
+            RING_TIMEOUT,
         );
         assert_eq!(jmi_of(&out), [Jmi::Ringing { id: "sid1".into() }]);
         let out = a.handle(Input::Jmi {
@@ -777,7 +795,8 @@ mod tests {
         let alice = own("alice@x/pc");
         let bob = own("bob@x/phone");
         // Decline (busy) → the caller ends with busy.
-        let (mut b, _) = Call::proposed("s".into(), alice.clone(), bob.clone(), vec![]);
+        let (mut b, _) =
+            Call::proposed("s".into(), alice.clone(), bob.clone(), vec![], RING_TIMEOUT);
         let out = b.handle(Input::Reject(Reason::Busy));
         assert!(jmi_of(&out).contains(&Jmi::Reject {
             id: "s".into(),
@@ -788,6 +807,7 @@ mod tests {
             Jid::from(bob.to_bare()),
             alice.clone(),
             vec![MediaKind::Audio],
+            RING_TIMEOUT,
         );
         a.handle(Input::Jmi {
             from: Jid::from(bob.clone()),
@@ -799,7 +819,8 @@ mod tests {
         assert_eq!(a.state, CallState::Ended(EndReason::Jingle(Reason::Busy)));
 
         // Retract before answer; and retract racing our proceed.
-        let (mut b, _) = Call::proposed("r".into(), alice.clone(), bob.clone(), vec![]);
+        let (mut b, _) =
+            Call::proposed("r".into(), alice.clone(), bob.clone(), vec![], RING_TIMEOUT);
         b.handle(Input::Accept);
         b.handle(Input::Jmi {
             from: Jid::from(alice.clone()),
@@ -814,6 +835,7 @@ mod tests {
             Jid::from(bob.to_bare()),
             alice.clone(),
             vec![MediaKind::Audio],
+            RING_TIMEOUT,
         );
         let out = a.handle(Input::Hangup);
         assert!(matches!(jmi_of(&out)[0], Jmi::Retract { .. }));
@@ -831,6 +853,7 @@ mod tests {
             Jid::from(bob.to_bare()),
             alice.clone(),
             vec![MediaKind::Audio],
+            RING_TIMEOUT,
         );
         let out = a.handle(Input::Timeout);
         assert!(matches!(
@@ -842,7 +865,13 @@ mod tests {
         ));
 
         // Our other device accepted: stop ringing here.
-        let (mut b2, _) = Call::proposed("e".into(), alice.clone(), own("bob@x/laptop"), vec![]);
+        let (mut b2, _) = Call::proposed(
+            "e".into(),
+            alice.clone(),
+            own("bob@x/laptop"),
+            vec![],
+            RING_TIMEOUT,
+        );
         b2.handle(Input::Jmi {
             from: Jid::from(bob.clone()),
             jmi: Jmi::Accept { id: "e".into() },
@@ -859,11 +888,12 @@ mod tests {
             Jid::from(bob.clone()),
             alice.clone(),
             vec![MediaKind::Audio],
+            RING_TIMEOUT,
         );
         assert!(out.iter().any(|o| matches!(o, Output::CreateOffer)));
         let out = a.handle(Input::LocalDescription(desc()));
         let init = jingle_of(&out, Action::SessionInitiate).unwrap();
-        let (mut b, out) = Call::initiated(alice.clone(), bob, &init);
+        let (mut b, out) = Call::initiated(alice.clone(), bob, &init, RING_TIMEOUT);
         assert_eq!(
             jingle_of(&out, Action::SessionInfo).unwrap().info,
             Some(Info::Ringing)
@@ -876,7 +906,8 @@ mod tests {
     #[test]
     fn jingle_from_a_stranger_is_ignored() {
         let alice = own("alice@x/pc");
-        let (mut b, _) = Call::proposed("s".into(), alice, own("bob@x/phone"), vec![]);
+        let (mut b, _) =
+            Call::proposed("s".into(), alice, own("bob@x/phone"), vec![], RING_TIMEOUT);
         b.handle(Input::Accept);
         let mut j = Jingle::new(Action::SessionTerminate, "s");
         j.reason = Some(Reason::Success);
