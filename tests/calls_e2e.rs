@@ -328,3 +328,50 @@ async fn a_stranger_is_not_rung() {
     b.shutdown().await;
     c.shutdown().await;
 }
+
+#[path = "../media/tests/support/mod.rs"]
+mod turn;
+
+#[test]
+fn relay_only_call_through_coturn_with_credentials_from_the_server() {
+    let secret = "xep-0215-secret";
+    let coturn = turn::Coturn::start_with(turn::TurnAuth::SharedSecret(secret.into()));
+    let server = Prosody::start_with_turn(Some((coturn.port, secret)));
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let b_wav = dir.path().join("bob-heard.wav");
+    let bob_proc = answering(
+        &bob,
+        &alice,
+        b_wav.to_str().unwrap(),
+        &["--ice-policy", "relay"],
+    );
+    let mut args = vec![
+        "call",
+        bob.jid.as_str(),
+        "--duration",
+        "3",
+        "--ice-policy",
+        "relay",
+    ];
+    args.extend(media_args("tone:440", "null"));
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "{a_events:#?}");
+    let (ok, b_events) = bob_proc.finish(T);
+    assert!(ok, "{b_events:#?}");
+    for events in [&a_events, &b_events] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "stats" && e["candidate_pair"] == "relay"),
+            "relay pair expected: {events:#?}"
+        );
+        assert!(!events
+            .iter()
+            .any(|e| e["event"] == "stats" && e["candidate_pair"] == "host"));
+    }
+    let at_bob = read_wav(&b_wav);
+    let f = dominant_frequency(&at_bob[24_000..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "{f} Hz");
+}

@@ -89,6 +89,7 @@ impl State {
             });
             return;
         }
+        self.request_ice_servers(out);
         let (call, outputs) = Call::place(
             id.clone(),
             to,
@@ -245,11 +246,12 @@ impl State {
         if let Some(s) = self.calls.get(id).and_then(|c| c.media.clone()) {
             return Ok(s);
         }
-        let cfg = self
+        let mut cfg = self
             .config
             .media
             .clone()
             .ok_or_else(|| MediaError::Transport("calls are not set up".into()))?;
+        cfg.ice_servers.extend(self.ice_servers.iter().cloned());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let session = Arc::new(MediaSession::new(cfg, tx).await?);
         let forward = self.media_tx.clone();

@@ -330,6 +330,7 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         mam_queryid: String::new(),
         caps_asked: HashMap::new(),
         calls: HashMap::new(),
+        ice_servers: Vec::new(),
         media_tx,
     };
     let jid = state.own.clone();
@@ -424,6 +425,8 @@ enum IqPurpose {
     AckPing {
         ids: Vec<String>,
     },
+    /// STUN/TURN servers (XEP-0215).
+    ExtDisco,
 }
 
 struct State {
@@ -443,6 +446,8 @@ struct State {
     /// JIDs whose caps we asked about, by ver, to ask once.
     caps_asked: HashMap<String, Jid>,
     calls: HashMap<String, calls::ActiveCall>,
+    /// STUN/TURN servers last given by our server (XEP-0215), asked again per call.
+    ice_servers: Vec<banter_media::IceServer>,
     media_tx: mpsc::UnboundedSender<(String, banter_media::MediaEvent)>,
 }
 
@@ -584,6 +589,9 @@ impl State {
         self.confirm_in_flight = false;
         self.iq(IqPurpose::RosterGet, roster::get, out);
         self.iq(IqPurpose::Carbons, carbons::enable, out);
+        if self.config.media.is_some() {
+            self.request_ice_servers(out);
+        }
         if let Some((show, status)) = self.config.presence.clone() {
             out.push(presence::own(show, status.as_deref()).into());
         }
@@ -610,6 +618,19 @@ impl State {
             }
             Err(e) => self.store_err(e),
         }
+    }
+
+    /// Asks our server for STUN/TURN servers and fresh credentials.
+    fn request_ice_servers(&mut self, out: &mut Vec<Stanza>) {
+        let server = Jid::from(xmpp_parsers::jid::BareJid::from_parts(
+            None,
+            self.own.domain(),
+        ));
+        self.iq(
+            IqPurpose::ExtDisco,
+            |id| crate::xmpp::extdisco::query(id, server),
+            out,
+        );
     }
 
     fn request_mam_page(&mut self, from: &mam::From, out: &mut Vec<Stanza>) {
@@ -887,6 +908,12 @@ impl State {
                 self.emit(Event::Roster { contacts });
             }
             IqPurpose::RosterSet | IqPurpose::Carbons => {}
+            IqPurpose::ExtDisco => {
+                if let Some(p) = payload {
+                    self.ice_servers = crate::xmpp::extdisco::parse(&p);
+                    tracing::debug!(servers = ?self.ice_servers, "external services");
+                }
+            }
             IqPurpose::AckPing { ids } => {
                 self.confirm_in_flight = false;
                 for id in ids {

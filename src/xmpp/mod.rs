@@ -6,6 +6,7 @@ pub mod chat;
 pub mod connect;
 pub mod disco;
 pub mod error;
+pub mod extdisco;
 pub mod forwarded;
 pub mod mam;
 pub mod presence;

@@ -44,6 +44,12 @@ pub struct Prosody {
 
 impl Prosody {
     pub fn start() -> Prosody {
+        Prosody::start_with_turn(None)
+    }
+
+    /// With `turn = Some((port, secret))`, the server hands out credentials for a
+    /// TURN server on 127.0.0.1:port (XEP-0215 via mod_turn_external).
+    pub fn start_with_turn(turn: Option<(u16, &str)>) -> Prosody {
         let dir = tempfile::Builder::new()
             .prefix("banter-prosody-")
             .tempdir()
@@ -57,6 +63,15 @@ impl Prosody {
         std::fs::create_dir_all(dir.path().join("certs")).unwrap();
         let d = dir.path().display();
         let config = dir.path().join("prosody.cfg.lua");
+        let (turn_module, turn_settings) = match turn {
+            Some((port, secret)) => (
+                ", \"turn_external\"",
+                format!(
+                    "turn_external_host = \"127.0.0.1\"\nturn_external_port = {port}\nturn_external_secret = \"{secret}\""
+                ),
+            ),
+            None => ("", String::new()),
+        };
         std::fs::write(
             &config,
             format!(
@@ -73,7 +88,7 @@ s2s_ports = {{ }}
 http_ports = {{ }}
 https_ports = {{ }}
 component_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "smacks", "ping", "offline", "time", "version" }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "smacks", "ping", "offline", "time", "version"{turn_module} }}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = true
 authentication = "internal_hashed"
@@ -84,6 +99,7 @@ limits = {{ c2s = {{ rate = "10mb/s" }} }}
 certificates = "{d}/certs"
 ssl = {{ certificate = "{d}/cert.pem", key = "{d}/key.pem" }}
 VirtualHost "{DOMAIN}"
+{turn_settings}
 "#
             ),
         )

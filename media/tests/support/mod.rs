@@ -24,8 +24,21 @@ fn free_udp_tcp_port() -> u16 {
     }
 }
 
+/// How clients authenticate to the TURN server.
+pub enum TurnAuth {
+    /// A static long-term credential (`username`, `password`).
+    Static,
+    /// The TURN REST API shared secret an XMPP server hands out credentials for
+    /// (XEP-0215, Prosody's mod_turn_external).
+    SharedSecret(String),
+}
+
 impl Coturn {
     pub fn start() -> Coturn {
+        Coturn::start_with(TurnAuth::Static)
+    }
+
+    pub fn start_with(auth: TurnAuth) -> Coturn {
         let dir = tempfile::Builder::new()
             .prefix("banter-coturn-")
             .tempdir()
@@ -33,21 +46,23 @@ impl Coturn {
         let port = free_udp_tcp_port();
         let (username, password) = ("banter".to_string(), "turn-secret".to_string());
         let d = dir.path();
-        let child = Command::new("turnserver")
-            .args([
-                "-n",
-                "--no-cli",
-                "--no-tls",
-                "--no-dtls",
-                "--fingerprint",
-                "--lt-cred-mech",
-            ])
+        let mut cmd = Command::new("turnserver");
+        match &auth {
+            TurnAuth::Static => {
+                cmd.args(["--lt-cred-mech", "--user"])
+                    .arg(format!("{username}:{password}"));
+            }
+            TurnAuth::SharedSecret(secret) => {
+                cmd.arg("--use-auth-secret")
+                    .arg(format!("--static-auth-secret={secret}"));
+            }
+        }
+        let child = cmd
+            .args(["-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
             .args(["--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1"])
             .args(["--listening-port", &port.to_string()])
             .args(["--min-port", "40000", "--max-port", "45000"])
             .args(["--realm", "banter.test", "--allow-loopback-peers"])
-            .arg("--user")
-            .arg(format!("{username}:{password}"))
             .arg("--db")
             .arg(d.join("turndb"))
             .arg("--pidfile")
