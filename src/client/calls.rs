@@ -287,6 +287,10 @@ impl State {
                 self.emit(Event::Error { message });
                 return;
             }
+            MediaEvent::AudioReceived => {
+                self.emit(Event::CallAudio { id });
+                return;
+            }
         };
         self.call_input(&id, input, out).await;
     }

@@ -222,6 +222,8 @@ pub enum Event {
         state: String,
         reason: Option<String>,
     },
+    /// The first audio from the peer was decoded.
+    CallAudio { id: String },
     /// Once a second during a call.
     CallStats {
         id: String,
