@@ -38,7 +38,10 @@ async fn wait(c: &mut client::ClientHandle, pred: impl Fn(&Event) -> bool) -> Ev
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
     let server = support::Prosody::start();
     let alice = server.user("alice");
     let bob = server.user("bob");
@@ -73,10 +76,18 @@ async fn main() {
             id: id.clone(),
             to: Jid::new(&bob.jid).unwrap(),
         });
-        wait(&mut a, |e| matches!(e, Event::CallAudio { id: got } if *got == id)).await;
+        wait(
+            &mut a,
+            |e| matches!(e, Event::CallAudio { id: got } if *got == id),
+        )
+        .await;
         setup_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
         a.send(Command::Hangup { id: id.clone() });
-        wait(&mut a, |e| matches!(e, Event::Call { id: got, state, .. } if *got == id && state == "ended")).await;
+        wait(
+            &mut a,
+            |e| matches!(e, Event::Call { id: got, state, .. } if *got == id && state == "ended"),
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     answerer.abort();

@@ -375,3 +375,71 @@ fn relay_only_call_through_coturn_with_credentials_from_the_server() {
     let f = dominant_frequency(&at_bob[24_000..], 48_000);
     assert!((f - 440.0).abs() <= 5.0, "{f} Hz");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn peer_vanishing_mid_call_ends_it_and_the_next_call_works() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut a = lib_client(&alice, "pc", None, RING).await;
+    let bob_proc = answering(&bob, &alice, "null", &[]);
+    a.send(Command::Call {
+        id: "first".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+    });
+    next_call_event(&mut a, "first call active", |e| is_state(e, "active")).await;
+    drop(bob_proc); // killed: no hang-up, no goodbye
+    // Either the server reports the device gone, or (when it keeps the session for
+    // resumption, as Prosody does) ICE notices the silence.
+    let ended = next_call_event(&mut a, "first call ended", |e| is_state(e, "ended")).await;
+    assert!(
+        ["gone", "connectivity-error"].contains(&reason(&ended).as_str()),
+        "{ended:?}"
+    );
+
+    let mut bob_proc = answering(&bob, &alice, "null", &["--duration", "1"]);
+    a.send(Command::Call {
+        id: "second".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+    });
+    next_call_event(
+        &mut a,
+        "second call active",
+        |e| matches!(e, Event::Call { id, state, .. } if id == "second" && state == "active"),
+    )
+    .await;
+    let ended = next_call_event(&mut a, "second call ended", |e| is_state(e, "ended")).await;
+    assert_eq!(reason(&ended), "success");
+    bob_proc.wait_for("bob's call ended", T, |v| {
+        v["event"] == "call" && v["state"] == "ended"
+    });
+    a.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn simultaneous_calls_become_one() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut a = lib_client(&alice, "pc", Some(&bob), RING).await;
+    let mut b = lib_client(&bob, "phone", Some(&alice), RING).await;
+    a.send(Command::Call {
+        id: "aaaa-from-alice".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+    });
+    b.send(Command::Call {
+        id: "zzzz-from-bob".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+    });
+    // The smaller id wins on both sides.
+    let active_a = next_call_event(&mut a, "alice active", |e| is_state(e, "active")).await;
+    let active_b = next_call_event(&mut b, "bob active", |e| is_state(e, "active")).await;
+    assert_eq!(call_id(&active_a), "aaaa-from-alice");
+    assert_eq!(call_id(&active_b), "aaaa-from-alice");
+    a.send(Command::Hangup {
+        id: "aaaa-from-alice".into(),
+    });
+    next_call_event(&mut b, "bob ended", |e| is_state(e, "ended")).await;
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -295,6 +295,23 @@ impl State {
         self.call_input(&id, input, out).await;
     }
 
+    /// Ends calls with a device that just went offline (the peer crashed or lost its
+    /// connection): its server told us, no need to wait for ICE to fail.
+    pub(super) async fn peer_went_offline(&mut self, from: &Jid, out: &mut Vec<Stanza>) {
+        let Ok(full) = from.clone().try_into_full() else {
+            return;
+        };
+        let ids: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.call.peer_full.as_ref() == Some(&full))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.call_input(&id, Input::PeerGone, out).await;
+        }
+    }
+
     pub(super) async fn hangup_all(&mut self, out: &mut Vec<Stanza>) {
         let ids: Vec<String> = self.calls.keys().cloned().collect();
         for id in ids {
@@ -373,6 +390,24 @@ impl State {
             return;
         }
         let Some(own) = self.own_full() else { return };
+        // Both called each other at the same moment: the proposal with the smaller id
+        // wins on both sides; the other side's own proposal is withdrawn and the winning
+        // call is taken at once (the user wanted this conversation anyway).
+        let crossing: Option<String> = self
+            .calls
+            .iter()
+            .find(|(_, c)| {
+                c.call.peer == from_full.to_bare()
+                    && c.call.direction == crate::jingle::session::CallDirection::Out
+                    && matches!(c.call.state, CallState::Proposing | CallState::Ringing)
+            })
+            .map(|(k, _)| k.clone());
+        if let Some(ours) = &crossing {
+            if *ours < id {
+                tracing::info!(%ours, theirs = %id, "simultaneous calls: ours wins");
+                return;
+            }
+        }
         if self.config.media.is_none() {
             let reject = Jmi::Reject {
                 id,
@@ -393,6 +428,11 @@ impl State {
             },
         );
         self.run_outputs(&id, outputs, out).await;
+        if let Some(ours) = crossing {
+            tracing::info!(%ours, theirs = %id, "simultaneous calls: theirs wins");
+            self.call_input(&ours, Input::Hangup, out).await;
+            self.call_input(&id, Input::Accept, out).await;
+        }
     }
 
     pub(super) async fn on_jingle_iq(

@@ -223,7 +223,9 @@ pub enum Event {
         reason: Option<String>,
     },
     /// The first audio from the peer was decoded.
-    CallAudio { id: String },
+    CallAudio {
+        id: String,
+    },
     /// Once a second during a call.
     CallStats {
         id: String,
@@ -776,9 +778,16 @@ impl State {
                 self.on_call_iq_answer(stanza, out).await
             }
             Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out).await,
+            Stanza::Presence(p) => {
+                if p.type_ == PresenceType::Unavailable {
+                    if let Some(from) = &p.from {
+                        self.peer_went_offline(from, out).await;
+                    }
+                }
+                self.on_presence(p, out)
+            }
             Stanza::Iq(iq) => self.on_iq(iq, out),
             Stanza::Message(m) => self.on_message(m, out),
-            Stanza::Presence(p) => self.on_presence(p, out),
         }
     }
 

@@ -98,6 +98,8 @@ pub enum Input {
     LocalCandidate(Candidate),
     MediaConnected,
     MediaFailed(Reason),
+    /// The peer's device went offline (unavailable presence).
+    PeerGone,
     /// The timer set last expired.
     Timeout,
 }
@@ -488,6 +490,10 @@ impl Call {
             Input::MediaFailed(reason) => {
                 out.extend(self.terminate(reason));
             }
+            Input::PeerGone => {
+                // Nobody left to tell: end here.
+                self.end(EndReason::Jingle(Reason::Gone), &mut out);
+            }
             Input::Timeout => {
                 let reason = match self.state {
                     CallState::Connecting if self.media_started => Reason::ConnectivityError,
@@ -614,7 +620,28 @@ impl Call {
             {
                 self.set_state(CallState::Ringing, out);
             }
-            // Content changes (video added mid-call) are refused for now by the client.
+            Action::ContentAdd => {
+                // Video added mid-call is not supported yet: refuse the new content and
+                // keep the call going.
+                if let Some(to) = self.peer_full.clone() {
+                    let mut reject = Jingle::new(Action::ContentReject, &self.id);
+                    reject.contents = j
+                        .contents
+                        .iter()
+                        .map(|c| Content {
+                            creator: c.creator.clone(),
+                            name: c.name.clone(),
+                            senders: c.senders.clone(),
+                            description: None,
+                            transport: None,
+                        })
+                        .collect();
+                    reject.reason = Some(Reason::FailedApplication);
+                    out.push(Output::Jingle { to, jingle: reject });
+                }
+            }
+            // Other content changes and transport replacement: nothing to do for an
+            // audio-only call.
             _ => {}
         }
     }
@@ -901,6 +928,34 @@ mod tests {
         assert!(!out.iter().any(|o| matches!(o, Output::AcceptOffer(_))));
         let out = b.handle(Input::Accept);
         assert!(out.iter().any(|o| matches!(o, Output::AcceptOffer(_))));
+    }
+
+    #[test]
+    fn video_added_mid_call_is_rejected_and_the_call_goes_on() {
+        let alice = own("alice@x/pc");
+        let (mut b, _) = Call::proposed(
+            "s".into(),
+            alice.clone(),
+            own("bob@x/phone"),
+            vec![],
+            RING_TIMEOUT,
+        );
+        b.handle(Input::Accept);
+        let mut add = Jingle::new(Action::ContentAdd, "s");
+        add.contents.push(Content {
+            creator: "initiator".into(),
+            name: "video".into(),
+            senders: "both".into(),
+            description: None,
+            transport: None,
+        });
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(alice),
+            jingle: add,
+        });
+        let reject = jingle_of(&out, Action::ContentReject).unwrap();
+        assert_eq!(reject.contents[0].name, "video");
+        assert_eq!(b.state, CallState::Connecting);
     }
 
     #[test]
