@@ -388,9 +388,10 @@ async fn peer_vanishing_mid_call_ends_it_and_the_next_call_works() {
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
     });
     next_call_event(&mut a, "first call active", |e| is_state(e, "active")).await;
-    drop(bob_proc); // killed: no hang-up, no goodbye
-    // Either the server reports the device gone, or (when it keeps the session for
-    // resumption, as Prosody does) ICE notices the silence.
+    // Bob's process is killed: no hang-up, no goodbye. Either the server reports the
+    // device gone, or (when it keeps the session for resumption, as Prosody does) ICE
+    // notices the silence.
+    drop(bob_proc);
     let ended = next_call_event(&mut a, "first call ended", |e| is_state(e, "ended")).await;
     assert!(
         ["gone", "connectivity-error"].contains(&reason(&ended).as_str()),
