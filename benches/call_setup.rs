@@ -50,7 +50,7 @@ async fn main() {
     bob_cfg.media = Some(media(880.0));
     bob_cfg.call_policy.allowed = vec![BareJid::new(&alice.jid).unwrap()];
     let mut b = client::start(bob_cfg).await.expect("bob");
-    wait(&mut b, |e| matches!(e, Event::Connected { .. })).await;
+    wait(&mut b, |e| matches!(e, Event::CaughtUp { .. })).await;
     // Bob answers every call at once.
     let answerer = tokio::spawn(async move {
         while let Some(ev) = b.next_event().await {

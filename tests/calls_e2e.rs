@@ -42,7 +42,9 @@ fn answering(bob: &User, alice: &User, wav: &str, extra: &[&str]) -> Proc {
     args.extend(media_args("tone:880", wav));
     args.extend(extra);
     let mut p = Proc::spawn(bob.banter(&args));
-    p.wait_for("bob online", T, |v| v["event"] == "connected");
+    // Caught up means the server has our presence too: only available resources get
+    // messages sent to the bare JID, such as a call proposal.
+    p.wait_for("bob online", T, |v| v["event"] == "caught_up");
     p
 }
 

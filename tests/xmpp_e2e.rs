@@ -465,15 +465,22 @@ async fn burst_of_200_messages_arrives_once_in_order() {
     }
     // All 200 were acknowledged by the server at the sender.
     let mut acked = std::collections::HashSet::new();
+    let mut delivered = std::collections::HashSet::new();
     let deadline = tokio::time::Instant::now() + T;
-    while acked.len() < 200 && tokio::time::Instant::now() < deadline {
-        if let Ok(Some(Event::MessageAcked { id })) =
-            tokio::time::timeout_at(deadline, a.next_event()).await
-        {
-            acked.insert(id);
+    while (acked.len() < 200 || delivered.len() < 200) && tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout_at(deadline, a.next_event()).await {
+            Ok(Some(Event::MessageAcked { id })) => {
+                acked.insert(id);
+            }
+            Ok(Some(Event::MessageDelivered { id })) => {
+                delivered.insert(id);
+            }
+            _ => {}
         }
     }
     assert_eq!(acked.len(), 200, "server acknowledged every message");
+    // Bob's client sent a delivery receipt (XEP-0184) for each.
+    assert_eq!(delivered.len(), 200, "receipts for every message");
     a.shutdown().await;
     b.shutdown().await;
 }
@@ -514,4 +521,33 @@ async fn message_sent_while_server_down_is_delivered_after_reconnect() {
     assert_eq!(message.body, "queued while offline");
     a.shutdown().await;
     b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn direct_tls_login_xep_0368() {
+    use banter::xmpp::connect::{login_at, ConnectOptions, Target};
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let opts = ConnectOptions {
+        jid: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+        password: alice.password.clone(),
+        server: None,
+        tls: banter::xmpp::tls::build(Some(&alice.ca_file)).unwrap(),
+        timeout: T,
+        timeouts: tokio_xmpp::xmlstream::Timeouts::tight(),
+    };
+    let target = Target {
+        host: "127.0.0.1".into(),
+        port: server.tls_port,
+        direct_tls: true,
+    };
+    let conn = login_at(&opts, &target).await.expect("direct TLS login");
+    assert!(conn.features.can_bind());
+    // The STARTTLS port does not speak TLS first: that attempt fails cleanly.
+    let wrong = Target {
+        host: "127.0.0.1".into(),
+        port: server.port,
+        direct_tls: true,
+    };
+    assert!(login_at(&opts, &wrong).await.is_err());
 }

@@ -284,6 +284,31 @@ pub struct MediaSession {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The local addresses to bind. webrtc-rs has no address filter: the bound sockets
+/// decide which host candidates exist. Without an allow-list, the wildcard (all
+/// interfaces but loopback); with one, each local IPv4 address inside it (loopback
+/// included, which a wildcard bind would skip).
+fn bind_addrs(config: &MediaConfig) -> Vec<String> {
+    if config.allow.is_empty() {
+        return vec!["0.0.0.0:0".to_string()];
+    }
+    let mut addrs: Vec<String> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .iter()
+        .map(|i| i.ip())
+        .filter(|ip| ip.is_ipv4() && config.allowed(*ip))
+        .map(|ip| format!("{ip}:0"))
+        .collect();
+    addrs.sort();
+    addrs.dedup();
+    if addrs.is_empty() {
+        // No interface in the allowed ranges: a loopback socket (which can only reach
+        // this machine, or a TURN server on it) rather than none, which would fail.
+        addrs.push("127.0.0.1:0".to_string());
+    }
+    addrs
+}
+
 fn transport_err(e: impl std::fmt::Display) -> MediaError {
     MediaError::Transport(e.to_string())
 }
@@ -344,15 +369,7 @@ impl MediaSession {
             setting = setting.with_relay_acceptance_min_wait(Some(Duration::ZERO));
         }
         let setting = setting.build();
-        // webrtc-rs has no address filter: the bound sockets decide which host
-        // candidates exist. A loopback range means binding loopback explicitly (a
-        // wildcard bind skips it).
-        let loopback = IpAddr::from([127, 0, 0, 1]);
-        let bind = if !config.allow.is_empty() && config.allowed(loopback) {
-            "127.0.0.1:0"
-        } else {
-            "0.0.0.0:0"
-        };
+        let bind = bind_addrs(&config);
         let (itx, irx) = mpsc::unbounded_channel();
         let pc = PeerConnectionBuilder::new()
             .with_configuration(rtc_config.build())
@@ -360,7 +377,7 @@ impl MediaSession {
             .with_interceptor_registry(registry)
             .with_setting_engine(setting)
             .with_handler(Arc::new(Handler { tx: itx }))
-            .with_udp_addrs(vec![bind.to_string()])
+            .with_udp_addrs(bind)
             .build()
             .await
             .map_err(transport_err)?;
@@ -991,6 +1008,20 @@ fn run_engine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binds_only_allowed_interfaces() {
+        let mut cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Null);
+        assert_eq!(bind_addrs(&cfg), ["0.0.0.0:0"]);
+        cfg.allow = vec![Cidr::parse("127.0.0.0/8").unwrap()];
+        assert_eq!(bind_addrs(&cfg), ["127.0.0.1:0"]);
+        cfg.allow = vec![Cidr::parse("0.0.0.0/0").unwrap()];
+        let all = bind_addrs(&cfg);
+        assert!(all.contains(&"127.0.0.1:0".to_string()), "{all:?}");
+        // A range no interface is in: no address of another range is bound.
+        cfg.allow = vec![Cidr::parse("203.0.113.0/24").unwrap()];
+        assert_eq!(bind_addrs(&cfg), ["127.0.0.1:0"]);
+    }
 
     #[test]
     fn cidr_contains() {

@@ -227,7 +227,8 @@ fn io_err(server: &str, e: impl std::fmt::Display) -> ConnectError {
     }
 }
 
-async fn login_at(opts: &ConnectOptions, target: &Target) -> Result<Connection, ConnectError> {
+/// Logs in at one target (direct TLS or STARTTLS as the target says).
+pub async fn login_at(opts: &ConnectOptions, target: &Target) -> Result<Connection, ConnectError> {
     let server = format!("{}:{}", target.host, target.port);
     let tcp = tcp_connect(target).await?;
     let (tls, binding) = if target.direct_tls {

@@ -38,6 +38,8 @@ pub struct Prosody {
     pub dir: TempDir,
     child: Option<Child>,
     pub port: u16,
+    /// Direct TLS (XEP-0368) port.
+    pub tls_port: u16,
     pub ca_file: PathBuf,
     config: PathBuf,
 }
@@ -55,6 +57,7 @@ impl Prosody {
             .tempdir()
             .expect("temp dir");
         let port = free_port();
+        let tls_port = free_port();
         let cert = rcgen::generate_simple_self_signed(vec![DOMAIN.to_string()]).expect("cert");
         let ca_file = dir.path().join("cert.pem");
         std::fs::write(&ca_file, cert.cert.pem()).unwrap();
@@ -82,7 +85,7 @@ run_as_root = true
 log = {{ debug = "{d}/prosody.log" }}
 interfaces = {{ "127.0.0.1" }}
 c2s_ports = {{ {port} }}
-c2s_direct_tls_ports = {{ }}
+c2s_direct_tls_ports = {{ {tls_port} }}
 legacy_ssl_ports = {{ }}
 s2s_ports = {{ }}
 http_ports = {{ }}
@@ -108,6 +111,7 @@ VirtualHost "{DOMAIN}"
             dir,
             child: None,
             port,
+            tls_port,
             ca_file,
             config,
         };

@@ -107,7 +107,7 @@ impl DeviceSink {
                         frame.fill(v);
                     }
                 },
-                move |e| fault_cb.set(e.to_string()),
+                move |e| fault_cb.report(e),
                 None,
             )
             .map_err(|e| MediaError::Device(format!("cannot open speaker: {e}")))?;

@@ -130,7 +130,20 @@ pub(crate) struct DeviceFault {
 }
 
 impl DeviceFault {
-    /// Called from cpal's error callback (not the data callback).
+    /// Called from cpal's error callback (not the data callback). Only errors that
+    /// end the stream count (device gone, host gone, stream invalid); xruns and
+    /// transient backend errors are logged and the stream goes on.
+    pub(crate) fn report(&self, e: cpal::Error) {
+        use cpal::ErrorKind as K;
+        match e.kind() {
+            K::DeviceNotAvailable
+            | K::HostUnavailable
+            | K::StreamInvalidated
+            | K::PermissionDenied => self.set(e.to_string()),
+            _ => tracing::debug!(error = %e, "transient audio device error"),
+        }
+    }
+
     pub(crate) fn set(&self, msg: String) {
         if let Ok(mut m) = self.message.lock() {
             m.get_or_insert(msg);
@@ -212,7 +225,7 @@ impl DeviceSource {
                         let _ = prod.try_push(v);
                     }
                 },
-                move |e| fault_cb.set(e.to_string()),
+                move |e| fault_cb.report(e),
                 None,
             )
             .map_err(|e| MediaError::Device(format!("cannot open microphone: {e}")))?;
