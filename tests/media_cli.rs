@@ -195,7 +195,7 @@ fn microphone_and_speaker_through_pulseaudio() {
 
     // Speaker: what one Banter plays to the speaker (the null sink) another captures
     // from the microphone (its monitor).
-    let mut speaker = pulse
+    let speaker = pulse
         .cmd(env!("CARGO_BIN_EXE_banter"))
         .args([
             "sound-test",
