@@ -204,6 +204,18 @@ impl<E: std::fmt::Display> From<E> for CliError {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    if cli.command.is_none() {
+        // No subcommand: the window, on this (main) thread; it starts its own runtime
+        // for the client.
+        let json = cli.account.json;
+        let result = data_dir(&cli.account)
+            .and_then(|d| Ok((d, cli.media.config()?)))
+            .and_then(|(d, media)| crate::window::run(d, media).map_err(CliError));
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(CliError(msg)) => fail(&msg, json),
+        };
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start: {e}"), false),
@@ -287,11 +299,7 @@ pub fn config(args: &AccountArgs) -> Result<Config, CliError> {
 
 async fn run(cli: Cli) -> Result<(), CliError> {
     let Some(cmd) = cli.command else {
-        use clap::CommandFactory;
-        let mut c = Cli::command();
-        let _ = c.print_help();
-        println!("\nThe window is not part of this build yet; use the commands above.");
-        return Ok(());
+        return Err(CliError("no command".into()));
     };
     let args = cli.account;
     let media = cli.media;

@@ -9,6 +9,7 @@ pub mod client;
 pub mod jingle;
 pub mod soundtest;
 pub mod store;
+pub mod window;
 pub mod xmpp;
 
 pub use client::{start, ClientHandle, Command, Config, Event};

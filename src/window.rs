@@ -1,0 +1,390 @@
+//! `banter` without a subcommand: the egui window. It owns the `Model` of banter-ui,
+//! feeds it from the client's events and turns the window's `UiCommand`s into client
+//! `Command`s. The client runs on a tokio runtime beside the UI thread; an event asks
+//! for a repaint, so an idle window does not redraw.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use banter_ui::model::{
+    ActiveCall, Availability, CallPhase, Connection, ContactRow, Delivery, IncomingCall,
+    QualitySample, TimelineItem,
+};
+use banter_ui::{eframe, egui, Model, UiCommand};
+use tokio::sync::mpsc;
+use xmpp_parsers::jid::{BareJid, Jid};
+
+use crate::client::{self, Command, Config, Event};
+use crate::xmpp::presence::Show;
+
+enum AppEvent {
+    Online(mpsc::UnboundedSender<Command>, String),
+    LoginFailed(String),
+    Client(Event),
+}
+
+struct App {
+    model: Model,
+    runtime: tokio::runtime::Runtime,
+    events: std_mpsc::Receiver<AppEvent>,
+    events_tx: std_mpsc::Sender<AppEvent>,
+    client: Option<mpsc::UnboundedSender<Command>>,
+    data_dir: PathBuf,
+    media: banter_media::MediaConfig,
+    call_started: Option<Instant>,
+}
+
+/// Opens the window; returns when it is closed.
+pub fn run(data_dir: PathBuf, media: banter_media::MediaConfig) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let (events_tx, events) = std_mpsc::channel();
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Banter")
+            .with_app_id("im.banter.Banter")
+            .with_inner_size([960.0, 640.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Banter",
+        options,
+        Box::new(move |_cc| {
+            Ok(Box::new(App {
+                model: Model::default(),
+                runtime,
+                events,
+                events_tx,
+                client: None,
+                data_dir,
+                media,
+                call_started: None,
+            }))
+        }),
+    )
+    .map_err(|e| format!("cannot open the window: {e}"))
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let ctx = &ctx;
+        while let Ok(ev) = self.events.try_recv() {
+            self.apply(ev);
+        }
+        if let (Some(call), Some(t0)) = (&mut self.model.call, self.call_started) {
+            call.elapsed_s = t0.elapsed().as_secs();
+        }
+        let commands = banter_ui::view::show(ui, &mut self.model);
+        for c in commands {
+            self.execute(c, ctx);
+        }
+        // Live meters during a call; otherwise only events and input repaint.
+        if self.model.call.is_some() {
+            ctx.request_repaint_after(Duration::from_millis(50));
+        }
+    }
+}
+
+fn availability(show: Show) -> Availability {
+    match show {
+        Show::Available | Show::Chat => Availability::Available,
+        Show::Away | Show::Xa => Availability::Away,
+        Show::Dnd => Availability::Busy,
+        Show::Unavailable => Availability::Offline,
+    }
+}
+
+impl App {
+    fn contact_mut(&mut self, jid: &str) -> &mut ContactRow {
+        if let Some(i) = self.model.contacts.iter().position(|c| c.jid == jid) {
+            return &mut self.model.contacts[i];
+        }
+        self.model.contacts.push(ContactRow {
+            jid: jid.to_string(),
+            ..Default::default()
+        });
+        self.model.contacts.last_mut().expect("just pushed")
+    }
+
+    fn apply(&mut self, ev: AppEvent) {
+        let ev = match ev {
+            AppEvent::Online(tx, jid) => {
+                self.client = Some(tx);
+                self.model.account = Some(jid);
+                self.model.connection = Connection::Online;
+                self.model.form.busy = false;
+                return;
+            }
+            AppEvent::LoginFailed(e) => {
+                self.model.form.busy = false;
+                self.model.form.error = Some(e);
+                return;
+            }
+            AppEvent::Client(ev) => ev,
+        };
+        match ev {
+            Event::Connected { .. } => {
+                self.model.connection = Connection::Online;
+                self.model.notice = None;
+            }
+            Event::ConnectionLost => self.model.connection = Connection::Connecting,
+            Event::ConnectionError { message, .. } | Event::Error { message } => {
+                self.model.notice = Some(message)
+            }
+            Event::Roster { contacts } => {
+                for c in contacts {
+                    self.contact_mut(&c.jid).name = c.name;
+                }
+                self.model
+                    .contacts
+                    .sort_by(|a, b| a.display_name().cmp(b.display_name()));
+            }
+            Event::ContactChanged { contact } => self.contact_mut(&contact.jid).name = contact.name,
+            Event::ContactRemoved { jid } => self.model.contacts.retain(|c| c.jid != jid),
+            Event::Presence { from, show, status } => {
+                let bare = from.split('/').next().unwrap_or(&from).to_string();
+                if self.model.contacts.iter().any(|c| c.jid == bare) {
+                    let c = self.contact_mut(&bare);
+                    c.availability = availability(show);
+                    c.status = status;
+                }
+            }
+            Event::Features { jid, features } => {
+                let bare = jid.split('/').next().unwrap_or(&jid).to_string();
+                if self.model.contacts.iter().any(|c| c.jid == bare) {
+                    let c = self.contact_mut(&bare);
+                    c.can_audio = features
+                        .iter()
+                        .any(|f| f == "urn:xmpp:jingle:apps:rtp:audio");
+                    c.can_video = features
+                        .iter()
+                        .any(|f| f == "urn:xmpp:jingle:apps:rtp:video");
+                }
+            }
+            Event::SubscriptionRequest { from }
+                if !self.model.subscription_requests.contains(&from) =>
+            {
+                self.model.subscription_requests.push(from);
+            }
+            Event::Message { message } => {
+                let outgoing = message.direction == crate::store::Direction::Out;
+                let peer = message.peer.clone();
+                if !outgoing && self.model.selected.as_deref() != Some(peer.as_str()) {
+                    self.contact_mut(&peer).unread += 1;
+                }
+                let conv = self.model.conversations.entry(peer).or_default();
+                conv.items.push(TimelineItem::Message {
+                    id: message.id,
+                    outgoing,
+                    body: message.body,
+                    ts_ms: message.ts_ms,
+                    delivery: if outgoing {
+                        Delivery::Sending
+                    } else {
+                        Delivery::Received
+                    },
+                });
+            }
+            Event::MessageAcked { id } => self.set_delivery(&id, Delivery::Sent),
+            Event::MessageDelivered { id } => self.set_delivery(&id, Delivery::Delivered),
+            Event::Call {
+                id,
+                peer,
+                direction,
+                state,
+                ..
+            } => self.on_call(id, peer, direction, &state),
+            Event::CallStats { stats, .. } => {
+                if let Some(call) = &mut self.model.call {
+                    call.mic_level_dbfs = stats.audio_level_in;
+                    call.quality.push_back(QualitySample {
+                        rtt_ms: stats.rtt_ms.unwrap_or(0.0),
+                        jitter_ms: stats.jitter_ms,
+                        loss_pct: stats.loss_pct,
+                        kbps: stats.recv_kbps,
+                    });
+                    if call.quality.len() > 120 {
+                        call.quality.pop_front();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn set_delivery(&mut self, id: &str, d: Delivery) {
+        for conv in self.model.conversations.values_mut() {
+            for item in &mut conv.items {
+                if let TimelineItem::Message {
+                    id: mid, delivery, ..
+                } = item
+                {
+                    if mid == id && *delivery != Delivery::Delivered {
+                        *delivery = d;
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_call(
+        &mut self,
+        id: String,
+        peer: String,
+        direction: crate::jingle::session::CallDirection,
+        state: &str,
+    ) {
+        use crate::jingle::session::CallDirection;
+        let incoming = direction == CallDirection::In;
+        match state {
+            "ringing" if incoming => {
+                self.model.incoming = Some(IncomingCall {
+                    id,
+                    peer,
+                    video: false,
+                })
+            }
+            "ended" => {
+                let answered = self.call_started.is_some();
+                let duration = self.call_started.take().map(|t| t.elapsed().as_secs());
+                self.model.call = None;
+                self.model.incoming = None;
+                self.model
+                    .conversations
+                    .entry(peer)
+                    .or_default()
+                    .items
+                    .push(TimelineItem::Call {
+                        outgoing: !incoming,
+                        answered,
+                        duration_s: duration,
+                        ts_ms: crate::xmpp::chat::now_ms(),
+                    });
+            }
+            other => {
+                let phase = match other {
+                    "proposing" => CallPhase::Calling,
+                    "ringing" => CallPhase::Ringing,
+                    "connecting" => CallPhase::Connecting,
+                    _ => CallPhase::Active,
+                };
+                if phase == CallPhase::Active && self.call_started.is_none() {
+                    self.call_started = Some(Instant::now());
+                }
+                self.model.incoming = None;
+                let call = self.model.call.get_or_insert(ActiveCall {
+                    id,
+                    peer,
+                    phase,
+                    muted: false,
+                    elapsed_s: 0,
+                    mic_level_dbfs: -100.0,
+                    quality: VecDeque::new(),
+                });
+                call.phase = phase;
+            }
+        }
+    }
+
+    fn send(&self, cmd: Command) {
+        if let Some(c) = &self.client {
+            let _ = c.send(cmd);
+        }
+    }
+
+    fn execute(&mut self, c: UiCommand, ctx: &egui::Context) {
+        match c {
+            UiCommand::AddAccount {
+                jid,
+                password,
+                server,
+                ca_file,
+            } => self.sign_in(jid, password, server, ca_file, ctx.clone()),
+            UiCommand::SelectContact { jid } => {
+                self.contact_mut(&jid).unread = 0;
+                self.model.selected = Some(jid);
+            }
+            UiCommand::SendMessage { to, body } => {
+                if let Ok(to) = BareJid::new(&to) {
+                    self.send(Command::SendMessage {
+                        id: client::new_id(),
+                        to,
+                        body,
+                    });
+                }
+            }
+            UiCommand::AddContact { jid } => match BareJid::new(&jid) {
+                Ok(jid) => self.send(Command::AddContact { jid, name: None }),
+                Err(e) => self.model.notice = Some(format!("invalid address {jid}: {e}")),
+            },
+            UiCommand::AnswerSubscription { jid, accept } => {
+                self.model.subscription_requests.retain(|j| *j != jid);
+                if let Ok(jid) = BareJid::new(&jid) {
+                    self.send(Command::AnswerSubscription { jid, accept });
+                }
+            }
+            UiCommand::Call { jid, .. } => {
+                if let Ok(to) = Jid::new(&jid) {
+                    self.send(Command::Call {
+                        id: client::new_id(),
+                        to,
+                    });
+                }
+            }
+            UiCommand::AcceptCall { id, .. } => self.send(Command::AcceptCall { id }),
+            UiCommand::DeclineCall { id } => self.send(Command::RejectCall {
+                id,
+                reason: crate::jingle::Reason::Decline,
+            }),
+            UiCommand::Hangup { id } => self.send(Command::Hangup { id }),
+            UiCommand::SetMuted { id, muted } => {
+                if let Some(call) = &mut self.model.call {
+                    call.muted = muted;
+                }
+                self.send(Command::MuteCall { id, muted });
+            }
+        }
+    }
+
+    fn sign_in(
+        &mut self,
+        jid: String,
+        password: String,
+        server: Option<String>,
+        ca_file: Option<String>,
+        ctx: egui::Context,
+    ) {
+        let tx = self.events_tx.clone();
+        let Ok(bare) = BareJid::new(&jid) else {
+            self.model.form.busy = false;
+            self.model.form.error = Some(format!("invalid address {jid}"));
+            return;
+        };
+        let mut cfg = Config::new(bare, password, self.data_dir.clone());
+        cfg.server = server
+            .as_deref()
+            .and_then(crate::xmpp::connect::parse_server);
+        cfg.ca_file = ca_file.map(PathBuf::from);
+        cfg.media = Some(self.media.clone());
+        self.runtime.spawn(async move {
+            match client::start(cfg).await {
+                Ok(mut handle) => {
+                    let _ = tx.send(AppEvent::Online(handle.sender(), jid));
+                    ctx.request_repaint();
+                    while let Some(ev) = handle.next_event().await {
+                        if tx.send(AppEvent::Client(ev)).is_err() {
+                            break;
+                        }
+                        ctx.request_repaint();
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(AppEvent::LoginFailed(e.to_string()));
+                    ctx.request_repaint();
+                }
+            }
+        });
+    }
+}

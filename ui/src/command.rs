@@ -1,0 +1,43 @@
+//! What a click asks for. The binary turns these into client commands.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiCommand {
+    AddAccount {
+        jid: String,
+        password: String,
+        server: Option<String>,
+        ca_file: Option<String>,
+    },
+    SelectContact {
+        jid: String,
+    },
+    SendMessage {
+        to: String,
+        body: String,
+    },
+    AddContact {
+        jid: String,
+    },
+    AnswerSubscription {
+        jid: String,
+        accept: bool,
+    },
+    Call {
+        jid: String,
+        video: bool,
+    },
+    AcceptCall {
+        id: String,
+        video: bool,
+    },
+    DeclineCall {
+        id: String,
+    },
+    Hangup {
+        id: String,
+    },
+    SetMuted {
+        id: String,
+        muted: bool,
+    },
+}

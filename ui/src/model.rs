@@ -1,0 +1,263 @@
+//! What the window shows. The binary fills it from the client's events; the views
+//! read it and return `UiCommand`s. Nothing here touches the network.
+
+use std::collections::{HashMap, VecDeque};
+
+/// Presence as the contact list shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Availability {
+    Available,
+    Away,
+    Busy,
+    #[default]
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContactRow {
+    pub jid: String,
+    pub name: Option<String>,
+    pub availability: Availability,
+    pub status: Option<String>,
+    pub unread: u32,
+    /// From the contact's caps: Jingle RTP audio / video.
+    pub can_audio: bool,
+    pub can_video: bool,
+}
+
+impl ContactRow {
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.jid)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Sending,
+    Sent,
+    Delivered,
+    Received,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimelineItem {
+    Message {
+        id: String,
+        outgoing: bool,
+        body: String,
+        /// Milliseconds since the Unix epoch.
+        ts_ms: i64,
+        delivery: Delivery,
+    },
+    Call {
+        outgoing: bool,
+        answered: bool,
+        duration_s: Option<u64>,
+        ts_ms: i64,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Conversation {
+    pub items: Vec<TimelineItem>,
+    pub draft: String,
+    /// The peer is typing (XEP-0085).
+    pub peer_typing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallPhase {
+    Calling,
+    Ringing,
+    Connecting,
+    Active,
+}
+
+/// One second of call quality.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct QualitySample {
+    pub rtt_ms: f32,
+    pub jitter_ms: f32,
+    pub loss_pct: f32,
+    pub kbps: f32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveCall {
+    pub id: String,
+    pub peer: String,
+    pub phase: CallPhase,
+    pub muted: bool,
+    /// Seconds since the call became active.
+    pub elapsed_s: u64,
+    pub mic_level_dbfs: f32,
+    pub quality: VecDeque<QualitySample>,
+}
+
+impl ActiveCall {
+    /// A plain-language verdict from the last seconds.
+    pub fn verdict(&self) -> &'static str {
+        let recent: Vec<&QualitySample> = self.quality.iter().rev().take(5).collect();
+        if recent.is_empty() {
+            return "measuring…";
+        }
+        let loss = recent.iter().map(|q| q.loss_pct).sum::<f32>() / recent.len() as f32;
+        let rtt = recent.iter().map(|q| q.rtt_ms).sum::<f32>() / recent.len() as f32;
+        let jitter = recent.iter().map(|q| q.jitter_ms).sum::<f32>() / recent.len() as f32;
+        if loss > 10.0 || rtt > 400.0 || jitter > 60.0 {
+            "poor connection"
+        } else if loss > 3.0 || rtt > 200.0 || jitter > 30.0 {
+            "fair connection"
+        } else {
+            "good connection"
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingCall {
+    pub id: String,
+    pub peer: String,
+    pub video: bool,
+}
+
+/// The add-account form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountForm {
+    pub jid: String,
+    pub password: String,
+    pub server: String,
+    pub ca_file: String,
+    pub show_advanced: bool,
+    /// The last attempt's error, shown under the form.
+    pub error: Option<String>,
+    pub busy: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Connection {
+    #[default]
+    Offline,
+    Connecting,
+    Online,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Model {
+    /// The signed-in account, if any; without one the window shows the form.
+    pub account: Option<String>,
+    pub connection: Connection,
+    pub form: AccountForm,
+    pub contacts: Vec<ContactRow>,
+    pub filter: String,
+    pub selected: Option<String>,
+    pub conversations: HashMap<String, Conversation>,
+    pub subscription_requests: Vec<String>,
+    pub call: Option<ActiveCall>,
+    pub incoming: Option<IncomingCall>,
+    pub add_contact: String,
+    pub microphones: Vec<String>,
+    pub speakers: Vec<String>,
+    pub microphone: Option<String>,
+    pub speaker: Option<String>,
+    /// A line for errors that belong to no form (shown in the status bar).
+    pub notice: Option<String>,
+}
+
+impl Model {
+    /// Contacts matching the filter, in display order (indices into `contacts`).
+    pub fn visible_contacts(&self) -> Vec<usize> {
+        let f = self.filter.to_lowercase();
+        self.contacts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                f.is_empty()
+                    || c.jid.to_lowercase().contains(&f)
+                    || c.name
+                        .as_deref()
+                        .is_some_and(|n| n.to_lowercase().contains(&f))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    pub fn contact(&self, jid: &str) -> Option<&ContactRow> {
+        self.contacts.iter().find(|c| c.jid == jid)
+    }
+}
+
+/// Checks the account form; `Err` is the message shown next to it.
+pub fn validate_form(form: &AccountForm) -> Result<(), String> {
+    let jid = form.jid.trim();
+    let Some((node, domain)) = jid.split_once('@') else {
+        return Err("Enter your address as name@server, e.g. alice@example.org".into());
+    };
+    if node.is_empty() || domain.is_empty() || domain.contains('@') || jid.contains(' ') {
+        return Err("Enter your address as name@server, e.g. alice@example.org".into());
+    }
+    if form.password.is_empty() {
+        return Err("Enter your password".into());
+    }
+    if !form.server.trim().is_empty() {
+        let ok = form
+            .server
+            .trim()
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+        if !ok {
+            return Err("Server must be host:port, e.g. xmpp.example.org:5222".into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_validation() {
+        let mut f = AccountForm {
+            jid: "alice".into(),
+            ..Default::default()
+        };
+        assert!(validate_form(&f).is_err());
+        f.jid = "alice@example.org".into();
+        assert_eq!(validate_form(&f).unwrap_err(), "Enter your password");
+        f.password = "x".into();
+        assert!(validate_form(&f).is_ok());
+        f.server = "host".into();
+        assert!(validate_form(&f).is_err());
+        f.server = "host:5222".into();
+        assert!(validate_form(&f).is_ok());
+    }
+
+    #[test]
+    fn verdicts() {
+        let mut c = ActiveCall {
+            id: "1".into(),
+            peer: "b".into(),
+            phase: CallPhase::Active,
+            muted: false,
+            elapsed_s: 0,
+            mic_level_dbfs: -100.0,
+            quality: VecDeque::new(),
+        };
+        assert_eq!(c.verdict(), "measuring…");
+        c.quality.push_back(QualitySample {
+            rtt_ms: 30.0,
+            jitter_ms: 2.0,
+            loss_pct: 0.0,
+            kbps: 32.0,
+        });
+        assert_eq!(c.verdict(), "good connection");
+        c.quality.push_back(QualitySample {
+            rtt_ms: 30.0,
+            jitter_ms: 2.0,
+            loss_pct: 40.0,
+            kbps: 32.0,
+        });
+        assert_eq!(c.verdict(), "poor connection");
+    }
+}

@@ -1,0 +1,263 @@
+//! The window's screens, driven like a user: widgets found by their accessible labels,
+//! clicked and typed into; the resulting commands and what is shown are checked.
+
+use banter_ui::model::{
+    ActiveCall, Availability, CallPhase, ContactRow, Delivery, IncomingCall, Model, TimelineItem,
+};
+use banter_ui::{view, UiCommand};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use kittest::Queryable as _;
+
+/// Focuses the input with this role and label and types into it.
+fn type_into(h: &mut Harness<'_, State>, role: Role, label: &str, text: &str) {
+    h.get_by_role_and_label(role, label).focus();
+    h.run();
+    h.get_by_role_and_label(role, label).type_text(text);
+    h.run();
+}
+
+#[derive(Default)]
+struct State {
+    model: Model,
+    commands: Vec<UiCommand>,
+}
+
+fn signed_in() -> Model {
+    Model {
+        account: Some("alice@example.org".into()),
+        contacts: vec![ContactRow {
+            jid: "bob@example.org".into(),
+            name: Some("Bob".into()),
+            availability: Availability::Available,
+            can_audio: true,
+            ..Default::default()
+        }],
+        selected: Some("bob@example.org".into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn account_form_validates_then_signs_in() {
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::account_form(ui, &mut s.model, &mut s.commands),
+        State::default(),
+    );
+    type_into(&mut h, Role::TextInput, "Address", "alice");
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Sign in").click();
+    h.run();
+    assert!(h.state().commands.is_empty());
+    h.get_by_label_contains("name@server");
+
+    type_into(&mut h, Role::TextInput, "Address", "@example.org");
+    type_into(&mut h, Role::PasswordInput, "Password", "secret");
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Sign in").click();
+    // The spinner keeps repainting: step instead of running until idle.
+    h.run_steps(3);
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::AddAccount {
+            jid: "alice@example.org".into(),
+            password: "secret".into(),
+            server: None,
+            ca_file: None,
+        }]
+    );
+    // While connecting the button is disabled and a spinner says so.
+    h.get_by_label("Connecting…");
+}
+
+#[test]
+fn advanced_server_must_be_host_and_port() {
+    let mut state = State::default();
+    state.model.form.jid = "alice@example.org".into();
+    state.model.form.password = "pw".into();
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::account_form(ui, &mut s.model, &mut s.commands),
+        state,
+    );
+    h.get_by_label("Advanced").click();
+    h.run();
+    type_into(&mut h, Role::TextInput, "Server", "xmpp.example.org");
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Sign in").click();
+    h.run();
+    assert!(h.state().commands.is_empty());
+    h.get_by_label_contains("Server must be host:port");
+}
+
+#[test]
+fn sending_a_message() {
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::conversation(ui, &mut s.model, &mut s.commands),
+        State {
+            model: signed_in(),
+            ..Default::default()
+        },
+    );
+    type_into(&mut h, Role::TextInput, "Message", "hello Bob");
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Send").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::SendMessage {
+            to: "bob@example.org".into(),
+            body: "hello Bob".into()
+        }]
+    );
+    // The draft is cleared; the message appears once the client reports it.
+    h.state_mut()
+        .model
+        .conversations
+        .get_mut("bob@example.org")
+        .unwrap()
+        .items
+        .push(TimelineItem::Message {
+            id: "1".into(),
+            outgoing: true,
+            body: "hello Bob".into(),
+            ts_ms: 0,
+            delivery: Delivery::Delivered,
+        });
+    h.run();
+    h.get_by_label("hello Bob · delivered");
+}
+
+#[test]
+fn call_button_follows_the_contacts_capabilities() {
+    let mut model = signed_in();
+    model.contacts[0].can_audio = false;
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::conversation(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_role_and_label(Role::Button, "Call").click();
+    h.run();
+    assert!(h.state().commands.is_empty(), "disabled without caps");
+    h.state_mut().model.contacts[0].can_audio = true;
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Call").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::Call {
+            jid: "bob@example.org".into(),
+            video: false
+        }]
+    );
+}
+
+#[test]
+fn incoming_call_accept_and_decline() {
+    let mut model = signed_in();
+    model.incoming = Some(IncomingCall {
+        id: "c1".into(),
+        peer: "bob@example.org".into(),
+        video: false,
+    });
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::incoming_call(ui.ctx(), &s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_label("Bob is calling");
+    h.get_by_role_and_label(Role::Button, "Decline").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Accept").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [
+            UiCommand::DeclineCall { id: "c1".into() },
+            UiCommand::AcceptCall {
+                id: "c1".into(),
+                video: false
+            }
+        ]
+    );
+}
+
+#[test]
+fn in_call_mute_and_hang_up() {
+    let mut model = signed_in();
+    model.call = Some(ActiveCall {
+        id: "c1".into(),
+        peer: "bob@example.org".into(),
+        phase: CallPhase::Active,
+        muted: false,
+        elapsed_s: 75,
+        mic_level_dbfs: -20.0,
+        quality: Default::default(),
+    });
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::call_bar(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_label("bob@example.org · 01:15");
+    h.get_by_role_and_label(Role::Button, "Mute").click();
+    h.run();
+    h.state_mut().model.call.as_mut().unwrap().muted = true;
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Unmute");
+    h.get_by_role_and_label(Role::Button, "Hang up").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [
+            UiCommand::SetMuted {
+                id: "c1".into(),
+                muted: true
+            },
+            UiCommand::Hangup { id: "c1".into() }
+        ]
+    );
+}
+
+#[test]
+fn ten_thousand_contacts_stay_smooth() {
+    let mut model = signed_in();
+    model.contacts = (0..10_000)
+        .map(|i| ContactRow {
+            jid: format!("user{i:05}@example.org"),
+            availability: if i % 3 == 0 {
+                Availability::Available
+            } else {
+                Availability::Offline
+            },
+            ..Default::default()
+        })
+        .collect();
+    let mut h = Harness::builder().with_size([320.0, 600.0]).build_ui_state(
+        |ui, s: &mut State| view::contact_list(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    // Only the rows in view exist in the UI tree.
+    assert!(h.query_by_label("user00000@example.org").is_some());
+    assert!(h.query_by_label("user09999@example.org").is_none());
+    // Filtering finds any of them.
+    type_into(&mut h, Role::TextInput, "Search contacts", "user09999");
+    h.run();
+    h.get_by_label("user09999@example.org").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::SelectContact {
+            jid: "user09999@example.org".into()
+        }]
+    );
+}
