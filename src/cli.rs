@@ -170,19 +170,31 @@ pub enum Cmd {
     },
     /// Manage the roster: add, remove or rename a contact
     Contact {
-        #[command(subcommand)]
-        action: ContactAction,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ContactAction {
-    /// Add a contact and ask for its presence
-    Add {
-        jid: String,
+        /// add, remove, rename or list
+        #[arg(value_enum)]
+        verb: ContactVerb,
+        /// The contact (for all but list). Not named `jid`: that would shadow --jid.
+        contact: Option<String>,
+        /// Its name (add, rename)
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+/// What `banter contact` does.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ContactVerb {
+    Add,
+    Remove,
+    Rename,
+    List,
+}
+
+/// A roster change asked for on the command line.
+#[derive(Debug)]
+pub enum ContactAction {
+    /// Add a contact and ask for its presence
+    Add { jid: String, name: Option<String> },
     /// Remove a contact (and the subscriptions both ways)
     Remove { jid: String },
     /// Rename a contact
@@ -208,9 +220,7 @@ pub fn main() -> ExitCode {
         // No subcommand: the window, on this (main) thread; it starts its own runtime
         // for the client.
         let json = cli.account.json;
-        let result = data_dir(&cli.account)
-            .and_then(|d| Ok((d, cli.media.config()?)))
-            .and_then(|(d, media)| crate::window::run(d, media).map_err(CliError));
+        let result = window(&cli);
         return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(CliError(msg)) => fail(&msg, json),
@@ -225,6 +235,21 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError(msg)) => fail(&msg, json),
     }
+}
+
+/// Opens the window; with `--jid` (and a password) it signs in right away.
+fn window(cli: &Cli) -> Result<(), CliError> {
+    let args = &cli.account;
+    let start = match &args.jid {
+        Some(jid) => Some(crate::window::StartAccount {
+            jid: parse_jid(jid)?.to_string(),
+            password: password(args)?,
+            server: args.server.clone(),
+            ca_file: args.ca_file.as_ref().map(|p| p.display().to_string()),
+        }),
+        None => None,
+    };
+    crate::window::run(data_dir(args)?, cli.media.config()?, start, args.json).map_err(CliError)
 }
 
 fn fail(msg: &str, json: bool) -> ExitCode {
@@ -320,7 +345,30 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 Show::parse(&show).ok_or_else(|| CliError(format!("unknown presence '{show}'")))?;
             listen(&args, duration, accept_subscriptions, show, status).await
         }
-        Cmd::Contact { action } => contact(&args, action).await,
+        Cmd::Contact {
+            verb,
+            contact: jid,
+            name,
+        } => {
+            let need_jid = || {
+                jid.clone().ok_or_else(|| {
+                    CliError("which contact? e.g. banter contact add bob@example.org".into())
+                })
+            };
+            let action = match verb {
+                ContactVerb::Add => ContactAction::Add {
+                    jid: need_jid()?,
+                    name,
+                },
+                ContactVerb::Remove => ContactAction::Remove { jid: need_jid()? },
+                ContactVerb::Rename => ContactAction::Rename {
+                    jid: need_jid()?,
+                    name: name.ok_or_else(|| CliError("rename needs --name NAME".into()))?,
+                },
+                ContactVerb::List => ContactAction::List,
+            };
+            contact(&args, action).await
+        }
         Cmd::History { peer, limit } => history(&args, &peer, limit),
         Cmd::Call {
             to,

@@ -25,8 +25,18 @@ enum AppEvent {
     Client(Event),
 }
 
+/// Sign in at start (from the command line), instead of showing the form.
+pub struct StartAccount {
+    pub jid: String,
+    pub password: String,
+    pub server: Option<String>,
+    pub ca_file: Option<String>,
+}
+
 struct App {
     model: Model,
+    /// Mirror client events as JSON lines on stdout (`--json`: scripts and tests).
+    json: bool,
     runtime: tokio::runtime::Runtime,
     events: std_mpsc::Receiver<AppEvent>,
     events_tx: std_mpsc::Sender<AppEvent>,
@@ -37,7 +47,12 @@ struct App {
 }
 
 /// Opens the window; returns when it is closed.
-pub fn run(data_dir: PathBuf, media: banter_media::MediaConfig) -> Result<(), String> {
+pub fn run(
+    data_dir: PathBuf,
+    media: banter_media::MediaConfig,
+    start: Option<StartAccount>,
+    json: bool,
+) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (events_tx, events) = std_mpsc::channel();
     let options = eframe::NativeOptions {
@@ -50,9 +65,10 @@ pub fn run(data_dir: PathBuf, media: banter_media::MediaConfig) -> Result<(), St
     eframe::run_native(
         "Banter",
         options,
-        Box::new(move |_cc| {
-            Ok(Box::new(App {
+        Box::new(move |cc| {
+            let mut app = App {
                 model: Model::default(),
+                json,
                 runtime,
                 events,
                 events_tx,
@@ -60,7 +76,13 @@ pub fn run(data_dir: PathBuf, media: banter_media::MediaConfig) -> Result<(), St
                 data_dir,
                 media,
                 call_started: None,
-            }))
+            };
+            if let Some(s) = start {
+                app.model.form.jid = s.jid.clone();
+                app.model.form.busy = true;
+                app.sign_in(s.jid, s.password, s.server, s.ca_file, cc.egui_ctx.clone());
+            }
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| format!("cannot open the window: {e}"))
@@ -111,6 +133,9 @@ impl App {
     fn apply(&mut self, ev: AppEvent) {
         let ev = match ev {
             AppEvent::Online(tx, jid) => {
+                if self.json {
+                    println!("{}", serde_json::json!({"event": "window", "account": jid}));
+                }
                 self.client = Some(tx);
                 self.model.account = Some(jid);
                 self.model.connection = Connection::Online;
@@ -124,6 +149,10 @@ impl App {
             }
             AppEvent::Client(ev) => ev,
         };
+        if self.json {
+            let mut out = std::io::stdout();
+            crate::cli::print_event(&mut out, &ev, true);
+        }
         match ev {
             Event::Connected { .. } => {
                 self.model.connection = Connection::Online;
