@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use banter_media::audio::analysis::dominant_frequency;
 use serde_json::Value;
-use support::{Proc, Prosody, User};
+use support::{read_wav, Proc, Prosody, User};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -19,14 +19,6 @@ fn media_args<'a>(audio_in: &'a str, audio_out: &'a str) -> Vec<&'a str> {
         "--ice-allow",
         "127.0.0.0/8",
     ]
-}
-
-fn read_wav(path: &std::path::Path) -> Vec<i16> {
-    hound::WavReader::open(path)
-        .unwrap()
-        .samples::<i16>()
-        .map(|s| s.unwrap())
-        .collect()
 }
 
 fn states(events: &[Value]) -> Vec<String> {
@@ -130,18 +122,7 @@ async fn lib_client(
 }
 
 async fn next_call_event(c: &mut ClientHandle, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-    let fut = async {
-        loop {
-            match c.next_event().await {
-                Some(ev) if pred(&ev) => return ev,
-                Some(_) => {}
-                None => panic!("client ended while waiting for {what}"),
-            }
-        }
-    };
-    tokio::time::timeout(T, fut)
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    support::next_event(c, what, T, pred).await
 }
 
 fn is_state(e: &Event, want: &str) -> bool {

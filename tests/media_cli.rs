@@ -1,5 +1,7 @@
 //! The media side of the command line, end to end through the real binary.
 
+mod support;
+
 use std::process::Command;
 
 use banter_media::audio::analysis::dominant_frequency;
@@ -40,11 +42,7 @@ fn sound_test_loops_a_tone_and_reports_latency() {
     assert!(events
         .iter()
         .any(|e| e["event"] == "stats" && e["candidate_pair"] == "host"));
-    let pcm: Vec<i16> = hound::WavReader::open(&wav)
-        .unwrap()
-        .samples::<i16>()
-        .map(|s| s.unwrap())
-        .collect();
+    let pcm = support::read_wav(&wav);
     let f = dominant_frequency(&pcm[24_000..], 48_000);
     assert!((f - 440.0).abs() <= 5.0, "{f} Hz");
 }
@@ -185,11 +183,7 @@ fn microphone_and_speaker_through_pulseaudio() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let pcm: Vec<i16> = hound::WavReader::open(&heard)
-        .unwrap()
-        .samples::<i16>()
-        .map(|s| s.unwrap())
-        .collect();
+    let pcm = support::read_wav(&heard);
     let f = dominant_frequency(&pcm[24_000..], 48_000);
     assert!((f - 440.0).abs() <= 5.0, "microphone path: {f} Hz");
 
@@ -228,11 +222,7 @@ fn microphone_and_speaker_through_pulseaudio() {
         "{}",
         String::from_utf8_lossy(&played.stderr)
     );
-    let pcm: Vec<i16> = hound::WavReader::open(&captured)
-        .unwrap()
-        .samples::<i16>()
-        .map(|s| s.unwrap())
-        .collect();
+    let pcm = support::read_wav(&captured);
     let loud: Vec<i16> = pcm
         .iter()
         .copied()

@@ -19,18 +19,7 @@ fn bare(s: &str) -> BareJid {
 }
 
 async fn next_matching(c: &mut ClientHandle, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-    let fut = async {
-        loop {
-            match c.next_event().await {
-                Some(ev) if pred(&ev) => return ev,
-                Some(_) => {}
-                None => panic!("client ended while waiting for {what}"),
-            }
-        }
-    };
-    tokio::time::timeout(T, fut)
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    support::next_event(c, what, T, pred).await
 }
 
 fn init_log() {

@@ -76,6 +76,18 @@ impl State {
             .unwrap_or(false)
     }
 
+    fn insert_call(&mut self, id: String, call: Call) {
+        self.calls.insert(
+            id,
+            ActiveCall {
+                call,
+                media: None,
+                deadline: None,
+                iq_ids: Vec::new(),
+            },
+        );
+    }
+
     pub(super) async fn place_call(&mut self, id: String, to: Jid, out: &mut Vec<Stanza>) {
         let Some(own) = self.own_full() else {
             self.emit(Event::Error {
@@ -97,15 +109,7 @@ impl State {
             vec![MediaKind::Audio],
             self.config.ring_timeout,
         );
-        self.calls.insert(
-            id.clone(),
-            ActiveCall {
-                call,
-                media: None,
-                deadline: None,
-                iq_ids: Vec::new(),
-            },
-        );
+        self.insert_call(id.clone(), call);
         self.run_outputs(&id, outputs, out).await;
     }
 
@@ -418,15 +422,7 @@ impl State {
         }
         let (call, outputs) =
             Call::proposed(id.clone(), from_full, own, media, self.config.ring_timeout);
-        self.calls.insert(
-            id.clone(),
-            ActiveCall {
-                call,
-                media: None,
-                deadline: None,
-                iq_ids: Vec::new(),
-            },
-        );
+        self.insert_call(id.clone(), call);
         self.run_outputs(&id, outputs, out).await;
         if let Some(ours) = crossing {
             tracing::info!(%ours, theirs = %id, "simultaneous calls: theirs wins");
@@ -487,15 +483,7 @@ impl State {
         let sid = jingle.sid.clone();
         let (call, mut outputs) =
             Call::initiated(from_full, own, &jingle, self.config.ring_timeout);
-        self.calls.insert(
-            sid.clone(),
-            ActiveCall {
-                call,
-                media: None,
-                deadline: None,
-                iq_ids: Vec::new(),
-            },
-        );
+        self.insert_call(sid.clone(), call);
         if !allowed {
             tracing::info!(%from, "direct call from someone without a subscription: declined");
             outputs = self.feed(&sid, Input::Reject(Reason::Decline));

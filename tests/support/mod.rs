@@ -364,3 +364,33 @@ pub fn run(mut cmd: Command, timeout: Duration) -> (bool, String, String) {
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// Waits up to `timeout` for a client event matching `pred`, skipping others.
+pub async fn next_event(
+    c: &mut banter::client::ClientHandle,
+    what: &str,
+    timeout: Duration,
+    pred: impl Fn(&banter::client::Event) -> bool,
+) -> banter::client::Event {
+    let fut = async {
+        loop {
+            match c.next_event().await {
+                Some(ev) if pred(&ev) => return ev,
+                Some(_) => {}
+                None => panic!("client ended while waiting for {what}"),
+            }
+        }
+    };
+    tokio::time::timeout(timeout, fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// The samples of a 16-bit WAV file.
+pub fn read_wav(path: &Path) -> Vec<i16> {
+    hound::WavReader::open(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .samples::<i16>()
+        .map(|s| s.unwrap())
+        .collect()
+}

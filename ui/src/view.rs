@@ -65,50 +65,60 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
     let margin = ((ui.available_width() - width) / 2.0).max(0.0);
     ui.horizontal(|ui| {
         ui.add_space(margin);
-        ui.group(|ui| {
+        // A vertical Ui inside the centering row: a group inherits its parent's
+        // direction, and the form must stack.
+        ui.vertical(|ui| {
             ui.set_width(width);
-            labelled_edit(ui, "Address", &mut form.jid, false);
-            labelled_edit(ui, "Password", &mut form.password, true);
-            ui.checkbox(&mut form.show_advanced, "Advanced");
-            if form.show_advanced {
-                labelled_edit(ui, "Server", &mut form.server, false);
-                labelled_edit(ui, "CA file", &mut form.ca_file, false);
-                ui.label(
-                RichText::new(
-                    "Server: host:port when DNS does not point to it. CA file: a PEM file with \
-                     the certificate of a private server.",
-                )
-                .small(),
-            );
-            }
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                let sign_in = ui.add_enabled(!form.busy, egui::Button::new("Sign in"));
-                if form.busy {
-                    ui.spinner();
-                    ui.label("Connecting…");
+            ui.group(|ui| {
+                labelled_edit(ui, "Address", &mut form.jid, false);
+                labelled_edit(ui, "Password", &mut form.password, true);
+                ui.checkbox(&mut form.show_advanced, "Advanced");
+                if form.show_advanced {
+                    labelled_edit(ui, "Server", &mut form.server, false);
+                    labelled_edit(ui, "CA file", &mut form.ca_file, false);
+                    ui.add(
+                    egui::Label::new(
+                        RichText::new(
+                            "Server: host:port when DNS does not point to it. CA file: a PEM file \
+                             with the certificate of a private server.",
+                        )
+                        .small(),
+                    )
+                    .wrap(),
+                );
                 }
-                if sign_in.clicked() {
-                    match validate_form(form) {
-                        Ok(()) => {
-                            form.error = None;
-                            form.busy = true;
-                            out.push(UiCommand::AddAccount {
-                                jid: form.jid.trim().to_string(),
-                                password: form.password.clone(),
-                                server: Some(form.server.trim().to_string())
-                                    .filter(|s| !s.is_empty()),
-                                ca_file: Some(form.ca_file.trim().to_string())
-                                    .filter(|s| !s.is_empty()),
-                            });
-                        }
-                        Err(e) => form.error = Some(e),
+                ui.add_space(8.0);
+                ui.horizontal(|ui| {
+                    let sign_in = ui.add_enabled(!form.busy, egui::Button::new("Sign in"));
+                    if form.busy {
+                        ui.spinner();
+                        ui.label("Connecting…");
                     }
+                    if sign_in.clicked() {
+                        match validate_form(form) {
+                            Ok(()) => {
+                                form.error = None;
+                                form.busy = true;
+                                out.push(UiCommand::AddAccount {
+                                    jid: form.jid.trim().to_string(),
+                                    password: form.password.clone(),
+                                    server: Some(form.server.trim().to_string())
+                                        .filter(|s| !s.is_empty()),
+                                    ca_file: Some(form.ca_file.trim().to_string())
+                                        .filter(|s| !s.is_empty()),
+                                });
+                            }
+                            Err(e) => form.error = Some(e),
+                        }
+                    }
+                });
+                if let Some(e) = &form.error {
+                    ui.add(
+                        egui::Label::new(RichText::new(e).color(Color32::from_rgb(200, 60, 60)))
+                            .wrap(),
+                    );
                 }
             });
-            if let Some(e) = &form.error {
-                ui.colored_label(Color32::from_rgb(200, 60, 60), e);
-            }
         });
     });
 }
