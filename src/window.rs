@@ -44,6 +44,8 @@ struct App {
     data_dir: PathBuf,
     media: banter_media::MediaConfig,
     call_started: Option<Instant>,
+    /// Conversations whose stored history was asked for already.
+    history_loaded: std::collections::HashSet<String>,
 }
 
 /// Opens the window; returns when it is closed.
@@ -76,6 +78,7 @@ pub fn run(
                 data_dir,
                 media,
                 call_started: None,
+                history_loaded: Default::default(),
             };
             if let Some(s) = start {
                 app.model.form.jid = s.jid.clone();
@@ -216,6 +219,40 @@ impl App {
                     },
                 });
             }
+            Event::History { peer, messages } => {
+                // Stored history goes before what arrived since; the same message can be
+                // in both, once.
+                let conv = self.model.conversations.entry(peer).or_default();
+                let known: std::collections::HashSet<String> = conv
+                    .items
+                    .iter()
+                    .filter_map(|i| match i {
+                        TimelineItem::Message { id, .. } => Some(id.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut items: Vec<TimelineItem> = messages
+                    .into_iter()
+                    .filter(|m| !known.contains(&m.id))
+                    .map(|m| {
+                        let outgoing = m.direction == crate::store::Direction::Out;
+                        TimelineItem::Message {
+                            id: m.id,
+                            outgoing,
+                            body: m.body,
+                            ts_ms: m.ts_ms,
+                            delivery: match m.state {
+                                crate::store::MessageState::Pending => Delivery::Sending,
+                                crate::store::MessageState::Acked => Delivery::Sent,
+                                crate::store::MessageState::Delivered => Delivery::Delivered,
+                                crate::store::MessageState::Received => Delivery::Received,
+                            },
+                        }
+                    })
+                    .collect();
+                items.append(&mut conv.items);
+                conv.items = items;
+            }
             Event::MessageAcked { id } => self.set_delivery(&id, Delivery::Sent),
             Event::MessageDelivered { id } => self.set_delivery(&id, Delivery::Delivered),
             Event::Call {
@@ -333,6 +370,15 @@ impl App {
             } => self.sign_in(jid, password, server, ca_file, ctx.clone()),
             UiCommand::SelectContact { jid } => {
                 self.contact_mut(&jid).unread = 0;
+                if self.history_loaded.insert(jid.clone()) {
+                    if let Ok(peer) = BareJid::new(&jid) {
+                        self.send(Command::LoadHistory {
+                            peer,
+                            before_seq: None,
+                            limit: 200,
+                        });
+                    }
+                }
                 self.model.selected = Some(jid);
             }
             UiCommand::SendMessage { to, body } => {
@@ -415,5 +461,102 @@ impl App {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Direction, MessageState, StoredMessage};
+
+    fn app() -> App {
+        let (events_tx, events) = std_mpsc::channel();
+        App {
+            model: Model::default(),
+            json: false,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+            events,
+            events_tx,
+            client: None,
+            data_dir: PathBuf::from("/nonexistent"),
+            media: banter_media::MediaConfig::new(
+                banter_media::audio::source::SourceSpec::Silence,
+                banter_media::audio::sink::SinkSpec::Null,
+            ),
+            call_started: None,
+            history_loaded: Default::default(),
+        }
+    }
+
+    fn msg(id: &str, body: &str) -> StoredMessage {
+        StoredMessage {
+            seq: 0,
+            peer: "bob@x".into(),
+            direction: Direction::In,
+            from: "bob@x/a".into(),
+            to: "alice@x".into(),
+            body: body.into(),
+            id: id.into(),
+            origin_id: None,
+            stanza_id: None,
+            ts_ms: 0,
+            state: MessageState::Received,
+        }
+    }
+
+    #[test]
+    fn stored_history_goes_before_live_messages_without_duplicates() {
+        let mut a = app();
+        a.apply(AppEvent::Client(Event::Message {
+            message: msg("2", "new"),
+        }));
+        a.apply(AppEvent::Client(Event::History {
+            peer: "bob@x".into(),
+            messages: vec![msg("1", "old"), msg("2", "new")],
+        }));
+        let bodies: Vec<&str> = a.model.conversations["bob@x"]
+            .items
+            .iter()
+            .map(|i| match i {
+                TimelineItem::Message { body, .. } => body.as_str(),
+                _ => "",
+            })
+            .collect();
+        assert_eq!(bodies, ["old", "new"]);
+        // An unread count rises for a conversation not on screen.
+        assert_eq!(a.model.contact("bob@x").map(|c| c.unread), Some(1));
+    }
+
+    #[test]
+    fn incoming_call_then_active_then_ended_leaves_a_timeline_entry() {
+        use crate::jingle::session::CallDirection;
+        let mut a = app();
+        let call = |state: &str, reason: Option<&str>| {
+            AppEvent::Client(Event::Call {
+                id: "c".into(),
+                peer: "bob@x".into(),
+                direction: CallDirection::In,
+                media: vec!["audio".into()],
+                state: state.into(),
+                reason: reason.map(Into::into),
+            })
+        };
+        a.apply(call("ringing", None));
+        assert!(a.model.incoming.is_some());
+        a.apply(call("connecting", None));
+        a.apply(call("active", None));
+        assert!(a.model.incoming.is_none());
+        assert_eq!(
+            a.model.call.as_ref().map(|c| c.phase),
+            Some(CallPhase::Active)
+        );
+        a.apply(call("ended", Some("success")));
+        assert!(a.model.call.is_none());
+        assert!(matches!(
+            a.model.conversations["bob@x"].items.last(),
+            Some(TimelineItem::Call { answered: true, .. })
+        ));
     }
 }
