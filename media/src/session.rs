@@ -488,13 +488,8 @@ impl MediaSession {
         &self,
         remote: &SessionDescription,
     ) -> Result<SessionDescription, MediaError> {
-        let desc = RTCSessionDescription::offer(self.remote_sdp(remote))
-            .map_err(|e| MediaError::Description(e.to_string()))?;
-        self.pc
-            .set_remote_description(desc)
-            .await
-            .map_err(|e| MediaError::Description(e.to_string()))?;
-        self.remote_is_set().await;
+        self.set_remote(RTCSessionDescription::offer(self.remote_sdp(remote)))
+            .await?;
         let answer = self.pc.create_answer(None).await.map_err(transport_err)?;
         self.pc
             .set_local_description(answer)
@@ -505,12 +500,22 @@ impl MediaSession {
 
     /// Takes the peer's answer to our offer.
     pub async fn accept_answer(&self, remote: &SessionDescription) -> Result<(), MediaError> {
-        let desc = RTCSessionDescription::answer(self.remote_sdp(remote))
-            .map_err(|e| MediaError::Description(e.to_string()))?;
+        self.set_remote(RTCSessionDescription::answer(self.remote_sdp(remote)))
+            .await
+    }
+
+    /// Applies the peer's description (offer or answer), then the candidates that
+    /// arrived before it.
+    async fn set_remote(
+        &self,
+        desc: Result<RTCSessionDescription, impl std::fmt::Display>,
+    ) -> Result<(), MediaError> {
+        let bad = |e: &dyn std::fmt::Display| MediaError::Description(e.to_string());
+        let desc = desc.map_err(|e| bad(&e))?;
         self.pc
             .set_remote_description(desc)
             .await
-            .map_err(|e| MediaError::Description(e.to_string()))?;
+            .map_err(|e| bad(&e))?;
         self.remote_is_set().await;
         Ok(())
     }

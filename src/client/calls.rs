@@ -16,7 +16,7 @@ use xmpp_parsers::stanza_error::DefinedCondition;
 use banter_media::description::MediaKind;
 use banter_media::{MediaError, MediaEvent, MediaSession};
 
-use super::{iq_error, new_id, Event, State};
+use super::{iq_error, iq_result, new_id, Event, State};
 use crate::jingle::jmi::Jmi;
 use crate::jingle::session::{Call, CallState, Input, Output};
 use crate::jingle::{Action, Jingle, Reason};
@@ -450,17 +450,8 @@ impl State {
                 return;
             }
         };
-        let ack = |out: &mut Vec<Stanza>, to: Jid| {
-            out.push(
-                Iq::Result {
-                    from: None,
-                    to: Some(to),
-                    id: iq_id.clone(),
-                    payload: None,
-                }
-                .into(),
-            )
-        };
+        let ack =
+            |out: &mut Vec<Stanza>, to: Jid| out.push(iq_result(Some(to), iq_id.clone(), None));
         if self.calls.contains_key(&jingle.sid) {
             ack(out, from.clone());
             let sid = jingle.sid.clone();

@@ -804,38 +804,19 @@ impl State {
             Iq::Get {
                 from, id, payload, ..
             } => {
-                let reply = if payload.is("query", ns::DISCO_INFO) {
+                // Some(payload): we answer (payload may be empty); None: not served.
+                let answer: Option<Option<Element>> = if payload.is("query", ns::DISCO_INFO) {
                     let node = payload.attr("node");
                     let ours = format!("{}#{}", caps::NODE, caps::own_ver());
-                    if node.is_none() || node == Some(ours.as_str()) {
-                        Some(disco::own_info(node))
-                    } else {
-                        None
-                    }
+                    (node.is_none() || node == Some(ours.as_str()))
+                        .then(|| Some(disco::own_info(node)))
                 } else if payload.is("ping", ns::PING) {
-                    Some(Element::builder("ping", ns::PING).build())
+                    Some(None)
                 } else {
                     None
                 };
-                match reply {
-                    Some(el) if el.is("ping", ns::PING) => out.push(
-                        Iq::Result {
-                            from: None,
-                            to: from,
-                            id,
-                            payload: None,
-                        }
-                        .into(),
-                    ),
-                    Some(el) => out.push(
-                        Iq::Result {
-                            from: None,
-                            to: from,
-                            id,
-                            payload: Some(el),
-                        }
-                        .into(),
-                    ),
+                match answer {
+                    Some(payload) => out.push(iq_result(from, id, payload)),
                     None => out.push(iq_error(from, id, DefinedCondition::ServiceUnavailable)),
                 }
             }
@@ -849,15 +830,7 @@ impl State {
                         return;
                     }
                     self.apply_roster_push(&payload);
-                    out.push(
-                        Iq::Result {
-                            from: None,
-                            to: from,
-                            id,
-                            payload: None,
-                        }
-                        .into(),
-                    );
+                    out.push(iq_result(from, id, None));
                 } else {
                     out.push(iq_error(from, id, DefinedCondition::ServiceUnavailable));
                 }
@@ -1126,6 +1099,17 @@ impl State {
             Err(e) => self.store_err(e),
         }
     }
+}
+
+/// An IQ result to `to`, answering request `id`.
+fn iq_result(to: Option<Jid>, id: String, payload: Option<Element>) -> Stanza {
+    Iq::Result {
+        from: None,
+        to,
+        id,
+        payload,
+    }
+    .into()
 }
 
 fn iq_error(to: Option<Jid>, id: String, cond: DefinedCondition) -> Stanza {
