@@ -317,8 +317,19 @@ mod turn;
 
 #[test]
 fn relay_only_call_through_coturn_with_credentials_from_the_server() {
+    relay_only_call(false);
+}
+
+/// The server advertises TURN over UDP and TCP (XEP-0215) and coturn answers only on
+/// TCP, as behind a firewall that drops UDP.
+#[test]
+fn relay_only_call_through_coturn_over_tcp() {
+    relay_only_call(true);
+}
+
+fn relay_only_call(tcp_only: bool) {
     let secret = "xep-0215-secret";
-    let coturn = turn::Coturn::start_with(turn::TurnAuth::SharedSecret(secret.into()));
+    let coturn = turn::Coturn::start_opts(turn::TurnAuth::SharedSecret(secret.into()), tcp_only);
     let server = Prosody::start_with_turn(Some((coturn.port, secret)));
     let alice = server.user("alice");
     let bob = server.user("bob");

@@ -7,6 +7,7 @@ pub mod error;
 pub mod netsim;
 mod rtcp;
 pub mod session;
+pub mod turn_tcp;
 
 pub use description::{Candidate, CandidateKind, SessionDescription};
 pub use error::MediaError;

@@ -36,6 +36,7 @@ use crate::audio::source::{Silence, SourceSpec};
 use crate::audio::{level_dbfs, FRAME};
 use crate::description::{Candidate, CandidateKind, SessionDescription};
 use crate::error::MediaError;
+use crate::turn_tcp::TcpTurnBridge;
 
 /// A STUN or TURN server (XEP-0215 gives these per call).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,6 +283,50 @@ pub struct MediaSession {
     pending_candidates: Mutex<Vec<Candidate>>,
     engine: Mutex<Option<std::thread::JoinHandle<()>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// TURN-over-TCP bridges, alive as long as the session.
+    _turn_bridges: Vec<TcpTurnBridge>,
+}
+
+/// The servers as webrtc-rs takes them, with each `turn:…?transport=tcp` URL (which
+/// webrtc-rs would skip) replaced by a local [`TcpTurnBridge`] to that server.
+async fn bridge_tcp_turn(servers: &[IceServer]) -> (Vec<RTCIceServer>, Vec<TcpTurnBridge>) {
+    let mut bridges = Vec::new();
+    let mut out = Vec::new();
+    for s in servers {
+        let mut urls = Vec::new();
+        for url in &s.urls {
+            let Some(target) = url
+                .strip_prefix("turn:")
+                .and_then(|u| u.strip_suffix("?transport=tcp"))
+            else {
+                urls.push(url.clone());
+                continue;
+            };
+            let addr = match tokio::net::lookup_host(target).await {
+                Ok(mut addrs) => addrs.find(|a| a.is_ipv4()),
+                Err(e) => {
+                    tracing::warn!("TURN server {target}: {e}");
+                    None
+                }
+            };
+            let Some(addr) = addr else { continue };
+            match TcpTurnBridge::start(addr).await {
+                Ok(b) => {
+                    urls.push(format!("turn:{}?transport=udp", b.local));
+                    bridges.push(b);
+                }
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+        if !urls.is_empty() {
+            out.push(RTCIceServer {
+                urls,
+                username: s.username.clone(),
+                credential: s.credential.clone(),
+            });
+        }
+    }
+    (out, bridges)
 }
 
 /// The local addresses to bind. webrtc-rs has no address filter: the bound sockets
@@ -341,15 +386,7 @@ impl MediaSession {
                 rtc::interceptor::Slot::from(14_000),
                 crate::rtcp::DeliverRtcp::default(),
             );
-        let ice_servers = config
-            .ice_servers
-            .iter()
-            .map(|s| RTCIceServer {
-                urls: s.urls.clone(),
-                username: s.username.clone(),
-                credential: s.credential.clone(),
-            })
-            .collect();
+        let (ice_servers, turn_bridges) = bridge_tcp_turn(&config.ice_servers).await;
         let mut rtc_config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
         if config.relay_only {
             rtc_config = rtc_config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
@@ -458,6 +495,7 @@ impl MediaSession {
             pending_candidates: Mutex::new(Vec::new()),
             engine: Mutex::new(Some(engine)),
             tasks,
+            _turn_bridges: turn_bridges,
         })
     }
 

@@ -302,10 +302,22 @@ async fn missing_microphone_is_an_event_and_the_call_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_only_call_through_coturn() {
     let turn = support::Coturn::start();
+    relay_only_call(&turn, turn.url()).await;
+}
+
+/// The TURN server is reachable only over TCP (coturn --no-udp): webrtc-rs alone would
+/// skip it; the bridge carries the allocation over TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_only_call_through_coturn_over_tcp() {
+    let turn = support::Coturn::start_tcp_only();
+    relay_only_call(&turn, turn.tcp_url()).await;
+}
+
+async fn relay_only_call(turn: &support::Coturn, url: String) {
     let dir = tempfile::tempdir().unwrap();
     let b_wav = dir.path().join("b.wav");
     let server = banter_media::IceServer {
-        urls: vec![turn.url()],
+        urls: vec![url],
         username: turn.username.clone(),
         credential: turn.password.clone(),
     };

@@ -70,7 +70,7 @@ impl Prosody {
             Some((port, secret)) => (
                 ", \"turn_external\"",
                 format!(
-                    "turn_external_host = \"127.0.0.1\"\nturn_external_port = {port}\nturn_external_secret = \"{secret}\""
+                    "turn_external_host = \"127.0.0.1\"\nturn_external_port = {port}\nturn_external_secret = \"{secret}\"\nturn_external_tcp = true"
                 ),
             ),
             None => ("", String::new()),

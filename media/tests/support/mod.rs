@@ -39,6 +39,16 @@ impl Coturn {
     }
 
     pub fn start_with(auth: TurnAuth) -> Coturn {
+        Coturn::start_opts(auth, false)
+    }
+
+    /// A server clients can reach only over TCP (as behind a firewall that drops UDP);
+    /// it still relays over UDP.
+    pub fn start_tcp_only() -> Coturn {
+        Coturn::start_opts(TurnAuth::Static, true)
+    }
+
+    pub fn start_opts(auth: TurnAuth, tcp_only: bool) -> Coturn {
         let dir = tempfile::Builder::new()
             .prefix("banter-coturn-")
             .tempdir()
@@ -56,6 +66,9 @@ impl Coturn {
                 cmd.arg("--use-auth-secret")
                     .arg(format!("--static-auth-secret={secret}"));
             }
+        }
+        if tcp_only {
+            cmd.arg("--no-udp");
         }
         let child = cmd
             .args(["-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
@@ -93,6 +106,10 @@ impl Coturn {
 
     pub fn url(&self) -> String {
         format!("turn:127.0.0.1:{}?transport=udp", self.port)
+    }
+
+    pub fn tcp_url(&self) -> String {
+        format!("turn:127.0.0.1:{}?transport=tcp", self.port)
     }
 }
 
