@@ -80,24 +80,24 @@ async fn run(udp: Arc<UdpSocket>, server: SocketAddr) {
             break;
         };
         let mut map = conns.lock().await;
-        if !map.contains_key(&from) {
-            match TcpStream::connect(server).await {
-                Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
-                    let (read, write) = stream.into_split();
-                    let back = tokio::spawn(read_back(read, udp.clone(), from, conns.clone()));
-                    map.insert(from, (write, back));
-                }
-                Err(e) => {
-                    // The allocation request times out on the webrtc-rs side, which
-                    // then gathers without this server.
-                    tracing::warn!("TURN server {server} unreachable over TCP: {e}");
-                    continue;
+        let write = match map.entry(from) {
+            std::collections::hash_map::Entry::Occupied(e) => &mut e.into_mut().0,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                match TcpStream::connect(server).await {
+                    Ok(stream) => {
+                        let _ = stream.set_nodelay(true);
+                        let (read, write) = stream.into_split();
+                        let back = tokio::spawn(read_back(read, udp.clone(), from, conns.clone()));
+                        &mut e.insert((write, back)).0
+                    }
+                    Err(e) => {
+                        // The allocation request times out on the webrtc-rs side,
+                        // which then gathers without this server.
+                        tracing::warn!("TURN server {server} unreachable over TCP: {e}");
+                        continue;
+                    }
                 }
             }
-        }
-        let Some((write, _)) = map.get_mut(&from) else {
-            continue;
         };
         let msg = &buf[..n];
         let pad = if n >= 4 && msg[0] >> 6 == 0b01 {
