@@ -581,6 +581,7 @@ fn call_json(ev: &Event) -> Option<serde_json::Value> {
                          "media": media, "state": state, "reason": reason}),
         ),
         Event::CallStats { id, stats } => Some(stats_json(Some(id), stats)),
+        Event::CallInfo { id, info } => Some(json!({"event": "call_info", "id": id, "info": info})),
         _ => None,
     }
 }
@@ -613,6 +614,7 @@ fn print_call_event(ev: &Event, json: bool) {
             stats.send_kbps,
             stats.recv_kbps
         ),
+        Event::CallInfo { info, .. } => println!("the peer: {info}"),
         _ => {}
     }
 }

@@ -262,6 +262,17 @@ impl App {
                 state,
                 ..
             } => self.on_call(id, peer, direction, &state),
+            Event::CallInfo { id, info } => {
+                if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
+                    match info.as_str() {
+                        "mute" => call.peer_muted = true,
+                        "unmute" => call.peer_muted = false,
+                        "hold" => call.peer_held = true,
+                        "unhold" => call.peer_held = false,
+                        _ => {}
+                    }
+                }
+            }
             Event::CallStats { stats, .. } => {
                 if let Some(call) = &mut self.model.call {
                     call.mic_level_dbfs = stats.audio_level_in;
@@ -345,6 +356,9 @@ impl App {
                     peer,
                     phase,
                     muted: false,
+                    held: false,
+                    peer_muted: false,
+                    peer_held: false,
                     elapsed_s: 0,
                     mic_level_dbfs: -100.0,
                     quality: VecDeque::new(),
@@ -419,6 +433,12 @@ impl App {
                     call.muted = muted;
                 }
                 self.send(Command::MuteCall { id, muted });
+            }
+            UiCommand::SetHeld { id, held } => {
+                if let Some(call) = &mut self.model.call {
+                    call.held = held;
+                }
+                self.send(Command::HoldCall { id, held });
             }
         }
     }
@@ -548,6 +568,19 @@ mod tests {
         a.apply(call("connecting", None));
         a.apply(call("active", None));
         assert!(a.model.incoming.is_none());
+        // The peer's hold and mute are shown.
+        let info = |info: &str| {
+            AppEvent::Client(Event::CallInfo {
+                id: "c".into(),
+                info: info.into(),
+            })
+        };
+        a.apply(info("hold"));
+        a.apply(info("mute"));
+        let c = a.model.call.as_ref().unwrap();
+        assert!(c.peer_held && c.peer_muted);
+        a.apply(info("unhold"));
+        assert!(!a.model.call.as_ref().unwrap().peer_held);
         assert_eq!(
             a.model.call.as_ref().map(|c| c.phase),
             Some(CallPhase::Active)

@@ -438,3 +438,58 @@ async fn simultaneous_calls_become_one() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// Alice puts the call on hold for two seconds: Bob is told (session-info) and what he
+/// records from her goes silent for that time, then her tone comes back.
+#[tokio::test(flavor = "multi_thread")]
+async fn hold_silences_the_call_and_the_peer_is_told() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let b_wav = dir.path().join("bob-heard.wav");
+    let bob_proc = answering(&bob, &alice, b_wav.to_str().unwrap(), &[]);
+    let mut a = lib_client(&alice, "pc", None, RING).await;
+    a.send(Command::Call {
+        id: "held".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+    });
+    next_call_event(&mut a, "active", |e| is_state(e, "active")).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for held in [true, false] {
+        a.send(Command::HoldCall {
+            id: "held".into(),
+            held,
+        });
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    a.send(Command::Hangup { id: "held".into() });
+    next_call_event(&mut a, "ended", |e| is_state(e, "ended")).await;
+    let (_, b_events) = bob_proc.finish(T);
+    let infos: Vec<_> = b_events
+        .iter()
+        .filter(|e| e["event"] == "call_info")
+        .map(|e| e["info"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(infos, ["hold", "unhold"], "{b_events:#?}");
+
+    let rec = read_wav(&b_wav);
+    let start = rec.iter().position(|s| s.abs() > 1000).expect("tone heard");
+    // The longest quiet stretch after the tone began is the hold.
+    let (mut best, mut best_at, mut run) = (0, 0, 0);
+    for (i, s) in rec[start..].iter().enumerate() {
+        run = if s.abs() < 50 { run + 1 } else { 0 };
+        if run > best {
+            (best, best_at) = (run, start + i + 1 - run);
+        }
+    }
+    let secs = best as f64 / 48_000.0;
+    assert!((1.5..2.6).contains(&secs), "quiet for {secs:.2} s");
+    let after = &rec[best_at + best..];
+    assert!(after.len() > 24_000, "the call went on after the hold");
+    let f = dominant_frequency(&after[..24_000], 48_000);
+    assert!((f - 660.0).abs() <= 5.0, "{f} Hz after unhold");
+    // Before the hold it was the tone too.
+    let f = dominant_frequency(&rec[best_at - 24_000..best_at], 48_000);
+    assert!((f - 660.0).abs() <= 5.0, "{f} Hz before hold");
+}

@@ -216,6 +216,8 @@ struct Shared {
     connected: AtomicBool,
     stop: AtomicBool,
     muted: AtomicBool,
+    /// On hold (XEP-0167 hold): nothing is sent and nothing is played.
+    held: AtomicBool,
     bytes_sent: AtomicU64,
     bytes_received: AtomicU64,
     packets_sent: AtomicU64,
@@ -618,6 +620,11 @@ impl MediaSession {
     }
 
     /// Sends silence instead of the captured audio.
+    /// Puts the call on hold (silence both ways) or takes it off.
+    pub fn set_held(&self, held: bool) {
+        self.shared.held.store(held, Ordering::Relaxed);
+    }
+
     pub fn set_muted(&self, muted: bool) {
         self.shared.muted.store(muted, Ordering::Relaxed);
     }
@@ -975,6 +982,9 @@ fn run_engine(
             }
             Playout::Wait => played.fill(0),
         }
+        if shared.held.load(Ordering::Relaxed) {
+            played.fill(0);
+        }
         if let Err(e) = sink.write(&played) {
             device_error(e);
             sink = Box::new(NullSink);
@@ -990,7 +1000,7 @@ fn run_engine(
             }
             p.process(&mut captured, &played);
         }
-        if shared.muted.load(Ordering::Relaxed) {
+        if shared.muted.load(Ordering::Relaxed) || shared.held.load(Ordering::Relaxed) {
             captured.fill(0);
         }
         let now = Instant::now();

@@ -18,6 +18,7 @@ use banter_media::{MediaError, MediaEvent, MediaSession};
 
 use super::{iq_error, iq_result, new_id, Event, State};
 use crate::jingle::jmi::Jmi;
+use crate::jingle::rtp::Info;
 use crate::jingle::session::{Call, CallState, Input, Output};
 use crate::jingle::{Action, Jingle, Reason};
 use crate::xmpp::carbons;
@@ -183,6 +184,27 @@ impl State {
                     if let Some(s) = &entry.media {
                         s.set_muted(m);
                     }
+                    vec![]
+                }
+                Output::SetHeld(h) => {
+                    if let Some(s) = &entry.media {
+                        s.set_held(h);
+                    }
+                    vec![]
+                }
+                Output::PeerInfo(info) => {
+                    let info = match info {
+                        Info::Mute(_) => "mute",
+                        Info::Unmute(_) => "unmute",
+                        Info::Hold => "hold",
+                        Info::Unhold => "unhold",
+                        Info::Active => "active",
+                        Info::Ringing => "ringing",
+                    };
+                    self.emit(Event::CallInfo {
+                        id: id.to_string(),
+                        info: info.to_string(),
+                    });
                     vec![]
                 }
                 Output::CloseMedia => {

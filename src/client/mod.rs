@@ -147,6 +147,11 @@ pub enum Command {
         id: String,
         muted: bool,
     },
+    /// Put an active call on hold (both directions silent) or resume it.
+    HoldCall {
+        id: String,
+        held: bool,
+    },
     /// Go offline cleanly.
     Disconnect,
 }
@@ -221,6 +226,12 @@ pub enum Event {
         media: Vec<String>,
         state: String,
         reason: Option<String>,
+    },
+    /// The peer muted, unmuted, put the call on hold or resumed it (`info`:
+    /// `mute`, `unmute`, `hold`, `unhold`).
+    CallInfo {
+        id: String,
+        info: String,
     },
     /// The first audio from the peer was decoded.
     CallAudio {
@@ -668,6 +679,10 @@ impl State {
             }
             Command::MuteCall { id, muted } => {
                 self.call_input(&id, crate::jingle::session::Input::Mute(muted), out)
+                    .await
+            }
+            Command::HoldCall { id, held } => {
+                self.call_input(&id, crate::jingle::session::Input::Hold(held), out)
                     .await
             }
             Command::SendMessage { id, to, body } => {

@@ -81,6 +81,8 @@ pub enum Input {
     Reject(Reason),
     Hangup,
     Mute(bool),
+    /// Put the call on hold or take it off (XEP-0167 §7).
+    Hold(bool),
     /// A JMI message about this call; `from` is its sender.
     Jmi {
         from: Jid,
@@ -120,6 +122,9 @@ pub enum Output {
     AcceptAnswer(SessionDescription),
     RemoteCandidates(Vec<Candidate>),
     SetMuted(bool),
+    SetHeld(bool),
+    /// The peer said it muted, unmuted, held or unheld (session-info).
+    PeerInfo(Info),
     CloseMedia,
     State(CallState),
     SetTimer(Duration),
@@ -296,6 +301,14 @@ impl Call {
 
     /// Ends with a session-terminate (when a session exists) or the JMI message that
     /// fits the stage we are in.
+    /// A session-info to the peer, once the session exists.
+    fn session_info(&self, info: Info) -> Option<Output> {
+        let to = self.peer_full.clone().filter(|_| self.session)?;
+        let mut jingle = Jingle::new(Action::SessionInfo, &self.id);
+        jingle.info = Some(info);
+        Some(Output::Jingle { to, jingle })
+    }
+
     fn terminate(&mut self, reason: Reason) -> Vec<Output> {
         let mut out = Vec::new();
         if self.is_ended() {
@@ -432,14 +445,17 @@ impl Call {
             }
             Input::Mute(m) => {
                 out.push(Output::SetMuted(m));
-                if let (Some(to), true) = (self.peer_full.clone(), self.session) {
-                    let mut j = Jingle::new(Action::SessionInfo, &self.id);
-                    j.info = Some(if m {
-                        Info::Mute(None)
-                    } else {
-                        Info::Unmute(None)
-                    });
-                    out.push(Output::Jingle { to, jingle: j });
+                let info = if m {
+                    Info::Mute(None)
+                } else {
+                    Info::Unmute(None)
+                };
+                out.extend(self.session_info(info));
+            }
+            Input::Hold(h) => {
+                if self.state == CallState::Active {
+                    out.push(Output::SetHeld(h));
+                    out.extend(self.session_info(if h { Info::Hold } else { Info::Unhold }));
                 }
             }
             Input::Jmi { from, jmi } => self.on_jmi(from, jmi, &mut out),
@@ -611,14 +627,22 @@ impl Call {
                 let reason = j.reason.unwrap_or(Reason::Success);
                 self.end(EndReason::Jingle(reason), out);
             }
-            // The peer rings (direct session-initiate); mute/hold/active are only
-            // informational.
+            // The peer rings (direct session-initiate).
             Action::SessionInfo
                 if j.info == Some(Info::Ringing)
                     && self.direction == CallDirection::Out
                     && self.state != CallState::Active =>
             {
                 self.set_state(CallState::Ringing, out);
+            }
+            // Mute and hold are the peer's news for the user; the media goes on as the
+            // peer decides (a held peer sends silence or nothing).
+            Action::SessionInfo => {
+                if let Some(info @ (Info::Mute(_) | Info::Unmute(_) | Info::Hold | Info::Unhold)) =
+                    j.info
+                {
+                    out.push(Output::PeerInfo(info));
+                }
             }
             Action::ContentAdd => {
                 // Video added mid-call is not supported yet: refuse the new content and
@@ -801,6 +825,26 @@ mod tests {
         assert!(out.iter().any(|o| matches!(o, Output::AcceptAnswer(_))));
         assert_eq!(states(&a.handle(Input::MediaConnected)), ["active"]);
         assert_eq!(states(&b.handle(Input::MediaConnected)), ["active"]);
+
+        // Hold and mute reach the peer as session-info and are reported there.
+        for (input, info, local) in [
+            (Input::Hold(true), Info::Hold, "SetHeld(true)"),
+            (Input::Hold(false), Info::Unhold, "SetHeld(false)"),
+            (Input::Mute(true), Info::Mute(None), "SetMuted(true)"),
+        ] {
+            let out = a.handle(input);
+            assert!(out.iter().any(|o| format!("{o:?}") == local), "{out:?}");
+            let si = jingle_of(&out, Action::SessionInfo).unwrap();
+            assert_eq!(si.info, Some(info.clone()));
+            let out = b.handle(Input::Jingle {
+                from: Jid::from(alice.clone()),
+                jingle: si,
+            });
+            assert!(
+                matches!(&out[..], [Output::PeerInfo(i)] if *i == info),
+                "{out:?}"
+            );
+        }
 
         let out = a.handle(Input::Hangup);
         let term = jingle_of(&out, Action::SessionTerminate).unwrap();

@@ -40,4 +40,8 @@ pub enum UiCommand {
         id: String,
         muted: bool,
     },
+    SetHeld {
+        id: String,
+        held: bool,
+    },
 }

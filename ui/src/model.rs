@@ -88,6 +88,11 @@ pub struct ActiveCall {
     pub peer: String,
     pub phase: CallPhase,
     pub muted: bool,
+    /// We put the call on hold.
+    pub held: bool,
+    /// What the peer told us (session-info).
+    pub peer_muted: bool,
+    pub peer_held: bool,
     /// Seconds since the call became active.
     pub elapsed_s: u64,
     pub mic_level_dbfs: f32,
@@ -240,6 +245,9 @@ mod tests {
             peer: "b".into(),
             phase: CallPhase::Active,
             muted: false,
+            held: false,
+            peer_muted: false,
+            peer_held: false,
             elapsed_s: 0,
             mic_level_dbfs: -100.0,
             quality: VecDeque::new(),

@@ -203,8 +203,26 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                     muted: !call.muted,
                 });
             }
+            if call.phase == CallPhase::Active {
+                let label = if call.held { "Resume" } else { "Hold" };
+                if ui.button(label).clicked() {
+                    out.push(UiCommand::SetHeld {
+                        id: call.id.clone(),
+                        held: !call.held,
+                    });
+                }
+            }
         });
     });
+    let notice = match (call.held, call.peer_held, call.peer_muted) {
+        (true, _, _) => Some("The call is on hold: you hear nothing and send nothing.".into()),
+        (_, true, _) => Some(format!("{} put the call on hold.", call.peer)),
+        (_, _, true) => Some(format!("{} muted their microphone.", call.peer)),
+        _ => None,
+    };
+    if let Some(n) = notice {
+        ui.label(RichText::new(n).italics());
+    }
     if call.phase == CallPhase::Active {
         ui.horizontal(|ui| {
             ui.label("Microphone");

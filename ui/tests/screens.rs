@@ -187,13 +187,16 @@ fn incoming_call_accept_and_decline() {
 }
 
 #[test]
-fn in_call_mute_and_hang_up() {
+fn in_call_mute_hold_and_hang_up() {
     let mut model = signed_in();
     model.call = Some(ActiveCall {
         id: "c1".into(),
         peer: "bob@example.org".into(),
         phase: CallPhase::Active,
         muted: false,
+        held: false,
+        peer_muted: false,
+        peer_held: false,
         elapsed_s: 75,
         mic_level_dbfs: -20.0,
         quality: Default::default(),
@@ -211,6 +214,12 @@ fn in_call_mute_and_hang_up() {
     h.state_mut().model.call.as_mut().unwrap().muted = true;
     h.run();
     h.get_by_role_and_label(Role::Button, "Unmute");
+    h.get_by_role_and_label(Role::Button, "Hold").click();
+    h.run();
+    // The peer's own news is shown in words.
+    h.state_mut().model.call.as_mut().unwrap().peer_muted = true;
+    h.run();
+    h.get_by_label("bob@example.org muted their microphone.");
     h.get_by_role_and_label(Role::Button, "Hang up").click();
     h.run();
     assert_eq!(
@@ -219,6 +228,10 @@ fn in_call_mute_and_hang_up() {
             UiCommand::SetMuted {
                 id: "c1".into(),
                 muted: true
+            },
+            UiCommand::SetHeld {
+                id: "c1".into(),
+                held: true
             },
             UiCommand::Hangup { id: "c1".into() }
         ]
