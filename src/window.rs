@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
+use banter_ui::command::TypingState;
 use banter_ui::model::{
     ActiveCall, Availability, CallPhase, Connection, ContactRow, Delivery, IncomingCall,
     QualitySample, TimelineItem,
@@ -18,6 +19,9 @@ use xmpp_parsers::jid::{BareJid, Jid};
 
 use crate::client::{self, Command, Config, Event};
 use crate::xmpp::presence::Show;
+
+/// Messages loaded from the store at a time (the first page, then each "earlier").
+const HISTORY_PAGE: usize = 200;
 
 enum AppEvent {
     Online(mpsc::UnboundedSender<Command>, String),
@@ -101,6 +105,7 @@ impl eframe::App for App {
         if let (Some(call), Some(t0)) = (&mut self.model.call, self.call_started) {
             call.elapsed_s = t0.elapsed().as_secs();
         }
+        self.model.now_ms = crate::xmpp::chat::now_ms();
         let commands = banter_ui::view::show(ui, &mut self.model);
         for c in commands {
             self.execute(c, ctx);
@@ -207,6 +212,9 @@ impl App {
                     self.contact_mut(&peer).unread += 1;
                 }
                 let conv = self.model.conversations.entry(peer).or_default();
+                if !outgoing {
+                    conv.peer_typing = false;
+                }
                 conv.items.push(TimelineItem::Message {
                     id: message.id,
                     outgoing,
@@ -223,6 +231,12 @@ impl App {
                 // Stored history goes before what arrived since; the same message can be
                 // in both, once.
                 let conv = self.model.conversations.entry(peer).or_default();
+                // A full page means there may be more before it.
+                conv.more_history = messages.len() >= HISTORY_PAGE;
+                if let Some(first) = messages.first() {
+                    conv.history_cursor =
+                        Some(conv.history_cursor.map_or(first.seq, |c| c.min(first.seq)));
+                }
                 let known: std::collections::HashSet<String> = conv
                     .items
                     .iter()
@@ -262,6 +276,10 @@ impl App {
                 state,
                 ..
             } => self.on_call(id, peer, direction, &state),
+            Event::ChatState { from, state } => {
+                let conv = self.model.conversations.entry(from).or_default();
+                conv.peer_typing = state == "composing";
+            }
             Event::CallInfo { id, info } => {
                 if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
                     match info.as_str() {
@@ -389,7 +407,7 @@ impl App {
                         self.send(Command::LoadHistory {
                             peer,
                             before_seq: None,
-                            limit: 200,
+                            limit: HISTORY_PAGE,
                         });
                     }
                 }
@@ -433,6 +451,31 @@ impl App {
                     call.muted = muted;
                 }
                 self.send(Command::MuteCall { id, muted });
+            }
+            UiCommand::Typing { to, state } => {
+                use xmpp_parsers::chatstates::ChatState;
+                if let Ok(to) = BareJid::new(&to) {
+                    let state = match state {
+                        TypingState::Composing => ChatState::Composing,
+                        TypingState::Paused => ChatState::Paused,
+                        TypingState::Active => ChatState::Active,
+                    };
+                    self.send(Command::SendChatState { to, state });
+                }
+            }
+            UiCommand::LoadEarlier { jid } => {
+                let cursor = self
+                    .model
+                    .conversations
+                    .get(&jid)
+                    .and_then(|c| c.history_cursor);
+                if let (Ok(peer), Some(before)) = (BareJid::new(&jid), cursor) {
+                    self.send(Command::LoadHistory {
+                        peer,
+                        before_seq: Some(before),
+                        limit: HISTORY_PAGE,
+                    });
+                }
             }
             UiCommand::SetHeld { id, held } => {
                 if let Some(call) = &mut self.model.call {
@@ -524,6 +567,44 @@ mod tests {
             ts_ms: 0,
             state: MessageState::Received,
         }
+    }
+
+    #[test]
+    fn history_pages_scroll_back_and_typing_shows() {
+        let mut a = app();
+        let page = |from: i64, n: i64| {
+            AppEvent::Client(Event::History {
+                peer: "bob@x".into(),
+                messages: (from..from + n)
+                    .map(|seq| StoredMessage {
+                        seq,
+                        ..msg(&seq.to_string(), "m")
+                    })
+                    .collect(),
+            })
+        };
+        // A full first page: there may be more, before seq 300.
+        a.apply(page(300, HISTORY_PAGE as i64));
+        let conv = &a.model.conversations["bob@x"];
+        assert!(conv.more_history);
+        assert_eq!(conv.history_cursor, Some(300));
+        // The earlier page is shorter: that was all.
+        a.apply(page(200, 50));
+        let conv = &a.model.conversations["bob@x"];
+        assert!(!conv.more_history);
+        assert_eq!(conv.history_cursor, Some(200));
+        assert_eq!(conv.items.len(), HISTORY_PAGE + 50);
+        assert!(matches!(&conv.items[0], TimelineItem::Message { id, .. } if id == "200"));
+
+        a.apply(AppEvent::Client(Event::ChatState {
+            from: "bob@x".into(),
+            state: "composing".into(),
+        }));
+        assert!(a.model.conversations["bob@x"].peer_typing);
+        a.apply(AppEvent::Client(Event::Message {
+            message: msg("new", "hi"),
+        }));
+        assert!(!a.model.conversations["bob@x"].peer_typing);
     }
 
     #[test]

@@ -540,3 +540,54 @@ async fn direct_tls_login_xep_0368() {
     };
     assert!(login_at(&opts, &wrong).await.is_err());
 }
+
+/// XEP-0085: Alice's typing reaches Bob as events; the notifications are not history.
+#[tokio::test(flavor = "multi_thread")]
+async fn typing_notifications_reach_the_contact_and_are_not_history() {
+    use banter::xmpp_parsers::chatstates::ChatState;
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let a = online(alice.config("pc")).await;
+    let mut b = online(bob.config("pc")).await;
+    next_matching(&mut b, "bob caught up", |e| {
+        matches!(e, Event::CaughtUp { .. })
+    })
+    .await;
+    for (state, name) in [
+        (ChatState::Composing, "composing"),
+        (ChatState::Paused, "paused"),
+    ] {
+        a.send(Command::SendChatState {
+            to: bare(&bob.jid),
+            state,
+        });
+        let ev = next_matching(&mut b, name, |e| matches!(e, Event::ChatState { .. })).await;
+        let Event::ChatState { from, state } = ev else {
+            unreachable!()
+        };
+        assert_eq!((from.as_str(), state.as_str()), (alice.jid.as_str(), name));
+    }
+    a.send(Command::SendMessage {
+        id: "m1".into(),
+        to: bare(&bob.jid),
+        body: "done typing".into(),
+    });
+    // The message says `active`: the peer stops showing "typing…".
+    let ev = next_matching(&mut b, "active", |e| matches!(e, Event::ChatState { .. })).await;
+    assert!(matches!(ev, Event::ChatState { state, .. } if state == "active"));
+    next_matching(&mut b, "message", |e| matches!(e, Event::Message { .. })).await;
+    b.send(Command::LoadHistory {
+        peer: bare(&alice.jid),
+        before_seq: None,
+        limit: 50,
+    });
+    let ev = next_matching(&mut b, "history", |e| matches!(e, Event::History { .. })).await;
+    let Event::History { messages, .. } = ev else {
+        unreachable!()
+    };
+    let bodies: Vec<_> = messages.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["done typing"]);
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -28,7 +28,7 @@ use crate::store::{Contact, Direction, MessageState, Store, StoreError, StoredMe
 use crate::xmpp::connect::{self, ConnectOptions};
 use crate::xmpp::error::ConnectError;
 use crate::xmpp::presence::Show;
-use crate::xmpp::{caps, carbons, chat, disco, mam, presence, receipts, roster, tls};
+use crate::xmpp::{caps, carbons, chat, chatstates, disco, mam, presence, receipts, roster, tls};
 
 /// What an account needs to go online.
 #[derive(Debug, Clone)]
@@ -147,6 +147,11 @@ pub enum Command {
         id: String,
         muted: bool,
     },
+    /// Tell `to` whether we are typing (XEP-0085).
+    SendChatState {
+        to: BareJid,
+        state: xmpp_parsers::chatstates::ChatState,
+    },
     /// Put an active call on hold (both directions silent) or resume it.
     HoldCall {
         id: String,
@@ -226,6 +231,12 @@ pub enum Event {
         media: Vec<String>,
         state: String,
         reason: Option<String>,
+    },
+    /// A contact is typing, stopped, or left the chat (XEP-0085): `state` is
+    /// `composing`, `paused`, `active`, `inactive` or `gone`.
+    ChatState {
+        from: String,
+        state: String,
     },
     /// The peer muted, unmuted, put the call on hold or resumed it (`info`:
     /// `mute`, `unmute`, `hold`, `unhold`).
@@ -681,6 +692,9 @@ impl State {
                 self.call_input(&id, crate::jingle::session::Input::Mute(muted), out)
                     .await
             }
+            Command::SendChatState { to, state } => {
+                out.push(crate::xmpp::chatstates::notification(&to, state).into());
+            }
             Command::HoldCall { id, held } => {
                 self.call_input(&id, crate::jingle::session::Input::Hold(held), out)
                     .await
@@ -1038,6 +1052,14 @@ impl State {
         }
         if let Some(id) = receipts::received_id(&m) {
             self.on_receipt(&id);
+        }
+        if let (Some(state), Some(from)) = (chatstates::state_of(&m), &m.from) {
+            if from.to_bare() != self.own {
+                self.emit(Event::ChatState {
+                    from: from.to_bare().to_string(),
+                    state: chatstates::name(&state).to_string(),
+                });
+            }
         }
         let wants_receipt = receipts::requested(&m);
         if let Some(stored) = chat::to_stored(&m, &self.own, None, None) {

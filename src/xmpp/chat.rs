@@ -20,6 +20,8 @@ pub fn outgoing(to: &BareJid, id: &str, body: &str) -> Message {
         .push(Element::builder("origin-id", ns::SID).a("id", id).build());
     m.payloads.push(receipts::request());
     m.payloads
+        .push(xmpp_parsers::chatstates::ChatState::Active.into());
+    m.payloads
         .push(Element::builder("store", "urn:xmpp:hints").build());
     m
 }

@@ -3,6 +3,7 @@
 pub mod caps;
 pub mod carbons;
 pub mod chat;
+pub mod chatstates;
 pub mod connect;
 pub mod disco;
 pub mod error;

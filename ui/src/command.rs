@@ -44,4 +44,21 @@ pub enum UiCommand {
         id: String,
         held: bool,
     },
+    /// Tell the contact whether we are typing.
+    Typing {
+        to: String,
+        state: TypingState,
+    },
+    /// Load the page of stored messages before the oldest one shown.
+    LoadEarlier {
+        jid: String,
+    },
+}
+
+/// XEP-0085 states the window sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypingState {
+    Composing,
+    Paused,
+    Active,
 }

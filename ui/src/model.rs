@@ -63,6 +63,13 @@ pub struct Conversation {
     pub draft: String,
     /// The peer is typing (XEP-0085).
     pub peer_typing: bool,
+    /// We told the peer we are typing (and when we last typed, in egui seconds).
+    pub composing_sent: bool,
+    pub last_typed_s: f64,
+    /// Older stored messages exist before the oldest one shown.
+    pub more_history: bool,
+    /// The store's position of the oldest message shown (for the next page).
+    pub history_cursor: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +174,8 @@ pub struct Model {
     pub speaker: Option<String>,
     /// A line for errors that belong to no form (shown in the status bar).
     pub notice: Option<String>,
+    /// Now, for "Today"/"Yesterday" headings (set by the binary each frame; tests fix it).
+    pub now_ms: i64,
 }
 
 impl Model {
@@ -189,6 +198,40 @@ impl Model {
 
     pub fn contact(&self, jid: &str) -> Option<&ContactRow> {
         self.contacts.iter().find(|c| c.jid == jid)
+    }
+}
+
+/// Seconds of no typing after which the peer is told we paused.
+pub const TYPING_PAUSE_S: f64 = 8.0;
+
+/// `14:05`, in local time.
+pub fn clock_time(ts_ms: i64) -> String {
+    use chrono::TimeZone;
+    match chrono::Local.timestamp_millis_opt(ts_ms) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.format("%H:%M").to_string()
+        }
+        chrono::LocalResult::None => String::new(),
+    }
+}
+
+/// The heading of a day in the timeline: `Today`, `Yesterday`, or the date.
+pub fn day_label(ts_ms: i64, now_ms: i64) -> String {
+    use chrono::TimeZone;
+    let day = |ms: i64| {
+        chrono::Local
+            .timestamp_millis_opt(ms)
+            .single()
+            .map(|t| t.date_naive())
+    };
+    match (day(ts_ms), day(now_ms)) {
+        (Some(d), Some(today)) if d == today => "Today".into(),
+        (Some(d), Some(today)) if today.pred_opt() == Some(d) => "Yesterday".into(),
+        (Some(d), Some(today)) if d.format("%Y").to_string() == today.format("%Y").to_string() => {
+            d.format("%A, %-d %B").to_string()
+        }
+        (Some(d), _) => d.format("%-d %B %Y").to_string(),
+        _ => String::new(),
     }
 }
 
@@ -236,6 +279,16 @@ mod tests {
         assert!(validate_form(&f).is_err());
         f.server = "host:5222".into();
         assert!(validate_form(&f).is_ok());
+    }
+
+    #[test]
+    fn day_labels() {
+        let now = 1_790_000_000_000; // 2026-09-21 (a Monday), mid-day UTC
+        assert_eq!(day_label(now - 60_000, now), "Today");
+        assert_eq!(day_label(now - 86_400_000, now), "Yesterday");
+        assert!(day_label(now - 5 * 86_400_000, now).contains("September"));
+        assert!(day_label(now - 400 * 86_400_000, now).ends_with("2025"));
+        assert_eq!(clock_time(now).len(), 5);
     }
 
     #[test]

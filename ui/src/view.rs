@@ -4,8 +4,11 @@
 
 use egui::{Align, Color32, Layout, RichText, ScrollArea, TextEdit, Vec2};
 
-use crate::command::UiCommand;
-use crate::model::{validate_form, Availability, CallPhase, Delivery, Model, TimelineItem};
+use crate::command::{TypingState, UiCommand};
+use crate::model::{
+    clock_time, day_label, validate_form, Availability, CallPhase, Conversation, Delivery, Model,
+    TimelineItem, TYPING_PAUSE_S,
+};
 
 /// Height of one contact row; fixed so that the list can be virtualized.
 pub const CONTACT_ROW_HEIGHT: f32 = 44.0;
@@ -327,6 +330,25 @@ pub fn contact_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         });
 }
 
+/// What to tell the peer about our typing, if anything changed: composing on the first
+/// key, active when the draft is emptied, paused after a quiet spell.
+fn typing_change(conv: &mut Conversation, edited: bool, now: f64) -> Option<TypingState> {
+    if edited {
+        conv.last_typed_s = now;
+        if conv.draft.is_empty() {
+            return std::mem::take(&mut conv.composing_sent).then_some(TypingState::Active);
+        }
+        if !conv.composing_sent {
+            conv.composing_sent = true;
+            return Some(TypingState::Composing);
+        }
+    } else if conv.composing_sent && now - conv.last_typed_s >= TYPING_PAUSE_S {
+        conv.composing_sent = false;
+        return Some(TypingState::Paused);
+    }
+    None
+}
+
 /// The conversation with the selected contact: call buttons, timeline, input.
 pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     let Some(jid) = model.selected.clone() else {
@@ -369,7 +391,26 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         .auto_shrink([false, false])
         .max_height(ui.available_height() - input_height - 8.0)
         .show(ui, |ui| {
+            if conv.more_history {
+                ui.vertical_centered(|ui| {
+                    if ui.button("Show earlier messages").clicked() {
+                        out.push(UiCommand::LoadEarlier { jid: jid.clone() });
+                        conv.more_history = false;
+                    }
+                });
+            }
+            let mut day = String::new();
             for item in &conv.items {
+                let ts_ms = match item {
+                    TimelineItem::Message { ts_ms, .. } | TimelineItem::Call { ts_ms, .. } => {
+                        *ts_ms
+                    }
+                };
+                let this_day = day_label(ts_ms, model.now_ms);
+                if this_day != day {
+                    ui.vertical_centered(|ui| ui.label(RichText::new(&this_day).small().weak()));
+                    day = this_day;
+                }
                 match item {
                     TimelineItem::Message {
                         outgoing,
@@ -389,7 +430,12 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                                 Delivery::Delivered => " · delivered",
                                 Delivery::Received => "",
                             };
-                            ui.label(format!("{body}{mark}"));
+                            ui.add(egui::Label::new(body.as_str()).wrap());
+                            ui.label(
+                                RichText::new(format!("{}{mark}", clock_time(ts_ms)))
+                                    .small()
+                                    .weak(),
+                            );
                         });
                     }
                     TimelineItem::Call {
@@ -404,12 +450,17 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                             (false, false, _) => "Missed call".to_string(),
                             _ => "Call".to_string(),
                         };
+                        let text = format!("{text} · {}", clock_time(ts_ms));
                         ui.vertical_centered(|ui| ui.label(RichText::new(text).italics().weak()));
                     }
                 }
             }
             if conv.peer_typing {
-                ui.label(RichText::new("typing…").italics().weak());
+                ui.label(
+                    RichText::new(format!("{} is typing…", contact.display_name()))
+                        .italics()
+                        .weak(),
+                );
             }
         });
     ui.horizontal(|ui| {
@@ -422,13 +473,58 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
             )
             .labelled_by(l.id);
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let now = ui.input(|i| i.time);
         if (ui.button("Send").clicked() || enter) && !conv.draft.trim().is_empty() {
             out.push(UiCommand::SendMessage {
                 to: jid.clone(),
                 body: conv.draft.trim().to_string(),
             });
             conv.draft.clear();
+            // The message itself says `active`.
+            conv.composing_sent = false;
             r.request_focus();
+        } else if let Some(state) = typing_change(conv, r.changed(), now) {
+            out.push(UiCommand::Typing {
+                to: jid.clone(),
+                state,
+            });
+        }
+        if conv.composing_sent {
+            // Wake up to say "paused" if no key comes.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_secs_f64(TYPING_PAUSE_S));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typing_goes_composing_paused_active() {
+        let mut c = Conversation {
+            draft: "h".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            typing_change(&mut c, true, 1.0),
+            Some(TypingState::Composing)
+        );
+        c.draft = "hi".into();
+        assert_eq!(typing_change(&mut c, true, 2.0), None, "told once");
+        assert_eq!(typing_change(&mut c, false, 5.0), None);
+        assert_eq!(
+            typing_change(&mut c, false, 2.0 + TYPING_PAUSE_S),
+            Some(TypingState::Paused)
+        );
+        c.draft = "hi!".into();
+        assert_eq!(
+            typing_change(&mut c, true, 20.0),
+            Some(TypingState::Composing)
+        );
+        c.draft.clear();
+        assert_eq!(typing_change(&mut c, true, 21.0), Some(TypingState::Active));
+        assert_eq!(typing_change(&mut c, false, 40.0), None);
+    }
 }

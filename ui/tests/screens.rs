@@ -1,6 +1,7 @@
 //! The window's screens, driven like a user: widgets found by their accessible labels,
 //! clicked and typed into; the resulting commands and what is shown are checked.
 
+use banter_ui::command::TypingState;
 use banter_ui::model::{
     ActiveCall, Availability, CallPhase, ContactRow, Delivery, IncomingCall, Model, TimelineItem,
 };
@@ -104,10 +105,17 @@ fn sending_a_message() {
     h.run();
     assert_eq!(
         h.state().commands,
-        [UiCommand::SendMessage {
-            to: "bob@example.org".into(),
-            body: "hello Bob".into()
-        }]
+        [
+            // The first key tells Bob we are typing (XEP-0085).
+            UiCommand::Typing {
+                to: "bob@example.org".into(),
+                state: TypingState::Composing
+            },
+            UiCommand::SendMessage {
+                to: "bob@example.org".into(),
+                body: "hello Bob".into()
+            }
+        ]
     );
     // The draft is cleared; the message appears once the client reports it.
     h.state_mut()
@@ -124,7 +132,56 @@ fn sending_a_message() {
             delivery: Delivery::Delivered,
         });
     h.run();
-    h.get_by_label("hello Bob · delivered");
+    h.get_by_label("hello Bob");
+    h.get_by_label_contains(" · delivered");
+}
+
+#[test]
+fn timeline_has_days_times_typing_and_earlier_messages() {
+    let now = 1_790_000_000_000;
+    let mut model = signed_in();
+    model.now_ms = now;
+    let conv = model
+        .conversations
+        .entry("bob@example.org".into())
+        .or_default();
+    conv.more_history = true;
+    conv.peer_typing = true;
+    for (i, ts) in [now - 86_400_000, now - 60_000].into_iter().enumerate() {
+        conv.items.push(TimelineItem::Message {
+            id: i.to_string(),
+            outgoing: false,
+            body: format!("message {i}"),
+            ts_ms: ts,
+            delivery: Delivery::Received,
+        });
+    }
+    conv.items.push(TimelineItem::Call {
+        outgoing: false,
+        answered: false,
+        duration_s: None,
+        ts_ms: now,
+    });
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::conversation(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_label("Yesterday");
+    h.get_by_label("Today");
+    h.get_by_label_contains("Missed call · ");
+    h.get_by_label("Bob is typing…");
+    h.get_by_role_and_label(Role::Button, "Show earlier messages")
+        .click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::LoadEarlier {
+            jid: "bob@example.org".into()
+        }]
+    );
 }
 
 #[test]
