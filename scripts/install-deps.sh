@@ -9,7 +9,7 @@ PKGS=(
   # tests: real servers and a sound system without hardware
   prosody coturn pulseaudio pulseaudio-utils libasound2-plugins
   # window tests
-  xvfb xauth libgl1-mesa-dri libgl1 libegl1 libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libx11-xcb1 imagemagick
+  xvfb xauth libgl1-mesa-dri libgl1 libegl1 libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libx11-xcb1 imagemagick mesa-vulkan-drivers
 )
 
 missing=()

@@ -163,19 +163,28 @@ pub fn incoming_call(ctx: &egui::Context, model: &Model, out: &mut Vec<UiCommand
             ui.label(&inc.peer);
             ui.add_space(12.0);
             ui.horizontal(|ui| {
-                if ui.button("Accept").clicked() {
+                let big = |text: &str, fill: Color32| {
+                    egui::Button::new(RichText::new(text).color(Color32::WHITE).size(15.0))
+                        .fill(fill)
+                        .min_size(Vec2::new(96.0, 32.0))
+                };
+                let green = Color32::from_rgb(40, 150, 80);
+                if ui.add(big("Accept", green)).clicked() {
                     out.push(UiCommand::AcceptCall {
                         id: inc.id.clone(),
                         video: false,
                     });
                 }
-                if inc.video && ui.button("Accept with video").clicked() {
+                if inc.video && ui.add(big("Accept with video", green)).clicked() {
                     out.push(UiCommand::AcceptCall {
                         id: inc.id.clone(),
                         video: true,
                     });
                 }
-                if ui.button("Decline").clicked() {
+                if ui
+                    .add(big("Decline", Color32::from_rgb(200, 60, 60)))
+                    .clicked()
+                {
                     out.push(UiCommand::DeclineCall { id: inc.id.clone() });
                 }
             });
@@ -243,7 +252,56 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                 );
             }
         });
+        egui::CollapsingHeader::new("Call quality")
+            .id_salt("quality")
+            .show(ui, |ui| quality_plots(ui, call));
     }
+}
+
+/// The last minutes of RTT, jitter, loss and bitrate, one small plot per unit. The
+/// plots take no drags or zooms: they change only when a sample arrives.
+fn quality_plots(ui: &mut egui::Ui, call: &crate::model::ActiveCall) {
+    use egui_plot::{Legend, Line, Plot, PlotPoints};
+    let n = call.quality.len() as f64;
+    let series = |f: fn(&crate::model::QualitySample) -> f32| -> PlotPoints<'static> {
+        call.quality
+            .iter()
+            .enumerate()
+            .map(|(i, q)| [i as f64 - n + 1.0, f(q) as f64])
+            .collect()
+    };
+    let width = (ui.available_width() / 3.0 - 8.0).max(120.0);
+    let plot = |id: &str| {
+        Plot::new(id.to_string())
+            .height(110.0)
+            .width(width)
+            .sense(egui::Sense::hover())
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .allow_double_click_reset(false)
+            .allow_axis_zoom_drag(false)
+            .show_x(false)
+            .show_y(false)
+            .include_y(0.0)
+            .include_x(-60.0)
+            .include_x(0.0)
+            .x_axis_formatter(|m, _| format!("{:.0}s", m.value))
+            .legend(Legend::default().follow_insertion_order(true))
+    };
+    ui.horizontal(|ui| {
+        plot("plot_delay").show(ui, |p| {
+            p.line(Line::new("RTT (ms)", series(|q| q.rtt_ms)));
+            p.line(Line::new("Jitter (ms)", series(|q| q.jitter_ms)));
+        });
+        plot("plot_loss").include_y(5.0).show(ui, |p| {
+            p.line(Line::new("Loss (%)", series(|q| q.loss_pct)));
+        });
+        plot("plot_rate").show(ui, |p| {
+            p.line(Line::new("Bitrate (kb/s)", series(|q| q.kbps)));
+        });
+    });
 }
 
 /// A small filled circle (drawn: the bundled fonts have no bullet glyph).
@@ -306,28 +364,89 @@ pub fn contact_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
             for &i in &visible[range] {
                 let c = &model.contacts[i];
                 let selected = model.selected.as_deref() == Some(c.jid.as_str());
-                let text = if c.unread > 0 {
-                    format!("{} ({})", c.display_name(), c.unread)
-                } else {
-                    c.display_name().to_string()
-                };
-                let row = ui.horizontal(|ui| {
-                    ui.set_height(CONTACT_ROW_HEIGHT - 4.0);
-                    presence_dot(ui, availability_color(c.availability));
-                    ui.vertical(|ui| {
-                        let r = ui.selectable_label(selected, text);
-                        if let Some(s) = &c.status {
-                            ui.label(RichText::new(s).small().weak());
-                        }
-                        r
-                    })
-                    .inner
-                });
-                if row.inner.clicked() {
+                if contact_row(ui, c, selected).clicked() {
                     out.push(UiCommand::SelectContact { jid: c.jid.clone() });
                 }
             }
         });
+}
+
+/// One contact: presence dot, name, status line and an unread badge, the whole row
+/// clickable and announced to screen readers by the contact's name.
+fn contact_row(ui: &mut egui::Ui, c: &crate::model::ContactRow, selected: bool) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(
+        Vec2::new(ui.available_width(), CONTACT_ROW_HEIGHT),
+        egui::Sense::click(),
+    );
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(
+            egui::Role::Button,
+            ui.is_enabled(),
+            selected,
+            c.display_name(),
+        )
+    });
+    if !ui.is_rect_visible(rect) {
+        return response;
+    }
+    let visuals = ui.visuals();
+    let painter = ui.painter();
+    let fill = if selected {
+        Some(visuals.selection.bg_fill)
+    } else if response.hovered() {
+        Some(visuals.widgets.hovered.weak_bg_fill)
+    } else {
+        None
+    };
+    let inner = rect.shrink2(Vec2::new(0.0, 2.0));
+    if let Some(fill) = fill {
+        painter.rect_filled(inner, 6.0, fill);
+    }
+    let text_color = if selected {
+        visuals.selection.stroke.color
+    } else {
+        visuals.text_color()
+    };
+    painter.circle_filled(
+        egui::pos2(inner.left() + 14.0, inner.center().y),
+        5.0,
+        availability_color(c.availability),
+    );
+    let left = inner.left() + 28.0;
+    let name_font = egui::FontId::proportional(15.0);
+    let has_status = c.status.as_deref().is_some_and(|s| !s.is_empty());
+    let name_y = if has_status {
+        inner.top() + 4.0
+    } else {
+        inner.center().y - 9.0
+    };
+    let name = painter.layout_no_wrap(c.display_name().to_string(), name_font, text_color);
+    painter.galley(egui::pos2(left, name_y), name, text_color);
+    if let Some(status) = c.status.as_deref().filter(|s| !s.is_empty()) {
+        let weak = visuals.weak_text_color();
+        let g = painter.layout(
+            status.to_string(),
+            egui::FontId::proportional(12.0),
+            weak,
+            inner.width() - 28.0 - 40.0,
+        );
+        painter.galley(egui::pos2(left, inner.top() + 23.0), g, weak);
+    }
+    if c.unread > 0 {
+        let g = painter.layout_no_wrap(
+            c.unread.to_string(),
+            egui::FontId::proportional(12.0),
+            Color32::WHITE,
+        );
+        let w = g.size().x.max(10.0) + 10.0;
+        let badge = egui::Rect::from_center_size(
+            egui::pos2(inner.right() - 6.0 - w / 2.0, inner.center().y),
+            Vec2::new(w, 18.0),
+        );
+        painter.rect_filled(badge, 9.0, Color32::from_rgb(60, 130, 220));
+        painter.galley(badge.center() - g.size() / 2.0, g, Color32::WHITE);
+    }
+    response
 }
 
 /// What to tell the peer about our typing, if anything changed: composing on the first
@@ -445,7 +564,10 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                         ..
                     } => {
                         let text = match (answered, outgoing, duration_s) {
-                            (true, _, Some(d)) => format!("Call, {}:{:02}", d / 60, d % 60),
+                            (true, _, Some(d)) if *d >= 60 => {
+                                format!("Call, {} min {} s", d / 60, d % 60)
+                            }
+                            (true, _, Some(d)) => format!("Call, {d} s"),
                             (false, true, _) => "Call not answered".to_string(),
                             (false, false, _) => "Missed call".to_string(),
                             _ => "Call".to_string(),

@@ -1,0 +1,160 @@
+//! The main screens rendered headless (wgpu on Mesa's lavapipe) in light and dark, and
+//! compared with the images checked in under ui/tests/snapshots/. After an intended
+//! change of the look: `UPDATE_SNAPSHOTS=1 cargo test -p banter-ui --test snapshots`,
+//! then look at the new images before committing them.
+
+use std::collections::VecDeque;
+
+use banter_ui::model::{
+    ActiveCall, Availability, CallPhase, ContactRow, Delivery, IncomingCall, Model, QualitySample,
+    TimelineItem,
+};
+use banter_ui::{view, UiCommand};
+use egui_kittest::{Harness, SnapshotResults};
+
+/// 2026-09-21 12:00 UTC; CI and test.sh run with TZ=UTC so clock times match.
+const NOW: i64 = 1_790_000_000_000;
+
+#[derive(Default)]
+struct State {
+    model: Model,
+    commands: Vec<UiCommand>,
+}
+
+fn contacts() -> Vec<ContactRow> {
+    let names = [
+        (
+            "bob@example.org",
+            "Bob",
+            Availability::Available,
+            Some("at my desk"),
+        ),
+        (
+            "carol@example.org",
+            "Carol",
+            Availability::Away,
+            Some("lunch"),
+        ),
+        ("dave@example.org", "Dave", Availability::Busy, None),
+        ("erin@example.org", "Erin", Availability::Offline, None),
+    ];
+    names
+        .iter()
+        .map(|(jid, name, a, status)| ContactRow {
+            jid: jid.to_string(),
+            name: Some(name.to_string()),
+            availability: *a,
+            status: status.map(str::to_string),
+            unread: if *name == "Carol" { 2 } else { 0 },
+            can_audio: true,
+            can_video: false,
+        })
+        .collect()
+}
+
+fn main_model() -> Model {
+    let mut m = Model {
+        account: Some("alice@example.org".into()),
+        connection: banter_ui::model::Connection::Online,
+        contacts: contacts(),
+        selected: Some("bob@example.org".into()),
+        now_ms: NOW,
+        ..Default::default()
+    };
+    let conv = m.conversations.entry("bob@example.org".into()).or_default();
+    conv.items = vec![
+        TimelineItem::Message {
+            id: "1".into(),
+            outgoing: false,
+            body: "Hi Alice, got a minute for a call?".into(),
+            ts_ms: NOW - 26 * 3_600_000,
+            delivery: Delivery::Received,
+        },
+        TimelineItem::Message {
+            id: "2".into(),
+            outgoing: true,
+            body: "Sure, calling you now.".into(),
+            ts_ms: NOW - 600_000,
+            delivery: Delivery::Delivered,
+        },
+        TimelineItem::Call {
+            outgoing: true,
+            answered: true,
+            duration_s: Some(754),
+            ts_ms: NOW - 540_000,
+        },
+    ];
+    m
+}
+
+fn in_call_model() -> Model {
+    let mut m = main_model();
+    m.call = Some(ActiveCall {
+        id: "c1".into(),
+        peer: "bob@example.org".into(),
+        phase: CallPhase::Active,
+        muted: false,
+        held: false,
+        peer_muted: false,
+        peer_held: false,
+        elapsed_s: 83,
+        mic_level_dbfs: -18.0,
+        quality: (0..30)
+            .map(|i| QualitySample {
+                rtt_ms: 40.0 + (i % 7) as f32,
+                jitter_ms: 3.0 + (i % 3) as f32,
+                loss_pct: if i % 10 == 0 { 2.0 } else { 0.0 },
+                kbps: 32.0,
+            })
+            .collect::<VecDeque<_>>(),
+    });
+    m
+}
+
+fn incoming_model() -> Model {
+    let mut m = main_model();
+    m.incoming = Some(IncomingCall {
+        id: "c2".into(),
+        peer: "carol@example.org".into(),
+        video: false,
+    });
+    m
+}
+
+#[test]
+fn main_screens_light_and_dark() {
+    let mut results = SnapshotResults::new();
+    let screens: [(&str, fn() -> Model); 4] = [
+        ("first_run", Model::default),
+        ("main", main_model),
+        ("in_call", in_call_model),
+        ("incoming_call", incoming_model),
+    ];
+    for (name, model) in screens {
+        for (theme, suffix) in [(egui::Theme::Light, "light"), (egui::Theme::Dark, "dark")] {
+            let mut h = Harness::builder()
+                .with_size(egui::vec2(960.0, 640.0))
+                .with_theme(theme)
+                .with_pixels_per_point(1.0)
+                .with_render_cursor(false)
+                .build_ui_state(
+                    |ui, s: &mut State| {
+                        let mut c = view::show(ui, &mut s.model);
+                        s.commands.append(&mut c);
+                    },
+                    State {
+                        model: model(),
+                        ..Default::default()
+                    },
+                );
+            h.run();
+            if name == "in_call" {
+                // The quality plots, opened as a user would.
+                use kittest::Queryable as _;
+                h.get_by_label("Call quality").click();
+                h.run();
+            }
+            results.add(h.try_snapshot(format!("{name}_{suffix}")));
+        }
+    }
+}
