@@ -124,7 +124,8 @@ fn incoming_model() -> Model {
 #[test]
 fn main_screens_light_and_dark() {
     let mut results = SnapshotResults::new();
-    let screens: [(&str, fn() -> Model); 4] = [
+    type Screen = (&'static str, fn() -> Model);
+    let screens: [Screen; 4] = [
         ("first_run", Model::default),
         ("main", main_model),
         ("in_call", in_call_model),
