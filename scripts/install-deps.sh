@@ -6,6 +6,8 @@ set -euo pipefail
 PKGS=(
   # build
   pkg-config cmake build-essential libasound2-dev libopus-dev libspeexdsp-dev libdbus-1-dev
+  # OS keyring (tests run a private Secret Service)
+  dbus-daemon dbus-bin gnome-keyring
   # tests: real servers and a sound system without hardware
   prosody coturn pulseaudio pulseaudio-utils libasound2-plugins
   # window tests

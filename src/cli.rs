@@ -168,6 +168,12 @@ pub enum Cmd {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Save the account's password in the OS keyring (after checking it by signing in),
+    /// or forget it
+    Account {
+        #[arg(value_enum)]
+        verb: AccountVerb,
+    },
     /// Manage the roster: add, remove or rename a contact
     Contact {
         /// add, remove, rename or list
@@ -179,6 +185,15 @@ pub enum Cmd {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+/// What `banter account` does.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum AccountVerb {
+    /// Sign in with --password-file/BANTER_PASSWORD, then store the password
+    Save,
+    /// Remove the stored password
+    Forget,
 }
 
 /// What `banter contact` does.
@@ -279,9 +294,29 @@ pub fn password(args: &AccountArgs) -> Result<String, CliError> {
             .map_err(|e| CliError(format!("cannot read password file {}: {e}", path.display())))?;
         return Ok(s.trim_end_matches(['\r', '\n']).to_string());
     }
-    std::env::var("BANTER_PASSWORD").map_err(|_| {
-        CliError("no password: use --password-file FILE or set BANTER_PASSWORD".into())
-    })
+    if let Ok(p) = std::env::var("BANTER_PASSWORD") {
+        return Ok(p);
+    }
+    let none = || {
+        CliError(
+            "no password: use --password-file FILE, set BANTER_PASSWORD, or save it in the OS \
+             keyring once with `banter account save`"
+                .into(),
+        )
+    };
+    let jid = args.jid.as_deref().ok_or_else(none)?;
+    match crate::secrets::load(jid) {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(none()),
+        Err(e) => Err(CliError(format!("no password given, and {e}"))),
+    }
+}
+
+/// The password given on the command line or in the environment (not the keyring).
+fn given_password(args: &AccountArgs) -> Result<String, CliError> {
+    let mut only_given = args.clone();
+    only_given.jid = None;
+    password(&only_given)
 }
 
 /// The data directory: `--config-dir`, or the platform's data dir.
@@ -370,6 +405,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             contact(&args, action).await
         }
         Cmd::History { peer, limit } => history(&args, &peer, limit),
+        Cmd::Account { verb } => account(&args, verb).await,
         Cmd::Call {
             to,
             duration,
@@ -386,6 +422,37 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             calls,
         } => answer(&args, &media, &from, duration, calls).await,
     }
+}
+
+/// `banter account save|forget`.
+async fn account(args: &AccountArgs, verb: AccountVerb) -> Result<(), CliError> {
+    let jid = args
+        .jid
+        .as_deref()
+        .ok_or_else(|| CliError("no account: use --jid user@domain".into()))?;
+    let jid = parse_jid(jid)?.to_string();
+    match verb {
+        AccountVerb::Save => {
+            let password = given_password(args)?;
+            // Only a password that works is kept.
+            let mut cfg = config(args)?;
+            cfg.password = password.clone();
+            cfg.presence = None;
+            cfg.catch_up = false;
+            let mut client = connect(cfg).await?;
+            wait_online(&mut client).await?;
+            client.shutdown().await;
+            crate::secrets::save(&jid, &password).map_err(|e| CliError(e.to_string()))?;
+            println!("the password of {jid} is saved in the OS keyring");
+        }
+        AccountVerb::Forget => {
+            match crate::secrets::forget(&jid).map_err(|e| CliError(e.to_string()))? {
+                true => println!("the password of {jid} is removed from the OS keyring"),
+                false => println!("no password of {jid} was stored"),
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn connect(mut cfg: Config) -> Result<client::ClientHandle, CliError> {

@@ -26,6 +26,9 @@ const HISTORY_PAGE: usize = 200;
 enum AppEvent {
     Online(mpsc::UnboundedSender<Command>, String),
     LoginFailed(String),
+    /// A saved account and its password from the keyring: sign in with it.
+    Saved(StartAccount),
+    Notice(String),
     Client(Event),
 }
 
@@ -50,6 +53,8 @@ struct App {
     call_started: Option<Instant>,
     /// Conversations whose stored history was asked for already.
     history_loaded: std::collections::HashSet<String>,
+    /// To wake the window from background tasks.
+    ctx: Option<egui::Context>,
 }
 
 /// Opens the window; returns when it is closed.
@@ -83,11 +88,16 @@ pub fn run(
                 media,
                 call_started: None,
                 history_loaded: Default::default(),
+                ctx: None,
             };
+            app.ctx = Some(cc.egui_ctx.clone());
+            app.model.form.remember = true;
             if let Some(s) = start {
                 app.model.form.jid = s.jid.clone();
                 app.model.form.busy = true;
-                app.sign_in(s.jid, s.password, s.server, s.ca_file, cc.egui_ctx.clone());
+                app.sign_in(s, false, cc.egui_ctx.clone());
+            } else {
+                app.resume_saved_account();
             }
             Ok(Box::new(app))
         }),
@@ -153,6 +163,18 @@ impl App {
             AppEvent::LoginFailed(e) => {
                 self.model.form.busy = false;
                 self.model.form.error = Some(e);
+                return;
+            }
+            AppEvent::Saved(account) => {
+                self.model.form.jid = account.jid.clone();
+                self.model.form.busy = true;
+                if let Some(ctx) = self.ctx.clone() {
+                    self.sign_in(account, false, ctx);
+                }
+                return;
+            }
+            AppEvent::Notice(n) => {
+                self.model.notice = Some(n);
                 return;
             }
             AppEvent::Client(ev) => ev,
@@ -399,7 +421,17 @@ impl App {
                 password,
                 server,
                 ca_file,
-            } => self.sign_in(jid, password, server, ca_file, ctx.clone()),
+                remember,
+            } => self.sign_in(
+                StartAccount {
+                    jid,
+                    password,
+                    server,
+                    ca_file,
+                },
+                remember,
+                ctx.clone(),
+            ),
             UiCommand::SelectContact { jid } => {
                 self.contact_mut(&jid).unread = 0;
                 if self.history_loaded.insert(jid.clone()) {
@@ -486,20 +518,54 @@ impl App {
         }
     }
 
-    fn sign_in(
-        &mut self,
-        jid: String,
-        password: String,
-        server: Option<String>,
-        ca_file: Option<String>,
-        ctx: egui::Context,
-    ) {
+    /// The last account used, signed in with the password from the OS keyring; the
+    /// form (pre-filled) when the keyring has none or cannot be reached.
+    fn resume_saved_account(&mut self) {
+        let Some(account) = crate::store::Store::open_dir(&self.data_dir)
+            .ok()
+            .and_then(|s| s.accounts().ok())
+            .and_then(|a| a.into_iter().next())
+        else {
+            return;
+        };
+        self.model.form.jid = account.jid.clone();
+        self.model.form.server = account.server.clone().unwrap_or_default();
+        self.model.form.ca_file = account.ca_file.clone().unwrap_or_default();
+        self.model.form.busy = true;
+        let tx = self.events_tx.clone();
+        let ctx = self.ctx.clone();
+        self.runtime.spawn_blocking(move || {
+            let ev = match crate::secrets::load(&account.jid) {
+                Ok(Some(password)) => AppEvent::Saved(StartAccount {
+                    jid: account.jid,
+                    password,
+                    server: account.server,
+                    ca_file: account.ca_file,
+                }),
+                Ok(None) => AppEvent::LoginFailed("Enter your password to sign in.".into()),
+                Err(e) => AppEvent::LoginFailed(e.to_string()),
+            };
+            let _ = tx.send(ev);
+            if let Some(ctx) = ctx {
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    fn sign_in(&mut self, account: StartAccount, remember: bool, ctx: egui::Context) {
+        let StartAccount {
+            jid,
+            password,
+            server,
+            ca_file,
+        } = account;
         let tx = self.events_tx.clone();
         let Ok(bare) = BareJid::new(&jid) else {
             self.model.form.busy = false;
             self.model.form.error = Some(format!("invalid address {jid}"));
             return;
         };
+        let keep = remember.then(|| password.clone());
         let mut cfg = Config::new(bare, password, self.data_dir.clone());
         cfg.server = server
             .as_deref()
@@ -509,6 +575,17 @@ impl App {
         self.runtime.spawn(async move {
             match client::start(cfg).await {
                 Ok(mut handle) => {
+                    if let Some(password) = keep {
+                        // A working password only; D-Bus blocks, so off the runtime.
+                        let (jid, tx) = (jid.clone(), tx.clone());
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(e) = crate::secrets::save(&jid, &password) {
+                                let _ = tx.send(AppEvent::Notice(format!(
+                                    "Signed in, but the password was not saved: {e}"
+                                )));
+                            }
+                        });
+                    }
                     let _ = tx.send(AppEvent::Online(handle.sender(), jid));
                     ctx.request_repaint();
                     while let Some(ev) = handle.next_event().await {
@@ -550,6 +627,7 @@ mod tests {
             ),
             call_started: None,
             history_loaded: Default::default(),
+            ctx: None,
         }
     }
 

@@ -7,6 +7,8 @@ pub enum UiCommand {
         password: String,
         server: Option<String>,
         ca_file: Option<String>,
+        /// Keep the password in the OS keyring for the next start.
+        remember: bool,
     },
     SelectContact {
         jid: String,

@@ -141,6 +141,8 @@ pub struct AccountForm {
     pub server: String,
     pub ca_file: String,
     pub show_advanced: bool,
+    /// Save the password in the OS keyring (on by default in the app).
+    pub remember: bool,
     /// The last attempt's error, shown under the form.
     pub error: Option<String>,
     pub busy: bool,

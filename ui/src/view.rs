@@ -75,6 +75,10 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
             ui.group(|ui| {
                 labelled_edit(ui, "Address", &mut form.jid, false);
                 labelled_edit(ui, "Password", &mut form.password, true);
+                ui.checkbox(
+                    &mut form.remember,
+                    "Remember password (in the system keyring)",
+                );
                 ui.checkbox(&mut form.show_advanced, "Advanced");
                 if form.show_advanced {
                     labelled_edit(ui, "Server", &mut form.server, false);
@@ -109,6 +113,7 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                                         .filter(|s| !s.is_empty()),
                                     ca_file: Some(form.ca_file.trim().to_string())
                                         .filter(|s| !s.is_empty()),
+                                    remember: form.remember,
                                 });
                             }
                             Err(e) => form.error = Some(e),

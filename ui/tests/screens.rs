@@ -65,6 +65,7 @@ fn account_form_validates_then_signs_in() {
             password: "secret".into(),
             server: None,
             ca_file: None,
+            remember: false,
         }]
     );
     // While connecting the button is disabled and a spinner says so.

@@ -1,0 +1,226 @@
+//! The password in the OS keyring: a real freedesktop Secret Service (GNOME Keyring on
+//! a private D-Bus, in a temp dir) and a real Prosody. `banter account save` checks the
+//! password by signing in, stores it in the keyring, later commands find it there, and
+//! nothing of it is written to Banter's own files.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{run, Proc, Prosody, User, Xvfb};
+
+const T: Duration = Duration::from_secs(30);
+
+/// A session bus with GNOME Keyring's Secret Service on it, unlocked, stopped on drop.
+struct SecretService {
+    bus: Child,
+    keyring: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl SecretService {
+    fn start() -> SecretService {
+        let dir = tempfile::Builder::new()
+            .prefix("banter-keyring-")
+            .tempdir()
+            .unwrap();
+        let run_dir = dir.path().join("run");
+        std::fs::create_dir_all(&run_dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--address=unix:path={}/bus", dir.path().display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (package dbus-daemon; scripts/install-deps.sh)");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_string();
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--foreground"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_RUNTIME_DIR", &run_dir)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (package gnome-keyring; scripts/install-deps.sh)");
+        // The keyring's own password, which creates and unlocks the login keyring.
+        let mut stdin = keyring.stdin.take().unwrap();
+        stdin.write_all(b"keyring-password").unwrap();
+        drop(stdin);
+        let s = SecretService {
+            bus,
+            keyring,
+            address,
+            _dir: dir,
+        };
+        let start = Instant::now();
+        while !s.has_secret_service() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the Secret Service did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+
+    fn has_secret_service(&self) -> bool {
+        Command::new("dbus-send")
+            .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus"])
+            .args(["/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner"])
+            .arg("string:org.freedesktop.secrets")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        let _ = self.keyring.kill();
+        let _ = self.keyring.wait();
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+
+/// `banter ARGS` for `user` with no password given: only the keyring can supply it.
+fn banter(user: &User, bus: &str, password_file: Option<&Path>, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_banter"));
+    c.args(args)
+        .args(["--jid", &user.jid, "--server", &user.server])
+        .arg("--ca-file")
+        .arg(&user.ca_file)
+        .arg("--config-dir")
+        .arg(user.device_dir("main"))
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .env_remove("BANTER_PASSWORD")
+        .env_remove("DISPLAY");
+    if let Some(f) = password_file {
+        c.arg("--password-file").arg(f);
+    }
+    c
+}
+
+fn files_contain(dir: &Path, needle: &[u8]) -> Option<String> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = files_contain(&p, needle) {
+                return Some(f);
+            }
+        } else if let Ok(data) = std::fs::read(&p) {
+            if data.windows(needle.len()).any(|w| w == needle) {
+                return Some(p.display().to_string());
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn password_lives_in_the_os_keyring() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let secrets = SecretService::start();
+    let bus = secrets.address.as_str();
+
+    // Without a stored password: a clear error that says how to store one.
+    let (ok, _, err) = run(
+        banter(&alice, bus, None, &["send", &bob.jid, "--body", "x"]),
+        T,
+    );
+    assert!(!ok);
+    assert!(err.contains("banter account save"), "{err}");
+
+    // A wrong password is not stored.
+    let wrong = server.dir.path().join("wrong.pw");
+    std::fs::write(&wrong, "not-it\n").unwrap();
+    let (ok, _, err) = run(banter(&alice, bus, Some(&wrong), &["account", "save"]), T);
+    assert!(!ok, "{err}");
+    let (ok, _, _) = run(
+        banter(&alice, bus, None, &["send", &bob.jid, "--body", "x"]),
+        T,
+    );
+    assert!(!ok, "nothing was stored");
+
+    // The right one is checked, stored, and found by later commands.
+    let (ok, out, err) = run(
+        banter(&alice, bus, Some(&alice.pw_file), &["account", "save"]),
+        T,
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run(
+        banter(
+            &alice,
+            bus,
+            None,
+            &["send", &bob.jid, "--body", "from the keyring"],
+        ),
+        T,
+    );
+    assert!(ok, "{out}{err}");
+    assert_eq!(
+        files_contain(&alice.device_dir("main"), alice.password.as_bytes()),
+        None,
+        "the password must not be in Banter's files"
+    );
+
+    // The window, started with no account options, signs in with the saved account.
+    let x = Xvfb::start();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_banter"));
+    cmd.args(["--json", "--audio-in", "silence", "--audio-out", "null"])
+        .arg("--config-dir")
+        .arg(alice.device_dir("main"))
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .env("DISPLAY", &x.display);
+    let mut window = Proc::spawn(cmd);
+    let ev = window.wait_for("signed in from the keyring", T, |v| v["event"] == "window");
+    assert_eq!(ev["account"], alice.jid.as_str());
+    drop(window);
+
+    // Forgotten: asked for again.
+    let (ok, out, err) = run(banter(&alice, bus, None, &["account", "forget"]), T);
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = run(
+        banter(&alice, bus, None, &["send", &bob.jid, "--body", "x"]),
+        T,
+    );
+    assert!(!ok);
+    assert!(err.contains("banter account save"), "{err}");
+}
+
+#[test]
+fn no_keyring_is_a_clear_error() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let (ok, _, err) = run(
+        banter(
+            &alice,
+            "unix:path=/nonexistent/bus",
+            None,
+            &["send", "bob@example.test", "--body", "x"],
+        ),
+        T,
+    );
+    assert!(!ok);
+    assert!(err.contains("no OS keyring is available"), "{err}");
+    assert!(err.contains("--password-file"), "{err}");
+}
