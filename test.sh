@@ -8,6 +8,11 @@ bash scripts/install-deps.sh
 export CARGO_TERM_COLOR=never
 # Snapshot images have clock times in them, and are rendered on Mesa's lavapipe.
 export TZ=UTC WGPU_BACKEND=vulkan
+# The interop harness (StanzaJS, playwright-core, esbuild) from the npm registry.
+if [ ! -f tests/interop/node_modules/.package-lock.json ] ||
+  [ tests/interop/package-lock.json -nt tests/interop/node_modules/.package-lock.json ]; then
+  (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace -- --test-threads=2

@@ -10,9 +10,16 @@ PKGS=(
   dbus-daemon dbus-bin gnome-keyring
   # tests: real servers and a sound system without hardware
   prosody coturn pulseaudio pulseaudio-utils libasound2-plugins
+  # interop tests: a third-party Jingle peer (StanzaJS) in Chromium, in a private netns
+  chromium iproute2
   # window tests
   xvfb xauth libgl1-mesa-dri libgl1 libegl1 libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libx11-xcb1 imagemagick mesa-vulkan-drivers
 )
+
+# Node.js for the interop harness: the machine's own if it has one, else Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

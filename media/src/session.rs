@@ -402,7 +402,12 @@ impl MediaSession {
             )
             // Checks every 50 ms instead of 200 ms while connecting (call setup time),
             // with as many attempts as keep a pair alive for ~2 s as before.
-            .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(40));
+            .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(40))
+            // A peer-reflexive candidate is nearly always the peer's host candidate
+            // whose transport-info lost the race with its first check (browsers check
+            // at once): waiting the default second for "something better" only
+            // delays the call.
+            .with_prflx_acceptance_min_wait(Some(Duration::ZERO));
         if config.relay_only {
             // Nothing better than a relay will come: no need to wait for one.
             setting = setting.with_relay_acceptance_min_wait(Some(Duration::ZERO));

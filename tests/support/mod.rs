@@ -40,6 +40,8 @@ pub struct Prosody {
     pub port: u16,
     /// Direct TLS (XEP-0368) port.
     pub tls_port: u16,
+    /// HTTP (WebSocket) port, when started with one.
+    pub http_port: Option<u16>,
     pub ca_file: PathBuf,
     config: PathBuf,
 }
@@ -52,12 +54,42 @@ impl Prosody {
     /// With `turn = Some((port, secret))`, the server hands out credentials for a
     /// TURN server on 127.0.0.1:port (XEP-0215 via mod_turn_external).
     pub fn start_with_turn(turn: Option<(u16, &str)>) -> Prosody {
+        Prosody::start_opts(turn, false)
+    }
+
+    /// Also serves XMPP over WebSocket (RFC 7395) for browser clients, on
+    /// `ws://127.0.0.1:{http_port}/xmpp-websocket`.
+    pub fn start_with_websocket() -> Prosody {
+        Prosody::start_opts(None, true)
+    }
+
+    pub fn websocket_url(&self) -> String {
+        format!(
+            "ws://127.0.0.1:{}/xmpp-websocket",
+            self.http_port.expect("started with websocket")
+        )
+    }
+
+    fn start_opts(turn: Option<(u16, &str)>, websocket: bool) -> Prosody {
         let dir = tempfile::Builder::new()
             .prefix("banter-prosody-")
             .tempdir()
             .expect("temp dir");
         let port = free_port();
         let tls_port = free_port();
+        let http_port = websocket.then(free_port);
+        // The browser connects over ws:// on loopback; Prosody counts that as secure so
+        // that c2s encryption stays required for everyone else.
+        let (ws_module, http_ports, ws_settings) = match http_port {
+            Some(p) => (
+                ", \"http\", \"websocket\"",
+                p.to_string(),
+                format!(
+                    "http_interfaces = {{ \"127.0.0.1\" }}\nhttp_default_host = \"{DOMAIN}\"\nconsider_websocket_secure = true"
+                ),
+            ),
+            None => ("", String::new(), String::new()),
+        };
         let cert = rcgen::generate_simple_self_signed(vec![DOMAIN.to_string()]).expect("cert");
         let ca_file = dir.path().join("cert.pem");
         std::fs::write(&ca_file, cert.cert.pem()).unwrap();
@@ -88,10 +120,11 @@ c2s_ports = {{ {port} }}
 c2s_direct_tls_ports = {{ {tls_port} }}
 legacy_ssl_ports = {{ }}
 s2s_ports = {{ }}
-http_ports = {{ }}
+http_ports = {{ {http_ports} }}
+{ws_settings}
 https_ports = {{ }}
 component_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "smacks", "ping", "offline", "time", "version"{turn_module} }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "smacks", "ping", "offline", "time", "version"{turn_module}{ws_module} }}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = true
 authentication = "internal_hashed"
@@ -112,6 +145,7 @@ VirtualHost "{DOMAIN}"
             child: None,
             port,
             tls_port,
+            http_port,
             ca_file,
             config,
         };

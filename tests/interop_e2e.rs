@@ -1,0 +1,244 @@
+//! Interoperability with a Jingle implementation not written here: StanzaJS (npm
+//! `stanza`, the library behind several browser XMPP clients) running in Debian's
+//! headless Chromium with Chromium's own WebRTC, connected to the same Prosody over
+//! WebSocket (tests/interop has the harness; `npm ci` there installs it). Calls go both
+//! ways, by JMI (bare JID) and by direct session-initiate (full JID); each side sends
+//! a tone and checks the other's tone arrived.
+//!
+//! Each test runs in a network namespace of its own with only `lo` (Chromium gathers on
+//! every interface and would pair those with our loopback candidates): Prosody,
+//! Banter and Chromium are all started from the test's thread, which moved there.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use banter_media::audio::analysis::dominant_frequency;
+use serde_json::Value;
+use support::{read_wav, Proc, Prosody, User};
+
+const T: Duration = Duration::from_secs(60);
+
+/// Moves this thread (and what it starts) into a new network namespace with only a
+/// loopback interface. Needs CAP_SYS_ADMIN (root, as in CI); without it the test runs
+/// in the host's namespace, where both sides still signal only 127.0.0.0/8.
+fn isolate_network() {
+    // SAFETY: unshare(2) with CLONE_NEWNET only changes this thread's namespace.
+    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    if rc != 0 {
+        eprintln!(
+            "note: no network namespace ({}); running on the host's interfaces",
+            std::io::Error::last_os_error()
+        );
+        return;
+    }
+    let ok = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ip link set lo up (package iproute2) failed");
+}
+
+fn harness_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
+    assert!(
+        dir.join("node_modules/stanza").exists(),
+        "the interop harness is not installed: run `npm ci` in {} (test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+/// The StanzaJS peer for `user`.
+fn browser(server: &Prosody, user: &User, args: &[&str]) -> Proc {
+    let dir = harness_dir();
+    let mut c = Command::new("node");
+    c.arg(dir.join("peer.mjs"))
+        .args(["--ws", &server.websocket_url()])
+        .args(["--jid", &user.jid, "--password", &user.password])
+        .args(["--no-tcp", "--timeout", "50"])
+        .args(args);
+    Proc::spawn(c)
+}
+
+fn media_args<'a>(audio_in: &'a str, audio_out: &'a str) -> Vec<&'a str> {
+    vec![
+        "--audio-in",
+        audio_in,
+        "--audio-out",
+        audio_out,
+        "--ice-allow",
+        "127.0.0.0/8",
+    ]
+}
+
+fn states(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "call")
+        .map(|e| e["state"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The browser's verdict line.
+fn result(events: &[Value]) -> Value {
+    events
+        .iter()
+        .find(|e| e["event"] == "result")
+        .cloned()
+        .unwrap_or_else(|| panic!("no result from the browser: {events:#?}"))
+}
+
+fn assert_heard(wav: &std::path::Path, hz: f32) {
+    let rec = read_wav(wav);
+    assert!(rec.len() > 48_000, "less than a second recorded");
+    let f = dominant_frequency(&rec[24_000..], 48_000);
+    assert!((f - hz).abs() <= 5.0, "Banter heard {f} Hz, expected {hz}");
+}
+
+/// Every candidate the browser signalled was a loopback one.
+fn browser_stayed_on_loopback(events: &[Value]) {
+    for e in events
+        .iter()
+        .filter(|e| e["event"] == "candidate" && e["action"] == "signalled")
+    {
+        let a = e["address"].as_str().unwrap_or_default();
+        assert!(a.starts_with("127."), "browser signalled {a}");
+    }
+}
+
+/// Banter calls the browser: `call` to its bare JID (JMI propose, which the harness
+/// answers with proceed) or to its full JID (session-initiate only).
+fn banter_calls_browser(full_jid: bool) {
+    isolate_network();
+    let server = Prosody::start_with_websocket();
+    let alice = server.user("alice");
+    let web = server.user("web");
+    let mut b = browser(
+        &server,
+        &web,
+        &[
+            "--mode",
+            "answer",
+            "--resource",
+            "browser",
+            "--tone",
+            "880",
+            "--expect-hz",
+            "440",
+            "--answer-delay",
+            "0",
+            "--duration",
+            "30",
+        ],
+    );
+    b.wait_for("browser online", T, |v| v["event"] == "connected");
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("alice-heard.wav");
+    let to = if full_jid {
+        format!("{}/browser", web.jid)
+    } else {
+        web.jid.clone()
+    };
+    let mut args = vec!["call", to.as_str(), "--duration", "4"];
+    args.extend(media_args("tone:440", wav.to_str().unwrap()));
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "banter: {a_events:#?}");
+    let s = states(&a_events);
+    assert!(s.contains(&"active".to_string()), "{s:?}");
+    assert_eq!(s.last().map(String::as_str), Some("ended"));
+    let (ok, b_events) = b.finish(T);
+    let r = result(&b_events);
+    assert!(ok, "browser: {r}");
+    assert_eq!(r["end_reason"], "success", "{r}");
+    assert_eq!(r["ended_by"], "peer", "{r}");
+    browser_stayed_on_loopback(&b_events);
+    assert_heard(&wav, 880.0);
+    eprintln!("browser answered; its setup time: {} ms", r["setup_ms"]);
+    if std::env::var("INTEROP_DUMP").is_ok() {
+        for e in &b_events {
+            eprintln!("{e}");
+        }
+    }
+}
+
+/// The browser calls Banter: by JMI to the bare JID, or by session-initiate to
+/// Banter's full JID.
+fn browser_calls_banter(jmi: bool) {
+    isolate_network();
+    let server = Prosody::start_with_websocket();
+    let bob = server.user("bob");
+    let web = server.user("web");
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("bob-heard.wav");
+    let mut args = vec![
+        "answer",
+        "--from",
+        web.jid.as_str(),
+        "--calls",
+        "1",
+        "--resource",
+        "desk",
+    ];
+    args.extend(media_args("tone:880", wav.to_str().unwrap()));
+    let mut banter = Proc::spawn(bob.banter(&args));
+    banter.wait_for("bob online", T, |v| v["event"] == "caught_up");
+    let peer = if jmi {
+        bob.jid.clone()
+    } else {
+        format!("{}/desk", bob.jid)
+    };
+    let mut b_args = vec![
+        "--mode",
+        "call",
+        "--peer",
+        peer.as_str(),
+        "--tone",
+        "440",
+        "--expect-hz",
+        "880",
+        "--duration",
+        "4",
+    ];
+    if jmi {
+        b_args.push("--jmi");
+    }
+    let (ok, b_events) = browser(&server, &web, &b_args).finish(T);
+    let r = result(&b_events);
+    assert!(ok, "browser: {r} {b_events:#?}");
+    assert_eq!(r["end_reason"], "success", "{r}");
+    browser_stayed_on_loopback(&b_events);
+    let (ok, events) = banter.finish(T);
+    assert!(ok, "banter: {events:#?}");
+    let s = states(&events);
+    assert!(s.contains(&"active".to_string()), "{s:?}");
+    let ended = events
+        .iter()
+        .rfind(|e| e["event"] == "call" && e["state"] == "ended")
+        .expect("ended");
+    assert_eq!(ended["reason"], "success", "{ended}");
+    assert_heard(&wav, 440.0);
+    eprintln!("browser called; its setup time: {} ms", r["setup_ms"]);
+}
+
+#[test]
+fn banter_calls_browser_by_jmi() {
+    banter_calls_browser(false);
+}
+
+#[test]
+fn banter_calls_browser_by_full_jid() {
+    banter_calls_browser(true);
+}
+
+#[test]
+fn browser_calls_banter_by_jmi() {
+    browser_calls_banter(true);
+}
+
+#[test]
+fn browser_calls_banter_by_session_initiate() {
+    browser_calls_banter(false);
+}
