@@ -290,7 +290,7 @@ fn direct_session_initiate_to_a_full_jid() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_stranger_is_not_rung() {
+async fn a_stranger_is_not_rung_unless_anyone_may_call() {
     let server = Prosody::start();
     let alice = server.user("alice");
     let bob = server.user("bob");
@@ -308,6 +308,18 @@ async fn a_stranger_is_not_rung() {
     while let Ok(ev) = b.events.try_recv() {
         assert!(!matches!(ev, Event::Call { .. }), "bob was rung: {ev:?}");
     }
+    // With "anyone may call" (a setting), the same call rings.
+    b.send(Command::Settings(client::SettingsChange::CallsFromAnyone(
+        true,
+    )));
+    c.send(Command::Call {
+        id: "welcome".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+    });
+    next_call_event(&mut b, "bob rings", |e| is_state(e, "ringing")).await;
+    c.send(Command::Hangup {
+        id: "welcome".into(),
+    });
     b.shutdown().await;
     c.shutdown().await;
 }

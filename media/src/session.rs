@@ -236,6 +236,10 @@ struct Shared {
     reports: AtomicU32,
     rtt_us: AtomicU32,
     processing: Mutex<Option<Processing>>,
+    /// Devices to switch to at the next tick (opened on the engine thread: a cpal
+    /// stream must stay on the thread that made it).
+    switch_in: Mutex<Option<SourceSpec>>,
+    switch_out: Mutex<Option<SinkSpec>>,
 }
 
 struct InPacket {
@@ -634,6 +638,21 @@ impl MediaSession {
         self.shared.muted.store(muted, Ordering::Relaxed);
     }
 
+    /// Switches what is sent (another microphone, a file, …) during the call. A device
+    /// that cannot be opened is reported (`DeviceError`) and the current one kept.
+    pub fn set_audio_in(&self, spec: SourceSpec) {
+        if let Ok(mut slot) = self.shared.switch_in.lock() {
+            *slot = Some(spec);
+        }
+    }
+
+    /// Switches where received audio goes during the call.
+    pub fn set_audio_out(&self, spec: SinkSpec) {
+        if let Ok(mut slot) = self.shared.switch_out.lock() {
+            *slot = Some(spec);
+        }
+    }
+
     /// Switches echo cancellation / noise suppression / gain control live.
     pub fn set_processing(&self, p: Processing) {
         if let Ok(mut slot) = self.shared.processing.lock() {
@@ -899,14 +918,15 @@ fn run_engine(
         device_error(e);
         Box::new(NullSink)
     });
-    let is_mic = matches!(config.audio_in, SourceSpec::Mic(_));
-    let mut pipeline = if is_mic {
-        CapturePipeline::new(config.processing)
-            .map_err(&device_error)
-            .ok()
-    } else {
-        None
+    let mut processing = config.processing;
+    let new_pipeline = |spec: &SourceSpec, p: Processing| {
+        if matches!(spec, SourceSpec::Mic(_)) {
+            CapturePipeline::new(p).map_err(&device_error).ok()
+        } else {
+            None
+        }
     };
+    let mut pipeline = new_pipeline(&config.audio_in, processing);
     let (mut encoder, mut decoder) = match (Encoder::new(config.dtx), Decoder::new()) {
         (Ok(e), Ok(d)) => (e, d),
         (Err(e), _) | (_, Err(e)) => {
@@ -990,6 +1010,22 @@ fn run_engine(
         if shared.held.load(Ordering::Relaxed) {
             played.fill(0);
         }
+        // Device switches asked for since the last tick (try_lock: never wait here).
+        if let Some(spec) = shared.switch_out.try_lock().ok().and_then(|mut s| s.take()) {
+            match spec.open() {
+                Ok(s) => sink = s,
+                Err(e) => device_error(e),
+            }
+        }
+        if let Some(spec) = shared.switch_in.try_lock().ok().and_then(|mut s| s.take()) {
+            match spec.open() {
+                Ok(s) => {
+                    source = s;
+                    pipeline = new_pipeline(&spec, processing);
+                }
+                Err(e) => device_error(e),
+            }
+        }
         if let Err(e) = sink.write(&played) {
             device_error(e);
             sink = Box::new(NullSink);
@@ -999,10 +1035,13 @@ fn run_engine(
             device_error(e);
             source = Box::new(Silence);
         }
-        if let Some(p) = pipeline.as_mut() {
-            if let Some(new) = shared.processing.lock().ok().and_then(|mut s| s.take()) {
+        if let Some(new) = shared.processing.try_lock().ok().and_then(|mut s| s.take()) {
+            processing = new;
+            if let Some(p) = pipeline.as_mut() {
                 p.set(new);
             }
+        }
+        if let Some(p) = pipeline.as_mut() {
             p.process(&mut captured, &played);
         }
         if shared.muted.load(Ordering::Relaxed) || shared.held.load(Ordering::Relaxed) {

@@ -362,3 +362,45 @@ async fn relay_only_call(turn: &support::Coturn, url: String) {
     let f = dominant_frequency(&rec[24_000..], 48_000);
     assert!((f - 440.0).abs() <= 5.0, "{f} Hz");
 }
+
+/// Devices switch during a call: A changes what it sends (440 → 880 Hz) and B changes
+/// where it plays (first recording → second), and a device that cannot be opened is
+/// reported while the current one goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_switch_live_during_a_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.wav");
+    let second = dir.path().join("second.wav");
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
+    let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Wav(first.clone()));
+    loopback(&mut a_cfg);
+    loopback(&mut b_cfg);
+    let (a, mut b) = call(a_cfg, b_cfg).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    a.session.set_audio_in(SourceSpec::Tone(880.0));
+    b.session.set_audio_out(SinkSpec::Wav(second.clone()));
+    // A source that cannot be opened: reported, and the 880 Hz tone goes on.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    b.session
+        .set_audio_out(SinkSpec::Wav("/nonexistent/dir/x.wav".into()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    let mut device_error = None;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(MediaEvent::DeviceError(e))) =
+            tokio::time::timeout_at(deadline, b.events.recv()).await
+        {
+            device_error = Some(e);
+        }
+    }
+    assert!(device_error.is_some(), "the bad device was reported");
+    close(a).await;
+    close(b).await;
+    let before = read_wav(&first);
+    let after = read_wav(&second);
+    assert!(before.len() > 48_000, "{} samples before", before.len());
+    assert!(after.len() > 48_000, "{} samples after", after.len());
+    let f = dominant_frequency(&before[24_000..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "{f} Hz before the switch");
+    let f = dominant_frequency(&after[24_000..], 48_000);
+    assert!((f - 880.0).abs() <= 5.0, "{f} Hz after the switch");
+}

@@ -66,6 +66,9 @@ impl State {
         if policy.only_allowed {
             return false;
         }
+        if policy.anyone {
+            return true;
+        }
         self.store
             .roster(self.own.as_str())
             .map(|r| {
@@ -75,6 +78,40 @@ impl State {
                 })
             })
             .unwrap_or(false)
+    }
+
+    /// A settings change: kept for the next calls, applied live where it can be.
+    pub(super) fn apply_settings(&mut self, change: super::SettingsChange) {
+        use super::SettingsChange as S;
+        let sessions: Vec<Arc<MediaSession>> = self
+            .calls
+            .values()
+            .filter_map(|c| c.media.clone())
+            .collect();
+        match change {
+            S::CallsFromAnyone(a) => self.config.call_policy.anyone = a,
+            other => {
+                let Some(media) = self.config.media.as_mut() else {
+                    return;
+                };
+                match other {
+                    S::AudioIn(spec) => {
+                        sessions.iter().for_each(|s| s.set_audio_in(spec.clone()));
+                        media.audio_in = spec;
+                    }
+                    S::AudioOut(spec) => {
+                        sessions.iter().for_each(|s| s.set_audio_out(spec.clone()));
+                        media.audio_out = spec;
+                    }
+                    S::Processing(p) => {
+                        sessions.iter().for_each(|s| s.set_processing(p));
+                        media.processing = p;
+                    }
+                    S::RelayOnly(r) => media.relay_only = r,
+                    S::CallsFromAnyone(_) => {}
+                }
+            }
+        }
     }
 
     fn insert_call(&mut self, id: String, call: Call) {

@@ -63,6 +63,8 @@ pub struct Config {
 pub struct CallPolicy {
     pub allowed: Vec<BareJid>,
     pub only_allowed: bool,
+    /// Anyone may ring (not only contacts); `only_allowed` still wins.
+    pub anyone: bool,
 }
 
 impl Config {
@@ -90,6 +92,18 @@ pub enum ClientError {
     Connect(#[from] ConnectError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// One media or privacy setting.
+#[derive(Debug, Clone)]
+pub enum SettingsChange {
+    AudioIn(banter_media::audio::source::SourceSpec),
+    AudioOut(banter_media::audio::sink::SinkSpec),
+    Processing(banter_media::audio::echo::Processing),
+    /// Only TURN relays: our address is never sent.
+    RelayOnly(bool),
+    /// Anyone may ring us, not only contacts with a presence subscription.
+    CallsFromAnyone(bool),
 }
 
 /// What a front end asks of the account.
@@ -152,6 +166,9 @@ pub enum Command {
         to: BareJid,
         state: xmpp_parsers::chatstates::ChatState,
     },
+    /// Change media settings: for the next calls, and (devices, processing) live in
+    /// the current ones.
+    Settings(SettingsChange),
     /// Put an active call on hold (both directions silent) or resume it.
     HoldCall {
         id: String,
@@ -695,6 +712,7 @@ impl State {
             Command::SendChatState { to, state } => {
                 out.push(crate::xmpp::chatstates::notification(&to, state).into());
             }
+            Command::Settings(change) => self.apply_settings(change),
             Command::HoldCall { id, held } => {
                 self.call_input(&id, crate::jingle::session::Input::Hold(held), out)
                     .await
