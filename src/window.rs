@@ -8,16 +8,19 @@ use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
+use banter_media::audio::echo::Processing;
+use banter_media::audio::sink::SinkSpec;
+use banter_media::audio::source::SourceSpec;
 use banter_ui::command::TypingState;
 use banter_ui::model::{
     ActiveCall, Availability, CallPhase, Connection, ContactRow, Delivery, IncomingCall,
-    QualitySample, TimelineItem,
+    QualitySample, Settings, TimelineItem,
 };
 use banter_ui::{eframe, egui, Model, UiCommand};
 use tokio::sync::mpsc;
 use xmpp_parsers::jid::{BareJid, Jid};
 
-use crate::client::{self, Command, Config, Event};
+use crate::client::{self, Command, Config, Event, SettingsChange};
 use crate::xmpp::presence::Show;
 
 /// Messages loaded from the store at a time (the first page, then each "earlier").
@@ -91,6 +94,10 @@ pub fn run(
                 ctx: None,
             };
             app.ctx = Some(cc.egui_ctx.clone());
+            app.load_settings();
+            let (inputs, outputs) = banter_media::audio::list_devices();
+            app.model.microphones = inputs;
+            app.model.speakers = outputs;
             app.model.form.remember = true;
             if let Some(s) = start {
                 app.model.form.jid = s.jid.clone();
@@ -509,6 +516,41 @@ impl App {
                     });
                 }
             }
+            UiCommand::SetMicrophone { name } => {
+                // Only when sending from a microphone (not a file or tone given on
+                // the command line).
+                if matches!(self.media.audio_in, SourceSpec::Mic(_)) {
+                    self.media.audio_in = SourceSpec::Mic(name);
+                    self.send(Command::Settings(SettingsChange::AudioIn(
+                        self.media.audio_in.clone(),
+                    )));
+                }
+                self.save_settings();
+            }
+            UiCommand::SetSpeaker { name } => {
+                if matches!(self.media.audio_out, SinkSpec::Speaker(_)) {
+                    self.media.audio_out = SinkSpec::Speaker(name);
+                    self.send(Command::Settings(SettingsChange::AudioOut(
+                        self.media.audio_out.clone(),
+                    )));
+                }
+                self.save_settings();
+            }
+            UiCommand::ChangeSettings(s) => {
+                let p = Processing {
+                    echo_cancel: s.echo_cancellation,
+                    noise_suppress: s.echo_cancellation,
+                    ..self.media.processing
+                };
+                self.media.processing = p;
+                self.media.relay_only = s.relay_only;
+                self.send(Command::Settings(SettingsChange::Processing(p)));
+                self.send(Command::Settings(SettingsChange::RelayOnly(s.relay_only)));
+                self.send(Command::Settings(SettingsChange::CallsFromAnyone(
+                    s.calls_from_anyone,
+                )));
+                self.save_settings();
+            }
             UiCommand::SetHeld { id, held } => {
                 if let Some(call) = &mut self.model.call {
                     call.held = held;
@@ -552,6 +594,55 @@ impl App {
         });
     }
 
+    fn settings_path(&self) -> PathBuf {
+        self.data_dir.join("settings.json")
+    }
+
+    /// Devices and call settings, kept in the data dir (no secrets in it).
+    fn save_settings(&self) {
+        let s = &self.model.settings;
+        let v = serde_json::json!({
+            "microphone": self.model.microphone,
+            "speaker": self.model.speaker,
+            "echo_cancellation": s.echo_cancellation,
+            "relay_only": s.relay_only,
+            "calls_from_anyone": s.calls_from_anyone,
+        });
+        let _ = std::fs::create_dir_all(&self.data_dir);
+        if let Err(e) = std::fs::write(self.settings_path(), v.to_string()) {
+            tracing::warn!(error = %e, "settings not saved");
+        }
+    }
+
+    /// The saved settings, applied to the model and to the media of the next calls.
+    fn load_settings(&mut self) {
+        let Some(v) = std::fs::read_to_string(self.settings_path())
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        else {
+            return;
+        };
+        let text = |k: &str| v[k].as_str().map(str::to_string);
+        let flag = |k: &str, d: bool| v[k].as_bool().unwrap_or(d);
+        self.model.microphone = text("microphone");
+        self.model.speaker = text("speaker");
+        self.model.settings = Settings {
+            echo_cancellation: flag("echo_cancellation", true),
+            relay_only: flag("relay_only", false),
+            calls_from_anyone: flag("calls_from_anyone", false),
+        };
+        if matches!(self.media.audio_in, SourceSpec::Mic(None)) {
+            self.media.audio_in = SourceSpec::Mic(self.model.microphone.clone());
+        }
+        if matches!(self.media.audio_out, SinkSpec::Speaker(None)) {
+            self.media.audio_out = SinkSpec::Speaker(self.model.speaker.clone());
+        }
+        let s = self.model.settings;
+        self.media.processing.echo_cancel = s.echo_cancellation;
+        self.media.processing.noise_suppress = s.echo_cancellation;
+        self.media.relay_only |= s.relay_only;
+    }
+
     fn sign_in(&mut self, account: StartAccount, remember: bool, ctx: egui::Context) {
         let StartAccount {
             jid,
@@ -572,6 +663,7 @@ impl App {
             .and_then(crate::xmpp::connect::parse_server);
         cfg.ca_file = ca_file.map(PathBuf::from);
         cfg.media = Some(self.media.clone());
+        cfg.call_policy.anyone = self.model.settings.calls_from_anyone;
         self.runtime.spawn(async move {
             match client::start(cfg).await {
                 Ok(mut handle) => {
@@ -609,6 +701,13 @@ mod tests {
     use super::*;
     use crate::store::{Direction, MessageState, StoredMessage};
 
+    impl App {
+        fn execute_for_test(&mut self, c: UiCommand) {
+            let ctx = egui::Context::default();
+            self.execute(c, &ctx);
+        }
+    }
+
     fn app() -> App {
         let (events_tx, events) = std_mpsc::channel();
         App {
@@ -645,6 +744,45 @@ mod tests {
             ts_ms: 0,
             state: MessageState::Received,
         }
+    }
+
+    #[test]
+    fn settings_are_kept_and_applied_to_the_next_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = app();
+        a.data_dir = dir.path().to_path_buf();
+        a.media.audio_in = SourceSpec::Mic(None);
+        a.model.microphone = Some("USB Headset".into());
+        a.execute_for_test(UiCommand::SetMicrophone {
+            name: Some("USB Headset".into()),
+        });
+        let s = Settings {
+            echo_cancellation: false,
+            relay_only: true,
+            calls_from_anyone: true,
+        };
+        a.model.settings = s;
+        a.execute_for_test(UiCommand::ChangeSettings(s));
+        assert_eq!(
+            a.media.audio_in,
+            SourceSpec::Mic(Some("USB Headset".into()))
+        );
+        assert!(a.media.relay_only && !a.media.processing.echo_cancel);
+        // A new start reads them back.
+        let mut b = app();
+        b.data_dir = dir.path().to_path_buf();
+        b.media.audio_in = SourceSpec::Mic(None);
+        b.load_settings();
+        assert_eq!(b.model.settings, s);
+        assert_eq!(b.model.microphone.as_deref(), Some("USB Headset"));
+        assert_eq!(
+            b.media.audio_in,
+            SourceSpec::Mic(Some("USB Headset".into()))
+        );
+        assert!(b.media.relay_only && !b.media.processing.echo_cancel);
+        // The password is never among them.
+        let text = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+        assert!(!text.contains("password"), "{text}");
     }
 
     #[test]

@@ -51,6 +51,15 @@ pub enum UiCommand {
         to: String,
         state: TypingState,
     },
+    /// A device chosen (`None`: the system default); applies to the call in progress.
+    SetMicrophone {
+        name: Option<String>,
+    },
+    SetSpeaker {
+        name: Option<String>,
+    },
+    /// The Settings window changed (echo cancellation, relay-only, who may call).
+    ChangeSettings(crate::model::Settings),
     /// Load the page of stored messages before the oldest one shown.
     LoadEarlier {
         jid: String,

@@ -133,6 +133,26 @@ pub struct IncomingCall {
     pub video: bool,
 }
 
+/// What the Settings window edits (devices are in `Model::microphone`/`speaker`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub echo_cancellation: bool,
+    /// Calls only through TURN relays: the local address is never sent.
+    pub relay_only: bool,
+    /// Anyone may ring, not only contacts.
+    pub calls_from_anyone: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            echo_cancellation: true,
+            relay_only: false,
+            calls_from_anyone: false,
+        }
+    }
+}
+
 /// The add-account form.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountForm {
@@ -172,8 +192,11 @@ pub struct Model {
     pub add_contact: String,
     pub microphones: Vec<String>,
     pub speakers: Vec<String>,
+    /// The chosen devices; `None` is the system default.
     pub microphone: Option<String>,
     pub speaker: Option<String>,
+    pub settings: Settings,
+    pub settings_open: bool,
     /// A line for errors that belong to no form (shown in the status bar).
     pub notice: Option<String>,
     /// Now, for "Today"/"Yesterday" headings (set by the binary each frame; tests fix it).

@@ -21,6 +21,9 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
         return out;
     }
     egui::Panel::top("status").show(ui, |ui| status_bar(ui, model));
+    if model.settings_open {
+        settings_window(ui.ctx(), model, &mut out);
+    }
     if model.incoming.is_some() {
         incoming_call(ui.ctx(), model, &mut out);
     }
@@ -131,7 +134,7 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
     });
 }
 
-fn status_bar(ui: &mut egui::Ui, model: &Model) {
+fn status_bar(ui: &mut egui::Ui, model: &mut Model) {
     ui.horizontal(|ui| {
         let (dot, text) = match model.connection {
             crate::model::Connection::Online => (Color32::from_rgb(60, 170, 90), "online"),
@@ -149,7 +152,93 @@ fn status_bar(ui: &mut egui::Ui, model: &Model) {
             ui.separator();
             ui.colored_label(Color32::from_rgb(200, 60, 60), n);
         }
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            if ui.button("Settings").clicked() {
+                model.settings_open = !model.settings_open;
+            }
+        });
     });
+}
+
+/// A device picker: the system default, then each device by name. Returns the new
+/// choice when the user picked one.
+fn device_picker(
+    ui: &mut egui::Ui,
+    label: &str,
+    devices: &[String],
+    current: &Option<String>,
+) -> Option<Option<String>> {
+    let mut picked = None;
+    let shown = current.as_deref().unwrap_or("System default");
+    egui::ComboBox::from_label(label)
+        .selected_text(shown)
+        .width(200.0)
+        .show_ui(ui, |ui| {
+            if ui
+                .selectable_label(current.is_none(), "System default")
+                .clicked()
+            {
+                picked = Some(None);
+            }
+            for d in devices {
+                if ui
+                    .selectable_label(current.as_deref() == Some(d.as_str()), d)
+                    .clicked()
+                {
+                    picked = Some(Some(d.clone()));
+                }
+            }
+        });
+    picked
+}
+
+/// Microphone and speaker pickers; a choice applies at once (also mid-call).
+pub fn device_pickers(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    if let Some(name) = device_picker(ui, "Microphone", &model.microphones, &model.microphone) {
+        model.microphone = name.clone();
+        out.push(UiCommand::SetMicrophone { name });
+    }
+    if let Some(name) = device_picker(ui, "Speaker", &model.speakers, &model.speaker) {
+        model.speaker = name.clone();
+        out.push(UiCommand::SetSpeaker { name });
+    }
+}
+
+/// Settings: devices, echo cancellation, relay-only calls, who may call.
+pub fn settings_window(ctx: &egui::Context, model: &mut Model, out: &mut Vec<UiCommand>) {
+    let mut open = model.settings_open;
+    egui::Window::new("Settings")
+        .open(&mut open)
+        .anchor(egui::Align2::RIGHT_TOP, Vec2::new(-12.0, 40.0))
+        .collapsible(false)
+        .resizable(false)
+        .show(ctx, |ui| settings_panel(ui, model, out));
+    model.settings_open = open;
+}
+
+/// The contents of the Settings window (a function of its own for the tests).
+pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    ui.heading("Devices");
+    device_pickers(ui, model, out);
+    ui.separator();
+    ui.heading("Calls");
+    let before = model.settings;
+    let s = &mut model.settings;
+    ui.checkbox(
+        &mut s.echo_cancellation,
+        "Echo cancellation and noise suppression",
+    );
+    ui.checkbox(
+        &mut s.relay_only,
+        "Relay calls through the server (hides your IP address)",
+    );
+    ui.checkbox(
+        &mut s.calls_from_anyone,
+        "Anyone may call me (not only my contacts)",
+    );
+    if model.settings != before {
+        out.push(UiCommand::ChangeSettings(model.settings));
+    }
 }
 
 /// The incoming-call window: caller, accept (audio / video), decline.
@@ -242,7 +331,7 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
     }
     if call.phase == CallPhase::Active {
         ui.horizontal(|ui| {
-            ui.label("Microphone");
+            ui.label("Mic level");
             let level = ((call.mic_level_dbfs + 60.0) / 60.0).clamp(0.0, 1.0);
             ui.add(egui::ProgressBar::new(level).desired_width(120.0));
             ui.separator();
@@ -257,6 +346,8 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                 );
             }
         });
+        ui.horizontal(|ui| device_pickers(ui, model, out));
+        let Some(call) = &model.call else { return };
         egui::CollapsingHeader::new("Call quality")
             .id_salt("quality")
             .show(ui, |ui| quality_plots(ui, call));

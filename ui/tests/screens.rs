@@ -3,7 +3,8 @@
 
 use banter_ui::command::TypingState;
 use banter_ui::model::{
-    ActiveCall, Availability, CallPhase, ContactRow, Delivery, IncomingCall, Model, TimelineItem,
+    ActiveCall, Availability, CallPhase, ContactRow, Delivery, IncomingCall, Model, Settings,
+    TimelineItem,
 };
 use banter_ui::{view, UiCommand};
 use egui::accesskit::Role;
@@ -330,5 +331,41 @@ fn ten_thousand_contacts_stay_smooth() {
         [UiCommand::SelectContact {
             jid: "user09999@example.org".into()
         }]
+    );
+}
+
+#[test]
+fn settings_switch_devices_and_call_options() {
+    let mut model = signed_in();
+    model.microphones = vec!["Built-in Audio".into(), "USB Headset".into()];
+    model.speakers = vec!["Built-in Audio".into()];
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::settings_panel(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_role_and_label(Role::ComboBox, "Microphone")
+        .click();
+    h.run();
+    h.get_by_label("USB Headset").click();
+    h.run();
+    h.get_by_label("Relay calls through the server (hides your IP address)")
+        .click();
+    h.run();
+    assert_eq!(h.state().model.microphone.as_deref(), Some("USB Headset"));
+    assert_eq!(
+        h.state().commands,
+        [
+            UiCommand::SetMicrophone {
+                name: Some("USB Headset".into())
+            },
+            UiCommand::ChangeSettings(Settings {
+                echo_cancellation: true,
+                relay_only: true,
+                calls_from_anyone: false,
+            })
+        ]
     );
 }

@@ -121,15 +121,24 @@ fn incoming_model() -> Model {
     m
 }
 
+fn settings_model() -> Model {
+    let mut m = main_model();
+    m.settings_open = true;
+    m.microphones = vec!["Built-in Audio Analog Stereo".into()];
+    m.microphone = Some("Built-in Audio Analog Stereo".into());
+    m
+}
+
 #[test]
 fn main_screens_light_and_dark() {
     let mut results = SnapshotResults::new();
     type Screen = (&'static str, fn() -> Model);
-    let screens: [Screen; 4] = [
+    let screens: [Screen; 5] = [
         ("first_run", Model::default),
         ("main", main_model),
         ("in_call", in_call_model),
         ("incoming_call", incoming_model),
+        ("settings", settings_model),
     ];
     for (name, model) in screens {
         for (theme, suffix) in [(egui::Theme::Light, "light"), (egui::Theme::Dark, "dark")] {
