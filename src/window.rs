@@ -13,8 +13,8 @@ use banter_media::audio::sink::SinkSpec;
 use banter_media::audio::source::SourceSpec;
 use banter_ui::command::TypingState;
 use banter_ui::model::{
-    ActiveCall, Availability, CallPhase, Connection, ContactRow, Delivery, IncomingCall,
-    QualitySample, Settings, TimelineItem,
+    ActiveCall, Availability, CallLogRow, CallPhase, Connection, ContactRow, Delivery,
+    IncomingCall, QualitySample, Settings, TimelineItem,
 };
 use banter_ui::{eframe, egui, Model, UiCommand};
 use tokio::sync::mpsc;
@@ -162,6 +162,7 @@ impl App {
                     println!("{}", serde_json::json!({"event": "window", "account": jid}));
                 }
                 self.client = Some(tx);
+                self.send(Command::LoadCallHistory { limit: 500 });
                 self.model.account = Some(jid);
                 self.model.connection = Connection::Online;
                 self.model.form.busy = false;
@@ -259,6 +260,7 @@ impl App {
             Event::History { peer, messages } => {
                 // Stored history goes before what arrived since; the same message can be
                 // in both, once.
+                let peer_key = peer.clone();
                 let conv = self.model.conversations.entry(peer).or_default();
                 // A full page means there may be more before it.
                 conv.more_history = messages.len() >= HISTORY_PAGE;
@@ -295,6 +297,8 @@ impl App {
                     .collect();
                 items.append(&mut conv.items);
                 conv.items = items;
+                let peer = peer_key.clone();
+                self.merge_calls(&peer);
             }
             Event::MessageAcked { id } => self.set_delivery(&id, Delivery::Sent),
             Event::MessageDelivered { id } => self.set_delivery(&id, Delivery::Delivered),
@@ -305,6 +309,22 @@ impl App {
                 state,
                 ..
             } => self.on_call(id, peer, direction, &state),
+            Event::CallHistory { calls } => {
+                self.model.call_log = calls
+                    .into_iter()
+                    .map(|c| CallLogRow {
+                        id: c.id,
+                        peer: c.peer,
+                        outgoing: c.direction == crate::store::Direction::Out,
+                        duration_s: c.duration_s.map(|d| d.max(0) as u64),
+                        ts_ms: c.started_ms,
+                    })
+                    .collect();
+                let peers: Vec<String> = self.model.conversations.keys().cloned().collect();
+                for p in peers {
+                    self.merge_calls(&p);
+                }
+            }
             Event::ChatState { from, state } => {
                 let conv = self.model.conversations.entry(from).or_default();
                 conv.peer_typing = state == "composing";
@@ -371,6 +391,8 @@ impl App {
                 })
             }
             "ended" => {
+                // The call history list gets the record the client just stored.
+                self.send(Command::LoadCallHistory { limit: 500 });
                 let answered = self.call_started.is_some();
                 let duration = self.call_started.take().map(|t| t.elapsed().as_secs());
                 self.model.call = None;
@@ -381,6 +403,7 @@ impl App {
                     .or_default()
                     .items
                     .push(TimelineItem::Call {
+                        id,
                         outgoing: !incoming,
                         answered,
                         duration_s: duration,
@@ -594,6 +617,39 @@ impl App {
         });
     }
 
+    /// Puts the stored calls with `peer` into its timeline (once each), in time order.
+    fn merge_calls(&mut self, peer: &str) {
+        let Some(conv) = self.model.conversations.get_mut(peer) else {
+            return;
+        };
+        let known: std::collections::HashSet<String> = conv
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                TimelineItem::Call { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut added = false;
+        for c in self.model.call_log.iter().filter(|c| c.peer == peer) {
+            if !known.contains(&c.id) {
+                conv.items.push(TimelineItem::Call {
+                    id: c.id.clone(),
+                    outgoing: c.outgoing,
+                    answered: c.duration_s.is_some(),
+                    duration_s: c.duration_s,
+                    ts_ms: c.ts_ms,
+                });
+                added = true;
+            }
+        }
+        if added {
+            conv.items.sort_by_key(|i| match i {
+                TimelineItem::Message { ts_ms, .. } | TimelineItem::Call { ts_ms, .. } => *ts_ms,
+            });
+        }
+    }
+
     fn settings_path(&self) -> PathBuf {
         self.data_dir.join("settings.json")
     }
@@ -783,6 +839,36 @@ mod tests {
         // The password is never among them.
         let text = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
         assert!(!text.contains("password"), "{text}");
+    }
+
+    #[test]
+    fn call_history_fills_the_list_and_the_timeline_once() {
+        let mut a = app();
+        a.apply(AppEvent::Client(Event::History {
+            peer: "bob@x".into(),
+            messages: vec![StoredMessage {
+                ts_ms: 100,
+                ..msg("m", "before the call")
+            }],
+        }));
+        let record = crate::store::CallRecord {
+            id: "c1".into(),
+            peer: "bob@x".into(),
+            direction: Direction::In,
+            started_ms: 200,
+            duration_s: None,
+            reason: "cancel".into(),
+        };
+        for _ in 0..2 {
+            a.apply(AppEvent::Client(Event::CallHistory {
+                calls: vec![record.clone()],
+            }));
+        }
+        assert_eq!(a.model.call_log.len(), 1);
+        assert_eq!(a.model.call_log[0].summary(), "Missed call");
+        let items = &a.model.conversations["bob@x"].items;
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(matches!(&items[1], TimelineItem::Call { id, answered: false, .. } if id == "c1"));
     }
 
     #[test]

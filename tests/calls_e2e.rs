@@ -207,6 +207,20 @@ async fn alice_retracts_before_answer_and_bob_sees_a_missed_call() {
     assert_eq!(reason(&ended), "cancel");
     let ended = next_call_event(&mut a, "ended at alice", |e| is_state(e, "ended")).await;
     assert_eq!(reason(&ended), "cancel");
+    // Bob's call history has it as a missed (never active) incoming call.
+    b.send(Command::LoadCallHistory { limit: 10 });
+    let ev = next_call_event(&mut b, "call history", |e| {
+        matches!(e, Event::CallHistory { .. })
+    })
+    .await;
+    let Event::CallHistory { calls } = ev else {
+        unreachable!()
+    };
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].peer, alice.jid);
+    assert_eq!(calls[0].direction, banter::store::Direction::In);
+    assert_eq!(calls[0].duration_s, None);
+    assert_eq!(calls[0].reason, "cancel");
     a.shutdown().await;
     b.shutdown().await;
 }
@@ -477,6 +491,19 @@ async fn hold_silences_the_call_and_the_peer_is_told() {
     }
     a.send(Command::Hangup { id: "held".into() });
     next_call_event(&mut a, "ended", |e| is_state(e, "ended")).await;
+    // Alice's call history: an outgoing call of about six seconds.
+    a.send(Command::LoadCallHistory { limit: 10 });
+    let ev = next_call_event(&mut a, "call history", |e| {
+        matches!(e, Event::CallHistory { .. })
+    })
+    .await;
+    let Event::CallHistory { calls } = ev else {
+        unreachable!()
+    };
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].direction, banter::store::Direction::Out);
+    assert_eq!(calls[0].reason, "success");
+    assert!(matches!(calls[0].duration_s, Some(5..=7)), "{:?}", calls[0]);
     let (_, b_events) = bob_proc.finish(T);
     let infos: Vec<_> = b_events
         .iter()

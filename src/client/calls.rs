@@ -19,7 +19,7 @@ use banter_media::{MediaError, MediaEvent, MediaSession};
 use super::{iq_error, iq_result, new_id, Event, State};
 use crate::jingle::jmi::Jmi;
 use crate::jingle::rtp::Info;
-use crate::jingle::session::{Call, CallState, Input, Output};
+use crate::jingle::session::{Call, CallDirection, CallState, Input, Output};
 use crate::jingle::{Action, Jingle, Reason};
 use crate::xmpp::carbons;
 
@@ -30,6 +30,9 @@ pub(super) struct ActiveCall {
     deadline: Option<Instant>,
     /// Outgoing Jingle IQ ids, to route their answers.
     iq_ids: Vec<String>,
+    /// For the call history: when it began (ms since the epoch) and became active.
+    started_ms: i64,
+    active_at: Option<std::time::Instant>,
 }
 
 impl State {
@@ -122,6 +125,8 @@ impl State {
                 media: None,
                 deadline: None,
                 iq_ids: Vec::new(),
+                started_ms: crate::xmpp::chat::now_ms(),
+                active_at: None,
             },
         );
     }
@@ -260,11 +265,30 @@ impl State {
                     vec![]
                 }
                 Output::State(s) => {
+                    if s == CallState::Active && entry.active_at.is_none() {
+                        entry.active_at = Some(std::time::Instant::now());
+                    }
                     let c = &entry.call;
                     let reason = match s {
                         CallState::Ended(r) => Some(r.as_str().to_string()),
                         _ => None,
                     };
+                    if let Some(reason) = &reason {
+                        let record = crate::store::CallRecord {
+                            id: c.id.clone(),
+                            peer: c.peer.to_string(),
+                            direction: match c.direction {
+                                CallDirection::Out => crate::store::Direction::Out,
+                                CallDirection::In => crate::store::Direction::In,
+                            },
+                            started_ms: entry.started_ms,
+                            duration_s: entry.active_at.map(|t| t.elapsed().as_secs() as i64),
+                            reason: reason.clone(),
+                        };
+                        if let Err(e) = self.store.insert_call(self.own.as_str(), &record) {
+                            tracing::warn!(error = %e, "call history not saved");
+                        }
+                    }
                     let ev = Event::Call {
                         id: c.id.clone(),
                         peer: c.peer.to_string(),

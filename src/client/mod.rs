@@ -169,6 +169,10 @@ pub enum Command {
     /// Change media settings: for the next calls, and (devices, processing) live in
     /// the current ones.
     Settings(SettingsChange),
+    /// The latest calls (an `Event::CallHistory`).
+    LoadCallHistory {
+        limit: usize,
+    },
     /// Put an active call on hold (both directions silent) or resume it.
     HoldCall {
         id: String,
@@ -260,6 +264,10 @@ pub enum Event {
     CallInfo {
         id: String,
         info: String,
+    },
+    /// The latest calls, newest first.
+    CallHistory {
+        calls: Vec<crate::store::CallRecord>,
     },
     /// The first audio from the peer was decoded.
     CallAudio {
@@ -713,6 +721,12 @@ impl State {
                 out.push(crate::xmpp::chatstates::notification(&to, state).into());
             }
             Command::Settings(change) => self.apply_settings(change),
+            Command::LoadCallHistory { limit } => {
+                match self.store.calls(self.own.as_str(), limit) {
+                    Ok(calls) => self.emit(Event::CallHistory { calls }),
+                    Err(e) => self.store_err(e),
+                }
+            }
             Command::HoldCall { id, held } => {
                 self.call_input(&id, crate::jingle::session::Input::Hold(held), out)
                     .await

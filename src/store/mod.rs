@@ -155,6 +155,17 @@ CREATE TABLE IF NOT EXISTS caps (
   ver TEXT PRIMARY KEY,
   features TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS calls (
+  account TEXT NOT NULL,
+  id TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  duration_s INTEGER,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (account, id)
+);
+CREATE INDEX IF NOT EXISTS calls_time ON calls(account, started_ms);
 CREATE TABLE IF NOT EXISTS meta (
   account TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -188,7 +199,61 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
 const MSG_COLS: &str =
     "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state";
 
+/// One call in the call history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CallRecord {
+    pub id: String,
+    pub peer: String,
+    pub direction: Direction,
+    pub started_ms: i64,
+    /// How long it was active; `None` when it never was (missed, declined, …).
+    pub duration_s: Option<i64>,
+    pub reason: String,
+}
+
 impl Store {
+    /// Records a finished call (once per id).
+    pub fn insert_call(&self, account: &str, c: &CallRecord) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO calls(account, id, peer, direction, started_ms, duration_s, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                account,
+                c.id,
+                c.peer,
+                if c.direction == Direction::Out { "out" } else { "in" },
+                c.started_ms,
+                c.duration_s,
+                c.reason
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The latest `limit` calls, newest first.
+    pub fn calls(&self, account: &str, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, peer, direction, started_ms, duration_s, reason FROM calls
+             WHERE account=?1 ORDER BY started_ms DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![account, limit as i64], |r| {
+            let dir: String = r.get(2)?;
+            Ok(CallRecord {
+                id: r.get(0)?,
+                peer: r.get(1)?,
+                direction: if dir == "out" {
+                    Direction::Out
+                } else {
+                    Direction::In
+                },
+                started_ms: r.get(3)?,
+                duration_s: r.get(4)?,
+                reason: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Opens (creating if needed) `banter.sqlite3` in `dir`.
     pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
@@ -538,6 +603,25 @@ mod tests {
         assert!(s.set_state("a", "7", MessageState::Delivered).unwrap());
         assert!(!s.set_state("a", "7", MessageState::Acked).unwrap());
         assert!(s.pending_messages("a").unwrap().is_empty());
+    }
+
+    #[test]
+    fn call_log_newest_first_once_per_call() {
+        let s = Store::in_memory().unwrap();
+        let rec = |id: &str, t: i64, d: Option<i64>| CallRecord {
+            id: id.into(),
+            peer: "bob@x".into(),
+            direction: Direction::In,
+            started_ms: t,
+            duration_s: d,
+            reason: "success".into(),
+        };
+        s.insert_call("a", &rec("1", 10, Some(5))).unwrap();
+        s.insert_call("a", &rec("2", 20, None)).unwrap();
+        s.insert_call("a", &rec("2", 20, None)).unwrap();
+        s.insert_call("other", &rec("3", 30, None)).unwrap();
+        let calls = s.calls("a", 10).unwrap();
+        assert_eq!(calls, [rec("2", 20, None), rec("1", 10, Some(5))]);
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub enum TimelineItem {
         delivery: Delivery,
     },
     Call {
+        /// The call's id (its Jingle sid), so the same call is shown once.
+        id: String,
         outgoing: bool,
         answered: bool,
         duration_s: Option<u64>,
@@ -78,6 +80,44 @@ pub enum CallPhase {
     Ringing,
     Connecting,
     Active,
+}
+
+/// One call in the call history list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallLogRow {
+    pub id: String,
+    pub peer: String,
+    pub outgoing: bool,
+    /// Seconds it was active; `None`: never answered.
+    pub duration_s: Option<u64>,
+    pub ts_ms: i64,
+}
+
+impl CallLogRow {
+    /// `Missed call`, `Outgoing call, 3 min 2 s`, …
+    pub fn summary(&self) -> String {
+        let length = |d: u64| {
+            if d >= 60 {
+                format!("{} min {} s", d / 60, d % 60)
+            } else {
+                format!("{d} s")
+            }
+        };
+        match (self.outgoing, self.duration_s) {
+            (false, None) => "Missed call".into(),
+            (true, None) => "Call not answered".into(),
+            (false, Some(d)) => format!("Incoming call, {}", length(d)),
+            (true, Some(d)) => format!("Outgoing call, {}", length(d)),
+        }
+    }
+}
+
+/// What the left column lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeftTab {
+    #[default]
+    Contacts,
+    Calls,
 }
 
 /// One second of call quality.
@@ -197,6 +237,9 @@ pub struct Model {
     pub speaker: Option<String>,
     pub settings: Settings,
     pub settings_open: bool,
+    pub left_tab: LeftTab,
+    /// Newest first.
+    pub call_log: Vec<CallLogRow>,
     /// A line for errors that belong to no form (shown in the status bar).
     pub notice: Option<String>,
     /// Now, for "Today"/"Yesterday" headings (set by the binary each frame; tests fix it).

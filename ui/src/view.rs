@@ -6,8 +6,8 @@ use egui::{Align, Color32, Layout, RichText, ScrollArea, TextEdit, Vec2};
 
 use crate::command::{TypingState, UiCommand};
 use crate::model::{
-    clock_time, day_label, validate_form, Availability, CallPhase, Conversation, Delivery, Model,
-    TimelineItem, TYPING_PAUSE_S,
+    clock_time, day_label, validate_form, Availability, CallPhase, Conversation, Delivery, LeftTab,
+    Model, TimelineItem, TYPING_PAUSE_S,
 };
 
 /// Height of one contact row; fixed so that the list can be virtualized.
@@ -35,7 +35,7 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
     egui::Panel::left("contacts")
         .resizable(true)
         .default_size(280.0)
-        .show(ui, |ui| contact_list(ui, model, &mut out));
+        .show(ui, |ui| left_column(ui, model, &mut out));
     egui::CentralPanel::default().show(ui, |ui| conversation(ui, model, &mut out));
     out
 }
@@ -417,8 +417,81 @@ fn availability_color(a: Availability) -> Color32 {
 
 /// The contact list: filter, add, pending requests, and a virtualized list (only the
 /// rows in view are laid out, so 10 000 contacts cost what 20 do).
-pub fn contact_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+/// The left column: contacts or the call history.
+pub fn left_column(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut model.left_tab, LeftTab::Contacts, "Contacts");
+        let missed = model
+            .call_log
+            .iter()
+            .take_while(|c| !c.outgoing && c.duration_s.is_none())
+            .count();
+        let calls = if missed > 0 {
+            format!("Calls ({missed} missed)")
+        } else {
+            "Calls".to_string()
+        };
+        ui.selectable_value(&mut model.left_tab, LeftTab::Calls, calls);
+    });
+    ui.separator();
+    match model.left_tab {
+        LeftTab::Contacts => contact_list(ui, model, out),
+        LeftTab::Calls => call_history(ui, model, out),
+    }
+}
+
+/// The call history, newest first; a click opens the conversation.
+pub fn call_history(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    if model.call_log.is_empty() {
+        ui.label(RichText::new("No calls yet.").weak());
+        return;
+    }
+    ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show_rows(ui, CONTACT_ROW_HEIGHT, model.call_log.len(), |ui, range| {
+            for c in &model.call_log[range] {
+                let name = model
+                    .contact(&c.peer)
+                    .map(|r| r.display_name().to_string())
+                    .unwrap_or_else(|| c.peer.clone());
+                let missed = !c.outgoing && c.duration_s.is_none();
+                let when = format!(
+                    "{} {}",
+                    day_label(c.ts_ms, model.now_ms),
+                    clock_time(c.ts_ms)
+                );
+                let r = ui
+                    .horizontal(|ui| {
+                        ui.set_height(CONTACT_ROW_HEIGHT - 4.0);
+                        ui.vertical(|ui| {
+                            let title = RichText::new(&name).size(15.0);
+                            let title = if missed {
+                                title.color(Color32::from_rgb(200, 60, 60))
+                            } else {
+                                title
+                            };
+                            let r = ui.add(egui::Button::new(title).frame(false));
+                            ui.label(
+                                RichText::new(format!("{} · {when}", c.summary()))
+                                    .small()
+                                    .weak(),
+                            );
+                            r
+                        })
+                        .inner
+                    })
+                    .inner;
+                if r.clicked() {
+                    out.push(UiCommand::SelectContact {
+                        jid: c.peer.clone(),
+                    });
+                }
+            }
+        });
+}
+
+pub fn contact_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     let l = ui.label("Search contacts");
     ui.add(TextEdit::singleline(&mut model.filter).hint_text("name or address"))
         .labelled_by(l.id);

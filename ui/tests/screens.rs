@@ -3,8 +3,8 @@
 
 use banter_ui::command::TypingState;
 use banter_ui::model::{
-    ActiveCall, Availability, CallPhase, ContactRow, Delivery, IncomingCall, Model, Settings,
-    TimelineItem,
+    ActiveCall, Availability, CallLogRow, CallPhase, ContactRow, Delivery, IncomingCall, Model,
+    Settings, TimelineItem,
 };
 use banter_ui::{view, UiCommand};
 use egui::accesskit::Role;
@@ -159,6 +159,7 @@ fn timeline_has_days_times_typing_and_earlier_messages() {
         });
     }
     conv.items.push(TimelineItem::Call {
+        id: "c0".into(),
         outgoing: false,
         answered: false,
         duration_s: None,
@@ -367,5 +368,46 @@ fn settings_switch_devices_and_call_options() {
                 calls_from_anyone: false,
             })
         ]
+    );
+}
+
+#[test]
+fn call_history_lists_calls_and_opens_the_conversation() {
+    let mut model = signed_in();
+    model.now_ms = 1_790_000_000_000;
+    model.call_log = vec![
+        CallLogRow {
+            id: "2".into(),
+            peer: "bob@example.org".into(),
+            outgoing: false,
+            duration_s: None,
+            ts_ms: model.now_ms - 60_000,
+        },
+        CallLogRow {
+            id: "1".into(),
+            peer: "carol@example.org".into(),
+            outgoing: true,
+            duration_s: Some(125),
+            ts_ms: model.now_ms - 86_400_000,
+        },
+    ];
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::left_column(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_label("Calls (1 missed)").click();
+    h.run();
+    h.get_by_label_contains("Missed call · Today");
+    h.get_by_label_contains("Outgoing call, 2 min 5 s · Yesterday");
+    h.get_by_label("carol@example.org").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::SelectContact {
+            jid: "carol@example.org".into()
+        }]
     );
 }

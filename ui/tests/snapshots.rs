@@ -78,6 +78,7 @@ fn main_model() -> Model {
             delivery: Delivery::Delivered,
         },
         TimelineItem::Call {
+            id: "c0".into(),
             outgoing: true,
             answered: true,
             duration_s: Some(754),
