@@ -8,6 +8,8 @@ PKGS=(
   pkg-config cmake build-essential libasound2-dev libopus-dev libspeexdsp-dev libdbus-1-dev
   # OS keyring (tests run a private Secret Service)
   dbus-daemon dbus-bin gnome-keyring
+  # desktop notifications (tests run a private dunst on Xvfb)
+  dunst
   # tests: real servers and a sound system without hardware
   prosody coturn pulseaudio pulseaudio-utils libasound2-plugins
   # interop tests: a third-party Jingle peer (StanzaJS) in Chromium, in a private netns

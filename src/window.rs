@@ -9,6 +9,7 @@ use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use banter_media::audio::echo::Processing;
+use banter_media::audio::ring::Ringer;
 use banter_media::audio::sink::SinkSpec;
 use banter_media::audio::source::SourceSpec;
 use banter_ui::command::TypingState;
@@ -58,6 +59,9 @@ struct App {
     history_loaded: std::collections::HashSet<String>,
     /// To wake the window from background tasks.
     ctx: Option<egui::Context>,
+    /// While a call rings: the ringtone and the desktop notification.
+    ringer: Option<Ringer>,
+    notification: Option<crate::notify::CallNotification>,
 }
 
 /// Opens the window; returns when it is closed.
@@ -92,6 +96,8 @@ pub fn run(
                 call_started: None,
                 history_loaded: Default::default(),
                 ctx: None,
+                ringer: None,
+                notification: None,
             };
             app.ctx = Some(cc.egui_ctx.clone());
             app.load_settings();
@@ -384,6 +390,19 @@ impl App {
         let incoming = direction == CallDirection::In;
         match state {
             "ringing" if incoming => {
+                let who = self
+                    .model
+                    .contact(&peer)
+                    .map(|c| c.display_name().to_string())
+                    .unwrap_or_else(|| peer.clone());
+                self.notification = Some(crate::notify::CallNotification::show(&who, &peer));
+                self.ringer = match Ringer::start(self.media.audio_out.clone()) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::info!(error = %e, "no ringtone");
+                        None
+                    }
+                };
                 self.model.incoming = Some(IncomingCall {
                     id,
                     peer,
@@ -391,6 +410,7 @@ impl App {
                 })
             }
             "ended" => {
+                self.stop_ringing();
                 // The call history list gets the record the client just stored.
                 self.send(Command::LoadCallHistory { limit: 500 });
                 let answered = self.call_started.is_some();
@@ -421,6 +441,7 @@ impl App {
                     self.call_started = Some(Instant::now());
                 }
                 self.model.incoming = None;
+                self.stop_ringing();
                 let call = self.model.call.get_or_insert(ActiveCall {
                     id,
                     peer,
@@ -502,11 +523,17 @@ impl App {
                     });
                 }
             }
-            UiCommand::AcceptCall { id, .. } => self.send(Command::AcceptCall { id }),
-            UiCommand::DeclineCall { id } => self.send(Command::RejectCall {
-                id,
-                reason: crate::jingle::Reason::Decline,
-            }),
+            UiCommand::AcceptCall { id, .. } => {
+                self.stop_ringing();
+                self.send(Command::AcceptCall { id })
+            }
+            UiCommand::DeclineCall { id } => {
+                self.stop_ringing();
+                self.send(Command::RejectCall {
+                    id,
+                    reason: crate::jingle::Reason::Decline,
+                })
+            }
             UiCommand::Hangup { id } => self.send(Command::Hangup { id }),
             UiCommand::SetMuted { id, muted } => {
                 if let Some(call) = &mut self.model.call {
@@ -615,6 +642,12 @@ impl App {
                 ctx.request_repaint();
             }
         });
+    }
+
+    /// Silences the ringtone and withdraws the notification.
+    fn stop_ringing(&mut self) {
+        self.ringer = None;
+        self.notification = None;
     }
 
     /// Puts the stored calls with `peer` into its timeline (once each), in time order.
@@ -783,6 +816,8 @@ mod tests {
             call_started: None,
             history_loaded: Default::default(),
             ctx: None,
+            ringer: None,
+            notification: None,
         }
     }
 

@@ -44,3 +44,125 @@ fn window_signs_in_and_shows_contacts() {
     let size = std::fs::metadata(&shot).unwrap().len();
     assert!(size > 5_000, "screenshot of {size} bytes looks empty");
 }
+
+/// An incoming call rings in the real window: a desktop notification (to a real dunst
+/// on a private bus), a ringtone (recorded: `--audio-out` is a file here), both stopped
+/// when the caller gives up.
+#[tokio::test(flavor = "multi_thread")]
+async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
+    use banter::client::{self, Command as Cmd, Event};
+    use std::io::BufRead;
+    use std::process::Stdio;
+    use std::sync::{Arc, Mutex};
+
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    // Alice lets anyone ring her (a setting of the window), so no subscription needed.
+    std::fs::create_dir_all(alice.device_dir("main")).unwrap();
+    std::fs::write(
+        alice.device_dir("main").join("settings.json"),
+        r#"{"calls_from_anyone": true}"#,
+    )
+    .unwrap();
+
+    let x = Xvfb::start();
+    let bus = support::SessionBus::start();
+    let mut dunst = std::process::Command::new("dunst")
+        .env("DISPLAY", &x.display)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dunst (scripts/install-deps.sh)");
+    let start = std::time::Instant::now();
+    while !bus.has_name("org.freedesktop.Notifications") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "dunst did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut monitor = std::process::Command::new("dbus-monitor")
+        .args(["--address", &bus.address])
+        .arg("interface='org.freedesktop.Notifications'")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-monitor");
+    let seen = Arc::new(Mutex::new(String::new()));
+    {
+        let seen = seen.clone();
+        let out = monitor.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                seen.lock().unwrap().push_str(&line);
+                seen.lock().unwrap().push('\n');
+            }
+        });
+    }
+
+    let ring = server.dir.path().join("ring.wav");
+    let ring_arg = ring.display().to_string();
+    let mut cmd = alice.banter(&["--audio-in", "silence", "--audio-out", &ring_arg]);
+    cmd.env("DISPLAY", &x.display)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    let mut window = Proc::spawn(cmd);
+    window.wait_for("caught up", Duration::from_secs(30), |v| {
+        v["event"] == "caught_up"
+    });
+
+    let mut cfg = bob.config("pc");
+    let mut media = banter_media::MediaConfig::new(
+        banter_media::audio::source::SourceSpec::Silence,
+        banter_media::audio::sink::SinkSpec::Null,
+    );
+    media.allow = vec![banter_media::Cidr::parse("127.0.0.0/8").unwrap()];
+    cfg.media = Some(media);
+    let mut b = client::start(cfg).await.expect("bob online");
+    support::next_event(&mut b, "bob connected", Duration::from_secs(10), |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+    b.send(Cmd::Call {
+        id: "ring-me".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+    });
+    window.wait_for("ringing", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "ringing"
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    b.send(Cmd::Hangup {
+        id: "ring-me".into(),
+    });
+    window.wait_for("ended", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "ended"
+    });
+    support::next_event(
+        &mut b,
+        "bob's call ended",
+        Duration::from_secs(10),
+        |e| matches!(e, Event::Call { state, .. } if state == "ended"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let text = seen.lock().unwrap().clone();
+    assert!(text.contains("member=Notify"), "{text}");
+    assert!(
+        text.contains("Bob is calling") || text.contains("bob@example.test is calling"),
+        "{text}"
+    );
+    assert!(text.contains("member=CloseNotification"), "{text}");
+    drop(window);
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let _ = dunst.kill();
+    let _ = dunst.wait();
+    b.shutdown().await;
+
+    let pcm = support::read_wav(&ring);
+    let secs = pcm.len() as f32 / 48_000.0;
+    assert!((1.5..4.0).contains(&secs), "rang for {secs} s");
+    let f = banter_media::audio::analysis::dominant_frequency(&pcm[..11_520], 48_000);
+    assert!((f - 660.0).abs() < 5.0, "{f} Hz");
+}

@@ -472,3 +472,53 @@ impl Drop for Xvfb {
         let _ = self.child.wait();
     }
 }
+
+/// A private D-Bus session bus (for the keyring and notification tests).
+pub struct SessionBus {
+    child: Child,
+    pub address: String,
+    pub dir: TempDir,
+}
+
+impl SessionBus {
+    pub fn start() -> SessionBus {
+        let dir = tempfile::Builder::new()
+            .prefix("banter-bus-")
+            .tempdir()
+            .unwrap();
+        let mut child = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--address=unix:path={}/bus", dir.path().display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (scripts/install-deps.sh)");
+        let mut address = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        SessionBus {
+            child,
+            address: address.trim().to_string(),
+            dir,
+        }
+    }
+
+    /// Whether `name` has an owner on this bus.
+    pub fn has_name(&self, name: &str) -> bool {
+        Command::new("dbus-send")
+            .args(["--print-reply", "--dest=org.freedesktop.DBus"])
+            .arg(format!("--bus={}", self.address))
+            .args(["/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner"])
+            .arg(format!("string:{name}"))
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -4,6 +4,7 @@ pub mod analysis;
 pub mod codec;
 pub mod echo;
 pub mod jitter;
+pub mod ring;
 pub mod sink;
 pub mod source;
 pub mod wav;
