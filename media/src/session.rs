@@ -918,6 +918,14 @@ fn run_engine(
         device_error(e);
         Box::new(NullSink)
     });
+    // Echo test: what was played, sent back `delay` frames later.
+    let echo_of = |spec: &SourceSpec| match spec {
+        SourceSpec::Echo(ms) => Some((*ms as usize / 20).max(1)),
+        _ => None,
+    };
+    let mut echo_delay = echo_of(&config.audio_in);
+    let mut echo_line: std::collections::VecDeque<[i16; FRAME]> =
+        std::collections::VecDeque::with_capacity(echo_delay.unwrap_or(0) + 2);
     let mut processing = config.processing;
     let new_pipeline = |spec: &SourceSpec, p: Processing| {
         if matches!(spec, SourceSpec::Mic(_)) {
@@ -1022,6 +1030,8 @@ fn run_engine(
                 Ok(s) => {
                     source = s;
                     pipeline = new_pipeline(&spec, processing);
+                    echo_delay = echo_of(&spec);
+                    echo_line.clear();
                 }
                 Err(e) => device_error(e),
             }
@@ -1031,7 +1041,17 @@ fn run_engine(
             sink = Box::new(NullSink);
         }
         // Capture.
-        if let Err(e) = source.read(&mut captured) {
+        if let Some(delay) = echo_delay {
+            if echo_line.len() == echo_line.capacity() {
+                echo_line.pop_front();
+            }
+            echo_line.push_back(played);
+            captured = if echo_line.len() > delay {
+                echo_line.pop_front().unwrap_or([0; FRAME])
+            } else {
+                [0; FRAME]
+            };
+        } else if let Err(e) = source.read(&mut captured) {
             device_error(e);
             source = Box::new(Silence);
         }

@@ -404,3 +404,27 @@ async fn devices_switch_live_during_a_call() {
     let f = dominant_frequency(&after[24_000..], 48_000);
     assert!((f - 880.0).abs() <= 5.0, "{f} Hz after the switch");
 }
+
+/// An echo test service: B sends back what it hears a second later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_source_sends_back_what_it_hears_a_second_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_wav = dir.path().join("a.wav");
+    let b_wav = dir.path().join("b.wav");
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Wav(a_wav.clone()));
+    let mut b_cfg = MediaConfig::new(SourceSpec::Echo(1000), SinkSpec::Wav(b_wav.clone()));
+    loopback(&mut a_cfg);
+    loopback(&mut b_cfg);
+    let (a, b) = call(a_cfg, b_cfg).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    close(a).await;
+    close(b).await;
+    let at_a = read_wav(&a_wav);
+    let at_b = read_wav(&b_wav);
+    let onset = |pcm: &[i16]| pcm.iter().position(|s| s.abs() > 2000).expect("sound");
+    let delay = (onset(&at_a) as f32 - onset(&at_b) as f32) / 48_000.0;
+    assert!((0.95..1.3).contains(&delay), "echo after {delay} s");
+    let start = onset(&at_a) + 4_800;
+    let f = dominant_frequency(&at_a[start..start + 24_000], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "{f} Hz came back");
+}

@@ -20,6 +20,9 @@ pub enum SourceSpec {
     Wav(PathBuf),
     Tone(f32),
     Silence,
+    /// What is received, sent back after this many milliseconds (an echo test
+    /// service: Banter's "Try it locally" contact, or `--audio-in echo:1000`).
+    Echo(u32),
 }
 
 impl SourceSpec {
@@ -29,6 +32,13 @@ impl SourceSpec {
             "mic" => SourceSpec::Mic(None),
             "silence" => SourceSpec::Silence,
             _ if s.starts_with("mic:") => SourceSpec::Mic(Some(s[4..].to_string())),
+            _ if s.starts_with("echo:") => {
+                let ms: u32 = s[5..].parse().map_err(|_| bad())?;
+                if !(20..=10_000).contains(&ms) {
+                    return Err(bad());
+                }
+                SourceSpec::Echo(ms)
+            }
             _ if s.starts_with("tone:") => {
                 let hz: f32 = s[5..].parse().map_err(|_| bad())?;
                 if !(1.0..=20_000.0).contains(&hz) {
@@ -46,7 +56,8 @@ impl SourceSpec {
     pub fn open(&self) -> Result<Box<dyn Source>, MediaError> {
         Ok(match self {
             SourceSpec::Tone(hz) => Box::new(Tone::new(*hz, 0.3)),
-            SourceSpec::Silence => Box::new(Silence),
+            // The engine feeds an echo from what it plays.
+            SourceSpec::Silence | SourceSpec::Echo(_) => Box::new(Silence),
             SourceSpec::Wav(path) => Box::new(WavLoop::new(super::wav::read_48k_mono(path)?)),
             SourceSpec::Mic(name) => Box::new(DeviceSource::open(name.as_deref())?),
         })
@@ -275,6 +286,11 @@ mod tests {
             SourceSpec::Wav("a/b.WAV".into())
         );
         assert!(SourceSpec::parse("tone:x").is_err());
+        assert_eq!(
+            SourceSpec::parse("echo:1000").unwrap(),
+            SourceSpec::Echo(1000)
+        );
+        assert!(SourceSpec::parse("echo:5").is_err());
         assert!(SourceSpec::parse("bogus").is_err());
     }
 
