@@ -28,6 +28,10 @@ pub struct Cli {
     pub media: MediaArgs,
     #[command(subcommand)]
     pub command: Option<Cmd>,
+    /// Open the window on a private local server with an echo contact (no account
+    /// needed; as the first-run button "Try it locally")
+    #[arg(long)]
+    pub try_locally: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -264,7 +268,14 @@ fn window(cli: &Cli) -> Result<(), CliError> {
         }),
         None => None,
     };
-    crate::window::run(data_dir(args)?, cli.media.config()?, start, args.json).map_err(CliError)
+    crate::window::run(
+        data_dir(args)?,
+        cli.media.config()?,
+        start,
+        cli.try_locally,
+        args.json,
+    )
+    .map_err(CliError)
 }
 
 fn fail(msg: &str, json: bool) -> ExitCode {

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod client;
 pub mod jingle;
+pub mod local;
 pub mod notify;
 pub mod secrets;
 pub mod soundtest;

@@ -30,6 +30,8 @@ const HISTORY_PAGE: usize = 200;
 enum AppEvent {
     Online(mpsc::UnboundedSender<Command>, String),
     LoginFailed(String),
+    /// "Try it locally" is up: sign in to it.
+    Local(Box<crate::local::TryLocally>),
     /// A saved account and its password from the keyring: sign in with it.
     Saved(StartAccount),
     Notice(String),
@@ -59,6 +61,8 @@ struct App {
     history_loaded: std::collections::HashSet<String>,
     /// To wake the window from background tasks.
     ctx: Option<egui::Context>,
+    /// "Try it locally": the private server and echo contact, while in use.
+    local: Option<Box<crate::local::TryLocally>>,
     /// While a call rings: the ringtone and the desktop notification.
     ringer: Option<Ringer>,
     notification: Option<crate::notify::CallNotification>,
@@ -69,6 +73,7 @@ pub fn run(
     data_dir: PathBuf,
     media: banter_media::MediaConfig,
     start: Option<StartAccount>,
+    try_locally: bool,
     json: bool,
 ) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -98,6 +103,7 @@ pub fn run(
                 ctx: None,
                 ringer: None,
                 notification: None,
+                local: None,
             };
             app.ctx = Some(cc.egui_ctx.clone());
             app.load_settings();
@@ -109,6 +115,8 @@ pub fn run(
                 app.model.form.jid = s.jid.clone();
                 app.model.form.busy = true;
                 app.sign_in(s, false, cc.egui_ctx.clone());
+            } else if try_locally {
+                app.try_locally(cc.egui_ctx.clone());
             } else {
                 app.resume_saved_account();
             }
@@ -169,6 +177,15 @@ impl App {
                 }
                 self.client = Some(tx);
                 self.send(Command::LoadCallHistory { limit: 500 });
+                if let Some(local) = &self.local {
+                    // The echo contact, ready to chat and call.
+                    let jid = local.echo.clone();
+                    self.model.selected = Some(jid.to_string());
+                    self.send(Command::AddContact {
+                        jid,
+                        name: Some("Echo (plays you back)".into()),
+                    });
+                }
                 self.model.account = Some(jid);
                 self.model.connection = Connection::Online;
                 self.model.form.busy = false;
@@ -184,6 +201,14 @@ impl App {
                 self.model.form.busy = true;
                 if let Some(ctx) = self.ctx.clone() {
                     self.sign_in(account, false, ctx);
+                }
+                return;
+            }
+            AppEvent::Local(local) => {
+                let cfg = local.me_config(self.media.clone());
+                self.local = Some(local);
+                if let Some(ctx) = self.ctx.clone() {
+                    self.start_client(cfg, None, ctx);
                 }
                 return;
             }
@@ -234,6 +259,14 @@ impl App {
                     c.can_video = features
                         .iter()
                         .any(|f| f == "urn:xmpp:jingle:apps:rtp:video");
+                }
+            }
+            // The local echo contact asks back when added: no question for the user.
+            Event::SubscriptionRequest { from }
+                if self.local.as_ref().is_some_and(|l| l.echo.as_str() == from) =>
+            {
+                if let Ok(jid) = BareJid::new(&from) {
+                    self.send(Command::AnswerSubscription { jid, accept: true });
                 }
             }
             Event::SubscriptionRequest { from }
@@ -483,6 +516,7 @@ impl App {
                 remember,
                 ctx.clone(),
             ),
+            UiCommand::TryLocally => self.try_locally(ctx.clone()),
             UiCommand::SelectContact { jid } => {
                 self.contact_mut(&jid).unread = 0;
                 if self.history_loaded.insert(jid.clone()) {
@@ -739,7 +773,6 @@ impl App {
             server,
             ca_file,
         } = account;
-        let tx = self.events_tx.clone();
         let Ok(bare) = BareJid::new(&jid) else {
             self.model.form.busy = false;
             self.model.form.error = Some(format!("invalid address {jid}"));
@@ -752,7 +785,32 @@ impl App {
             .and_then(crate::xmpp::connect::parse_server);
         cfg.ca_file = ca_file.map(PathBuf::from);
         cfg.media = Some(self.media.clone());
+        self.start_client(cfg, keep, ctx);
+    }
+
+    /// "Try it locally": starts the private server and the echo contact, then signs
+    /// in to it (`AppEvent::Local`).
+    fn try_locally(&mut self, ctx: egui::Context) {
+        self.model.form.busy = true;
+        self.model.form.error = None;
+        let dir = self.data_dir.join("try-locally");
+        let tx = self.events_tx.clone();
+        self.runtime.spawn(async move {
+            let ev = match crate::local::TryLocally::start(&dir).await {
+                Ok(local) => AppEvent::Local(Box::new(local)),
+                Err(e) => AppEvent::LoginFailed(e.to_string()),
+            };
+            let _ = tx.send(ev);
+            ctx.request_repaint();
+        });
+    }
+
+    /// Runs a client for `cfg`, its events feeding the window; `keep` is a password
+    /// to save in the keyring once it proved right.
+    fn start_client(&mut self, mut cfg: Config, keep: Option<String>, ctx: egui::Context) {
         cfg.call_policy.anyone = self.model.settings.calls_from_anyone;
+        let jid = cfg.jid.to_string();
+        let tx = self.events_tx.clone();
         self.runtime.spawn(async move {
             match client::start(cfg).await {
                 Ok(mut handle) => {
@@ -818,6 +876,7 @@ mod tests {
             ctx: None,
             ringer: None,
             notification: None,
+            local: None,
         }
     }
 

@@ -32,17 +32,7 @@ fn window_signs_in_and_shows_contacts() {
     });
     std::thread::sleep(Duration::from_millis(1500));
 
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    let shot = dir.join("window-main.png");
-    let status = Command::new("import")
-        .args(["-display", x.display.as_str(), "-window", "root"])
-        .arg(&shot)
-        .status()
-        .expect("import (imagemagick)");
-    assert!(status.success());
-    let size = std::fs::metadata(&shot).unwrap().len();
-    assert!(size > 5_000, "screenshot of {size} bytes looks empty");
+    screenshot(&x, "window-main.png");
 }
 
 /// An incoming call rings in the real window: a desktop notification (to a real dunst
@@ -165,4 +155,54 @@ async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
     assert!((1.5..4.0).contains(&secs), "rang for {secs} s");
     let f = banter_media::audio::analysis::dominant_frequency(&pcm[..11_520], 48_000);
     assert!((f - 660.0).abs() < 5.0, "{f} Hz");
+}
+
+/// Saves the X screen to artifacts/NAME (CI keeps the folder).
+fn screenshot(x: &Xvfb, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shot = dir.join(name);
+    let status = Command::new("import")
+        .args(["-display", x.display.as_str(), "-window", "root"])
+        .arg(&shot)
+        .status()
+        .expect("import (imagemagick)");
+    assert!(status.success());
+    let size = std::fs::metadata(&shot).unwrap().len();
+    assert!(size > 5_000, "screenshot of {size} bytes looks empty");
+}
+
+/// "Try it locally" from the command line (as the first-run button): the window signs
+/// in to a private server it started, and the echo contact is there and online.
+#[test]
+fn try_it_locally_signs_in_with_an_echo_contact() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = Xvfb::start();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_banter"));
+    cmd.args([
+        "--try-locally",
+        "--json",
+        "--audio-in",
+        "silence",
+        "--audio-out",
+        "null",
+    ])
+    .arg("--config-dir")
+    .arg(dir.path())
+    .env("DISPLAY", &x.display);
+    let mut window = Proc::spawn(cmd);
+    let ev = window.wait_for("signed in", Duration::from_secs(30), |v| {
+        v["event"] == "window"
+    });
+    assert_eq!(ev["account"], "me@localhost");
+    window.wait_for("echo online", Duration::from_secs(30), |v| {
+        v["event"] == "presence"
+            && v["from"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("echo@localhost"))
+            && v["show"] == "available"
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    screenshot(&x, "window-try-locally.png");
+    drop(window);
 }

@@ -10,6 +10,8 @@ pub enum UiCommand {
         /// Keep the password in the OS keyring for the next start.
         remember: bool,
     },
+    /// Start a private local server with an echo contact and sign in to it.
+    TryLocally,
     SelectContact {
         jid: String,
     },

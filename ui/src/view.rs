@@ -123,6 +123,23 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                         }
                     }
                 });
+                ui.add_space(12.0);
+                ui.separator();
+                ui.label(
+                    RichText::new(
+                        "No account yet? Try Banter on this computer: a private server \
+                         and an echo contact that answers calls by playing you back.",
+                    )
+                    .small(),
+                );
+                if ui
+                    .add_enabled(!form.busy, egui::Button::new("Try it locally"))
+                    .clicked()
+                {
+                    form.error = None;
+                    form.busy = true;
+                    out.push(UiCommand::TryLocally);
+                }
                 if let Some(e) = &form.error {
                     ui.add(
                         egui::Label::new(RichText::new(e).color(Color32::from_rgb(200, 60, 60)))

@@ -74,6 +74,19 @@ fn account_form_validates_then_signs_in() {
 }
 
 #[test]
+fn try_it_locally_needs_no_account() {
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::account_form(ui, &mut s.model, &mut s.commands),
+        State::default(),
+    );
+    h.get_by_role_and_label(Role::Button, "Try it locally")
+        .click();
+    h.run();
+    assert_eq!(h.state().commands, [UiCommand::TryLocally]);
+    assert!(h.state().model.form.busy);
+}
+
+#[test]
 fn advanced_server_must_be_host_and_port() {
     let mut state = State::default();
     state.model.form.jid = "alice@example.org".into();

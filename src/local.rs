@@ -1,0 +1,246 @@
+//! "Try it locally": with one click and no account, a private Prosody on 127.0.0.1 (the
+//! Debian package, as a child process with its own config, certificate and users in a
+//! directory of ours) and a built-in echo contact that answers calls by playing your
+//! voice back a second later, and answers chat by repeating it. A newcomer sees the
+//! whole app working; nothing leaves the machine.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use banter_media::audio::sink::SinkSpec;
+use banter_media::audio::source::SourceSpec;
+use banter_media::{Cidr, MediaConfig};
+use xmpp_parsers::jid::BareJid;
+
+use crate::client::{self, Command as ClientCommand, Config, Event};
+use crate::store::Direction;
+
+/// The local server's domain.
+pub const DOMAIN: &str = "localhost";
+/// How long the echo contact waits before playing you back.
+pub const ECHO_DELAY_MS: u32 = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(
+        "the local server needs Prosody, which is not installed: run ./run.sh (it installs \
+         it) or `sudo apt install prosody`"
+    )]
+    NoProsody,
+    #[error("the local server did not start: {0}")]
+    Start(String),
+}
+
+fn start_err(e: impl std::fmt::Display) -> LocalError {
+    LocalError::Start(e.to_string())
+}
+
+/// A running local server and echo contact; both stop when this is dropped.
+pub struct TryLocally {
+    child: Child,
+    dir: PathBuf,
+    pub port: u16,
+    pub ca_file: PathBuf,
+    /// Your account on it.
+    pub me: BareJid,
+    pub password: String,
+    pub echo: BareJid,
+    echo_task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TryLocally {
+    fn drop(&mut self) {
+        self.echo_task.abort();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16, LocalError> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(start_err)?;
+    Ok(l.local_addr().map_err(start_err)?.port())
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..20)
+        .map(|_| char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[rng.random_range(0..32)]))
+        .collect()
+}
+
+impl TryLocally {
+    /// Starts the server in `dir` (emptied first) and the echo contact.
+    pub async fn start(dir: &Path) -> Result<TryLocally, LocalError> {
+        let dir = dir.to_path_buf();
+        let blocking_dir = dir.clone();
+        let (child, port, ca_file, passwords) =
+            tokio::task::spawn_blocking(move || start_server(&blocking_dir))
+                .await
+                .map_err(start_err)??;
+        let me = BareJid::new(&format!("me@{DOMAIN}")).map_err(start_err)?;
+        let echo = BareJid::new(&format!("echo@{DOMAIN}")).map_err(start_err)?;
+        let mut cfg = Config::new(echo.clone(), passwords.1, dir.join("echo"));
+        cfg.server = Some(("127.0.0.1".into(), port));
+        cfg.ca_file = Some(ca_file.clone());
+        cfg.resource = Some("echo".into());
+        cfg.media = Some(loopback_media(
+            SourceSpec::Echo(ECHO_DELAY_MS),
+            SinkSpec::Null,
+        ));
+        cfg.call_policy.anyone = true;
+        let echo_client = client::start(cfg).await.map_err(start_err)?;
+        let echo_task = tokio::spawn(run_echo(echo_client));
+        Ok(TryLocally {
+            child,
+            dir,
+            port,
+            ca_file,
+            me,
+            password: passwords.0,
+            echo,
+            echo_task,
+        })
+    }
+
+    /// Your account's configuration (history kept beside the server, not with your
+    /// real accounts); calls stay on 127.0.0.1.
+    pub fn me_config(&self, media: MediaConfig) -> Config {
+        let mut cfg = Config::new(self.me.clone(), self.password.clone(), self.dir.join("me"));
+        cfg.server = Some(("127.0.0.1".into(), self.port));
+        cfg.ca_file = Some(self.ca_file.clone());
+        cfg.media = Some(MediaConfig {
+            allow: vec![Cidr::parse("127.0.0.0/8").expect("valid range")],
+            ..media
+        });
+        cfg
+    }
+}
+
+/// Media for a call that stays on this machine.
+pub fn loopback_media(audio_in: SourceSpec, audio_out: SinkSpec) -> MediaConfig {
+    let mut m = MediaConfig::new(audio_in, audio_out);
+    m.allow = vec![Cidr::parse("127.0.0.0/8").expect("valid range")];
+    m
+}
+
+/// Config, certificate and users; then Prosody, until its port answers.
+fn start_server(dir: &Path) -> Result<(Child, u16, PathBuf, (String, String)), LocalError> {
+    let installed = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join("prosody").is_file()));
+    if !installed {
+        return Err(LocalError::NoProsody);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    for sub in ["data", "certs"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(start_err)?;
+    }
+    let cert = rcgen::generate_simple_self_signed(vec![DOMAIN.to_string()]).map_err(start_err)?;
+    let ca_file = dir.join("cert.pem");
+    std::fs::write(&ca_file, cert.cert.pem()).map_err(start_err)?;
+    std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).map_err(start_err)?;
+    let port = free_port()?;
+    let d = dir.display();
+    let config = dir.join("prosody.cfg.lua");
+    std::fs::write(
+        &config,
+        format!(
+            r#"-- Banter's "Try it locally" server: 127.0.0.1 only, removed on the next try.
+pidfile = "{d}/prosody.pid"
+data_path = "{d}/data"
+run_as_root = true
+log = {{ info = "{d}/prosody.log" }}
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {port} }}
+c2s_direct_tls_ports = {{ }}
+legacy_ssl_ports = {{ }}
+s2s_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+component_ports = {{ }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "smacks", "ping", "offline" }}
+modules_disabled = {{ "s2s" }}
+c2s_require_encryption = true
+authentication = "internal_hashed"
+storage = "internal"
+certificates = "{d}/certs"
+ssl = {{ certificate = "{d}/cert.pem", key = "{d}/key.pem" }}
+VirtualHost "{DOMAIN}"
+"#
+        ),
+    )
+    .map_err(start_err)?;
+    let passwords = (random_password(), random_password());
+    for (user, pw) in [("me", &passwords.0), ("echo", &passwords.1)] {
+        let out = Command::new("prosodyctl")
+            .arg("--config")
+            .arg(&config)
+            .args(["register", user, DOMAIN, pw])
+            .output()
+            .map_err(start_err)?;
+        if !out.status.success() {
+            return Err(LocalError::Start(format!(
+                "registering {user}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+    }
+    let log = std::fs::File::create(dir.join("stdout.log")).map_err(start_err)?;
+    let mut child = Command::new("prosody")
+        .arg("--config")
+        .arg(&config)
+        .arg("-F")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(start_err)?)
+        .stderr(log)
+        .spawn()
+        .map_err(start_err)?;
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(LocalError::Start(format!(
+                "prosody exited ({status}); see {}",
+                dir.join("stdout.log").display()
+            )));
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            return Err(LocalError::Start(
+                "prosody did not listen within 15 s".into(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Ok((child, port, ca_file, passwords))
+}
+
+/// The echo contact: accepts every subscription and call, repeats every message.
+async fn run_echo(mut c: client::ClientHandle) {
+    while let Some(ev) = c.next_event().await {
+        match ev {
+            Event::SubscriptionRequest { from } => {
+                if let Ok(jid) = BareJid::new(&from) {
+                    c.send(ClientCommand::AnswerSubscription { jid, accept: true });
+                }
+            }
+            Event::Call {
+                id,
+                direction: crate::jingle::session::CallDirection::In,
+                state,
+                ..
+            } if state == "ringing" => c.send(ClientCommand::AcceptCall { id }),
+            Event::Message { message } if message.direction == Direction::In => {
+                if let Ok(to) = BareJid::new(&message.peer) {
+                    c.send(ClientCommand::SendMessage {
+                        id: client::new_id(),
+                        to,
+                        body: format!("You said: {}", message.body),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
