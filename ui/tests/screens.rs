@@ -81,7 +81,9 @@ fn try_it_locally_needs_no_account() {
     );
     h.get_by_role_and_label(Role::Button, "Try it locally")
         .click();
-    h.run();
+    // A spinner turns while it starts: step, do not wait for stillness.
+    h.step();
+    h.step();
     assert_eq!(h.state().commands, [UiCommand::TryLocally]);
     assert!(h.state().model.form.busy);
 }
