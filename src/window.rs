@@ -35,7 +35,8 @@ enum AppEvent {
     /// A saved account and its password from the keyring: sign in with it.
     Saved(StartAccount),
     Notice(String),
-    Client(Event),
+    /// An event of the account named first.
+    Client(String, Event),
 }
 
 /// Sign in at start (from the command line), instead of showing the form.
@@ -63,6 +64,10 @@ struct App {
     ctx: Option<egui::Context>,
     /// "Try it locally": the private server and echo contact, while in use.
     local: Option<Box<crate::local::TryLocally>>,
+    /// Every signed-in account's client, by JID.
+    clients: std::collections::HashMap<String, mpsc::UnboundedSender<Command>>,
+    /// The models of the accounts not on screen (the one shown is `model`).
+    stash: std::collections::HashMap<String, Model>,
     /// While a call rings: the ringtone and the desktop notification.
     ringer: Option<Ringer>,
     notification: Option<crate::notify::CallNotification>,
@@ -104,6 +109,8 @@ pub fn run(
                 ringer: None,
                 notification: None,
                 local: None,
+                clients: Default::default(),
+                stash: Default::default(),
             };
             app.ctx = Some(cc.egui_ctx.clone());
             app.load_settings();
@@ -175,6 +182,31 @@ impl App {
                 if self.json {
                     println!("{}", serde_json::json!({"event": "window", "account": jid}));
                 }
+                self.clients.insert(jid.clone(), tx.clone());
+                let current = self.model.account.clone();
+                match current {
+                    // Another account signed in beside the one shown: it waits in the
+                    // stash unless the user was adding it.
+                    Some(cur) if cur != jid && !self.model.adding_account => {
+                        let mut m = self.fresh_model();
+                        m.account = Some(jid.clone());
+                        m.connection = Connection::Online;
+                        self.stash.insert(jid.clone(), m);
+                        self.with_account(&jid, |app| {
+                            app.send(Command::LoadCallHistory { limit: 500 })
+                        });
+                        self.sync_accounts();
+                        return;
+                    }
+                    Some(cur) if cur != jid => {
+                        let mut m = self.fresh_model();
+                        std::mem::swap(&mut self.model, &mut m);
+                        m.adding_account = false;
+                        m.form = Default::default();
+                        self.stash.insert(cur, m);
+                    }
+                    _ => {}
+                }
                 self.client = Some(tx);
                 self.send(Command::LoadCallHistory { limit: 500 });
                 if let Some(local) = &self.local {
@@ -189,11 +221,18 @@ impl App {
                 self.model.account = Some(jid);
                 self.model.connection = Connection::Online;
                 self.model.form.busy = false;
+                self.model.adding_account = false;
+                self.sync_accounts();
                 return;
             }
             AppEvent::LoginFailed(e) => {
-                self.model.form.busy = false;
-                self.model.form.error = Some(e);
+                if self.model.account.is_some() && !self.model.adding_account {
+                    // Another saved account could not sign in; the one shown is fine.
+                    self.model.notice = Some(e);
+                } else {
+                    self.model.form.busy = false;
+                    self.model.form.error = Some(e);
+                }
                 return;
             }
             AppEvent::Saved(account) => {
@@ -216,8 +255,26 @@ impl App {
                 self.model.notice = Some(n);
                 return;
             }
-            AppEvent::Client(ev) => ev,
+            AppEvent::Client(account, ev) => {
+                let ringing_in = matches!(&ev, Event::Call { state, direction, .. }
+                    if state == "ringing" && *direction == crate::jingle::session::CallDirection::In);
+                if self.stash.contains_key(&account) {
+                    if ringing_in && self.model.call.is_none() {
+                        // A call for another account: show that account.
+                        self.switch_to(&account);
+                    } else {
+                        self.with_account(&account, |app| app.apply_event(ev));
+                        return;
+                    }
+                }
+                ev
+            }
         };
+        self.apply_event(ev);
+    }
+
+    /// An event of the account on screen (`with_account` puts another one there).
+    fn apply_event(&mut self, ev: Event) {
         if self.json {
             let mut out = std::io::stdout();
             crate::cli::print_event(&mut out, &ev, true);
@@ -492,6 +549,61 @@ impl App {
         }
     }
 
+    /// A model for another account: the devices and settings carry over.
+    fn fresh_model(&self) -> Model {
+        Model {
+            microphones: self.model.microphones.clone(),
+            speakers: self.model.speakers.clone(),
+            microphone: self.model.microphone.clone(),
+            speaker: self.model.speaker.clone(),
+            settings: self.model.settings,
+            now_ms: self.model.now_ms,
+            ..Default::default()
+        }
+    }
+
+    /// Runs `f` with `account`'s model and client in place (for its events).
+    fn with_account(&mut self, account: &str, f: impl FnOnce(&mut App)) {
+        let Some(mut m) = self.stash.remove(account) else {
+            return f(self);
+        };
+        std::mem::swap(&mut self.model, &mut m);
+        let client = std::mem::replace(&mut self.client, self.clients.get(account).cloned());
+        f(self);
+        self.client = client;
+        std::mem::swap(&mut self.model, &mut m);
+        self.stash.insert(account.to_string(), m);
+    }
+
+    /// Shows `account` (its contacts, conversations, calls).
+    fn switch_to(&mut self, account: &str) {
+        let Some(mut m) = self.stash.remove(account) else {
+            return;
+        };
+        m.settings = self.model.settings;
+        m.microphone = self.model.microphone.clone();
+        m.speaker = self.model.speaker.clone();
+        m.microphones = self.model.microphones.clone();
+        m.speakers = self.model.speakers.clone();
+        std::mem::swap(&mut self.model, &mut m);
+        m.adding_account = false;
+        if let Some(old) = m.account.clone() {
+            self.stash.insert(old, m);
+        }
+        self.client = self.clients.get(account).cloned();
+        self.sync_accounts();
+    }
+
+    /// Every model knows the list of accounts (for the switcher).
+    fn sync_accounts(&mut self) {
+        let mut all: Vec<String> = self.clients.keys().cloned().collect();
+        all.sort();
+        self.model.accounts = all.clone();
+        for m in self.stash.values_mut() {
+            m.accounts = all.clone();
+        }
+    }
+
     fn send(&self, cmd: Command) {
         if let Some(c) = &self.client {
             let _ = c.send(cmd);
@@ -517,9 +629,11 @@ impl App {
                 ctx.clone(),
             ),
             UiCommand::TryLocally => self.try_locally(ctx.clone()),
+            UiCommand::SwitchAccount { jid } => self.switch_to(&jid),
             UiCommand::SelectContact { jid } => {
                 self.contact_mut(&jid).unread = 0;
-                if self.history_loaded.insert(jid.clone()) {
+                let account = self.model.account.clone().unwrap_or_default();
+                if self.history_loaded.insert(format!("{account} {jid}")) {
                     if let Ok(peer) = BareJid::new(&jid) {
                         self.send(Command::LoadHistory {
                             peer,
@@ -644,38 +758,44 @@ impl App {
         }
     }
 
-    /// The last account used, signed in with the password from the OS keyring; the
+    /// The saved accounts, signed in with their passwords from the OS keyring; the
     /// form (pre-filled) when the keyring has none or cannot be reached.
     fn resume_saved_account(&mut self) {
-        let Some(account) = crate::store::Store::open_dir(&self.data_dir)
+        let accounts = crate::store::Store::open_dir(&self.data_dir)
             .ok()
             .and_then(|s| s.accounts().ok())
-            .and_then(|a| a.into_iter().next())
-        else {
+            .unwrap_or_default();
+        let Some(first) = accounts.first() else {
             return;
         };
-        self.model.form.jid = account.jid.clone();
-        self.model.form.server = account.server.clone().unwrap_or_default();
-        self.model.form.ca_file = account.ca_file.clone().unwrap_or_default();
+        self.model.form.jid = first.jid.clone();
+        self.model.form.server = first.server.clone().unwrap_or_default();
+        self.model.form.ca_file = first.ca_file.clone().unwrap_or_default();
         self.model.form.busy = true;
-        let tx = self.events_tx.clone();
-        let ctx = self.ctx.clone();
-        self.runtime.spawn_blocking(move || {
-            let ev = match crate::secrets::load(&account.jid) {
-                Ok(Some(password)) => AppEvent::Saved(StartAccount {
-                    jid: account.jid,
-                    password,
-                    server: account.server,
-                    ca_file: account.ca_file,
-                }),
-                Ok(None) => AppEvent::LoginFailed("Enter your password to sign in.".into()),
-                Err(e) => AppEvent::LoginFailed(e.to_string()),
-            };
-            let _ = tx.send(ev);
-            if let Some(ctx) = ctx {
-                ctx.request_repaint();
-            }
-        });
+        // Every saved account signs in; the first one online is shown.
+        for account in accounts {
+            let tx = self.events_tx.clone();
+            let ctx = self.ctx.clone();
+            self.runtime.spawn_blocking(move || {
+                let ev = match crate::secrets::load(&account.jid) {
+                    Ok(Some(password)) => AppEvent::Saved(StartAccount {
+                        jid: account.jid,
+                        password,
+                        server: account.server,
+                        ca_file: account.ca_file,
+                    }),
+                    Ok(None) => AppEvent::LoginFailed(format!(
+                        "Enter the password of {} to sign in.",
+                        account.jid
+                    )),
+                    Err(e) => AppEvent::LoginFailed(e.to_string()),
+                };
+                let _ = tx.send(ev);
+                if let Some(ctx) = ctx {
+                    ctx.request_repaint();
+                }
+            });
+        }
     }
 
     /// Silences the ringtone and withdraws the notification.
@@ -825,10 +945,10 @@ impl App {
                             }
                         });
                     }
-                    let _ = tx.send(AppEvent::Online(handle.sender(), jid));
+                    let _ = tx.send(AppEvent::Online(handle.sender(), jid.clone()));
                     ctx.request_repaint();
                     while let Some(ev) = handle.next_event().await {
-                        if tx.send(AppEvent::Client(ev)).is_err() {
+                        if tx.send(AppEvent::Client(jid.clone(), ev)).is_err() {
                             break;
                         }
                         ctx.request_repaint();
@@ -877,6 +997,8 @@ mod tests {
             ringer: None,
             notification: None,
             local: None,
+            clients: Default::default(),
+            stash: Default::default(),
         }
     }
 
@@ -894,6 +1016,56 @@ mod tests {
             ts_ms: 0,
             state: MessageState::Received,
         }
+    }
+
+    #[test]
+    fn several_accounts_each_with_its_own_contacts_and_client() {
+        use crate::jingle::session::CallDirection;
+        let mut a = app();
+        let (tx_a, mut rx_a) = mpsc::unbounded_channel();
+        let (tx_b, mut rx_b) = mpsc::unbounded_channel();
+        a.apply(AppEvent::Online(tx_a, "a@x".into()));
+        a.apply(AppEvent::Online(tx_b, "b@x".into()));
+        // The first stays on screen; both are in the switcher.
+        assert_eq!(a.model.account.as_deref(), Some("a@x"));
+        assert_eq!(a.model.accounts, ["a@x", "b@x"]);
+        // B's message counts as unread in B's list, not A's.
+        a.apply(AppEvent::Client(
+            "b@x".into(),
+            Event::Message {
+                message: StoredMessage {
+                    peer: "carol@x".into(),
+                    ..msg("1", "for b")
+                },
+            },
+        ));
+        assert!(a.model.contact("carol@x").is_none());
+        a.execute_for_test(UiCommand::SwitchAccount { jid: "b@x".into() });
+        assert_eq!(a.model.account.as_deref(), Some("b@x"));
+        assert_eq!(a.model.contact("carol@x").map(|c| c.unread), Some(1));
+        // Commands go to the account shown.
+        while rx_b.try_recv().is_ok() {}
+        while rx_a.try_recv().is_ok() {}
+        a.execute_for_test(UiCommand::SendMessage {
+            to: "carol@x".into(),
+            body: "hi".into(),
+        });
+        assert!(matches!(rx_b.try_recv(), Ok(Command::SendMessage { .. })));
+        assert!(rx_a.try_recv().is_err());
+        // A call for A while B is shown brings A to the screen, ringing.
+        a.apply(AppEvent::Client(
+            "a@x".into(),
+            Event::Call {
+                id: "c".into(),
+                peer: "dave@x".into(),
+                direction: CallDirection::In,
+                media: vec!["audio".into()],
+                state: "ringing".into(),
+                reason: None,
+            },
+        ));
+        assert_eq!(a.model.account.as_deref(), Some("a@x"));
+        assert!(a.model.incoming.is_some());
     }
 
     #[test]
@@ -938,13 +1110,16 @@ mod tests {
     #[test]
     fn call_history_fills_the_list_and_the_timeline_once() {
         let mut a = app();
-        a.apply(AppEvent::Client(Event::History {
-            peer: "bob@x".into(),
-            messages: vec![StoredMessage {
-                ts_ms: 100,
-                ..msg("m", "before the call")
-            }],
-        }));
+        a.apply(AppEvent::Client(
+            String::new(),
+            Event::History {
+                peer: "bob@x".into(),
+                messages: vec![StoredMessage {
+                    ts_ms: 100,
+                    ..msg("m", "before the call")
+                }],
+            },
+        ));
         let record = crate::store::CallRecord {
             id: "c1".into(),
             peer: "bob@x".into(),
@@ -954,9 +1129,12 @@ mod tests {
             reason: "cancel".into(),
         };
         for _ in 0..2 {
-            a.apply(AppEvent::Client(Event::CallHistory {
-                calls: vec![record.clone()],
-            }));
+            a.apply(AppEvent::Client(
+                String::new(),
+                Event::CallHistory {
+                    calls: vec![record.clone()],
+                },
+            ));
         }
         assert_eq!(a.model.call_log.len(), 1);
         assert_eq!(a.model.call_log[0].summary(), "Missed call");
@@ -969,15 +1147,18 @@ mod tests {
     fn history_pages_scroll_back_and_typing_shows() {
         let mut a = app();
         let page = |from: i64, n: i64| {
-            AppEvent::Client(Event::History {
-                peer: "bob@x".into(),
-                messages: (from..from + n)
-                    .map(|seq| StoredMessage {
-                        seq,
-                        ..msg(&seq.to_string(), "m")
-                    })
-                    .collect(),
-            })
+            AppEvent::Client(
+                String::new(),
+                Event::History {
+                    peer: "bob@x".into(),
+                    messages: (from..from + n)
+                        .map(|seq| StoredMessage {
+                            seq,
+                            ..msg(&seq.to_string(), "m")
+                        })
+                        .collect(),
+                },
+            )
         };
         // A full first page: there may be more, before seq 300.
         a.apply(page(300, HISTORY_PAGE as i64));
@@ -992,27 +1173,39 @@ mod tests {
         assert_eq!(conv.items.len(), HISTORY_PAGE + 50);
         assert!(matches!(&conv.items[0], TimelineItem::Message { id, .. } if id == "200"));
 
-        a.apply(AppEvent::Client(Event::ChatState {
-            from: "bob@x".into(),
-            state: "composing".into(),
-        }));
+        a.apply(AppEvent::Client(
+            String::new(),
+            Event::ChatState {
+                from: "bob@x".into(),
+                state: "composing".into(),
+            },
+        ));
         assert!(a.model.conversations["bob@x"].peer_typing);
-        a.apply(AppEvent::Client(Event::Message {
-            message: msg("new", "hi"),
-        }));
+        a.apply(AppEvent::Client(
+            String::new(),
+            Event::Message {
+                message: msg("new", "hi"),
+            },
+        ));
         assert!(!a.model.conversations["bob@x"].peer_typing);
     }
 
     #[test]
     fn stored_history_goes_before_live_messages_without_duplicates() {
         let mut a = app();
-        a.apply(AppEvent::Client(Event::Message {
-            message: msg("2", "new"),
-        }));
-        a.apply(AppEvent::Client(Event::History {
-            peer: "bob@x".into(),
-            messages: vec![msg("1", "old"), msg("2", "new")],
-        }));
+        a.apply(AppEvent::Client(
+            String::new(),
+            Event::Message {
+                message: msg("2", "new"),
+            },
+        ));
+        a.apply(AppEvent::Client(
+            String::new(),
+            Event::History {
+                peer: "bob@x".into(),
+                messages: vec![msg("1", "old"), msg("2", "new")],
+            },
+        ));
         let bodies: Vec<&str> = a.model.conversations["bob@x"]
             .items
             .iter()
@@ -1031,14 +1224,17 @@ mod tests {
         use crate::jingle::session::CallDirection;
         let mut a = app();
         let call = |state: &str, reason: Option<&str>| {
-            AppEvent::Client(Event::Call {
-                id: "c".into(),
-                peer: "bob@x".into(),
-                direction: CallDirection::In,
-                media: vec!["audio".into()],
-                state: state.into(),
-                reason: reason.map(Into::into),
-            })
+            AppEvent::Client(
+                String::new(),
+                Event::Call {
+                    id: "c".into(),
+                    peer: "bob@x".into(),
+                    direction: CallDirection::In,
+                    media: vec!["audio".into()],
+                    state: state.into(),
+                    reason: reason.map(Into::into),
+                },
+            )
         };
         a.apply(call("ringing", None));
         assert!(a.model.incoming.is_some());
@@ -1047,10 +1243,13 @@ mod tests {
         assert!(a.model.incoming.is_none());
         // The peer's hold and mute are shown.
         let info = |info: &str| {
-            AppEvent::Client(Event::CallInfo {
-                id: "c".into(),
-                info: info.into(),
-            })
+            AppEvent::Client(
+                String::new(),
+                Event::CallInfo {
+                    id: "c".into(),
+                    info: info.into(),
+                },
+            )
         };
         a.apply(info("hold"));
         a.apply(info("mute"));

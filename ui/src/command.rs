@@ -10,6 +10,10 @@ pub enum UiCommand {
         /// Keep the password in the OS keyring for the next start.
         remember: bool,
     },
+    /// Show another signed-in account.
+    SwitchAccount {
+        jid: String,
+    },
     /// Start a private local server with an echo contact and sign in to it.
     TryLocally,
     SelectContact {

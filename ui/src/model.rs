@@ -238,6 +238,10 @@ pub struct Model {
     pub settings: Settings,
     pub settings_open: bool,
     pub left_tab: LeftTab,
+    /// All signed-in accounts (the switcher); `account` is the one shown.
+    pub accounts: Vec<String>,
+    /// The form is open to sign in one more account.
+    pub adding_account: bool,
     /// Newest first.
     pub call_log: Vec<CallLogRow>,
     /// A line for errors that belong to no form (shown in the status bar).

@@ -16,11 +16,21 @@ pub const CONTACT_ROW_HEIGHT: f32 = 44.0;
 /// Draws the whole window for one frame.
 pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
     let mut out = Vec::new();
-    if model.account.is_none() {
-        egui::CentralPanel::default().show(ui, |ui| account_form(ui, model, &mut out));
+    if model.account.is_none() || model.adding_account {
+        egui::CentralPanel::default().show(ui, |ui| {
+            account_form(ui, model, &mut out);
+            if model.adding_account {
+                ui.vertical_centered(|ui| {
+                    if ui.button("Cancel").clicked() {
+                        model.adding_account = false;
+                        model.form.error = None;
+                    }
+                });
+            }
+        });
         return out;
     }
-    egui::Panel::top("status").show(ui, |ui| status_bar(ui, model));
+    egui::Panel::top("status").show(ui, |ui| status_bar(ui, model, &mut out));
     if model.settings_open {
         settings_window(ui.ctx(), model, &mut out);
     }
@@ -151,7 +161,32 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
     });
 }
 
-fn status_bar(ui: &mut egui::Ui, model: &mut Model) {
+/// The account shown, the others signed in, and "Add another account…". Locked during
+/// a call.
+pub fn account_switcher(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    let current = model.account.clone().unwrap_or_default();
+    ui.add_enabled_ui(model.call.is_none(), |ui| {
+        egui::ComboBox::from_id_salt("account")
+            .selected_text(&current)
+            .show_ui(ui, |ui| {
+                for a in &model.accounts {
+                    if ui.selectable_label(*a == current, a).clicked() && *a != current {
+                        out.push(UiCommand::SwitchAccount { jid: a.clone() });
+                    }
+                }
+                ui.separator();
+                if ui.selectable_label(false, "Add another account…").clicked() {
+                    model.adding_account = true;
+                    model.form = Default::default();
+                    model.form.remember = true;
+                }
+            })
+            .response
+            .on_hover_text("Account");
+    });
+}
+
+fn status_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     ui.horizontal(|ui| {
         let (dot, text) = match model.connection {
             crate::model::Connection::Online => (Color32::from_rgb(60, 170, 90), "online"),
@@ -161,10 +196,8 @@ fn status_bar(ui: &mut egui::Ui, model: &mut Model) {
             crate::model::Connection::Offline => (Color32::GRAY, "offline"),
         };
         presence_dot(ui, dot);
-        ui.label(format!(
-            "{} — {text}",
-            model.account.as_deref().unwrap_or_default()
-        ));
+        account_switcher(ui, model, out);
+        ui.label(text);
         if let Some(n) = &model.notice {
             ui.separator();
             ui.colored_label(Color32::from_rgb(200, 60, 60), n);

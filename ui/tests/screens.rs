@@ -426,3 +426,31 @@ fn call_history_lists_calls_and_opens_the_conversation() {
         }]
     );
 }
+
+#[test]
+fn account_switcher_switches_and_adds() {
+    let mut model = signed_in();
+    model.accounts = vec!["alice@example.org".into(), "work@example.com".into()];
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::account_switcher(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_role(Role::ComboBox).click();
+    h.run();
+    h.get_by_label("work@example.com").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::SwitchAccount {
+            jid: "work@example.com".into()
+        }]
+    );
+    h.get_by_role(Role::ComboBox).click();
+    h.run();
+    h.get_by_label("Add another account…").click();
+    h.run();
+    assert!(h.state().model.adding_account);
+}
