@@ -454,3 +454,35 @@ fn account_switcher_switches_and_adds() {
     h.run();
     assert!(h.state().model.adding_account);
 }
+
+/// The form works from the keyboard: Tab moves from field to field, Enter in the
+/// message box sends.
+#[test]
+fn keyboard_tab_through_the_form_and_enter_to_send() {
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::account_form(ui, &mut s.model, &mut s.commands),
+        State::default(),
+    );
+    h.get_by_role_and_label(Role::TextInput, "Address").focus();
+    h.run();
+    h.key_press(egui::Key::Tab);
+    h.run();
+    assert!(h
+        .get_by_role_and_label(Role::PasswordInput, "Password")
+        .is_focused());
+
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::conversation(ui, &mut s.model, &mut s.commands),
+        State {
+            model: signed_in(),
+            ..Default::default()
+        },
+    );
+    type_into(&mut h, Role::TextInput, "Message", "by keyboard");
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert!(h.state().commands.iter().any(|c| matches!(
+        c,
+        UiCommand::SendMessage { body, .. } if body == "by keyboard"
+    )));
+}
