@@ -629,6 +629,12 @@ impl App {
                 ctx.clone(),
             ),
             UiCommand::TryLocally => self.try_locally(ctx.clone()),
+            UiCommand::RemoveContact { jid } => {
+                if let Ok(jid) = BareJid::new(&jid) {
+                    self.send(Command::RemoveContact { jid });
+                }
+                self.model.selected = None;
+            }
             UiCommand::SwitchAccount { jid } => self.switch_to(&jid),
             UiCommand::SelectContact { jid } => {
                 self.contact_mut(&jid).unread = 0;

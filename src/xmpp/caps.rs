@@ -34,7 +34,8 @@ pub const FEATURES: &[&str] = &[
     "urn:xmpp:jingle:1",
     "urn:xmpp:jingle:apps:rtp:1",
     "urn:xmpp:jingle:apps:rtp:audio",
-    "urn:xmpp:jingle:apps:rtp:video",
+    // Not "urn:xmpp:jingle:apps:rtp:video" until video calls work: clients such as
+    // Conversations offer video to whoever advertises it.
     "urn:xmpp:jingle:transports:ice-udp:1",
     "urn:xmpp:jingle:apps:dtls:0",
     "urn:xmpp:jingle:apps:rtp:rtcp-fb:0",

@@ -26,6 +26,10 @@ pub enum UiCommand {
     AddContact {
         jid: String,
     },
+    /// Remove from the roster (and end the presence subscriptions).
+    RemoveContact {
+        jid: String,
+    },
     AnswerSubscription {
         jid: String,
         accept: bool,

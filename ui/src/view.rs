@@ -700,6 +700,13 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         ui.heading(contact.display_name());
         ui.label(RichText::new(&jid).weak());
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            ui.menu_button("More", |ui| {
+                let label = format!("Remove {} from contacts", contact.display_name());
+                if ui.button(label).clicked() {
+                    out.push(UiCommand::RemoveContact { jid: jid.clone() });
+                    ui.close();
+                }
+            });
             let busy = model.call.is_some();
             if ui
                 .add_enabled(contact.can_video && !busy, egui::Button::new("Video call"))

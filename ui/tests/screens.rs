@@ -486,3 +486,24 @@ fn keyboard_tab_through_the_form_and_enter_to_send() {
         UiCommand::SendMessage { body, .. } if body == "by keyboard"
     )));
 }
+
+#[test]
+fn remove_a_contact_from_the_conversation_menu() {
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::conversation(ui, &mut s.model, &mut s.commands),
+        State {
+            model: signed_in(),
+            ..Default::default()
+        },
+    );
+    h.get_by_role_and_label(Role::Button, "More").click();
+    h.run();
+    h.get_by_label("Remove Bob from contacts").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::RemoveContact {
+            jid: "bob@example.org".into()
+        }]
+    );
+}
