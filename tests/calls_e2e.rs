@@ -6,28 +6,9 @@ use std::time::Duration;
 
 use banter_media::audio::analysis::dominant_frequency;
 use serde_json::Value;
-use support::{read_wav, Proc, Prosody, User};
+use support::{media_args, read_wav, states, Proc, Prosody, User};
 
 const T: Duration = Duration::from_secs(30);
-
-fn media_args<'a>(audio_in: &'a str, audio_out: &'a str) -> Vec<&'a str> {
-    vec![
-        "--audio-in",
-        audio_in,
-        "--audio-out",
-        audio_out,
-        "--ice-allow",
-        "127.0.0.0/8",
-    ]
-}
-
-fn states(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter(|e| e["event"] == "call")
-        .map(|e| e["state"].as_str().unwrap().to_string())
-        .collect()
-}
 
 fn answering(bob: &User, alice: &User, wav: &str, extra: &[&str]) -> Proc {
     let mut args = vec!["answer", "--from", alice.jid.as_str(), "--calls", "1"];

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use banter_media::audio::analysis::dominant_frequency;
 use serde_json::Value;
-use support::{read_wav, Proc, Prosody, User};
+use support::{media_args, read_wav, states, Proc, Prosody, User};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -61,25 +61,6 @@ fn browser(server: &Prosody, user: &User, args: &[&str]) -> Proc {
         .args(["--no-tcp", "--timeout", "50"])
         .args(args);
     Proc::spawn(c)
-}
-
-fn media_args<'a>(audio_in: &'a str, audio_out: &'a str) -> Vec<&'a str> {
-    vec![
-        "--audio-in",
-        audio_in,
-        "--audio-out",
-        audio_out,
-        "--ice-allow",
-        "127.0.0.0/8",
-    ]
-}
-
-fn states(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter(|e| e["event"] == "call")
-        .map(|e| e["state"].as_str().unwrap_or_default().to_string())
-        .collect()
 }
 
 /// The browser's verdict line.

@@ -5,52 +5,37 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{run, Proc, Prosody, User, Xvfb};
+use support::{run, Proc, Prosody, SessionBus, User, Xvfb};
 
 const T: Duration = Duration::from_secs(30);
 
 /// A session bus with GNOME Keyring's Secret Service on it, unlocked, stopped on drop.
 struct SecretService {
-    bus: Child,
     keyring: Child,
     address: String,
-    _dir: tempfile::TempDir,
+    // Dropped after the keyring (field order).
+    _bus: SessionBus,
 }
 
 impl SecretService {
     fn start() -> SecretService {
-        let dir = tempfile::Builder::new()
-            .prefix("banter-keyring-")
-            .tempdir()
-            .unwrap();
-        let run_dir = dir.path().join("run");
+        let bus = SessionBus::start();
+        let run_dir = bus.dir.path().join("run");
         std::fs::create_dir_all(&run_dir).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         }
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!("--address=unix:path={}/bus", dir.path().display()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus-daemon; scripts/install-deps.sh)");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_string();
         let mut keyring = Command::new("gnome-keyring-daemon")
             .args(["--unlock", "--components=secrets", "--foreground"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &address)
-            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("XDG_DATA_HOME", bus.dir.path().join("data"))
             .env("XDG_RUNTIME_DIR", &run_dir)
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
@@ -63,31 +48,19 @@ impl SecretService {
         let mut stdin = keyring.stdin.take().unwrap();
         stdin.write_all(b"keyring-password").unwrap();
         drop(stdin);
-        let s = SecretService {
-            bus,
-            keyring,
-            address,
-            _dir: dir,
-        };
         let start = Instant::now();
-        while !s.has_secret_service() {
+        while !bus.has_name("org.freedesktop.secrets") {
             assert!(
                 start.elapsed() < Duration::from_secs(10),
                 "the Secret Service did not come up"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        s
-    }
-
-    fn has_secret_service(&self) -> bool {
-        Command::new("dbus-send")
-            .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus"])
-            .args(["/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner"])
-            .arg("string:org.freedesktop.secrets")
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+        SecretService {
+            keyring,
+            address: bus.address.clone(),
+            _bus: bus,
+        }
     }
 }
 
@@ -95,8 +68,6 @@ impl Drop for SecretService {
     fn drop(&mut self) {
         let _ = self.keyring.kill();
         let _ = self.keyring.wait();
-        let _ = self.bus.kill();
-        let _ = self.bus.wait();
     }
 }
 

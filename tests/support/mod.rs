@@ -522,3 +522,24 @@ impl Drop for SessionBus {
         let _ = self.child.wait();
     }
 }
+
+/// Media options for a `banter` call on loopback.
+pub fn media_args<'a>(audio_in: &'a str, audio_out: &'a str) -> Vec<&'a str> {
+    vec![
+        "--audio-in",
+        audio_in,
+        "--audio-out",
+        audio_out,
+        "--ice-allow",
+        "127.0.0.0/8",
+    ]
+}
+
+/// The `call` states in a run's JSON events, in order.
+pub fn states(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "call")
+        .map(|e| e["state"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
