@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   # build
-  pkg-config cmake build-essential libasound2-dev libopus-dev libspeexdsp-dev libdbus-1-dev
+  pkg-config cmake build-essential libasound2-dev libopus-dev libspeexdsp-dev libvpx-dev libdbus-1-dev
   # OS keyring (tests run a private Secret Service)
   dbus-daemon dbus-bin gnome-keyring
   # desktop notifications (tests run a private dunst on Xvfb)

@@ -8,6 +8,7 @@ pub mod netsim;
 mod rtcp;
 pub mod session;
 pub mod turn_tcp;
+pub mod video;
 
 pub use description::{Candidate, CandidateKind, SessionDescription};
 pub use error::MediaError;

@@ -1,5 +1,5 @@
-/* banter_vpx.c: the whole libvpx surface Banter needs, behind opaque handles.
- * Rust declares only these functions; no libvpx struct crosses the FFI. */
+/* banter_vpx.c: the whole libvpx surface Banter needs (Debian libvpx-dev), behind opaque
+ * handles, so that no libvpx struct (whose layout changes between versions) crosses the FFI. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

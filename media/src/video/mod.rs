@@ -1,0 +1,31 @@
+//! Video: I420 frames, the test pattern, VP8 (libvpx through a C shim).
+
+pub mod pattern;
+pub mod vp8;
+
+/// A picture in I420 (YUV 4:2:0): full-size luma, quarter-size chroma planes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct I420 {
+    pub width: usize,
+    pub height: usize,
+    pub y: Vec<u8>,
+    pub u: Vec<u8>,
+    pub v: Vec<u8>,
+}
+
+impl I420 {
+    pub fn new(width: usize, height: usize) -> I420 {
+        let c = width.div_ceil(2) * height.div_ceil(2);
+        I420 {
+            width,
+            height,
+            y: vec![16; width * height],
+            u: vec![128; c],
+            v: vec![128; c],
+        }
+    }
+
+    pub fn chroma_width(&self) -> usize {
+        self.width.div_ceil(2)
+    }
+}
