@@ -3,7 +3,6 @@
 //! `Command`s. The client runs on a tokio runtime beside the UI thread; an event asks
 //! for a repaint, so an idle window does not redraw.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
@@ -532,18 +531,10 @@ impl App {
                 }
                 self.model.incoming = None;
                 self.stop_ringing();
-                let call = self.model.call.get_or_insert(ActiveCall {
-                    id,
-                    peer,
-                    phase,
-                    muted: false,
-                    held: false,
-                    peer_muted: false,
-                    peer_held: false,
-                    elapsed_s: 0,
-                    mic_level_dbfs: -100.0,
-                    quality: VecDeque::new(),
-                });
+                let call = self
+                    .model
+                    .call
+                    .get_or_insert_with(|| ActiveCall::new(id, peer, phase));
                 call.phase = phase;
             }
         }

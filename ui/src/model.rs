@@ -147,6 +147,22 @@ pub struct ActiveCall {
 }
 
 impl ActiveCall {
+    /// A call just placed or answered: nothing muted or held, no samples yet.
+    pub fn new(id: impl Into<String>, peer: impl Into<String>, phase: CallPhase) -> ActiveCall {
+        ActiveCall {
+            id: id.into(),
+            peer: peer.into(),
+            phase,
+            muted: false,
+            held: false,
+            peer_muted: false,
+            peer_held: false,
+            elapsed_s: 0,
+            mic_level_dbfs: -100.0,
+            quality: VecDeque::new(),
+        }
+    }
+
     /// A plain-language verdict from the last seconds.
     pub fn verdict(&self) -> &'static str {
         let recent: Vec<&QualitySample> = self.quality.iter().rev().take(5).collect();
@@ -365,18 +381,7 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        let mut c = ActiveCall {
-            id: "1".into(),
-            peer: "b".into(),
-            phase: CallPhase::Active,
-            muted: false,
-            held: false,
-            peer_muted: false,
-            peer_held: false,
-            elapsed_s: 0,
-            mic_level_dbfs: -100.0,
-            quality: VecDeque::new(),
-        };
+        let mut c = ActiveCall::new("1", "b", CallPhase::Active);
         assert_eq!(c.verdict(), "measuring…");
         c.quality.push_back(QualitySample {
             rtt_ms: 30.0,
