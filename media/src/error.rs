@@ -16,6 +16,14 @@ pub enum MediaError {
     WavWrite { path: String, why: String },
     #[error("invalid audio option '{0}': use mic[:NAME], FILE.wav, tone:HZ or silence (in); speaker[:NAME], FILE.wav or null (out)")]
     BadSpec(String),
+    #[error("invalid video option '{0}': use camera[:NAME], pattern or none")]
+    BadVideoSpec(String),
+    #[error("no camera found{0}")]
+    NoCamera(String),
+    #[error("camera: {0}")]
+    Camera(String),
+    #[error("cannot write video file {path}: {why}")]
+    VideoWrite { path: String, why: String },
     #[error("Opus codec error: {0}")]
     Codec(String),
     #[error("echo canceller: {0}")]

@@ -13,5 +13,5 @@ pub mod video;
 pub use description::{Candidate, CandidateKind, SessionDescription};
 pub use error::MediaError;
 pub use session::{
-    CallStats, Cidr, IceServer, LatencyProbe, MediaConfig, MediaEvent, MediaSession,
+    CallStats, Cidr, IceServer, LatencyProbe, MediaConfig, MediaEvent, MediaSession, VideoStats,
 };

@@ -1,6 +1,7 @@
 //! A call's media: a webrtc-rs peer connection (ICE, DTLS-SRTP, RTP) carrying one Opus
-//! audio stream each way, plus the audio engine thread that captures, processes,
-//! encodes, and on the other side de-jitters, decodes and plays.
+//! audio stream each way and, in video calls, one VP8 stream; the audio engine thread
+//! that captures, processes, encodes, and on the other side de-jitters, decodes and
+//! plays; and the video engine thread (video/engine.rs) that does the same for video.
 //!
 //! Descriptions go in and out typed (`description`); candidates trickle out as events
 //! and may come in at any time (buffered until the remote description is set).
@@ -12,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
 };
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -36,7 +37,12 @@ use crate::audio::source::{Silence, SourceSpec};
 use crate::audio::{level_dbfs, FRAME};
 use crate::description::{Candidate, CandidateKind, SessionDescription};
 use crate::error::MediaError;
+use crate::rtcp::VideoFeedback;
 use crate::turn_tcp::TcpTurnBridge;
+use crate::video::engine::{
+    self as video_engine, EncodedFrame, RtcpRequest, VideoPacket, VideoShared,
+};
+use crate::video::io::{VideoSinkSpec, VideoSource, VideoSourceSpec};
 
 /// A STUN or TURN server (XEP-0215 gives these per call).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +116,11 @@ pub struct MediaConfig {
     pub dtx: bool,
     /// Measures capture→playout latency between two sessions of one process.
     pub probe: Option<Arc<LatencyProbe>>,
+    /// What we send as video (`None`: no video track; video offered by the peer is
+    /// still received).
+    pub video_in: VideoSourceSpec,
+    /// Where received video goes.
+    pub video_out: VideoSinkSpec,
 }
 
 impl MediaConfig {
@@ -123,6 +134,8 @@ impl MediaConfig {
             processing: Processing::default(),
             dtx: false,
             probe: None,
+            video_in: VideoSourceSpec::None,
+            video_out: VideoSinkSpec::Null,
         }
     }
 
@@ -148,6 +161,25 @@ pub struct CallStats {
     pub concealed: u64,
     pub jitter_target_ms: u32,
     pub bitrate: i32,
+    pub video: Option<VideoStats>,
+}
+
+/// Once-a-second video figures (present once video flows either way).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VideoStats {
+    pub frames_sent: u64,
+    pub frames_decoded: u64,
+    /// Of the last picture decoded.
+    pub width: u32,
+    pub height: u32,
+    /// Pictures decoded in the last second.
+    pub fps: f32,
+    pub send_kbps: f32,
+    pub recv_kbps: f32,
+    /// What the encoder aims at, from the peer's loss reports and REMB.
+    pub target_kbps: u32,
+    /// Keyframes we asked the peer for (PLI).
+    pub keyframes_asked: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +197,11 @@ pub enum MediaEvent {
     DeviceError(String),
     /// The first packet from the peer was decoded (once per session).
     AudioReceived,
+    /// The first picture from the peer was decoded.
+    VideoReceived {
+        width: usize,
+        height: usize,
+    },
 }
 
 /// Capture instants by RTP timestamp on one side, looked up at playout on the other.
@@ -285,10 +322,17 @@ pub struct MediaSession {
     pc: Arc<dyn PeerConnection>,
     config: MediaConfig,
     shared: Arc<Shared>,
+    video: Arc<VideoShared>,
+    video_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    feedback: Arc<VideoFeedback>,
+    /// Encoded frames for a video track not added yet (video added mid-call).
+    video_out: Mutex<Option<mpsc::UnboundedReceiver<EncodedFrame>>>,
+    /// Hands the video thread a source opened during the call.
+    video_switch: Mutex<std_mpsc::Sender<VideoSource>>,
     remote_set: Mutex<bool>,
     pending_candidates: Mutex<Vec<Candidate>>,
     engine: Mutex<Option<std::thread::JoinHandle<()>>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// TURN-over-TCP bridges, alive as long as the session.
     _turn_bridges: Vec<TcpTurnBridge>,
 }
@@ -386,11 +430,22 @@ impl MediaSession {
             RtpCodecKind::Audio,
         )
         .map_err(transport_err)?;
+        // VP8 with the feedback Conversations and Dino both speak; registered before the
+        // default interceptors, which add their feedback only to codecs already there.
+        me.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: vp8_codec(),
+                payload_type: 96,
+            },
+            RtpCodecKind::Video,
+        )
+        .map_err(transport_err)?;
+        let feedback = Arc::new(VideoFeedback::default());
         let registry = register_default_interceptors(Registry::new(), &mut me)
             .map_err(transport_err)?
             .with(
                 rtc::interceptor::Slot::from(14_000),
-                crate::rtcp::DeliverRtcp::default(),
+                crate::rtcp::DeliverRtcp::new(feedback.clone()),
             );
         let (ice_servers, turn_bridges) = bridge_tcp_turn(&config.ice_servers).await;
         let mut rtc_config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
@@ -457,6 +512,51 @@ impl MediaSession {
             .await
             .map_err(transport_err)?;
 
+        // The camera is opened before anything is offered: without one the call is an
+        // audio call, said so, rather than a video call with nothing in it.
+        let video_source =
+            match config
+                .video_in
+                .open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
+            {
+                Ok(src) if !config.video_in.is_none() => Some(src),
+                Ok(_) => None,
+                Err(e) => {
+                    let _ = events.send(MediaEvent::DeviceError(format!(
+                        "{e}: the call goes on without video"
+                    )));
+                    None
+                }
+            };
+        let video = Arc::new(VideoShared::default());
+        let (vout_tx, vout_rx) = mpsc::unbounded_channel::<EncodedFrame>();
+        let (vin_tx, vin_rx) = std_mpsc::channel::<VideoPacket>();
+        let (rtcp_tx, rtcp_rx) = mpsc::unbounded_channel::<RtcpRequest>();
+        let (switch_tx, switch_rx) = std_mpsc::channel::<VideoSource>();
+        let mut tasks = Vec::new();
+        let mut vout_rx = Some(vout_rx);
+        if video_source.is_some() {
+            if let Some(rx) = vout_rx.take() {
+                tasks.push(add_video_track(&pc, &feedback, rx, video.clone()).await?);
+            }
+        }
+        let video_thread = {
+            let t = video_engine::VideoThread {
+                source: video_source,
+                sink: config.video_out.clone(),
+                shared: video.clone(),
+                feedback: feedback.clone(),
+                out: vout_tx,
+                incoming: vin_rx,
+                switch: switch_rx,
+                rtcp: rtcp_tx,
+                events: events.clone(),
+            };
+            std::thread::Builder::new()
+                .name("banter-video".into())
+                .spawn(move || video_engine::run(t))
+                .map_err(|e| MediaError::Device(e.to_string()))?
+        };
         let shared = Arc::new(Shared::default());
         let (out_tx, out_rx) = mpsc::unbounded_channel::<OutPacket>();
         let (in_tx, in_rx) = std_mpsc::channel::<InPacket>();
@@ -471,7 +571,6 @@ impl MediaSession {
                 .map_err(|e| MediaError::Device(e.to_string()))?
         };
 
-        let mut tasks = Vec::new();
         // Writer: RTP packets from the engine to the track.
         {
             let shared = shared.clone();
@@ -486,26 +585,40 @@ impl MediaSession {
             let shared = shared.clone();
             let config = config.clone();
             let events = events.clone();
+            let video = video.clone();
+            let rtcp = Arc::new(tokio::sync::Mutex::new(rtcp_rx));
             tasks.push(tokio::spawn(async move {
-                drive(irx, pc, config, shared, in_tx, events, ssrc).await;
+                let receivers = Receivers {
+                    audio: in_tx,
+                    video: vin_tx,
+                    state: video,
+                    rtcp,
+                };
+                drive(irx, pc, config, shared, receivers, events, ssrc).await;
             }));
         }
         // Stats once a second.
         {
             let pc = pc.clone();
             let shared = shared.clone();
-            tasks.push(tokio::spawn(
-                async move { stats_loop(pc, shared, events).await },
-            ));
+            let video = video.clone();
+            tasks.push(tokio::spawn(async move {
+                stats_loop(pc, shared, video, events).await
+            }));
         }
         Ok(MediaSession {
             pc,
             config,
             shared,
+            video,
+            video_thread: Mutex::new(Some(video_thread)),
+            feedback,
+            video_out: Mutex::new(vout_rx),
+            video_switch: Mutex::new(switch_tx),
             remote_set: Mutex::new(false),
             pending_candidates: Mutex::new(Vec::new()),
             engine: Mutex::new(Some(engine)),
-            tasks,
+            tasks: Mutex::new(tasks),
             _turn_bridges: turn_bridges,
         })
     }
@@ -660,6 +773,67 @@ impl MediaSession {
         }
     }
 
+    /// Camera off: black pictures are sent instead (the stream and the peer's decoder
+    /// stay alive, as libwebrtc does it); on: the source again.
+    pub fn set_camera(&self, on: bool) {
+        self.video.camera_off.store(!on, Ordering::Relaxed);
+    }
+
+    /// Whether this session sends video.
+    pub fn sends_video(&self) -> bool {
+        self.video.sending.load(Ordering::Relaxed)
+    }
+
+    /// Starts sending video during a call (Jingle content-add): opens the source, adds
+    /// the track, and returns the new offer, whose video content is the one to add. A
+    /// camera that cannot be opened is an error and changes nothing.
+    pub async fn add_video(
+        &self,
+        spec: &VideoSourceSpec,
+    ) -> Result<SessionDescription, MediaError> {
+        let source = self.open_video(spec)?;
+        self.start_video_track(source).await?;
+        self.create_offer().await
+    }
+
+    /// Answers the peer's renegotiation offer (its content-add) and, when `spec` is a
+    /// source, sends video back.
+    pub async fn accept_video(
+        &self,
+        remote: &SessionDescription,
+        spec: &VideoSourceSpec,
+    ) -> Result<SessionDescription, MediaError> {
+        if !spec.is_none() && !self.sends_video() {
+            match self.open_video(spec) {
+                Ok(source) => self.start_video_track(source).await?,
+                Err(e) => tracing::info!(error = %e, "accepting video receive-only"),
+            }
+        }
+        self.accept_offer(remote).await
+    }
+
+    fn open_video(&self, spec: &VideoSourceSpec) -> Result<VideoSource, MediaError> {
+        if spec.is_none() {
+            return Err(MediaError::BadVideoSpec("none".into()));
+        }
+        spec.open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
+    }
+
+    async fn start_video_track(&self, source: VideoSource) -> Result<(), MediaError> {
+        let rx = self.video_out.lock().ok().and_then(|mut r| r.take());
+        let Some(rx) = rx else {
+            return Ok(()); // already sending
+        };
+        let task = add_video_track(&self.pc, &self.feedback, rx, self.video.clone()).await?;
+        if let Ok(mut t) = self.tasks.lock() {
+            t.push(task);
+        }
+        if let Ok(s) = self.video_switch.lock() {
+            let _ = s.send(source);
+        }
+        Ok(())
+    }
+
     /// Ends the session: stops the engine (finishing a WAV recording) and closes the
     /// peer connection (which frees its sockets and tasks).
     pub async fn close(self) {
@@ -668,11 +842,135 @@ impl MediaSession {
         if let Some(h) = engine {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
+        self.video.stop.store(true, Ordering::Release);
+        let video = self.video_thread.lock().ok().and_then(|mut e| e.take());
+        if let Some(h) = video {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
         let _ = self.pc.close().await;
-        for t in &self.tasks {
+        for t in self
+            .tasks
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default()
+        {
             t.abort();
         }
     }
+}
+
+/// VP8 as we register and offer it.
+fn vp8_codec() -> RTCRtpCodec {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![
+            fb("goog-remb", ""),
+            fb("ccm", "fir"),
+            fb("nack", ""),
+            fb("nack", "pli"),
+        ],
+    }
+}
+
+/// Adds our video track to the connection and starts its RTP writer.
+async fn add_video_track(
+    pc: &Arc<dyn PeerConnection>,
+    feedback: &VideoFeedback,
+    frames: mpsc::UnboundedReceiver<EncodedFrame>,
+    video: Arc<VideoShared>,
+) -> Result<tokio::task::JoinHandle<()>, MediaError> {
+    let ssrc: u32 = rand::random::<u32>().max(1);
+    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        "banter".to_owned(),
+        "video".to_owned(),
+        "video".to_owned(),
+        RtpCodecKind::Video,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: vp8_codec(),
+            ..Default::default()
+        }],
+    )));
+    let sender = pc
+        .add_track(track.clone() as Arc<dyn TrackLocal>)
+        .await
+        .map_err(transport_err)?;
+    feedback.ssrc.store(ssrc, Ordering::Relaxed);
+    video.sending.store(true, Ordering::Relaxed);
+    Ok(tokio::spawn(async move {
+        write_video_rtp(frames, track, sender, ssrc).await;
+    }))
+}
+
+/// The payload type the peer and we agreed on for a sender's codec.
+async fn negotiated_pt(sender: &Arc<dyn webrtc::rtp_transceiver::RtpSender>) -> Option<u8> {
+    sender
+        .get_parameters()
+        .await
+        .ok()
+        .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
+}
+
+/// Packetizes encoded VP8 frames (RFC 7741, with picture ids) onto the video track.
+async fn write_video_rtp(
+    mut rx: mpsc::UnboundedReceiver<EncodedFrame>,
+    track: Arc<TrackLocalStaticRTP>,
+    sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    ssrc: u32,
+) {
+    use rtc::rtp::packetizer::Payloader;
+    let mut payloader = rtc::rtp::codec::vp8::Vp8Payloader::default();
+    payloader.enable_picture_id = true;
+    let mut pt: Option<u8> = None;
+    let mut seq: u16 = rand::random();
+    while let Some(f) = rx.recv().await {
+        if pt.is_none() {
+            pt = negotiated_pt(&sender).await;
+        }
+        let Some(pt) = pt else { continue };
+        // 1200 bytes of RTP payload leave room for headers, SRTP and a TURN relay.
+        let Ok(parts) = payloader.payload(1200, &f.data) else {
+            continue;
+        };
+        let count = parts.len();
+        for (i, payload) in parts.into_iter().enumerate() {
+            let packet = rtc::rtp::Packet {
+                header: rtc::rtp::Header {
+                    version: 2,
+                    payload_type: pt,
+                    sequence_number: seq,
+                    timestamp: f.ts,
+                    ssrc,
+                    marker: i + 1 == count,
+                    ..Default::default()
+                },
+                payload,
+            };
+            seq = seq.wrapping_add(1);
+            if track.write_rtp(packet).await.is_err() {
+                tracing::debug!("video packet not sent");
+            }
+        }
+    }
+}
+
+/// Where received media goes.
+struct Receivers {
+    audio: std_mpsc::Sender<InPacket>,
+    video: std_mpsc::Sender<VideoPacket>,
+    state: Arc<VideoShared>,
+    /// PLI and REMB requests from the video thread, taken by the video track's task.
+    rtcp: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<RtcpRequest>>>,
 }
 
 async fn write_rtp(
@@ -686,11 +984,7 @@ async fn write_rtp(
     let mut seq: u16 = rand::random();
     while let Some(p) = rx.recv().await {
         if pt.is_none() {
-            pt = sender
-                .get_parameters()
-                .await
-                .ok()
-                .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type));
+            pt = negotiated_pt(&sender).await;
         }
         let Some(pt) = pt else { continue };
         let len = p.payload.len() as u64;
@@ -718,7 +1012,7 @@ async fn drive(
     pc: Arc<dyn PeerConnection>,
     config: MediaConfig,
     shared: Arc<Shared>,
-    in_tx: std_mpsc::Sender<InPacket>,
+    receivers: Receivers,
     events: mpsc::UnboundedSender<MediaEvent>,
     ssrc: u32,
 ) {
@@ -767,6 +1061,7 @@ async fn drive(
             Internal::State(state) => match state {
                 RTCPeerConnectionState::Connected => {
                     shared.connected.store(true, Ordering::Release);
+                    receivers.state.connected.store(true, Ordering::Release);
                     dtls_deadline = None;
                     let pair = selected_pair(&pc).await;
                     let _ = events.send(MediaEvent::Connected { pair });
@@ -783,8 +1078,16 @@ async fn drive(
                 }
                 _ => {}
             },
+            Internal::Track(track) if track.kind().await == RtpCodecKind::Video => {
+                tokio::spawn(receive_video(
+                    track,
+                    receivers.video.clone(),
+                    receivers.rtcp.clone(),
+                    ssrc,
+                ));
+            }
             Internal::Track(track) => {
-                let in_tx = in_tx.clone();
+                let in_tx = receivers.audio.clone();
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     while let Some(ev) = track.poll().await {
@@ -817,6 +1120,58 @@ async fn drive(
     }
 }
 
+/// Forwards the peer's video packets to the video thread (never decoding here: the
+/// webrtc-rs driver drops packets when this task falls behind), and sends the thread's
+/// PLI and REMB about the peer's stream.
+async fn receive_video(
+    track: Arc<dyn TrackRemote>,
+    to_thread: std_mpsc::Sender<VideoPacket>,
+    requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<RtcpRequest>>>,
+    our_ssrc: u32,
+) {
+    use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+    use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+    let mut requests = requests.lock().await;
+    let mut media_ssrc = 0u32;
+    loop {
+        tokio::select! {
+            ev = track.poll() => match ev {
+                Some(TrackRemoteEvent::OnRtpPacket(pkt)) => {
+                    media_ssrc = pkt.header.ssrc;
+                    let _ = to_thread.send(VideoPacket {
+                        seq: pkt.header.sequence_number,
+                        ts: pkt.header.timestamp,
+                        marker: pkt.header.marker,
+                        payload: pkt.payload,
+                    });
+                }
+                Some(TrackRemoteEvent::OnEnded) | None => return,
+                Some(_) => {}
+            },
+            req = requests.recv() => {
+                let Some(req) = req else { return };
+                if media_ssrc == 0 {
+                    continue;
+                }
+                let packet: Box<dyn rtc::rtcp::Packet> = match req {
+                    RtcpRequest::Pli => Box::new(PictureLossIndication {
+                        sender_ssrc: our_ssrc,
+                        media_ssrc,
+                    }),
+                    RtcpRequest::Remb(bps) => Box::new(ReceiverEstimatedMaximumBitrate {
+                        sender_ssrc: our_ssrc,
+                        bitrate: bps as f32,
+                        ssrcs: vec![media_ssrc],
+                    }),
+                };
+                if let Err(e) = track.write_rtcp(vec![packet]).await {
+                    tracing::debug!(error = %e, "video feedback not sent");
+                }
+            }
+        }
+    }
+}
+
 async fn selected_pair(pc: &Arc<dyn PeerConnection>) -> Option<CandidateKind> {
     for sender in pc.get_senders().await {
         if let Ok(Some(dtls)) = sender.transport().await {
@@ -831,8 +1186,10 @@ async fn selected_pair(pc: &Arc<dyn PeerConnection>) -> Option<CandidateKind> {
 async fn stats_loop(
     pc: Arc<dyn PeerConnection>,
     shared: Arc<Shared>,
+    video: Arc<VideoShared>,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
+    let (mut v_decoded, mut v_sent_bytes, mut v_recv_bytes) = (0u64, 0u64, 0u64);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
     let (mut last_sent, mut last_recv, mut last_exp, mut last_pkts) = (0u64, 0u64, 0u64, 0u64);
@@ -861,7 +1218,7 @@ async fn stats_loop(
                 .rtt_us
                 .store((rtt * 1000.0) as u32, Ordering::Relaxed);
         }
-        let stats = CallStats {
+        let mut stats = CallStats {
             rtt_ms,
             jitter_ms: shared.jitter_us.load(Ordering::Relaxed) as f32 / 1000.0,
             loss_pct: loss,
@@ -877,7 +1234,26 @@ async fn stats_loop(
             concealed: shared.concealed.load(Ordering::Relaxed),
             jitter_target_ms: shared.target_frames.load(Ordering::Relaxed) * 20,
             bitrate: shared.bitrate.load(Ordering::Relaxed) as i32,
+            video: None,
         };
+        let decoded = video.frames_decoded.load(Ordering::Relaxed);
+        let vs = video.bytes_sent.load(Ordering::Relaxed);
+        let vr = video.bytes_received.load(Ordering::Relaxed);
+        let sent_frames = video.frames_sent.load(Ordering::Relaxed);
+        if decoded > 0 || sent_frames > 0 || video.packets_received.load(Ordering::Relaxed) > 0 {
+            stats.video = Some(VideoStats {
+                frames_sent: sent_frames,
+                frames_decoded: decoded,
+                width: video.width.load(Ordering::Relaxed),
+                height: video.height.load(Ordering::Relaxed),
+                fps: (decoded - v_decoded) as f32 / secs,
+                send_kbps: (vs - v_sent_bytes) as f32 * 8.0 / 1000.0 / secs,
+                recv_kbps: (vr - v_recv_bytes) as f32 * 8.0 / 1000.0 / secs,
+                target_kbps: video.target_kbps.load(Ordering::Relaxed),
+                keyframes_asked: video.keyframes_asked.load(Ordering::Relaxed),
+            });
+        }
+        (v_decoded, v_sent_bytes, v_recv_bytes) = (decoded, vs, vr);
         (last_sent, last_recv, last_exp, last_pkts) = (sent, recv, exp, pkts);
         if events.send(MediaEvent::Stats(stats)).is_err() {
             return;

@@ -1,7 +1,14 @@
 //! Video: I420 frames, the test pattern, VP8 (libvpx through a C shim).
 
+pub mod camera;
+pub(crate) mod engine;
+pub mod io;
 pub mod pattern;
+pub mod rtp;
 pub mod vp8;
+
+pub use engine::{RateControl, RembEstimate};
+pub use io::{RgbaFrame, VideoSinkSpec, VideoSourceSpec, VideoView};
 
 /// A picture in I420 (YUV 4:2:0): full-size luma, quarter-size chroma planes.
 #[derive(Clone, Debug, PartialEq)]

@@ -13,21 +13,24 @@ const TOP: usize = BLOCK;
 /// Draws frame `n` into `f` (any size at least 32 blocks wide and 3 blocks high).
 pub fn draw(n: u32, f: &mut I420) {
     let (w, h) = (f.width, f.height);
-    // Colour bars sliding one pixel per frame.
+    // Colour bars sliding one pixel per frame: one row drawn, then copied.
     let shift = n as usize % w.max(1);
-    for row in 0..h {
-        for col in 0..w {
-            let bar = ((col + shift) * 8 / w.max(1)) % 8;
-            f.y[row * w + col] = 40 + (bar as u8) * 25;
-        }
+    for col in 0..w {
+        let bar = ((col + shift) * 8 / w.max(1)) % 8;
+        f.y[col] = 40 + (bar as u8) * 25;
+    }
+    for row in 1..h {
+        f.y.copy_within(0..w, row * w);
     }
     let cw = f.chroma_width();
-    for row in 0..h.div_ceil(2) {
-        for col in 0..cw {
-            let bar = ((col * 2 + shift) * 8 / w.max(1)) % 8;
-            f.u[row * cw + col] = 64 + (bar as u8) * 16;
-            f.v[row * cw + col] = 192 - (bar as u8) * 16;
-        }
+    for col in 0..cw {
+        let bar = ((col * 2 + shift) * 8 / w.max(1)) % 8;
+        f.u[col] = 64 + (bar as u8) * 16;
+        f.v[col] = 192 - (bar as u8) * 16;
+    }
+    for row in 1..h.div_ceil(2) {
+        f.u.copy_within(0..cw, row * cw);
+        f.v.copy_within(0..cw, row * cw);
     }
     // The number, on a neutral background.
     for bit in 0..BITS {

@@ -1,0 +1,211 @@
+//! V4L2 cameras through the C shim in csrc/banter_v4l2.c: listing by name, and YUYV
+//! capture converted to I420.
+
+use std::ffi::{c_char, c_int, CStr, CString};
+
+use super::I420;
+use crate::error::MediaError;
+
+#[repr(C)]
+struct RawCam {
+    _p: [u8; 0],
+}
+
+extern "C" {
+    fn bv4l_card(path: *const c_char, name: *mut c_char, cap: c_int) -> c_int;
+    fn bv4l_open(
+        path: *const c_char,
+        w: *mut c_int,
+        h: *mut c_int,
+        fps: c_int,
+        fourcc: *mut u32,
+    ) -> *mut RawCam;
+    fn bv4l_next(d: *mut RawCam, timeout_ms: c_int, data: *mut *const u8) -> c_int;
+    fn bv4l_close(d: *mut RawCam);
+}
+
+const YUYV: u32 = u32::from_le_bytes(*b"YUYV");
+
+/// A capture device: its node and the name it reports (the name users pick by).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CameraInfo {
+    pub path: String,
+    pub name: String,
+}
+
+/// The video capture devices (`/dev/video*` nodes that stream pictures; UVC cameras
+/// also have metadata-only nodes, which are left out).
+pub fn list() -> Vec<CameraInfo> {
+    let mut nodes: Vec<String> = std::fs::read_dir("/dev")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("video"))
+                .map(|n| format!("/dev/{n}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    nodes.sort_by_key(|n| n[10..].parse::<u32>().unwrap_or(u32::MAX));
+    nodes
+        .into_iter()
+        .filter_map(|path| {
+            let c = CString::new(path.clone()).ok()?;
+            let mut name = [0 as c_char; 64];
+            // SAFETY: c is a valid C string; name has the capacity passed.
+            let r = unsafe { bv4l_card(c.as_ptr(), name.as_mut_ptr(), name.len() as c_int) };
+            if r != 0 {
+                return None;
+            }
+            // SAFETY: the shim NUL-terminates within the buffer.
+            let name = unsafe { CStr::from_ptr(name.as_ptr()) }
+                .to_string_lossy()
+                .into_owned();
+            Some(CameraInfo { path, name })
+        })
+        .collect()
+}
+
+pub struct Camera {
+    raw: *mut RawCam,
+    pub name: String,
+    frame: I420,
+}
+
+// The capture handle is used by one thread at a time (the video engine's).
+unsafe impl Send for Camera {}
+
+impl Camera {
+    /// Opens the first camera whose name contains `name` (or the first camera) at about
+    /// `width`x`height`, `fps`.
+    pub fn open(
+        name: Option<&str>,
+        width: usize,
+        height: usize,
+        fps: u32,
+    ) -> Result<Camera, MediaError> {
+        let cams = list();
+        let info = match name {
+            Some(n) => cams
+                .iter()
+                .find(|c| c.name.contains(n) || c.path == n)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = cams.iter().map(|c| c.name.as_str()).collect();
+                    MediaError::NoCamera(format!(
+                        " named '{n}' (cameras: {})",
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ))
+                })?,
+            None => cams
+                .first()
+                .ok_or_else(|| MediaError::NoCamera(String::new()))?,
+        };
+        let path = CString::new(info.path.clone())
+            .map_err(|_| MediaError::Camera("bad device path".into()))?;
+        let (mut w, mut h, mut fourcc) = (width as c_int, height as c_int, 0u32);
+        // SAFETY: valid C string and out-pointers to locals.
+        let raw = unsafe { bv4l_open(path.as_ptr(), &mut w, &mut h, fps as c_int, &mut fourcc) };
+        if raw.is_null() {
+            return Err(MediaError::Camera(format!(
+                "{} could not be opened (in use by another program?)",
+                info.name
+            )));
+        }
+        let cam = Camera {
+            raw,
+            name: info.name.clone(),
+            frame: I420::new(w as usize, h as usize),
+        };
+        if fourcc != YUYV {
+            return Err(MediaError::Camera(format!(
+                "{} offers no YUYV pictures (only {}), which Banter cannot read yet",
+                info.name,
+                String::from_utf8_lossy(&fourcc.to_le_bytes())
+            )));
+        }
+        Ok(cam)
+    }
+
+    /// The next picture, waiting up to `timeout_ms`; `Ok(None)` on timeout.
+    pub fn next(&mut self, timeout_ms: u32) -> Result<Option<&I420>, MediaError> {
+        let mut data: *const u8 = std::ptr::null();
+        // SAFETY: raw is open; data is written by the shim.
+        let n = unsafe { bv4l_next(self.raw, timeout_ms as c_int, &mut data) };
+        if n < 0 {
+            return Err(MediaError::Camera(format!(
+                "{} stopped delivering pictures (unplugged?)",
+                self.name
+            )));
+        }
+        let (w, h) = (self.frame.width, self.frame.height);
+        if n == 0 || (n as usize) < w * h * 2 {
+            return Ok(None);
+        }
+        // SAFETY: the shim returned a mapped buffer of n bytes, valid until the next call.
+        let yuyv = unsafe { std::slice::from_raw_parts(data, n as usize) };
+        yuyv_to_i420(yuyv, &mut self.frame);
+        Ok(Some(&self.frame))
+    }
+}
+
+impl Drop for Camera {
+    fn drop(&mut self) {
+        // SAFETY: raw came from bv4l_open and is closed once.
+        unsafe { bv4l_close(self.raw) };
+    }
+}
+
+/// Packed 4:2:2 (Y0 U Y1 V) to planar 4:2:0: chroma averaged over each pair of rows.
+pub fn yuyv_to_i420(src: &[u8], f: &mut I420) {
+    let (w, h) = (f.width, f.height);
+    let cw = f.chroma_width();
+    for row in 0..h {
+        let line = &src[row * w * 2..(row + 1) * w * 2];
+        for (x, px) in f.y[row * w..(row + 1) * w].iter_mut().enumerate() {
+            *px = line[x * 2];
+        }
+        if row % 2 == 1 || row + 1 == h {
+            let prev = &src[(row - row % 2) * w * 2..];
+            let c = row / 2;
+            for x in 0..w / 2 {
+                let i = x * 4;
+                f.u[c * cw + x] = ((prev[i + 1] as u16 + line[i + 1] as u16) / 2) as u8;
+                f.v[c * cw + x] = ((prev[i + 3] as u16 + line[i + 3] as u16) / 2) as u8;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuyv_converts_to_i420() {
+        // 4x2: luma 10..17, chroma U 100/110 and V 200/210 in the two rows.
+        let src = [
+            10, 100, 11, 200, 12, 100, 13, 200, //
+            14, 110, 15, 210, 16, 110, 17, 210,
+        ];
+        let mut f = I420::new(4, 2);
+        yuyv_to_i420(&src, &mut f);
+        assert_eq!(f.y, [10, 11, 12, 13, 14, 15, 16, 17]);
+        assert_eq!(f.u, [105, 105]);
+        assert_eq!(f.v, [205, 205]);
+    }
+
+    /// This machine has no camera: asking for one is an error that says so.
+    #[test]
+    fn missing_camera_is_a_clear_error() {
+        if !list().is_empty() {
+            return; // a machine with a camera: nothing to check here
+        }
+        let e = Camera::open(None, 640, 480, 30).err().unwrap();
+        assert_eq!(e.to_string(), "no camera found");
+        let e = Camera::open(Some("Logitech"), 640, 480, 30).err().unwrap();
+        assert!(e.to_string().contains("Logitech"), "{e}");
+    }
+}

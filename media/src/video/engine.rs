@@ -1,0 +1,471 @@
+//! The video engine: one thread per call that captures, encodes and hands frames to the
+//! RTP writer at the frame rate, and between frames reassembles, decodes and shows what
+//! arrives. Packets come and go through channels; the thread never blocks on the
+//! network.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{mpsc as std_mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::io::{VideoSinkSpec, VideoSource};
+use super::rtp::{is_keyframe, Assembler};
+use super::vp8::{Decoder, Encoder};
+use super::I420;
+use crate::rtcp::VideoFeedback;
+use crate::session::MediaEvent;
+
+pub const WIDTH: usize = 640;
+pub const HEIGHT: usize = 480;
+pub const FPS: u32 = 30;
+/// Encoder bitrate bounds, kbit/s (640x480@30 looks good at ~1 Mbit/s).
+pub const MIN_KBPS: u32 = 100;
+pub const START_KBPS: u32 = 800;
+pub const MAX_KBPS: u32 = 1_500;
+
+/// One encoded frame for the RTP writer (90 kHz timestamp).
+pub(crate) struct EncodedFrame {
+    pub ts: u32,
+    pub data: Bytes,
+}
+
+/// One received RTP packet of the video stream.
+pub(crate) struct VideoPacket {
+    pub seq: u16,
+    pub ts: u32,
+    pub marker: bool,
+    pub payload: Bytes,
+}
+
+/// RTCP the video thread wants sent about the peer's stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum RtcpRequest {
+    /// Picture loss: please send a keyframe.
+    Pli,
+    /// Our estimate of what the path carries to us, bits/s.
+    Remb(u32),
+}
+
+/// Counters the video thread updates and the stats task reads.
+#[derive(Default)]
+pub(crate) struct VideoShared {
+    pub stop: AtomicBool,
+    pub connected: AtomicBool,
+    /// Sending video (a video track is negotiated and the source is open).
+    pub sending: AtomicBool,
+    pub camera_off: AtomicBool,
+    pub frames_sent: AtomicU64,
+    pub frames_decoded: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub bytes_received: AtomicU64,
+    pub packets_received: AtomicU64,
+    pub keyframes_asked: AtomicU64,
+    pub width: AtomicU32,
+    pub height: AtomicU32,
+    pub target_kbps: AtomicU32,
+}
+
+/// The sender's bitrate: up 8 % a second while the peer loses under 2 %, down with
+/// heavy loss, never above the peer's REMB.
+#[derive(Debug, Clone)]
+pub struct RateControl {
+    kbps: f64,
+}
+
+impl Default for RateControl {
+    fn default() -> Self {
+        RateControl {
+            kbps: START_KBPS as f64,
+        }
+    }
+}
+
+impl RateControl {
+    pub fn kbps(&self) -> u32 {
+        self.kbps as u32
+    }
+
+    /// Once a second: the loss the peer reports (0–1) and its REMB (bits/s), if any.
+    pub fn update(&mut self, loss: Option<f32>, remb_bps: Option<u32>) -> u32 {
+        match loss {
+            Some(l) if l > 0.10 => self.kbps *= 1.0 - 0.5 * l as f64,
+            Some(l) if l < 0.02 => self.kbps *= 1.08,
+            None => self.kbps *= 1.08,
+            _ => {}
+        }
+        if let Some(r) = remb_bps.filter(|r| *r > 0) {
+            // Leave room for audio and packet overhead.
+            self.kbps = self.kbps.min(r as f64 / 1000.0 * 0.9);
+        }
+        self.kbps = self.kbps.clamp(MIN_KBPS as f64, MAX_KBPS as f64);
+        self.kbps()
+    }
+}
+
+/// What we tell the peer it may send us (REMB), from the loss we see: the same rule as
+/// Dino's, so Dino and libwebrtc senders adapt to our path.
+#[derive(Debug, Clone)]
+pub struct RembEstimate {
+    bps: f64,
+}
+
+impl Default for RembEstimate {
+    fn default() -> Self {
+        RembEstimate { bps: 1_000_000.0 }
+    }
+}
+
+impl RembEstimate {
+    pub fn update(&mut self, received_bps: f64, loss: f32) -> u32 {
+        if loss < 0.02 {
+            self.bps *= 1.08;
+        } else if loss > 0.10 {
+            self.bps *= 1.0 - loss as f64 / 2.0;
+        }
+        self.bps = self
+            .bps
+            .max(received_bps * 0.9)
+            .clamp(100_000.0, 5_000_000.0);
+        if loss > 0.10 {
+            self.bps = self.bps.min(received_bps.max(100_000.0));
+        }
+        self.bps as u32
+    }
+}
+
+pub(crate) struct VideoThread {
+    pub source: Option<VideoSource>,
+    pub sink: VideoSinkSpec,
+    pub shared: Arc<VideoShared>,
+    pub feedback: Arc<VideoFeedback>,
+    pub out: mpsc::UnboundedSender<EncodedFrame>,
+    pub incoming: std_mpsc::Receiver<VideoPacket>,
+    /// Sources switched in during the call (camera toggled on, content added).
+    pub switch: std_mpsc::Receiver<VideoSource>,
+    pub rtcp: mpsc::UnboundedSender<RtcpRequest>,
+    pub events: mpsc::UnboundedSender<MediaEvent>,
+}
+
+/// Receive side state: reassembly, decoding, loss and keyframe bookkeeping.
+struct Receiver {
+    assembler: Assembler,
+    decoder: Decoder,
+    picture: I420,
+    waiting_key: bool,
+    last_pli: Option<Instant>,
+    first_seq: Option<u16>,
+    highest: i64,
+    received: u64,
+}
+
+impl Receiver {
+    fn take(
+        &mut self,
+        p: VideoPacket,
+        sink: &mut super::io::VideoSink,
+        shared: &VideoShared,
+        rtcp: &mpsc::UnboundedSender<RtcpRequest>,
+        events: &mpsc::UnboundedSender<MediaEvent>,
+    ) {
+        shared
+            .bytes_received
+            .fetch_add(p.payload.len() as u64, Ordering::Relaxed);
+        shared.packets_received.fetch_add(1, Ordering::Relaxed);
+        self.received += 1;
+        // Extended highest sequence number, for our loss figure (REMB).
+        let first = *self.first_seq.get_or_insert(p.seq);
+        let rel = p.seq.wrapping_sub(first) as i64;
+        let base = self.highest & !0xffff;
+        let mut ext = base | rel;
+        if ext < self.highest - 0x8000 {
+            ext += 0x10000;
+        }
+        self.highest = self.highest.max(ext);
+        for f in self.assembler.push(p.seq, p.ts, p.marker, &p.payload) {
+            let key = is_keyframe(&f.data);
+            if f.after_loss && !key {
+                self.waiting_key = true;
+            }
+            if self.waiting_key && !key {
+                self.ask_keyframe(rtcp, shared);
+                continue;
+            }
+            match self.decoder.decode(&f.data, &mut self.picture) {
+                Ok(true) => {
+                    self.waiting_key = false;
+                    let n = shared.frames_decoded.fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .width
+                        .store(self.picture.width as u32, Ordering::Relaxed);
+                    shared
+                        .height
+                        .store(self.picture.height as u32, Ordering::Relaxed);
+                    if n == 0 {
+                        let _ = events.send(MediaEvent::VideoReceived {
+                            width: self.picture.width,
+                            height: self.picture.height,
+                        });
+                    }
+                    if let Err(e) = sink.write(&self.picture) {
+                        let _ = events.send(MediaEvent::DeviceError(e.to_string()));
+                        *sink = super::io::VideoSink::Null;
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "video frame not decodable; asking for a keyframe");
+                    self.waiting_key = true;
+                    self.ask_keyframe(rtcp, shared);
+                }
+            }
+        }
+    }
+
+    /// A PLI, at most every 300 ms (the keyframe takes a round trip to come).
+    fn ask_keyframe(&mut self, rtcp: &mpsc::UnboundedSender<RtcpRequest>, shared: &VideoShared) {
+        if self
+            .last_pli
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(300))
+        {
+            return;
+        }
+        self.last_pli = Some(Instant::now());
+        shared.keyframes_asked.fetch_add(1, Ordering::Relaxed);
+        let _ = rtcp.send(RtcpRequest::Pli);
+    }
+
+    fn expected(&self) -> u64 {
+        if self.first_seq.is_some() {
+            self.highest as u64 + 1
+        } else {
+            0
+        }
+    }
+}
+
+pub(crate) fn run(t: VideoThread) {
+    let VideoThread {
+        mut source,
+        sink,
+        shared,
+        feedback,
+        out,
+        incoming,
+        switch,
+        rtcp,
+        events,
+    } = t;
+    let device_error = |e: crate::error::MediaError| {
+        let _ = events.send(MediaEvent::DeviceError(e.to_string()));
+    };
+    let mut sink = sink.open().unwrap_or_else(|e| {
+        device_error(e);
+        super::io::VideoSink::Null
+    });
+    let preview = match &sink {
+        super::io::VideoSink::View(v) => Some(v.clone()),
+        _ => None,
+    };
+    let decoder = match Decoder::new() {
+        Ok(d) => d,
+        Err(e) => {
+            device_error(e);
+            return;
+        }
+    };
+    let mut rx = Receiver {
+        assembler: Assembler::new(),
+        decoder,
+        picture: I420::new(0, 0),
+        waiting_key: true,
+        last_pli: None,
+        first_seq: None,
+        highest: -1,
+        received: 0,
+    };
+    let mut encoder: Option<Encoder> = None;
+    let mut black = I420::new(WIDTH, HEIGHT);
+    let mut rate = RateControl::default();
+    let mut remb = RembEstimate::default();
+    let interval = Duration::from_secs(1) / FPS;
+    let start = Instant::now();
+    let ts0: u32 = rand::random();
+    let mut next_frame = Instant::now();
+    let mut next_second = Instant::now() + Duration::from_secs(1);
+    let mut key_requests_seen = feedback.key_requests.load(Ordering::Relaxed);
+    let mut last_forced: Option<Instant> = None;
+    let mut reports_seen = 0;
+    let (mut last_expected, mut last_received, mut last_bytes) = (0u64, 0u64, 0u64);
+    let mut frame_no = 0u64;
+    while !shared.stop.load(Ordering::Acquire) {
+        let sending = source.is_some() && shared.connected.load(Ordering::Acquire);
+        let now = Instant::now();
+        let until = if sending {
+            next_frame.min(next_second)
+        } else {
+            next_second
+        };
+        match incoming.recv_timeout(until.saturating_duration_since(now)) {
+            Ok(p) => {
+                rx.take(p, &mut sink, &shared, &rtcp, &events);
+                continue;
+            }
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(until.saturating_duration_since(now));
+            }
+        }
+        if let Ok(s) = switch.try_recv() {
+            source = Some(s);
+            shared.sending.store(true, Ordering::Relaxed);
+        }
+        let now = Instant::now();
+        if now >= next_second {
+            next_second += Duration::from_secs(1);
+            // Our estimate of the path to us, for the peer (REMB).
+            let (exp, got) = (rx.expected(), rx.received);
+            let (d_exp, d_got) = (exp - last_expected.min(exp), got - last_received.min(got));
+            let loss = if d_exp > 0 {
+                d_exp.saturating_sub(d_got) as f32 / d_exp as f32
+            } else {
+                0.0
+            };
+            let bytes = shared.bytes_received.load(Ordering::Relaxed);
+            if d_got > 0 {
+                let bps = remb.update((bytes - last_bytes) as f64 * 8.0, loss);
+                let _ = rtcp.send(RtcpRequest::Remb(bps));
+            }
+            (last_expected, last_received, last_bytes) = (exp, got, bytes);
+            // Our sending rate, from what the peer reports.
+            if let Some(enc) = encoder.as_mut() {
+                let reports = feedback.reports.load(Ordering::Relaxed);
+                let loss = (reports != reports_seen)
+                    .then(|| f32::from_bits(feedback.loss.load(Ordering::Relaxed)));
+                reports_seen = reports;
+                let remb = Some(feedback.remb_bps.load(Ordering::Relaxed));
+                let before = rate.kbps();
+                let kbps = rate.update(loss, remb);
+                if kbps != before {
+                    enc.set_bitrate(kbps);
+                }
+                shared.target_kbps.store(kbps, Ordering::Relaxed);
+            }
+        }
+        if !sending || now < next_frame {
+            continue;
+        }
+        next_frame += interval;
+        if now > next_frame + Duration::from_millis(200) {
+            next_frame = now + interval;
+        }
+        let Some(src) = source.as_mut() else {
+            continue;
+        };
+        let picture = if shared.camera_off.load(Ordering::Relaxed) {
+            Ok(Some(&black))
+        } else {
+            src.capture()
+        };
+        let picture = match picture {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            Err(e) => {
+                // The camera went away: black frames from now on, the call goes on.
+                device_error(e);
+                source = Some(VideoSource::Black(std::mem::replace(
+                    &mut black,
+                    I420::new(WIDTH, HEIGHT),
+                )));
+                continue;
+            }
+        };
+        if encoder
+            .as_ref()
+            .is_none_or(|e| e.size() != (picture.width, picture.height))
+        {
+            match Encoder::new(picture.width, picture.height, rate.kbps()) {
+                Ok(e) => encoder = Some(e),
+                Err(e) => {
+                    device_error(e);
+                    source = None;
+                    continue;
+                }
+            }
+        }
+        let Some(enc) = encoder.as_mut() else {
+            continue;
+        };
+        let requests = feedback.key_requests.load(Ordering::Relaxed);
+        // Keyframes on request, but not more than every 300 ms: a burst of PLIs for
+        // one loss would otherwise flood the path with keyframes.
+        let force = requests != key_requests_seen
+            && last_forced.is_none_or(|t| t.elapsed() >= Duration::from_millis(300));
+        if force {
+            key_requests_seen = requests;
+            last_forced = Some(Instant::now());
+        }
+        let pts = (now.duration_since(start).as_micros() * 9 / 100) as i64;
+        let ts = ts0.wrapping_add(pts as u32);
+        match enc.encode(picture, pts, force) {
+            Ok(Some(e)) => {
+                shared
+                    .bytes_sent
+                    .fetch_add(e.data.len() as u64, Ordering::Relaxed);
+                shared.frames_sent.fetch_add(1, Ordering::Relaxed);
+                let _ = out.send(EncodedFrame {
+                    ts,
+                    data: Bytes::copy_from_slice(e.data),
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "video encode"),
+        }
+        if let Some(v) = &preview {
+            if frame_no.is_multiple_of(2) {
+                v.put_local(picture);
+            }
+        }
+        frame_no += 1;
+    }
+    if let Err(e) = sink.finish() {
+        device_error(e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_follows_loss_and_remb() {
+        let mut r = RateControl::default();
+        // A clean path: up 8 % a second to the ceiling.
+        for _ in 0..20 {
+            r.update(Some(0.0), None);
+        }
+        assert_eq!(r.kbps(), MAX_KBPS);
+        // 30 % loss: down 15 % a second.
+        let k = r.update(Some(0.3), None);
+        assert!(k.abs_diff((MAX_KBPS as f64 * 0.85) as u32) <= 1, "{k}");
+        // Moderate loss holds the rate.
+        assert_eq!(r.update(Some(0.05), None), k);
+        // The peer's REMB caps it (with room for audio).
+        assert_eq!(r.update(Some(0.0), Some(400_000)), 360);
+        // Never below the floor.
+        for _ in 0..50 {
+            r.update(Some(0.5), None);
+        }
+        assert_eq!(r.kbps(), MIN_KBPS);
+    }
+
+    #[test]
+    fn remb_grows_on_a_clean_path_and_drops_with_loss() {
+        let mut e = RembEstimate::default();
+        let clean = e.update(800_000.0, 0.0);
+        assert!(clean > 1_000_000);
+        let lossy = e.update(800_000.0, 0.2);
+        assert!(lossy <= 800_000, "{lossy}");
+    }
+}

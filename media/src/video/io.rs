@@ -1,0 +1,354 @@
+//! Where video comes from (camera, test pattern) and where received video goes (a Y4M
+//! file, the window).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::camera::Camera;
+use super::{pattern, I420};
+use crate::error::MediaError;
+
+/// What a call sends as video.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum VideoSourceSpec {
+    /// No video is sent (an audio call, or video only received).
+    #[default]
+    None,
+    /// Moving bars with the frame number burned in (`pattern`).
+    Pattern,
+    /// The default camera, or the first one whose name contains the string.
+    Camera(Option<String>),
+}
+
+impl VideoSourceSpec {
+    pub fn parse(s: &str) -> Result<Self, MediaError> {
+        Ok(match s {
+            "none" => VideoSourceSpec::None,
+            "pattern" => VideoSourceSpec::Pattern,
+            "camera" => VideoSourceSpec::Camera(None),
+            _ => match s.strip_prefix("camera:") {
+                Some(n) if !n.is_empty() => VideoSourceSpec::Camera(Some(n.to_string())),
+                _ => return Err(MediaError::BadVideoSpec(s.to_string())),
+            },
+        })
+    }
+
+    pub fn is_none(&self) -> bool {
+        *self == VideoSourceSpec::None
+    }
+
+    pub fn open(&self, width: usize, height: usize, fps: u32) -> Result<VideoSource, MediaError> {
+        Ok(match self {
+            VideoSourceSpec::None => VideoSource::Black(I420::new(width, height)),
+            VideoSourceSpec::Pattern => VideoSource::Pattern {
+                frame: I420::new(width, height),
+                n: 0,
+            },
+            VideoSourceSpec::Camera(name) => {
+                VideoSource::Camera(Box::new(Camera::open(name.as_deref(), width, height, fps)?))
+            }
+        })
+    }
+}
+
+/// An open source; `next` is called once per frame interval.
+pub enum VideoSource {
+    Pattern {
+        frame: I420,
+        n: u32,
+    },
+    Camera(Box<Camera>),
+    /// Camera off: black pictures keep the stream (and the peer's decoder) alive.
+    Black(I420),
+}
+
+impl VideoSource {
+    pub fn capture(&mut self) -> Result<Option<&I420>, MediaError> {
+        match self {
+            VideoSource::Pattern { frame, n } => {
+                pattern::draw(*n, frame);
+                *n = n.wrapping_add(1);
+                Ok(Some(frame))
+            }
+            VideoSource::Camera(c) => c.next(40),
+            VideoSource::Black(f) => Ok(Some(f)),
+        }
+    }
+}
+
+/// One picture for a screen, RGBA8 (alpha 255), converted off the UI thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RgbaFrame {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<u8>,
+}
+
+/// The latest remote and local pictures of a call, for the window to pick up. Stale
+/// pictures are replaced, never queued: a slow window skips frames instead of lagging.
+#[derive(Default)]
+pub struct VideoView {
+    remote: Mutex<Option<RgbaFrame>>,
+    local: Mutex<Option<RgbaFrame>>,
+    waker: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for VideoView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VideoView")
+    }
+}
+
+impl VideoView {
+    pub fn new() -> Arc<VideoView> {
+        Arc::new(VideoView::default())
+    }
+
+    /// Called (from the video thread) after each new picture: the window asks for a
+    /// repaint here.
+    pub fn set_waker(&self, wake: impl Fn() + Send + Sync + 'static) {
+        if let Ok(mut w) = self.waker.lock() {
+            *w = Some(Box::new(wake));
+        }
+    }
+
+    pub fn take_remote(&self) -> Option<RgbaFrame> {
+        self.remote.lock().ok()?.take()
+    }
+
+    pub fn take_local(&self) -> Option<RgbaFrame> {
+        self.local.lock().ok()?.take()
+    }
+
+    fn put(&self, slot: &Mutex<Option<RgbaFrame>>, f: &I420, scale: usize) {
+        if let Ok(mut s) = slot.lock() {
+            // Reuse the previous buffer when the window has not taken it.
+            let mut frame = s.take().unwrap_or(RgbaFrame {
+                width: 0,
+                height: 0,
+                pixels: Vec::new(),
+            });
+            i420_to_rgba(f, scale, &mut frame);
+            *s = Some(frame);
+        }
+        if let Ok(w) = self.waker.lock() {
+            if let Some(w) = w.as_ref() {
+                w();
+            }
+        }
+    }
+
+    pub(crate) fn put_remote(&self, f: &I420) {
+        self.put(&self.remote, f, 1);
+    }
+
+    /// The preview is small: every other pixel of every other row.
+    pub(crate) fn put_local(&self, f: &I420) {
+        self.put(&self.local, f, 2);
+    }
+}
+
+/// BT.601 limited-range I420 to RGBA, taking every `scale`-th pixel.
+pub fn i420_to_rgba(f: &I420, scale: usize, out: &mut RgbaFrame) {
+    let (w, h) = (f.width / scale, f.height / scale);
+    out.width = w;
+    out.height = h;
+    out.pixels.resize(w * h * 4, 255);
+    let cw = f.chroma_width();
+    for row in 0..h {
+        let sy = row * scale;
+        let yline = &f.y[sy * f.width..];
+        let cline = (sy / 2) * cw;
+        let o = &mut out.pixels[row * w * 4..(row + 1) * w * 4];
+        for col in 0..w {
+            let sx = col * scale;
+            let y = (yline[sx] as i32 - 16) * 298;
+            let u = f.u[cline + sx / 2] as i32 - 128;
+            let v = f.v[cline + sx / 2] as i32 - 128;
+            let px = &mut o[col * 4..col * 4 + 4];
+            px[0] = ((y + 409 * v + 128) >> 8).clamp(0, 255) as u8;
+            px[1] = ((y - 100 * u - 208 * v + 128) >> 8).clamp(0, 255) as u8;
+            px[2] = ((y + 516 * u + 128) >> 8).clamp(0, 255) as u8;
+            px[3] = 255;
+        }
+    }
+}
+
+/// Where received video goes.
+#[derive(Debug, Clone, Default)]
+pub enum VideoSinkSpec {
+    #[default]
+    Null,
+    /// Every decoded picture appended to a YUV4MPEG2 file (plays in mpv/ffplay; the
+    /// tests read the burned-in numbers from it).
+    Y4m(PathBuf),
+    /// The window.
+    View(Arc<VideoView>),
+}
+
+impl VideoSinkSpec {
+    pub fn parse(s: &str) -> VideoSinkSpec {
+        match s {
+            "null" | "none" => VideoSinkSpec::Null,
+            path => VideoSinkSpec::Y4m(PathBuf::from(path)),
+        }
+    }
+
+    pub fn open(&self) -> Result<VideoSink, MediaError> {
+        Ok(match self {
+            VideoSinkSpec::Null => VideoSink::Null,
+            VideoSinkSpec::View(v) => VideoSink::View(v.clone()),
+            VideoSinkSpec::Y4m(path) => {
+                let file = std::fs::File::create(path).map_err(|e| MediaError::VideoWrite {
+                    path: path.display().to_string(),
+                    why: e.to_string(),
+                })?;
+                VideoSink::Y4m {
+                    out: std::io::BufWriter::new(file),
+                    size: None,
+                    path: path.clone(),
+                }
+            }
+        })
+    }
+}
+
+pub enum VideoSink {
+    Null,
+    View(Arc<VideoView>),
+    Y4m {
+        out: std::io::BufWriter<std::fs::File>,
+        size: Option<(usize, usize)>,
+        path: PathBuf,
+    },
+}
+
+impl VideoSink {
+    /// Takes one decoded picture. A Y4M file keeps the first picture's size (the format
+    /// has one size); pictures of another size are left out.
+    pub fn write(&mut self, f: &I420) -> Result<(), MediaError> {
+        match self {
+            VideoSink::Null => Ok(()),
+            VideoSink::View(v) => {
+                v.put_remote(f);
+                Ok(())
+            }
+            VideoSink::Y4m { out, size, path } => {
+                let err = |e: std::io::Error| MediaError::VideoWrite {
+                    path: path.display().to_string(),
+                    why: e.to_string(),
+                };
+                if size.is_none() {
+                    *size = Some((f.width, f.height));
+                    writeln!(
+                        out,
+                        "YUV4MPEG2 W{} H{} F30:1 Ip A1:1 C420jpeg",
+                        f.width, f.height
+                    )
+                    .map_err(err)?;
+                }
+                if *size != Some((f.width, f.height)) {
+                    return Ok(());
+                }
+                out.write_all(b"FRAME\n").map_err(err)?;
+                out.write_all(&f.y).map_err(err)?;
+                out.write_all(&f.u).map_err(err)?;
+                out.write_all(&f.v).map_err(err)
+            }
+        }
+    }
+
+    pub fn finish(&mut self) -> Result<(), MediaError> {
+        if let VideoSink::Y4m { out, path, .. } = self {
+            out.flush().map_err(|e| MediaError::VideoWrite {
+                path: path.display().to_string(),
+                why: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a Y4M file written by [`VideoSink`]: (width, height, luma planes).
+pub fn read_y4m_luma(data: &[u8]) -> Option<(usize, usize, Vec<&[u8]>)> {
+    let nl = data.iter().position(|b| *b == b'\n')?;
+    let header = std::str::from_utf8(&data[..nl]).ok()?;
+    let mut w = 0usize;
+    let mut h = 0usize;
+    for f in header.split_whitespace() {
+        if let Some(v) = f.strip_prefix('W') {
+            w = v.parse().ok()?;
+        } else if let Some(v) = f.strip_prefix('H') {
+            h = v.parse().ok()?;
+        }
+    }
+    let frame = w * h + 2 * w.div_ceil(2) * h.div_ceil(2);
+    let mut frames = Vec::new();
+    let mut at = nl + 1;
+    while at + 6 + frame <= data.len() && &data[at..at + 6] == b"FRAME\n" {
+        frames.push(&data[at + 6..at + 6 + w * h]);
+        at += 6 + frame;
+    }
+    Some((w, h, frames))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse() {
+        assert_eq!(
+            VideoSourceSpec::parse("pattern").unwrap(),
+            VideoSourceSpec::Pattern
+        );
+        assert_eq!(
+            VideoSourceSpec::parse("camera:C920").unwrap(),
+            VideoSourceSpec::Camera(Some("C920".into()))
+        );
+        assert!(VideoSourceSpec::parse("webcam").is_err());
+        assert!(VideoSourceSpec::parse("camera:").is_err());
+    }
+
+    #[test]
+    fn y4m_round_trip_keeps_the_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.y4m");
+        let mut sink = VideoSinkSpec::Y4m(path.clone()).open().unwrap();
+        let mut src = VideoSourceSpec::Pattern.open(640, 480, 30).unwrap();
+        for _ in 0..3 {
+            let f = src.capture().unwrap().unwrap().clone();
+            sink.write(&f).unwrap();
+        }
+        // Another size is left out.
+        sink.write(&I420::new(320, 240)).unwrap();
+        sink.finish().unwrap();
+        let data = std::fs::read(&path).unwrap();
+        let (w, h, frames) = read_y4m_luma(&data).unwrap();
+        assert_eq!((w, h, frames.len()), (640, 480, 3));
+        let n: Vec<u32> = frames.iter().map(|y| pattern::read(y, w)).collect();
+        assert_eq!(n, [0, 1, 2]);
+    }
+
+    #[test]
+    fn rgba_of_grey_and_colour() {
+        let mut f = I420::new(4, 4);
+        f.y.fill(235);
+        let mut out = RgbaFrame {
+            width: 0,
+            height: 0,
+            pixels: vec![],
+        };
+        i420_to_rgba(&f, 1, &mut out);
+        assert_eq!(&out.pixels[..4], &[255, 255, 255, 255]);
+        // Pure red in BT.601 limited range.
+        f.y.fill(81);
+        f.u.fill(90);
+        f.v.fill(240);
+        i420_to_rgba(&f, 2, &mut out);
+        assert_eq!((out.width, out.height), (2, 2));
+        let px = &out.pixels[..4];
+        assert!(px[0] > 250 && px[1] < 5 && px[2] < 5, "{px:?}");
+    }
+}
