@@ -56,7 +56,7 @@ async fn main() {
         while let Some(ev) = b.next_event().await {
             if let Event::Call { id, state, .. } = ev {
                 if state == "ringing" {
-                    b.send(Command::AcceptCall { id });
+                    b.send(Command::AcceptCall { id, video: false });
                 }
             }
         }
@@ -75,6 +75,7 @@ async fn main() {
         a.send(Command::Call {
             id: id.clone(),
             to: Jid::new(&bob.jid).unwrap(),
+            video: false,
         });
         wait(
             &mut a,

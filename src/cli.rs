@@ -77,6 +77,12 @@ pub struct MediaArgs {
     /// Turn off echo cancellation, noise suppression and gain control
     #[arg(long, global = true)]
     pub no_audio_processing: bool,
+    /// What video is sent when the call has video: camera[:NAME], pattern or none
+    #[arg(long, global = true, default_value = "camera")]
+    pub video_in: String,
+    /// Where received video goes: FILE.y4m (every picture, YUV4MPEG2) or null
+    #[arg(long, global = true, default_value = "null")]
+    pub video_out: String,
 }
 
 impl MediaArgs {
@@ -105,6 +111,8 @@ impl MediaArgs {
         if self.no_audio_processing {
             cfg.processing = banter_media::audio::echo::Processing::off();
         }
+        cfg.video_in = banter_media::video::VideoSourceSpec::parse(&self.video_in)?;
+        cfg.video_out = banter_media::video::VideoSinkSpec::parse(&self.video_out);
         Ok(cfg)
     }
 }
@@ -148,9 +156,12 @@ pub enum Cmd {
         /// Hang up after this many seconds of active call (default: when the peer does)
         #[arg(long)]
         duration: Option<f64>,
-        /// Also send video (not supported yet)
+        /// A video call (camera from --video-in)
         #[arg(long)]
         video: bool,
+        /// Turn the camera on this many seconds into an audio call (adds video)
+        #[arg(long)]
+        add_video_after: Option<f64>,
     },
     /// Wait for calls and accept them (default only from contacts)
     Answer {
@@ -163,6 +174,9 @@ pub enum Cmd {
         /// Exit after this many calls have ended
         #[arg(long)]
         calls: Option<u32>,
+        /// Answer with the camera on (--video-in)
+        #[arg(long)]
+        video: bool,
     },
     /// Print the local history with a contact (works offline)
     History {
@@ -421,17 +435,21 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             to,
             duration,
             video,
+            add_video_after,
         } => {
-            if video {
-                return Err(CliError("video calls are not supported yet".into()));
-            }
-            call(&args, &media, &to, duration).await
+            let opts = CallOptions {
+                duration,
+                video,
+                add_video_after,
+            };
+            call(&args, &media, &to, opts).await
         }
         Cmd::Answer {
             from,
             duration,
             calls,
-        } => answer(&args, &media, &from, duration, calls).await,
+            video,
+        } => answer(&args, &media, &from, duration, calls, video).await,
     }
 }
 
@@ -609,20 +627,23 @@ pub fn stats_json(id: Option<&str>, s: &banter_media::CallStats) -> serde_json::
         "candidate_pair": s.candidate_pair.map(|k| k.as_str()),
         "fec_recovered": s.fec_recovered, "concealed": s.concealed,
         "jitter_buffer_ms": s.jitter_target_ms, "bitrate": s.bitrate,
+        "video_frames_decoded": s.video.as_ref().map(|v| v.frames_decoded),
+        "video_frames_sent": s.video.as_ref().map(|v| v.frames_sent),
+        "video_width": s.video.as_ref().map(|v| v.width),
+        "video_height": s.video.as_ref().map(|v| v.height),
+        "video_fps": s.video.as_ref().map(|v| v.fps),
+        "video_send_kbps": s.video.as_ref().map(|v| v.send_kbps),
+        "video_recv_kbps": s.video.as_ref().map(|v| v.recv_kbps),
+        "video_target_kbps": s.video.as_ref().map(|v| v.target_kbps),
     })
 }
 
 fn devices(json: bool) {
     let (inputs, outputs) = banter_media::audio::list_devices();
-    let cameras: Vec<String> = std::fs::read_dir("/dev")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("video"))
-                .map(|n| format!("/dev/{n}"))
-                .collect()
-        })
-        .unwrap_or_default();
+    let cameras: Vec<String> = banter_media::video::camera::list()
+        .into_iter()
+        .map(|c| format!("{} ({})", c.name, c.path))
+        .collect();
     if json {
         println!(
             "{}",
@@ -660,6 +681,9 @@ fn call_json(ev: &Event) -> Option<serde_json::Value> {
         ),
         Event::CallStats { id, stats } => Some(stats_json(Some(id), stats)),
         Event::CallInfo { id, info } => Some(json!({"event": "call_info", "id": id, "info": info})),
+        Event::CallVideo { id, width, height } => {
+            Some(json!({"event": "call_video", "id": id, "width": width, "height": height}))
+        }
         _ => None,
     }
 }
@@ -693,6 +717,7 @@ fn print_call_event(ev: &Event, json: bool) {
             stats.recv_kbps
         ),
         Event::CallInfo { info, .. } => println!("the peer: {info}"),
+        Event::CallVideo { width, height, .. } => println!("video from the peer: {width}x{height}"),
         _ => {}
     }
 }
@@ -712,11 +737,18 @@ fn call_failure(peer: &str, reason: &str) -> String {
     }
 }
 
+/// What `banter call` was asked for besides whom to call.
+struct CallOptions {
+    duration: Option<f64>,
+    video: bool,
+    add_video_after: Option<f64>,
+}
+
 async fn call(
     args: &AccountArgs,
     media: &MediaArgs,
     to: &str,
-    duration: Option<f64>,
+    opts: CallOptions,
 ) -> Result<(), CliError> {
     let to = xmpp_parsers::jid::Jid::new(to)
         .map_err(|e| CliError(format!("invalid JID '{to}': {e}")))?;
@@ -733,12 +765,20 @@ async fn call(
     client.send(Command::Call {
         id: id.clone(),
         to: to.clone(),
+        video: opts.video,
     });
     let mut hangup_at: Option<tokio::time::Instant> = None;
+    let mut video_at: Option<tokio::time::Instant> = None;
     let mut was_active = false;
     let result = loop {
         let sleep = async {
             match hangup_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let add_video = async {
+            match video_at {
                 Some(t) => tokio::time::sleep_until(t).await,
                 None => std::future::pending().await,
             }
@@ -749,10 +789,14 @@ async fn call(
                 print_call_event(&ev, args.json);
                 match ev {
                     Event::Call { id: cid, state, reason, .. } if cid == id => match state.as_str() {
-                        "active" => {
+                        "active" if !was_active => {
                             was_active = true;
-                            if let Some(d) = duration {
-                                hangup_at = Some(tokio::time::Instant::now() + Duration::from_secs_f64(d));
+                            let now = tokio::time::Instant::now();
+                            if let Some(d) = opts.duration {
+                                hangup_at = Some(now + Duration::from_secs_f64(d));
+                            }
+                            if let Some(d) = opts.add_video_after {
+                                video_at = Some(now + Duration::from_secs_f64(d));
                             }
                         }
                         "ended" => {
@@ -773,6 +817,10 @@ async fn call(
                 hangup_at = None;
                 client.send(Command::Hangup { id: id.clone() });
             }
+            _ = add_video => {
+                video_at = None;
+                client.send(Command::SetCamera { id: id.clone(), on: true });
+            }
             _ = tokio::signal::ctrl_c() => client.send(Command::Hangup { id: id.clone() }),
         }
     };
@@ -786,6 +834,7 @@ async fn answer(
     from: &[String],
     duration: Option<f64>,
     calls: Option<u32>,
+    video: bool,
 ) -> Result<(), CliError> {
     let mut cfg = config(args)?;
     cfg.media = Some(media.config()?);
@@ -818,7 +867,7 @@ async fn answer(
                 match ev {
                     Event::Call { id, state, direction, reason, peer, .. } => match state.as_str() {
                         "ringing" if direction == crate::jingle::session::CallDirection::In => {
-                            client.send(Command::AcceptCall { id });
+                            client.send(Command::AcceptCall { id, video });
                         }
                         "active" => {
                             if let Some(d) = duration {

@@ -230,7 +230,7 @@ async fn run_echo(mut c: client::ClientHandle) {
                 direction: crate::jingle::session::CallDirection::In,
                 state,
                 ..
-            } if state == "ringing" => c.send(ClientCommand::AcceptCall { id }),
+            } if state == "ringing" => c.send(ClientCommand::AcceptCall { id, video: false }),
             Event::Message { message } if message.direction == Direction::In => {
                 if let Ok(to) = BareJid::new(&message.peer) {
                     c.send(ClientCommand::SendMessage {

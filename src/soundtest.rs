@@ -66,7 +66,9 @@ pub async fn run(
                 }
                 MediaEvent::Failed(e) => break Err(e),
                 MediaEvent::Stats(s) => report.level_in_max = report.level_in_max.max(s.audio_level_in),
-                MediaEvent::Connected { .. } | MediaEvent::AudioReceived => {}
+                MediaEvent::Connected { .. }
+                | MediaEvent::AudioReceived
+                | MediaEvent::VideoReceived { .. } => {}
             },
             Some(ev) = brx.recv() => match ev {
                 MediaEvent::LocalCandidate(c) => a.add_remote_candidate(c).await,
@@ -75,7 +77,7 @@ pub async fn run(
                 }
                 MediaEvent::DeviceError(e) => break Err(MediaError::Device(e)),
                 MediaEvent::Failed(e) => break Err(e),
-                MediaEvent::AudioReceived => {}
+                MediaEvent::AudioReceived | MediaEvent::VideoReceived { .. } => {}
                 MediaEvent::Stats(s) => {
                     report.level_out_max = report.level_out_max.max(s.audio_level_out);
                     report.packets = s.audio_packets_received;

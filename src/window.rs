@@ -660,17 +660,18 @@ impl App {
                     self.send(Command::AnswerSubscription { jid, accept });
                 }
             }
-            UiCommand::Call { jid, .. } => {
+            UiCommand::Call { jid, video } => {
                 if let Ok(to) = Jid::new(&jid) {
                     self.send(Command::Call {
                         id: client::new_id(),
                         to,
+                        video,
                     });
                 }
             }
-            UiCommand::AcceptCall { id, .. } => {
+            UiCommand::AcceptCall { id, video } => {
                 self.stop_ringing();
-                self.send(Command::AcceptCall { id })
+                self.send(Command::AcceptCall { id, video })
             }
             UiCommand::DeclineCall { id } => {
                 self.stop_ringing();

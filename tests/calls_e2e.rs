@@ -178,6 +178,7 @@ async fn alice_retracts_before_answer_and_bob_sees_a_missed_call() {
     a.send(Command::Call {
         id: "retract-me".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
     });
     next_call_event(&mut a, "bob's phone rings", |e| is_state(e, "ringing")).await;
     next_call_event(&mut b, "ringing at bob", |e| is_state(e, "ringing")).await;
@@ -216,6 +217,7 @@ async fn nobody_answers_and_the_call_times_out() {
     a.send(Command::Call {
         id: "nobody".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
     });
     next_call_event(&mut b, "ringing at bob", |e| is_state(e, "ringing")).await;
     let ended = next_call_event(&mut a, "ended at alice", |e| is_state(e, "ended")).await;
@@ -237,11 +239,13 @@ async fn second_device_stops_ringing_when_the_first_accepts() {
     a.send(Command::Call {
         id: "two-devices".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
     });
     next_call_event(&mut laptop, "laptop rings", |e| is_state(e, "ringing")).await;
     let ringing = next_call_event(&mut phone, "phone rings", |e| is_state(e, "ringing")).await;
     phone.send(Command::AcceptCall {
         id: call_id(&ringing),
+        video: false,
     });
     let ended = next_call_event(&mut laptop, "laptop stops", |e| is_state(e, "ended")).await;
     assert_eq!(reason(&ended), "answered-elsewhere");
@@ -295,6 +299,7 @@ async fn a_stranger_is_not_rung_unless_anyone_may_call() {
     c.send(Command::Call {
         id: "spam".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
     });
     let ended = next_call_event(&mut c, "carol's call ends", |e| is_state(e, "ended")).await;
     assert_eq!(reason(&ended), "timeout");
@@ -310,6 +315,7 @@ async fn a_stranger_is_not_rung_unless_anyone_may_call() {
     c.send(Command::Call {
         id: "welcome".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
     });
     next_call_event(&mut b, "bob rings", |e| is_state(e, "ringing")).await;
     c.send(Command::Hangup {
@@ -387,6 +393,7 @@ async fn peer_vanishing_mid_call_ends_it_and_the_next_call_works() {
     a.send(Command::Call {
         id: "first".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
     });
     next_call_event(&mut a, "first call active", |e| is_state(e, "active")).await;
     // Bob's process is killed: no hang-up, no goodbye. Either the server reports the
@@ -403,6 +410,7 @@ async fn peer_vanishing_mid_call_ends_it_and_the_next_call_works() {
     a.send(Command::Call {
         id: "second".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
     });
     next_call_event(
         &mut a,
@@ -428,10 +436,12 @@ async fn simultaneous_calls_become_one() {
     a.send(Command::Call {
         id: "aaaa-from-alice".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
     });
     b.send(Command::Call {
         id: "zzzz-from-bob".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+        video: false,
     });
     // The smaller id wins on both sides.
     let active_a = next_call_event(&mut a, "alice active", |e| is_state(e, "active")).await;
@@ -460,6 +470,7 @@ async fn hold_silences_the_call_and_the_peer_is_told() {
     a.send(Command::Call {
         id: "held".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
     });
     next_call_event(&mut a, "active", |e| is_state(e, "active")).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -512,4 +523,124 @@ async fn hold_silences_the_call_and_the_peer_is_told() {
     // Before the hold it was the tone too.
     let f = dominant_frequency(&rec[best_at - 24_000..best_at], 48_000);
     assert!((f - 660.0).abs() <= 5.0, "{f} Hz before hold");
+}
+
+/// The burned-in numbers of a `--video-out` recording: 640x480, increasing, and how
+/// many pictures there are.
+fn pattern_frames(path: &std::path::Path) -> usize {
+    use banter_media::video::pattern;
+    let data = std::fs::read(path).unwrap_or_default();
+    let (size, numbers) = pattern::numbers_in_y4m(&data).expect("a Y4M recording");
+    assert_eq!(size, (640, 480));
+    assert!(
+        pattern::increasing(&numbers, 5),
+        "frame numbers must increase: {numbers:?}"
+    );
+    numbers.len()
+}
+
+/// The video figures of a run's `stats` events (those that have video).
+fn video_fps(events: &[Value]) -> Vec<f64> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "stats")
+        .filter_map(|e| e["video_fps"].as_f64())
+        .collect()
+}
+
+/// A video call with the test pattern both ways through Prosody: both sides decode
+/// 640x480 at 25 fps or more, the numbers in the pictures arrive in order, and the
+/// bitrate is reported.
+#[test]
+fn video_call_with_the_pattern_both_ways() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let a_y4m = dir.path().join("alice-saw.y4m");
+    let b_y4m = dir.path().join("bob-saw.y4m");
+    let b_out = b_y4m.to_str().unwrap();
+    let bob_proc = answering(
+        &bob,
+        &alice,
+        "null",
+        &["--video", "--video-in", "pattern", "--video-out", b_out],
+    );
+    let mut args = vec!["call", bob.jid.as_str(), "--video", "--duration", "6"];
+    args.extend(media_args("tone:440", "null"));
+    args.extend([
+        "--video-in",
+        "pattern",
+        "--video-out",
+        a_y4m.to_str().unwrap(),
+    ]);
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "alice's call failed: {a_events:#?}");
+    let (ok, b_events) = bob_proc.finish(T);
+    assert!(ok, "bob's answer failed: {b_events:#?}");
+
+    for events in [&a_events, &b_events] {
+        let call = events.iter().find(|e| e["event"] == "call").unwrap();
+        assert_eq!(call["media"], serde_json::json!(["audio", "video"]));
+        assert!(events
+            .iter()
+            .any(|e| e["event"] == "call_video" && e["width"] == 640 && e["height"] == 480));
+        let fps = video_fps(events);
+        assert!(fps.len() >= 4, "{fps:?}");
+        // Sustained after the first two seconds.
+        assert!(fps[2..].iter().all(|f| *f >= 25.0), "{fps:?}");
+        let kbps: Vec<f64> = events
+            .iter()
+            .filter_map(|e| e["video_recv_kbps"].as_f64())
+            .collect();
+        assert!(kbps[2..].iter().all(|k| *k > 100.0), "{kbps:?}");
+    }
+    assert!(pattern_frames(&a_y4m) >= 100);
+    assert!(pattern_frames(&b_y4m) >= 100);
+}
+
+/// Alice turns her camera on two seconds into an audio call: a content-add that Bob's
+/// Banter accepts; Bob's recording of her pattern increases, and her tone goes on.
+#[test]
+fn video_added_to_an_audio_call() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let b_y4m = dir.path().join("bob-saw.y4m");
+    let b_wav = dir.path().join("bob-heard.wav");
+    let bob_proc = answering(
+        &bob,
+        &alice,
+        b_wav.to_str().unwrap(),
+        &["--video-out", b_y4m.to_str().unwrap()],
+    );
+    let mut args = vec!["call", bob.jid.as_str(), "--duration", "6"];
+    args.extend(media_args("tone:440", "null"));
+    args.extend(["--video-in", "pattern", "--add-video-after", "2"]);
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "alice's call failed: {a_events:#?}");
+    let (ok, b_events) = bob_proc.finish(T);
+    assert!(ok, "bob's answer failed: {b_events:#?}");
+    let media = |events: &[Value]| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| e["event"] == "call")
+            .map(|e| e["media"].clone())
+            .collect()
+    };
+    for events in [&a_events, &b_events] {
+        let m = media(events);
+        assert_eq!(m[0], serde_json::json!(["audio"]), "{m:?}");
+        assert!(
+            m.contains(&serde_json::json!(["audio", "video"])),
+            "video was never added: {m:?}"
+        );
+    }
+    assert!(pattern_frames(&b_y4m) >= 60);
+    let fps = video_fps(&b_events);
+    assert!(fps.iter().any(|f| *f >= 25.0), "{fps:?}");
+    let at_bob = read_wav(&b_wav);
+    let f = dominant_frequency(&at_bob[at_bob.len() - 48_000..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz at the end");
 }

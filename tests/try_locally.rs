@@ -61,6 +61,7 @@ async fn echo_contact_answers_chat_and_plays_calls_back() {
     me.send(Command::Call {
         id: "echo-test".into(),
         to: banter::xmpp_parsers::jid::Jid::from(local.echo.clone()),
+        video: false,
     });
     support::next_event(
         &mut me,

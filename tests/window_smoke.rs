@@ -117,6 +117,7 @@ async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
     b.send(Cmd::Call {
         id: "ring-me".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+        video: false,
     });
     window.wait_for("ringing", Duration::from_secs(30), |v| {
         v["event"] == "call" && v["state"] == "ringing"

@@ -116,9 +116,11 @@ pub struct MediaConfig {
     pub dtx: bool,
     /// Measures capture→playout latency between two sessions of one process.
     pub probe: Option<Arc<LatencyProbe>>,
-    /// What we send as video (`None`: no video track; video offered by the peer is
-    /// still received).
+    /// The video source (camera) used when video is sent.
     pub video_in: VideoSourceSpec,
+    /// Send video from the start (a video call). Otherwise video starts with
+    /// `add_video` or `set_camera`; video the peer offers is received either way.
+    pub send_video: bool,
     /// Where received video goes.
     pub video_out: VideoSinkSpec,
 }
@@ -135,6 +137,7 @@ impl MediaConfig {
             dtx: false,
             probe: None,
             video_in: VideoSourceSpec::None,
+            send_video: false,
             video_out: VideoSinkSpec::Null,
         }
     }
@@ -514,21 +517,25 @@ impl MediaSession {
 
         // The camera is opened before anything is offered: without one the call is an
         // audio call, said so, rather than a video call with nothing in it.
-        let video_source =
+        let video = Arc::new(VideoShared::default());
+        let mut video_source = None;
+        if config.send_video {
             match config
                 .video_in
                 .open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
             {
-                Ok(src) if !config.video_in.is_none() => Some(src),
-                Ok(_) => None,
+                Ok(src) if !config.video_in.is_none() => {
+                    video.source_open.store(true, Ordering::Relaxed);
+                    video_source = Some(src);
+                }
+                Ok(_) => {}
                 Err(e) => {
                     let _ = events.send(MediaEvent::DeviceError(format!(
                         "{e}: the call goes on without video"
                     )));
-                    None
                 }
-            };
-        let video = Arc::new(VideoShared::default());
+            }
+        }
         let (vout_tx, vout_rx) = mpsc::unbounded_channel::<EncodedFrame>();
         let (vin_tx, vin_rx) = std_mpsc::channel::<VideoPacket>();
         let (rtcp_tx, rtcp_rx) = mpsc::unbounded_channel::<RtcpRequest>();
@@ -650,6 +657,20 @@ impl MediaSession {
         &self,
         remote: &SessionDescription,
     ) -> Result<SessionDescription, MediaError> {
+        let has_video = remote
+            .contents
+            .iter()
+            .any(|c| c.kind == crate::description::MediaKind::Video);
+        if has_video && !self.sends_video() {
+            // Our side of the video content, camera off until the user turns it on: the
+            // content stays send-and-receive, so no direction change is needed later.
+            self.video.camera_off.store(true, Ordering::Relaxed);
+            let black = VideoSource::Black(crate::video::I420::new(
+                video_engine::WIDTH,
+                video_engine::HEIGHT,
+            ));
+            self.start_video_track(black).await?;
+        }
         self.set_remote(RTCSessionDescription::offer(self.remote_sdp(remote)))
             .await?;
         let answer = self.pc.create_answer(None).await.map_err(transport_err)?;
@@ -773,10 +794,19 @@ impl MediaSession {
         }
     }
 
-    /// Camera off: black pictures are sent instead (the stream and the peer's decoder
-    /// stay alive, as libwebrtc does it); on: the source again.
-    pub fn set_camera(&self, on: bool) {
+    /// Camera off: black pictures are sent instead, five a second (the stream and the
+    /// peer's decoder stay alive, as libwebrtc does it). On: the configured source,
+    /// opened now if it was not yet (a camera is only opened when the user wants it).
+    pub fn set_camera(&self, on: bool) -> Result<(), MediaError> {
+        if on && !self.video.source_open.load(Ordering::Relaxed) {
+            let source = self.open_video()?;
+            if let Ok(s) = self.video_switch.lock() {
+                let _ = s.send(source);
+            }
+            self.video.source_open.store(true, Ordering::Relaxed);
+        }
         self.video.camera_off.store(!on, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Whether this session sends video.
@@ -784,39 +814,26 @@ impl MediaSession {
         self.video.sending.load(Ordering::Relaxed)
     }
 
-    /// Starts sending video during a call (Jingle content-add): opens the source, adds
-    /// the track, and returns the new offer, whose video content is the one to add. A
-    /// camera that cannot be opened is an error and changes nothing.
-    pub async fn add_video(
-        &self,
-        spec: &VideoSourceSpec,
-    ) -> Result<SessionDescription, MediaError> {
-        let source = self.open_video(spec)?;
+    /// Starts sending video during a call (Jingle content-add): opens the configured
+    /// source, adds the track, and returns the new offer, whose video content is the
+    /// one to add. A camera that cannot be opened is an error and changes nothing.
+    pub async fn add_video(&self) -> Result<SessionDescription, MediaError> {
+        let source = self.open_video()?;
         self.start_video_track(source).await?;
+        self.video.source_open.store(true, Ordering::Relaxed);
+        self.video.camera_off.store(false, Ordering::Relaxed);
         self.create_offer().await
     }
 
-    /// Answers the peer's renegotiation offer (its content-add) and, when `spec` is a
-    /// source, sends video back.
-    pub async fn accept_video(
-        &self,
-        remote: &SessionDescription,
-        spec: &VideoSourceSpec,
-    ) -> Result<SessionDescription, MediaError> {
-        if !spec.is_none() && !self.sends_video() {
-            match self.open_video(spec) {
-                Ok(source) => self.start_video_track(source).await?,
-                Err(e) => tracing::info!(error = %e, "accepting video receive-only"),
-            }
+    fn open_video(&self) -> Result<VideoSource, MediaError> {
+        if self.config.video_in.is_none() {
+            return Err(MediaError::NoCamera(
+                " (video is turned off in the settings)".into(),
+            ));
         }
-        self.accept_offer(remote).await
-    }
-
-    fn open_video(&self, spec: &VideoSourceSpec) -> Result<VideoSource, MediaError> {
-        if spec.is_none() {
-            return Err(MediaError::BadVideoSpec("none".into()));
-        }
-        spec.open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
+        self.config
+            .video_in
+            .open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
     }
 
     async fn start_video_track(&self, source: VideoSource) -> Result<(), MediaError> {

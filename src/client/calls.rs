@@ -131,7 +131,20 @@ impl State {
         );
     }
 
-    pub(super) async fn place_call(&mut self, id: String, to: Jid, out: &mut Vec<Stanza>) {
+    /// Before answering: whether the user answers with the camera on.
+    pub(super) fn set_video_wanted(&mut self, id: &str, video: bool) {
+        if let Some(c) = self.calls.get_mut(id) {
+            c.call.video_on = video;
+        }
+    }
+
+    pub(super) async fn place_call(
+        &mut self,
+        id: String,
+        to: Jid,
+        video: bool,
+        out: &mut Vec<Stanza>,
+    ) {
         let Some(own) = self.own_full() else {
             self.emit(Event::Error {
                 message: "not connected: the call cannot be placed".into(),
@@ -149,7 +162,11 @@ impl State {
             id.clone(),
             to,
             own,
-            vec![MediaKind::Audio],
+            if video {
+                vec![MediaKind::Audio, MediaKind::Video]
+            } else {
+                vec![MediaKind::Audio]
+            },
             self.config.ring_timeout,
         );
         self.insert_call(id.clone(), call);
@@ -249,6 +266,64 @@ impl State {
                     });
                     vec![]
                 }
+                Output::AddVideo => {
+                    let Some(s) = entry.media.clone() else {
+                        continue;
+                    };
+                    match s.add_video().await {
+                        Ok(offer) => self.feed(id, Input::LocalReoffer(offer)),
+                        Err(e) => {
+                            if let Some(c) = self.calls.get_mut(id) {
+                                c.call.video_on = false;
+                            }
+                            self.emit(Event::Error {
+                                message: format!("{e}: the call goes on without video"),
+                            });
+                            vec![]
+                        }
+                    }
+                }
+                Output::AcceptContentAdd { offer, send_video } => {
+                    let Some(s) = entry.media.clone() else {
+                        continue;
+                    };
+                    match s.accept_offer(&offer).await {
+                        Ok(answer) => {
+                            if send_video {
+                                if let Err(e) = s.set_camera(true) {
+                                    self.emit(Event::Error {
+                                        message: e.to_string(),
+                                    });
+                                }
+                            }
+                            self.feed(id, Input::ContentAnswer(answer))
+                        }
+                        Err(e) => {
+                            tracing::info!(error = %e, "the peer's video could not be added");
+                            vec![]
+                        }
+                    }
+                }
+                Output::SetCamera(on) => {
+                    if let Some(Err(e)) = entry.media.as_ref().map(|s| s.set_camera(on)) {
+                        self.emit(Event::Error {
+                            message: e.to_string(),
+                        });
+                    }
+                    vec![]
+                }
+                Output::VideoRefused => {
+                    self.emit(Event::CallInfo {
+                        id: id.to_string(),
+                        info: "video-declined".into(),
+                    });
+                    vec![]
+                }
+                Output::MediaChanged => {
+                    let state = entry.call.state;
+                    self.emit_call(id, state);
+                    vec![]
+                }
                 Output::CloseMedia => {
                     if let Some(s) = entry.media.take() {
                         // Closing waits for the engine to flush; do not hold up the client.
@@ -289,15 +364,7 @@ impl State {
                             tracing::warn!(error = %e, "call history not saved");
                         }
                     }
-                    let ev = Event::Call {
-                        id: c.id.clone(),
-                        peer: c.peer.to_string(),
-                        direction: c.direction,
-                        media: c.media.iter().map(|m| m.as_str().to_string()).collect(),
-                        state: s.name().to_string(),
-                        reason,
-                    };
-                    self.emit(ev);
+                    self.emit_call(id, s);
                     vec![]
                 }
             };
@@ -317,6 +384,25 @@ impl State {
                 }
             }
         }
+    }
+
+    /// A `call` event with the call's current media and the given state.
+    fn emit_call(&mut self, id: &str, s: CallState) {
+        let Some(c) = self.calls.get(id).map(|e| &e.call) else {
+            return;
+        };
+        let ev = Event::Call {
+            id: c.id.clone(),
+            peer: c.peer.to_string(),
+            direction: c.direction,
+            media: c.media.iter().map(|m| m.as_str().to_string()).collect(),
+            state: s.name().to_string(),
+            reason: match s {
+                CallState::Ended(r) => Some(r.as_str().to_string()),
+                _ => None,
+            },
+        };
+        self.emit(ev);
     }
 
     /// Feeds the machine synchronously and returns its outputs (for `run_outputs`).
@@ -339,6 +425,7 @@ impl State {
             .clone()
             .ok_or_else(|| MediaError::Transport("calls are not set up".into()))?;
         cfg.ice_servers.extend(self.ice_servers.iter().cloned());
+        cfg.send_video = self.calls.get(id).is_some_and(|c| c.call.video_on);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let session = Arc::new(MediaSession::new(cfg, tx).await?);
         let forward = self.media_tx.clone();
@@ -376,6 +463,10 @@ impl State {
             }
             MediaEvent::AudioReceived => {
                 self.emit(Event::CallAudio { id });
+                return;
+            }
+            MediaEvent::VideoReceived { width, height } => {
+                self.emit(Event::CallVideo { id, width, height });
                 return;
             }
         };

@@ -146,9 +146,18 @@ pub enum Command {
     Call {
         id: String,
         to: Jid,
+        /// A video call: the camera is on from the start.
+        video: bool,
     },
+    /// Answer a ringing call; with `video`, our camera goes on too.
     AcceptCall {
         id: String,
+        video: bool,
+    },
+    /// Camera on or off during a call; on in an audio call adds video (content-add).
+    SetCamera {
+        id: String,
+        on: bool,
     },
     RejectCall {
         id: String,
@@ -272,6 +281,12 @@ pub enum Event {
     /// The first audio from the peer was decoded.
     CallAudio {
         id: String,
+    },
+    /// The first picture from the peer was decoded.
+    CallVideo {
+        id: String,
+        width: usize,
+        height: usize,
     },
     /// Once a second during a call.
     CallStats {
@@ -700,9 +715,14 @@ impl State {
     async fn on_command(&mut self, cmd: Command, out: &mut Vec<Stanza>) {
         let account = self.own.to_string();
         match cmd {
-            Command::Call { id, to } => self.place_call(id, to, out).await,
-            Command::AcceptCall { id } => {
+            Command::Call { id, to, video } => self.place_call(id, to, video, out).await,
+            Command::AcceptCall { id, video } => {
+                self.set_video_wanted(&id, video);
                 self.call_input(&id, crate::jingle::session::Input::Accept, out)
+                    .await
+            }
+            Command::SetCamera { id, on } => {
+                self.call_input(&id, crate::jingle::session::Input::Camera(on), out)
                     .await
             }
             Command::RejectCall { id, reason } => {

@@ -3,6 +3,10 @@
 //! Banter always bundles (one ICE transport for all contents, like Conversations). A
 //! peer without a BUNDLE group (Dino) and a single content is treated as a one-entry
 //! bundle; several unbundled contents would need one transport each (not yet).
+//!
+//! Contents added during a call (content-add / content-accept) are merged into the
+//! description already agreed, which keeps the transport: the new content rides the
+//! bundle.
 
 use banter_media::description::{Content as MediaContent, Direction, SessionDescription, Setup};
 
@@ -49,6 +53,44 @@ pub fn to_jingle(desc: &SessionDescription, creator: &str) -> (Vec<Content>, Opt
     (contents, Some(Group::bundle(names)))
 }
 
+/// One Jingle content as a media content (direction from the author's point of view).
+fn media_content(c: &Content) -> Result<MediaContent, String> {
+    let Some(d) = &c.description else {
+        return Err(format!("content '{}' has no RTP description", c.name));
+    };
+    Ok(MediaContent {
+        name: c.name.clone(),
+        kind: d.media,
+        codecs: d.codecs.clone(),
+        header_extensions: d.header_extensions.clone(),
+        ssrcs: d.sources.clone(),
+        rtcp_mux: d.rtcp_mux,
+        direction: senders_to_direction(&c.senders, false),
+    })
+}
+
+/// The peer's description after a content-add (or content-accept) from it: what was
+/// agreed before plus the new contents, in the bundle the request names.
+pub fn with_added(
+    base: &SessionDescription,
+    jingle: &Jingle,
+) -> Result<SessionDescription, String> {
+    let mut d = base.clone();
+    d.candidates.clear();
+    for c in &jingle.contents {
+        let mc = media_content(c)?;
+        match d.contents.iter_mut().find(|x| x.name == mc.name) {
+            Some(existing) => *existing = mc,
+            None => d.contents.push(mc),
+        }
+    }
+    d.bundle = match &jingle.group {
+        Some(g) if g.semantics == "BUNDLE" => g.contents.clone(),
+        _ => d.contents.iter().map(|c| c.name.clone()).collect(),
+    };
+    Ok(d)
+}
+
 /// The peer's description from a session-initiate or session-accept. Candidates in the
 /// transports are included. `fallback_fingerprint` covers peers that send the
 /// fingerprint only in a transport-info.
@@ -60,9 +102,7 @@ pub fn from_jingle(
     let mut transport: Option<&Transport> = None;
     let mut candidates = Vec::new();
     for c in &jingle.contents {
-        let Some(d) = &c.description else {
-            return Err(format!("content '{}' has no RTP description", c.name));
-        };
+        let mc = media_content(c)?;
         let t = c
             .transport
             .as_ref()
@@ -71,15 +111,7 @@ pub fn from_jingle(
             transport = Some(t);
             candidates.extend(t.candidates.iter().cloned());
         }
-        contents.push(MediaContent {
-            name: c.name.clone(),
-            kind: d.media,
-            codecs: d.codecs.clone(),
-            header_extensions: d.header_extensions.clone(),
-            ssrcs: d.sources.clone(),
-            rtcp_mux: d.rtcp_mux,
-            direction: senders_to_direction(&c.senders, false),
-        });
+        contents.push(mc);
     }
     let t = transport.ok_or("no contents")?;
     let (fingerprint, setup) = t

@@ -83,6 +83,14 @@ pub enum Input {
     Mute(bool),
     /// Put the call on hold or take it off (XEP-0167 §7).
     Hold(bool),
+    /// The user turns the camera on or off. On in a call without video adds a video
+    /// content (content-add); otherwise the camera is switched and the peer told
+    /// (session-info mute/unmute naming the video content).
+    Camera(bool),
+    /// The media engine's new offer after video was added (for our content-add).
+    LocalReoffer(SessionDescription),
+    /// The media engine's answer to the peer's content-add (for our content-accept).
+    ContentAnswer(SessionDescription),
     /// A JMI message about this call; `from` is its sender.
     Jmi {
         from: Jid,
@@ -125,6 +133,19 @@ pub enum Output {
     SetHeld(bool),
     /// The peer said it muted, unmuted, held or unheld (session-info).
     PeerInfo(Info),
+    /// Start sending video and create a new offer (→ `LocalReoffer`).
+    AddVideo,
+    /// Answer the peer's re-offer carrying its added video (→ `ContentAnswer`); send
+    /// our camera too when `send_video`.
+    AcceptContentAdd {
+        offer: SessionDescription,
+        send_video: bool,
+    },
+    SetCamera(bool),
+    /// The call's media changed (video added): `media` is the new list.
+    MediaChanged,
+    /// The peer refused the video we offered (content-reject or a failed request).
+    VideoRefused,
     CloseMedia,
     State(CallState),
     SetTimer(Duration),
@@ -157,6 +178,16 @@ pub struct Call {
     /// Name of our (bundled) content, for transport-info.
     content_name: Option<String>,
     ring_timeout: Duration,
+    /// The peer's description as agreed so far (contents added mid-call merge into it).
+    remote_desc: Option<SessionDescription>,
+    /// Content names of our last description.
+    local_names: Vec<String>,
+    /// Contents we proposed with content-add, waiting for the peer's answer.
+    adding: Vec<String>,
+    /// The peer's content-add waiting for our answer: its creator and content names.
+    peer_adding: Option<(String, Vec<String>)>,
+    /// The user wants to send video (call placed or answered with video, camera on).
+    pub video_on: bool,
 }
 
 impl Call {
@@ -180,6 +211,11 @@ impl Call {
             remote_fingerprint: None,
             content_name: None,
             ring_timeout: RING_TIMEOUT,
+            remote_desc: None,
+            local_names: Vec::new(),
+            adding: Vec::new(),
+            peer_adding: None,
+            video_on: false,
         }
     }
 
@@ -194,6 +230,7 @@ impl Call {
     ) -> (Call, Vec<Output>) {
         let mut call = Call::new(id, to.to_bare(), own, CallDirection::Out);
         call.ring_timeout = ring;
+        call.video_on = media.contains(&MediaKind::Video);
         call.media = media;
         let mut out = Vec::new();
         match to.try_into_full() {
@@ -260,6 +297,7 @@ impl Call {
         match mapping::from_jingle(jingle, None) {
             Ok(offer) => {
                 call.media = offer.contents.iter().map(|c| c.kind).collect();
+                call.remote_desc = Some(offer.clone());
                 call.remote_offer = Some(offer);
                 let mut info = Jingle::new(Action::SessionInfo, &call.id);
                 info.info = Some(Info::Ringing);
@@ -458,6 +496,41 @@ impl Call {
                     out.extend(self.session_info(if h { Info::Hold } else { Info::Unhold }));
                 }
             }
+            Input::Camera(on) => self.camera(on, &mut out),
+            Input::LocalReoffer(offer) => {
+                let Some(to) = self.peer_full.clone() else {
+                    return out;
+                };
+                let (mut contents, group) = mapping::to_jingle(&offer, self.role());
+                contents.retain(|c| !self.local_names.contains(&c.name));
+                if contents.is_empty() {
+                    return out;
+                }
+                self.adding = contents.iter().map(|c| c.name.clone()).collect();
+                self.local_names = offer.contents.iter().map(|c| c.name.clone()).collect();
+                let mut j = Jingle::new(Action::ContentAdd, &self.id);
+                j.contents = contents;
+                j.group = group;
+                out.push(Output::Jingle { to, jingle: j });
+            }
+            Input::ContentAnswer(answer) => {
+                let (Some((creator, names)), Some(to)) =
+                    (self.peer_adding.take(), self.peer_full.clone())
+                else {
+                    return out;
+                };
+                let (mut contents, group) = mapping::to_jingle(&answer, &creator);
+                contents.retain(|c| names.contains(&c.name));
+                self.local_names = answer.contents.iter().map(|c| c.name.clone()).collect();
+                let mut j = Jingle::new(Action::ContentAccept, &self.id);
+                j.contents = contents;
+                j.group = group;
+                out.push(Output::Jingle { to, jingle: j });
+                if !self.media.contains(&MediaKind::Video) {
+                    self.media.push(MediaKind::Video);
+                }
+                out.push(Output::MediaChanged);
+            }
             Input::Jmi { from, jmi } => self.on_jmi(from, jmi, &mut out),
             Input::Jingle { from, jingle } => {
                 if !self.is_from_peer(&from) {
@@ -479,6 +552,7 @@ impl Call {
                 };
                 let (contents, group) = mapping::to_jingle(&desc, creator);
                 self.content_name = contents.first().map(|c| c.name.clone());
+                self.local_names = contents.iter().map(|c| c.name.clone()).collect();
                 let mut j = Jingle::new(action, &self.id);
                 match self.direction {
                     CallDirection::Out => j.initiator = Some(self.own.to_string()),
@@ -521,6 +595,97 @@ impl Call {
             }
         }
         out
+    }
+
+    /// Our role's name, for the contents we create.
+    fn role(&self) -> &'static str {
+        match self.direction {
+            CallDirection::Out => "initiator",
+            CallDirection::In => "responder",
+        }
+    }
+
+    fn camera(&mut self, on: bool, out: &mut Vec<Output>) {
+        if self.state != CallState::Active {
+            // Applies when the media starts.
+            self.video_on = on;
+            return;
+        }
+        let video_content = self
+            .remote_desc
+            .as_ref()
+            .and_then(|d| d.contents.iter().find(|c| c.kind == MediaKind::Video))
+            .map(|c| c.name.clone());
+        match video_content {
+            Some(name) => {
+                self.video_on = on;
+                out.push(Output::SetCamera(on));
+                let info = if on {
+                    Info::Unmute(Some(name))
+                } else {
+                    Info::Mute(Some(name))
+                };
+                out.extend(self.session_info(info));
+            }
+            None if on && self.adding.is_empty() && self.peer_adding.is_none() => {
+                self.video_on = true;
+                out.push(Output::AddVideo);
+            }
+            None => {}
+        }
+    }
+
+    /// The peer adds a content. Accepted when it is video added to a call without
+    /// video (what Conversations and Dino do when the camera is turned on); anything
+    /// else is refused and the call goes on.
+    fn on_content_add(&mut self, j: Jingle, out: &mut Vec<Output>) {
+        let all_video = !j.contents.is_empty()
+            && j.contents.iter().all(|c| {
+                c.description
+                    .as_ref()
+                    .is_some_and(|d| d.media == MediaKind::Video)
+            });
+        let acceptable = self.state == CallState::Active
+            && all_video
+            && !self.media.contains(&MediaKind::Video)
+            && self.adding.is_empty()
+            && self.peer_adding.is_none();
+        let merged = match (&self.remote_desc, acceptable) {
+            (Some(base), true) => mapping::with_added(base, &j).ok(),
+            _ => None,
+        };
+        if let Some(offer) = merged {
+            let creator = j
+                .contents
+                .first()
+                .map(|c| c.creator.clone())
+                .unwrap_or_else(|| "initiator".into());
+            let names = j.contents.iter().map(|c| c.name.clone()).collect();
+            self.peer_adding = Some((creator, names));
+            self.remote_desc = Some(offer.clone());
+            out.push(Output::AcceptContentAdd {
+                offer,
+                send_video: self.video_on,
+            });
+            return;
+        }
+        let Some(to) = self.peer_full.clone() else {
+            return;
+        };
+        let mut reject = Jingle::new(Action::ContentReject, &self.id);
+        reject.contents = j
+            .contents
+            .iter()
+            .map(|c| Content {
+                creator: c.creator.clone(),
+                name: c.name.clone(),
+                senders: c.senders.clone(),
+                description: None,
+                transport: None,
+            })
+            .collect();
+        reject.reason = Some(Reason::FailedApplication);
+        out.push(Output::Jingle { to, jingle: reject });
     }
 
     fn on_jmi(&mut self, from: Jid, jmi: Jmi, out: &mut Vec<Output>) {
@@ -584,7 +749,12 @@ impl Call {
                     return; // duplicate
                 }
                 self.session = true;
-                match mapping::from_jingle(&j, self.remote_fingerprint.as_ref()) {
+                let offer = mapping::from_jingle(&j, self.remote_fingerprint.as_ref());
+                if let Ok(o) = &offer {
+                    self.remote_desc = Some(o.clone());
+                    self.media = o.contents.iter().map(|c| c.kind).collect();
+                }
+                match offer {
                     Ok(offer) if self.accepted => {
                         self.start_media(Output::AcceptOffer(offer), out);
                     }
@@ -600,7 +770,10 @@ impl Call {
                     return;
                 }
                 match mapping::from_jingle(&j, self.remote_fingerprint.as_ref()) {
-                    Ok(answer) => out.push(Output::AcceptAnswer(answer)),
+                    Ok(answer) => {
+                        self.remote_desc = Some(answer.clone());
+                        out.push(Output::AcceptAnswer(answer));
+                    }
                     Err(e) => {
                         tracing::info!(error = %e, "unusable session-accept");
                         out.extend(self.terminate(Reason::FailedApplication));
@@ -644,25 +817,34 @@ impl Call {
                     out.push(Output::PeerInfo(info));
                 }
             }
-            Action::ContentAdd => {
-                // Video added mid-call is not supported yet: refuse the new content and
-                // keep the call going.
-                if let Some(to) = self.peer_full.clone() {
-                    let mut reject = Jingle::new(Action::ContentReject, &self.id);
-                    reject.contents = j
-                        .contents
-                        .iter()
-                        .map(|c| Content {
-                            creator: c.creator.clone(),
-                            name: c.name.clone(),
-                            senders: c.senders.clone(),
-                            description: None,
-                            transport: None,
-                        })
-                        .collect();
-                    reject.reason = Some(Reason::FailedApplication);
-                    out.push(Output::Jingle { to, jingle: reject });
+            Action::ContentAdd => self.on_content_add(j, out),
+            Action::ContentAccept if !self.adding.is_empty() => {
+                let merged = self
+                    .remote_desc
+                    .as_ref()
+                    .map(|base| mapping::with_added(base, &j));
+                match merged {
+                    Some(Ok(answer)) => {
+                        self.adding.clear();
+                        self.remote_desc = Some(answer.clone());
+                        out.push(Output::AcceptAnswer(answer));
+                        if !self.media.contains(&MediaKind::Video) {
+                            self.media.push(MediaKind::Video);
+                        }
+                        out.push(Output::MediaChanged);
+                    }
+                    _ => {
+                        tracing::info!("unusable content-accept");
+                        self.adding.clear();
+                        self.video_on = false;
+                        out.push(Output::VideoRefused);
+                    }
                 }
+            }
+            Action::ContentReject | Action::ContentRemove if !self.adding.is_empty() => {
+                self.adding.clear();
+                self.video_on = false;
+                out.push(Output::VideoRefused);
             }
             // Other content changes and transport replacement: nothing to do for an
             // audio-only call.
@@ -861,6 +1043,120 @@ mod tests {
         );
     }
 
+    /// An audio call between two machines, direct session-initiate, both active.
+    fn active_pair() -> (Call, Call) {
+        let alice = own("alice@x/pc");
+        let bob = own("bob@x/phone");
+        let (mut a, _) = Call::place(
+            "v".into(),
+            Jid::from(bob.clone()),
+            alice.clone(),
+            vec![MediaKind::Audio],
+            RING_TIMEOUT,
+        );
+        let init = jingle_of(
+            &a.handle(Input::LocalDescription(desc())),
+            Action::SessionInitiate,
+        )
+        .unwrap();
+        let (mut b, _) = Call::initiated(alice, bob.clone(), &init, RING_TIMEOUT);
+        b.handle(Input::Accept);
+        let accept = jingle_of(
+            &b.handle(Input::LocalDescription(desc())),
+            Action::SessionAccept,
+        )
+        .unwrap();
+        a.handle(Input::Jingle {
+            from: Jid::from(bob),
+            jingle: accept,
+        });
+        a.handle(Input::MediaConnected);
+        b.handle(Input::MediaConnected);
+        (a, b)
+    }
+
+    fn with_video(mut d: SessionDescription) -> SessionDescription {
+        let mut v = d.contents[0].clone();
+        v.name = "1".into();
+        v.kind = MediaKind::Video;
+        d.contents.push(v);
+        d.bundle = vec!["0".into(), "1".into()];
+        d
+    }
+
+    /// The callee turns its camera on in an audio call: content-add with the new
+    /// content and the whole bundle, the caller answers with content-accept, both
+    /// sides' media list gains video; the camera off again is a session-info mute
+    /// naming the video content.
+    #[test]
+    fn video_added_mid_call_by_content_add() {
+        let (mut a, mut b) = active_pair();
+        let out = b.handle(Input::Camera(true));
+        assert!(matches!(&out[..], [Output::AddVideo]), "{out:?}");
+        let out = b.handle(Input::LocalReoffer(with_video(desc())));
+        let add = jingle_of(&out, Action::ContentAdd).unwrap();
+        assert_eq!(add.contents.len(), 1);
+        assert_eq!(add.contents[0].name, "1");
+        assert_eq!(add.contents[0].creator, "responder");
+        assert_eq!(add.group.as_ref().unwrap().contents, ["0", "1"]);
+
+        let out = a.handle(Input::Jingle {
+            from: Jid::from(own("bob@x/phone")),
+            jingle: add,
+        });
+        let Some(Output::AcceptContentAdd { offer, send_video }) = out.first() else {
+            panic!("{out:?}");
+        };
+        assert!(!send_video);
+        assert_eq!(offer.contents.len(), 2);
+        assert_eq!(offer.contents[1].kind, MediaKind::Video);
+        // The bundle keeps the transport agreed at the start.
+        assert_eq!(offer.ice_ufrag, "uf");
+        let out = a.handle(Input::ContentAnswer(with_video(desc())));
+        let accept = jingle_of(&out, Action::ContentAccept).unwrap();
+        assert_eq!(accept.contents.len(), 1);
+        assert_eq!(accept.contents[0].creator, "responder");
+        assert!(out.iter().any(|o| matches!(o, Output::MediaChanged)));
+        assert_eq!(a.media, [MediaKind::Audio, MediaKind::Video]);
+
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(own("alice@x/pc")),
+            jingle: accept,
+        });
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Output::AcceptAnswer(d) if d.contents.len() == 2)),
+            "{out:?}"
+        );
+        assert_eq!(b.media, [MediaKind::Audio, MediaKind::Video]);
+
+        let out = b.handle(Input::Camera(false));
+        assert!(out.iter().any(|o| matches!(o, Output::SetCamera(false))));
+        let si = jingle_of(&out, Action::SessionInfo).unwrap();
+        assert_eq!(si.info, Some(Info::Mute(Some("1".into()))));
+    }
+
+    /// A refused content-add leaves an audio call that goes on.
+    #[test]
+    fn refused_video_is_reported() {
+        let (_, mut b) = active_pair();
+        b.handle(Input::Camera(true));
+        let add = jingle_of(
+            &b.handle(Input::LocalReoffer(with_video(desc()))),
+            Action::ContentAdd,
+        )
+        .unwrap();
+        let mut reject = Jingle::new(Action::ContentReject, "v");
+        reject.contents = add.contents;
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(own("alice@x/pc")),
+            jingle: reject,
+        });
+        assert!(matches!(&out[..], [Output::VideoRefused]), "{out:?}");
+        assert!(!b.video_on);
+        assert_eq!(b.state, CallState::Active);
+    }
+
     #[test]
     fn decline_retract_timeout_and_answered_elsewhere() {
         let alice = own("alice@x/pc");
@@ -975,7 +1271,7 @@ mod tests {
     }
 
     #[test]
-    fn video_added_mid_call_is_rejected_and_the_call_goes_on() {
+    fn unusable_content_add_is_rejected_and_the_call_goes_on() {
         let alice = own("alice@x/pc");
         let (mut b, _) = Call::proposed(
             "s".into(),

@@ -56,6 +56,8 @@ pub(crate) struct VideoShared {
     /// Sending video (a video track is negotiated and the source is open).
     pub sending: AtomicBool,
     pub camera_off: AtomicBool,
+    /// The configured source (camera) is open; until then black pictures stand in.
+    pub source_open: AtomicBool,
     pub frames_sent: AtomicU64,
     pub frames_decoded: AtomicU64,
     pub bytes_sent: AtomicU64,
@@ -363,7 +365,12 @@ pub(crate) fn run(t: VideoThread) {
         let Some(src) = source.as_mut() else {
             continue;
         };
-        let picture = if shared.camera_off.load(Ordering::Relaxed) {
+        let camera_off = shared.camera_off.load(Ordering::Relaxed);
+        frame_no += 1;
+        if camera_off && frame_no % 6 != 1 {
+            continue; // black pictures five times a second are enough
+        }
+        let picture = if camera_off {
             Ok(Some(&black))
         } else {
             src.capture()
@@ -423,11 +430,10 @@ pub(crate) fn run(t: VideoThread) {
             Err(e) => tracing::warn!(error = %e, "video encode"),
         }
         if let Some(v) = &preview {
-            if frame_no.is_multiple_of(2) {
+            if frame_no.is_multiple_of(2) && !camera_off {
                 v.put_local(picture);
             }
         }
-        frame_no += 1;
     }
     if let Err(e) = sink.finish() {
         device_error(e);

@@ -62,6 +62,21 @@ pub fn read(y: &[u8], stride: usize) -> u32 {
     n
 }
 
+/// The frame numbers in a Y4M recording of the pattern (as `--video-out` writes it),
+/// with the picture size.
+pub fn numbers_in_y4m(data: &[u8]) -> Option<((usize, usize), Vec<u32>)> {
+    let (w, h, frames) = super::io::read_y4m_luma(data)?;
+    Some(((w, h), frames.iter().map(|y| read(y, w)).collect()))
+}
+
+/// Whether frame numbers increase with no gap longer than `max_gap` (a few lost or
+/// skipped pictures are normal; stuck or reordered ones are not).
+pub fn increasing(numbers: &[u32], max_gap: u32) -> bool {
+    numbers
+        .windows(2)
+        .all(|p| p[1] > p[0] && p[1] - p[0] <= max_gap)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
