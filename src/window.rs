@@ -5,16 +5,18 @@
 
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use banter_media::audio::echo::Processing;
 use banter_media::audio::ring::Ringer;
 use banter_media::audio::sink::SinkSpec;
 use banter_media::audio::source::SourceSpec;
+use banter_media::video::{VideoSinkSpec, VideoSourceSpec, VideoView};
 use banter_ui::command::TypingState;
 use banter_ui::model::{
     ActiveCall, Availability, CallLogRow, CallPhase, Connection, ContactRow, Delivery,
-    IncomingCall, QualitySample, Settings, TimelineItem,
+    IncomingCall, QualitySample, Settings, TimelineItem, VideoTexture, TEST_PATTERN,
 };
 use banter_ui::{eframe, egui, Model, UiCommand};
 use tokio::sync::mpsc;
@@ -70,6 +72,10 @@ struct App {
     /// While a call rings: the ringtone and the desktop notification.
     ringer: Option<Ringer>,
     notification: Option<crate::notify::CallNotification>,
+    /// Where the video thread leaves the latest pictures (remote and preview).
+    video: Arc<VideoView>,
+    /// The last call was placed or answered with the camera on.
+    camera_wanted: bool,
 }
 
 /// Opens the window; returns when it is closed.
@@ -110,12 +116,24 @@ pub fn run(
                 local: None,
                 clients: Default::default(),
                 stash: Default::default(),
+                video: VideoView::new(),
+                camera_wanted: false,
             };
             app.ctx = Some(cc.egui_ctx.clone());
+            {
+                let ctx = cc.egui_ctx.clone();
+                app.video.set_waker(move || ctx.request_repaint());
+            }
+            app.media.video_out = VideoSinkSpec::View(app.video.clone());
             app.load_settings();
             let (inputs, outputs) = banter_media::audio::list_devices();
             app.model.microphones = inputs;
             app.model.speakers = outputs;
+            app.model.cameras = banter_media::video::camera::list()
+                .into_iter()
+                .map(|c| c.name)
+                .chain([TEST_PATTERN.to_string()])
+                .collect();
             app.model.form.remember = true;
             if let Some(s) = start {
                 app.model.form.jid = s.jid.clone();
@@ -143,6 +161,7 @@ impl eframe::App for App {
             call.elapsed_s = t0.elapsed().as_secs();
         }
         self.model.now_ms = crate::xmpp::chat::now_ms();
+        self.pull_video(ctx);
         let commands = banter_ui::view::show(ui, &mut self.model);
         for c in commands {
             self.execute(c, ctx);
@@ -154,6 +173,25 @@ impl eframe::App for App {
     }
 }
 
+/// The camera picker's choice as a video source.
+fn camera_spec(choice: &Option<String>) -> VideoSourceSpec {
+    match choice.as_deref() {
+        Some(TEST_PATTERN) => VideoSourceSpec::Pattern,
+        other => VideoSourceSpec::Camera(other.map(str::to_string)),
+    }
+}
+
+/// Devices and settings are the machine's, not an account's: every model shows them.
+fn carry_devices(from: &Model, to: &mut Model) {
+    to.settings = from.settings;
+    to.microphone = from.microphone.clone();
+    to.speaker = from.speaker.clone();
+    to.microphones = from.microphones.clone();
+    to.speakers = from.speakers.clone();
+    to.cameras = from.cameras.clone();
+    to.camera = from.camera.clone();
+}
+
 fn availability(show: Show) -> Availability {
     match show {
         Show::Available | Show::Chat => Availability::Available,
@@ -163,7 +201,47 @@ fn availability(show: Show) -> Availability {
     }
 }
 
+/// A picture from the video thread as an egui image (its one copy on the way to the
+/// GPU; the conversion from I420 happened on the video thread).
+fn color_image(f: &banter_media::video::RgbaFrame) -> egui::ColorImage {
+    egui::ColorImage::from_rgba_unmultiplied([f.width, f.height], &f.pixels)
+}
+
 impl App {
+    /// New pictures become the call's textures (updated in place, no new texture
+    /// per frame); without a call, pictures left over are dropped.
+    fn pull_video(&mut self, ctx: &egui::Context) {
+        let Some(call) = self.model.call.as_mut() else {
+            self.video.take_remote();
+            self.video.take_local();
+            return;
+        };
+        let update = |slot: &mut Option<VideoTexture>, name: &str, f: Option<_>| {
+            let Some(f) = f else { return };
+            let image = color_image(&f);
+            match slot {
+                Some(t) => t.0.set(image, egui::TextureOptions::LINEAR),
+                None => {
+                    *slot = Some(VideoTexture(ctx.load_texture(
+                        name,
+                        image,
+                        egui::TextureOptions::LINEAR,
+                    )))
+                }
+            }
+        };
+        update(
+            &mut call.remote_video,
+            "remote-video",
+            self.video.take_remote(),
+        );
+        update(
+            &mut call.local_video,
+            "local-video",
+            self.video.take_local(),
+        );
+    }
+
     fn contact_mut(&mut self, jid: &str) -> &mut ContactRow {
         if let Some(i) = self.model.contacts.iter().position(|c| c.jid == jid) {
             return &mut self.model.contacts[i];
@@ -402,8 +480,17 @@ impl App {
                 peer,
                 direction,
                 state,
+                media,
                 ..
-            } => self.on_call(id, peer, direction, &state),
+            } => {
+                let video = media.iter().any(|m| m == "video");
+                self.on_call(id, peer, direction, &state, video)
+            }
+            Event::CallVideo { id, .. } => {
+                if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
+                    call.video = true;
+                }
+            }
             Event::CallHistory { calls } => {
                 self.model.call_log = calls
                     .into_iter()
@@ -447,6 +534,12 @@ impl App {
                     if call.quality.len() > 120 {
                         call.quality.pop_front();
                     }
+                    call.video_info = stats.video.as_ref().map(|v| {
+                        format!(
+                            "{}x{} · {:.0} fps · {:.0} kb/s",
+                            v.width, v.height, v.fps, v.recv_kbps
+                        )
+                    });
                 }
             }
             _ => {}
@@ -474,6 +567,7 @@ impl App {
         peer: String,
         direction: crate::jingle::session::CallDirection,
         state: &str,
+        video: bool,
     ) {
         use crate::jingle::session::CallDirection;
         let incoming = direction == CallDirection::In;
@@ -492,11 +586,7 @@ impl App {
                         None
                     }
                 };
-                self.model.incoming = Some(IncomingCall {
-                    id,
-                    peer,
-                    video: false,
-                })
+                self.model.incoming = Some(IncomingCall { id, peer, video })
             }
             "ended" => {
                 self.stop_ringing();
@@ -531,26 +621,26 @@ impl App {
                 }
                 self.model.incoming = None;
                 self.stop_ringing();
-                let call = self
-                    .model
-                    .call
-                    .get_or_insert_with(|| ActiveCall::new(id, peer, phase));
+                let camera_on = self.camera_wanted;
+                let call = self.model.call.get_or_insert_with(|| {
+                    let mut c = ActiveCall::new(id, peer, phase);
+                    c.camera_on = camera_on;
+                    c
+                });
                 call.phase = phase;
+                call.video |= video;
             }
         }
     }
 
     /// A model for another account: the devices and settings carry over.
     fn fresh_model(&self) -> Model {
-        Model {
-            microphones: self.model.microphones.clone(),
-            speakers: self.model.speakers.clone(),
-            microphone: self.model.microphone.clone(),
-            speaker: self.model.speaker.clone(),
-            settings: self.model.settings,
+        let mut m = Model {
             now_ms: self.model.now_ms,
             ..Default::default()
-        }
+        };
+        carry_devices(&self.model, &mut m);
+        m
     }
 
     /// Runs `f` with `account`'s model and client in place (for its events).
@@ -571,11 +661,7 @@ impl App {
         let Some(mut m) = self.stash.remove(account) else {
             return;
         };
-        m.settings = self.model.settings;
-        m.microphone = self.model.microphone.clone();
-        m.speaker = self.model.speaker.clone();
-        m.microphones = self.model.microphones.clone();
-        m.speakers = self.model.speakers.clone();
+        carry_devices(&self.model, &mut m);
         std::mem::swap(&mut self.model, &mut m);
         m.adding_account = false;
         if let Some(old) = m.account.clone() {
@@ -661,6 +747,7 @@ impl App {
                 }
             }
             UiCommand::Call { jid, video } => {
+                self.camera_wanted = video;
                 if let Ok(to) = Jid::new(&jid) {
                     self.send(Command::Call {
                         id: client::new_id(),
@@ -670,6 +757,7 @@ impl App {
                 }
             }
             UiCommand::AcceptCall { id, video } => {
+                self.camera_wanted = video;
                 self.stop_ringing();
                 self.send(Command::AcceptCall { id, video })
             }
@@ -722,6 +810,21 @@ impl App {
                     )));
                 }
                 self.save_settings();
+            }
+            UiCommand::SetCameraDevice { name } => {
+                if !self.media.video_in.is_none() {
+                    self.media.video_in = camera_spec(&name);
+                    self.send(Command::Settings(SettingsChange::VideoIn(
+                        self.media.video_in.clone(),
+                    )));
+                }
+                self.save_settings();
+            }
+            UiCommand::SetCamera { id, on } => {
+                if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
+                    call.camera_on = on;
+                }
+                self.send(Command::SetCamera { id, on });
             }
             UiCommand::SetSpeaker { name } => {
                 if matches!(self.media.audio_out, SinkSpec::Speaker(_)) {
@@ -845,6 +948,7 @@ impl App {
         let v = serde_json::json!({
             "microphone": self.model.microphone,
             "speaker": self.model.speaker,
+            "camera": self.model.camera,
             "echo_cancellation": s.echo_cancellation,
             "relay_only": s.relay_only,
             "calls_from_anyone": s.calls_from_anyone,
@@ -867,6 +971,7 @@ impl App {
         let flag = |k: &str, d: bool| v[k].as_bool().unwrap_or(d);
         self.model.microphone = text("microphone");
         self.model.speaker = text("speaker");
+        self.model.camera = text("camera");
         self.model.settings = Settings {
             echo_cancellation: flag("echo_cancellation", true),
             relay_only: flag("relay_only", false),
@@ -877,6 +982,9 @@ impl App {
         }
         if matches!(self.media.audio_out, SinkSpec::Speaker(None)) {
             self.media.audio_out = SinkSpec::Speaker(self.model.speaker.clone());
+        }
+        if matches!(self.media.video_in, VideoSourceSpec::Camera(None)) {
+            self.media.video_in = camera_spec(&self.model.camera);
         }
         let s = self.model.settings;
         self.media.processing.echo_cancel = s.echo_cancellation;
@@ -997,7 +1105,47 @@ mod tests {
             local: None,
             clients: Default::default(),
             stash: Default::default(),
+            video: VideoView::new(),
+            camera_wanted: false,
         }
+    }
+
+    /// A video call: the media list makes the call a video call, a picture from the
+    /// video thread becomes the call's texture (updated in place), and the camera
+    /// picker's choice maps to a source.
+    #[test]
+    fn video_call_pictures_become_textures() {
+        use crate::jingle::session::CallDirection;
+        let mut a = app();
+        a.apply(AppEvent::Client(
+            String::new(),
+            Event::Call {
+                id: "v1".into(),
+                peer: "bob@x".into(),
+                direction: CallDirection::Out,
+                media: vec!["audio".into(), "video".into()],
+                state: "active".into(),
+                reason: None,
+            },
+        ));
+        assert!(a.model.call.as_ref().unwrap().video);
+        let ctx = egui::Context::default();
+        let mut picture = banter_media::video::I420::new(64, 48);
+        a.video.put_remote(&picture);
+        a.pull_video(&ctx);
+        let tex = a.model.call.as_ref().unwrap().remote_video.clone().unwrap();
+        assert_eq!(tex.0.size(), [64, 48]);
+        // The next picture goes into the same texture.
+        picture.y.fill(200);
+        a.video.put_remote(&picture);
+        a.pull_video(&ctx);
+        let again = a.model.call.as_ref().unwrap().remote_video.clone().unwrap();
+        assert_eq!(tex.0.id(), again.0.id());
+        assert_eq!(camera_spec(&None), VideoSourceSpec::Camera(None));
+        assert_eq!(
+            camera_spec(&Some(TEST_PATTERN.into())),
+            VideoSourceSpec::Pattern
+        );
     }
 
     fn msg(id: &str, body: &str) -> StoredMessage {

@@ -332,6 +332,8 @@ pub struct MediaSession {
     video_out: Mutex<Option<mpsc::UnboundedReceiver<EncodedFrame>>>,
     /// Hands the video thread a source opened during the call.
     video_switch: Mutex<std_mpsc::Sender<VideoSource>>,
+    /// The camera to use (changed by the camera picker during the call).
+    video_in: Mutex<VideoSourceSpec>,
     remote_set: Mutex<bool>,
     pending_candidates: Mutex<Vec<Candidate>>,
     engine: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -613,6 +615,7 @@ impl MediaSession {
                 stats_loop(pc, shared, video, events).await
             }));
         }
+        let video_in = config.video_in.clone();
         Ok(MediaSession {
             pc,
             config,
@@ -622,6 +625,7 @@ impl MediaSession {
             feedback,
             video_out: Mutex::new(vout_rx),
             video_switch: Mutex::new(switch_tx),
+            video_in: Mutex::new(video_in),
             remote_set: Mutex::new(false),
             pending_candidates: Mutex::new(Vec::new()),
             engine: Mutex::new(Some(engine)),
@@ -826,14 +830,39 @@ impl MediaSession {
     }
 
     fn open_video(&self) -> Result<VideoSource, MediaError> {
-        if self.config.video_in.is_none() {
+        let spec = self.video_in.lock().map(|s| s.clone()).unwrap_or_default();
+        if spec.is_none() {
             return Err(MediaError::NoCamera(
                 " (video is turned off in the settings)".into(),
             ));
         }
-        self.config
+        spec.open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
+    }
+
+    /// Another camera: used from now on, and switched to at once when the camera is
+    /// sending. A camera that cannot be opened is an error and the current one stays.
+    pub fn set_video_in(&self, spec: VideoSourceSpec) -> Result<(), MediaError> {
+        let old = self
             .video_in
-            .open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
+            .lock()
+            .map(|mut s| std::mem::replace(&mut *s, spec))
+            .ok();
+        if self.video.source_open.load(Ordering::Relaxed) {
+            match self.open_video() {
+                Ok(source) => {
+                    if let Ok(s) = self.video_switch.lock() {
+                        let _ = s.send(source);
+                    }
+                }
+                Err(e) => {
+                    if let (Some(old), Ok(mut s)) = (old, self.video_in.lock()) {
+                        *s = old;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn start_video_track(&self, source: VideoSource) -> Result<(), MediaError> {

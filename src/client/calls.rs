@@ -110,6 +110,16 @@ impl State {
                         sessions.iter().for_each(|s| s.set_processing(p));
                         media.processing = p;
                     }
+                    S::VideoIn(spec) => {
+                        for s in &sessions {
+                            if let Err(e) = s.set_video_in(spec.clone()) {
+                                let _ = self.events.send(Event::Error {
+                                    message: e.to_string(),
+                                });
+                            }
+                        }
+                        media.video_in = spec;
+                    }
                     S::RelayOnly(r) => media.relay_only = r,
                     S::CallsFromAnyone(_) => {}
                 }

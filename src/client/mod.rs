@@ -99,6 +99,8 @@ pub enum ClientError {
 pub enum SettingsChange {
     AudioIn(banter_media::audio::source::SourceSpec),
     AudioOut(banter_media::audio::sink::SinkSpec),
+    /// The camera (or test pattern) video is sent from.
+    VideoIn(banter_media::video::VideoSourceSpec),
     Processing(banter_media::audio::echo::Processing),
     /// Only TURN relays: our address is never sent.
     RelayOnly(bool),

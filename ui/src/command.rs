@@ -68,6 +68,16 @@ pub enum UiCommand {
     SetSpeaker {
         name: Option<String>,
     },
+    /// A camera chosen (`None`: the first one; `TEST_PATTERN`: the moving pattern);
+    /// applies to the call in progress too.
+    SetCameraDevice {
+        name: Option<String>,
+    },
+    /// Camera on or off in a call; on in an audio call adds video.
+    SetCamera {
+        id: String,
+        on: bool,
+    },
     /// The Settings window changed (echo cancellation, relay-only, who may call).
     ChangeSettings(crate::model::Settings),
     /// Load the page of stored messages before the oldest one shown.

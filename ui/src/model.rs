@@ -129,6 +129,21 @@ pub struct QualitySample {
     pub kbps: f32,
 }
 
+/// A picture on the GPU (egui's handle, which has no `Debug`).
+#[derive(Clone, PartialEq)]
+pub struct VideoTexture(pub egui::TextureHandle);
+
+impl std::fmt::Debug for VideoTexture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [w, h] = self.0.size();
+        write!(f, "VideoTexture({w}x{h})")
+    }
+}
+
+/// The camera picker's entry for the moving test pattern (for people without a camera,
+/// and to check video end to end).
+pub const TEST_PATTERN: &str = "Test pattern";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActiveCall {
     pub id: String,
@@ -144,6 +159,16 @@ pub struct ActiveCall {
     pub elapsed_s: u64,
     pub mic_level_dbfs: f32,
     pub quality: VecDeque<QualitySample>,
+    /// The call carries video (from the start, or added).
+    pub video: bool,
+    /// Our camera is sending.
+    pub camera_on: bool,
+    /// The peer's latest picture and our own preview, as textures the window updates
+    /// in place (one upload per new picture).
+    pub remote_video: Option<VideoTexture>,
+    pub local_video: Option<VideoTexture>,
+    /// e.g. "640x480 · 30 fps · 700 kb/s"
+    pub video_info: Option<String>,
 }
 
 impl ActiveCall {
@@ -160,6 +185,11 @@ impl ActiveCall {
             elapsed_s: 0,
             mic_level_dbfs: -100.0,
             quality: VecDeque::new(),
+            video: false,
+            camera_on: false,
+            remote_video: None,
+            local_video: None,
+            video_info: None,
         }
     }
 
@@ -251,6 +281,9 @@ pub struct Model {
     /// The chosen devices; `None` is the system default.
     pub microphone: Option<String>,
     pub speaker: Option<String>,
+    /// Camera names (and `TEST_PATTERN`), and the chosen one (`None`: the first).
+    pub cameras: Vec<String>,
+    pub camera: Option<String>,
     pub settings: Settings,
     pub settings_open: bool,
     pub left_tab: LeftTab,

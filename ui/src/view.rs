@@ -46,6 +46,12 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
         .resizable(true)
         .default_size(280.0)
         .show(ui, |ui| left_column(ui, model, &mut out));
+    if let Some(call) = model.call.as_ref().filter(|c| c.video) {
+        egui::Panel::top("video")
+            .resizable(true)
+            .default_size(360.0)
+            .show(ui, |ui| video_area(ui, call));
+    }
     egui::CentralPanel::default().show(ui, |ui| conversation(ui, model, &mut out));
     out
 }
@@ -252,6 +258,56 @@ pub fn device_pickers(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
         model.speaker = name.clone();
         out.push(UiCommand::SetSpeaker { name });
     }
+    if let Some(name) = device_picker(ui, "Camera", &model.cameras, &model.camera) {
+        model.camera = name.clone();
+        out.push(UiCommand::SetCameraDevice { name });
+    }
+}
+
+/// The peer's picture as large as fits, our preview small in its bottom-right corner.
+pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall) {
+    let full = ui.available_rect_before_wrap();
+    ui.painter().rect_filled(full, 6.0, Color32::from_gray(16));
+    let fit = |tex: &crate::model::VideoTexture, room: egui::Rect| {
+        let tex = &tex.0;
+        let size = tex.size_vec2();
+        let scale = (room.width() / size.x).min(room.height() / size.y);
+        egui::Rect::from_center_size(room.center(), size * scale)
+    };
+    match &call.remote_video {
+        Some(tex) => {
+            let rect = fit(tex, full);
+            ui.put(
+                rect,
+                egui::Image::from_texture(egui::load::SizedTexture::from_handle(&tex.0))
+                    .fit_to_exact_size(rect.size())
+                    .alt_text(format!("Video from {}", call.peer)),
+            );
+        }
+        None => {
+            ui.put(
+                full,
+                egui::Label::new(
+                    RichText::new(format!("Waiting for {}'s video…", call.peer))
+                        .color(Color32::from_gray(200)),
+                ),
+            );
+        }
+    }
+    if let (Some(tex), true) = (&call.local_video, call.camera_on) {
+        let room = egui::Rect::from_min_max(
+            full.max - Vec2::new(full.width() * 0.25, full.height() * 0.25) - Vec2::splat(8.0),
+            full.max - Vec2::splat(8.0),
+        );
+        let rect = fit(tex, room);
+        ui.put(
+            rect,
+            egui::Image::from_texture(egui::load::SizedTexture::from_handle(&tex.0))
+                .fit_to_exact_size(rect.size())
+                .alt_text("Your camera"),
+        );
+    }
+    ui.allocate_rect(full, egui::Sense::hover());
 }
 
 /// Settings: devices, echo cancellation, relay-only calls, who may call.
@@ -360,6 +416,17 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                 });
             }
             if call.phase == CallPhase::Active {
+                let label = match (call.video, call.camera_on) {
+                    (_, true) => "Camera off",
+                    (true, false) => "Camera on",
+                    (false, false) => "Start video",
+                };
+                if ui.button(label).clicked() {
+                    out.push(UiCommand::SetCamera {
+                        id: call.id.clone(),
+                        on: !call.camera_on,
+                    });
+                }
                 let label = if call.held { "Resume" } else { "Hold" };
                 if ui.button(label).clicked() {
                     out.push(UiCommand::SetHeld {
@@ -394,6 +461,9 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                     ))
                     .small(),
                 );
+            }
+            if let Some(v) = &call.video_info {
+                ui.label(RichText::new(format!("video {v}")).small());
             }
         });
         ui.horizontal(|ui| device_pickers(ui, model, out));

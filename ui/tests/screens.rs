@@ -264,18 +264,10 @@ fn incoming_call_accept_and_decline() {
 #[test]
 fn in_call_mute_hold_and_hang_up() {
     let mut model = signed_in();
-    model.call = Some(ActiveCall {
-        id: "c1".into(),
-        peer: "bob@example.org".into(),
-        phase: CallPhase::Active,
-        muted: false,
-        held: false,
-        peer_muted: false,
-        peer_held: false,
-        elapsed_s: 75,
-        mic_level_dbfs: -20.0,
-        quality: Default::default(),
-    });
+    let mut call = ActiveCall::new("c1", "bob@example.org", CallPhase::Active);
+    call.elapsed_s = 75;
+    call.mic_level_dbfs = -20.0;
+    model.call = Some(call);
     let mut h = Harness::new_ui_state(
         |ui, s: &mut State| view::call_bar(ui, &mut s.model, &mut s.commands),
         State {
@@ -506,4 +498,107 @@ fn remove_a_contact_from_the_conversation_menu() {
             jid: "bob@example.org".into()
         }]
     );
+}
+
+#[test]
+fn incoming_video_call_accepted_with_video() {
+    let mut model = signed_in();
+    model.incoming = Some(IncomingCall {
+        id: "c1".into(),
+        peer: "bob@example.org".into(),
+        video: true,
+    });
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::incoming_call(ui.ctx(), &s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_role_and_label(Role::Button, "Accept with video")
+        .click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::AcceptCall {
+            id: "c1".into(),
+            video: true
+        }]
+    );
+}
+
+/// In an audio call the camera button starts video; in a video call it turns the
+/// camera off and on. The camera picker switches the camera.
+#[test]
+fn camera_button_and_picker() {
+    let mut model = signed_in();
+    model.call = Some(ActiveCall::new("c1", "bob@example.org", CallPhase::Active));
+    model.cameras = vec!["HD Webcam C920".into(), model_pattern()];
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::call_bar(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_role_and_label(Role::Button, "Start video").click();
+    h.run();
+    {
+        let call = h.state_mut().model.call.as_mut().unwrap();
+        call.video = true;
+        call.camera_on = true;
+    }
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Camera off").click();
+    h.run();
+    h.get_by_role_and_label(Role::ComboBox, "Camera").click();
+    h.run();
+    h.get_by_label("Test pattern").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [
+            UiCommand::SetCamera {
+                id: "c1".into(),
+                on: true
+            },
+            UiCommand::SetCamera {
+                id: "c1".into(),
+                on: false
+            },
+            UiCommand::SetCameraDevice {
+                name: Some(model_pattern())
+            },
+        ]
+    );
+}
+
+fn model_pattern() -> String {
+    banter_ui::model::TEST_PATTERN.to_string()
+}
+
+/// The video area shows the peer's picture, named for screen readers, with the preview
+/// only while our camera is on; before the first picture it says what it waits for.
+#[test]
+fn video_area_shows_remote_and_preview() {
+    let mut call = ActiveCall::new("c1", "bob@example.org", CallPhase::Active);
+    call.video = true;
+    let mut h = Harness::new_ui_state(|ui, c: &mut ActiveCall| view::video_area(ui, c), call);
+    h.get_by_label_contains("Waiting for bob@example.org");
+    let ctx = h.ctx.clone();
+    let tex = |name: &str, w: usize, h: usize| {
+        banter_ui::model::VideoTexture(ctx.load_texture(
+            name,
+            egui::ColorImage::filled([w, h], egui::Color32::DARK_GREEN),
+            egui::TextureOptions::LINEAR,
+        ))
+    };
+    h.state_mut().remote_video = Some(tex("remote", 640, 480));
+    h.state_mut().local_video = Some(tex("local", 320, 240));
+    h.run();
+    h.get_by_label("Video from bob@example.org");
+    assert!(h.query_by_label("Your camera").is_none(), "camera is off");
+    h.state_mut().camera_on = true;
+    h.run();
+    h.get_by_label("Your camera");
 }

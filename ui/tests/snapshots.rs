@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use banter_ui::model::{
     ActiveCall, Availability, CallPhase, ContactRow, Delivery, IncomingCall, Model, QualitySample,
-    TimelineItem,
+    TimelineItem, VideoTexture,
 };
 use banter_ui::{view, UiCommand};
 use egui_kittest::{Harness, SnapshotResults};
@@ -90,26 +90,54 @@ fn main_model() -> Model {
 
 fn in_call_model() -> Model {
     let mut m = main_model();
-    m.call = Some(ActiveCall {
-        id: "c1".into(),
-        peer: "bob@example.org".into(),
-        phase: CallPhase::Active,
-        muted: false,
-        held: false,
-        peer_muted: false,
-        peer_held: false,
-        elapsed_s: 83,
-        mic_level_dbfs: -18.0,
-        quality: (0..30)
-            .map(|i| QualitySample {
-                rtt_ms: 40.0 + (i % 7) as f32,
-                jitter_ms: 3.0 + (i % 3) as f32,
-                loss_pct: if i % 10 == 0 { 2.0 } else { 0.0 },
-                kbps: 32.0,
-            })
-            .collect::<VecDeque<_>>(),
-    });
+    let mut call = ActiveCall::new("c1", "bob@example.org", CallPhase::Active);
+    call.elapsed_s = 83;
+    call.mic_level_dbfs = -18.0;
+    call.quality = (0..30)
+        .map(|i| QualitySample {
+            rtt_ms: 40.0 + (i % 7) as f32,
+            jitter_ms: 3.0 + (i % 3) as f32,
+            loss_pct: if i % 10 == 0 { 2.0 } else { 0.0 },
+            kbps: 32.0,
+        })
+        .collect::<VecDeque<_>>();
+    m.call = Some(call);
     m
+}
+
+fn video_call_model() -> Model {
+    let mut m = in_call_model();
+    m.settings_open = false;
+    if let Some(c) = m.call.as_mut() {
+        c.video = true;
+        c.camera_on = true;
+        c.video_info = Some("640x480 · 30 fps · 690 kb/s".into());
+    }
+    m
+}
+
+/// Stand-in pictures for a video call (textures need the harness's context): a
+/// gradient for the peer, a flat block for the preview.
+fn give_pictures(ctx: &egui::Context, m: &mut Model) {
+    let Some(c) = m
+        .call
+        .as_mut()
+        .filter(|c| c.video && c.remote_video.is_none())
+    else {
+        return;
+    };
+    let (w, h) = (640, 480);
+    let pixels: Vec<egui::Color32> = (0..w * h)
+        .map(|i| {
+            let (x, y) = (i % w, i / w);
+            egui::Color32::from_rgb((x * 255 / w) as u8, (y * 255 / h) as u8, 140)
+        })
+        .collect();
+    let remote = egui::ColorImage::new([w, h], pixels);
+    let local = egui::ColorImage::filled([320, 240], egui::Color32::from_rgb(200, 120, 60));
+    let opts = egui::TextureOptions::LINEAR;
+    c.remote_video = Some(VideoTexture(ctx.load_texture("remote", remote, opts)));
+    c.local_video = Some(VideoTexture(ctx.load_texture("local", local, opts)));
 }
 
 fn incoming_model() -> Model {
@@ -134,10 +162,11 @@ fn settings_model() -> Model {
 fn main_screens_light_and_dark() {
     let mut results = SnapshotResults::new();
     type Screen = (&'static str, fn() -> Model);
-    let screens: [Screen; 5] = [
+    let screens: [Screen; 6] = [
         ("first_run", Model::default),
         ("main", main_model),
         ("in_call", in_call_model),
+        ("video_call", video_call_model),
         ("incoming_call", incoming_model),
         ("settings", settings_model),
     ];
@@ -150,6 +179,7 @@ fn main_screens_light_and_dark() {
                 .with_render_cursor(false)
                 .build_ui_state(
                     |ui, s: &mut State| {
+                        give_pictures(ui.ctx(), &mut s.model);
                         let mut c = view::show(ui, &mut s.model);
                         s.commands.append(&mut c);
                     },

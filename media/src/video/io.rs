@@ -139,12 +139,13 @@ impl VideoView {
         }
     }
 
-    pub(crate) fn put_remote(&self, f: &I420) {
+    /// A picture from the peer (the video thread calls this).
+    pub fn put_remote(&self, f: &I420) {
         self.put(&self.remote, f, 1);
     }
 
-    /// The preview is small: every other pixel of every other row.
-    pub(crate) fn put_local(&self, f: &I420) {
+    /// Our own picture; the preview is small: every other pixel of every other row.
+    pub fn put_local(&self, f: &I420) {
         self.put(&self.local, f, 2);
     }
 }
