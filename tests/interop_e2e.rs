@@ -223,3 +223,146 @@ fn browser_calls_banter_by_jmi() {
 fn browser_calls_banter_by_session_initiate() {
     browser_calls_banter(false);
 }
+
+/// The browser's pictures as Banter recorded them: its canvas pattern's numbers,
+/// read after Chromium's VP8 encoder and Banter's decoder, must count up.
+fn assert_browser_pattern(y4m: &std::path::Path) {
+    use banter_media::video::pattern;
+    let data = std::fs::read(y4m).unwrap_or_default();
+    let (size, numbers) = pattern::numbers_in_y4m(&data).expect("Banter recorded no video");
+    assert_eq!(size, (640, 480), "the browser's picture size");
+    // The canvas redraws on a timer of its own, so a picture may repeat a number.
+    let distinct = numbers.windows(2).filter(|p| p[1] != p[0]).count();
+    assert!(
+        distinct >= 30,
+        "{} pictures, numbers {numbers:?}",
+        numbers.len()
+    );
+    assert!(
+        numbers
+            .windows(2)
+            .all(|p| p[1] >= p[0] && p[1] - p[0] <= 10),
+        "numbers must count up: {numbers:?}"
+    );
+}
+
+/// The browser's video verdict: its reading of Banter's pattern counted up.
+fn assert_browser_saw_video(r: &Value) {
+    let v = &r["video"];
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["frame_width"], 640, "{v}");
+    assert!(v["frames_decoded"].as_u64().unwrap_or(0) > 60, "{v}");
+}
+
+/// A video call from Banter to the browser (JMI with audio and video): each side sends
+/// its test pattern and reads the other's numbers from the decoded pictures.
+#[test]
+fn banter_video_calls_browser() {
+    isolate_network();
+    let server = Prosody::start_with_websocket();
+    let alice = server.user("alice");
+    let web = server.user("web");
+    let mut b = browser(
+        &server,
+        &web,
+        &[
+            "--mode",
+            "answer",
+            "--resource",
+            "browser",
+            "--video",
+            "--tone",
+            "880",
+            "--expect-hz",
+            "440",
+            "--answer-delay",
+            "0",
+            "--duration",
+            "30",
+        ],
+    );
+    b.wait_for("browser online", T, |v| v["event"] == "connected");
+    let dir = tempfile::tempdir().unwrap();
+    let y4m = dir.path().join("alice-saw.y4m");
+    let mut args = vec!["call", web.jid.as_str(), "--video", "--duration", "6"];
+    args.extend(media_args("tone:440", "null"));
+    args.extend([
+        "--video-in",
+        "pattern",
+        "--video-out",
+        y4m.to_str().unwrap(),
+    ]);
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "banter: {a_events:#?}");
+    let (ok, b_events) = b.finish(T);
+    let r = result(&b_events);
+    assert!(ok, "browser: {r}");
+    assert_browser_saw_video(&r);
+    assert_browser_pattern(&y4m);
+    eprintln!("browser video: {}", r["video"]);
+}
+
+/// The browser places a video call (session-initiate with audio and video contents,
+/// Chromium's offer with its RTX and codecs) and Banter answers with its camera on.
+#[test]
+fn browser_video_calls_banter() {
+    isolate_network();
+    let server = Prosody::start_with_websocket();
+    let bob = server.user("bob");
+    let web = server.user("web");
+    let dir = tempfile::tempdir().unwrap();
+    let y4m = dir.path().join("bob-saw.y4m");
+    let mut args = vec![
+        "answer",
+        "--from",
+        web.jid.as_str(),
+        "--calls",
+        "1",
+        "--resource",
+        "desk",
+        "--video",
+    ];
+    args.extend(media_args("tone:880", "null"));
+    args.extend([
+        "--video-in",
+        "pattern",
+        "--video-out",
+        y4m.to_str().unwrap(),
+    ]);
+    let mut banter = Proc::spawn(bob.banter(&args));
+    banter.wait_for("bob online", T, |v| v["event"] == "caught_up");
+    let peer = format!("{}/desk", bob.jid);
+    let b_args = [
+        "--mode",
+        "call",
+        "--peer",
+        peer.as_str(),
+        "--video",
+        "--tone",
+        "440",
+        "--expect-hz",
+        "880",
+        "--duration",
+        "6",
+    ];
+    let (ok, b_events) = browser(&server, &web, &b_args).finish(T);
+    if std::env::var("INTEROP_DUMP").is_ok() {
+        for e in &b_events {
+            eprintln!("{e}");
+        }
+    }
+    let r = result(&b_events);
+    assert!(ok, "browser: {r}");
+    assert_browser_saw_video(&r);
+    let (ok, events) = banter.finish(T);
+    assert!(ok, "banter: {events:#?}");
+    if std::fs::metadata(&y4m).map(|m| m.len()).unwrap_or(0) == 0 {
+        let stats: Vec<&Value> = events.iter().filter(|e| e["event"] == "stats").collect();
+        panic!(
+            "Banter recorded no video; its last stats: {:#?}",
+            stats.last()
+        );
+    }
+    assert_browser_pattern(&y4m);
+    eprintln!("browser video: {}", r["video"]);
+}

@@ -104,6 +104,14 @@ pub struct Ssrc {
     pub params: Vec<(String, String)>,
 }
 
+/// SSRCs that belong together (XEP-0339 / RFC 5576), e.g. `FID` = a stream and its
+/// retransmissions: without it a peer's RTX stream looks like a second video.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsrcGroup {
+    pub semantics: String,
+    pub ssrcs: Vec<u32>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     SendRecv,
@@ -132,6 +140,7 @@ pub struct Content {
     pub codecs: Vec<Codec>,
     pub header_extensions: Vec<HeaderExtension>,
     pub ssrcs: Vec<Ssrc>,
+    pub ssrc_groups: Vec<SsrcGroup>,
     pub rtcp_mux: bool,
     pub direction: Direction,
 }
@@ -329,6 +338,10 @@ impl SessionDescription {
                     }
                 }
             }
+            for g in &c.ssrc_groups {
+                let ids: Vec<String> = g.ssrcs.iter().map(u32::to_string).collect();
+                let _ = write!(s, "a=ssrc-group:{} {}\r\n", g.semantics, ids.join(" "));
+            }
             for ssrc in &c.ssrcs {
                 if ssrc.params.is_empty() {
                     let _ = write!(s, "a=ssrc:{} cname:banter\r\n", ssrc.id);
@@ -385,6 +398,7 @@ impl SessionDescription {
                     codecs,
                     header_extensions: Vec::new(),
                     ssrcs: Vec::new(),
+                    ssrc_groups: Vec::new(),
                     rtcp_mux: false,
                     direction: Direction::SendRecv,
                 });
@@ -474,6 +488,15 @@ impl SessionDescription {
                         }
                     }
                 }
+                "ssrc-group" => {
+                    let mut f = value.split_whitespace();
+                    if let Some(semantics) = f.next() {
+                        c.ssrc_groups.push(SsrcGroup {
+                            semantics: semantics.to_string(),
+                            ssrcs: f.filter_map(|x| x.parse().ok()).collect(),
+                        });
+                    }
+                }
                 "ssrc" => {
                     let (id, rest) = value.split_once(' ').unwrap_or((value, ""));
                     let Ok(id) = id.parse::<u32>() else { continue };
@@ -538,6 +561,10 @@ mod tests {
                 ssrcs: vec![Ssrc {
                     id: 42,
                     params: vec![("cname".into(), "x".into())],
+                }],
+                ssrc_groups: vec![SsrcGroup {
+                    semantics: "FID".into(),
+                    ssrcs: vec![42, 43],
                 }],
                 rtcp_mux: true,
                 direction: Direction::SendRecv,

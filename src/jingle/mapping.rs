@@ -39,6 +39,7 @@ pub fn to_jingle(desc: &SessionDescription, creator: &str) -> (Vec<Content>, Opt
                 codecs: c.codecs.clone(),
                 header_extensions: c.header_extensions.clone(),
                 sources: c.ssrcs.clone(),
+                source_groups: c.ssrc_groups.clone(),
                 rtcp_mux: true,
             }),
             transport: Some(Transport {
@@ -64,6 +65,7 @@ fn media_content(c: &Content) -> Result<MediaContent, String> {
         codecs: d.codecs.clone(),
         header_extensions: d.header_extensions.clone(),
         ssrcs: d.sources.clone(),
+        ssrc_groups: d.source_groups.clone(),
         rtcp_mux: d.rtcp_mux,
         direction: senders_to_direction(&c.senders, false),
     })

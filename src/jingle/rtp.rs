@@ -4,7 +4,7 @@
 
 use minidom::Element;
 
-use banter_media::description::{Codec, HeaderExtension, MediaKind, RtcpFb, Ssrc};
+use banter_media::description::{Codec, HeaderExtension, MediaKind, RtcpFb, Ssrc, SsrcGroup};
 
 use crate::xmpp::Attr;
 
@@ -20,6 +20,8 @@ pub struct Description {
     pub codecs: Vec<Codec>,
     pub header_extensions: Vec<HeaderExtension>,
     pub sources: Vec<Ssrc>,
+    /// XEP-0339 `<ssrc-group>`s (libwebrtc's FID: media SSRC + its RTX SSRC).
+    pub source_groups: Vec<SsrcGroup>,
     pub rtcp_mux: bool,
 }
 
@@ -110,6 +112,20 @@ impl Description {
                     })
                 })
                 .collect(),
+            source_groups: el
+                .children()
+                .filter(|c| c.is("ssrc-group", NS_SSMA))
+                .filter_map(|g| {
+                    Some(SsrcGroup {
+                        semantics: g.attr("semantics")?.to_string(),
+                        ssrcs: g
+                            .children()
+                            .filter(|s| s.name() == "source")
+                            .filter_map(|s| s.attr("ssrc")?.parse().ok())
+                            .collect(),
+                    })
+                })
+                .collect(),
             rtcp_mux: el.children().any(|c| c.name() == "rtcp-mux"),
         })
     }
@@ -156,6 +172,18 @@ impl Description {
                 );
             }
             b = b.append(src.build());
+        }
+        for g in &self.source_groups {
+            let mut group =
+                Element::builder("ssrc-group", NS_SSMA).a("semantics", g.semantics.as_str());
+            for id in &g.ssrcs {
+                group = group.append(
+                    Element::builder("source", NS_SSMA)
+                        .a("ssrc", id.to_string())
+                        .build(),
+                );
+            }
+            b = b.append(group.build());
         }
         if self.rtcp_mux {
             b = b.append(Element::builder("rtcp-mux", NS).build());
@@ -206,5 +234,35 @@ impl Info {
             b = b.a("creator", "initiator").a("name", c);
         }
         b.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    /// Chromium's video description as StanzaJS sends it: two sources (media and RTX)
+    /// tied by an FID group, which reaches the SDP for the media engine and survives a
+    /// round trip through XML.
+    #[test]
+    fn ssrc_group_parses_and_round_trips() {
+        let xml = "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video' ssrc='1'>\
+            <payload-type id='96' name='VP8' clockrate='90000'/>\
+            <source xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' ssrc='2925762751'><parameter name='cname' value='c'/></source>\
+            <source xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' ssrc='3669837640'><parameter name='cname' value='c'/></source>\
+            <ssrc-group xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' semantics='FID'>\
+              <source ssrc='2925762751'/><source ssrc='3669837640'/></ssrc-group>\
+          </description>";
+        let d = Description::parse(&Element::from_str(xml).unwrap()).unwrap();
+        assert_eq!(d.sources.len(), 2);
+        assert_eq!(
+            d.source_groups,
+            [SsrcGroup {
+                semantics: "FID".into(),
+                ssrcs: vec![2925762751, 3669837640]
+            }]
+        );
+        assert_eq!(Description::parse(&d.to_element()).unwrap(), d);
     }
 }

@@ -878,6 +878,7 @@ mod tests {
                 codecs: vec![Codec::opus()],
                 header_extensions: vec![],
                 ssrcs: vec![],
+                ssrc_groups: vec![],
                 rtcp_mux: true,
                 direction: Direction::SendRecv,
             }],

@@ -30,6 +30,8 @@ const USAGE = `usage: node peer.mjs --ws URL --jid JID --password PW --mode call
   [--no-jmi-answer]     answer mode: reject JMI proposals (only direct session-initiate)
   [--answer-delay MS]   answer mode: ring this long before accepting (default 500)
   [--no-tcp]            do not signal TCP candidates (loopback UDP only)
+  [--video]             also send a 640x480 test pattern (frame numbers burned in) and
+                        require the peer's pictures, read the same way, to count up
   [--require-loopback-pair]  fail unless the selected ICE pair is 127.x on both ends
   [--resource RES]      XMPP resource (default stanza-XXXXXX)
   [--verbose]           print Jingle / JMI stanzas ({"event":"xml"}) and page console
@@ -53,6 +55,7 @@ try {
             'no-jmi-answer': { type: 'boolean', default: false },
             'answer-delay': { type: 'string', default: '500' },
             'no-tcp': { type: 'boolean', default: false },
+            video: { type: 'boolean', default: false },
             'require-loopback-pair': { type: 'boolean', default: false },
             resource: { type: 'string' },
             verbose: { type: 'boolean', default: false },
@@ -99,6 +102,7 @@ const opts = {
     jmiRespond: !args['no-jmi-answer'],
     answerDelay: Number(args['answer-delay']),
     allowTcp: !args['no-tcp'],
+    video: args.video,
     requireLoopbackPair: args['require-loopback-pair'],
     resource: args.resource,
     verbose,

@@ -7,6 +7,7 @@ import * as XMPP from 'stanza';
 import { makeLoopbackPeerConnectionClass, isLoopbackAddress } from './loopback.js';
 import { defineJmi } from './jmi.js';
 import { toneStream, remoteAnalyser, inboundAudioStats, audioContext } from './audio.js';
+import { patternStream, remoteVideoReader, videoStats } from './video.js';
 
 const { JID } = XMPP;
 
@@ -48,6 +49,7 @@ export async function runPeer(opts) {
         minProminenceDb: 20,
         minLevel: 0.005,
         requireLoopbackPair: false,
+        video: false,
         ...opts
     };
 
@@ -69,7 +71,7 @@ export async function runPeer(opts) {
         jingle: {
             iceServers: [],
             trickleIce: true,
-            advertiseVideo: false,
+            advertiseVideo: o.video,
             advertiseFileTransfer: false,
             createPeerConnection: (_session, cfg) => new LoopbackPC(cfg)
         }
@@ -118,7 +120,10 @@ export async function runPeer(opts) {
         timers: [],
         pendingJmi: undefined, // callee: { id, from } after our proceed
         outgoingJmi: undefined, // caller: { id, to }
-        finished: false
+        finished: false,
+        videoReader: undefined,
+        videoSamples: [], // { width, height, number } of the remote pictures shown
+        videoStats: {}
     };
 
     let resolveRun;
@@ -151,8 +156,15 @@ export async function runPeer(opts) {
             : good;
         const last = good[good.length - 1];
         const loopbackOk = !(o.requireLoopbackPair && (st.nonLoopbackPair || st.pairs.size === 0));
+        // Video: the numbers read from the pictures shown increase, and enough of them.
+        const numbers = st.videoSamples.map(s => s.number).filter(n => n !== null);
+        const increasing = numbers.every((n, i) => i === 0 || n > numbers[i - 1]);
+        const videoOk = !o.video || (numbers.length >= 4 && increasing);
         const result = {
-            ok: !!st.activeAt && matches.length > 0 && !extraError && loopbackOk,
+            ok: !!st.activeAt && matches.length > 0 && !extraError && loopbackOk && videoOk,
+            video: o.video
+                ? { ok: videoOk, numbers, samples: st.videoSamples.length, ...st.videoStats }
+                : undefined,
             selected_pairs: [...st.pairs],
             loopback_pair: st.pairs.size ? !st.nonLoopbackPair : null,
             active: !!st.activeAt,
@@ -170,6 +182,9 @@ export async function runPeer(opts) {
         };
         if (st.analyser) {
             st.analyser.close();
+        }
+        if (st.videoReader) {
+            st.videoReader.close();
         }
         await sleep(500); // lets the session-terminate / finish leave
         try {
@@ -219,6 +234,25 @@ export async function runPeer(opts) {
         };
         st.measurements.push(rec);
         emit('audio', rec);
+        if (o.video && s && s.pc && s.pc.signalingState !== 'closed') {
+            try {
+                st.videoStats = await videoStats(s.pc);
+                emit('video-stats', st.videoStats);
+            } catch (_) {
+                // stats are a bonus
+            }
+        }
+    }
+
+    function sampleVideo() {
+        if (!st.videoReader) {
+            return;
+        }
+        const v = st.videoReader.sample();
+        if (v.width) {
+            st.videoSamples.push(v);
+            emit('video', v);
+        }
     }
 
     function maybeActive() {
@@ -232,6 +266,9 @@ export async function runPeer(opts) {
             setTimeout(() => {
                 measureOnce();
                 st.timers.push(setInterval(measureOnce, 1000));
+                if (o.video) {
+                    st.timers.push(setInterval(sampleVideo, 250));
+                }
             }, measureStart * 1000)
         );
         st.timers.push(setTimeout(hangUp, o.duration * 1000));
@@ -251,6 +288,7 @@ export async function runPeer(opts) {
         st.sid = session.sid;
         st.peerFull = session.peerID;
         useRemoteAudio(session);
+        useRemoteVideo(session);
         session.pc.addEventListener('connectionstatechange', () => {
             const state = session.pc.connectionState;
             emit('ice', { state, ice: session.pc.iceConnectionState });
@@ -259,6 +297,13 @@ export async function runPeer(opts) {
                 maybeActive();
             }
         });
+    }
+
+    // The callee's tracks arrive before 'jingle:incoming' attaches the session.
+    function useRemoteVideo(session) {
+        if (session === st.session && !st.videoReader && session.__remoteVideo) {
+            st.videoReader = remoteVideoReader(session.__remoteVideo);
+        }
     }
 
     async function useRemoteAudio(session) {
@@ -293,6 +338,11 @@ export async function runPeer(opts) {
             sid: session.sid,
             note: stream ? undefined : 'no msid in remote description: wrapped the track in a new MediaStream'
         });
+        if (track.kind === 'video' && !session.__remoteVideo) {
+            session.__remoteVideo = new MediaStream([track]);
+            useRemoteVideo(session);
+            return;
+        }
         if (track.kind !== 'audio' || session.__remoteAudio) {
             return;
         }
@@ -349,6 +399,9 @@ export async function runPeer(opts) {
             st.via = 'jingle';
         }
         const stream = await toneStream(o.tone);
+        if (o.video) {
+            stream.addTrack(patternStream().getVideoTracks()[0]);
+        }
         const session = client.jingle.createMediaSession(full, sid, stream);
         attachSession(session);
         callEvent('calling', { direction: 'out', tone_hz: o.tone });
@@ -361,7 +414,7 @@ export async function runPeer(opts) {
         st.sid = id;
         st.startedAt = performance.now();
         st.outgoingJmi = { id, to: bare };
-        sendJmi(bare, 'propose', id, { media: ['audio'] });
+        sendJmi(bare, 'propose', id, { media: o.video ? ['audio', 'video'] : ['audio'] });
         callEvent('proposing', { direction: 'out', to: bare });
     }
 
@@ -382,7 +435,10 @@ export async function runPeer(opts) {
 
     async function answer(session) {
         const stream = await toneStream(o.tone);
-        for (const track of stream.getAudioTracks()) {
+        if (o.video) {
+            stream.addTrack(patternStream().getVideoTracks()[0]);
+        }
+        for (const track of stream.getTracks()) {
             session.addTrack(track, stream);
         }
         await session.accept();
