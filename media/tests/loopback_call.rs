@@ -518,11 +518,7 @@ async fn video_added_mid_call() {
         audio_only.iter().all(|s| s.video.is_none()),
         "{audio_only:?}"
     );
-    let offer = a
-        .session
-        .add_video(&VideoSourceSpec::Pattern)
-        .await
-        .unwrap();
+    let offer = a.session.add_video().await.unwrap();
     assert_eq!(offer.contents.len(), 2, "{offer:?}");
     // B has no camera: its side of the content sends black pictures.
     assert!(b.session.add_video().await.is_err());
@@ -546,4 +542,46 @@ async fn video_added_mid_call() {
         (f - 440.0).abs() <= 5.0,
         "B heard {f} Hz after the video was added"
     );
+}
+
+/// Video over a path that loses 20 % of RTP packets: the receiver's REMB and loss
+/// reports bring the sender's bitrate down until the picture drops to 320x240, and
+/// pictures keep being decoded (lost ones recovered by NACK or a requested keyframe).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_adapts_to_a_lossy_path() {
+    use banter_media::video::VideoSourceSpec;
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
+    let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Null);
+    loopback(&mut a_cfg);
+    loopback(&mut b_cfg);
+    a_cfg.video_in = VideoSourceSpec::Pattern;
+    a_cfg.send_video = true;
+    let relay = LossyRelay::start(0.20, 0).await;
+    let (mut a, mut b) = call_via(a_cfg, b_cfg, Some(&relay)).await;
+    let mut sent = Vec::new();
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        tokio::select! {
+            Some(ev) = b.events.recv() => if let MediaEvent::Stats(s) = ev { got.extend(s.video) },
+            Some(ev) = a.events.recv() => if let MediaEvent::Stats(s) = ev { sent.extend(s.video) },
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+    close(a).await;
+    close(b).await;
+    let targets: Vec<u32> = sent.iter().map(|v| v.target_kbps).collect();
+    let sizes: Vec<(u32, u32)> = got.iter().map(|v| (v.width, v.height)).collect();
+    let decoded: Vec<u64> = got.iter().map(|v| v.frames_decoded).collect();
+    println!("targets {targets:?}\nsizes {sizes:?}\ndecoded {decoded:?}");
+    let low = *targets.iter().min().unwrap();
+    assert!(low < 300, "the bitrate never came down: {targets:?}");
+    assert_eq!(sizes.last(), Some(&(320, 240)), "{sizes:?}");
+    // Still moving at the end: pictures decoded in the last two seconds.
+    let n = decoded.len();
+    assert!(
+        n >= 3 && decoded[n - 1] > decoded[n - 3] + 10,
+        "{decoded:?}"
+    );
+    assert!(got.last().unwrap().keyframes_asked > 0, "{got:?}");
 }

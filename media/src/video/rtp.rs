@@ -69,7 +69,7 @@ struct Pending {
     parts: Vec<Part>,
 }
 
-/// Frames waiting for their packets, oldest first.
+/// Frames waiting for their packets, oldest first; frames leave in order.
 #[derive(Default)]
 pub struct Assembler {
     pending: VecDeque<Pending>,
@@ -145,13 +145,10 @@ impl Assembler {
                 self.lost = true;
             }
         }
-        // Hand out every complete frame in order; a complete frame behind incomplete
-        // older ones means those are lost.
-        while let Some(i) = self.pending.iter().position(Pending::complete) {
-            for _ in 0..i {
-                self.pending.pop_front();
-                self.lost = true;
-            }
+        // Hand out complete frames in order. An incomplete older frame holds the newer
+        // ones back until it completes (its missing packet retransmitted after a NACK,
+        // which takes 100 ms or more) or grows too old and is given up above.
+        while self.pending.front().is_some_and(Pending::complete) {
             let Some(mut p) = self.pending.pop_front() else {
                 break;
             };
@@ -246,26 +243,52 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_lost_packet_drops_its_frame_and_flags_the_next() {
+    /// Ten frames, 33 ms apart; frame 1 loses its second packet. `resend`: the packet
+    /// comes again (after a NACK) once frame 3 is in.
+    fn run_with_loss(resend: bool) -> Vec<Frame> {
         let mut a = Assembler::new();
         let mut seq = 0u16;
         let mut out = Vec::new();
-        for n in 0..3u8 {
+        let mut lost = None;
+        for n in 0..10u8 {
             let parts = packets(&frame(n, 2500), 1000);
             let count = parts.len();
             for (i, p) in parts.into_iter().enumerate() {
-                let lose = n == 1 && i == 1;
-                if !lose {
-                    out.extend(a.push(seq, n as u32 * 3000, i + 1 == count, &p));
+                let ts = n as u32 * 3000;
+                if n == 1 && i == 1 {
+                    lost = Some((seq, ts, i + 1 == count, p));
+                } else {
+                    out.extend(a.push(seq, ts, i + 1 == count, &p));
                 }
                 seq += 1;
             }
+            if n == 3 && resend {
+                let (seq, ts, m, p) = lost.take().unwrap();
+                out.extend(a.push(seq, ts, m, &p));
+            }
         }
+        out
+    }
+
+    #[test]
+    fn a_retransmitted_packet_completes_its_frame_in_order() {
+        let out = run_with_loss(true);
         let ts: Vec<u32> = out.iter().map(|f| f.ts).collect();
-        assert_eq!(ts, [0, 6000]);
+        assert_eq!(ts, (0..10).map(|n| n * 3000).collect::<Vec<_>>());
+        assert!(out.iter().all(|f| !f.after_loss));
+        assert_eq!(out[1].data, frame(1, 2500));
+    }
+
+    #[test]
+    fn a_packet_never_resent_drops_its_frame_and_flags_the_next() {
+        let out = run_with_loss(false);
+        let ts: Vec<u32> = out.iter().map(|f| f.ts).collect();
+        // Frame 1 is given up once 200 ms newer frames are in; the others come out.
+        assert_eq!(ts[0], 0);
+        assert_eq!(ts[1], 6000);
         assert!(!out[0].after_loss);
         assert!(out[1].after_loss);
+        assert!(out[2..].iter().all(|f| !f.after_loss));
     }
 
     #[test]
