@@ -1,8 +1,10 @@
 //! Benchmark of a 1:1 audio call between two local sessions (both directions, Opus
 //! complexity 9, 20 ms frames): CPU per endpoint and one-way latency capture→playout
-//! (device buffers excluded), optionally through a relay that drops packets.
+//! (device buffers excluded), optionally through a relay that drops packets. With
+//! `video`, both sides also send the 640x480 test pattern at 30 fps (VP8) and the
+//! figures include the video received at B.
 //!
-//!     cargo run --release -p banter-media --example call_bench -- [SECONDS] [LOSS]
+//!     cargo run --release -p banter-media --example call_bench -- [SECONDS] [LOSS] [video]
 //!
 //! Prints one JSON line; BENCHMARKS.md records the figures.
 
@@ -39,12 +41,17 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let seconds: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20.0);
     let loss: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let video = args.get(3).is_some_and(|a| a == "video");
     let probe = Arc::new(LatencyProbe::default());
     let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
     let mut b_cfg = MediaConfig::new(SourceSpec::Tone(880.0), SinkSpec::Null);
     for cfg in [&mut a_cfg, &mut b_cfg] {
         cfg.allow = vec![Cidr::parse("127.0.0.0/8").unwrap()];
         cfg.probe = Some(probe.clone());
+        if video {
+            cfg.video_in = banter_media::video::VideoSourceSpec::Pattern;
+            cfg.send_video = true;
+        }
     }
     let relay = if loss > 0.0 {
         Some(LossyRelay::start(loss, 0).await)
@@ -104,6 +111,7 @@ async fn main() {
     b.close().await;
     let mut lat = probe.samples();
     let stats = last_b.unwrap_or_default();
+    let v = stats.video.clone().unwrap_or_default();
     println!(
         "{}",
         serde_json::json!({
@@ -116,6 +124,13 @@ async fn main() {
             "fec_recovered_at_b": stats.fec_recovered,
             "concealed_at_b": stats.concealed,
             "loss_pct_at_b": stats.loss_pct,
+            "video": video.then(|| serde_json::json!({
+                "fps_at_b": v.fps,
+                "size_at_b": format!("{}x{}", v.width, v.height),
+                "frames_decoded_at_b": v.frames_decoded,
+                "recv_kbps_at_b": v.recv_kbps,
+                "target_kbps_at_b": v.target_kbps,
+            })),
         })
     );
 }
