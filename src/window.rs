@@ -518,6 +518,13 @@ impl App {
                         "unmute" => call.peer_muted = false,
                         "hold" => call.peer_held = true,
                         "unhold" => call.peer_held = false,
+                        "camera-off" => call.peer_camera_off = true,
+                        "camera-on" => call.peer_camera_off = false,
+                        "video-declined" => {
+                            call.camera_on = false;
+                            self.model.notice =
+                                Some(format!("{} did not take the video.", call.peer));
+                        }
                         _ => {}
                     }
                 }

@@ -262,7 +262,12 @@ impl State {
                     vec![]
                 }
                 Output::PeerInfo(info) => {
+                    let camera = |n: &Option<String>| {
+                        n.as_deref().is_some_and(|n| entry.call.is_video_content(n))
+                    };
                     let info = match info {
+                        Info::Mute(n) if camera(&n) => "camera-off",
+                        Info::Unmute(n) if camera(&n) => "camera-on",
                         Info::Mute(_) => "mute",
                         Info::Unmute(_) => "unmute",
                         Info::Hold => "hold",

@@ -597,6 +597,15 @@ impl Call {
         out
     }
 
+    /// Whether `name` is the call's video content (a mute naming it is the camera).
+    pub fn is_video_content(&self, name: &str) -> bool {
+        self.remote_desc.as_ref().is_some_and(|d| {
+            d.contents
+                .iter()
+                .any(|c| c.name == name && c.kind == MediaKind::Video)
+        })
+    }
+
     /// Our role's name, for the contents we create.
     fn role(&self) -> &'static str {
         match self.direction {
@@ -1135,6 +1144,8 @@ mod tests {
         assert!(out.iter().any(|o| matches!(o, Output::SetCamera(false))));
         let si = jingle_of(&out, Action::SessionInfo).unwrap();
         assert_eq!(si.info, Some(Info::Mute(Some("1".into()))));
+        // For the peer, that names its video content: the camera, not the microphone.
+        assert!(a.is_video_content("1") && !a.is_video_content("0"));
     }
 
     /// A refused content-add leaves an audio call that goes on.

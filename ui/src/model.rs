@@ -163,6 +163,8 @@ pub struct ActiveCall {
     pub video: bool,
     /// Our camera is sending.
     pub camera_on: bool,
+    /// The peer turned its camera off (session-info).
+    pub peer_camera_off: bool,
     /// The peer's latest picture and our own preview, as textures the window updates
     /// in place (one upload per new picture).
     pub remote_video: Option<VideoTexture>,
@@ -187,6 +189,7 @@ impl ActiveCall {
             quality: VecDeque::new(),
             video: false,
             camera_on: false,
+            peer_camera_off: false,
             remote_video: None,
             local_video: None,
             video_info: None,

@@ -275,6 +275,15 @@ pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall) {
         egui::Rect::from_center_size(room.center(), size * scale)
     };
     match &call.remote_video {
+        Some(_) if call.peer_camera_off => {
+            ui.put(
+                full,
+                egui::Label::new(
+                    RichText::new(format!("{} turned their camera off", call.peer))
+                        .color(Color32::from_gray(200)),
+                ),
+            );
+        }
         Some(tex) => {
             let rect = fit(tex, full);
             ui.put(

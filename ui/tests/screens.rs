@@ -601,4 +601,9 @@ fn video_area_shows_remote_and_preview() {
     h.state_mut().camera_on = true;
     h.run();
     h.get_by_label("Your camera");
+    // The peer's camera off: said in words, not a black picture.
+    h.state_mut().peer_camera_off = true;
+    h.run();
+    h.get_by_label("bob@example.org turned their camera off");
+    assert!(h.query_by_label("Video from bob@example.org").is_none());
 }
