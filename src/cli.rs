@@ -808,6 +808,9 @@ async fn call(
                         }
                         _ => {}
                     },
+                    Event::Error { message } if args.json => {
+                        println!("{}", json!({"event": "error", "message": message}));
+                    }
                     Event::Error { message } => eprintln!("warning: {message}"),
                     Event::ConnectionError { message, fatal: true } => break Err(CliError(message)),
                     _ => {}

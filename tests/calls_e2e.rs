@@ -644,3 +644,44 @@ fn video_added_to_an_audio_call() {
     let f = dominant_frequency(&at_bob[at_bob.len() - 48_000..], 48_000);
     assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz at the end");
 }
+
+/// A video call from a machine without a camera (this one): the missing camera is
+/// reported in words, and the call goes on as an audio call.
+#[test]
+fn video_call_without_a_camera_goes_on_as_audio() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let b_wav = dir.path().join("bob-heard.wav");
+    let bob_proc = answering(&bob, &alice, b_wav.to_str().unwrap(), &[]);
+    let mut args = vec!["call", bob.jid.as_str(), "--video", "--duration", "3"];
+    args.extend(media_args("tone:440", "null"));
+    args.extend(["--video-in", "camera:No Such Camera"]);
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "alice's call failed: {a_events:#?}");
+    let (ok, _) = bob_proc.finish(T);
+    assert!(ok);
+    let warning = a_events
+        .iter()
+        .find(|e| e["event"] == "error")
+        .unwrap_or_else(|| panic!("no camera warning: {a_events:#?}"));
+    let message = warning["message"].as_str().unwrap();
+    assert!(
+        message.contains("No Such Camera") && message.contains("without video"),
+        "{message}"
+    );
+    let media: Vec<&Value> = a_events
+        .iter()
+        .filter(|e| e["event"] == "call")
+        .map(|e| &e["media"])
+        .collect();
+    assert_eq!(
+        media.last().unwrap(),
+        &&serde_json::json!(["audio"]),
+        "{media:?}"
+    );
+    let at_bob = read_wav(&b_wav);
+    let f = dominant_frequency(&at_bob[24_000..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz");
+}

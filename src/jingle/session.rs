@@ -546,6 +546,13 @@ impl Call {
                 let Some(to) = self.peer_full.clone() else {
                     return out;
                 };
+                // A video call whose camera could not be opened goes on as audio.
+                let kinds: Vec<MediaKind> = desc.contents.iter().map(|c| c.kind).collect();
+                if self.direction == CallDirection::Out && kinds != self.media {
+                    self.media = kinds;
+                    self.video_on = self.media.contains(&MediaKind::Video);
+                    out.push(Output::MediaChanged);
+                }
                 let (action, creator) = match self.direction {
                     CallDirection::Out => (Action::SessionInitiate, "initiator"),
                     CallDirection::In => (Action::SessionAccept, "initiator"),
