@@ -68,6 +68,20 @@ impl VideoSource {
         match self {
             VideoSource::Pattern { frame, n } => {
                 pattern::draw(*n, frame);
+                // The same number for people, and the capture time (UTC).
+                let ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0);
+                let (s, ms) = (ms / 1000, ms % 1000);
+                let text = format!(
+                    "{:06} {:02}:{:02}:{:02}.{ms:03}",
+                    *n,
+                    s / 3600 % 24,
+                    s / 60 % 60,
+                    s % 60
+                );
+                pattern::draw_text(frame, 16, 48, &text, 4);
                 *n = n.wrapping_add(1);
                 Ok(Some(frame))
             }

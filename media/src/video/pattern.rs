@@ -50,6 +50,58 @@ pub fn draw(n: u32, f: &mut I420) {
     }
 }
 
+/// Glyphs 3 pixels wide and 5 high, one row per `u8` (bit 2 = left): digits, then
+/// ':' and '.'.
+const GLYPHS: [[u8; 5]; 12] = [
+    [7, 5, 5, 5, 7],
+    [2, 6, 2, 2, 7],
+    [7, 1, 7, 4, 7],
+    [7, 1, 3, 1, 7],
+    [5, 5, 7, 1, 1],
+    [7, 4, 7, 1, 7],
+    [7, 4, 7, 5, 7],
+    [7, 1, 1, 2, 2],
+    [7, 5, 7, 5, 7],
+    [7, 5, 7, 1, 7],
+    [0, 2, 0, 2, 0],
+    [0, 0, 0, 0, 2],
+];
+
+/// Writes `text` (digits, ':' and '.'; anything else is a space) in white on black at
+/// (`x`, `y`), each glyph pixel `scale` pixels square: the frame number and capture time
+/// for people looking at the pattern.
+pub fn draw_text(f: &mut I420, x: usize, y: usize, text: &str, scale: usize) {
+    let (w, h) = (f.width, f.height);
+    let cell = 4 * scale;
+    let box_w = (text.len() * cell + scale).min(w.saturating_sub(x));
+    let box_h = (7 * scale).min(h.saturating_sub(y));
+    for row in y..y + box_h {
+        f.y[row * w + x..row * w + x + box_w].fill(16);
+    }
+    for (i, ch) in text.chars().enumerate() {
+        let glyph = match ch {
+            '0'..='9' => GLYPHS[ch as usize - '0' as usize],
+            ':' => GLYPHS[10],
+            '.' => GLYPHS[11],
+            _ => continue,
+        };
+        for (gy, bits) in glyph.iter().enumerate() {
+            for gx in 0..3 {
+                if bits >> (2 - gx) & 1 == 0 {
+                    continue;
+                }
+                let px = x + scale + i * cell + gx * scale;
+                let py = y + scale + gy * scale;
+                for row in py..(py + scale).min(h) {
+                    if px + scale <= w {
+                        f.y[row * w + px..row * w + px + scale].fill(235);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Reads the frame number back from a (decoded) picture: each block's centre luma.
 pub fn read(y: &[u8], stride: usize) -> u32 {
     let mut n = 0u32;
@@ -87,6 +139,36 @@ mod tests {
         for n in [0, 1, 29, 30, 12345, u32::MAX] {
             draw(n, &mut f);
             assert_eq!(read(&f.y, f.width), n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_drawn_where_asked_and_leave_the_number_alone() {
+        let mut f = I420::new(640, 480);
+        draw(7, &mut f);
+        draw_text(&mut f, 16, 48, "1", 4);
+        let at = |x: usize, y: usize| f.y[y * 640 + x];
+        // '1': the middle column is lit on every row, the left one only on the second.
+        let (x0, y0) = (16 + 4, 48 + 4);
+        for row in 0..5 {
+            assert_eq!(at(x0 + 4 + 1, y0 + row * 4 + 1), 235, "row {row}");
+        }
+        assert_eq!(at(x0 + 1, y0 + 1), 16);
+        assert_eq!(at(x0 + 1, y0 + 4 + 1), 235);
+        assert_eq!(read(&f.y, 640), 7);
+        if let Ok(path) = std::env::var("PATTERN_PGM") {
+            let mut src = crate::video::io::VideoSourceSpec::Pattern
+                .open(640, 480, 30)
+                .unwrap();
+            let p = src.capture().unwrap().unwrap();
+            let mut out = b"P5 640 480 255\n".to_vec();
+            out.extend_from_slice(&p.y);
+            std::fs::write(path, out).unwrap();
         }
     }
 }
