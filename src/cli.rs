@@ -635,6 +635,7 @@ pub fn stats_json(id: Option<&str>, s: &banter_media::CallStats) -> serde_json::
         "video_send_kbps": s.video.as_ref().map(|v| v.send_kbps),
         "video_recv_kbps": s.video.as_ref().map(|v| v.recv_kbps),
         "video_target_kbps": s.video.as_ref().map(|v| v.target_kbps),
+        "bandwidth_estimate_kbps": s.video.as_ref().and_then(|v| v.estimate_kbps),
     })
 }
 

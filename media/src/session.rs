@@ -183,6 +183,9 @@ pub struct VideoStats {
     pub target_kbps: u32,
     /// Keyframes we asked the peer for (PLI).
     pub keyframes_asked: u64,
+    /// The send-side bandwidth estimate from the peer's transport-cc feedback (GCC),
+    /// kbit/s; `None` when the peer sends no such feedback.
+    pub estimate_kbps: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -334,6 +337,8 @@ pub struct MediaSession {
     video_switch: Mutex<std_mpsc::Sender<VideoSource>>,
     /// The camera to use (changed by the camera picker during the call).
     video_in: Mutex<VideoSourceSpec>,
+    /// The peer's video payload types, for routing its packets (see `receive_track`).
+    video_pts: Arc<std::sync::RwLock<Vec<u8>>>,
     remote_set: Mutex<bool>,
     pending_candidates: Mutex<Vec<Candidate>>,
     engine: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -446,8 +451,23 @@ impl MediaSession {
         )
         .map_err(transport_err)?;
         let feedback = Arc::new(VideoFeedback::default());
+        // The defaults answer transport-cc (they send the peer feedback about what
+        // arrives). Send-side estimation on the peer's feedback is added here: the
+        // transport-wide sequence numbers and GCC, without webrtc-rs' pacer (it would
+        // queue audio behind video frames).
         let registry = register_default_interceptors(Registry::new(), &mut me)
             .map_err(transport_err)?
+            .with(
+                rtc::interceptor::Slot::CongestionControl,
+                rtc::interceptor::CongestionControlBuilder::new(
+                    crate::rtcp::ReportingEstimator::new(feedback.clone()),
+                )
+                .build(),
+            )
+            .with(
+                rtc::interceptor::Slot::TwccSender,
+                rtc::interceptor::TwccSenderBuilder::new().build(),
+            )
             .with(
                 rtc::interceptor::Slot::from(14_000),
                 crate::rtcp::DeliverRtcp::new(feedback.clone()),
@@ -544,6 +564,7 @@ impl MediaSession {
         let (switch_tx, switch_rx) = std_mpsc::channel::<VideoSource>();
         let mut tasks = Vec::new();
         let mut vout_rx = Some(vout_rx);
+        let video_pts: Arc<std::sync::RwLock<Vec<u8>>> = Default::default();
         if video_source.is_some() {
             if let Some(rx) = vout_rx.take() {
                 tasks.push(add_video_track(&pc, &feedback, rx, video.clone()).await?);
@@ -595,13 +616,20 @@ impl MediaSession {
             let config = config.clone();
             let events = events.clone();
             let video = video.clone();
-            let rtcp = Arc::new(tokio::sync::Mutex::new(rtcp_rx));
+            let current_video: CurrentVideo = Arc::new(Mutex::new(None));
+            let video_pts = video_pts.clone();
+            tasks.push(tokio::spawn(send_video_feedback(
+                rtcp_rx,
+                current_video.clone(),
+                ssrc,
+            )));
             tasks.push(tokio::spawn(async move {
                 let receivers = Receivers {
                     audio: in_tx,
                     video: vin_tx,
                     state: video,
-                    rtcp,
+                    current_video,
+                    video_pts,
                 };
                 drive(irx, pc, config, shared, receivers, events, ssrc).await;
             }));
@@ -611,8 +639,9 @@ impl MediaSession {
             let pc = pc.clone();
             let shared = shared.clone();
             let video = video.clone();
+            let feedback_for_stats = feedback.clone();
             tasks.push(tokio::spawn(async move {
-                stats_loop(pc, shared, video, events).await
+                stats_loop(pc, shared, video, feedback_for_stats, events).await
             }));
         }
         let video_in = config.video_in.clone();
@@ -626,6 +655,7 @@ impl MediaSession {
             video_out: Mutex::new(vout_rx),
             video_switch: Mutex::new(switch_tx),
             video_in: Mutex::new(video_in),
+            video_pts,
             remote_set: Mutex::new(false),
             pending_candidates: Mutex::new(Vec::new()),
             engine: Mutex::new(Some(engine)),
@@ -709,6 +739,14 @@ impl MediaSession {
 
     /// SDP for the remote side, with candidates outside the allowed ranges left out.
     fn remote_sdp(&self, remote: &SessionDescription) -> String {
+        if let Ok(mut pts) = self.video_pts.write() {
+            *pts = remote
+                .contents
+                .iter()
+                .filter(|c| c.kind == crate::description::MediaKind::Video)
+                .flat_map(|c| c.codecs.iter().map(|k| k.payload_type))
+                .collect();
+        }
         let mut r = remote.clone();
         r.candidates.retain(|c| self.candidate_ok(c));
         r.to_sdp()
@@ -1011,12 +1049,15 @@ async fn write_video_rtp(
 }
 
 /// Where received media goes.
+#[derive(Clone)]
 struct Receivers {
     audio: std_mpsc::Sender<InPacket>,
     video: std_mpsc::Sender<VideoPacket>,
     state: Arc<VideoShared>,
-    /// PLI and REMB requests from the video thread, taken by the video track's task.
-    rtcp: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<RtcpRequest>>>,
+    /// The video track our PLI and REMB are about.
+    current_video: CurrentVideo,
+    /// The payload types of the peer's video codecs (from its description).
+    video_pts: Arc<std::sync::RwLock<Vec<u8>>>,
 }
 
 async fn write_rtp(
@@ -1124,96 +1165,109 @@ async fn drive(
                 }
                 _ => {}
             },
-            Internal::Track(track) if track.kind().await == RtpCodecKind::Video => {
-                tokio::spawn(receive_video(
+            Internal::Track(track) => {
+                let kind = track.kind().await;
+                let ssrcs = track.ssrcs().await;
+                tracing::debug!(?kind, ?ssrcs, "the peer's track");
+                tokio::spawn(receive_track(
                     track,
-                    receivers.video.clone(),
-                    receivers.rtcp.clone(),
+                    receivers.clone(),
+                    shared.clone(),
                     ssrc,
                 ));
-            }
-            Internal::Track(track) => {
-                let in_tx = receivers.audio.clone();
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    while let Some(ev) = track.poll().await {
-                        match ev {
-                            TrackRemoteEvent::OnRtpPacket(pkt) => {
-                                shared
-                                    .bytes_received
-                                    .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
-                                let _ = in_tx.send(InPacket {
-                                    seq: pkt.header.sequence_number,
-                                    ts: pkt.header.timestamp,
-                                    payload: pkt.payload.to_vec(),
-                                    arrival: Instant::now(),
-                                });
-                            }
-                            TrackRemoteEvent::OnEnded => break,
-                            // Reports about the stream we send come in here too.
-                            TrackRemoteEvent::OnRtcpPacket(packets) => {
-                                if let Some(loss) = crate::rtcp::reported_loss(&packets, ssrc) {
-                                    shared.remote_loss.store(loss.to_bits(), Ordering::Relaxed);
-                                    shared.reports.fetch_add(1, Ordering::Relaxed);
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                });
             }
         }
     }
 }
 
-/// Forwards the peer's video packets to the video thread (never decoding here: the
-/// webrtc-rs driver drops packets when this task falls behind), and sends the thread's
-/// PLI and REMB about the peer's stream.
-async fn receive_video(
+/// The peer's video track that last delivered a packet, and that packet's SSRC: where
+/// our PLI and REMB go.
+type CurrentVideo = Arc<Mutex<Option<(Arc<dyn TrackRemote>, u32)>>>;
+
+/// Forwards the peer's packets to the audio or the video thread (never decoding here:
+/// the webrtc-rs driver drops packets when a track's reader falls behind).
+///
+/// Packets go by payload type, not by the track they came on: with a libwebrtc peer,
+/// webrtc-rs 0.21 now and then binds an SSRC to the wrong transceiver of the bundle
+/// (seen: the peer's video on our audio track, its audio on our video track), and Opus
+/// fed to the VP8 decoder (or the reverse) stops the call's video for good.
+async fn receive_track(
     track: Arc<dyn TrackRemote>,
-    to_thread: std_mpsc::Sender<VideoPacket>,
-    requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<RtcpRequest>>>,
-    our_ssrc: u32,
+    to: Receivers,
+    shared: Arc<Shared>,
+    our_audio_ssrc: u32,
 ) {
-    use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-    use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
-    let mut requests = requests.lock().await;
-    let mut media_ssrc = 0u32;
-    loop {
-        tokio::select! {
-            ev = track.poll() => match ev {
-                Some(TrackRemoteEvent::OnRtpPacket(pkt)) => {
-                    media_ssrc = pkt.header.ssrc;
-                    let _ = to_thread.send(VideoPacket {
+    let mut video_ssrc = 0u32;
+    while let Some(ev) = track.poll().await {
+        match ev {
+            TrackRemoteEvent::OnRtpPacket(pkt) => {
+                let video = to
+                    .video_pts
+                    .read()
+                    .is_ok_and(|pts| pts.contains(&pkt.header.payload_type));
+                if video {
+                    if pkt.header.ssrc != video_ssrc {
+                        video_ssrc = pkt.header.ssrc;
+                        if let Ok(mut c) = to.current_video.lock() {
+                            *c = Some((track.clone(), video_ssrc));
+                        }
+                    }
+                    let _ = to.video.send(VideoPacket {
                         seq: pkt.header.sequence_number,
                         ts: pkt.header.timestamp,
                         marker: pkt.header.marker,
                         payload: pkt.payload,
                     });
-                }
-                Some(TrackRemoteEvent::OnEnded) | None => return,
-                Some(_) => {}
-            },
-            req = requests.recv() => {
-                let Some(req) = req else { return };
-                if media_ssrc == 0 {
-                    continue;
-                }
-                let packet: Box<dyn rtc::rtcp::Packet> = match req {
-                    RtcpRequest::Pli => Box::new(PictureLossIndication {
-                        sender_ssrc: our_ssrc,
-                        media_ssrc,
-                    }),
-                    RtcpRequest::Remb(bps) => Box::new(ReceiverEstimatedMaximumBitrate {
-                        sender_ssrc: our_ssrc,
-                        bitrate: bps as f32,
-                        ssrcs: vec![media_ssrc],
-                    }),
-                };
-                if let Err(e) = track.write_rtcp(vec![packet]).await {
-                    tracing::debug!(error = %e, "video feedback not sent");
+                } else {
+                    shared
+                        .bytes_received
+                        .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
+                    let _ = to.audio.send(InPacket {
+                        seq: pkt.header.sequence_number,
+                        ts: pkt.header.timestamp,
+                        payload: pkt.payload.to_vec(),
+                        arrival: Instant::now(),
+                    });
                 }
             }
+            TrackRemoteEvent::OnEnded => return,
+            // Reports about the stream we send come in here too.
+            TrackRemoteEvent::OnRtcpPacket(packets) => {
+                if let Some(loss) = crate::rtcp::reported_loss(&packets, our_audio_ssrc) {
+                    shared.remote_loss.store(loss.to_bits(), Ordering::Relaxed);
+                    shared.reports.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sends the video thread's PLI and REMB about the peer's current video stream.
+async fn send_video_feedback(
+    mut requests: mpsc::UnboundedReceiver<RtcpRequest>,
+    current: CurrentVideo,
+    our_ssrc: u32,
+) {
+    use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+    use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+    while let Some(req) = requests.recv().await {
+        let Some((track, media_ssrc)) = current.lock().ok().and_then(|c| c.clone()) else {
+            continue;
+        };
+        let packet: Box<dyn rtc::rtcp::Packet> = match req {
+            RtcpRequest::Pli => Box::new(PictureLossIndication {
+                sender_ssrc: our_ssrc,
+                media_ssrc,
+            }),
+            RtcpRequest::Remb(bps) => Box::new(ReceiverEstimatedMaximumBitrate {
+                sender_ssrc: our_ssrc,
+                bitrate: bps as f32,
+                ssrcs: vec![media_ssrc],
+            }),
+        };
+        if let Err(e) = track.write_rtcp(vec![packet]).await {
+            tracing::debug!(error = %e, "video feedback not sent");
         }
     }
 }
@@ -1233,6 +1287,7 @@ async fn stats_loop(
     pc: Arc<dyn PeerConnection>,
     shared: Arc<Shared>,
     video: Arc<VideoShared>,
+    feedback: Arc<VideoFeedback>,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let (mut v_decoded, mut v_sent_bytes, mut v_recv_bytes) = (0u64, 0u64, 0u64);
@@ -1297,6 +1352,10 @@ async fn stats_loop(
                 recv_kbps: (vr - v_recv_bytes) as f32 * 8.0 / 1000.0 / secs,
                 target_kbps: video.target_kbps.load(Ordering::Relaxed),
                 keyframes_asked: video.keyframes_asked.load(Ordering::Relaxed),
+                estimate_kbps: match feedback.twcc_bps.load(Ordering::Relaxed) {
+                    0 => None,
+                    bps => Some(bps / 1000),
+                },
             });
         }
         (v_decoded, v_sent_bytes, v_recv_bytes) = (decoded, vs, vr);

@@ -488,6 +488,8 @@ async fn pattern_video_both_ways_at_640x480() {
         assert!(v.fps >= 25.0, "{v:?}");
         assert!(v.recv_kbps > 100.0 && v.send_kbps > 100.0, "{v:?}");
         assert!(v.target_kbps >= 100, "{v:?}");
+        // The peer's transport-cc feedback feeds our send-side estimate.
+        assert!(v.estimate_kbps.is_some_and(|e| e >= 100), "{v:?}");
     }
     let frames = check_pattern_recording(&b_y4m, (640, 480));
     assert!(

@@ -75,7 +75,8 @@ pub(crate) struct VideoShared {
 }
 
 /// The sender's bitrate: up 8 % a second while the peer loses under 2 %, down with
-/// heavy loss, never above the peer's REMB.
+/// heavy loss, never above the peer's REMB nor above the send-side estimate (GCC on the
+/// peer's transport-cc feedback) less what audio needs.
 #[derive(Debug, Clone)]
 pub struct RateControl {
     kbps: f64,
@@ -94,8 +95,14 @@ impl RateControl {
         self.kbps as u32
     }
 
-    /// Once a second: the loss the peer reports (0–1) and its REMB (bits/s), if any.
-    pub fn update(&mut self, loss: Option<f32>, remb_bps: Option<u32>) -> u32 {
+    /// Once a second: the loss the peer reports (0–1), its REMB and our transport-cc
+    /// estimate (bits/s), each if any.
+    pub fn update(
+        &mut self,
+        loss: Option<f32>,
+        remb_bps: Option<u32>,
+        estimate_bps: Option<u32>,
+    ) -> u32 {
         match loss {
             Some(l) if l > 0.10 => self.kbps *= 1.0 - 0.5 * l as f64,
             Some(l) if l < 0.02 => self.kbps *= 1.08,
@@ -105,6 +112,10 @@ impl RateControl {
         if let Some(r) = remb_bps.filter(|r| *r > 0) {
             // Leave room for audio and packet overhead.
             self.kbps = self.kbps.min(r as f64 / 1000.0 * 0.9);
+        }
+        if let Some(e) = estimate_bps.filter(|e| *e > 0) {
+            // The estimate covers everything sent: audio takes up to ~40 kbit/s.
+            self.kbps = self.kbps.min(e as f64 / 1000.0 * 0.95 - 40.0);
         }
         self.kbps = self.kbps.clamp(MIN_KBPS as f64, MAX_KBPS as f64);
         self.kbps()
@@ -199,6 +210,10 @@ impl Receiver {
         for f in self.assembler.push(p.seq, p.ts, p.marker, &p.payload) {
             let key = is_keyframe(&f.data);
             if f.after_loss && !key {
+                tracing::debug!(
+                    ts = f.ts,
+                    "video lost before this frame; waiting for a keyframe"
+                );
                 self.waiting_key = true;
             }
             if self.waiting_key && !key {
@@ -245,6 +260,7 @@ impl Receiver {
             return;
         }
         self.last_pli = Some(Instant::now());
+        tracing::debug!("asking the peer for a keyframe (PLI)");
         shared.keyframes_asked.fetch_add(1, Ordering::Relaxed);
         let _ = rtcp.send(RtcpRequest::Pli);
     }
@@ -363,8 +379,9 @@ pub(crate) fn run(t: VideoThread) {
                     .then(|| f32::from_bits(feedback.loss.load(Ordering::Relaxed)));
                 reports_seen = reports;
                 let remb = Some(feedback.remb_bps.load(Ordering::Relaxed));
+                let estimate = Some(feedback.twcc_bps.load(Ordering::Relaxed));
                 let before = rate.kbps();
-                let kbps = rate.update(loss, remb);
+                let kbps = rate.update(loss, remb, estimate);
                 if kbps != before {
                     enc.set_bitrate(kbps);
                 }
@@ -512,19 +529,21 @@ mod tests {
         let mut r = RateControl::default();
         // A clean path: up 8 % a second to the ceiling.
         for _ in 0..20 {
-            r.update(Some(0.0), None);
+            r.update(Some(0.0), None, None);
         }
         assert_eq!(r.kbps(), MAX_KBPS);
         // 30 % loss: down 15 % a second.
-        let k = r.update(Some(0.3), None);
+        let k = r.update(Some(0.3), None, None);
         assert!(k.abs_diff((MAX_KBPS as f64 * 0.85) as u32) <= 1, "{k}");
         // Moderate loss holds the rate.
-        assert_eq!(r.update(Some(0.05), None), k);
+        assert_eq!(r.update(Some(0.05), None, None), k);
         // The peer's REMB caps it (with room for audio).
-        assert_eq!(r.update(Some(0.0), Some(400_000)), 360);
+        assert_eq!(r.update(Some(0.0), Some(400_000), None), 360);
+        // So does the transport-cc estimate, less audio.
+        assert_eq!(r.update(Some(0.0), None, Some(400_000)), 340);
         // Never below the floor.
         for _ in 0..50 {
-            r.update(Some(0.5), None);
+            r.update(Some(0.5), None, None);
         }
         assert_eq!(r.kbps(), MIN_KBPS);
     }

@@ -77,7 +77,11 @@ pub struct Assembler {
     last_end: Option<u16>,
     last_ts: Option<u32>,
     lost: bool,
+    /// Sequence numbers of recent padding-only packets.
+    padding: VecDeque<u16>,
 }
+
+const PADDING_KEPT: usize = 256;
 
 /// How far back (in 90 kHz ticks) an incomplete frame is kept: 200 ms.
 const MAX_AGE: u32 = 18_000;
@@ -95,12 +99,22 @@ impl Assembler {
     /// Takes one RTP packet; returns the frames it completed.
     pub fn push(&mut self, seq: u16, ts: u32, marker: bool, payload: &[u8]) -> Vec<Frame> {
         let mut done = Vec::new();
+        if payload.is_empty() {
+            // Padding only (libwebrtc probes bandwidth with these on the media SSRC when
+            // there is no RTX): no picture, but its sequence number is no loss.
+            if self.padding.len() == PADDING_KEPT {
+                self.padding.pop_front();
+            }
+            self.padding.push_back(seq);
+            return done;
+        }
         let Some(part) = depacketize(payload) else {
             return done;
         };
         // Too late: its frame was handed out or given up already.
         if let Some(last) = self.last_ts {
             if !newer(ts, last) {
+                tracing::trace!(seq, ts, last, "video packet too late");
                 return done;
             }
         }
@@ -141,6 +155,7 @@ impl Assembler {
                 .is_some_and(|p| newest.wrapping_sub(p.ts) > MAX_AGE)
         {
             if let Some(p) = self.pending.pop_front() {
+                tracing::trace!(ts = p.ts, parts = p.parts.len(), "video frame given up");
                 self.last_ts = Some(p.ts);
                 self.lost = true;
             }
@@ -156,8 +171,15 @@ impl Assembler {
             let base = first.unwrap_or(0);
             p.parts.sort_by_key(|x| x.seq.wrapping_sub(base));
             if let (Some(end), Some(first)) = (self.last_end, first) {
-                if first != end.wrapping_add(1) {
-                    self.lost = true;
+                // Every sequence number between the last frame and this one must have
+                // been padding.
+                let mut s = end.wrapping_add(1);
+                while s != first {
+                    if !self.padding.contains(&s) {
+                        self.lost = true;
+                        break;
+                    }
+                    s = s.wrapping_add(1);
                 }
             }
             self.last_end = p.parts.iter().find(|x| x.marker).map(|x| x.seq);
@@ -289,6 +311,32 @@ mod tests {
         assert!(!out[0].after_loss);
         assert!(out[1].after_loss);
         assert!(out[2..].iter().all(|f| !f.after_loss));
+    }
+
+    /// Padding-only packets between frames (libwebrtc's bandwidth probes) are no loss.
+    #[test]
+    fn padding_between_frames_is_no_loss() {
+        let mut a = Assembler::new();
+        let mut seq = 100u16;
+        let mut out = Vec::new();
+        for n in 0..3u8 {
+            let parts = packets(&frame(n, 1500), 1000);
+            let count = parts.len();
+            for (i, p) in parts.into_iter().enumerate() {
+                out.extend(a.push(seq, n as u32 * 3000, i + 1 == count, &p));
+                seq += 1;
+            }
+            for _ in 0..3 {
+                out.extend(a.push(seq, n as u32 * 3000, false, &[]));
+                seq += 1;
+            }
+        }
+        assert_eq!(out.len(), 3);
+        assert!(
+            out.iter().all(|f| !f.after_loss),
+            "{:?}",
+            out.iter().map(|f| f.after_loss).collect::<Vec<_>>()
+        );
     }
 
     #[test]
