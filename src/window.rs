@@ -635,7 +635,8 @@ impl App {
                     c
                 });
                 call.phase = phase;
-                call.video |= video;
+                // The call's media as it is now (video added, or removed by the peer).
+                call.video = video;
             }
         }
     }

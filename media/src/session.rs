@@ -867,6 +867,20 @@ impl MediaSession {
         self.create_offer().await
     }
 
+    /// The peer refused the video we offered (content-reject): our pending offer is
+    /// rolled back and the camera turned off, so the call goes on as before.
+    pub async fn cancel_video_offer(&self) {
+        self.video.camera_off.store(true, Ordering::Relaxed);
+        match RTCSessionDescription::rollback(None) {
+            Ok(rollback) => {
+                if let Err(e) = self.pc.set_local_description(rollback).await {
+                    tracing::info!(error = %e, "video offer not rolled back");
+                }
+            }
+            Err(e) => tracing::info!(error = %e, "video offer not rolled back"),
+        }
+    }
+
     fn open_video(&self) -> Result<VideoSource, MediaError> {
         let spec = self.video_in.lock().map(|s| s.clone()).unwrap_or_default();
         if spec.is_none() {

@@ -327,7 +327,16 @@ impl State {
                     }
                     vec![]
                 }
+                Output::VideoRemoved => {
+                    if let Some(s) = &entry.media {
+                        let _ = s.set_camera(false);
+                    }
+                    vec![]
+                }
                 Output::VideoRefused => {
+                    if let Some(s) = entry.media.clone() {
+                        s.cancel_video_offer().await;
+                    }
                     self.emit(Event::CallInfo {
                         id: id.to_string(),
                         info: "video-declined".into(),

@@ -146,6 +146,8 @@ pub enum Output {
     MediaChanged,
     /// The peer refused the video we offered (content-reject or a failed request).
     VideoRefused,
+    /// The peer removed the video content (content-remove): the call goes on as audio.
+    VideoRemoved,
     CloseMedia,
     State(CallState),
     SetTimer(Duration),
@@ -862,6 +864,23 @@ impl Call {
                 self.video_on = false;
                 out.push(Output::VideoRefused);
             }
+            // The peer takes back video it had (Conversations ends the call instead; we
+            // keep it as an audio call).
+            Action::ContentRemove => {
+                let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_str()).collect();
+                let removes_video =
+                    !names.is_empty() && names.iter().all(|n| self.is_video_content(n));
+                if removes_video {
+                    if let Some(d) = self.remote_desc.as_mut() {
+                        d.contents.retain(|c| !names.contains(&c.name.as_str()));
+                        d.bundle.retain(|b| !names.contains(&b.as_str()));
+                    }
+                    self.media.retain(|m| *m != MediaKind::Video);
+                    self.video_on = false;
+                    out.push(Output::VideoRemoved);
+                    out.push(Output::MediaChanged);
+                }
+            }
             // Other content changes and transport replacement: nothing to do for an
             // audio-only call.
             _ => {}
@@ -1174,6 +1193,37 @@ mod tests {
         assert!(matches!(&out[..], [Output::VideoRefused]), "{out:?}");
         assert!(!b.video_on);
         assert_eq!(b.state, CallState::Active);
+    }
+
+    /// The peer removes the video content it had: the call goes on as audio.
+    #[test]
+    fn removed_video_leaves_an_audio_call() {
+        let (mut a, mut b) = active_pair();
+        b.handle(Input::Camera(true));
+        let add = jingle_of(
+            &b.handle(Input::LocalReoffer(with_video(desc()))),
+            Action::ContentAdd,
+        )
+        .unwrap();
+        a.handle(Input::Jingle {
+            from: Jid::from(own("bob@x/phone")),
+            jingle: add.clone(),
+        });
+        a.handle(Input::ContentAnswer(with_video(desc())));
+        assert_eq!(a.media, [MediaKind::Audio, MediaKind::Video]);
+        let mut remove = Jingle::new(Action::ContentRemove, "v");
+        remove.contents = add.contents;
+        let out = a.handle(Input::Jingle {
+            from: Jid::from(own("bob@x/phone")),
+            jingle: remove,
+        });
+        assert!(
+            out.iter().any(|o| matches!(o, Output::VideoRemoved)),
+            "{out:?}"
+        );
+        assert_eq!(a.media, [MediaKind::Audio]);
+        assert_eq!(a.state, CallState::Active);
+        assert!(!a.is_video_content("1"));
     }
 
     #[test]

@@ -34,8 +34,10 @@ pub const FEATURES: &[&str] = &[
     "urn:xmpp:jingle:1",
     "urn:xmpp:jingle:apps:rtp:1",
     "urn:xmpp:jingle:apps:rtp:audio",
-    // Not "urn:xmpp:jingle:apps:rtp:video" until video calls work: clients such as
-    // Conversations offer video to whoever advertises it.
+    // Conversations and Dino offer video calls to whoever advertises this.
+    "urn:xmpp:jingle:apps:rtp:video",
+    // XEP-0339 sources and ssrc-group (a libwebrtc peer's RTX needs them understood).
+    "urn:xmpp:jingle:apps:rtp:ssma:0",
     "urn:xmpp:jingle:transports:ice-udp:1",
     "urn:xmpp:jingle:apps:dtls:0",
     "urn:xmpp:jingle:apps:rtp:rtcp-fb:0",
@@ -172,6 +174,7 @@ mod tests {
         for f in [
             "urn:xmpp:jingle:1",
             "urn:xmpp:jingle:apps:rtp:audio",
+            "urn:xmpp:jingle:apps:rtp:video",
             "urn:xmpp:jingle-message:0",
             "urn:xmpp:jingle:apps:dtls:0",
         ] {
