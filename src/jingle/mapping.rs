@@ -8,7 +8,9 @@
 //! description already agreed, which keeps the transport: the new content rides the
 //! bundle.
 
-use banter_media::description::{Content as MediaContent, Direction, SessionDescription, Setup};
+use banter_media::description::{
+    Content as MediaContent, Direction, MediaKind, SessionDescription, Setup,
+};
 
 use super::grouping::Group;
 use super::ice_udp::Transport;
@@ -103,7 +105,21 @@ pub fn from_jingle(
     let mut contents = Vec::new();
     let mut transport: Option<&Transport> = None;
     let mut candidates = Vec::new();
-    for c in &jingle.contents {
+    let bundled = matches!(&jingle.group, Some(g) if g.semantics == "BUNDLE");
+    let chosen: Vec<&Content> = if bundled || jingle.contents.len() <= 1 {
+        jingle.contents.iter().collect()
+    } else {
+        // Unbundled contents (Dino) each have their own ICE transport, and a webrtc-rs
+        // connection has one: the audio content only, so the call works as an audio
+        // call; the others are left out of our answer.
+        let audio = jingle.contents.iter().find(|c| {
+            c.description
+                .as_ref()
+                .is_some_and(|d| d.media == MediaKind::Audio)
+        });
+        audio.into_iter().collect()
+    };
+    for c in chosen {
         let mc = media_content(c)?;
         let t = c
             .transport
@@ -123,8 +139,7 @@ pub fn from_jingle(
         .ok_or("no DTLS fingerprint: DTLS-SRTP is required")?;
     let bundle = match &jingle.group {
         Some(g) if g.semantics == "BUNDLE" => g.contents.clone(),
-        _ if contents.len() == 1 => vec![contents[0].name.clone()],
-        _ => return Err("several contents without a BUNDLE group are not supported yet".into()),
+        _ => contents.iter().map(|c| c.name.clone()).collect(),
     };
     Ok(SessionDescription {
         ice_ufrag: t.ufrag.clone().ok_or("transport without ufrag")?,
@@ -218,6 +233,26 @@ mod tests {
         // Description-level rtcp-fb applies to the payload type.
         assert_eq!(d.contents[0].codecs[0].rtcp_fb[0].kind, "nack");
         assert_eq!(d.fingerprint.value, "AA:BB");
+    }
+
+    /// Dino's video call: audio and video contents without a group, one transport
+    /// each. Taken as an audio call (one transport per connection here).
+    #[test]
+    fn unbundled_audio_and_video_become_an_audio_call() {
+        let video = DINO
+            .replace("name='audio'", "name='video'")
+            .replace("media='audio'", "media='video'")
+            .replace("ufrag='Dino'", "ufrag='DinoV'");
+        let start = video.find("<content").unwrap();
+        let end = video.rfind("</content>").unwrap() + "</content>".len();
+        let both = DINO.replace("</content>", &format!("</content>{}", &video[start..end]));
+        let j = Jingle::parse(&Element::from_str(&both).unwrap()).unwrap();
+        assert_eq!(j.contents.len(), 2);
+        let d = from_jingle(&j, None).unwrap();
+        assert_eq!(d.contents.len(), 1);
+        assert_eq!(d.contents[0].kind, MediaKind::Audio);
+        assert_eq!(d.bundle, ["audio"]);
+        assert_eq!(d.ice_ufrag, "Dino");
     }
 
     #[test]

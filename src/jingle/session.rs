@@ -801,6 +801,15 @@ impl Call {
             Action::TransportInfo => {
                 let mut cands = Vec::new();
                 for c in &j.contents {
+                    // Candidates of a content left out (an unbundled video content's own
+                    // transport) would only make checks that cannot succeed.
+                    let unused = self
+                        .remote_desc
+                        .as_ref()
+                        .is_some_and(|d| !d.contents.iter().any(|x| x.name == c.name));
+                    if unused {
+                        continue;
+                    }
                     if let Some(t) = &c.transport {
                         if t.fingerprint.is_some() && self.remote_fingerprint.is_none() {
                             self.remote_fingerprint = t.fingerprint.clone();
