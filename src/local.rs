@@ -86,10 +86,9 @@ impl TryLocally {
         cfg.server = Some(("127.0.0.1".into(), port));
         cfg.ca_file = Some(ca_file.clone());
         cfg.resource = Some("echo".into());
-        cfg.media = Some(loopback_media(
-            SourceSpec::Echo(ECHO_DELAY_MS),
-            SinkSpec::Null,
-        ));
+        let mut media = loopback_media(SourceSpec::Echo(ECHO_DELAY_MS), SinkSpec::Null);
+        media.video_in = banter_media::video::VideoSourceSpec::Echo;
+        cfg.media = Some(media);
         cfg.call_policy.anyone = true;
         let echo_client = client::start(cfg).await.map_err(start_err)?;
         let echo_task = tokio::spawn(run_echo(echo_client));
@@ -225,12 +224,22 @@ async fn run_echo(mut c: client::ClientHandle) {
                     c.send(ClientCommand::AnswerSubscription { jid, accept: true });
                 }
             }
+            // Calls are answered, with video when the call has it; video added later
+            // is sent back too.
             Event::Call {
                 id,
                 direction: crate::jingle::session::CallDirection::In,
                 state,
+                media,
                 ..
-            } if state == "ringing" => c.send(ClientCommand::AcceptCall { id, video: false }),
+            } => {
+                let video = media.iter().any(|m| m == "video");
+                match state.as_str() {
+                    "ringing" => c.send(ClientCommand::AcceptCall { id, video }),
+                    "active" if video => c.send(ClientCommand::SetCamera { id, on: true }),
+                    _ => {}
+                }
+            }
             Event::Message { message } if message.direction == Direction::In => {
                 if let Ok(to) = BareJid::new(&message.peer) {
                     c.send(ClientCommand::SendMessage {

@@ -1,6 +1,7 @@
 //! "Try it locally": the private server and the echo contact the window's first-run
 //! button starts, driven through the library like the window drives them: sign in as
-//! `me`, add Echo, chat (it answers) and call (your voice comes back a second later).
+//! `me`, add Echo, chat (it answers) and call (your voice comes back a second later,
+//! and in a video call your pictures).
 
 mod support;
 
@@ -21,10 +22,11 @@ async fn echo_contact_answers_chat_and_plays_calls_back() {
         .await
         .expect("local server");
     let wav = dir.path().join("me-heard.wav");
-    let cfg = local.me_config(loopback_media(
-        SourceSpec::Tone(440.0),
-        SinkSpec::Wav(wav.clone()),
-    ));
+    let y4m = dir.path().join("me-saw.y4m");
+    let mut media = loopback_media(SourceSpec::Tone(440.0), SinkSpec::Wav(wav.clone()));
+    media.video_in = banter_media::video::VideoSourceSpec::Pattern;
+    media.video_out = banter_media::video::VideoSinkSpec::Y4m(y4m.clone());
+    let cfg = local.me_config(media);
     let mut me = client::start(cfg).await.expect("signed in");
     support::next_event(&mut me, "online", T, |e| {
         matches!(e, Event::Connected { .. })
@@ -81,8 +83,38 @@ async fn echo_contact_answers_chat_and_plays_calls_back() {
         |e| matches!(e, Event::Call { state, .. } if state == "ended"),
     )
     .await;
+
+    // A video call: Echo sends our pictures back; their numbers count up.
+    me.send(Command::Call {
+        id: "echo-video".into(),
+        to: banter::xmpp_parsers::jid::Jid::from(local.echo.clone()),
+        video: true,
+    });
+    support::next_event(&mut me, "video from echo", T, |e| {
+        matches!(e, Event::CallVideo { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    me.send(Command::Hangup {
+        id: "echo-video".into(),
+    });
+    support::next_event(
+        &mut me,
+        "video call ended",
+        T,
+        |e| matches!(e, Event::Call { state, .. } if state == "ended"),
+    )
+    .await;
     me.shutdown().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let data = std::fs::read(&y4m).unwrap();
+    let (size, numbers) = banter_media::video::pattern::numbers_in_y4m(&data).unwrap();
+    assert_eq!(size, (640, 480));
+    assert!(numbers.len() >= 40, "{numbers:?}");
+    assert!(
+        banter_media::video::pattern::increasing(&numbers, 10),
+        "{numbers:?}"
+    );
 
     // What came back: nothing for about a second, then our own 440 Hz.
     let rec = support::read_wav(&wav);

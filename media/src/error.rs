@@ -16,7 +16,7 @@ pub enum MediaError {
     WavWrite { path: String, why: String },
     #[error("invalid audio option '{0}': use mic[:NAME], FILE.wav, tone:HZ or silence (in); speaker[:NAME], FILE.wav or null (out)")]
     BadSpec(String),
-    #[error("invalid video option '{0}': use camera[:NAME], pattern or none")]
+    #[error("invalid video option '{0}': use camera[:NAME], pattern, echo or none")]
     BadVideoSpec(String),
     #[error("no camera found{0}")]
     NoCamera(String),

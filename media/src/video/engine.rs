@@ -412,6 +412,9 @@ pub(crate) fn run(t: VideoThread) {
         }
         let picture = if camera_off {
             Ok(Some(&black))
+        } else if matches!(src, VideoSource::Echo) {
+            // The peer's own picture, once one was decoded.
+            Ok((rx.picture.width > 0).then_some(&rx.picture))
         } else {
             src.capture()
         };

@@ -19,6 +19,8 @@ pub enum VideoSourceSpec {
     Pattern,
     /// The default camera, or the first one whose name contains the string.
     Camera(Option<String>),
+    /// What the peer sends, sent back (the "Try it locally" Echo contact).
+    Echo,
 }
 
 impl VideoSourceSpec {
@@ -27,6 +29,7 @@ impl VideoSourceSpec {
             "none" => VideoSourceSpec::None,
             "pattern" => VideoSourceSpec::Pattern,
             "camera" => VideoSourceSpec::Camera(None),
+            "echo" => VideoSourceSpec::Echo,
             _ => match s.strip_prefix("camera:") {
                 Some(n) if !n.is_empty() => VideoSourceSpec::Camera(Some(n.to_string())),
                 _ => return Err(MediaError::BadVideoSpec(s.to_string())),
@@ -48,6 +51,7 @@ impl VideoSourceSpec {
             VideoSourceSpec::Camera(name) => {
                 VideoSource::Camera(Box::new(Camera::open(name.as_deref(), width, height, fps)?))
             }
+            VideoSourceSpec::Echo => VideoSource::Echo,
         })
     }
 }
@@ -61,6 +65,8 @@ pub enum VideoSource {
     Camera(Box<Camera>),
     /// Camera off: black pictures keep the stream (and the peer's decoder) alive.
     Black(I420),
+    /// The last picture decoded from the peer (the engine supplies it).
+    Echo,
 }
 
 impl VideoSource {
@@ -87,6 +93,7 @@ impl VideoSource {
             }
             VideoSource::Camera(c) => c.next(40),
             VideoSource::Black(f) => Ok(Some(f)),
+            VideoSource::Echo => Ok(None),
         }
     }
 }
