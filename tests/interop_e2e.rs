@@ -3,7 +3,8 @@
 //! headless Chromium with Chromium's own WebRTC, connected to the same Prosody over
 //! WebSocket (tests/interop has the harness; `npm ci` there installs it). Calls go both
 //! ways, by JMI (bare JID) and by direct session-initiate (full JID); each side sends
-//! a tone and checks the other's tone arrived.
+//! a tone and checks the other's tone arrived. In the video calls each side also sends
+//! a test pattern and reads the other's frame numbers from the decoded pictures.
 //!
 //! Each test runs in a network namespace of its own with only `lo` (Chromium gathers on
 //! every interface and would pair those with our loopback candidates): Prosody,
@@ -91,33 +92,35 @@ fn browser_stayed_on_loopback(events: &[Value]) {
 }
 
 /// Banter calls the browser: `call` to its bare JID (JMI propose, which the harness
-/// answers with proceed) or to its full JID (session-initiate only).
-fn banter_calls_browser(full_jid: bool) {
+/// answers with proceed) or to its full JID (session-initiate only). With `video`, both
+/// send their test pattern too.
+fn banter_calls_browser(full_jid: bool, video: bool) {
     isolate_network();
     let server = Prosody::start_with_websocket();
     let alice = server.user("alice");
     let web = server.user("web");
-    let mut b = browser(
-        &server,
-        &web,
-        &[
-            "--mode",
-            "answer",
-            "--resource",
-            "browser",
-            "--tone",
-            "880",
-            "--expect-hz",
-            "440",
-            "--answer-delay",
-            "0",
-            "--duration",
-            "30",
-        ],
-    );
+    let mut b_args = vec![
+        "--mode",
+        "answer",
+        "--resource",
+        "browser",
+        "--tone",
+        "880",
+        "--expect-hz",
+        "440",
+        "--answer-delay",
+        "0",
+        "--duration",
+        "30",
+    ];
+    if video {
+        b_args.push("--video");
+    }
+    let mut b = browser(&server, &web, &b_args);
     b.wait_for("browser online", T, |v| v["event"] == "connected");
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("alice-heard.wav");
+    let y4m = dir.path().join("alice-saw.y4m");
     let to = if full_jid {
         format!("{}/browser", web.jid)
     } else {
@@ -125,12 +128,22 @@ fn banter_calls_browser(full_jid: bool) {
     };
     let mut args = vec!["call", to.as_str(), "--duration", "4"];
     args.extend(media_args("tone:440", wav.to_str().unwrap()));
+    if video {
+        args[3] = "6";
+        args.extend(["--video", "--video-in", "pattern", "--video-out"]);
+        args.push(y4m.to_str().unwrap());
+    }
     let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
     assert!(ok, "banter: {a_events:#?}");
     let s = states(&a_events);
     assert!(s.contains(&"active".to_string()), "{s:?}");
     assert_eq!(s.last().map(String::as_str), Some("ended"));
     let (ok, b_events) = b.finish(T);
+    if std::env::var("INTEROP_DUMP").is_ok() {
+        for e in &b_events {
+            eprintln!("{e}");
+        }
+    }
     let r = result(&b_events);
     assert!(ok, "browser: {r}");
     assert_eq!(r["end_reason"], "success", "{r}");
@@ -138,22 +151,34 @@ fn banter_calls_browser(full_jid: bool) {
     browser_stayed_on_loopback(&b_events);
     assert_heard(&wav, 880.0);
     eprintln!("browser answered; its setup time: {} ms", r["setup_ms"]);
-    if std::env::var("INTEROP_DUMP").is_ok() {
-        for e in &b_events {
-            eprintln!("{e}");
-        }
+    if video {
+        check_video(&r, &y4m, &a_events);
+        // Chromium's transport-cc feedback reached Banter's send-side estimator.
+        let estimates: Vec<&Value> = a_events
+            .iter()
+            .filter(|e| e["event"] == "stats")
+            .map(|e| &e["bandwidth_estimate_kbps"])
+            .collect();
+        assert!(
+            estimates
+                .iter()
+                .any(|e| e.as_u64().is_some_and(|k| k >= 100)),
+            "{estimates:?}"
+        );
     }
 }
 
 /// The browser calls Banter: by JMI to the bare JID, or by session-initiate to
-/// Banter's full JID.
-fn browser_calls_banter(jmi: bool) {
+/// Banter's full JID. With `video`, a video call (Chromium's offer with its RTX and
+/// codecs) that Banter answers with its camera on.
+fn browser_calls_banter(jmi: bool, video: bool) {
     isolate_network();
     let server = Prosody::start_with_websocket();
     let bob = server.user("bob");
     let web = server.user("web");
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("bob-heard.wav");
+    let y4m = dir.path().join("bob-saw.y4m");
     let mut args = vec![
         "answer",
         "--from",
@@ -164,6 +189,10 @@ fn browser_calls_banter(jmi: bool) {
         "desk",
     ];
     args.extend(media_args("tone:880", wav.to_str().unwrap()));
+    if video {
+        args.extend(["--video", "--video-in", "pattern", "--video-out"]);
+        args.push(y4m.to_str().unwrap());
+    }
     let mut banter = Proc::spawn(bob.banter(&args));
     banter.wait_for("bob online", T, |v| v["event"] == "caught_up");
     let peer = if jmi {
@@ -181,10 +210,13 @@ fn browser_calls_banter(jmi: bool) {
         "--expect-hz",
         "880",
         "--duration",
-        "4",
+        if video { "6" } else { "4" },
     ];
     if jmi {
         b_args.push("--jmi");
+    }
+    if video {
+        b_args.push("--video");
     }
     let (ok, b_events) = browser(&server, &web, &b_args).finish(T);
     let r = result(&b_events);
@@ -202,34 +234,32 @@ fn browser_calls_banter(jmi: bool) {
     assert_eq!(ended["reason"], "success", "{ended}");
     assert_heard(&wav, 440.0);
     eprintln!("browser called; its setup time: {} ms", r["setup_ms"]);
+    if video {
+        check_video(&r, &y4m, &events);
+    }
 }
 
-#[test]
-fn banter_calls_browser_by_jmi() {
-    banter_calls_browser(false);
-}
-
-#[test]
-fn banter_calls_browser_by_full_jid() {
-    banter_calls_browser(true);
-}
-
-#[test]
-fn browser_calls_banter_by_jmi() {
-    browser_calls_banter(true);
-}
-
-#[test]
-fn browser_calls_banter_by_session_initiate() {
-    browser_calls_banter(false);
-}
-
-/// The browser's pictures as Banter recorded them: its canvas pattern's numbers,
-/// read after Chromium's VP8 encoder and Banter's decoder, must count up.
-fn assert_browser_pattern(y4m: &std::path::Path) {
+/// Both directions of a video call with the browser: it read Banter's frame numbers
+/// counting up at 640x480, and Banter's recording of its canvas pattern (the numbers
+/// read after Chromium's VP8 encoder and Banter's decoder) counts up too.
+fn check_video(r: &Value, y4m: &std::path::Path, banter_events: &[Value]) {
     use banter_media::video::pattern;
+    let v = &r["video"];
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["frame_width"], 640, "{v}");
+    assert!(v["frames_decoded"].as_u64().unwrap_or(0) > 60, "{v}");
+    eprintln!("browser video: {v}");
     let data = std::fs::read(y4m).unwrap_or_default();
-    let (size, numbers) = pattern::numbers_in_y4m(&data).expect("Banter recorded no video");
+    let Some((size, numbers)) = pattern::numbers_in_y4m(&data) else {
+        let stats: Vec<&Value> = banter_events
+            .iter()
+            .filter(|e| e["event"] == "stats")
+            .collect();
+        panic!(
+            "Banter recorded no video; its last stats: {:#?}",
+            stats.last()
+        );
+    };
     assert_eq!(size, (640, 480), "the browser's picture size");
     // The canvas redraws on a timer of its own, so a picture may repeat a number.
     let distinct = numbers.windows(2).filter(|p| p[1] != p[0]).count();
@@ -248,150 +278,34 @@ fn assert_browser_pattern(y4m: &std::path::Path) {
     );
 }
 
-/// The browser's video verdict: its reading of Banter's pattern counted up.
-fn assert_browser_saw_video(r: &Value) {
-    let v = &r["video"];
-    assert_eq!(v["ok"], true, "{v}");
-    assert_eq!(v["frame_width"], 640, "{v}");
-    assert!(v["frames_decoded"].as_u64().unwrap_or(0) > 60, "{v}");
+#[test]
+fn banter_calls_browser_by_jmi() {
+    banter_calls_browser(false, false);
 }
 
-/// A video call from Banter to the browser (JMI with audio and video): each side sends
-/// its test pattern and reads the other's numbers from the decoded pictures.
+#[test]
+fn banter_calls_browser_by_full_jid() {
+    banter_calls_browser(true, false);
+}
+
+#[test]
+fn browser_calls_banter_by_jmi() {
+    browser_calls_banter(true, false);
+}
+
+#[test]
+fn browser_calls_banter_by_session_initiate() {
+    browser_calls_banter(false, false);
+}
+
+/// A video call from Banter to the browser (JMI with audio and video).
 #[test]
 fn banter_video_calls_browser() {
-    isolate_network();
-    let server = Prosody::start_with_websocket();
-    let alice = server.user("alice");
-    let web = server.user("web");
-    let mut b = browser(
-        &server,
-        &web,
-        &[
-            "--mode",
-            "answer",
-            "--resource",
-            "browser",
-            "--video",
-            "--tone",
-            "880",
-            "--expect-hz",
-            "440",
-            "--answer-delay",
-            "0",
-            "--duration",
-            "30",
-        ],
-    );
-    b.wait_for("browser online", T, |v| v["event"] == "connected");
-    let dir = tempfile::tempdir().unwrap();
-    let y4m = dir.path().join("alice-saw.y4m");
-    let mut args = vec!["call", web.jid.as_str(), "--video", "--duration", "6"];
-    args.extend(media_args("tone:440", "null"));
-    args.extend([
-        "--video-in",
-        "pattern",
-        "--video-out",
-        y4m.to_str().unwrap(),
-    ]);
-    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
-    assert!(ok, "banter: {a_events:#?}");
-    let (ok, b_events) = b.finish(T);
-    let r = result(&b_events);
-    assert!(ok, "browser: {r}");
-    assert_browser_saw_video(&r);
-    if std::env::var("INTEROP_DUMP").is_ok() {
-        for e in a_events.iter().filter(|e| e["event"] == "stats") {
-            eprintln!(
-                "banter stats: video recv {} kbps, decoded {}, estimate {} kbps",
-                e["video_recv_kbps"], e["video_frames_decoded"], e["bandwidth_estimate_kbps"]
-            );
-        }
-    }
-    if std::fs::metadata(&y4m).map(|m| m.len()).unwrap_or(0) == 0 {
-        let stats: Vec<&Value> = a_events.iter().filter(|e| e["event"] == "stats").collect();
-        panic!(
-            "Banter recorded no video; its last stats: {:#?}; browser: {r}",
-            stats.last()
-        );
-    }
-    assert_browser_pattern(&y4m);
-    // Chromium's transport-cc feedback reached Banter's send-side estimator.
-    let estimates: Vec<&Value> = a_events
-        .iter()
-        .filter(|e| e["event"] == "stats")
-        .map(|e| &e["bandwidth_estimate_kbps"])
-        .collect();
-    assert!(
-        estimates
-            .iter()
-            .any(|e| e.as_u64().is_some_and(|k| k >= 100)),
-        "{estimates:?}"
-    );
-    eprintln!("browser video: {}", r["video"]);
+    banter_calls_browser(false, true);
 }
 
-/// The browser places a video call (session-initiate with audio and video contents,
-/// Chromium's offer with its RTX and codecs) and Banter answers with its camera on.
+/// A video call from the browser to Banter (session-initiate with audio and video).
 #[test]
 fn browser_video_calls_banter() {
-    isolate_network();
-    let server = Prosody::start_with_websocket();
-    let bob = server.user("bob");
-    let web = server.user("web");
-    let dir = tempfile::tempdir().unwrap();
-    let y4m = dir.path().join("bob-saw.y4m");
-    let mut args = vec![
-        "answer",
-        "--from",
-        web.jid.as_str(),
-        "--calls",
-        "1",
-        "--resource",
-        "desk",
-        "--video",
-    ];
-    args.extend(media_args("tone:880", "null"));
-    args.extend([
-        "--video-in",
-        "pattern",
-        "--video-out",
-        y4m.to_str().unwrap(),
-    ]);
-    let mut banter = Proc::spawn(bob.banter(&args));
-    banter.wait_for("bob online", T, |v| v["event"] == "caught_up");
-    let peer = format!("{}/desk", bob.jid);
-    let b_args = [
-        "--mode",
-        "call",
-        "--peer",
-        peer.as_str(),
-        "--video",
-        "--tone",
-        "440",
-        "--expect-hz",
-        "880",
-        "--duration",
-        "6",
-    ];
-    let (ok, b_events) = browser(&server, &web, &b_args).finish(T);
-    if std::env::var("INTEROP_DUMP").is_ok() {
-        for e in &b_events {
-            eprintln!("{e}");
-        }
-    }
-    let r = result(&b_events);
-    assert!(ok, "browser: {r}");
-    assert_browser_saw_video(&r);
-    let (ok, events) = banter.finish(T);
-    assert!(ok, "banter: {events:#?}");
-    if std::fs::metadata(&y4m).map(|m| m.len()).unwrap_or(0) == 0 {
-        let stats: Vec<&Value> = events.iter().filter(|e| e["event"] == "stats").collect();
-        panic!(
-            "Banter recorded no video; its last stats: {:#?}",
-            stats.last()
-        );
-    }
-    assert_browser_pattern(&y4m);
-    eprintln!("browser video: {}", r["video"]);
+    browser_calls_banter(false, true);
 }
