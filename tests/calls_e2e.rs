@@ -525,6 +525,27 @@ async fn hold_silences_the_call_and_the_peer_is_told() {
     assert!((f - 660.0).abs() <= 5.0, "{f} Hz before hold");
 }
 
+/// Alice calls Bob through a fresh Prosody: Bob answers (recording audio to `bob_out`,
+/// with `bob_args`), Alice calls with a 440 Hz tone and `call_args`. Both must succeed;
+/// their events.
+fn alice_calls_bob(bob_out: &str, bob_args: &[&str], call_args: &[&str]) -> Events2 {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let bob_proc = answering(&bob, &alice, bob_out, bob_args);
+    let mut args = vec!["call", bob.jid.as_str()];
+    args.extend(call_args);
+    args.extend(media_args("tone:440", "null"));
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "alice's call failed: {a_events:#?}");
+    let (ok, b_events) = bob_proc.finish(T);
+    assert!(ok, "bob's answer failed: {b_events:#?}");
+    (a_events, b_events)
+}
+
+/// Alice's and Bob's events.
+type Events2 = (Vec<Value>, Vec<Value>);
+
 /// The burned-in numbers of a `--video-out` recording: 640x480, increasing, and how
 /// many pictures there are.
 fn pattern_frames(path: &std::path::Path) -> usize {
@@ -553,32 +574,23 @@ fn video_fps(events: &[Value]) -> Vec<f64> {
 /// bitrate is reported.
 #[test]
 fn video_call_with_the_pattern_both_ways() {
-    let server = Prosody::start();
-    let alice = server.user("alice");
-    let bob = server.user("bob");
     let dir = tempfile::tempdir().unwrap();
     let a_y4m = dir.path().join("alice-saw.y4m");
     let b_y4m = dir.path().join("bob-saw.y4m");
-    let b_out = b_y4m.to_str().unwrap();
-    let bob_proc = answering(
-        &bob,
-        &alice,
+    let (b_out, a_out) = (b_y4m.to_str().unwrap(), a_y4m.to_str().unwrap());
+    let (a_events, b_events) = alice_calls_bob(
         "null",
         &["--video", "--video-in", "pattern", "--video-out", b_out],
+        &[
+            "--video",
+            "--duration",
+            "6",
+            "--video-in",
+            "pattern",
+            "--video-out",
+            a_out,
+        ],
     );
-    let mut args = vec!["call", bob.jid.as_str(), "--video", "--duration", "6"];
-    args.extend(media_args("tone:440", "null"));
-    args.extend([
-        "--video-in",
-        "pattern",
-        "--video-out",
-        a_y4m.to_str().unwrap(),
-    ]);
-    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
-    assert!(ok, "alice's call failed: {a_events:#?}");
-    let (ok, b_events) = bob_proc.finish(T);
-    assert!(ok, "bob's answer failed: {b_events:#?}");
-
     for events in [&a_events, &b_events] {
         let call = events.iter().find(|e| e["event"] == "call").unwrap();
         assert_eq!(call["media"], serde_json::json!(["audio", "video"]));
@@ -603,25 +615,21 @@ fn video_call_with_the_pattern_both_ways() {
 /// Banter accepts; Bob's recording of her pattern increases, and her tone goes on.
 #[test]
 fn video_added_to_an_audio_call() {
-    let server = Prosody::start();
-    let alice = server.user("alice");
-    let bob = server.user("bob");
     let dir = tempfile::tempdir().unwrap();
     let b_y4m = dir.path().join("bob-saw.y4m");
     let b_wav = dir.path().join("bob-heard.wav");
-    let bob_proc = answering(
-        &bob,
-        &alice,
+    let (a_events, b_events) = alice_calls_bob(
         b_wav.to_str().unwrap(),
         &["--video-out", b_y4m.to_str().unwrap()],
+        &[
+            "--duration",
+            "6",
+            "--video-in",
+            "pattern",
+            "--add-video-after",
+            "2",
+        ],
     );
-    let mut args = vec!["call", bob.jid.as_str(), "--duration", "6"];
-    args.extend(media_args("tone:440", "null"));
-    args.extend(["--video-in", "pattern", "--add-video-after", "2"]);
-    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
-    assert!(ok, "alice's call failed: {a_events:#?}");
-    let (ok, b_events) = bob_proc.finish(T);
-    assert!(ok, "bob's answer failed: {b_events:#?}");
     let media = |events: &[Value]| -> Vec<Value> {
         events
             .iter()
@@ -649,19 +657,19 @@ fn video_added_to_an_audio_call() {
 /// reported in words, and the call goes on as an audio call.
 #[test]
 fn video_call_without_a_camera_goes_on_as_audio() {
-    let server = Prosody::start();
-    let alice = server.user("alice");
-    let bob = server.user("bob");
     let dir = tempfile::tempdir().unwrap();
     let b_wav = dir.path().join("bob-heard.wav");
-    let bob_proc = answering(&bob, &alice, b_wav.to_str().unwrap(), &[]);
-    let mut args = vec!["call", bob.jid.as_str(), "--video", "--duration", "3"];
-    args.extend(media_args("tone:440", "null"));
-    args.extend(["--video-in", "camera:No Such Camera"]);
-    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
-    assert!(ok, "alice's call failed: {a_events:#?}");
-    let (ok, _) = bob_proc.finish(T);
-    assert!(ok);
+    let (a_events, _) = alice_calls_bob(
+        b_wav.to_str().unwrap(),
+        &[],
+        &[
+            "--video",
+            "--duration",
+            "3",
+            "--video-in",
+            "camera:No Such Camera",
+        ],
+    );
     let warning = a_events
         .iter()
         .find(|e| e["event"] == "error")
