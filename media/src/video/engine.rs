@@ -202,6 +202,8 @@ impl Receiver {
         let mut ext = base | rel;
         if ext < self.highest - 0x8000 {
             ext += 0x10000;
+        } else if ext > self.highest + 0x8000 && self.highest >= 0 {
+            ext -= 0x10000; // a late packet from before a wrap (or before the first)
         }
         if ext < self.highest {
             self.late += 1;

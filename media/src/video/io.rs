@@ -305,6 +305,9 @@ pub fn read_y4m_luma(data: &[u8]) -> Option<(usize, usize, Vec<&[u8]>)> {
             h = v.parse().ok()?;
         }
     }
+    if w == 0 || h == 0 || w > 8192 || h > 8192 {
+        return None;
+    }
     let frame = w * h + 2 * w.div_ceil(2) * h.div_ceil(2);
     let mut frames = Vec::new();
     let mut at = nl + 1;

@@ -173,13 +173,18 @@ impl Assembler {
             if let (Some(end), Some(first)) = (self.last_end, first) {
                 // Every sequence number between the last frame and this one must have
                 // been padding.
-                let mut s = end.wrapping_add(1);
-                while s != first {
-                    if !self.padding.contains(&s) {
-                        self.lost = true;
-                        break;
+                let gap = first.wrapping_sub(end.wrapping_add(1)) as usize;
+                if gap > PADDING_KEPT {
+                    self.lost = true;
+                } else {
+                    let mut s = end.wrapping_add(1);
+                    while s != first {
+                        if !self.padding.contains(&s) {
+                            self.lost = true;
+                            break;
+                        }
+                        s = s.wrapping_add(1);
                     }
-                    s = s.wrapping_add(1);
                 }
             }
             self.last_end = p.parts.iter().find(|x| x.marker).map(|x| x.seq);
