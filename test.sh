@@ -4,7 +4,7 @@
 # Debian/Ubuntu packages first.
 set -euo pipefail
 cd "$(dirname "$0")"
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --tests
 export CARGO_TERM_COLOR=never
 # Snapshot images have clock times in them, and are rendered on Mesa's lavapipe.
 export TZ=UTC WGPU_BACKEND=vulkan

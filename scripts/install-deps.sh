@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages Banter needs to build, run and test.
-# Idempotent: only packages that are missing are installed.
+# Installs the Debian/Ubuntu packages Banter needs to build and run; with --tests also
+# those only the test suite needs. Idempotent: only packages that are missing are
+# installed.
 set -euo pipefail
 
 PKGS=(
@@ -12,11 +13,23 @@ PKGS=(
   dunst
   # tests: real servers and a sound system without hardware
   prosody coturn pulseaudio pulseaudio-utils libasound2-plugins
-  # interop tests: a third-party Jingle peer (StanzaJS) in Chromium, in a private netns
-  chromium iproute2
   # window tests
   xvfb xauth libgl1-mesa-dri libgl1 libegl1 libxkbcommon-x11-0 libxcursor1 libxi6 libxrandr2 libx11-xcb1 imagemagick mesa-vulkan-drivers
 )
+
+if [ "${1:-}" = "--tests" ]; then
+  PKGS+=(
+    # interop tests: a third-party Jingle peer (StanzaJS) in Chromium, in a private netns
+    chromium iproute2
+    # camera test: the distribution's kernel with its virtual camera (vivid) under QEMU
+    qemu-system-x86 busybox-static cpio
+  )
+  if apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+    PKGS+=(linux-image-amd64)
+  else
+    PKGS+=(linux-image-generic) # Ubuntu: vivid is in linux-modules-extra, a dependency
+  fi
+fi
 
 # Node.js for the interop harness: the machine's own if it has one, else Debian's.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

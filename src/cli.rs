@@ -125,6 +125,12 @@ pub enum Cmd {
         #[arg(long, default_value_t = 5.0)]
         duration: f64,
     },
+    /// Send your camera through the whole video path of a call (VP8, RTP, decoding) and
+    /// measure what comes out (no account needed); --video-out FILE.y4m keeps it
+    CameraTest {
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+    },
     /// List audio inputs and outputs (and cameras)
     Devices,
     /// Send one chat message; exits 0 once the server acknowledged it
@@ -390,6 +396,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     let media = cli.media;
     match cmd {
         Cmd::SoundTest { duration } => sound_test(&media, duration, args.json).await,
+        Cmd::CameraTest { duration } => camera_test(&media, duration, args.json).await,
         Cmd::Devices => {
             devices(args.json);
             Ok(())
@@ -612,6 +619,42 @@ async fn sound_test(media: &MediaArgs, duration: f64, json: bool) -> Result<(), 
             "one-way latency {:.1} ms (capture to playout, device buffers not included); \
              loudest input {:.0} dBFS, loudest output {:.0} dBFS",
             report.latency_ms, report.level_in_max, report.level_out_max
+        );
+    }
+    Ok(())
+}
+
+async fn camera_test(media: &MediaArgs, duration: f64, json: bool) -> Result<(), CliError> {
+    let cfg = media.config()?;
+    let mut out = std::io::stdout();
+    let r = crate::cameratest::run(
+        cfg.video_in,
+        cfg.video_out,
+        Duration::from_secs_f64(duration.max(1.0)),
+        |s| {
+            if json {
+                let _ = writeln!(out, "{}", stats_json(None, s));
+            }
+        },
+    )
+    .await?;
+    if json {
+        let mut v = serde_json::to_value(&r).unwrap_or_default();
+        v["event"] = json!("camera-test");
+        println!("{v}");
+    } else {
+        println!(
+            "{}: captured at {}x{}, {} fps; after VP8 and RTP {} pictures of {}x{} came \
+             through at {:.1} fps, {:.0} kbit/s",
+            r.camera,
+            r.capture_width,
+            r.capture_height,
+            r.capture_fps,
+            r.frames_decoded,
+            r.width,
+            r.height,
+            r.fps,
+            r.send_kbps
         );
     }
     Ok(())

@@ -31,40 +31,53 @@ int bv4l_card(const char *path, char *name, int cap) {
 }
 
 /* Opens, negotiates w x h (YUYV preferred, else MJPG), fps, starts streaming.
- * On return *w, *h, *fourcc hold what the driver chose. */
-bv4l *bv4l_open(const char *path, int *w, int *h, int fps, uint32_t *fourcc) {
-  bv4l *d = calloc(1, sizeof *d); if (!d) return NULL;
+ * On return *w, *h, *fourcc, *stride (bytes per line) and *fps hold what the driver
+ * chose. On failure returns NULL with *err set to the errno of the step that failed,
+ * so the caller can tell "busy" from "no permission" from "gone". */
+bv4l *bv4l_open(const char *path, int *w, int *h, int *fps, uint32_t *fourcc, int *stride,
+                int *err) {
+  *err = 0;
+  bv4l *d = calloc(1, sizeof *d); if (!d) { *err = ENOMEM; return NULL; }
   d->fd = open(path, O_RDWR | O_NONBLOCK); d->held = -1;
-  if (d->fd < 0) { free(d); return NULL; }
+  if (d->fd < 0) { *err = errno; free(d); return NULL; }
   uint32_t want[2] = { V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_MJPEG };
   struct v4l2_format f;
-  for (int i = 0; i < 2; i++) {
+  int set = 0;
+  for (int i = 0; i < 2 && !set; i++) {
     memset(&f, 0, sizeof f); f.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     f.fmt.pix.width = *w; f.fmt.pix.height = *h; f.fmt.pix.pixelformat = want[i]; f.fmt.pix.field = V4L2_FIELD_NONE;
-    if (xioctl(d->fd, VIDIOC_S_FMT, &f) == 0 && f.fmt.pix.pixelformat == want[i]) break;
+    if (xioctl(d->fd, VIDIOC_S_FMT, &f) == 0) set = f.fmt.pix.pixelformat == want[i];
+    else if (errno == EBUSY) { *err = EBUSY; goto fail; } /* another program streams */
+  }
+  if (!set) { /* neither format: report what the device does give */
+    memset(&f, 0, sizeof f); f.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    if (xioctl(d->fd, VIDIOC_G_FMT, &f)) { *err = errno; goto fail; }
   }
   *w = f.fmt.pix.width; *h = f.fmt.pix.height; *fourcc = f.fmt.pix.pixelformat;
+  *stride = f.fmt.pix.bytesperline ? (int)f.fmt.pix.bytesperline : *w * 2;
   struct v4l2_streamparm p; memset(&p, 0, sizeof p); p.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-  p.parm.capture.timeperframe.numerator = 1; p.parm.capture.timeperframe.denominator = fps;
-  xioctl(d->fd, VIDIOC_S_PARM, &p); /* best effort */
+  p.parm.capture.timeperframe.numerator = 1; p.parm.capture.timeperframe.denominator = *fps;
+  if (xioctl(d->fd, VIDIOC_S_PARM, &p) == 0 && p.parm.capture.timeperframe.numerator > 0)
+    *fps = (int)(p.parm.capture.timeperframe.denominator / p.parm.capture.timeperframe.numerator);
   struct v4l2_requestbuffers rb; memset(&rb, 0, sizeof rb);
   rb.count = NBUF; rb.type = V4L2_BUF_TYPE_VIDEO_CAPTURE; rb.memory = V4L2_MEMORY_MMAP;
-  if (xioctl(d->fd, VIDIOC_REQBUFS, &rb) || rb.count < 2) goto fail;
+  if (xioctl(d->fd, VIDIOC_REQBUFS, &rb)) { *err = errno; goto fail; }
+  if (rb.count < 2) { *err = ENOMEM; goto fail; }
   d->n = rb.count > NBUF ? NBUF : rb.count;
   for (int i = 0; i < d->n; i++) {
     struct v4l2_buffer b; memset(&b, 0, sizeof b);
     b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE; b.memory = V4L2_MEMORY_MMAP; b.index = i;
-    if (xioctl(d->fd, VIDIOC_QUERYBUF, &b)) goto fail;
+    if (xioctl(d->fd, VIDIOC_QUERYBUF, &b)) { *err = errno; goto fail; }
     d->len[i] = b.length;
     d->mem[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, b.m.offset);
-    if (d->mem[i] == MAP_FAILED) goto fail;
-    if (xioctl(d->fd, VIDIOC_QBUF, &b)) goto fail;
+    if (d->mem[i] == MAP_FAILED) { *err = errno; d->mem[i] = NULL; goto fail; }
+    if (xioctl(d->fd, VIDIOC_QBUF, &b)) { *err = errno; goto fail; }
   }
   enum v4l2_buf_type t = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-  if (xioctl(d->fd, VIDIOC_STREAMON, &t)) goto fail;
+  if (xioctl(d->fd, VIDIOC_STREAMON, &t)) { *err = errno; goto fail; }
   return d;
 fail:
-  for (int i = 0; i < d->n; i++) if (d->mem[i] && d->mem[i] != MAP_FAILED) munmap(d->mem[i], d->len[i]);
+  for (int i = 0; i < d->n; i++) if (d->mem[i]) munmap(d->mem[i], d->len[i]);
   close(d->fd); free(d); return NULL;
 }
 
@@ -77,17 +90,22 @@ int bv4l_next(bv4l *d, int timeout_ms, const uint8_t **data) {
     xioctl(d->fd, VIDIOC_QBUF, &b); d->held = -1;
   }
   struct pollfd pf = { d->fd, POLLIN, 0 };
-  int r = poll(&pf, 1, timeout_ms); if (r <= 0) return r;
+  int r = poll(&pf, 1, timeout_ms);
+  if (r < 0) return errno == EINTR ? 0 : -errno;
+  if (r == 0) return 0;
   struct v4l2_buffer b; memset(&b, 0, sizeof b);
   b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE; b.memory = V4L2_MEMORY_MMAP;
   if (xioctl(d->fd, VIDIOC_DQBUF, &b)) return errno == EAGAIN ? 0 : -errno;
+  if (b.index >= (unsigned)d->n) return -EINVAL;
   d->held = b.index; *data = d->mem[b.index];
+  if (b.flags & V4L2_BUF_FLAG_ERROR) return 0; /* a damaged picture: skip it */
+  if (b.bytesused > d->len[b.index]) b.bytesused = d->len[b.index];
   return (int)b.bytesused;
 }
 
 void bv4l_close(bv4l *d) {
   if (!d) return;
   enum v4l2_buf_type t = V4L2_BUF_TYPE_VIDEO_CAPTURE; xioctl(d->fd, VIDIOC_STREAMOFF, &t);
-  for (int i = 0; i < d->n; i++) munmap(d->mem[i], d->len[i]);
+  for (int i = 0; i < d->n; i++) if (d->mem[i]) munmap(d->mem[i], d->len[i]);
   close(d->fd); free(d);
 }

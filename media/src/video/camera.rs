@@ -17,8 +17,10 @@ extern "C" {
         path: *const c_char,
         w: *mut c_int,
         h: *mut c_int,
-        fps: c_int,
+        fps: *mut c_int,
         fourcc: *mut u32,
+        stride: *mut c_int,
+        err: *mut c_int,
     ) -> *mut RawCam;
     fn bv4l_next(d: *mut RawCam, timeout_ms: c_int, data: *mut *const u8) -> c_int;
     fn bv4l_close(d: *mut RawCam);
@@ -68,6 +70,10 @@ pub fn list() -> Vec<CameraInfo> {
 pub struct Camera {
     raw: *mut RawCam,
     pub name: String,
+    /// Pictures a second the driver agreed to.
+    pub fps: u32,
+    /// Bytes per YUYV line (drivers may pad lines beyond width x 2).
+    stride: usize,
     frame: I420,
 }
 
@@ -105,19 +111,30 @@ impl Camera {
         };
         let path = CString::new(info.path.clone())
             .map_err(|_| MediaError::Camera("bad device path".into()))?;
-        let (mut w, mut h, mut fourcc) = (width as c_int, height as c_int, 0u32);
+        let (mut w, mut h, mut rate, mut fourcc) =
+            (width as c_int, height as c_int, fps as c_int, 0u32);
+        let (mut stride, mut err) = (0 as c_int, 0 as c_int);
         // SAFETY: valid C string and out-pointers to locals.
-        let raw = unsafe { bv4l_open(path.as_ptr(), &mut w, &mut h, fps as c_int, &mut fourcc) };
+        let raw = unsafe {
+            bv4l_open(
+                path.as_ptr(),
+                &mut w,
+                &mut h,
+                &mut rate,
+                &mut fourcc,
+                &mut stride,
+                &mut err,
+            )
+        };
         if raw.is_null() {
-            return Err(MediaError::Camera(format!(
-                "{} could not be opened (in use by another program?)",
-                info.name
-            )));
+            return Err(open_error(&info.name, err));
         }
         let cam = Camera {
             raw,
             name: info.name.clone(),
-            frame: I420::new(w as usize, h as usize),
+            fps: rate.max(1) as u32,
+            stride: (stride.max(0) as usize).max(w.max(0) as usize * 2),
+            frame: I420::new(w.max(0) as usize, h.max(0) as usize),
         };
         if fourcc != YUYV {
             return Err(MediaError::Camera(format!(
@@ -126,7 +143,13 @@ impl Camera {
                 String::from_utf8_lossy(&fourcc.to_le_bytes())
             )));
         }
+        tracing::info!(camera = %cam.name, width = w, height = h, fps = cam.fps, "camera open");
         Ok(cam)
+    }
+
+    /// The picture size the driver chose.
+    pub fn size(&self) -> (usize, usize) {
+        (self.frame.width, self.frame.height)
     }
 
     /// The next picture, waiting up to `timeout_ms`; `Ok(None)` on timeout.
@@ -141,12 +164,12 @@ impl Camera {
             )));
         }
         let (w, h) = (self.frame.width, self.frame.height);
-        if n == 0 || (n as usize) < w * h * 2 {
+        if n == 0 || (n as usize) < self.stride * (h.max(1) - 1) + w * 2 {
             return Ok(None);
         }
         // SAFETY: the shim returned a mapped buffer of n bytes, valid until the next call.
         let yuyv = unsafe { std::slice::from_raw_parts(data, n as usize) };
-        yuyv_to_i420(yuyv, &mut self.frame);
+        yuyv_to_i420(yuyv, self.stride, &mut self.frame);
         Ok(Some(&self.frame))
     }
 }
@@ -158,17 +181,46 @@ impl Drop for Camera {
     }
 }
 
-/// Packed 4:2:2 (Y0 U Y1 V) to planar 4:2:0: chroma averaged over each pair of rows.
-pub fn yuyv_to_i420(src: &[u8], f: &mut I420) {
+/// Why a camera did not open, from the errno of the step that failed.
+fn open_error(name: &str, errno: c_int) -> MediaError {
+    MediaError::Camera(match errno {
+        libc_errno::EBUSY => format!("{name} is in use by another program"),
+        libc_errno::EACCES | libc_errno::EPERM => format!(
+            "{name} may not be opened by this user (permission denied; \
+             is the user in the 'video' group?)"
+        ),
+        libc_errno::ENOENT | libc_errno::ENODEV | libc_errno::ENXIO => {
+            format!("{name} has gone (unplugged?)")
+        }
+        e => format!(
+            "{name} could not be opened: {}",
+            std::io::Error::from_raw_os_error(e)
+        ),
+    })
+}
+
+/// The errno values `open_error` tells apart (Linux numbering).
+mod libc_errno {
+    pub const EPERM: i32 = 1;
+    pub const ENOENT: i32 = 2;
+    pub const ENXIO: i32 = 6;
+    pub const EACCES: i32 = 13;
+    pub const EBUSY: i32 = 16;
+    pub const ENODEV: i32 = 19;
+}
+
+/// Packed 4:2:2 (Y0 U Y1 V, `stride` bytes a line) to planar 4:2:0: chroma averaged
+/// over each pair of rows.
+pub fn yuyv_to_i420(src: &[u8], stride: usize, f: &mut I420) {
     let (w, h) = (f.width, f.height);
     let cw = f.chroma_width();
     for row in 0..h {
-        let line = &src[row * w * 2..(row + 1) * w * 2];
+        let line = &src[row * stride..row * stride + w * 2];
         for (x, px) in f.y[row * w..(row + 1) * w].iter_mut().enumerate() {
             *px = line[x * 2];
         }
         if row % 2 == 1 || row + 1 == h {
-            let prev = &src[(row - row % 2) * w * 2..];
+            let prev = &src[(row - row % 2) * stride..];
             let c = row / 2;
             for x in 0..w / 2 {
                 let i = x * 4;
@@ -191,10 +243,33 @@ mod tests {
             14, 110, 15, 210, 16, 110, 17, 210,
         ];
         let mut f = I420::new(4, 2);
-        yuyv_to_i420(&src, &mut f);
+        yuyv_to_i420(&src, 8, &mut f);
         assert_eq!(f.y, [10, 11, 12, 13, 14, 15, 16, 17]);
         assert_eq!(f.u, [105, 105]);
         assert_eq!(f.v, [205, 205]);
+    }
+
+    #[test]
+    fn padded_lines_are_skipped() {
+        // 2x2 with 4 bytes of padding after each line.
+        let src = [
+            10, 100, 11, 200, 9, 9, 9, 9, //
+            12, 110, 13, 210, 9, 9, 9, 9,
+        ];
+        let mut f = I420::new(2, 2);
+        yuyv_to_i420(&src, 8, &mut f);
+        assert_eq!(f.y, [10, 11, 12, 13]);
+        assert_eq!((f.u[0], f.v[0]), (105, 205));
+    }
+
+    #[test]
+    fn open_errors_say_what_to_do() {
+        assert_eq!(
+            open_error("C920", 16).to_string(),
+            "camera: C920 is in use by another program"
+        );
+        assert!(open_error("C920", 13).to_string().contains("'video' group"));
+        assert!(open_error("C920", 19).to_string().contains("unplugged"));
     }
 
     /// This machine has no camera: asking for one is an error that says so.

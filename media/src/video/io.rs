@@ -292,8 +292,15 @@ impl VideoSink {
     }
 }
 
-/// Reads a Y4M file written by [`VideoSink`]: (width, height, luma planes).
-pub fn read_y4m_luma(data: &[u8]) -> Option<(usize, usize, Vec<&[u8]>)> {
+/// One picture of a Y4M file, borrowed from it.
+pub struct Y4mFrame<'a> {
+    pub y: &'a [u8],
+    pub u: &'a [u8],
+    pub v: &'a [u8],
+}
+
+/// Reads a Y4M file written by [`VideoSink`] (4:2:0): (width, height, pictures).
+pub fn read_y4m(data: &[u8]) -> Option<(usize, usize, Vec<Y4mFrame<'_>>)> {
     let nl = data.iter().position(|b| *b == b'\n')?;
     let header = std::str::from_utf8(&data[..nl]).ok()?;
     let mut w = 0usize;
@@ -308,14 +315,23 @@ pub fn read_y4m_luma(data: &[u8]) -> Option<(usize, usize, Vec<&[u8]>)> {
     if w == 0 || h == 0 || w > 8192 || h > 8192 {
         return None;
     }
-    let frame = w * h + 2 * w.div_ceil(2) * h.div_ceil(2);
+    let c = w.div_ceil(2) * h.div_ceil(2);
+    let frame = w * h + 2 * c;
     let mut frames = Vec::new();
     let mut at = nl + 1;
     while at + 6 + frame <= data.len() && &data[at..at + 6] == b"FRAME\n" {
-        frames.push(&data[at + 6..at + 6 + w * h]);
+        let (y, rest) = data[at + 6..at + 6 + frame].split_at(w * h);
+        let (u, v) = rest.split_at(c);
+        frames.push(Y4mFrame { y, u, v });
         at += 6 + frame;
     }
     Some((w, h, frames))
+}
+
+/// The luma planes of [`read_y4m`].
+pub fn read_y4m_luma(data: &[u8]) -> Option<(usize, usize, Vec<&[u8]>)> {
+    let (w, h, frames) = read_y4m(data)?;
+    Some((w, h, frames.into_iter().map(|f| f.y).collect()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ pub mod pattern;
 pub mod rtp;
 pub mod vp8;
 
-pub use engine::{RateControl, RembEstimate};
+pub use engine::{RateControl, RembEstimate, FPS, HEIGHT, WIDTH};
 pub use io::{RgbaFrame, VideoSinkSpec, VideoSourceSpec, VideoView};
 
 /// A picture in I420 (YUV 4:2:0): full-size luma, quarter-size chroma planes.
