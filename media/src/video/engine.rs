@@ -426,7 +426,14 @@ pub(crate) fn run(t: VideoThread) {
                 &small
             }
             Ok(Some(p)) => p,
-            Ok(None) => continue,
+            Ok(None) => {
+                // A camera's picture is not ready yet: look again shortly rather than
+                // wait for it here, where arriving packets would wait too.
+                if matches!(src, VideoSource::Camera(_)) {
+                    next_frame = now + Duration::from_millis(4);
+                }
+                continue;
+            }
             Err(e) => {
                 // The camera went away: black frames from now on, the call goes on.
                 device_error(e);

@@ -91,7 +91,8 @@ impl VideoSource {
                 *n = n.wrapping_add(1);
                 Ok(Some(frame))
             }
-            VideoSource::Camera(c) => c.next(40),
+            // Never waits: the engine looks again a few milliseconds later.
+            VideoSource::Camera(c) => c.next(0),
             VideoSource::Black(f) => Ok(Some(f)),
             VideoSource::Echo => Ok(None),
         }
