@@ -520,6 +520,12 @@ async fn video_added_mid_call() {
         audio_only.iter().all(|s| s.video.is_none()),
         "{audio_only:?}"
     );
+    // Offered, then taken back before B answered (the camera turned off again)...
+    let first = a.session.add_video().await.unwrap();
+    assert_eq!(first.contents.len(), 2, "{first:?}");
+    a.session.cancel_video_offer().await;
+    // ...and offered again (webrtc-rs gives the content a new name after the
+    // rollback; Jingle does not mind), and this time it is answered.
     let offer = a.session.add_video().await.unwrap();
     assert_eq!(offer.contents.len(), 2, "{offer:?}");
     // B has no camera: its side of the content sends black pictures.

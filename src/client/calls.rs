@@ -333,6 +333,12 @@ impl State {
                     }
                     vec![]
                 }
+                Output::VideoWithdrawn => {
+                    if let Some(s) = entry.media.clone() {
+                        s.cancel_video_offer().await;
+                    }
+                    vec![]
+                }
                 Output::VideoRefused => {
                     if let Some(s) = entry.media.clone() {
                         s.cancel_video_offer().await;

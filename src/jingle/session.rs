@@ -148,6 +148,9 @@ pub enum Output {
     VideoRefused,
     /// The peer removed the video content (content-remove): the call goes on as audio.
     VideoRemoved,
+    /// We took back the video we were adding (camera turned off before the peer
+    /// accepted): undo the re-offer, nothing to report.
+    VideoWithdrawn,
     CloseMedia,
     State(CallState),
     SetTimer(Duration),
@@ -500,6 +503,11 @@ impl Call {
             }
             Input::Camera(on) => self.camera(on, &mut out),
             Input::LocalReoffer(offer) => {
+                if !self.video_on {
+                    // The camera went off again while the offer was being made.
+                    out.push(Output::VideoWithdrawn);
+                    return out;
+                }
                 let Some(to) = self.peer_full.clone() else {
                     return out;
                 };
@@ -649,7 +657,30 @@ impl Call {
                 self.video_on = true;
                 out.push(Output::AddVideo);
             }
-            None => {}
+            // Off before the peer accepted the video we offered: take the offer back
+            // with content-remove (XEP-0166 §7.2.15), as Conversations does.
+            None if !on && !self.adding.is_empty() => {
+                self.video_on = false;
+                let names = std::mem::take(&mut self.adding);
+                self.local_names.retain(|n| !names.contains(n));
+                out.push(Output::VideoWithdrawn);
+                if let Some(to) = self.peer_full.clone() {
+                    let mut j = Jingle::new(Action::ContentRemove, &self.id);
+                    j.contents = names
+                        .into_iter()
+                        .map(|name| Content {
+                            creator: self.role().into(),
+                            name,
+                            senders: "both".into(),
+                            description: None,
+                            transport: None,
+                        })
+                        .collect();
+                    out.push(Output::Jingle { to, jingle: j });
+                }
+            }
+            // Off while the offer is still being made: `LocalReoffer` drops it.
+            None => self.video_on = on && self.video_on,
         }
     }
 
@@ -877,6 +908,14 @@ impl Call {
             // keep it as an audio call).
             Action::ContentRemove => {
                 let names: Vec<&str> = j.contents.iter().map(|c| c.name.as_str()).collect();
+                // Taken back before we accepted it: no content-accept will follow.
+                if self
+                    .peer_adding
+                    .as_ref()
+                    .is_some_and(|(_, adding)| adding.iter().any(|n| names.contains(&n.as_str())))
+                {
+                    self.peer_adding = None;
+                }
                 let removes_video =
                     !names.is_empty() && names.iter().all(|n| self.is_video_content(n));
                 if removes_video {
@@ -1233,6 +1272,82 @@ mod tests {
         assert_eq!(a.media, [MediaKind::Audio]);
         assert_eq!(a.state, CallState::Active);
         assert!(!a.is_video_content("1"));
+    }
+
+    /// The camera goes off again before the peer accepted the video: the offer is taken
+    /// back with content-remove, a late content-accept changes nothing, and the peer
+    /// (which had begun to accept) sends no content-accept and keeps an audio call.
+    #[test]
+    fn video_offer_taken_back_before_it_was_accepted() {
+        let (mut a, mut b) = active_pair();
+        b.handle(Input::Camera(true));
+        let add = jingle_of(
+            &b.handle(Input::LocalReoffer(with_video(desc()))),
+            Action::ContentAdd,
+        )
+        .unwrap();
+        let out = a.handle(Input::Jingle {
+            from: Jid::from(own("bob@x/phone")),
+            jingle: add.clone(),
+        });
+        assert!(matches!(out.first(), Some(Output::AcceptContentAdd { .. })));
+
+        let out = b.handle(Input::Camera(false));
+        assert!(
+            out.iter().any(|o| matches!(o, Output::VideoWithdrawn)),
+            "{out:?}"
+        );
+        let remove = jingle_of(&out, Action::ContentRemove).unwrap();
+        assert_eq!(remove.contents.len(), 1);
+        assert_eq!(remove.contents[0].name, "1");
+        assert_eq!(remove.contents[0].creator, "responder");
+        assert!(remove.contents[0].description.is_none());
+
+        let out = a.handle(Input::Jingle {
+            from: Jid::from(own("bob@x/phone")),
+            jingle: remove,
+        });
+        assert!(
+            out.iter().any(|o| matches!(o, Output::VideoRemoved)),
+            "{out:?}"
+        );
+        // The answer the media was making for it is not sent.
+        let out = a.handle(Input::ContentAnswer(with_video(desc())));
+        assert!(jingle_of(&out, Action::ContentAccept).is_none(), "{out:?}");
+        assert_eq!(a.media, [MediaKind::Audio]);
+
+        // A content-accept that crossed our content-remove: still an audio call.
+        let mut late = Jingle::new(Action::ContentAccept, "v");
+        late.contents = add.contents;
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(own("alice@x/pc")),
+            jingle: late,
+        });
+        assert!(
+            !out.iter().any(|o| matches!(o, Output::AcceptAnswer(_))),
+            "{out:?}"
+        );
+        assert_eq!(b.media, [MediaKind::Audio]);
+        assert_eq!((a.state, b.state), (CallState::Active, CallState::Active));
+
+        // And video can be offered again afterwards.
+        let out = b.handle(Input::Camera(true));
+        assert!(matches!(&out[..], [Output::AddVideo]), "{out:?}");
+        let out = b.handle(Input::LocalReoffer(with_video(desc())));
+        assert!(jingle_of(&out, Action::ContentAdd).is_some(), "{out:?}");
+    }
+
+    /// Off while the re-offer is still being made: nothing is sent and it is undone.
+    #[test]
+    fn camera_off_while_the_video_offer_is_made() {
+        let (_, mut b) = active_pair();
+        assert!(matches!(
+            &b.handle(Input::Camera(true))[..],
+            [Output::AddVideo]
+        ));
+        assert!(b.handle(Input::Camera(false)).is_empty());
+        let out = b.handle(Input::LocalReoffer(with_video(desc())));
+        assert!(matches!(&out[..], [Output::VideoWithdrawn]), "{out:?}");
     }
 
     #[test]
