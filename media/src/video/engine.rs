@@ -333,6 +333,7 @@ pub(crate) fn run(t: VideoThread) {
         (0u64, 0u64, 0u64, 0u64);
     let mut frame_no = 0u64;
     let mut half_size = false;
+    let mut echoed = 0u64;
     let mut small = I420::new(WIDTH / 2, HEIGHT / 2);
     while !shared.stop.load(Ordering::Acquire) {
         let sending = source.is_some() && shared.connected.load(Ordering::Acquire);
@@ -415,8 +416,12 @@ pub(crate) fn run(t: VideoThread) {
         let picture = if camera_off {
             Ok(Some(&black))
         } else if matches!(src, VideoSource::Echo) {
-            // The peer's own picture, once one was decoded.
-            Ok((rx.picture.width > 0).then_some(&rx.picture))
+            // The peer's own picture, each one once (a repeat would only say the same
+            // picture twice, and show the peer a stutter).
+            let decoded = shared.frames_decoded.load(Ordering::Relaxed);
+            let fresh = rx.picture.width > 0 && decoded != echoed;
+            echoed = decoded;
+            Ok(fresh.then_some(&rx.picture))
         } else {
             src.capture()
         };
@@ -427,9 +432,9 @@ pub(crate) fn run(t: VideoThread) {
             }
             Ok(Some(p)) => p,
             Ok(None) => {
-                // A camera's picture is not ready yet: look again shortly rather than
-                // wait for it here, where arriving packets would wait too.
-                if matches!(src, VideoSource::Camera(_)) {
+                // No new camera (or echoed) picture yet: look again shortly rather
+                // than wait for it here, where arriving packets would wait too.
+                if matches!(src, VideoSource::Camera(_) | VideoSource::Echo) {
                     next_frame = now + Duration::from_millis(4);
                 }
                 continue;
