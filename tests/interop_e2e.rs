@@ -309,3 +309,65 @@ fn banter_video_calls_browser() {
 fn browser_video_calls_banter() {
     browser_calls_banter(false, true);
 }
+
+/// A video call to a client that does not say it can bundle (Dino's caps: video calls,
+/// no XEP-0338 grouping): Banter does not send it a bundled audio+video offer it could
+/// not take, says why, and the call goes on as an audio call that works both ways.
+#[test]
+fn video_call_to_a_client_without_bundle_goes_on_as_audio() {
+    isolate_network();
+    let server = Prosody::start_with_websocket();
+    let alice = server.user("alice");
+    let web = server.user("web");
+    let b_args = [
+        "--mode",
+        "answer",
+        "--resource",
+        "browser",
+        "--tone",
+        "880",
+        "--expect-hz",
+        "440",
+        "--answer-delay",
+        "1500",
+        "--duration",
+        "30",
+        "--no-bundle",
+    ];
+    let mut b = browser(&server, &web, &b_args);
+    b.wait_for("browser online", T, |v| v["event"] == "connected");
+    // Alice has the browser as a contact, so its presence (and caps) reach her.
+    let (ok, out) = Proc::spawn(alice.banter(&["contact", "add", web.jid.as_str()])).finish(T);
+    assert!(ok, "{out:#?}");
+    b.wait_for("subscription approved", T, |v| {
+        v["event"] == "subscription" && v["action"] == "approved"
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("alice-heard.wav");
+    let mut args = vec!["call", web.jid.as_str(), "--duration", "4"];
+    args.extend(media_args("tone:440", wav.to_str().unwrap()));
+    args.extend(["--video", "--video-in", "pattern"]);
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "banter: {a_events:#?}");
+    let (ok, b_events) = b.finish(T);
+    assert!(
+        a_events
+            .iter()
+            .any(|e| e["event"] == "call_info" && e["info"] == "video-unsupported"),
+        "{a_events:#?}"
+    );
+    assert!(
+        a_events.iter().any(|e| e["event"] == "error"
+            && e["message"].as_str().is_some_and(|m| m.contains("BUNDLE"))),
+        "{a_events:#?}"
+    );
+    let active = a_events
+        .iter()
+        .find(|e| e["event"] == "call" && e["state"] == "active")
+        .expect("the call became active");
+    assert_eq!(active["media"], serde_json::json!(["audio"]), "{active}");
+    let r = result(&b_events);
+    assert!(ok, "browser: {r}");
+    assert_eq!(r["end_reason"], "success", "{r}");
+    assert_heard(&wav, 880.0);
+}

@@ -217,13 +217,16 @@ impl State {
                     );
                     vec![]
                 }
-                Output::CreateOffer => match self.media_session(id).await {
-                    Ok(session) => match session.create_offer().await {
-                        Ok(offer) => self.feed(id, Input::LocalDescription(offer)),
+                Output::CreateOffer => {
+                    self.video_needs_bundle(id);
+                    match self.media_session(id).await {
+                        Ok(session) => match session.create_offer().await {
+                            Ok(offer) => self.feed(id, Input::LocalDescription(offer)),
+                            Err(e) => self.feed(id, media_failure(&e)),
+                        },
                         Err(e) => self.feed(id, media_failure(&e)),
-                    },
-                    Err(e) => self.feed(id, media_failure(&e)),
-                },
+                    }
+                }
                 Output::AcceptOffer(offer) => match self.media_session(id).await {
                     Ok(session) => match session.accept_offer(&offer).await {
                         Ok(answer) => self.feed(id, Input::LocalDescription(answer)),
@@ -285,6 +288,9 @@ impl State {
                     let Some(s) = entry.media.clone() else {
                         continue;
                     };
+                    if !self.video_needs_bundle(id) {
+                        continue;
+                    }
                     match s.add_video().await {
                         Ok(offer) => self.feed(id, Input::LocalReoffer(offer)),
                         Err(e) => {
@@ -445,6 +451,40 @@ impl State {
 
     /// The call's media session, created on first use (after the user accepted, so
     /// nothing is gathered for a call that is declined).
+    /// Banter sends audio and video over one transport (BUNDLE, XEP-0338). A device
+    /// whose client says it cannot do that (Dino: one transport per content) is not
+    /// offered video: the call is placed, or goes on, as audio, and the user is told
+    /// why. Devices whose features are not known yet are offered video. Returns whether
+    /// video may be offered; turns the call's camera off when not.
+    fn video_needs_bundle(&mut self, id: &str) -> bool {
+        let Some(c) = self.calls.get_mut(id) else {
+            return false;
+        };
+        let features = c
+            .call
+            .peer_full
+            .as_ref()
+            .and_then(|f| self.features.get(&f.to_string()));
+        let bundles = features.is_none_or(|f| f.iter().any(|x| x == crate::jingle::grouping::NS));
+        tracing::debug!(peer = ?c.call.peer_full, known = features.is_some(), bundles, "video offer check");
+        if bundles || !c.call.video_on {
+            return true;
+        }
+        c.call.video_on = false;
+        let peer = c.call.peer.to_string();
+        self.emit(Event::Error {
+            message: format!(
+                "{peer}'s app cannot take audio and video over one connection (BUNDLE), \
+                 which Banter's video needs: the call goes on without video"
+            ),
+        });
+        self.emit(Event::CallInfo {
+            id: id.to_string(),
+            info: "video-unsupported".into(),
+        });
+        false
+    }
+
     async fn media_session(&mut self, id: &str) -> Result<Arc<MediaSession>, MediaError> {
         if let Some(s) = self.calls.get(id).and_then(|c| c.media.clone()) {
             return Ok(s);

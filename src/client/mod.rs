@@ -397,6 +397,7 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         catch_up_count: 0,
         mam_queryid: String::new(),
         caps_asked: HashMap::new(),
+        features: HashMap::new(),
         calls: HashMap::new(),
         ice_servers: Vec::new(),
         media_tx,
@@ -514,6 +515,9 @@ struct State {
     /// JIDs whose caps we asked about, by ver, to ask once.
     caps_asked: HashMap<String, Jid>,
     calls: HashMap<String, calls::ActiveCall>,
+    /// What each contact's device supports (full JID → disco#info features), for the
+    /// call decisions that depend on the peer's client.
+    features: HashMap<String, Vec<String>>,
     /// STUN/TURN servers last given by our server (XEP-0215), asked again per call.
     ice_servers: Vec<banter_media::IceServer>,
     media_tx: mpsc::UnboundedSender<(String, banter_media::MediaEvent)>,
@@ -1023,10 +1027,7 @@ impl State {
                     }
                 }
                 let jid = from.unwrap_or(jid);
-                self.emit(Event::Features {
-                    jid: jid.to_string(),
-                    features,
-                });
+                self.learned_features(jid, features);
             }
         }
     }
@@ -1161,16 +1162,22 @@ impl State {
         }
     }
 
+    fn learned_features(&mut self, jid: Jid, features: Vec<String>) {
+        tracing::debug!(%jid, count = features.len(), "features learned");
+        self.features.insert(jid.to_string(), features.clone());
+        self.emit(Event::Features {
+            jid: jid.to_string(),
+            features,
+        });
+    }
+
     /// Looks up a contact's features: from the caps cache, or by asking once per ver.
     fn learn_caps(&mut self, p: &Presence, from: Jid, out: &mut Vec<Stanza>) {
         let Some((node, ver)) = presence::caps_of(p) else {
             return;
         };
         match self.store.caps(&ver) {
-            Ok(Some(features)) => self.emit(Event::Features {
-                jid: from.to_string(),
-                features,
-            }),
+            Ok(Some(features)) => self.learned_features(from, features),
             Ok(None) => {
                 if self.caps_asked.contains_key(&ver) {
                     return;

@@ -32,6 +32,8 @@ const USAGE = `usage: node peer.mjs --ws URL --jid JID --password PW --mode call
   [--no-tcp]            do not signal TCP candidates (loopback UDP only)
   [--video]             also send a 640x480 test pattern (frame numbers burned in) and
                         require the peer's pictures, read the same way, to count up
+  [--no-bundle]         advertise video calls but not BUNDLE (urn:xmpp:jingle:apps:grouping:0),
+                        as Dino does
   [--require-loopback-pair]  fail unless the selected ICE pair is 127.x on both ends
   [--resource RES]      XMPP resource (default stanza-XXXXXX)
   [--verbose]           print Jingle / JMI stanzas ({"event":"xml"}) and page console
@@ -56,6 +58,7 @@ try {
             'answer-delay': { type: 'string', default: '500' },
             'no-tcp': { type: 'boolean', default: false },
             video: { type: 'boolean', default: false },
+            'no-bundle': { type: 'boolean', default: false },
             'require-loopback-pair': { type: 'boolean', default: false },
             resource: { type: 'string' },
             verbose: { type: 'boolean', default: false },
@@ -103,6 +106,7 @@ const opts = {
     answerDelay: Number(args['answer-delay']),
     allowTcp: !args['no-tcp'],
     video: args.video,
+    noBundle: args['no-bundle'],
     requireLoopbackPair: args['require-loopback-pair'],
     resource: args.resource,
     verbose,

@@ -50,6 +50,7 @@ export async function runPeer(opts) {
         minLevel: 0.005,
         requireLoopbackPair: false,
         video: false,
+        noBundle: false,
         ...opts
     };
 
@@ -71,13 +72,17 @@ export async function runPeer(opts) {
         jingle: {
             iceServers: [],
             trickleIce: true,
-            advertiseVideo: o.video,
+            advertiseVideo: o.video || o.noBundle,
             advertiseFileTransfer: false,
             createPeerConnection: (_session, cfg) => new LoopbackPC(cfg)
         }
     });
     if (o.jmiRespond || o.jmi) {
         defineJmi(client);
+    }
+    if (o.noBundle) {
+        // Dino's caps: video calls, but one transport per content (no XEP-0338).
+        client.disco.features.get('').delete(XMPP.Namespaces.NS_JINGLE_GROUPING_0);
     }
 
     const isJingleXml = xml => /urn:xmpp:jingle/.test(xml);
@@ -595,7 +600,9 @@ export async function runPeer(opts) {
         } catch (e) {
             emit('error', { message: `roster: ${JSON.stringify(e)}` });
         }
-        client.sendPresence();
+        // Caps (XEP-0115), as real clients send them: peers learn our features.
+        client.updateCaps();
+        client.sendPresence({ legacyCapabilities: client.disco.getCaps() });
         emit('connected', { jid: client.jid, mode: o.mode });
         if (peerBare) {
             client.subscribe(peerBare);
