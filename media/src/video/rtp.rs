@@ -86,6 +86,9 @@ const PADDING_KEPT: usize = 256;
 /// How far back (in 90 kHz ticks) an incomplete frame is kept: 200 ms.
 const MAX_AGE: u32 = 18_000;
 const MAX_PENDING: usize = 32;
+/// Packets kept for one frame: a 4K keyframe is a few hundred; a peer sending endless
+/// packets with one timestamp must not grow our memory without bound.
+const MAX_PARTS: usize = 2048;
 
 fn newer(a: u32, b: u32) -> bool {
     a != b && a.wrapping_sub(b) < 0x8000_0000
@@ -137,8 +140,8 @@ impl Assembler {
             }
         };
         let frame = &mut self.pending[idx];
-        if frame.parts.iter().any(|p| p.seq == seq) {
-            return done; // duplicate (a retransmission that raced the original)
+        if frame.parts.len() >= MAX_PARTS || frame.parts.iter().any(|p| p.seq == seq) {
+            return done; // duplicate (a retransmission that raced the original), or too many
         }
         frame.parts.push(Part {
             seq,
@@ -238,6 +241,39 @@ mod tests {
 
     fn frame(n: u8, len: usize) -> Vec<u8> {
         (0..len).map(|i| n.wrapping_add(i as u8)).collect()
+    }
+
+    /// Endless packets for one frame, never completed: memory stays bounded, and the
+    /// frame is given up once newer ones come.
+    #[test]
+    fn a_frame_of_endless_packets_is_bounded() {
+        let mut a = Assembler::new();
+        for seq in 0..10_000u16 {
+            assert!(a.push(seq, 90, false, &[0x10, 1, 2, 3]).is_empty());
+        }
+        assert_eq!(a.pending.len(), 1);
+        assert_eq!(a.pending[0].parts.len(), MAX_PARTS);
+        // Random bytes as payloads, with random sequence numbers and timestamps: no
+        // panic, and nothing unbounded.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let r = next();
+            let len = (r % 40) as usize;
+            let payload: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            a.push(
+                r as u16,
+                (r >> 16) as u32 % 200_000,
+                r & 1 << 40 != 0,
+                &payload,
+            );
+            assert!(a.pending.len() <= MAX_PENDING);
+        }
     }
 
     #[test]

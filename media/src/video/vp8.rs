@@ -152,6 +152,19 @@ impl Drop for Encoder {
     }
 }
 
+/// The largest picture decoded: 4K (3840x2160).
+pub const MAX_PIXELS: usize = 3840 * 2160;
+
+/// The size a VP8 keyframe declares (RFC 6386 §9.1), read before libvpx allocates it.
+pub fn keyframe_size(frame: &[u8]) -> Option<(usize, usize)> {
+    if frame.len() < 10 || frame[0] & 1 != 0 || frame[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let w = u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff;
+    let h = u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff;
+    Some((w as usize, h as usize))
+}
+
 pub struct Decoder {
     raw: *mut RawDec,
 }
@@ -174,6 +187,14 @@ impl Decoder {
     /// Decodes one frame into `into` (resized as needed). `Ok(false)`: no picture yet;
     /// `Err`: the frame was corrupt (ask for a keyframe).
     pub fn decode(&mut self, data: &[u8], into: &mut I420) -> Result<bool, MediaError> {
+        if let Some((w, h)) = keyframe_size(data) {
+            // A peer could declare up to 16383x16383 and have us allocate gigabytes.
+            if w * h > MAX_PIXELS {
+                return Err(MediaError::Codec(format!(
+                    "VP8 picture of {w}x{h} is larger than Banter accepts"
+                )));
+            }
+        }
         let (mut y, mut u, mut v) = (std::ptr::null(), std::ptr::null(), std::ptr::null());
         let (mut ys, mut us, mut vs, mut w, mut h) = (0, 0, 0, 0, 0);
         // SAFETY: out-pointers are valid locals; data is a live slice.
@@ -267,5 +288,44 @@ mod tests {
         let mut dec = Decoder::new().unwrap();
         let mut out = I420::new(0, 0);
         assert!(dec.decode(&[0xff; 100], &mut out).is_err());
+        // Random frames, some dressed as keyframes: errors or pictures, never a crash.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for n in 0..500 {
+            let mut f: Vec<u8> = (0..(n % 300 + 10))
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            if n % 2 == 0 {
+                f[0] &= !1;
+                f[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
+            }
+            let _ = dec.decode(&f, &mut out);
+            assert!(out.width * out.height <= MAX_PIXELS);
+        }
+    }
+
+    /// A keyframe that declares 16000x16000 is refused before anything is allocated;
+    /// a real keyframe's size is read right.
+    #[test]
+    fn huge_declared_pictures_are_refused() {
+        let mut f = vec![0u8; 64];
+        f[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
+        f[6..8].copy_from_slice(&16_000u16.to_le_bytes());
+        f[8..10].copy_from_slice(&16_000u16.to_le_bytes());
+        let mut dec = Decoder::new().unwrap();
+        let mut out = I420::new(0, 0);
+        let e = dec.decode(&f, &mut out).unwrap_err();
+        assert!(e.to_string().contains("16000x16000"), "{e}");
+        assert_eq!(out.width, 0);
+
+        let mut enc = Encoder::new(640, 480, 500).unwrap();
+        let mut pic = I420::new(640, 480);
+        pattern::draw(1, &mut pic);
+        let key = enc.encode(&pic, 0, true).unwrap().unwrap();
+        assert_eq!(keyframe_size(key.data), Some((640, 480)));
     }
 }
