@@ -9,8 +9,7 @@ use banter_media::audio::sink::SinkSpec;
 use banter_media::audio::source::SourceSpec;
 use banter_media::video::io::VideoSource;
 use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
-use banter_media::{Cidr, MediaConfig, MediaError, MediaEvent, MediaSession};
-use tokio::sync::mpsc;
+use banter_media::{Cidr, MediaConfig, MediaError};
 
 /// What a camera test measured.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -63,13 +62,6 @@ pub async fn run(
     for cfg in [&mut a_cfg, &mut b_cfg] {
         cfg.allow = loopback.clone();
     }
-    let (atx, mut arx) = mpsc::unbounded_channel();
-    let (btx, mut brx) = mpsc::unbounded_channel();
-    let a = MediaSession::new(a_cfg, atx).await?;
-    let b = MediaSession::new(b_cfg, btx).await?;
-    let offer = a.create_offer().await?;
-    let answer = b.accept_offer(&offer).await?;
-    a.accept_answer(&answer).await?;
     let mut report = Report {
         camera,
         capture_width,
@@ -83,52 +75,30 @@ pub async fn run(
         send_kbps: 0.0,
     };
     let (mut rates, mut kbps) = (Vec::new(), Vec::new());
-    let mut end: Option<tokio::time::Instant> = None;
-    let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let result = loop {
-        let deadline = end.unwrap_or(connect_deadline);
-        tokio::select! {
-            Some(ev) = arx.recv() => match ev {
-                MediaEvent::LocalCandidate(c) => b.add_remote_candidate(c).await,
-                MediaEvent::DeviceError(e) => break Err(MediaError::Camera(e)),
-                MediaEvent::Failed(e) => break Err(e),
-                MediaEvent::Stats(s) => {
-                    if let Some(v) = s.video {
-                        report.frames_sent = v.frames_sent;
-                        kbps.push(v.send_kbps);
-                    }
-                }
-                _ => {}
-            },
-            Some(ev) = brx.recv() => match ev {
-                MediaEvent::LocalCandidate(c) => a.add_remote_candidate(c).await,
-                MediaEvent::Connected { .. } => {
-                    end.get_or_insert(tokio::time::Instant::now() + duration);
-                }
-                MediaEvent::DeviceError(e) => break Err(MediaError::Device(e)),
-                MediaEvent::Failed(e) => break Err(e),
-                MediaEvent::Stats(s) => {
-                    if let Some(v) = &s.video {
-                        report.frames_decoded = v.frames_decoded;
-                        report.width = v.width;
-                        report.height = v.height;
-                        rates.push(v.fps);
-                    }
-                    on_stats(&s);
-                }
-                _ => {}
-            },
-            _ = tokio::time::sleep_until(deadline) => {
-                if end.is_some() {
-                    break Ok(());
-                }
-                break Err(MediaError::Transport("the two local sessions did not connect".into()));
+    let mut frames_sent = 0;
+    crate::soundtest::loopback_pair(
+        a_cfg,
+        b_cfg,
+        duration,
+        MediaError::Camera,
+        |s| {
+            if let Some(v) = &s.video {
+                frames_sent = v.frames_sent;
+                kbps.push(v.send_kbps);
             }
-        }
-    };
-    a.close().await;
-    b.close().await;
-    result?;
+        },
+        |s| {
+            if let Some(v) = &s.video {
+                report.frames_decoded = v.frames_decoded;
+                report.width = v.width;
+                report.height = v.height;
+                rates.push(v.fps);
+            }
+            on_stats(s);
+        },
+    )
+    .await?;
+    report.frames_sent = frames_sent;
     if report.frames_decoded == 0 {
         return Err(MediaError::Camera(format!(
             "no picture from {} came through",

@@ -41,6 +41,45 @@ pub async fn run(
         cfg.allow = loopback.clone();
         cfg.probe = Some(probe.clone());
     }
+    let mut report = Report {
+        latency_ms: 0.0,
+        level_in_max: -100.0,
+        level_out_max: -100.0,
+        packets: 0,
+    };
+    let mut level_in_max = -100.0f32;
+    loopback_pair(
+        a_cfg,
+        b_cfg,
+        duration,
+        MediaError::Device,
+        |s| level_in_max = level_in_max.max(s.audio_level_in),
+        |s| {
+            report.level_out_max = report.level_out_max.max(s.audio_level_out);
+            report.packets = s.audio_packets_received;
+            on_stats(s);
+        },
+    )
+    .await?;
+    report.level_in_max = level_in_max;
+    report.latency_ms = probe
+        .median_ms()
+        .ok_or_else(|| MediaError::Transport("no audio went through".into()))?;
+    Ok(report)
+}
+
+/// Two sessions of this process in a call over loopback (the self-tests): A offers, B
+/// answers, candidates cross, and the call runs for `duration` once connected. `on_a`
+/// and `on_b` see each side's stats every second; a device problem on either side is
+/// an error, worded by `device_error`.
+pub(crate) async fn loopback_pair(
+    a_cfg: MediaConfig,
+    b_cfg: MediaConfig,
+    duration: Duration,
+    device_error: fn(String) -> MediaError,
+    mut on_a: impl FnMut(&banter_media::CallStats),
+    mut on_b: impl FnMut(&banter_media::CallStats),
+) -> Result<(), MediaError> {
     let (atx, mut arx) = mpsc::unbounded_channel();
     let (btx, mut brx) = mpsc::unbounded_channel();
     let a = MediaSession::new(a_cfg, atx).await?;
@@ -48,12 +87,6 @@ pub async fn run(
     let offer = a.create_offer().await?;
     let answer = b.accept_offer(&offer).await?;
     a.accept_answer(&answer).await?;
-    let mut report = Report {
-        latency_ms: 0.0,
-        level_in_max: -100.0,
-        level_out_max: -100.0,
-        packets: 0,
-    };
     let mut end: Option<tokio::time::Instant> = None;
     let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let result = loop {
@@ -62,27 +95,23 @@ pub async fn run(
             Some(ev) = arx.recv() => match ev {
                 MediaEvent::LocalCandidate(c) => b.add_remote_candidate(c).await,
                 MediaEvent::DeviceError(e) | MediaEvent::Failed(MediaError::Device(e)) => {
-                    break Err(MediaError::Device(e))
+                    break Err(device_error(e))
                 }
                 MediaEvent::Failed(e) => break Err(e),
-                MediaEvent::Stats(s) => report.level_in_max = report.level_in_max.max(s.audio_level_in),
-                MediaEvent::Connected { .. }
-                | MediaEvent::AudioReceived
-                | MediaEvent::VideoReceived { .. } => {}
+                MediaEvent::Stats(s) => on_a(&s),
+                _ => {}
             },
             Some(ev) = brx.recv() => match ev {
                 MediaEvent::LocalCandidate(c) => a.add_remote_candidate(c).await,
                 MediaEvent::Connected { .. } => {
                     end.get_or_insert(tokio::time::Instant::now() + duration);
                 }
-                MediaEvent::DeviceError(e) => break Err(MediaError::Device(e)),
-                MediaEvent::Failed(e) => break Err(e),
-                MediaEvent::AudioReceived | MediaEvent::VideoReceived { .. } => {}
-                MediaEvent::Stats(s) => {
-                    report.level_out_max = report.level_out_max.max(s.audio_level_out);
-                    report.packets = s.audio_packets_received;
-                    on_stats(&s);
+                MediaEvent::DeviceError(e) | MediaEvent::Failed(MediaError::Device(e)) => {
+                    break Err(device_error(e))
                 }
+                MediaEvent::Failed(e) => break Err(e),
+                MediaEvent::Stats(s) => on_b(&s),
+                _ => {}
             },
             _ = tokio::time::sleep_until(deadline) => {
                 if end.is_some() {
@@ -94,9 +123,5 @@ pub async fn run(
     };
     a.close().await;
     b.close().await;
-    result?;
-    report.latency_ms = probe
-        .median_ms()
-        .ok_or_else(|| MediaError::Transport("no audio went through".into()))?;
-    Ok(report)
+    result
 }
