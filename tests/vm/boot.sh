@@ -2,7 +2,8 @@
 # Boots Debian's own kernel under QEMU with the kernel's virtual camera driver (vivid)
 # and runs one command in it, so Banter's V4L2 capture meets a real V4L2 driver on a
 # machine without a camera. The guest sees this machine's root filesystem read-only
-# over 9p (the same binaries and libraries), a tmpfs /tmp, and OUT read-write.
+# over 9p (the same binaries and libraries), and OUT read-write (with HOME and TMPDIR
+# inside it).
 #
 #   tests/vm/boot.sh OUT COMMAND...
 #
@@ -72,11 +73,12 @@ done
 ip link set lo up
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288,ro hostroot /newroot
 for d in proc sys dev; do mount --bind /$d /newroot/$d; done
-mount -t tmpfs tmp /newroot/tmp
-mkdir -p /newroot$out /newroot/tmp/home
+# OUT exists in the read-only root (it is a host directory); the writable share goes
+# over it. /tmp stays the host's (read-only): the binary may live there.
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 out /newroot$out
+mkdir -p /newroot$out/home /newroot$out/tmp
 echo "guest: kernel $(uname -r), $(ls /dev/video* 2>/dev/null | tr '\n' ' ')"
-chroot /newroot /usr/bin/env -i HOME=/tmp/home PATH=/usr/local/bin:/usr/bin:/bin \
+chroot /newroot /usr/bin/env -i HOME=$out/home TMPDIR=$out/tmp PATH=/usr/local/bin:/usr/bin:/bin \
   RUST_LOG="$(cat /newroot$out/.rust_log 2>/dev/null)" \
   /usr/bin/xargs -d '\n' -a $out/.argv /bin/sh -c '"$@" >'"$out"'/stdout 2>'"$out"'/stderr; echo $? >'"$out"'/rc' sh
 sync
