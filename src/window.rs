@@ -390,11 +390,11 @@ impl App {
                     c.can_audio = features
                         .iter()
                         .any(|f| f == "urn:xmpp:jingle:apps:rtp:audio");
-                    // Banter's video shares one transport with the audio (BUNDLE): an
-                    // app without it (Dino) gets audio calls only.
-                    let has = |ns: &str| features.iter().any(|f| f == ns);
-                    c.can_video =
-                        has("urn:xmpp:jingle:apps:rtp:video") && has(crate::jingle::grouping::NS);
+                    // An app without BUNDLE (Dino) gets its video on a transport of
+                    // its own: rtp:video is all it takes.
+                    c.can_video = features
+                        .iter()
+                        .any(|f| f == "urn:xmpp:jingle:apps:rtp:video");
                 }
             }
             // The local echo contact asks back when added: no question for the user.

@@ -57,11 +57,11 @@ fn a_v4l2_camera_through_the_call_pipeline() {
     let script = format!(
         "set -x
 {banter} devices --json > {o}/devices.json 2> {o}/devices.err
-{banter} camera-test --video-in camera:vivid --video-out {o}/cam.y4m --duration 3 \
+{banter} camera-test --video-in camera:vivid --video-out {o}/cam.y4m --duration 6 \
   --json > {o}/test.json 2> {o}/test.err
 echo $? > {o}/test.rc
-{banter} camera-test --video-in camera:vivid --duration 4 > /dev/null 2>&1 &
-sleep 2
+{banter} camera-test --video-in camera:vivid --duration 8 > /dev/null 2>&1 &
+sleep 3
 {banter} camera-test --video-in camera:vivid --duration 1 > {o}/busy.out 2> {o}/busy.err
 echo $? > {o}/busy.rc
 wait
@@ -97,8 +97,10 @@ wait
         (&report["width"], &report["height"]),
         (&report["capture_width"], &report["capture_height"])
     );
-    // vivid's webcam gives 640x480 at 25 fps at most; the guest is emulated (no KVM
-    // here), so a little under that is allowed.
+    // vivid's webcam gives 640x480 at 25 fps at most; the guest may be emulated (no
+    // KVM on the CI machine), so well under that is allowed: six seconds give ≥ 40
+    // pictures even at the 11 fps a loaded emulated guest was seen to manage over its
+    // first seconds (3 s gave 33 there).
     let fps = report["fps"].as_f64().unwrap();
     assert!(fps >= 15.0, "{fps} fps");
     assert!(report["frames_decoded"].as_u64().unwrap() >= 40, "{report}");

@@ -143,6 +143,19 @@ pub struct Content {
     pub ssrc_groups: Vec<SsrcGroup>,
     pub rtcp_mux: bool,
     pub direction: Direction,
+    /// This content's own ICE/DTLS transport, for a peer that does not bundle (Dino:
+    /// one transport per content). `None`: the description's shared transport.
+    pub transport: Option<OwnTransport>,
+}
+
+/// The transport of a content that does not share the bundle's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnTransport {
+    pub ice_ufrag: String,
+    pub ice_pwd: String,
+    pub fingerprint: Fingerprint,
+    pub setup: Setup,
+    pub candidates: Vec<Candidate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,6 +277,61 @@ pub struct SessionDescription {
 }
 
 impl SessionDescription {
+    /// Whether some content has a transport of its own (an unbundled session).
+    pub fn unbundled(&self) -> bool {
+        self.contents.iter().any(|c| c.transport.is_some())
+    }
+
+    /// The description as the two connections of an unbundled session see it: the
+    /// contents on the shared transport, and the first content with a transport of
+    /// its own as a one-content description of that transport (a webrtc-rs connection
+    /// has one transport). Contents on further transports of their own are left out:
+    /// Banter puts only the video on one.
+    pub fn split(&self) -> (SessionDescription, Option<SessionDescription>) {
+        let mut main = self.clone();
+        main.contents.retain(|c| c.transport.is_none());
+        let names: Vec<&str> = main.contents.iter().map(|c| c.name.as_str()).collect();
+        main.bundle.retain(|b| names.contains(&b.as_str()));
+        let own = self.contents.iter().find_map(|c| {
+            let t = c.transport.clone()?;
+            let mut content = c.clone();
+            content.transport = None;
+            Some(SessionDescription {
+                ice_ufrag: t.ice_ufrag,
+                ice_pwd: t.ice_pwd,
+                fingerprint: t.fingerprint,
+                setup: t.setup,
+                bundle: vec![content.name.clone()],
+                contents: vec![content],
+                candidates: t.candidates,
+            })
+        });
+        (main, own)
+    }
+
+    /// The reverse of [`split`](Self::split): `own`'s contents join this description,
+    /// each carrying `own`'s transport, and the description has no BUNDLE group (the
+    /// peer that needs this knows no grouping).
+    pub fn joined(mut self, own: Option<SessionDescription>) -> SessionDescription {
+        let Some(own) = own else {
+            return self;
+        };
+        let transport = OwnTransport {
+            ice_ufrag: own.ice_ufrag,
+            ice_pwd: own.ice_pwd,
+            fingerprint: own.fingerprint,
+            setup: own.setup,
+            candidates: own.candidates,
+        };
+        for mut c in own.contents {
+            c.transport = Some(transport.clone());
+            self.contents.retain(|x| x.name != c.name);
+            self.contents.push(c);
+        }
+        self.bundle.clear();
+        self
+    }
+
     /// SDP for webrtc-rs. Without a BUNDLE group, all contents are put in one (the
     /// WebRTC core rejects m= sections outside a group with port 0).
     pub fn to_sdp(&self) -> String {
@@ -401,6 +469,7 @@ impl SessionDescription {
                     ssrc_groups: Vec::new(),
                     rtcp_mux: false,
                     direction: Direction::SendRecv,
+                    transport: None,
                 });
                 continue;
             }
@@ -568,6 +637,7 @@ mod tests {
                 }],
                 rtcp_mux: true,
                 direction: Direction::SendRecv,
+                transport: None,
             }],
             candidates: vec![],
         };
@@ -576,5 +646,41 @@ mod tests {
         assert_eq!(back.bundle, vec!["0".to_string()]);
         assert_eq!(back.contents, d.contents);
         assert_eq!(back.fingerprint, d.fingerprint);
+    }
+
+    #[test]
+    fn unbundled_split_and_joined() {
+        let audio = SessionDescription::from_sdp(
+            "v=0\r\na=group:BUNDLE a\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\n\
+             a=ice-ufrag:ua\r\na=ice-pwd:pa\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\n",
+        )
+        .unwrap();
+        let mut video = SessionDescription::from_sdp(
+            "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\n\
+             a=ice-ufrag:uv\r\na=ice-pwd:pv\r\na=fingerprint:sha-256 BB\r\na=setup:actpass\r\n",
+        )
+        .unwrap();
+        video.candidates.push(
+            Candidate::from_sdp("candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host").unwrap(),
+        );
+        assert!(!audio.unbundled());
+        let joined = audio.clone().joined(Some(video.clone()));
+        assert!(joined.unbundled());
+        assert!(joined.bundle.is_empty());
+        assert_eq!(joined.contents.len(), 2);
+        let t = joined.contents[1].transport.as_ref().unwrap();
+        assert_eq!((t.ice_ufrag.as_str(), t.candidates.len()), ("uv", 1));
+        let (main, own) = joined.split();
+        assert_eq!(main.contents, audio.contents);
+        assert_eq!(main.ice_ufrag, "ua");
+        let own = own.unwrap();
+        assert_eq!(own.ice_ufrag, "uv");
+        assert_eq!(own.fingerprint.value, "BB");
+        assert_eq!(own.bundle, vec!["v".to_string()]);
+        assert_eq!(own.contents[0].transport, None);
+        assert_eq!(own.candidates.len(), 1);
+        // A bundled description is all main.
+        let (main, own) = audio.split();
+        assert_eq!((main, own), (audio, None));
     }
 }

@@ -9,7 +9,7 @@
 //! audio stream, so a PLI inside it would never reach the video track.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
@@ -58,13 +58,17 @@ pub(crate) struct VideoFeedback {
 pub(crate) struct ReportingEstimator {
     inner: rtc::interceptor::Gcc,
     out: Arc<VideoFeedback>,
+    /// Keeps the estimate to itself: the connection carries no video (the video has
+    /// a connection of its own, whose estimate is the one that counts).
+    quiet: Arc<AtomicBool>,
 }
 
 impl ReportingEstimator {
-    pub(crate) fn new(out: Arc<VideoFeedback>) -> ReportingEstimator {
+    pub(crate) fn new(out: Arc<VideoFeedback>, quiet: Arc<AtomicBool>) -> ReportingEstimator {
         ReportingEstimator {
             inner: rtc::interceptor::Gcc::new(1_000_000.0, 100_000.0, 2_500_000.0),
             out,
+            quiet,
         }
     }
 }
@@ -72,7 +76,7 @@ impl ReportingEstimator {
 impl rtc::interceptor::BandwidthEstimator for ReportingEstimator {
     fn on_reports(&mut self, now: std::time::Instant, reports: &[rtc::interceptor::PacketReport]) {
         self.inner.on_reports(now, reports);
-        if !reports.is_empty() {
+        if !reports.is_empty() && !self.quiet.load(Ordering::Relaxed) {
             let bps = self.inner.target_bitrate().clamp(0.0, u32::MAX as f64) as u32;
             self.out.twcc_bps.store(bps.max(1), Ordering::Relaxed);
         }

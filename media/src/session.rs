@@ -123,6 +123,10 @@ pub struct MediaConfig {
     pub send_video: bool,
     /// Where received video goes.
     pub video_out: VideoSinkSpec,
+    /// Video rides the audio's transport (BUNDLE). `false` for a peer that cannot
+    /// bundle (Dino): the video then gets a connection (ICE, DTLS) of its own. A peer's
+    /// offer with a transport per content is answered that way in any case.
+    pub bundle: bool,
 }
 
 impl MediaConfig {
@@ -139,6 +143,7 @@ impl MediaConfig {
             video_in: VideoSourceSpec::None,
             send_video: false,
             video_out: VideoSinkSpec::Null,
+            bundle: true,
         }
     }
 
@@ -192,6 +197,9 @@ pub struct VideoStats {
 pub enum MediaEvent {
     /// A local candidate to signal (trickle).
     LocalCandidate(Candidate),
+    /// A local candidate of the video's own transport (unbundled sessions), to signal
+    /// in the video content's transport.
+    VideoCandidate(Candidate),
     /// Media flows (ICE and DTLS done); the selected pair's local candidate type.
     Connected {
         pair: Option<CandidateKind>,
@@ -324,8 +332,206 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-pub struct MediaSession {
+/// Which of a session's connections: the main one (audio, and everything when
+/// bundled) or the video's own (for a peer that does not bundle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Main,
+    Video,
+}
+
+/// One webrtc-rs connection, i.e. one ICE/DTLS transport.
+struct Link {
     pc: Arc<dyn PeerConnection>,
+    remote_set: Mutex<bool>,
+    /// Remote candidates that came before the remote description.
+    pending: Mutex<Vec<Candidate>>,
+    /// Our offer waits for the peer's answer.
+    offering: AtomicBool,
+    /// The peer's part of the description last applied (without candidates): a
+    /// re-offer that leaves it as it was (video added on the other connection) is not
+    /// applied again.
+    remote: Mutex<Option<SessionDescription>>,
+    /// Our content's name where the signaled one differs from the SDP mid webrtc-rs
+    /// chose: (mid, name). A second connection's first mid is "0" like the first's.
+    rename: Mutex<Option<(String, String)>>,
+}
+
+impl Link {
+    fn new(pc: Arc<dyn PeerConnection>) -> Link {
+        Link {
+            pc,
+            remote_set: Mutex::new(false),
+            pending: Mutex::new(Vec::new()),
+            offering: AtomicBool::new(false),
+            remote: Mutex::new(None),
+            rename: Mutex::new(None),
+        }
+    }
+
+    fn rename(&self, d: &mut SessionDescription, to_signaled: bool) {
+        let Some((mid, name)) = self.rename.lock().ok().and_then(|r| r.clone()) else {
+            return;
+        };
+        let (from, to) = if to_signaled {
+            (mid, name)
+        } else {
+            (name, mid)
+        };
+        for c in d.contents.iter_mut().filter(|c| c.name == from) {
+            c.name = to.clone();
+        }
+        for b in d.bundle.iter_mut().filter(|b| **b == from) {
+            *b = to.clone();
+        }
+    }
+
+    async fn local(&self) -> Result<SessionDescription, MediaError> {
+        let local = self
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| MediaError::Transport("no local description".into()))?;
+        let mut d = SessionDescription::from_sdp(&local.sdp)?;
+        // Candidates are signaled one by one (trickle), after the user accepted.
+        d.candidates.clear();
+        self.rename(&mut d, true);
+        Ok(d)
+    }
+
+    /// Creates our offer (DTLS `actpass`); candidates follow as events.
+    async fn offer(&self) -> Result<SessionDescription, MediaError> {
+        let offer = self.pc.create_offer(None).await.map_err(transport_err)?;
+        self.pc
+            .set_local_description(offer)
+            .await
+            .map_err(transport_err)?;
+        self.offering.store(true, Ordering::Release);
+        self.local().await
+    }
+
+    /// Takes the peer's offer (its part for this connection) and returns our answer.
+    async fn answer(
+        &self,
+        remote: &SessionDescription,
+        allowed: impl Fn(&Candidate) -> bool,
+    ) -> Result<SessionDescription, MediaError> {
+        self.set_remote(remote, true, allowed).await?;
+        let answer = self.pc.create_answer(None).await.map_err(transport_err)?;
+        self.pc
+            .set_local_description(answer)
+            .await
+            .map_err(transport_err)?;
+        self.local().await
+    }
+
+    /// Whether `remote` is what this connection has already applied.
+    fn unchanged(&self, remote: &SessionDescription) -> bool {
+        let mut r = remote.clone();
+        r.candidates.clear();
+        self.remote
+            .lock()
+            .is_ok_and(|last| last.as_ref() == Some(&r))
+    }
+
+    /// Applies the peer's description (offer or answer), with candidates outside the
+    /// allowed ranges left out, then the candidates that arrived before it.
+    async fn set_remote(
+        &self,
+        remote: &SessionDescription,
+        offer: bool,
+        allowed: impl Fn(&Candidate) -> bool,
+    ) -> Result<(), MediaError> {
+        let mut r = remote.clone();
+        r.candidates.retain(|c| allowed(c));
+        self.rename(&mut r, false);
+        let sdp = r.to_sdp();
+        let desc = if offer {
+            RTCSessionDescription::offer(sdp)
+        } else {
+            RTCSessionDescription::answer(sdp)
+        };
+        let bad = |e: &dyn std::fmt::Display| MediaError::Description(e.to_string());
+        let desc = desc.map_err(|e| bad(&e))?;
+        self.pc
+            .set_remote_description(desc)
+            .await
+            .map_err(|e| bad(&e))?;
+        if let Ok(mut last) = self.remote.lock() {
+            let mut r = remote.clone();
+            r.candidates.clear();
+            *last = Some(r);
+        }
+        let pending = {
+            let mut set = self.remote_set.lock().unwrap_or_else(|e| e.into_inner());
+            *set = true;
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+        };
+        for c in pending {
+            self.add_now(c).await;
+        }
+        Ok(())
+    }
+
+    /// A remote candidate: applied now, or kept until the remote description is set.
+    async fn add_candidate(&self, c: Candidate) {
+        {
+            let set = self.remote_set.lock().unwrap_or_else(|e| e.into_inner());
+            if !*set {
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(c);
+                return;
+            }
+        }
+        self.add_now(c).await;
+    }
+
+    async fn add_now(&self, c: Candidate) {
+        let init = webrtc::peer_connection::RTCIceCandidateInit {
+            candidate: c.to_sdp(),
+            sdp_mid: Some(String::new()),
+            sdp_mline_index: Some(0),
+            username_fragment: None,
+            url: None,
+        };
+        if let Err(e) = self.pc.add_ice_candidate(init).await {
+            tracing::info!(error = %e, "remote candidate refused");
+        }
+    }
+
+    /// Takes back our pending offer.
+    async fn rollback(&self) {
+        self.offering.store(false, Ordering::Release);
+        match RTCSessionDescription::rollback(None) {
+            Ok(rollback) => {
+                if let Err(e) = self.pc.set_local_description(rollback).await {
+                    tracing::info!(error = %e, "offer not rolled back");
+                }
+            }
+            Err(e) => tracing::info!(error = %e, "offer not rolled back"),
+        }
+    }
+}
+
+pub struct MediaSession {
+    main: Link,
+    /// The video's own connection, when the peer does not bundle (Dino).
+    video_link: Mutex<Option<Arc<Link>>>,
+    /// Video goes on a connection of its own.
+    separate: Arc<AtomicBool>,
+    /// Candidates for the video's own connection that came before it existed.
+    early_video_candidates: Mutex<Vec<Candidate>>,
+    /// The camera of a video call, opened, its track added with the first offer or
+    /// answer: only the peer's offer tells whether the video rides the bundle.
+    initial_video: Mutex<Option<VideoSource>>,
+    /// What a further connection is built with: the servers (TURN/TCP already bridged)
+    /// and where its events and packets go.
+    ice_servers: Vec<RTCIceServer>,
+    receivers: Receivers,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    audio_ssrc: u32,
     config: MediaConfig,
     shared: Arc<Shared>,
     video: Arc<VideoShared>,
@@ -339,8 +545,6 @@ pub struct MediaSession {
     video_in: Mutex<VideoSourceSpec>,
     /// The peer's video payload types, for routing its packets (see `receive_track`).
     video_pts: Arc<std::sync::RwLock<Vec<u8>>>,
-    remote_set: Mutex<bool>,
-    pending_candidates: Mutex<Vec<Candidate>>,
     engine: Mutex<Option<std::thread::JoinHandle<()>>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// TURN-over-TCP bridges, alive as long as the session.
@@ -418,6 +622,99 @@ fn transport_err(e: impl std::fmt::Display) -> MediaError {
     MediaError::Transport(e.to_string())
 }
 
+/// A webrtc-rs connection with our codecs, feedback and ICE settings. `quiet`: its
+/// bandwidth estimate is not the video's (see `ReportingEstimator`).
+async fn connection(
+    config: &MediaConfig,
+    ice_servers: Vec<RTCIceServer>,
+    feedback: &Arc<VideoFeedback>,
+    quiet: Arc<AtomicBool>,
+    events: mpsc::UnboundedSender<Internal>,
+) -> Result<Arc<dyn PeerConnection>, MediaError> {
+    let mut me = MediaEngine::default();
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: 111,
+        },
+        RtpCodecKind::Audio,
+    )
+    .map_err(transport_err)?;
+    // VP8 with the feedback Conversations and Dino both speak; registered before the
+    // default interceptors, which add their feedback only to codecs already there.
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: vp8_codec(),
+            payload_type: 96,
+        },
+        RtpCodecKind::Video,
+    )
+    .map_err(transport_err)?;
+    // The defaults answer transport-cc (they send the peer feedback about what
+    // arrives). Send-side estimation on the peer's feedback is added here: the
+    // transport-wide sequence numbers and GCC, without webrtc-rs' pacer (it would
+    // queue audio behind video frames).
+    let registry = register_default_interceptors(Registry::new(), &mut me)
+        .map_err(transport_err)?
+        .with(
+            rtc::interceptor::Slot::CongestionControl,
+            rtc::interceptor::CongestionControlBuilder::new(crate::rtcp::ReportingEstimator::new(
+                feedback.clone(),
+                quiet,
+            ))
+            .build(),
+        )
+        .with(
+            rtc::interceptor::Slot::TwccSender,
+            rtc::interceptor::TwccSenderBuilder::new().build(),
+        )
+        .with(
+            rtc::interceptor::Slot::from(14_000),
+            crate::rtcp::DeliverRtcp::new(feedback.clone()),
+        );
+    let mut rtc_config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
+    if config.relay_only {
+        rtc_config = rtc_config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
+    }
+    let mut setting = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .with_ice_timeouts(
+            Some(Duration::from_secs(5)),
+            Some(Duration::from_secs(15)),
+            Some(Duration::from_secs(1)),
+        )
+        // Checks every 50 ms instead of 200 ms while connecting (call setup time),
+        // with as many attempts as keep a pair alive for ~2 s as before.
+        .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(40))
+        // A peer-reflexive candidate is nearly always the peer's host candidate
+        // whose transport-info lost the race with its first check (browsers check
+        // at once): waiting the default second for "something better" only
+        // delays the call.
+        .with_prflx_acceptance_min_wait(Some(Duration::ZERO));
+    if config.relay_only {
+        // Nothing better than a relay will come: no need to wait for one.
+        setting = setting.with_relay_acceptance_min_wait(Some(Duration::ZERO));
+    }
+    let setting = setting.build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(rtc_config.build())
+        .with_media_engine(me)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(setting)
+        .with_handler(Arc::new(Handler { tx: events }))
+        .with_udp_addrs(bind_addrs(config))
+        .build()
+        .await
+        .map_err(transport_err)?;
+    Ok(Arc::new(pc))
+}
+
 impl MediaSession {
     /// Builds the peer connection and starts the audio engine (it sends once media
     /// flows). Events arrive on `events`.
@@ -425,91 +722,18 @@ impl MediaSession {
         config: MediaConfig,
         events: mpsc::UnboundedSender<MediaEvent>,
     ) -> Result<MediaSession, MediaError> {
-        let mut me = MediaEngine::default();
-        me.register_codec(
-            RTCRtpCodecParameters {
-                rtp_codec: RTCRtpCodec {
-                    mime_type: MIME_TYPE_OPUS.to_owned(),
-                    clock_rate: 48_000,
-                    channels: 2,
-                    sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-                    rtcp_feedback: vec![],
-                },
-                payload_type: 111,
-            },
-            RtpCodecKind::Audio,
-        )
-        .map_err(transport_err)?;
-        // VP8 with the feedback Conversations and Dino both speak; registered before the
-        // default interceptors, which add their feedback only to codecs already there.
-        me.register_codec(
-            RTCRtpCodecParameters {
-                rtp_codec: vp8_codec(),
-                payload_type: 96,
-            },
-            RtpCodecKind::Video,
-        )
-        .map_err(transport_err)?;
         let feedback = Arc::new(VideoFeedback::default());
-        // The defaults answer transport-cc (they send the peer feedback about what
-        // arrives). Send-side estimation on the peer's feedback is added here: the
-        // transport-wide sequence numbers and GCC, without webrtc-rs' pacer (it would
-        // queue audio behind video frames).
-        let registry = register_default_interceptors(Registry::new(), &mut me)
-            .map_err(transport_err)?
-            .with(
-                rtc::interceptor::Slot::CongestionControl,
-                rtc::interceptor::CongestionControlBuilder::new(
-                    crate::rtcp::ReportingEstimator::new(feedback.clone()),
-                )
-                .build(),
-            )
-            .with(
-                rtc::interceptor::Slot::TwccSender,
-                rtc::interceptor::TwccSenderBuilder::new().build(),
-            )
-            .with(
-                rtc::interceptor::Slot::from(14_000),
-                crate::rtcp::DeliverRtcp::new(feedback.clone()),
-            );
+        let separate = Arc::new(AtomicBool::new(!config.bundle));
         let (ice_servers, turn_bridges) = bridge_tcp_turn(&config.ice_servers).await;
-        let mut rtc_config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
-        if config.relay_only {
-            rtc_config = rtc_config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
-        }
-        let mut setting = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
-            .with_ice_timeouts(
-                Some(Duration::from_secs(5)),
-                Some(Duration::from_secs(15)),
-                Some(Duration::from_secs(1)),
-            )
-            // Checks every 50 ms instead of 200 ms while connecting (call setup time),
-            // with as many attempts as keep a pair alive for ~2 s as before.
-            .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(40))
-            // A peer-reflexive candidate is nearly always the peer's host candidate
-            // whose transport-info lost the race with its first check (browsers check
-            // at once): waiting the default second for "something better" only
-            // delays the call.
-            .with_prflx_acceptance_min_wait(Some(Duration::ZERO));
-        if config.relay_only {
-            // Nothing better than a relay will come: no need to wait for one.
-            setting = setting.with_relay_acceptance_min_wait(Some(Duration::ZERO));
-        }
-        let setting = setting.build();
-        let bind = bind_addrs(&config);
         let (itx, irx) = mpsc::unbounded_channel();
-        let pc = PeerConnectionBuilder::new()
-            .with_configuration(rtc_config.build())
-            .with_media_engine(me)
-            .with_interceptor_registry(registry)
-            .with_setting_engine(setting)
-            .with_handler(Arc::new(Handler { tx: itx }))
-            .with_udp_addrs(bind)
-            .build()
-            .await
-            .map_err(transport_err)?;
-        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let pc = connection(
+            &config,
+            ice_servers.clone(),
+            &feedback,
+            separate.clone(),
+            itx,
+        )
+        .await?;
 
         let ssrc: u32 = rand::random();
         let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
@@ -563,16 +787,10 @@ impl MediaSession {
         let (rtcp_tx, rtcp_rx) = mpsc::unbounded_channel::<RtcpRequest>();
         let (switch_tx, switch_rx) = std_mpsc::channel::<VideoSource>();
         let mut tasks = Vec::new();
-        let mut vout_rx = Some(vout_rx);
         let video_pts: Arc<std::sync::RwLock<Vec<u8>>> = Default::default();
-        if video_source.is_some() {
-            if let Some(rx) = vout_rx.take() {
-                tasks.push(add_video_track(&pc, &feedback, rx, video.clone()).await?);
-            }
-        }
         let video_thread = {
             let t = video_engine::VideoThread {
-                source: video_source,
+                source: None,
                 sink: config.video_out.clone(),
                 shared: video.clone(),
                 feedback: feedback.clone(),
@@ -609,88 +827,179 @@ impl MediaSession {
                 write_rtp(out_rx, track, sender, ssrc, shared).await;
             }));
         }
+        let current_video: CurrentVideo = Arc::new(Mutex::new(None));
+        tasks.push(tokio::spawn(send_video_feedback(
+            rtcp_rx,
+            current_video.clone(),
+            ssrc,
+        )));
+        let receivers = Receivers {
+            audio: in_tx,
+            video: vin_tx,
+            state: video.clone(),
+            current_video,
+            video_pts: video_pts.clone(),
+            separate: separate.clone(),
+        };
         // Events from webrtc-rs.
-        {
-            let pc = pc.clone();
-            let shared = shared.clone();
-            let config = config.clone();
-            let events = events.clone();
-            let video = video.clone();
-            let current_video: CurrentVideo = Arc::new(Mutex::new(None));
-            let video_pts = video_pts.clone();
-            tasks.push(tokio::spawn(send_video_feedback(
-                rtcp_rx,
-                current_video.clone(),
-                ssrc,
-            )));
-            tasks.push(tokio::spawn(async move {
-                let receivers = Receivers {
-                    audio: in_tx,
-                    video: vin_tx,
-                    state: video,
-                    current_video,
-                    video_pts,
-                };
-                drive(irx, pc, config, shared, receivers, events, ssrc).await;
-            }));
-        }
+        tasks.push(tokio::spawn(drive(
+            irx,
+            pc.clone(),
+            Role::Main,
+            config.clone(),
+            shared.clone(),
+            receivers.clone(),
+            events.clone(),
+            ssrc,
+        )));
         // Stats once a second.
         {
             let pc = pc.clone();
             let shared = shared.clone();
             let video = video.clone();
             let feedback_for_stats = feedback.clone();
+            let events = events.clone();
             tasks.push(tokio::spawn(async move {
                 stats_loop(pc, shared, video, feedback_for_stats, events).await
             }));
         }
         let video_in = config.video_in.clone();
-        Ok(MediaSession {
-            pc,
+        let session = MediaSession {
+            main: Link::new(pc),
+            video_link: Mutex::new(None),
+            separate,
+            early_video_candidates: Mutex::new(Vec::new()),
+            initial_video: Mutex::new(video_source),
+            ice_servers,
+            receivers,
+            events,
+            audio_ssrc: ssrc,
             config,
             shared,
             video,
             video_thread: Mutex::new(Some(video_thread)),
             feedback,
-            video_out: Mutex::new(vout_rx),
+            video_out: Mutex::new(Some(vout_rx)),
             video_switch: Mutex::new(switch_tx),
             video_in: Mutex::new(video_in),
             video_pts,
-            remote_set: Mutex::new(false),
-            pending_candidates: Mutex::new(Vec::new()),
             engine: Mutex::new(Some(engine)),
             tasks: Mutex::new(tasks),
             _turn_bridges: turn_bridges,
-        })
+        };
+        Ok(session)
     }
 
-    async fn local(&self) -> Result<SessionDescription, MediaError> {
-        let local = self
-            .pc
-            .local_description()
-            .await
-            .ok_or_else(|| MediaError::Transport("no local description".into()))?;
-        let mut d = SessionDescription::from_sdp(&local.sdp)?;
-        // Candidates are signaled one by one (trickle), after the user accepted.
-        d.candidates.clear();
-        Ok(d)
+    /// Whether the video has a connection of its own (the peer does not bundle).
+    pub fn video_unbundled(&self) -> bool {
+        self.separate.load(Ordering::Acquire)
     }
 
-    /// Creates our offer (DTLS `actpass`); candidates follow as events.
+    /// The video's own connection, made now if there is none yet.
+    async fn video_link(&self) -> Result<Arc<Link>, MediaError> {
+        if let Some(l) = self.video_link.lock().ok().and_then(|l| l.clone()) {
+            return Ok(l);
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let pc = connection(
+            &self.config,
+            self.ice_servers.clone(),
+            &self.feedback,
+            Arc::new(AtomicBool::new(false)),
+            tx,
+        )
+        .await?;
+        let link = Arc::new(Link::new(pc.clone()));
+        // Video waits for its own connection (the main one may be up already).
+        self.video.connected.store(false, Ordering::Release);
+        let task = tokio::spawn(drive(
+            rx,
+            pc,
+            Role::Video,
+            self.config.clone(),
+            self.shared.clone(),
+            self.receivers.clone(),
+            self.events.clone(),
+            self.audio_ssrc,
+        ));
+        if let Ok(mut t) = self.tasks.lock() {
+            t.push(task);
+        }
+        let early = self
+            .early_video_candidates
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default();
+        for c in early {
+            link.add_candidate(c).await;
+        }
+        if let Ok(mut l) = self.video_link.lock() {
+            *l = Some(link.clone());
+        }
+        Ok(link)
+    }
+
+    fn current_video_link(&self) -> Option<Arc<Link>> {
+        self.video_link.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Adds the video call's camera track, once it is known where it goes.
+    async fn start_initial_video(&self) -> Result<(), MediaError> {
+        let source = self.initial_video.lock().ok().and_then(|mut v| v.take());
+        match source {
+            Some(source) => self.start_video_track(source).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Creates our offer (DTLS `actpass`); candidates follow as events. With the video
+    /// on a connection of its own, the video content carries that connection's
+    /// transport, and a re-offer (video added) leaves the main connection as it is.
     pub async fn create_offer(&self) -> Result<SessionDescription, MediaError> {
-        let offer = self.pc.create_offer(None).await.map_err(transport_err)?;
-        self.pc
-            .set_local_description(offer)
-            .await
-            .map_err(transport_err)?;
-        self.local().await
+        self.start_initial_video().await?;
+        let video_link = self.current_video_link();
+        let main = match &video_link {
+            Some(_) if self.main.pc.local_description().await.is_some() => {
+                self.main.local().await?
+            }
+            _ => self.main.offer().await?,
+        };
+        let own = match video_link {
+            Some(link) => {
+                let mut own = link.offer().await?;
+                // The second connection names its first content like the first one
+                // ("0"): signaled under a name of its own.
+                let taken = |n: &str| main.contents.iter().any(|c| c.name == n);
+                if let Some(c) = own.contents.first_mut().filter(|c| taken(&c.name)) {
+                    let name = (1..)
+                        .map(|i: u32| i.to_string())
+                        .find(|n| !taken(n))
+                        .unwrap_or_else(|| "video".into());
+                    if let Ok(mut r) = link.rename.lock() {
+                        *r = Some((c.name.clone(), name.clone()));
+                    }
+                    own.bundle = vec![name.clone()];
+                    c.name = name;
+                }
+                Some(own)
+            }
+            None => None,
+        };
+        Ok(main.joined(own))
     }
 
-    /// Takes the peer's offer and returns our answer.
+    /// Takes the peer's offer and returns our answer. A video content with a
+    /// transport of its own (Dino) goes to a connection of its own.
     pub async fn accept_offer(
         &self,
         remote: &SessionDescription,
     ) -> Result<SessionDescription, MediaError> {
+        self.learn_video_pts(remote);
+        let (main_r, own_r) = remote.split();
+        if own_r.is_some() {
+            self.separate.store(true, Ordering::Release);
+        }
+        self.start_initial_video().await?;
         let has_video = remote
             .contents
             .iter()
@@ -705,40 +1014,37 @@ impl MediaSession {
             ));
             self.start_video_track(black).await?;
         }
-        self.set_remote(RTCSessionDescription::offer(self.remote_sdp(remote)))
-            .await?;
-        let answer = self.pc.create_answer(None).await.map_err(transport_err)?;
-        self.pc
-            .set_local_description(answer)
-            .await
-            .map_err(transport_err)?;
-        self.local().await
+        let ok = |c: &Candidate| self.candidate_ok(c);
+        let main = if self.main.unchanged(&main_r) {
+            self.main.local().await?
+        } else {
+            self.main.answer(&main_r, ok).await?
+        };
+        let own = match own_r {
+            Some(v) => Some(self.video_link().await?.answer(&v, ok).await?),
+            None => None,
+        };
+        Ok(main.joined(own))
     }
 
     /// Takes the peer's answer to our offer.
     pub async fn accept_answer(&self, remote: &SessionDescription) -> Result<(), MediaError> {
-        self.set_remote(RTCSessionDescription::answer(self.remote_sdp(remote)))
-            .await
-    }
-
-    /// Applies the peer's description (offer or answer), then the candidates that
-    /// arrived before it.
-    async fn set_remote(
-        &self,
-        desc: Result<RTCSessionDescription, impl std::fmt::Display>,
-    ) -> Result<(), MediaError> {
-        let bad = |e: &dyn std::fmt::Display| MediaError::Description(e.to_string());
-        let desc = desc.map_err(|e| bad(&e))?;
-        self.pc
-            .set_remote_description(desc)
-            .await
-            .map_err(|e| bad(&e))?;
-        self.remote_is_set().await;
+        self.learn_video_pts(remote);
+        let (main_r, own_r) = remote.split();
+        let ok = |c: &Candidate| self.candidate_ok(c);
+        if self.main.offering.swap(false, Ordering::AcqRel) {
+            self.main.set_remote(&main_r, false, ok).await?;
+        }
+        if let (Some(v), Some(link)) = (own_r, self.current_video_link()) {
+            if link.offering.swap(false, Ordering::AcqRel) {
+                link.set_remote(&v, false, ok).await?;
+            }
+        }
         Ok(())
     }
 
-    /// SDP for the remote side, with candidates outside the allowed ranges left out.
-    fn remote_sdp(&self, remote: &SessionDescription) -> String {
+    /// The peer's video payload types, for routing its packets.
+    fn learn_video_pts(&self, remote: &SessionDescription) {
         if let Ok(mut pts) = self.video_pts.write() {
             *pts = remote
                 .contents
@@ -747,29 +1053,10 @@ impl MediaSession {
                 .flat_map(|c| c.codecs.iter().map(|k| k.payload_type))
                 .collect();
         }
-        let mut r = remote.clone();
-        r.candidates.retain(|c| self.candidate_ok(c));
-        r.to_sdp()
     }
 
     fn candidate_ok(&self, c: &Candidate) -> bool {
         c.protocol == "udp" && self.config.allowed(c.ip)
-    }
-
-    async fn remote_is_set(&self) {
-        let pending = {
-            let mut set = self.remote_set.lock().unwrap_or_else(|e| e.into_inner());
-            *set = true;
-            std::mem::take(
-                &mut *self
-                    .pending_candidates
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()),
-            )
-        };
-        for c in pending {
-            self.add_now(c).await;
-        }
     }
 
     /// A remote candidate: applied now, or kept until the remote description is set.
@@ -778,29 +1065,22 @@ impl MediaSession {
             tracing::debug!(candidate = %c.to_sdp(), "remote candidate outside the allowed ranges");
             return;
         }
-        {
-            let set = self.remote_set.lock().unwrap_or_else(|e| e.into_inner());
-            if !*set {
-                self.pending_candidates
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(c);
-                return;
-            }
-        }
-        self.add_now(c).await;
+        self.main.add_candidate(c).await;
     }
 
-    async fn add_now(&self, c: Candidate) {
-        let init = webrtc::peer_connection::RTCIceCandidateInit {
-            candidate: c.to_sdp(),
-            sdp_mid: Some(String::new()),
-            sdp_mline_index: Some(0),
-            username_fragment: None,
-            url: None,
-        };
-        if let Err(e) = self.pc.add_ice_candidate(init).await {
-            tracing::info!(error = %e, "remote candidate refused");
+    /// A remote candidate of the video's own transport (a peer that does not bundle).
+    pub async fn add_remote_video_candidate(&self, c: Candidate) {
+        if !self.candidate_ok(&c) {
+            tracing::debug!(candidate = %c.to_sdp(), "remote candidate outside the allowed ranges");
+            return;
+        }
+        match self.current_video_link() {
+            Some(link) => link.add_candidate(c).await,
+            None => {
+                if let Ok(mut e) = self.early_video_candidates.lock() {
+                    e.push(c);
+                }
+            }
         }
     }
 
@@ -854,6 +1134,7 @@ impl MediaSession {
     /// Whether this session sends video.
     pub fn sends_video(&self) -> bool {
         self.video.sending.load(Ordering::Relaxed)
+            || self.initial_video.lock().is_ok_and(|v| v.is_some())
     }
 
     /// Starts sending video during a call (Jingle content-add): opens the configured
@@ -871,13 +1152,9 @@ impl MediaSession {
     /// rolled back and the camera turned off, so the call goes on as before.
     pub async fn cancel_video_offer(&self) {
         self.video.camera_off.store(true, Ordering::Relaxed);
-        match RTCSessionDescription::rollback(None) {
-            Ok(rollback) => {
-                if let Err(e) = self.pc.set_local_description(rollback).await {
-                    tracing::info!(error = %e, "video offer not rolled back");
-                }
-            }
-            Err(e) => tracing::info!(error = %e, "video offer not rolled back"),
+        match self.current_video_link() {
+            Some(link) => link.rollback().await,
+            None => self.main.rollback().await,
         }
     }
 
@@ -922,7 +1199,12 @@ impl MediaSession {
         let Some(rx) = rx else {
             return Ok(()); // already sending
         };
-        let task = add_video_track(&self.pc, &self.feedback, rx, self.video.clone()).await?;
+        let pc = if self.video_unbundled() {
+            self.video_link().await?.pc.clone()
+        } else {
+            self.main.pc.clone()
+        };
+        let task = add_video_track(&pc, &self.feedback, rx, self.video.clone()).await?;
         if let Ok(mut t) = self.tasks.lock() {
             t.push(task);
         }
@@ -945,7 +1227,10 @@ impl MediaSession {
         if let Some(h) = video {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
-        let _ = self.pc.close().await;
+        if let Some(link) = self.current_video_link() {
+            let _ = link.pc.close().await;
+        }
+        let _ = self.main.pc.close().await;
         for t in self
             .tasks
             .lock()
@@ -1072,6 +1357,8 @@ struct Receivers {
     current_video: CurrentVideo,
     /// The payload types of the peer's video codecs (from its description).
     video_pts: Arc<std::sync::RwLock<Vec<u8>>>,
+    /// The video has a connection of its own (which says when video can flow).
+    separate: Arc<AtomicBool>,
 }
 
 async fn write_rtp(
@@ -1108,9 +1395,14 @@ async fn write_rtp(
     }
 }
 
+/// Follows one connection's events: candidates to signal, connected, failed, the
+/// peer's tracks. The video's own connection only gates the video: its failure is
+/// reported and the call goes on.
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     mut rx: mpsc::UnboundedReceiver<Internal>,
     pc: Arc<dyn PeerConnection>,
+    role: Role,
     config: MediaConfig,
     shared: Arc<Shared>,
     receivers: Receivers,
@@ -1128,7 +1420,11 @@ async fn drive(
                 Ok(ev) => ev,
                 Err(_) => {
                     dtls_deadline = None;
-                    if !shared.connected.load(Ordering::Acquire) && !failed {
+                    let up = match role {
+                        Role::Main => shared.connected.load(Ordering::Acquire),
+                        Role::Video => receivers.state.connected.load(Ordering::Acquire),
+                    };
+                    if !up && !failed {
                         failed = true;
                         let _ = events.send(MediaEvent::Failed(MediaError::FingerprintMismatch));
                     }
@@ -1152,7 +1448,10 @@ async fn drive(
                 if c.kind == CandidateKind::Host && !config.allowed(c.ip) {
                     continue;
                 }
-                let _ = events.send(MediaEvent::LocalCandidate(c));
+                let _ = events.send(match role {
+                    Role::Main => MediaEvent::LocalCandidate(c),
+                    Role::Video => MediaEvent::VideoCandidate(c),
+                });
             }
             Internal::Ice(state) => {
                 if state == RTCIceConnectionState::Connected && dtls_deadline.is_none() {
@@ -1160,12 +1459,28 @@ async fn drive(
                 }
             }
             Internal::State(state) => match state {
+                RTCPeerConnectionState::Connected if role == Role::Video => {
+                    receivers.state.connected.store(true, Ordering::Release);
+                    dtls_deadline = None;
+                    tracing::info!("the video's own connection is up");
+                }
                 RTCPeerConnectionState::Connected => {
                     shared.connected.store(true, Ordering::Release);
-                    receivers.state.connected.store(true, Ordering::Release);
+                    if !receivers.separate.load(Ordering::Acquire) {
+                        receivers.state.connected.store(true, Ordering::Release);
+                    }
                     dtls_deadline = None;
                     let pair = selected_pair(&pc).await;
                     let _ = events.send(MediaEvent::Connected { pair });
+                }
+                RTCPeerConnectionState::Failed if !failed && role == Role::Video => {
+                    failed = true;
+                    receivers.state.connected.store(false, Ordering::Release);
+                    let _ = events.send(MediaEvent::DeviceError(
+                        "no network path for the video (its ICE failed): the call goes on \
+                         without it"
+                            .into(),
+                    ));
                 }
                 RTCPeerConnectionState::Failed if !failed => {
                     failed = true;

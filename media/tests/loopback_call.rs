@@ -593,3 +593,186 @@ async fn video_adapts_to_a_lossy_path() {
     );
     assert!(got.last().unwrap().keyframes_asked > 0, "{got:?}");
 }
+
+/// What one side of a running call saw.
+#[derive(Default)]
+struct Seen {
+    stats: Vec<banter_media::CallStats>,
+    connected: bool,
+    errors: Vec<String>,
+}
+
+/// Forwards a side's candidates (both transports) to the other side for `secs`
+/// seconds, keeping its stats and errors.
+fn pump(
+    mut rx: mpsc::UnboundedReceiver<MediaEvent>,
+    other: Arc<MediaSession>,
+    secs: u64,
+) -> tokio::task::JoinHandle<Seen> {
+    tokio::spawn(async move {
+        let mut seen = Seen::default();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+            match ev {
+                MediaEvent::LocalCandidate(c) => other.add_remote_candidate(c).await,
+                MediaEvent::VideoCandidate(c) => other.add_remote_video_candidate(c).await,
+                MediaEvent::Connected { .. } => seen.connected = true,
+                MediaEvent::Stats(s) => seen.stats.push(s),
+                MediaEvent::Failed(e) => seen.errors.push(e.to_string()),
+                MediaEvent::DeviceError(e) => seen.errors.push(e),
+                _ => {}
+            }
+        }
+        seen
+    })
+}
+
+/// The video figures of the seconds after the first two: at 640x480, 25 fps or more.
+fn sustained_video(seen: &Seen) -> Vec<banter_media::VideoStats> {
+    let video: Vec<_> = seen.stats.iter().filter_map(|s| s.video.clone()).collect();
+    assert!(video.len() >= 4, "{:?}", seen.stats);
+    for v in &video[2..] {
+        assert!(v.fps >= 25.0, "{v:?}");
+        assert_eq!((v.width, v.height), (640, 480), "{v:?}");
+    }
+    video
+}
+
+/// A peer that does not bundle (Dino: one ICE/DTLS transport per content): A offers
+/// its video on a transport of its own, B answers it on a second connection, and the
+/// pattern arrives both ways at 25 fps or more, next to the audio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbundled_video_both_ways() {
+    use banter_media::description::MediaKind;
+    use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let (a_y4m, b_y4m) = (dir.path().join("a.y4m"), dir.path().join("b.y4m"));
+    let b_wav = dir.path().join("b.wav");
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
+    let mut b_cfg = MediaConfig::new(SourceSpec::Tone(880.0), SinkSpec::Wav(b_wav.clone()));
+    for cfg in [&mut a_cfg, &mut b_cfg] {
+        loopback(cfg);
+        cfg.video_in = VideoSourceSpec::Pattern;
+        cfg.send_video = true;
+    }
+    a_cfg.bundle = false;
+    a_cfg.video_out = VideoSinkSpec::Y4m(a_y4m.clone());
+    b_cfg.video_out = VideoSinkSpec::Y4m(b_y4m.clone());
+    let (a, a_rx) = side(a_cfg).await;
+    let (b, b_rx) = side(b_cfg).await;
+    let offer = a.create_offer().await.unwrap();
+    assert!(offer.bundle.is_empty(), "{offer:?}");
+    assert_eq!(offer.contents.len(), 2);
+    let (audio, video) = (&offer.contents[0], &offer.contents[1]);
+    assert_eq!(
+        (audio.kind, video.kind),
+        (MediaKind::Audio, MediaKind::Video)
+    );
+    assert_ne!(audio.name, video.name);
+    let own = video.transport.as_ref().expect("the video's own transport");
+    assert_ne!(own.ice_ufrag, offer.ice_ufrag);
+    assert_ne!(own.fingerprint, offer.fingerprint);
+    let answer = b.accept_offer(&offer).await.unwrap();
+    assert!(b.video_unbundled());
+    assert!(answer.unbundled(), "{answer:?}");
+    assert_eq!(answer.contents[1].name, video.name);
+    a.accept_answer(&answer).await.unwrap();
+    let (pa, pb) = (pump(a_rx, b.clone(), 8), pump(b_rx, a.clone(), 8));
+    let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
+    for s in [a, b] {
+        if let Ok(s) = Arc::try_unwrap(s) {
+            s.close().await;
+        }
+    }
+    assert!(sa.connected && sb.connected);
+    assert!(
+        sa.errors.is_empty() && sb.errors.is_empty(),
+        "{:?} {:?}",
+        sa.errors,
+        sb.errors
+    );
+    println!(
+        "A {:#?}\nB {:#?}",
+        sustained_video(&sa).last(),
+        sustained_video(&sb).last()
+    );
+    check_pattern_recording(&a_y4m, (640, 480));
+    check_pattern_recording(&b_y4m, (640, 480));
+    let at_b = read_wav(&b_wav);
+    let f = dominant_frequency(&at_b[at_b.len() - 48_000..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "B heard {f} Hz");
+}
+
+/// Video added to an audio call with a peer that does not bundle (what Dino's
+/// content-add carries: the new content with a full transport of its own): the audio
+/// connection is left as it is and the video comes over a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_added_to_an_unbundled_call() {
+    use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let b_y4m = dir.path().join("b.y4m");
+    let b_wav = dir.path().join("b.wav");
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
+    let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Wav(b_wav.clone()));
+    loopback(&mut a_cfg);
+    loopback(&mut b_cfg);
+    a_cfg.bundle = false;
+    a_cfg.video_in = VideoSourceSpec::Pattern;
+    b_cfg.video_out = VideoSinkSpec::Y4m(b_y4m.clone());
+    let (a, a_rx) = side(a_cfg).await;
+    let (b, b_rx) = side(b_cfg).await;
+    let offer = a.create_offer().await.unwrap();
+    assert_eq!(offer.contents.len(), 1);
+    let answer = b.accept_offer(&offer).await.unwrap();
+    a.accept_answer(&answer).await.unwrap();
+    let (pa, pb) = (pump(a_rx, b.clone(), 9), pump(b_rx, a.clone(), 9));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let reoffer = a.add_video().await.unwrap();
+    assert_eq!(reoffer.contents.len(), 2, "{reoffer:?}");
+    // The audio part is what was agreed; the video has a transport of its own.
+    assert_eq!(reoffer.contents[0], offer.contents[0]);
+    assert_eq!(reoffer.ice_ufrag, offer.ice_ufrag);
+    let own = reoffer.contents[1]
+        .transport
+        .as_ref()
+        .expect("own transport");
+    assert_ne!(own.ice_ufrag, offer.ice_ufrag);
+    assert_ne!(reoffer.contents[1].name, reoffer.contents[0].name);
+    let reanswer = b.accept_offer(&reoffer).await.unwrap();
+    assert_eq!(
+        reanswer.contents[0], answer.contents[0],
+        "the audio is not renegotiated"
+    );
+    assert!(reanswer.contents[1].transport.is_some());
+    a.accept_answer(&reanswer).await.unwrap();
+    let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
+    for s in [a, b] {
+        if let Ok(s) = Arc::try_unwrap(s) {
+            s.close().await;
+        }
+    }
+    assert!(
+        sa.errors.is_empty() && sb.errors.is_empty(),
+        "{:?} {:?}",
+        sa.errors,
+        sb.errors
+    );
+    let last = sb
+        .stats
+        .iter()
+        .rev()
+        .find_map(|s| s.video.clone())
+        .expect("video stats");
+    println!("{last:?}");
+    assert!(last.frames_decoded > 50, "{last:?}");
+    assert!(last.fps >= 25.0, "{last:?}");
+    check_pattern_recording(&b_y4m, (640, 480));
+    let at_b = read_wav(&b_wav);
+    let f = dominant_frequency(&at_b[at_b.len() - 48_000..], 48_000);
+    assert!(
+        (f - 440.0).abs() <= 5.0,
+        "B heard {f} Hz after the video was added"
+    );
+    // No gap in the audio while the video was added.
+    assert!(longest_gap_ms(&at_b[48_000..], 48_000, 300) < 200.0);
+}

@@ -217,16 +217,13 @@ impl State {
                     );
                     vec![]
                 }
-                Output::CreateOffer => {
-                    self.video_needs_bundle(id);
-                    match self.media_session(id).await {
-                        Ok(session) => match session.create_offer().await {
-                            Ok(offer) => self.feed(id, Input::LocalDescription(offer)),
-                            Err(e) => self.feed(id, media_failure(&e)),
-                        },
+                Output::CreateOffer => match self.media_session(id).await {
+                    Ok(session) => match session.create_offer().await {
+                        Ok(offer) => self.feed(id, Input::LocalDescription(offer)),
                         Err(e) => self.feed(id, media_failure(&e)),
-                    }
-                }
+                    },
+                    Err(e) => self.feed(id, media_failure(&e)),
+                },
                 Output::AcceptOffer(offer) => match self.media_session(id).await {
                     Ok(session) => match session.accept_offer(&offer).await {
                         Ok(answer) => self.feed(id, Input::LocalDescription(answer)),
@@ -248,6 +245,14 @@ impl State {
                     if let Some(s) = entry.media.clone() {
                         for c in cands {
                             s.add_remote_candidate(c).await;
+                        }
+                    }
+                    vec![]
+                }
+                Output::RemoteVideoCandidates(cands) => {
+                    if let Some(s) = entry.media.clone() {
+                        for c in cands {
+                            s.add_remote_video_candidate(c).await;
                         }
                     }
                     vec![]
@@ -288,9 +293,6 @@ impl State {
                     let Some(s) = entry.media.clone() else {
                         continue;
                     };
-                    if !self.video_needs_bundle(id) {
-                        continue;
-                    }
                     match s.add_video().await {
                         Ok(offer) => self.feed(id, Input::LocalReoffer(offer)),
                         Err(e) => {
@@ -449,16 +451,13 @@ impl State {
         }
     }
 
-    /// The call's media session, created on first use (after the user accepted, so
-    /// nothing is gathered for a call that is declined).
-    /// Banter sends audio and video over one transport (BUNDLE, XEP-0338). A device
-    /// whose client says it cannot do that (Dino: one transport per content) is not
-    /// offered video: the call is placed, or goes on, as audio, and the user is told
-    /// why. Devices whose features are not known yet are offered video. Returns whether
-    /// video may be offered; turns the call's camera off when not.
-    fn video_needs_bundle(&mut self, id: &str) -> bool {
-        let Some(c) = self.calls.get_mut(id) else {
-            return false;
+    /// Whether the call's peer device can take audio and video over one transport
+    /// (BUNDLE, XEP-0338). Dino cannot (one transport per content): its video gets a
+    /// connection of its own. Devices whose features are not known yet are taken to
+    /// bundle, as every libwebrtc-based client does.
+    fn peer_bundles(&self, id: &str) -> bool {
+        let Some(c) = self.calls.get(id) else {
+            return true;
         };
         let features = c
             .call
@@ -466,25 +465,12 @@ impl State {
             .as_ref()
             .and_then(|f| self.features.get(&f.to_string()));
         let bundles = features.is_none_or(|f| f.iter().any(|x| x == crate::jingle::grouping::NS));
-        tracing::debug!(peer = ?c.call.peer_full, known = features.is_some(), bundles, "video offer check");
-        if bundles || !c.call.video_on {
-            return true;
-        }
-        c.call.video_on = false;
-        let peer = c.call.peer.to_string();
-        self.emit(Event::Error {
-            message: format!(
-                "{peer}'s app cannot take audio and video over one connection (BUNDLE), \
-                 which Banter's video needs: the call goes on without video"
-            ),
-        });
-        self.emit(Event::CallInfo {
-            id: id.to_string(),
-            info: "video-unsupported".into(),
-        });
-        false
+        tracing::debug!(peer = ?c.call.peer_full, known = features.is_some(), bundles, "bundle check");
+        bundles
     }
 
+    /// The call's media session, created on first use (after the user accepted, so
+    /// nothing is gathered for a call that is declined).
     async fn media_session(&mut self, id: &str) -> Result<Arc<MediaSession>, MediaError> {
         if let Some(s) = self.calls.get(id).and_then(|c| c.media.clone()) {
             return Ok(s);
@@ -496,6 +482,7 @@ impl State {
             .ok_or_else(|| MediaError::Transport("calls are not set up".into()))?;
         cfg.ice_servers.extend(self.ice_servers.iter().cloned());
         cfg.send_video = self.calls.get(id).is_some_and(|c| c.call.video_on);
+        cfg.bundle = self.peer_bundles(id);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let session = Arc::new(MediaSession::new(cfg, tx).await?);
         let forward = self.media_tx.clone();
@@ -521,6 +508,7 @@ impl State {
     ) {
         let input = match ev {
             MediaEvent::LocalCandidate(c) => Input::LocalCandidate(c),
+            MediaEvent::VideoCandidate(c) => Input::LocalVideoCandidate(c),
             MediaEvent::Connected { .. } => Input::MediaConnected,
             MediaEvent::Failed(e) => media_failure(&e),
             MediaEvent::Stats(stats) => {

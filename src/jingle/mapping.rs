@@ -1,15 +1,19 @@
 //! Jingle contents ↔ the media crate's typed `SessionDescription`, in one place.
 //!
-//! Banter always bundles (one ICE transport for all contents, like Conversations). A
-//! peer without a BUNDLE group (Dino) and a single content is treated as a one-entry
-//! bundle; several unbundled contents would need one transport each (not yet).
+//! Banter bundles (one ICE transport for all contents, like Conversations) with every
+//! peer that can. A peer without a BUNDLE group (Dino) and a single content is treated
+//! as a one-entry bundle. Unbundled audio and video (Dino's video call: one transport
+//! per content) become a description whose video content carries its own transport
+//! (`Content::transport`), which the media engine puts on a connection of its own.
 //!
 //! Contents added during a call (content-add / content-accept) are merged into the
-//! description already agreed, which keeps the transport: the new content rides the
-//! bundle.
+//! description already agreed. In a bundle they keep the transport; a content that
+//! comes outside any group with an ICE transport of its own (Dino's camera turned on)
+//! keeps that one.
 
 use banter_media::description::{
-    Content as MediaContent, Direction, MediaKind, SessionDescription, Setup,
+    Content as MediaContent, Direction, Fingerprint, MediaKind, OwnTransport, SessionDescription,
+    Setup,
 };
 
 use super::grouping::Group;
@@ -28,6 +32,8 @@ fn senders_to_direction(senders: &str, we_initiated: bool) -> Direction {
 }
 
 /// Our description as Jingle contents (candidates travel separately, by trickle).
+/// Contents with a transport of their own say so in their transport, and then there
+/// is no BUNDLE group.
 pub fn to_jingle(desc: &SessionDescription, creator: &str) -> (Vec<Content>, Option<Group>) {
     let contents = desc
         .contents
@@ -44,16 +50,50 @@ pub fn to_jingle(desc: &SessionDescription, creator: &str) -> (Vec<Content>, Opt
                 source_groups: c.ssrc_groups.clone(),
                 rtcp_mux: true,
             }),
-            transport: Some(Transport {
-                ufrag: Some(desc.ice_ufrag.clone()),
-                pwd: Some(desc.ice_pwd.clone()),
-                fingerprint: Some((desc.fingerprint.clone(), desc.setup)),
-                candidates: Vec::new(),
+            transport: Some(match &c.transport {
+                Some(own) => Transport {
+                    ufrag: Some(own.ice_ufrag.clone()),
+                    pwd: Some(own.ice_pwd.clone()),
+                    fingerprint: Some((own.fingerprint.clone(), own.setup)),
+                    candidates: Vec::new(),
+                },
+                None => Transport {
+                    ufrag: Some(desc.ice_ufrag.clone()),
+                    pwd: Some(desc.ice_pwd.clone()),
+                    fingerprint: Some((desc.fingerprint.clone(), desc.setup)),
+                    candidates: Vec::new(),
+                },
             }),
         })
         .collect();
+    if desc.unbundled() {
+        return (contents, None);
+    }
     let names = desc.contents.iter().map(|c| c.name.clone()).collect();
     (contents, Some(Group::bundle(names)))
+}
+
+/// A content's ICE-UDP transport as a transport of its own.
+fn own_transport(
+    c: &Content,
+    fallback_fingerprint: Option<&(Fingerprint, Setup)>,
+) -> Result<OwnTransport, String> {
+    let t = c
+        .transport
+        .as_ref()
+        .ok_or_else(|| format!("content '{}' has no ICE-UDP transport", c.name))?;
+    let (fingerprint, setup) = t
+        .fingerprint
+        .clone()
+        .or_else(|| fallback_fingerprint.cloned())
+        .ok_or("no DTLS fingerprint: DTLS-SRTP is required")?;
+    Ok(OwnTransport {
+        ice_ufrag: t.ufrag.clone().ok_or("transport without ufrag")?,
+        ice_pwd: t.pwd.clone().ok_or("transport without pwd")?,
+        fingerprint,
+        setup,
+        candidates: t.candidates.clone(),
+    })
 }
 
 /// One Jingle content as a media content (direction from the author's point of view).
@@ -70,6 +110,7 @@ fn media_content(c: &Content) -> Result<MediaContent, String> {
         ssrc_groups: d.source_groups.clone(),
         rtcp_mux: d.rtcp_mux,
         direction: senders_to_direction(&c.senders, false),
+        transport: None,
     })
 }
 
@@ -81,16 +122,28 @@ pub fn with_added(
 ) -> Result<SessionDescription, String> {
     let mut d = base.clone();
     d.candidates.clear();
+    let group = jingle.group.as_ref().filter(|g| g.semantics == "BUNDLE");
     for c in &jingle.contents {
-        let mc = media_content(c)?;
+        let mut mc = media_content(c)?;
+        // Outside any bundle, with ICE credentials of its own: its own transport.
+        let in_group = group.is_some_and(|g| g.contents.contains(&c.name));
+        let ufrag = c.transport.as_ref().and_then(|t| t.ufrag.as_deref());
+        if !in_group && ufrag.is_some_and(|u| u != d.ice_ufrag) {
+            mc.transport = Some(own_transport(c, Some(&(d.fingerprint.clone(), d.setup)))?);
+        }
         match d.contents.iter_mut().find(|x| x.name == mc.name) {
             Some(existing) => *existing = mc,
             None => d.contents.push(mc),
         }
     }
-    d.bundle = match &jingle.group {
-        Some(g) if g.semantics == "BUNDLE" => g.contents.clone(),
-        _ => d.contents.iter().map(|c| c.name.clone()).collect(),
+    d.bundle = match group {
+        Some(g) => g.contents.clone(),
+        None => d
+            .contents
+            .iter()
+            .filter(|c| c.transport.is_none())
+            .map(|c| c.name.clone())
+            .collect(),
     };
     Ok(d)
 }
@@ -106,19 +159,24 @@ pub fn from_jingle(
     let mut transport: Option<&Transport> = None;
     let mut candidates = Vec::new();
     let bundled = matches!(&jingle.group, Some(g) if g.semantics == "BUNDLE");
-    let chosen: Vec<&Content> = if bundled || jingle.contents.len() <= 1 {
-        jingle.contents.iter().collect()
-    } else {
-        // Unbundled contents (Dino) each have their own ICE transport, and a webrtc-rs
-        // connection has one: the audio content only, so the call works as an audio
-        // call; the others are left out of our answer.
-        let audio = jingle.contents.iter().find(|c| {
-            c.description
-                .as_ref()
-                .is_some_and(|d| d.media == MediaKind::Audio)
-        });
-        audio.into_iter().collect()
+    let of_kind = |kind: MediaKind| {
+        jingle
+            .contents
+            .iter()
+            .find(move |c| c.description.as_ref().is_some_and(|d| d.media == kind))
     };
+    let (chosen, separate): (Vec<&Content>, Option<&Content>) =
+        if bundled || jingle.contents.len() <= 1 {
+            (jingle.contents.iter().collect(), None)
+        } else {
+            // Unbundled contents (Dino) each have their own ICE transport: the audio
+            // content takes the main one, the video keeps its own (a connection of its
+            // own in the media engine). Further contents are left out of our answer.
+            (
+                of_kind(MediaKind::Audio).into_iter().collect(),
+                of_kind(MediaKind::Video),
+            )
+        };
     for c in chosen {
         let mc = media_content(c)?;
         let t = c
@@ -141,6 +199,11 @@ pub fn from_jingle(
         Some(g) if g.semantics == "BUNDLE" => g.contents.clone(),
         _ => contents.iter().map(|c| c.name.clone()).collect(),
     };
+    if let Some(c) = separate {
+        let mut mc = media_content(c)?;
+        mc.transport = Some(own_transport(c, fallback_fingerprint)?);
+        contents.push(mc);
+    }
     Ok(SessionDescription {
         ice_ufrag: t.ufrag.clone().ok_or("transport without ufrag")?,
         ice_pwd: t.pwd.clone().ok_or("transport without pwd")?,
@@ -235,24 +298,82 @@ mod tests {
         assert_eq!(d.fingerprint.value, "AA:BB");
     }
 
-    /// Dino's video call: audio and video contents without a group, one transport
-    /// each. Taken as an audio call (one transport per connection here).
-    #[test]
-    fn unbundled_audio_and_video_become_an_audio_call() {
+    /// Dino's video content: its own transport, candidates inside.
+    fn dino_video_content() -> String {
         let video = DINO
             .replace("name='audio'", "name='video'")
             .replace("media='audio'", "media='video'")
-            .replace("ufrag='Dino'", "ufrag='DinoV'");
+            .replace(
+                "id='111' name='opus' clockrate='48000' channels='2'",
+                "id='98' name='VP8' clockrate='90000'",
+            )
+            .replace("ufrag='Dino'", "ufrag='DinoV'")
+            .replace(">aa:bb<", ">cc:dd<")
+            .replace("port='40000'", "port='40002'");
         let start = video.find("<content").unwrap();
         let end = video.rfind("</content>").unwrap() + "</content>".len();
-        let both = DINO.replace("</content>", &format!("</content>{}", &video[start..end]));
+        video[start..end].to_string()
+    }
+
+    /// Dino's video call: audio and video contents without a group, one transport
+    /// each. The video keeps its transport; our answer has no group either.
+    #[test]
+    fn unbundled_audio_and_video_keep_a_transport_each() {
+        let both = DINO.replace("</content>", &format!("</content>{}", dino_video_content()));
         let j = Jingle::parse(&Element::from_str(&both).unwrap()).unwrap();
         assert_eq!(j.contents.len(), 2);
         let d = from_jingle(&j, None).unwrap();
-        assert_eq!(d.contents.len(), 1);
+        assert_eq!(d.contents.len(), 2);
+        assert!(d.unbundled());
         assert_eq!(d.contents[0].kind, MediaKind::Audio);
+        assert_eq!(d.contents[0].transport, None);
         assert_eq!(d.bundle, ["audio"]);
-        assert_eq!(d.ice_ufrag, "Dino");
+        assert_eq!((d.ice_ufrag.as_str(), d.candidates.len()), ("Dino", 1));
+        let own = d.contents[1].transport.as_ref().unwrap();
+        assert_eq!(d.contents[1].kind, MediaKind::Video);
+        assert_eq!(own.ice_ufrag, "DinoV");
+        assert_eq!(own.fingerprint.value, "CC:DD");
+        assert_eq!(own.candidates[0].port, 40002);
+        // What the two connections get.
+        let (main, video) = d.split();
+        assert_eq!(main.contents.len(), 1);
+        let video = video.unwrap();
+        assert_eq!(
+            (video.ice_ufrag.as_str(), video.candidates.len()),
+            ("DinoV", 1)
+        );
+        // Our unbundled answer goes out as two transports and no group.
+        let (contents, group) = to_jingle(&d, "initiator");
+        assert!(group.is_none());
+        let t: Vec<_> = contents
+            .iter()
+            .map(|c| c.transport.as_ref().unwrap().ufrag.clone().unwrap())
+            .collect();
+        assert_eq!(t, ["Dino", "DinoV"]);
+    }
+
+    /// Dino turns its camera on in an audio call: content-add with a full transport of
+    /// its own and no group.
+    #[test]
+    fn content_add_with_its_own_transport_keeps_it() {
+        let j = Jingle::parse(&Element::from_str(DINO).unwrap()).unwrap();
+        let base = from_jingle(&j, None).unwrap();
+        let add = format!(
+            "<jingle xmlns='urn:xmpp:jingle:1' action='content-add' sid='s2'>{}</jingle>",
+            dino_video_content()
+        );
+        let add = Jingle::parse(&Element::from_str(&add).unwrap()).unwrap();
+        let d = with_added(&base, &add).unwrap();
+        assert_eq!(d.contents.len(), 2);
+        assert_eq!(d.contents[0].transport, None);
+        assert_eq!(d.contents[1].transport.as_ref().unwrap().ice_ufrag, "DinoV");
+        assert_eq!(d.bundle, ["audio"]);
+        // The same content inside a BUNDLE group (Conversations) rides the bundle.
+        let mut grouped = add.clone();
+        grouped.group = Some(Group::bundle(vec!["audio".into(), "video".into()]));
+        let d = with_added(&base, &grouped).unwrap();
+        assert!(!d.unbundled());
+        assert_eq!(d.bundle, ["audio", "video"]);
     }
 
     #[test]

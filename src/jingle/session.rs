@@ -106,6 +106,8 @@ pub enum Input {
     /// The media engine produced our offer or answer.
     LocalDescription(SessionDescription),
     LocalCandidate(Candidate),
+    /// A local candidate of the video's own transport (a peer that does not bundle).
+    LocalVideoCandidate(Candidate),
     MediaConnected,
     MediaFailed(Reason),
     /// The peer's device went offline (unavailable presence).
@@ -129,6 +131,8 @@ pub enum Output {
     AcceptOffer(SessionDescription),
     AcceptAnswer(SessionDescription),
     RemoteCandidates(Vec<Candidate>),
+    /// The peer's candidates for the video's own transport.
+    RemoteVideoCandidates(Vec<Candidate>),
     SetMuted(bool),
     SetHeld(bool),
     /// The peer said it muted, unmuted, held or unheld (session-info).
@@ -174,14 +178,18 @@ pub struct Call {
     /// Our description is signaled, so candidates may follow.
     can_send_candidates: bool,
     local_candidates: Vec<Candidate>,
+    local_video_candidates: Vec<Candidate>,
     /// Offer of a direct incoming session-initiate, kept until the user accepts.
     remote_offer: Option<SessionDescription>,
     /// Remote candidates held until the media session exists.
     remote_candidates: Vec<Candidate>,
+    remote_video_candidates: Vec<Candidate>,
     media_started: bool,
     remote_fingerprint: Option<(Fingerprint, Setup)>,
     /// Name of our (bundled) content, for transport-info.
     content_name: Option<String>,
+    /// Creator and name of the video content when it has a transport of its own.
+    video_transport: Option<(String, String)>,
     ring_timeout: Duration,
     /// The peer's description as agreed so far (contents added mid-call merge into it).
     remote_desc: Option<SessionDescription>,
@@ -210,11 +218,14 @@ impl Call {
             session: false,
             can_send_candidates: false,
             local_candidates: Vec::new(),
+            local_video_candidates: Vec::new(),
             remote_offer: None,
             remote_candidates: Vec::new(),
+            remote_video_candidates: Vec::new(),
             media_started: false,
             remote_fingerprint: None,
             content_name: None,
+            video_transport: None,
             ring_timeout: RING_TIMEOUT,
             remote_desc: None,
             local_names: Vec::new(),
@@ -418,18 +429,43 @@ impl Call {
                 &mut self.remote_candidates,
             )));
         }
+        if !self.remote_video_candidates.is_empty() {
+            out.push(Output::RemoteVideoCandidates(std::mem::take(
+                &mut self.remote_video_candidates,
+            )));
+        }
         out.push(Output::SetTimer(CONNECT_TIMEOUT));
     }
 
     fn send_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
+        // Contents are created by the initiator, whoever sends the candidates.
+        let name = self.content_name.clone().unwrap_or_else(|| "0".into());
+        self.send_candidates_of("initiator".into(), name, cands, out);
+    }
+
+    /// Candidates for the video's own transport, named by its content.
+    fn send_video_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
+        let Some((creator, name)) = self.video_transport.clone() else {
+            tracing::debug!("a video candidate without a video transport");
+            return;
+        };
+        self.send_candidates_of(creator, name, cands, out);
+    }
+
+    fn send_candidates_of(
+        &mut self,
+        creator: String,
+        name: String,
+        cands: Vec<Candidate>,
+        out: &mut Vec<Output>,
+    ) {
         let (Some(to), false) = (self.peer_full.clone(), cands.is_empty()) else {
             return;
         };
         let mut j = Jingle::new(Action::TransportInfo, &self.id);
         j.contents.push(Content {
-            // Contents are created by the initiator, whoever sends the candidates.
-            creator: "initiator".into(),
-            name: self.content_name.clone().unwrap_or_else(|| "0".into()),
+            creator,
+            name,
             senders: "both".into(),
             description: None,
             transport: Some(Transport {
@@ -518,10 +554,13 @@ impl Call {
                 }
                 self.adding = contents.iter().map(|c| c.name.clone()).collect();
                 self.local_names = offer.contents.iter().map(|c| c.name.clone()).collect();
+                let role = self.role().to_string();
+                self.note_video_transport(&offer, &role);
                 let mut j = Jingle::new(Action::ContentAdd, &self.id);
                 j.contents = contents;
                 j.group = group;
                 out.push(Output::Jingle { to, jingle: j });
+                self.flush_video_candidates(&mut out);
             }
             Input::ContentAnswer(answer) => {
                 let (Some((creator, names)), Some(to)) =
@@ -532,10 +571,12 @@ impl Call {
                 let (mut contents, group) = mapping::to_jingle(&answer, &creator);
                 contents.retain(|c| names.contains(&c.name));
                 self.local_names = answer.contents.iter().map(|c| c.name.clone()).collect();
+                self.note_video_transport(&answer, &creator);
                 let mut j = Jingle::new(Action::ContentAccept, &self.id);
                 j.contents = contents;
                 j.group = group;
                 out.push(Output::Jingle { to, jingle: j });
+                self.flush_video_candidates(&mut out);
                 if !self.media.contains(&MediaKind::Video) {
                     self.media.push(MediaKind::Video);
                 }
@@ -569,6 +610,7 @@ impl Call {
                 };
                 let (contents, group) = mapping::to_jingle(&desc, creator);
                 self.content_name = contents.first().map(|c| c.name.clone());
+                self.note_video_transport(&desc, "initiator");
                 self.local_names = contents.iter().map(|c| c.name.clone()).collect();
                 let mut j = Jingle::new(action, &self.id);
                 match self.direction {
@@ -582,6 +624,7 @@ impl Call {
                 self.can_send_candidates = true;
                 let pending = std::mem::take(&mut self.local_candidates);
                 self.send_candidates(pending, &mut out);
+                self.flush_video_candidates(&mut out);
             }
             Input::LocalCandidate(c) => {
                 if self.can_send_candidates {
@@ -589,6 +632,10 @@ impl Call {
                 } else {
                     self.local_candidates.push(c);
                 }
+            }
+            Input::LocalVideoCandidate(c) => {
+                self.local_video_candidates.push(c);
+                self.flush_video_candidates(&mut out);
             }
             Input::MediaConnected => {
                 self.set_state(CallState::Active, &mut out);
@@ -612,6 +659,30 @@ impl Call {
             }
         }
         out
+    }
+
+    /// Remembers which content has a transport of its own (our video, for a peer that
+    /// does not bundle), so that its candidates are signaled under its name.
+    fn note_video_transport(&mut self, desc: &SessionDescription, creator: &str) {
+        if let Some(c) = desc.contents.iter().find(|c| c.transport.is_some()) {
+            self.video_transport = Some((creator.to_string(), c.name.clone()));
+        }
+    }
+
+    /// Sends the video transport's candidates once its content is signaled (and never
+    /// before the user accepted: the same rule as the main transport's).
+    fn flush_video_candidates(&mut self, out: &mut Vec<Output>) {
+        if !self.can_send_candidates || self.video_transport.is_none() {
+            return;
+        }
+        let signaled = self
+            .video_transport
+            .as_ref()
+            .is_some_and(|(_, name)| self.local_names.contains(name));
+        if signaled && !self.local_video_candidates.is_empty() {
+            let pending = std::mem::take(&mut self.local_video_candidates);
+            self.send_video_candidates(pending, out);
+        }
     }
 
     /// Whether `name` is the call's video content (a mute naming it is the camera).
@@ -831,6 +902,7 @@ impl Call {
             }
             Action::TransportInfo => {
                 let mut cands = Vec::new();
+                let mut video_cands = Vec::new();
                 for c in &j.contents {
                     // Candidates of a content left out (an unbundled video content's own
                     // transport) would only make checks that cannot succeed.
@@ -841,7 +913,16 @@ impl Call {
                     if unused {
                         continue;
                     }
+                    let own_transport = self.remote_desc.as_ref().is_some_and(|d| {
+                        d.contents
+                            .iter()
+                            .any(|x| x.name == c.name && x.transport.is_some())
+                    });
                     if let Some(t) = &c.transport {
+                        if own_transport {
+                            video_cands.extend(t.candidates.iter().cloned());
+                            continue;
+                        }
                         if t.fingerprint.is_some() && self.remote_fingerprint.is_none() {
                             self.remote_fingerprint = t.fingerprint.clone();
                         }
@@ -849,9 +930,15 @@ impl Call {
                     }
                 }
                 if self.media_started {
-                    out.push(Output::RemoteCandidates(cands));
+                    if !cands.is_empty() {
+                        out.push(Output::RemoteCandidates(cands));
+                    }
+                    if !video_cands.is_empty() {
+                        out.push(Output::RemoteVideoCandidates(video_cands));
+                    }
                 } else {
                     self.remote_candidates.extend(cands);
+                    self.remote_video_candidates.extend(video_cands);
                 }
             }
             Action::SessionTerminate => {
@@ -964,6 +1051,7 @@ mod tests {
                 ssrc_groups: vec![],
                 rtcp_mux: true,
                 direction: Direction::SendRecv,
+                transport: None,
             }],
             candidates: vec![],
         }

@@ -89,7 +89,8 @@ chmod +x "$root/init"
 
 rm -f "$out/rc" "$out/stdout" "$out/stderr"
 accel="-accel tcg,thread=multi"
-[ -w /dev/kvm ] && grep -qE 'vmx|svm' /proc/cpuinfo && accel="-accel kvm"
+# KVM where there is one (BANTER_VM_ACCEL=tcg forces emulation, as on CI machines).
+[ "${BANTER_VM_ACCEL:-}" != tcg ] && [ -w /dev/kvm ] && grep -qE 'vmx|svm' /proc/cpuinfo && accel="-accel kvm"
 timeout "${BANTER_VM_TIMEOUT:-600}" qemu-system-x86_64 $accel -m 2048 -smp 2 \
   -nodefaults -no-user-config -display none -no-reboot \
   -serial "file:$out/console.log" \
