@@ -32,8 +32,9 @@ const USAGE = `usage: node peer.mjs --ws URL --jid JID --password PW --mode call
   [--no-tcp]            do not signal TCP candidates (loopback UDP only)
   [--video]             also send a 640x480 test pattern (frame numbers burned in) and
                         require the peer's pictures, read the same way, to count up
-  [--no-bundle]         advertise video calls but not BUNDLE (urn:xmpp:jingle:apps:grouping:0),
-                        as Dino does
+  [--no-bundle]         be like Dino: advertise video calls but not BUNDLE
+                        (urn:xmpp:jingle:apps:grouping:0), and offer no BUNDLE group,
+                        so each content has an ICE/DTLS transport of its own
   [--require-loopback-pair]  fail unless the selected ICE pair is 127.x on both ends
   [--resource RES]      XMPP resource (default stanza-XXXXXX)
   [--verbose]           print Jingle / JMI stanzas ({"event":"xml"}) and page console

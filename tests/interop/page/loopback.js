@@ -9,6 +9,9 @@
 //     in the remote description).
 // Every decision is reported through `report(kind, data)` so the logs show exactly
 // which candidates were signalled.
+//
+// With `noBundle` it also behaves like Dino: its offers carry no BUNDLE group, so each
+// content gets an ICE/DTLS transport of its own (Chromium's 'max-compat' policy).
 
 const NativePC = globalThis.RTCPeerConnection;
 
@@ -64,7 +67,12 @@ export function filterSdp(sdp, onDropped) {
     return kept.join('\r\n');
 }
 
-export function makeLoopbackPeerConnectionClass(report, { allowTcp = true } = {}) {
+// Removes the a=group:BUNDLE line of an SDP blob.
+export function withoutBundle(sdp) {
+    return sdp.split('\r\n').filter(l => !l.startsWith('a=group:BUNDLE')).join('\r\n');
+}
+
+export function makeLoopbackPeerConnectionClass(report, { allowTcp = true, noBundle = false } = {}) {
     const allowed = line => {
         if (!isLoopbackCandidate(line)) {
             return false;
@@ -78,6 +86,9 @@ export function makeLoopbackPeerConnectionClass(report, { allowTcp = true } = {}
     class LoopbackPeerConnection extends NativePC {
         constructor(config = {}) {
             const cfg = { ...config, iceServers: [] };
+            if (noBundle) {
+                cfg.bundlePolicy = 'max-compat';
+            }
             super(cfg);
             this._userOnIce = null;
             this._iceListeners = new Map();
@@ -171,7 +182,8 @@ export function makeLoopbackPeerConnectionClass(report, { allowTcp = true } = {}
 
         async createOffer(...args) {
             const offer = await super.createOffer(...args);
-            return { type: offer.type, sdp: filterSdp(offer.sdp) };
+            const sdp = filterSdp(offer.sdp);
+            return { type: offer.type, sdp: noBundle ? withoutBundle(sdp) : sdp };
         }
 
         async createAnswer(...args) {
@@ -195,7 +207,11 @@ export function makeLoopbackPeerConnectionClass(report, { allowTcp = true } = {}
         }
 
         setConfiguration(config = {}) {
-            return super.setConfiguration({ ...config, iceServers: [] });
+            const cfg = { ...config, iceServers: [] };
+            if (noBundle) {
+                cfg.bundlePolicy = 'max-compat';
+            }
+            return super.setConfiguration(cfg);
         }
     }
 

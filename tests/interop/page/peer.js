@@ -60,7 +60,8 @@ export async function runPeer(opts) {
     emit('audio-context', { state: ctx.state, sample_rate: ctx.sampleRate });
 
     const LoopbackPC = makeLoopbackPeerConnectionClass((kind, data) => emit(kind, data), {
-        allowTcp: o.allowTcp
+        allowTcp: o.allowTcp,
+        noBundle: o.noBundle
     });
 
     const client = XMPP.createClient({
