@@ -2,9 +2,10 @@
 //! complexity 9, 20 ms frames): CPU per endpoint and one-way latency capture→playout
 //! (device buffers excluded), optionally through a relay that drops packets. With
 //! `video`, both sides also send the 640x480 test pattern at 30 fps (VP8) and the
-//! figures include the video received at B.
+//! figures include the video received at B. With `video-unbundled`, the same with the
+//! video on a connection of its own (as with Dino, which does not bundle).
 //!
-//!     cargo run --release -p banter-media --example call_bench -- [SECONDS] [LOSS] [video]
+//!     cargo run --release -p banter-media --example call_bench -- [SECONDS] [LOSS] [video|video-unbundled]
 //!
 //! Prints one JSON line; BENCHMARKS.md records the figures.
 
@@ -41,7 +42,8 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let seconds: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20.0);
     let loss: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    let video = args.get(3).is_some_and(|a| a == "video");
+    let unbundled = args.get(3).is_some_and(|a| a == "video-unbundled");
+    let video = unbundled || args.get(3).is_some_and(|a| a == "video");
     let probe = Arc::new(LatencyProbe::default());
     let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
     let mut b_cfg = MediaConfig::new(SourceSpec::Tone(880.0), SinkSpec::Null);
@@ -53,6 +55,7 @@ async fn main() {
             cfg.send_video = true;
         }
     }
+    a_cfg.bundle = !unbundled;
     let relay = if loss > 0.0 {
         Some(LossyRelay::start(loss, 0).await)
     } else {
@@ -80,6 +83,8 @@ async fn main() {
                     let c = match &relay { Some(r) => r.rewrite(c, true), None => c };
                     b.add_remote_candidate(c).await
                 }
+                // The video's own transport (unbundled) does not pass the relay.
+                MediaEvent::VideoCandidate(c) => b.add_remote_video_candidate(c).await,
                 MediaEvent::Connected { .. } => connected += 1,
                 MediaEvent::Failed(e) => panic!("{e}"),
                 _ => {}
@@ -89,6 +94,7 @@ async fn main() {
                     let c = match &relay { Some(r) => r.rewrite(c, false), None => c };
                     a.add_remote_candidate(c).await
                 }
+                MediaEvent::VideoCandidate(c) => a.add_remote_video_candidate(c).await,
                 MediaEvent::Connected { .. } => connected += 1,
                 MediaEvent::Stats(s) => last_b = Some(s),
                 MediaEvent::Failed(e) => panic!("{e}"),
@@ -125,6 +131,7 @@ async fn main() {
             "concealed_at_b": stats.concealed,
             "loss_pct_at_b": stats.loss_pct,
             "video": video.then(|| serde_json::json!({
+                "unbundled": unbundled,
                 "fps_at_b": v.fps,
                 "size_at_b": format!("{}x{}", v.width, v.height),
                 "frames_decoded_at_b": v.frames_decoded,

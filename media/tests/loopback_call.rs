@@ -545,7 +545,7 @@ async fn video_added_mid_call() {
     assert!(last.fps >= 25.0, "{last:?}");
     check_pattern_recording(&b_y4m, (640, 480));
     let at_b = read_wav(&b_wav);
-    let f = dominant_frequency(&at_b[at_b.len() - 48_000..], 48_000);
+    let f = last_second_hz(&at_b);
     assert!(
         (f - 440.0).abs() <= 5.0,
         "B heard {f} Hz after the video was added"
@@ -627,6 +627,19 @@ fn pump(
     })
 }
 
+async fn close_sessions(sessions: [Arc<MediaSession>; 2]) {
+    for s in sessions {
+        if let Ok(s) = Arc::try_unwrap(s) {
+            s.close().await;
+        }
+    }
+}
+
+/// The dominant frequency of a recording's last second.
+fn last_second_hz(rec: &[i16]) -> f32 {
+    dominant_frequency(&rec[rec.len().saturating_sub(48_000)..], 48_000)
+}
+
 /// The video figures of the seconds after the first two: at 640x480, 25 fps or more.
 fn sustained_video(seen: &Seen) -> Vec<banter_media::VideoStats> {
     let video: Vec<_> = seen.stats.iter().filter_map(|s| s.video.clone()).collect();
@@ -679,11 +692,7 @@ async fn unbundled_video_both_ways() {
     a.accept_answer(&answer).await.unwrap();
     let (pa, pb) = (pump(a_rx, b.clone(), 8), pump(b_rx, a.clone(), 8));
     let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
-    for s in [a, b] {
-        if let Ok(s) = Arc::try_unwrap(s) {
-            s.close().await;
-        }
-    }
+    close_sessions([a, b]).await;
     assert!(sa.connected && sb.connected);
     assert!(
         sa.errors.is_empty() && sb.errors.is_empty(),
@@ -699,7 +708,7 @@ async fn unbundled_video_both_ways() {
     check_pattern_recording(&a_y4m, (640, 480));
     check_pattern_recording(&b_y4m, (640, 480));
     let at_b = read_wav(&b_wav);
-    let f = dominant_frequency(&at_b[at_b.len() - 48_000..], 48_000);
+    let f = last_second_hz(&at_b);
     assert!((f - 440.0).abs() <= 5.0, "B heard {f} Hz");
 }
 
@@ -746,11 +755,7 @@ async fn video_added_to_an_unbundled_call() {
     assert!(reanswer.contents[1].transport.is_some());
     a.accept_answer(&reanswer).await.unwrap();
     let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
-    for s in [a, b] {
-        if let Ok(s) = Arc::try_unwrap(s) {
-            s.close().await;
-        }
-    }
+    close_sessions([a, b]).await;
     assert!(
         sa.errors.is_empty() && sb.errors.is_empty(),
         "{:?} {:?}",
@@ -768,7 +773,7 @@ async fn video_added_to_an_unbundled_call() {
     assert!(last.fps >= 25.0, "{last:?}");
     check_pattern_recording(&b_y4m, (640, 480));
     let at_b = read_wav(&b_wav);
-    let f = dominant_frequency(&at_b[at_b.len() - 48_000..], 48_000);
+    let f = last_second_hz(&at_b);
     assert!(
         (f - 440.0).abs() <= 5.0,
         "B heard {f} Hz after the video was added"

@@ -20,7 +20,7 @@ pub struct ContactRow {
     pub availability: Availability,
     pub status: Option<String>,
     pub unread: u32,
-    /// From the contact's caps: Jingle RTP audio / video (video also needs BUNDLE).
+    /// From the contact's caps: Jingle RTP audio / video.
     pub can_audio: bool,
     pub can_video: bool,
 }
