@@ -35,7 +35,7 @@ use crate::audio::jitter::{JitterBuffer, Playout};
 use crate::audio::sink::{NullSink, SinkSpec};
 use crate::audio::source::{Silence, SourceSpec};
 use crate::audio::{level_dbfs, FRAME};
-use crate::description::{Candidate, CandidateKind, SessionDescription};
+use crate::description::{Candidate, CandidateKind, Direction, SessionDescription};
 use crate::error::MediaError;
 use crate::rtcp::VideoFeedback;
 use crate::turn_tcp::TcpTurnBridge;
@@ -348,6 +348,8 @@ struct Link {
     pending: Mutex<Vec<Candidate>>,
     /// Our offer waits for the peer's answer.
     offering: AtomicBool,
+    /// The last negotiation was the peer's offer and our answer.
+    answerer: AtomicBool,
     /// The peer's part of the description last applied (without candidates): a
     /// re-offer that leaves it as it was (video added on the other connection) is not
     /// applied again.
@@ -364,6 +366,7 @@ impl Link {
             remote_set: Mutex::new(false),
             pending: Mutex::new(Vec::new()),
             offering: AtomicBool::new(false),
+            answerer: AtomicBool::new(false),
             remote: Mutex::new(None),
             rename: Mutex::new(None),
         }
@@ -407,6 +410,7 @@ impl Link {
             .await
             .map_err(transport_err)?;
         self.offering.store(true, Ordering::Release);
+        self.answerer.store(false, Ordering::Release);
         self.local().await
     }
 
@@ -422,6 +426,7 @@ impl Link {
             .set_local_description(answer)
             .await
             .map_err(transport_err)?;
+        self.answerer.store(true, Ordering::Release);
         self.local().await
     }
 
@@ -1024,6 +1029,7 @@ impl MediaSession {
             Some(v) => Some(self.video_link().await?.answer(&v, ok).await?),
             None => None,
         };
+        self.check_video_direction().await;
         Ok(main.joined(own))
     }
 
@@ -1040,6 +1046,82 @@ impl MediaSession {
                 link.set_remote(&v, false, ok).await?;
             }
         }
+        self.check_video_direction().await;
+        Ok(())
+    }
+
+    /// Sends video only where both sides agreed on it: our side sends and the peer's
+    /// receives (an answer to a one-way video receives only, and sends nothing until
+    /// the direction changes).
+    async fn check_video_direction(&self) {
+        let separate = self.current_video_link().filter(|_| self.video_unbundled());
+        let link: &Link = separate.as_deref().unwrap_or(&self.main);
+        let video_dir = |d: &SessionDescription| {
+            d.contents
+                .iter()
+                .find(|c| c.kind == crate::description::MediaKind::Video)
+                .map(|c| c.direction)
+        };
+        let ours = link.local().await.ok().as_ref().and_then(video_dir);
+        let theirs = link
+            .remote
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().and_then(video_dir));
+        let (Some(ours), Some(theirs)) = (ours, theirs) else {
+            return;
+        };
+        let we_send = matches!(ours, Direction::SendRecv | Direction::SendOnly);
+        let they_take = matches!(theirs, Direction::SendRecv | Direction::RecvOnly);
+        tracing::debug!(?ours, ?theirs, "video direction");
+        self.video
+            .may_not_send
+            .store(!(we_send && they_take), Ordering::Relaxed);
+    }
+
+    /// The peer's side of the video changed direction (Jingle content-modify, which
+    /// carries no description): the video's connection is renegotiated locally, the
+    /// peer's description as agreed with the new direction standing in for a new one
+    /// from it. Used when our camera joins a video the peer sends one way (Dino turns
+    /// its camera on with senders = its own role).
+    pub async fn set_video_direction(&self, peer: Direction) -> Result<(), MediaError> {
+        let separate = self.current_video_link().filter(|_| self.video_unbundled());
+        let link: &Link = separate.as_deref().unwrap_or(&self.main);
+        let remote = link.remote.lock().ok().and_then(|r| r.clone());
+        let Some(mut remote) = remote else {
+            return Err(MediaError::Description("no video agreed yet".into()));
+        };
+        let Some(video) = remote
+            .contents
+            .iter_mut()
+            .find(|c| c.kind == crate::description::MediaKind::Video)
+        else {
+            return Err(MediaError::Description("no video agreed yet".into()));
+        };
+        if video.direction == peer {
+            return Ok(());
+        }
+        video.direction = peer;
+        if matches!(peer, Direction::SendRecv | Direction::RecvOnly) {
+            // An answer that received only left the transceiver so; we send again.
+            use rtc::rtp_transceiver::RTCRtpTransceiverDirection as D;
+            for t in link.pc.get_transceivers().await {
+                if matches!(t.direction().await, Ok(D::Recvonly | D::Inactive)) {
+                    if let Err(e) = t.set_direction(D::Sendrecv).await {
+                        tracing::info!(error = %e, "transceiver direction unchanged");
+                    }
+                }
+            }
+        }
+        let ok = |c: &Candidate| self.candidate_ok(c);
+        if link.answerer.load(Ordering::Acquire) {
+            link.answer(&remote, ok).await?;
+        } else {
+            link.offer().await?;
+            link.offering.store(false, Ordering::Release);
+            link.set_remote(&remote, false, ok).await?;
+        }
+        self.check_video_direction().await;
         Ok(())
     }
 

@@ -585,10 +585,11 @@ async fn video_adapts_to_a_lossy_path() {
     let low = *targets.iter().min().unwrap();
     assert!(low < 300, "the bitrate never came down: {targets:?}");
     assert_eq!(sizes.last(), Some(&(320, 240)), "{sizes:?}");
-    // Still moving at the end: pictures decoded in the last two seconds.
+    // Still moving at the end: pictures decoded in the last three seconds. (Over two,
+    // 20 % random loss now and then left 9 or 10: a keyframe lost twice in a row.)
     let n = decoded.len();
     assert!(
-        n >= 3 && decoded[n - 1] > decoded[n - 3] + 10,
+        n >= 4 && decoded[n - 1] > decoded[n - 4] + 10,
         "{decoded:?}"
     );
     assert!(got.last().unwrap().keyframes_asked > 0, "{got:?}");
@@ -780,4 +781,67 @@ async fn video_added_to_an_unbundled_call() {
     );
     // No gap in the audio while the video was added.
     assert!(longest_gap_ms(&at_b[48_000..], 48_000, 300) < 200.0);
+}
+
+/// A one-way video, as Dino adds it (senders = its own role), on a connection of its
+/// own: B only receives. Then B's camera joins (Jingle content-modify, no new
+/// descriptions): both renegotiate locally and B's pattern reaches A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_way_video_then_both_ways() {
+    use banter_media::description::Direction;
+    use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let (a_y4m, b_y4m) = (dir.path().join("a.y4m"), dir.path().join("b.y4m"));
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
+    let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Null);
+    for cfg in [&mut a_cfg, &mut b_cfg] {
+        loopback(cfg);
+        cfg.video_in = VideoSourceSpec::Pattern;
+    }
+    a_cfg.bundle = false;
+    a_cfg.video_out = VideoSinkSpec::Y4m(a_y4m.clone());
+    b_cfg.video_out = VideoSinkSpec::Y4m(b_y4m.clone());
+    let (a, a_rx) = side(a_cfg).await;
+    let (b, b_rx) = side(b_cfg).await;
+    let offer = a.create_offer().await.unwrap();
+    let answer = b.accept_offer(&offer).await.unwrap();
+    a.accept_answer(&answer).await.unwrap();
+    let (pa, pb) = (pump(a_rx, b.clone(), 14), pump(b_rx, a.clone(), 14));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut reoffer = a.add_video().await.unwrap();
+    reoffer.contents[1].direction = Direction::SendOnly;
+    let reanswer = b.accept_offer(&reoffer).await.unwrap();
+    assert_eq!(reanswer.contents[1].direction, Direction::RecvOnly);
+    a.accept_answer(&reanswer).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let b_seen_one_way = std::fs::metadata(&b_y4m).map(|m| m.len()).unwrap_or(0);
+    // B's camera joins: each side applies the new direction on its own.
+    b.set_video_direction(Direction::SendRecv).await.unwrap();
+    a.set_video_direction(Direction::SendRecv).await.unwrap();
+    b.set_camera(true).unwrap();
+    let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
+    close_sessions([a, b]).await;
+    assert!(
+        sa.errors.is_empty() && sb.errors.is_empty(),
+        "{:?} {:?}",
+        sa.errors,
+        sb.errors
+    );
+    assert!(b_seen_one_way > 0, "B saw nothing of A's one-way video");
+    // One way at first: nothing from B in A's first four seconds.
+    let early: Vec<u64> = sa.stats[..4]
+        .iter()
+        .map(|s| s.video.as_ref().map_or(0, |v| v.frames_decoded))
+        .collect();
+    assert_eq!(early, [0, 0, 0, 0], "{:?}", sa.stats);
+    let at_a = sa
+        .stats
+        .iter()
+        .rev()
+        .find_map(|s| s.video.clone())
+        .expect("video stats at A");
+    println!("A {at_a:?}");
+    assert!(at_a.frames_decoded > 60 && at_a.fps >= 25.0, "{at_a:?}");
+    check_pattern_recording(&a_y4m, (640, 480));
+    check_pattern_recording(&b_y4m, (640, 480));
 }

@@ -28,16 +28,27 @@ pub(super) struct ActiveCall {
     call: Call,
     media: Option<Arc<MediaSession>>,
     deadline: Option<Instant>,
-    /// Outgoing Jingle IQ ids, to route their answers.
-    iq_ids: Vec<String>,
+    /// Outgoing Jingle IQ ids and their actions, to route their answers.
+    iq_ids: Vec<(String, crate::jingle::Action)>,
     /// For the call history: when it began (ms since the epoch) and became active.
     started_ms: i64,
     active_at: Option<std::time::Instant>,
+    /// Our offer waits, until then at the most, for the peer device's features that
+    /// are on their way (whether it bundles decides the offer's shape).
+    offer_wait: Option<Instant>,
+    offer_waited: bool,
 }
+
+/// How long an offer waits for the features of the device that took the call.
+const FEATURES_WAIT: Duration = Duration::from_secs(2);
 
 impl State {
     pub(super) fn next_call_timer(&self) -> Option<Instant> {
-        self.calls.values().filter_map(|c| c.deadline).min()
+        self.calls
+            .values()
+            .flat_map(|c| [c.deadline, c.offer_wait])
+            .flatten()
+            .min()
     }
 
     pub(super) async fn on_call_timers(&mut self, out: &mut Vec<Stanza>) {
@@ -54,6 +65,44 @@ impl State {
             }
             self.call_input(&id, Input::Timeout, out).await;
         }
+        let offers: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.offer_wait.is_some_and(|d| d <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in offers {
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.offer_wait = None;
+            }
+            self.run_outputs(&id, vec![Output::CreateOffer], out).await;
+        }
+    }
+
+    /// A device's features arrived: an offer waiting for them goes now.
+    pub(super) fn features_arrived(&mut self, jid: &Jid) {
+        let now = Instant::now();
+        for c in self.calls.values_mut() {
+            let theirs = c
+                .call
+                .peer_full
+                .as_ref()
+                .is_some_and(|f| jid.to_string() == f.to_string());
+            if theirs && c.offer_wait.is_some() {
+                c.offer_wait = Some(now);
+            }
+        }
+    }
+
+    /// Whether the features of the call's peer device are asked for and not known yet
+    /// (the first call to a client whose caps this account never saw).
+    fn features_on_the_way(&self, id: &str) -> bool {
+        let Some(full) = self.calls.get(id).and_then(|c| c.call.peer_full.clone()) else {
+            return false;
+        };
+        let full = Jid::from(full);
+        !self.features.contains_key(&full.to_string())
+            && self.caps_asked.values().any(|j| *j == full)
     }
 
     fn own_full(&self) -> Option<xmpp_parsers::jid::FullJid> {
@@ -137,6 +186,8 @@ impl State {
                 iq_ids: Vec::new(),
                 started_ms: crate::xmpp::chat::now_ms(),
                 active_at: None,
+                offer_wait: None,
+                offer_waited: false,
             },
         );
     }
@@ -195,6 +246,9 @@ impl State {
     async fn run_outputs(&mut self, id: &str, outputs: Vec<Output>, out: &mut Vec<Stanza>) {
         let mut queue = std::collections::VecDeque::from(outputs);
         while let Some(o) = queue.pop_front() {
+            let wait_for_features = matches!(o, Output::CreateOffer)
+                && self.calls.get(id).is_some_and(|c| !c.offer_waited)
+                && self.features_on_the_way(id);
             let Some(entry) = self.calls.get_mut(id) else {
                 return;
             };
@@ -205,7 +259,7 @@ impl State {
                 }
                 Output::Jingle { to, jingle } => {
                     let iq_id = new_id();
-                    entry.iq_ids.push(iq_id.clone());
+                    entry.iq_ids.push((iq_id.clone(), jingle.action));
                     out.push(
                         Iq::Set {
                             from: None,
@@ -215,6 +269,12 @@ impl State {
                         }
                         .into(),
                     );
+                    vec![]
+                }
+                Output::CreateOffer if wait_for_features => {
+                    tracing::debug!(call = id, "the offer waits for the peer's features");
+                    entry.offer_waited = true;
+                    entry.offer_wait = Some(Instant::now() + FEATURES_WAIT);
                     vec![]
                 }
                 Output::CreateOffer => match self.media_session(id).await {
@@ -253,6 +313,16 @@ impl State {
                     if let Some(s) = entry.media.clone() {
                         for c in cands {
                             s.add_remote_video_candidate(c).await;
+                        }
+                    }
+                    vec![]
+                }
+                Output::SetVideoDirection(d) => {
+                    if let Some(s) = entry.media.clone() {
+                        if let Err(e) = s.set_video_direction(d).await {
+                            self.emit(Event::Error {
+                                message: format!("the video could not change direction: {e}"),
+                            });
                         }
                     }
                     vec![]
@@ -558,7 +628,7 @@ impl State {
     pub(super) fn is_call_iq(&self, id: &str) -> bool {
         self.calls
             .values()
-            .any(|c| c.iq_ids.iter().any(|i| i == id))
+            .any(|c| c.iq_ids.iter().any(|(i, _)| i == id))
     }
 
     pub(super) async fn on_call_iq_answer(&mut self, stanza: Stanza, out: &mut Vec<Stanza>) {
@@ -568,20 +638,16 @@ impl State {
             Iq::Error { id, .. } => (id.clone(), true),
             _ => return,
         };
-        let Some(call_id) = self
-            .calls
-            .iter_mut()
-            .find(|(_, c)| c.iq_ids.contains(&id))
-            .map(|(k, c)| {
-                c.iq_ids.retain(|i| *i != id);
-                k.clone()
-            })
-        else {
+        let Some((call_id, action)) = self.calls.iter_mut().find_map(|(k, c)| {
+            let pos = c.iq_ids.iter().position(|(i, _)| *i == id)?;
+            Some((k.clone(), c.iq_ids.remove(pos).1))
+        }) else {
             return;
         };
         if failed {
-            tracing::info!(call = %call_id, "the peer refused a jingle request");
-            self.call_input(&call_id, Input::JingleRefused, out).await;
+            tracing::info!(call = %call_id, action = action.as_str(), "the peer refused a jingle request");
+            self.call_input(&call_id, Input::JingleRefused(action), out)
+                .await;
         }
     }
 

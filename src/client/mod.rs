@@ -1165,6 +1165,7 @@ impl State {
     fn learned_features(&mut self, jid: Jid, features: Vec<String>) {
         tracing::debug!(%jid, count = features.len(), "features learned");
         self.features.insert(jid.to_string(), features.clone());
+        self.features_arrived(&jid);
         self.emit(Event::Features {
             jid: jid.to_string(),
             features,

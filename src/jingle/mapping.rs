@@ -21,9 +21,9 @@ use super::ice_udp::Transport;
 use super::rtp::Description;
 use super::{Content, Jingle};
 
-fn senders_to_direction(senders: &str, we_initiated: bool) -> Direction {
-    // From the point of view of the description's author.
-    match (senders, we_initiated) {
+/// A content's `senders` as the direction of the description's author.
+pub fn senders_to_direction(senders: &str, author_is_initiator: bool) -> Direction {
+    match (senders, author_is_initiator) {
         ("initiator", true) | ("responder", false) => Direction::SendOnly,
         ("initiator", false) | ("responder", true) => Direction::RecvOnly,
         ("none", _) => Direction::Inactive,
@@ -31,17 +31,37 @@ fn senders_to_direction(senders: &str, we_initiated: bool) -> Direction {
     }
 }
 
+/// The reverse: the author's direction as `senders`.
+fn direction_to_senders(d: Direction, author_is_initiator: bool) -> &'static str {
+    let (me, other) = if author_is_initiator {
+        ("initiator", "responder")
+    } else {
+        ("responder", "initiator")
+    };
+    match d {
+        Direction::SendRecv => "both",
+        Direction::SendOnly => me,
+        Direction::RecvOnly => other,
+        Direction::Inactive => "none",
+    }
+}
+
 /// Our description as Jingle contents (candidates travel separately, by trickle).
 /// Contents with a transport of their own say so in their transport, and then there
-/// is no BUNDLE group.
-pub fn to_jingle(desc: &SessionDescription, creator: &str) -> (Vec<Content>, Option<Group>) {
+/// is no BUNDLE group. `senders` follows each content's direction (an answer to a
+/// one-way video, as Dino adds it, says so).
+pub fn to_jingle(
+    desc: &SessionDescription,
+    creator: &str,
+    we_initiated: bool,
+) -> (Vec<Content>, Option<Group>) {
     let contents = desc
         .contents
         .iter()
         .map(|c| Content {
             creator: creator.to_string(),
             name: c.name.clone(),
-            senders: "both".into(),
+            senders: direction_to_senders(c.direction, we_initiated).into(),
             description: Some(Description {
                 media: c.kind,
                 codecs: c.codecs.clone(),
@@ -97,7 +117,7 @@ fn own_transport(
 }
 
 /// One Jingle content as a media content (direction from the author's point of view).
-fn media_content(c: &Content) -> Result<MediaContent, String> {
+fn media_content(c: &Content, author_is_initiator: bool) -> Result<MediaContent, String> {
     let Some(d) = &c.description else {
         return Err(format!("content '{}' has no RTP description", c.name));
     };
@@ -109,7 +129,7 @@ fn media_content(c: &Content) -> Result<MediaContent, String> {
         ssrcs: d.sources.clone(),
         ssrc_groups: d.source_groups.clone(),
         rtcp_mux: d.rtcp_mux,
-        direction: senders_to_direction(&c.senders, false),
+        direction: senders_to_direction(&c.senders, author_is_initiator),
         transport: None,
     })
 }
@@ -119,12 +139,13 @@ fn media_content(c: &Content) -> Result<MediaContent, String> {
 pub fn with_added(
     base: &SessionDescription,
     jingle: &Jingle,
+    author_is_initiator: bool,
 ) -> Result<SessionDescription, String> {
     let mut d = base.clone();
     d.candidates.clear();
     let group = jingle.group.as_ref().filter(|g| g.semantics == "BUNDLE");
     for c in &jingle.contents {
-        let mut mc = media_content(c)?;
+        let mut mc = media_content(c, author_is_initiator)?;
         // Outside any bundle, with ICE credentials of its own: its own transport.
         let in_group = group.is_some_and(|g| g.contents.contains(&c.name));
         let ufrag = c.transport.as_ref().and_then(|t| t.ufrag.as_deref());
@@ -148,12 +169,13 @@ pub fn with_added(
     Ok(d)
 }
 
-/// The peer's description from a session-initiate or session-accept. Candidates in the
-/// transports are included. `fallback_fingerprint` covers peers that send the
-/// fingerprint only in a transport-info.
+/// The peer's description from a session-initiate (`author_is_initiator`) or
+/// session-accept. Candidates in the transports are included. `fallback_fingerprint`
+/// covers peers that send the fingerprint only in a transport-info.
 pub fn from_jingle(
     jingle: &Jingle,
     fallback_fingerprint: Option<&(banter_media::description::Fingerprint, Setup)>,
+    author_is_initiator: bool,
 ) -> Result<SessionDescription, String> {
     let mut contents = Vec::new();
     let mut transport: Option<&Transport> = None;
@@ -178,7 +200,7 @@ pub fn from_jingle(
             )
         };
     for c in chosen {
-        let mc = media_content(c)?;
+        let mc = media_content(c, author_is_initiator)?;
         let t = c
             .transport
             .as_ref()
@@ -200,7 +222,7 @@ pub fn from_jingle(
         _ => contents.iter().map(|c| c.name.clone()).collect(),
     };
     if let Some(c) = separate {
-        let mut mc = media_content(c)?;
+        let mut mc = media_content(c, author_is_initiator)?;
         mc.transport = Some(own_transport(c, fallback_fingerprint)?);
         contents.push(mc);
     }
@@ -262,7 +284,7 @@ mod tests {
     #[test]
     fn conversations_offer_maps_and_round_trips() {
         let j = Jingle::parse(&Element::from_str(CONVERSATIONS).unwrap()).unwrap();
-        let d = from_jingle(&j, None).unwrap();
+        let d = from_jingle(&j, None, true).unwrap();
         assert_eq!(d.bundle, ["0"]);
         assert_eq!(d.setup, Setup::ActPass);
         let c = &d.contents[0];
@@ -272,12 +294,12 @@ mod tests {
         assert_eq!(c.ssrcs[0].id, 3209418419);
         assert_eq!(c.header_extensions[0].id, 1);
         // Back to Jingle and again to a description: nothing lost.
-        let (contents, group) = to_jingle(&d, "initiator");
+        let (contents, group) = to_jingle(&d, "initiator", true);
         let mut j2 = Jingle::new(super::super::Action::SessionInitiate, "x");
         j2.contents = contents;
         j2.group = group;
         let reparsed = Jingle::parse(&j2.to_element()).unwrap();
-        let d2 = from_jingle(&reparsed, None).unwrap();
+        let d2 = from_jingle(&reparsed, None, true).unwrap();
         assert_eq!(d2.contents, d.contents);
         assert_eq!(d2.fingerprint, d.fingerprint);
         // And the SDP the media engine gets is valid for it.
@@ -290,7 +312,7 @@ mod tests {
     #[test]
     fn dino_offer_without_group_becomes_one_bundle() {
         let j = Jingle::parse(&Element::from_str(DINO).unwrap()).unwrap();
-        let d = from_jingle(&j, None).unwrap();
+        let d = from_jingle(&j, None, true).unwrap();
         assert_eq!(d.bundle, ["audio"]);
         assert_eq!(d.candidates.len(), 1);
         // Description-level rtcp-fb applies to the payload type.
@@ -322,7 +344,7 @@ mod tests {
         let both = DINO.replace("</content>", &format!("</content>{}", dino_video_content()));
         let j = Jingle::parse(&Element::from_str(&both).unwrap()).unwrap();
         assert_eq!(j.contents.len(), 2);
-        let d = from_jingle(&j, None).unwrap();
+        let d = from_jingle(&j, None, true).unwrap();
         assert_eq!(d.contents.len(), 2);
         assert!(d.unbundled());
         assert_eq!(d.contents[0].kind, MediaKind::Audio);
@@ -343,7 +365,7 @@ mod tests {
             ("DinoV", 1)
         );
         // Our unbundled answer goes out as two transports and no group.
-        let (contents, group) = to_jingle(&d, "initiator");
+        let (contents, group) = to_jingle(&d, "initiator", true);
         assert!(group.is_none());
         let t: Vec<_> = contents
             .iter()
@@ -357,21 +379,36 @@ mod tests {
     #[test]
     fn content_add_with_its_own_transport_keeps_it() {
         let j = Jingle::parse(&Element::from_str(DINO).unwrap()).unwrap();
-        let base = from_jingle(&j, None).unwrap();
+        let base = from_jingle(&j, None, true).unwrap();
         let add = format!(
             "<jingle xmlns='urn:xmpp:jingle:1' action='content-add' sid='s2'>{}</jingle>",
             dino_video_content()
         );
         let add = Jingle::parse(&Element::from_str(&add).unwrap()).unwrap();
-        let d = with_added(&base, &add).unwrap();
+        let d = with_added(&base, &add, true).unwrap();
         assert_eq!(d.contents.len(), 2);
         assert_eq!(d.contents[0].transport, None);
         assert_eq!(d.contents[1].transport.as_ref().unwrap().ice_ufrag, "DinoV");
         assert_eq!(d.bundle, ["audio"]);
+        // Dino's camera turned on is one-way: senders is its own role. As initiator
+        // it sends only; our answer receives only, and says so.
+        let mut one_way = add.clone();
+        one_way.contents[0].senders = "initiator".into();
+        assert_eq!(one_way.contents[0].senders, "initiator");
+        let d = with_added(&base, &one_way, true).unwrap();
+        assert_eq!(d.contents[1].direction, Direction::SendOnly);
+        let mut answer = d.clone();
+        answer.contents[1].direction = Direction::RecvOnly;
+        let (contents, _) = to_jingle(&answer, "initiator", false);
+        assert_eq!(contents[1].senders, "initiator");
+        assert_eq!(contents[0].senders, "both");
+        // The same from a responder: it is the responder that sends.
+        let d = with_added(&base, &one_way, false).unwrap();
+        assert_eq!(d.contents[1].direction, Direction::RecvOnly);
         // The same content inside a BUNDLE group (Conversations) rides the bundle.
         let mut grouped = add.clone();
         grouped.group = Some(Group::bundle(vec!["audio".into(), "video".into()]));
-        let d = with_added(&base, &grouped).unwrap();
+        let d = with_added(&base, &grouped, true).unwrap();
         assert!(!d.unbundled());
         assert_eq!(d.bundle, ["audio", "video"]);
     }
@@ -383,7 +420,7 @@ mod tests {
             "",
         );
         let j = Jingle::parse(&Element::from_str(&no_fp).unwrap()).unwrap();
-        assert!(from_jingle(&j, None).is_err());
+        assert!(from_jingle(&j, None, true).is_err());
         let fp = (
             banter_media::description::Fingerprint {
                 hash: "sha-256".into(),
@@ -391,6 +428,9 @@ mod tests {
             },
             Setup::Active,
         );
-        assert_eq!(from_jingle(&j, Some(&fp)).unwrap().setup, Setup::Active);
+        assert_eq!(
+            from_jingle(&j, Some(&fp), true).unwrap().setup,
+            Setup::Active
+        );
     }
 }

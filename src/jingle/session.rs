@@ -11,7 +11,9 @@ use std::time::Duration;
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::message::Message;
 
-use banter_media::description::{Candidate, Fingerprint, MediaKind, SessionDescription, Setup};
+use banter_media::description::{
+    Candidate, Direction, Fingerprint, MediaKind, SessionDescription, Setup,
+};
 
 use super::ice_udp::Transport;
 use super::jmi::Jmi;
@@ -102,7 +104,7 @@ pub enum Input {
         jingle: Jingle,
     },
     /// Our Jingle request was refused by the peer or its server.
-    JingleRefused,
+    JingleRefused(Action),
     /// The media engine produced our offer or answer.
     LocalDescription(SessionDescription),
     LocalCandidate(Candidate),
@@ -146,6 +148,9 @@ pub enum Output {
         send_video: bool,
     },
     SetCamera(bool),
+    /// The peer's direction for the video is now this (our content-modify when our
+    /// camera joins its one-way video, or the peer's): renegotiate it locally.
+    SetVideoDirection(Direction),
     /// The call's media changed (video added): `media` is the new list.
     MediaChanged,
     /// The peer refused the video we offered (content-reject or a failed request).
@@ -190,6 +195,8 @@ pub struct Call {
     content_name: Option<String>,
     /// Creator and name of the video content when it has a transport of its own.
     video_transport: Option<(String, String)>,
+    /// Who created the video content (content-modify names it so).
+    video_creator: String,
     ring_timeout: Duration,
     /// The peer's description as agreed so far (contents added mid-call merge into it).
     remote_desc: Option<SessionDescription>,
@@ -226,6 +233,7 @@ impl Call {
             remote_fingerprint: None,
             content_name: None,
             video_transport: None,
+            video_creator: "initiator".into(),
             ring_timeout: RING_TIMEOUT,
             remote_desc: None,
             local_names: Vec::new(),
@@ -310,7 +318,7 @@ impl Call {
         call.session = true;
         call.state = CallState::Ringing;
         let mut out = Vec::new();
-        match mapping::from_jingle(jingle, None) {
+        match mapping::from_jingle(jingle, None, true) {
             Ok(offer) => {
                 call.media = offer.contents.iter().map(|c| c.kind).collect();
                 call.remote_desc = Some(offer.clone());
@@ -547,7 +555,8 @@ impl Call {
                 let Some(to) = self.peer_full.clone() else {
                     return out;
                 };
-                let (mut contents, group) = mapping::to_jingle(&offer, self.role());
+                let (mut contents, group) =
+                    mapping::to_jingle(&offer, self.role(), self.we_initiated());
                 contents.retain(|c| !self.local_names.contains(&c.name));
                 if contents.is_empty() {
                     return out;
@@ -556,6 +565,7 @@ impl Call {
                 self.local_names = offer.contents.iter().map(|c| c.name.clone()).collect();
                 let role = self.role().to_string();
                 self.note_video_transport(&offer, &role);
+                self.video_creator = role;
                 let mut j = Jingle::new(Action::ContentAdd, &self.id);
                 j.contents = contents;
                 j.group = group;
@@ -568,10 +578,12 @@ impl Call {
                 else {
                     return out;
                 };
-                let (mut contents, group) = mapping::to_jingle(&answer, &creator);
+                let (mut contents, group) =
+                    mapping::to_jingle(&answer, &creator, self.we_initiated());
                 contents.retain(|c| names.contains(&c.name));
                 self.local_names = answer.contents.iter().map(|c| c.name.clone()).collect();
                 self.note_video_transport(&answer, &creator);
+                self.video_creator = creator.clone();
                 let mut j = Jingle::new(Action::ContentAccept, &self.id);
                 j.contents = contents;
                 j.group = group;
@@ -590,9 +602,20 @@ impl Call {
                 }
                 self.on_jingle(jingle, &mut out);
             }
-            Input::JingleRefused => {
-                out.extend(self.terminate(Reason::GeneralError));
-            }
+            Input::JingleRefused(action) => match action {
+                // Without these there is no call.
+                Action::SessionInitiate | Action::SessionAccept => {
+                    out.extend(self.terminate(Reason::GeneralError));
+                }
+                Action::ContentAdd if !self.adding.is_empty() => {
+                    self.adding.clear();
+                    self.video_on = false;
+                    out.push(Output::VideoRefused);
+                }
+                // News the peer did not take (an unsupported session-info, a
+                // content-modify or transport-info it does not know): the call goes on.
+                other => tracing::info!(action = other.as_str(), "the peer refused a request"),
+            },
             Input::LocalDescription(desc) => {
                 let Some(to) = self.peer_full.clone() else {
                     return out;
@@ -608,7 +631,7 @@ impl Call {
                     CallDirection::Out => (Action::SessionInitiate, "initiator"),
                     CallDirection::In => (Action::SessionAccept, "initiator"),
                 };
-                let (contents, group) = mapping::to_jingle(&desc, creator);
+                let (contents, group) = mapping::to_jingle(&desc, creator, self.we_initiated());
                 self.content_name = contents.first().map(|c| c.name.clone());
                 self.note_video_transport(&desc, "initiator");
                 self.local_names = contents.iter().map(|c| c.name.clone()).collect();
@@ -694,6 +717,10 @@ impl Call {
         })
     }
 
+    fn we_initiated(&self) -> bool {
+        self.direction == CallDirection::Out
+    }
+
     /// Our role's name, for the contents we create.
     fn role(&self) -> &'static str {
         match self.direction {
@@ -716,6 +743,9 @@ impl Call {
         match video_content {
             Some(name) => {
                 self.video_on = on;
+                if on {
+                    self.join_one_way_video(&name, out);
+                }
                 out.push(Output::SetCamera(on));
                 let info = if on {
                     Info::Unmute(Some(name))
@@ -755,6 +785,57 @@ impl Call {
         }
     }
 
+    /// Our camera turned on in a video the peer sends one way (Dino's camera-on is a
+    /// content-add with senders = its own role): content-modify to `both`, and the
+    /// video renegotiated locally so that ours goes out too.
+    fn join_one_way_video(&mut self, name: &str, out: &mut Vec<Output>) {
+        let Some(video) = self
+            .remote_desc
+            .as_mut()
+            .and_then(|d| d.contents.iter_mut().find(|c| c.name == name))
+        else {
+            return;
+        };
+        if !matches!(video.direction, Direction::SendOnly | Direction::Inactive) {
+            return;
+        }
+        video.direction = Direction::SendRecv;
+        out.push(Output::SetVideoDirection(Direction::SendRecv));
+        let Some(to) = self.peer_full.clone() else {
+            return;
+        };
+        let mut j = Jingle::new(Action::ContentModify, &self.id);
+        j.contents.push(Content {
+            creator: self.video_creator.clone(),
+            name: name.to_string(),
+            senders: "both".into(),
+            description: None,
+            transport: None,
+        });
+        out.push(Output::Jingle { to, jingle: j });
+    }
+
+    /// The peer changes who sends the video (content-modify).
+    fn on_content_modify(&mut self, j: Jingle, out: &mut Vec<Output>) {
+        let peer_is_initiator = !self.we_initiated();
+        for c in &j.contents {
+            if !self.is_video_content(&c.name) {
+                continue;
+            }
+            let dir = mapping::senders_to_direction(&c.senders, peer_is_initiator);
+            if let Some(v) = self
+                .remote_desc
+                .as_mut()
+                .and_then(|d| d.contents.iter_mut().find(|x| x.name == c.name))
+            {
+                if v.direction != dir {
+                    v.direction = dir;
+                    out.push(Output::SetVideoDirection(dir));
+                }
+            }
+        }
+    }
+
     /// The peer adds a content. Accepted when it is video added to a call without
     /// video (what Conversations and Dino do when the camera is turned on); anything
     /// else is refused and the call goes on.
@@ -771,7 +852,7 @@ impl Call {
             && self.adding.is_empty()
             && self.peer_adding.is_none();
         let merged = match (&self.remote_desc, acceptable) {
-            (Some(base), true) => mapping::with_added(base, &j).ok(),
+            (Some(base), true) => mapping::with_added(base, &j, !self.we_initiated()).ok(),
             _ => None,
         };
         if let Some(offer) = merged {
@@ -869,7 +950,7 @@ impl Call {
                     return; // duplicate
                 }
                 self.session = true;
-                let offer = mapping::from_jingle(&j, self.remote_fingerprint.as_ref());
+                let offer = mapping::from_jingle(&j, self.remote_fingerprint.as_ref(), true);
                 if let Ok(o) = &offer {
                     self.remote_desc = Some(o.clone());
                     self.media = o.contents.iter().map(|c| c.kind).collect();
@@ -889,7 +970,7 @@ impl Call {
                 if self.direction != CallDirection::Out || !self.session {
                     return;
                 }
-                match mapping::from_jingle(&j, self.remote_fingerprint.as_ref()) {
+                match mapping::from_jingle(&j, self.remote_fingerprint.as_ref(), false) {
                     Ok(answer) => {
                         self.remote_desc = Some(answer.clone());
                         out.push(Output::AcceptAnswer(answer));
@@ -963,11 +1044,12 @@ impl Call {
                 }
             }
             Action::ContentAdd => self.on_content_add(j, out),
+            Action::ContentModify => self.on_content_modify(j, out),
             Action::ContentAccept if !self.adding.is_empty() => {
                 let merged = self
                     .remote_desc
                     .as_ref()
-                    .map(|base| mapping::with_added(base, &j));
+                    .map(|base| mapping::with_added(base, &j, !self.we_initiated()));
                 match merged {
                     Some(Ok(answer)) => {
                         self.adding.clear();
@@ -1594,5 +1676,182 @@ mod tests {
             })
             .is_empty());
         assert_eq!(b.state, CallState::Connecting);
+    }
+
+    /// Dino, the caller, turns its camera on in an audio call: content-add of a video
+    /// it alone sends, with an ICE transport of its own and no group. We receive only,
+    /// our content-accept says so and carries our own transport for it, the candidates
+    /// of that transport go their own way both ways, and our camera turned on joins
+    /// with content-modify.
+    #[test]
+    fn dino_one_way_video_on_its_own_transport_and_ours_joining() {
+        use super::super::rtp::Description;
+        let alice = own("alice@x/pc");
+        let (_, mut b) = active_pair();
+        let fp = Fingerprint {
+            hash: "sha-256".into(),
+            value: "CC:DD".into(),
+        };
+        let mut add = Jingle::new(Action::ContentAdd, "v");
+        add.contents.push(Content {
+            creator: "initiator".into(),
+            name: "webcam".into(),
+            senders: "initiator".into(),
+            description: Some(Description {
+                media: MediaKind::Video,
+                codecs: vec![Codec::opus()],
+                header_extensions: vec![],
+                sources: vec![],
+                source_groups: vec![],
+                rtcp_mux: true,
+            }),
+            transport: Some(Transport {
+                ufrag: Some("DinoV".into()),
+                pwd: Some("dinodinodinodinodinodino".into()),
+                fingerprint: Some((fp, Setup::ActPass)),
+                candidates: vec![cand(5002)],
+            }),
+        });
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(alice.clone()),
+            jingle: add,
+        });
+        let Some(Output::AcceptContentAdd { offer, .. }) = out.first() else {
+            panic!("{out:?}");
+        };
+        let video = &offer.contents[1];
+        assert_eq!(
+            video.direction,
+            Direction::SendOnly,
+            "Dino sends, we receive"
+        );
+        let own_t = video.transport.as_ref().expect("its own transport");
+        assert_eq!(
+            (own_t.ice_ufrag.as_str(), own_t.candidates.len()),
+            ("DinoV", 1)
+        );
+        assert_eq!(offer.contents[0].transport, None);
+
+        // Our answer: the audio as it was, the video received only, on a transport of
+        // its own.
+        let mut answer = offer.clone();
+        answer.contents[1].direction = Direction::RecvOnly;
+        answer.contents[1].transport = Some(banter_media::description::OwnTransport {
+            ice_ufrag: "ours-v".into(),
+            ice_pwd: "ours-v-pwd-ours-v-pwd-xx".into(),
+            fingerprint: Fingerprint {
+                hash: "sha-256".into(),
+                value: "EE:FF".into(),
+            },
+            setup: Setup::Active,
+            candidates: vec![],
+        });
+        // A candidate of the video's transport before the content-accept waits for it.
+        assert!(b.handle(Input::LocalVideoCandidate(cand(6002))).is_empty());
+        let out = b.handle(Input::ContentAnswer(answer));
+        let accept = jingle_of(&out, Action::ContentAccept).unwrap();
+        assert!(accept.group.is_none());
+        assert_eq!(accept.contents.len(), 1);
+        let c = &accept.contents[0];
+        assert_eq!(
+            (c.name.as_str(), c.creator.as_str()),
+            ("webcam", "initiator")
+        );
+        assert_eq!(c.senders, "initiator");
+        assert_eq!(
+            c.transport.as_ref().unwrap().ufrag.as_deref(),
+            Some("ours-v")
+        );
+        let ti = jingle_of(&out, Action::TransportInfo).expect("the waiting candidate");
+        assert_eq!(ti.contents[0].name, "webcam");
+        assert_eq!(
+            ti.contents[0].transport.as_ref().unwrap().candidates[0].port,
+            6002
+        );
+        // Later ones go at once, named the same.
+        let out = b.handle(Input::LocalVideoCandidate(cand(6003)));
+        let ti = jingle_of(&out, Action::TransportInfo).unwrap();
+        assert_eq!(ti.contents[0].name, "webcam");
+        // The peer's candidates for the video's transport are not the audio's.
+        let mut ti = Jingle::new(Action::TransportInfo, "v");
+        ti.contents.push(Content {
+            creator: "initiator".into(),
+            name: "webcam".into(),
+            senders: "both".into(),
+            description: None,
+            transport: Some(Transport {
+                ufrag: Some("DinoV".into()),
+                pwd: None,
+                fingerprint: None,
+                candidates: vec![cand(5003)],
+            }),
+        });
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(alice.clone()),
+            jingle: ti,
+        });
+        assert!(
+            matches!(&out[..], [Output::RemoteVideoCandidates(c)] if c[0].port == 5003),
+            "{out:?}"
+        );
+
+        // Our camera on: content-modify to both, the video renegotiated to send too.
+        let out = b.handle(Input::Camera(true));
+        let modify = jingle_of(&out, Action::ContentModify).expect("content-modify");
+        let c = &modify.contents[0];
+        assert_eq!(
+            (c.name.as_str(), c.creator.as_str(), c.senders.as_str()),
+            ("webcam", "initiator", "both")
+        );
+        let dir = out
+            .iter()
+            .position(|o| matches!(o, Output::SetVideoDirection(Direction::SendRecv)));
+        let cam = out
+            .iter()
+            .position(|o| matches!(o, Output::SetCamera(true)));
+        assert!(dir.is_some() && cam.is_some() && dir < cam, "{out:?}");
+        // Off and on again: already both, no second content-modify.
+        b.handle(Input::Camera(false));
+        let out = b.handle(Input::Camera(true));
+        assert!(jingle_of(&out, Action::ContentModify).is_none(), "{out:?}");
+
+        // The peer's own content-modify (it stops sending) is applied locally.
+        let mut m = Jingle::new(Action::ContentModify, "v");
+        m.contents.push(Content {
+            creator: "initiator".into(),
+            name: "webcam".into(),
+            senders: "responder".into(),
+            description: None,
+            transport: None,
+        });
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(alice),
+            jingle: m,
+        });
+        assert!(
+            matches!(&out[..], [Output::SetVideoDirection(Direction::RecvOnly)]),
+            "{out:?}"
+        );
+    }
+
+    /// A refused session-info or transport-info is news the peer did not take: the
+    /// call goes on. A refused session-accept ends it.
+    #[test]
+    fn refused_requests_end_the_call_only_when_it_cannot_go_on() {
+        let (mut a, mut b) = active_pair();
+        for action in [
+            Action::SessionInfo,
+            Action::TransportInfo,
+            Action::ContentModify,
+        ] {
+            assert!(a.handle(Input::JingleRefused(action)).is_empty());
+        }
+        assert_eq!(a.state, CallState::Active);
+        let out = b.handle(Input::JingleRefused(Action::SessionAccept));
+        assert!(
+            jingle_of(&out, Action::SessionTerminate).is_some(),
+            "{out:?}"
+        );
+        assert!(b.is_ended());
     }
 }

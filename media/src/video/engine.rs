@@ -61,6 +61,8 @@ pub(crate) struct VideoShared {
     /// Sending video (a video track is negotiated and the source is open).
     pub sending: AtomicBool,
     pub camera_off: AtomicBool,
+    /// The agreed direction lets us only receive (a one-way video from the peer).
+    pub may_not_send: AtomicBool,
     /// The configured source (camera) is open; until then black pictures stand in.
     pub source_open: AtomicBool,
     pub frames_sent: AtomicU64,
@@ -336,7 +338,9 @@ pub(crate) fn run(t: VideoThread) {
     let mut echoed = 0u64;
     let mut small = I420::new(WIDTH / 2, HEIGHT / 2);
     while !shared.stop.load(Ordering::Acquire) {
-        let sending = source.is_some() && shared.connected.load(Ordering::Acquire);
+        let sending = source.is_some()
+            && shared.connected.load(Ordering::Acquire)
+            && !shared.may_not_send.load(Ordering::Relaxed);
         let now = Instant::now();
         let until = if sending {
             next_frame.min(next_second)
