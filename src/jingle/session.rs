@@ -555,17 +555,25 @@ impl Call {
                 let Some(to) = self.peer_full.clone() else {
                     return out;
                 };
+                // The content's creator is our role, except with a peer that does not
+                // bundle: Dino takes every content for the initiator's (its own
+                // content-adds say so whoever sends them) and refuses transport-info
+                // naming another creator, so ours say "initiator" too.
+                let creator = if offer.unbundled() {
+                    "initiator"
+                } else {
+                    self.role()
+                };
                 let (mut contents, group) =
-                    mapping::to_jingle(&offer, self.role(), self.we_initiated());
+                    mapping::to_jingle(&offer, creator, self.we_initiated());
                 contents.retain(|c| !self.local_names.contains(&c.name));
                 if contents.is_empty() {
                     return out;
                 }
                 self.adding = contents.iter().map(|c| c.name.clone()).collect();
                 self.local_names = offer.contents.iter().map(|c| c.name.clone()).collect();
-                let role = self.role().to_string();
-                self.note_video_transport(&offer, &role);
-                self.video_creator = role;
+                self.note_video_transport(&offer, creator);
+                self.video_creator = creator.to_string();
                 let mut j = Jingle::new(Action::ContentAdd, &self.id);
                 j.contents = contents;
                 j.group = group;
@@ -770,7 +778,7 @@ impl Call {
                     j.contents = names
                         .into_iter()
                         .map(|name| Content {
-                            creator: self.role().into(),
+                            creator: self.video_creator.clone(),
                             name,
                             senders: "both".into(),
                             description: None,
@@ -1853,5 +1861,52 @@ mod tests {
             "{out:?}"
         );
         assert!(b.is_ended());
+    }
+
+    /// The callee adds its camera in a call with a peer that does not bundle (Dino):
+    /// the content-add carries the video's own transport and no group, and names the
+    /// content's creator "initiator" (what Dino's own content-adds say and the only
+    /// creator its transport-info accepts), and so do its candidates.
+    #[test]
+    fn callee_adds_video_on_its_own_transport_as_dino_expects() {
+        let (_, mut b) = active_pair();
+        b.handle(Input::Camera(true));
+        let mut reoffer = with_video(desc());
+        reoffer.bundle.clear();
+        reoffer.contents[1].transport = Some(banter_media::description::OwnTransport {
+            ice_ufrag: "uv".into(),
+            ice_pwd: "uv-pwd-uv-pwd-uv-pwd-uvx".into(),
+            fingerprint: Fingerprint {
+                hash: "sha-256".into(),
+                value: "12:34".into(),
+            },
+            setup: Setup::ActPass,
+            candidates: vec![],
+        });
+        let out = b.handle(Input::LocalReoffer(reoffer));
+        let add = jingle_of(&out, Action::ContentAdd).unwrap();
+        assert!(add.group.is_none());
+        let c = &add.contents[0];
+        assert_eq!((c.name.as_str(), c.creator.as_str()), ("1", "initiator"));
+        assert_eq!(c.transport.as_ref().unwrap().ufrag.as_deref(), Some("uv"));
+        let ti = jingle_of(
+            &b.handle(Input::LocalVideoCandidate(cand(7000))),
+            Action::TransportInfo,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                ti.contents[0].name.as_str(),
+                ti.contents[0].creator.as_str()
+            ),
+            ("1", "initiator")
+        );
+        // The audio's candidates still name the audio content.
+        let ti = jingle_of(
+            &b.handle(Input::LocalCandidate(cand(7001))),
+            Action::TransportInfo,
+        )
+        .unwrap();
+        assert_eq!(ti.contents[0].name, "0");
     }
 }
