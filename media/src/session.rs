@@ -1001,8 +1001,15 @@ impl MediaSession {
     ) -> Result<SessionDescription, MediaError> {
         self.learn_video_pts(remote);
         let (main_r, own_r) = remote.split();
+        // The offer decides where its video goes, whatever the peer's caps said.
+        let bundled_video = main_r
+            .contents
+            .iter()
+            .any(|c| c.kind == crate::description::MediaKind::Video);
         if own_r.is_some() {
             self.separate.store(true, Ordering::Release);
+        } else if bundled_video && self.current_video_link().is_none() {
+            self.separate.store(false, Ordering::Release);
         }
         self.start_initial_video().await?;
         let has_video = remote
@@ -1508,7 +1515,14 @@ async fn drive(
                     };
                     if !up && !failed {
                         failed = true;
-                        let _ = events.send(MediaEvent::Failed(MediaError::FingerprintMismatch));
+                        let _ = events.send(match role {
+                            Role::Main => MediaEvent::Failed(MediaError::FingerprintMismatch),
+                            // Nothing flows on it: the video is lost, the call is not.
+                            Role::Video => MediaEvent::DeviceError(format!(
+                                "{}: the call goes on without video",
+                                MediaError::FingerprintMismatch
+                            )),
+                        });
                     }
                     continue;
                 }

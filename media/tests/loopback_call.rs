@@ -1,6 +1,10 @@
 //! Two media sessions in one process, descriptions and candidates exchanged directly:
 //! audio both ways, checked by what arrives.
 
+// The CORES guard below is held across awaits on purpose: it orders whole tests, each
+// on a thread and runtime of its own, and no task of a test waits for it.
+#![allow(clippy::await_holding_lock)]
+
 mod support;
 
 use std::sync::Arc;
@@ -12,6 +16,18 @@ use banter_media::audio::source::SourceSpec;
 use banter_media::netsim::LossyRelay;
 use banter_media::{Cidr, LatencyProbe, MediaConfig, MediaEvent, MediaSession};
 use tokio::sync::mpsc;
+
+/// The video tests load both cores: each runs alone, so that the timing-sensitive
+/// tests beside it (audio loss, frame rates) measure the code, not their neighbour.
+static CORES: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn heavy() -> std::sync::RwLockWriteGuard<'static, ()> {
+    CORES.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn light() -> std::sync::RwLockReadGuard<'static, ()> {
+    CORES.read().unwrap_or_else(|e| e.into_inner())
+}
 
 fn loopback(cfg: &mut MediaConfig) {
     cfg.allow = vec![Cidr::parse("127.0.0.0/8").unwrap()];
@@ -106,6 +122,7 @@ fn read_wav(path: &std::path::Path) -> Vec<i16> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tones_cross_both_ways_in_one_call() {
+    let _cores = light();
     let dir = tempfile::tempdir().unwrap();
     let a_wav = dir.path().join("a.wav");
     let b_wav = dir.path().join("b.wav");
@@ -205,16 +222,19 @@ async fn lossy_call(loss: f64, jitter_ms: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_percent_loss_is_recovered() {
+    let _cores = light();
     lossy_call(0.10, 0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loss_with_30ms_jitter_is_recovered() {
+    let _cores = light();
     lossy_call(0.10, 30).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fingerprint_mismatch_is_refused_and_nothing_plays() {
+    let _cores = light();
     let dir = tempfile::tempdir().unwrap();
     let a_wav = dir.path().join("a.wav");
     let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Wav(a_wav.clone()));
@@ -268,6 +288,7 @@ async fn fingerprint_mismatch_is_refused_and_nothing_plays() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_microphone_is_an_event_and_the_call_goes_on() {
+    let _cores = light();
     let mut a_cfg = MediaConfig::new(
         SourceSpec::Mic(Some("no-such-microphone".into())),
         SinkSpec::Null,
@@ -301,6 +322,7 @@ async fn missing_microphone_is_an_event_and_the_call_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_only_call_through_coturn() {
+    let _cores = light();
     let turn = support::Coturn::start();
     relay_only_call(&turn, turn.url()).await;
 }
@@ -309,6 +331,7 @@ async fn relay_only_call_through_coturn() {
 /// skip it; the bridge carries the allocation over TCP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_only_call_through_coturn_over_tcp() {
+    let _cores = light();
     let turn = support::Coturn::start_tcp_only();
     relay_only_call(&turn, turn.tcp_url()).await;
 }
@@ -368,6 +391,7 @@ async fn relay_only_call(turn: &support::Coturn, url: String) {
 /// reported while the current one goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_switch_live_during_a_call() {
+    let _cores = light();
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("first.wav");
     let second = dir.path().join("second.wav");
@@ -408,6 +432,7 @@ async fn devices_switch_live_during_a_call() {
 /// An echo test service: B sends back what it hears a second later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_source_sends_back_what_it_hears_a_second_later() {
+    let _cores = light();
     let dir = tempfile::tempdir().unwrap();
     let a_wav = dir.path().join("a.wav");
     let b_wav = dir.path().join("b.wav");
@@ -461,6 +486,7 @@ fn check_pattern_recording(path: &std::path::Path, size: (usize, usize)) -> usiz
 /// bitrate is reported.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pattern_video_both_ways_at_640x480() {
+    let _cores = heavy();
     use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
     let dir = tempfile::tempdir().unwrap();
     let b_y4m = dir.path().join("b.y4m");
@@ -502,6 +528,7 @@ async fn pattern_video_both_ways_at_640x480() {
 /// same connection, and the other side decodes the pattern; the audio goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_added_mid_call() {
+    let _cores = heavy();
     use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
     let dir = tempfile::tempdir().unwrap();
     let b_y4m = dir.path().join("b.y4m");
@@ -557,6 +584,7 @@ async fn video_added_mid_call() {
 /// pictures keep being decoded (lost ones recovered by NACK or a requested keyframe).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_adapts_to_a_lossy_path() {
+    let _cores = heavy();
     use banter_media::video::VideoSourceSpec;
     let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
     let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Null);
@@ -657,6 +685,7 @@ fn sustained_video(seen: &Seen) -> Vec<banter_media::VideoStats> {
 /// pattern arrives both ways at 25 fps or more, next to the audio.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbundled_video_both_ways() {
+    let _cores = heavy();
     use banter_media::description::MediaKind;
     use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
     let dir = tempfile::tempdir().unwrap();
@@ -718,6 +747,7 @@ async fn unbundled_video_both_ways() {
 /// connection is left as it is and the video comes over a second one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_added_to_an_unbundled_call() {
+    let _cores = heavy();
     use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
     let dir = tempfile::tempdir().unwrap();
     let b_y4m = dir.path().join("b.y4m");
@@ -788,6 +818,7 @@ async fn video_added_to_an_unbundled_call() {
 /// descriptions): both renegotiate locally and B's pattern reaches A.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_way_video_then_both_ways() {
+    let _cores = heavy();
     use banter_media::description::Direction;
     use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
     let dir = tempfile::tempdir().unwrap();

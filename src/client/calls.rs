@@ -102,7 +102,7 @@ impl State {
         };
         let full = Jid::from(full);
         !self.features.contains_key(&full.to_string())
-            && self.caps_asked.values().any(|j| *j == full)
+            && self.caps_asked.values().any(|js| js.contains(&full))
     }
 
     fn own_full(&self) -> Option<xmpp_parsers::jid::FullJid> {
@@ -393,7 +393,10 @@ impl State {
                         }
                         Err(e) => {
                             tracing::info!(error = %e, "the peer's video could not be added");
-                            vec![]
+                            self.emit(Event::Error {
+                                message: format!("the peer's video could not be added: {e}"),
+                            });
+                            self.feed(id, Input::ContentAddFailed)
                         }
                     }
                 }

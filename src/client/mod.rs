@@ -513,7 +513,7 @@ struct State {
     catch_up_count: usize,
     mam_queryid: String,
     /// JIDs whose caps we asked about, by ver, to ask once.
-    caps_asked: HashMap<String, Jid>,
+    caps_asked: HashMap<String, Vec<Jid>>,
     calls: HashMap<String, calls::ActiveCall>,
     /// What each contact's device supports (full JID → disco#info features), for the
     /// call decisions that depend on the peer's client.
@@ -955,6 +955,10 @@ impl State {
                             self.mark_acked(&id);
                         }
                     }
+                    // Nothing more will come for this ver (a later presence asks again).
+                    IqPurpose::Disco { ver: Some(ver), .. } => {
+                        self.caps_asked.remove(&ver);
+                    }
                     _ => {}
                 }
             }
@@ -1017,9 +1021,9 @@ impl State {
                 let Some((_, features)) = disco::parse_info(&q) else {
                     return;
                 };
-                if let Some(ver) = ver {
-                    if disco::matches_ver(&q, &ver) {
-                        if let Err(e) = self.store.save_caps(&ver, &features) {
+                if let Some(ver) = &ver {
+                    if disco::matches_ver(&q, ver) {
+                        if let Err(e) = self.store.save_caps(ver, &features) {
                             self.store_err(e);
                         }
                     } else {
@@ -1027,7 +1031,15 @@ impl State {
                     }
                 }
                 let jid = from.unwrap_or(jid);
-                self.learned_features(jid, features);
+                let mut jids = ver
+                    .and_then(|v| self.caps_asked.remove(&v))
+                    .unwrap_or_default();
+                if !jids.contains(&jid) {
+                    jids.push(jid);
+                }
+                for j in jids {
+                    self.learned_features(j, features.clone());
+                }
             }
         }
     }
@@ -1180,10 +1192,14 @@ impl State {
         match self.store.caps(&ver) {
             Ok(Some(features)) => self.learned_features(from, features),
             Ok(None) => {
-                if self.caps_asked.contains_key(&ver) {
+                // Asked once per ver; every device showing it gets the answer.
+                if let Some(waiting) = self.caps_asked.get_mut(&ver) {
+                    if !waiting.contains(&from) {
+                        waiting.push(from);
+                    }
                     return;
                 }
-                self.caps_asked.insert(ver.clone(), from.clone());
+                self.caps_asked.insert(ver.clone(), vec![from.clone()]);
                 let node = format!("{node}#{ver}");
                 let to = from.clone();
                 self.iq(

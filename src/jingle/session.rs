@@ -93,6 +93,8 @@ pub enum Input {
     LocalReoffer(SessionDescription),
     /// The media engine's answer to the peer's content-add (for our content-accept).
     ContentAnswer(SessionDescription),
+    /// The media engine could not take the peer's content-add: it is refused.
+    ContentAddFailed,
     /// A JMI message about this call; `from` is its sender.
     Jmi {
         from: Jid,
@@ -601,6 +603,36 @@ impl Call {
                     self.media.push(MediaKind::Video);
                 }
                 out.push(Output::MediaChanged);
+                // Our camera is on already: it joins a one-way video at once.
+                if self.video_on {
+                    if let Some(name) = names.first() {
+                        self.join_one_way_video(name, &mut out);
+                    }
+                }
+            }
+            Input::ContentAddFailed => {
+                let (Some((creator, names)), Some(to)) =
+                    (self.peer_adding.take(), self.peer_full.clone())
+                else {
+                    return out;
+                };
+                if let Some(d) = self.remote_desc.as_mut() {
+                    d.contents.retain(|c| !names.contains(&c.name));
+                    d.bundle.retain(|b| !names.contains(b));
+                }
+                let mut reject = Jingle::new(Action::ContentReject, &self.id);
+                reject.contents = names
+                    .into_iter()
+                    .map(|name| Content {
+                        creator: creator.clone(),
+                        name,
+                        senders: "both".into(),
+                        description: None,
+                        transport: None,
+                    })
+                    .collect();
+                reject.reason = Some(Reason::FailedApplication);
+                out.push(Output::Jingle { to, jingle: reject });
             }
             Input::Jmi { from, jmi } => self.on_jmi(from, jmi, &mut out),
             Input::Jingle { from, jingle } => {
@@ -615,11 +647,7 @@ impl Call {
                 Action::SessionInitiate | Action::SessionAccept => {
                     out.extend(self.terminate(Reason::GeneralError));
                 }
-                Action::ContentAdd if !self.adding.is_empty() => {
-                    self.adding.clear();
-                    self.video_on = false;
-                    out.push(Output::VideoRefused);
-                }
+                Action::ContentAdd if !self.adding.is_empty() => self.video_refused(&mut out),
                 // News the peer did not take (an unsupported session-info, a
                 // content-modify or transport-info it does not know): the call goes on.
                 other => tracing::info!(action = other.as_str(), "the peer refused a request"),
@@ -690,6 +718,15 @@ impl Call {
             }
         }
         out
+    }
+
+    /// The peer did not take the video we offered: the call goes on as it was, and
+    /// the video may be offered again (under the same name).
+    fn video_refused(&mut self, out: &mut Vec<Output>) {
+        let adding = std::mem::take(&mut self.adding);
+        self.local_names.retain(|n| !adding.contains(n));
+        self.video_on = false;
+        out.push(Output::VideoRefused);
     }
 
     /// Remembers which content has a transport of its own (our video, for a peer that
@@ -797,6 +834,7 @@ impl Call {
     /// content-add with senders = its own role): content-modify to `both`, and the
     /// video renegotiated locally so that ours goes out too.
     fn join_one_way_video(&mut self, name: &str, out: &mut Vec<Output>) {
+        let role = self.role();
         let Some(video) = self
             .remote_desc
             .as_mut()
@@ -804,11 +842,14 @@ impl Call {
         else {
             return;
         };
-        if !matches!(video.direction, Direction::SendOnly | Direction::Inactive) {
-            return;
-        }
-        video.direction = Direction::SendRecv;
-        out.push(Output::SetVideoDirection(Direction::SendRecv));
+        // The peer sends only: both now. Nobody sends: we do.
+        let (peer_dir, senders) = match video.direction {
+            Direction::SendOnly => (Direction::SendRecv, "both"),
+            Direction::Inactive => (Direction::RecvOnly, role),
+            _ => return,
+        };
+        video.direction = peer_dir;
+        out.push(Output::SetVideoDirection(peer_dir));
         let Some(to) = self.peer_full.clone() else {
             return;
         };
@@ -816,7 +857,7 @@ impl Call {
         j.contents.push(Content {
             creator: self.video_creator.clone(),
             name: name.to_string(),
-            senders: "both".into(),
+            senders: senders.into(),
             description: None,
             transport: None,
         });
@@ -1070,16 +1111,12 @@ impl Call {
                     }
                     _ => {
                         tracing::info!("unusable content-accept");
-                        self.adding.clear();
-                        self.video_on = false;
-                        out.push(Output::VideoRefused);
+                        self.video_refused(out);
                     }
                 }
             }
             Action::ContentReject | Action::ContentRemove if !self.adding.is_empty() => {
-                self.adding.clear();
-                self.video_on = false;
-                out.push(Output::VideoRefused);
+                self.video_refused(out);
             }
             // The peer takes back video it had (Conversations ends the call instead; we
             // keep it as an audio call).
@@ -1908,5 +1945,54 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ti.contents[0].name, "0");
+    }
+
+    /// A content-add the peer's server or client refuses (an IQ error) is a refused
+    /// video, and the camera may be offered again under the same name.
+    #[test]
+    fn refused_content_add_can_be_offered_again() {
+        let (_, mut b) = active_pair();
+        b.handle(Input::Camera(true));
+        let first = b.handle(Input::LocalReoffer(with_video(desc())));
+        assert!(jingle_of(&first, Action::ContentAdd).is_some());
+        let out = b.handle(Input::JingleRefused(Action::ContentAdd));
+        assert!(matches!(&out[..], [Output::VideoRefused]), "{out:?}");
+        assert_eq!(b.state, CallState::Active);
+        let out = b.handle(Input::Camera(true));
+        assert!(matches!(&out[..], [Output::AddVideo]), "{out:?}");
+        let again = b.handle(Input::LocalReoffer(with_video(desc())));
+        let add = jingle_of(&again, Action::ContentAdd).expect("offered again");
+        assert_eq!(add.contents[0].name, "1");
+    }
+
+    /// The media engine could not take the peer's content-add: it is rejected, the
+    /// call goes on without it, and a later content-add is taken.
+    #[test]
+    fn content_add_the_media_cannot_take_is_rejected() {
+        let (mut a, mut b) = active_pair();
+        b.handle(Input::Camera(true));
+        let add = jingle_of(
+            &b.handle(Input::LocalReoffer(with_video(desc()))),
+            Action::ContentAdd,
+        )
+        .unwrap();
+        let bob = Jid::from(own("bob@x/phone"));
+        a.handle(Input::Jingle {
+            from: bob.clone(),
+            jingle: add.clone(),
+        });
+        let out = a.handle(Input::ContentAddFailed);
+        let reject = jingle_of(&out, Action::ContentReject).expect("content-reject");
+        assert_eq!(reject.contents[0].name, "1");
+        assert!(!a.is_video_content("1"));
+        assert_eq!(a.state, CallState::Active);
+        let out = a.handle(Input::Jingle {
+            from: bob,
+            jingle: add,
+        });
+        assert!(
+            matches!(out.first(), Some(Output::AcceptContentAdd { .. })),
+            "{out:?}"
+        );
     }
 }
