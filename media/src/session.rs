@@ -542,8 +542,11 @@ pub struct MediaSession {
     video: Arc<VideoShared>,
     video_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     feedback: Arc<VideoFeedback>,
-    /// Encoded frames for a video track not added yet (video added mid-call).
-    video_out: Mutex<Option<mpsc::UnboundedReceiver<EncodedFrame>>>,
+    /// The video thread's encoded frames, read by the writer of the video track (one
+    /// at a time: a track on a connection that is closed gives them to the next).
+    video_frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
+    /// The video track's writer, once there is a track.
+    video_writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Hands the video thread a source opened during the call.
     video_switch: Mutex<std_mpsc::Sender<VideoSource>>,
     /// The camera to use (changed by the camera picker during the call).
@@ -884,7 +887,8 @@ impl MediaSession {
             video,
             video_thread: Mutex::new(Some(video_thread)),
             feedback,
-            video_out: Mutex::new(Some(vout_rx)),
+            video_frames: Arc::new(tokio::sync::Mutex::new(vout_rx)),
+            video_writer: Mutex::new(None),
             video_switch: Mutex::new(switch_tx),
             video_in: Mutex::new(video_in),
             video_pts,
@@ -1237,6 +1241,28 @@ impl MediaSession {
         self.create_offer().await
     }
 
+    /// The peer removed the video (Jingle content-remove): the camera is off, and a
+    /// video on a connection of its own loses that connection, so that video added
+    /// again (with new ICE credentials) gets a new one.
+    pub async fn remove_video(&self) {
+        self.video.camera_off.store(true, Ordering::Relaxed);
+        let Some(link) = self.current_video_link().filter(|_| self.video_unbundled()) else {
+            return;
+        };
+        if let Some(w) = self.video_writer.lock().ok().and_then(|mut w| w.take()) {
+            w.abort();
+        }
+        if let Ok(mut l) = self.video_link.lock() {
+            *l = None;
+        }
+        self.video.sending.store(false, Ordering::Relaxed);
+        self.video.connected.store(false, Ordering::Release);
+        if let Ok(mut e) = self.early_video_candidates.lock() {
+            e.clear();
+        }
+        let _ = link.pc.close().await;
+    }
+
     /// The peer refused the video we offered (content-reject): our pending offer is
     /// rolled back and the camera turned off, so the call goes on as before.
     pub async fn cancel_video_offer(&self) {
@@ -1284,18 +1310,23 @@ impl MediaSession {
     }
 
     async fn start_video_track(&self, source: VideoSource) -> Result<(), MediaError> {
-        let rx = self.video_out.lock().ok().and_then(|mut r| r.take());
-        let Some(rx) = rx else {
+        if self.video_writer.lock().is_ok_and(|w| w.is_some()) {
             return Ok(()); // already sending
-        };
+        }
         let pc = if self.video_unbundled() {
             self.video_link().await?.pc.clone()
         } else {
             self.main.pc.clone()
         };
-        let task = add_video_track(&pc, &self.feedback, rx, self.video.clone()).await?;
-        if let Ok(mut t) = self.tasks.lock() {
-            t.push(task);
+        let task = add_video_track(
+            &pc,
+            &self.feedback,
+            self.video_frames.clone(),
+            self.video.clone(),
+        )
+        .await?;
+        if let Ok(mut w) = self.video_writer.lock() {
+            *w = Some(task);
         }
         if let Ok(s) = self.video_switch.lock() {
             let _ = s.send(source);
@@ -1320,6 +1351,9 @@ impl MediaSession {
             let _ = link.pc.close().await;
         }
         let _ = self.main.pc.close().await;
+        if let Some(w) = self.video_writer.lock().ok().and_then(|mut w| w.take()) {
+            w.abort();
+        }
         for t in self
             .tasks
             .lock()
@@ -1355,7 +1389,7 @@ fn vp8_codec() -> RTCRtpCodec {
 async fn add_video_track(
     pc: &Arc<dyn PeerConnection>,
     feedback: &VideoFeedback,
-    frames: mpsc::UnboundedReceiver<EncodedFrame>,
+    frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
     video: Arc<VideoShared>,
 ) -> Result<tokio::task::JoinHandle<()>, MediaError> {
     let ssrc: u32 = rand::random::<u32>().max(1);
@@ -1395,7 +1429,7 @@ async fn negotiated_pt(sender: &Arc<dyn webrtc::rtp_transceiver::RtpSender>) -> 
 
 /// Packetizes encoded VP8 frames (RFC 7741, with picture ids) onto the video track.
 async fn write_video_rtp(
-    mut rx: mpsc::UnboundedReceiver<EncodedFrame>,
+    frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
     track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
     ssrc: u32,
@@ -1405,6 +1439,7 @@ async fn write_video_rtp(
     payloader.enable_picture_id = true;
     let mut pt: Option<u8> = None;
     let mut seq: u16 = rand::random();
+    let mut rx = frames.lock().await;
     while let Some(f) = rx.recv().await {
         if pt.is_none() {
             pt = negotiated_pt(&sender).await;

@@ -876,3 +876,67 @@ async fn one_way_video_then_both_ways() {
     check_pattern_recording(&a_y4m, (640, 480));
     check_pattern_recording(&b_y4m, (640, 480));
 }
+
+/// A video on a connection of its own, removed (Jingle content-remove) and added
+/// again: the second time it gets a new connection with new ICE credentials, and the
+/// pictures come back at full rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbundled_video_removed_and_added_again() {
+    let _cores = heavy();
+    use banter_media::video::{VideoSinkSpec, VideoSourceSpec};
+    let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
+    let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Null);
+    loopback(&mut a_cfg);
+    loopback(&mut b_cfg);
+    a_cfg.bundle = false;
+    a_cfg.video_in = VideoSourceSpec::Pattern;
+    a_cfg.send_video = true;
+    b_cfg.video_out = VideoSinkSpec::Null;
+    let (a, a_rx) = side(a_cfg).await;
+    let (b, b_rx) = side(b_cfg).await;
+    let offer = a.create_offer().await.unwrap();
+    let first_ufrag = offer.contents[1].transport.clone().unwrap().ice_ufrag;
+    let answer = b.accept_offer(&offer).await.unwrap();
+    a.accept_answer(&answer).await.unwrap();
+    let (pa, pb) = (pump(a_rx, b.clone(), 13), pump(b_rx, a.clone(), 13));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    a.remove_video().await;
+    b.remove_video().await;
+    assert!(!a.sends_video());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let reoffer = a.add_video().await.unwrap();
+    let own = reoffer.contents[1]
+        .transport
+        .clone()
+        .expect("a transport of its own");
+    assert_ne!(own.ice_ufrag, first_ufrag, "a new connection");
+    let reanswer = b.accept_offer(&reoffer).await.unwrap();
+    a.accept_answer(&reanswer).await.unwrap();
+    let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
+    close_sessions([a, b]).await;
+    assert!(
+        sa.errors.is_empty() && sb.errors.is_empty(),
+        "{:?} {:?}",
+        sa.errors,
+        sb.errors
+    );
+    let decoded: Vec<u64> = sb
+        .stats
+        .iter()
+        .map(|s| s.video.as_ref().map_or(0, |v| v.frames_decoded))
+        .collect();
+    println!("decoded at B {decoded:?}");
+    // Flowing, then stopped while removed, then flowing again.
+    let stalled = decoded.windows(2).position(|w| w[1] == w[0] && w[0] > 50);
+    let Some(at) = stalled else {
+        panic!("no pause while the video was removed: {decoded:?}")
+    };
+    let last = *decoded.last().unwrap();
+    assert!(last > decoded[at] + 60, "not flowing again: {decoded:?}");
+    let fps = sb
+        .stats
+        .last()
+        .and_then(|s| s.video.as_ref())
+        .map(|v| v.fps);
+    assert!(fps.is_some_and(|f| f >= 25.0), "{fps:?}");
+}

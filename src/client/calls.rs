@@ -409,8 +409,8 @@ impl State {
                     vec![]
                 }
                 Output::VideoRemoved => {
-                    if let Some(s) = &entry.media {
-                        let _ = s.set_camera(false);
+                    if let Some(s) = entry.media.clone() {
+                        s.remove_video().await;
                     }
                     vec![]
                 }

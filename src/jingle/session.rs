@@ -1137,6 +1137,16 @@ impl Call {
                         d.contents.retain(|c| !names.contains(&c.name.as_str()));
                         d.bundle.retain(|b| !names.contains(&b.as_str()));
                     }
+                    // Gone with it: its own transport, and its name (free to be added again).
+                    self.local_names.retain(|n| !names.contains(&n.as_str()));
+                    if self
+                        .video_transport
+                        .as_ref()
+                        .is_some_and(|(_, n)| names.contains(&n.as_str()))
+                    {
+                        self.video_transport = None;
+                        self.local_video_candidates.clear();
+                    }
                     self.media.retain(|m| *m != MediaKind::Video);
                     self.video_on = false;
                     out.push(Output::VideoRemoved);
@@ -1487,6 +1497,14 @@ mod tests {
         assert_eq!(a.media, [MediaKind::Audio]);
         assert_eq!(a.state, CallState::Active);
         assert!(!a.is_video_content("1"));
+        // Video may be added again, under the same name.
+        assert!(matches!(
+            &a.handle(Input::Camera(true))[..],
+            [Output::AddVideo]
+        ));
+        let again = a.handle(Input::LocalReoffer(with_video(desc())));
+        let add = jingle_of(&again, Action::ContentAdd).expect("added again");
+        assert_eq!(add.contents[0].name, "1");
     }
 
     /// The camera goes off again before the peer accepted the video: the offer is taken
