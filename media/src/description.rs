@@ -277,6 +277,17 @@ pub struct SessionDescription {
 }
 
 impl SessionDescription {
+    /// The (first) video content.
+    pub fn video(&self) -> Option<&Content> {
+        self.contents.iter().find(|c| c.kind == MediaKind::Video)
+    }
+
+    pub fn video_mut(&mut self) -> Option<&mut Content> {
+        self.contents
+            .iter_mut()
+            .find(|c| c.kind == MediaKind::Video)
+    }
+
     /// Whether some content has a transport of its own (an unbundled session).
     pub fn unbundled(&self) -> bool {
         self.contents.iter().any(|c| c.transport.is_some())

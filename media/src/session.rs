@@ -952,6 +952,11 @@ impl MediaSession {
         self.video_link.lock().ok().and_then(|l| l.clone())
     }
 
+    /// The connection that carries the video when it is not the main one.
+    fn separate_video_link(&self) -> Option<Arc<Link>> {
+        self.current_video_link().filter(|_| self.video_unbundled())
+    }
+
     /// Adds the video call's camera track, once it is known where it goes.
     async fn start_initial_video(&self) -> Result<(), MediaError> {
         let source = self.initial_video.lock().ok().and_then(|mut v| v.take());
@@ -1006,21 +1011,13 @@ impl MediaSession {
         self.learn_video_pts(remote);
         let (main_r, own_r) = remote.split();
         // The offer decides where its video goes, whatever the peer's caps said.
-        let bundled_video = main_r
-            .contents
-            .iter()
-            .any(|c| c.kind == crate::description::MediaKind::Video);
         if own_r.is_some() {
             self.separate.store(true, Ordering::Release);
-        } else if bundled_video && self.current_video_link().is_none() {
+        } else if main_r.video().is_some() && self.current_video_link().is_none() {
             self.separate.store(false, Ordering::Release);
         }
         self.start_initial_video().await?;
-        let has_video = remote
-            .contents
-            .iter()
-            .any(|c| c.kind == crate::description::MediaKind::Video);
-        if has_video && !self.sends_video() {
+        if remote.video().is_some() && !self.sends_video() {
             // Our side of the video content, camera off until the user turns it on: the
             // content stays send-and-receive, so no direction change is needed later.
             self.video.camera_off.store(true, Ordering::Relaxed);
@@ -1065,14 +1062,9 @@ impl MediaSession {
     /// receives (an answer to a one-way video receives only, and sends nothing until
     /// the direction changes).
     async fn check_video_direction(&self) {
-        let separate = self.current_video_link().filter(|_| self.video_unbundled());
+        let separate = self.separate_video_link();
         let link: &Link = separate.as_deref().unwrap_or(&self.main);
-        let video_dir = |d: &SessionDescription| {
-            d.contents
-                .iter()
-                .find(|c| c.kind == crate::description::MediaKind::Video)
-                .map(|c| c.direction)
-        };
+        let video_dir = |d: &SessionDescription| d.video().map(|c| c.direction);
         let ours = link.local().await.ok().as_ref().and_then(video_dir);
         let theirs = link
             .remote
@@ -1096,19 +1088,16 @@ impl MediaSession {
     /// from it. Used when our camera joins a video the peer sends one way (Dino turns
     /// its camera on with senders = its own role).
     pub async fn set_video_direction(&self, peer: Direction) -> Result<(), MediaError> {
-        let separate = self.current_video_link().filter(|_| self.video_unbundled());
+        let separate = self.separate_video_link();
         let link: &Link = separate.as_deref().unwrap_or(&self.main);
-        let remote = link.remote.lock().ok().and_then(|r| r.clone());
-        let Some(mut remote) = remote else {
-            return Err(MediaError::Description("no video agreed yet".into()));
-        };
-        let Some(video) = remote
-            .contents
-            .iter_mut()
-            .find(|c| c.kind == crate::description::MediaKind::Video)
-        else {
-            return Err(MediaError::Description("no video agreed yet".into()));
-        };
+        let no_video = || MediaError::Description("no video agreed yet".into());
+        let mut remote = link
+            .remote
+            .lock()
+            .ok()
+            .and_then(|r| r.clone())
+            .ok_or_else(no_video)?;
+        let video = remote.video_mut().ok_or_else(no_video)?;
         if video.direction == peer {
             return Ok(());
         }
@@ -1246,7 +1235,7 @@ impl MediaSession {
     /// again (with new ICE credentials) gets a new one.
     pub async fn remove_video(&self) {
         self.video.camera_off.store(true, Ordering::Relaxed);
-        let Some(link) = self.current_video_link().filter(|_| self.video_unbundled()) else {
+        let Some(link) = self.separate_video_link() else {
             return;
         };
         if let Some(w) = self.video_writer.lock().ok().and_then(|mut w| w.take()) {

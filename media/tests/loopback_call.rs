@@ -669,6 +669,57 @@ fn last_second_hz(rec: &[i16]) -> f32 {
     dominant_frequency(&rec[rec.len().saturating_sub(48_000)..], 48_000)
 }
 
+/// A call that keeps running: offer, answer, and both sides' events pumped (candidates
+/// forwarded, stats kept) for `secs` seconds.
+struct Running {
+    a: Arc<MediaSession>,
+    b: Arc<MediaSession>,
+    offer: banter_media::SessionDescription,
+    answer: banter_media::SessionDescription,
+    seen: (tokio::task::JoinHandle<Seen>, tokio::task::JoinHandle<Seen>),
+}
+
+async fn running(a_cfg: MediaConfig, b_cfg: MediaConfig, secs: u64) -> Running {
+    let (a, a_rx) = side(a_cfg).await;
+    let (b, b_rx) = side(b_cfg).await;
+    let offer = a.create_offer().await.unwrap();
+    let answer = b.accept_offer(&offer).await.unwrap();
+    a.accept_answer(&answer).await.unwrap();
+    let seen = (pump(a_rx, b.clone(), secs), pump(b_rx, a.clone(), secs));
+    Running {
+        a,
+        b,
+        offer,
+        answer,
+        seen,
+    }
+}
+
+impl Running {
+    /// A adds its video mid-call (Jingle content-add; `tweak` stands for what the
+    /// signaling changes on the way) and B answers it: (A's offer, B's answer).
+    async fn a_adds_video(
+        &self,
+        tweak: impl FnOnce(&mut banter_media::SessionDescription),
+    ) -> (
+        banter_media::SessionDescription,
+        banter_media::SessionDescription,
+    ) {
+        let mut reoffer = self.a.add_video().await.unwrap();
+        tweak(&mut reoffer);
+        let reanswer = self.b.accept_offer(&reoffer).await.unwrap();
+        self.a.accept_answer(&reanswer).await.unwrap();
+        (reoffer, reanswer)
+    }
+
+    /// Waits for the pumps, closes both sides, and returns what each saw.
+    async fn end(self) -> (Seen, Seen) {
+        let (sa, sb) = (self.seen.0.await.unwrap(), self.seen.1.await.unwrap());
+        close_sessions([self.a, self.b]).await;
+        (sa, sb)
+    }
+}
+
 /// The video figures of the seconds after the first two: at 640x480, 25 fps or more.
 fn sustained_video(seen: &Seen) -> Vec<banter_media::VideoStats> {
     let video: Vec<_> = seen.stats.iter().filter_map(|s| s.video.clone()).collect();
@@ -701,9 +752,8 @@ async fn unbundled_video_both_ways() {
     a_cfg.bundle = false;
     a_cfg.video_out = VideoSinkSpec::Y4m(a_y4m.clone());
     b_cfg.video_out = VideoSinkSpec::Y4m(b_y4m.clone());
-    let (a, a_rx) = side(a_cfg).await;
-    let (b, b_rx) = side(b_cfg).await;
-    let offer = a.create_offer().await.unwrap();
+    let call = running(a_cfg, b_cfg, 8).await;
+    let (offer, answer) = (call.offer.clone(), call.answer.clone());
     assert!(offer.bundle.is_empty(), "{offer:?}");
     assert_eq!(offer.contents.len(), 2);
     let (audio, video) = (&offer.contents[0], &offer.contents[1]);
@@ -715,14 +765,10 @@ async fn unbundled_video_both_ways() {
     let own = video.transport.as_ref().expect("the video's own transport");
     assert_ne!(own.ice_ufrag, offer.ice_ufrag);
     assert_ne!(own.fingerprint, offer.fingerprint);
-    let answer = b.accept_offer(&offer).await.unwrap();
-    assert!(b.video_unbundled());
+    assert!(call.b.video_unbundled());
     assert!(answer.unbundled(), "{answer:?}");
     assert_eq!(answer.contents[1].name, video.name);
-    a.accept_answer(&answer).await.unwrap();
-    let (pa, pb) = (pump(a_rx, b.clone(), 8), pump(b_rx, a.clone(), 8));
-    let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
-    close_sessions([a, b]).await;
+    let (sa, sb) = call.end().await;
     assert!(sa.connected && sb.connected);
     assert!(
         sa.errors.is_empty() && sb.errors.is_empty(),
@@ -759,15 +805,11 @@ async fn video_added_to_an_unbundled_call() {
     a_cfg.bundle = false;
     a_cfg.video_in = VideoSourceSpec::Pattern;
     b_cfg.video_out = VideoSinkSpec::Y4m(b_y4m.clone());
-    let (a, a_rx) = side(a_cfg).await;
-    let (b, b_rx) = side(b_cfg).await;
-    let offer = a.create_offer().await.unwrap();
+    let call = running(a_cfg, b_cfg, 9).await;
+    let (offer, answer) = (call.offer.clone(), call.answer.clone());
     assert_eq!(offer.contents.len(), 1);
-    let answer = b.accept_offer(&offer).await.unwrap();
-    a.accept_answer(&answer).await.unwrap();
-    let (pa, pb) = (pump(a_rx, b.clone(), 9), pump(b_rx, a.clone(), 9));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let reoffer = a.add_video().await.unwrap();
+    let (reoffer, reanswer) = call.a_adds_video(|_| {}).await;
     assert_eq!(reoffer.contents.len(), 2, "{reoffer:?}");
     // The audio part is what was agreed; the video has a transport of its own.
     assert_eq!(reoffer.contents[0], offer.contents[0]);
@@ -778,15 +820,12 @@ async fn video_added_to_an_unbundled_call() {
         .expect("own transport");
     assert_ne!(own.ice_ufrag, offer.ice_ufrag);
     assert_ne!(reoffer.contents[1].name, reoffer.contents[0].name);
-    let reanswer = b.accept_offer(&reoffer).await.unwrap();
     assert_eq!(
         reanswer.contents[0], answer.contents[0],
         "the audio is not renegotiated"
     );
     assert!(reanswer.contents[1].transport.is_some());
-    a.accept_answer(&reanswer).await.unwrap();
-    let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
-    close_sessions([a, b]).await;
+    let (sa, sb) = call.end().await;
     assert!(
         sa.errors.is_empty() && sb.errors.is_empty(),
         "{:?} {:?}",
@@ -832,26 +871,25 @@ async fn one_way_video_then_both_ways() {
     a_cfg.bundle = false;
     a_cfg.video_out = VideoSinkSpec::Y4m(a_y4m.clone());
     b_cfg.video_out = VideoSinkSpec::Y4m(b_y4m.clone());
-    let (a, a_rx) = side(a_cfg).await;
-    let (b, b_rx) = side(b_cfg).await;
-    let offer = a.create_offer().await.unwrap();
-    let answer = b.accept_offer(&offer).await.unwrap();
-    a.accept_answer(&answer).await.unwrap();
-    let (pa, pb) = (pump(a_rx, b.clone(), 14), pump(b_rx, a.clone(), 14));
+    let call = running(a_cfg, b_cfg, 14).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut reoffer = a.add_video().await.unwrap();
-    reoffer.contents[1].direction = Direction::SendOnly;
-    let reanswer = b.accept_offer(&reoffer).await.unwrap();
+    let (_, reanswer) = call
+        .a_adds_video(|o| o.contents[1].direction = Direction::SendOnly)
+        .await;
     assert_eq!(reanswer.contents[1].direction, Direction::RecvOnly);
-    a.accept_answer(&reanswer).await.unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
     let b_seen_one_way = std::fs::metadata(&b_y4m).map(|m| m.len()).unwrap_or(0);
     // B's camera joins: each side applies the new direction on its own.
-    b.set_video_direction(Direction::SendRecv).await.unwrap();
-    a.set_video_direction(Direction::SendRecv).await.unwrap();
-    b.set_camera(true).unwrap();
-    let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
-    close_sessions([a, b]).await;
+    call.b
+        .set_video_direction(Direction::SendRecv)
+        .await
+        .unwrap();
+    call.a
+        .set_video_direction(Direction::SendRecv)
+        .await
+        .unwrap();
+    call.b.set_camera(true).unwrap();
+    let (sa, sb) = call.end().await;
     assert!(
         sa.errors.is_empty() && sb.errors.is_empty(),
         "{:?} {:?}",
@@ -892,28 +930,20 @@ async fn unbundled_video_removed_and_added_again() {
     a_cfg.video_in = VideoSourceSpec::Pattern;
     a_cfg.send_video = true;
     b_cfg.video_out = VideoSinkSpec::Null;
-    let (a, a_rx) = side(a_cfg).await;
-    let (b, b_rx) = side(b_cfg).await;
-    let offer = a.create_offer().await.unwrap();
-    let first_ufrag = offer.contents[1].transport.clone().unwrap().ice_ufrag;
-    let answer = b.accept_offer(&offer).await.unwrap();
-    a.accept_answer(&answer).await.unwrap();
-    let (pa, pb) = (pump(a_rx, b.clone(), 13), pump(b_rx, a.clone(), 13));
+    let call = running(a_cfg, b_cfg, 13).await;
+    let first_ufrag = call.offer.contents[1].transport.clone().unwrap().ice_ufrag;
     tokio::time::sleep(Duration::from_secs(4)).await;
-    a.remove_video().await;
-    b.remove_video().await;
-    assert!(!a.sends_video());
+    call.a.remove_video().await;
+    call.b.remove_video().await;
+    assert!(!call.a.sends_video());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let reoffer = a.add_video().await.unwrap();
+    let (reoffer, _) = call.a_adds_video(|_| {}).await;
     let own = reoffer.contents[1]
         .transport
         .clone()
         .expect("a transport of its own");
     assert_ne!(own.ice_ufrag, first_ufrag, "a new connection");
-    let reanswer = b.accept_offer(&reoffer).await.unwrap();
-    a.accept_answer(&reanswer).await.unwrap();
-    let (sa, sb) = (pa.await.unwrap(), pb.await.unwrap());
-    close_sessions([a, b]).await;
+    let (sa, sb) = call.end().await;
     assert!(
         sa.errors.is_empty() && sb.errors.is_empty(),
         "{:?} {:?}",

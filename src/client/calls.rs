@@ -52,31 +52,27 @@ impl State {
     }
 
     pub(super) async fn on_call_timers(&mut self, out: &mut Vec<Stanza>) {
-        let now = Instant::now();
-        let due: Vec<String> = self
-            .calls
-            .iter()
-            .filter(|(_, c)| c.deadline.is_some_and(|d| d <= now))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in due {
-            if let Some(c) = self.calls.get_mut(&id) {
-                c.deadline = None;
-            }
+        for id in self.take_due(|c| &mut c.deadline) {
             self.call_input(&id, Input::Timeout, out).await;
         }
-        let offers: Vec<String> = self
-            .calls
-            .iter()
-            .filter(|(_, c)| c.offer_wait.is_some_and(|d| d <= now))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in offers {
-            if let Some(c) = self.calls.get_mut(&id) {
-                c.offer_wait = None;
-            }
+        for id in self.take_due(|c| &mut c.offer_wait) {
             self.run_outputs(&id, vec![Output::CreateOffer], out).await;
         }
+    }
+
+    /// The calls whose timer (the one `timer` picks) is due, that timer cleared.
+    fn take_due(&mut self, timer: fn(&mut ActiveCall) -> &mut Option<Instant>) -> Vec<String> {
+        let now = Instant::now();
+        self.calls
+            .iter_mut()
+            .filter_map(|(id, c)| {
+                let t = timer(c);
+                t.is_some_and(|d| d <= now).then(|| {
+                    *t = None;
+                    id.clone()
+                })
+            })
+            .collect()
     }
 
     /// A device's features arrived: an offer waiting for them goes now.

@@ -177,6 +177,18 @@ pub struct Content {
 }
 
 impl Content {
+    /// A content named only (no description, no transport), as content-remove,
+    /// content-reject, content-modify and transport-info refer to one.
+    pub fn named(creator: &str, name: &str, senders: &str) -> Content {
+        Content {
+            creator: creator.to_string(),
+            name: name.to_string(),
+            senders: senders.to_string(),
+            description: None,
+            transport: None,
+        }
+    }
+
     pub fn parse(el: &Element) -> Option<Content> {
         if el.name() != "content" {
             return None;

@@ -474,16 +474,13 @@ impl Call {
         };
         let mut j = Jingle::new(Action::TransportInfo, &self.id);
         j.contents.push(Content {
-            creator,
-            name,
-            senders: "both".into(),
-            description: None,
             transport: Some(Transport {
                 ufrag: None,
                 pwd: None,
                 fingerprint: None,
                 candidates: cands,
             }),
+            ..Content::named(&creator, &name, "both")
         });
         out.push(Output::Jingle { to, jingle: j });
     }
@@ -611,28 +608,18 @@ impl Call {
                 }
             }
             Input::ContentAddFailed => {
-                let (Some((creator, names)), Some(to)) =
-                    (self.peer_adding.take(), self.peer_full.clone())
-                else {
+                let Some((creator, names)) = self.peer_adding.take() else {
                     return out;
                 };
                 if let Some(d) = self.remote_desc.as_mut() {
                     d.contents.retain(|c| !names.contains(&c.name));
                     d.bundle.retain(|b| !names.contains(b));
                 }
-                let mut reject = Jingle::new(Action::ContentReject, &self.id);
-                reject.contents = names
-                    .into_iter()
-                    .map(|name| Content {
-                        creator: creator.clone(),
-                        name,
-                        senders: "both".into(),
-                        description: None,
-                        transport: None,
-                    })
+                let contents = names
+                    .iter()
+                    .map(|n| Content::named(&creator, n, "both"))
                     .collect();
-                reject.reason = Some(Reason::FailedApplication);
-                out.push(Output::Jingle { to, jingle: reject });
+                self.content_reject(contents, &mut out);
             }
             Input::Jmi { from, jmi } => self.on_jmi(from, jmi, &mut out),
             Input::Jingle { from, jingle } => {
@@ -813,14 +800,8 @@ impl Call {
                 if let Some(to) = self.peer_full.clone() {
                     let mut j = Jingle::new(Action::ContentRemove, &self.id);
                     j.contents = names
-                        .into_iter()
-                        .map(|name| Content {
-                            creator: self.video_creator.clone(),
-                            name,
-                            senders: "both".into(),
-                            description: None,
-                            transport: None,
-                        })
+                        .iter()
+                        .map(|n| Content::named(&self.video_creator, n, "both"))
                         .collect();
                     out.push(Output::Jingle { to, jingle: j });
                 }
@@ -854,13 +835,8 @@ impl Call {
             return;
         };
         let mut j = Jingle::new(Action::ContentModify, &self.id);
-        j.contents.push(Content {
-            creator: self.video_creator.clone(),
-            name: name.to_string(),
-            senders: senders.into(),
-            description: None,
-            transport: None,
-        });
+        j.contents
+            .push(Content::named(&self.video_creator, name, senders));
         out.push(Output::Jingle { to, jingle: j });
     }
 
@@ -919,21 +895,21 @@ impl Call {
             });
             return;
         }
+        let contents = j
+            .contents
+            .iter()
+            .map(|c| Content::named(&c.creator, &c.name, &c.senders))
+            .collect();
+        self.content_reject(contents, out);
+    }
+
+    /// Refuses the peer's content-add (these contents) and the call goes on.
+    fn content_reject(&self, contents: Vec<Content>, out: &mut Vec<Output>) {
         let Some(to) = self.peer_full.clone() else {
             return;
         };
         let mut reject = Jingle::new(Action::ContentReject, &self.id);
-        reject.contents = j
-            .contents
-            .iter()
-            .map(|c| Content {
-                creator: c.creator.clone(),
-                name: c.name.clone(),
-                senders: c.senders.clone(),
-                description: None,
-                transport: None,
-            })
-            .collect();
+        reject.contents = contents;
         reject.reason = Some(Reason::FailedApplication);
         out.push(Output::Jingle { to, jingle: reject });
     }
