@@ -28,7 +28,9 @@ use crate::store::{Contact, Direction, MessageState, Store, StoreError, StoredMe
 use crate::xmpp::connect::{self, ConnectOptions};
 use crate::xmpp::error::ConnectError;
 use crate::xmpp::presence::Show;
-use crate::xmpp::{caps, carbons, chat, chatstates, disco, mam, presence, receipts, roster, tls};
+use crate::xmpp::{
+    caps, carbons, chat, chatstates, disco, guard, mam, presence, receipts, roster, tls,
+};
 
 /// What an account needs to go online.
 #[derive(Debug, Clone)]
@@ -429,6 +431,7 @@ fn reconnector(
     fail_tx: mpsc::UnboundedSender<ConnectError>,
 ) -> Reconnector {
     let mut first = Some(first);
+    let mut young_deaths = 0u32;
     let last_handed = std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
     Box::new(move |_location, slot| {
         if let Some(conn) = first.take() {
@@ -438,13 +441,24 @@ fn reconnector(
         let opts = opts.clone();
         let fail_tx = fail_tx.clone();
         let last_handed = last_handed.clone();
+        let died_young = last_handed
+            .lock()
+            .map(|t| t.elapsed() < Duration::from_secs(3))
+            .unwrap_or(false);
+        young_deaths = if died_young { young_deaths + 1 } else { 0 };
+        let young_deaths = young_deaths;
         tokio::spawn(async move {
-            let died_young = last_handed
-                .lock()
-                .map(|t| t.elapsed() < Duration::from_secs(3))
-                .unwrap_or(false);
             if died_young {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                // Whatever kills each new connection (a server, a stanza) must not turn
+                // into a reconnect storm: 0.2 s, then doubling up to 30 s, reported.
+                let pause = young_backoff(young_deaths);
+                if young_deaths >= 3 {
+                    let _ = fail_tx.send(ConnectError::Unstable {
+                        count: young_deaths,
+                        retry_secs: pause.as_secs_f64().ceil() as u64,
+                    });
+                }
+                tokio::time::sleep(pause).await;
             }
             let mut delay = Duration::from_millis(500);
             loop {
@@ -475,6 +489,13 @@ fn reconnector(
             }
         });
     })
+}
+
+/// The pause before reconnecting after the `n`-th connection in a row that died within
+/// seconds of sign-in.
+fn young_backoff(n: u32) -> Duration {
+    let ms = 200u64.saturating_mul(1u64 << n.saturating_sub(1).min(10));
+    Duration::from_millis(ms.min(30_000))
 }
 
 /// Why we sent an IQ, to route its answer.
@@ -853,6 +874,9 @@ impl State {
     }
 
     async fn on_stanza(&mut self, stanza: Stanza, out: &mut Vec<Stanza>) {
+        if self.on_unreadable(&stanza, out) {
+            return;
+        }
         match stanza {
             Stanza::Iq(Iq::Set {
                 from, id, payload, ..
@@ -876,6 +900,81 @@ impl State {
             Stanza::Iq(iq) => self.on_iq(iq, out),
             Stanza::Message(m) => self.on_message(m, out),
         }
+    }
+
+    /// A stanza the guard replaced (xmpp/guard.rs) is reported, answered with an error
+    /// when it asked something, and goes no further. True when it was one.
+    fn on_unreadable(&mut self, stanza: &Stanza, out: &mut Vec<Stanza>) -> bool {
+        let (from, reason) = match stanza {
+            Stanza::Message(m) => (m.from.clone(), guard::unreadable_reason(&m.payloads)),
+            Stanza::Presence(p) => (p.from.clone(), guard::unreadable_reason(&p.payloads)),
+            Stanza::Iq(Iq::Get { from, payload, .. } | Iq::Set { from, payload, .. }) => (
+                from.clone(),
+                guard::unreadable_reason(std::slice::from_ref(payload)),
+            ),
+            Stanza::Iq(Iq::Result {
+                from,
+                payload: Some(payload),
+                ..
+            }) => (
+                from.clone(),
+                guard::unreadable_reason(std::slice::from_ref(payload)),
+            ),
+            Stanza::Iq(Iq::Error {
+                from,
+                payload: Some(payload),
+                ..
+            }) => (
+                from.clone(),
+                guard::unreadable_reason(std::slice::from_ref(payload)),
+            ),
+            Stanza::Iq(_) => (None, None),
+        };
+        let Some(reason) = reason else {
+            return false;
+        };
+        let who = from
+            .as_ref()
+            .map(|j| j.to_string())
+            .unwrap_or_else(|| "the server".into());
+        let what = match stanza {
+            Stanza::Message(_) => "a message",
+            Stanza::Presence(_) => "a presence",
+            Stanza::Iq(_) => "a request",
+        };
+        tracing::warn!(from = %who, %reason, "unreadable stanza dropped");
+        self.emit(Event::Error {
+            message: format!("{what} from {who} could not be read ({reason}) and was dropped"),
+        });
+        match stanza {
+            Stanza::Iq(Iq::Get { from, id, .. } | Iq::Set { from, id, .. }) => {
+                out.push(iq_error(
+                    from.clone(),
+                    id.clone(),
+                    DefinedCondition::BadRequest,
+                ));
+            }
+            // An answer we were waiting for will not come.
+            Stanza::Iq(Iq::Result { id, .. } | Iq::Error { id, .. })
+                if self.pending_iqs.contains_key(id) =>
+            {
+                let error = Iq::Error {
+                    from: from.clone(),
+                    to: None,
+                    id: id.clone(),
+                    payload: None,
+                    error: StanzaError::new(
+                        ErrorType::Cancel,
+                        DefinedCondition::BadRequest,
+                        "en",
+                        reason,
+                    ),
+                };
+                self.on_iq(error, out);
+            }
+            _ => {}
+        }
+        true
     }
 
     /// True for stanzas from our server or our own account (trusted for roster pushes).
@@ -1240,4 +1339,16 @@ fn iq_error(to: Option<Jid>, id: String, cond: DefinedCondition) -> Stanza {
         payload: None,
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_that_die_young_back_off_to_30_s() {
+        let secs: Vec<f64> = (1..=10).map(|n| young_backoff(n).as_secs_f64()).collect();
+        assert_eq!(secs, [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0]);
+        assert_eq!(young_backoff(u32::MAX), Duration::from_secs(30));
+    }
 }

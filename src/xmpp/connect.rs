@@ -27,6 +27,7 @@ use tokio_xmpp::xmlstream::{
 };
 
 use super::error::ConnectError;
+use super::guard::Guarded;
 use super::tls::TlsSetup;
 
 /// Where to connect. `direct_tls` targets come from `_xmpps-client._tcp` (XEP-0368).
@@ -237,7 +238,7 @@ pub async fn login_at(opts: &ConnectOptions, target: &Target) -> Result<Connecti
         let tcp = starttls_negotiate(opts, &server, tcp).await?;
         tls_handshake(opts, tcp).await?
     };
-    authenticate(opts, &server, BufStream::new(tls), binding).await
+    authenticate(opts, &server, tls, binding).await
 }
 
 /// Plain-text stream up to `<proceed/>`. A server without STARTTLS is refused.
@@ -308,17 +309,19 @@ fn choose_binding(mechanisms: &BTreeSet<String>, binding: ChannelBinding) -> Cha
 async fn authenticate<S>(
     opts: &ConnectOptions,
     server: &str,
-    tls: BufStream<S>,
+    tls: S,
     binding: ChannelBinding,
 ) -> Result<Connection, ConnectError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let domain = opts.jid.domain().as_str();
+    // Every byte from the server passes the guard: see xmpp/guard.rs.
+    let tls = BufStream::new(Guarded::new(tls));
     let pending = initiate_stream(tls, ns::JABBER_CLIENT, header(domain), opts.timeouts)
         .await
         .map_err(|e| io_err(server, e))?;
-    let (features, stream): (_, XmppStream<BufStream<S>>) = pending
+    let (features, stream): (_, XmppStream<BufStream<Guarded<S>>>) = pending
         .recv_features()
         .await
         .map_err(|e| io_err(server, format!("{e:?}")))?;
@@ -356,7 +359,7 @@ where
         .send_header(header(domain))
         .await
         .map_err(|e| io_err(server, e))?;
-    let (features, stream): (_, XmppStream<BufStream<S>>) = pending
+    let (features, stream): (_, XmppStream<BufStream<Guarded<S>>>) = pending
         .recv_features()
         .await
         .map_err(|e| io_err(server, format!("{e:?}")))?;

@@ -27,6 +27,8 @@ pub enum ConnectError {
     Stream(String),
     #[error("protocol error: {0}")]
     Protocol(String),
+    #[error("the connection keeps dropping right after sign-in ({count} times in a row); retrying in {retry_secs} s")]
+    Unstable { count: u32, retry_secs: u64 },
 }
 
 impl ConnectError {

@@ -9,6 +9,7 @@ pub mod disco;
 pub mod error;
 pub mod extdisco;
 pub mod forwarded;
+pub mod guard;
 pub mod mam;
 pub mod presence;
 pub mod receipts;

@@ -3,6 +3,8 @@
 //! 127.0.0.1 ports; stopped when dropped (also when a test panics).
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

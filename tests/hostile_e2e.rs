@@ -1,0 +1,147 @@
+//! Hostile peers against a running Banter, through a real Prosody: a raw XMPP client
+//! written here (tests/support/raw.rs) sends what no honest client would, and Banter
+//! must stay online, report what it dropped, and lose nothing legitimate.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::raw::RawClient;
+use support::{Proc, Prosody};
+
+const T: Duration = Duration::from_secs(20);
+
+fn is(ev: &Value, name: &str) -> bool {
+    ev["event"] == name
+}
+
+fn message_with_body(body: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| is(v, "message") && v["body"] == body
+}
+
+fn error_containing(text: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| is(v, "error") && v["message"].as_str().is_some_and(|m| m.contains(text))
+}
+
+/// Waits for the server to have handled everything `c` sent before (a ping round trip).
+fn sync(c: &mut RawClient, id: &str) {
+    c.send(&format!(
+        "<iq type='get' id='{id}'><ping xmlns='urn:xmpp:ping'/></iq>"
+    ));
+    c.read_until(&format!("id='{id}'"));
+}
+
+fn count(seen: &[Value], name: &str) -> usize {
+    seen.iter().filter(|v| is(v, name)).count()
+}
+
+/// Issue #12, item 4: one message with an attribute longer than the XML parser's
+/// 8 KiB token limit used to drop Banter's connection, again on every resumption and
+/// every archive catch-up. Now it costs that message only: offline (archive + offline
+/// delivery), live, on an unknown child, nested 200 deep, and as an IQ.
+#[test]
+fn a_stanza_with_a_long_attribute_costs_that_stanza_only() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let eve = server.user("eve");
+    let long = "x".repeat(9000);
+    let mut e = RawClient::login(&eve, "raw");
+    let mut b = RawClient::login(&bob, "raw");
+
+    // While Alice is offline: the bad message waits for her (offline store and archive),
+    // a good one after it.
+    e.send(&format!(
+        "<message to='{}' type='chat' id='{long}'><body>bad id</body></message>",
+        alice.jid
+    ));
+    sync(&mut e, "e1");
+    b.send(&format!(
+        "<message to='{}' type='chat' id='good-1'><body>after the bad one</body></message>",
+        alice.jid
+    ));
+    sync(&mut b, "b1");
+
+    let mut l = Proc::spawn(alice.banter(&["listen", "--duration", "60"]));
+    let connected = l.wait_for("connected", T, |v| is(v, "connected"));
+    let alice_full = connected["jid"].as_str().unwrap().to_string();
+    l.wait_for(
+        "the good message",
+        T,
+        message_with_body("after the bad one"),
+    );
+    l.wait_for(
+        "the bad one reported",
+        T,
+        error_containing("could not be read"),
+    );
+    l.wait_for("catch-up", T, |v| is(v, "caught_up"));
+
+    // Live, in the forms the probe found.
+    e.send(&format!(
+        "<message to='{}' type='chat' id='live-bad'><body>bad child</body><x xmlns='urn:example:x' a='{long}'/></message>",
+        alice.jid
+    ));
+    let deep = "<a>".repeat(100) + &"</a>".repeat(100);
+    e.send(&format!(
+        "<message to='{}' type='chat' id='deep'><body>deep</body><x xmlns='urn:example:x'>{deep}</x></message>",
+        alice.jid
+    ));
+    e.send(&format!(
+        "<iq to='{alice_full}' type='get' id='q-long'><query xmlns='http://jabber.org/protocol/disco#info' node='{long}'/></iq>"
+    ));
+    // A stranger's oversized request is answered with an error, not left hanging.
+    let answer = e.read_until("id='q-long'");
+    let tail = e.read_until("</iq>");
+    assert!(
+        format!("{answer}{tail}").contains("type='error'"),
+        "{answer}{tail}"
+    );
+    b.send(&format!(
+        "<message to='{}' type='chat' id='good-2'><body>still here</body></message>",
+        alice.jid
+    ));
+    l.wait_for("the live good message", T, message_with_body("still here"));
+    let reports = l
+        .seen
+        .iter()
+        .filter(|v| error_containing("could not be read")(v))
+        .count();
+    assert!(reports >= 4, "each bad stanza reported: {:#?}", l.seen);
+    assert!(
+        l.seen
+            .iter()
+            .any(error_containing("nested more than 64 levels deep")),
+        "the deep one is reported, not silently lost: {:#?}",
+        l.seen
+    );
+    assert_eq!(count(&l.seen, "connected"), 1, "{:#?}", l.seen);
+    assert_eq!(count(&l.seen, "connection_lost"), 0, "{:#?}", l.seen);
+    assert!(
+        !l.seen
+            .iter()
+            .any(|v| is(v, "message") && v["from"].as_str().unwrap_or("").starts_with("eve@")),
+        "nothing of the bad messages was stored: {:#?}",
+        l.seen
+    );
+    drop(l);
+
+    // A restart catches up from the archive again: nothing of the bad message comes back.
+    let mut l = Proc::spawn(alice.banter(&["listen", "--duration", "60"]));
+    l.wait_for("connected again", T, |v| is(v, "connected"));
+    l.wait_for("catch-up again", T, |v| is(v, "caught_up"));
+    assert_eq!(count(&l.seen, "error"), 0, "{:#?}", l.seen);
+    assert_eq!(count(&l.seen, "connection_lost"), 0, "{:#?}", l.seen);
+    drop(l);
+
+    // And the history holds both good messages, in order.
+    let (ok, out, err) = support::run(alice.banter(&["history", &bob.jid]), T);
+    assert!(ok, "{err}");
+    let bodies: Vec<String> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["body"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(bodies, ["after the bad one", "still here"], "{out}");
+}
