@@ -21,6 +21,8 @@ if [ "${1:-}" = "--tests" ]; then
   PKGS+=(
     # interop tests: a third-party Jingle peer (StanzaJS) in Chromium, in a private netns
     chromium iproute2
+    # the second server of the end-to-end tests (tests/support/ejabberd.rs)
+    ejabberd
     # camera test: the distribution's kernel with its virtual camera (vivid) under QEMU
     qemu-system-x86 busybox-static cpio
   )
@@ -54,7 +56,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packaged services must not run system-wide: tests start their own instances.
-for svc in prosody coturn; do
+for svc in prosody coturn ejabberd; do
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   if [ -x "/etc/init.d/$svc" ]; then $SUDO "/etc/init.d/$svc" stop >/dev/null 2>&1 || true; fi
 done

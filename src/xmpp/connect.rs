@@ -6,7 +6,6 @@
 //! typed errors so the user learns about a wrong password or an untrusted certificate.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -20,6 +19,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_xmpp::error::{AuthError, Error as XmppError};
 use tokio_xmpp::parsers::jid::Jid;
+use tokio_xmpp::parsers::sasl_cb::Type as CbType;
+use tokio_xmpp::parsers::stream_features::StreamFeatures;
 use tokio_xmpp::parsers::{ns, starttls};
 use tokio_xmpp::stanzastream::Connection;
 use tokio_xmpp::xmlstream::{
@@ -230,6 +231,25 @@ fn io_err(server: &str, e: impl std::fmt::Display) -> ConnectError {
 
 /// Logs in at one target (direct TLS or STARTTLS as the target says).
 pub async fn login_at(opts: &ConnectOptions, target: &Target) -> Result<Connection, ConnectError> {
+    match login_once(opts, target, true).await {
+        // The server advertised tls-exporter binding and then refused it: a server bug
+        // (seen with SCRAM-PLUS before XEP-0440). Sign in without binding rather than
+        // calling the password wrong; a wrong password fails this way too.
+        Err(ConnectError::BindingRefused) => {
+            tracing::warn!(
+                "the server refused the channel binding it advertised; signing in without"
+            );
+            login_once(opts, target, false).await
+        }
+        other => other,
+    }
+}
+
+async fn login_once(
+    opts: &ConnectOptions,
+    target: &Target,
+    with_binding: bool,
+) -> Result<Connection, ConnectError> {
     let server = format!("{}:{}", target.host, target.port);
     let tcp = tcp_connect(target).await?;
     let (tls, binding) = if target.direct_tls {
@@ -238,7 +258,7 @@ pub async fn login_at(opts: &ConnectOptions, target: &Target) -> Result<Connecti
         let tcp = starttls_negotiate(opts, &server, tcp).await?;
         tls_handshake(opts, tcp).await?
     };
-    authenticate(opts, &server, tls, binding).await
+    authenticate(opts, &server, tls, binding, with_binding).await
 }
 
 /// Plain-text stream up to `<proceed/>`. A server without STARTTLS is refused.
@@ -296,13 +316,26 @@ async fn starttls_negotiate(
     Ok(stream.into_inner().into_inner())
 }
 
-/// Picks channel binding only when the server offers a `-PLUS` mechanism, so that a
-/// server with plain SCRAM (Prosody 0.12) gets SCRAM rather than PLAIN.
-fn choose_binding(mechanisms: &BTreeSet<String>, binding: ChannelBinding) -> ChannelBinding {
-    if mechanisms.iter().any(|m| m.ends_with("-PLUS")) {
-        binding
-    } else {
-        ChannelBinding::None
+/// The channel binding for SCRAM (RFC 5802, XEP-0440).
+///
+/// A `-PLUS` mechanism is used only when the server names the binding types it takes
+/// (XEP-0440) and one of them is one we can produce: `tls-exporter`, under TLS 1.3.
+/// ejabberd 23.01 offers the -PLUS mechanisms without XEP-0440 and takes only
+/// `tls-unique` (undefined under TLS 1.3), so guessing fails every login there.
+/// Otherwise the gs2 flag is `n`: `y` would tell a server that advertised -PLUS that
+/// we had been downgraded, and RFC 5802 has it refuse us then.
+fn choose_binding(features: &StreamFeatures, binding: ChannelBinding) -> ChannelBinding {
+    let plus = features
+        .sasl_mechanisms
+        .iter()
+        .any(|m| m.starts_with("SCRAM-") && m.ends_with("-PLUS"));
+    let exporter = features
+        .sasl_cb
+        .as_ref()
+        .is_some_and(|cb| cb.types.contains(&CbType::TlsExporter));
+    match binding {
+        ChannelBinding::TlsExporter(_) if plus && exporter => binding,
+        _ => ChannelBinding::None,
     }
 }
 
@@ -311,6 +344,7 @@ async fn authenticate<S>(
     server: &str,
     tls: S,
     binding: ChannelBinding,
+    with_binding: bool,
 ) -> Result<Connection, ConnectError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -338,13 +372,19 @@ where
     let creds = Credentials::default()
         .with_username(username.as_str())
         .with_password(opts.password.clone())
-        .with_channel_binding(choose_binding(&features.sasl_mechanisms, binding));
+        .with_channel_binding(if with_binding {
+            choose_binding(&features, binding)
+        } else {
+            ChannelBinding::None
+        });
+    let bound = matches!(creds.channel_binding, ChannelBinding::TlsExporter(_));
     // Never offer the anonymous mechanism for an account login.
     let mut mechanisms = features.sasl_mechanisms.clone();
     mechanisms.remove("ANONYMOUS");
     let initiating = tokio_xmpp::client_login(stream, mechanisms, creds)
         .await
         .map_err(|e| match e {
+            XmppError::Auth(AuthError::Fail(_)) if bound => ConnectError::BindingRefused,
             XmppError::Auth(AuthError::Fail(cond)) => ConnectError::AuthFailed {
                 condition: format!("{cond:?}"),
             },
@@ -401,18 +441,49 @@ mod tests {
         assert_eq!(hosts, ["a", "b", "c"]);
     }
 
+    fn features(mechs: &[&str], cb: Option<&str>) -> StreamFeatures {
+        let cb = cb
+            .map(|t| format!("<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='{t}'/></sasl-channel-binding>"))
+            .unwrap_or_default();
+        let mechs: String = mechs
+            .iter()
+            .map(|m| format!("<mechanism>{m}</mechanism>"))
+            .collect();
+        let xml = format!("<features xmlns='http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{mechs}</mechanisms>{cb}</features>");
+        let el: minidom::Element = xml.parse().unwrap();
+        StreamFeatures::try_from(el).unwrap()
+    }
+
     #[test]
-    fn binding_only_with_plus() {
-        let plain: BTreeSet<String> = ["SCRAM-SHA-1".to_string(), "PLAIN".to_string()].into();
-        let plus: BTreeSet<String> = ["SCRAM-SHA-1-PLUS".to_string()].into();
-        let cb = ChannelBinding::TlsExporter(vec![1; 32]);
+    fn binding_only_where_the_server_names_tls_exporter() {
+        let cb = || ChannelBinding::TlsExporter(vec![1; 32]);
+        let is_none = |b: ChannelBinding| matches!(b, ChannelBinding::None);
+        // Prosody 0.12 under TLS 1.3: no -PLUS at all.
+        assert!(is_none(choose_binding(
+            &features(&["SCRAM-SHA-1", "PLAIN"], None),
+            cb()
+        )));
+        // ejabberd 23.01: -PLUS offered, no XEP-0440; it takes only tls-unique.
+        let ejabberd = [
+            "SCRAM-SHA-256-PLUS",
+            "SCRAM-SHA-256",
+            "SCRAM-SHA-1-PLUS",
+            "SCRAM-SHA-1",
+        ];
+        assert!(is_none(choose_binding(&features(&ejabberd, None), cb())));
+        assert!(is_none(choose_binding(
+            &features(&ejabberd, Some("tls-unique")),
+            cb()
+        )));
+        // Named: used.
         assert!(matches!(
-            choose_binding(&plain, cb.clone()),
-            ChannelBinding::None
-        ));
-        assert!(matches!(
-            choose_binding(&plus, cb),
+            choose_binding(&features(&ejabberd, Some("tls-exporter")), cb()),
             ChannelBinding::TlsExporter(_)
         ));
+        // TLS 1.2 (no exporter value from the handshake): never.
+        assert!(is_none(choose_binding(
+            &features(&ejabberd, Some("tls-exporter")),
+            ChannelBinding::None
+        )));
     }
 }

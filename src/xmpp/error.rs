@@ -21,6 +21,8 @@ pub enum ConnectError {
     CaFile { path: String, why: String },
     #[error("authentication failed: wrong password or unknown account ({condition})")]
     AuthFailed { condition: String },
+    #[error("the server refused the channel binding it advertised")]
+    BindingRefused,
     #[error("the server offers no login method Banter can use safely (offered: {offered})")]
     NoMechanism { offered: String },
     #[error("server closed the stream: {0}")]
@@ -41,6 +43,7 @@ impl ConnectError {
                 | ConnectError::UntrustedCertificate { .. }
                 | ConnectError::CaFile { .. }
                 | ConnectError::AuthFailed { .. }
+                | ConnectError::BindingRefused
                 | ConnectError::NoMechanism { .. }
         )
     }

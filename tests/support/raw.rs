@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +35,31 @@ pub struct RawClient {
 impl RawClient {
     /// Signs `user` in with `resource` (no presence sent).
     pub fn login(user: &User, resource: &str) -> RawClient {
-        let tcp = TcpStream::connect(&user.server).expect("connect");
+        let mut c = RawClient::secured(&user.server, &user.ca_file);
+        c.scram(user);
+        c.send(&header());
+        c.read_until("</stream:features>");
+        c.send(&format!("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>"));
+        let bound = c.read_until("</iq>");
+        let jid = between(&bound, "<jid>", "</jid>").expect("bound jid");
+        c.jid = jid.to_string();
+        c
+    }
+
+    /// Creates an account by in-band registration (XEP-0077); the server's answer.
+    pub fn register(server: &str, ca_file: &Path, node: &str, password: &str) -> String {
+        let mut c = RawClient::secured(server, ca_file);
+        c.send(&format!("<iq type='set' id='reg1'><query xmlns='jabber:iq:register'><username>{node}</username><password>{password}</password></query></iq>"));
+        let head = c.read_until("id='reg1'");
+        let rest = c
+            .try_read_until("</iq>", Duration::from_secs(2))
+            .unwrap_or_default();
+        format!("{head}{rest}")
+    }
+
+    /// TCP, STARTTLS with `ca_file` trusted, and the stream's features read.
+    fn secured(server: &str, ca_file: &Path) -> RawClient {
+        let tcp = TcpStream::connect(server).expect("connect");
         tcp.set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         let mut c = RawClient {
@@ -48,8 +73,13 @@ impl RawClient {
         c.read_until("<proceed");
         c.buf.clear();
         let mut roots = rustls::RootCertStore::empty();
-        let pem = std::fs::read_to_string(&user.ca_file).unwrap();
-        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let pem = std::fs::read_to_string(ca_file).unwrap();
+        let b64: String = pem
+            .lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----"))
+            .collect();
         roots
             .add(rustls::pki_types::CertificateDer::from(
                 B64.decode(b64).unwrap(),
@@ -67,13 +97,6 @@ impl RawClient {
         c.io = Box::new(rustls::StreamOwned::new(conn, tcp));
         c.send(&header());
         c.read_until("</stream:features>");
-        c.scram(user);
-        c.send(&header());
-        c.read_until("</stream:features>");
-        c.send(&format!("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>"));
-        let bound = c.read_until("</iq>");
-        let jid = between(&bound, "<jid>", "</jid>").expect("bound jid");
-        c.jid = jid.to_string();
         c
     }
 
