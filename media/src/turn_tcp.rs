@@ -10,28 +10,39 @@
 //! an ordinary TCP allocation. One TCP connection per local socket, as a TCP-capable
 //! client would open.
 
+// Reads the network: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio::sync::Mutex;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::MediaError;
 
-/// Largest TURN message we relay (a UDP datagram's worth).
-const MAX_MESSAGE: usize = 65_535 + 4;
+/// Largest message on the TCP stream: a STUN header and the largest length field
+/// (65 535); a ChannelData message is at most 4 + 65 535, padded to 65 540.
+const MAX_FRAME: usize = 20 + 65_535;
+/// Datagrams waiting for one TCP connection; more are dropped, as UDP would.
+const QUEUE: usize = 64;
+/// Local sockets bridged at once (webrtc-rs opens one per local address).
+const MAX_CONNS: usize = 16;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long one message on the TCP stream is, from its first four bytes, or `None`
 /// when the stream is not TURN. STUN messages (first two bits 00) have a 20-byte header
 /// and are 4-byte aligned; ChannelData (01) has a 4-byte header and is padded to a
-/// multiple of four over TCP (RFC 8656 §12.5).
+/// multiple of four over TCP (RFC 8656 §12.5). Never more than [`MAX_FRAME`].
 pub(crate) fn frame_len(head: [u8; 4]) -> Option<(usize, usize)> {
-    let len = u16::from_be_bytes([head[2], head[3]]) as usize;
-    match head[0] >> 6 {
+    let [first, _, hi, lo] = head;
+    let len = u16::from_be_bytes([hi, lo]) as usize;
+    match first >> 6 {
         0b00 => Some((20 + len, 20 + len)),
         0b01 => {
             let unpadded = 4 + len;
@@ -54,8 +65,6 @@ impl Drop for TcpTurnBridge {
     }
 }
 
-type Conns = Arc<Mutex<HashMap<SocketAddr, (OwnedWriteHalf, JoinHandle<()>)>>>;
-
 impl TcpTurnBridge {
     /// Starts a bridge to the TURN server at `server` (reached over TCP).
     pub async fn start(server: SocketAddr) -> Result<TcpTurnBridge, MediaError> {
@@ -72,80 +81,114 @@ impl TcpTurnBridge {
     }
 }
 
+/// Hands each local socket's datagrams to its own connection task; holds no lock and
+/// never waits for the network, so one slow connection does not stall the others.
 async fn run(udp: Arc<UdpSocket>, server: SocketAddr) {
-    let conns: Conns = Arc::default();
-    let mut buf = vec![0u8; MAX_MESSAGE];
+    let mut conns: HashMap<SocketAddr, (mpsc::Sender<Vec<u8>>, JoinHandle<()>)> = HashMap::new();
+    let (gone_tx, mut gone_rx) = mpsc::channel::<SocketAddr>(MAX_CONNS);
+    let mut buf = vec![0u8; 65_536];
     loop {
-        let Ok((n, from)) = udp.recv_from(&mut buf).await else {
-            break;
-        };
-        let mut map = conns.lock().await;
-        let write = match map.entry(from) {
-            std::collections::hash_map::Entry::Occupied(e) => &mut e.into_mut().0,
-            std::collections::hash_map::Entry::Vacant(e) => {
-                match TcpStream::connect(server).await {
-                    Ok(stream) => {
-                        let _ = stream.set_nodelay(true);
-                        let (read, write) = stream.into_split();
-                        let back = tokio::spawn(read_back(read, udp.clone(), from, conns.clone()));
-                        &mut e.insert((write, back)).0
-                    }
-                    Err(e) => {
-                        // The allocation request times out on the webrtc-rs side,
-                        // which then gathers without this server.
-                        tracing::warn!("TURN server {server} unreachable over TCP: {e}");
+        tokio::select! {
+            got = udp.recv_from(&mut buf) => {
+                let Ok((n, from)) = got else { break };
+                let msg = buf.get(..n).unwrap_or_default().to_vec();
+                if !conns.contains_key(&from) {
+                    if conns.len() >= MAX_CONNS {
+                        tracing::warn!("TURN/TCP bridge: too many local sockets; {from} ignored");
                         continue;
                     }
+                    let (tx, rx) = mpsc::channel(QUEUE);
+                    let task = tokio::spawn(connection(server, rx, udp.clone(), from, gone_tx.clone()));
+                    conns.insert(from, (tx, task));
+                }
+                if let Some((tx, _)) = conns.get(&from) {
+                    // A full queue drops the datagram: TURN retransmits, media is loss-tolerant.
+                    let _ = tx.try_send(msg);
                 }
             }
-        };
-        let msg = &buf[..n];
-        let pad = if n >= 4 && msg[0] >> 6 == 0b01 {
-            n.div_ceil(4) * 4 - n
+            Some(from) = gone_rx.recv() => {
+                conns.remove(&from);
+            }
+        }
+    }
+    for (_, (_, task)) in conns.drain() {
+        task.abort();
+    }
+}
+
+/// One local socket's TCP connection to the server: datagrams out, messages back.
+async fn connection(
+    server: SocketAddr,
+    rx: mpsc::Receiver<Vec<u8>>,
+    udp: Arc<UdpSocket>,
+    client: SocketAddr,
+    gone: mpsc::Sender<SocketAddr>,
+) {
+    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(server)).await {
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            let (read, write) = stream.into_split();
+            tokio::select! {
+                _ = write_out(write, rx) => {}
+                why = read_back(read, &udp, client) => tracing::warn!("TURN/TCP connection to {server}: {why}"),
+            }
+        }
+        // The allocation request times out on the webrtc-rs side, which then gathers
+        // without this server.
+        Ok(Err(e)) => tracing::warn!("TURN server {server} unreachable over TCP: {e}"),
+        Err(_) => tracing::warn!("TURN server {server}: no TCP connection within 5 s"),
+    }
+    let _ = gone.send(client).await;
+}
+
+async fn write_out(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Vec<u8>>) {
+    while let Some(msg) = rx.recv().await {
+        let channel_data = msg.first().is_some_and(|b| b >> 6 == 0b01);
+        let pad = if channel_data && msg.len() >= 4 {
+            msg.len().div_ceil(4) * 4 - msg.len()
         } else {
             0
         };
-        let ok = write.write_all(msg).await.is_ok()
-            && (pad == 0 || write.write_all(&[0u8; 3][..pad]).await.is_ok());
+        let ok = write.write_all(&msg).await.is_ok()
+            && write
+                .write_all([0u8; 3].get(..pad).unwrap_or_default())
+                .await
+                .is_ok();
         if !ok {
-            tracing::warn!("TURN/TCP connection to {server} lost");
-            if let Some((_, back)) = map.remove(&from) {
-                back.abort();
-            }
+            return;
         }
-    }
-    for (_, (_, back)) in conns.lock().await.drain() {
-        back.abort();
     }
 }
 
-/// Cuts the server's stream into messages and hands each to the local client.
-async fn read_back(
-    mut read: tokio::net::tcp::OwnedReadHalf,
-    udp: Arc<UdpSocket>,
-    client: SocketAddr,
-    conns: Conns,
-) {
-    let mut buf = vec![0u8; MAX_MESSAGE];
+/// Cuts the server's stream into messages and hands each to the local client; returns
+/// why it stopped.
+async fn read_back(mut read: OwnedReadHalf, udp: &UdpSocket, client: SocketAddr) -> &'static str {
+    let mut buf = vec![0u8; MAX_FRAME];
     loop {
         let mut head = [0u8; 4];
         if read.read_exact(&mut head).await.is_err() {
-            break;
+            return "closed";
         }
         let Some((len, padded)) = frame_len(head) else {
-            tracing::warn!("TURN server sent something that is not TURN over TCP");
-            break;
+            return "the server sent something that is not TURN over TCP";
         };
-        buf[..4].copy_from_slice(&head);
-        if read.read_exact(&mut buf[4..padded]).await.is_err() {
-            break;
+        if let Some(start) = buf.get_mut(..4) {
+            start.copy_from_slice(&head);
         }
-        let _ = udp.send_to(&buf[..len], client).await;
+        let Some(body) = buf.get_mut(4..padded) else {
+            return "a message longer than TURN allows";
+        };
+        if read.read_exact(body).await.is_err() {
+            return "closed";
+        }
+        if let Some(msg) = buf.get(..len) {
+            let _ = udp.send_to(msg, client).await;
+        }
     }
-    conns.lock().await.remove(&client);
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -158,6 +201,53 @@ mod tests {
         assert_eq!(frame_len([0x40, 0x00, 0x00, 0x04]), Some((8, 8)));
         // RTP/DTLS first bytes are not TURN framing.
         assert_eq!(frame_len([0x80, 0x00, 0x00, 0x00]), None);
+    }
+
+    #[test]
+    fn the_longest_frames_fit() {
+        let (len, padded) = frame_len([0x00, 0x01, 0xff, 0xff]).unwrap();
+        assert_eq!((len, padded), (65_555, 65_555));
+        assert!(padded <= MAX_FRAME);
+        let (len, padded) = frame_len([0x7f, 0xff, 0xff, 0xff]).unwrap();
+        assert_eq!((len, padded), (65_539, 65_540));
+        assert!(padded <= MAX_FRAME);
+    }
+
+    /// The server (or anyone on the plaintext TCP path) sends the largest frames the
+    /// length fields allow: the bridge stays up and passes the next message on.
+    #[tokio::test]
+    async fn oversized_frames_from_the_server_do_not_kill_the_bridge() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let bridge = TcpTurnBridge::start(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let stun = [
+            0x01, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        client.send_to(&stun, bridge.local).await.unwrap();
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut got = [0u8; 20];
+        tcp.read_exact(&mut got).await.unwrap();
+        // A STUN frame of 20 + 65 535 bytes and a ChannelData frame padded to 65 540.
+        let mut big = vec![0u8; 65_555];
+        big[..4].copy_from_slice(&[0x01, 0x01, 0xff, 0xff]);
+        tcp.write_all(&big).await.unwrap();
+        let mut cd = vec![0u8; 65_540];
+        cd[..4].copy_from_slice(&[0x40, 0x01, 0xff, 0xff]);
+        tcp.write_all(&cd).await.unwrap();
+        tcp.write_all(&stun).await.unwrap();
+        // Too large for one UDP datagram, those two are dropped; the next one arrives.
+        let mut d = vec![0u8; 70_000];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(5), client.recv_from(&mut d))
+            .await
+            .expect("the bridge still relays")
+            .unwrap();
+        assert_eq!(&d[..n], &stun);
+        // And the way out still works.
+        client.send_to(&stun, bridge.local).await.unwrap();
+        tcp.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, stun);
     }
 
     #[tokio::test]

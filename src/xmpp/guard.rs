@@ -19,6 +19,9 @@
 //! attribute values, CDATA, comments, PIs) to find where each element ends. Everything
 //! else is left to rxml, as before.
 
+// Reads the network: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -623,6 +626,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
