@@ -201,7 +201,81 @@ pub struct Candidate {
     pub generation: u32,
 }
 
+// ---- values from the peer, before they are written into SDP --------------------
+//
+// Every string in a description can come from the peer's Jingle. Written into the SDP
+// handed to webrtc-rs unchecked, a value holding CR LF (which survives XML attribute
+// normalisation as `&#13;&#10;`) would add SDP lines of the peer's choosing, e.g.
+// candidates that bypass the allow-list. Each value is checked against what its SDP
+// field may hold, and a description with one that does not fit is refused.
+
+/// Printable ASCII without space, none of `extra`, at most `max` bytes.
+fn token_without(s: &str, max: usize, extra: &[u8]) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && !extra.contains(&b))
+}
+
+fn token(s: &str) -> bool {
+    token_without(s, 256, &[])
+}
+
+/// ICE ufrag, password, foundation: RFC 8839 asks for `ice-char` (ALPHA, DIGIT, `+`,
+/// `/`); any token is taken, since only what breaks the line matters here.
+fn ice_chars(s: &str, max: usize) -> bool {
+    token_without(s, max, &[])
+}
+
+fn refuse(what: &str, value: &str) -> MediaError {
+    let shown: String = value.chars().take(40).collect();
+    MediaError::Description(format!(
+        "the peer's {what} is not a valid SDP value: {shown:?}"
+    ))
+}
+
+fn check(ok: bool, what: &str, value: &str) -> Result<(), MediaError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(refuse(what, value))
+    }
+}
+
+fn check_transport(
+    ufrag: &str,
+    pwd: &str,
+    fp: &Fingerprint,
+    candidates: &[Candidate],
+) -> Result<(), MediaError> {
+    check(ice_chars(ufrag, 256), "ICE ufrag", ufrag)?;
+    check(ice_chars(pwd, 256), "ICE password", pwd)?;
+    check(token(&fp.hash), "fingerprint hash", &fp.hash)?;
+    check(
+        !fp.value.is_empty()
+            && fp.value.len() <= 256
+            && fp.value.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'),
+        "fingerprint",
+        &fp.value,
+    )?;
+    candidates.iter().try_for_each(Candidate::check)
+}
+
 impl Candidate {
+    /// Refuses a candidate whose strings cannot be written into SDP as they are.
+    pub fn check(&self) -> Result<(), MediaError> {
+        check(
+            ice_chars(&self.foundation, 32),
+            "candidate foundation",
+            &self.foundation,
+        )?;
+        check(
+            token_without(&self.protocol, 16, b";="),
+            "candidate protocol",
+            &self.protocol,
+        )
+    }
+
     /// The SDP `candidate:` attribute value (without `a=`).
     pub fn to_sdp(&self) -> String {
         let mut s = format!(
@@ -277,6 +351,58 @@ pub struct SessionDescription {
 }
 
 impl SessionDescription {
+    /// Refuses a description holding a value (from the peer's Jingle) that cannot be
+    /// written into SDP as it is: see the checks above `Candidate::check`.
+    pub fn check(&self) -> Result<(), MediaError> {
+        check_transport(
+            &self.ice_ufrag,
+            &self.ice_pwd,
+            &self.fingerprint,
+            &self.candidates,
+        )?;
+        for name in &self.bundle {
+            check(token(name), "BUNDLE content name", name)?;
+        }
+        for c in &self.contents {
+            check(token(&c.name), "content name", &c.name)?;
+            if let Some(t) = &c.transport {
+                check_transport(&t.ice_ufrag, &t.ice_pwd, &t.fingerprint, &t.candidates)?;
+            }
+            for k in &c.codecs {
+                check(token_without(&k.name, 64, b"/"), "codec name", &k.name)?;
+                for (key, value) in &k.fmtp {
+                    check(token_without(key, 64, b";="), "fmtp name", key)?;
+                    check(token_without(value, 256, b";"), "fmtp value", value)?;
+                }
+                for fb in &k.rtcp_fb {
+                    check(token(&fb.kind), "rtcp-fb type", &fb.kind)?;
+                    if let Some(sub) = &fb.subtype {
+                        check(token(sub), "rtcp-fb subtype", sub)?;
+                    }
+                }
+            }
+            for h in &c.header_extensions {
+                check(token(&h.uri), "header extension URI", &h.uri)?;
+            }
+            for g in &c.ssrc_groups {
+                check(token(&g.semantics), "ssrc-group semantics", &g.semantics)?;
+            }
+            for ssrc in &c.ssrcs {
+                for (key, value) in &ssrc.params {
+                    check(token_without(key, 64, b":"), "ssrc parameter name", key)?;
+                    // msid values hold a space: anything printable, no line break.
+                    check(
+                        value.len() <= 256
+                            && value.bytes().all(|b| b == b' ' || b.is_ascii_graphic()),
+                        "ssrc parameter",
+                        value,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The (first) video content.
     pub fn video(&self) -> Option<&Content> {
         self.contents.iter().find(|c| c.kind == MediaKind::Video)

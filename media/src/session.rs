@@ -791,7 +791,9 @@ impl MediaSession {
             }
         }
         let (vout_tx, vout_rx) = mpsc::unbounded_channel::<EncodedFrame>();
-        let (vin_tx, vin_rx) = std_mpsc::channel::<VideoPacket>();
+        // Bounded: a peer sending faster than the video thread decodes costs dropped
+        // packets (a keyframe request follows), not memory.
+        let (vin_tx, vin_rx) = std_mpsc::sync_channel::<VideoPacket>(VIDEO_IN_QUEUE);
         let (rtcp_tx, rtcp_rx) = mpsc::unbounded_channel::<RtcpRequest>();
         let (switch_tx, switch_rx) = std_mpsc::channel::<VideoSource>();
         let mut tasks = Vec::new();
@@ -815,7 +817,7 @@ impl MediaSession {
         };
         let shared = Arc::new(Shared::default());
         let (out_tx, out_rx) = mpsc::unbounded_channel::<OutPacket>();
-        let (in_tx, in_rx) = std_mpsc::channel::<InPacket>();
+        let (in_tx, in_rx) = std_mpsc::sync_channel::<InPacket>(AUDIO_IN_QUEUE);
 
         let engine = {
             let config = config.clone();
@@ -1460,11 +1462,16 @@ async fn write_video_rtp(
     }
 }
 
+/// Received audio packets waiting for the engine thread (5 s of 20 ms packets).
+const AUDIO_IN_QUEUE: usize = 256;
+/// Received video packets waiting for the video thread (a few keyframes' worth).
+const VIDEO_IN_QUEUE: usize = 4096;
+
 /// Where received media goes.
 #[derive(Clone)]
 struct Receivers {
-    audio: std_mpsc::Sender<InPacket>,
-    video: std_mpsc::Sender<VideoPacket>,
+    audio: std_mpsc::SyncSender<InPacket>,
+    video: std_mpsc::SyncSender<VideoPacket>,
     state: Arc<VideoShared>,
     /// The video track our PLI and REMB are about.
     current_video: CurrentVideo,
@@ -1661,7 +1668,7 @@ async fn receive_track(
                             *c = Some((track.clone(), video_ssrc));
                         }
                     }
-                    let _ = to.video.send(VideoPacket {
+                    let _ = to.video.try_send(VideoPacket {
                         seq: pkt.header.sequence_number,
                         ts: pkt.header.timestamp,
                         marker: pkt.header.marker,
@@ -1671,7 +1678,7 @@ async fn receive_track(
                     shared
                         .bytes_received
                         .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
-                    let _ = to.audio.send(InPacket {
+                    let _ = to.audio.try_send(InPacket {
                         seq: pkt.header.sequence_number,
                         ts: pkt.header.timestamp,
                         payload: pkt.payload.to_vec(),

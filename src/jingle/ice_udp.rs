@@ -82,7 +82,8 @@ fn parse_candidate(el: &Element) -> Option<Candidate> {
         protocol: el.attr("protocol").unwrap_or("udp").to_ascii_lowercase(),
         priority: el.attr("priority")?.parse().ok()?,
         ip: el.attr("ip")?.parse().ok()?,
-        port: el.attr("port")?.parse().ok()?,
+        // Port 0 cannot be checked (RFC 8445); TCP-active candidates use 9.
+        port: el.attr("port")?.parse().ok().filter(|p| *p != 0)?,
         kind: CandidateKind::parse(el.attr("type").unwrap_or("host"))?,
         related,
         generation: el

@@ -112,7 +112,12 @@ fn own_transport(
         ice_pwd: t.pwd.clone().ok_or("transport without pwd")?,
         fingerprint,
         setup,
-        candidates: t.candidates.clone(),
+        candidates: t
+            .candidates
+            .iter()
+            .take(MAX_REMOTE_CANDIDATES)
+            .cloned()
+            .collect(),
     })
 }
 
@@ -166,6 +171,7 @@ pub fn with_added(
             .map(|c| c.name.clone())
             .collect(),
     };
+    d.check().map_err(|e| e.to_string())?;
     Ok(d)
 }
 
@@ -226,7 +232,9 @@ pub fn from_jingle(
         mc.transport = Some(own_transport(c, fallback_fingerprint)?);
         contents.push(mc);
     }
-    Ok(SessionDescription {
+    // A peer could otherwise flood the connectivity checks from the description.
+    candidates.truncate(MAX_REMOTE_CANDIDATES);
+    let desc = SessionDescription {
         ice_ufrag: t.ufrag.clone().ok_or("transport without ufrag")?,
         ice_pwd: t.pwd.clone().ok_or("transport without pwd")?,
         fingerprint,
@@ -234,8 +242,17 @@ pub fn from_jingle(
         bundle,
         contents,
         candidates,
-    })
+    };
+    // Every value from the peer must fit its SDP field (no line breaks, no spaces):
+    // otherwise the peer could write SDP lines of its own.
+    desc.check().map_err(|e| e.to_string())?;
+    Ok(desc)
 }
+
+/// Remote candidates taken per call and transport; RFC 8445 §6.1.2.5 asks for a limit
+/// on the checklist. Browsers gather a handful per interface; 32 leaves room for
+/// multi-homed peers with relays.
+pub const MAX_REMOTE_CANDIDATES: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -307,6 +324,55 @@ mod tests {
         assert!(sdp.contains("a=group:BUNDLE 0"));
         assert!(sdp.contains("a=rtpmap:111 opus/48000/2"));
         assert!(sdp.contains("a=fmtp:111 minptime=10;useinbandfec=1"));
+    }
+
+    /// Issue #12, item 2: a value with CR LF (`&#13;&#10;` survives XML attribute
+    /// normalisation) would add SDP lines of the peer's choosing. Every field the
+    /// peer writes is refused when it does not fit its SDP field.
+    #[test]
+    fn values_that_would_inject_sdp_lines_are_refused() {
+        let inject = "&#13;&#10;a=candidate:9 1 udp 1 203.0.113.9 9 typ host";
+        let cases = [
+            ("ufrag='8hhy'", format!("ufrag='8hhy{inject}'")),
+            (
+                "pwd='asd88fgpdd777uzjYhagZg'",
+                format!("pwd='asd88fgpdd777uzjYhagZg{inject}'"),
+            ),
+            ("name='0'>", format!("name='0{inject}'>")),
+            (
+                "<content name='0'/>",
+                format!("<content name='0{inject}'/>"),
+            ),
+            ("name='opus'", format!("name='opus{inject}'")),
+            ("value='10'", format!("value='10{inject}'")),
+            ("name='minptime'", "name='min;ptime'".to_string()),
+            (
+                "type='transport-cc'",
+                format!("type='transport-cc{inject}'"),
+            ),
+            (
+                "uri='urn:ietf:params:rtp-hdrext:ssrc-audio-level'",
+                format!("uri='urn:x{inject}'"),
+            ),
+            ("value='xH0+HKH4XSaJ2PgV'", format!("value='xH0{inject}'")),
+            ("hash='sha-256'", format!("hash='sha-256{inject}'")),
+        ];
+        for (from, to) in cases {
+            assert!(CONVERSATIONS.contains(from), "{from}");
+            let xml = CONVERSATIONS.replacen(from, &to, 1);
+            let j = Jingle::parse(&Element::from_str(&xml).unwrap()).unwrap();
+            let err = from_jingle(&j, None, true).expect_err(&to);
+            assert!(err.contains("not a valid SDP value"), "{err}");
+        }
+        // A candidate in the description, too.
+        let xml = DINO.replacen("foundation='1'", &format!("foundation='1{inject}'"), 1);
+        let j = Jingle::parse(&Element::from_str(&xml).unwrap()).unwrap();
+        assert!(from_jingle(&j, None, true).is_err());
+        // The untouched offers pass.
+        for ok in [CONVERSATIONS, DINO] {
+            let j = Jingle::parse(&Element::from_str(ok).unwrap()).unwrap();
+            assert!(from_jingle(&j, None, true).is_ok());
+        }
     }
 
     #[test]

@@ -191,6 +191,9 @@ pub struct Call {
     /// Remote candidates held until the media session exists.
     remote_candidates: Vec<Candidate>,
     remote_video_candidates: Vec<Candidate>,
+    /// Remote candidates taken from transport-infos, main transport and video's own.
+    candidates_taken: usize,
+    video_candidates_taken: usize,
     media_started: bool,
     remote_fingerprint: Option<(Fingerprint, Setup)>,
     /// Name of our (bundled) content, for transport-info.
@@ -231,6 +234,8 @@ impl Call {
             remote_offer: None,
             remote_candidates: Vec::new(),
             remote_video_candidates: Vec::new(),
+            candidates_taken: 0,
+            video_candidates_taken: 0,
             media_started: false,
             remote_fingerprint: None,
             content_name: None,
@@ -1035,6 +1040,29 @@ impl Call {
                         cands.extend(t.candidates.iter().cloned());
                     }
                 }
+                // A candidate whose strings do not fit SDP is an attack, not a typo.
+                if let Some(e) = cands
+                    .iter()
+                    .chain(&video_cands)
+                    .find_map(|c| c.check().err())
+                {
+                    tracing::info!(error = %e, "refusing a transport-info");
+                    out.extend(self.terminate(Reason::FailedApplication));
+                    return;
+                }
+                // Each candidate costs connectivity checks (packets to an address the
+                // peer chose): a bounded number per transport, the rest ignored.
+                for (list, taken) in [
+                    (&mut cands, &mut self.candidates_taken),
+                    (&mut video_cands, &mut self.video_candidates_taken),
+                ] {
+                    let room = mapping::MAX_REMOTE_CANDIDATES.saturating_sub(*taken);
+                    if list.len() > room {
+                        tracing::info!(dropped = list.len() - room, "too many remote candidates");
+                        list.truncate(room);
+                    }
+                    *taken += list.len();
+                }
                 if self.media_started {
                     if !cands.is_empty() {
                         out.push(Output::RemoteCandidates(cands));
@@ -1200,6 +1228,76 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// A direct session-initiate from Alice to Bob, as Bob's machine sees it.
+    fn initiated_call() -> (Call, FullJid, Jingle) {
+        let alice = own("alice@x/pc");
+        let (contents, group) = mapping::to_jingle(&desc(), "initiator", true);
+        let mut init = Jingle::new(Action::SessionInitiate, "s9");
+        init.initiator = Some(alice.to_string());
+        init.contents = contents;
+        init.group = group;
+        let (call, _) = Call::initiated(alice.clone(), own("bob@x/phone"), &init, RING_TIMEOUT);
+        (call, alice, init)
+    }
+
+    fn transport_info(init: &Jingle, cands: Vec<Candidate>) -> Jingle {
+        let mut ti = Jingle::new(Action::TransportInfo, "s9");
+        ti.contents = init.contents.clone();
+        for c in &mut ti.contents {
+            c.description = None;
+            if let Some(t) = c.transport.as_mut() {
+                t.candidates = cands.clone();
+            }
+        }
+        ti
+    }
+
+    /// Issue #12, item 5: 10 000 candidates in one transport-info once cost a core for
+    /// 14 s and thousands of packets to addresses the peer chose. At most
+    /// MAX_REMOTE_CANDIDATES per transport are taken, across transport-infos.
+    #[test]
+    fn remote_candidates_are_capped_per_call() {
+        let (mut b, alice, init) = initiated_call();
+        let many: Vec<Candidate> = (1..=1000).map(|p| cand(p as u16)).collect();
+        for chunk in many.chunks(500) {
+            let out = b.handle(Input::Jingle {
+                from: Jid::from(alice.clone()),
+                jingle: transport_info(&init, chunk.to_vec()),
+            });
+            assert!(out.is_empty(), "held until the user accepts: {out:?}");
+        }
+        let out = b.handle(Input::Accept);
+        let taken: usize = out
+            .iter()
+            .map(|o| match o {
+                Output::RemoteCandidates(c) => c.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(taken, mapping::MAX_REMOTE_CANDIDATES);
+        // Later ones are ignored too.
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(alice),
+            jingle: transport_info(&init, vec![cand(4000)]),
+        });
+        assert!(!out.iter().any(|o| matches!(o, Output::RemoteCandidates(_))));
+    }
+
+    /// Issue #12, item 2: a candidate string that would add SDP lines ends the call.
+    #[test]
+    fn a_candidate_that_does_not_fit_sdp_ends_the_call() {
+        let (mut b, alice, init) = initiated_call();
+        let mut bad = cand(5000);
+        bad.foundation = "1\r\na=candidate:2 1 udp 1 203.0.113.9 9 typ host".into();
+        let out = b.handle(Input::Jingle {
+            from: Jid::from(alice),
+            jingle: transport_info(&init, vec![bad]),
+        });
+        let term = jingle_of(&out, Action::SessionTerminate).expect("terminated");
+        assert_eq!(term.reason, Some(Reason::FailedApplication));
+        assert!(!out.iter().any(|o| matches!(o, Output::RemoteCandidates(_))));
     }
 
     /// Both sides of a JMI call, messages carried by hand.
