@@ -145,3 +145,104 @@ fn a_stanza_with_a_long_attribute_costs_that_stanza_only() {
         .collect();
     assert_eq!(bodies, ["after the bad one", "still here"], "{out}");
 }
+
+fn session_initiate(to: &str, sid: &str, initiator: &str, ufrag: &str) -> String {
+    format!(
+        "<iq to='{to}' type='set' id='si-{sid}'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='{sid}' initiator='{initiator}'>\
+         <content creator='initiator' name='0'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'>\
+         <payload-type id='111' name='opus' clockrate='48000' channels='2'/></description>\
+         <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='{ufrag}' pwd='abcdefghijklmnopqrstuv'>\
+         <fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='actpass'>AA:BB:CC</fingerprint>\
+         </transport></content></jingle></iq>"
+    )
+}
+
+/// Issue #12: strangers learn nothing (no ringing, no call entry, a plain error); a
+/// contact's SDP injection ends that call; a flood of proposals rings once and the
+/// rest are told busy; Banter stays up and the next message arrives.
+#[test]
+fn strangers_learn_nothing_and_a_flood_of_proposals_rings_once() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let eve = server.user("eve");
+    let mut args = vec!["answer", "--from", bob.jid.as_str()];
+    args.extend(support::media_args("tone:440", "null"));
+    let mut a = Proc::spawn(alice.banter(&args));
+    let connected = a.wait_for("connected", T, |v| is(v, "connected"));
+    let alice_full = connected["jid"].as_str().unwrap().to_string();
+    a.wait_for("caught up", T, |v| is(v, "caught_up"));
+    let mut e = RawClient::login(&eve, "raw");
+    let mut b = RawClient::login(&bob, "raw");
+
+    // A stranger's direct call: the error a client without calls gives, nothing rings.
+    e.send(&session_initiate(
+        &alice_full,
+        "eve1",
+        &e.jid.clone(),
+        "abcd",
+    ));
+    let head = e.read_until("id='si-eve1'");
+    let rest = e.read_until("</iq>");
+    assert!(head.contains("type='error'"), "{head}{rest}");
+    assert!(rest.contains("service-unavailable"), "{rest}");
+    assert!(!rest.contains("candidate"), "{rest}");
+    // A stranger's proposal: silence.
+    e.send(&format!(
+        "<message to='{}' type='chat' id='ep'><propose xmlns='urn:xmpp:jingle-message:0' id='eve2'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>",
+        alice.jid
+    ));
+    sync(&mut e, "e-sync");
+    assert!(
+        e.try_read_until("eve2", Duration::from_millis(500))
+            .is_none(),
+        "the stranger heard back"
+    );
+
+    // A contact's offer that would write its own SDP lines: the call ends at once.
+    let inject = "abcd&#13;&#10;a=candidate:9 1 udp 1 203.0.113.9 9 typ host";
+    b.send(&session_initiate(
+        &alice_full,
+        "bob1",
+        &b.jid.clone(),
+        inject,
+    ));
+    b.read_until("id='si-bob1'");
+    let term = b.read_until("</jingle>");
+    assert!(
+        term.contains("session-terminate") && term.contains("failed-application"),
+        "{term}"
+    );
+
+    // Twenty proposals at once: one rings, nineteen are told busy.
+    for i in 1..=20 {
+        b.send(&format!(
+            "<message to='{}' type='chat' id='m{i}'><propose xmlns='urn:xmpp:jingle-message:0' id='flood{i}'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>",
+            alice.jid
+        ));
+    }
+    for _ in 0..19 {
+        b.read_until("<busy/>");
+    }
+    b.send(&format!(
+        "<message to='{}' type='chat' id='after'><body>still reachable</body></message>",
+        alice.jid
+    ));
+    a.wait_for("the message after the flood", T, |v| {
+        is(v, "message") && v["body"] == "still reachable"
+    });
+    let ringing: Vec<&Value> = a
+        .seen
+        .iter()
+        .filter(|v| is(v, "call") && v["state"] == "ringing")
+        .collect();
+    assert_eq!(ringing.len(), 1, "{:#?}", a.seen);
+    assert!(
+        !a.seen
+            .iter()
+            .any(|v| is(v, "call") && v["peer"].as_str().unwrap_or("").starts_with("eve@")),
+        "{:#?}",
+        a.seen
+    );
+    assert_eq!(count(&a.seen, "connection_lost"), 0);
+}

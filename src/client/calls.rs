@@ -24,6 +24,11 @@ use crate::jingle::{Action, Jingle, Reason};
 use crate::xmpp::carbons;
 
 /// A call and what runs for it.
+/// Calls ringing at once; more are refused as busy.
+const MAX_RINGING: usize = 4;
+/// Longest Jingle sid taken (ours are 16 characters).
+const MAX_SID: usize = 256;
+
 pub(super) struct ActiveCall {
     call: Call,
     media: Option<Arc<MediaSession>>,
@@ -669,6 +674,9 @@ impl State {
         // here; its `from` is that device.
         let Some(from) = m.from.clone() else { return };
         let id = jmi.id().to_string();
+        if id.is_empty() || id.len() > MAX_SID {
+            return;
+        }
         if self.calls.contains_key(&id) {
             let jmi = match (carbon, jmi) {
                 (Some(carbons::Carbon::Sent), Jmi::Proceed { id }) => Jmi::Accept { id },
@@ -717,6 +725,16 @@ impl State {
             out.push(reject.message(from).into());
             return;
         }
+        if crossing.is_none() && self.busy_for(&from_full.to_bare()) {
+            tracing::info!(%from, "call while busy: rejected");
+            self.record_busy(&id, &from_full.to_bare());
+            let reject = Jmi::Reject {
+                id,
+                reason: Some(Reason::Busy),
+            };
+            out.push(reject.message(from).into());
+            return;
+        }
         let (call, outputs) =
             Call::proposed(id.clone(), from_full, own, media, self.config.ring_timeout);
         self.insert_call(id.clone(), call);
@@ -747,14 +765,27 @@ impl State {
                 return;
             }
         };
+        if jingle.sid.is_empty() || jingle.sid.len() > MAX_SID {
+            out.push(iq_error(Some(from), iq_id, DefinedCondition::BadRequest));
+            return;
+        }
         let ack =
             |out: &mut Vec<Stanza>, to: Jid| out.push(iq_result(Some(to), iq_id.clone(), None));
-        if self.calls.contains_key(&jingle.sid) {
-            ack(out, from.clone());
-            let sid = jingle.sid.clone();
-            self.call_input(&sid, Input::Jingle { from, jingle }, out)
-                .await;
-            return;
+        let ours = self.calls.get(&jingle.sid).map(|c| c.call.peer.clone());
+        match ours {
+            Some(peer) if peer == from.to_bare() => {
+                ack(out, from.clone());
+                let sid = jingle.sid.clone();
+                self.call_input(&sid, Input::Jingle { from, jingle }, out)
+                    .await;
+                return;
+            }
+            // Someone else naming a live call's sid learns what any unknown sid gets.
+            Some(_) => {
+                out.push(iq_error(Some(from), iq_id, DefinedCondition::ItemNotFound));
+                return;
+            }
+            None => {}
         }
         if jingle.action != Action::SessionInitiate {
             // XEP-0166: unknown session.
@@ -765,18 +796,72 @@ impl State {
             out.push(iq_error(Some(from), iq_id, DefinedCondition::BadRequest));
             return;
         };
-        ack(out, from.clone());
-        let Some(own) = self.own_full() else { return };
-        let allowed = self.may_call(&from_full.to_bare()) && self.config.media.is_some();
-        let sid = jingle.sid.clone();
-        let (call, mut outputs) =
-            Call::initiated(from_full, own, &jingle, self.config.ring_timeout);
-        self.insert_call(sid.clone(), call);
-        if !allowed {
-            tracing::info!(%from, "direct call from someone without a subscription: declined");
-            outputs = self.feed(&sid, Input::Reject(Reason::Decline));
+        let peer = from_full.to_bare();
+        // Someone who may not call us gets what a client without calls would say: no
+        // ringing, no candidate, no call in the history.
+        if !self.may_call(&peer) || self.config.media.is_none() {
+            tracing::info!(%from, "direct call from someone who may not call: refused");
+            out.push(iq_error(
+                Some(from),
+                iq_id,
+                DefinedCondition::ServiceUnavailable,
+            ));
+            return;
         }
+        ack(out, from.clone());
+        if self.busy_for(&peer) {
+            tracing::info!(%from, "direct call while busy: rejected");
+            self.record_busy(&jingle.sid, &peer);
+            let mut terminate = Jingle::new(Action::SessionTerminate, &jingle.sid);
+            terminate.reason = Some(Reason::Busy);
+            out.push(
+                Iq::Set {
+                    from: None,
+                    to: Some(from),
+                    id: new_id(),
+                    payload: terminate.to_element(),
+                }
+                .into(),
+            );
+            return;
+        }
+        let Some(own) = self.own_full() else { return };
+        let sid = jingle.sid.clone();
+        let (call, outputs) = Call::initiated(from_full, own, &jingle, self.config.ring_timeout);
+        self.insert_call(sid.clone(), call);
         self.run_outputs(&sid, outputs, out).await;
+    }
+
+    /// Whether a new incoming call from `peer` is refused as busy: we are in a call
+    /// (placing one, connecting or talking), that peer already rings here, or
+    /// [`MAX_RINGING`] calls ring at once. (A crossing call of our own to the same peer
+    /// is the simultaneous-call case, decided before this.)
+    fn busy_for(&self, peer: &BareJid) -> bool {
+        let live: Vec<&Call> = self
+            .calls
+            .values()
+            .map(|c| &c.call)
+            .filter(|c| !c.is_ended())
+            .collect();
+        live.len() >= MAX_RINGING
+            || live.iter().any(|c| {
+                c.peer == *peer || c.direction != CallDirection::In || c.state != CallState::Ringing
+            })
+    }
+
+    /// A contact's call refused as busy is still a call they tried: in the history.
+    fn record_busy(&self, id: &str, peer: &BareJid) {
+        let record = crate::store::CallRecord {
+            id: id.to_string(),
+            peer: peer.to_string(),
+            direction: crate::store::Direction::In,
+            started_ms: crate::xmpp::chat::now_ms(),
+            duration_s: None,
+            reason: Reason::Busy.as_str().to_string(),
+        };
+        if let Err(e) = self.store.insert_call(self.own.as_str(), &record) {
+            tracing::warn!(error = %e, "call history not saved");
+        }
     }
 }
 

@@ -61,6 +61,19 @@ pub fn delay_ms(payloads: &[Element]) -> Option<i64> {
         .map(|d| d.timestamp_millis())
 }
 
+/// The delay stamp of a live message, when our own server wrote it (offline storage
+/// stamps `from` with its domain: Prosody and ejabberd alike). A stamp the sender wrote
+/// is not believed: it would let anyone pin a message to the top or bottom of history.
+pub fn server_delay_ms(payloads: &[Element], own: &BareJid) -> Option<i64> {
+    payloads
+        .iter()
+        .find(|e| e.is("delay", ns::DELAY))
+        .filter(|e| e.attr("from") == Some(own.domain().as_str()))
+        .and_then(|e| e.attr("stamp"))
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.timestamp_millis())
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -105,9 +118,10 @@ pub fn to_stored(
         origin_id: origin_id(m),
         stanza_id: archive_id.or_else(|| stanza_id_by(m, own)),
         id,
+        // Never in the future, whoever stamped it.
         ts_ms: ts_ms
-            .or_else(|| delay_ms(&m.payloads))
-            .unwrap_or_else(now_ms),
+            .or_else(|| server_delay_ms(&m.payloads, own))
+            .map_or_else(now_ms, |t| t.min(now_ms())),
         state: match direction {
             Direction::In => MessageState::Received,
             Direction::Out => MessageState::Acked,
@@ -151,6 +165,40 @@ mod tests {
         let s = to_stored(&m, &own, None, None).unwrap();
         assert_eq!(s.direction, Direction::Out);
         assert_eq!(s.peer, "bob@x");
+    }
+
+    /// Issue #12, item 6: a sender's own `<delay>` (1970, 9999) is not believed; our
+    /// server's offline stamp is, and nothing lands in the future.
+    #[test]
+    fn only_our_servers_delay_stamps_are_believed() {
+        let own = BareJid::new("alice@x").unwrap();
+        let with_delay = |from: &str, stamp: &str| {
+            parse(&format!(
+                "<message xmlns='jabber:client' type='chat' from='bob@y/a' to='alice@x' id='d'>\
+                 <body>b</body><delay xmlns='urn:xmpp:delay' from='{from}' stamp='{stamp}'/></message>"
+            ))
+        };
+        let before = now_ms();
+        for (from, stamp) in [
+            ("bob@y/a", "1970-01-01T00:00:00Z"),
+            ("y", "9999-01-01T00:00:00Z"),
+        ] {
+            let s = to_stored(&with_delay(from, stamp), &own, None, None).unwrap();
+            assert!(s.ts_ms >= before, "{from} {stamp}: {}", s.ts_ms);
+        }
+        let s = to_stored(&with_delay("x", "2026-01-02T03:04:05Z"), &own, None, None).unwrap();
+        assert_eq!(s.ts_ms, 1_767_323_045_000);
+        let s = to_stored(&with_delay("x", "9999-01-01T00:00:00Z"), &own, None, None).unwrap();
+        assert!(s.ts_ms <= now_ms());
+        // An archive's stamp (passed in) is clamped too.
+        let s = to_stored(
+            &with_delay("x", "2026-01-02T03:04:05Z"),
+            &own,
+            None,
+            Some(i64::MAX),
+        )
+        .unwrap();
+        assert!(s.ts_ms <= now_ms());
     }
 
     #[test]
