@@ -103,7 +103,7 @@ impl State {
         };
         let full = Jid::from(full);
         !self.features.contains_key(&full.to_string())
-            && self.caps_asked.values().any(|js| js.contains(&full))
+            && self.caps_asked.values().any(|(_, js)| js.contains(&full))
     }
 
     fn own_full(&self) -> Option<xmpp_parsers::jid::FullJid> {

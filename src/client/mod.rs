@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use minidom::Element;
 use serde::Serialize;
 use thiserror::Error;
@@ -498,6 +498,13 @@ fn young_backoff(n: u32) -> Duration {
     Duration::from_millis(ms.min(30_000))
 }
 
+/// Caps vers being asked about at once (each a disco#info query in flight).
+const MAX_CAPS_IN_FLIGHT: usize = 64;
+/// Devices waiting for the answer about one ver.
+const MAX_CAPS_WAITING: usize = 64;
+/// How long an unanswered caps query keeps its place.
+const CAPS_ANSWER_WAIT: Duration = Duration::from_secs(30);
+
 /// Why we sent an IQ, to route its answer.
 #[derive(Debug)]
 enum IqPurpose {
@@ -525,7 +532,9 @@ struct State {
     config: Config,
     store: Store,
     events: mpsc::UnboundedSender<Event>,
-    pending_iqs: HashMap<String, IqPurpose>,
+    /// Our IQs awaiting an answer: why we sent them, and to whom (only that entity's
+    /// answer is believed).
+    pending_iqs: HashMap<String, (IqPurpose, Option<Jid>)>,
     /// Chat messages written to the stream and not yet confirmed by the server.
     unconfirmed: Vec<String>,
     /// A confirming ping is outstanding (at most one at a time).
@@ -534,7 +543,8 @@ struct State {
     catch_up_count: usize,
     mam_queryid: String,
     /// JIDs whose caps we asked about, by ver, to ask once.
-    caps_asked: HashMap<String, Vec<Jid>>,
+    /// Caps vers asked about (when), and the devices waiting for the answer.
+    caps_asked: HashMap<String, (std::time::Instant, Vec<Jid>)>,
     calls: HashMap<String, calls::ActiveCall>,
     /// What each contact's device supports (full JID → disco#info features), for the
     /// call decisions that depend on the peer's client.
@@ -576,7 +586,23 @@ async fn run(
                         let jid = st.bound.as_ref().map(|j| j.to_string()).unwrap_or_default();
                         st.emit(Event::Connected { jid, resumed: true });
                     }
-                    StreamEv::Stanza(stanza) => st.on_stanza(stanza, &mut out).await,
+                    StreamEv::Stanza(stanza) => {
+                        // A panic on one stanza is a bug; it must cost that stanza,
+                        // not the account.
+                        let from = stanza_from(&stanza);
+                        let handled = std::panic::AssertUnwindSafe(st.on_stanza(stanza, &mut out))
+                            .catch_unwind()
+                            .await;
+                        if handled.is_err() {
+                            tracing::error!(?from, "internal error handling a stanza");
+                            st.emit(Event::Error {
+                                message: format!(
+                                    "a stanza from {} hit an internal error and was dropped (please report this bug)",
+                                    from.map(|j| j.to_string()).unwrap_or_else(|| "the server".into())
+                                ),
+                            });
+                        }
+                    }
                 }
             }
             cmd = commands.recv() => {
@@ -623,8 +649,15 @@ impl State {
 
     fn iq(&mut self, purpose: IqPurpose, make: impl FnOnce(&str) -> Iq, out: &mut Vec<Stanza>) {
         let id = new_id();
-        out.push(make(&id).into());
-        self.pending_iqs.insert(id, purpose);
+        let iq = make(&id);
+        let to = match &iq {
+            Iq::Get { to, .. }
+            | Iq::Set { to, .. }
+            | Iq::Result { to, .. }
+            | Iq::Error { to, .. } => to.clone(),
+        };
+        out.push(iq.into());
+        self.pending_iqs.insert(id, (purpose, to));
     }
 
     /// Writes a stanza to the stream (queued there while reconnecting).
@@ -651,7 +684,7 @@ impl State {
         let ids = std::mem::take(&mut self.unconfirmed);
         let id = new_id();
         self.pending_iqs
-            .insert(id.clone(), IqPurpose::AckPing { ids });
+            .insert(id.clone(), (IqPurpose::AckPing { ids }, None));
         Some(
             Iq::Get {
                 from: None,
@@ -678,6 +711,7 @@ impl State {
         // Session state is gone: unconfirmed messages are still pending in the store
         // and are sent again below; the receiver drops duplicates by origin-id.
         self.pending_iqs.clear();
+        self.caps_asked.clear();
         self.unconfirmed.clear();
         self.confirm_in_flight = false;
         self.iq(IqPurpose::RosterGet, roster::get, out);
@@ -1024,13 +1058,15 @@ impl State {
             Iq::Result {
                 id, payload, from, ..
             } => {
-                let Some(purpose) = self.pending_iqs.remove(&id) else {
+                let Some(purpose) = self.take_pending(&id, from.as_ref()) else {
                     return;
                 };
                 self.on_iq_result(purpose, from, payload, out);
             }
-            Iq::Error { id, error, .. } => {
-                let Some(purpose) = self.pending_iqs.remove(&id) else {
+            Iq::Error {
+                id, error, from, ..
+            } => {
+                let Some(purpose) = self.take_pending(&id, from.as_ref()) else {
                     return;
                 };
                 tracing::info!(?purpose, condition = ?error.defined_condition, "iq failed");
@@ -1062,6 +1098,16 @@ impl State {
                 }
             }
         }
+    }
+
+    /// The purpose of our pending IQ `id`, if `from` may answer it.
+    fn take_pending(&mut self, id: &str, from: Option<&Jid>) -> Option<IqPurpose> {
+        let (_, to) = self.pending_iqs.get(id)?;
+        if !answered_by(&self.own, to.as_ref(), from) {
+            tracing::warn!(?from, expected = ?to, "answer to our IQ from the wrong JID ignored");
+            return None;
+        }
+        self.pending_iqs.remove(id).map(|(purpose, _)| purpose)
     }
 
     fn on_iq_result(
@@ -1132,6 +1178,7 @@ impl State {
                 let jid = from.unwrap_or(jid);
                 let mut jids = ver
                     .and_then(|v| self.caps_asked.remove(&v))
+                    .map(|(_, jids)| jids)
                     .unwrap_or_default();
                 if !jids.contains(&jid) {
                     jids.push(jid);
@@ -1292,13 +1339,22 @@ impl State {
             Ok(Some(features)) => self.learned_features(from, features),
             Ok(None) => {
                 // Asked once per ver; every device showing it gets the answer.
-                if let Some(waiting) = self.caps_asked.get_mut(&ver) {
-                    if !waiting.contains(&from) {
+                if let Some((_, waiting)) = self.caps_asked.get_mut(&ver) {
+                    if !waiting.contains(&from) && waiting.len() < MAX_CAPS_WAITING {
                         waiting.push(from);
                     }
                     return;
                 }
-                self.caps_asked.insert(ver.clone(), vec![from.clone()]);
+                // Anyone can show new vers: the questions in flight are bounded, and one
+                // left unanswered is given up after a while.
+                self.caps_asked
+                    .retain(|_, (at, _)| at.elapsed() < CAPS_ANSWER_WAIT);
+                if self.caps_asked.len() >= MAX_CAPS_IN_FLIGHT {
+                    tracing::info!(%from, "too many caps queries in flight; not asking");
+                    return;
+                }
+                self.caps_asked
+                    .insert(ver.clone(), (std::time::Instant::now(), vec![from.clone()]));
                 let node = format!("{node}#{ver}");
                 let to = from.clone();
                 self.iq(
@@ -1312,6 +1368,32 @@ impl State {
             }
             Err(e) => self.store_err(e),
         }
+    }
+}
+
+fn stanza_from(stanza: &Stanza) -> Option<Jid> {
+    match stanza {
+        Stanza::Message(m) => m.from.clone(),
+        Stanza::Presence(p) => p.from.clone(),
+        Stanza::Iq(
+            Iq::Get { from, .. }
+            | Iq::Set { from, .. }
+            | Iq::Result { from, .. }
+            | Iq::Error { from, .. },
+        ) => from.clone(),
+    }
+}
+
+/// Whether `from` may answer an IQ we sent to `sent_to` (RFC 6120 §10.3.3: the server
+/// answers for the account without `from` or with our bare JID). Anyone else's answer
+/// with a guessed id is a spoof.
+fn answered_by(own: &BareJid, sent_to: Option<&Jid>, from: Option<&Jid>) -> bool {
+    let ours = |j: &Jid| j.to_bare() == *own || j.as_str() == own.domain().as_str();
+    match (sent_to, from) {
+        (None, None) => true,
+        (None, Some(f)) => ours(f),
+        (Some(t), None) => ours(t),
+        (Some(t), Some(f)) => t == f || (ours(t) && ours(f)),
     }
 }
 
@@ -1344,6 +1426,27 @@ fn iq_error(to: Option<Jid>, id: String, cond: DefinedCondition) -> Stanza {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue #12: only the entity asked may answer (a disco#info spoof, a roster
+    /// result from a stranger who guessed the id).
+    #[test]
+    fn only_the_entity_asked_may_answer() {
+        let own = BareJid::new("alice@x").unwrap();
+        let j = |s: &str| Jid::new(s).unwrap();
+        // Our server or account, for what we asked without `to`.
+        assert!(answered_by(&own, None, None));
+        assert!(answered_by(&own, None, Some(&j("alice@x"))));
+        assert!(answered_by(&own, None, Some(&j("x"))));
+        assert!(!answered_by(&own, None, Some(&j("eve@y/z"))));
+        // A contact's device, for what we asked it.
+        let bob = j("bob@y/phone");
+        assert!(answered_by(&own, Some(&bob), Some(&bob)));
+        assert!(!answered_by(&own, Some(&bob), Some(&j("bob@y/other"))));
+        assert!(!answered_by(&own, Some(&bob), Some(&j("eve@y/phone"))));
+        assert!(!answered_by(&own, Some(&bob), None));
+        // The server, asked by domain, may answer without `from`.
+        assert!(answered_by(&own, Some(&j("x")), None));
+    }
 
     #[test]
     fn connections_that_die_young_back_off_to_30_s() {
