@@ -7,6 +7,7 @@
 pub mod cameratest;
 pub mod cli;
 pub mod client;
+pub mod fuzzing;
 pub mod jingle;
 pub mod local;
 pub mod notify;

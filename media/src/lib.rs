@@ -4,6 +4,7 @@
 pub mod audio;
 pub mod description;
 pub mod error;
+pub mod fuzzing;
 pub mod netsim;
 mod rtcp;
 pub mod session;

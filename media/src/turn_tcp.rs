@@ -28,7 +28,7 @@ use crate::error::MediaError;
 
 /// Largest message on the TCP stream: a STUN header and the largest length field
 /// (65 535); a ChannelData message is at most 4 + 65 535, padded to 65 540.
-const MAX_FRAME: usize = 20 + 65_535;
+pub(crate) const MAX_FRAME: usize = 20 + 65_535;
 /// Datagrams waiting for one TCP connection; more are dropped, as UDP would.
 const QUEUE: usize = 64;
 /// Local sockets bridged at once (webrtc-rs opens one per local address).

@@ -10,12 +10,30 @@ use crate::error::MediaError;
 
 /// Reads a WAV file as 48 kHz mono i16.
 pub fn read_48k_mono(path: &Path) -> Result<Vec<i16>, MediaError> {
-    let err = |why: String| MediaError::WavRead {
+    let file = std::fs::File::open(path).map_err(|e| MediaError::WavRead {
         path: path.display().to_string(),
+        why: e.to_string(),
+    })?;
+    read_48k_mono_from(std::io::BufReader::new(file), &path.display().to_string())
+}
+
+/// Sample rates taken (the FFT resampler's buffers grow with the rate ratio).
+const RATES: std::ops::RangeInclusive<u32> = 1_000..=384_000;
+
+/// Reads WAV data (named `name` in errors) as 48 kHz mono i16.
+pub fn read_48k_mono_from<R: std::io::Read>(input: R, name: &str) -> Result<Vec<i16>, MediaError> {
+    let err = |why: String| MediaError::WavRead {
+        path: name.to_string(),
         why,
     };
-    let mut reader = hound::WavReader::open(path).map_err(|e| err(e.to_string()))?;
+    let mut reader = hound::WavReader::new(input).map_err(|e| err(e.to_string()))?;
     let spec = reader.spec();
+    if !RATES.contains(&spec.sample_rate) {
+        return Err(err(format!(
+            "sample rate {} Hz is outside 1–384 kHz",
+            spec.sample_rate
+        )));
+    }
     let channels = spec.channels.max(1) as usize;
     let samples: Vec<f32> = match spec.sample_format {
         hound::SampleFormat::Float => reader
