@@ -42,7 +42,8 @@ pub struct AccountArgs {
     /// File holding the password (or set BANTER_PASSWORD)
     #[arg(long, global = true)]
     pub password_file: Option<PathBuf>,
-    /// Connect to HOST:PORT instead of looking up DNS SRV records
+    /// Connect to [tls:]HOST:PORT instead of looking up DNS SRV records (`tls:` for a
+    /// direct-TLS port; without it, STARTTLS and then direct TLS are tried)
     #[arg(long, global = true)]
     pub server: Option<String>,
     /// Also trust this CA certificate, or exactly this server certificate (PEM)
@@ -378,10 +379,9 @@ pub fn config(args: &AccountArgs) -> Result<Config, CliError> {
     let jid = parse_jid(jid)?;
     let mut cfg = Config::new(jid, password(args)?, data_dir(args)?);
     if let Some(s) = &args.server {
-        cfg.server = Some(
-            parse_server(s)
-                .ok_or_else(|| CliError(format!("invalid --server '{s}': expected HOST:PORT")))?,
-        );
+        cfg.server = Some(parse_server(s).ok_or_else(|| {
+            CliError(format!("invalid --server '{s}': expected [tls:]HOST:PORT"))
+        })?);
     }
     cfg.ca_file = args.ca_file.clone();
     cfg.resource = args.resource.clone();

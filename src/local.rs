@@ -83,7 +83,7 @@ impl TryLocally {
         let me = BareJid::new(&format!("me@{DOMAIN}")).map_err(start_err)?;
         let echo = BareJid::new(&format!("echo@{DOMAIN}")).map_err(start_err)?;
         let mut cfg = Config::new(echo.clone(), passwords.1, dir.join("echo"));
-        cfg.server = Some(("127.0.0.1".into(), port));
+        cfg.server = crate::xmpp::connect::parse_server(&format!("starttls:127.0.0.1:{port}"));
         cfg.ca_file = Some(ca_file.clone());
         cfg.resource = Some("echo".into());
         let mut media = loopback_media(SourceSpec::Echo(ECHO_DELAY_MS), SinkSpec::Null);
@@ -108,7 +108,8 @@ impl TryLocally {
     /// real accounts); calls stay on 127.0.0.1.
     pub fn me_config(&self, media: MediaConfig) -> Config {
         let mut cfg = Config::new(self.me.clone(), self.password.clone(), self.dir.join("me"));
-        cfg.server = Some(("127.0.0.1".into(), self.port));
+        cfg.server =
+            crate::xmpp::connect::parse_server(&format!("starttls:127.0.0.1:{}", self.port));
         cfg.ca_file = Some(self.ca_file.clone());
         cfg.media = Some(MediaConfig {
             allow: vec![Cidr::parse("127.0.0.0/8").expect("valid range")],

@@ -529,6 +529,7 @@ async fn direct_tls_login_xep_0368() {
         host: "127.0.0.1".into(),
         port: server.tls_port,
         direct_tls: true,
+        explicit: true,
     };
     let conn = login_at(&opts, &target).await.expect("direct TLS login");
     assert!(conn.features.can_bind());
@@ -537,8 +538,50 @@ async fn direct_tls_login_xep_0368() {
         host: "127.0.0.1".into(),
         port: server.port,
         direct_tls: true,
+        explicit: true,
     };
     assert!(login_at(&opts, &wrong).await.is_err());
+}
+
+/// `--server` takes a direct-TLS port: said with `tls:`, or found by trying it after
+/// STARTTLS failed there (issue #20: `--server HOST:5223` was "not an XMPP server?").
+#[test]
+fn server_option_takes_a_direct_tls_port() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    for spec in [
+        format!("tls:127.0.0.1:{}", server.tls_port),
+        format!("127.0.0.1:{}", server.tls_port),
+    ] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_banter"));
+        cmd.args(["listen", "--duration", "0.3", "--json", "--jid", &alice.jid])
+            .args(["--server", &spec])
+            .arg("--password-file")
+            .arg(&alice.pw_file)
+            .arg("--ca-file")
+            .arg(&alice.ca_file)
+            .arg("--config-dir")
+            .arg(alice.device_dir("tls"));
+        let (ok, out, err) = run(cmd, T);
+        assert!(ok, "--server {spec}: {err}");
+        assert!(out.contains("\"connected\""), "{out}");
+    }
+    // `starttls:` forbids the fallback: that port does not speak STARTTLS.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_banter"));
+    cmd.args(["listen", "--duration", "0.3", "--jid", &alice.jid])
+        .args([
+            "--server",
+            &format!("starttls:127.0.0.1:{}", server.tls_port),
+        ])
+        .arg("--password-file")
+        .arg(&alice.pw_file)
+        .arg("--ca-file")
+        .arg(&alice.ca_file)
+        .arg("--config-dir")
+        .arg(alice.device_dir("tls"));
+    let (ok, _, err) = run(cmd, T);
+    assert!(!ok);
+    assert!(err.starts_with("error: "), "{err}");
 }
 
 /// XEP-0085: Alice's typing reaches Bob as events; the notifications are not history.

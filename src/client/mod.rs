@@ -40,7 +40,7 @@ pub struct Config {
     /// Requested resource; the server may assign another.
     pub resource: Option<String>,
     /// `HOST:PORT` instead of DNS SRV.
-    pub server: Option<(String, u16)>,
+    pub server: Option<connect::Target>,
     pub ca_file: Option<PathBuf>,
     /// Where `banter.sqlite3` lives.
     pub data_dir: PathBuf,
@@ -372,7 +372,7 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         config
             .server
             .as_ref()
-            .map(|(h, p)| format!("{h}:{p}"))
+            .map(connect::Target::to_server_string)
             .as_deref(),
         config
             .ca_file

@@ -37,6 +37,9 @@ pub struct Target {
     pub host: String,
     pub port: u16,
     pub direct_tls: bool,
+    /// The user said which (`tls:`/`starttls:`); otherwise a `--server` port that
+    /// does not speak STARTTLS is tried with direct TLS.
+    pub explicit: bool,
 }
 
 /// Everything needed to (re)establish the account's stream.
@@ -44,23 +47,51 @@ pub struct Target {
 pub struct ConnectOptions {
     pub jid: Jid,
     pub password: String,
-    /// `--server HOST:PORT`: skip DNS SRV and use STARTTLS there.
-    pub server: Option<(String, u16)>,
+    /// `--server [tls:]HOST:PORT`: skip DNS SRV and connect there.
+    pub server: Option<Target>,
     pub tls: TlsSetup,
     /// Upper bound for one whole attempt (TCP, TLS, SASL).
     pub timeout: Duration,
     pub timeouts: Timeouts,
 }
 
-/// Parses `HOST:PORT` (also `[v6]:PORT`).
-pub fn parse_server(s: &str) -> Option<(String, u16)> {
-    let (host, port) = s.rsplit_once(':')?;
+/// Parses `HOST:PORT` (also `[v6]:PORT`), `tls:HOST:PORT` for a direct-TLS port
+/// (XEP-0368, e.g. 5223 or 443) and `starttls:HOST:PORT`. Without a prefix, STARTTLS
+/// is tried first and direct TLS after it (see [`targets`]).
+pub fn parse_server(s: &str) -> Option<Target> {
+    let (direct_tls, rest) = match s.split_once(':') {
+        Some(("tls", rest)) => (true, rest),
+        Some(("starttls", rest)) => (false, rest),
+        _ => (false, s),
+    };
+    let (host, port) = rest.rsplit_once(':')?;
     let port: u16 = port.parse().ok()?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() {
         return None;
     }
-    Some((host.to_string(), port))
+    Some(Target {
+        host: host.to_string(),
+        port,
+        direct_tls,
+        explicit: s.starts_with("tls:") || s.starts_with("starttls:"),
+    })
+}
+
+impl Target {
+    /// `[tls:]HOST:PORT`, as [`parse_server`] reads it.
+    pub fn to_server_string(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match (self.explicit, self.direct_tls) {
+            (true, true) => format!("tls:{host}:{}", self.port),
+            (true, false) => format!("starttls:{host}:{}", self.port),
+            _ => format!("{host}:{}", self.port),
+        }
+    }
 }
 
 /// Orders SRV answers by priority (lower first), then weight (higher first).
@@ -96,6 +127,7 @@ async fn srv_targets(domain: &str) -> Vec<Target> {
                             host,
                             port: srv.port,
                             direct_tls,
+                            explicit: true,
                         },
                     ));
                 }
@@ -107,12 +139,15 @@ async fn srv_targets(domain: &str) -> Vec<Target> {
 
 /// The list of places to try, in order.
 pub async fn targets(opts: &ConnectOptions) -> Vec<Target> {
-    if let Some((host, port)) = &opts.server {
-        return vec![Target {
-            host: host.clone(),
-            port: *port,
-            direct_tls: false,
-        }];
+    if let Some(t) = &opts.server {
+        let mut list = vec![t.clone()];
+        if !t.explicit {
+            list.push(Target {
+                direct_tls: !t.direct_tls,
+                ..t.clone()
+            });
+        }
+        return list;
     }
     let domain = opts.jid.domain().as_str().to_string();
     let mut list = srv_targets(&domain).await;
@@ -121,6 +156,7 @@ pub async fn targets(opts: &ConnectOptions) -> Vec<Target> {
             host: domain,
             port: 5222,
             direct_tls: false,
+            explicit: true,
         });
     }
     list
@@ -416,13 +452,38 @@ mod tests {
 
     #[test]
     fn server_option_parses() {
+        let t = |host: &str, port, direct_tls, explicit| Target {
+            host: host.into(),
+            port,
+            direct_tls,
+            explicit,
+        };
         assert_eq!(
             parse_server("127.0.0.1:5222"),
-            Some(("127.0.0.1".into(), 5222))
+            Some(t("127.0.0.1", 5222, false, false))
         );
-        assert_eq!(parse_server("[::1]:5223"), Some(("::1".into(), 5223)));
+        assert_eq!(
+            parse_server("[::1]:5223"),
+            Some(t("::1", 5223, false, false))
+        );
+        assert_eq!(
+            parse_server("tls:example.org:5223"),
+            Some(t("example.org", 5223, true, true))
+        );
+        assert_eq!(
+            parse_server("starttls:[::1]:5222"),
+            Some(t("::1", 5222, false, true))
+        );
         assert_eq!(parse_server("example.org"), None);
         assert_eq!(parse_server(":5222"), None);
+        assert_eq!(parse_server("tls:5222"), None);
+        for s in [
+            "tls:example.org:5223",
+            "example.org:5222",
+            "starttls:[::1]:5222",
+        ] {
+            assert_eq!(parse_server(s).unwrap().to_server_string(), s);
+        }
     }
 
     #[test]
@@ -431,6 +492,7 @@ mod tests {
             host: h.into(),
             port: 1,
             direct_tls: d,
+            explicit: true,
         };
         let ordered = order_srv(vec![
             (10, 0, t("c", false)),

@@ -49,9 +49,22 @@ pub fn read_48k_mono_from<R: std::io::Read>(input: R, name: &str) -> Result<Vec<
                 .map_err(|e| err(e.to_string()))?
         }
     };
+    // NaN or infinite float samples make the FFT resampler panic (found by fuzzing):
+    // they are silence, and anything louder than full scale is full scale.
     let mono: Vec<f32> = samples
         .chunks(channels)
-        .map(|c| c.iter().sum::<f32>() / c.len() as f32)
+        .map(|c| {
+            c.iter()
+                .map(|v| {
+                    if v.is_finite() {
+                        v.clamp(-1.0, 1.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .sum::<f32>()
+                / c.len() as f32
+        })
         .collect();
     let resampled = resample(&mono, spec.sample_rate, super::RATE).map_err(err)?;
     Ok(resampled
