@@ -584,6 +584,32 @@ fn server_option_takes_a_direct_tls_port() {
     assert!(err.starts_with("error: "), "{err}");
 }
 
+/// Issue #20: a Banter ended by SIGTERM (or SIGINT) closes its stream, so its other
+/// devices and contacts see it go offline at once instead of a ghost session that
+/// stream management keeps until it times out.
+#[test]
+fn sigterm_closes_the_session_cleanly() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    // Another device of Alice's sees her other resources' presence.
+    let mut other = support::raw::RawClient::login(&alice, "other");
+    other.send("<presence/>");
+    let mut l = Proc::spawn(alice.banter(&["listen"]));
+    let connected = l.wait_for("connected", T, |v| v["event"] == "connected");
+    let full = connected["jid"].as_str().unwrap().to_string();
+    other.read_until(&format!("from='{full}'"));
+    l.signal(libc::SIGTERM);
+    let (ok, _) = l.finish(T);
+    assert!(ok, "listen ends with success on SIGTERM");
+    // Unavailable at once (Prosody would keep a dropped session for a minute).
+    let head = other
+        .try_read_until("type='unavailable'", Duration::from_secs(3))
+        .expect("no unavailable presence after SIGTERM");
+    let tail = other.read_until(">");
+    let presence = format!("{}{tail}", &head[head.rfind("<presence").unwrap_or(0)..]);
+    assert!(presence.contains(&full), "{presence}");
+}
+
 /// XEP-0085: Alice's typing reaches Bob as events; the notifications are not history.
 #[tokio::test(flavor = "multi_thread")]
 async fn typing_notifications_reach_the_contact_and_are_not_history() {

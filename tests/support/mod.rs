@@ -344,6 +344,14 @@ impl Proc {
         }
     }
 
+    /// Sends a signal (e.g. `libc::SIGTERM`) to the process.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
     /// Collects events until the process exits; returns its exit success.
     pub fn finish(mut self, timeout: Duration) -> (bool, Vec<Value>) {
         let deadline = Instant::now() + timeout;
