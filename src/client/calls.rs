@@ -688,6 +688,13 @@ impl State {
         let Jmi::Propose { id, media } = jmi else {
             return;
         };
+        if !self
+            .propose_limit
+            .allow(&from.to_bare(), std::time::Instant::now())
+        {
+            tracing::info!(%from, "too many call proposals: ignored");
+            return;
+        }
         if carbon == Some(carbons::Carbon::Sent) || from.to_bare() == self.own {
             return; // a call we (another device) placed
         }
@@ -765,6 +772,17 @@ impl State {
                 return;
             }
         };
+        if !self
+            .jingle_limit
+            .allow(&from.to_bare(), std::time::Instant::now())
+        {
+            out.push(iq_error(
+                Some(from),
+                iq_id,
+                DefinedCondition::ResourceConstraint,
+            ));
+            return;
+        }
         if jingle.sid.is_empty() || jingle.sid.len() > MAX_SID {
             out.push(iq_error(Some(from), iq_id, DefinedCondition::BadRequest));
             return;

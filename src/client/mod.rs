@@ -399,6 +399,9 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         catch_up_count: 0,
         mam_queryid: String::new(),
         caps_asked: HashMap::new(),
+        // A call's setup is a dozen IQs (trickled candidates); proposals are rarer.
+        jingle_limit: limits::RateLimiter::new(20.0, 60.0),
+        propose_limit: limits::RateLimiter::new(1.0, 5.0),
         features: HashMap::new(),
         calls: HashMap::new(),
         ice_servers: Vec::new(),
@@ -543,6 +546,9 @@ struct State {
     catch_up_count: usize,
     mam_queryid: String,
     /// JIDs whose caps we asked about, by ver, to ask once.
+    /// Jingle IQs and call proposals each peer may send us per second.
+    jingle_limit: limits::RateLimiter,
+    propose_limit: limits::RateLimiter,
     /// Caps vers asked about (when), and the devices waiting for the answer.
     caps_asked: HashMap<String, (std::time::Instant, Vec<Jid>)>,
     calls: HashMap<String, calls::ActiveCall>,
@@ -555,6 +561,7 @@ struct State {
 }
 
 mod calls;
+mod limits;
 
 const MAM_LAST: &str = "mam_last_id";
 
@@ -1210,7 +1217,16 @@ impl State {
     fn record(&mut self, stored: StoredMessage) {
         let account = self.own.to_string();
         let stanza_id = stored.stanza_id.clone();
-        match self.store.insert_message(&account, stored) {
+        let inserted = self.store.insert_message(&account, stored);
+        // Live messages move the catch-up point forward, but only once the archive
+        // has been read up to now: otherwise a gap could be skipped. Done before the
+        // event goes out, so whoever sees the message sees the position moved too.
+        if let (false, Some(sid)) = (self.catching_up, stanza_id) {
+            if let Err(e) = self.store.set_meta(&account, MAM_LAST, &sid) {
+                self.store_err(e);
+            }
+        }
+        match inserted {
             Ok(Some(m)) => {
                 if self.catching_up {
                     self.catch_up_count += 1;
@@ -1219,13 +1235,6 @@ impl State {
             }
             Ok(None) => {}
             Err(e) => self.store_err(e),
-        }
-        // Live messages move the catch-up point forward, but only once the archive
-        // has been read up to now: otherwise a gap could be skipped.
-        if let (false, Some(sid)) = (self.catching_up, stanza_id) {
-            if let Err(e) = self.store.set_meta(&account, MAM_LAST, &sid) {
-                self.store_err(e);
-            }
         }
     }
 

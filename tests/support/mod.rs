@@ -344,6 +344,10 @@ impl Proc {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends a signal (e.g. `libc::SIGTERM`) to the process.
     pub fn signal(&self, sig: i32) {
         // SAFETY: kill(2) on our own child's pid.
