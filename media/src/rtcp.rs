@@ -7,6 +7,8 @@
 //! arrive on the remote track's event stream. It also reads the video feedback itself:
 //! webrtc-rs routes a compound packet by its first SSRC, which for libwebrtc's is the
 //! audio stream, so a PLI inside it would never reach the video track.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -202,6 +204,7 @@ pub(crate) fn reported_loss(packets: &[Box<dyn rtc::rtcp::Packet>], ssrc: u32) -
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use rtc::rtcp::payload_feedbacks::full_intra_request::{FirEntry, FullIntraRequest};

@@ -1,4 +1,6 @@
 //! XEP-0338 Jingle Grouping Framework: the BUNDLE group.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use minidom::Element;
 

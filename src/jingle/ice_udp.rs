@@ -1,6 +1,8 @@
 //! XEP-0176 Jingle ICE-UDP transport, with the XEP-0320 DTLS fingerprint inside it.
 //! Candidates missing `id`, `generation` or `network` are accepted (several clients
 //! leave them out).
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use minidom::Element;
 
@@ -114,6 +116,7 @@ fn candidate_element(c: &Candidate) -> Element {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::str::FromStr;

@@ -1,6 +1,8 @@
 //! XEP-0353 Jingle Message Initiation: propose / ringing / proceed / accept / reject /
 //! retract / finish, carried in chat messages. Parsed leniently (several descriptions in
 //! a propose, extra children anywhere, a reason in reject and finish).
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use minidom::Element;
 use xmpp_parsers::jid::Jid;
@@ -119,6 +121,7 @@ impl Jmi {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::str::FromStr;

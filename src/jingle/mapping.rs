@@ -10,6 +10,8 @@
 //! description already agreed. In a bundle they keep the transport; a content that
 //! comes outside any group with an ICE transport of its own (Dino's camera turned on)
 //! keeps that one.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use banter_media::description::{
     Content as MediaContent, Direction, Fingerprint, MediaKind, OwnTransport, SessionDescription,
@@ -255,6 +257,7 @@ pub fn from_jingle(
 pub const MAX_REMOTE_CANDIDATES: usize = 32;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use minidom::Element;

@@ -1,6 +1,8 @@
 //! Jingle (XEP-0166) and its call-related extensions, one module per XEP. Element types
 //! are written here (xmpp-parsers 0.23 drops or hides too much of them, see DESIGN.md)
 //! and parsed leniently: unknown children are ignored, optional attributes defaulted.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 pub mod grouping;
 pub mod ice_udp;

@@ -1,6 +1,8 @@
 //! XEP-0167 Jingle RTP Sessions: the `<description/>` (with XEP-0293 rtcp-fb, XEP-0294
 //! header extensions and XEP-0339 sources) and the session-info messages (ringing,
 //! active, hold, mute…).
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use minidom::Element;
 
@@ -238,6 +240,7 @@ impl Info {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::str::FromStr;

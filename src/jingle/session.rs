@@ -1165,6 +1165,7 @@ impl Call {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use banter_media::description::{Codec, Content as MC, Direction};

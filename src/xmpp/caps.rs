@@ -1,6 +1,8 @@
 //! XEP-0115 Entity Capabilities: the verification string and its SHA-1 hash, and the
 //! features Banter advertises. Clients such as Conversations decide from these whether
 //! to show a call button, so the hash must be exact.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use base64::Engine;
 use sha1::{Digest, Sha1};
@@ -109,6 +111,7 @@ pub fn own_ver() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,8 @@
 //! XEP-0280 Message Carbons: copies of the account's messages to and from its other
 //! devices. Only copies sent by the account's own bare JID are believed (a contact
 //! could otherwise forge "you sent this").
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use minidom::Element;
 use xmpp_parsers::iq::Iq;
@@ -47,6 +49,7 @@ pub fn unwrap(m: &Message, own: &BareJid) -> Option<(Carbon, Message, Option<i64
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::str::FromStr;

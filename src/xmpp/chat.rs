@@ -1,5 +1,7 @@
 //! RFC 6121 one-to-one chat messages, with XEP-0359 unique ids: building what we send
 //! and turning what arrives into history entries.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::Attr;
 use minidom::Element;
@@ -130,6 +132,7 @@ pub fn to_stored(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::str::FromStr;

@@ -1,6 +1,8 @@
 //! XEP-0085 chat state notifications: "typing…" both ways. Standalone notifications
 //! carry no body and are not archived (`<no-store/>`); every message we send says
 //! `<active/>`, which tells the peer we take notifications.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use minidom::Element;
 use xmpp_parsers::chatstates::ChatState;
@@ -48,6 +50,7 @@ pub fn parse(name: &str) -> Option<ChatState> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,7 @@
 //! XEP-0030 Service Discovery: answering queries about us, and asking contacts about
 //! their features (results cached by caps `ver`, XEP-0115).
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::Attr;
 use minidom::Element;
@@ -84,6 +86,7 @@ pub fn matches_ver(q: &Element, ver: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

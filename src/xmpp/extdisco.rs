@@ -1,5 +1,7 @@
 //! XEP-0215 External Service Discovery: STUN and TURN servers (with short-lived
 //! credentials) from the user's own server, fetched for each call.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use minidom::Element;
 use xmpp_parsers::iq::Iq;
@@ -52,6 +54,7 @@ pub fn parse(services: &Element) -> Vec<IceServer> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::str::FromStr;

@@ -1,4 +1,6 @@
 //! XEP-0297 Stanza Forwarding, shared by carbons and the archive.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use minidom::Element;
 use xmpp_parsers::message::Message;

@@ -1,4 +1,6 @@
 //! XEP-0313 Message Archive Management: catching up on what arrived while offline.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::Attr;
 use minidom::Element;
@@ -76,6 +78,7 @@ pub fn fin(payload: &Element) -> Option<(bool, Option<String>)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::str::FromStr;

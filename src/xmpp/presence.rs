@@ -1,5 +1,7 @@
 //! RFC 6121 presence: our own availability (with XEP-0115 caps attached) and that of
 //! contacts, per resource.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::Attr;
 use minidom::Element;
@@ -100,6 +102,7 @@ pub fn caps_of(p: &Presence) -> Option<(String, String)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

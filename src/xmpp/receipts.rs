@@ -1,4 +1,6 @@
 //! XEP-0184 Message Delivery Receipts.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::Attr;
 use minidom::Element;

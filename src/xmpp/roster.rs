@@ -1,4 +1,6 @@
 //! RFC 6121 roster: fetch, pushes, add/rename/remove, and the subscription handshake.
+// Reads what peers and servers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::Attr;
 use minidom::Element;
@@ -78,6 +80,7 @@ pub fn parse_items(query: &Element) -> Vec<Contact> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use std::str::FromStr;
