@@ -215,6 +215,9 @@ pub enum Cmd {
 /// What `banter account` does.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum AccountVerb {
+    /// Create the account on its server (XEP-0077 in-band registration) with the
+    /// password from --password-file/BANTER_PASSWORD, then sign in once
+    Register,
     /// Sign in with --password-file/BANTER_PASSWORD, then store the password
     Save,
     /// Remove the stored password
@@ -468,6 +471,21 @@ async fn account(args: &AccountArgs, verb: AccountVerb) -> Result<(), CliError> 
         .ok_or_else(|| CliError("no account: use --jid user@domain".into()))?;
     let jid = parse_jid(jid)?.to_string();
     match verb {
+        AccountVerb::Register => {
+            let mut cfg = config(args)?;
+            cfg.password = given_password(args)?;
+            cfg.connect_timeout = Duration::from_secs(15);
+            client::register(&cfg)
+                .await
+                .map_err(|e| CliError(e.to_string()))?;
+            // The new account works: sign in once.
+            cfg.presence = None;
+            cfg.catch_up = false;
+            let mut client = connect(cfg).await?;
+            wait_online(&mut client).await?;
+            client.shutdown().await;
+            println!("registered {jid}");
+        }
         AccountVerb::Save => {
             let password = given_password(args)?;
             // Only a password that works is kept.

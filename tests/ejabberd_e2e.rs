@@ -35,6 +35,19 @@ fn signs_in_although_ejabberd_offers_plus_mechanisms_without_xep_0440() {
     assert!(err.starts_with("error: authentication failed"), "{err}");
 }
 
+/// `banter account register` against ejabberd's mod_register (XEP-0077).
+#[test]
+fn account_register_on_ejabberd() {
+    let server = Ejabberd::start();
+    let newbie = server.unregistered_user("newbie");
+    let (ok, out, err) = run(newbie.banter(&["account", "register"]), T);
+    assert!(ok, "register: {err}\n{}", server.log());
+    assert!(out.contains("registered newbie@example.test"), "{out}");
+    let (ok, _, err) = run(newbie.banter(&["account", "register"]), T);
+    assert!(!ok);
+    assert!(err.contains("that name is taken"), "{err}");
+}
+
 #[test]
 fn chat_offline_and_live_arrives_in_order() {
     let server = Ejabberd::start();

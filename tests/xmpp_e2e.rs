@@ -610,6 +610,34 @@ fn sigterm_closes_the_session_cleanly() {
     assert!(presence.contains(&full), "{presence}");
 }
 
+/// Issue #20: `banter account register` creates an account (XEP-0077) and signs in
+/// with it; a taken name and a server without registration each say so in words.
+#[test]
+fn account_register_creates_the_account_and_says_why_not() {
+    let server = Prosody::start_with_registration();
+    let newbie = server.unregistered_user("newbie");
+    let (ok, out, err) = run(newbie.banter(&["account", "register"]), T);
+    assert!(ok, "register: {err}");
+    assert!(out.contains("registered newbie@example.test"), "{out}");
+    let (ok, _, err) = run(newbie.banter(&["listen", "--duration", "0.3"]), T);
+    assert!(ok, "the new account signs in: {err}");
+    // The same name again.
+    let (ok, _, err) = run(newbie.banter(&["account", "register"]), T);
+    assert!(!ok);
+    assert!(
+        err.starts_with("error: registration refused: that name is taken"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // A server that does not offer registration.
+    let closed = Prosody::start();
+    let nobody = closed.unregistered_user("nobody");
+    let (ok, _, err) = run(nobody.banter(&["account", "register"]), T);
+    assert!(!ok);
+    assert!(err.starts_with("error: registration refused: "), "{err}");
+    assert!(err.contains("does not"), "{err}");
+}
+
 /// XEP-0085: Alice's typing reaches Bob as events; the notifications are not history.
 #[tokio::test(flavor = "multi_thread")]
 async fn typing_notifications_reach_the_contact_and_are_not_history() {

@@ -339,6 +339,26 @@ pub fn new_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// Creates the account `config.jid` with `config.password` on its server by in-band
+/// registration (XEP-0077); sign in afterwards with [`start`].
+pub async fn register(config: &Config) -> Result<(), ClientError> {
+    if config.jid.node().is_none() {
+        return Err(ConnectError::InvalidJid(config.jid.to_string()).into());
+    }
+    let opts = ConnectOptions {
+        jid: Jid::from(config.jid.clone()),
+        password: config.password.clone(),
+        server: config.server.clone(),
+        tls: tls::build(config.ca_file.as_deref())?,
+        timeout: config.connect_timeout,
+        timeouts: Timeouts {
+            read_timeout: Duration::from_secs(60),
+            response_timeout: Duration::from_secs(20),
+        },
+    };
+    Ok(connect::register(&opts).await?)
+}
+
 /// Logs in (reporting failure), then runs the account in a background task.
 pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
     let store = Store::open_dir(&config.data_dir)?;

@@ -297,6 +297,129 @@ async fn login_once(
     authenticate(opts, &server, tls, binding, with_binding).await
 }
 
+/// Creates the account `opts.jid` with `opts.password` by in-band registration
+/// (XEP-0077), over the same verified TLS as a login; tries the targets in order.
+pub async fn register(opts: &ConnectOptions) -> Result<(), ConnectError> {
+    let targets = targets(opts).await;
+    let mut best: Option<ConnectError> = None;
+    for target in &targets {
+        let server = format!("{}:{}", target.host, target.port);
+        let attempt = tokio::time::timeout(opts.timeout, register_at(opts, target)).await;
+        let err = match attempt {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => ConnectError::Timeout {
+                server,
+                secs: opts.timeout.as_secs(),
+            },
+        };
+        if err.is_fatal() {
+            return Err(err);
+        }
+        best.get_or_insert(err);
+    }
+    Err(best.unwrap_or_else(|| ConnectError::Unreachable {
+        server: opts.jid.domain().to_string(),
+        why: "no server address found".into(),
+    }))
+}
+
+async fn register_at(opts: &ConnectOptions, target: &Target) -> Result<(), ConnectError> {
+    use super::register;
+    use tokio_xmpp::parsers::iq::Iq;
+    use tokio_xmpp::Stanza;
+    let server = format!("{}:{}", target.host, target.port);
+    let tcp = tcp_connect(target).await?;
+    let (tls, _) = if target.direct_tls {
+        tls_handshake(opts, tcp).await?
+    } else {
+        let tcp = starttls_negotiate(opts, &server, tcp).await?;
+        tls_handshake(opts, tcp).await?
+    };
+    let username = opts
+        .jid
+        .node()
+        .ok_or_else(|| ConnectError::InvalidJid(opts.jid.to_string()))?;
+    let domain = opts.jid.domain().as_str();
+    let io = BufStream::new(Guarded::new(tls));
+    let pending = initiate_stream(io, ns::JABBER_CLIENT, header(domain), opts.timeouts)
+        .await
+        .map_err(|e| io_err(&server, e))?;
+    let (_, mut stream): (_, XmppStream<_>) = pending
+        .recv_features()
+        .await
+        .map_err(|e| io_err(&server, format!("{e:?}")))?;
+    // One request, one answer, twice: the form, then the submission.
+    let mut ask = async |iq: Iq| -> Result<Iq, ConnectError> {
+        let id = match &iq {
+            Iq::Get { id, .. } | Iq::Set { id, .. } => id.clone(),
+            _ => String::new(),
+        };
+        stream
+            .send(&XmppStreamElement::Stanza(Stanza::Iq(iq)))
+            .await
+            .map_err(|e| io_err(&server, e))?;
+        loop {
+            match stream
+                .next()
+                .await
+                .map(|v| v.and_then(|v| v.into_read_error()))
+            {
+                Some(Ok(XmppStreamElement::Stanza(Stanza::Iq(
+                    answer @ (Iq::Result { .. } | Iq::Error { .. }),
+                )))) => {
+                    let same = match &answer {
+                        Iq::Result { id: a, .. } | Iq::Error { id: a, .. } => *a == id,
+                        _ => false,
+                    };
+                    if same {
+                        return Ok(answer);
+                    }
+                }
+                Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => {}
+                Some(Err(ReadError::HardError(e))) => return Err(io_err(&server, e)),
+                Some(Err(ReadError::ParseError(e))) => {
+                    return Err(ConnectError::Protocol(e.to_string()))
+                }
+                Some(Err(ReadError::StreamFooterReceived)) | None => {
+                    return Err(io_err(&server, "the server closed the connection"))
+                }
+            }
+        }
+    };
+    let form = match ask(register::form_request("reg-form")).await? {
+        Iq::Result {
+            payload: Some(q), ..
+        } => register::parse_form(&q),
+        Iq::Error { error, .. } => {
+            return Err(ConnectError::Registration(register::refusal(&error)))
+        }
+        _ => register::Form::default(),
+    };
+    if let Some(needs) = form.needs_more() {
+        let hint = form
+            .instructions
+            .map(|i| format!(" (the server says: {i})"))
+            .unwrap_or_default();
+        return Err(ConnectError::Registration(format!(
+            "the server asks for {needs}, which Banter cannot fill in here yet: register on the server's own page{hint}"
+        )));
+    }
+    match ask(register::submit(
+        "reg-submit",
+        username.as_str(),
+        &opts.password,
+    ))
+    .await?
+    {
+        Iq::Result { .. } => Ok(()),
+        Iq::Error { error, .. } => Err(ConnectError::Registration(register::refusal(&error))),
+        _ => Err(ConnectError::Protocol(
+            "unexpected answer to registration".into(),
+        )),
+    }
+}
+
 /// Plain-text stream up to `<proceed/>`. A server without STARTTLS is refused.
 async fn starttls_negotiate(
     opts: &ConnectOptions,

@@ -21,6 +21,8 @@ pub enum ConnectError {
     CaFile { path: String, why: String },
     #[error("authentication failed: wrong password or unknown account ({condition})")]
     AuthFailed { condition: String },
+    #[error("registration refused: {0}")]
+    Registration(String),
     #[error("the server refused the channel binding it advertised")]
     BindingRefused,
     #[error("the server offers no login method Banter can use safely (offered: {offered})")]
@@ -44,6 +46,7 @@ impl ConnectError {
                 | ConnectError::CaFile { .. }
                 | ConnectError::AuthFailed { .. }
                 | ConnectError::BindingRefused
+                | ConnectError::Registration(_)
                 | ConnectError::NoMechanism { .. }
         )
     }

@@ -13,6 +13,7 @@ pub mod guard;
 pub mod mam;
 pub mod presence;
 pub mod receipts;
+pub mod register;
 pub mod roster;
 pub mod tls;
 

@@ -98,7 +98,10 @@ modules:
         let log = std::fs::File::create(dir.path().join("stdout.log")).unwrap();
         // What Debian's ejabberdctl runs for `foreground`, without its switch to the
         // ejabberd user and without Erlang distribution (no epmd, no node name).
+        // No busy-waiting schedulers: with both cores busy (other tests, a build), the
+        // default spinning made the VM take 25 s to start here instead of 2.
         let child = Command::new("erl")
+            .args(["+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none"])
             .args(["-noinput", "-noshell", "-mnesia", "dir"])
             .arg(format!("\"{d}/spool\""))
             .args(["-s", "ejabberd"])
@@ -118,7 +121,7 @@ modules:
             ca_file,
         };
         assert!(
-            wait_port(port, Duration::from_secs(30)),
+            wait_port(port, Duration::from_secs(60)),
             "ejabberd did not listen on {port}: {}",
             server.log()
         );
@@ -135,12 +138,18 @@ modules:
 
     /// A registered user with a password file and a config dir of its own.
     pub fn user(&self, name: &str) -> User {
-        let password = format!("pw-{name}-{}", rand_suffix());
-        let answer = RawClient::register(&self.server(), &self.ca_file, name, &password);
+        let user = self.unregistered_user(name);
+        let answer = RawClient::register(&self.server(), &self.ca_file, name, &user.password);
         assert!(
             answer.contains("type='result'"),
             "register {name}: {answer}"
         );
+        user
+    }
+
+    /// The same, for an account the server does not have (yet).
+    pub fn unregistered_user(&self, name: &str) -> User {
+        let password = format!("pw-{name}-{}", rand_suffix());
         let pw_file = self.dir.path().join(format!("{name}.pw"));
         std::fs::write(&pw_file, format!("{password}\n")).unwrap();
         User {

@@ -57,13 +57,18 @@ impl Prosody {
     /// With `turn = Some((port, secret))`, the server hands out credentials for a
     /// TURN server on 127.0.0.1:port (XEP-0215 via mod_turn_external).
     pub fn start_with_turn(turn: Option<(u16, &str)>) -> Prosody {
-        Prosody::start_opts(turn, false)
+        Prosody::start_opts(turn, false, false)
+    }
+
+    /// Lets anyone create an account (XEP-0077, mod_register).
+    pub fn start_with_registration() -> Prosody {
+        Prosody::start_opts(None, false, true)
     }
 
     /// Also serves XMPP over WebSocket (RFC 7395) for browser clients, on
     /// `ws://127.0.0.1:{http_port}/xmpp-websocket`.
     pub fn start_with_websocket() -> Prosody {
-        Prosody::start_opts(None, true)
+        Prosody::start_opts(None, true, false)
     }
 
     pub fn websocket_url(&self) -> String {
@@ -73,7 +78,7 @@ impl Prosody {
         )
     }
 
-    fn start_opts(turn: Option<(u16, &str)>, websocket: bool) -> Prosody {
+    fn start_opts(turn: Option<(u16, &str)>, websocket: bool, registration: bool) -> Prosody {
         let dir = tempfile::Builder::new()
             .prefix("banter-prosody-")
             .tempdir()
@@ -101,6 +106,11 @@ impl Prosody {
         std::fs::create_dir_all(dir.path().join("certs")).unwrap();
         let d = dir.path().display();
         let config = dir.path().join("prosody.cfg.lua");
+        let (register_module, register_settings) = if registration {
+            (", \"register\"", "allow_registration = true")
+        } else {
+            ("", "")
+        };
         let (turn_module, turn_settings) = match turn {
             Some((port, secret)) => (
                 ", \"turn_external\"",
@@ -127,7 +137,7 @@ http_ports = {{ {http_ports} }}
 {ws_settings}
 https_ports = {{ }}
 component_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "smacks", "ping", "offline", "time", "version"{turn_module}{ws_module} }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "smacks", "ping", "offline", "time", "version"{turn_module}{ws_module}{register_module} }}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = true
 authentication = "internal_hashed"
@@ -137,6 +147,7 @@ default_archive_policy = true
 limits = {{ c2s = {{ rate = "10mb/s" }} }}
 certificates = "{d}/certs"
 ssl = {{ certificate = "{d}/cert.pem", key = "{d}/key.pem" }}
+{register_settings}
 VirtualHost "{DOMAIN}"
 {turn_settings}
 "#
@@ -207,8 +218,14 @@ VirtualHost "{DOMAIN}"
 
     /// A user with a password file and a config dir of its own.
     pub fn user(&self, name: &str) -> User {
+        let user = self.unregistered_user(name);
+        self.register(name, &user.password);
+        user
+    }
+
+    /// The same, for an account the server does not have (yet).
+    pub fn unregistered_user(&self, name: &str) -> User {
         let password = format!("pw-{name}-{}", rand_suffix());
-        self.register(name, &password);
         let pw_file = self.dir.path().join(format!("{name}.pw"));
         std::fs::write(&pw_file, format!("{password}\n")).unwrap();
         User {
