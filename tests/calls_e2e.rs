@@ -312,6 +312,13 @@ async fn a_stranger_is_not_rung_unless_anyone_may_call() {
     b.send(Command::Settings(client::SettingsChange::CallsFromAnyone(
         true,
     )));
+    // Commands are handled in order: once this answer is out, the setting holds (the
+    // proposal below could otherwise reach Bob's client before the setting does).
+    b.send(Command::LoadCallHistory { limit: 1 });
+    next_call_event(&mut b, "bob's setting applied", |e| {
+        matches!(e, Event::CallHistory { .. })
+    })
+    .await;
     c.send(Command::Call {
         id: "welcome".into(),
         to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
