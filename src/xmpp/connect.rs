@@ -165,13 +165,22 @@ pub async fn targets(opts: &ConnectOptions) -> Vec<Target> {
 /// Logs in once: tries every target and returns the first authenticated stream, or the
 /// most telling error (a certificate or password problem beats "unreachable").
 pub async fn login(opts: &ConnectOptions) -> Result<Connection, ConnectError> {
+    each_target(opts, |t| async move { login_at(opts, &t).await }).await
+}
+
+/// Runs `attempt` at each target in turn (each within `opts.timeout`) until one
+/// succeeds or fails fatally; otherwise the first error.
+async fn each_target<T, F, Fut>(opts: &ConnectOptions, attempt: F) -> Result<T, ConnectError>
+where
+    F: Fn(Target) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ConnectError>>,
+{
     let targets = targets(opts).await;
     let mut best: Option<ConnectError> = None;
     for target in &targets {
         let server = format!("{}:{}", target.host, target.port);
-        let attempt = tokio::time::timeout(opts.timeout, login_at(opts, target)).await;
-        let err = match attempt {
-            Ok(Ok(conn)) => return Ok(conn),
+        let err = match tokio::time::timeout(opts.timeout, attempt(target.clone())).await {
+            Ok(Ok(done)) => return Ok(done),
             Ok(Err(e)) => e,
             Err(_) => ConnectError::Timeout {
                 server,
@@ -287,41 +296,29 @@ async fn login_once(
     with_binding: bool,
 ) -> Result<Connection, ConnectError> {
     let server = format!("{}:{}", target.host, target.port);
-    let tcp = tcp_connect(target).await?;
-    let (tls, binding) = if target.direct_tls {
-        tls_handshake(opts, tcp).await?
-    } else {
-        let tcp = starttls_negotiate(opts, &server, tcp).await?;
-        tls_handshake(opts, tcp).await?
-    };
+    let (tls, binding) = secure(opts, target).await?;
     authenticate(opts, &server, tls, binding, with_binding).await
+}
+
+/// TCP, then TLS directly or after STARTTLS, as the target says.
+async fn secure(
+    opts: &ConnectOptions,
+    target: &Target,
+) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, ChannelBinding), ConnectError> {
+    let tcp = tcp_connect(target).await?;
+    let tcp = if target.direct_tls {
+        tcp
+    } else {
+        let server = format!("{}:{}", target.host, target.port);
+        starttls_negotiate(opts, &server, tcp).await?
+    };
+    tls_handshake(opts, tcp).await
 }
 
 /// Creates the account `opts.jid` with `opts.password` by in-band registration
 /// (XEP-0077), over the same verified TLS as a login; tries the targets in order.
 pub async fn register(opts: &ConnectOptions) -> Result<(), ConnectError> {
-    let targets = targets(opts).await;
-    let mut best: Option<ConnectError> = None;
-    for target in &targets {
-        let server = format!("{}:{}", target.host, target.port);
-        let attempt = tokio::time::timeout(opts.timeout, register_at(opts, target)).await;
-        let err = match attempt {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) => e,
-            Err(_) => ConnectError::Timeout {
-                server,
-                secs: opts.timeout.as_secs(),
-            },
-        };
-        if err.is_fatal() {
-            return Err(err);
-        }
-        best.get_or_insert(err);
-    }
-    Err(best.unwrap_or_else(|| ConnectError::Unreachable {
-        server: opts.jid.domain().to_string(),
-        why: "no server address found".into(),
-    }))
+    each_target(opts, |t| async move { register_at(opts, &t).await }).await
 }
 
 async fn register_at(opts: &ConnectOptions, target: &Target) -> Result<(), ConnectError> {
@@ -329,13 +326,7 @@ async fn register_at(opts: &ConnectOptions, target: &Target) -> Result<(), Conne
     use tokio_xmpp::parsers::iq::Iq;
     use tokio_xmpp::Stanza;
     let server = format!("{}:{}", target.host, target.port);
-    let tcp = tcp_connect(target).await?;
-    let (tls, _) = if target.direct_tls {
-        tls_handshake(opts, tcp).await?
-    } else {
-        let tcp = starttls_negotiate(opts, &server, tcp).await?;
-        tls_handshake(opts, tcp).await?
-    };
+    let (tls, _) = secure(opts, target).await?;
     let username = opts
         .jid
         .node()

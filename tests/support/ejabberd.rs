@@ -15,7 +15,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use super::raw::RawClient;
-use super::{free_port, rand_suffix, wait_port, User, DOMAIN};
+use super::{free_port, wait_port, User, DOMAIN};
 
 pub struct Ejabberd {
     pub dir: TempDir,
@@ -149,17 +149,7 @@ modules:
 
     /// The same, for an account the server does not have (yet).
     pub fn unregistered_user(&self, name: &str) -> User {
-        let password = format!("pw-{name}-{}", rand_suffix());
-        let pw_file = self.dir.path().join(format!("{name}.pw"));
-        std::fs::write(&pw_file, format!("{password}\n")).unwrap();
-        User {
-            jid: format!("{name}@{DOMAIN}"),
-            password,
-            pw_file,
-            server: self.server(),
-            ca_file: self.ca_file.clone(),
-            root: self.dir.path().to_path_buf(),
-        }
+        User::with_password_file(self.dir.path(), name, self.server(), &self.ca_file)
     }
 }
 

@@ -225,17 +225,7 @@ VirtualHost "{DOMAIN}"
 
     /// The same, for an account the server does not have (yet).
     pub fn unregistered_user(&self, name: &str) -> User {
-        let password = format!("pw-{name}-{}", rand_suffix());
-        let pw_file = self.dir.path().join(format!("{name}.pw"));
-        std::fs::write(&pw_file, format!("{password}\n")).unwrap();
-        User {
-            jid: format!("{name}@{DOMAIN}"),
-            password,
-            pw_file,
-            server: self.server(),
-            ca_file: self.ca_file.clone(),
-            root: self.dir.path().to_path_buf(),
-        }
+        User::with_password_file(self.dir.path(), name, self.server(), &self.ca_file)
     }
 }
 
@@ -263,6 +253,21 @@ pub struct User {
 }
 
 impl User {
+    /// `name@DOMAIN` with a fresh password written to a file under `root`.
+    pub fn with_password_file(root: &Path, name: &str, server: String, ca_file: &Path) -> User {
+        let password = format!("pw-{name}-{}", rand_suffix());
+        let pw_file = root.join(format!("{name}.pw"));
+        std::fs::write(&pw_file, format!("{password}\n")).unwrap();
+        User {
+            jid: format!("{name}@{DOMAIN}"),
+            password,
+            pw_file,
+            server,
+            ca_file: ca_file.to_path_buf(),
+            root: root.to_path_buf(),
+        }
+    }
+
     /// A config dir for one device of this user.
     pub fn device_dir(&self, device: &str) -> PathBuf {
         self.root.join(format!("{}-{device}", self.jid))
