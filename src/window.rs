@@ -376,12 +376,8 @@ impl App {
             Event::ContactChanged { contact } => self.contact_mut(&contact.jid).name = contact.name,
             Event::ContactRemoved { jid } => self.model.contacts.retain(|c| c.jid != jid),
             Event::Presence { from, show, status } => {
-                let bare = from.split('/').next().unwrap_or(&from).to_string();
-                if self.model.contacts.iter().any(|c| c.jid == bare) {
-                    let c = self.contact_mut(&bare);
-                    c.availability = availability(show);
-                    c.status = status;
-                }
+                let bare = from.split('/').next().unwrap_or(&from);
+                self.model.set_presence(bare, availability(show), status);
             }
             Event::Features { jid, features } => {
                 let bare = jid.split('/').next().unwrap_or(&jid).to_string();
@@ -412,25 +408,21 @@ impl App {
             }
             Event::Message { message } => {
                 let outgoing = message.direction == crate::store::Direction::Out;
-                let peer = message.peer.clone();
-                if !outgoing && self.model.selected.as_deref() != Some(peer.as_str()) {
-                    self.contact_mut(&peer).unread += 1;
-                }
-                let conv = self.model.conversations.entry(peer).or_default();
-                if !outgoing {
-                    conv.peer_typing = false;
-                }
-                conv.items.push(TimelineItem::Message {
-                    id: message.id,
-                    outgoing,
-                    body: message.body,
-                    ts_ms: message.ts_ms,
-                    delivery: if outgoing {
-                        Delivery::Sending
-                    } else {
-                        Delivery::Received
+                self.model.receive_message(
+                    &message.peer,
+                    TimelineItem::Message {
+                        id: message.id,
+                        seq: message.seq,
+                        outgoing,
+                        body: message.body,
+                        ts_ms: message.ts_ms,
+                        delivery: if outgoing {
+                            Delivery::Sending
+                        } else {
+                            Delivery::Received
+                        },
                     },
-                });
+                );
             }
             Event::History { peer, messages } => {
                 // Stored history goes before what arrived since; the same message can be
@@ -458,6 +450,7 @@ impl App {
                         let outgoing = m.direction == crate::store::Direction::Out;
                         TimelineItem::Message {
                             id: m.id,
+                            seq: m.seq,
                             outgoing,
                             body: m.body,
                             ts_ms: m.ts_ms,

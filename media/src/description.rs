@@ -2,6 +2,8 @@
 //! 0339), independent of SDP. The transport turns them into SDP for webrtc-rs and back;
 //! that SDP never leaves this crate.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -303,30 +305,35 @@ impl Candidate {
             .trim_start_matches("a=")
             .trim_start_matches("candidate:");
         let f: Vec<&str> = s.split_whitespace().collect();
-        if f.len() < 8 || f[6] != "typ" {
+        let [foundation, component, protocol, priority, ip, port, typ, kind, rest @ ..] =
+            f.as_slice()
+        else {
+            return Err(bad());
+        };
+        if *typ != "typ" {
             return Err(bad());
         }
         let mut c = Candidate {
-            foundation: f[0].to_string(),
-            component: f[1].parse().map_err(|_| bad())?,
-            protocol: f[2].to_ascii_lowercase(),
-            priority: f[3].parse().map_err(|_| bad())?,
-            ip: f[4].parse().map_err(|_| bad())?,
-            port: f[5].parse().map_err(|_| bad())?,
-            kind: CandidateKind::parse(f[7]).ok_or_else(bad)?,
+            foundation: foundation.to_string(),
+            component: component.parse().map_err(|_| bad())?,
+            protocol: protocol.to_ascii_lowercase(),
+            priority: priority.parse().map_err(|_| bad())?,
+            ip: ip.parse().map_err(|_| bad())?,
+            port: port.parse().map_err(|_| bad())?,
+            kind: CandidateKind::parse(kind).ok_or_else(bad)?,
             related: None,
             generation: 0,
         };
-        let mut i = 8;
         let (mut raddr, mut rport) = (None, None);
-        while i + 1 < f.len() {
-            match f[i] {
-                "raddr" => raddr = f[i + 1].parse().ok(),
-                "rport" => rport = f[i + 1].parse().ok(),
-                "generation" => c.generation = f[i + 1].parse().unwrap_or(0),
-                _ => {}
+        for pair in rest.chunks_exact(2) {
+            if let [key, value] = pair {
+                match *key {
+                    "raddr" => raddr = value.parse().ok(),
+                    "rport" => rport = value.parse().ok(),
+                    "generation" => c.generation = value.parse().unwrap_or(0),
+                    _ => {}
+                }
             }
-            i += 2;
         }
         if let (Some(a), Some(p)) = (raddr, rport) {
             c.related = Some((a, p));
@@ -726,6 +733,7 @@ impl SessionDescription {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -6,6 +6,8 @@
 //! Descriptions go in and out typed (`description`); candidates trickle out as events
 //! and may come in at any time (buffered until the remote description is set).
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc, Mutex};
@@ -257,7 +259,7 @@ impl LatencyProbe {
             return None;
         }
         s.sort_by(|a, b| a.total_cmp(b));
-        Some(s[s.len() / 2])
+        s.get(s.len() / 2).copied()
     }
 }
 
@@ -2013,7 +2015,7 @@ fn run_engine(
                     }
                     let _ = out.send(OutPacket {
                         ts,
-                        payload: Bytes::copy_from_slice(&packet[..n]),
+                        payload: Bytes::copy_from_slice(packet.get(..n).unwrap_or_default()),
                     });
                 }
                 Ok(_) => {}
@@ -2060,6 +2062,7 @@ fn run_engine(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -5,6 +5,8 @@
 //! stream management and resumption), fed by our own connector (`xmpp::connect`) so
 //! that login failures are reported instead of retried silently.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -1453,6 +1455,7 @@ fn iq_error(to: Option<Jid>, id: String, cond: DefinedCondition) -> Stanza {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -43,6 +43,8 @@ pub enum Delivery {
 pub enum TimelineItem {
     Message {
         id: String,
+        /// The store's position (orders history pages); 0 when not stored yet.
+        seq: i64,
         outgoing: bool,
         body: String,
         /// Milliseconds since the Unix epoch.
@@ -72,6 +74,34 @@ pub struct Conversation {
     pub more_history: bool,
     /// The store's position of the oldest message shown (for the next page).
     pub history_cursor: Option<i64>,
+}
+
+/// Live messages a conversation keeps in memory: beyond it the oldest go (they stay in
+/// the store, a click away), so a flood costs neither memory nor frame time.
+pub const MAX_LIVE_ITEMS: usize = 400;
+/// What is left after trimming (trim in steps, not on every message).
+pub const KEEP_AFTER_TRIM: usize = 300;
+
+impl Conversation {
+    /// Appends a message or call that happened now; trims the oldest beyond
+    /// `MAX_LIVE_ITEMS` and points "Show earlier messages" at them.
+    pub fn push_live(&mut self, item: TimelineItem) {
+        self.items.push(item);
+        if self.items.len() <= MAX_LIVE_ITEMS {
+            return;
+        }
+        let cut = self.items.len() - KEEP_AFTER_TRIM;
+        self.items.drain(..cut);
+        // The next page is read from the store before the oldest message left.
+        let first = self.items.iter().find_map(|i| match i {
+            TimelineItem::Message { seq, .. } if *seq > 0 => Some(*seq),
+            _ => None,
+        });
+        if let Some(seq) = first {
+            self.history_cursor = Some(seq);
+            self.more_history = true;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,6 +353,39 @@ impl Model {
     pub fn contact(&self, jid: &str) -> Option<&ContactRow> {
         self.contacts.iter().find(|c| c.jid == jid)
     }
+
+    /// A message of the conversation with `peer` (bare JID), sent or received now.
+    pub fn receive_message(&mut self, peer: &str, item: TimelineItem) {
+        let outgoing = matches!(item, TimelineItem::Message { outgoing: true, .. });
+        if !outgoing && self.selected.as_deref() != Some(peer) {
+            // A stranger who writes gets a row, so the message can be read.
+            let c = match self.contacts.iter().position(|c| c.jid == peer) {
+                Some(i) => &mut self.contacts[i],
+                None => {
+                    self.contacts.push(ContactRow {
+                        jid: peer.to_string(),
+                        ..Default::default()
+                    });
+                    let last = self.contacts.len() - 1;
+                    &mut self.contacts[last]
+                }
+            };
+            c.unread = c.unread.saturating_add(1);
+        }
+        let conv = self.conversations.entry(peer.to_string()).or_default();
+        if !outgoing {
+            conv.peer_typing = false;
+        }
+        conv.push_live(item);
+    }
+
+    /// A contact's presence changed; strangers' presences are not listed.
+    pub fn set_presence(&mut self, bare: &str, show: Availability, status: Option<String>) {
+        if let Some(c) = self.contacts.iter_mut().find(|c| c.jid == bare) {
+            c.availability = show;
+            c.status = status;
+        }
+    }
 }
 
 /// Seconds of no typing after which the peer is told we paused.
@@ -413,6 +476,52 @@ mod tests {
         assert!(day_label(now - 5 * 86_400_000, now).contains("September"));
         assert!(day_label(now - 400 * 86_400_000, now).ends_with("2025"));
         assert_eq!(clock_time(now).len(), 5);
+    }
+
+    /// A flood of live messages keeps the newest in memory and points the next
+    /// history page right before them, so none is out of reach.
+    #[test]
+    fn live_messages_are_trimmed_and_the_rest_stays_reachable() {
+        let mut m = Model {
+            selected: Some("eve@x".into()),
+            ..Default::default()
+        };
+        for i in 1..=1_000 {
+            m.receive_message(
+                "eve@x",
+                TimelineItem::Message {
+                    id: i.to_string(),
+                    seq: i,
+                    outgoing: false,
+                    body: String::new(),
+                    ts_ms: i,
+                    delivery: Delivery::Received,
+                },
+            );
+        }
+        let conv = &m.conversations["eve@x"];
+        assert!(conv.items.len() <= MAX_LIVE_ITEMS, "{}", conv.items.len());
+        assert!(conv.items.len() >= KEEP_AFTER_TRIM);
+        let first = match &conv.items[0] {
+            TimelineItem::Message { seq, .. } => *seq,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(first, 1_000 - conv.items.len() as i64 + 1);
+        assert_eq!(conv.history_cursor, Some(first));
+        assert!(conv.more_history);
+        // A stranger's message gives it a row with an unread count.
+        m.receive_message(
+            "mallory@x",
+            TimelineItem::Message {
+                id: "m".into(),
+                seq: 1_001,
+                outgoing: false,
+                body: String::new(),
+                ts_ms: 0,
+                delivery: Delivery::Received,
+            },
+        );
+        assert_eq!(m.contact("mallory@x").map(|c| c.unread), Some(1));
     }
 
     #[test]

@@ -143,6 +143,7 @@ fn sending_a_message() {
         .items
         .push(TimelineItem::Message {
             id: "1".into(),
+            seq: 1,
             outgoing: true,
             body: "hello Bob".into(),
             ts_ms: 0,
@@ -167,6 +168,7 @@ fn timeline_has_days_times_typing_and_earlier_messages() {
     for (i, ts) in [now - 86_400_000, now - 60_000].into_iter().enumerate() {
         conv.items.push(TimelineItem::Message {
             id: i.to_string(),
+            seq: i as i64 + 1,
             outgoing: false,
             body: format!("message {i}"),
             ts_ms: ts,

@@ -65,6 +65,7 @@ fn main_model() -> Model {
     conv.items = vec![
         TimelineItem::Message {
             id: "1".into(),
+            seq: 1,
             outgoing: false,
             body: "Hi Alice, got a minute for a call?".into(),
             ts_ms: NOW - 26 * 3_600_000,
@@ -72,6 +73,7 @@ fn main_model() -> Model {
         },
         TimelineItem::Message {
             id: "2".into(),
+            seq: 2,
             outgoing: true,
             body: "Sure, calling you now.".into(),
             ts_ms: NOW - 600_000,
