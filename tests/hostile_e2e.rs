@@ -262,3 +262,50 @@ fn strangers_learn_nothing_and_a_flood_of_proposals_rings_once() {
     );
     assert_eq!(count(&a.seen, "connection_lost"), 0);
 }
+
+/// Issue #12: presence is state, so a flood of it from one device is coalesced: the
+/// first few pass at once, the rest collapse into the latest, which still arrives (in
+/// order, within the one-second flush); messages sent meanwhile are not held up.
+#[test]
+fn a_presence_flood_is_coalesced_to_the_latest() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut l = Proc::spawn(alice.banter(&["listen"]));
+    let connected = l.wait_for("connected", T, |v| is(v, "connected"));
+    let alice_full = connected["jid"].as_str().unwrap().to_string();
+    l.wait_for("caught up", T, |v| is(v, "caught_up"));
+    let mut b = RawClient::login(&bob, "flood");
+    let device = b.jid.clone();
+    let mut batch = String::new();
+    for i in 0..500 {
+        batch.push_str(&format!(
+            "<presence to='{alice_full}'><show>away</show><status>s{i}</status></presence>"
+        ));
+    }
+    batch.push_str(&format!(
+        "<message to='{}' type='chat' id='pm'><body>after the presences</body></message>",
+        alice.jid
+    ));
+    b.send(&batch);
+    l.wait_for(
+        "the message after the flood",
+        T,
+        message_with_body("after the presences"),
+    );
+    l.wait_for("the latest presence", T, |v| {
+        is(v, "presence") && v["from"] == device.as_str() && v["status"] == "s499"
+    });
+    let statuses: Vec<u32> = l
+        .seen
+        .iter()
+        .filter(|v| is(v, "presence") && v["from"] == device.as_str())
+        .filter_map(|v| v["status"].as_str()?.strip_prefix('s')?.parse().ok())
+        .collect();
+    assert!(
+        statuses.len() <= 30,
+        "{} presences handled: {statuses:?}",
+        statuses.len()
+    );
+    assert!(statuses.windows(2).all(|w| w[0] < w[1]), "{statuses:?}");
+}

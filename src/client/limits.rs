@@ -2,7 +2,7 @@
 //! Kept free of I/O and clocks (time comes in), so it is unit-tested.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use xmpp_parsers::jid::BareJid;
 
@@ -60,11 +60,67 @@ impl RateLimiter {
     }
 }
 
+/// Items (presences) held back at most this long.
+pub const COALESCE_FLUSH: Duration = Duration::from_secs(1);
+/// Items held at once, over all peers; beyond it a flooder's newest are dropped.
+const MAX_HELD: usize = 4096;
+
+/// Rate-limits a kind of update per peer by keeping only the latest one per key (a
+/// full JID) while the peer is over its rate, and releasing the held ones together
+/// once a `COALESCE_FLUSH` has passed. Presence is state, not history: the latest per
+/// device is all that matters, so a flood costs one update per device per second.
+#[derive(Debug)]
+pub struct Coalescer<K, T> {
+    limiter: RateLimiter,
+    held: HashMap<K, T>,
+    flush_at: Option<Instant>,
+}
+
+impl<K: std::hash::Hash + Eq, T> Coalescer<K, T> {
+    pub fn new(rate: f64, burst: f64) -> Coalescer<K, T> {
+        Coalescer {
+            limiter: RateLimiter::new(rate, burst),
+            held: HashMap::new(),
+            flush_at: None,
+        }
+    }
+
+    /// `Some(item)` to handle now, or `None` when it was held (replacing an older
+    /// one of the same key, which is then never handled).
+    pub fn offer(&mut self, peer: &BareJid, key: K, item: T, now: Instant) -> Option<T> {
+        if !self.held.contains_key(&key) && self.limiter.allow(peer, now) {
+            return Some(item);
+        }
+        if self.held.len() >= MAX_HELD && !self.held.contains_key(&key) {
+            tracing::info!(%peer, "too many updates held; dropping one");
+            return None;
+        }
+        self.held.insert(key, item);
+        self.flush_at.get_or_insert(now + COALESCE_FLUSH);
+        None
+    }
+
+    /// When the held items are due.
+    pub fn next_flush(&self) -> Option<Instant> {
+        self.flush_at
+    }
+
+    /// The held items, if due at `now` (each the latest of its key).
+    pub fn take_due(&mut self, now: Instant) -> Vec<T> {
+        match self.flush_at {
+            Some(at) if at <= now => {
+                self.flush_at = None;
+                self.held.drain().map(|(_, v)| v).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn a_burst_then_the_rate() {
@@ -97,5 +153,29 @@ mod tests {
         // Once the others refilled, they are forgotten and the newcomer gets in.
         assert!(l.allow(&late, t0 + Duration::from_secs(5)));
         assert!(l.buckets.len() <= MAX_PEERS);
+    }
+
+    /// A flood of updates from one device becomes the latest one per second; other
+    /// peers pass untouched, and the held one is released when due.
+    #[test]
+    fn a_flood_is_coalesced_to_the_latest_per_key() {
+        let mut c: Coalescer<&str, u32> = Coalescer::new(10.0, 5.0);
+        let eve = BareJid::new("eve@x").unwrap();
+        let bob = BareJid::new("bob@x").unwrap();
+        let t0 = Instant::now();
+        let now: Vec<u32> = (0..1000)
+            .filter_map(|i| c.offer(&eve, "eve@x/a", i, t0))
+            .collect();
+        assert_eq!(now, vec![0, 1, 2, 3, 4], "the burst passes at once");
+        assert_eq!(c.offer(&bob, "bob@x/b", 7, t0), Some(7));
+        assert_eq!(c.next_flush(), Some(t0 + COALESCE_FLUSH));
+        assert!(c.take_due(t0 + Duration::from_millis(999)).is_empty());
+        // While one is held, a newer one of the same key replaces it even when the
+        // bucket refilled, so the order of updates is kept.
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(c.offer(&eve, "eve@x/a", 1000, t1), None);
+        assert_eq!(c.take_due(t0 + COALESCE_FLUSH), vec![1000]);
+        assert_eq!(c.next_flush(), None);
+        assert!(c.take_due(t0 + COALESCE_FLUSH * 2).is_empty());
     }
 }

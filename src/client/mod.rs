@@ -424,6 +424,8 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         // A call's setup is a dozen IQs (trickled candidates); proposals are rarer.
         jingle_limit: limits::RateLimiter::new(20.0, 60.0),
         propose_limit: limits::RateLimiter::new(1.0, 5.0),
+        // Presence is state: a device that changes it faster keeps only its latest.
+        presences: limits::Coalescer::new(5.0, 20.0),
         features: HashMap::new(),
         calls: HashMap::new(),
         ice_servers: Vec::new(),
@@ -571,6 +573,8 @@ struct State {
     /// Jingle IQs and call proposals each peer may send us per second.
     jingle_limit: limits::RateLimiter,
     propose_limit: limits::RateLimiter,
+    /// Available/unavailable presences, per full JID, over a peer's rate.
+    presences: limits::Coalescer<Jid, Presence>,
     /// Caps vers asked about (when), and the devices waiting for the answer.
     caps_asked: HashMap<String, (std::time::Instant, Vec<Jid>)>,
     calls: HashMap<String, calls::ActiveCall>,
@@ -596,11 +600,22 @@ async fn run(
 ) {
     let mut out: Vec<Stanza> = Vec::new();
     loop {
-        let next_timer = st.next_call_timer();
+        let next_timer = [
+            st.next_call_timer(),
+            st.presences
+                .next_flush()
+                .map(tokio::time::Instant::from_std),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         tokio::select! {
             Some((sid, ev)) = media.recv() => st.on_media_event(sid, ev, &mut out).await,
             _ = async { match next_timer { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
                 st.on_call_timers(&mut out).await;
+                for p in st.presences.take_due(std::time::Instant::now()) {
+                    st.on_availability(p, &mut out);
+                }
             }
             ev = stream.next() => {
                 let Some(ev) = ev else { break };
@@ -1337,17 +1352,26 @@ impl State {
                 from: from.to_bare().to_string(),
             }),
             PresenceType::None | PresenceType::Unavailable => {
-                let show = presence::show_of(&p);
-                self.emit(Event::Presence {
-                    from: from.to_string(),
-                    show,
-                    status: presence::status_of(&p),
-                });
-                if show != Show::Unavailable {
-                    self.learn_caps(&p, from, out);
+                let now = std::time::Instant::now();
+                if let Some(p) = self.presences.offer(&from.to_bare(), from, p, now) {
+                    self.on_availability(p, out);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// An available or unavailable presence, let through by the coalescer.
+    fn on_availability(&mut self, p: Presence, out: &mut Vec<Stanza>) {
+        let Some(from) = p.from.clone() else { return };
+        let show = presence::show_of(&p);
+        self.emit(Event::Presence {
+            from: from.to_string(),
+            show,
+            status: presence::status_of(&p),
+        });
+        if show != Show::Unavailable {
+            self.learn_caps(&p, from, out);
         }
     }
 
