@@ -34,4 +34,6 @@ pub enum MediaError {
     FingerprintMismatch,
     #[error("invalid session description: {0}")]
     Description(String),
+    #[error("internal error in the {0} (a bug; please report it)")]
+    Internal(&'static str),
 }

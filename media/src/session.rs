@@ -812,9 +812,10 @@ impl MediaSession {
                 rtcp: rtcp_tx,
                 events: events.clone(),
             };
+            let events_v = events.clone();
             std::thread::Builder::new()
                 .name("banter-video".into())
-                .spawn(move || video_engine::run(t))
+                .spawn(move || guarded("video engine", &events_v, move || video_engine::run(t)))
                 .map_err(|e| MediaError::Device(e.to_string()))?
         };
         let shared = Arc::new(Shared::default());
@@ -827,7 +828,12 @@ impl MediaSession {
             let events = events.clone();
             std::thread::Builder::new()
                 .name("banter-audio".into())
-                .spawn(move || run_engine(config, shared, out_tx, in_rx, events))
+                .spawn(move || {
+                    let guard = events.clone();
+                    guarded("audio engine", &guard, move || {
+                        run_engine(config, shared, out_tx, in_rx, events)
+                    })
+                })
                 .map_err(|e| MediaError::Device(e.to_string()))?
         };
 
@@ -854,16 +860,20 @@ impl MediaSession {
             separate: separate.clone(),
         };
         // Events from webrtc-rs.
-        tasks.push(tokio::spawn(drive(
-            irx,
-            pc.clone(),
-            Role::Main,
-            config.clone(),
-            shared.clone(),
-            receivers.clone(),
+        tasks.push(spawn_guarded(
+            "media transport",
             events.clone(),
-            ssrc,
-        )));
+            drive(
+                irx,
+                pc.clone(),
+                Role::Main,
+                config.clone(),
+                shared.clone(),
+                receivers.clone(),
+                events.clone(),
+                ssrc,
+            ),
+        ));
         // Stats once a second.
         {
             let pc = pc.clone();
@@ -1517,6 +1527,34 @@ async fn write_rtp(
     }
 }
 
+/// Runs a media thread's body. A panic there is a bug; it must end the call with a
+/// reason the person sees, not leave it silent.
+fn guarded(what: &'static str, events: &mpsc::UnboundedSender<MediaEvent>, f: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        tracing::error!(what, "media thread panicked");
+        let _ = events.send(MediaEvent::Failed(MediaError::Internal(what)));
+    }
+}
+
+/// `tokio::spawn` for tasks that read the peer's packets, guarded like `guarded`.
+fn spawn_guarded(
+    what: &'static str,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    use futures::FutureExt;
+    tokio::spawn(async move {
+        if std::panic::AssertUnwindSafe(task)
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            tracing::error!(what, "media task panicked");
+            let _ = events.send(MediaEvent::Failed(MediaError::Internal(what)));
+        }
+    })
+}
+
 /// Follows one connection's events: candidates to signal, connected, failed, the
 /// peer's tracks. The video's own connection only gates the video: its failure is
 /// reported and the call goes on.
@@ -1627,12 +1665,11 @@ async fn drive(
                 let kind = track.kind().await;
                 let ssrcs = track.ssrcs().await;
                 tracing::debug!(?kind, ?ssrcs, "the peer's track");
-                tokio::spawn(receive_track(
-                    track,
-                    receivers.clone(),
-                    shared.clone(),
-                    ssrc,
-                ));
+                spawn_guarded(
+                    "media receiver",
+                    events.clone(),
+                    receive_track(track, receivers.clone(), shared.clone(), ssrc),
+                );
             }
         }
     }
@@ -2065,6 +2102,25 @@ fn run_engine(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    /// A bug in a media thread or task ends the call with a reason, not in silence.
+    #[tokio::test]
+    async fn a_panicking_media_thread_or_task_fails_the_call() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        guarded("audio engine", &tx, || panic!("a bug"));
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(MediaEvent::Failed(MediaError::Internal("audio engine")))
+        ));
+        let task = spawn_guarded("media receiver", tx.clone(), async { panic!("a bug") });
+        task.await.unwrap();
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(MediaEvent::Failed(MediaError::Internal("media receiver")))
+        ));
+        guarded("audio engine", &tx, || {});
+        assert!(rx.try_recv().is_err(), "no event when nothing went wrong");
+    }
 
     #[test]
     fn binds_only_allowed_interfaces() {

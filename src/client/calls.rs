@@ -887,7 +887,7 @@ fn media_failure(e: &MediaError) -> Input {
     tracing::info!(error = %e, "media failed");
     Input::MediaFailed(match e {
         MediaError::FingerprintMismatch => Reason::SecurityError,
-        MediaError::Description(_) => Reason::FailedApplication,
+        MediaError::Description(_) | MediaError::Internal(_) => Reason::FailedApplication,
         _ => Reason::ConnectivityError,
     })
 }

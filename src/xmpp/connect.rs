@@ -5,6 +5,8 @@
 //! tokio-xmpp's own connectors only log failures and retry forever; this module returns
 //! typed errors so the user learns about a wrong password or an untrusted certificate.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -561,6 +563,7 @@ where
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -4,6 +4,8 @@
 //! which plain webpki chain validation refuses as an end entity). There is no way to
 //! switch verification off.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -199,6 +201,7 @@ pub fn build(ca_file: Option<&Path>) -> Result<TlsSetup, ConnectError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,8 @@
 //! Opus (libopus via the `opus` crate): 48 kHz mono, 20 ms frames, in-band FEC, optional
 //! DTX, and a bitrate that follows the loss and RTT the far end reports.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use opus::{Application, Bitrate, Channels};
 
 use super::FRAME;
@@ -114,7 +116,10 @@ impl Decoder {
 
     /// Recovers the frame before `next_packet` from its in-band FEC data.
     pub fn decode_fec(&mut self, next_packet: &[u8], out: &mut [i16]) -> usize {
-        match self.inner.decode(next_packet, &mut out[..FRAME], true) {
+        let Some(frame) = out.get_mut(..FRAME) else {
+            return 0;
+        };
+        match self.inner.decode(next_packet, frame, true) {
             Ok(n) => n,
             Err(_) => self.conceal(out),
         }
@@ -122,10 +127,13 @@ impl Decoder {
 
     /// Packet loss concealment for one frame.
     pub fn conceal(&mut self, out: &mut [i16]) -> usize {
-        match self.inner.decode(&[], &mut out[..FRAME], false) {
+        let Some(frame) = out.get_mut(..FRAME) else {
+            return 0;
+        };
+        match self.inner.decode(&[], frame, false) {
             Ok(n) => n,
             Err(_) => {
-                out[..FRAME].fill(0);
+                frame.fill(0);
                 FRAME
             }
         }
@@ -133,6 +141,7 @@ impl Decoder {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

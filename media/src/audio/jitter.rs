@@ -9,6 +9,8 @@
 //! dropped) or runs dry (the sender is slower: a concealed frame is inserted without
 //! moving on).
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 /// Samples per 20 ms frame at 48 kHz.
 pub const FRAME_SAMPLES: u32 = 960;
 const FRAME_MS: f64 = 20.0;
@@ -157,7 +159,9 @@ impl JitterBuffer {
                 self.reset_to(ext);
             }
         }
-        let slot = &mut self.slots[(ext % SLOTS as u64) as usize];
+        let Some(slot) = self.slot_mut(ext) else {
+            return;
+        };
         if slot.used && slot.seq == ext {
             self.stats.duplicates += 1;
             return;
@@ -167,7 +171,9 @@ impl JitterBuffer {
         slot.ts = timestamp;
         slot.len = len;
         slot.used = true;
-        slot.data[..len].copy_from_slice(&payload[..len]);
+        if let (Some(to), Some(from)) = (slot.data.get_mut(..len), payload.get(..len)) {
+            to.copy_from_slice(from);
+        }
         self.highest = Some(self.highest.map_or(ext, |h| h.max(ext)));
         if self.next.is_none() {
             self.next = Some(ext);
@@ -185,12 +191,16 @@ impl JitterBuffer {
     }
 
     fn observe_transit(&mut self, transit: f64) {
-        self.transit[self.transit_pos] = transit;
+        if let Some(t) = self.transit.get_mut(self.transit_pos) {
+            *t = transit;
+        }
         self.transit_pos = (self.transit_pos + 1) % WINDOW;
         self.transit_len = (self.transit_len + 1).min(WINDOW);
         let n = self.transit_len;
-        self.scratch[..n].copy_from_slice(&self.transit[..n]);
-        let s = &mut self.scratch[..n];
+        let (Some(s), Some(from)) = (self.scratch.get_mut(..n), self.transit.get(..n)) else {
+            return;
+        };
+        s.copy_from_slice(from);
         let min = s.iter().copied().fold(f64::INFINITY, f64::min);
         let idx = ((n as f64 * 0.95) as usize).min(n - 1);
         let (_, p95, _) = s.select_nth_unstable_by(idx, |a, b| a.total_cmp(b));
@@ -200,10 +210,33 @@ impl JitterBuffer {
         self.target_frames = frames.clamp(1, 15);
     }
 
-    fn take(&mut self, seq: u64) -> Option<usize> {
-        let i = (seq % SLOTS as u64) as usize;
-        let s = &self.slots[i];
-        (s.used && s.seq == seq).then_some(i)
+    /// The slot `seq` goes in (used or not).
+    fn slot_mut(&mut self, seq: u64) -> Option<&mut Slot> {
+        self.slots.get_mut((seq % SLOTS as u64) as usize)
+    }
+
+    /// The slot holding packet `seq`, if it arrived.
+    fn take(&mut self, seq: u64) -> Option<&mut Slot> {
+        self.slot_mut(seq).filter(|s| s.used && s.seq == seq)
+    }
+
+    /// Plays packet `seq` (which has arrived) and frees its slot.
+    fn decode(&mut self, seq: u64) -> Playout<'_> {
+        match self.take(seq) {
+            Some(s) => {
+                s.used = false;
+                Playout::Decode(s.data.get(..s.len).unwrap_or_default(), s.ts)
+            }
+            None => Playout::Conceal,
+        }
+    }
+
+    /// The in-band FEC of packet `seq` (which has arrived; it stays for its turn).
+    fn fec(&mut self, seq: u64) -> Playout<'_> {
+        match self.take(seq) {
+            Some(s) => Playout::Fec(s.data.get(..s.len).unwrap_or_default()),
+            None => Playout::Conceal,
+        }
     }
 
     /// Called once per 20 ms by the playout clock.
@@ -229,21 +262,19 @@ impl JitterBuffer {
             self.window_ticks = 0;
             self.window_min = u32::MAX;
             if excess {
-                if let Some(i) = self.take(next) {
-                    self.slots[i].used = false;
+                if let Some(s) = self.take(next) {
+                    s.used = false;
                 }
                 self.stats.drift_dropped += 1;
                 next += 1;
                 self.next = Some(next);
             }
         }
-        if let Some(i) = self.take(next) {
-            self.slots[i].used = false;
+        if self.take(next).is_some() {
             self.next = Some(next + 1);
             self.underruns = 0;
             self.stats.decoded += 1;
-            let s = &self.slots[i];
-            return Playout::Decode(&s.data[..s.len], s.ts);
+            return self.decode(next);
         }
         let newer_here = self.highest.is_some_and(|h| h > next);
         if newer_here && self.underruns > 0 {
@@ -252,12 +283,10 @@ impl JitterBuffer {
             self.underruns = 0;
             next += 1;
             self.next = Some(next);
-            if let Some(i) = self.take(next) {
-                self.slots[i].used = false;
+            if self.take(next).is_some() {
                 self.next = Some(next + 1);
                 self.stats.decoded += 1;
-                let s = &self.slots[i];
-                return Playout::Decode(&s.data[..s.len], s.ts);
+                return self.decode(next);
             }
         }
         let newer_here = self.highest.is_some_and(|h| h > next);
@@ -265,10 +294,9 @@ impl JitterBuffer {
             // A hole: the packet is lost (or later than we can wait). Move on.
             self.next = Some(next + 1);
             self.underruns = 0;
-            if let Some(i) = self.take(next + 1) {
+            if self.take(next + 1).is_some() {
                 self.stats.fec_recovered += 1;
-                let s = &self.slots[i];
-                return Playout::Fec(&s.data[..s.len]);
+                return self.fec(next + 1);
             }
             self.stats.concealed += 1;
             return Playout::Conceal;
@@ -282,6 +310,7 @@ impl JitterBuffer {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -3,6 +3,8 @@
 //! arrives. Packets come and go through channels; the thread never blocks on the
 //! network.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -512,14 +514,13 @@ pub fn halve(src: &I420, dst: &mut I420) {
         *dst = I420::new(w, h);
     }
     let plane = |s: &[u8], sw: usize, d: &mut [u8], dw: usize, dh: usize| {
-        for y in 0..dh {
-            let (r0, r1) = (&s[2 * y * sw..], &s[(2 * y + 1) * sw..]);
-            for x in 0..dw {
-                let sum = r0[2 * x] as u16
-                    + r0[2 * x + 1] as u16
-                    + r1[2 * x] as u16
-                    + r1[2 * x + 1] as u16;
-                d[y * dw + x] = ((sum + 2) / 4) as u8;
+        for (rows, out) in s.chunks_exact(2 * sw).zip(d.chunks_exact_mut(dw)).take(dh) {
+            let (r0, r1) = rows.split_at(sw);
+            for ((a, b), o) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).zip(out) {
+                if let ([a0, a1], [b0, b1]) = (a, b) {
+                    let sum = *a0 as u16 + *a1 as u16 + *b0 as u16 + *b1 as u16;
+                    *o = ((sum + 2) / 4) as u8;
+                }
             }
         }
     };
@@ -530,6 +531,7 @@ pub fn halve(src: &I420, dst: &mut I420) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -2,6 +2,8 @@
 //! keeps every libvpx struct on the C side. Real-time settings: one pass, CBR, no
 //! look-ahead, keyframes only on request (a peer's PLI/FIR) or on start.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::os::raw::c_int;
 
 use super::I420;
@@ -136,8 +138,8 @@ impl Encoder {
         };
         match n {
             0 => Ok(None),
-            n if n > 0 => Ok(Some(Encoded {
-                data: &self.out[..n as usize],
+            n if n > 0 => Ok(self.out.get(..n as usize).map(|data| Encoded {
+                data,
                 keyframe: is_key != 0,
             })),
             _ => Err(MediaError::Codec("VP8 encoding failed".into())),
@@ -157,11 +159,14 @@ pub const MAX_PIXELS: usize = 3840 * 2160;
 
 /// The size a VP8 keyframe declares (RFC 6386 §9.1), read before libvpx allocates it.
 pub fn keyframe_size(frame: &[u8]) -> Option<(usize, usize)> {
-    if frame.len() < 10 || frame[0] & 1 != 0 || frame[3..6] != [0x9d, 0x01, 0x2a] {
+    let [tag, _, _, 0x9d, 0x01, 0x2a, w0, w1, h0, h1, ..] = *frame else {
+        return None;
+    };
+    if tag & 1 != 0 {
         return None;
     }
-    let w = u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff;
-    let h = u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff;
+    let w = u16::from_le_bytes([w0, w1]) & 0x3fff;
+    let h = u16::from_le_bytes([h0, h1]) & 0x3fff;
     Some((w as usize, h as usize))
 }
 
@@ -229,7 +234,9 @@ impl Decoder {
                 // the next decode call.
                 let line =
                     unsafe { std::slice::from_raw_parts(src.add(r * stride as usize), width) };
-                dst[r * width..(r + 1) * width].copy_from_slice(line);
+                if let Some(d) = dst.get_mut(r * width..(r + 1) * width) {
+                    d.copy_from_slice(line);
+                }
             }
         };
         copy(&mut into.y, y, ys, w, h);
@@ -247,6 +254,7 @@ impl Drop for Decoder {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::video::pattern;
