@@ -90,6 +90,15 @@ fn chat_offline_and_live_arrives_in_order() {
     assert_eq!(b.seen.iter().filter(|v| is(v, "connected")).count(), 1);
 }
 
+/// The 200-message burst of xmpp_e2e, on ejabberd.
+#[tokio::test(flavor = "multi_thread")]
+async fn burst_of_200_messages_arrives_once_in_order() {
+    let server = Ejabberd::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    support::chat::burst_of_200_arrives_once_in_order(&alice, &bob).await;
+}
+
 #[test]
 fn call_with_tones_both_ways() {
     let server = Ejabberd::start();
@@ -123,4 +132,56 @@ fn call_with_tones_both_ways() {
     let fa = dominant_frequency(&at_alice[24_000..], 48_000);
     assert!((fb - 440.0).abs() <= 5.0, "bob heard {fb} Hz");
     assert!((fa - 880.0).abs() <= 5.0, "alice heard {fa} Hz");
+}
+
+/// A relay-only call through ejabberd's own TURN server (ejabberd_stun with use_turn),
+/// its address and temporary credentials announced by mod_stun_disco (XEP-0215): both
+/// sides use a relay pair, and the tone arrives.
+#[test]
+fn relay_only_call_through_ejabberds_own_turn() {
+    let server = Ejabberd::start_with_turn();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let b_wav = dir.path().join("bob-heard.wav");
+    let mut args = vec![
+        "answer",
+        "--from",
+        alice.jid.as_str(),
+        "--calls",
+        "1",
+        "--ice-policy",
+        "relay",
+    ];
+    args.extend(media_args("tone:880", b_wav.to_str().unwrap()));
+    let mut bob_proc = Proc::spawn(bob.banter(&args));
+    bob_proc.wait_for("bob online", T, |v| is(v, "caught_up"));
+    let mut args = vec![
+        "call",
+        bob.jid.as_str(),
+        "--duration",
+        "3",
+        "--ice-policy",
+        "relay",
+    ];
+    args.extend(media_args("tone:440", "null"));
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "alice's call failed: {a_events:#?}\n{}", server.log());
+    let (ok, b_events) = bob_proc.finish(T);
+    assert!(ok, "bob's answer failed: {b_events:#?}");
+    for events in [&a_events, &b_events] {
+        assert!(
+            events
+                .iter()
+                .any(|e| is(e, "stats") && e["candidate_pair"] == "relay"),
+            "relay pair expected: {events:#?}"
+        );
+        assert!(!events
+            .iter()
+            .any(|e| is(e, "stats") && e["candidate_pair"] == "host"));
+    }
+    let at_bob = read_wav(&b_wav);
+    assert!(at_bob.len() > 48_000 * 2, "bob recorded {}", at_bob.len());
+    let f = dominant_frequency(&at_bob[24_000..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz");
 }

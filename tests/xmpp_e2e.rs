@@ -419,59 +419,11 @@ async fn mam_catch_up_after_offline_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn burst_of_200_messages_arrives_once_in_order() {
+    init_log();
     let server = Prosody::start();
     let alice = server.user("alice");
     let bob = server.user("bob");
-    let mut a = online(alice.config("pc")).await;
-    let mut b = online(bob.config("pc")).await;
-    next_matching(&mut b, "bob caught up", |e| {
-        matches!(e, Event::CaughtUp { .. })
-    })
-    .await;
-    for i in 0..200 {
-        a.send(Command::SendMessage {
-            id: format!("burst-{i}"),
-            to: bare(&bob.jid),
-            body: format!("message {i}"),
-        });
-    }
-    let mut got = Vec::new();
-    while got.len() < 200 {
-        let ev = next_matching(&mut b, "burst message", |e| {
-            matches!(e, Event::Message { .. })
-        })
-        .await;
-        if let Event::Message { message } = ev {
-            got.push(message.body);
-        }
-    }
-    let expected: Vec<String> = (0..200).map(|i| format!("message {i}")).collect();
-    assert_eq!(got, expected);
-    // And nothing more arrives: no duplicates.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    while let Ok(ev) = b.events.try_recv() {
-        assert!(!matches!(ev, Event::Message { .. }), "duplicate: {ev:?}");
-    }
-    // All 200 were acknowledged by the server at the sender.
-    let mut acked = std::collections::HashSet::new();
-    let mut delivered = std::collections::HashSet::new();
-    let deadline = tokio::time::Instant::now() + T;
-    while (acked.len() < 200 || delivered.len() < 200) && tokio::time::Instant::now() < deadline {
-        match tokio::time::timeout_at(deadline, a.next_event()).await {
-            Ok(Some(Event::MessageAcked { id })) => {
-                acked.insert(id);
-            }
-            Ok(Some(Event::MessageDelivered { id })) => {
-                delivered.insert(id);
-            }
-            _ => {}
-        }
-    }
-    assert_eq!(acked.len(), 200, "server acknowledged every message");
-    // Bob's client sent a delivery receipt (XEP-0184) for each.
-    assert_eq!(delivered.len(), 200, "receipts for every message");
-    a.shutdown().await;
-    b.shutdown().await;
+    support::chat::burst_of_200_arrives_once_in_order(&alice, &bob).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -26,6 +26,16 @@ pub struct Ejabberd {
 
 impl Ejabberd {
     pub fn start() -> Ejabberd {
+        Ejabberd::start_opts(false)
+    }
+
+    /// With ejabberd's own STUN/TURN listener on UDP, announced with temporary
+    /// credentials by mod_stun_disco (XEP-0215).
+    pub fn start_with_turn() -> Ejabberd {
+        Ejabberd::start_opts(true)
+    }
+
+    fn start_opts(turn: bool) -> Ejabberd {
         let dir = tempfile::Builder::new()
             .prefix("banter-ejabberd-")
             .tempdir()
@@ -46,6 +56,26 @@ impl Ejabberd {
         )
         .unwrap();
         let d = dir.path().display();
+        let turn_port = free_port();
+        let (turn_listener, turn_module) = if turn {
+            (
+                format!(
+                    r#"
+  -
+    port: {turn_port}
+    ip: "127.0.0.1"
+    transport: udp
+    module: ejabberd_stun
+    use_turn: true
+    turn_ipv4_address: "127.0.0.1"
+    auth_type: user
+    auth_realm: {DOMAIN}"#
+                ),
+                "\n  mod_stun_disco:\n    secret: \"ejabberd-turn-secret\"",
+            )
+        } else {
+            (String::new(), "")
+        };
         std::fs::create_dir_all(dir.path().join("spool")).unwrap();
         std::fs::write(
             dir.path().join("ejabberd.yml"),
@@ -65,7 +95,7 @@ listen:
     max_stanza_size: 262144
     shaper: none
     access: all
-    starttls_required: true
+    starttls_required: true{turn_listener}
 acl:
   local:
     user_regexp: ""
@@ -90,7 +120,7 @@ modules:
     access: register
   mod_roster: {{}}
   mod_stream_mgmt: {{}}
-  mod_version: {{}}
+  mod_version: {{}}{turn_module}
 "#
             ),
         )
