@@ -193,11 +193,17 @@ pub enum Cmd {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// Save the account's password in the OS keyring (after checking it by signing in),
-    /// or forget it
+    /// Create the account, save or forget its password in the OS keyring, change its
+    /// password, or delete it from the server
     Account {
         #[arg(value_enum)]
         verb: AccountVerb,
+        /// The new password, for `password` (a file holding it; or BANTER_NEW_PASSWORD)
+        #[arg(long)]
+        new_password_file: Option<PathBuf>,
+        /// Confirms `delete`: the account and what the server keeps of it are gone
+        #[arg(long)]
+        yes: bool,
     },
     /// Manage the roster: add, remove or rename a contact
     Contact {
@@ -222,6 +228,12 @@ pub enum AccountVerb {
     Save,
     /// Remove the stored password
     Forget,
+    /// Change the password on the server (XEP-0077) to the one in --new-password-file
+    /// (or BANTER_NEW_PASSWORD); a password stored in the keyring is updated too
+    Password,
+    /// Delete the account on the server (XEP-0077); needs --yes. Its stored password is
+    /// forgotten; the history on this device is kept
+    Delete,
 }
 
 /// What `banter contact` does.
@@ -440,7 +452,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             contact(&args, action).await
         }
         Cmd::History { peer, limit } => history(&args, &peer, limit),
-        Cmd::Account { verb } => account(&args, verb).await,
+        Cmd::Account {
+            verb,
+            new_password_file,
+            yes,
+        } => account(&args, verb, new_password_file, yes).await,
         Cmd::Call {
             to,
             duration,
@@ -464,7 +480,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 /// `banter account save|forget`.
-async fn account(args: &AccountArgs, verb: AccountVerb) -> Result<(), CliError> {
+async fn account(
+    args: &AccountArgs,
+    verb: AccountVerb,
+    new_password_file: Option<PathBuf>,
+    yes: bool,
+) -> Result<(), CliError> {
     let jid = args
         .jid
         .as_deref()
@@ -499,6 +520,51 @@ async fn account(args: &AccountArgs, verb: AccountVerb) -> Result<(), CliError> 
             crate::secrets::save(&jid, &password).map_err(|e| CliError(e.to_string()))?;
             println!("the password of {jid} is saved in the OS keyring");
         }
+        AccountVerb::Password => {
+            let new =
+                match (&new_password_file, std::env::var("BANTER_NEW_PASSWORD")) {
+                    (Some(path), _) => std::fs::read_to_string(path)
+                        .map_err(|e| {
+                            CliError(format!("cannot read password file {}: {e}", path.display()))
+                        })?
+                        .trim_end_matches(['\r', '\n'])
+                        .to_string(),
+                    (None, Ok(p)) => p,
+                    (None, Err(_)) => return Err(CliError(
+                        "no new password: use --new-password-file FILE or set BANTER_NEW_PASSWORD"
+                            .into(),
+                    )),
+                };
+            if new.is_empty() {
+                return Err(CliError("the new password is empty".into()));
+            }
+            let mut client = signed_in_once(args).await?;
+            client.send(Command::ChangePassword {
+                password: new.clone(),
+            });
+            let answer = account_answer(&mut client).await;
+            client.shutdown().await;
+            answer?;
+            // A stored password that no longer works would be worse than none.
+            if matches!(crate::secrets::load(&jid), Ok(Some(_))) {
+                crate::secrets::save(&jid, &new).map_err(|e| CliError(e.to_string()))?;
+            }
+            println!("the password of {jid} is changed");
+        }
+        AccountVerb::Delete => {
+            if !yes {
+                return Err(CliError(format!(
+                    "deleting {jid} removes the account from its server for good: add --yes"
+                )));
+            }
+            let mut client = signed_in_once(args).await?;
+            client.send(Command::DeleteAccount);
+            let answer = account_answer(&mut client).await;
+            client.shutdown().await;
+            answer?;
+            let _ = crate::secrets::forget(&jid);
+            println!("{jid} is deleted from its server");
+        }
         AccountVerb::Forget => {
             match crate::secrets::forget(&jid).map_err(|e| CliError(e.to_string()))? {
                 true => println!("the password of {jid} is removed from the OS keyring"),
@@ -507,6 +573,36 @@ async fn account(args: &AccountArgs, verb: AccountVerb) -> Result<(), CliError> 
         }
     }
     Ok(())
+}
+
+/// Signed in for one account operation: no presence, no catch-up.
+async fn signed_in_once(args: &AccountArgs) -> Result<client::ClientHandle, CliError> {
+    let mut cfg = config(args)?;
+    cfg.presence = None;
+    cfg.catch_up = false;
+    let mut client = connect(cfg).await?;
+    wait_online(&mut client).await?;
+    Ok(client)
+}
+
+/// The server's answer to a password change or deletion.
+async fn account_answer(client: &mut client::ClientHandle) -> Result<(), CliError> {
+    let wait = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match client.next_event().await {
+                Some(Event::PasswordChanged | Event::AccountDeleted) => return Ok(()),
+                Some(Event::AccountRefused { message }) => return Err(CliError(message)),
+                Some(Event::ConnectionError {
+                    message,
+                    fatal: true,
+                }) => return Err(CliError(message)),
+                Some(_) => {}
+                None => return Err(CliError("the connection ended".into())),
+            }
+        }
+    });
+    wait.await
+        .unwrap_or_else(|_| Err(CliError("the server did not answer".into())))
 }
 
 async fn connect(mut cfg: Config) -> Result<client::ClientHandle, CliError> {

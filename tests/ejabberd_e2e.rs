@@ -90,6 +90,13 @@ fn chat_offline_and_live_arrives_in_order() {
     assert_eq!(b.seen.iter().filter(|v| is(v, "connected")).count(), 1);
 }
 
+/// XEP-0077 from a signed-in account, on ejabberd: a new password, then deletion.
+#[test]
+fn account_password_change_and_deletion() {
+    let server = Ejabberd::start();
+    support::account::password_change_then_delete(&server.user("carol"));
+}
+
 /// The 200-message burst of xmpp_e2e, on ejabberd.
 #[tokio::test(flavor = "multi_thread")]
 async fn burst_of_200_messages_arrives_once_in_order() {

@@ -590,6 +590,13 @@ fn account_register_creates_the_account_and_says_why_not() {
     assert!(err.contains("does not"), "{err}");
 }
 
+/// XEP-0077 from a signed-in account: a new password, then deletion.
+#[test]
+fn account_password_change_and_deletion() {
+    let server = Prosody::start_with_registration();
+    support::account::password_change_then_delete(&server.user("carol"));
+}
+
 /// XEP-0085: Alice's typing reaches Bob as events; the notifications are not history.
 #[tokio::test(flavor = "multi_thread")]
 async fn typing_notifications_reach_the_contact_and_are_not_history() {

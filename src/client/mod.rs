@@ -31,7 +31,7 @@ use crate::xmpp::connect::{self, ConnectOptions};
 use crate::xmpp::error::ConnectError;
 use crate::xmpp::presence::Show;
 use crate::xmpp::{
-    caps, carbons, chat, chatstates, disco, guard, mam, presence, receipts, roster, tls,
+    caps, carbons, chat, chatstates, disco, guard, mam, presence, receipts, register, roster, tls,
 };
 
 /// What an account needs to go online.
@@ -193,6 +193,14 @@ pub enum Command {
         id: String,
         held: bool,
     },
+    /// Change the account's password on the server (XEP-0077); answered by
+    /// `Event::PasswordChanged` or `Event::AccountRefused`. Reconnects use the new one.
+    ChangePassword {
+        password: String,
+    },
+    /// Delete the account on the server (XEP-0077); answered by `Event::AccountDeleted`
+    /// (and the client stops) or `Event::AccountRefused`.
+    DeleteAccount,
     /// Go offline cleanly.
     Disconnect,
 }
@@ -304,6 +312,14 @@ pub enum Event {
     Error {
         message: String,
     },
+    /// The server took the new password.
+    PasswordChanged,
+    /// The server deleted the account; the client stops.
+    AccountDeleted,
+    /// The server refused a password change or deletion, in words.
+    AccountRefused {
+        message: String,
+    },
     /// The client stopped.
     Disconnected,
 }
@@ -404,7 +420,8 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
     )?;
 
     let (fail_tx, fail_rx) = mpsc::unbounded_channel();
-    let stream = StanzaStream::new(reconnector(first, opts, fail_tx), 64);
+    let password = std::sync::Arc::new(std::sync::Mutex::new(opts.password.clone()));
+    let stream = StanzaStream::new(reconnector(first, opts, password.clone(), fail_tx), 64);
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
@@ -430,6 +447,8 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         calls: HashMap::new(),
         ice_servers: Vec::new(),
         media_tx,
+        password,
+        deleted: false,
     };
     let jid = state.own.clone();
     let task = tokio::spawn(run(state, stream, cmd_rx, fail_rx, media_rx));
@@ -455,6 +474,7 @@ type Reconnector = Box<dyn FnMut(Option<String>, oneshot::Sender<Connection>) + 
 fn reconnector(
     first: Connection,
     opts: ConnectOptions,
+    password: std::sync::Arc<std::sync::Mutex<String>>,
     fail_tx: mpsc::UnboundedSender<ConnectError>,
 ) -> Reconnector {
     let mut first = Some(first);
@@ -465,7 +485,11 @@ fn reconnector(
             let _ = slot.send(conn);
             return;
         }
-        let opts = opts.clone();
+        let mut opts = opts.clone();
+        // The password may have been changed since (Command::ChangePassword).
+        if let Ok(p) = password.lock() {
+            opts.password = p.clone();
+        }
         let fail_tx = fail_tx.clone();
         let last_handed = last_handed.clone();
         let died_young = last_handed
@@ -551,6 +575,10 @@ enum IqPurpose {
     },
     /// STUN/TURN servers (XEP-0215).
     ExtDisco,
+    ChangePassword {
+        password: String,
+    },
+    DeleteAccount,
 }
 
 struct State {
@@ -575,6 +603,10 @@ struct State {
     propose_limit: limits::RateLimiter,
     /// Available/unavailable presences, per full JID, over a peer's rate.
     presences: limits::Coalescer<Jid, Presence>,
+    /// The password reconnects use (shared with the reconnector).
+    password: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The server deleted the account: stop.
+    deleted: bool,
     /// Caps vers asked about (when), and the devices waiting for the answer.
     caps_asked: HashMap<String, (std::time::Instant, Vec<Jid>)>,
     calls: HashMap<String, calls::ActiveCall>,
@@ -671,6 +703,15 @@ async fn run(
         }
         for stanza in out.drain(..) {
             st.transmit(&stream, stanza).await;
+        }
+        if st.deleted {
+            // The account is gone: no reconnect (it would fail as a wrong password).
+            st.hangup_all(&mut out).await;
+            for stanza in out.drain(..) {
+                st.transmit(&stream, stanza).await;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(5), stream.close()).await;
+            break;
         }
         if let Some(ping) = st.confirm_ping() {
             st.transmit(&stream, ping).await;
@@ -947,6 +988,19 @@ impl State {
                 }),
                 Err(e) => self.store_err(e),
             },
+            Command::ChangePassword { password } => {
+                let username = self.own.node().map(|n| n.to_string()).unwrap_or_default();
+                self.iq(
+                    IqPurpose::ChangePassword {
+                        password: password.clone(),
+                    },
+                    |id| register::change_password(id, &username, &password),
+                    out,
+                );
+            }
+            Command::DeleteAccount => {
+                self.iq(IqPurpose::DeleteAccount, register::remove, out);
+            }
             Command::Disconnect => {}
         }
     }
@@ -1121,6 +1175,11 @@ impl State {
                             count: self.catch_up_count,
                         });
                     }
+                    IqPurpose::ChangePassword { .. } | IqPurpose::DeleteAccount => {
+                        self.emit(Event::AccountRefused {
+                            message: register::account_refusal(&error),
+                        })
+                    }
                     IqPurpose::RosterSet => self.emit(Event::Error {
                         message: format!(
                             "the server refused the roster change: {:?}",
@@ -1172,6 +1231,17 @@ impl State {
                 self.emit(Event::Roster { contacts });
             }
             IqPurpose::RosterSet | IqPurpose::Carbons => {}
+            IqPurpose::ChangePassword { password } => {
+                if let Ok(mut p) = self.password.lock() {
+                    *p = password.clone();
+                }
+                self.config.password = password;
+                self.emit(Event::PasswordChanged);
+            }
+            IqPurpose::DeleteAccount => {
+                self.deleted = true;
+                self.emit(Event::AccountDeleted);
+            }
             IqPurpose::ExtDisco => {
                 if let Some(p) = payload {
                     self.ice_servers = crate::xmpp::extdisco::parse(&p);

@@ -65,6 +65,45 @@ pub fn submit(id: &str, username: &str, password: &str) -> Iq {
     }
 }
 
+/// XEP-0077 §3.3: a new password for the signed-in account (sent to our own account,
+/// which Prosody and ejabberd both answer for).
+pub fn change_password(id: &str, username: &str, password: &str) -> Iq {
+    submit(id, username, password)
+}
+
+/// XEP-0077 §3.2: delete the signed-in account; the server closes the stream after.
+pub fn remove(id: &str) -> Iq {
+    Iq::Set {
+        from: None,
+        to: None,
+        id: id.to_string(),
+        payload: Element::builder("query", NS)
+            .append(Element::builder("remove", NS))
+            .build(),
+    }
+}
+
+/// Why the server refused a password change or an account deletion.
+pub fn account_refusal(error: &StanzaError) -> String {
+    let text = error
+        .texts
+        .values()
+        .find(|t| !t.trim().is_empty())
+        .map(|t| format!(" (the server says: {t})"))
+        .unwrap_or_default();
+    let what = match error.defined_condition {
+        DefinedCondition::NotAcceptable => "the server did not accept the new password (too weak?)",
+        DefinedCondition::NotAllowed
+        | DefinedCondition::Forbidden
+        | DefinedCondition::NotAuthorized => "the server does not allow this for your account",
+        DefinedCondition::ServiceUnavailable | DefinedCondition::FeatureNotImplemented => {
+            "this server does not offer it (XEP-0077)"
+        }
+        _ => "the server refused",
+    };
+    format!("{what}{text}")
+}
+
 /// Reads the server's registration form.
 pub fn parse_form(query: &Element) -> Form {
     let mut form = Form::default();
@@ -154,6 +193,36 @@ mod tests {
         let f = parse_form(&el("<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='form'><field var='FORM_TYPE' type='hidden'><value>jabber:iq:register</value></field><field var='username'/><field var='ocr' label='Enter the text you see'><media xmlns='urn:xmpp:media-element'/></field></x></query>"));
         assert!(f.data_form && f.captcha);
         assert_eq!(f.needs_more().as_deref(), Some("a CAPTCHA"));
+    }
+
+    #[test]
+    fn password_change_and_removal_stanzas() {
+        let Iq::Set { payload, .. } = remove("r1") else {
+            panic!()
+        };
+        assert!(payload.is("query", NS) && payload.get_child("remove", NS).is_some());
+        let Iq::Set { payload, to, .. } = change_password("c1", "bob", "s3cret") else {
+            panic!()
+        };
+        assert!(to.is_none(), "sent to our own account");
+        assert_eq!(
+            payload
+                .get_child("password", NS)
+                .map(|p| p.text())
+                .as_deref(),
+            Some("s3cret")
+        );
+        let e = StanzaError::new(
+            xmpp_parsers::stanza_error::ErrorType::Modify,
+            DefinedCondition::NotAcceptable,
+            "en",
+            "at least 8 characters",
+        );
+        let m = account_refusal(&e);
+        assert!(
+            m.contains("too weak") && m.contains("at least 8 characters"),
+            "{m}"
+        );
     }
 
     #[test]

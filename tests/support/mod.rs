@@ -3,6 +3,7 @@
 //! 127.0.0.1 ports; stopped when dropped (also when a test panics).
 #![allow(dead_code)]
 
+pub mod account;
 pub mod chat;
 pub mod ejabberd;
 pub mod raw;
