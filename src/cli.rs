@@ -32,6 +32,10 @@ pub struct Cli {
     /// needed; as the first-run button "Try it locally")
     #[arg(long)]
     pub try_locally: bool,
+    /// Open the window creating the account given by --jid and its password on its
+    /// server (XEP-0077), then signed in (as the first screen's "Create an account")
+    #[arg(long)]
+    pub create_account: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -301,7 +305,13 @@ fn window(cli: &Cli) -> Result<(), CliError> {
             password: password(args)?,
             server: args.server.clone(),
             ca_file: args.ca_file.as_ref().map(|p| p.display().to_string()),
+            register: cli.create_account,
         }),
+        None if cli.create_account => {
+            return Err(CliError(
+                "--create-account needs the new account's --jid".into(),
+            ))
+        }
         None => None,
     };
     crate::window::run(

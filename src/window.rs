@@ -36,6 +36,8 @@ enum AppEvent {
     /// A saved account and its password from the keyring: sign in with it.
     Saved(StartAccount),
     Notice(String),
+    /// The account was created (XEP-0077): sign in to it (and keep this password).
+    Registered(Box<Config>, Option<String>),
     /// An event of the account named first.
     Client(String, Event),
 }
@@ -46,6 +48,8 @@ pub struct StartAccount {
     pub password: String,
     pub server: Option<String>,
     pub ca_file: Option<String>,
+    /// Create the account on its server first (XEP-0077 in-band registration).
+    pub register: bool,
 }
 
 struct App {
@@ -76,6 +80,8 @@ struct App {
     video: Arc<VideoView>,
     /// The last call was placed or answered with the camera on.
     camera_wanted: bool,
+    /// A new password sent to the server, kept until it answers (for the keyring).
+    new_password: Option<String>,
 }
 
 /// Opens the window; returns when it is closed.
@@ -118,6 +124,7 @@ pub fn run(
                 stash: Default::default(),
                 video: VideoView::new(),
                 camera_wanted: false,
+                new_password: None,
             };
             app.ctx = Some(cc.egui_ctx.clone());
             {
@@ -303,6 +310,12 @@ impl App {
                 return;
             }
             AppEvent::LoginFailed(e) => {
+                if self.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"event": "login_failed", "message": e})
+                    );
+                }
                 if self.model.account.is_some() && !self.model.adding_account {
                     // Another saved account could not sign in; the one shown is fine.
                     self.model.notice = Some(e);
@@ -330,6 +343,12 @@ impl App {
             }
             AppEvent::Notice(n) => {
                 self.model.notice = Some(n);
+                return;
+            }
+            AppEvent::Registered(cfg, keep) => {
+                if let Some(ctx) = self.ctx.clone() {
+                    self.start_client(*cfg, keep, ctx);
+                }
                 return;
             }
             AppEvent::Client(account, ev) => {
@@ -524,6 +543,28 @@ impl App {
                     }
                 }
             }
+            Event::PasswordChanged => {
+                let a = &mut self.model.account_settings;
+                *a = Default::default();
+                a.message = Some("The password is changed.".into());
+                // A password kept in the keyring follows (D-Bus blocks: off the runtime).
+                if let (Some(jid), Some(password)) =
+                    (self.model.account.clone(), self.new_password.take())
+                {
+                    self.runtime.spawn_blocking(move || {
+                        if matches!(crate::secrets::load(&jid), Ok(Some(_))) {
+                            let _ = crate::secrets::save(&jid, &password);
+                        }
+                    });
+                }
+            }
+            Event::AccountRefused { message } => {
+                let a = &mut self.model.account_settings;
+                a.busy = false;
+                a.message = Some(message);
+                self.new_password = None;
+            }
+            Event::AccountDeleted => self.account_deleted(),
             Event::CallStats { stats, .. } => {
                 if let Some(call) = &mut self.model.call {
                     call.mic_level_dbfs = stats.audio_level_in;
@@ -674,6 +715,32 @@ impl App {
         self.sync_accounts();
     }
 
+    /// The account shown was deleted from its server: its client stops, its password
+    /// leaves the keyring, and another signed-in account (or the form) is shown.
+    fn account_deleted(&mut self) {
+        let Some(gone) = self.model.account.clone() else {
+            return;
+        };
+        self.clients.remove(&gone);
+        let forget = gone.clone();
+        self.runtime.spawn_blocking(move || {
+            let _ = crate::secrets::forget(&forget);
+        });
+        let next = self.stash.keys().next().cloned();
+        match next {
+            Some(other) => {
+                self.switch_to(&other);
+                self.stash.remove(&gone);
+            }
+            None => {
+                self.model = self.fresh_model();
+                self.client = None;
+            }
+        }
+        self.model.notice = Some(format!("{gone} is deleted from its server."));
+        self.sync_accounts();
+    }
+
     /// Every model knows the list of accounts (for the switcher).
     fn sync_accounts(&mut self) {
         let mut all: Vec<String> = self.clients.keys().cloned().collect();
@@ -698,17 +765,24 @@ impl App {
                 server,
                 ca_file,
                 remember,
+                register,
             } => self.sign_in(
                 StartAccount {
                     jid,
                     password,
                     server,
                     ca_file,
+                    register,
                 },
                 remember,
                 ctx.clone(),
             ),
             UiCommand::TryLocally => self.try_locally(ctx.clone()),
+            UiCommand::ChangePassword { password } => {
+                self.new_password = Some(password.clone());
+                self.send(Command::ChangePassword { password });
+            }
+            UiCommand::DeleteAccount => self.send(Command::DeleteAccount),
             UiCommand::RemoveContact { jid } => {
                 if let Ok(jid) = BareJid::new(&jid) {
                     self.send(Command::RemoveContact { jid });
@@ -887,6 +961,7 @@ impl App {
                         password,
                         server: account.server,
                         ca_file: account.ca_file,
+                        register: false,
                     }),
                     Ok(None) => AppEvent::LoginFailed(format!(
                         "Enter the password of {} to sign in.",
@@ -1001,6 +1076,7 @@ impl App {
             password,
             server,
             ca_file,
+            register,
         } = account;
         let Ok(bare) = BareJid::new(&jid) else {
             self.model.form.busy = false;
@@ -1014,6 +1090,19 @@ impl App {
             .and_then(crate::xmpp::connect::parse_server);
         cfg.ca_file = ca_file.map(PathBuf::from);
         cfg.media = Some(self.media.clone());
+        if register {
+            // Created first, then signed in like any account.
+            let tx = self.events_tx.clone();
+            self.runtime.spawn(async move {
+                let ev = match client::register(&cfg).await {
+                    Ok(()) => AppEvent::Registered(Box::new(cfg), keep),
+                    Err(e) => AppEvent::LoginFailed(format!("The account was not created: {e}")),
+                };
+                let _ = tx.send(ev);
+                ctx.request_repaint();
+            });
+            return;
+        }
         self.start_client(cfg, keep, ctx);
     }
 
@@ -1110,6 +1199,7 @@ mod tests {
             stash: Default::default(),
             video: VideoView::new(),
             camera_wanted: false,
+            new_password: None,
         }
     }
 
@@ -1165,6 +1255,45 @@ mod tests {
             ts_ms: 0,
             state: MessageState::Received,
         }
+    }
+
+    /// Settings → Account: the password change goes to the account shown and the
+    /// answer is shown; a deleted account leaves the window for the next one.
+    #[test]
+    fn password_change_answer_and_a_deleted_account_leaves() {
+        let mut a = app();
+        let (tx_a, mut rx_a) = mpsc::unbounded_channel();
+        let (tx_b, _rx_b) = mpsc::unbounded_channel();
+        a.apply(AppEvent::Online(tx_a, "a@x".into()));
+        a.apply(AppEvent::Online(tx_b, "b@x".into()));
+        while rx_a.try_recv().is_ok() {}
+        a.execute_for_test(UiCommand::ChangePassword {
+            password: "n3w".into(),
+        });
+        assert!(matches!(
+            rx_a.try_recv(),
+            Ok(Command::ChangePassword { password }) if password == "n3w"
+        ));
+        a.model.account_settings.busy = true;
+        a.apply(AppEvent::Client(
+            "a@x".into(),
+            Event::AccountRefused {
+                message: "the server did not accept the new password (too weak?)".into(),
+            },
+        ));
+        let s = &a.model.account_settings;
+        assert!(!s.busy && s.message.as_deref().is_some_and(|m| m.contains("too weak")));
+        a.apply(AppEvent::Client("a@x".into(), Event::AccountDeleted));
+        assert_eq!(a.model.account.as_deref(), Some("b@x"));
+        assert_eq!(a.model.accounts, ["b@x"]);
+        assert!(a
+            .model
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("a@x is deleted")));
+        a.apply(AppEvent::Client("b@x".into(), Event::AccountDeleted));
+        assert_eq!(a.model.account, None, "back to the form");
+        assert!(a.model.accounts.is_empty());
     }
 
     #[test]

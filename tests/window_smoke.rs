@@ -158,6 +158,44 @@ async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
     assert!((f - 660.0).abs() < 5.0, "{f} Hz");
 }
 
+/// "Create an account" from the window (`--create-account`, the first screen's path
+/// without the clicks): on Prosody and on ejabberd the account is created and signed
+/// in; the same name again is refused in words.
+#[test]
+fn window_creates_an_account_then_signs_in() {
+    let x = Xvfb::start();
+    let prosody = Prosody::start_with_registration();
+    let ejabberd = support::ejabberd::Ejabberd::start();
+    for newbie in [
+        prosody.unregistered_user("newbie"),
+        ejabberd.unregistered_user("newbie"),
+    ] {
+        for attempt in ["first", "again"] {
+            let mut cmd = newbie.banter_on(
+                attempt,
+                &[
+                    "--create-account",
+                    "--audio-in",
+                    "silence",
+                    "--audio-out",
+                    "null",
+                ],
+            );
+            cmd.env("DISPLAY", &x.display);
+            let mut window = Proc::spawn(cmd);
+            let ev = window.wait_for("an answer", Duration::from_secs(30), |v| {
+                v["event"] == "window" || v["event"] == "login_failed"
+            });
+            if attempt == "first" {
+                assert_eq!(ev["account"], newbie.jid.as_str(), "{ev}");
+            } else {
+                let m = ev["message"].as_str().unwrap_or_default();
+                assert!(m.contains("not created") && m.contains("taken"), "{ev}");
+            }
+        }
+    }
+}
+
 /// Saves the X screen to artifacts/NAME (CI keeps the folder).
 fn screenshot(x: &Xvfb, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");

@@ -1240,6 +1240,9 @@ impl State {
             }
             IqPurpose::DeleteAccount => {
                 self.deleted = true;
+                if let Err(e) = self.store.forget_account(&account) {
+                    self.store_err(e);
+                }
                 self.emit(Event::AccountDeleted);
             }
             IqPurpose::ExtDisco => {

@@ -293,6 +293,13 @@ impl Store {
         Ok(())
     }
 
+    /// The account is no more (deleted from its server): not offered at start.
+    pub fn forget_account(&self, jid: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM accounts WHERE jid = ?1", params![jid])?;
+        Ok(())
+    }
+
     /// Accounts known to this installation.
     pub fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
         let mut st = self

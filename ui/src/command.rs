@@ -9,6 +9,8 @@ pub enum UiCommand {
         ca_file: Option<String>,
         /// Keep the password in the OS keyring for the next start.
         remember: bool,
+        /// Create the account on its server first (XEP-0077).
+        register: bool,
     },
     /// Show another signed-in account.
     SwitchAccount {
@@ -84,6 +86,12 @@ pub enum UiCommand {
     LoadEarlier {
         jid: String,
     },
+    /// A new password for the account shown (XEP-0077).
+    ChangePassword {
+        password: String,
+    },
+    /// Delete the account shown from its server (XEP-0077).
+    DeleteAccount,
 }
 
 /// XEP-0085 states the window sends.

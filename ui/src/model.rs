@@ -285,6 +285,23 @@ pub struct AccountForm {
     /// The last attempt's error, shown under the form.
     pub error: Option<String>,
     pub busy: bool,
+    /// Create the account (XEP-0077 in-band registration) instead of signing in.
+    pub create: bool,
+    /// The password typed again, when creating an account.
+    pub password_again: String,
+}
+
+/// The Account section of Settings: a new password, and deleting the account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountSettings {
+    pub new_password: String,
+    pub new_password_again: String,
+    /// The account's address typed again to confirm deletion.
+    pub delete_confirm: String,
+    /// A change was sent and its answer is awaited.
+    pub busy: bool,
+    /// The server's answer or a mistake in the fields, in words.
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -328,6 +345,7 @@ pub struct Model {
     pub call_log: Vec<CallLogRow>,
     /// A line for errors that belong to no form (shown in the status bar).
     pub notice: Option<String>,
+    pub account_settings: AccountSettings,
     /// Now, for "Today"/"Yesterday" headings (set by the binary each frame; tests fix it).
     pub now_ms: i64,
 }
@@ -432,7 +450,14 @@ pub fn validate_form(form: &AccountForm) -> Result<(), String> {
         return Err("Enter your address as name@server, e.g. alice@example.org".into());
     }
     if form.password.is_empty() {
-        return Err("Enter your password".into());
+        return Err(if form.create {
+            "Choose a password".into()
+        } else {
+            "Enter your password".into()
+        });
+    }
+    if form.create && form.password != form.password_again {
+        return Err("The two passwords differ".into());
     }
     if !form.server.trim().is_empty() {
         let ok = form
@@ -465,6 +490,10 @@ mod tests {
         f.server = "host".into();
         assert!(validate_form(&f).is_err());
         f.server = "host:5222".into();
+        assert!(validate_form(&f).is_ok());
+        f.create = true;
+        assert_eq!(validate_form(&f).unwrap_err(), "The two passwords differ");
+        f.password_again = "x".into();
         assert!(validate_form(&f).is_ok());
     }
 

@@ -83,6 +83,7 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         ui.add_space(20.0);
     });
     let form = &mut model.form;
+    let before = form.create;
     let width = 420.0_f32.min(ui.available_width());
     let margin = ((ui.available_width() - width) / 2.0).max(0.0);
     ui.horizontal(|ui| {
@@ -92,8 +93,27 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         ui.vertical(|ui| {
             ui.set_width(width);
             ui.group(|ui| {
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut form.create, false, "I have an account");
+                    ui.selectable_value(&mut form.create, true, "Create an account");
+                });
+                if form.create {
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(
+                                "Choose your address as name@server: the server is where the \
+                                 account is created (one that lets anyone register).",
+                            )
+                            .small(),
+                        )
+                        .wrap(),
+                    );
+                }
                 labelled_edit(ui, "Address", &mut form.jid, false);
                 labelled_edit(ui, "Password", &mut form.password, true);
+                if form.create {
+                    labelled_edit(ui, "Repeat password", &mut form.password_again, true);
+                }
                 ui.checkbox(
                     &mut form.remember,
                     "Remember password (in the system keyring)",
@@ -115,10 +135,19 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                 }
                 ui.add_space(8.0);
                 ui.horizontal(|ui| {
-                    let sign_in = ui.add_enabled(!form.busy, egui::Button::new("Sign in"));
+                    let label = if form.create {
+                        "Create account"
+                    } else {
+                        "Sign in"
+                    };
+                    let sign_in = ui.add_enabled(!form.busy, egui::Button::new(label));
                     if form.busy {
                         ui.spinner();
-                        ui.label("Connecting…");
+                        ui.label(if form.create {
+                            "Creating the account…"
+                        } else {
+                            "Connecting…"
+                        });
                     }
                     if sign_in.clicked() {
                         match validate_form(form) {
@@ -133,6 +162,7 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                                     ca_file: Some(form.ca_file.trim().to_string())
                                         .filter(|s| !s.is_empty()),
                                     remember: form.remember,
+                                    register: form.create,
                                 });
                             }
                             Err(e) => form.error = Some(e),
@@ -155,6 +185,9 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                     form.error = None;
                     form.busy = true;
                     out.push(UiCommand::TryLocally);
+                }
+                if form.create != before {
+                    form.error = None;
                 }
                 if let Some(e) = &form.error {
                     ui.add(
@@ -353,6 +386,77 @@ pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
     );
     if model.settings != before {
         out.push(UiCommand::ChangeSettings(model.settings));
+    }
+    if let Some(account) = model.account.clone() {
+        ui.separator();
+        ui.heading("Account");
+        account_settings(ui, &account, &mut model.account_settings, out);
+    }
+}
+
+/// Change password and delete account (XEP-0077), for the account shown.
+fn account_settings(
+    ui: &mut egui::Ui,
+    account: &str,
+    a: &mut crate::model::AccountSettings,
+    out: &mut Vec<UiCommand>,
+) {
+    let field = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {
+        let l = ui.label(label);
+        ui.add_sized(
+            [190.0, 20.0],
+            TextEdit::singleline(text).password(password),
+        )
+        .labelled_by(l.id);
+        ui.end_row();
+    };
+    egui::Grid::new("account-passwords").show(ui, |ui| {
+        field(ui, "New password", &mut a.new_password, true);
+        field(ui, "Repeat new password", &mut a.new_password_again, true);
+    });
+    if ui
+        .add_enabled(!a.busy, egui::Button::new("Change password"))
+        .clicked()
+    {
+        if a.new_password.is_empty() {
+            a.message = Some("Type the new password".into());
+        } else if a.new_password != a.new_password_again {
+            a.message = Some("The two passwords differ".into());
+        } else {
+            a.busy = true;
+            a.message = None;
+            out.push(UiCommand::ChangePassword {
+                password: a.new_password.clone(),
+            });
+        }
+    }
+    ui.add_space(6.0);
+    ui.add(
+        egui::Label::new(
+            RichText::new(format!(
+                "Deleting the account removes it from its server for good. Type {account} to confirm."
+            ))
+            .small(),
+        )
+        .wrap(),
+    );
+    egui::Grid::new("account-delete").show(ui, |ui| {
+        field(ui, "Confirm address", &mut a.delete_confirm, false);
+    });
+    let confirmed = a.delete_confirm.trim() == account;
+    if ui
+        .add_enabled(confirmed && !a.busy, egui::Button::new("Delete account"))
+        .clicked()
+    {
+        a.busy = true;
+        a.message = None;
+        out.push(UiCommand::DeleteAccount);
+    }
+    if a.busy {
+        ui.spinner();
+    }
+    if let Some(m) = &a.message {
+        ui.add(egui::Label::new(m.as_str()).wrap());
     }
 }
 

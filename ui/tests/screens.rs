@@ -67,10 +67,52 @@ fn account_form_validates_then_signs_in() {
             server: None,
             ca_file: None,
             remember: false,
+            register: false,
         }]
     );
     // While connecting the button is disabled and a spinner says so.
     h.get_by_label("Connecting…");
+}
+
+/// Creating an account from the first screen: the same address and password, typed
+/// twice; a mismatch is said before anything is sent.
+#[test]
+fn create_an_account_from_the_first_screen() {
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::account_form(ui, &mut s.model, &mut s.commands),
+        State::default(),
+    );
+    h.get_by_label("Create an account").click();
+    h.run();
+    type_into(&mut h, Role::TextInput, "Address", "newbie@example.org");
+    type_into(&mut h, Role::PasswordInput, "Password", "s3cret-pw");
+    type_into(&mut h, Role::PasswordInput, "Repeat password", "s3cret-px");
+    h.get_by_role_and_label(Role::Button, "Create account")
+        .click();
+    h.run();
+    assert!(h.state().commands.is_empty());
+    h.get_by_label("The two passwords differ");
+    h.get_by_role_and_label(Role::PasswordInput, "Repeat password")
+        .focus();
+    h.run();
+    h.key_press(egui::Key::Backspace);
+    h.run();
+    type_into(&mut h, Role::PasswordInput, "Repeat password", "w");
+    h.get_by_role_and_label(Role::Button, "Create account")
+        .click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::AddAccount {
+            jid: "newbie@example.org".into(),
+            password: "s3cret-pw".into(),
+            server: None,
+            ca_file: None,
+            remember: false,
+            register: true,
+        }]
+    );
+    h.get_by_label("Creating the account…");
 }
 
 #[test]
@@ -378,6 +420,56 @@ fn settings_switch_devices_and_call_options() {
             })
         ]
     );
+}
+
+/// Settings → Account: a new password typed twice; deletion only once the address is
+/// typed again.
+#[test]
+fn settings_change_password_and_delete_account() {
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::settings_panel(ui, &mut s.model, &mut s.commands),
+        State {
+            model: signed_in(),
+            ..Default::default()
+        },
+    );
+    type_into(&mut h, Role::PasswordInput, "New password", "n3w");
+    h.get_by_role_and_label(Role::Button, "Change password")
+        .click();
+    h.run();
+    h.get_by_label("The two passwords differ");
+    assert!(h.state().commands.is_empty());
+    type_into(&mut h, Role::PasswordInput, "Repeat new password", "n3w");
+    h.get_by_role_and_label(Role::Button, "Change password")
+        .click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::ChangePassword {
+            password: "n3w".into()
+        }]
+    );
+    // The answer came (the window clears `busy`): now delete.
+    h.state_mut().model.account_settings.busy = false;
+    h.state_mut().commands.clear();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Delete account")
+        .click();
+    h.run();
+    assert!(
+        h.state().commands.is_empty(),
+        "deleted without confirmation"
+    );
+    type_into(
+        &mut h,
+        Role::TextInput,
+        "Confirm address",
+        "alice@example.org",
+    );
+    h.get_by_role_and_label(Role::Button, "Delete account")
+        .click();
+    h.run_steps(3);
+    assert_eq!(h.state().commands, [UiCommand::DeleteAccount]);
 }
 
 #[test]
