@@ -10,7 +10,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use banter::client::{self, Command, Event};
+use banter::client::{self, CallStatus, Command, Event};
 use banter::xmpp_parsers::jid::{BareJid, Jid};
 use banter_media::audio::sink::SinkSpec;
 use banter_media::audio::source::SourceSpec;
@@ -55,7 +55,7 @@ async fn main() {
     let answerer = tokio::spawn(async move {
         while let Some(ev) = b.next_event().await {
             if let Event::Call { id, state, .. } = ev {
-                if state == "ringing" {
+                if state == CallStatus::Ringing {
                     b.send(Command::AcceptCall { id, video: false });
                 }
             }
@@ -86,7 +86,7 @@ async fn main() {
         a.send(Command::Hangup { id: id.clone() });
         wait(
             &mut a,
-            |e| matches!(e, Event::Call { id: got, state, .. } if *got == id && state == "ended"),
+            |e| matches!(e, Event::Call { id: got, state, .. } if *got == id && *state == CallStatus::Ended),
         )
         .await;
         tokio::time::sleep(Duration::from_millis(200)).await;

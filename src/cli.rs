@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use xmpp_parsers::jid::BareJid;
 
-use crate::client::{self, ClientError, Command, Config, Event};
+use crate::client::{
+    self, CallDirection, CallStatus, ClientError, Command, Config, EndReason, Event,
+};
 use crate::xmpp::connect::parse_server;
 use crate::xmpp::presence::Show;
 
@@ -762,7 +764,7 @@ async fn sound_test(media: &MediaArgs, duration: f64, json: bool) -> Result<(), 
         Duration::from_secs_f64(duration.max(0.5)),
         |s| {
             if json {
-                let _ = writeln!(out, "{}", stats_json(None, s));
+                let _ = writeln!(out, "{}", client::stats_json(None, s));
             }
         },
     )
@@ -793,7 +795,7 @@ async fn camera_test(media: &MediaArgs, duration: f64, json: bool) -> Result<(),
         Duration::from_secs_f64(duration.max(1.0)),
         |s| {
             if json {
-                let _ = writeln!(out, "{}", stats_json(None, s));
+                let _ = writeln!(out, "{}", client::stats_json(None, s));
             }
         },
     )
@@ -818,28 +820,6 @@ async fn camera_test(media: &MediaArgs, duration: f64, json: bool) -> Result<(),
         );
     }
     Ok(())
-}
-
-/// A `stats` event as CLI.md describes it.
-pub fn stats_json(id: Option<&str>, s: &banter_media::CallStats) -> serde_json::Value {
-    json!({
-        "event": "stats", "id": id, "rtt_ms": s.rtt_ms, "jitter_ms": s.jitter_ms,
-        "loss_pct": s.loss_pct, "send_kbps": s.send_kbps, "recv_kbps": s.recv_kbps,
-        "audio_packets_received": s.audio_packets_received,
-        "audio_level_in": s.audio_level_in, "audio_level_out": s.audio_level_out,
-        "candidate_pair": s.candidate_pair.map(|k| k.as_str()),
-        "fec_recovered": s.fec_recovered, "concealed": s.concealed,
-        "jitter_buffer_ms": s.jitter_target_ms, "bitrate": s.bitrate,
-        "video_frames_decoded": s.video.as_ref().map(|v| v.frames_decoded),
-        "video_frames_sent": s.video.as_ref().map(|v| v.frames_sent),
-        "video_width": s.video.as_ref().map(|v| v.width),
-        "video_height": s.video.as_ref().map(|v| v.height),
-        "video_fps": s.video.as_ref().map(|v| v.fps),
-        "video_send_kbps": s.video.as_ref().map(|v| v.send_kbps),
-        "video_recv_kbps": s.video.as_ref().map(|v| v.recv_kbps),
-        "video_target_kbps": s.video.as_ref().map(|v| v.target_kbps),
-        "bandwidth_estimate_kbps": s.video.as_ref().and_then(|v| v.estimate_kbps),
-    })
 }
 
 fn devices(json: bool) {
@@ -869,33 +849,21 @@ fn devices(json: bool) {
     show("cameras", &cameras);
 }
 
-/// A `call` event as CLI.md describes it.
-fn call_json(ev: &Event) -> Option<serde_json::Value> {
-    match ev {
-        Event::Call {
-            id,
-            peer,
-            direction,
-            media,
-            state,
-            reason,
-        } => Some(
-            json!({"event": "call", "id": id, "peer": peer, "direction": direction,
-                         "media": media, "state": state, "reason": reason}),
-        ),
-        Event::CallStats { id, stats } => Some(stats_json(Some(id), stats)),
-        Event::CallInfo { id, info } => Some(json!({"event": "call_info", "id": id, "info": info})),
-        Event::CallVideo { id, width, height } => {
-            Some(json!({"event": "call_video", "id": id, "width": width, "height": height}))
-        }
-        _ => None,
-    }
+/// Whether the event belongs to a call (printed by the call commands).
+fn is_call_event(ev: &Event) -> bool {
+    matches!(
+        ev,
+        Event::Call { .. }
+            | Event::CallStats { .. }
+            | Event::CallInfo { .. }
+            | Event::CallVideo { .. }
+    )
 }
 
 fn print_call_event(ev: &Event, json: bool) {
     if json {
-        if let Some(v) = call_json(ev) {
-            println!("{v}");
+        if is_call_event(ev) {
+            println!("{}", client::to_json(ev));
         }
         return;
     }
@@ -993,8 +961,8 @@ async fn call(
                 let Some(ev) = ev else { break Err(CliError("the connection ended".into())) };
                 print_call_event(&ev, args.json);
                 match ev {
-                    Event::Call { id: cid, state, reason, .. } if cid == id => match state.as_str() {
-                        "active" if !was_active => {
+                    Event::Call { id: cid, state, reason, .. } if cid == id => match state {
+                        CallStatus::Active if !was_active => {
                             was_active = true;
                             let now = tokio::time::Instant::now();
                             if let Some(d) = opts.duration {
@@ -1004,12 +972,12 @@ async fn call(
                                 video_at = Some(now + Duration::from_secs_f64(d));
                             }
                         }
-                        "ended" => {
-                            let reason = reason.unwrap_or_default();
+                        CallStatus::Ended => {
+                            let reason = reason.map(EndReason::as_str).unwrap_or_default();
                             if was_active && reason == "success" {
                                 break Ok(());
                             }
-                            break Err(CliError(call_failure(&to.to_bare().to_string(), &reason)));
+                            break Err(CliError(call_failure(&to.to_bare().to_string(), reason)));
                         }
                         _ => {}
                     },
@@ -1068,26 +1036,26 @@ async fn answer(
         tokio::select! {
             ev = client.next_event() => {
                 let Some(ev) = ev else { return Err(CliError("the connection ended".into())) };
-                if call_json(&ev).is_some() {
+                if is_call_event(&ev) {
                     print_call_event(&ev, args.json);
                 } else {
                     print_event(&mut out, &ev, args.json);
                 }
                 match ev {
-                    Event::Call { id, state, direction, reason, peer, .. } => match state.as_str() {
-                        "ringing" if direction == crate::jingle::session::CallDirection::In => {
+                    Event::Call { id, state, direction, reason, peer, .. } => match state {
+                        CallStatus::Ringing if direction == CallDirection::In => {
                             client.send(Command::AcceptCall { id, video });
                         }
-                        "active" => {
+                        CallStatus::Active => {
                             if let Some(d) = duration {
                                 hangups.push((tokio::time::Instant::now() + Duration::from_secs_f64(d), id));
                             }
                         }
-                        "ended" => {
+                        CallStatus::Ended => {
                             hangups.retain(|(_, h)| *h != id);
-                            let reason = reason.unwrap_or_default();
+                            let reason = reason.map(EndReason::as_str).unwrap_or_default();
                             if reason != "success" {
-                                failures.push(call_failure(&peer, &reason));
+                                failures.push(call_failure(&peer, reason));
                             }
                             ended += 1;
                             if calls.is_some_and(|n| ended >= n) {
@@ -1189,24 +1157,7 @@ async fn contact(args: &AccountArgs, action: ContactAction) -> Result<(), CliErr
 /// Prints one event, as a JSON line (the contract in README.md) or as plain text.
 pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
     let line = if json {
-        let v = match ev {
-            Event::Connected { jid, resumed } => {
-                json!({"event": "connected", "jid": jid, "resumed": resumed})
-            }
-            Event::Presence { from, show, status } => {
-                json!({"event": "presence", "from": from, "show": show, "status": status})
-            }
-            Event::Message { message } => json!({
-                "event": "message", "from": message.from, "to": message.to, "id": message.id,
-                "body": message.body, "peer": message.peer, "direction": message.direction,
-                "ts_ms": message.ts_ms, "stanza_id": message.stanza_id,
-            }),
-            Event::Error { message } => json!({"event": "error", "message": message}),
-            Event::ConnectionError { message, fatal } => {
-                json!({"event": "error", "message": message, "fatal": fatal})
-            }
-            other => serde_json::to_value(other).unwrap_or_else(|_| json!({"event": "unknown"})),
-        };
+        let v = client::to_json(ev);
         v.to_string()
     } else {
         match ev {

@@ -229,15 +229,17 @@ async fn run_echo(mut c: client::ClientHandle) {
             // is sent back too.
             Event::Call {
                 id,
-                direction: crate::jingle::session::CallDirection::In,
+                direction: client::CallDirection::In,
                 state,
                 media,
                 ..
             } => {
-                let video = media.iter().any(|m| m == "video");
-                match state.as_str() {
-                    "ringing" => c.send(ClientCommand::AcceptCall { id, video }),
-                    "active" if video => c.send(ClientCommand::SetCamera { id, on: true }),
+                let video = media.contains(&client::Media::Video);
+                match state {
+                    client::CallStatus::Ringing => c.send(ClientCommand::AcceptCall { id, video }),
+                    client::CallStatus::Active if video => {
+                        c.send(ClientCommand::SetCamera { id, on: true })
+                    }
                     _ => {}
                 }
             }

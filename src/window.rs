@@ -22,7 +22,10 @@ use banter_ui::{eframe, egui, Model, UiCommand};
 use tokio::sync::mpsc;
 use xmpp_parsers::jid::{BareJid, Jid};
 
-use crate::client::{self, Command, Config, Event, SettingsChange};
+use crate::client::{
+    self, CallDirection, CallInfo, CallStatus, Command, Config, Event, Media, SettingsChange,
+    Typing,
+};
 use crate::xmpp::presence::Show;
 
 /// Messages loaded from the store at a time (the first page, then each "earlier").
@@ -353,7 +356,7 @@ impl App {
             }
             AppEvent::Client(account, ev) => {
                 let ringing_in = matches!(&ev, Event::Call { state, direction, .. }
-                    if state == "ringing" && *direction == crate::jingle::session::CallDirection::In);
+                    if *state == CallStatus::Ringing && *direction == CallDirection::In);
                 if self.stash.contains_key(&account) {
                     if ringing_in && self.model.call.is_none() {
                         // A call for another account: show that account.
@@ -497,8 +500,8 @@ impl App {
                 media,
                 ..
             } => {
-                let video = media.iter().any(|m| m == "video");
-                self.on_call(id, peer, direction, &state, video)
+                let video = media.contains(&Media::Video);
+                self.on_call(id, peer, direction, state, video)
             }
             Event::CallVideo { id, .. } => {
                 if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
@@ -523,18 +526,18 @@ impl App {
             }
             Event::ChatState { from, state } => {
                 let conv = self.model.conversations.entry(from).or_default();
-                conv.peer_typing = state == "composing";
+                conv.peer_typing = state == Typing::Composing;
             }
             Event::CallInfo { id, info } => {
                 if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
-                    match info.as_str() {
-                        "mute" => call.peer_muted = true,
-                        "unmute" => call.peer_muted = false,
-                        "hold" => call.peer_held = true,
-                        "unhold" => call.peer_held = false,
-                        "camera-off" => call.peer_camera_off = true,
-                        "camera-on" => call.peer_camera_off = false,
-                        "video-declined" => {
+                    match info {
+                        CallInfo::Mute => call.peer_muted = true,
+                        CallInfo::Unmute => call.peer_muted = false,
+                        CallInfo::Hold => call.peer_held = true,
+                        CallInfo::Unhold => call.peer_held = false,
+                        CallInfo::CameraOff => call.peer_camera_off = true,
+                        CallInfo::CameraOn => call.peer_camera_off = false,
+                        CallInfo::VideoDeclined => {
                             call.camera_on = false;
                             self.model.notice =
                                 Some(format!("{} did not take the video.", call.peer));
@@ -608,14 +611,13 @@ impl App {
         &mut self,
         id: String,
         peer: String,
-        direction: crate::jingle::session::CallDirection,
-        state: &str,
+        direction: CallDirection,
+        state: CallStatus,
         video: bool,
     ) {
-        use crate::jingle::session::CallDirection;
         let incoming = direction == CallDirection::In;
         match state {
-            "ringing" if incoming => {
+            CallStatus::Ringing if incoming => {
                 let who = self
                     .model
                     .contact(&peer)
@@ -631,7 +633,7 @@ impl App {
                 };
                 self.model.incoming = Some(IncomingCall { id, peer, video })
             }
-            "ended" => {
+            CallStatus::Ended => {
                 self.stop_ringing();
                 // The call history list gets the record the client just stored.
                 self.send(Command::LoadCallHistory { limit: 500 });
@@ -643,8 +645,7 @@ impl App {
                     .conversations
                     .entry(peer)
                     .or_default()
-                    .items
-                    .push(TimelineItem::Call {
+                    .push_live(TimelineItem::Call {
                         id,
                         outgoing: !incoming,
                         answered,
@@ -654,10 +655,10 @@ impl App {
             }
             other => {
                 let phase = match other {
-                    "proposing" => CallPhase::Calling,
-                    "ringing" => CallPhase::Ringing,
-                    "connecting" => CallPhase::Connecting,
-                    _ => CallPhase::Active,
+                    CallStatus::Proposing => CallPhase::Calling,
+                    CallStatus::Ringing => CallPhase::Ringing,
+                    CallStatus::Connecting => CallPhase::Connecting,
+                    CallStatus::Active | CallStatus::Ended => CallPhase::Active,
                 };
                 if phase == CallPhase::Active && self.call_started.is_none() {
                     self.call_started = Some(Instant::now());
@@ -1216,8 +1217,8 @@ mod tests {
                 id: "v1".into(),
                 peer: "bob@x".into(),
                 direction: CallDirection::Out,
-                media: vec!["audio".into(), "video".into()],
-                state: "active".into(),
+                media: vec![Media::Audio, Media::Video],
+                state: CallStatus::Active,
                 reason: None,
             },
         ));
@@ -1337,8 +1338,8 @@ mod tests {
                 id: "c".into(),
                 peer: "dave@x".into(),
                 direction: CallDirection::In,
-                media: vec!["audio".into()],
-                state: "ringing".into(),
+                media: vec![Media::Audio],
+                state: CallStatus::Ringing,
                 reason: None,
             },
         ));
@@ -1455,7 +1456,7 @@ mod tests {
             String::new(),
             Event::ChatState {
                 from: "bob@x".into(),
-                state: "composing".into(),
+                state: Typing::Composing,
             },
         ));
         assert!(a.model.conversations["bob@x"].peer_typing);
@@ -1499,47 +1500,51 @@ mod tests {
 
     #[test]
     fn incoming_call_then_active_then_ended_leaves_a_timeline_entry() {
-        use crate::jingle::session::CallDirection;
+        use crate::jingle::session::EndReason;
+        use crate::jingle::Reason;
         let mut a = app();
-        let call = |state: &str, reason: Option<&str>| {
+        let call = |state: CallStatus, reason: Option<EndReason>| {
             AppEvent::Client(
                 String::new(),
                 Event::Call {
                     id: "c".into(),
                     peer: "bob@x".into(),
                     direction: CallDirection::In,
-                    media: vec!["audio".into()],
-                    state: state.into(),
-                    reason: reason.map(Into::into),
+                    media: vec![Media::Audio],
+                    state,
+                    reason,
                 },
             )
         };
-        a.apply(call("ringing", None));
+        a.apply(call(CallStatus::Ringing, None));
         assert!(a.model.incoming.is_some());
-        a.apply(call("connecting", None));
-        a.apply(call("active", None));
+        a.apply(call(CallStatus::Connecting, None));
+        a.apply(call(CallStatus::Active, None));
         assert!(a.model.incoming.is_none());
         // The peer's hold and mute are shown.
-        let info = |info: &str| {
+        let info = |info: CallInfo| {
             AppEvent::Client(
                 String::new(),
                 Event::CallInfo {
                     id: "c".into(),
-                    info: info.into(),
+                    info,
                 },
             )
         };
-        a.apply(info("hold"));
-        a.apply(info("mute"));
+        a.apply(info(CallInfo::Hold));
+        a.apply(info(CallInfo::Mute));
         let c = a.model.call.as_ref().unwrap();
         assert!(c.peer_held && c.peer_muted);
-        a.apply(info("unhold"));
+        a.apply(info(CallInfo::Unhold));
         assert!(!a.model.call.as_ref().unwrap().peer_held);
         assert_eq!(
             a.model.call.as_ref().map(|c| c.phase),
             Some(CallPhase::Active)
         );
-        a.apply(call("ended", Some("success")));
+        a.apply(call(
+            CallStatus::Ended,
+            Some(EndReason::Jingle(Reason::Success)),
+        ));
         assert!(a.model.call.is_none());
         assert!(matches!(
             a.model.conversations["bob@x"].items.last(),

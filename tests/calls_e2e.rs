@@ -70,7 +70,7 @@ fn alice_calls_bob_tones_cross_and_alice_hangs_up() {
 
 // ---- the same flows driven through the library, for the parts the CLI does not expose
 
-use banter::client::{self, ClientHandle, Command, Event};
+use banter::client::{self, CallStatus, ClientHandle, Command, Event};
 use banter::jingle::Reason;
 use banter_media::audio::sink::SinkSpec;
 use banter_media::audio::source::SourceSpec;
@@ -107,7 +107,7 @@ async fn next_call_event(c: &mut ClientHandle, what: &str, pred: impl Fn(&Event)
 }
 
 fn is_state(e: &Event, want: &str) -> bool {
-    matches!(e, Event::Call { state, .. } if state == want)
+    matches!(e, Event::Call { state, .. } if state.as_str() == want)
 }
 
 fn call_id(e: &Event) -> String {
@@ -119,7 +119,7 @@ fn call_id(e: &Event) -> String {
 
 fn reason(e: &Event) -> String {
     match e {
-        Event::Call { reason, .. } => reason.clone().unwrap_or_default(),
+        Event::Call { reason, .. } => reason.map(|r| r.as_str().to_string()).unwrap_or_default(),
         _ => unreachable!(),
     }
 }
@@ -422,7 +422,7 @@ async fn peer_vanishing_mid_call_ends_it_and_the_next_call_works() {
     next_call_event(
         &mut a,
         "second call active",
-        |e| matches!(e, Event::Call { id, state, .. } if id == "second" && state == "active"),
+        |e| matches!(e, Event::Call { id, state, .. } if id == "second" && *state == CallStatus::Active),
     )
     .await;
     let ended = next_call_event(&mut a, "second call ended", |e| is_state(e, "ended")).await;

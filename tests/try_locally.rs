@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use banter::client::{self, Command, Event};
+use banter::client::{self, CallStatus, Command, Event};
 use banter::local::{loopback_media, TryLocally, ECHO_DELAY_MS};
 use banter_media::audio::analysis::dominant_frequency;
 use banter_media::audio::sink::SinkSpec;
@@ -69,7 +69,7 @@ async fn echo_contact_answers_chat_and_plays_calls_back() {
         &mut me,
         "active",
         T,
-        |e| matches!(e, Event::Call { state, .. } if state == "active"),
+        |e| matches!(e, Event::Call { state, .. } if *state == CallStatus::Active),
     )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -80,7 +80,7 @@ async fn echo_contact_answers_chat_and_plays_calls_back() {
         &mut me,
         "ended",
         T,
-        |e| matches!(e, Event::Call { state, .. } if state == "ended"),
+        |e| matches!(e, Event::Call { state, .. } if *state == CallStatus::Ended),
     )
     .await;
 
@@ -102,7 +102,7 @@ async fn echo_contact_answers_chat_and_plays_calls_back() {
         &mut me,
         "video call ended",
         T,
-        |e| matches!(e, Event::Call { state, .. } if state == "ended"),
+        |e| matches!(e, Event::Call { state, .. } if *state == CallStatus::Ended),
     )
     .await;
     me.shutdown().await;

@@ -133,7 +133,7 @@ async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
         &mut b,
         "bob's call ended",
         Duration::from_secs(10),
-        |e| matches!(e, Event::Call { state, .. } if state == "ended"),
+        |e| matches!(e, Event::Call { state, .. } if *state == banter::client::CallStatus::Ended),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(800)).await;

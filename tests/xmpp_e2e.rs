@@ -631,7 +631,9 @@ async fn typing_notifications_reach_the_contact_and_are_not_history() {
     });
     // The message says `active`: the peer stops showing "typing…".
     let ev = next_matching(&mut b, "active", |e| matches!(e, Event::ChatState { .. })).await;
-    assert!(matches!(ev, Event::ChatState { state, .. } if state == "active"));
+    assert!(
+        matches!(ev, Event::ChatState { state, .. } if state == banter::client::Typing::Active)
+    );
     next_matching(&mut b, "message", |e| matches!(e, Event::Message { .. })).await;
     b.send(Command::LoadHistory {
         peer: bare(&alice.jid),

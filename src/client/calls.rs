@@ -344,19 +344,20 @@ impl State {
                     let camera = |n: &Option<String>| {
                         n.as_deref().is_some_and(|n| entry.call.is_video_content(n))
                     };
+                    use super::CallInfo as I;
                     let info = match info {
-                        Info::Mute(n) if camera(&n) => "camera-off",
-                        Info::Unmute(n) if camera(&n) => "camera-on",
-                        Info::Mute(_) => "mute",
-                        Info::Unmute(_) => "unmute",
-                        Info::Hold => "hold",
-                        Info::Unhold => "unhold",
-                        Info::Active => "active",
-                        Info::Ringing => "ringing",
+                        Info::Mute(n) if camera(&n) => I::CameraOff,
+                        Info::Unmute(n) if camera(&n) => I::CameraOn,
+                        Info::Mute(_) => I::Mute,
+                        Info::Unmute(_) => I::Unmute,
+                        Info::Hold => I::Hold,
+                        Info::Unhold => I::Unhold,
+                        Info::Active => I::Active,
+                        Info::Ringing => I::Ringing,
                     };
                     self.emit(Event::CallInfo {
                         id: id.to_string(),
-                        info: info.to_string(),
+                        info,
                     });
                     vec![]
                 }
@@ -427,7 +428,7 @@ impl State {
                     }
                     self.emit(Event::CallInfo {
                         id: id.to_string(),
-                        info: "video-declined".into(),
+                        info: super::CallInfo::VideoDeclined,
                     });
                     vec![]
                 }
@@ -507,10 +508,17 @@ impl State {
             id: c.id.clone(),
             peer: c.peer.to_string(),
             direction: c.direction,
-            media: c.media.iter().map(|m| m.as_str().to_string()).collect(),
-            state: s.name().to_string(),
+            media: c
+                .media
+                .iter()
+                .map(|m| match m {
+                    MediaKind::Video => super::Media::Video,
+                    _ => super::Media::Audio,
+                })
+                .collect(),
+            state: s.into(),
             reason: match s {
-                CallState::Ended(r) => Some(r.as_str().to_string()),
+                CallState::Ended(r) => Some(r),
                 _ => None,
             },
         };

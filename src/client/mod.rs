@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 use minidom::Element;
-use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use tokio_xmpp::stanzastream::{Connection, Event as StreamEv, StanzaStream, StreamEvent};
@@ -26,7 +25,7 @@ use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
-use crate::store::{Contact, Direction, MessageState, Store, StoreError, StoredMessage};
+use crate::store::{Direction, MessageState, Store, StoreError, StoredMessage};
 use crate::xmpp::connect::{self, ConnectOptions};
 use crate::xmpp::error::ConnectError;
 use crate::xmpp::presence::Show;
@@ -203,125 +202,6 @@ pub enum Command {
     DeleteAccount,
     /// Go offline cleanly.
     Disconnect,
-}
-
-/// What the account reports.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    /// Online (first time, or after a reconnect that lost the session).
-    Connected {
-        jid: String,
-        resumed: bool,
-    },
-    /// The connection dropped; reconnecting in the background.
-    ConnectionLost,
-    /// A reconnect attempt failed; `fatal` ones need the user (password, certificate).
-    ConnectionError {
-        message: String,
-        fatal: bool,
-    },
-    Roster {
-        contacts: Vec<Contact>,
-    },
-    ContactChanged {
-        contact: Contact,
-    },
-    ContactRemoved {
-        jid: String,
-    },
-    Presence {
-        from: String,
-        show: Show,
-        status: Option<String>,
-    },
-    SubscriptionRequest {
-        from: String,
-    },
-    /// A new history entry (received live, from a carbon or from the archive).
-    Message {
-        message: StoredMessage,
-    },
-    /// The server confirmed our message.
-    MessageAcked {
-        id: String,
-    },
-    /// The recipient's device confirmed our message (XEP-0184).
-    MessageDelivered {
-        id: String,
-    },
-    MessageFailed {
-        id: String,
-        error: String,
-    },
-    /// A contact's resource's features (disco#info, via caps).
-    Features {
-        jid: String,
-        features: Vec<String>,
-    },
-    /// Archive catch-up finished with `count` new messages.
-    CaughtUp {
-        count: usize,
-    },
-    History {
-        peer: String,
-        messages: Vec<StoredMessage>,
-    },
-    /// A call changed state.
-    Call {
-        id: String,
-        peer: String,
-        direction: crate::jingle::session::CallDirection,
-        media: Vec<String>,
-        state: String,
-        reason: Option<String>,
-    },
-    /// A contact is typing, stopped, or left the chat (XEP-0085): `state` is
-    /// `composing`, `paused`, `active`, `inactive` or `gone`.
-    ChatState {
-        from: String,
-        state: String,
-    },
-    /// The peer muted, unmuted, put the call on hold or resumed it (`info`:
-    /// `mute`, `unmute`, `hold`, `unhold`).
-    CallInfo {
-        id: String,
-        info: String,
-    },
-    /// The latest calls, newest first.
-    CallHistory {
-        calls: Vec<crate::store::CallRecord>,
-    },
-    /// The first audio from the peer was decoded.
-    CallAudio {
-        id: String,
-    },
-    /// The first picture from the peer was decoded.
-    CallVideo {
-        id: String,
-        width: usize,
-        height: usize,
-    },
-    /// Once a second during a call.
-    CallStats {
-        id: String,
-        #[serde(skip)]
-        stats: banter_media::CallStats,
-    },
-    /// Something went wrong that is not about the connection.
-    Error {
-        message: String,
-    },
-    /// The server took the new password.
-    PasswordChanged,
-    /// The server deleted the account; the client stops.
-    AccountDeleted,
-    /// The server refused a password change or deletion, in words.
-    AccountRefused {
-        message: String,
-    },
-    /// The client stopped.
-    Disconnected,
 }
 
 /// A front end's end of the client.
@@ -619,7 +499,12 @@ struct State {
 }
 
 mod calls;
+mod events;
 mod limits;
+
+pub use crate::jingle::session::{CallDirection, EndReason};
+pub use crate::jingle::Reason;
+pub use events::{stats_json, to_json, CallInfo, CallStatus, Event, Media, Typing};
 
 const MAM_LAST: &str = "mam_last_id";
 
@@ -1389,7 +1274,7 @@ impl State {
             if from.to_bare() != self.own {
                 self.emit(Event::ChatState {
                     from: from.to_bare().to_string(),
-                    state: chatstates::name(&state).to_string(),
+                    state: Typing::from(&state),
                 });
             }
         }

@@ -67,6 +67,11 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    /// A call that ended normally (hung up after it was answered).
+    pub fn is_success(self) -> bool {
+        self == EndReason::Jingle(Reason::Success)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EndReason::Jingle(r) => r.as_str(),

@@ -403,11 +403,8 @@ fn account_settings(
 ) {
     let field = |ui: &mut egui::Ui, label: &str, text: &mut String, password: bool| {
         let l = ui.label(label);
-        ui.add_sized(
-            [190.0, 20.0],
-            TextEdit::singleline(text).password(password),
-        )
-        .labelled_by(l.id);
+        ui.add_sized([190.0, 20.0], TextEdit::singleline(text).password(password))
+            .labelled_by(l.id);
         ui.end_row();
     };
     egui::Grid::new("account-passwords").show(ui, |ui| {

@@ -1,0 +1,382 @@
+//! What the account reports to its front ends, typed; and the one JSON shape of it
+//! (README's event lines), which the command line and the window's `--json` share.
+
+use serde::{Serialize, Serializer};
+use serde_json::{json, Value};
+
+use crate::jingle::session::{CallDirection, CallState, EndReason};
+use crate::store::{Contact, StoredMessage};
+use crate::xmpp::presence::Show;
+
+/// Where a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    /// Our proposal is out; nothing rings yet.
+    Proposing,
+    /// Out: the peer's device rings. In: we ring, waiting for the user.
+    Ringing,
+    /// Accepted; ICE and DTLS are being set up.
+    Connecting,
+    /// Media flows.
+    Active,
+    /// Over; the event's `reason` says why.
+    Ended,
+}
+
+impl From<CallState> for CallStatus {
+    fn from(s: CallState) -> CallStatus {
+        match s {
+            CallState::Proposing => CallStatus::Proposing,
+            CallState::Ringing => CallStatus::Ringing,
+            CallState::Connecting => CallStatus::Connecting,
+            CallState::Active => CallStatus::Active,
+            CallState::Ended(_) => CallStatus::Ended,
+        }
+    }
+}
+
+impl CallStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Proposing => "proposing",
+            CallStatus::Ringing => "ringing",
+            CallStatus::Connecting => "connecting",
+            CallStatus::Active => "active",
+            CallStatus::Ended => "ended",
+        }
+    }
+}
+
+impl std::fmt::Display for CallStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EndReason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A call's media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Media {
+    Audio,
+    Video,
+}
+
+/// What the peer told us about the call (XEP-0167 informational messages), or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallInfo {
+    Mute,
+    Unmute,
+    /// The peer turned its camera off (a mute of the video content) or on.
+    CameraOff,
+    CameraOn,
+    Hold,
+    Unhold,
+    Active,
+    Ringing,
+    /// The peer did not take the video we added.
+    VideoDeclined,
+}
+
+impl CallInfo {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallInfo::Mute => "mute",
+            CallInfo::Unmute => "unmute",
+            CallInfo::CameraOff => "camera-off",
+            CallInfo::CameraOn => "camera-on",
+            CallInfo::Hold => "hold",
+            CallInfo::Unhold => "unhold",
+            CallInfo::Active => "active",
+            CallInfo::Ringing => "ringing",
+            CallInfo::VideoDeclined => "video-declined",
+        }
+    }
+}
+
+impl std::fmt::Display for CallInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A contact's chat state (XEP-0085).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Typing {
+    Active,
+    Composing,
+    Paused,
+    Inactive,
+    Gone,
+}
+
+impl Typing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Typing::Active => "active",
+            Typing::Composing => "composing",
+            Typing::Paused => "paused",
+            Typing::Inactive => "inactive",
+            Typing::Gone => "gone",
+        }
+    }
+}
+
+impl From<&xmpp_parsers::chatstates::ChatState> for Typing {
+    fn from(s: &xmpp_parsers::chatstates::ChatState) -> Typing {
+        use xmpp_parsers::chatstates::ChatState as C;
+        match s {
+            C::Active => Typing::Active,
+            C::Composing => Typing::Composing,
+            C::Paused => Typing::Paused,
+            C::Inactive => Typing::Inactive,
+            C::Gone => Typing::Gone,
+        }
+    }
+}
+
+/// What the account reports.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Online (first time, or after a reconnect that lost the session).
+    Connected {
+        jid: String,
+        resumed: bool,
+    },
+    /// The connection dropped; reconnecting in the background.
+    ConnectionLost,
+    /// A reconnect attempt failed; `fatal` ones need the user (password, certificate).
+    ConnectionError {
+        message: String,
+        fatal: bool,
+    },
+    Roster {
+        contacts: Vec<Contact>,
+    },
+    ContactChanged {
+        contact: Contact,
+    },
+    ContactRemoved {
+        jid: String,
+    },
+    Presence {
+        from: String,
+        show: Show,
+        status: Option<String>,
+    },
+    SubscriptionRequest {
+        from: String,
+    },
+    /// A new history entry (received live, from a carbon or from the archive).
+    Message {
+        message: StoredMessage,
+    },
+    /// The server confirmed our message.
+    MessageAcked {
+        id: String,
+    },
+    /// The recipient's device confirmed our message (XEP-0184).
+    MessageDelivered {
+        id: String,
+    },
+    MessageFailed {
+        id: String,
+        error: String,
+    },
+    /// A contact's resource's features (disco#info, via caps).
+    Features {
+        jid: String,
+        features: Vec<String>,
+    },
+    /// Archive catch-up finished with `count` new messages.
+    CaughtUp {
+        count: usize,
+    },
+    History {
+        peer: String,
+        messages: Vec<StoredMessage>,
+    },
+    /// A call changed state.
+    Call {
+        id: String,
+        peer: String,
+        direction: CallDirection,
+        media: Vec<Media>,
+        state: CallStatus,
+        reason: Option<EndReason>,
+    },
+    /// A contact is typing, stopped, or left the chat (XEP-0085).
+    ChatState {
+        from: String,
+        state: Typing,
+    },
+    /// The peer muted, unmuted, put the call on hold or resumed it, and the like.
+    CallInfo {
+        id: String,
+        info: CallInfo,
+    },
+    /// The latest calls, newest first.
+    CallHistory {
+        calls: Vec<crate::store::CallRecord>,
+    },
+    /// The first audio from the peer was decoded.
+    CallAudio {
+        id: String,
+    },
+    /// The first picture from the peer was decoded.
+    CallVideo {
+        id: String,
+        width: usize,
+        height: usize,
+    },
+    /// Once a second during a call.
+    CallStats {
+        id: String,
+        #[serde(skip)]
+        stats: banter_media::CallStats,
+    },
+    /// Something went wrong that is not about the connection.
+    Error {
+        message: String,
+    },
+    /// The server took the new password.
+    PasswordChanged,
+    /// The server deleted the account; the client stops.
+    AccountDeleted,
+    /// The server refused a password change or deletion, in words.
+    AccountRefused {
+        message: String,
+    },
+    /// The client stopped.
+    Disconnected,
+}
+
+/// The event as one JSON object: the shape README and CLI.md describe, the same for
+/// the command line and the window's `--json`.
+pub fn to_json(ev: &Event) -> Value {
+    match ev {
+        Event::Message { message } => json!({
+            "event": "message", "from": message.from, "to": message.to, "id": message.id,
+            "body": message.body, "peer": message.peer, "direction": message.direction,
+            "ts_ms": message.ts_ms, "stanza_id": message.stanza_id,
+        }),
+        Event::Error { message } => json!({"event": "error", "message": message}),
+        Event::ConnectionError { message, fatal } => {
+            json!({"event": "error", "message": message, "fatal": fatal})
+        }
+        Event::CallStats { id, stats } => stats_json(Some(id), stats),
+        other => serde_json::to_value(other).unwrap_or_else(|_| json!({"event": "unknown"})),
+    }
+}
+
+/// A `stats` event: a call's figures once a second (also the sound test's).
+pub fn stats_json(id: Option<&str>, s: &banter_media::CallStats) -> Value {
+    json!({
+        "event": "stats", "id": id, "rtt_ms": s.rtt_ms, "jitter_ms": s.jitter_ms,
+        "loss_pct": s.loss_pct, "send_kbps": s.send_kbps, "recv_kbps": s.recv_kbps,
+        "audio_packets_received": s.audio_packets_received,
+        "audio_level_in": s.audio_level_in, "audio_level_out": s.audio_level_out,
+        "candidate_pair": s.candidate_pair.map(|k| k.as_str()),
+        "fec_recovered": s.fec_recovered, "concealed": s.concealed,
+        "jitter_buffer_ms": s.jitter_target_ms, "bitrate": s.bitrate,
+        "video_frames_decoded": s.video.as_ref().map(|v| v.frames_decoded),
+        "video_frames_sent": s.video.as_ref().map(|v| v.frames_sent),
+        "video_width": s.video.as_ref().map(|v| v.width),
+        "video_height": s.video.as_ref().map(|v| v.height),
+        "video_fps": s.video.as_ref().map(|v| v.fps),
+        "video_send_kbps": s.video.as_ref().map(|v| v.send_kbps),
+        "video_recv_kbps": s.video.as_ref().map(|v| v.recv_kbps),
+        "video_target_kbps": s.video.as_ref().map(|v| v.target_kbps),
+        "bandwidth_estimate_kbps": s.video.as_ref().and_then(|v| v.estimate_kbps),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::jingle::Reason;
+
+    /// The JSON lines README documents, from typed events.
+    #[test]
+    fn events_have_the_documented_json_shape() {
+        let call = to_json(&Event::Call {
+            id: "c1".into(),
+            peer: "bob@x".into(),
+            direction: CallDirection::In,
+            media: vec![Media::Audio, Media::Video],
+            state: CallStatus::Ended,
+            reason: Some(EndReason::Jingle(Reason::ConnectivityError)),
+        });
+        assert_eq!(
+            call,
+            json!({"event": "call", "id": "c1", "peer": "bob@x", "direction": "in",
+                   "media": ["audio", "video"], "state": "ended",
+                   "reason": "connectivity-error"})
+        );
+        let info = to_json(&Event::CallInfo {
+            id: "c1".into(),
+            info: CallInfo::VideoDeclined,
+        });
+        assert_eq!(
+            info,
+            json!({"event": "call_info", "id": "c1", "info": "video-declined"})
+        );
+        let typing = to_json(&Event::ChatState {
+            from: "bob@x".into(),
+            state: Typing::Composing,
+        });
+        assert_eq!(
+            typing,
+            json!({"event": "chat_state", "from": "bob@x", "state": "composing"})
+        );
+        // Stats carry their figures (the window's writer once printed none).
+        let stats = to_json(&Event::CallStats {
+            id: "c1".into(),
+            stats: banter_media::CallStats {
+                rtt_ms: Some(12.0),
+                ..Default::default()
+            },
+        });
+        assert_eq!(stats["event"], "stats");
+        assert_eq!(stats["id"], "c1");
+        assert_eq!(stats["rtt_ms"], 12.0);
+        assert_eq!(
+            to_json(&Event::ConnectionError {
+                message: "m".into(),
+                fatal: true
+            }),
+            json!({"event": "error", "message": "m", "fatal": true})
+        );
+        assert_eq!(
+            to_json(&Event::AccountDeleted),
+            json!({"event": "account_deleted"})
+        );
+        // The words of the text output are the JSON's.
+        for i in [
+            CallInfo::CameraOff,
+            CallInfo::VideoDeclined,
+            CallInfo::Unhold,
+        ] {
+            assert_eq!(serde_json::to_value(i).unwrap(), i.as_str());
+        }
+        for s in [CallStatus::Proposing, CallStatus::Ended] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+}
