@@ -772,14 +772,8 @@ impl State {
             out.push(iq_error(None, iq_id, DefinedCondition::BadRequest));
             return;
         };
-        let jingle = match Jingle::parse(&payload) {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::info!(%from, error = %e, "malformed jingle");
-                out.push(iq_error(Some(from), iq_id, DefinedCondition::BadRequest));
-                return;
-            }
-        };
+        // Cheap checks first: a flood, or Jingle from someone with no business here,
+        // costs no parsing (a description can be large).
         if !self
             .jingle_limit
             .allow(&from.to_bare(), std::time::Instant::now())
@@ -791,16 +785,23 @@ impl State {
             ));
             return;
         }
-        if jingle.sid.is_empty() || jingle.sid.len() > MAX_SID {
+        let sid = payload.attr("sid").unwrap_or_default();
+        if sid.is_empty() || sid.len() > MAX_SID {
             out.push(iq_error(Some(from), iq_id, DefinedCondition::BadRequest));
             return;
         }
-        let ack =
-            |out: &mut Vec<Stanza>, to: Jid| out.push(iq_result(Some(to), iq_id.clone(), None));
-        let ours = self.calls.get(&jingle.sid).map(|c| c.call.peer.clone());
+        let ours = self.calls.get(sid).map(|c| c.call.peer.clone());
         match ours {
             Some(peer) if peer == from.to_bare() => {
-                ack(out, from.clone());
+                let jingle = match Jingle::parse(&payload) {
+                    Ok(j) => j,
+                    Err(e) => {
+                        tracing::info!(%from, error = %e, "malformed jingle");
+                        out.push(iq_error(Some(from), iq_id, DefinedCondition::BadRequest));
+                        return;
+                    }
+                };
+                out.push(iq_result(Some(from.clone()), iq_id, None));
                 let sid = jingle.sid.clone();
                 self.call_input(&sid, Input::Jingle { from, jingle }, out)
                     .await;
@@ -813,7 +814,7 @@ impl State {
             }
             None => {}
         }
-        if jingle.action != Action::SessionInitiate {
+        if payload.attr("action") != Some(Action::SessionInitiate.as_str()) {
             // XEP-0166: unknown session.
             out.push(iq_error(Some(from), iq_id, DefinedCondition::ItemNotFound));
             return;
@@ -834,6 +835,16 @@ impl State {
             ));
             return;
         }
+        let jingle = match Jingle::parse(&payload) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::info!(%from, error = %e, "malformed jingle");
+                out.push(iq_error(Some(from), iq_id, DefinedCondition::BadRequest));
+                return;
+            }
+        };
+        let ack =
+            |out: &mut Vec<Stanza>, to: Jid| out.push(iq_result(Some(to), iq_id.clone(), None));
         ack(out, from.clone());
         if self.busy_for(&peer) {
             tracing::info!(%from, "direct call while busy: rejected");

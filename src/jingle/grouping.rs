@@ -29,6 +29,7 @@ impl Group {
                 .children()
                 .filter(|c| c.name() == "content")
                 .filter_map(|c| c.attr("name").map(str::to_string))
+                .take(super::limits::CONTENTS)
                 .collect(),
         })
     }

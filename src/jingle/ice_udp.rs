@@ -42,6 +42,7 @@ impl Transport {
                 .children()
                 .filter(|c| c.name() == "candidate")
                 .filter_map(parse_candidate)
+                .take(super::limits::CANDIDATES)
                 .collect(),
         }
     }

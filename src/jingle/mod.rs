@@ -81,6 +81,22 @@ impl Action {
     }
 }
 
+/// What one Jingle element may hold. Generous for real clients (Chromium offers about
+/// 15 codecs with up to 5 feedback types each, 2 contents); small enough that a
+/// hostile description costs little to parse and map: items beyond these are ignored.
+pub mod limits {
+    pub const CONTENTS: usize = 4;
+    pub const CODECS: usize = 32;
+    /// rtcp-fb per codec, and at description level (which applies to every codec).
+    pub const FEEDBACK: usize = 16;
+    pub const PARAMETERS: usize = 32;
+    pub const HEADER_EXTENSIONS: usize = 16;
+    pub const SOURCES: usize = 16;
+    pub const SOURCE_GROUPS: usize = 8;
+    /// Candidates read from one transport element (the mapping keeps 32 per call).
+    pub const CANDIDATES: usize = 64;
+}
+
 /// Why a session ended (XEP-0166 §7.4), also used by JMI reject/finish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -269,7 +285,11 @@ impl Jingle {
             sid,
             initiator: el.attr("initiator").map(str::to_string),
             responder: el.attr("responder").map(str::to_string),
-            contents: el.children().filter_map(Content::parse).collect(),
+            contents: el
+                .children()
+                .filter_map(Content::parse)
+                .take(limits::CONTENTS)
+                .collect(),
             reason: el.get_child("reason", NS).map(Reason::from_element),
             group: el
                 .get_child("group", grouping::NS)

@@ -8,6 +8,7 @@ use minidom::Element;
 
 use banter_media::description::{Codec, HeaderExtension, MediaKind, RtcpFb, Ssrc, SsrcGroup};
 
+use super::limits;
 use crate::xmpp::Attr;
 
 pub const NS: &str = "urn:xmpp:jingle:apps:rtp:1";
@@ -53,12 +54,20 @@ impl Description {
             _ => return None,
         };
         // Description-level rtcp-fb applies to every payload type (XEP-0293 §3).
-        let shared_fb: Vec<RtcpFb> = el.children().filter_map(parse_fb).collect();
+        let shared_fb: Vec<RtcpFb> = el
+            .children()
+            .filter_map(parse_fb)
+            .take(limits::FEEDBACK)
+            .collect();
         let codecs = el
             .children()
             .filter(|c| c.name() == "payload-type")
             .filter_map(|pt| {
-                let mut rtcp_fb: Vec<RtcpFb> = pt.children().filter_map(parse_fb).collect();
+                let mut rtcp_fb: Vec<RtcpFb> = pt
+                    .children()
+                    .filter_map(parse_fb)
+                    .take(limits::FEEDBACK)
+                    .collect();
                 rtcp_fb.extend(shared_fb.iter().cloned());
                 Some(Codec {
                     payload_type: pt.attr("id")?.parse().ok()?,
@@ -77,10 +86,12 @@ impl Description {
                         .filter_map(|p| {
                             Some((p.attr("name")?.to_string(), p.attr("value")?.to_string()))
                         })
+                        .take(limits::PARAMETERS)
                         .collect(),
                     rtcp_fb,
                 })
             })
+            .take(limits::CODECS)
             .collect();
         Some(Description {
             media,
@@ -94,6 +105,7 @@ impl Description {
                         uri: h.attr("uri")?.to_string(),
                     })
                 })
+                .take(limits::HEADER_EXTENSIONS)
                 .collect(),
             sources: el
                 .children()
@@ -110,9 +122,11 @@ impl Description {
                                     p.attr("value").unwrap_or("").to_string(),
                                 ))
                             })
+                            .take(limits::PARAMETERS)
                             .collect(),
                     })
                 })
+                .take(limits::SOURCES)
                 .collect(),
             source_groups: el
                 .children()
@@ -124,9 +138,11 @@ impl Description {
                             .children()
                             .filter(|s| s.name() == "source")
                             .filter_map(|s| s.attr("ssrc")?.parse().ok())
+                            .take(limits::SOURCES)
                             .collect(),
                     })
                 })
+                .take(limits::SOURCE_GROUPS)
                 .collect(),
             rtcp_mux: el.children().any(|c| c.name() == "rtcp-mux"),
         })
@@ -244,6 +260,30 @@ impl Info {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    /// Description-level feedback applies to every codec: 3 000 of each used to make
+    /// nine million copies (gigabytes) from one stanza. What is kept is bounded.
+    #[test]
+    fn a_huge_description_is_cut_to_the_limits() {
+        let mut x = String::from("<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'>");
+        for i in 0..3_000 {
+            x.push_str(&format!(
+                "<payload-type id='{}' name='opus' clockrate='48000'><parameter name='a' value='b'/></payload-type>",
+                i % 128
+            ));
+            x.push_str("<rtcp-fb xmlns='urn:xmpp:jingle:apps:rtp:rtcp-fb:0' type='nack'/>");
+            x.push_str("<source xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' ssrc='1'/>");
+        }
+        x.push_str("</description>");
+        let el = Element::from_str(&x).unwrap();
+        let d = Description::parse(&el).unwrap();
+        assert_eq!(d.codecs.len(), limits::CODECS);
+        assert!(d
+            .codecs
+            .iter()
+            .all(|c| c.rtcp_fb.len() <= 2 * limits::FEEDBACK));
+        assert_eq!(d.sources.len(), limits::SOURCES);
+    }
 
     /// Chromium's video description as StanzaJS sends it: two sources (media and RTX)
     /// tied by an FID group, which reaches the SDP for the media engine and survives a
