@@ -253,14 +253,7 @@ impl App {
     }
 
     fn contact_mut(&mut self, jid: &str) -> &mut ContactRow {
-        if let Some(i) = self.model.contacts.iter().position(|c| c.jid == jid) {
-            return &mut self.model.contacts[i];
-        }
-        self.model.contacts.push(ContactRow {
-            jid: jid.to_string(),
-            ..Default::default()
-        });
-        self.model.contacts.last_mut().expect("just pushed")
+        self.model.contact_mut(jid)
     }
 
     fn apply(&mut self, ev: AppEvent) {
@@ -423,8 +416,10 @@ impl App {
                     self.send(Command::AnswerSubscription { jid, accept: true });
                 }
             }
+            // At most 100 open questions: more (from many JIDs) wait until some are answered.
             Event::SubscriptionRequest { from }
-                if !self.model.subscription_requests.contains(&from) =>
+                if !self.model.subscription_requests.contains(&from)
+                    && self.model.subscription_requests.len() < 100 =>
             {
                 self.model.subscription_requests.push(from);
             }

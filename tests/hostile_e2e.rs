@@ -308,4 +308,26 @@ fn a_presence_flood_is_coalesced_to_the_latest() {
         statuses.len()
     );
     assert!(statuses.windows(2).all(|w| w[0] < w[1]), "{statuses:?}");
+
+    // A stranger's presence with caps costs no disco query (and no cache entry); our
+    // own other device's does get one.
+    let eve = server.user("eve");
+    let mut e = RawClient::login(&eve, "raw");
+    e.send(&format!(
+        "<presence to='{alice_full}'><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='http://x' ver='evever='/></presence>"
+    ));
+    let mut own = RawClient::login(&alice, "other");
+    own.send(&format!(
+        "<presence to='{alice_full}'><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='http://x' ver='ownver='/></presence>"
+    ));
+    own.read_until("ownver=");
+    // Alice's answer to a ping sent after the presence follows anything she sent eve.
+    e.send(&format!(
+        "<iq to='{alice_full}' type='get' id='e-sync'><ping xmlns='urn:xmpp:ping'/></iq>"
+    ));
+    let heard = e.read_until("id='e-sync'");
+    assert!(
+        !heard.contains("disco#info"),
+        "the stranger was asked: {heard}"
+    );
 }

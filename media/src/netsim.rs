@@ -1,6 +1,9 @@
 //! A network simulator for tests and benchmarks: a UDP relay that drops and delays
 //! RTP packets (STUN, DTLS and RTCP pass untouched, so sessions still connect).
 
+// A test harness (an impaired network for the tests).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

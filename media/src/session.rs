@@ -935,16 +935,20 @@ impl MediaSession {
         let link = Arc::new(Link::new(pc.clone()));
         // Video waits for its own connection (the main one may be up already).
         self.video.connected.store(false, Ordering::Release);
-        let task = tokio::spawn(drive(
-            rx,
-            pc,
-            Role::Video,
-            self.config.clone(),
-            self.shared.clone(),
-            self.receivers.clone(),
+        let task = spawn_guarded(
+            "video transport",
             self.events.clone(),
-            self.audio_ssrc,
-        ));
+            drive(
+                rx,
+                pc,
+                Role::Video,
+                self.config.clone(),
+                self.shared.clone(),
+                self.receivers.clone(),
+                self.events.clone(),
+                self.audio_ssrc,
+            ),
+        );
         if let Ok(mut t) = self.tasks.lock() {
             t.push(task);
         }

@@ -110,6 +110,13 @@ impl State {
         self.bound.clone()
     }
 
+    /// Whose features we look up: our own devices, whoever may call us, and peers of
+    /// our calls. A stranger's presence costs no query and no cache entry.
+    pub(super) fn wants_features_of(&self, jid: &Jid) -> bool {
+        let bare = jid.to_bare();
+        bare == self.own || self.calls.values().any(|c| c.call.peer == bare) || self.may_call(&bare)
+    }
+
     /// Whether `jid` may ring us (see `CallPolicy`).
     fn may_call(&self, jid: &BareJid) -> bool {
         let policy = &self.config.call_policy;
@@ -637,20 +644,31 @@ impl State {
         }
     }
 
-    pub(super) fn is_call_iq(&self, id: &str) -> bool {
+    /// An answer to one of our Jingle requests: its id, from the call's peer (anyone
+    /// else's "answer" is not one).
+    pub(super) fn is_call_iq(&self, id: &str, from: Option<&Jid>) -> bool {
+        let Some(from) = from.map(Jid::to_bare) else {
+            return false;
+        };
         self.calls
             .values()
-            .any(|c| c.iq_ids.iter().any(|(i, _)| i == id))
+            .any(|c| c.call.peer == from && c.iq_ids.iter().any(|(i, _)| i == id))
     }
 
     pub(super) async fn on_call_iq_answer(&mut self, stanza: Stanza, out: &mut Vec<Stanza>) {
         let Stanza::Iq(iq) = stanza else { return };
-        let (id, failed) = match &iq {
-            Iq::Result { id, .. } => (id.clone(), false),
-            Iq::Error { id, .. } => (id.clone(), true),
+        let (id, failed, from) = match &iq {
+            Iq::Result { id, from, .. } => (id.clone(), false, from.clone()),
+            Iq::Error { id, from, .. } => (id.clone(), true, from.clone()),
             _ => return,
         };
+        let Some(from) = from.map(|f| f.to_bare()) else {
+            return;
+        };
         let Some((call_id, action)) = self.calls.iter_mut().find_map(|(k, c)| {
+            if c.call.peer != from {
+                return None;
+            }
             let pos = c.iq_ids.iter().position(|(i, _)| *i == id)?;
             Some((k.clone(), c.iq_ids.remove(pos).1))
         }) else {

@@ -323,6 +323,7 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         propose_limit: limits::RateLimiter::new(1.0, 5.0),
         // Presence is state: a device that changes it faster keeps only its latest.
         presences: limits::Coalescer::new(5.0, 20.0),
+        subscribe_limit: limits::RateLimiter::new(0.1, 3.0),
         features: HashMap::new(),
         calls: HashMap::new(),
         ice_servers: Vec::new(),
@@ -483,6 +484,8 @@ struct State {
     propose_limit: limits::RateLimiter,
     /// Available/unavailable presences, per full JID, over a peer's rate.
     presences: limits::Coalescer<Jid, Presence>,
+    /// Subscription requests (a repeat within seconds is no new question).
+    subscribe_limit: limits::RateLimiter,
     /// The password reconnects use (shared with the reconnector).
     password: std::sync::Arc<std::sync::Mutex<String>>,
     /// The server deleted the account: stop.
@@ -506,6 +509,8 @@ pub use crate::jingle::session::{CallDirection, EndReason};
 pub use crate::jingle::Reason;
 pub use events::{stats_json, to_json, CallInfo, CallStatus, Event, Media, Typing};
 
+/// Devices whose features are kept (an entry goes when its device goes offline).
+const MAX_FEATURE_ENTRIES: usize = 1024;
 const MAM_LAST: &str = "mam_last_id";
 
 async fn run(
@@ -527,9 +532,17 @@ async fn run(
         .flatten()
         .min();
         tokio::select! {
-            Some((sid, ev)) = media.recv() => st.on_media_event(sid, ev, &mut out).await,
+            Some((sid, ev)) = media.recv() => {
+                let done = std::panic::AssertUnwindSafe(st.on_media_event(sid, ev, &mut out))
+                    .catch_unwind()
+                    .await;
+                st.report_panic(done, "a call's media event");
+            }
             _ = async { match next_timer { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
-                st.on_call_timers(&mut out).await;
+                let done = std::panic::AssertUnwindSafe(st.on_call_timers(&mut out))
+                    .catch_unwind()
+                    .await;
+                st.report_panic(done, "a call's timer");
                 for p in st.presences.take_due(std::time::Instant::now()) {
                     st.on_availability(p, &mut out);
                 }
@@ -579,7 +592,12 @@ async fn run(
                         st.emit(Event::Disconnected);
                         return;
                     }
-                    Some(cmd) => st.on_command(cmd, &mut out).await,
+                    Some(cmd) => {
+                        let done = std::panic::AssertUnwindSafe(st.on_command(cmd, &mut out))
+                            .catch_unwind()
+                            .await;
+                        st.report_panic(done, "a command");
+                    }
                 }
             }
             Some(err) = failures.recv() => {
@@ -606,6 +624,19 @@ async fn run(
 }
 
 impl State {
+    /// A panic while handling something is a bug: it costs that thing, reported, and
+    /// the account goes on.
+    fn report_panic(&self, done: std::thread::Result<()>, what: &str) {
+        if done.is_err() {
+            tracing::error!(what, "internal error");
+            self.emit(Event::Error {
+                message: format!(
+                    "{what} hit an internal error and was dropped (please report this bug)"
+                ),
+            });
+        }
+    }
+
     fn emit(&self, ev: Event) {
         let _ = self.events.send(ev);
     }
@@ -900,11 +931,14 @@ impl State {
             }) if payload.is("jingle", crate::jingle::NS) => {
                 self.on_jingle_iq(from, id, payload, out).await
             }
-            Stanza::Iq(Iq::Result { ref id, .. } | Iq::Error { ref id, .. })
-                if self.is_call_iq(id) =>
-            {
-                self.on_call_iq_answer(stanza, out).await
-            }
+            Stanza::Iq(
+                Iq::Result {
+                    ref id, ref from, ..
+                }
+                | Iq::Error {
+                    ref id, ref from, ..
+                },
+            ) if self.is_call_iq(id, from.as_ref()) => self.on_call_iq_answer(stanza, out).await,
             Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out).await,
             Stanza::Presence(p) => {
                 if p.type_ == PresenceType::Unavailable {
@@ -998,7 +1032,8 @@ impl State {
     fn is_self_or_server(&self, from: Option<&Jid>) -> bool {
         match from {
             None => true,
-            Some(j) => j.to_bare() == self.own,
+            // Our bare JID exactly (RFC 6121 §2.1.6): a device of ours is not the server.
+            Some(j) => j.as_str() == self.own.as_str(),
         }
     }
 
@@ -1148,13 +1183,19 @@ impl State {
                 }
                 let fin = payload.as_ref().and_then(mam::fin);
                 let (complete, last) = fin.unwrap_or((true, None));
+                let previous = self.store.get_meta(&account, MAM_LAST).ok().flatten();
                 if let Some(last) = &last {
                     if let Err(e) = self.store.set_meta(&account, MAM_LAST, last) {
                         self.store_err(e);
                     }
                 }
+                // Results of a finished query are no longer believed.
+                self.mam_queryid.clear();
                 match (complete, last) {
-                    (false, Some(last)) => self.request_mam_page(&mam::From::After(last), out),
+                    // A server that names the same page again would page forever.
+                    (false, Some(last)) if previous.as_deref() != Some(last.as_str()) => {
+                        self.request_mam_page(&mam::From::After(last), out)
+                    }
                     _ => {
                         self.catching_up = false;
                         self.emit(Event::CaughtUp {
@@ -1253,7 +1294,12 @@ impl State {
             return;
         }
         if m.type_ == MessageType::Error {
-            if let Some(id) = m.id.as_ref() {
+            // Only the recipient, its server or ours may say a message failed.
+            let said_by_them = match (m.id.as_ref(), m.from.as_ref()) {
+                (Some(id), Some(from)) => self.may_speak_for(&id.0, from),
+                _ => false,
+            };
+            if let (Some(id), true) = (m.id.as_ref(), said_by_them) {
                 let text = m
                     .payloads
                     .iter()
@@ -1268,7 +1314,18 @@ impl State {
             return;
         }
         if let Some(id) = receipts::received_id(&m) {
-            self.on_receipt(&id);
+            // Only the recipient may say it received our message.
+            let peer = self
+                .store
+                .outgoing_peer(self.own.as_str(), &id)
+                .ok()
+                .flatten();
+            let from = m.from.as_ref().map(|f| f.to_bare().to_string());
+            if peer.is_some() && peer == from {
+                self.on_receipt(&id);
+            } else {
+                tracing::info!(?from, %id, "receipt from someone else than the recipient ignored");
+            }
         }
         if let (Some(state), Some(from)) = (chatstates::state_of(&m), &m.from) {
             if from.to_bare() != self.own {
@@ -1290,6 +1347,19 @@ impl State {
         }
     }
 
+    /// Whether `from` (the recipient, its server, or ours) may report on our message `id`.
+    fn may_speak_for(&self, id: &str, from: &Jid) -> bool {
+        let Ok(Some(peer)) = self.store.outgoing_peer(self.own.as_str(), id) else {
+            return false;
+        };
+        let bare = from.to_bare();
+        let domain = from.domain().as_str();
+        bare.as_str() == peer
+            || (from.node().is_none()
+                && (domain == self.own.domain().as_str()
+                    || BareJid::new(&peer).is_ok_and(|p| p.domain().as_str() == domain)))
+    }
+
     fn on_receipt(&self, id: &str) {
         // A receipt can overtake the server's confirmation: the server has it, then.
         self.mark_acked(id);
@@ -1306,9 +1376,16 @@ impl State {
     fn on_presence(&mut self, p: Presence, out: &mut Vec<Stanza>) {
         let Some(from) = p.from.clone() else { return };
         match p.type_ {
-            PresenceType::Subscribe => self.emit(Event::SubscriptionRequest {
-                from: from.to_bare().to_string(),
-            }),
+            // Asking again and again (or from many JIDs) is not worth more questions.
+            PresenceType::Subscribe
+                if self
+                    .subscribe_limit
+                    .allow(&from.to_bare(), std::time::Instant::now()) =>
+            {
+                self.emit(Event::SubscriptionRequest {
+                    from: from.to_bare().to_string(),
+                })
+            }
             PresenceType::None | PresenceType::Unavailable => {
                 let now = std::time::Instant::now();
                 if let Some(p) = self.presences.offer(&from.to_bare(), from, p, now) {
@@ -1328,14 +1405,21 @@ impl State {
             show,
             status: presence::status_of(&p),
         });
-        if show != Show::Unavailable {
+        if show == Show::Unavailable {
+            self.features.remove(&from.to_string());
+        } else if self.wants_features_of(&from) {
             self.learn_caps(&p, from, out);
         }
     }
 
     fn learned_features(&mut self, jid: Jid, features: Vec<String>) {
         tracing::debug!(%jid, count = features.len(), "features learned");
-        self.features.insert(jid.to_string(), features.clone());
+        let key = jid.to_string();
+        if self.features.len() >= MAX_FEATURE_ENTRIES && !self.features.contains_key(&key) {
+            tracing::info!(%jid, "too many devices' features kept; not keeping these");
+        } else {
+            self.features.insert(key, features.clone());
+        }
         self.features_arrived(&jid);
         self.emit(Event::Features {
             jid: jid.to_string(),
@@ -1362,6 +1446,12 @@ impl State {
                 // left unanswered is given up after a while.
                 self.caps_asked
                     .retain(|_, (at, _)| at.elapsed() < CAPS_ANSWER_WAIT);
+                // Their questions are given up too: pending IQs stay bounded.
+                let asked = &self.caps_asked;
+                self.pending_iqs.retain(|_, (purpose, _)| match purpose {
+                    IqPurpose::Disco { ver: Some(v), .. } => asked.contains_key(v),
+                    _ => true,
+                });
                 if self.caps_asked.len() >= MAX_CAPS_IN_FLIGHT {
                     tracing::info!(%from, "too many caps queries in flight; not asking");
                     return;

@@ -333,6 +333,7 @@ impl Call {
         match mapping::from_jingle(jingle, None, true) {
             Ok(offer) => {
                 call.media = offer.contents.iter().map(|c| c.kind).collect();
+                call.count_candidates(&offer);
                 call.remote_desc = Some(offer.clone());
                 call.remote_offer = Some(offer);
                 let mut info = Jingle::new(Action::SessionInfo, &call.id);
@@ -924,12 +925,27 @@ impl Call {
         out.push(Output::Jingle { to, jingle: reject });
     }
 
+    /// Candidates that came inside the peer's description count against the cap
+    /// (transport-infos may only add up to `MAX_REMOTE_CANDIDATES` in all).
+    fn count_candidates(&mut self, d: &SessionDescription) {
+        self.candidates_taken = d.candidates.len();
+        self.video_candidates_taken = d
+            .contents
+            .iter()
+            .filter_map(|c| c.transport.as_ref())
+            .map(|t| t.candidates.len())
+            .sum();
+    }
+
     fn on_jmi(&mut self, from: Jid, jmi: Jmi, out: &mut Vec<Output>) {
         let own_other_device = from.to_bare() == self.own.to_bare() && from != self.own.clone();
         match jmi {
             Jmi::Propose { .. } => {} // duplicate
             Jmi::Ringing { .. } => {
-                if self.direction == CallDirection::Out && self.state == CallState::Proposing {
+                if self.direction == CallDirection::Out
+                    && self.state == CallState::Proposing
+                    && from.to_bare() == self.peer
+                {
                     self.set_state(CallState::Ringing, out);
                 }
             }
@@ -987,6 +1003,7 @@ impl Call {
                 self.session = true;
                 let offer = mapping::from_jingle(&j, self.remote_fingerprint.as_ref(), true);
                 if let Ok(o) = &offer {
+                    self.count_candidates(o);
                     self.remote_desc = Some(o.clone());
                     self.media = o.contents.iter().map(|c| c.kind).collect();
                 }
@@ -1007,6 +1024,7 @@ impl Call {
                 }
                 match mapping::from_jingle(&j, self.remote_fingerprint.as_ref(), false) {
                     Ok(answer) => {
+                        self.count_candidates(&answer);
                         self.remote_desc = Some(answer.clone());
                         out.push(Output::AcceptAnswer(answer));
                     }
@@ -1331,6 +1349,12 @@ mod tests {
             RING_TIMEOUT,
         );
         assert_eq!(jmi_of(&out), [Jmi::Ringing { id: "sid1".into() }]);
+        // Someone else's "ringing" for this id is not the peer's.
+        let out = a.handle(Input::Jmi {
+            from: Jid::from(own("eve@x/raw")),
+            jmi: Jmi::Ringing { id: "sid1".into() },
+        });
+        assert!(states(&out).is_empty());
         let out = a.handle(Input::Jmi {
             from: Jid::from(bob.clone()),
             jmi: Jmi::Ringing { id: "sid1".into() },

@@ -416,6 +416,15 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// The contact an outgoing message `id` went to (only they may confirm it).
+    pub fn outgoing_peer(&self, account: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT peer FROM messages WHERE account=?1 AND direction='out' AND msg_id=?2 LIMIT 1",
+        )?;
+        let mut rows = st.query_map(params![account, id], |r| r.get::<_, String>(0))?;
+        Ok(rows.next().transpose()?)
+    }
+
     /// Outgoing messages the server has not confirmed, oldest first.
     pub fn pending_messages(&self, account: &str) -> Result<Vec<StoredMessage>, StoreError> {
         let mut st = self.conn.prepare(&format!(

@@ -40,7 +40,8 @@ pub fn unwrap(m: &Message, own: &BareJid) -> Option<(Carbon, Message, Option<i64
             None
         }
     })?;
-    if m.from.as_ref().map(|f| f.to_bare()).as_ref() != Some(own) {
+    // From our bare JID exactly (XEP-0280 §11): not a device of ours, not anyone else.
+    if m.from.as_ref().map(|f| f.as_str()) != Some(own.as_str()) {
         tracing::warn!(from = ?m.from, "ignoring carbon copy not sent by our own account");
         return None;
     }
@@ -71,6 +72,10 @@ mod tests {
     #[test]
     fn forged_carbon_ignored() {
         let forged = SENT.replacen("from='alice@x'", "from='mallory@x'", 1);
+        let m = Message::try_from(Element::from_str(&forged).unwrap()).unwrap();
+        assert!(unwrap(&m, &BareJid::new("alice@x").unwrap()).is_none());
+        // A device of ours is not our server either.
+        let forged = SENT.replacen("from='alice@x'", "from='alice@x/other'", 1);
         let m = Message::try_from(Element::from_str(&forged).unwrap()).unwrap();
         assert!(unwrap(&m, &BareJid::new("alice@x").unwrap()).is_none());
     }

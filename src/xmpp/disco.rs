@@ -49,6 +49,11 @@ pub fn info_query(id: &str, to: Jid, node: Option<&str>) -> Iq {
 }
 
 /// Identities and features of a disco#info result, as the caps hash needs them.
+/// Identities and features read from one answer (clients have tens); a longer
+/// answer is cut, and then no longer matches its caps ver, so it is not cached.
+const MAX_IDENTITIES: usize = 32;
+const MAX_FEATURES: usize = 512;
+
 pub fn parse_info(q: &Element) -> Option<(Vec<caps::Identity>, Vec<String>)> {
     if !q.is("query", ns::DISCO_INFO) {
         return None;
@@ -62,11 +67,13 @@ pub fn parse_info(q: &Element) -> Option<(Vec<caps::Identity>, Vec<String>)> {
             lang: c.attr("xml:lang").unwrap_or("").into(),
             name: c.attr("name").unwrap_or("").into(),
         })
+        .take(MAX_IDENTITIES)
         .collect();
     let feats = q
         .children()
         .filter(|c| c.is("feature", ns::DISCO_INFO))
         .filter_map(|c| c.attr("var").map(str::to_string))
+        .take(MAX_FEATURES)
         .collect();
     Some((ids, feats))
 }

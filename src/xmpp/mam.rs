@@ -52,7 +52,7 @@ pub fn unwrap_result(
 ) -> Option<(String, Message, Option<i64>)> {
     let result = m.payloads.iter().find(|e| e.is("result", ns::MAM))?;
     if let Some(from) = &m.from {
-        if from.to_bare() != *own {
+        if from.as_str() != own.as_str() {
             return None;
         }
     }

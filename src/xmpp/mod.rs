@@ -1,5 +1,8 @@
 //! The XMPP layer: one module per specification, plus the connection.
 
+// Everything here reads what the network sends.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 pub mod caps;
 pub mod carbons;
 pub mod chat;

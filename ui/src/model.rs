@@ -372,22 +372,29 @@ impl Model {
         self.contacts.iter().find(|c| c.jid == jid)
     }
 
+    /// The row of `jid`, added if it is not listed yet.
+    pub fn contact_mut(&mut self, jid: &str) -> &mut ContactRow {
+        let at = match self.contacts.iter().position(|c| c.jid == jid) {
+            Some(i) => i,
+            None => {
+                self.contacts.push(ContactRow {
+                    jid: jid.to_string(),
+                    ..Default::default()
+                });
+                self.contacts.len() - 1
+            }
+        };
+        // `at` is in range: found above, or the row just pushed.
+        #[allow(clippy::indexing_slicing)]
+        &mut self.contacts[at]
+    }
+
     /// A message of the conversation with `peer` (bare JID), sent or received now.
     pub fn receive_message(&mut self, peer: &str, item: TimelineItem) {
         let outgoing = matches!(item, TimelineItem::Message { outgoing: true, .. });
         if !outgoing && self.selected.as_deref() != Some(peer) {
             // A stranger who writes gets a row, so the message can be read.
-            let c = match self.contacts.iter().position(|c| c.jid == peer) {
-                Some(i) => &mut self.contacts[i],
-                None => {
-                    self.contacts.push(ContactRow {
-                        jid: peer.to_string(),
-                        ..Default::default()
-                    });
-                    let last = self.contacts.len() - 1;
-                    &mut self.contacts[last]
-                }
-            };
+            let c = self.contact_mut(peer);
             c.unread = c.unread.saturating_add(1);
         }
         let conv = self.conversations.entry(peer.to_string()).or_default();

@@ -1,6 +1,9 @@
 //! Signal analysis used by tests, the sound test and benchmarks: dominant frequency,
 //! gaps, echo return loss, click onsets.
 
+// Analyses recordings for the tests and the sound test; not network input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use realfft::RealFftPlanner;
 
 /// The strongest frequency in `samples` (Hann window, FFT, parabolic interpolation).
@@ -94,6 +97,7 @@ pub fn onsets(samples: &[i16], threshold: i16, quiet: usize) -> Vec<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

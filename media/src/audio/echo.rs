@@ -151,9 +151,9 @@ impl CapturePipeline {
     }
 
     /// Processes one captured frame in place; `played` is the frame sent to the speaker
-    /// during the same 20 ms. No allocation.
-    pub fn process(&mut self, captured: &mut [i16], played: &[i16]) {
-        debug_assert!(captured.len() == FRAME && played.len() == FRAME);
+    /// during the same 20 ms. No allocation. Whole frames by type: speex reads and
+    /// writes exactly FRAME samples through raw pointers.
+    pub fn process(&mut self, captured: &mut [i16; FRAME], played: &[i16; FRAME]) {
         if self.settings.echo_cancel {
             // SAFETY: three distinct buffers of FRAME samples.
             unsafe {
@@ -186,6 +186,7 @@ impl Drop for CapturePipeline {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::audio::analysis::energy_ratio_db;
@@ -259,7 +260,7 @@ mod tests {
                 cap[k] = (echo[i] + nearv).clamp(-32768.0, 32767.0) as i16;
             }
             let captured = cap;
-            p.process(&mut cap, &far[r.clone()]);
+            p.process(&mut cap, far[r.clone()].try_into().unwrap());
             // Measure after 4 s of convergence, before double talk.
             if f >= frames / 3 && f < double_talk_from {
                 in_echo_only.extend(captured.iter().map(|&s| s as f32));

@@ -1,6 +1,9 @@
 //! WAV files: any rate and channel count in (mixed to mono, resampled to 48 kHz with
 //! rubato's FFT resampler); 48 kHz mono 16-bit out.
 
+// Local files (fuzzed: see fuzz/); not network input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::path::Path;
 
 use audioadapter_buffers::owned::InterleavedOwned;
@@ -142,6 +145,7 @@ impl Drop for WavWriter {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -178,22 +178,26 @@ pub fn i420_to_rgba(f: &I420, scale: usize, out: &mut RgbaFrame) {
     out.width = w;
     out.height = h;
     out.pixels.resize(w * h * 4, 255);
+    if w == 0 || h == 0 {
+        return;
+    }
     let cw = f.chroma_width();
-    for row in 0..h {
+    for (row, o) in out.pixels.chunks_exact_mut(w * 4).enumerate().take(h) {
         let sy = row * scale;
-        let yline = &f.y[sy * f.width..];
+        let yline = f.y.get(sy * f.width..).unwrap_or_default();
         let cline = (sy / 2) * cw;
-        let o = &mut out.pixels[row * w * 4..(row + 1) * w * 4];
-        for col in 0..w {
+        for (col, px) in o.chunks_exact_mut(4).enumerate() {
             let sx = col * scale;
-            let y = (yline[sx] as i32 - 16) * 298;
-            let u = f.u[cline + sx / 2] as i32 - 128;
-            let v = f.v[cline + sx / 2] as i32 - 128;
-            let px = &mut o[col * 4..col * 4 + 4];
-            px[0] = ((y + 409 * v + 128) >> 8).clamp(0, 255) as u8;
-            px[1] = ((y - 100 * u - 208 * v + 128) >> 8).clamp(0, 255) as u8;
-            px[2] = ((y + 516 * u + 128) >> 8).clamp(0, 255) as u8;
-            px[3] = 255;
+            let at = |plane: &[u8], i: usize| plane.get(i).copied().unwrap_or(128) as i32;
+            let y = (at(yline, sx) - 16) * 298;
+            let u = at(&f.u, cline + sx / 2) - 128;
+            let v = at(&f.v, cline + sx / 2) - 128;
+            if let [r, g, b, a] = px {
+                *r = ((y + 409 * v + 128) >> 8).clamp(0, 255) as u8;
+                *g = ((y - 100 * u - 208 * v + 128) >> 8).clamp(0, 255) as u8;
+                *b = ((y + 516 * u + 128) >> 8).clamp(0, 255) as u8;
+                *a = 255;
+            }
         }
     }
 }
@@ -303,7 +307,7 @@ pub struct Y4mFrame<'a> {
 /// Reads a Y4M file written by [`VideoSink`] (4:2:0): (width, height, pictures).
 pub fn read_y4m(data: &[u8]) -> Option<(usize, usize, Vec<Y4mFrame<'_>>)> {
     let nl = data.iter().position(|b| *b == b'\n')?;
-    let header = std::str::from_utf8(&data[..nl]).ok()?;
+    let header = std::str::from_utf8(data.get(..nl)?).ok()?;
     let mut w = 0usize;
     let mut h = 0usize;
     for f in header.split_whitespace() {
@@ -320,8 +324,10 @@ pub fn read_y4m(data: &[u8]) -> Option<(usize, usize, Vec<Y4mFrame<'_>>)> {
     let frame = w * h + 2 * c;
     let mut frames = Vec::new();
     let mut at = nl + 1;
-    while at + 6 + frame <= data.len() && &data[at..at + 6] == b"FRAME\n" {
-        let (y, rest) = data[at + 6..at + 6 + frame].split_at(w * h);
+    while let (Some(b"FRAME\n"), Some(picture)) =
+        (data.get(at..at + 6), data.get(at + 6..at + 6 + frame))
+    {
+        let (y, rest) = picture.split_at(w * h);
         let (u, v) = rest.split_at(c);
         frames.push(Y4mFrame { y, u, v });
         at += 6 + frame;
@@ -336,6 +342,7 @@ pub fn read_y4m_luma(data: &[u8]) -> Option<(usize, usize, Vec<&[u8]>)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -81,6 +81,8 @@ pub struct Assembler {
     lost: bool,
     /// Sequence numbers of recent padding-only packets.
     padding: VecDeque<u16>,
+    /// Bytes held in `pending`.
+    bytes: usize,
 }
 
 const PADDING_KEPT: usize = 256;
@@ -91,6 +93,8 @@ const MAX_PENDING: usize = 32;
 /// Packets kept for one frame: a 4K keyframe is a few hundred; a peer sending endless
 /// packets with one timestamp must not grow our memory without bound.
 const MAX_PARTS: usize = 2048;
+/// Bytes held in incomplete frames, all together: beyond it the oldest is given up.
+const MAX_BYTES: usize = 8 << 20;
 
 fn newer(a: u32, b: u32) -> bool {
     a != b && a.wrapping_sub(b) < 0x8000_0000
@@ -153,15 +157,18 @@ impl Assembler {
             marker,
             data: part.data.to_vec(),
         });
+        self.bytes += part.data.len();
         // Give up on frames too old or too many to wait for.
         let newest = self.pending.back().map(|p| p.ts).unwrap_or(ts);
         while self.pending.len() > MAX_PENDING
+            || self.bytes > MAX_BYTES
             || self
                 .pending
                 .front()
                 .is_some_and(|p| newest.wrapping_sub(p.ts) > MAX_AGE)
         {
             if let Some(p) = self.pending.pop_front() {
+                self.bytes -= p.bytes();
                 tracing::trace!(ts = p.ts, parts = p.parts.len(), "video frame given up");
                 self.last_ts = Some(p.ts);
                 self.lost = true;
@@ -174,6 +181,7 @@ impl Assembler {
             let Some(mut p) = self.pending.pop_front() else {
                 break;
             };
+            self.bytes -= p.bytes();
             let first = p.parts.iter().find(|x| x.start).map(|x| x.seq);
             let base = first.unwrap_or(0);
             p.parts.sort_by_key(|x| x.seq.wrapping_sub(base));
@@ -211,6 +219,10 @@ impl Assembler {
 }
 
 impl Pending {
+    fn bytes(&self) -> usize {
+        self.parts.iter().map(|p| p.data.len()).sum()
+    }
+
     /// A start packet, a marker packet, and every sequence number between them.
     fn complete(&self) -> bool {
         let Some(start) = self.parts.iter().find(|p| p.start).map(|p| p.seq) else {
@@ -258,6 +270,14 @@ mod tests {
         }
         assert_eq!(a.pending.len(), 1);
         assert_eq!(a.pending[0].parts.len(), MAX_PARTS);
+        // Big packets for many frames that never complete: the bytes held are capped.
+        let mut b = Assembler::new();
+        let big = [&[0x10u8][..], &[7u8; 1200][..]].concat();
+        for i in 0..20_000u32 {
+            b.push(i as u16, 100 + i / 1000, false, &big);
+            assert!(b.bytes <= MAX_BYTES + big.len(), "{} bytes held", b.bytes);
+        }
+        assert_eq!(b.bytes, b.pending.iter().map(Pending::bytes).sum::<usize>());
         // Random bytes as payloads, with random sequence numbers and timestamps: no
         // panic, and nothing unbounded.
         let mut x = 0x2545_f491_4f6c_dd1du64;
