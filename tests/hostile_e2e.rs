@@ -331,3 +331,55 @@ fn a_presence_flood_is_coalesced_to_the_latest() {
         "the stranger was asked: {heard}"
     );
 }
+
+/// Issue #12: a flood of messages from one contact costs bounded work per second: past
+/// 500 at once (then 50 a second) they are left in the server's archive and read from
+/// there a few seconds later. Every one arrives, once, and Banter says what happened.
+#[test]
+fn a_message_flood_is_read_from_the_archive_and_nothing_is_lost() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut l = Proc::spawn(alice.banter(&["listen"]));
+    l.wait_for("connected", T, |v| is(v, "connected"));
+    l.wait_for("caught up", T, |v| is(v, "caught_up"));
+    let mut b = RawClient::login(&bob, "flood");
+    const N: usize = 2_000;
+    let mut batch = String::new();
+    for i in 0..N {
+        batch.push_str(&format!(
+            "<message to='{}' type='chat' id='f{i}'><body>flood {i}</body></message>",
+            alice.jid
+        ));
+        if batch.len() > 32 * 1024 {
+            b.send(&batch);
+            batch.clear();
+        }
+    }
+    b.send(&batch);
+    l.wait_for(
+        "the rate notice",
+        T,
+        error_containing("faster than 50 a second"),
+    );
+    let mut got = std::collections::HashSet::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    for v in &l.seen {
+        if is(v, "message") {
+            assert!(
+                got.insert(v["body"].as_str().unwrap_or("").to_string()),
+                "twice: {v}"
+            );
+        }
+    }
+    while got.len() < N && std::time::Instant::now() < deadline {
+        let v = l.wait_for("a flood message", Duration::from_secs(30), |v| {
+            is(v, "message")
+        });
+        assert!(
+            got.insert(v["body"].as_str().unwrap_or("").to_string()),
+            "twice: {v}"
+        );
+    }
+    assert_eq!(got.len(), N, "messages lost");
+}

@@ -324,6 +324,11 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         // Presence is state: a device that changes it faster keeps only its latest.
         presences: limits::Coalescer::new(5.0, 20.0),
         subscribe_limit: limits::RateLimiter::new(0.1, 3.0),
+        message_limit: limits::RateLimiter::new(50.0, 500.0),
+        archive_gap: false,
+        archive_gap_fetch: None,
+        refetch_after_catch_up: false,
+        flood_notice: None,
         features: HashMap::new(),
         calls: HashMap::new(),
         ice_servers: Vec::new(),
@@ -486,6 +491,15 @@ struct State {
     presences: limits::Coalescer<Jid, Presence>,
     /// Subscription requests (a repeat within seconds is no new question).
     subscribe_limit: limits::RateLimiter,
+    /// Live chat messages per sender; beyond it they are read from the archive later.
+    message_limit: limits::RateLimiter,
+    /// Messages were left in the archive: the catch-up point stays where it is.
+    archive_gap: bool,
+    /// When to read them; and whether a catch-up in progress must be followed by one.
+    archive_gap_fetch: Option<std::time::Instant>,
+    refetch_after_catch_up: bool,
+    /// When we last said so.
+    flood_notice: Option<std::time::Instant>,
     /// The password reconnects use (shared with the reconnector).
     password: std::sync::Arc<std::sync::Mutex<String>>,
     /// The server deleted the account: stop.
@@ -511,6 +525,8 @@ pub use events::{stats_json, to_json, CallInfo, CallStatus, Event, Media, Typing
 
 /// Devices whose features are kept (an entry goes when its device goes offline).
 const MAX_FEATURE_ENTRIES: usize = 1024;
+/// How long messages over a sender's rate wait in the archive before they are read.
+const ARCHIVE_GAP_WAIT: Duration = Duration::from_secs(3);
 const MAM_LAST: &str = "mam_last_id";
 
 async fn run(
@@ -527,6 +543,7 @@ async fn run(
             st.presences
                 .next_flush()
                 .map(tokio::time::Instant::from_std),
+            st.archive_gap_fetch.map(tokio::time::Instant::from_std),
         ]
         .into_iter()
         .flatten()
@@ -546,6 +563,7 @@ async fn run(
                 for p in st.presences.take_due(std::time::Instant::now()) {
                     st.on_availability(p, &mut out);
                 }
+                st.on_archive_timer(&mut out);
             }
             ev = stream.next() => {
                 let Some(ev) = ev else { break };
@@ -1091,6 +1109,7 @@ impl State {
                 match purpose {
                     IqPurpose::Mam { .. } => {
                         self.catching_up = false;
+                        self.caught_up_after_gap();
                         self.emit(Event::CaughtUp {
                             count: self.catch_up_count,
                         });
@@ -1198,6 +1217,7 @@ impl State {
                     }
                     _ => {
                         self.catching_up = false;
+                        self.caught_up_after_gap();
                         self.emit(Event::CaughtUp {
                             count: self.catch_up_count,
                         });
@@ -1255,9 +1275,10 @@ impl State {
         let stanza_id = stored.stanza_id.clone();
         let inserted = self.store.insert_message(&account, stored);
         // Live messages move the catch-up point forward, but only once the archive
-        // has been read up to now: otherwise a gap could be skipped. Done before the
+        // has been read up to now, and not while messages over a sender's rate wait
+        // in the archive: otherwise a gap could be skipped. Done before the
         // event goes out, so whoever sees the message sees the position moved too.
-        if let (false, Some(sid)) = (self.catching_up, stanza_id) {
+        if let (false, false, Some(sid)) = (self.catching_up, self.archive_gap, stanza_id) {
             if let Err(e) = self.store.set_meta(&account, MAM_LAST, &sid) {
                 self.store_err(e);
             }
@@ -1337,6 +1358,9 @@ impl State {
         }
         let wants_receipt = receipts::requested(&m);
         if let Some(stored) = chat::to_stored(&m, &self.own, None, None) {
+            if stored.direction == Direction::In && !self.within_message_rate(&stored.peer) {
+                return;
+            }
             let (from, id) = (m.from.clone(), m.id.clone());
             if stored.direction == Direction::In && wants_receipt {
                 if let (Some(from), Some(id)) = (from, id) {
@@ -1345,6 +1369,68 @@ impl State {
             }
             self.record(stored);
         }
+    }
+
+    /// Live messages from one sender beyond 50 a second (500 at once) are not handled
+    /// as they come: they wait in our server's archive and are read from there a few
+    /// seconds later, at the archive's pace. A flood costs bounded work per second and
+    /// loses nothing (on a server without an archive the excess is lost; said).
+    fn within_message_rate(&mut self, peer: &str) -> bool {
+        let Ok(bare) = BareJid::new(peer) else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        if bare == self.own || self.message_limit.allow(&bare, now) {
+            return true;
+        }
+        tracing::info!(%peer, "message over the sender's rate: left in the archive");
+        self.archive_gap = true;
+        if self.catching_up {
+            self.refetch_after_catch_up = true;
+        } else if self.archive_gap_fetch.is_none() {
+            self.archive_gap_fetch = Some(now + ARCHIVE_GAP_WAIT);
+        }
+        if self
+            .flood_notice
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(60))
+        {
+            self.flood_notice = Some(now);
+            self.emit(Event::Error {
+                message: format!(
+                    "{peer} sends messages faster than 50 a second; the rest are read from the server's archive shortly"
+                ),
+            });
+        }
+        false
+    }
+
+    /// A catch-up ended: if messages were left in the archive during it, read again.
+    fn caught_up_after_gap(&mut self) {
+        if std::mem::take(&mut self.refetch_after_catch_up) {
+            self.archive_gap_fetch = Some(std::time::Instant::now() + ARCHIVE_GAP_WAIT);
+        } else {
+            self.archive_gap = false;
+        }
+    }
+
+    /// Time to read what a flood left in the archive.
+    fn on_archive_timer(&mut self, out: &mut Vec<Stanza>) {
+        match self.archive_gap_fetch {
+            Some(at) if at <= std::time::Instant::now() => {}
+            _ => return,
+        }
+        self.archive_gap_fetch = None;
+        if self.catching_up {
+            self.refetch_after_catch_up = true;
+            return;
+        }
+        let from = match self.store.get_meta(self.own.as_str(), MAM_LAST) {
+            Ok(Some(id)) => mam::From::After(id),
+            _ => mam::From::Newest,
+        };
+        self.catching_up = true;
+        self.catch_up_count = 0;
+        self.request_mam_page(&from, out);
     }
 
     /// Whether `from` (the recipient, its server, or ours) may report on our message `id`.
