@@ -523,6 +523,8 @@ impl Store {
         Ok(found.map(|f| serde_json::from_str(&f).unwrap_or_default()))
     }
 
+    /// Caches a verified caps ver. The cache keeps the newest `MAX_CAPS` vers: a
+    /// contact inventing vers cannot grow it without bound.
     pub fn save_caps(&self, ver: &str, features: &[String]) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR REPLACE INTO caps(ver, features) VALUES (?1, ?2)",
@@ -530,6 +532,10 @@ impl Store {
                 ver,
                 serde_json::to_string(features).unwrap_or_else(|_| "[]".into())
             ],
+        )?;
+        self.conn.execute(
+            "DELETE FROM caps WHERE rowid NOT IN (SELECT rowid FROM caps ORDER BY rowid DESC LIMIT ?1)",
+            params![MAX_CAPS as i64],
         )?;
         Ok(())
     }
@@ -555,9 +561,27 @@ impl Store {
     }
 }
 
+/// Caps vers kept in the cache (a device shows one; a few hundred are typical).
+pub const MAX_CAPS: usize = 2_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_caps_cache_keeps_the_newest() {
+        let s = Store::in_memory().unwrap();
+        for i in 0..MAX_CAPS + 50 {
+            s.save_caps(&format!("v{i}"), &["urn:x".to_string()]).unwrap();
+        }
+        assert!(s.caps("v0").unwrap().is_none(), "the oldest went");
+        assert!(s.caps(&format!("v{}", MAX_CAPS + 49)).unwrap().is_some());
+        let n: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM caps", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, MAX_CAPS as i64);
+    }
 
     fn msg(id: &str, origin: Option<&str>, sid: Option<&str>) -> StoredMessage {
         StoredMessage {
