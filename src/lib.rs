@@ -4,6 +4,7 @@
 //! `client` that front ends drive with commands and events. Media lives in the
 //! `banter-media` crate, the window in `banter-ui`.
 
+mod backlog;
 pub mod cameratest;
 pub mod cli;
 pub mod client;

@@ -22,6 +22,7 @@ use banter_ui::{eframe, egui, Model, UiCommand};
 use tokio::sync::mpsc;
 use xmpp_parsers::jid::{BareJid, Jid};
 
+use crate::backlog::Queued;
 use crate::client::{
     self, CallDirection, CallInfo, CallStatus, Command, Config, Event, Media, SettingsChange,
     Typing,
@@ -43,6 +44,8 @@ enum AppEvent {
     Registered(Box<Config>, Option<String>),
     /// An event of the account named first.
     Client(String, Event),
+    /// The window fell behind: reload this account's conversation with a contact.
+    Reload(String, String),
 }
 
 /// Sign in at start (from the command line), instead of showing the form.
@@ -85,6 +88,8 @@ struct App {
     camera_wanted: bool,
     /// A new password sent to the server, kept until it answers (for the keyring).
     new_password: Option<String>,
+    /// Client events sent to the window and not taken yet (see backlog.rs).
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Opens the window; returns when it is closed.
@@ -128,6 +133,7 @@ pub fn run(
                 video: VideoView::new(),
                 camera_wanted: false,
                 new_password: None,
+                queued: Default::default(),
             };
             app.ctx = Some(cc.egui_ctx.clone());
             {
@@ -165,6 +171,13 @@ impl eframe::App for App {
         let ctx = ui.ctx().clone();
         let ctx = &ctx;
         while let Ok(ev) = self.events.try_recv() {
+            if matches!(ev, AppEvent::Client(..) | AppEvent::Reload(..)) {
+                let _ = self.queued.fetch_update(
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                    |n| n.checked_sub(1),
+                );
+            }
             self.apply(ev);
         }
         if let (Some(call), Some(t0)) = (&mut self.model.call, self.call_started) {
@@ -347,6 +360,10 @@ impl App {
                 }
                 return;
             }
+            AppEvent::Reload(account, peer) => {
+                self.with_account(&account, |app| app.reload_conversation(peer));
+                return;
+            }
             AppEvent::Client(account, ev) => {
                 let ringing_in = matches!(&ev, Event::Call { state, direction, .. }
                     if *state == CallStatus::Ringing && *direction == CallDirection::In);
@@ -363,6 +380,29 @@ impl App {
             }
         };
         self.apply_event(ev);
+    }
+
+    /// Messages of this conversation were not shown as they came (the window was not
+    /// drawn): it is read again from the store.
+    fn reload_conversation(&mut self, peer: String) {
+        let account = self.model.account.clone().unwrap_or_default();
+        if let Some(conv) = self.model.conversations.get_mut(&peer) {
+            conv.items.clear();
+            conv.history_cursor = None;
+            conv.more_history = false;
+        }
+        if self.model.selected.as_deref() != Some(peer.as_str()) {
+            let c = self.contact_mut(&peer);
+            c.unread = c.unread.saturating_add(1);
+        }
+        self.history_loaded.insert(format!("{account} {peer}"));
+        if let Ok(p) = BareJid::new(&peer) {
+            self.send(Command::LoadHistory {
+                peer: p,
+                before_seq: None,
+                limit: HISTORY_PAGE,
+            });
+        }
     }
 
     /// An event of the account on screen (`with_account` puts another one there).
@@ -1125,6 +1165,7 @@ impl App {
         cfg.call_policy.anyone = self.model.settings.calls_from_anyone;
         let jid = cfg.jid.to_string();
         let tx = self.events_tx.clone();
+        let queued = self.queued.clone();
         self.runtime.spawn(async move {
             match client::start(cfg).await {
                 Ok(mut handle) => {
@@ -1141,9 +1182,30 @@ impl App {
                     }
                     let _ = tx.send(AppEvent::Online(handle.sender(), jid.clone()));
                     ctx.request_repaint();
-                    while let Some(ev) = handle.next_event().await {
-                        if tx.send(AppEvent::Client(jid.clone(), ev)).is_err() {
-                            break;
+                    // A window that is not drawn takes no events: see backlog.rs.
+                    let mut backlog = crate::backlog::Backlog::default();
+                    let mut tick = tokio::time::interval(Duration::from_millis(500));
+                    loop {
+                        let waiting = queued.load(std::sync::atomic::Ordering::Relaxed);
+                        let items = tokio::select! {
+                            ev = handle.next_event() => match ev {
+                                Some(ev) => backlog.admit(ev, waiting),
+                                None => break,
+                            },
+                            _ = tick.tick() => backlog.release(waiting),
+                        };
+                        if items.is_empty() {
+                            continue;
+                        }
+                        for item in items {
+                            let ev = match item {
+                                Queued::Event(ev) => AppEvent::Client(jid.clone(), ev),
+                                Queued::Reload(peer) => AppEvent::Reload(jid.clone(), peer),
+                            };
+                            queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if tx.send(ev).is_err() {
+                                return;
+                            }
                         }
                         ctx.request_repaint();
                     }
@@ -1196,6 +1258,7 @@ mod tests {
             video: VideoView::new(),
             camera_wanted: false,
             new_password: None,
+            queued: Default::default(),
         }
     }
 
@@ -1290,6 +1353,34 @@ mod tests {
         a.apply(AppEvent::Client("b@x".into(), Event::AccountDeleted));
         assert_eq!(a.model.account, None, "back to the form");
         assert!(a.model.accounts.is_empty());
+    }
+
+    /// The window fell behind (not drawn): a conversation is read again from the
+    /// store, and the contact shows something new.
+    #[test]
+    fn a_reload_reads_the_conversation_again() {
+        let mut a = app();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        a.apply(AppEvent::Online(tx, "a@x".into()));
+        while rx.try_recv().is_ok() {}
+        a.model.receive_message(
+            "bob@x",
+            TimelineItem::Message {
+                id: "1".into(),
+                seq: 1,
+                outgoing: false,
+                body: "old".into(),
+                ts_ms: 0,
+                delivery: Delivery::Received,
+            },
+        );
+        a.apply(AppEvent::Reload("a@x".into(), "bob@x".into()));
+        assert!(a.model.conversations["bob@x"].items.is_empty());
+        assert_eq!(a.model.contact("bob@x").map(|c| c.unread), Some(2));
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Command::LoadHistory { peer, before_seq: None, .. }) if peer.as_str() == "bob@x"
+        ));
     }
 
     #[test]

@@ -572,7 +572,8 @@ mod tests {
     fn the_caps_cache_keeps_the_newest() {
         let s = Store::in_memory().unwrap();
         for i in 0..MAX_CAPS + 50 {
-            s.save_caps(&format!("v{i}"), &["urn:x".to_string()]).unwrap();
+            s.save_caps(&format!("v{i}"), &["urn:x".to_string()])
+                .unwrap();
         }
         assert!(s.caps("v0").unwrap().is_none(), "the oldest went");
         assert!(s.caps(&format!("v{}", MAX_CAPS + 49)).unwrap().is_some());
