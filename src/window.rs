@@ -408,8 +408,7 @@ impl App {
     /// An event of the account on screen (`with_account` puts another one there).
     fn apply_event(&mut self, ev: Event) {
         if self.json {
-            let mut out = std::io::stdout();
-            crate::cli::print_event(&mut out, &ev, true);
+            println!("{}", client::to_json(&ev));
         }
         match ev {
             Event::Connected { .. } => {

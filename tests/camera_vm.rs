@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use banter_media::video::io::read_y4m;
+use banter_media::video::y4m::read_y4m;
 use serde_json::Value;
 
 mod support;
@@ -128,7 +128,7 @@ wait
             );
         }
     }
-    let clock = |f: &banter_media::video::io::Y4mFrame| -> Vec<u8> {
+    let clock = |f: &banter_media::video::y4m::Y4mFrame| -> Vec<u8> {
         (4..20)
             .flat_map(|r| f.y[r * w + 16..r * w + 160].to_vec())
             .collect()

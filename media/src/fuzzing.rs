@@ -7,9 +7,9 @@
 use crate::audio::wav;
 use crate::rtcp::{reported_loss, VideoFeedback};
 use crate::turn_tcp::{frame_len, MAX_FRAME};
-use crate::video::io::read_y4m;
 use crate::video::pattern::numbers_in_y4m;
 use crate::video::rtp::{depacketize, is_keyframe, Assembler};
+use crate::video::y4m::read_y4m;
 
 /// RTP payloads as the video reader hands them on: each record is sequence number (2),
 /// timestamp (4), marker (1), length (1), payload.

@@ -6,8 +6,10 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 pub mod audio;
+pub mod config;
 pub mod description;
 pub mod error;
+pub mod events;
 pub mod fuzzing;
 pub mod netsim;
 mod rtcp;

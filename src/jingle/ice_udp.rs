@@ -101,7 +101,16 @@ fn candidate_element(c: &Candidate) -> Element {
         .a("component", c.component.to_string())
         .a("foundation", c.foundation.as_str())
         .a("generation", c.generation.to_string())
-        .a("id", format!("{:08x}", rand::random::<u32>()))
+        .a(
+            "id",
+            super::tag(&[
+                &c.foundation,
+                &c.component.to_string(),
+                &c.protocol,
+                &c.ip.to_string(),
+                &c.port.to_string(),
+            ]),
+        )
         .a("ip", c.ip.to_string())
         .a("network", "0")
         .a("port", c.port.to_string())

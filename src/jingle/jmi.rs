@@ -82,8 +82,8 @@ impl Jmi {
         })
     }
 
-    pub fn to_element(&self) -> Element {
-        let (name, reason) = match self {
+    fn name_and_reason(&self) -> (&'static str, Option<Reason>) {
+        match self {
             Jmi::Propose { .. } => ("propose", None),
             Jmi::Ringing { .. } => ("ringing", None),
             Jmi::Proceed { .. } => ("proceed", None),
@@ -91,7 +91,11 @@ impl Jmi {
             Jmi::Reject { reason, .. } => ("reject", *reason),
             Jmi::Retract { reason, .. } => ("retract", *reason),
             Jmi::Finish { reason, .. } => ("finish", *reason),
-        };
+        }
+    }
+
+    pub fn to_element(&self) -> Element {
+        let (name, reason) = self.name_and_reason();
         let mut b = Element::builder(name, NS).a("id", self.id());
         if let Jmi::Propose { media, .. } = self {
             for m in media {
@@ -111,8 +115,11 @@ impl Jmi {
     /// The chat message carrying it, with a store hint so that it lands in archives
     /// (a device that was offline learns the call was missed).
     pub fn message(&self, to: Jid) -> Message {
-        let mut m = Message::new_with_type(MessageType::Chat, Some(to));
-        m.id = Some(xmpp_parsers::message::Id(crate::client::new_id()));
+        let mut m = Message::new_with_type(MessageType::Chat, Some(to.clone()));
+        // Made from what it says and to whom: the same message twice has one id.
+        let (name, _) = self.name_and_reason();
+        let id = format!("{}-{name}-{}", self.id(), super::tag(&[to.as_str()]));
+        m.id = Some(xmpp_parsers::message::Id(id));
         m.payloads.push(self.to_element());
         m.payloads
             .push(Element::builder("store", "urn:xmpp:hints").build());

@@ -81,6 +81,19 @@ impl Action {
     }
 }
 
+/// A short stable tag for ids made from content (FNV-1a): the call machine draws no
+/// random numbers, so the same inputs give the same stanzas.
+pub fn tag(parts: &[&str]) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for p in parts {
+        for b in p.bytes().chain([0]) {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    format!("{h:08x}")
+}
+
 /// What one Jingle element may hold. Generous for real clients (Chromium offers about
 /// 15 codecs with up to 5 feedback types each, 2 contents); small enough that a
 /// hostile description costs little to parse and map: items beyond these are ignored.

@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod codec;
 pub mod echo;
+pub mod engine;
 pub mod jitter;
 pub mod ring;
 pub mod sink;

@@ -16,8 +16,8 @@ use super::io::{VideoSinkSpec, VideoSource};
 use super::rtp::{is_keyframe, Assembler};
 use super::vp8::{Decoder, Encoder};
 use super::I420;
+use crate::events::MediaEvent;
 use crate::rtcp::VideoFeedback;
-use crate::session::MediaEvent;
 
 pub const WIDTH: usize = 640;
 pub const HEIGHT: usize = 480;

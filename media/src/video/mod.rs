@@ -6,6 +6,7 @@ pub mod io;
 pub mod pattern;
 pub mod rtp;
 pub mod vp8;
+pub mod y4m;
 
 pub use engine::{RateControl, RembEstimate, FPS, HEIGHT, WIDTH};
 pub use io::{RgbaFrame, VideoSinkSpec, VideoSourceSpec, VideoView};

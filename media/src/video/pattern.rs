@@ -121,7 +121,7 @@ pub fn read(y: &[u8], stride: usize) -> u32 {
 /// The frame numbers in a Y4M recording of the pattern (as `--video-out` writes it),
 /// with the picture size.
 pub fn numbers_in_y4m(data: &[u8]) -> Option<((usize, usize), Vec<u32>)> {
-    let (w, h, frames) = super::io::read_y4m_luma(data)?;
+    let (w, h, frames) = super::y4m::read_y4m_luma(data)?;
     Some(((w, h), frames.iter().map(|y| read(y, w)).collect()))
 }
 

@@ -1,0 +1,788 @@
+//! A call's media: a webrtc-rs peer connection (ICE, DTLS-SRTP, RTP) carrying one Opus
+//! audio stream each way and, in video calls, one VP8 stream; the audio engine thread
+//! that captures, processes, encodes, and on the other side de-jitters, decodes and
+//! plays; and the video engine thread (video/engine.rs) that does the same for video.
+//!
+//! Descriptions go in and out typed (`description`); candidates trickle out as events
+//! and may come in at any time (buffered until the remote description is set).
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc as std_mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceConnectionState, RTCIceServer,
+    RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, Registry, SettingEngineBuilder,
+};
+
+use crate::audio::echo::Processing;
+use crate::audio::sink::SinkSpec;
+use crate::audio::source::SourceSpec;
+use crate::description::{Candidate, CandidateKind, Direction, SessionDescription};
+use crate::error::MediaError;
+use crate::rtcp::VideoFeedback;
+use crate::turn_tcp::TcpTurnBridge;
+use crate::video::engine::{
+    self as video_engine, EncodedFrame, RtcpRequest, VideoPacket, VideoShared,
+};
+use crate::video::io::{VideoSource, VideoSourceSpec};
+
+use crate::audio::engine::{run_engine, InPacket, OutPacket, Shared};
+pub use crate::config::{Cidr, IceServer, MediaConfig};
+pub use crate::events::{CallStats, LatencyProbe, MediaEvent, VideoStats};
+
+mod link;
+mod tasks;
+
+use link::*;
+use tasks::*;
+
+pub struct MediaSession {
+    main: Link,
+    /// The video's own connection, when the peer does not bundle (Dino).
+    video_link: Mutex<Option<Arc<Link>>>,
+    /// Video goes on a connection of its own.
+    separate: Arc<AtomicBool>,
+    /// Candidates for the video's own connection that came before it existed.
+    early_video_candidates: Mutex<Vec<Candidate>>,
+    /// The camera of a video call, opened, its track added with the first offer or
+    /// answer: only the peer's offer tells whether the video rides the bundle.
+    initial_video: Mutex<Option<VideoSource>>,
+    /// What a further connection is built with: the servers (TURN/TCP already bridged)
+    /// and where its events and packets go.
+    ice_servers: Vec<RTCIceServer>,
+    receivers: Receivers,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    audio_ssrc: u32,
+    config: MediaConfig,
+    shared: Arc<Shared>,
+    video: Arc<VideoShared>,
+    video_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    feedback: Arc<VideoFeedback>,
+    /// The video thread's encoded frames, read by the writer of the video track (one
+    /// at a time: a track on a connection that is closed gives them to the next).
+    video_frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
+    /// The video track's writer, once there is a track.
+    video_writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Hands the video thread a source opened during the call.
+    video_switch: Mutex<std_mpsc::Sender<VideoSource>>,
+    /// The camera to use (changed by the camera picker during the call).
+    video_in: Mutex<VideoSourceSpec>,
+    /// The peer's video payload types, for routing its packets (see `receive_track`).
+    video_pts: Arc<std::sync::RwLock<Vec<u8>>>,
+    engine: Mutex<Option<std::thread::JoinHandle<()>>>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// TURN-over-TCP bridges, alive as long as the session.
+    _turn_bridges: Vec<TcpTurnBridge>,
+}
+
+impl MediaSession {
+    /// Builds the peer connection and starts the audio engine (it sends once media
+    /// flows). Events arrive on `events`.
+    pub async fn new(
+        config: MediaConfig,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> Result<MediaSession, MediaError> {
+        let feedback = Arc::new(VideoFeedback::default());
+        let separate = Arc::new(AtomicBool::new(!config.bundle));
+        let (ice_servers, turn_bridges) = bridge_tcp_turn(&config.ice_servers).await;
+        let (itx, irx) = mpsc::unbounded_channel();
+        let pc = connection(
+            &config,
+            ice_servers.clone(),
+            &feedback,
+            separate.clone(),
+            itx,
+        )
+        .await?;
+
+        let ssrc: u32 = rand::random();
+        let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            "banter".to_owned(),
+            "audio".to_owned(),
+            "audio".to_owned(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: RTCRtpCodec {
+                    mime_type: MIME_TYPE_OPUS.to_owned(),
+                    clock_rate: 48_000,
+                    channels: 2,
+                    sdp_fmtp_line: String::new(),
+                    rtcp_feedback: vec![],
+                },
+                ..Default::default()
+            }],
+        )));
+        let sender = pc
+            .add_track(track.clone() as Arc<dyn TrackLocal>)
+            .await
+            .map_err(transport_err)?;
+
+        // The camera is opened before anything is offered: without one the call is an
+        // audio call, said so, rather than a video call with nothing in it.
+        let video = Arc::new(VideoShared::default());
+        let mut video_source = None;
+        if config.send_video {
+            match config
+                .video_in
+                .open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
+            {
+                Ok(src) if !config.video_in.is_none() => {
+                    video.source_open.store(true, Ordering::Relaxed);
+                    video_source = Some(src);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = events.send(MediaEvent::DeviceError(format!(
+                        "{e}: the call goes on without video"
+                    )));
+                }
+            }
+        }
+        let (vout_tx, vout_rx) = mpsc::unbounded_channel::<EncodedFrame>();
+        // Bounded: a peer sending faster than the video thread decodes costs dropped
+        // packets (a keyframe request follows), not memory.
+        let (vin_tx, vin_rx) = std_mpsc::sync_channel::<VideoPacket>(VIDEO_IN_QUEUE);
+        let (rtcp_tx, rtcp_rx) = mpsc::unbounded_channel::<RtcpRequest>();
+        let (switch_tx, switch_rx) = std_mpsc::channel::<VideoSource>();
+        let mut tasks = Vec::new();
+        let video_pts: Arc<std::sync::RwLock<Vec<u8>>> = Default::default();
+        let video_thread = {
+            let t = video_engine::VideoThread {
+                source: None,
+                sink: config.video_out.clone(),
+                shared: video.clone(),
+                feedback: feedback.clone(),
+                out: vout_tx,
+                incoming: vin_rx,
+                switch: switch_rx,
+                rtcp: rtcp_tx,
+                events: events.clone(),
+            };
+            let events_v = events.clone();
+            std::thread::Builder::new()
+                .name("banter-video".into())
+                .spawn(move || guarded("video engine", &events_v, move || video_engine::run(t)))
+                .map_err(|e| MediaError::Device(e.to_string()))?
+        };
+        let shared = Arc::new(Shared::default());
+        let (out_tx, out_rx) = mpsc::unbounded_channel::<OutPacket>();
+        let (in_tx, in_rx) = std_mpsc::sync_channel::<InPacket>(AUDIO_IN_QUEUE);
+
+        let engine = {
+            let config = config.clone();
+            let shared = shared.clone();
+            let events = events.clone();
+            std::thread::Builder::new()
+                .name("banter-audio".into())
+                .spawn(move || {
+                    let guard = events.clone();
+                    guarded("audio engine", &guard, move || {
+                        run_engine(config, shared, out_tx, in_rx, events)
+                    })
+                })
+                .map_err(|e| MediaError::Device(e.to_string()))?
+        };
+
+        // Writer: RTP packets from the engine to the track.
+        {
+            let shared = shared.clone();
+            let sender = sender.clone();
+            tasks.push(tokio::spawn(async move {
+                write_rtp(out_rx, track, sender, ssrc, shared).await;
+            }));
+        }
+        let current_video: CurrentVideo = Arc::new(Mutex::new(None));
+        tasks.push(tokio::spawn(send_video_feedback(
+            rtcp_rx,
+            current_video.clone(),
+            ssrc,
+        )));
+        let receivers = Receivers {
+            audio: in_tx,
+            video: vin_tx,
+            state: video.clone(),
+            current_video,
+            video_pts: video_pts.clone(),
+            separate: separate.clone(),
+        };
+        // Events from webrtc-rs.
+        tasks.push(spawn_guarded(
+            "media transport",
+            events.clone(),
+            drive(
+                irx,
+                pc.clone(),
+                Role::Main,
+                config.clone(),
+                shared.clone(),
+                receivers.clone(),
+                events.clone(),
+                ssrc,
+            ),
+        ));
+        // Stats once a second.
+        {
+            let pc = pc.clone();
+            let shared = shared.clone();
+            let video = video.clone();
+            let feedback_for_stats = feedback.clone();
+            let events = events.clone();
+            tasks.push(tokio::spawn(async move {
+                stats_loop(pc, shared, video, feedback_for_stats, events).await
+            }));
+        }
+        let video_in = config.video_in.clone();
+        let session = MediaSession {
+            main: Link::new(pc),
+            video_link: Mutex::new(None),
+            separate,
+            early_video_candidates: Mutex::new(Vec::new()),
+            initial_video: Mutex::new(video_source),
+            ice_servers,
+            receivers,
+            events,
+            audio_ssrc: ssrc,
+            config,
+            shared,
+            video,
+            video_thread: Mutex::new(Some(video_thread)),
+            feedback,
+            video_frames: Arc::new(tokio::sync::Mutex::new(vout_rx)),
+            video_writer: Mutex::new(None),
+            video_switch: Mutex::new(switch_tx),
+            video_in: Mutex::new(video_in),
+            video_pts,
+            engine: Mutex::new(Some(engine)),
+            tasks: Mutex::new(tasks),
+            _turn_bridges: turn_bridges,
+        };
+        Ok(session)
+    }
+
+    /// Whether the video has a connection of its own (the peer does not bundle).
+    pub fn video_unbundled(&self) -> bool {
+        self.separate.load(Ordering::Acquire)
+    }
+
+    /// The video's own connection, made now if there is none yet.
+    async fn video_link(&self) -> Result<Arc<Link>, MediaError> {
+        if let Some(l) = self.video_link.lock().ok().and_then(|l| l.clone()) {
+            return Ok(l);
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let pc = connection(
+            &self.config,
+            self.ice_servers.clone(),
+            &self.feedback,
+            Arc::new(AtomicBool::new(false)),
+            tx,
+        )
+        .await?;
+        let link = Arc::new(Link::new(pc.clone()));
+        // Video waits for its own connection (the main one may be up already).
+        self.video.connected.store(false, Ordering::Release);
+        let task = spawn_guarded(
+            "video transport",
+            self.events.clone(),
+            drive(
+                rx,
+                pc,
+                Role::Video,
+                self.config.clone(),
+                self.shared.clone(),
+                self.receivers.clone(),
+                self.events.clone(),
+                self.audio_ssrc,
+            ),
+        );
+        if let Ok(mut t) = self.tasks.lock() {
+            t.push(task);
+        }
+        let early = self
+            .early_video_candidates
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default();
+        for c in early {
+            link.add_candidate(c).await;
+        }
+        if let Ok(mut l) = self.video_link.lock() {
+            *l = Some(link.clone());
+        }
+        Ok(link)
+    }
+
+    fn current_video_link(&self) -> Option<Arc<Link>> {
+        self.video_link.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// The connection that carries the video when it is not the main one.
+    fn separate_video_link(&self) -> Option<Arc<Link>> {
+        self.current_video_link().filter(|_| self.video_unbundled())
+    }
+
+    /// Adds the video call's camera track, once it is known where it goes.
+    async fn start_initial_video(&self) -> Result<(), MediaError> {
+        let source = self.initial_video.lock().ok().and_then(|mut v| v.take());
+        match source {
+            Some(source) => self.start_video_track(source).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Creates our offer (DTLS `actpass`); candidates follow as events. With the video
+    /// on a connection of its own, the video content carries that connection's
+    /// transport, and a re-offer (video added) leaves the main connection as it is.
+    pub async fn create_offer(&self) -> Result<SessionDescription, MediaError> {
+        self.start_initial_video().await?;
+        let video_link = self.current_video_link();
+        let main = match &video_link {
+            Some(_) if self.main.pc.local_description().await.is_some() => {
+                self.main.local().await?
+            }
+            _ => self.main.offer().await?,
+        };
+        let own = match video_link {
+            Some(link) => {
+                let mut own = link.offer().await?;
+                // The second connection names its first content like the first one
+                // ("0"): signaled under a name of its own.
+                let taken = |n: &str| main.contents.iter().any(|c| c.name == n);
+                if let Some(c) = own.contents.first_mut().filter(|c| taken(&c.name)) {
+                    let name = (1..)
+                        .map(|i: u32| i.to_string())
+                        .find(|n| !taken(n))
+                        .unwrap_or_else(|| "video".into());
+                    if let Ok(mut r) = link.rename.lock() {
+                        *r = Some((c.name.clone(), name.clone()));
+                    }
+                    own.bundle = vec![name.clone()];
+                    c.name = name;
+                }
+                Some(own)
+            }
+            None => None,
+        };
+        Ok(main.joined(own))
+    }
+
+    /// Takes the peer's offer and returns our answer. A video content with a
+    /// transport of its own (Dino) goes to a connection of its own.
+    pub async fn accept_offer(
+        &self,
+        remote: &SessionDescription,
+    ) -> Result<SessionDescription, MediaError> {
+        self.learn_video_pts(remote);
+        let (main_r, own_r) = remote.split();
+        // The offer decides where its video goes, whatever the peer's caps said.
+        if own_r.is_some() {
+            self.separate.store(true, Ordering::Release);
+        } else if main_r.video().is_some() && self.current_video_link().is_none() {
+            self.separate.store(false, Ordering::Release);
+        }
+        self.start_initial_video().await?;
+        if remote.video().is_some() && !self.sends_video() {
+            // Our side of the video content, camera off until the user turns it on: the
+            // content stays send-and-receive, so no direction change is needed later.
+            self.video.camera_off.store(true, Ordering::Relaxed);
+            let black = VideoSource::Black(crate::video::I420::new(
+                video_engine::WIDTH,
+                video_engine::HEIGHT,
+            ));
+            self.start_video_track(black).await?;
+        }
+        let ok = |c: &Candidate| self.candidate_ok(c);
+        let main = if self.main.unchanged(&main_r) {
+            self.main.local().await?
+        } else {
+            self.main.answer(&main_r, ok).await?
+        };
+        let own = match own_r {
+            Some(v) => Some(self.video_link().await?.answer(&v, ok).await?),
+            None => None,
+        };
+        self.check_video_direction().await;
+        Ok(main.joined(own))
+    }
+
+    /// Takes the peer's answer to our offer.
+    pub async fn accept_answer(&self, remote: &SessionDescription) -> Result<(), MediaError> {
+        self.learn_video_pts(remote);
+        let (main_r, own_r) = remote.split();
+        let ok = |c: &Candidate| self.candidate_ok(c);
+        if self.main.offering.swap(false, Ordering::AcqRel) {
+            self.main.set_remote(&main_r, false, ok).await?;
+        }
+        if let (Some(v), Some(link)) = (own_r, self.current_video_link()) {
+            if link.offering.swap(false, Ordering::AcqRel) {
+                link.set_remote(&v, false, ok).await?;
+            }
+        }
+        self.check_video_direction().await;
+        Ok(())
+    }
+
+    /// Sends video only where both sides agreed on it: our side sends and the peer's
+    /// receives (an answer to a one-way video receives only, and sends nothing until
+    /// the direction changes).
+    async fn check_video_direction(&self) {
+        let separate = self.separate_video_link();
+        let link: &Link = separate.as_deref().unwrap_or(&self.main);
+        let video_dir = |d: &SessionDescription| d.video().map(|c| c.direction);
+        let ours = link.local().await.ok().as_ref().and_then(video_dir);
+        let theirs = link
+            .remote
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().and_then(video_dir));
+        let (Some(ours), Some(theirs)) = (ours, theirs) else {
+            return;
+        };
+        let we_send = matches!(ours, Direction::SendRecv | Direction::SendOnly);
+        let they_take = matches!(theirs, Direction::SendRecv | Direction::RecvOnly);
+        tracing::debug!(?ours, ?theirs, "video direction");
+        self.video
+            .may_not_send
+            .store(!(we_send && they_take), Ordering::Relaxed);
+    }
+
+    /// The peer's side of the video changed direction (Jingle content-modify, which
+    /// carries no description): the video's connection is renegotiated locally, the
+    /// peer's description as agreed with the new direction standing in for a new one
+    /// from it. Used when our camera joins a video the peer sends one way (Dino turns
+    /// its camera on with senders = its own role).
+    pub async fn set_video_direction(&self, peer: Direction) -> Result<(), MediaError> {
+        let separate = self.separate_video_link();
+        let link: &Link = separate.as_deref().unwrap_or(&self.main);
+        let no_video = || MediaError::Description("no video agreed yet".into());
+        let mut remote = link
+            .remote
+            .lock()
+            .ok()
+            .and_then(|r| r.clone())
+            .ok_or_else(no_video)?;
+        let video = remote.video_mut().ok_or_else(no_video)?;
+        if video.direction == peer {
+            return Ok(());
+        }
+        video.direction = peer;
+        if matches!(peer, Direction::SendRecv | Direction::RecvOnly) {
+            // An answer that received only left the transceiver so; we send again.
+            use rtc::rtp_transceiver::RTCRtpTransceiverDirection as D;
+            for t in link.pc.get_transceivers().await {
+                if matches!(t.direction().await, Ok(D::Recvonly | D::Inactive)) {
+                    if let Err(e) = t.set_direction(D::Sendrecv).await {
+                        tracing::info!(error = %e, "transceiver direction unchanged");
+                    }
+                }
+            }
+        }
+        let ok = |c: &Candidate| self.candidate_ok(c);
+        if link.answerer.load(Ordering::Acquire) {
+            link.answer(&remote, ok).await?;
+        } else {
+            link.offer().await?;
+            link.offering.store(false, Ordering::Release);
+            link.set_remote(&remote, false, ok).await?;
+        }
+        self.check_video_direction().await;
+        Ok(())
+    }
+
+    /// The peer's video payload types, for routing its packets.
+    fn learn_video_pts(&self, remote: &SessionDescription) {
+        if let Ok(mut pts) = self.video_pts.write() {
+            *pts = remote
+                .contents
+                .iter()
+                .filter(|c| c.kind == crate::description::MediaKind::Video)
+                .flat_map(|c| c.codecs.iter().map(|k| k.payload_type))
+                .collect();
+        }
+    }
+
+    fn candidate_ok(&self, c: &Candidate) -> bool {
+        c.protocol == "udp" && self.config.allowed(c.ip)
+    }
+
+    /// A remote candidate: applied now, or kept until the remote description is set.
+    pub async fn add_remote_candidate(&self, c: Candidate) {
+        if !self.candidate_ok(&c) {
+            tracing::debug!(candidate = %c.to_sdp(), "remote candidate outside the allowed ranges");
+            return;
+        }
+        self.main.add_candidate(c).await;
+    }
+
+    /// A remote candidate of the video's own transport (a peer that does not bundle).
+    pub async fn add_remote_video_candidate(&self, c: Candidate) {
+        if !self.candidate_ok(&c) {
+            tracing::debug!(candidate = %c.to_sdp(), "remote candidate outside the allowed ranges");
+            return;
+        }
+        match self.current_video_link() {
+            Some(link) => link.add_candidate(c).await,
+            None => {
+                if let Ok(mut e) = self.early_video_candidates.lock() {
+                    e.push(c);
+                }
+            }
+        }
+    }
+
+    /// Sends silence instead of the captured audio.
+    /// Puts the call on hold (silence both ways) or takes it off.
+    pub fn set_held(&self, held: bool) {
+        self.shared.held.store(held, Ordering::Relaxed);
+    }
+
+    pub fn set_muted(&self, muted: bool) {
+        self.shared.muted.store(muted, Ordering::Relaxed);
+    }
+
+    /// Switches what is sent (another microphone, a file, …) during the call. A device
+    /// that cannot be opened is reported (`DeviceError`) and the current one kept.
+    pub fn set_audio_in(&self, spec: SourceSpec) {
+        if let Ok(mut slot) = self.shared.switch_in.lock() {
+            *slot = Some(spec);
+        }
+    }
+
+    /// Switches where received audio goes during the call.
+    pub fn set_audio_out(&self, spec: SinkSpec) {
+        if let Ok(mut slot) = self.shared.switch_out.lock() {
+            *slot = Some(spec);
+        }
+    }
+
+    /// Switches echo cancellation / noise suppression / gain control live.
+    pub fn set_processing(&self, p: Processing) {
+        if let Ok(mut slot) = self.shared.processing.lock() {
+            *slot = Some(p);
+        }
+    }
+
+    /// Camera off: black pictures are sent instead, five a second (the stream and the
+    /// peer's decoder stay alive, as libwebrtc does it). On: the configured source,
+    /// opened now if it was not yet (a camera is only opened when the user wants it).
+    pub fn set_camera(&self, on: bool) -> Result<(), MediaError> {
+        if on && !self.video.source_open.load(Ordering::Relaxed) {
+            let source = self.open_video()?;
+            if let Ok(s) = self.video_switch.lock() {
+                let _ = s.send(source);
+            }
+            self.video.source_open.store(true, Ordering::Relaxed);
+        }
+        self.video.camera_off.store(!on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether this session sends video.
+    pub fn sends_video(&self) -> bool {
+        self.video.sending.load(Ordering::Relaxed)
+            || self.initial_video.lock().is_ok_and(|v| v.is_some())
+    }
+
+    /// Starts sending video during a call (Jingle content-add): opens the configured
+    /// source, adds the track, and returns the new offer, whose video content is the
+    /// one to add. A camera that cannot be opened is an error and changes nothing.
+    pub async fn add_video(&self) -> Result<SessionDescription, MediaError> {
+        let source = self.open_video()?;
+        self.start_video_track(source).await?;
+        self.video.source_open.store(true, Ordering::Relaxed);
+        self.video.camera_off.store(false, Ordering::Relaxed);
+        self.create_offer().await
+    }
+
+    /// The peer removed the video (Jingle content-remove): the camera is off, and a
+    /// video on a connection of its own loses that connection, so that video added
+    /// again (with new ICE credentials) gets a new one.
+    pub async fn remove_video(&self) {
+        self.video.camera_off.store(true, Ordering::Relaxed);
+        let Some(link) = self.separate_video_link() else {
+            return;
+        };
+        if let Some(w) = self.video_writer.lock().ok().and_then(|mut w| w.take()) {
+            w.abort();
+        }
+        if let Ok(mut l) = self.video_link.lock() {
+            *l = None;
+        }
+        self.video.sending.store(false, Ordering::Relaxed);
+        self.video.connected.store(false, Ordering::Release);
+        if let Ok(mut e) = self.early_video_candidates.lock() {
+            e.clear();
+        }
+        let _ = link.pc.close().await;
+    }
+
+    /// The peer refused the video we offered (content-reject): our pending offer is
+    /// rolled back and the camera turned off, so the call goes on as before.
+    pub async fn cancel_video_offer(&self) {
+        self.video.camera_off.store(true, Ordering::Relaxed);
+        match self.current_video_link() {
+            Some(link) => link.rollback().await,
+            None => self.main.rollback().await,
+        }
+    }
+
+    fn open_video(&self) -> Result<VideoSource, MediaError> {
+        let spec = self.video_in.lock().map(|s| s.clone()).unwrap_or_default();
+        if spec.is_none() {
+            return Err(MediaError::NoCamera(
+                " (video is turned off in the settings)".into(),
+            ));
+        }
+        spec.open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
+    }
+
+    /// Another camera: used from now on, and switched to at once when the camera is
+    /// sending. A camera that cannot be opened is an error and the current one stays.
+    pub fn set_video_in(&self, spec: VideoSourceSpec) -> Result<(), MediaError> {
+        let old = self
+            .video_in
+            .lock()
+            .map(|mut s| std::mem::replace(&mut *s, spec))
+            .ok();
+        if self.video.source_open.load(Ordering::Relaxed) {
+            match self.open_video() {
+                Ok(source) => {
+                    if let Ok(s) = self.video_switch.lock() {
+                        let _ = s.send(source);
+                    }
+                }
+                Err(e) => {
+                    if let (Some(old), Ok(mut s)) = (old, self.video_in.lock()) {
+                        *s = old;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_video_track(&self, source: VideoSource) -> Result<(), MediaError> {
+        if self.video_writer.lock().is_ok_and(|w| w.is_some()) {
+            return Ok(()); // already sending
+        }
+        let pc = if self.video_unbundled() {
+            self.video_link().await?.pc.clone()
+        } else {
+            self.main.pc.clone()
+        };
+        let task = add_video_track(
+            &pc,
+            &self.feedback,
+            self.video_frames.clone(),
+            self.video.clone(),
+        )
+        .await?;
+        if let Ok(mut w) = self.video_writer.lock() {
+            *w = Some(task);
+        }
+        if let Ok(s) = self.video_switch.lock() {
+            let _ = s.send(source);
+        }
+        Ok(())
+    }
+
+    /// Ends the session: stops the engine (finishing a WAV recording) and closes the
+    /// peer connection (which frees its sockets and tasks).
+    pub async fn close(self) {
+        self.shared.stop.store(true, Ordering::Release);
+        let engine = self.engine.lock().ok().and_then(|mut e| e.take());
+        if let Some(h) = engine {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+        self.video.stop.store(true, Ordering::Release);
+        let video = self.video_thread.lock().ok().and_then(|mut e| e.take());
+        if let Some(h) = video {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+        if let Some(link) = self.current_video_link() {
+            let _ = link.pc.close().await;
+        }
+        let _ = self.main.pc.close().await;
+        if let Some(w) = self.video_writer.lock().ok().and_then(|mut w| w.take()) {
+            w.abort();
+        }
+        for t in self
+            .tasks
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default()
+        {
+            t.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// A bug in a media thread or task ends the call with a reason, not in silence.
+    #[tokio::test]
+    async fn a_panicking_media_thread_or_task_fails_the_call() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        guarded("audio engine", &tx, || panic!("a bug"));
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(MediaEvent::Failed(MediaError::Internal("audio engine")))
+        ));
+        let task = spawn_guarded("media receiver", tx.clone(), async { panic!("a bug") });
+        task.await.unwrap();
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(MediaEvent::Failed(MediaError::Internal("media receiver")))
+        ));
+        guarded("audio engine", &tx, || {});
+        assert!(rx.try_recv().is_err(), "no event when nothing went wrong");
+    }
+
+    #[test]
+    fn binds_only_allowed_interfaces() {
+        let mut cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Null);
+        assert_eq!(bind_addrs(&cfg), ["0.0.0.0:0"]);
+        cfg.allow = vec![Cidr::parse("127.0.0.0/8").unwrap()];
+        assert_eq!(bind_addrs(&cfg), ["127.0.0.1:0"]);
+        cfg.allow = vec![Cidr::parse("0.0.0.0/0").unwrap()];
+        let all = bind_addrs(&cfg);
+        assert!(all.contains(&"127.0.0.1:0".to_string()), "{all:?}");
+        // A range no interface is in: no address of another range is bound.
+        cfg.allow = vec![Cidr::parse("203.0.113.0/24").unwrap()];
+        assert_eq!(bind_addrs(&cfg), ["127.0.0.1:0"]);
+    }
+
+    #[test]
+    fn cidr_contains() {
+        let c = Cidr::parse("127.0.0.0/8").unwrap();
+        assert!(c.contains("127.1.2.3".parse().unwrap()));
+        assert!(!c.contains("10.0.0.1".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("::1/128")
+            .unwrap()
+            .contains("::1".parse().unwrap()));
+    }
+}

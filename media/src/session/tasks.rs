@@ -1,0 +1,516 @@
+//! The tasks of a session: RTP writers (audio, video), the connection's event loop,
+//! receivers that hand the peer's packets to the engines, RTCP feedback, and the
+//! once-a-second figures.
+
+use super::*;
+
+/// VP8 as we register and offer it.
+pub(super) fn vp8_codec() -> RTCRtpCodec {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![
+            fb("goog-remb", ""),
+            fb("ccm", "fir"),
+            fb("nack", ""),
+            fb("nack", "pli"),
+        ],
+    }
+}
+
+/// Adds our video track to the connection and starts its RTP writer.
+pub(super) async fn add_video_track(
+    pc: &Arc<dyn PeerConnection>,
+    feedback: &VideoFeedback,
+    frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
+    video: Arc<VideoShared>,
+) -> Result<tokio::task::JoinHandle<()>, MediaError> {
+    let ssrc: u32 = rand::random::<u32>().max(1);
+    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        "banter".to_owned(),
+        "video".to_owned(),
+        "video".to_owned(),
+        RtpCodecKind::Video,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: vp8_codec(),
+            ..Default::default()
+        }],
+    )));
+    let sender = pc
+        .add_track(track.clone() as Arc<dyn TrackLocal>)
+        .await
+        .map_err(transport_err)?;
+    feedback.ssrc.store(ssrc, Ordering::Relaxed);
+    video.sending.store(true, Ordering::Relaxed);
+    Ok(tokio::spawn(async move {
+        write_video_rtp(frames, track, sender, ssrc).await;
+    }))
+}
+
+/// The payload type the peer and we agreed on for a sender's codec.
+pub(super) async fn negotiated_pt(
+    sender: &Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+) -> Option<u8> {
+    sender
+        .get_parameters()
+        .await
+        .ok()
+        .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
+}
+
+/// Packetizes encoded VP8 frames (RFC 7741, with picture ids) onto the video track.
+pub(super) async fn write_video_rtp(
+    frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
+    track: Arc<TrackLocalStaticRTP>,
+    sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    ssrc: u32,
+) {
+    use rtc::rtp::packetizer::Payloader;
+    let mut payloader = rtc::rtp::codec::vp8::Vp8Payloader::default();
+    payloader.enable_picture_id = true;
+    let mut pt: Option<u8> = None;
+    let mut seq: u16 = rand::random();
+    let mut rx = frames.lock().await;
+    while let Some(f) = rx.recv().await {
+        if pt.is_none() {
+            pt = negotiated_pt(&sender).await;
+        }
+        let Some(pt) = pt else { continue };
+        // 1200 bytes of RTP payload leave room for headers, SRTP and a TURN relay.
+        let Ok(parts) = payloader.payload(1200, &f.data) else {
+            continue;
+        };
+        let count = parts.len();
+        for (i, payload) in parts.into_iter().enumerate() {
+            let packet = rtc::rtp::Packet {
+                header: rtc::rtp::Header {
+                    version: 2,
+                    payload_type: pt,
+                    sequence_number: seq,
+                    timestamp: f.ts,
+                    ssrc,
+                    marker: i + 1 == count,
+                    ..Default::default()
+                },
+                payload,
+            };
+            seq = seq.wrapping_add(1);
+            if track.write_rtp(packet).await.is_err() {
+                tracing::debug!("video packet not sent");
+            }
+        }
+    }
+}
+
+/// Received audio packets waiting for the engine thread (5 s of 20 ms packets).
+pub(super) const AUDIO_IN_QUEUE: usize = 256;
+/// Received video packets waiting for the video thread (a few keyframes' worth).
+pub(super) const VIDEO_IN_QUEUE: usize = 4096;
+
+/// Where received media goes.
+#[derive(Clone)]
+pub(super) struct Receivers {
+    pub(super) audio: std_mpsc::SyncSender<InPacket>,
+    pub(super) video: std_mpsc::SyncSender<VideoPacket>,
+    pub(super) state: Arc<VideoShared>,
+    /// The video track our PLI and REMB are about.
+    pub(super) current_video: CurrentVideo,
+    /// The payload types of the peer's video codecs (from its description).
+    pub(super) video_pts: Arc<std::sync::RwLock<Vec<u8>>>,
+    /// The video has a connection of its own (which says when video can flow).
+    pub(super) separate: Arc<AtomicBool>,
+}
+
+pub(super) async fn write_rtp(
+    mut rx: mpsc::UnboundedReceiver<OutPacket>,
+    track: Arc<TrackLocalStaticRTP>,
+    sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    ssrc: u32,
+    shared: Arc<Shared>,
+) {
+    let mut pt: Option<u8> = None;
+    let mut seq: u16 = rand::random();
+    while let Some(p) = rx.recv().await {
+        if pt.is_none() {
+            pt = negotiated_pt(&sender).await;
+        }
+        let Some(pt) = pt else { continue };
+        let len = p.payload.len() as u64;
+        let packet = rtc::rtp::Packet {
+            header: rtc::rtp::Header {
+                version: 2,
+                payload_type: pt,
+                sequence_number: seq,
+                timestamp: p.ts,
+                ssrc,
+                ..Default::default()
+            },
+            payload: p.payload,
+        };
+        seq = seq.wrapping_add(1);
+        if track.write_rtp(packet).await.is_ok() {
+            shared.bytes_sent.fetch_add(len, Ordering::Relaxed);
+            shared.packets_sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Runs a media thread's body. A panic there is a bug; it must end the call with a
+/// reason the person sees, not leave it silent.
+pub(super) fn guarded(
+    what: &'static str,
+    events: &mpsc::UnboundedSender<MediaEvent>,
+    f: impl FnOnce(),
+) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+        tracing::error!(what, "media thread panicked");
+        let _ = events.send(MediaEvent::Failed(MediaError::Internal(what)));
+    }
+}
+
+/// `tokio::spawn` for tasks that read the peer's packets, guarded like `guarded`.
+pub(super) fn spawn_guarded(
+    what: &'static str,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    use futures::FutureExt;
+    tokio::spawn(async move {
+        if std::panic::AssertUnwindSafe(task)
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            tracing::error!(what, "media task panicked");
+            let _ = events.send(MediaEvent::Failed(MediaError::Internal(what)));
+        }
+    })
+}
+
+/// Follows one connection's events: candidates to signal, connected, failed, the
+/// peer's tracks. The video's own connection only gates the video: its failure is
+/// reported and the call goes on.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn drive(
+    mut rx: mpsc::UnboundedReceiver<Internal>,
+    pc: Arc<dyn PeerConnection>,
+    role: Role,
+    config: MediaConfig,
+    shared: Arc<Shared>,
+    receivers: Receivers,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    ssrc: u32,
+) {
+    // ICE connected but DTLS never completing means the handshake was refused: with
+    // webrtc-rs that is what a certificate not matching the signaled fingerprint does
+    // (it logs the mismatch and stays "connecting").
+    let mut dtls_deadline: Option<tokio::time::Instant> = None;
+    let mut failed = false;
+    loop {
+        let ev = match dtls_deadline {
+            Some(d) => match tokio::time::timeout_at(d, rx.recv()).await {
+                Ok(ev) => ev,
+                Err(_) => {
+                    dtls_deadline = None;
+                    let up = match role {
+                        Role::Main => shared.connected.load(Ordering::Acquire),
+                        Role::Video => receivers.state.connected.load(Ordering::Acquire),
+                    };
+                    if !up && !failed {
+                        failed = true;
+                        let _ = events.send(match role {
+                            Role::Main => MediaEvent::Failed(MediaError::FingerprintMismatch),
+                            // Nothing flows on it: the video is lost, the call is not.
+                            Role::Video => MediaEvent::DeviceError(format!(
+                                "{}: the call goes on without video",
+                                MediaError::FingerprintMismatch
+                            )),
+                        });
+                    }
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(ev) = ev else { return };
+        match ev {
+            Internal::Candidate(e) => {
+                let Ok(init) = e.candidate.to_json() else {
+                    continue;
+                };
+                let Ok(c) = Candidate::from_sdp(&init.candidate) else {
+                    continue;
+                };
+                if config.relay_only && c.kind != CandidateKind::Relay {
+                    continue;
+                }
+                if c.kind == CandidateKind::Host && !config.allowed(c.ip) {
+                    continue;
+                }
+                let _ = events.send(match role {
+                    Role::Main => MediaEvent::LocalCandidate(c),
+                    Role::Video => MediaEvent::VideoCandidate(c),
+                });
+            }
+            Internal::Ice(state) => {
+                if state == RTCIceConnectionState::Connected && dtls_deadline.is_none() {
+                    dtls_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(6));
+                }
+            }
+            Internal::State(state) => match state {
+                RTCPeerConnectionState::Connected if role == Role::Video => {
+                    receivers.state.connected.store(true, Ordering::Release);
+                    dtls_deadline = None;
+                    tracing::info!("the video's own connection is up");
+                }
+                RTCPeerConnectionState::Connected => {
+                    shared.connected.store(true, Ordering::Release);
+                    if !receivers.separate.load(Ordering::Acquire) {
+                        receivers.state.connected.store(true, Ordering::Release);
+                    }
+                    dtls_deadline = None;
+                    let pair = selected_pair(&pc).await;
+                    let _ = events.send(MediaEvent::Connected { pair });
+                }
+                RTCPeerConnectionState::Failed if !failed && role == Role::Video => {
+                    failed = true;
+                    receivers.state.connected.store(false, Ordering::Release);
+                    let _ = events.send(MediaEvent::DeviceError(
+                        "no network path for the video (its ICE failed): the call goes on \
+                         without it"
+                            .into(),
+                    ));
+                }
+                RTCPeerConnectionState::Failed if !failed => {
+                    failed = true;
+                    shared.connected.store(false, Ordering::Release);
+                    let _ = events.send(MediaEvent::Failed(MediaError::Transport(
+                        "no network path to the peer (ICE failed)".into(),
+                    )));
+                }
+                RTCPeerConnectionState::Disconnected => {
+                    tracing::info!("media path interrupted; ICE keeps trying");
+                }
+                _ => {}
+            },
+            Internal::Track(track) => {
+                let kind = track.kind().await;
+                let ssrcs = track.ssrcs().await;
+                tracing::debug!(?kind, ?ssrcs, "the peer's track");
+                spawn_guarded(
+                    "media receiver",
+                    events.clone(),
+                    receive_track(track, receivers.clone(), shared.clone(), ssrc),
+                );
+            }
+        }
+    }
+}
+
+/// The peer's video track that last delivered a packet, and that packet's SSRC: where
+/// our PLI and REMB go.
+pub(super) type CurrentVideo = Arc<Mutex<Option<(Arc<dyn TrackRemote>, u32)>>>;
+
+/// Forwards the peer's packets to the audio or the video thread (never decoding here:
+/// the webrtc-rs driver drops packets when a track's reader falls behind).
+///
+/// Packets go by payload type, not by the track they came on: with a libwebrtc peer,
+/// webrtc-rs 0.21 now and then binds an SSRC to the wrong transceiver of the bundle
+/// (seen: the peer's video on our audio track, its audio on our video track), and Opus
+/// fed to the VP8 decoder (or the reverse) stops the call's video for good.
+pub(super) async fn receive_track(
+    track: Arc<dyn TrackRemote>,
+    to: Receivers,
+    shared: Arc<Shared>,
+    our_audio_ssrc: u32,
+) {
+    let mut video_ssrc = 0u32;
+    while let Some(ev) = track.poll().await {
+        match ev {
+            TrackRemoteEvent::OnRtpPacket(pkt) => {
+                let video = to
+                    .video_pts
+                    .read()
+                    .is_ok_and(|pts| pts.contains(&pkt.header.payload_type));
+                if video {
+                    if pkt.header.ssrc != video_ssrc {
+                        video_ssrc = pkt.header.ssrc;
+                        if let Ok(mut c) = to.current_video.lock() {
+                            *c = Some((track.clone(), video_ssrc));
+                        }
+                    }
+                    let _ = to.video.try_send(VideoPacket {
+                        seq: pkt.header.sequence_number,
+                        ts: pkt.header.timestamp,
+                        marker: pkt.header.marker,
+                        payload: pkt.payload,
+                    });
+                } else {
+                    shared
+                        .bytes_received
+                        .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
+                    let _ = to.audio.try_send(InPacket {
+                        seq: pkt.header.sequence_number,
+                        ts: pkt.header.timestamp,
+                        payload: pkt.payload.to_vec(),
+                        arrival: Instant::now(),
+                    });
+                }
+            }
+            TrackRemoteEvent::OnEnded => return,
+            // Reports about the stream we send come in here too.
+            TrackRemoteEvent::OnRtcpPacket(packets) => {
+                if let Some(loss) = crate::rtcp::reported_loss(&packets, our_audio_ssrc) {
+                    shared.remote_loss.store(loss.to_bits(), Ordering::Relaxed);
+                    shared.reports.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sends the video thread's PLI and REMB about the peer's current video stream.
+pub(super) async fn send_video_feedback(
+    mut requests: mpsc::UnboundedReceiver<RtcpRequest>,
+    current: CurrentVideo,
+    our_ssrc: u32,
+) {
+    use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+    use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+    while let Some(req) = requests.recv().await {
+        let Some((track, media_ssrc)) = current.lock().ok().and_then(|c| c.clone()) else {
+            continue;
+        };
+        let packet: Box<dyn rtc::rtcp::Packet> = match req {
+            RtcpRequest::Pli => Box::new(PictureLossIndication {
+                sender_ssrc: our_ssrc,
+                media_ssrc,
+            }),
+            RtcpRequest::Remb(bps) => Box::new(ReceiverEstimatedMaximumBitrate {
+                sender_ssrc: our_ssrc,
+                bitrate: bps as f32,
+                ssrcs: vec![media_ssrc],
+            }),
+        };
+        if let Err(e) = track.write_rtcp(vec![packet]).await {
+            tracing::debug!(error = %e, "video feedback not sent");
+        }
+    }
+}
+
+pub(super) async fn selected_pair(pc: &Arc<dyn PeerConnection>) -> Option<CandidateKind> {
+    for sender in pc.get_senders().await {
+        if let Ok(Some(dtls)) = sender.transport().await {
+            if let Ok(Some(pair)) = dtls.ice_transport().get_selected_candidate_pair().await {
+                return CandidateKind::parse(&pair.local().typ.to_string());
+            }
+        }
+    }
+    None
+}
+
+pub(super) async fn stats_loop(
+    pc: Arc<dyn PeerConnection>,
+    shared: Arc<Shared>,
+    video: Arc<VideoShared>,
+    feedback: Arc<VideoFeedback>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) {
+    let (mut v_decoded, mut v_sent_bytes, mut v_recv_bytes) = (0u64, 0u64, 0u64);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let (mut last_sent, mut last_recv, mut last_exp, mut last_pkts) = (0u64, 0u64, 0u64, 0u64);
+    let mut last = Instant::now();
+    loop {
+        tick.tick().await;
+        if !shared.connected.load(Ordering::Acquire) {
+            continue;
+        }
+        let secs = last.elapsed().as_secs_f32().max(0.001);
+        last = Instant::now();
+        let sent = shared.bytes_sent.load(Ordering::Relaxed);
+        let recv = shared.bytes_received.load(Ordering::Relaxed);
+        let exp = shared.expected.load(Ordering::Relaxed);
+        let pkts = shared.packets_received.load(Ordering::Relaxed);
+        let d_exp = exp.saturating_sub(last_exp);
+        let d_pkts = pkts.saturating_sub(last_pkts);
+        let loss = if d_exp > 0 {
+            (d_exp.saturating_sub(d_pkts)) as f32 * 100.0 / d_exp as f32
+        } else {
+            0.0
+        };
+        let rtt_ms = ice_rtt_ms(&pc).await;
+        if let Some(rtt) = rtt_ms {
+            shared
+                .rtt_us
+                .store((rtt * 1000.0) as u32, Ordering::Relaxed);
+        }
+        let mut stats = CallStats {
+            rtt_ms,
+            jitter_ms: shared.jitter_us.load(Ordering::Relaxed) as f32 / 1000.0,
+            loss_pct: loss,
+            // IP/UDP/RTP/SRTP overhead (~40 bytes a packet) is not counted.
+            send_kbps: (sent - last_sent) as f32 * 8.0 / 1000.0 / secs,
+            recv_kbps: (recv - last_recv) as f32 * 8.0 / 1000.0 / secs,
+            audio_packets_received: pkts,
+            audio_packets_sent: shared.packets_sent.load(Ordering::Relaxed),
+            audio_level_in: f32::from_bits(shared.level_in.load(Ordering::Relaxed)),
+            audio_level_out: f32::from_bits(shared.level_out.load(Ordering::Relaxed)),
+            candidate_pair: selected_pair(&pc).await,
+            fec_recovered: shared.fec.load(Ordering::Relaxed),
+            concealed: shared.concealed.load(Ordering::Relaxed),
+            jitter_target_ms: shared.target_frames.load(Ordering::Relaxed) * 20,
+            bitrate: shared.bitrate.load(Ordering::Relaxed) as i32,
+            video: None,
+        };
+        let decoded = video.frames_decoded.load(Ordering::Relaxed);
+        let vs = video.bytes_sent.load(Ordering::Relaxed);
+        let vr = video.bytes_received.load(Ordering::Relaxed);
+        let sent_frames = video.frames_sent.load(Ordering::Relaxed);
+        if decoded > 0 || sent_frames > 0 || video.packets_received.load(Ordering::Relaxed) > 0 {
+            stats.video = Some(VideoStats {
+                frames_sent: sent_frames,
+                frames_decoded: decoded,
+                width: video.width.load(Ordering::Relaxed),
+                height: video.height.load(Ordering::Relaxed),
+                fps: (decoded - v_decoded) as f32 / secs,
+                send_kbps: (vs - v_sent_bytes) as f32 * 8.0 / 1000.0 / secs,
+                recv_kbps: (vr - v_recv_bytes) as f32 * 8.0 / 1000.0 / secs,
+                target_kbps: video.target_kbps.load(Ordering::Relaxed),
+                keyframes_asked: video.keyframes_asked.load(Ordering::Relaxed),
+                estimate_kbps: match feedback.twcc_bps.load(Ordering::Relaxed) {
+                    0 => None,
+                    bps => Some(bps / 1000),
+                },
+            });
+        }
+        (v_decoded, v_sent_bytes, v_recv_bytes) = (decoded, vs, vr);
+        (last_sent, last_recv, last_exp, last_pkts) = (sent, recv, exp, pkts);
+        if events.send(MediaEvent::Stats(stats)).is_err() {
+            return;
+        }
+    }
+}
+
+pub(super) async fn ice_rtt_ms(pc: &Arc<dyn PeerConnection>) -> Option<f32> {
+    let report = pc
+        .get_stats(Instant::now(), webrtc::peer_connection::StatsSelector::None)
+        .await;
+    let rtt = report
+        .candidate_pairs()
+        .filter(|p| p.nominated)
+        .map(|p| p.current_round_trip_time as f32 * 1000.0)
+        .find(|rtt| *rtt > 0.0);
+    rtt
+}

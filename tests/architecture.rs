@@ -1,0 +1,176 @@
+//! The shape of the code (issue #17): no two modules import each other, directly or
+//! around a circle. A module may use its ancestors (`super::`) and its own children;
+//! every other edge is an import between modules, and those must form no cycle.
+//! Read from the sources (`crate::…` and `super::…` paths), test modules left out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// (crate root dir, crate name) of each crate checked.
+const CRATES: [(&str, &str); 3] = [
+    ("src", "banter"),
+    ("media/src", "banter_media"),
+    ("ui/src", "banter_ui"),
+];
+
+fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rs_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// `a/b/mod.rs` and `a/b.rs` are module `a::b`; lib.rs and main.rs are the root.
+fn module_of(root: &Path, file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(root).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The source without its `#[cfg(test)]` modules (they may use anything).
+fn without_tests(src: &str) -> &str {
+    match src.find("#[cfg(test)]\n") {
+        Some(i) => &src[..i],
+        None => src,
+    }
+}
+
+/// Paths named in the source: `crate::a::b` and `super::a` (one level, resolved).
+fn referenced(src: &str, me: &[String]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let bytes = src.as_bytes();
+    for (prefix, base) in [
+        ("crate::", Vec::new()),
+        ("super::", me[..me.len().saturating_sub(1)].to_vec()),
+    ] {
+        let mut at = 0;
+        while let Some(i) = src[at..].find(prefix) {
+            let start = at + i;
+            at = start + prefix.len();
+            // Not part of a longer identifier path like `my_crate::`.
+            if start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
+                continue;
+            }
+            let rest = &src[at..];
+            let path: Vec<String> = rest
+                .split("::")
+                .map_while(|seg| {
+                    let seg: String = seg
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    (!seg.is_empty() && seg.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+                        .then_some(seg)
+                })
+                .collect();
+            let mut full = base.clone();
+            full.extend(path);
+            out.push(full);
+        }
+        // `use super::{a, b}` / `use crate::{a, b}`.
+        let mut at = 0;
+        let open = format!("{prefix}{{");
+        while let Some(i) = src[at..].find(&open) {
+            let start = at + i + open.len();
+            let end = src[start..].find('}').map_or(src.len(), |e| start + e);
+            for item in src[start..end].split(',') {
+                let seg: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if seg.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                    let mut full = base.clone();
+                    full.push(seg);
+                    out.push(full);
+                }
+            }
+            at = end;
+        }
+    }
+    out
+}
+
+#[test]
+fn no_import_circles() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut problems = Vec::new();
+    for (dir, name) in CRATES {
+        let root = here.join(dir);
+        let mut files = Vec::new();
+        rs_files(&root, &mut files);
+        let modules: BTreeMap<Vec<String>, PathBuf> = files
+            .iter()
+            .map(|f| (module_of(&root, f), f.clone()))
+            .collect();
+        let known: BTreeSet<&Vec<String>> = modules.keys().collect();
+        // The longest known module a path names.
+        let resolve = |path: &[String]| -> Option<Vec<String>> {
+            (0..=path.len())
+                .rev()
+                .map(|n| path[..n].to_vec())
+                .find(|p| known.contains(p))
+        };
+        let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
+        for (me, file) in &modules {
+            let src = std::fs::read_to_string(file).unwrap();
+            for path in referenced(without_tests(&src), me) {
+                let Some(to) = resolve(&path) else { continue };
+                // Ancestors and descendants are the module tree, not imports.
+                if to.starts_with(me) || me.starts_with(&to) {
+                    continue;
+                }
+                edges.entry(me.clone()).or_default().insert(to);
+            }
+        }
+        // A cycle: depth-first search with an explicit stack of the current path.
+        fn visit(
+            m: &Vec<String>,
+            edges: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+            path: &mut Vec<Vec<String>>,
+            done: &mut BTreeSet<Vec<String>>,
+            found: &mut Vec<String>,
+        ) {
+            if let Some(i) = path.iter().position(|p| p == m) {
+                let circle: Vec<String> =
+                    path[i..].iter().chain([m]).map(|p| p.join("::")).collect();
+                found.push(circle.join(" -> "));
+                return;
+            }
+            if !done.insert(m.clone()) {
+                return;
+            }
+            path.push(m.clone());
+            for n in edges.get(m).into_iter().flatten() {
+                visit(n, edges, path, done, found);
+            }
+            path.pop();
+        }
+        let mut done = BTreeSet::new();
+        for m in modules.keys() {
+            let mut found = Vec::new();
+            visit(m, &edges, &mut Vec::new(), &mut done, &mut found);
+            for f in found {
+                problems.push(format!("{name}: {f}"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "import circles:\n{}",
+        problems.join("\n")
+    );
+}
