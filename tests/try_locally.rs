@@ -105,8 +105,8 @@ async fn echo_contact_answers_chat_and_plays_calls_back() {
         |e| matches!(e, Event::Call { state, .. } if *state == CallStatus::Ended),
     )
     .await;
+    // A clean stop waits for the call's media to close: the recording is complete.
     me.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let data = std::fs::read(&y4m).unwrap();
     let (size, numbers) = banter_media::video::pattern::numbers_in_y4m(&data).unwrap();
     assert_eq!(size, (640, 480));

@@ -400,10 +400,20 @@ async fn mam_catch_up_after_offline_exactly_once() {
             _ => unreachable!(),
         }
     };
-    // Offline delivery may race with the archive; give duplicates a chance to show up.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    while let Ok(ev) = b.events.try_recv() {
-        if let Event::Message { message } = ev {
+    // Offline delivery may race with the archive: a duplicate would show up before a
+    // message Alice sends now (her stanzas reach Bob in order, after the offline ones).
+    a.send(Command::SendMessage {
+        id: "m4".into(),
+        to: bare(&bob.jid),
+        body: "marker".into(),
+    });
+    loop {
+        if let Event::Message { message } =
+            next_matching(&mut b, "the marker", |e| matches!(e, Event::Message { .. })).await
+        {
+            if message.body == "marker" {
+                break;
+            }
             bodies.push(message.body);
         }
     }

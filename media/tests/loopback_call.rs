@@ -107,9 +107,7 @@ async fn call_via(
 
 async fn close(s: Side) {
     drop(s.events);
-    if let Ok(session) = Arc::try_unwrap(s.session) {
-        session.close().await;
-    }
+    s.session.close().await;
 }
 
 fn read_wav(path: &std::path::Path) -> Vec<i16> {
@@ -657,9 +655,7 @@ fn pump(
 
 async fn close_sessions(sessions: [Arc<MediaSession>; 2]) {
     for s in sessions {
-        if let Ok(s) = Arc::try_unwrap(s) {
-            s.close().await;
-        }
+        s.close().await;
     }
 }
 

@@ -447,11 +447,7 @@ impl State {
                 Output::CloseMedia => {
                     if let Some(s) = entry.media.take() {
                         // Closing waits for the engine to flush; do not hold up the client.
-                        tokio::spawn(async move {
-                            if let Ok(s) = Arc::try_unwrap(s) {
-                                s.close().await;
-                            }
-                        });
+                        self.closing_media(s);
                     }
                     vec![]
                 }
@@ -496,14 +492,18 @@ impl State {
         if self.calls.get(id).is_some_and(|c| c.call.is_ended()) {
             if let Some(c) = self.calls.remove(id) {
                 if let Some(s) = c.media {
-                    tokio::spawn(async move {
-                        if let Ok(s) = Arc::try_unwrap(s) {
-                            s.close().await;
-                        }
-                    });
+                    self.closing_media(s);
                 }
             }
         }
+    }
+
+    /// Closes a call's media off the account task (it waits for the engines to flush);
+    /// a clean stop of the client waits for these (`Command::Disconnect`).
+    fn closing_media(&mut self, s: Arc<MediaSession>) {
+        self.closing.retain(|h| !h.is_finished());
+        self.closing
+            .push(tokio::spawn(async move { s.close().await }));
     }
 
     /// A `call` event with the call's current media and the given state.

@@ -335,6 +335,7 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         media_tx,
         password,
         deleted: false,
+        closing: Vec::new(),
     };
     let jid = state.own.clone();
     let task = tokio::spawn(run(state, stream, cmd_rx, fail_rx, media_rx));
@@ -504,6 +505,8 @@ struct State {
     password: std::sync::Arc<std::sync::Mutex<String>>,
     /// The server deleted the account: stop.
     deleted: bool,
+    /// Calls' media being closed (see `closing_media`).
+    closing: Vec<tokio::task::JoinHandle<()>>,
     /// Caps vers asked about (when), and the devices waiting for the answer.
     caps_asked: HashMap<String, (std::time::Instant, Vec<Jid>)>,
     calls: HashMap<String, calls::ActiveCall>,
@@ -607,6 +610,10 @@ async fn run(
                         let bye: Stanza = Presence::new(PresenceType::Unavailable).into();
                         let _ = stream.send(Box::new(bye)).await;
                         let _ = tokio::time::timeout(Duration::from_secs(5), stream.close()).await;
+                        // Recordings are complete and devices released when we return.
+                        for h in st.closing.drain(..) {
+                            let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+                        }
                         st.emit(Event::Disconnected);
                         return;
                     }

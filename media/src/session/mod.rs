@@ -708,7 +708,7 @@ impl MediaSession {
 
     /// Ends the session: stops the engine (finishing a WAV recording) and closes the
     /// peer connection (which frees its sockets and tasks).
-    pub async fn close(self) {
+    pub async fn close(&self) {
         self.shared.stop.store(true, Ordering::Release);
         let engine = self.engine.lock().ok().and_then(|mut e| e.take());
         if let Some(h) = engine {
@@ -733,6 +733,26 @@ impl MediaSession {
             .unwrap_or_default()
         {
             t.abort();
+        }
+    }
+}
+
+/// A session dropped without `close` (an `Arc` still held somewhere, a panic) still
+/// stops its threads, which release the microphone, speaker and camera within a tick,
+/// and its tasks; the connections close with them.
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.video.stop.store(true, Ordering::Release);
+        if let Ok(mut w) = self.video_writer.lock() {
+            if let Some(w) = w.take() {
+                w.abort();
+            }
+        }
+        if let Ok(mut tasks) = self.tasks.lock() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
         }
     }
 }
