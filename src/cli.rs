@@ -676,41 +676,6 @@ async fn send(args: &AccountArgs, to: &str, body: &str) -> Result<(), CliError> 
     result
 }
 
-/// SIGINT or SIGTERM: a headless command stops cleanly (calls hung up, unavailable
-/// presence, `</stream>`), so no ghost session stays on the server. The handlers are
-/// installed once, when the command starts, so no signal falls between two waits.
-struct StopSignals {
-    #[cfg(unix)]
-    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-}
-
-impl StopSignals {
-    fn new() -> StopSignals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let signals = signal(SignalKind::interrupt())
-                .and_then(|i| Ok((i, signal(SignalKind::terminate())?)))
-                .ok();
-            StopSignals { signals }
-        }
-        #[cfg(not(unix))]
-        StopSignals {}
-    }
-
-    async fn wait(&mut self) {
-        #[cfg(unix)]
-        if let Some((int, term)) = self.signals.as_mut() {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 async fn listen(
     args: &AccountArgs,
     duration: Option<f64>,
@@ -718,7 +683,7 @@ async fn listen(
     show: Show,
     status: Option<String>,
 ) -> Result<(), CliError> {
-    let mut stop = StopSignals::new();
+    let mut stop = crate::signals::StopSignals::new();
     let mut cfg = config(args)?;
     cfg.presence = Some((show, status));
     let mut client = connect(cfg).await?;
@@ -929,7 +894,7 @@ async fn call(
             "invalid JID '{to}': expected user@domain"
         )));
     }
-    let mut stop = StopSignals::new();
+    let mut stop = crate::signals::StopSignals::new();
     let mut cfg = config(args)?;
     cfg.media = Some(media.config()?);
     let mut client = connect(cfg).await?;
@@ -1012,7 +977,7 @@ async fn answer(
     calls: Option<u32>,
     video: bool,
 ) -> Result<(), CliError> {
-    let mut stop = StopSignals::new();
+    let mut stop = crate::signals::StopSignals::new();
     let mut cfg = config(args)?;
     cfg.media = Some(media.config()?);
     cfg.call_policy.allowed = from

@@ -13,6 +13,7 @@ pub mod jingle;
 pub mod local;
 pub mod notify;
 pub mod secrets;
+pub mod signals;
 pub mod soundtest;
 pub mod store;
 pub mod window;

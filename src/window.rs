@@ -46,6 +46,8 @@ enum AppEvent {
     Client(String, Event),
     /// The window fell behind: reload this account's conversation with a contact.
     Reload(String, String),
+    /// SIGINT or SIGTERM: close the window (and every account cleanly).
+    Quit,
 }
 
 /// Sign in at start (from the command line), instead of showing the form.
@@ -90,6 +92,8 @@ struct App {
     new_password: Option<String>,
     /// Client events sent to the window and not taken yet (see backlog.rs).
     queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Each account's event forwarder: it ends when its client stopped.
+    forwarders: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Opens the window; returns when it is closed.
@@ -134,8 +138,19 @@ pub fn run(
                 camera_wanted: false,
                 new_password: None,
                 queued: Default::default(),
+                forwarders: Vec::new(),
             };
             app.ctx = Some(cc.egui_ctx.clone());
+            {
+                // SIGINT/SIGTERM close the window like its close button: cleanly.
+                let (tx, ctx) = (app.events_tx.clone(), cc.egui_ctx.clone());
+                app.runtime.spawn(async move {
+                    let mut stop = crate::signals::StopSignals::new();
+                    stop.wait().await;
+                    let _ = tx.send(AppEvent::Quit);
+                    ctx.request_repaint();
+                });
+            }
             {
                 let ctx = cc.egui_ctx.clone();
                 app.video.set_waker(move || ctx.request_repaint());
@@ -193,6 +208,21 @@ impl eframe::App for App {
         if self.model.call.is_some() {
             ctx.request_repaint_after(Duration::from_millis(50));
         }
+    }
+
+    /// The window closes (its button, or SIGINT/SIGTERM): every account goes offline
+    /// cleanly (calls hung up, unavailable presence, `</stream>`), so no session stays
+    /// behind on the server; at most a few seconds.
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        for c in self.clients.values() {
+            let _ = c.send(Command::Disconnect);
+        }
+        let forwarders = std::mem::take(&mut self.forwarders);
+        self.runtime.block_on(async {
+            for f in forwarders {
+                let _ = tokio::time::timeout(Duration::from_secs(5), f).await;
+            }
+        });
     }
 }
 
@@ -357,6 +387,12 @@ impl App {
             AppEvent::Registered(cfg, keep) => {
                 if let Some(ctx) = self.ctx.clone() {
                     self.start_client(*cfg, keep, ctx);
+                }
+                return;
+            }
+            AppEvent::Quit => {
+                if let Some(ctx) = &self.ctx {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 }
                 return;
             }
@@ -1165,7 +1201,8 @@ impl App {
         let jid = cfg.jid.to_string();
         let tx = self.events_tx.clone();
         let queued = self.queued.clone();
-        self.runtime.spawn(async move {
+        self.forwarders.retain(|h| !h.is_finished());
+        let forwarder = self.runtime.spawn(async move {
             match client::start(cfg).await {
                 Ok(mut handle) => {
                     if let Some(password) = keep {
@@ -1215,6 +1252,7 @@ impl App {
                 }
             }
         });
+        self.forwarders.push(forwarder);
     }
 }
 
@@ -1258,6 +1296,7 @@ mod tests {
             camera_wanted: false,
             new_password: None,
             queued: Default::default(),
+            forwarders: Vec::new(),
         }
     }
 

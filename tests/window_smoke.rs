@@ -196,6 +196,35 @@ fn window_creates_an_account_then_signs_in() {
     }
 }
 
+/// Issue #20: SIGTERM closes the window like its close button: the account goes
+/// offline cleanly (its other devices see it unavailable at once; a dropped session
+/// would linger on the server for a minute) and the process ends with success.
+#[test]
+fn sigterm_closes_the_window_and_its_session_cleanly() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let mut other = support::raw::RawClient::login(&alice, "other");
+    other.send("<presence/>");
+    let x = Xvfb::start();
+    let mut cmd = alice.banter(&["--audio-in", "silence", "--audio-out", "null"]);
+    cmd.env("DISPLAY", &x.display);
+    let mut window = Proc::spawn(cmd);
+    let connected = window.wait_for("connected", Duration::from_secs(30), |v| {
+        v["event"] == "connected"
+    });
+    let full = connected["jid"].as_str().unwrap().to_string();
+    other.read_until(&format!("from='{full}'"));
+    window.signal(libc::SIGTERM);
+    let (ok, _) = window.finish(Duration::from_secs(20));
+    assert!(ok, "the window ends with success on SIGTERM");
+    let head = other
+        .try_read_until("type='unavailable'", Duration::from_secs(3))
+        .expect("no unavailable presence after SIGTERM");
+    let tail = other.read_until(">");
+    let presence = format!("{}{tail}", &head[head.rfind("<presence").unwrap_or(0)..]);
+    assert!(presence.contains(&full), "{presence}");
+}
+
 /// Saves the X screen to artifacts/NAME (CI keeps the folder).
 fn screenshot(x: &Xvfb, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
