@@ -192,3 +192,27 @@ fn relay_only_call_through_ejabberds_own_turn() {
     let f = dominant_frequency(&at_bob[24_000..], 48_000);
     assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz");
 }
+
+/// Issue #20, downgrade protection: an account whose logins were bound to the TLS
+/// channel (SCRAM-PLUS, tls-exporter) is told when a login is not, as when someone
+/// between it and its server strips the -PLUS mechanisms (ejabberd 23.01 offers them
+/// without XEP-0440, so Banter signs in there without binding).
+#[test]
+fn a_login_without_the_binding_used_before_is_flagged() {
+    let server = Ejabberd::start();
+    let alice = server.user("alice");
+    let store = banter::store::Store::open_dir(&alice.device_dir("main")).unwrap();
+    store
+        .set_meta(&alice.jid, "sasl_binding", "tls-exporter")
+        .unwrap();
+    drop(store);
+    let mut l = Proc::spawn(alice.banter(&["listen", "--duration", "1"]));
+    l.wait_for("the downgrade warning", T, |v| {
+        is(v, "error")
+            && v["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("without channel binding"))
+    });
+    let (ok, _) = l.finish(T);
+    assert!(ok, "a warning, not a failure");
+}

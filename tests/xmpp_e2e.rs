@@ -486,6 +486,7 @@ async fn direct_tls_login_xep_0368() {
         tls: banter::xmpp::tls::build(Some(&alice.ca_file)).unwrap(),
         timeout: T,
         timeouts: tokio_xmpp::xmlstream::Timeouts::tight(),
+        binding: Default::default(),
     };
     let target = Target {
         host: "127.0.0.1".into(),

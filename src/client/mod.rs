@@ -253,6 +253,7 @@ pub async fn register(config: &Config) -> Result<(), ClientError> {
             read_timeout: Duration::from_secs(60),
             response_timeout: Duration::from_secs(20),
         },
+        binding: Default::default(),
     };
     Ok(connect::register(&opts).await?)
 }
@@ -283,7 +284,9 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
             read_timeout: Duration::from_secs(60),
             response_timeout: Duration::from_secs(20),
         },
+        binding: Default::default(),
     };
+    let binding = opts.binding.clone();
     let first = connect::login(&opts).await?;
     store.save_account(
         config.jid.as_str(),
@@ -336,6 +339,7 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         password,
         deleted: false,
         closing: Vec::new(),
+        binding,
     };
     let jid = state.own.clone();
     let task = tokio::spawn(run(state, stream, cmd_rx, fail_rx, media_rx));
@@ -507,6 +511,8 @@ struct State {
     deleted: bool,
     /// Calls' media being closed (see `closing_media`).
     closing: Vec<tokio::task::JoinHandle<()>>,
+    /// The channel binding of the latest login (set by the connector).
+    binding: std::sync::Arc<std::sync::Mutex<Option<&'static str>>>,
     /// Caps vers asked about (when), and the devices waiting for the answer.
     caps_asked: HashMap<String, (std::time::Instant, Vec<Jid>)>,
     calls: HashMap<String, calls::ActiveCall>,
@@ -530,6 +536,8 @@ pub use events::{stats_json, to_json, CallInfo, CallStatus, Event, Media, Typing
 const MAX_FEATURE_ENTRIES: usize = 1024;
 /// How long messages over a sender's rate wait in the archive before they are read.
 const ARCHIVE_GAP_WAIT: Duration = Duration::from_secs(3);
+/// Store key: the channel binding a login of this account used (downgrade check).
+const SASL_BINDING: &str = "sasl_binding";
 const MAM_LAST: &str = "mam_last_id";
 
 async fn run(
@@ -574,6 +582,7 @@ async fn run(
                     StreamEv::Stream(StreamEvent::Reset { bound_jid, .. }) => {
                         st.bound = bound_jid.clone().try_into_full().ok();
                         st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false });
+                        st.check_downgrade();
                         st.on_online(&mut out);
                     }
                     StreamEv::Stream(StreamEvent::Suspended) => st.emit(Event::ConnectionLost),
@@ -1378,6 +1387,29 @@ impl State {
         }
     }
 
+    /// A server that bound our login to the TLS channel before (SCRAM-PLUS) and does
+    /// not now may have been put behind someone who strips it (RFC 5802 §6): said,
+    /// once per session. The binding used is remembered per account.
+    fn check_downgrade(&mut self) {
+        let used = self.binding.lock().ok().and_then(|b| *b);
+        let account = self.own.to_string();
+        let before = self.store.get_meta(&account, SASL_BINDING).ok().flatten();
+        match downgrade(used, before) {
+            Binding::Remember(b) => {
+                if let Err(e) = self.store.set_meta(&account, SASL_BINDING, b) {
+                    self.store_err(e);
+                }
+            }
+            Binding::Downgraded(b) => self.emit(Event::Error {
+                message: format!(
+                    "{} signed you in without channel binding this time, though it used it ({b}) before: someone between you and the server could be weakening the login. If the server was not changed, check your network.",
+                    self.own.domain()
+                ),
+            }),
+            Binding::Never => {}
+        }
+    }
+
     /// Live messages from one sender beyond 50 a second (500 at once) are not handled
     /// as they come: they wait in our server's archive and are read from there a few
     /// seconds later, at the archive's pace. A flood costs bounded work per second and
@@ -1593,6 +1625,25 @@ fn answered_by(own: &BareJid, sent_to: Option<&Jid>, from: Option<&Jid>) -> bool
     }
 }
 
+/// What a login's channel binding means, given the one used before.
+#[derive(Debug, PartialEq, Eq)]
+enum Binding {
+    /// Bound: remember it.
+    Remember(&'static str),
+    /// Not bound, though logins of this account were (with this binding).
+    Downgraded(String),
+    /// Never bound.
+    Never,
+}
+
+fn downgrade(used: Option<&'static str>, before: Option<String>) -> Binding {
+    match (used, before) {
+        (Some(b), _) => Binding::Remember(b),
+        (None, Some(b)) => Binding::Downgraded(b),
+        (None, None) => Binding::Never,
+    }
+}
+
 /// An IQ result to `to`, answering request `id`.
 fn iq_result(to: Option<Jid>, id: String, payload: Option<Element>) -> Stanza {
     Iq::Result {
@@ -1623,6 +1674,25 @@ fn iq_error(to: Option<Jid>, id: String, cond: DefinedCondition) -> Stanza {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    /// Downgrade protection: a login without the binding an earlier one used is
+    /// flagged; a bound one is remembered; an account never bound is left alone.
+    #[test]
+    fn a_login_without_an_earlier_binding_is_a_downgrade() {
+        assert_eq!(
+            downgrade(Some("tls-exporter"), None),
+            Binding::Remember("tls-exporter")
+        );
+        assert_eq!(
+            downgrade(Some("tls-exporter"), Some("tls-exporter".into())),
+            Binding::Remember("tls-exporter")
+        );
+        assert_eq!(
+            downgrade(None, Some("tls-exporter".into())),
+            Binding::Downgraded("tls-exporter".into())
+        );
+        assert_eq!(downgrade(None, None), Binding::Never);
+    }
 
     /// Issue #12: only the entity asked may answer (a disco#info spoof, a roster
     /// result from a stranger who guessed the id).

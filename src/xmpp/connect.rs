@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -55,6 +56,9 @@ pub struct ConnectOptions {
     /// Upper bound for one whole attempt (TCP, TLS, SASL).
     pub timeout: Duration,
     pub timeouts: Timeouts,
+    /// The channel binding the last successful login used (`None`: none), for the
+    /// downgrade check (see `client`).
+    pub binding: Arc<Mutex<Option<&'static str>>>,
 }
 
 /// Parses `HOST:PORT` (also `[v6]:PORT`), `tls:HOST:PORT` for a direct-TLS port
@@ -555,6 +559,9 @@ where
         .recv_features()
         .await
         .map_err(|e| io_err(server, format!("{e:?}")))?;
+    if let Ok(mut b) = opts.binding.lock() {
+        *b = bound.then_some("tls-exporter");
+    }
     Ok(Connection {
         stream: stream.box_stream(),
         features,
