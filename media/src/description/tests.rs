@@ -1,0 +1,94 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use super::*;
+
+#[test]
+fn candidate_roundtrip_and_leniency() {
+    let c = Candidate::from_sdp("candidate:1 1 UDP 2130706431 127.0.0.1 50000 typ host").unwrap();
+    assert_eq!(c.protocol, "udp");
+    assert_eq!(c.generation, 0);
+    let r = Candidate::from_sdp(
+        "a=candidate:2 1 udp 16777215 10.0.0.1 3478 typ relay raddr 192.168.1.2 rport 5000 generation 0",
+    )
+    .unwrap();
+    assert_eq!(r.kind, CandidateKind::Relay);
+    assert_eq!(r.related, Some(("192.168.1.2".parse().unwrap(), 5000)));
+    assert_eq!(Candidate::from_sdp(&r.to_sdp()).unwrap(), r);
+    assert!(Candidate::from_sdp("candidate:garbage").is_err());
+}
+
+#[test]
+fn description_roundtrip() {
+    let d = SessionDescription {
+        ice_ufrag: "uf".into(),
+        ice_pwd: "pwpwpwpwpwpwpwpwpwpwpwpw".into(),
+        fingerprint: Fingerprint {
+            hash: "sha-256".into(),
+            value: "AB:CD".into(),
+        },
+        setup: Setup::ActPass,
+        bundle: vec![],
+        contents: vec![Content {
+            name: "0".into(),
+            kind: MediaKind::Audio,
+            codecs: vec![Codec::opus()],
+            header_extensions: vec![HeaderExtension {
+                id: 1,
+                uri: "urn:ietf:params:rtp-hdrext:ssrc-audio-level".into(),
+            }],
+            ssrcs: vec![Ssrc {
+                id: 42,
+                params: vec![("cname".into(), "x".into())],
+            }],
+            ssrc_groups: vec![SsrcGroup {
+                semantics: "FID".into(),
+                ssrcs: vec![42, 43],
+            }],
+            rtcp_mux: true,
+            direction: Direction::SendRecv,
+            transport: None,
+        }],
+        candidates: vec![],
+    };
+    let back = SessionDescription::from_sdp(&d.to_sdp()).unwrap();
+    // A description without a group comes back bundled (one-content group).
+    assert_eq!(back.bundle, vec!["0".to_string()]);
+    assert_eq!(back.contents, d.contents);
+    assert_eq!(back.fingerprint, d.fingerprint);
+}
+
+#[test]
+fn unbundled_split_and_joined() {
+    let audio = SessionDescription::from_sdp(
+        "v=0\r\na=group:BUNDLE a\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\n\
+         a=ice-ufrag:ua\r\na=ice-pwd:pa\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\n",
+    )
+    .unwrap();
+    let mut video = SessionDescription::from_sdp(
+        "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\n\
+         a=ice-ufrag:uv\r\na=ice-pwd:pv\r\na=fingerprint:sha-256 BB\r\na=setup:actpass\r\n",
+    )
+    .unwrap();
+    video
+        .candidates
+        .push(Candidate::from_sdp("candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host").unwrap());
+    assert!(!audio.unbundled());
+    let joined = audio.clone().joined(Some(video.clone()));
+    assert!(joined.unbundled());
+    assert!(joined.bundle.is_empty());
+    assert_eq!(joined.contents.len(), 2);
+    let t = joined.contents[1].transport.as_ref().unwrap();
+    assert_eq!((t.ice_ufrag.as_str(), t.candidates.len()), ("uv", 1));
+    let (main, own) = joined.split();
+    assert_eq!(main.contents, audio.contents);
+    assert_eq!(main.ice_ufrag, "ua");
+    let own = own.unwrap();
+    assert_eq!(own.ice_ufrag, "uv");
+    assert_eq!(own.fingerprint.value, "BB");
+    assert_eq!(own.bundle, vec!["v".to_string()]);
+    assert_eq!(own.contents[0].transport, None);
+    assert_eq!(own.candidates.len(), 1);
+    // A bundled description is all main.
+    let (main, own) = audio.split();
+    assert_eq!((main, own), (audio, None));
+}

@@ -1,0 +1,417 @@
+use super::*;
+use crate::store::{Direction, MessageState, StoredMessage};
+
+impl App {
+    fn execute_for_test(&mut self, c: UiCommand) {
+        let ctx = egui::Context::default();
+        self.execute(c, &ctx);
+    }
+}
+
+fn app() -> App {
+    let (events_tx, events) = std_mpsc::channel();
+    App {
+        model: Model::default(),
+        json: false,
+        runtime: tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap(),
+        events,
+        events_tx,
+        client: None,
+        data_dir: PathBuf::from("/nonexistent"),
+        media: banter_media::MediaConfig::new(
+            banter_media::audio::source::SourceSpec::Silence,
+            banter_media::audio::sink::SinkSpec::Null,
+        ),
+        call_started: None,
+        history_loaded: Default::default(),
+        ctx: None,
+        ringer: None,
+        notification: None,
+        local: None,
+        clients: Default::default(),
+        stash: Default::default(),
+        video: VideoView::new(),
+        camera_wanted: false,
+        new_password: None,
+        queued: Default::default(),
+        forwarders: Vec::new(),
+    }
+}
+
+/// A video call: the media list makes the call a video call, a picture from the
+/// video thread becomes the call's texture (updated in place), and the camera
+/// picker's choice maps to a source.
+#[test]
+fn video_call_pictures_become_textures() {
+    use crate::jingle::session::CallDirection;
+    let mut a = app();
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Call {
+            id: "v1".into(),
+            peer: "bob@x".into(),
+            direction: CallDirection::Out,
+            media: vec![Media::Audio, Media::Video],
+            state: CallStatus::Active,
+            reason: None,
+        },
+    ));
+    assert!(a.model.call.as_ref().unwrap().video);
+    let ctx = egui::Context::default();
+    let mut picture = banter_media::video::I420::new(64, 48);
+    a.video.put_remote(&picture);
+    a.pull_video(&ctx);
+    let tex = a.model.call.as_ref().unwrap().remote_video.clone().unwrap();
+    assert_eq!(tex.0.size(), [64, 48]);
+    // The next picture goes into the same texture.
+    picture.y.fill(200);
+    a.video.put_remote(&picture);
+    a.pull_video(&ctx);
+    let again = a.model.call.as_ref().unwrap().remote_video.clone().unwrap();
+    assert_eq!(tex.0.id(), again.0.id());
+    assert_eq!(camera_spec(&None), VideoSourceSpec::Camera(None));
+    assert_eq!(
+        camera_spec(&Some(TEST_PATTERN.into())),
+        VideoSourceSpec::Pattern
+    );
+}
+
+fn msg(id: &str, body: &str) -> StoredMessage {
+    StoredMessage {
+        seq: 0,
+        peer: "bob@x".into(),
+        direction: Direction::In,
+        from: "bob@x/a".into(),
+        to: "alice@x".into(),
+        body: body.into(),
+        id: id.into(),
+        origin_id: None,
+        stanza_id: None,
+        ts_ms: 0,
+        state: MessageState::Received,
+    }
+}
+
+/// Settings → Account: the password change goes to the account shown and the
+/// answer is shown; a deleted account leaves the window for the next one.
+#[test]
+fn password_change_answer_and_a_deleted_account_leaves() {
+    let mut a = app();
+    let (tx_a, mut rx_a) = mpsc::unbounded_channel();
+    let (tx_b, _rx_b) = mpsc::unbounded_channel();
+    a.apply(AppEvent::Online(tx_a, "a@x".into()));
+    a.apply(AppEvent::Online(tx_b, "b@x".into()));
+    while rx_a.try_recv().is_ok() {}
+    a.execute_for_test(UiCommand::ChangePassword {
+        password: "n3w".into(),
+    });
+    assert!(matches!(
+        rx_a.try_recv(),
+        Ok(Command::ChangePassword { password }) if password == "n3w"
+    ));
+    a.model.account_settings.busy = true;
+    a.apply(AppEvent::Client(
+        "a@x".into(),
+        Event::AccountRefused {
+            message: "the server did not accept the new password (too weak?)".into(),
+        },
+    ));
+    let s = &a.model.account_settings;
+    assert!(!s.busy && s.message.as_deref().is_some_and(|m| m.contains("too weak")));
+    a.apply(AppEvent::Client("a@x".into(), Event::AccountDeleted));
+    assert_eq!(a.model.account.as_deref(), Some("b@x"));
+    assert_eq!(a.model.accounts, ["b@x"]);
+    assert!(a
+        .model
+        .notice
+        .as_deref()
+        .is_some_and(|n| n.contains("a@x is deleted")));
+    a.apply(AppEvent::Client("b@x".into(), Event::AccountDeleted));
+    assert_eq!(a.model.account, None, "back to the form");
+    assert!(a.model.accounts.is_empty());
+}
+
+/// The window fell behind (not drawn): a conversation is read again from the
+/// store, and the contact shows something new.
+#[test]
+fn a_reload_reads_the_conversation_again() {
+    let mut a = app();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    a.apply(AppEvent::Online(tx, "a@x".into()));
+    while rx.try_recv().is_ok() {}
+    a.model.receive_message(
+        "bob@x",
+        TimelineItem::Message {
+            id: "1".into(),
+            seq: 1,
+            outgoing: false,
+            body: "old".into(),
+            ts_ms: 0,
+            delivery: Delivery::Received,
+        },
+    );
+    a.apply(AppEvent::Reload("a@x".into(), "bob@x".into()));
+    assert!(a.model.conversations["bob@x"].items.is_empty());
+    assert_eq!(a.model.contact("bob@x").map(|c| c.unread), Some(2));
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Command::LoadHistory { peer, before_seq: None, .. }) if peer.as_str() == "bob@x"
+    ));
+}
+
+#[test]
+fn several_accounts_each_with_its_own_contacts_and_client() {
+    use crate::jingle::session::CallDirection;
+    let mut a = app();
+    let (tx_a, mut rx_a) = mpsc::unbounded_channel();
+    let (tx_b, mut rx_b) = mpsc::unbounded_channel();
+    a.apply(AppEvent::Online(tx_a, "a@x".into()));
+    a.apply(AppEvent::Online(tx_b, "b@x".into()));
+    // The first stays on screen; both are in the switcher.
+    assert_eq!(a.model.account.as_deref(), Some("a@x"));
+    assert_eq!(a.model.accounts, ["a@x", "b@x"]);
+    // B's message counts as unread in B's list, not A's.
+    a.apply(AppEvent::Client(
+        "b@x".into(),
+        Event::Message {
+            message: StoredMessage {
+                peer: "carol@x".into(),
+                ..msg("1", "for b")
+            },
+        },
+    ));
+    assert!(a.model.contact("carol@x").is_none());
+    a.execute_for_test(UiCommand::SwitchAccount { jid: "b@x".into() });
+    assert_eq!(a.model.account.as_deref(), Some("b@x"));
+    assert_eq!(a.model.contact("carol@x").map(|c| c.unread), Some(1));
+    // Commands go to the account shown.
+    while rx_b.try_recv().is_ok() {}
+    while rx_a.try_recv().is_ok() {}
+    a.execute_for_test(UiCommand::SendMessage {
+        to: "carol@x".into(),
+        body: "hi".into(),
+    });
+    assert!(matches!(rx_b.try_recv(), Ok(Command::SendMessage { .. })));
+    assert!(rx_a.try_recv().is_err());
+    // A call for A while B is shown brings A to the screen, ringing.
+    a.apply(AppEvent::Client(
+        "a@x".into(),
+        Event::Call {
+            id: "c".into(),
+            peer: "dave@x".into(),
+            direction: CallDirection::In,
+            media: vec![Media::Audio],
+            state: CallStatus::Ringing,
+            reason: None,
+        },
+    ));
+    assert_eq!(a.model.account.as_deref(), Some("a@x"));
+    assert!(a.model.incoming.is_some());
+}
+
+#[test]
+fn settings_are_kept_and_applied_to_the_next_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = app();
+    a.data_dir = dir.path().to_path_buf();
+    a.media.audio_in = SourceSpec::Mic(None);
+    a.model.microphone = Some("USB Headset".into());
+    a.execute_for_test(UiCommand::SetMicrophone {
+        name: Some("USB Headset".into()),
+    });
+    let s = Settings {
+        echo_cancellation: false,
+        relay_only: true,
+        calls_from_anyone: true,
+    };
+    a.model.settings = s;
+    a.execute_for_test(UiCommand::ChangeSettings(s));
+    assert_eq!(
+        a.media.audio_in,
+        SourceSpec::Mic(Some("USB Headset".into()))
+    );
+    assert!(a.media.relay_only && !a.media.processing.echo_cancel);
+    // A new start reads them back.
+    let mut b = app();
+    b.data_dir = dir.path().to_path_buf();
+    b.media.audio_in = SourceSpec::Mic(None);
+    b.load_settings();
+    assert_eq!(b.model.settings, s);
+    assert_eq!(b.model.microphone.as_deref(), Some("USB Headset"));
+    assert_eq!(
+        b.media.audio_in,
+        SourceSpec::Mic(Some("USB Headset".into()))
+    );
+    assert!(b.media.relay_only && !b.media.processing.echo_cancel);
+    // The password is never among them.
+    let text = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+    assert!(!text.contains("password"), "{text}");
+}
+
+#[test]
+fn call_history_fills_the_list_and_the_timeline_once() {
+    let mut a = app();
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::History {
+            peer: "bob@x".into(),
+            messages: vec![StoredMessage {
+                ts_ms: 100,
+                ..msg("m", "before the call")
+            }],
+        },
+    ));
+    let record = crate::store::CallRecord {
+        id: "c1".into(),
+        peer: "bob@x".into(),
+        direction: Direction::In,
+        started_ms: 200,
+        duration_s: None,
+        reason: "cancel".into(),
+    };
+    for _ in 0..2 {
+        a.apply(AppEvent::Client(
+            String::new(),
+            Event::CallHistory {
+                calls: vec![record.clone()],
+            },
+        ));
+    }
+    assert_eq!(a.model.call_log.len(), 1);
+    assert_eq!(a.model.call_log[0].summary(), "Missed call");
+    let items = &a.model.conversations["bob@x"].items;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(matches!(&items[1], TimelineItem::Call { id, answered: false, .. } if id == "c1"));
+}
+
+#[test]
+fn history_pages_scroll_back_and_typing_shows() {
+    let mut a = app();
+    let page = |from: i64, n: i64| {
+        AppEvent::Client(
+            String::new(),
+            Event::History {
+                peer: "bob@x".into(),
+                messages: (from..from + n)
+                    .map(|seq| StoredMessage {
+                        seq,
+                        ..msg(&seq.to_string(), "m")
+                    })
+                    .collect(),
+            },
+        )
+    };
+    // A full first page: there may be more, before seq 300.
+    a.apply(page(300, HISTORY_PAGE as i64));
+    let conv = &a.model.conversations["bob@x"];
+    assert!(conv.more_history);
+    assert_eq!(conv.history_cursor, Some(300));
+    // The earlier page is shorter: that was all.
+    a.apply(page(200, 50));
+    let conv = &a.model.conversations["bob@x"];
+    assert!(!conv.more_history);
+    assert_eq!(conv.history_cursor, Some(200));
+    assert_eq!(conv.items.len(), HISTORY_PAGE + 50);
+    assert!(matches!(&conv.items[0], TimelineItem::Message { id, .. } if id == "200"));
+
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::ChatState {
+            from: "bob@x".into(),
+            state: Typing::Composing,
+        },
+    ));
+    assert!(a.model.conversations["bob@x"].peer_typing);
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Message {
+            message: msg("new", "hi"),
+        },
+    ));
+    assert!(!a.model.conversations["bob@x"].peer_typing);
+}
+
+#[test]
+fn stored_history_goes_before_live_messages_without_duplicates() {
+    let mut a = app();
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Message {
+            message: msg("2", "new"),
+        },
+    ));
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::History {
+            peer: "bob@x".into(),
+            messages: vec![msg("1", "old"), msg("2", "new")],
+        },
+    ));
+    let bodies: Vec<&str> = a.model.conversations["bob@x"]
+        .items
+        .iter()
+        .map(|i| match i {
+            TimelineItem::Message { body, .. } => body.as_str(),
+            _ => "",
+        })
+        .collect();
+    assert_eq!(bodies, ["old", "new"]);
+    // An unread count rises for a conversation not on screen.
+    assert_eq!(a.model.contact("bob@x").map(|c| c.unread), Some(1));
+}
+
+#[test]
+fn incoming_call_then_active_then_ended_leaves_a_timeline_entry() {
+    use crate::jingle::session::EndReason;
+    use crate::jingle::Reason;
+    let mut a = app();
+    let call = |state: CallStatus, reason: Option<EndReason>| {
+        AppEvent::Client(
+            String::new(),
+            Event::Call {
+                id: "c".into(),
+                peer: "bob@x".into(),
+                direction: CallDirection::In,
+                media: vec![Media::Audio],
+                state,
+                reason,
+            },
+        )
+    };
+    a.apply(call(CallStatus::Ringing, None));
+    assert!(a.model.incoming.is_some());
+    a.apply(call(CallStatus::Connecting, None));
+    a.apply(call(CallStatus::Active, None));
+    assert!(a.model.incoming.is_none());
+    // The peer's hold and mute are shown.
+    let info = |info: CallInfo| {
+        AppEvent::Client(
+            String::new(),
+            Event::CallInfo {
+                id: "c".into(),
+                info,
+            },
+        )
+    };
+    a.apply(info(CallInfo::Hold));
+    a.apply(info(CallInfo::Mute));
+    let c = a.model.call.as_ref().unwrap();
+    assert!(c.peer_held && c.peer_muted);
+    a.apply(info(CallInfo::Unhold));
+    assert!(!a.model.call.as_ref().unwrap().peer_held);
+    assert_eq!(
+        a.model.call.as_ref().map(|c| c.phase),
+        Some(CallPhase::Active)
+    );
+    a.apply(call(
+        CallStatus::Ended,
+        Some(EndReason::Jingle(Reason::Success)),
+    ));
+    assert!(a.model.call.is_none());
+    assert!(matches!(
+        a.model.conversations["bob@x"].items.last(),
+        Some(TimelineItem::Call { answered: true, .. })
+    ));
+}
