@@ -1,0 +1,203 @@
+//! The client's API for front ends: its configuration, the commands it takes and the
+//! handle to a running account (events are in events.rs).
+
+use super::*;
+
+/// What an account needs to go online.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub jid: BareJid,
+    pub password: String,
+    /// Requested resource; the server may assign another.
+    pub resource: Option<String>,
+    /// `HOST:PORT` instead of DNS SRV.
+    pub server: Option<connect::Target>,
+    pub ca_file: Option<PathBuf>,
+    /// Where `banter.sqlite3` lives.
+    pub data_dir: PathBuf,
+    /// Upper bound for one connection attempt.
+    pub connect_timeout: Duration,
+    /// Presence announced when online; `None` stays invisible to contacts (no
+    /// initial presence), e.g. for `banter send`.
+    pub presence: Option<(Show, Option<String>)>,
+    /// Fetch what arrived while offline (XEP-0313).
+    pub catch_up: bool,
+    /// Media for calls: devices or files, ICE policy. `None`: calls are declined.
+    pub media: Option<banter_media::MediaConfig>,
+    /// Who may ring us.
+    pub call_policy: CallPolicy,
+    /// How long calls ring before they are given up.
+    pub ring_timeout: Duration,
+}
+
+/// Who may call: by default only contacts with a presence subscription; `allowed`
+/// adds JIDs (or, with `only_allowed`, limits calls to them).
+#[derive(Debug, Clone, Default)]
+pub struct CallPolicy {
+    pub allowed: Vec<BareJid>,
+    pub only_allowed: bool,
+    /// Anyone may ring (not only contacts); `only_allowed` still wins.
+    pub anyone: bool,
+}
+
+impl Config {
+    pub fn new(jid: BareJid, password: String, data_dir: PathBuf) -> Self {
+        Config {
+            jid,
+            password,
+            resource: None,
+            server: None,
+            ca_file: None,
+            data_dir,
+            connect_timeout: Duration::from_secs(15),
+            presence: Some((Show::Available, None)),
+            catch_up: true,
+            media: None,
+            call_policy: CallPolicy::default(),
+            ring_timeout: crate::jingle::session::RING_TIMEOUT,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One media or privacy setting.
+#[derive(Debug, Clone)]
+pub enum SettingsChange {
+    AudioIn(banter_media::audio::source::SourceSpec),
+    AudioOut(banter_media::audio::sink::SinkSpec),
+    /// The camera (or test pattern) video is sent from.
+    VideoIn(banter_media::video::VideoSourceSpec),
+    Processing(banter_media::audio::echo::Processing),
+    /// Only TURN relays: our address is never sent.
+    RelayOnly(bool),
+    /// Anyone may ring us, not only contacts with a presence subscription.
+    CallsFromAnyone(bool),
+}
+
+/// What a front end asks of the account.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Send a chat message; `id` (also its origin-id) identifies it in later events.
+    SendMessage {
+        id: String,
+        to: BareJid,
+        body: String,
+    },
+    AddContact {
+        jid: BareJid,
+        name: Option<String>,
+    },
+    RenameContact {
+        jid: BareJid,
+        name: String,
+    },
+    RemoveContact {
+        jid: BareJid,
+    },
+    /// Answer a subscription request; accepting also asks for theirs in return.
+    AnswerSubscription {
+        jid: BareJid,
+        accept: bool,
+    },
+    SetPresence {
+        show: Show,
+        status: Option<String>,
+    },
+    /// Ask for a page of history: answered by `Event::History`.
+    LoadHistory {
+        peer: BareJid,
+        before_seq: Option<i64>,
+        limit: usize,
+    },
+    /// Call `to`: a bare JID rings all its devices (JMI), a full JID gets a
+    /// session-initiate directly.
+    Call {
+        id: String,
+        to: Jid,
+        /// A video call: the camera is on from the start.
+        video: bool,
+    },
+    /// Answer a ringing call; with `video`, our camera goes on too.
+    AcceptCall {
+        id: String,
+        video: bool,
+    },
+    /// Camera on or off during a call; on in an audio call adds video (content-add).
+    SetCamera {
+        id: String,
+        on: bool,
+    },
+    RejectCall {
+        id: String,
+        reason: crate::jingle::Reason,
+    },
+    Hangup {
+        id: String,
+    },
+    MuteCall {
+        id: String,
+        muted: bool,
+    },
+    /// Tell `to` whether we are typing (XEP-0085).
+    SendChatState {
+        to: BareJid,
+        state: xmpp_parsers::chatstates::ChatState,
+    },
+    /// Change media settings: for the next calls, and (devices, processing) live in
+    /// the current ones.
+    Settings(SettingsChange),
+    /// The latest calls (an `Event::CallHistory`).
+    LoadCallHistory {
+        limit: usize,
+    },
+    /// Put an active call on hold (both directions silent) or resume it.
+    HoldCall {
+        id: String,
+        held: bool,
+    },
+    /// Change the account's password on the server (XEP-0077); answered by
+    /// `Event::PasswordChanged` or `Event::AccountRefused`. Reconnects use the new one.
+    ChangePassword {
+        password: String,
+    },
+    /// Delete the account on the server (XEP-0077); answered by `Event::AccountDeleted`
+    /// (and the client stops) or `Event::AccountRefused`.
+    DeleteAccount,
+    /// Go offline cleanly.
+    Disconnect,
+}
+
+/// A front end's end of the client.
+pub struct ClientHandle {
+    pub jid: BareJid,
+    pub(super) commands: mpsc::UnboundedSender<Command>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub(super) task: tokio::task::JoinHandle<()>,
+}
+
+impl ClientHandle {
+    pub fn send(&self, cmd: Command) {
+        let _ = self.commands.send(cmd);
+    }
+
+    pub fn sender(&self) -> mpsc::UnboundedSender<Command> {
+        self.commands.clone()
+    }
+
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// Disconnects and waits for the task to finish (bounded).
+    pub async fn shutdown(self) {
+        let _ = self.commands.send(Command::Disconnect);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}

@@ -1,0 +1,152 @@
+//! What a front end asks for (`Command`), carried out.
+
+use super::*;
+
+impl State {
+    pub(super) async fn on_command(&mut self, cmd: Command, out: &mut Vec<Stanza>) {
+        let account = self.own.to_string();
+        match cmd {
+            Command::Call { id, to, video } => self.place_call(id, to, video, out).await,
+            Command::AcceptCall { id, video } => {
+                self.set_video_wanted(&id, video);
+                self.call_input(&id, crate::jingle::session::Input::Accept, out)
+                    .await
+            }
+            Command::SetCamera { id, on } => {
+                self.call_input(&id, crate::jingle::session::Input::Camera(on), out)
+                    .await
+            }
+            Command::RejectCall { id, reason } => {
+                self.call_input(&id, crate::jingle::session::Input::Reject(reason), out)
+                    .await
+            }
+            Command::Hangup { id } => {
+                self.call_input(&id, crate::jingle::session::Input::Hangup, out)
+                    .await
+            }
+            Command::MuteCall { id, muted } => {
+                self.call_input(&id, crate::jingle::session::Input::Mute(muted), out)
+                    .await
+            }
+            Command::SendChatState { to, state } => {
+                out.push(crate::xmpp::chatstates::notification(&to, state).into());
+            }
+            Command::Settings(change) => self.apply_settings(change),
+            Command::LoadCallHistory { limit } => {
+                match self.store.calls(self.own.as_str(), limit) {
+                    Ok(calls) => self.emit(Event::CallHistory { calls }),
+                    Err(e) => self.store_err(e),
+                }
+            }
+            Command::HoldCall { id, held } => {
+                self.call_input(&id, crate::jingle::session::Input::Hold(held), out)
+                    .await
+            }
+            Command::SendMessage { id, to, body } => {
+                let msg = chat::outgoing(&to, &id, &body);
+                let mut stored = match chat::to_stored(&msg, &self.own, None, None) {
+                    Some(s) => s,
+                    None => return,
+                };
+                stored.state = MessageState::Pending;
+                if let Some(b) = &self.bound {
+                    stored.from = b.to_string();
+                }
+                match self.store.insert_message(&account, stored) {
+                    Ok(Some(m)) => self.emit(Event::Message { message: m }),
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.emit(Event::MessageFailed {
+                            id,
+                            error: e.to_string(),
+                        });
+                        return;
+                    }
+                }
+                out.push(msg.into());
+            }
+            Command::AddContact { jid, name } => {
+                self.iq(
+                    IqPurpose::RosterSet,
+                    |id| roster::set_item(id, &jid, name.as_deref(), &[]),
+                    out,
+                );
+                out.push(Presence::subscribe().with_to(jid).into());
+            }
+            Command::RenameContact { jid, name } => {
+                let groups = self
+                    .store
+                    .roster(&account)
+                    .ok()
+                    .and_then(|r| r.into_iter().find(|c| c.jid == jid.as_str()))
+                    .map(|c| c.groups)
+                    .unwrap_or_default();
+                self.iq(
+                    IqPurpose::RosterSet,
+                    |id| roster::set_item(id, &jid, Some(&name), &groups),
+                    out,
+                );
+            }
+            Command::RemoveContact { jid } => {
+                self.iq(
+                    IqPurpose::RosterSet,
+                    |id| roster::remove_item(id, &jid),
+                    out,
+                );
+            }
+            Command::AnswerSubscription { jid, accept } => {
+                if accept {
+                    out.push(Presence::subscribed().with_to(jid.clone()).into());
+                    let already = self
+                        .store
+                        .roster(&account)
+                        .ok()
+                        .and_then(|r| r.into_iter().find(|c| c.jid == jid.as_str()))
+                        .map(|c| c.subscription == "to" || c.subscription == "both" || c.ask)
+                        .unwrap_or(false);
+                    if !already {
+                        out.push(Presence::subscribe().with_to(jid).into());
+                    }
+                } else {
+                    out.push(
+                        Presence::new(PresenceType::Unsubscribed)
+                            .with_to(jid)
+                            .into(),
+                    );
+                }
+            }
+            Command::SetPresence { show, status } => {
+                self.config.presence = Some((show, status.clone()));
+                out.push(presence::own(show, status.as_deref()).into());
+            }
+            Command::LoadHistory {
+                peer,
+                before_seq,
+                limit,
+            } => match self
+                .store
+                .history(&account, peer.as_str(), before_seq, limit)
+            {
+                Ok(messages) => self.emit(Event::History {
+                    peer: peer.to_string(),
+                    messages,
+                }),
+                Err(e) => self.store_err(e),
+            },
+            Command::ChangePassword { password } => {
+                let username = self.own.node().map(|n| n.to_string()).unwrap_or_default();
+                self.iq(
+                    IqPurpose::ChangePassword {
+                        password: password.clone(),
+                    },
+                    |id| register::change_password(id, &username, &password),
+                    out,
+                );
+            }
+            Command::DeleteAccount => {
+                self.iq(IqPurpose::DeleteAccount, register::remove, out);
+            }
+            Command::Disconnect => {}
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! IQs: requests we serve, and the answers to ours (only from whom we asked).
+
+use super::*;
+
+impl State {
+    /// True for stanzas from our server or our own account (trusted for roster pushes).
+    pub(super) fn is_self_or_server(&self, from: Option<&Jid>) -> bool {
+        match from {
+            None => true,
+            // Our bare JID exactly (RFC 6121 §2.1.6): a device of ours is not the server.
+            Some(j) => j.as_str() == self.own.as_str(),
+        }
+    }
+
+    pub(super) fn on_iq(&mut self, iq: Iq, out: &mut Vec<Stanza>) {
+        match iq {
+            Iq::Get {
+                from, id, payload, ..
+            } => {
+                // Some(payload): we answer (payload may be empty); None: not served.
+                let answer: Option<Option<Element>> = if payload.is("query", ns::DISCO_INFO) {
+                    let node = payload.attr("node");
+                    let ours = format!("{}#{}", caps::NODE, caps::own_ver());
+                    (node.is_none() || node == Some(ours.as_str()))
+                        .then(|| Some(disco::own_info(node)))
+                } else if payload.is("ping", ns::PING) {
+                    Some(None)
+                } else {
+                    None
+                };
+                match answer {
+                    Some(payload) => out.push(iq_result(from, id, payload)),
+                    None => out.push(iq_error(from, id, DefinedCondition::ServiceUnavailable)),
+                }
+            }
+            Iq::Set {
+                from, id, payload, ..
+            } => {
+                if payload.is("query", ns::ROSTER) {
+                    if !self.is_self_or_server(from.as_ref()) {
+                        tracing::warn!(?from, "ignoring roster push from a stranger");
+                        out.push(iq_error(from, id, DefinedCondition::Forbidden));
+                        return;
+                    }
+                    self.apply_roster_push(&payload);
+                    out.push(iq_result(from, id, None));
+                } else {
+                    out.push(iq_error(from, id, DefinedCondition::ServiceUnavailable));
+                }
+            }
+            Iq::Result {
+                id, payload, from, ..
+            } => {
+                let Some(purpose) = self.take_pending(&id, from.as_ref()) else {
+                    return;
+                };
+                self.on_iq_result(purpose, from, payload, out);
+            }
+            Iq::Error {
+                id, error, from, ..
+            } => {
+                let Some(purpose) = self.take_pending(&id, from.as_ref()) else {
+                    return;
+                };
+                tracing::info!(?purpose, condition = ?error.defined_condition, "iq failed");
+                match purpose {
+                    IqPurpose::Mam { .. } => {
+                        self.catching_up = false;
+                        self.caught_up_after_gap();
+                        self.emit(Event::CaughtUp {
+                            count: self.catch_up_count,
+                        });
+                    }
+                    IqPurpose::ChangePassword { .. } | IqPurpose::DeleteAccount => {
+                        self.emit(Event::AccountRefused {
+                            message: register::account_refusal(&error),
+                        })
+                    }
+                    IqPurpose::RosterSet => self.emit(Event::Error {
+                        message: format!(
+                            "the server refused the roster change: {:?}",
+                            error.defined_condition
+                        ),
+                    }),
+                    IqPurpose::AckPing { ids } => {
+                        // Even an error answer means the server processed what came before.
+                        self.confirm_in_flight = false;
+                        for id in ids {
+                            self.mark_acked(&id);
+                        }
+                    }
+                    // Nothing more will come for this ver (a later presence asks again).
+                    IqPurpose::Disco { ver: Some(ver), .. } => {
+                        self.caps_asked.remove(&ver);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The purpose of our pending IQ `id`, if `from` may answer it.
+    pub(super) fn take_pending(&mut self, id: &str, from: Option<&Jid>) -> Option<IqPurpose> {
+        let (_, to) = self.pending_iqs.get(id)?;
+        if !answered_by(&self.own, to.as_ref(), from) {
+            tracing::warn!(?from, expected = ?to, "answer to our IQ from the wrong JID ignored");
+            return None;
+        }
+        self.pending_iqs.remove(id).map(|(purpose, _)| purpose)
+    }
+
+    pub(super) fn on_iq_result(
+        &mut self,
+        purpose: IqPurpose,
+        from: Option<Jid>,
+        payload: Option<Element>,
+        out: &mut Vec<Stanza>,
+    ) {
+        let account = self.own.to_string();
+        match purpose {
+            IqPurpose::RosterGet => {
+                let Some(q) = payload else { return };
+                let contacts = roster::parse_items(&q);
+                if let Err(e) = self.store.replace_roster(&account, &contacts) {
+                    self.store_err(e);
+                }
+                self.emit(Event::Roster { contacts });
+            }
+            IqPurpose::RosterSet | IqPurpose::Carbons => {}
+            IqPurpose::ChangePassword { password } => {
+                if let Ok(mut p) = self.password.lock() {
+                    *p = password.clone();
+                }
+                self.config.password = password;
+                self.emit(Event::PasswordChanged);
+            }
+            IqPurpose::DeleteAccount => {
+                self.deleted = true;
+                if let Err(e) = self.store.forget_account(&account) {
+                    self.store_err(e);
+                }
+                self.emit(Event::AccountDeleted);
+            }
+            IqPurpose::ExtDisco => {
+                if let Some(p) = payload {
+                    self.ice_servers = crate::xmpp::extdisco::parse(&p);
+                    tracing::debug!(servers = ?self.ice_servers, "external services");
+                }
+            }
+            IqPurpose::AckPing { ids } => {
+                self.confirm_in_flight = false;
+                for id in ids {
+                    self.mark_acked(&id);
+                }
+            }
+            IqPurpose::Mam { queryid } => {
+                if queryid != self.mam_queryid {
+                    return;
+                }
+                let fin = payload.as_ref().and_then(mam::fin);
+                let (complete, last) = fin.unwrap_or((true, None));
+                let previous = self.store.get_meta(&account, MAM_LAST).ok().flatten();
+                if let Some(last) = &last {
+                    if let Err(e) = self.store.set_meta(&account, MAM_LAST, last) {
+                        self.store_err(e);
+                    }
+                }
+                // Results of a finished query are no longer believed.
+                self.mam_queryid.clear();
+                match (complete, last) {
+                    // A server that names the same page again would page forever.
+                    (false, Some(last)) if previous.as_deref() != Some(last.as_str()) => {
+                        self.request_mam_page(&mam::From::After(last), out)
+                    }
+                    _ => {
+                        self.catching_up = false;
+                        self.caught_up_after_gap();
+                        self.emit(Event::CaughtUp {
+                            count: self.catch_up_count,
+                        });
+                    }
+                }
+            }
+            IqPurpose::Disco { jid, ver } => {
+                let Some(q) = payload else { return };
+                let Some((_, features)) = disco::parse_info(&q) else {
+                    return;
+                };
+                if let Some(ver) = &ver {
+                    if disco::matches_ver(&q, ver) {
+                        if let Err(e) = self.store.save_caps(ver, &features) {
+                            self.store_err(e);
+                        }
+                    } else {
+                        tracing::warn!(%jid, %ver, "disco#info does not match advertised caps");
+                    }
+                }
+                let jid = from.unwrap_or(jid);
+                let mut jids = ver
+                    .and_then(|v| self.caps_asked.remove(&v))
+                    .map(|(_, jids)| jids)
+                    .unwrap_or_default();
+                if !jids.contains(&jid) {
+                    jids.push(jid);
+                }
+                for j in jids {
+                    self.learned_features(j, features.clone());
+                }
+            }
+        }
+    }
+
+    pub(super) fn apply_roster_push(&mut self, query: &Element) {
+        let account = self.own.to_string();
+        for c in roster::parse_items(query) {
+            if c.subscription == "remove" {
+                if let Err(e) = self.store.remove_contact(&account, &c.jid) {
+                    self.store_err(e);
+                }
+                self.emit(Event::ContactRemoved { jid: c.jid });
+            } else {
+                if let Err(e) = self.store.upsert_contact(&account, &c) {
+                    self.store_err(e);
+                }
+                self.emit(Event::ContactChanged { contact: c });
+            }
+        }
+    }
+}
+
+/// Whether `from` may answer an IQ we sent to `sent_to` (RFC 6120 §10.3.3: the server
+/// answers for the account without `from` or with our bare JID). Anyone else's answer
+/// with a guessed id is a spoof.
+pub(super) fn answered_by(own: &BareJid, sent_to: Option<&Jid>, from: Option<&Jid>) -> bool {
+    let ours = |j: &Jid| j.to_bare() == *own || j.as_str() == own.domain().as_str();
+    match (sent_to, from) {
+        (None, None) => true,
+        (None, Some(f)) => ours(f),
+        (Some(t), None) => ours(t),
+        (Some(t), Some(f)) => t == f || (ours(t) && ours(f)),
+    }
+}
+
+/// An IQ result to `to`, answering request `id`.
+pub(super) fn iq_result(to: Option<Jid>, id: String, payload: Option<Element>) -> Stanza {
+    Iq::Result {
+        from: None,
+        to,
+        id,
+        payload,
+    }
+    .into()
+}
+
+pub(super) fn iq_error(to: Option<Jid>, id: String, cond: DefinedCondition) -> Stanza {
+    let err_type = match cond {
+        DefinedCondition::Forbidden => ErrorType::Auth,
+        _ => ErrorType::Cancel,
+    };
+    Iq::Error {
+        from: None,
+        to,
+        id,
+        error: StanzaError::new(err_type, cond, "en", ""),
+        payload: None,
+    }
+    .into()
+}

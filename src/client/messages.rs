@@ -1,0 +1,195 @@
+//! Chat messages: live, carbons and archive, stored once and confirmed; receipts and
+//! errors believed only from the recipient; floods left in the archive for later.
+
+use super::*;
+
+impl State {
+    pub(super) fn record(&mut self, stored: StoredMessage) {
+        let account = self.own.to_string();
+        let stanza_id = stored.stanza_id.clone();
+        let inserted = self.store.insert_message(&account, stored);
+        // Live messages move the catch-up point forward, but only once the archive
+        // has been read up to now, and not while messages over a sender's rate wait
+        // in the archive: otherwise a gap could be skipped. Done before the
+        // event goes out, so whoever sees the message sees the position moved too.
+        if let (false, false, Some(sid)) = (self.catching_up, self.archive_gap, stanza_id) {
+            if let Err(e) = self.store.set_meta(&account, MAM_LAST, &sid) {
+                self.store_err(e);
+            }
+        }
+        match inserted {
+            Ok(Some(m)) => {
+                if self.catching_up {
+                    self.catch_up_count += 1;
+                }
+                self.emit(Event::Message { message: m });
+            }
+            Ok(None) => {}
+            Err(e) => self.store_err(e),
+        }
+    }
+
+    pub(super) fn on_message(&mut self, m: Message, out: &mut Vec<Stanza>) {
+        if let Some((archive_id, inner, ts)) = mam::unwrap_result(&m, &self.own, &self.mam_queryid)
+        {
+            if let Some(stored) = chat::to_stored(&inner, &self.own, Some(archive_id), ts) {
+                self.record(stored);
+            }
+            return;
+        }
+        if let Some((kind, inner, ts)) = carbons::unwrap(&m, &self.own) {
+            if let Some(id) = receipts::received_id(&inner) {
+                if kind == carbons::Carbon::Received {
+                    self.on_receipt(&id);
+                }
+            }
+            if let Some(stored) = chat::to_stored(&inner, &self.own, None, ts) {
+                self.record(stored);
+            }
+            return;
+        }
+        if m.type_ == MessageType::Error {
+            // Only the recipient, its server or ours may say a message failed.
+            let said_by_them = match (m.id.as_ref(), m.from.as_ref()) {
+                (Some(id), Some(from)) => self.may_speak_for(&id.0, from),
+                _ => false,
+            };
+            if let (Some(id), true) = (m.id.as_ref(), said_by_them) {
+                let text = m
+                    .payloads
+                    .iter()
+                    .find(|e| e.name() == "error")
+                    .and_then(|e| e.children().next().map(|c| c.name().to_string()))
+                    .unwrap_or_else(|| "error".into());
+                self.emit(Event::MessageFailed {
+                    id: id.0.clone(),
+                    error: format!("the server could not deliver it: {text}"),
+                });
+            }
+            return;
+        }
+        if let Some(id) = receipts::received_id(&m) {
+            // Only the recipient may say it received our message.
+            let peer = self
+                .store
+                .outgoing_peer(self.own.as_str(), &id)
+                .ok()
+                .flatten();
+            let from = m.from.as_ref().map(|f| f.to_bare().to_string());
+            if peer.is_some() && peer == from {
+                self.on_receipt(&id);
+            } else {
+                tracing::info!(?from, %id, "receipt from someone else than the recipient ignored");
+            }
+        }
+        if let (Some(state), Some(from)) = (chatstates::state_of(&m), &m.from) {
+            if from.to_bare() != self.own {
+                self.emit(Event::ChatState {
+                    from: from.to_bare().to_string(),
+                    state: Typing::from(&state),
+                });
+            }
+        }
+        let wants_receipt = receipts::requested(&m);
+        if let Some(stored) = chat::to_stored(&m, &self.own, None, None) {
+            if stored.direction == Direction::In && !self.within_message_rate(&stored.peer) {
+                return;
+            }
+            let (from, id) = (m.from.clone(), m.id.clone());
+            if stored.direction == Direction::In && wants_receipt {
+                if let (Some(from), Some(id)) = (from, id) {
+                    out.push(receipts::receipt(from, &id.0).into());
+                }
+            }
+            self.record(stored);
+        }
+    }
+
+    /// Live messages from one sender beyond 50 a second (500 at once) are not handled
+    /// as they come: they wait in our server's archive and are read from there a few
+    /// seconds later, at the archive's pace. A flood costs bounded work per second and
+    /// loses nothing (on a server without an archive the excess is lost; said).
+    pub(super) fn within_message_rate(&mut self, peer: &str) -> bool {
+        let Ok(bare) = BareJid::new(peer) else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        if bare == self.own || self.message_limit.allow(&bare, now) {
+            return true;
+        }
+        tracing::info!(%peer, "message over the sender's rate: left in the archive");
+        self.archive_gap = true;
+        if self.catching_up {
+            self.refetch_after_catch_up = true;
+        } else if self.archive_gap_fetch.is_none() {
+            self.archive_gap_fetch = Some(now + ARCHIVE_GAP_WAIT);
+        }
+        if self
+            .flood_notice
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(60))
+        {
+            self.flood_notice = Some(now);
+            self.emit(Event::Error {
+                message: format!(
+                    "{peer} sends messages faster than 50 a second; the rest are read from the server's archive shortly"
+                ),
+            });
+        }
+        false
+    }
+
+    /// A catch-up ended: if messages were left in the archive during it, read again.
+    pub(super) fn caught_up_after_gap(&mut self) {
+        if std::mem::take(&mut self.refetch_after_catch_up) {
+            self.archive_gap_fetch = Some(std::time::Instant::now() + ARCHIVE_GAP_WAIT);
+        } else {
+            self.archive_gap = false;
+        }
+    }
+
+    /// Time to read what a flood left in the archive.
+    pub(super) fn on_archive_timer(&mut self, out: &mut Vec<Stanza>) {
+        match self.archive_gap_fetch {
+            Some(at) if at <= std::time::Instant::now() => {}
+            _ => return,
+        }
+        self.archive_gap_fetch = None;
+        if self.catching_up {
+            self.refetch_after_catch_up = true;
+            return;
+        }
+        let from = match self.store.get_meta(self.own.as_str(), MAM_LAST) {
+            Ok(Some(id)) => mam::From::After(id),
+            _ => mam::From::Newest,
+        };
+        self.catching_up = true;
+        self.catch_up_count = 0;
+        self.request_mam_page(&from, out);
+    }
+
+    /// Whether `from` (the recipient, its server, or ours) may report on our message `id`.
+    pub(super) fn may_speak_for(&self, id: &str, from: &Jid) -> bool {
+        let Ok(Some(peer)) = self.store.outgoing_peer(self.own.as_str(), id) else {
+            return false;
+        };
+        let bare = from.to_bare();
+        let domain = from.domain().as_str();
+        bare.as_str() == peer
+            || (from.node().is_none()
+                && (domain == self.own.domain().as_str()
+                    || BareJid::new(&peer).is_ok_and(|p| p.domain().as_str() == domain)))
+    }
+
+    pub(super) fn on_receipt(&self, id: &str) {
+        // A receipt can overtake the server's confirmation: the server has it, then.
+        self.mark_acked(id);
+        match self
+            .store
+            .set_state(self.own.as_str(), id, MessageState::Delivered)
+        {
+            Ok(true) => self.emit(Event::MessageDelivered { id: id.to_string() }),
+            Ok(false) => {}
+            Err(e) => self.store_err(e),
+        }
+    }
+}
