@@ -1,0 +1,352 @@
+//! The account's events applied to what the window shows: contacts, messages,
+//! calls (ringing, the call bar, the timeline), the call history.
+
+use super::*;
+
+impl App {
+    /// An event of the account on screen (`with_account` puts another one there).
+    pub(super) fn apply_event(&mut self, ev: Event) {
+        if self.json {
+            println!("{}", client::to_json(&ev));
+        }
+        match ev {
+            Event::Connected { .. } => {
+                self.model.connection = Connection::Online;
+                self.model.notice = None;
+            }
+            Event::ConnectionLost => self.model.connection = Connection::Connecting,
+            Event::ConnectionError { message, .. } | Event::Error { message } => {
+                self.model.notice = Some(message)
+            }
+            Event::Roster { contacts } => {
+                for c in contacts {
+                    self.contact_mut(&c.jid).name = c.name;
+                }
+                self.model
+                    .contacts
+                    .sort_by(|a, b| a.display_name().cmp(b.display_name()));
+            }
+            Event::ContactChanged { contact } => self.contact_mut(&contact.jid).name = contact.name,
+            Event::ContactRemoved { jid } => self.model.contacts.retain(|c| c.jid != jid),
+            Event::Presence { from, show, status } => {
+                let bare = from.split('/').next().unwrap_or(&from);
+                self.model.set_presence(bare, availability(show), status);
+            }
+            Event::Features { jid, features } => {
+                let bare = jid.split('/').next().unwrap_or(&jid).to_string();
+                if self.model.contacts.iter().any(|c| c.jid == bare) {
+                    let c = self.contact_mut(&bare);
+                    c.can_audio = features
+                        .iter()
+                        .any(|f| f == "urn:xmpp:jingle:apps:rtp:audio");
+                    // An app without BUNDLE (Dino) gets its video on a transport of
+                    // its own: rtp:video is all it takes.
+                    c.can_video = features
+                        .iter()
+                        .any(|f| f == "urn:xmpp:jingle:apps:rtp:video");
+                }
+            }
+            // The local echo contact asks back when added: no question for the user.
+            Event::SubscriptionRequest { from }
+                if self.local.as_ref().is_some_and(|l| l.echo.as_str() == from) =>
+            {
+                if let Ok(jid) = BareJid::new(&from) {
+                    self.send(Command::AnswerSubscription { jid, accept: true });
+                }
+            }
+            // At most 100 open questions: more (from many JIDs) wait until some are answered.
+            Event::SubscriptionRequest { from }
+                if !self.model.subscription_requests.contains(&from)
+                    && self.model.subscription_requests.len() < 100 =>
+            {
+                self.model.subscription_requests.push(from);
+            }
+            Event::Message { message } => {
+                let outgoing = message.direction == crate::store::Direction::Out;
+                self.model.receive_message(
+                    &message.peer,
+                    TimelineItem::Message {
+                        id: message.id,
+                        seq: message.seq,
+                        outgoing,
+                        body: message.body,
+                        ts_ms: message.ts_ms,
+                        delivery: if outgoing {
+                            Delivery::Sending
+                        } else {
+                            Delivery::Received
+                        },
+                    },
+                );
+            }
+            Event::History { peer, messages } => {
+                // Stored history goes before what arrived since; the same message can be
+                // in both, once.
+                let peer_key = peer.clone();
+                let conv = self.model.conversations.entry(peer).or_default();
+                // A full page means there may be more before it.
+                conv.more_history = messages.len() >= HISTORY_PAGE;
+                if let Some(first) = messages.first() {
+                    conv.history_cursor =
+                        Some(conv.history_cursor.map_or(first.seq, |c| c.min(first.seq)));
+                }
+                let known: std::collections::HashSet<String> = conv
+                    .items
+                    .iter()
+                    .filter_map(|i| match i {
+                        TimelineItem::Message { id, .. } => Some(id.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut items: Vec<TimelineItem> = messages
+                    .into_iter()
+                    .filter(|m| !known.contains(&m.id))
+                    .map(|m| {
+                        let outgoing = m.direction == crate::store::Direction::Out;
+                        TimelineItem::Message {
+                            id: m.id,
+                            seq: m.seq,
+                            outgoing,
+                            body: m.body,
+                            ts_ms: m.ts_ms,
+                            delivery: match m.state {
+                                crate::store::MessageState::Pending => Delivery::Sending,
+                                crate::store::MessageState::Acked => Delivery::Sent,
+                                crate::store::MessageState::Delivered => Delivery::Delivered,
+                                crate::store::MessageState::Received => Delivery::Received,
+                            },
+                        }
+                    })
+                    .collect();
+                items.append(&mut conv.items);
+                conv.items = items;
+                let peer = peer_key.clone();
+                self.merge_calls(&peer);
+            }
+            Event::MessageAcked { id } => self.set_delivery(&id, Delivery::Sent),
+            Event::MessageDelivered { id } => self.set_delivery(&id, Delivery::Delivered),
+            Event::Call {
+                id,
+                peer,
+                direction,
+                state,
+                media,
+                ..
+            } => {
+                let video = media.contains(&Media::Video);
+                self.on_call(id, peer, direction, state, video)
+            }
+            Event::CallVideo { id, .. } => {
+                if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
+                    call.video = true;
+                }
+            }
+            Event::CallHistory { calls } => {
+                self.model.call_log = calls
+                    .into_iter()
+                    .map(|c| CallLogRow {
+                        id: c.id,
+                        peer: c.peer,
+                        outgoing: c.direction == crate::store::Direction::Out,
+                        duration_s: c.duration_s.map(|d| d.max(0) as u64),
+                        ts_ms: c.started_ms,
+                    })
+                    .collect();
+                let peers: Vec<String> = self.model.conversations.keys().cloned().collect();
+                for p in peers {
+                    self.merge_calls(&p);
+                }
+            }
+            Event::ChatState { from, state } => {
+                let conv = self.model.conversations.entry(from).or_default();
+                conv.peer_typing = state == Typing::Composing;
+            }
+            Event::CallInfo { id, info } => {
+                if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
+                    match info {
+                        CallInfo::Mute => call.peer_muted = true,
+                        CallInfo::Unmute => call.peer_muted = false,
+                        CallInfo::Hold => call.peer_held = true,
+                        CallInfo::Unhold => call.peer_held = false,
+                        CallInfo::CameraOff => call.peer_camera_off = true,
+                        CallInfo::CameraOn => call.peer_camera_off = false,
+                        CallInfo::VideoDeclined => {
+                            call.camera_on = false;
+                            self.model.notice =
+                                Some(format!("{} did not take the video.", call.peer));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Event::PasswordChanged => {
+                let a = &mut self.model.account_settings;
+                *a = Default::default();
+                a.message = Some("The password is changed.".into());
+                // A password kept in the keyring follows (D-Bus blocks: off the runtime).
+                if let (Some(jid), Some(password)) =
+                    (self.model.account.clone(), self.new_password.take())
+                {
+                    self.runtime.spawn_blocking(move || {
+                        if matches!(crate::secrets::load(&jid), Ok(Some(_))) {
+                            let _ = crate::secrets::save(&jid, &password);
+                        }
+                    });
+                }
+            }
+            Event::AccountRefused { message } => {
+                let a = &mut self.model.account_settings;
+                a.busy = false;
+                a.message = Some(message);
+                self.new_password = None;
+            }
+            Event::AccountDeleted => self.account_deleted(),
+            Event::CallStats { stats, .. } => {
+                if let Some(call) = &mut self.model.call {
+                    call.mic_level_dbfs = stats.audio_level_in;
+                    call.quality.push_back(QualitySample {
+                        rtt_ms: stats.rtt_ms.unwrap_or(0.0),
+                        jitter_ms: stats.jitter_ms,
+                        loss_pct: stats.loss_pct,
+                        kbps: stats.recv_kbps,
+                    });
+                    if call.quality.len() > 120 {
+                        call.quality.pop_front();
+                    }
+                    call.video_info = stats.video.as_ref().map(|v| {
+                        format!(
+                            "{}x{} · {:.0} fps · {:.0} kb/s",
+                            v.width, v.height, v.fps, v.recv_kbps
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn set_delivery(&mut self, id: &str, d: Delivery) {
+        for conv in self.model.conversations.values_mut() {
+            for item in &mut conv.items {
+                if let TimelineItem::Message {
+                    id: mid, delivery, ..
+                } = item
+                {
+                    if mid == id && *delivery != Delivery::Delivered {
+                        *delivery = d;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_call(
+        &mut self,
+        id: String,
+        peer: String,
+        direction: CallDirection,
+        state: CallStatus,
+        video: bool,
+    ) {
+        let incoming = direction == CallDirection::In;
+        match state {
+            CallStatus::Ringing if incoming => {
+                let who = self
+                    .model
+                    .contact(&peer)
+                    .map(|c| c.display_name().to_string())
+                    .unwrap_or_else(|| peer.clone());
+                self.notification = Some(crate::notify::CallNotification::show(&who, &peer));
+                self.ringer = match Ringer::start(self.media.audio_out.clone()) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::info!(error = %e, "no ringtone");
+                        None
+                    }
+                };
+                self.model.incoming = Some(IncomingCall { id, peer, video })
+            }
+            CallStatus::Ended => {
+                self.stop_ringing();
+                // The call history list gets the record the client just stored.
+                self.send(Command::LoadCallHistory { limit: 500 });
+                let answered = self.call_started.is_some();
+                let duration = self.call_started.take().map(|t| t.elapsed().as_secs());
+                self.model.call = None;
+                self.model.incoming = None;
+                self.model
+                    .conversations
+                    .entry(peer)
+                    .or_default()
+                    .push_live(TimelineItem::Call {
+                        id,
+                        outgoing: !incoming,
+                        answered,
+                        duration_s: duration,
+                        ts_ms: crate::xmpp::chat::now_ms(),
+                    });
+            }
+            other => {
+                let phase = match other {
+                    CallStatus::Proposing => CallPhase::Calling,
+                    CallStatus::Ringing => CallPhase::Ringing,
+                    CallStatus::Connecting => CallPhase::Connecting,
+                    CallStatus::Active | CallStatus::Ended => CallPhase::Active,
+                };
+                if phase == CallPhase::Active && self.call_started.is_none() {
+                    self.call_started = Some(Instant::now());
+                }
+                self.model.incoming = None;
+                self.stop_ringing();
+                let camera_on = self.camera_wanted;
+                let call = self.model.call.get_or_insert_with(|| {
+                    let mut c = ActiveCall::new(id, peer, phase);
+                    c.camera_on = camera_on;
+                    c
+                });
+                call.phase = phase;
+                // The call's media as it is now (video added, or removed by the peer).
+                call.video = video;
+            }
+        }
+    }
+
+    /// Silences the ringtone and withdraws the notification.
+    pub(super) fn stop_ringing(&mut self) {
+        self.ringer = None;
+        self.notification = None;
+    }
+
+    /// Puts the stored calls with `peer` into its timeline (once each), in time order.
+    pub(super) fn merge_calls(&mut self, peer: &str) {
+        let Some(conv) = self.model.conversations.get_mut(peer) else {
+            return;
+        };
+        let known: std::collections::HashSet<String> = conv
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                TimelineItem::Call { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut added = false;
+        for c in self.model.call_log.iter().filter(|c| c.peer == peer) {
+            if !known.contains(&c.id) {
+                conv.items.push(TimelineItem::Call {
+                    id: c.id.clone(),
+                    outgoing: c.outgoing,
+                    answered: c.duration_s.is_some(),
+                    duration_s: c.duration_s,
+                    ts_ms: c.ts_ms,
+                });
+                added = true;
+            }
+        }
+        if added {
+            conv.items.sort_by_key(|i| match i {
+                TimelineItem::Message { ts_ms, .. } | TimelineItem::Call { ts_ms, .. } => *ts_ms,
+            });
+        }
+    }
+}
