@@ -1,0 +1,250 @@
+//! The command line as clap reads it: options and subcommands.
+
+use super::*;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "banter",
+    version,
+    about = "Voice and video calls and chat over XMPP"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub account: AccountArgs,
+    #[command(flatten)]
+    pub media: MediaArgs,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+    /// Open the window on a private local server with an echo contact (no account
+    /// needed; as the first-run button "Try it locally")
+    #[arg(long)]
+    pub try_locally: bool,
+    /// Open the window creating the account given by --jid and its password on its
+    /// server (XEP-0077), then signed in (as the first screen's "Create an account")
+    #[arg(long)]
+    pub create_account: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AccountArgs {
+    /// The account, e.g. alice@example.org
+    #[arg(long, global = true)]
+    pub jid: Option<String>,
+    /// File holding the password (or set BANTER_PASSWORD)
+    #[arg(long, global = true)]
+    pub password_file: Option<PathBuf>,
+    /// Connect to [tls:]HOST:PORT instead of looking up DNS SRV records (`tls:` for a
+    /// direct-TLS port; without it, STARTTLS and then direct TLS are tried)
+    #[arg(long, global = true)]
+    pub server: Option<String>,
+    /// Also trust this CA certificate, or exactly this server certificate (PEM)
+    #[arg(long, global = true)]
+    pub ca_file: Option<PathBuf>,
+    /// Settings and history directory
+    #[arg(long, global = true)]
+    pub config_dir: Option<PathBuf>,
+    /// Resource to request (default: chosen by the server)
+    #[arg(long, global = true)]
+    pub resource: Option<String>,
+    /// Print events as JSON lines
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Media options of the headless commands.
+#[derive(Args, Debug, Clone)]
+pub struct MediaArgs {
+    /// What is sent: mic[:NAME], FILE.wav, tone:HZ or silence
+    #[arg(long, global = true, default_value = "mic")]
+    pub audio_in: String,
+    /// Where received audio goes: speaker[:NAME], FILE.wav or null
+    #[arg(long, global = true, default_value = "speaker")]
+    pub audio_out: String,
+    /// all, or relay (only TURN candidates: hides the local address)
+    #[arg(long, global = true, default_value = "all")]
+    pub ice_policy: String,
+    /// Gather and accept ICE candidates only in this range (repeatable), e.g. 127.0.0.0/8
+    #[arg(long, global = true)]
+    pub ice_allow: Vec<String>,
+    /// Turn off echo cancellation, noise suppression and gain control
+    #[arg(long, global = true)]
+    pub no_audio_processing: bool,
+    /// What video is sent when the call has video: camera[:NAME], pattern or none
+    #[arg(long, global = true, default_value = "camera")]
+    pub video_in: String,
+    /// Where received video goes: FILE.y4m (every picture, YUV4MPEG2) or null
+    #[arg(long, global = true, default_value = "null")]
+    pub video_out: String,
+}
+
+impl MediaArgs {
+    /// The media configuration these options describe.
+    pub fn config(&self) -> Result<banter_media::MediaConfig, CliError> {
+        use banter_media::audio::sink::SinkSpec;
+        use banter_media::audio::source::SourceSpec;
+        let mut cfg = banter_media::MediaConfig::new(
+            SourceSpec::parse(&self.audio_in)?,
+            SinkSpec::parse(&self.audio_out)?,
+        );
+        cfg.relay_only = match self.ice_policy.as_str() {
+            "all" => false,
+            "relay" => true,
+            other => {
+                return Err(CliError(format!(
+                    "invalid --ice-policy '{other}': use all or relay"
+                )))
+            }
+        };
+        cfg.allow = self
+            .ice_allow
+            .iter()
+            .map(|c| banter_media::Cidr::parse(c))
+            .collect::<Result<_, _>>()?;
+        if self.no_audio_processing {
+            cfg.processing = banter_media::audio::echo::Processing::off();
+        }
+        cfg.video_in = banter_media::video::VideoSourceSpec::parse(&self.video_in)?;
+        cfg.video_out = banter_media::video::VideoSinkSpec::parse(&self.video_out);
+        Ok(cfg)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Loop your microphone through the whole call pipeline to your speaker and measure
+    /// the latency (no account needed)
+    SoundTest {
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+    },
+    /// Send your camera through the whole video path of a call (VP8, RTP, decoding) and
+    /// measure what comes out (no account needed); --video-out FILE.y4m keeps it
+    CameraTest {
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+    },
+    /// List audio inputs and outputs (and cameras)
+    Devices,
+    /// Send one chat message; exits 0 once the server acknowledged it
+    Send {
+        /// Recipient (bare JID)
+        to: String,
+        #[arg(long)]
+        body: String,
+    },
+    /// Stay online and print events (messages, presence, subscription requests)
+    Listen {
+        /// Stop after this many seconds
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Accept every subscription request (for bots and tests)
+        #[arg(long)]
+        accept_subscriptions: bool,
+        /// Presence to announce: available, away, dnd, xa, chat
+        #[arg(long, default_value = "available")]
+        show: String,
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Call someone: a bare JID rings all their devices; a full JID gets a direct
+    /// session-initiate. Exits 0 when the call was answered and ended normally.
+    Call {
+        /// Who to call
+        to: String,
+        /// Hang up after this many seconds of active call (default: when the peer does)
+        #[arg(long)]
+        duration: Option<f64>,
+        /// A video call (camera from --video-in)
+        #[arg(long)]
+        video: bool,
+        /// Turn the camera on this many seconds into an audio call (adds video)
+        #[arg(long)]
+        add_video_after: Option<f64>,
+    },
+    /// Wait for calls and accept them (default only from contacts)
+    Answer {
+        /// Accept calls only from this JID (repeatable)
+        #[arg(long)]
+        from: Vec<String>,
+        /// Hang up after this many seconds of active call
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Exit after this many calls have ended
+        #[arg(long)]
+        calls: Option<u32>,
+        /// Answer with the camera on (--video-in)
+        #[arg(long)]
+        video: bool,
+    },
+    /// Print the local history with a contact (works offline)
+    History {
+        /// The contact (bare JID)
+        peer: String,
+        /// How many of the newest messages
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Create the account, save or forget its password in the OS keyring, change its
+    /// password, or delete it from the server
+    Account {
+        #[arg(value_enum)]
+        verb: AccountVerb,
+        /// The new password, for `password` (a file holding it; or BANTER_NEW_PASSWORD)
+        #[arg(long)]
+        new_password_file: Option<PathBuf>,
+        /// Confirms `delete`: the account and what the server keeps of it are gone
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Manage the roster: add, remove or rename a contact
+    Contact {
+        /// add, remove, rename or list
+        #[arg(value_enum)]
+        verb: ContactVerb,
+        /// The contact (for all but list). Not named `jid`: that would shadow --jid.
+        contact: Option<String>,
+        /// Its name (add, rename)
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// What `banter account` does.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum AccountVerb {
+    /// Create the account on its server (XEP-0077 in-band registration) with the
+    /// password from --password-file/BANTER_PASSWORD, then sign in once
+    Register,
+    /// Sign in with --password-file/BANTER_PASSWORD, then store the password
+    Save,
+    /// Remove the stored password
+    Forget,
+    /// Change the password on the server (XEP-0077) to the one in --new-password-file
+    /// (or BANTER_NEW_PASSWORD); a password stored in the keyring is updated too
+    Password,
+    /// Delete the account on the server (XEP-0077); needs --yes. Its stored password is
+    /// forgotten; the history on this device is kept
+    Delete,
+}
+
+/// What `banter contact` does.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ContactVerb {
+    Add,
+    Remove,
+    Rename,
+    List,
+}
+
+/// A roster change asked for on the command line.
+#[derive(Debug)]
+pub enum ContactAction {
+    /// Add a contact and ask for its presence
+    Add { jid: String, name: Option<String> },
+    /// Remove a contact (and the subscriptions both ways)
+    Remove { jid: String },
+    /// Rename a contact
+    Rename { jid: String, name: String },
+    /// Print the roster
+    List,
+}

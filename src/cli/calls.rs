@@ -1,0 +1,239 @@
+//! `banter call` and `banter answer`, and how their events are printed.
+
+use super::*;
+
+/// Whether the event belongs to a call (printed by the call commands).
+pub(super) fn is_call_event(ev: &Event) -> bool {
+    matches!(
+        ev,
+        Event::Call { .. }
+            | Event::CallStats { .. }
+            | Event::CallInfo { .. }
+            | Event::CallVideo { .. }
+    )
+}
+
+pub(super) fn print_call_event(ev: &Event, json: bool) {
+    if json {
+        if is_call_event(ev) {
+            println!("{}", client::to_json(ev));
+        }
+        return;
+    }
+    match ev {
+        Event::Call {
+            peer,
+            state,
+            reason,
+            ..
+        } => match reason {
+            Some(r) => println!("call with {peer}: {state} ({r})"),
+            None => println!("call with {peer}: {state}"),
+        },
+        Event::CallStats { stats, .. } => println!(
+            "rtt {} ms, loss {:.1} %, jitter {:.1} ms, {:.0}/{:.0} kb/s",
+            stats
+                .rtt_ms
+                .map(|r| format!("{r:.1}"))
+                .unwrap_or_else(|| "?".into()),
+            stats.loss_pct,
+            stats.jitter_ms,
+            stats.send_kbps,
+            stats.recv_kbps
+        ),
+        Event::CallInfo { info, .. } => println!("the peer: {info}"),
+        Event::CallVideo { width, height, .. } => println!("video from the peer: {width}x{height}"),
+        _ => {}
+    }
+}
+
+/// What a person reads when a call did not go well.
+pub(super) fn call_failure(peer: &str, reason: &str) -> String {
+    match reason {
+        "decline" => format!("{peer} declined the call"),
+        "busy" => format!("{peer} is busy"),
+        "timeout" => format!("{peer} did not answer"),
+        "cancel" => "the call was cancelled".to_string(),
+        "connectivity-error" => format!("no network path to {peer} (ICE failed)"),
+        "security-error" => format!(
+            "security error: {peer}'s media certificate did not match the signaled fingerprint"
+        ),
+        other => format!("the call with {peer} ended: {other}"),
+    }
+}
+
+/// What `banter call` was asked for besides whom to call.
+pub(super) struct CallOptions {
+    pub(super) duration: Option<f64>,
+    pub(super) video: bool,
+    pub(super) add_video_after: Option<f64>,
+}
+
+pub(super) async fn call(
+    args: &AccountArgs,
+    media: &MediaArgs,
+    to: &str,
+    opts: CallOptions,
+) -> Result<(), CliError> {
+    let to = xmpp_parsers::jid::Jid::new(to)
+        .map_err(|e| CliError(format!("invalid JID '{to}': {e}")))?;
+    if to.node().is_none() {
+        return Err(CliError(format!(
+            "invalid JID '{to}': expected user@domain"
+        )));
+    }
+    let mut stop = crate::signals::StopSignals::new();
+    let mut cfg = config(args)?;
+    cfg.media = Some(media.config()?);
+    let mut client = connect(cfg).await?;
+    wait_online(&mut client).await?;
+    let id = client::new_id();
+    client.send(Command::Call {
+        id: id.clone(),
+        to: to.clone(),
+        video: opts.video,
+    });
+    let mut hangup_at: Option<tokio::time::Instant> = None;
+    let mut video_at: Option<tokio::time::Instant> = None;
+    let mut was_active = false;
+    let result = loop {
+        let sleep = async {
+            match hangup_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let add_video = async {
+            match video_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = client.next_event() => {
+                let Some(ev) = ev else { break Err(CliError("the connection ended".into())) };
+                print_call_event(&ev, args.json);
+                match ev {
+                    Event::Call { id: cid, state, reason, .. } if cid == id => match state {
+                        CallStatus::Active if !was_active => {
+                            was_active = true;
+                            let now = tokio::time::Instant::now();
+                            if let Some(d) = opts.duration {
+                                hangup_at = Some(now + Duration::from_secs_f64(d));
+                            }
+                            if let Some(d) = opts.add_video_after {
+                                video_at = Some(now + Duration::from_secs_f64(d));
+                            }
+                        }
+                        CallStatus::Ended => {
+                            let reason = reason.map(EndReason::as_str).unwrap_or_default();
+                            if was_active && reason == "success" {
+                                break Ok(());
+                            }
+                            break Err(CliError(call_failure(&to.to_bare().to_string(), reason)));
+                        }
+                        _ => {}
+                    },
+                    Event::Error { message } if args.json => {
+                        println!("{}", json!({"event": "error", "message": message}));
+                    }
+                    Event::Error { message } => eprintln!("warning: {message}"),
+                    Event::ConnectionError { message, fatal: true } => break Err(CliError(message)),
+                    _ => {}
+                }
+            }
+            _ = sleep => {
+                hangup_at = None;
+                client.send(Command::Hangup { id: id.clone() });
+            }
+            _ = add_video => {
+                video_at = None;
+                client.send(Command::SetCamera { id: id.clone(), on: true });
+            }
+            _ = stop.wait() => client.send(Command::Hangup { id: id.clone() }),
+        }
+    };
+    client.shutdown().await;
+    result
+}
+
+pub(super) async fn answer(
+    args: &AccountArgs,
+    media: &MediaArgs,
+    from: &[String],
+    duration: Option<f64>,
+    calls: Option<u32>,
+    video: bool,
+) -> Result<(), CliError> {
+    let mut stop = crate::signals::StopSignals::new();
+    let mut cfg = config(args)?;
+    cfg.media = Some(media.config()?);
+    cfg.call_policy.allowed = from
+        .iter()
+        .map(|f| parse_jid(f))
+        .collect::<Result<_, _>>()?;
+    cfg.call_policy.only_allowed = !from.is_empty();
+    let mut client = connect(cfg).await?;
+    let mut out = std::io::stdout();
+    let mut hangups: Vec<(tokio::time::Instant, String)> = Vec::new();
+    let mut ended = 0u32;
+    let mut failures = Vec::new();
+    loop {
+        let next_hangup = hangups.iter().map(|(t, _)| *t).min();
+        let sleep = async {
+            match next_hangup {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = client.next_event() => {
+                let Some(ev) = ev else { return Err(CliError("the connection ended".into())) };
+                if is_call_event(&ev) {
+                    print_call_event(&ev, args.json);
+                } else {
+                    print_event(&mut out, &ev, args.json);
+                }
+                match ev {
+                    Event::Call { id, state, direction, reason, peer, .. } => match state {
+                        CallStatus::Ringing if direction == CallDirection::In => {
+                            client.send(Command::AcceptCall { id, video });
+                        }
+                        CallStatus::Active => {
+                            if let Some(d) = duration {
+                                hangups.push((tokio::time::Instant::now() + Duration::from_secs_f64(d), id));
+                            }
+                        }
+                        CallStatus::Ended => {
+                            hangups.retain(|(_, h)| *h != id);
+                            let reason = reason.map(EndReason::as_str).unwrap_or_default();
+                            if reason != "success" {
+                                failures.push(call_failure(&peer, reason));
+                            }
+                            ended += 1;
+                            if calls.is_some_and(|n| ended >= n) {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    },
+                    Event::ConnectionError { message, fatal: true } => return Err(CliError(message)),
+                    _ => {}
+                }
+            }
+            _ = sleep => {
+                let now = tokio::time::Instant::now();
+                for (_, id) in hangups.iter().filter(|(t, _)| *t <= now) {
+                    client.send(Command::Hangup { id: id.clone() });
+                }
+                hangups.retain(|(t, _)| *t > now);
+            }
+            _ = stop.wait() => break,
+        }
+    }
+    client.shutdown().await;
+    match failures.pop() {
+        Some(f) => Err(CliError(f)),
+        None => Ok(()),
+    }
+}
