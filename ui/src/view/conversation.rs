@@ -1,0 +1,184 @@
+//! A conversation: the timeline, typing, and the message field.
+
+use super::*;
+
+/// What to tell the peer about our typing, if anything changed: composing on the first
+/// key, active when the draft is emptied, paused after a quiet spell.
+pub(crate) fn typing_change(
+    conv: &mut Conversation,
+    edited: bool,
+    now: f64,
+) -> Option<TypingState> {
+    if edited {
+        conv.last_typed_s = now;
+        if conv.draft.is_empty() {
+            return std::mem::take(&mut conv.composing_sent).then_some(TypingState::Active);
+        }
+        if !conv.composing_sent {
+            conv.composing_sent = true;
+            return Some(TypingState::Composing);
+        }
+    } else if conv.composing_sent && now - conv.last_typed_s >= TYPING_PAUSE_S {
+        conv.composing_sent = false;
+        return Some(TypingState::Paused);
+    }
+    None
+}
+
+/// The conversation with the selected contact: call buttons, timeline, input.
+pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    let Some(jid) = model.selected.clone() else {
+        ui.centered_and_justified(|ui| {
+            ui.label("Choose a contact to chat or call.");
+        });
+        return;
+    };
+    let contact = model.contact(&jid).cloned().unwrap_or_default();
+    ui.horizontal(|ui| {
+        ui.heading(contact.display_name());
+        ui.label(RichText::new(&jid).weak());
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            ui.menu_button("More", |ui| {
+                let label = format!("Remove {} from contacts", contact.display_name());
+                if ui.button(label).clicked() {
+                    out.push(UiCommand::RemoveContact { jid: jid.clone() });
+                    ui.close();
+                }
+            });
+            let busy = model.call.is_some();
+            if ui
+                .add_enabled(contact.can_video && !busy, egui::Button::new("Video call"))
+                .clicked()
+            {
+                out.push(UiCommand::Call {
+                    jid: jid.clone(),
+                    video: true,
+                });
+            }
+            if ui
+                .add_enabled(contact.can_audio && !busy, egui::Button::new("Call"))
+                .clicked()
+            {
+                out.push(UiCommand::Call {
+                    jid: jid.clone(),
+                    video: false,
+                });
+            }
+        });
+    });
+    ui.separator();
+    let conv = model.conversations.entry(jid.clone()).or_default();
+    let input_height = 36.0;
+    ScrollArea::vertical()
+        .stick_to_bottom(true)
+        .auto_shrink([false, false])
+        .max_height(ui.available_height() - input_height - 8.0)
+        .show(ui, |ui| {
+            if conv.more_history {
+                ui.vertical_centered(|ui| {
+                    if ui.button("Show earlier messages").clicked() {
+                        out.push(UiCommand::LoadEarlier { jid: jid.clone() });
+                        conv.more_history = false;
+                    }
+                });
+            }
+            let mut day = String::new();
+            for item in &conv.items {
+                let ts_ms = match item {
+                    TimelineItem::Message { ts_ms, .. } | TimelineItem::Call { ts_ms, .. } => {
+                        *ts_ms
+                    }
+                };
+                let this_day = day_label(ts_ms, model.now_ms);
+                if this_day != day {
+                    ui.vertical_centered(|ui| ui.label(RichText::new(&this_day).small().weak()));
+                    day = this_day;
+                }
+                match item {
+                    TimelineItem::Message {
+                        outgoing,
+                        body,
+                        delivery,
+                        ..
+                    } => {
+                        let layout = if *outgoing {
+                            Layout::right_to_left(Align::TOP)
+                        } else {
+                            Layout::left_to_right(Align::TOP)
+                        };
+                        ui.with_layout(layout, |ui| {
+                            let mark = match delivery {
+                                Delivery::Sending => " · sending",
+                                Delivery::Sent => " · sent",
+                                Delivery::Delivered => " · delivered",
+                                Delivery::Received => "",
+                            };
+                            ui.add(egui::Label::new(body.as_str()).wrap());
+                            ui.label(
+                                RichText::new(format!("{}{mark}", clock_time(ts_ms)))
+                                    .small()
+                                    .weak(),
+                            );
+                        });
+                    }
+                    TimelineItem::Call {
+                        outgoing,
+                        answered,
+                        duration_s,
+                        ..
+                    } => {
+                        let text = match (answered, outgoing, duration_s) {
+                            (true, _, Some(d)) if *d >= 60 => {
+                                format!("Call, {} min {} s", d / 60, d % 60)
+                            }
+                            (true, _, Some(d)) => format!("Call, {d} s"),
+                            (false, true, _) => "Call not answered".to_string(),
+                            (false, false, _) => "Missed call".to_string(),
+                            _ => "Call".to_string(),
+                        };
+                        let text = format!("{text} · {}", clock_time(ts_ms));
+                        ui.vertical_centered(|ui| ui.label(RichText::new(text).italics().weak()));
+                    }
+                }
+            }
+            if conv.peer_typing {
+                ui.label(
+                    RichText::new(format!("{} is typing…", contact.display_name()))
+                        .italics()
+                        .weak(),
+                );
+            }
+        });
+    ui.horizontal(|ui| {
+        let l = ui.label("Message");
+        let r = ui
+            .add(
+                TextEdit::singleline(&mut conv.draft)
+                    .desired_width(ui.available_width() - 70.0)
+                    .hint_text("Write a message"),
+            )
+            .labelled_by(l.id);
+        let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let now = ui.input(|i| i.time);
+        if (ui.button("Send").clicked() || enter) && !conv.draft.trim().is_empty() {
+            out.push(UiCommand::SendMessage {
+                to: jid.clone(),
+                body: conv.draft.trim().to_string(),
+            });
+            conv.draft.clear();
+            // The message itself says `active`.
+            conv.composing_sent = false;
+            r.request_focus();
+        } else if let Some(state) = typing_change(conv, r.changed(), now) {
+            out.push(UiCommand::Typing {
+                to: jid.clone(),
+                state,
+            });
+        }
+        if conv.composing_sent {
+            // Wake up to say "paused" if no key comes.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_secs_f64(TYPING_PAUSE_S));
+        }
+    });
+}
