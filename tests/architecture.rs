@@ -1,5 +1,5 @@
-//! The shape of the code (issue #17): no two modules import each other, directly or
-//! around a circle. A module may use its ancestors (`super::`) and its own children;
+//! The shape of the code (issue #17): no file is too long to live in, and no two
+//! modules import each other, directly or around a circle. A module may use its ancestors (`super::`) and its own children;
 //! every other edge is an import between modules, and those must form no cycle.
 //! Read from the sources (`crate::…` and `super::…` paths), test modules left out.
 
@@ -172,5 +172,32 @@ fn no_import_circles() {
         problems.is_empty(),
         "import circles:\n{}",
         problems.join("\n")
+    );
+}
+
+/// Files of one job each: none of the crates' source files (their unit tests in
+/// `tests.rs` files aside) is over 800 lines; ~700 is the aim.
+#[test]
+fn no_source_file_is_too_long() {
+    const MAX_LINES: usize = 800;
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut long = Vec::new();
+    for (dir, _) in CRATES {
+        let mut files = Vec::new();
+        rs_files(&here.join(dir), &mut files);
+        for f in files {
+            if f.file_name().is_some_and(|n| n == "tests.rs") {
+                continue;
+            }
+            let n = std::fs::read_to_string(&f).unwrap().lines().count();
+            if n > MAX_LINES {
+                long.push(format!("{} ({n} lines)", f.display()));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines:\n{}",
+        long.join("\n")
     );
 }
