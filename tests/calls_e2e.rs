@@ -362,41 +362,7 @@ fn relay_only_call(tcp_only: bool) {
     let server = Prosody::start_with_turn(Some((coturn.port, secret)));
     let alice = server.user("alice");
     let bob = server.user("bob");
-    let dir = tempfile::tempdir().unwrap();
-    let b_wav = dir.path().join("bob-heard.wav");
-    let bob_proc = answering(
-        &bob,
-        &alice,
-        b_wav.to_str().unwrap(),
-        &["--ice-policy", "relay"],
-    );
-    let mut args = vec![
-        "call",
-        bob.jid.as_str(),
-        "--duration",
-        "3",
-        "--ice-policy",
-        "relay",
-    ];
-    args.extend(media_args("tone:440", "null"));
-    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
-    assert!(ok, "{a_events:#?}");
-    let (ok, b_events) = bob_proc.finish(T);
-    assert!(ok, "{b_events:#?}");
-    for events in [&a_events, &b_events] {
-        assert!(
-            events
-                .iter()
-                .any(|e| e["event"] == "stats" && e["candidate_pair"] == "relay"),
-            "relay pair expected: {events:#?}"
-        );
-        assert!(!events
-            .iter()
-            .any(|e| e["event"] == "stats" && e["candidate_pair"] == "host"));
-    }
-    let at_bob = read_wav(&b_wav);
-    let f = dominant_frequency(&at_bob[24_000..], 48_000);
-    assert!((f - 440.0).abs() <= 5.0, "{f} Hz");
+    support::calls::relay_only_call(&alice, &bob, String::new);
 }
 
 #[tokio::test(flavor = "multi_thread")]

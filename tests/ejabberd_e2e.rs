@@ -149,48 +149,7 @@ fn relay_only_call_through_ejabberds_own_turn() {
     let server = Ejabberd::start_with_turn();
     let alice = server.user("alice");
     let bob = server.user("bob");
-    let dir = tempfile::tempdir().unwrap();
-    let b_wav = dir.path().join("bob-heard.wav");
-    let mut args = vec![
-        "answer",
-        "--from",
-        alice.jid.as_str(),
-        "--calls",
-        "1",
-        "--ice-policy",
-        "relay",
-    ];
-    args.extend(media_args("tone:880", b_wav.to_str().unwrap()));
-    let mut bob_proc = Proc::spawn(bob.banter(&args));
-    bob_proc.wait_for("bob online", T, |v| is(v, "caught_up"));
-    let mut args = vec![
-        "call",
-        bob.jid.as_str(),
-        "--duration",
-        "3",
-        "--ice-policy",
-        "relay",
-    ];
-    args.extend(media_args("tone:440", "null"));
-    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
-    assert!(ok, "alice's call failed: {a_events:#?}\n{}", server.log());
-    let (ok, b_events) = bob_proc.finish(T);
-    assert!(ok, "bob's answer failed: {b_events:#?}");
-    for events in [&a_events, &b_events] {
-        assert!(
-            events
-                .iter()
-                .any(|e| is(e, "stats") && e["candidate_pair"] == "relay"),
-            "relay pair expected: {events:#?}"
-        );
-        assert!(!events
-            .iter()
-            .any(|e| is(e, "stats") && e["candidate_pair"] == "host"));
-    }
-    let at_bob = read_wav(&b_wav);
-    assert!(at_bob.len() > 48_000 * 2, "bob recorded {}", at_bob.len());
-    let f = dominant_frequency(&at_bob[24_000..], 48_000);
-    assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz");
+    support::calls::relay_only_call(&alice, &bob, || server.log());
 }
 
 /// Issue #20, downgrade protection: an account whose logins were bound to the TLS

@@ -217,12 +217,7 @@ fn sigterm_closes_the_window_and_its_session_cleanly() {
     window.signal(libc::SIGTERM);
     let (ok, _) = window.finish(Duration::from_secs(20));
     assert!(ok, "the window ends with success on SIGTERM");
-    let head = other
-        .try_read_until("type='unavailable'", Duration::from_secs(3))
-        .expect("no unavailable presence after SIGTERM");
-    let tail = other.read_until(">");
-    let presence = format!("{}{tail}", &head[head.rfind("<presence").unwrap_or(0)..]);
-    assert!(presence.contains(&full), "{presence}");
+    other.expect_unavailable(&full);
 }
 
 /// Saves the X screen to artifacts/NAME (CI keeps the folder).

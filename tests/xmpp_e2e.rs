@@ -565,12 +565,7 @@ fn sigterm_closes_the_session_cleanly() {
     let (ok, _) = l.finish(T);
     assert!(ok, "listen ends with success on SIGTERM");
     // Unavailable at once (Prosody would keep a dropped session for a minute).
-    let head = other
-        .try_read_until("type='unavailable'", Duration::from_secs(3))
-        .expect("no unavailable presence after SIGTERM");
-    let tail = other.read_until(">");
-    let presence = format!("{}{tail}", &head[head.rfind("<presence").unwrap_or(0)..]);
-    assert!(presence.contains(&full), "{presence}");
+    other.expect_unavailable(&full);
 }
 
 /// Issue #20: `banter account register` creates an account (XEP-0077) and signs in

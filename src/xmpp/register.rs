@@ -83,14 +83,19 @@ pub fn remove(id: &str) -> Iq {
     }
 }
 
-/// Why the server refused a password change or an account deletion.
-pub fn account_refusal(error: &StanzaError) -> String {
-    let text = error
+/// The server's own words, if it sent any: ` (the server says: …)`.
+fn server_says(error: &StanzaError) -> String {
+    error
         .texts
         .values()
         .find(|t| !t.trim().is_empty())
         .map(|t| format!(" (the server says: {t})"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Why the server refused a password change or an account deletion.
+pub fn account_refusal(error: &StanzaError) -> String {
+    let text = server_says(error);
     let what = match error.defined_condition {
         DefinedCondition::NotAcceptable => "the server did not accept the new password (too weak?)",
         DefinedCondition::NotAllowed
@@ -138,12 +143,7 @@ pub fn parse_form(query: &Element) -> Form {
 
 /// Why the server refused, in words a person can act on.
 pub fn refusal(error: &StanzaError) -> String {
-    let text = error
-        .texts
-        .values()
-        .find(|t| !t.trim().is_empty())
-        .map(|t| format!(" (the server says: {t})"))
-        .unwrap_or_default();
+    let text = server_says(error);
     let what = match error.defined_condition {
         DefinedCondition::Conflict => "that name is taken: choose another",
         DefinedCondition::NotAcceptable => {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod account;
+pub mod calls;
 pub mod chat;
 pub mod ejabberd;
 pub mod raw;

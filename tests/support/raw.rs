@@ -139,6 +139,17 @@ impl RawClient {
             .unwrap_or_else(|| panic!("no {needle} from the server; got {}", self.buf))
     }
 
+    /// Waits (3 s at most) for `full`'s unavailable presence: what a device of the same
+    /// account sees when that session closes cleanly (a dropped one lingers).
+    pub fn expect_unavailable(&mut self, full: &str) {
+        let head = self
+            .try_read_until("type='unavailable'", Duration::from_secs(3))
+            .unwrap_or_else(|| panic!("no unavailable presence from {full}"));
+        let tail = self.read_until(">");
+        let presence = format!("{}{tail}", &head[head.rfind("<presence").unwrap_or(0)..]);
+        assert!(presence.contains(full), "{presence}");
+    }
+
     pub fn try_read_until(&mut self, needle: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         let mut chunk = [0u8; 8192];
