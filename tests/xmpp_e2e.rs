@@ -512,37 +512,29 @@ async fn direct_tls_login_xep_0368() {
 fn server_option_takes_a_direct_tls_port() {
     let server = Prosody::start();
     let alice = server.user("alice");
-    for spec in [
-        format!("tls:127.0.0.1:{}", server.tls_port),
-        format!("127.0.0.1:{}", server.tls_port),
-    ] {
+    // `listen` for a moment with `--server SPEC`.
+    let listen_at = |spec: &str| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_banter"));
         cmd.args(["listen", "--duration", "0.3", "--json", "--jid", &alice.jid])
-            .args(["--server", &spec])
+            .args(["--server", spec])
             .arg("--password-file")
             .arg(&alice.pw_file)
             .arg("--ca-file")
             .arg(&alice.ca_file)
             .arg("--config-dir")
             .arg(alice.device_dir("tls"));
-        let (ok, out, err) = run(cmd, T);
+        run(cmd, T)
+    };
+    for spec in [
+        format!("tls:127.0.0.1:{}", server.tls_port),
+        format!("127.0.0.1:{}", server.tls_port),
+    ] {
+        let (ok, out, err) = listen_at(&spec);
         assert!(ok, "--server {spec}: {err}");
         assert!(out.contains("\"connected\""), "{out}");
     }
     // `starttls:` forbids the fallback: that port does not speak STARTTLS.
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_banter"));
-    cmd.args(["listen", "--duration", "0.3", "--jid", &alice.jid])
-        .args([
-            "--server",
-            &format!("starttls:127.0.0.1:{}", server.tls_port),
-        ])
-        .arg("--password-file")
-        .arg(&alice.pw_file)
-        .arg("--ca-file")
-        .arg(&alice.ca_file)
-        .arg("--config-dir")
-        .arg(alice.device_dir("tls"));
-    let (ok, _, err) = run(cmd, T);
+    let (ok, _, err) = listen_at(&format!("starttls:127.0.0.1:{}", server.tls_port));
     assert!(!ok);
     assert!(err.starts_with("error: "), "{err}");
 }
