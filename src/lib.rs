@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod fuzzing;
 pub mod jingle;
+mod limits;
 pub mod local;
 pub mod notify;
 pub mod secrets;

@@ -43,7 +43,12 @@ impl State {
         }
     }
 
-    pub(super) fn learned_features(&mut self, jid: Jid, features: Vec<String>) {
+    pub(super) fn learned_features(
+        &mut self,
+        jid: Jid,
+        features: Vec<String>,
+        out: &mut Vec<Stanza>,
+    ) {
         tracing::debug!(%jid, count = features.len(), "features learned");
         let key = jid.to_string();
         if self.features.len() >= MAX_FEATURE_ENTRIES && !self.features.contains_key(&key) {
@@ -51,7 +56,7 @@ impl State {
         } else {
             self.features.insert(key, features.clone());
         }
-        self.features_arrived(&jid);
+        self.features_arrived(&jid, out);
         self.emit(Event::Features {
             jid: jid.to_string(),
             features,
@@ -64,7 +69,7 @@ impl State {
             return;
         };
         match self.store.caps(&ver) {
-            Ok(Some(features)) => self.learned_features(from, features),
+            Ok(Some(features)) => self.learned_features(from, features, out),
             Ok(None) => {
                 // Asked once per ver; every device showing it gets the answer.
                 if let Some((_, waiting)) = self.caps_asked.get_mut(&ver) {

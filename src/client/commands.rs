@@ -6,27 +6,22 @@ impl State {
     pub(super) async fn on_command(&mut self, cmd: Command, out: &mut Vec<Stanza>) {
         let account = self.own.to_string();
         match cmd {
-            Command::Call { id, to, video } => self.place_call(id, to, video, out).await,
+            Command::Call { id, to, video } => self.place_call(id, to, video, out),
             Command::AcceptCall { id, video } => {
                 self.set_video_wanted(&id, video);
                 self.call_input(&id, crate::jingle::session::Input::Accept, out)
-                    .await
             }
             Command::SetCamera { id, on } => {
                 self.call_input(&id, crate::jingle::session::Input::Camera(on), out)
-                    .await
             }
             Command::RejectCall { id, reason } => {
                 self.call_input(&id, crate::jingle::session::Input::Reject(reason), out)
-                    .await
             }
             Command::Hangup { id } => {
                 self.call_input(&id, crate::jingle::session::Input::Hangup, out)
-                    .await
             }
             Command::MuteCall { id, muted } => {
                 self.call_input(&id, crate::jingle::session::Input::Mute(muted), out)
-                    .await
             }
             Command::SendChatState { to, state } => {
                 out.push(crate::xmpp::chatstates::notification(&to, state).into());
@@ -40,7 +35,6 @@ impl State {
             }
             Command::HoldCall { id, held } => {
                 self.call_input(&id, crate::jingle::session::Input::Hold(held), out)
-                    .await
             }
             Command::SendMessage { id, to, body } => {
                 let msg = chat::outgoing(&to, &id, &body);

@@ -4,6 +4,7 @@
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
+use crate::jingle::endpoint::CallInfo;
 use crate::jingle::session::{CallDirection, CallState, EndReason};
 use crate::store::{Contact, StoredMessage};
 use crate::xmpp::presence::Show;
@@ -72,45 +73,6 @@ impl Serialize for EndReason {
 pub enum Media {
     Audio,
     Video,
-}
-
-/// What the peer told us about the call (XEP-0167 informational messages), or did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CallInfo {
-    Mute,
-    Unmute,
-    /// The peer turned its camera off (a mute of the video content) or on.
-    CameraOff,
-    CameraOn,
-    Hold,
-    Unhold,
-    Active,
-    Ringing,
-    /// The peer did not take the video we added.
-    VideoDeclined,
-}
-
-impl CallInfo {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallInfo::Mute => "mute",
-            CallInfo::Unmute => "unmute",
-            CallInfo::CameraOff => "camera-off",
-            CallInfo::CameraOn => "camera-on",
-            CallInfo::Hold => "hold",
-            CallInfo::Unhold => "unhold",
-            CallInfo::Active => "active",
-            CallInfo::Ringing => "ringing",
-            CallInfo::VideoDeclined => "video-declined",
-        }
-    }
-}
-
-impl std::fmt::Display for CallInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// A contact's chat state (XEP-0085).

@@ -204,7 +204,7 @@ impl State {
                     jids.push(jid);
                 }
                 for j in jids {
-                    self.learned_features(j, features.clone());
+                    self.learned_features(j, features.clone(), out);
                 }
             }
         }

@@ -25,6 +25,8 @@ use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
+use crate::jingle::endpoint::Endpoint;
+use crate::limits;
 use crate::store::{Direction, MessageState, Store, StoreError, StoredMessage};
 use crate::xmpp::connect::{self, ConnectOptions};
 use crate::xmpp::error::ConnectError;
@@ -109,6 +111,12 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
+    let endpoint = Endpoint::new(
+        config.jid.clone(),
+        config.media.is_some(),
+        config.ring_timeout,
+        rand::random(),
+    );
     let state = State {
         own: config.jid.clone(),
         bound: None,
@@ -122,9 +130,6 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         catch_up_count: 0,
         mam_queryid: String::new(),
         caps_asked: HashMap::new(),
-        // A call's setup is a dozen IQs (trickled candidates); proposals are rarer.
-        jingle_limit: limits::RateLimiter::new(20.0, 60.0),
-        propose_limit: limits::RateLimiter::new(1.0, 5.0),
         // Presence is state: a device that changes it faster keeps only its latest.
         presences: limits::Coalescer::new(5.0, 20.0),
         subscribe_limit: limits::RateLimiter::new(0.1, 3.0),
@@ -134,12 +139,12 @@ pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
         refetch_after_catch_up: false,
         flood_notice: None,
         features: HashMap::new(),
-        calls: HashMap::new(),
+        endpoint,
+        workers: calls::Workers::default(),
         ice_servers: Vec::new(),
         media_tx,
         password,
         deleted: false,
-        closing: Vec::new(),
         binding,
     };
     let jid = state.own.clone();
@@ -203,9 +208,6 @@ struct State {
     catch_up_count: usize,
     mam_queryid: String,
     /// JIDs whose caps we asked about, by ver, to ask once.
-    /// Jingle IQs and call proposals each peer may send us per second.
-    jingle_limit: limits::RateLimiter,
-    propose_limit: limits::RateLimiter,
     /// Available/unavailable presences, per full JID, over a peer's rate.
     presences: limits::Coalescer<Jid, Presence>,
     /// Subscription requests (a repeat within seconds is no new question).
@@ -223,19 +225,19 @@ struct State {
     password: std::sync::Arc<std::sync::Mutex<String>>,
     /// The server deleted the account: stop.
     deleted: bool,
-    /// Calls' media being closed (see `closing_media`).
-    closing: Vec<tokio::task::JoinHandle<()>>,
     /// The channel binding of the latest login (set by the connector).
     binding: std::sync::Arc<std::sync::Mutex<Option<&'static str>>>,
     /// Caps vers asked about (when), and the devices waiting for the answer.
     caps_asked: HashMap<String, (std::time::Instant, Vec<Jid>)>,
-    calls: HashMap<String, calls::ActiveCall>,
+    /// Every call (the decisions, without I/O), and each call's media worker.
+    endpoint: Endpoint,
+    workers: calls::Workers,
     /// What each contact's device supports (full JID → disco#info features), for the
     /// call decisions that depend on the peer's client.
     features: HashMap<String, Vec<String>>,
     /// STUN/TURN servers last given by our server (XEP-0215), asked again per call.
     ice_servers: Vec<banter_media::IceServer>,
-    media_tx: mpsc::UnboundedSender<(String, banter_media::MediaEvent)>,
+    media_tx: mpsc::UnboundedSender<(String, calls::FromMedia)>,
 }
 
 mod api;
@@ -244,7 +246,6 @@ mod calls;
 mod commands;
 mod events;
 mod iq;
-mod limits;
 mod login;
 mod messages;
 
@@ -254,7 +255,8 @@ use login::*;
 
 pub use crate::jingle::session::{CallDirection, EndReason};
 pub use crate::jingle::Reason;
-pub use events::{stats_json, to_json, CallInfo, CallStatus, Event, Media, Typing};
+pub use crate::jingle::endpoint::CallInfo;
+pub use events::{stats_json, to_json, CallStatus, Event, Media, Typing};
 
 /// Devices whose features are kept (an entry goes when its device goes offline).
 const MAX_FEATURE_ENTRIES: usize = 1024;
@@ -269,31 +271,26 @@ async fn run(
     mut stream: StanzaStream,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut failures: mpsc::UnboundedReceiver<ConnectError>,
-    mut media: mpsc::UnboundedReceiver<(String, banter_media::MediaEvent)>,
+    mut media: mpsc::UnboundedReceiver<(String, calls::FromMedia)>,
 ) {
     let mut out: Vec<Stanza> = Vec::new();
     loop {
         let next_timer = [
             st.next_call_timer(),
-            st.presences
-                .next_flush()
-                .map(tokio::time::Instant::from_std),
-            st.archive_gap_fetch.map(tokio::time::Instant::from_std),
+            st.presences.next_flush(),
+            st.archive_gap_fetch,
         ]
         .into_iter()
         .flatten()
-        .min();
+        .min()
+        .map(tokio::time::Instant::from_std);
         tokio::select! {
             Some((sid, ev)) = media.recv() => {
-                let done = std::panic::AssertUnwindSafe(st.on_media_event(sid, ev, &mut out))
-                    .catch_unwind()
-                    .await;
+                let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.on_media(sid, ev, &mut out)));
                 st.report_panic(done, "a call's media event");
             }
             _ = async { match next_timer { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
-                let done = std::panic::AssertUnwindSafe(st.on_call_timers(&mut out))
-                    .catch_unwind()
-                    .await;
+                let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.on_call_timers(&mut out)));
                 st.report_panic(done, "a call's timer");
                 for p in st.presences.take_due(std::time::Instant::now()) {
                     st.on_availability(p, &mut out);
@@ -305,6 +302,7 @@ async fn run(
                 match ev {
                     StreamEv::Stream(StreamEvent::Reset { bound_jid, .. }) => {
                         st.bound = bound_jid.clone().try_into_full().ok();
+                        st.endpoint.set_bound(st.bound.clone());
                         st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false });
                         st.check_downgrade();
                         st.on_online(&mut out);
@@ -336,7 +334,7 @@ async fn run(
             cmd = commands.recv() => {
                 match cmd {
                     None | Some(Command::Disconnect) => {
-                        st.hangup_all(&mut out).await;
+                        st.hangup_all(&mut out);
                         for stanza in out.drain(..) {
                             st.transmit(&stream, stanza).await;
                         }
@@ -344,7 +342,7 @@ async fn run(
                         let _ = stream.send(Box::new(bye)).await;
                         let _ = tokio::time::timeout(Duration::from_secs(5), stream.close()).await;
                         // Recordings are complete and devices released when we return.
-                        for h in st.closing.drain(..) {
+                        for h in st.workers.closing() {
                             let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
                         }
                         st.emit(Event::Disconnected);
@@ -367,7 +365,7 @@ async fn run(
         }
         if st.deleted {
             // The account is gone: no reconnect (it would fail as a wrong password).
-            st.hangup_all(&mut out).await;
+            st.hangup_all(&mut out);
             for stanza in out.drain(..) {
                 st.transmit(&stream, stanza).await;
             }
@@ -540,21 +538,23 @@ impl State {
             Stanza::Iq(Iq::Set {
                 from, id, payload, ..
             }) if payload.is("jingle", crate::jingle::NS) => {
-                self.on_jingle_iq(from, id, payload, out).await
+                self.on_jingle_iq(from, id, payload, out)
             }
             Stanza::Iq(
                 Iq::Result {
                     ref id, ref from, ..
-                }
-                | Iq::Error {
+                },
+            ) if self.on_call_iq_answer(id, from.as_ref(), false, out) => {}
+            Stanza::Iq(
+                Iq::Error {
                     ref id, ref from, ..
                 },
-            ) if self.is_call_iq(id, from.as_ref()) => self.on_call_iq_answer(stanza, out).await,
-            Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out).await,
+            ) if self.on_call_iq_answer(id, from.as_ref(), true, out) => {}
+            Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out),
             Stanza::Presence(p) => {
                 if p.type_ == PresenceType::Unavailable {
                     if let Some(from) = &p.from {
-                        self.peer_went_offline(from, out).await;
+                        self.peer_went_offline(from, out);
                     }
                 }
                 self.on_presence(p, out)
