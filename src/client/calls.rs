@@ -89,7 +89,7 @@ impl State {
         while let Some(ev) = self.endpoint.poll() {
             match ev {
                 endpoint::Event::Send(s) => out.push(s),
-                endpoint::Event::Media { call, command } => self.to_media(&call, command),
+                endpoint::Event::Media { call, command } => self.media_work(&call, command),
                 endpoint::Event::State {
                     call,
                     peer,
@@ -122,7 +122,7 @@ impl State {
     }
 
     /// A call's media work goes to its worker, started with the first of it.
-    fn to_media(&mut self, id: &str, command: MediaCommand) {
+    fn media_work(&mut self, id: &str, command: MediaCommand) {
         if !self.workers.has(id) {
             if matches!(command, MediaCommand::Close) {
                 return;

@@ -253,9 +253,9 @@ pub use api::*;
 use iq::*;
 use login::*;
 
+pub use crate::jingle::endpoint::CallInfo;
 pub use crate::jingle::session::{CallDirection, EndReason};
 pub use crate::jingle::Reason;
-pub use crate::jingle::endpoint::CallInfo;
 pub use events::{stats_json, to_json, CallStatus, Event, Media, Typing};
 
 /// Devices whose features are kept (an entry goes when its device goes offline).
@@ -540,16 +540,12 @@ impl State {
             }) if payload.is("jingle", crate::jingle::NS) => {
                 self.on_jingle_iq(from, id, payload, out)
             }
-            Stanza::Iq(
-                Iq::Result {
-                    ref id, ref from, ..
-                },
-            ) if self.on_call_iq_answer(id, from.as_ref(), false, out) => {}
-            Stanza::Iq(
-                Iq::Error {
-                    ref id, ref from, ..
-                },
-            ) if self.on_call_iq_answer(id, from.as_ref(), true, out) => {}
+            Stanza::Iq(Iq::Result {
+                ref id, ref from, ..
+            }) if self.on_call_iq_answer(id, from.as_ref(), false, out) => {}
+            Stanza::Iq(Iq::Error {
+                ref id, ref from, ..
+            }) if self.on_call_iq_answer(id, from.as_ref(), true, out) => {}
             Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out),
             Stanza::Presence(p) => {
                 if p.type_ == PresenceType::Unavailable {

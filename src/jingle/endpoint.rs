@@ -34,6 +34,9 @@ use crate::xmpp::carbons::{self, Carbon};
 pub const MAX_RINGING: usize = 4;
 /// Longest Jingle sid taken (ours are 16 characters).
 pub const MAX_SID: usize = 256;
+/// Ended calls whose ids are remembered, so a late copy of their proposal or
+/// session-initiate rings nobody.
+const REMEMBERED_ENDED: usize = 256;
 /// How long an offer waits for the features of the device that took the call.
 pub const FEATURES_WAIT: Duration = Duration::from_secs(2);
 
@@ -91,7 +94,10 @@ impl std::fmt::Display for CallInfo {
 #[derive(Debug, Clone)]
 pub enum MediaCommand {
     /// Create the engine (first command only) and our offer (→ `MediaResult::Description`).
-    CreateOffer { send_video: bool, bundle: bool },
+    CreateOffer {
+        send_video: bool,
+        bundle: bool,
+    },
     /// Create the engine (first command only) and answer (→ `MediaResult::Description`).
     AcceptOffer {
         offer: SessionDescription,
@@ -203,6 +209,8 @@ pub struct Endpoint {
     calls_enabled: bool,
     ring_timeout: Duration,
     calls: BTreeMap<String, Entry>,
+    /// Ids of the latest ended calls (oldest first).
+    ended: VecDeque<String>,
     rng: StdRng,
     out: VecDeque<Event>,
     /// Jingle IQs and call proposals each peer may send us per second.
@@ -219,6 +227,7 @@ impl Endpoint {
             calls_enabled,
             ring_timeout,
             calls: BTreeMap::new(),
+            ended: VecDeque::new(),
             rng: StdRng::seed_from_u64(seed),
             out: VecDeque::new(),
             // A call's setup is a dozen IQs (trickled candidates); proposals are rarer.
@@ -349,8 +358,7 @@ impl Endpoint {
             .iter()
             .filter(|(_, c)| {
                 c.offer_wait.is_some()
-                    && c
-                        .call
+                    && c.call
                         .peer_full
                         .as_ref()
                         .is_some_and(|f| f.to_string() == device.to_string())
@@ -450,6 +458,10 @@ impl Endpoint {
         let Jmi::Propose { id, media } = jmi else {
             return;
         };
+        if self.ended.contains(&id) {
+            tracing::debug!(%id, "a late copy of an ended call's proposal");
+            return;
+        }
         if !self.propose_limit.allow(&from.to_bare(), now) {
             tracing::info!(%from, "too many call proposals: ignored");
             return;
@@ -556,8 +568,9 @@ impl Endpoint {
             }
             None => {}
         }
-        if payload.attr("action") != Some(Action::SessionInitiate.as_str()) {
-            // XEP-0166: unknown session.
+        let ended = self.ended.iter().any(|e| e == sid);
+        if ended || payload.attr("action") != Some(Action::SessionInitiate.as_str()) {
+            // XEP-0166: unknown session (a late copy of an ended one's initiate too).
             self.send(iq_error(Some(from), iq_id, DefinedCondition::ItemNotFound));
             return;
         }
@@ -601,7 +614,11 @@ impl Endpoint {
             Ok(j) => Some(j),
             Err(e) => {
                 tracing::info!(%from, error = %e, "malformed jingle");
-                let e = iq_error(Some(from.clone()), iq_id.into(), DefinedCondition::BadRequest);
+                let e = iq_error(
+                    Some(from.clone()),
+                    iq_id.into(),
+                    DefinedCondition::BadRequest,
+                );
                 self.send(e);
                 None
             }
@@ -627,6 +644,7 @@ impl Endpoint {
 
     /// A contact's call refused as busy is still a call they tried: in the history.
     fn busy(&mut self, id: &str, peer: &BareJid, now: Instant) {
+        self.remember_ended(id);
         self.out.push_back(Event::Ended(Ended {
             id: id.to_string(),
             peer: peer.clone(),
@@ -635,6 +653,13 @@ impl Endpoint {
             talked: None,
             reason: EndReason::Jingle(Reason::Busy),
         }));
+    }
+
+    fn remember_ended(&mut self, id: &str) {
+        if self.ended.len() >= REMEMBERED_ENDED {
+            self.ended.pop_front();
+        }
+        self.ended.push_back(id.to_string());
     }
 
     fn insert(&mut self, id: String, call: Call, now: Instant) {
@@ -673,6 +698,7 @@ impl Endpoint {
             self.run_one(id, o, now, dir);
         }
         if self.calls.get(id).is_some_and(|c| c.call.is_ended()) {
+            self.remember_ended(id);
             if let Some(c) = self.calls.remove(id) {
                 if c.media {
                     self.media(id, MediaCommand::Close);
@@ -752,8 +778,9 @@ impl Endpoint {
                 return;
             }
             Output::PeerInfo(info) => {
-                let camera =
-                    |n: &Option<String>| n.as_deref().is_some_and(|n| entry.call.is_video_content(n));
+                let camera = |n: &Option<String>| {
+                    n.as_deref().is_some_and(|n| entry.call.is_video_content(n))
+                };
                 let info = match info {
                     Info::Mute(n) if camera(&n) => CallInfo::CameraOff,
                     Info::Unmute(n) if camera(&n) => CallInfo::CameraOn,
@@ -778,10 +805,17 @@ impl Endpoint {
                 return;
             }
             Output::State(s) => {
+                let mut close = false;
                 if let Some(e) = self.calls.get_mut(id) {
                     if s == CallState::Active && e.active_at.is_none() {
                         e.active_at = Some(now);
                     }
+                    // The engine stops before the end is reported: nothing about a call
+                    // comes after its end.
+                    close = matches!(s, CallState::Ended(_)) && std::mem::take(&mut e.media);
+                }
+                if close {
+                    self.media(id, MediaCommand::Close);
                 }
                 self.state_event(id, s);
                 if let (CallState::Ended(reason), Some(e)) = (s, self.calls.get(id)) {
@@ -857,3 +891,7 @@ fn iq_error(to: Option<Jid>, id: String, cond: DefinedCondition) -> Stanza {
     .into()
 }
 
+#[cfg(test)]
+mod harness;
+#[cfg(test)]
+mod tests;

@@ -274,6 +274,10 @@ impl Call {
                 call.via_jmi = false;
                 call.peer_full = Some(full);
                 call.state = CallState::Connecting;
+                // The media session exists from now on: the callee's candidates go to
+                // it as they come (found by the property tests of jingle::endpoint:
+                // they were held for good). It rings meanwhile, so the ring timeout.
+                call.media_started = true;
                 out.push(Output::State(call.state));
                 out.push(Output::CreateOffer);
                 out.push(Output::SetTimer(call.ring_timeout));
@@ -707,7 +711,16 @@ impl Call {
             }
             Input::Timeout => {
                 let reason = match self.state {
-                    CallState::Connecting if self.media_started => Reason::ConnectivityError,
+                    // A direct call the callee never answered timed out; one that was
+                    // accepted and never connected had no path.
+                    CallState::Connecting
+                        if self.media_started
+                            && (self.via_jmi
+                                || self.direction == CallDirection::In
+                                || self.remote_desc.is_some()) =>
+                    {
+                        Reason::ConnectivityError
+                    }
                     _ => Reason::Timeout,
                 };
                 if self.state != CallState::Active {

@@ -181,7 +181,7 @@ async fn open<'a>(
     }
     session
         .as_ref()
-        .ok_or_else(|| MediaError::Internal("no media session".into()))
+        .ok_or(MediaError::Internal("no media session"))
 }
 
 async fn run(s: &MediaSession, command: MediaCommand, reply: &impl Fn(FromMedia)) {
@@ -214,7 +214,9 @@ async fn run(s: &MediaSession, command: MediaCommand, reply: &impl Fn(FromMedia)
         MediaCommand::AddVideo => match s.add_video().await {
             Ok(offer) => done(MediaResult::Reoffer(offer)),
             Err(e) => {
-                reply(FromMedia::Error(format!("{e}: the call goes on without video")));
+                reply(FromMedia::Error(format!(
+                    "{e}: the call goes on without video"
+                )));
                 done(MediaResult::AddVideoFailed);
             }
         },
