@@ -89,7 +89,9 @@ async fn main() {
             |e| matches!(e, Event::Call { id: got, state, .. } if *got == id && *state == CallStatus::Ended),
         )
         .await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Bob takes at most one proposal a second from a peer (burst 5: issue #12's
+        // limit); a person does not call faster either.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
     }
     answerer.abort();
     a.shutdown().await;
