@@ -141,10 +141,15 @@ impl MediaSession {
         let video = Arc::new(VideoShared::default());
         let mut video_source = None;
         if config.send_video {
-            match config
-                .video_in
-                .open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
-            {
+            // A camera can take a second to open: on a blocking thread, not the
+            // runtime's (the account task shares it).
+            let spec = config.video_in.clone();
+            let opened = tokio::task::spawn_blocking(move || {
+                spec.open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
+            })
+            .await
+            .unwrap_or(Err(MediaError::Internal("the camera could not be opened")));
+            match opened {
                 Ok(src) if !config.video_in.is_none() => {
                     video.source_open.store(true, Ordering::Relaxed);
                     video_source = Some(src);
