@@ -4,10 +4,14 @@
 //! conceal it (PLC).
 //!
 //! The target delay follows the spread of recent transit times (95th percentile minus
-//! minimum), so it stays at one frame on a clean network and grows with jitter. Clock
-//! drift shows up as a buffer that stays too full (the sender is faster: a frame is
-//! dropped) or runs dry (the sender is slower: a concealed frame is inserted without
-//! moving on).
+//! minimum), so it stays at one frame on a clean network and grows with jitter. When
+//! packets are being lost it is at least two frames: the packet after a lost one
+//! carries the lost frame's in-band FEC, and must be here when the lost frame is due
+//! (with one frame of delay it never is, and FEC recovers nothing; NetEq likewise
+//! raises its target under loss). A buffer that stays below its target for half a
+//! second gets one frame of delay more (one concealed frame, played without moving
+//! on); one that stays above it for as long, one frame less. Clock drift shows up the
+//! same way (a faster sender: a frame is dropped; a slower one: a frame is inserted).
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -17,6 +21,13 @@ const FRAME_MS: f64 = 20.0;
 const SLOTS: usize = 64;
 const WINDOW: usize = 128;
 const MAX_PAYLOAD: usize = 1500;
+/// Frames over which recent loss is averaged (about a second).
+const LOSS_FRAMES: f64 = 50.0;
+/// Recent loss above which the target leaves room for FEC, and below which it stops.
+const LOSS_ON: f64 = 0.015;
+const LOSS_OFF: f64 = 0.002;
+/// Packets in a row too late to play after which the buffer follows them.
+const RESYNC_LATE: u32 = 10;
 
 /// What the playout clock should do for the next 20 ms.
 #[derive(Debug, PartialEq, Eq)]
@@ -41,6 +52,8 @@ pub struct JitterStats {
     pub late_dropped: u64,
     pub duplicates: u64,
     pub drift_dropped: u64,
+    /// Frames of delay added (the buffer stayed below its target).
+    pub stretched: u64,
     /// Current target delay in frames.
     pub target_frames: u32,
     /// Frames currently buffered.
@@ -67,11 +80,21 @@ pub struct JitterBuffer {
     transit_pos: usize,
     scratch: [f64; WINDOW],
     target_frames: u32,
+    /// The target the transit spread alone asks for.
+    jitter_frames: u32,
+    /// Recent loss: the share of frames lost, averaged over about a second, and whether
+    /// the target is raised for it (with hysteresis).
+    loss_avg: f64,
+    loss_mode: bool,
     /// Smallest buffer level seen in the current 0.5 s window, and its length.
     window_min: u32,
+    /// Ticks of the window at which the buffer held something, but less than the target.
+    window_short: u32,
     window_ticks: u32,
     /// Consecutive underruns without moving on.
     underruns: u32,
+    /// Consecutive packets that came too late to play.
+    late_run: u32,
     playing: bool,
     stats: JitterStats,
 }
@@ -116,9 +139,14 @@ impl JitterBuffer {
             transit_pos: 0,
             scratch: [0.0; WINDOW],
             target_frames: 1,
+            jitter_frames: 1,
+            loss_avg: 0.0,
+            loss_mode: false,
             window_min: u32::MAX,
+            window_short: 0,
             window_ticks: 0,
             underruns: 0,
+            late_run: 0,
             playing: false,
             stats: JitterStats {
                 target_frames: 1,
@@ -152,13 +180,20 @@ impl JitterBuffer {
                 self.next = Some(ext);
             } else if ext < n {
                 self.stats.late_dropped += 1;
-                return;
+                self.late_run += 1;
+                if self.late_run < RESYNC_LATE {
+                    return;
+                }
+                // Everything arrives "late": the sender restarted its numbering (or
+                // a burst of garbage moved us): follow the stream as it is now.
+                self.reset_to(ext);
             }
             if ext >= n + SLOTS as u64 {
                 // Far ahead (a long outage or a sender restart): start over from here.
                 self.reset_to(ext);
             }
         }
+        self.late_run = 0;
         let Some(slot) = self.slot_mut(ext) else {
             return;
         };
@@ -188,6 +223,11 @@ impl JitterBuffer {
         self.next = Some(ext);
         self.highest = None;
         self.playing = false;
+        self.late_run = 0;
+        // Transit times of another numbering say nothing about this one.
+        self.transit_len = 0;
+        self.jitter_frames = 1;
+        self.update_target();
     }
 
     fn observe_transit(&mut self, transit: f64) {
@@ -207,7 +247,27 @@ impl JitterBuffer {
         let spread = (*p95 - min).max(0.0);
         // One frame covers 0–20 ms of jitter; each further 20 ms adds a frame.
         let frames = 1 + ((spread + 5.0) / FRAME_MS).floor() as u32;
-        self.target_frames = frames.clamp(1, 15);
+        self.jitter_frames = frames.clamp(1, 15);
+        self.update_target();
+    }
+
+    fn update_target(&mut self) {
+        let for_loss = if self.loss_mode { 2 } else { 1 };
+        self.target_frames = self.jitter_frames.max(for_loss);
+    }
+
+    /// One frame played: `lost` when its packet never came.
+    fn count_frame(&mut self, lost: bool) {
+        let x = if lost { 1.0 } else { 0.0 };
+        self.loss_avg += (x - self.loss_avg) / LOSS_FRAMES;
+        // On at about one loss in the last second, off after a few quiet seconds.
+        if !self.loss_mode && self.loss_avg > LOSS_ON {
+            self.loss_mode = true;
+            self.update_target();
+        } else if self.loss_mode && self.loss_avg < LOSS_OFF {
+            self.loss_mode = false;
+            self.update_target();
+        }
     }
 
     /// The slot `seq` goes in (used or not).
@@ -256,11 +316,26 @@ impl JitterBuffer {
         // delay back down.
         let level = self.level();
         self.window_min = self.window_min.min(level);
+        if level >= 1 && level < self.target_frames {
+            self.window_short += 1;
+        }
         self.window_ticks += 1;
         if self.window_ticks >= 25 {
             let excess = self.window_min > self.target_frames;
+            // Below the target nearly all the window, without running dry (a dry buffer
+            // already waited: see the underrun below): the target was raised. (A lost
+            // packet at the tail lowers the level for a tick; that is not it.)
+            let short = self.window_short >= 20;
+            self.window_short = 0;
             self.window_ticks = 0;
             self.window_min = u32::MAX;
+            if short && self.take(next).is_some() {
+                // Below the target for a whole window (it was raised, or the sender is
+                // slower): one frame more of delay, a concealed frame without moving on.
+                self.stats.stretched += 1;
+                self.stats.concealed += 1;
+                return Playout::Conceal;
+            }
             if excess {
                 if let Some(s) = self.take(next) {
                     s.used = false;
@@ -274,18 +349,21 @@ impl JitterBuffer {
             self.next = Some(next + 1);
             self.underruns = 0;
             self.stats.decoded += 1;
+            self.count_frame(false);
             return self.decode(next);
         }
         let newer_here = self.highest.is_some_and(|h| h > next);
-        if newer_here && self.underruns > 0 {
+        if newer_here && self.underruns > 0 && self.target_frames < 2 {
             // We waited for this packet and played a concealment in its place; it is
             // lost, so skip it and play on from the next one without extra delay.
             self.underruns = 0;
+            self.count_frame(true);
             next += 1;
             self.next = Some(next);
             if self.take(next).is_some() {
                 self.next = Some(next + 1);
                 self.stats.decoded += 1;
+                self.count_frame(false);
                 return self.decode(next);
             }
         }
@@ -294,6 +372,7 @@ impl JitterBuffer {
             // A hole: the packet is lost (or later than we can wait). Move on.
             self.next = Some(next + 1);
             self.underruns = 0;
+            self.count_frame(true);
             if self.take(next + 1).is_some() {
                 self.stats.fec_recovered += 1;
                 return self.fec(next + 1);
@@ -445,5 +524,143 @@ mod tests {
         assert!(played > 900);
         assert!(jb.stats().drift_dropped > 5, "{:?}", jb.stats());
         assert!(jb.stats().level_frames <= jb.stats().target_frames + 4);
+    }
+
+    /// Plays a recorded arrival trace: `(seq, arrival_ms)` for each packet that came
+    /// (20 ms frames), the playout clock ticking every 20 ms from `first_pop_ms`.
+    /// Returns what was played, frame by frame.
+    fn play(
+        trace: &[(u16, f64)],
+        first_pop_ms: f64,
+        frames: usize,
+    ) -> (Vec<&'static str>, JitterBuffer) {
+        let mut jb = JitterBuffer::new();
+        let mut at = 0;
+        let mut kinds = Vec::new();
+        for k in 0..frames {
+            let now = first_pop_ms + k as f64 * 20.0;
+            while let Some(&(seq, arrival)) = trace.get(at).filter(|p| p.1 <= now) {
+                jb.push(seq, seq as u32 * 960, &[seq as u8], arrival);
+                at += 1;
+            }
+            kinds.push(kind(&jb.pop()));
+        }
+        (kinds, jb)
+    }
+
+    /// A small deterministic generator for the traces (no dependency needed).
+    fn lcg(state: &mut u64) -> f64 {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*state >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// 5 % random loss with a little jitter, the playout clock at any phase: once the
+    /// loss is seen, the target leaves room for the next packet, and every lost frame
+    /// whose successor came is recovered from that successor's FEC; only frames lost
+    /// back to back (FEC carries one frame) are concealed. Delay stays at two frames.
+    #[test]
+    fn random_loss_is_recovered_from_fec() {
+        for phase in [1.0, 7.0, 13.0, 19.0] {
+            let mut rng = 42u64;
+            let mut trace: Vec<(u16, f64)> = Vec::new();
+            let mut lost = Vec::new();
+            for s in 0..3000u16 {
+                let gone = lcg(&mut rng) < 0.05;
+                let arrival = s as f64 * 20.0 + 5.0 + lcg(&mut rng) * 3.0;
+                lost.push(gone);
+                if !gone {
+                    trace.push((s, arrival));
+                }
+            }
+            let (kinds, jb) = play(&trace, phase, 2990);
+            // Past the first 3 s (the loss is noticed, the target raised).
+            let span = 150..2985;
+            let recoverable = span.clone().filter(|&s| lost[s] && !lost[s + 1]).count();
+            let back_to_back = span.clone().filter(|&s| lost[s] && lost[s + 1]).count();
+            let fec = kinds[span.clone()].iter().filter(|k| **k == "fec").count();
+            let conceal = kinds[span].iter().filter(|k| **k == "conceal").count();
+            let what = format!(
+                "phase {phase}: {fec} fec of {recoverable} recoverable, \
+                 {conceal} concealed, {back_to_back} lost back to back"
+            );
+            // Back to back: the first missing frame is waited for once (it may only be
+            // late), then concealed; the second comes from FEC.
+            assert!(
+                fec + 2 >= recoverable && conceal <= 2 * back_to_back + 2,
+                "{what}"
+            );
+            assert!(recoverable > 100, "{what}");
+            assert_eq!(jb.stats().target_frames, 2, "{:?}", jb.stats());
+            assert!(jb.stats().level_frames <= 3, "{:?}", jb.stats());
+        }
+    }
+
+    /// Without loss or jitter the buffer holds one frame: no stretch, no drop, no wait.
+    #[test]
+    fn a_clean_trace_stays_at_one_frame() {
+        let trace: Vec<(u16, f64)> = (0..1000u16).map(|s| (s, s as f64 * 20.0 + 5.0)).collect();
+        let (kinds, jb) = play(&trace, 10.0, 990);
+        assert!(kinds[1..].iter().all(|k| *k == "decode"), "{kinds:?}");
+        let st = jb.stats();
+        assert_eq!(
+            (st.target_frames, st.stretched, st.drift_dropped),
+            (1, 0, 0)
+        );
+    }
+
+    /// After the loss stops, the target comes back down to one frame within seconds.
+    #[test]
+    fn the_target_comes_down_after_the_loss() {
+        let trace: Vec<(u16, f64)> = (0..1500u16)
+            .filter(|s| *s >= 500 || s % 10 != 3)
+            .map(|s| (s, s as f64 * 20.0 + 5.0))
+            .collect();
+        let (_, jb) = play(&trace, 10.0, 450);
+        assert_eq!(jb.stats().target_frames, 2);
+        let (kinds, jb) = play(&trace, 10.0, 1490);
+        let st = jb.stats();
+        assert_eq!(st.target_frames, 1, "{st:?}");
+        assert!(
+            st.drift_dropped >= 1,
+            "the extra frame of delay is given back: {st:?}"
+        );
+        assert!(kinds[1200..].iter().all(|k| *k == "decode"));
+    }
+
+    /// A peer sending bursts of duplicates, reordered packets and wild timestamps and
+    /// sequence numbers cannot grow the buffer past its slots, raise the target past
+    /// its cap, or stop playout: a normal stream after the burst is played.
+    #[test]
+    fn hostile_packets_keep_the_buffer_bounded_and_playing() {
+        let mut jb = JitterBuffer::new();
+        let mut rng = 7u64;
+        let mut t = 0.0;
+        for round in 0..200u32 {
+            for _ in 0..50 {
+                let seq = (lcg(&mut rng) * 65536.0) as u16;
+                let ts = (lcg(&mut rng) * u32::MAX as f64) as u32;
+                jb.push(seq, ts, &[0; 100], t + lcg(&mut rng) * 1e6);
+                jb.push(seq, ts, &[0; 100], t);
+            }
+            let _ = jb.pop();
+            t += 20.0;
+            let st = jb.stats();
+            assert!(st.level_frames as usize <= SLOTS, "round {round}: {st:?}");
+            assert!(st.target_frames <= 15, "round {round}: {st:?}");
+        }
+        // Then an ordinary stream: it plays within a second.
+        let base = 30_000u16;
+        let mut decoded = 0;
+        for k in 0..200u16 {
+            let seq = base.wrapping_add(k);
+            jb.push(seq, seq as u32 * 960, &[1], t);
+            if matches!(jb.pop(), Playout::Decode(..)) {
+                decoded += 1;
+            }
+            t += 20.0;
+        }
+        assert!(decoded >= 150, "{decoded} of 200 decoded: {:?}", jb.stats());
     }
 }
