@@ -13,6 +13,9 @@ if [ ! -f tests/interop/node_modules/.package-lock.json ] ||
   [ tests/interop/package-lock.json -nt tests/interop/node_modules/.package-lock.json ]; then
   (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The speech-quality test scores recordings with PyPI's `pesq` (a venv under target/).
+BANTER_PESQ_PYTHON="$(bash scripts/pesq-venv.sh)"
+export BANTER_PESQ_PYTHON
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace -- --test-threads=2

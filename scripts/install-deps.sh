@@ -23,6 +23,8 @@ if [ "${1:-}" = "--tests" ]; then
     chromium iproute2
     # the second server of the end-to-end tests (tests/support/ejabberd.rs)
     ejabberd
+    # speech-quality test: spoken sentences, and building PyPI's `pesq` in a venv
+    espeak-ng python3-venv python3-dev
     # camera test: the distribution's kernel with its virtual camera (vivid) under QEMU
     qemu-system-x86 busybox-static cpio
   )

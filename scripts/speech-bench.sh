@@ -15,24 +15,20 @@ command -v espeak-ng >/dev/null || sudo_apt=1
 if [ "${sudo_apt:-0}" = 1 ]; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y -q espeak-ng >/dev/null; else sudo apt-get install -y -q espeak-ng >/dev/null; fi
 fi
-venv=target/pesq-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pesq, scipy' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q pesq numpy scipy
-fi
+python=$(bash scripts/pesq-venv.sh)
 cargo build -q --release -p banter-media --example speech_quality
 work=target/speech-bench
 mkdir -p "$work"
 speech="$work/speech.wav"
 espeak-ng -v en-us -s 150 -w "$speech" \
   "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well. These days a chicken leg is a rare dish."
-# condition: name loss jitter_ms
-conditions=("clean 0 0" "loss5 0.05 0" "loss15 0.15 0" "jitter30 0 30" "loss5+jitter30 0.05 30")
+# condition: name loss jitter_ms (loss `geP`: bursty, Gilbert-Elliott, bursts of 3 on average)
+conditions=("clean 0 0" "loss5 0.05 0" "loss15 0.15 0" "bursty5 ge0.05 0" "jitter30 0 30" "loss5+jitter30 0.05 30")
 for c in "${conditions[@]}"; do
   set -- $c
   for i in $(seq 1 "$runs"); do
     stats=$(./target/release/examples/speech_quality "$speech" "$work/$1-$i.wav" "$2" "$3" 32)
-    score=$("$venv/bin/python" scripts/pesq_score.py "$speech" "$work/$1-$i.wav")
+    score=$("$python" scripts/pesq_score.py "$speech" "$work/$1-$i.wav")
     echo "{\"condition\": \"$1\", \"run\": $i, \"stats\": $stats, \"score\": $score}"
   done
 done
