@@ -136,7 +136,13 @@ async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
         |e| matches!(e, Event::Call { state, .. } if *state == banter::client::CallStatus::Ended),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The notification is withdrawn on the bus: waited for, not assumed after a pause.
+    let withdrawn = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.lock().unwrap().contains("member=CloseNotification")
+        && tokio::time::Instant::now() < withdrawn
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let text = seen.lock().unwrap().clone();
     assert!(text.contains("member=Notify"), "{text}");
     assert!(

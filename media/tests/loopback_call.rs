@@ -205,10 +205,15 @@ async fn lossy_call(loss: f64, jitter_ms: u64) {
     assert!(gap <= 60.0, "gap of {gap} ms");
     if loss > 0.0 {
         assert!(dropped > 10, "the relay dropped {dropped}");
-        assert!(stats.fec_recovered > 0, "{stats:?}");
-        assert!(stats.concealed > 0, "{stats:?}");
-        // The receiver's reports of the loss made the sender lower its bitrate.
-        assert!(sender_stats.bitrate < 32_000, "{sender_stats:?}");
+        // Most lost frames come back from the next packet's FEC (the jitter buffer
+        // leaves room for it under loss), fewer are concealed.
+        assert!(stats.fec_recovered > stats.concealed, "{stats:?}");
+        // The receiver's reports of the loss made the sender raise its rate, for its
+        // FEC (random loss is not congestion; until #21 it was lowered below 32).
+        assert!(
+            sender_stats.bitrate > banter_media::audio::codec::START_BITRATE,
+            "{sender_stats:?}"
+        );
     }
     if jitter_ms > 0 {
         assert!(
