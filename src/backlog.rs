@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::client::Event;
+use banter::client::Event;
 
 /// Events waiting for the window before the backlog starts saving.
 pub const MAX_QUEUED: usize = 10_000;
@@ -67,8 +67,8 @@ impl Backlog {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::store::{Direction, MessageState, StoredMessage};
-    use crate::xmpp::presence::Show;
+    use banter::store::{Direction, MessageState, StoredMessage};
+    use banter::xmpp::presence::Show;
 
     fn msg(peer: &str) -> Event {
         Event::Message {
@@ -115,7 +115,7 @@ mod tests {
         assert_eq!(b.held.len(), 1);
         let call = Event::CallInfo {
             id: "c".into(),
-            info: crate::client::CallInfo::Hold,
+            info: banter::client::CallInfo::Hold,
         };
         assert!(matches!(
             b.admit(call, queued)[..],

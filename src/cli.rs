@@ -11,11 +11,11 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use xmpp_parsers::jid::BareJid;
 
-use crate::client::{
+use banter::client::{
     self, CallDirection, CallStatus, ClientError, Command, Config, EndReason, Event,
 };
-use crate::xmpp::connect::parse_server;
-use crate::xmpp::presence::Show;
+use banter::xmpp::connect::parse_server;
+use banter::xmpp::presence::Show;
 
 mod account;
 mod args;
@@ -363,7 +363,7 @@ fn history(args: &AccountArgs, peer: &str, limit: usize) -> Result<(), CliError>
             .ok_or_else(|| CliError("no account: use --jid user@domain".into()))?,
     )?;
     let peer = parse_jid(peer)?;
-    let store = crate::store::Store::open_dir(&data_dir(args)?)?;
+    let store = banter::store::Store::open_dir(&data_dir(args)?)?;
     let mut out = std::io::stdout();
     for message in store.history(account.as_str(), peer.as_str(), None, limit)? {
         print_event(&mut out, &Event::Message { message }, args.json);
@@ -450,7 +450,7 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
             ),
             Event::Message { message } => format!(
                 "{} {}: {}",
-                if message.direction == crate::store::Direction::In {
+                if message.direction == banter::store::Direction::In {
                     "from"
                 } else {
                     "to"

@@ -1,3 +1,16 @@
+//! The `banter` binary: the command line and the window, on top of the core library
+//! (`banter`: client, XMPP, Jingle, store). What only a front end needs lives here: the
+//! OS keyring, desktop notifications, signals, the sound and camera tests.
+
+mod backlog;
+mod cameratest;
+mod cli;
+mod notify;
+mod secrets;
+mod signals;
+mod soundtest;
+mod window;
+
 fn main() -> std::process::ExitCode {
-    banter::cli::main()
+    cli::main()
 }

@@ -23,11 +23,11 @@ use tokio::sync::mpsc;
 use xmpp_parsers::jid::{BareJid, Jid};
 
 use crate::backlog::Queued;
-use crate::client::{
+use banter::client::{
     self, CallDirection, CallInfo, CallStatus, Command, Config, Event, Media, SettingsChange,
     Typing,
 };
-use crate::xmpp::presence::Show;
+use banter::xmpp::presence::Show;
 
 /// Messages loaded from the store at a time (the first page, then each "earlier").
 const HISTORY_PAGE: usize = 200;
@@ -36,7 +36,7 @@ enum AppEvent {
     Online(mpsc::UnboundedSender<Command>, String),
     LoginFailed(String),
     /// "Try it locally" is up: sign in to it.
-    Local(Box<crate::local::TryLocally>),
+    Local(Box<banter::local::TryLocally>),
     /// A saved account and its password from the keyring: sign in with it.
     Saved(StartAccount),
     Notice(String),
@@ -76,7 +76,7 @@ struct App {
     /// To wake the window from background tasks.
     ctx: Option<egui::Context>,
     /// "Try it locally": the private server and echo contact, while in use.
-    local: Option<Box<crate::local::TryLocally>>,
+    local: Option<Box<banter::local::TryLocally>>,
     /// Every signed-in account's client, by JID.
     clients: std::collections::HashMap<String, mpsc::UnboundedSender<Command>>,
     /// The models of the accounts not on screen (the one shown is `model`).
@@ -198,7 +198,7 @@ impl eframe::App for App {
         if let (Some(call), Some(t0)) = (&mut self.model.call, self.call_started) {
             call.elapsed_s = t0.elapsed().as_secs();
         }
-        self.model.now_ms = crate::xmpp::chat::now_ms();
+        self.model.now_ms = banter::xmpp::chat::now_ms();
         self.pull_video(ctx);
         let commands = banter_ui::view::show(ui, &mut self.model);
         for c in commands {

@@ -98,12 +98,21 @@ wait
         (&report["capture_width"], &report["capture_height"])
     );
     // vivid's webcam gives 640x480 at 25 fps at most; the guest may be emulated (no
-    // KVM on the CI machine), so well under that is allowed: six seconds give ≥ 40
-    // pictures even at the 11 fps a loaded emulated guest was seen to manage over its
-    // first seconds (3 s gave 33 there).
-    let fps = report["fps"].as_f64().unwrap();
-    assert!(fps >= 15.0, "{fps} fps");
-    assert!(report["frames_decoded"].as_u64().unwrap() >= 40, "{report}");
+    // KVM on the CI machine), and then how fast vivid draws and the guest encodes is the
+    // emulator's speed, not Banter's: the same build measured 16, 22 and 24 fps here
+    // and 11 in a fresh-clone CI run (sending 48 pictures in 6 s, all 47 that followed
+    // the first decoded). So what is checked is Banter's part: six seconds give ≥ 40
+    // pictures even at the 11 fps a loaded emulated guest manages, and every picture
+    // sent comes out of the decoder (at most the one in flight at the end missing).
+    // (Until 2026-12-06 this also required a median of 15 fps, which measured the
+    // emulator.)
+    let decoded = report["frames_decoded"].as_u64().unwrap();
+    let sent = report["frames_sent"].as_u64().unwrap();
+    assert!(decoded >= 40, "{report}");
+    assert!(
+        decoded + 2 >= sent,
+        "pictures lost in the pipeline: {report}"
+    );
 
     // The pictures that came out are vivid's: its eight bars with their colours, and
     // its clock in the corner moving on.

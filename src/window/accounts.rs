@@ -82,7 +82,7 @@ impl App {
     /// The saved accounts, signed in with their passwords from the OS keyring; the
     /// form (pre-filled) when the keyring has none or cannot be reached.
     pub(super) fn resume_saved_account(&mut self) {
-        let accounts = crate::store::Store::open_dir(&self.data_dir)
+        let accounts = banter::store::Store::open_dir(&self.data_dir)
             .ok()
             .and_then(|s| s.accounts().ok())
             .unwrap_or_default();
@@ -137,7 +137,7 @@ impl App {
         let mut cfg = Config::new(bare, password, self.data_dir.clone());
         cfg.server = server
             .as_deref()
-            .and_then(crate::xmpp::connect::parse_server);
+            .and_then(banter::xmpp::connect::parse_server);
         cfg.ca_file = ca_file.map(PathBuf::from);
         cfg.media = Some(self.media.clone());
         if register {
@@ -164,7 +164,7 @@ impl App {
         let dir = self.data_dir.join("try-locally");
         let tx = self.events_tx.clone();
         self.runtime.spawn(async move {
-            let ev = match crate::local::TryLocally::start(&dir).await {
+            let ev = match banter::local::TryLocally::start(&dir).await {
                 Ok(local) => AppEvent::Local(Box::new(local)),
                 Err(e) => AppEvent::LoginFailed(e.to_string()),
             };

@@ -89,7 +89,7 @@ impl App {
                 self.stop_ringing();
                 self.send(Command::RejectCall {
                     id,
-                    reason: crate::jingle::Reason::Decline,
+                    reason: banter::jingle::Reason::Decline,
                 })
             }
             UiCommand::Hangup { id } => self.send(Command::Hangup { id }),

@@ -62,7 +62,7 @@ impl App {
                 self.model.subscription_requests.push(from);
             }
             Event::Message { message } => {
-                let outgoing = message.direction == crate::store::Direction::Out;
+                let outgoing = message.direction == banter::store::Direction::Out;
                 self.model.receive_message(
                     &message.peer,
                     TimelineItem::Message {
@@ -102,7 +102,7 @@ impl App {
                     .into_iter()
                     .filter(|m| !known.contains(&m.id))
                     .map(|m| {
-                        let outgoing = m.direction == crate::store::Direction::Out;
+                        let outgoing = m.direction == banter::store::Direction::Out;
                         TimelineItem::Message {
                             id: m.id,
                             seq: m.seq,
@@ -110,10 +110,10 @@ impl App {
                             body: m.body,
                             ts_ms: m.ts_ms,
                             delivery: match m.state {
-                                crate::store::MessageState::Pending => Delivery::Sending,
-                                crate::store::MessageState::Acked => Delivery::Sent,
-                                crate::store::MessageState::Delivered => Delivery::Delivered,
-                                crate::store::MessageState::Received => Delivery::Received,
+                                banter::store::MessageState::Pending => Delivery::Sending,
+                                banter::store::MessageState::Acked => Delivery::Sent,
+                                banter::store::MessageState::Delivered => Delivery::Delivered,
+                                banter::store::MessageState::Received => Delivery::Received,
                             },
                         }
                     })
@@ -147,7 +147,7 @@ impl App {
                     .map(|c| CallLogRow {
                         id: c.id,
                         peer: c.peer,
-                        outgoing: c.direction == crate::store::Direction::Out,
+                        outgoing: c.direction == banter::store::Direction::Out,
                         duration_s: c.duration_s.map(|d| d.max(0) as u64),
                         ts_ms: c.started_ms,
                     })
@@ -283,7 +283,7 @@ impl App {
                         outgoing: !incoming,
                         answered,
                         duration_s: duration,
-                        ts_ms: crate::xmpp::chat::now_ms(),
+                        ts_ms: banter::xmpp::chat::now_ms(),
                     });
             }
             other => {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::{Direction, MessageState, StoredMessage};
+use banter::store::{Direction, MessageState, StoredMessage};
 
 impl App {
     fn execute_for_test(&mut self, c: UiCommand) {
@@ -45,7 +45,7 @@ fn app() -> App {
 /// picker's choice maps to a source.
 #[test]
 fn video_call_pictures_become_textures() {
-    use crate::jingle::session::CallDirection;
+    use banter::jingle::session::CallDirection;
     let mut a = app();
     a.apply(AppEvent::Client(
         String::new(),
@@ -163,7 +163,7 @@ fn a_reload_reads_the_conversation_again() {
 
 #[test]
 fn several_accounts_each_with_its_own_contacts_and_client() {
-    use crate::jingle::session::CallDirection;
+    use banter::jingle::session::CallDirection;
     let mut a = app();
     let (tx_a, mut rx_a) = mpsc::unbounded_channel();
     let (tx_b, mut rx_b) = mpsc::unbounded_channel();
@@ -263,7 +263,7 @@ fn call_history_fills_the_list_and_the_timeline_once() {
             }],
         },
     ));
-    let record = crate::store::CallRecord {
+    let record = banter::store::CallRecord {
         id: "c1".into(),
         peer: "bob@x".into(),
         direction: Direction::In,
@@ -364,8 +364,8 @@ fn stored_history_goes_before_live_messages_without_duplicates() {
 
 #[test]
 fn incoming_call_then_active_then_ended_leaves_a_timeline_entry() {
-    use crate::jingle::session::EndReason;
-    use crate::jingle::Reason;
+    use banter::jingle::session::EndReason;
+    use banter::jingle::Reason;
     let mut a = app();
     let call = |state: CallStatus, reason: Option<EndReason>| {
         AppEvent::Client(
