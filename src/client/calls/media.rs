@@ -115,17 +115,11 @@ async fn work(
             MediaCommand::CreateOffer { send_video, bundle } => {
                 cfg.send_video = send_video;
                 cfg.bundle = bundle;
-                let s = match open(&id, &cfg, &mut session, &results).await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        reply(FromMedia::Done(MediaResult::Failed(failure_reason(&e))));
-                        continue;
-                    }
+                let done = match open(&id, &cfg, &mut session, &results).await {
+                    Ok(s) => s.create_offer().await,
+                    Err(e) => Err(e),
                 };
-                reply(FromMedia::Done(match s.create_offer().await {
-                    Ok(offer) => MediaResult::Description(offer),
-                    Err(e) => MediaResult::Failed(failure_reason(&e)),
-                }));
+                reply(FromMedia::Done(described(done)));
             }
             MediaCommand::AcceptOffer {
                 offer,
@@ -134,17 +128,11 @@ async fn work(
             } => {
                 cfg.send_video = send_video;
                 cfg.bundle = bundle;
-                let s = match open(&id, &cfg, &mut session, &results).await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        reply(FromMedia::Done(MediaResult::Failed(failure_reason(&e))));
-                        continue;
-                    }
+                let done = match open(&id, &cfg, &mut session, &results).await {
+                    Ok(s) => s.accept_offer(&offer).await,
+                    Err(e) => Err(e),
                 };
-                reply(FromMedia::Done(match s.accept_offer(&offer).await {
-                    Ok(answer) => MediaResult::Description(answer),
-                    Err(e) => MediaResult::Failed(failure_reason(&e)),
-                }));
+                reply(FromMedia::Done(described(done)));
             }
             other => {
                 let Some(s) = session.as_ref() else { continue };
@@ -154,6 +142,14 @@ async fn work(
     }
     if let Some(s) = session {
         s.close().await;
+    }
+}
+
+/// Our offer or answer, or why the engine could not make it (the call ends).
+fn described(r: Result<banter_media::description::SessionDescription, MediaError>) -> MediaResult {
+    match r {
+        Ok(d) => MediaResult::Description(d),
+        Err(e) => MediaResult::Failed(failure_reason(&e)),
     }
 }
 
