@@ -736,4 +736,4 @@ mod signaling;
 mod video;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

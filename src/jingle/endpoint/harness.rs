@@ -13,11 +13,10 @@ use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::stanza::Stanza;
 
-use banter_media::description::{
-    Candidate, Codec, Content as MC, Direction, Fingerprint, MediaKind, SessionDescription, Setup,
-};
+use banter_media::description::{Candidate, Fingerprint, SessionDescription, Setup};
 
 use super::{Directory, Endpoint, Event, MediaCommand, MediaResult};
+use crate::jingle::session::tests as session_tests;
 use crate::jingle::session::{CallState, EndReason, Input};
 use crate::jingle::{Jingle, Reason};
 
@@ -370,11 +369,11 @@ impl World {
             }
             MediaCommand::AcceptAnswer(_) => m.remote = true,
             MediaCommand::RemoteCandidates(c) => m.remote_candidate |= !c.is_empty(),
-            MediaCommand::AddVideo => {
-                results.push(MediaResult::Reoffer(with_video(desc(side, Setup::ActPass))))
-            }
+            MediaCommand::AddVideo => results.push(MediaResult::Reoffer(
+                session_tests::with_video(desc(side, Setup::ActPass)),
+            )),
             MediaCommand::AcceptContentAdd { .. } => results.push(MediaResult::ContentAnswer(
-                with_video(desc(side, Setup::Active)),
+                session_tests::with_video(desc(side, Setup::Active)),
             )),
             MediaCommand::Close => {
                 m.closed = true;
@@ -505,44 +504,18 @@ fn jingle_facts(stanza: &Stanza) -> (String, Option<String>, usize) {
     }
 }
 
+/// The session tests' audio offer, made this side's (ufrag, fingerprint, role).
 fn desc(side: usize, setup: Setup) -> SessionDescription {
-    SessionDescription {
-        ice_ufrag: format!("uf{side}"),
-        ice_pwd: "pwd-pwd-pwd-pwd-pwd-pwd".into(),
-        fingerprint: Fingerprint {
-            hash: "sha-256".into(),
-            value: if side == ALICE { "AA:BB" } else { "CC:DD" }.into(),
-        },
-        setup,
-        bundle: vec!["0".into()],
-        contents: vec![MC {
-            name: "0".into(),
-            kind: MediaKind::Audio,
-            codecs: vec![Codec::opus()],
-            header_extensions: vec![],
-            ssrcs: vec![],
-            ssrc_groups: vec![],
-            rtcp_mux: true,
-            direction: Direction::SendRecv,
-            transport: None,
-        }],
-        candidates: vec![],
-    }
-}
-
-fn with_video(mut d: SessionDescription) -> SessionDescription {
-    let mut v = d.contents[0].clone();
-    v.name = "1".into();
-    v.kind = MediaKind::Video;
-    d.bundle.push("1".into());
-    d.contents.push(v);
+    let mut d = session_tests::desc();
+    d.ice_ufrag = format!("uf{side}");
+    d.fingerprint = Fingerprint {
+        hash: "sha-256".into(),
+        value: if side == ALICE { "AA:BB" } else { "CC:DD" }.into(),
+    };
+    d.setup = setup;
     d
 }
 
 fn cand(side: usize) -> Candidate {
-    let port = 40000 + side;
-    Candidate::from_sdp(&format!(
-        "candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host"
-    ))
-    .expect("candidate")
+    session_tests::cand(40000 + side as u16)
 }

@@ -7,7 +7,8 @@ fn own(s: &str) -> FullJid {
     FullJid::new(s).unwrap()
 }
 
-fn desc() -> SessionDescription {
+/// An audio offer (also the endpoint harness's stand-in media's).
+pub(crate) fn desc() -> SessionDescription {
     SessionDescription {
         ice_ufrag: "uf".into(),
         ice_pwd: "pwd-pwd-pwd-pwd-pwd-pwd".into(),
@@ -32,7 +33,7 @@ fn desc() -> SessionDescription {
     }
 }
 
-fn cand(port: u16) -> Candidate {
+pub(crate) fn cand(port: u16) -> Candidate {
     Candidate::from_sdp(&format!(
         "candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host"
     ))
@@ -298,7 +299,7 @@ fn active_pair() -> (Call, Call) {
     (a, b)
 }
 
-fn with_video(mut d: SessionDescription) -> SessionDescription {
+pub(crate) fn with_video(mut d: SessionDescription) -> SessionDescription {
     let mut v = d.contents[0].clone();
     v.name = "1".into();
     v.kind = MediaKind::Video;
