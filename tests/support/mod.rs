@@ -476,33 +476,60 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
+    /// Starts Xvfb on a display it picks itself (`-displayfd`): choosing a free
+    /// number here raced between tests running in parallel, two of which then
+    /// shared one server and lost it when the other test ended.
     pub fn start() -> Xvfb {
-        let n = (90..200)
-            .find(|n| !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
-            .expect("a free X display");
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "1024x700x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        let wfd = writer.as_raw_fd();
+        let mut cmd = Command::new("Xvfb");
+        cmd.args([
+            "-displayfd",
+            "3",
+            "-screen",
+            "0",
+            "1024x700x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        // SAFETY: dup2 and fcntl are async-signal-safe; descriptor 3 ends up without
+        // CLOEXEC, so Xvfb inherits it.
+        unsafe {
+            cmd.pre_exec(move || {
+                let ok = if wfd == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0) == 0
+                } else {
+                    libc::dup2(wfd, 3) == 3
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let child = cmd
             .spawn()
             .expect("Xvfb (scripts/install-deps.sh installs it)");
-        let start = Instant::now();
-        while !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "Xvfb did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        drop(writer);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(reader).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("Xvfb did not start");
+        let n: u32 = line.trim().parse().expect("Xvfb printed its display");
+        Xvfb {
+            child,
+            display: format!(":{n}"),
         }
-        Xvfb { child, display }
     }
 }
 
