@@ -22,12 +22,13 @@ mkdir -p "$work"
 speech="$work/speech.wav"
 espeak-ng -v en-us -s 150 -w "$speech" \
   "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well. These days a chicken leg is a rare dish."
-# condition: name loss jitter_ms (loss `geP`: bursty, Gilbert-Elliott, bursts of 3 on average)
-conditions=("clean 0 0" "loss5 0.05 0" "loss15 0.15 0" "bursty5 ge0.05 0" "jitter30 0 30" "loss5+jitter30 0.05 30")
+# condition: name loss jitter_ms [red|plain] (loss `geP`: bursty, Gilbert-Elliott, bursts
+# of 3 on average; `plain`: without RED, as with a peer that does not take it)
+conditions=("clean 0 0" "loss5 0.05 0" "loss15 0.15 0" "bursty5 ge0.05 0" "jitter30 0 30" "loss5+jitter30 0.05 30" "loss5-plain 0.05 0 plain" "loss15-plain 0.15 0 plain")
 for c in "${conditions[@]}"; do
   set -- $c
   for i in $(seq 1 "$runs"); do
-    stats=$(./target/release/examples/speech_quality "$speech" "$work/$1-$i.wav" "$2" "$3" 32)
+    stats=$(./target/release/examples/speech_quality "$speech" "$work/$1-$i.wav" "$2" "$3" 32 "${4:-red}")
     score=$("$python" scripts/pesq_score.py "$speech" "$work/$1-$i.wav")
     echo "{\"condition\": \"$1\", \"run\": $i, \"stats\": $stats, \"score\": $score}"
   done

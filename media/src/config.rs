@@ -94,6 +94,9 @@ pub struct MediaConfig {
     /// bundle (Dino): the video then gets a connection (ICE, DTLS) of its own. A peer's
     /// offer with a transport per content is answered that way in any case.
     pub bundle: bool,
+    /// Offer redundant audio (RED): the peer is known to take it (another Banter).
+    /// A peer's offer with RED is answered with it either way.
+    pub red: bool,
 }
 
 impl MediaConfig {
@@ -111,6 +114,7 @@ impl MediaConfig {
             send_video: false,
             video_out: VideoSinkSpec::Null,
             bundle: true,
+            red: false,
         }
     }
 

@@ -94,6 +94,23 @@ impl Codec {
     }
 }
 
+impl Codec {
+    /// Redundant audio (RFC 2198).
+    pub fn is_red(&self) -> bool {
+        self.name.eq_ignore_ascii_case("red")
+    }
+
+    /// RED as Chromium describes it: `a=fmtp:63 111/111`, the payload types of its
+    /// blocks (held as a parameter without a value). Without that line, the peer's
+    /// signaling lost it on the way, and so might ours on the way back.
+    pub fn red_with_blocks(&self) -> bool {
+        self.is_red()
+            && self.fmtp.iter().any(|(k, v)| {
+                v.is_empty() && !k.is_empty() && k.split('/').all(|p| p.parse::<u8>().is_ok())
+            })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderExtension {
     pub id: u16,
@@ -379,7 +396,12 @@ impl SessionDescription {
                 check(token_without(&k.name, 64, b"/"), "codec name", &k.name)?;
                 for (key, value) in &k.fmtp {
                     check(token_without(key, 64, b";="), "fmtp name", key)?;
-                    check(token_without(value, 256, b";"), "fmtp value", value)?;
+                    // A value-less parameter (RED's "111/111") is held with "" as its value.
+                    check(
+                        value.is_empty() || token_without(value, 256, b";"),
+                        "fmtp value",
+                        value,
+                    )?;
                 }
                 for fb in &k.rtcp_fb {
                     check(token(&fb.kind), "rtcp-fb type", &fb.kind)?;
@@ -419,6 +441,28 @@ impl SessionDescription {
         self.contents
             .iter_mut()
             .find(|c| c.kind == MediaKind::Video)
+    }
+
+    /// Leaves out redundant audio (RED): from our offer to a peer not known to take
+    /// it, and from a peer's description whose RED lacks its format line.
+    pub fn without_red(&mut self) {
+        for c in &mut self.contents {
+            c.codecs.retain(|k| !k.is_red());
+        }
+    }
+
+    /// Leaves out RED entries that do not say what their blocks are.
+    pub fn without_unusable_red(&mut self) {
+        for c in &mut self.contents {
+            c.codecs.retain(|k| !k.is_red() || k.red_with_blocks());
+        }
+    }
+
+    /// Whether the audio carries RED.
+    pub fn has_red(&self) -> bool {
+        self.contents
+            .iter()
+            .any(|c| c.kind == MediaKind::Audio && c.codecs.iter().any(Codec::is_red))
     }
 
     /// Whether some content has a transport of its own (an unbundled session).
@@ -534,8 +578,14 @@ impl SessionDescription {
                     );
                 }
                 if !k.fmtp.is_empty() {
-                    let params: Vec<String> =
-                        k.fmtp.iter().map(|(a, b)| format!("{a}={b}")).collect();
+                    let params: Vec<String> = k
+                        .fmtp
+                        .iter()
+                        .map(|(a, b)| match b.is_empty() {
+                            true => a.clone(),
+                            false => format!("{a}={b}"),
+                        })
+                        .collect();
                     let _ = write!(s, "a=fmtp:{} {}\r\n", k.payload_type, params.join(";"));
                 }
                 for fb in &k.rtcp_fb {
@@ -686,8 +736,12 @@ impl SessionDescription {
                         "fmtp" => {
                             codec.fmtp = rest
                                 .split(';')
-                                .filter_map(|kv| kv.trim().split_once('='))
-                                .map(|(k, v)| (k.to_string(), v.to_string()))
+                                .map(str::trim)
+                                .filter(|kv| !kv.is_empty())
+                                .map(|kv| match kv.split_once('=') {
+                                    Some((k, v)) => (k.to_string(), v.to_string()),
+                                    None => (kv.to_string(), String::new()),
+                                })
                                 .collect();
                         }
                         _ => {

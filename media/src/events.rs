@@ -21,6 +21,8 @@ pub struct CallStats {
     pub audio_level_out: f32,
     pub candidate_pair: Option<CandidateKind>,
     pub fec_recovered: u64,
+    /// Frames played from a redundant copy (RED) of a lost packet.
+    pub red_recovered: u64,
     pub concealed: u64,
     pub jitter_target_ms: u32,
     pub bitrate: i32,

@@ -161,6 +161,7 @@ pub async fn one_way_speech(
     loss: Loss,
     jitter_ms: u64,
     seconds: f64,
+    red: bool,
 ) -> crate::CallStats {
     use crate::audio::sink::SinkSpec;
     use crate::audio::source::SourceSpec;
@@ -169,6 +170,8 @@ pub async fn one_way_speech(
     let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Wav(out.into()));
     for cfg in [&mut a_cfg, &mut b_cfg] {
         cfg.allow = vec![Cidr::parse("127.0.0.0/8").expect("cidr")];
+        // Two Banters: A offers RED, B answers with it.
+        cfg.red = red;
     }
     let relay = LossyRelay::start_with(loss, jitter_ms).await;
     let (atx, mut arx) = tokio::sync::mpsc::unbounded_channel();

@@ -171,13 +171,15 @@ async fn tones_cross_both_ways_in_one_call() {
     assert!(median < 100.0);
 }
 
-async fn lossy_call(loss: f64, jitter_ms: u64) {
+/// A call through a lossy relay; `red`: A offers RED (B is another Banter).
+async fn lossy_call(loss: f64, jitter_ms: u64, red: bool) {
     let dir = tempfile::tempdir().unwrap();
     let b_wav = dir.path().join("b.wav");
     let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
     let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Wav(b_wav.clone()));
     loopback(&mut a_cfg);
     loopback(&mut b_cfg);
+    a_cfg.red = red;
     let relay = LossyRelay::start(loss, jitter_ms).await;
     let (mut a, mut b) = call_via(a_cfg, b_cfg, Some(&relay)).await;
     let mut last = None;
@@ -203,8 +205,17 @@ async fn lossy_call(loss: f64, jitter_ms: u64) {
     );
     assert!((f - 440.0).abs() <= 5.0, "{f} Hz");
     assert!(gap <= 60.0, "gap of {gap} ms");
-    if loss > 0.0 {
+    if loss > 0.0 && red {
         assert!(dropped > 10, "the relay dropped {dropped}");
+        // Lost frames come back whole from the next packet's copy: far more of them
+        // than from FEC or concealment together.
+        assert!(
+            stats.red_recovered > 2 * (stats.fec_recovered + stats.concealed),
+            "{stats:?}"
+        );
+    } else if loss > 0.0 {
+        assert!(dropped > 10, "the relay dropped {dropped}");
+        assert_eq!(stats.red_recovered, 0, "no RED was offered: {stats:?}");
         // Most lost frames come back from the next packet's FEC (the jitter buffer
         // leaves room for it under loss), fewer are concealed.
         assert!(stats.fec_recovered > stats.concealed, "{stats:?}");
@@ -226,13 +237,20 @@ async fn lossy_call(loss: f64, jitter_ms: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_percent_loss_is_recovered() {
     let _cores = light();
-    lossy_call(0.10, 0).await;
+    lossy_call(0.10, 0, false).await;
+}
+
+/// Issue #21: between two Banters the audio carries RED (RFC 2198) copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_percent_loss_is_recovered_from_red_copies() {
+    let _cores = light();
+    lossy_call(0.10, 0, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loss_with_30ms_jitter_is_recovered() {
     let _cores = light();
-    lossy_call(0.10, 30).await;
+    lossy_call(0.10, 30, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

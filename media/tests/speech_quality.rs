@@ -69,14 +69,15 @@ async fn speech_stays_clear_on_a_clean_and_a_lossy_path() {
     let mut report = Vec::new();
     for (what, loss, bar) in CONDITIONS {
         let out = dir.path().join(format!("{what}.wav"));
-        let stats = one_way_speech(&speech, &out, loss, 0, 32.0).await;
+        let stats = one_way_speech(&speech, &out, loss, 0, 32.0, true).await;
         let s = score(&python, &speech, &out);
         let median = s["wb_pesq_median"].as_f64().unwrap();
         report.push(format!(
             "{what}: WB-PESQ median {median:.2} (worst {:.2}, {} occurrences), bar {bar}; \
-             FEC {} concealed {} buffer {} ms bitrate {}",
+             RED {} FEC {} concealed {} buffer {} ms bitrate {}",
             s["wb_pesq_worst"].as_f64().unwrap_or_default(),
             s["occurrences"],
+            stats.red_recovered,
             stats.fec_recovered,
             stats.concealed,
             stats.jitter_target_ms,

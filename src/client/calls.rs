@@ -60,6 +60,12 @@ impl Directory for Dir<'_> {
         Some(features.iter().any(|x| x == crate::jingle::grouping::NS))
     }
 
+    fn takes_red(&self, device: &FullJid) -> bool {
+        self.features
+            .get(&device.to_string())
+            .is_some_and(|f| f.iter().any(|x| x == crate::xmpp::caps::RED))
+    }
+
     fn features_pending(&self, device: &FullJid) -> bool {
         let device = Jid::from(device.clone());
         self.caps_asked.values().any(|(_, js)| js.contains(&device))

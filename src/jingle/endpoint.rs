@@ -49,6 +49,11 @@ pub trait Directory {
     fn bundles(&self, device: &FullJid) -> Option<bool>;
     /// Whether the device's features were asked for and are on their way.
     fn features_pending(&self, device: &FullJid) -> bool;
+    /// Whether the device takes redundant audio (RED) in our offer: another Banter.
+    /// (A peer's own offer with RED is answered with it regardless.)
+    fn takes_red(&self, _device: &FullJid) -> bool {
+        false
+    }
 }
 
 /// What the peer told us about the call (XEP-0167 informational messages), or did.
@@ -97,6 +102,8 @@ pub enum MediaCommand {
     CreateOffer {
         send_video: bool,
         bundle: bool,
+        /// Offer redundant audio (the peer takes it).
+        red: bool,
     },
     /// Create the engine (first command only) and answer (→ `MediaResult::Description`).
     AcceptOffer {

@@ -83,8 +83,12 @@ impl Description {
                     fmtp: pt
                         .children()
                         .filter(|p| p.name() == "parameter")
+                        // RED's "111/111" has no value (StanzaJS writes no attribute).
                         .filter_map(|p| {
-                            Some((p.attr("name")?.to_string(), p.attr("value")?.to_string()))
+                            Some((
+                                p.attr("name")?.to_string(),
+                                p.attr("value").unwrap_or("").to_string(),
+                            ))
                         })
                         .take(limits::PARAMETERS)
                         .collect(),
@@ -306,6 +310,19 @@ mod tests {
                 ssrcs: vec![2925762751, 3669837640]
             }]
         );
+        assert_eq!(Description::parse(&d.to_element()).unwrap(), d);
+    }
+
+    /// RED as StanzaJS writes Chromium's `a=fmtp:63 111/111`: a parameter with a name
+    /// and no value. It is read as a value-less parameter and written back so.
+    #[test]
+    fn a_parameter_without_a_value_is_kept() {
+        let xml = "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'>\
+            <payload-type id='63' name='red' clockrate='48000' channels='2'>\
+              <parameter name='111/111'/></payload-type>\
+          </description>";
+        let d = Description::parse(&Element::from_str(xml).unwrap()).unwrap();
+        assert_eq!(d.codecs[0].fmtp, [("111/111".to_string(), String::new())]);
         assert_eq!(Description::parse(&d.to_element()).unwrap(), d);
     }
 }

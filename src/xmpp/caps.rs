@@ -46,7 +46,13 @@ pub const FEATURES: &[&str] = &[
     "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0",
     "urn:xmpp:jingle:apps:grouping:0",
     "urn:xmpp:jingle-message:0",
+    RED,
 ];
+
+/// Redundant audio (RFC 2198) is welcome in an offer: no XEP names it, and a peer
+/// whose signaling drops RED's value-less format parameter (or turns it into
+/// something else) must not be offered it, so we offer it only to those saying so.
+pub const RED: &str = "https://banter.im/rtp/red";
 
 /// Banter's own identity.
 pub fn identity() -> Identity {

@@ -35,6 +35,7 @@ pub(crate) struct Shared {
     pub(crate) level_out: AtomicU32,
     pub(crate) jitter_us: AtomicU64,
     pub(crate) fec: AtomicU64,
+    pub(crate) red: AtomicU64,
     pub(crate) concealed: AtomicU64,
     pub(crate) target_frames: AtomicU32,
     pub(crate) bitrate: AtomicU32,
@@ -55,6 +56,9 @@ pub(crate) struct InPacket {
     pub(crate) ts: u32,
     pub(crate) payload: Vec<u8>,
     pub(crate) arrival: Instant,
+    /// A redundant copy (RED) of an earlier frame, carried by the packet just before
+    /// it in the queue.
+    pub(crate) redundant: bool,
 }
 
 pub(crate) struct OutPacket {
@@ -127,6 +131,10 @@ pub(crate) fn run_engine(
     while !shared.stop.load(Ordering::Acquire) {
         // Incoming packets.
         while let Ok(p) = incoming.try_recv() {
+            if p.redundant {
+                jb.push_redundant(p.seq, p.ts, &p.payload);
+                continue;
+            }
             let arrival_ms = p.arrival.duration_since(start).as_secs_f64() * 1000.0;
             // Extended sequence for the loss count.
             let ext = match first_seq {
@@ -269,6 +277,7 @@ pub(crate) fn run_engine(
             .jitter_us
             .store((jitter_ms * 1000.0) as u64, Ordering::Relaxed);
         shared.fec.store(js.fec_recovered, Ordering::Relaxed);
+        shared.red.store(js.red_recovered, Ordering::Relaxed);
         shared.concealed.store(js.concealed, Ordering::Relaxed);
         shared
             .target_frames

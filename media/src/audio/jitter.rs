@@ -54,6 +54,8 @@ pub struct JitterStats {
     pub drift_dropped: u64,
     /// Frames of delay added (the buffer stayed below its target).
     pub stretched: u64,
+    /// Frames played from a redundant copy (RED), their own packet lost.
+    pub red_recovered: u64,
     /// Current target delay in frames.
     pub target_frames: u32,
     /// Frames currently buffered.
@@ -66,6 +68,8 @@ struct Slot {
     ts: u32,
     len: usize,
     used: bool,
+    /// Filled by a redundant copy, its own packet lost.
+    redundant: bool,
     data: [u8; MAX_PAYLOAD],
 }
 
@@ -128,6 +132,7 @@ impl JitterBuffer {
                     ts: 0,
                     len: 0,
                     used: false,
+                    redundant: false,
                     data: [0; MAX_PAYLOAD],
                 };
                 SLOTS
@@ -206,6 +211,7 @@ impl JitterBuffer {
         slot.ts = timestamp;
         slot.len = len;
         slot.used = true;
+        slot.redundant = false;
         if let (Some(to), Some(from)) = (slot.data.get_mut(..len), payload.get(..len)) {
             to.copy_from_slice(from);
         }
@@ -214,6 +220,36 @@ impl JitterBuffer {
             self.next = Some(ext);
         }
         self.observe_transit(arrival_ms - timestamp as f64 / 48.0);
+    }
+
+    /// Adds a redundant copy (RED) of an earlier frame, carried by a packet that was
+    /// just pushed. It fills the frame's slot if that packet never came and the frame
+    /// is not yet due; otherwise it is dropped without counting as late or duplicate
+    /// (every copy of a frame that did arrive is one), and it says nothing about
+    /// transit times (it left the sender a frame or two late by design).
+    pub fn push_redundant(&mut self, seq: u16, timestamp: u32, payload: &[u8]) {
+        let (Some(next), Some(highest)) = (self.next, self.highest) else {
+            return;
+        };
+        let ext = extend_seq(seq, highest);
+        if ext < next || ext >= highest {
+            return;
+        }
+        let Some(slot) = self.slot_mut(ext) else {
+            return;
+        };
+        if slot.used && slot.seq == ext {
+            return;
+        }
+        let len = payload.len().min(MAX_PAYLOAD);
+        slot.seq = ext;
+        slot.ts = timestamp;
+        slot.len = len;
+        slot.used = true;
+        slot.redundant = true;
+        if let (Some(to), Some(from)) = (slot.data.get_mut(..len), payload.get(..len)) {
+            to.copy_from_slice(from);
+        }
     }
 
     fn reset_to(&mut self, ext: u64) {
@@ -291,6 +327,18 @@ impl JitterBuffer {
         }
     }
 
+    /// Plays frame `seq` (here), from its own packet or from a redundant copy (which
+    /// counts as a loss for the target: the copy is only on time because of it).
+    fn play(&mut self, seq: u64, redundant: bool) -> Playout<'_> {
+        if redundant {
+            self.stats.red_recovered += 1;
+        } else {
+            self.stats.decoded += 1;
+        }
+        self.count_frame(redundant);
+        self.decode(seq)
+    }
+
     /// The in-band FEC of packet `seq` (which has arrived; it stays for its turn).
     fn fec(&mut self, seq: u64) -> Playout<'_> {
         match self.take(seq) {
@@ -345,12 +393,10 @@ impl JitterBuffer {
                 self.next = Some(next);
             }
         }
-        if self.take(next).is_some() {
+        if let Some(redundant) = self.take(next).map(|s| s.redundant) {
             self.next = Some(next + 1);
             self.underruns = 0;
-            self.stats.decoded += 1;
-            self.count_frame(false);
-            return self.decode(next);
+            return self.play(next, redundant);
         }
         let newer_here = self.highest.is_some_and(|h| h > next);
         if newer_here && self.underruns > 0 && self.target_frames < 2 {
@@ -360,11 +406,9 @@ impl JitterBuffer {
             self.count_frame(true);
             next += 1;
             self.next = Some(next);
-            if self.take(next).is_some() {
+            if let Some(redundant) = self.take(next).map(|s| s.redundant) {
                 self.next = Some(next + 1);
-                self.stats.decoded += 1;
-                self.count_frame(false);
-                return self.decode(next);
+                return self.play(next, redundant);
             }
         }
         let newer_here = self.highest.is_some_and(|h| h > next);
@@ -595,6 +639,75 @@ mod tests {
             assert_eq!(jb.stats().target_frames, 2, "{:?}", jb.stats());
             assert!(jb.stats().level_frames <= 3, "{:?}", jb.stats());
         }
+    }
+
+    /// 15 % random loss, each packet carrying a copy of the frame before it (RED):
+    /// the copy arrives with the next packet, so it is on time once the target leaves
+    /// room for one packet (which the lost primaries raise, copies or not). Only a
+    /// frame whose packet and successor were both lost is left to FEC or concealment;
+    /// copies of frames that did arrive count as neither late nor duplicate.
+    #[test]
+    fn random_loss_is_recovered_from_redundant_copies() {
+        let mut rng = 7u64;
+        let mut lost = Vec::new();
+        let mut arrivals = Vec::new();
+        for s in 0..3000u16 {
+            let gone = lcg(&mut rng) < 0.15;
+            lost.push(gone);
+            if !gone {
+                arrivals.push((s, s as f64 * 20.0 + 5.0 + lcg(&mut rng) * 3.0));
+            }
+        }
+        let mut jb = JitterBuffer::new();
+        let mut at = 0;
+        let mut kinds = Vec::new();
+        for k in 0..2990 {
+            let now = 9.0 + k as f64 * 20.0;
+            while let Some(&(seq, arrival)) = arrivals.get(at).filter(|p| p.1 <= now) {
+                jb.push(seq, seq as u32 * 960, &[seq as u8], arrival);
+                if seq > 0 {
+                    let prev = seq - 1;
+                    jb.push_redundant(prev, prev as u32 * 960, &[prev as u8]);
+                }
+                at += 1;
+            }
+            kinds.push(kind(&jb.pop()));
+        }
+        let span = 150..2985;
+        let single = span.clone().filter(|&s| lost[s] && !lost[s + 1]).count();
+        let double = span.clone().filter(|&s| lost[s] && lost[s + 1]).count();
+        let not_decoded = kinds[span].iter().filter(|k| **k != "decode").count();
+        let st = jb.stats();
+        let what =
+            format!("{single} single losses, {double} double, {not_decoded} not decoded: {st:?}");
+        assert!(single > 300, "{what}");
+        // Every single loss played from its copy, the rest as before (FEC or PLC).
+        assert!(st.red_recovered as usize + 2 >= single, "{what}");
+        assert!(not_decoded <= 2 * double + 2, "{what}");
+        assert_eq!((st.late_dropped, st.duplicates), (0, 0), "{what}");
+        assert_eq!(st.target_frames, 2, "{what}");
+    }
+
+    /// A copy is only taken for a frame that is still to come and whose packet is
+    /// missing: never for one already played, never ahead of the packets.
+    #[test]
+    fn a_redundant_copy_fills_only_a_hole_still_to_play() {
+        let mut jb = JitterBuffer::new();
+        // Nothing to anchor to yet.
+        jb.push_redundant(4, 4 * 960, &[4]);
+        assert_eq!(jb.pop(), Playout::Wait);
+        jb.push(5, 5 * 960, &[5], 100.0);
+        assert_eq!(jb.pop(), Playout::Decode(&[5], 5 * 960));
+        jb.push(7, 7 * 960, &[7], 140.0);
+        // Already played, and ahead of everything: ignored.
+        jb.push_redundant(5, 5 * 960, &[55]);
+        jb.push_redundant(9, 9 * 960, &[9]);
+        // The hole: filled.
+        jb.push_redundant(6, 6 * 960, &[6]);
+        assert_eq!(jb.pop(), Playout::Decode(&[6], 6 * 960));
+        assert_eq!(jb.pop(), Playout::Decode(&[7], 7 * 960));
+        let st = jb.stats();
+        assert_eq!((st.decoded, st.red_recovered, st.duplicates), (2, 1, 0));
     }
 
     /// Without loss or jitter the buffer holds one frame: no stretch, no drop, no wait.

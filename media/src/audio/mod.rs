@@ -5,6 +5,7 @@ pub mod codec;
 pub mod echo;
 pub mod engine;
 pub mod jitter;
+pub mod red;
 pub mod ring;
 pub mod sink;
 pub mod source;

@@ -92,3 +92,38 @@ fn unbundled_split_and_joined() {
     let (main, own) = audio.split();
     assert_eq!((main, own), (audio, None));
 }
+
+/// Chromium's RED line (`a=fmtp:63 111/111`, a parameter without a value) survives
+/// the way through our description and back; a RED entry that lost it is left out.
+#[test]
+fn red_keeps_its_format_line_and_is_dropped_without_it() {
+    let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111 63\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n\
+        a=ice-ufrag:uf\r\na=ice-pwd:pwpwpwpwpwpwpwpwpwpwpwpw\r\n\
+        a=fingerprint:sha-256 AB:CD\r\na=setup:actpass\r\na=sendrecv\r\na=rtcp-mux\r\n\
+        a=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n\
+        a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n";
+    let d = SessionDescription::from_sdp(sdp).unwrap();
+    d.check().unwrap();
+    let red = &d.contents[0].codecs[1];
+    assert!(red.is_red());
+    assert_eq!(red.fmtp, vec![("111/111".to_string(), String::new())]);
+    assert!(
+        d.to_sdp().contains("a=fmtp:63 111/111\r\n"),
+        "{}",
+        d.to_sdp()
+    );
+    let mut kept = d.clone();
+    kept.without_unusable_red();
+    assert!(kept.has_red());
+    // The same RED after a signaling path that dropped the value-less parameter.
+    let mut lost = d.clone();
+    lost.contents[0].codecs[1].fmtp.clear();
+    lost.without_unusable_red();
+    assert!(!lost.has_red());
+    assert_eq!(lost.contents[0].codecs.len(), 1);
+    // Not offered at all.
+    let mut none = d;
+    none.without_red();
+    assert!(!none.has_red());
+}

@@ -147,6 +147,7 @@ impl Link {
     ) -> Result<(), MediaError> {
         let mut r = remote.clone();
         r.candidates.retain(|c| allowed(c));
+        r.without_unusable_red();
         self.rename(&mut r, false);
         let sdp = r.to_sdp();
         let desc = if offer {
@@ -287,6 +288,9 @@ pub(super) fn bind_addrs(config: &MediaConfig) -> Vec<String> {
     addrs
 }
 
+/// RED's media type (webrtc-rs names Opus and VP8 but not this one).
+pub(super) const MIME_TYPE_RED: &str = "audio/red";
+
 pub(super) fn transport_err(e: impl std::fmt::Display) -> MediaError {
     MediaError::Transport(e.to_string())
 }
@@ -311,6 +315,22 @@ pub(super) async fn connection(
                 rtcp_feedback: vec![],
             },
             payload_type: 111,
+        },
+        RtpCodecKind::Audio,
+    )
+    .map_err(transport_err)?;
+    // Redundant Opus (RFC 2198) as Chromium registers it. In our offer only for a peer
+    // known to take it (`MediaConfig::red`); answered wherever an offer has it.
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_RED.to_owned(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "111/111".to_owned(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: crate::audio::red::PAYLOAD_TYPE,
         },
         RtpCodecKind::Audio,
     )

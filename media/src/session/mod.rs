@@ -83,7 +83,7 @@ pub struct MediaSession {
     /// The camera to use (changed by the camera picker during the call).
     video_in: Mutex<VideoSourceSpec>,
     /// The peer's video payload types, for routing its packets (see `receive_track`).
-    video_pts: Arc<std::sync::RwLock<Vec<u8>>>,
+    pts: Arc<std::sync::RwLock<PeerPts>>,
     engine: Mutex<Option<std::thread::JoinHandle<()>>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// TURN-over-TCP bridges, alive as long as the session.
@@ -169,7 +169,7 @@ impl MediaSession {
         let (rtcp_tx, rtcp_rx) = mpsc::unbounded_channel::<RtcpRequest>();
         let (switch_tx, switch_rx) = std_mpsc::channel::<VideoSource>();
         let mut tasks = Vec::new();
-        let video_pts: Arc<std::sync::RwLock<Vec<u8>>> = Default::default();
+        let pts: Arc<std::sync::RwLock<PeerPts>> = Default::default();
         let video_thread = {
             let t = video_engine::VideoThread {
                 source: None,
@@ -226,7 +226,7 @@ impl MediaSession {
             video: vin_tx,
             state: video.clone(),
             current_video,
-            video_pts: video_pts.clone(),
+            pts: pts.clone(),
             separate: separate.clone(),
         };
         // Events from webrtc-rs.
@@ -275,7 +275,7 @@ impl MediaSession {
             video_writer: Mutex::new(None),
             video_switch: Mutex::new(switch_tx),
             video_in: Mutex::new(video_in),
-            video_pts,
+            pts,
             engine: Mutex::new(Some(engine)),
             tasks: Mutex::new(tasks),
             _turn_bridges: turn_bridges,
@@ -387,7 +387,11 @@ impl MediaSession {
             }
             None => None,
         };
-        Ok(main.joined(own))
+        let mut offer = main.joined(own);
+        if !self.config.red {
+            offer.without_red();
+        }
+        Ok(offer)
     }
 
     /// Takes the peer's offer and returns our answer. A video content with a
@@ -396,7 +400,7 @@ impl MediaSession {
         &self,
         remote: &SessionDescription,
     ) -> Result<SessionDescription, MediaError> {
-        self.learn_video_pts(remote);
+        self.learn_pts(remote);
         let (main_r, own_r) = remote.split();
         // The offer decides where its video goes, whatever the peer's caps said.
         if own_r.is_some() {
@@ -431,7 +435,7 @@ impl MediaSession {
 
     /// Takes the peer's answer to our offer.
     pub async fn accept_answer(&self, remote: &SessionDescription) -> Result<(), MediaError> {
-        self.learn_video_pts(remote);
+        self.learn_pts(remote);
         let (main_r, own_r) = remote.split();
         let ok = |c: &Candidate| self.candidate_ok(c);
         if self.main.offering.swap(false, Ordering::AcqRel) {
@@ -513,15 +517,24 @@ impl MediaSession {
         Ok(())
     }
 
-    /// The peer's video payload types, for routing its packets.
-    fn learn_video_pts(&self, remote: &SessionDescription) {
-        if let Ok(mut pts) = self.video_pts.write() {
-            *pts = remote
+    /// The peer's video and RED payload types, for routing its packets.
+    fn learn_pts(&self, remote: &SessionDescription) {
+        use crate::description::MediaKind;
+        let of = |kind: MediaKind, red: bool| -> Vec<u8> {
+            remote
                 .contents
                 .iter()
-                .filter(|c| c.kind == crate::description::MediaKind::Video)
-                .flat_map(|c| c.codecs.iter().map(|k| k.payload_type))
-                .collect();
+                .filter(|c| c.kind == kind)
+                .flat_map(|c| c.codecs.iter())
+                .filter(|k| !red || k.red_with_blocks())
+                .map(|k| k.payload_type)
+                .collect()
+        };
+        if let Ok(mut pts) = self.pts.write() {
+            *pts = PeerPts {
+                video: of(MediaKind::Video, false),
+                red: of(MediaKind::Audio, true),
+            };
         }
     }
 

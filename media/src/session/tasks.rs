@@ -117,6 +117,13 @@ pub(super) const AUDIO_IN_QUEUE: usize = 256;
 /// Received video packets waiting for the video thread (a few keyframes' worth).
 pub(super) const VIDEO_IN_QUEUE: usize = 4096;
 
+/// The payload types of the peer's video codecs and of its redundant audio (RED).
+#[derive(Debug, Default)]
+pub(super) struct PeerPts {
+    pub(super) video: Vec<u8>,
+    pub(super) red: Vec<u8>,
+}
+
 /// Where received media goes.
 #[derive(Clone)]
 pub(super) struct Receivers {
@@ -125,10 +132,35 @@ pub(super) struct Receivers {
     pub(super) state: Arc<VideoShared>,
     /// The video track our PLI and REMB are about.
     pub(super) current_video: CurrentVideo,
-    /// The payload types of the peer's video codecs (from its description).
-    pub(super) video_pts: Arc<std::sync::RwLock<Vec<u8>>>,
+    /// The peer's payload types that are not plain Opus (from its description).
+    pub(super) pts: Arc<std::sync::RwLock<PeerPts>>,
     /// The video has a connection of its own (which says when video can flow).
     pub(super) separate: Arc<AtomicBool>,
+}
+
+/// Copies of earlier frames a RED packet carries once the path is lossy.
+const RED_DEPTH_LOSSY: usize = 2;
+
+/// The payload types our audio goes out with: Opus, and RED when the peer took it.
+#[derive(Clone, Copy)]
+struct AudioPts {
+    opus: u8,
+    red: Option<u8>,
+}
+
+async fn audio_pts(sender: &Arc<dyn webrtc::rtp_transceiver::RtpSender>) -> Option<AudioPts> {
+    let params = sender.get_parameters().await.ok()?;
+    let codecs = &params.rtp_parameters.codecs;
+    let of = |mime: &str| {
+        codecs
+            .iter()
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
+            .map(|c| c.payload_type)
+    };
+    Some(AudioPts {
+        opus: of(MIME_TYPE_OPUS)?,
+        red: of(MIME_TYPE_RED),
+    })
 }
 
 pub(super) async fn write_rtp(
@@ -138,14 +170,48 @@ pub(super) async fn write_rtp(
     ssrc: u32,
     shared: Arc<Shared>,
 ) {
-    let mut pt: Option<u8> = None;
+    use crate::audio::red;
+    let mut pts: Option<AudioPts> = None;
     let mut seq: u16 = rand::random();
+    // The frames before this one, oldest first, for RED's copies.
+    let mut history: std::collections::VecDeque<(u32, bytes::Bytes)> =
+        std::collections::VecDeque::with_capacity(RED_DEPTH_LOSSY + 1);
+    let mut buf = Vec::with_capacity(1200);
     while let Some(p) = rx.recv().await {
-        if pt.is_none() {
-            pt = negotiated_pt(&sender).await;
+        if pts.is_none() {
+            pts = audio_pts(&sender).await;
         }
-        let Some(pt) = pt else { continue };
-        let len = p.payload.len() as u64;
+        let Some(AudioPts { opus, red: red_pt }) = pts else {
+            continue;
+        };
+        let (pt, payload) = match red_pt {
+            Some(red_pt) => {
+                // One copy while the path is clean, two once the peer reports heavy
+                // loss (both copies are lost together far less often).
+                let loss = f32::from_bits(shared.remote_loss.load(Ordering::Relaxed));
+                let depth = if loss >= 0.10 { RED_DEPTH_LOSSY } else { 1 };
+                while history.len() > depth {
+                    history.pop_front();
+                }
+                let mut copies: [(u32, &[u8]); RED_DEPTH_LOSSY] = [(0, &[]); RED_DEPTH_LOSSY];
+                for (c, (t, d)) in copies.iter_mut().zip(&history) {
+                    *c = (*t, &d[..]);
+                }
+                let n = history.len().min(RED_DEPTH_LOSSY);
+                red::pack(
+                    &mut buf,
+                    opus,
+                    p.ts,
+                    &p.payload,
+                    copies.get(..n).unwrap_or_default(),
+                    1200,
+                );
+                history.push_back((p.ts, p.payload));
+                (red_pt, bytes::Bytes::copy_from_slice(&buf))
+            }
+            None => (opus, p.payload),
+        };
+        let len = payload.len() as u64;
         let packet = rtc::rtp::Packet {
             header: rtc::rtp::Header {
                 version: 2,
@@ -155,7 +221,7 @@ pub(super) async fn write_rtp(
                 ssrc,
                 ..Default::default()
             },
-            payload: p.payload,
+            payload,
         };
         seq = seq.wrapping_add(1);
         if track.write_rtp(packet).await.is_ok() {
@@ -338,10 +404,12 @@ pub(super) async fn receive_track(
     while let Some(ev) = track.poll().await {
         match ev {
             TrackRemoteEvent::OnRtpPacket(pkt) => {
-                let video = to
-                    .video_pts
+                let pt = pkt.header.payload_type;
+                let (video, red) = to
+                    .pts
                     .read()
-                    .is_ok_and(|pts| pts.contains(&pkt.header.payload_type));
+                    .map(|p| (p.video.contains(&pt), p.red.contains(&pt)))
+                    .unwrap_or_default();
                 if video {
                     if pkt.header.ssrc != video_ssrc {
                         video_ssrc = pkt.header.ssrc;
@@ -359,12 +427,50 @@ pub(super) async fn receive_track(
                     shared
                         .bytes_received
                         .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
+                    let (seq, ts, arrival) = (
+                        pkt.header.sequence_number,
+                        pkt.header.timestamp,
+                        Instant::now(),
+                    );
+                    if !red {
+                        let _ = to.audio.try_send(InPacket {
+                            seq,
+                            ts,
+                            payload: pkt.payload.to_vec(),
+                            arrival,
+                            redundant: false,
+                        });
+                        continue;
+                    }
+                    let Some(r) = crate::audio::red::unpack(&pkt.payload) else {
+                        continue;
+                    };
+                    if r.primary.is_empty() {
+                        continue;
+                    }
+                    // The packet's own frame first: its copies fill holes behind it.
                     let _ = to.audio.try_send(InPacket {
-                        seq: pkt.header.sequence_number,
-                        ts: pkt.header.timestamp,
-                        payload: pkt.payload.to_vec(),
-                        arrival: Instant::now(),
+                        seq,
+                        ts,
+                        payload: r.primary.to_vec(),
+                        arrival,
+                        redundant: false,
                     });
+                    for (i, b) in r.blocks().enumerate() {
+                        let from_end = r.count - i;
+                        let Some(k) = crate::audio::red::distance(b.offset, from_end)
+                            .filter(|_| b.payload_type == r.primary_type && !b.data.is_empty())
+                        else {
+                            continue;
+                        };
+                        let _ = to.audio.try_send(InPacket {
+                            seq: seq.wrapping_sub(k),
+                            ts: ts.wrapping_sub(b.offset),
+                            payload: b.data.to_vec(),
+                            arrival,
+                            redundant: true,
+                        });
+                    }
                 }
             }
             TrackRemoteEvent::OnEnded => return,
@@ -469,6 +575,7 @@ pub(super) async fn stats_loop(
             audio_level_out: f32::from_bits(shared.level_out.load(Ordering::Relaxed)),
             candidate_pair: selected_pair(&pc).await,
             fec_recovered: shared.fec.load(Ordering::Relaxed),
+            red_recovered: shared.red.load(Ordering::Relaxed),
             concealed: shared.concealed.load(Ordering::Relaxed),
             jitter_target_ms: shared.target_frames.load(Ordering::Relaxed) * 20,
             bitrate: shared.bitrate.load(Ordering::Relaxed) as i32,

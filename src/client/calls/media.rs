@@ -112,9 +112,14 @@ async fn work(
             ToWorker::Do(c) => c,
         };
         match command {
-            MediaCommand::CreateOffer { send_video, bundle } => {
+            MediaCommand::CreateOffer {
+                send_video,
+                bundle,
+                red,
+            } => {
                 cfg.send_video = send_video;
                 cfg.bundle = bundle;
+                cfg.red = red;
                 let done = match open(&id, &cfg, &mut session, &results).await {
                     Ok(s) => s.create_offer().await,
                     Err(e) => Err(e),

@@ -57,6 +57,7 @@ impl Endpoint {
                 MediaCommand::CreateOffer {
                     send_video: video,
                     bundle: known.unwrap_or(true),
+                    red: peer.as_ref().is_some_and(|p| dir.takes_red(p)),
                 }
             }
             Output::AcceptOffer(offer) => {

@@ -38,8 +38,12 @@ fn drain(ep: &mut Endpoint) -> Vec<String> {
 
 fn media_name(c: &MediaCommand) -> String {
     match c {
-        MediaCommand::CreateOffer { send_video, bundle } => {
-            format!("create-offer video={send_video} bundle={bundle}")
+        MediaCommand::CreateOffer {
+            send_video,
+            bundle,
+            red,
+        } => {
+            format!("create-offer video={send_video} bundle={bundle} red={red}")
         }
         MediaCommand::AcceptOffer { .. } => "accept-offer".into(),
         MediaCommand::Close => "close".into(),
@@ -131,22 +135,27 @@ fn a_carbon_of_our_own_proceed_is_an_accept() {
 }
 
 /// The peer's features asked and not here yet: our offer waits for them (their answer
-/// decides whether audio and video share a transport), at most FEATURES_WAIT.
+/// decides whether audio and video share a transport, and whether RED is offered), at
+/// most FEATURES_WAIT.
 #[test]
 fn an_offer_waits_for_the_features_on_their_way() {
-    struct Pending(Option<bool>);
+    /// What the peer's features say, once here: (bundles, takes RED).
+    struct Pending(Option<(bool, bool)>);
     impl Directory for Pending {
         fn may_call(&self, _: &BareJid) -> bool {
             true
         }
         fn bundles(&self, _: &FullJid) -> Option<bool> {
-            self.0
+            self.0.map(|f| f.0)
         }
         fn features_pending(&self, _: &FullJid) -> bool {
             self.0.is_none()
         }
+        fn takes_red(&self, _: &FullJid) -> bool {
+            self.0.is_some_and(|f| f.1)
+        }
     }
-    for arrive in [true, false] {
+    for arrive in [Some((false, false)), Some((true, true)), None] {
         let alice = FullJid::new("alice@example.test/pc").unwrap();
         let mut ep = Endpoint::new(alice.to_bare(), true, secs(45), 1);
         ep.set_bound(Some(alice));
@@ -163,18 +172,21 @@ fn an_offer_waits_for_the_features_on_their_way() {
         ep.handle_jmi(&proceed, t0 + secs(1), &Pending(None));
         assert_eq!(drain(&mut ep), vec!["state c1 connecting".to_string()]);
         assert_eq!(ep.poll_timeout(), Some(t0 + secs(1) + FEATURES_WAIT));
-        let got = if arrive {
+        let got = if arrive.is_some() {
             let dino = Jid::new("bob@example.test/dino").unwrap();
-            ep.features_arrived(&dino, t0 + secs(2), &Pending(Some(false)));
+            ep.features_arrived(&dino, t0 + secs(2), &Pending(arrive));
             drain(&mut ep)
         } else {
             ep.handle_timeout(t0 + secs(3), &Pending(None));
             drain(&mut ep)
         };
-        let expected = if arrive {
-            "media c1 create-offer video=true bundle=false"
-        } else {
-            "media c1 create-offer video=true bundle=true"
+        let expected = match arrive {
+            // Dino: a transport per content, no RED.
+            Some((false, false)) => "media c1 create-offer video=true bundle=false red=false",
+            // Another Banter.
+            Some(_) => "media c1 create-offer video=true bundle=true red=true",
+            // Unknown: bundled, as libwebrtc clients do, and no RED.
+            None => "media c1 create-offer video=true bundle=true red=false",
         };
         assert_eq!(got, vec![expected.to_string()]);
     }
