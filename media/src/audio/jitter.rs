@@ -73,6 +73,21 @@ struct Slot {
     data: [u8; MAX_PAYLOAD],
 }
 
+impl Slot {
+    /// Holds frame `seq` (cut to MAX_PAYLOAD bytes).
+    fn fill(&mut self, seq: u64, ts: u32, payload: &[u8], redundant: bool) {
+        let len = payload.len().min(MAX_PAYLOAD);
+        self.seq = seq;
+        self.ts = ts;
+        self.len = len;
+        self.used = true;
+        self.redundant = redundant;
+        if let (Some(to), Some(from)) = (self.data.get_mut(..len), payload.get(..len)) {
+            to.copy_from_slice(from);
+        }
+    }
+}
+
 pub struct JitterBuffer {
     slots: Vec<Slot>,
     /// Extended sequence number of the next frame to play.
@@ -206,15 +221,7 @@ impl JitterBuffer {
             self.stats.duplicates += 1;
             return;
         }
-        let len = payload.len().min(MAX_PAYLOAD);
-        slot.seq = ext;
-        slot.ts = timestamp;
-        slot.len = len;
-        slot.used = true;
-        slot.redundant = false;
-        if let (Some(to), Some(from)) = (slot.data.get_mut(..len), payload.get(..len)) {
-            to.copy_from_slice(from);
-        }
+        slot.fill(ext, timestamp, payload, false);
         self.highest = Some(self.highest.map_or(ext, |h| h.max(ext)));
         if self.next.is_none() {
             self.next = Some(ext);
@@ -241,15 +248,7 @@ impl JitterBuffer {
         if slot.used && slot.seq == ext {
             return;
         }
-        let len = payload.len().min(MAX_PAYLOAD);
-        slot.seq = ext;
-        slot.ts = timestamp;
-        slot.len = len;
-        slot.used = true;
-        slot.redundant = true;
-        if let (Some(to), Some(from)) = (slot.data.get_mut(..len), payload.get(..len)) {
-            to.copy_from_slice(from);
-        }
+        slot.fill(ext, timestamp, payload, true);
     }
 
     fn reset_to(&mut self, ext: u64) {
