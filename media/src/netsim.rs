@@ -1,5 +1,6 @@
 //! A network simulator for tests and benchmarks: a UDP relay that drops and delays
-//! RTP packets (STUN, DTLS and RTCP pass untouched, so sessions still connect).
+//! RTP packets (STUN, DTLS and RTCP pass untouched, so sessions still connect), or
+//! drops every kind of packet (call setup on a lossy path).
 
 // A test harness (an impaired network for the tests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -80,6 +81,17 @@ impl LossyRelay {
 
     /// As `start`, with the loss model given.
     pub async fn start_with(loss: Loss, jitter_ms: u64) -> LossyRelay {
+        Self::start_inner(loss, jitter_ms, false, 0x1234_5678).await
+    }
+
+    /// A relay that loses every kind of packet at random (STUN, DTLS and RTCP too, as
+    /// a bad network does), from a loss pattern of its own (`seed`): for call setup
+    /// on a lossy path.
+    pub async fn start_losing_everything(loss: f64, seed: u64) -> LossyRelay {
+        Self::start_inner(Loss::Random(loss), 0, true, seed).await
+    }
+
+    async fn start_inner(loss: Loss, jitter_ms: u64, everything: bool, seed: u64) -> LossyRelay {
         let sa = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
         let sb = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
         let relay = LossyRelay {
@@ -97,7 +109,7 @@ impl LossyRelay {
             let dropped = relay.dropped.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 2048];
-                let mut rng = 0x1234_5678u64;
+                let mut rng = seed;
                 let mut dropper = Dropper { loss, bad: false };
                 loop {
                     let Ok((n, _)) = rx.recv_from(&mut buf).await else {
@@ -113,7 +125,7 @@ impl LossyRelay {
                     let is_rtp = n > 12
                         && (128..=191).contains(&buf[0])
                         && !(72..=76).contains(&(buf[1] & 0x7f));
-                    if is_rtp && dropper.drops(r) {
+                    if (is_rtp || everything) && dropper.drops(r) {
                         dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         continue;
                     }

@@ -56,6 +56,20 @@ async fn call_via(
     b_cfg: MediaConfig,
     relay: Option<&LossyRelay>,
 ) -> (Side, Side) {
+    match call_within(a_cfg, b_cfg, relay, 15).await {
+        Ok(sides) => sides,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Like `call_via`, connected within `secs` seconds (else the test fails), or the
+/// failure either side reported.
+async fn call_within(
+    a_cfg: MediaConfig,
+    b_cfg: MediaConfig,
+    relay: Option<&LossyRelay>,
+    secs: u64,
+) -> Result<(Side, Side), String> {
     let (a, mut a_rx) = side(a_cfg).await;
     let (b, mut b_rx) = side(b_cfg).await;
     let offer = a.create_offer().await.unwrap();
@@ -67,7 +81,7 @@ async fn call_via(
     };
     let (mut a_up, mut b_up) = (false, false);
     let (mut a_early, mut b_early) = (Vec::new(), Vec::new());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while !(a_up && b_up) {
         tokio::select! {
             Some(ev) = a_rx.recv() => match ev {
@@ -76,7 +90,12 @@ async fn call_via(
                     b.add_remote_candidate(through(c, true)).await
                 }
                 MediaEvent::Connected { .. } => a_up = true,
-                MediaEvent::Failed(e) => panic!("A failed: {e}"),
+                MediaEvent::Failed(e) => {
+                    let why = format!("A failed: {e} ({e:?})");
+                    a.close().await;
+                    b.close().await;
+                    return Err(why);
+                }
                 other => a_early.push(other),
             },
             Some(ev) = b_rx.recv() => match ev {
@@ -85,13 +104,18 @@ async fn call_via(
                     a.add_remote_candidate(through(c, false)).await
                 }
                 MediaEvent::Connected { .. } => b_up = true,
-                MediaEvent::Failed(e) => panic!("B failed: {e}"),
+                MediaEvent::Failed(e) => {
+                    let why = format!("B failed: {e} ({e:?})");
+                    a.close().await;
+                    b.close().await;
+                    return Err(why);
+                }
                 other => b_early.push(other),
             },
-            _ = tokio::time::sleep_until(deadline) => panic!("not connected in 15 s"),
+            _ = tokio::time::sleep_until(deadline) => panic!("not connected in {secs} s"),
         }
     }
-    (
+    Ok((
         Side {
             session: a,
             events: a_rx,
@@ -102,7 +126,7 @@ async fn call_via(
             events: b_rx,
             early: b_early,
         },
-    )
+    ))
 }
 
 async fn close(s: Side) {
@@ -251,6 +275,72 @@ async fn ten_percent_loss_is_recovered_from_red_copies() {
 async fn loss_with_30ms_jitter_is_recovered() {
     let _cores = light();
     lossy_call(0.10, 30, false).await;
+}
+
+/// Issue #19 item 0: DTLS flights lost on a bad path are a slow handshake, not an
+/// attack. Before, 2 of 6 calls at 20 % random loss ended "security error" (the
+/// handshake took over 6 s, which was taken for a refused certificate). Now, of 20
+/// calls in a row through 20 % loss of every packet each way, none ends with a
+/// security error: each connects and carries the tone, or fails as a connectivity
+/// problem, said in words.
+///
+/// Not yet all 20 connect: webrtc-rs' DTLS server (rtc-dtls 0.21.1, handshaker.rs
+/// `wait`) cancels its flight-4 retransmit timer when the client's retransmitted
+/// ClientHello arrives and never resends flight 4, so a call whose flight 4 is lost
+/// twice never completes its handshake (about 1 in 8 calls here; see issue #19's note).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_through_20_percent_loss_connect_or_fail_as_connectivity() {
+    let _cores = light();
+    // RUST_LOG=rtc_dtls=debug shows each handshake's flights.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let mut setup = Vec::new();
+    let mut failures = Vec::new();
+    for i in 0..20u64 {
+        let mut a_cfg = MediaConfig::new(SourceSpec::Tone(440.0), SinkSpec::Null);
+        let mut b_cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Null);
+        loopback(&mut a_cfg);
+        loopback(&mut b_cfg);
+        let relay = LossyRelay::start_losing_everything(0.20, 1 + i).await;
+        let started = std::time::Instant::now();
+        let (a, mut b) = match call_within(a_cfg, b_cfg, Some(&relay), 40).await {
+            Ok(sides) => sides,
+            Err(why) => {
+                assert!(
+                    !why.contains("FingerprintMismatch") && why.contains("DTLS"),
+                    "call {i}: {why}"
+                );
+                failures.push(why);
+                continue;
+            }
+        };
+        setup.push(started.elapsed().as_secs_f32());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+        let heard = loop {
+            tokio::select! {
+                Some(ev) = b.events.recv() => match ev {
+                    MediaEvent::Stats(s) if s.audio_level_out > -30.0 => break true,
+                    MediaEvent::Failed(e) => panic!("call {i}: B failed: {e}"),
+                    _ => {}
+                },
+                _ = tokio::time::sleep_until(deadline) => break false,
+            }
+        };
+        assert!(heard, "call {i}: no tone at B within 6 s of connecting");
+        close(a).await;
+        close(b).await;
+    }
+    setup.sort_by(f32::total_cmp);
+    eprintln!(
+        "20 calls at 20 % loss: {} connected (setup median {:.1} s, slowest {:.1} s), {} failed: {failures:?}",
+        setup.len(),
+        setup.get(setup.len() / 2).copied().unwrap_or_default(),
+        setup.last().copied().unwrap_or_default(),
+        failures.len()
+    );
+    assert!(setup.len() >= 10, "{failures:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -127,3 +127,29 @@ fn red_keeps_its_format_line_and_is_dropped_without_it() {
     none.without_red();
     assert!(!none.has_red());
 }
+
+/// RFC 8122 fingerprints: the certificate's hash in colon-separated hex, matched in
+/// any case; another certificate, another hash function or garbage matches nothing.
+#[test]
+fn a_fingerprint_matches_only_its_certificate() {
+    let der = b"not really DER, but any bytes hash the same way";
+    use sha2::Digest;
+    let hex = |d: &[u8]| {
+        d.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    let fp = |hash: &str, value: String| Fingerprint {
+        hash: hash.into(),
+        value,
+    };
+    let sha256 = hex(&sha2::Sha256::digest(der));
+    assert!(fp("sha-256", sha256.clone()).matches(der));
+    assert!(fp("SHA-256", sha256.to_uppercase()).matches(der));
+    assert!(fp("sha-512", hex(&sha2::Sha512::digest(der))).matches(der));
+    assert!(!fp("sha-256", sha256.clone()).matches(b"another certificate"));
+    assert!(!fp("sha-384", sha256.clone()).matches(der));
+    assert!(!fp("md5", sha256).matches(der));
+    assert!(!fp("sha-256", "AB:CD".into()).matches(der));
+}

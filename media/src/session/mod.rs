@@ -107,6 +107,7 @@ impl MediaSession {
             &feedback,
             separate.clone(),
             itx,
+            Role::Main,
         )
         .await?;
 
@@ -229,6 +230,7 @@ impl MediaSession {
             pts: pts.clone(),
             separate: separate.clone(),
         };
+        let remote: Arc<Mutex<Option<SessionDescription>>> = Default::default();
         // Events from webrtc-rs.
         tasks.push(spawn_guarded(
             "media transport",
@@ -236,6 +238,7 @@ impl MediaSession {
             drive(
                 irx,
                 pc.clone(),
+                remote.clone(),
                 Role::Main,
                 config.clone(),
                 shared.clone(),
@@ -257,7 +260,7 @@ impl MediaSession {
         }
         let video_in = config.video_in.clone();
         let session = MediaSession {
-            main: Link::new(pc),
+            main: Link::new(pc, remote),
             video_link: Mutex::new(None),
             separate,
             early_video_candidates: Mutex::new(Vec::new()),
@@ -300,9 +303,11 @@ impl MediaSession {
             &self.feedback,
             Arc::new(AtomicBool::new(false)),
             tx,
+            Role::Video,
         )
         .await?;
-        let link = Arc::new(Link::new(pc.clone()));
+        let remote: Arc<Mutex<Option<SessionDescription>>> = Default::default();
+        let link = Arc::new(Link::new(pc.clone(), remote.clone()));
         // Video waits for its own connection (the main one may be up already).
         self.video.connected.store(false, Ordering::Release);
         let task = spawn_guarded(
@@ -311,6 +316,7 @@ impl MediaSession {
             drive(
                 rx,
                 pc,
+                remote,
                 Role::Video,
                 self.config.clone(),
                 self.shared.clone(),

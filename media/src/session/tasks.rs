@@ -138,6 +138,41 @@ pub(super) struct Receivers {
     pub(super) separate: Arc<AtomicBool>,
 }
 
+/// How long after ICE connected the DTLS handshake may take before the call is given
+/// up as unreachable: each lost flight costs a second (webrtc-rs resends after 1 s,
+/// at most 7 times), and at 20 % loss several can be.
+const DTLS_WAIT: Duration = Duration::from_secs(20);
+
+/// Whether the certificate the peer proved it holds in the DTLS handshake is the one
+/// its description's fingerprint names.
+async fn certificate_matches(
+    pc: &Arc<dyn PeerConnection>,
+    remote: &Mutex<Option<SessionDescription>>,
+) -> bool {
+    let Some(expected) = remote
+        .lock()
+        .ok()
+        .and_then(|r| r.as_ref().map(|d| d.fingerprint.clone()))
+    else {
+        return false;
+    };
+    let mut transports = Vec::new();
+    for s in pc.get_senders().await {
+        transports.push(s.transport().await);
+    }
+    for r in pc.get_receivers().await {
+        transports.push(r.transport().await);
+    }
+    for t in transports.into_iter().flatten().flatten() {
+        if let Ok(certs) = t.get_remote_certificates().await {
+            if let Some(cert) = certs.first() {
+                return expected.matches(cert);
+            }
+        }
+    }
+    false
+}
+
 /// Copies of earlier frames a RED packet carries once the path is lossy.
 const RED_DEPTH_LOSSY: usize = 2;
 
@@ -270,6 +305,7 @@ pub(super) fn spawn_guarded(
 pub(super) async fn drive(
     mut rx: mpsc::UnboundedReceiver<Internal>,
     pc: Arc<dyn PeerConnection>,
+    remote: Arc<Mutex<Option<SessionDescription>>>,
     role: Role,
     config: MediaConfig,
     shared: Arc<Shared>,
@@ -277,9 +313,9 @@ pub(super) async fn drive(
     events: mpsc::UnboundedSender<MediaEvent>,
     ssrc: u32,
 ) {
-    // ICE connected but DTLS never completing means the handshake was refused: with
-    // webrtc-rs that is what a certificate not matching the signaled fingerprint does
-    // (it logs the mismatch and stays "connecting").
+    // ICE connected but DTLS never completing: its flights keep getting lost (webrtc-rs
+    // resends each one a second later, 7 times). A connectivity failure; a certificate
+    // that does not match is found once the handshake is done (below).
     let mut dtls_deadline: Option<tokio::time::Instant> = None;
     let mut failed = false;
     loop {
@@ -294,12 +330,24 @@ pub(super) async fn drive(
                     };
                     if !up && !failed {
                         failed = true;
+                        let why = match role {
+                            Role::Main => {
+                                "the encrypted media connection (DTLS) could not be set up: \
+                                 too many packets were lost on the way"
+                            }
+                            // webrtc-rs checks this one's certificate itself (see
+                            // `connection`): a mismatch also ends up here.
+                            Role::Video => {
+                                "the video's encrypted connection (DTLS) could not be set \
+                                 up: packets lost on the way, or a certificate that does \
+                                 not match the signaled fingerprint"
+                            }
+                        };
                         let _ = events.send(match role {
-                            Role::Main => MediaEvent::Failed(MediaError::FingerprintMismatch),
+                            Role::Main => MediaEvent::Failed(MediaError::Transport(why.into())),
                             // Nothing flows on it: the video is lost, the call is not.
                             Role::Video => MediaEvent::DeviceError(format!(
-                                "{}: the call goes on without video",
-                                MediaError::FingerprintMismatch
+                                "{why}: the call goes on without video"
                             )),
                         });
                     }
@@ -330,10 +378,33 @@ pub(super) async fn drive(
             }
             Internal::Ice(state) => {
                 if state == RTCIceConnectionState::Connected && dtls_deadline.is_none() {
-                    dtls_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(6));
+                    dtls_deadline = Some(tokio::time::Instant::now() + DTLS_WAIT);
                 }
             }
             Internal::State(state) => match state {
+                RTCPeerConnectionState::Connected
+                    if !failed
+                        && role == Role::Main
+                        && !certificate_matches(&pc, &remote).await =>
+                {
+                    // The handshake is done and the peer holds the key of a certificate
+                    // other than the one it signaled: someone is in the middle. Nothing
+                    // it sent is played (the receive tasks wait for `connected`).
+                    failed = true;
+                    dtls_deadline = None;
+                    tracing::warn!(
+                        ?role,
+                        "the peer's DTLS certificate does not match its fingerprint"
+                    );
+                    let _ = events.send(match role {
+                        Role::Main => MediaEvent::Failed(MediaError::FingerprintMismatch),
+                        Role::Video => MediaEvent::DeviceError(format!(
+                            "{}: the call goes on without video",
+                            MediaError::FingerprintMismatch
+                        )),
+                    });
+                }
+                RTCPeerConnectionState::Connected if failed => {}
                 RTCPeerConnectionState::Connected if role == Role::Video => {
                     receivers.state.connected.store(true, Ordering::Release);
                     dtls_deadline = None;
@@ -410,6 +481,16 @@ pub(super) async fn receive_track(
                     .read()
                     .map(|p| (p.video.contains(&pt), p.red.contains(&pt)))
                     .unwrap_or_default();
+                // Nothing is played before the peer's certificate was checked
+                // against its fingerprint (`drive` sets `connected` after that).
+                let checked = if video {
+                    to.state.connected.load(Ordering::Acquire)
+                } else {
+                    shared.connected.load(Ordering::Acquire)
+                };
+                if !checked {
+                    continue;
+                }
                 if video {
                     if pkt.header.ssrc != video_ssrc {
                         video_ssrc = pkt.header.ssrc;
