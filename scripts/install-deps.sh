@@ -21,6 +21,8 @@ if [ "${1:-}" = "--tests" ]; then
   PKGS+=(
     # interop tests: a third-party Jingle peer (StanzaJS) in Chromium, in a private netns
     chromium iproute2
+    # calls through network outages: nftables drops UDP in the test's own netns
+    nftables
     # the second server of the end-to-end tests (tests/support/ejabberd.rs)
     ejabberd
     # speech-quality test: spoken sentences, and building PyPI's `pesq` in a venv

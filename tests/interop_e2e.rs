@@ -26,20 +26,7 @@ const T: Duration = Duration::from_secs(60);
 /// loopback interface. Needs CAP_SYS_ADMIN (root, as in CI); without it the test runs
 /// in the host's namespace, where both sides still signal only 127.0.0.0/8.
 fn isolate_network() {
-    // SAFETY: unshare(2) with CLONE_NEWNET only changes this thread's namespace.
-    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-    if rc != 0 {
-        eprintln!(
-            "note: no network namespace ({}); running on the host's interfaces",
-            std::io::Error::last_os_error()
-        );
-        return;
-    }
-    let ok = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "ip link set lo up (package iproute2) failed");
+    support::netns::isolate_network();
 }
 
 fn harness_dir() -> PathBuf {

@@ -62,6 +62,9 @@ pub enum MediaEvent {
         pair: Option<CandidateKind>,
     },
     Stats(CallStats),
+    /// The path to the peer is gone after media flowed (ICE disconnected or failed):
+    /// an ICE restart may find it again; `Connected` follows when media flows again.
+    PathLost,
     /// The session cannot go on.
     Failed(MediaError),
     /// A device failed; the call goes on (with silence in or no sound out).

@@ -1,6 +1,7 @@
 //! `banter call` and `banter answer`, and how their events are printed.
 
 use super::*;
+use banter::client::CallInfo;
 
 /// Whether the event belongs to a call (printed by the call commands).
 pub(super) fn is_call_event(ev: &Event) -> bool {
@@ -41,6 +42,14 @@ pub(super) fn print_call_event(ev: &Event, json: bool) {
             stats.send_kbps,
             stats.recv_kbps
         ),
+        Event::CallInfo {
+            info: CallInfo::Reconnecting,
+            ..
+        } => println!("the network path to the peer is lost: reconnecting"),
+        Event::CallInfo {
+            info: CallInfo::Reconnected,
+            ..
+        } => println!("reconnected"),
         Event::CallInfo { info, .. } => println!("the peer: {info}"),
         Event::CallVideo { width, height, .. } => println!("video from the peer: {width}x{height}"),
         _ => {}

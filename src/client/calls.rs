@@ -275,6 +275,7 @@ impl State {
                 MediaEvent::LocalCandidate(c) => MediaResult::Candidate(c),
                 MediaEvent::VideoCandidate(c) => MediaResult::VideoCandidate(c),
                 MediaEvent::Connected { .. } => MediaResult::Connected,
+                MediaEvent::PathLost => MediaResult::PathLost,
                 MediaEvent::Failed(e) => MediaResult::Failed(media::failure_reason(&e)),
                 MediaEvent::Stats(stats) => return self.emit(Event::CallStats { id, stats }),
                 MediaEvent::DeviceError(message) => return self.emit(Event::Error { message }),

@@ -22,6 +22,7 @@ use xmpp_parsers::stanza::Stanza;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
 use banter_media::description::{Candidate, Direction, MediaKind, SessionDescription};
+use banter_media::session::IceCredentials;
 
 use super::jmi::Jmi;
 use super::rtp::Info;
@@ -71,6 +72,10 @@ pub enum CallInfo {
     Ringing,
     /// The peer did not take the video we added.
     VideoDeclined,
+    /// The network path to the peer is lost: restarting ICE.
+    Reconnecting,
+    /// Media flows again after `Reconnecting`.
+    Reconnected,
 }
 
 impl CallInfo {
@@ -85,6 +90,8 @@ impl CallInfo {
             CallInfo::Active => "active",
             CallInfo::Ringing => "ringing",
             CallInfo::VideoDeclined => "video-declined",
+            CallInfo::Reconnecting => "reconnecting",
+            CallInfo::Reconnected => "reconnected",
         }
     }
 }
@@ -128,6 +135,14 @@ pub enum MediaCommand {
     RemoveVideo,
     /// Undo our video re-offer (withdrawn or refused).
     CancelVideoOffer,
+    /// Restart ICE (→ `Restarted { offer: true }`).
+    RestartIce,
+    /// The peer's new ICE credentials: its restart (`offer`; → `Restarted { offer:
+    /// false }`) or its answer to ours.
+    PeerRestarted {
+        peer: IceCredentials,
+        offer: bool,
+    },
     /// Stop the engine and release its devices; nothing follows.
     Close,
 }
@@ -144,6 +159,13 @@ pub enum MediaResult {
     Candidate(Candidate),
     VideoCandidate(Candidate),
     Connected,
+    /// The path is lost after media flowed.
+    PathLost,
+    /// Our new ICE credentials: our restart (`offer`) or our answer to the peer's.
+    Restarted {
+        ours: IceCredentials,
+        offer: bool,
+    },
     /// The engine failed; the call ends for this reason.
     Failed(Reason),
 }
@@ -396,6 +418,8 @@ impl Endpoint {
             MediaResult::Candidate(c) => Input::LocalCandidate(c),
             MediaResult::VideoCandidate(c) => Input::LocalVideoCandidate(c),
             MediaResult::Connected => Input::MediaConnected,
+            MediaResult::PathLost => Input::PathLost,
+            MediaResult::Restarted { ours, offer } => Input::LocalRestart { ours, offer },
             MediaResult::Failed(r) => Input::MediaFailed(r),
         };
         self.input(id, input, now, dir);

@@ -14,6 +14,7 @@ use xmpp_parsers::message::Message;
 use banter_media::description::{
     Candidate, Direction, Fingerprint, MediaKind, SessionDescription, Setup,
 };
+use banter_media::session::IceCredentials;
 
 use super::ice_udp::Transport;
 use super::jmi::Jmi;
@@ -118,6 +119,14 @@ pub enum Input {
     /// A local candidate of the video's own transport (a peer that does not bundle).
     LocalVideoCandidate(Candidate),
     MediaConnected,
+    /// The path to the peer is gone after media flowed (an ICE restart may help).
+    PathLost,
+    /// The engine made our new ICE credentials: our restart (`offer`) or our answer
+    /// to the peer's.
+    LocalRestart {
+        ours: IceCredentials,
+        offer: bool,
+    },
     MediaFailed(Reason),
     /// The peer's device went offline (unavailable presence).
     PeerGone,
@@ -168,6 +177,18 @@ pub enum Output {
     /// accepted): undo the re-offer, nothing to report.
     VideoWithdrawn,
     CloseMedia,
+    /// Restart ICE: new credentials of ours (→ `LocalRestart` with `offer`).
+    RestartIce,
+    /// The peer's new ICE credentials: its restart (`offer`; → `LocalRestart`
+    /// answering it) or its answer to ours.
+    PeerRestarted {
+        peer: IceCredentials,
+        offer: bool,
+    },
+    /// The path to the peer was lost (reconnecting) or is back.
+    Path {
+        lost: bool,
+    },
     State(CallState),
     SetTimer(Duration),
 }
@@ -218,6 +239,7 @@ pub struct Call {
     peer_adding: Option<(String, Vec<String>)>,
     /// The user wants to send video (call placed or answered with video, camera on).
     pub video_on: bool,
+    restart: restart::Restart,
 }
 
 impl Call {
@@ -252,6 +274,7 @@ impl Call {
             adding: Vec::new(),
             peer_adding: None,
             video_on: false,
+            restart: restart::Restart::default(),
         }
     }
 
@@ -465,7 +488,23 @@ impl Call {
     fn send_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
         // Contents are created by the initiator, whoever sends the candidates.
         let name = self.content_name.clone().unwrap_or_else(|| "0".into());
-        self.send_candidates_of("initiator".into(), name, cands, out);
+        // After an ICE restart, each candidate names its generation by our
+        // credentials (the first one answers the peer's restart).
+        let creds = self.restart.local.clone();
+        let (Some(to), false) = (self.peer_full.clone(), cands.is_empty()) else {
+            return;
+        };
+        let mut j = Jingle::new(Action::TransportInfo, &self.id);
+        j.contents.push(Content {
+            transport: Some(Transport {
+                ufrag: creds.as_ref().map(|c| c.ufrag.clone()),
+                pwd: creds.map(|c| c.pwd),
+                fingerprint: None,
+                candidates: cands,
+            }),
+            ..Content::named("initiator", &name, "both")
+        });
+        out.push(Output::Jingle { to, jingle: j });
     }
 
     /// Candidates for the video's own transport, named by its content.
@@ -650,6 +689,7 @@ impl Call {
                     out.extend(self.terminate(Reason::GeneralError));
                 }
                 Action::ContentAdd if !self.adding.is_empty() => self.video_refused(&mut out),
+                Action::TransportInfo => self.restart_refused(),
                 // News the peer did not take (an unsupported session-info, a
                 // content-modify or transport-info it does not know): the call goes on.
                 other => tracing::info!(action = other.as_str(), "the peer refused a request"),
@@ -688,6 +728,9 @@ impl Call {
                 self.flush_video_candidates(&mut out);
             }
             Input::LocalCandidate(c) => {
+                let Some(c) = self.hold_candidate(c) else {
+                    return out;
+                };
                 if self.can_send_candidates {
                     self.send_candidates(vec![c], &mut out);
                 } else {
@@ -701,7 +744,10 @@ impl Call {
             Input::MediaConnected => {
                 self.set_state(CallState::Active, &mut out);
                 out.push(Output::SetTimer(Duration::ZERO));
+                self.path_back(&mut out);
             }
+            Input::PathLost => self.path_lost(&mut out),
+            Input::LocalRestart { ours, offer } => self.local_restart(ours, offer, &mut out),
             Input::MediaFailed(reason) => {
                 out.extend(self.terminate(reason));
             }
@@ -725,6 +771,8 @@ impl Call {
                 };
                 if self.state != CallState::Active {
                     out.extend(self.terminate(reason));
+                } else {
+                    self.path_timeout(&mut out);
                 }
             }
         }
@@ -732,8 +780,11 @@ impl Call {
     }
 }
 
+mod restart;
 mod signaling;
 mod video;
+
+pub use restart::PATH_GIVE_UP;
 
 #[cfg(test)]
 pub(crate) mod tests;

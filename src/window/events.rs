@@ -170,6 +170,8 @@ impl App {
                         CallInfo::Unhold => call.peer_held = false,
                         CallInfo::CameraOff => call.peer_camera_off = true,
                         CallInfo::CameraOn => call.peer_camera_off = false,
+                        CallInfo::Reconnecting => call.reconnecting = true,
+                        CallInfo::Reconnected => call.reconnecting = false,
                         CallInfo::VideoDeclined => {
                             call.camera_on = false;
                             self.model.notice =

@@ -7,6 +7,7 @@ pub mod account;
 pub mod calls;
 pub mod chat;
 pub mod ejabberd;
+pub mod netns;
 pub mod raw;
 
 use std::io::{BufRead, BufReader};

@@ -185,6 +185,8 @@ pub struct ActiveCall {
     /// What the peer told us (session-info).
     pub peer_muted: bool,
     pub peer_held: bool,
+    /// The network path to the peer is lost and being found again (ICE restart).
+    pub reconnecting: bool,
     /// Seconds since the call became active.
     pub elapsed_s: u64,
     pub mic_level_dbfs: f32,
@@ -214,6 +216,7 @@ impl ActiveCall {
             held: false,
             peer_muted: false,
             peer_held: false,
+            reconnecting: false,
             elapsed_s: 0,
             mic_level_dbfs: -100.0,
             quality: VecDeque::new(),

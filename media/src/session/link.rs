@@ -385,8 +385,10 @@ pub(super) async fn connection(
             Some(Duration::from_secs(1)),
         )
         // Checks every 50 ms instead of 200 ms while connecting (call setup time),
-        // with as many attempts as keep a pair alive for ~2 s as before.
-        .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(40))
+        // each pair for ~10 s: after an ICE restart during an outage, the checks must
+        // still be going when the path comes back (the signaling side restarts again
+        // every 8 s, jingle/session/restart.rs).
+        .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(200))
         // A peer-reflexive candidate is nearly always the peer's host candidate
         // whose transport-info lost the race with its first check (browsers check
         // at once): waiting the default second for "something better" only

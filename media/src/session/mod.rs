@@ -46,7 +46,10 @@ pub use crate::config::{Cidr, IceServer, MediaConfig};
 pub use crate::events::{CallStats, LatencyProbe, MediaEvent, VideoStats};
 
 mod link;
+mod restart;
 mod tasks;
+
+pub use restart::IceCredentials;
 
 use link::*;
 use tasks::*;

@@ -428,6 +428,16 @@ pub(super) async fn drive(
                             .into(),
                     ));
                 }
+                // Media flowed before: the path went away, and an ICE restart (asked
+                // for by the signaling side) may find it again. DTLS and SRTP stay.
+                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Disconnected
+                    if !failed
+                        && role == Role::Main
+                        && shared.connected.load(Ordering::Acquire) =>
+                {
+                    tracing::info!(?state, "media path lost");
+                    let _ = events.send(MediaEvent::PathLost);
+                }
                 RTCPeerConnectionState::Failed if !failed => {
                     failed = true;
                     shared.connected.store(false, Ordering::Release);

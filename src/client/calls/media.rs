@@ -245,6 +245,21 @@ async fn run(s: &MediaSession, command: MediaCommand, reply: &impl Fn(FromMedia)
                 reply(FromMedia::Error(e.to_string()));
             }
         }
+        MediaCommand::RestartIce => match s.restart_ice().await {
+            Ok(ours) => done(MediaResult::Restarted { ours, offer: true }),
+            Err(e) => {
+                tracing::warn!(error = %e, "ICE could not be restarted");
+                done(MediaResult::Failed(failure_reason(&e)));
+            }
+        },
+        MediaCommand::PeerRestarted { peer, offer } => match s.peer_restarted(peer, offer).await {
+            Ok(Some(ours)) => done(MediaResult::Restarted { ours, offer: false }),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the peer's ICE restart could not be applied");
+                done(MediaResult::Failed(failure_reason(&e)));
+            }
+        },
         MediaCommand::RemoveVideo => s.remove_video().await,
         MediaCommand::CancelVideoOffer => s.cancel_video_offer().await,
         // Handled by the worker loop.

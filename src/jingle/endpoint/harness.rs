@@ -14,6 +14,7 @@ use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::stanza::Stanza;
 
 use banter_media::description::{Candidate, Fingerprint, SessionDescription, Setup};
+use banter_media::session::IceCredentials;
 
 use super::{Directory, Endpoint, Event, MediaCommand, MediaResult};
 use crate::jingle::session::tests as session_tests;
@@ -89,6 +90,8 @@ struct FakeMedia {
     remote_candidate: bool,
     connected: bool,
     closed: bool,
+    /// ICE restarts made or answered.
+    restarts: u32,
 }
 
 pub struct World {
@@ -375,6 +378,18 @@ impl World {
             MediaCommand::AcceptContentAdd { .. } => results.push(MediaResult::ContentAnswer(
                 session_tests::with_video(desc(side, Setup::Active)),
             )),
+            MediaCommand::RestartIce => {
+                m.restarts += 1;
+                let ours = creds(side, m.restarts);
+                results.push(MediaResult::Restarted { ours, offer: true });
+                results.push(MediaResult::Candidate(cand(side)));
+            }
+            MediaCommand::PeerRestarted { offer: true, .. } => {
+                m.restarts += 1;
+                let ours = creds(side, m.restarts);
+                results.push(MediaResult::Restarted { ours, offer: false });
+                results.push(MediaResult::Candidate(cand(side)));
+            }
             MediaCommand::Close => {
                 m.closed = true;
                 // The peer's engine loses consent a while later.
@@ -514,6 +529,14 @@ fn desc(side: usize, setup: Setup) -> SessionDescription {
     };
     d.setup = setup;
     d
+}
+
+/// This side's ICE credentials after `n` restarts.
+fn creds(side: usize, n: u32) -> IceCredentials {
+    IceCredentials {
+        ufrag: format!("uf{side}r{n}"),
+        pwd: format!("pwd{side}restart{n}xxxxxxxxxx"),
+    }
 }
 
 fn cand(side: usize) -> Candidate {

@@ -81,6 +81,20 @@ impl Endpoint {
             Output::SetCamera(on) => MediaCommand::SetCamera(on),
             Output::VideoRemoved => MediaCommand::RemoveVideo,
             Output::VideoWithdrawn => MediaCommand::CancelVideoOffer,
+            Output::RestartIce => MediaCommand::RestartIce,
+            Output::PeerRestarted { peer, offer } => MediaCommand::PeerRestarted { peer, offer },
+            Output::Path { lost } => {
+                let info = if lost {
+                    CallInfo::Reconnecting
+                } else {
+                    CallInfo::Reconnected
+                };
+                self.out.push_back(Event::Info {
+                    call: id.to_string(),
+                    info,
+                });
+                return;
+            }
             Output::VideoRefused => {
                 self.media(id, MediaCommand::CancelVideoOffer);
                 let info = CallInfo::VideoDeclined;

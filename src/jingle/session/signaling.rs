@@ -116,6 +116,22 @@ impl Call {
             Action::TransportInfo => {
                 let mut cands = Vec::new();
                 let mut video_cands = Vec::new();
+                // New credentials on the main transport: an ICE restart (restart.rs).
+                let main = j.contents.iter().find_map(|c| {
+                    let own = self.remote_desc.as_ref().is_some_and(|d| {
+                        d.contents
+                            .iter()
+                            .any(|x| x.name == c.name && x.transport.is_some())
+                    });
+                    c.transport.as_ref().filter(|_| !own)
+                });
+                let stale = match main {
+                    Some(t) => matches!(
+                        self.peer_credentials(t, out),
+                        restart::PeerCredentials::Stale
+                    ),
+                    None => false,
+                };
                 for c in &j.contents {
                     // Candidates of a content left out (an unbundled video content's own
                     // transport) would only make checks that cannot succeed.
@@ -139,7 +155,9 @@ impl Call {
                         if t.fingerprint.is_some() && self.remote_fingerprint.is_none() {
                             self.remote_fingerprint = t.fingerprint.clone();
                         }
-                        cands.extend(t.candidates.iter().cloned());
+                        if !stale {
+                            cands.extend(t.candidates.iter().cloned());
+                        }
                     }
                 }
                 // A candidate whose strings do not fit SDP is an attack, not a typo.

@@ -40,7 +40,7 @@ pub(crate) fn cand(port: u16) -> Candidate {
     .unwrap()
 }
 
-fn jingle_of(out: &[Output], action: Action) -> Option<Jingle> {
+pub(crate) fn jingle_of(out: &[Output], action: Action) -> Option<Jingle> {
     out.iter().find_map(|o| match o {
         Output::Jingle { jingle, .. } if jingle.action == action => Some(jingle.clone()),
         _ => None,
@@ -268,7 +268,7 @@ fn jmi_call_end_to_end_without_network() {
 }
 
 /// An audio call between two machines, direct session-initiate, both active.
-fn active_pair() -> (Call, Call) {
+pub(crate) fn active_pair() -> (Call, Call) {
     let alice = own("alice@x/pc");
     let bob = own("bob@x/phone");
     let (mut a, _) = Call::place(

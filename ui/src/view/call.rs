@@ -149,6 +149,10 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
         });
     });
     let notice = match (call.held, call.peer_held, call.peer_muted) {
+        _ if call.reconnecting => Some(format!(
+            "Reconnecting: the network path to {} is lost. The call goes on when it is found again.",
+            call.peer
+        )),
         (true, _, _) => Some("The call is on hold: you hear nothing and send nothing.".into()),
         (_, true, _) => Some(format!("{} put the call on hold.", call.peer)),
         (_, _, true) => Some(format!("{} muted their microphone.", call.peer)),

@@ -1,0 +1,298 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use super::super::tests::{active_pair, cand};
+use super::*;
+
+fn alice() -> Jid {
+    Jid::new("alice@x/pc").unwrap()
+}
+
+fn bob() -> Jid {
+    Jid::new("bob@x/phone").unwrap()
+}
+
+fn creds(u: &str) -> IceCredentials {
+    IceCredentials {
+        ufrag: u.into(),
+        pwd: format!("{u}-password-password"),
+    }
+}
+
+/// The transport-infos among `out`, in order.
+fn transport_infos(out: &[Output]) -> Vec<Jingle> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Jingle { jingle, .. } if jingle.action == Action::TransportInfo => {
+                Some(jingle.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn transport(j: &Jingle) -> &Transport {
+    j.contents[0].transport.as_ref().unwrap()
+}
+
+fn timers(out: &[Output]) -> Vec<Duration> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::SetTimer(d) => Some(*d),
+            _ => None,
+        })
+        .collect()
+}
+
+fn peer_restarted(out: &[Output]) -> Option<(IceCredentials, bool)> {
+    out.iter().find_map(|o| match o {
+        Output::PeerRestarted { peer, offer } => Some((peer.clone(), *offer)),
+        _ => None,
+    })
+}
+
+fn remote_candidates(out: &[Output]) -> usize {
+    out.iter()
+        .map(|o| match o {
+            Output::RemoteCandidates(c) => c.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Alice (initiator) loses the path, restarts after 2 s: a transport-info with only
+/// her new credentials, her candidates after it; Bob answers with his credentials
+/// on his first new candidate; media connects and both are told the path is back.
+#[test]
+fn a_lost_path_is_restarted_and_answered_as_conversations_does() {
+    let (mut a, mut b) = active_pair();
+    let out = a.handle(Input::PathLost);
+    assert!(out.iter().any(|o| matches!(o, Output::Path { lost: true })));
+    assert_eq!(timers(&out), vec![Duration::from_secs(2)]);
+    let out = b.handle(Input::PathLost);
+    assert_eq!(
+        timers(&out),
+        vec![Duration::from_secs(4)],
+        "the responder waits longer"
+    );
+
+    let out = a.handle(Input::Timeout);
+    assert!(out.iter().any(|o| matches!(o, Output::RestartIce)));
+    assert_eq!(timers(&out), vec![RESTART_RETRY]);
+    // A candidate of the new generation made before its credentials: held.
+    assert!(a.handle(Input::LocalCandidate(cand(7000))).is_empty());
+    let out = a.handle(Input::LocalRestart {
+        ours: creds("a1"),
+        offer: true,
+    });
+    let tis = transport_infos(&out);
+    assert_eq!(tis.len(), 2, "{out:?}");
+    let offer = transport(&tis[0]);
+    assert_eq!(offer.ufrag.as_deref(), Some("a1"));
+    assert!(offer.candidates.is_empty() && offer.fingerprint.is_none());
+    assert_eq!(transport(&tis[1]).ufrag.as_deref(), Some("a1"));
+    assert_eq!(transport(&tis[1]).candidates.len(), 1);
+
+    let out = b.handle(Input::Jingle {
+        from: alice(),
+        jingle: tis[0].clone(),
+    });
+    assert_eq!(peer_restarted(&out), Some((creds("a1"), true)));
+    assert_eq!(
+        timers(&out),
+        vec![RESTART_RETRY + Duration::from_secs(2)],
+        "Bob's own restart waits for Alice's next one"
+    );
+    let out = b.handle(Input::Jingle {
+        from: alice(),
+        jingle: tis[1].clone(),
+    });
+    assert_eq!(peer_restarted(&out), None, "same generation");
+    assert_eq!(remote_candidates(&out), 1);
+    // Bob's answer waits for his first candidate, and goes with it.
+    let out = b.handle(Input::LocalRestart {
+        ours: creds("b1"),
+        offer: false,
+    });
+    assert!(transport_infos(&out).is_empty(), "{out:?}");
+    let out = b.handle(Input::LocalCandidate(cand(7001)));
+    let tis = transport_infos(&out);
+    assert_eq!(transport(&tis[0]).ufrag.as_deref(), Some("b1"));
+    assert_eq!(transport(&tis[0]).candidates.len(), 1);
+
+    let out = a.handle(Input::Jingle {
+        from: bob(),
+        jingle: tis[0].clone(),
+    });
+    assert_eq!(peer_restarted(&out), Some((creds("b1"), false)));
+    assert_eq!(remote_candidates(&out), 1);
+
+    for c in [&mut a, &mut b] {
+        let out = c.handle(Input::MediaConnected);
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::Path { lost: false })));
+        assert_eq!(c.state, CallState::Active);
+        assert_eq!(c.ice_restarts(), 1);
+        // The old timer firing now does nothing.
+        assert!(c.handle(Input::Timeout).is_empty());
+    }
+}
+
+/// Both restart at once: the initiator's restart wins, the responder's is dropped
+/// by the initiator and given up by the responder.
+#[test]
+fn both_restarting_at_once_the_initiators_restart_wins() {
+    let (mut a, mut b) = active_pair();
+    for c in [&mut a, &mut b] {
+        c.handle(Input::PathLost);
+        c.handle(Input::Timeout);
+    }
+    let a_offer = transport_infos(&a.handle(Input::LocalRestart {
+        ours: creds("a1"),
+        offer: true,
+    }));
+    let b_offer = transport_infos(&b.handle(Input::LocalRestart {
+        ours: creds("b1"),
+        offer: true,
+    }));
+    let out = a.handle(Input::Jingle {
+        from: bob(),
+        jingle: b_offer[0].clone(),
+    });
+    assert_eq!(peer_restarted(&out), None, "{out:?}");
+    let out = b.handle(Input::Jingle {
+        from: alice(),
+        jingle: a_offer[0].clone(),
+    });
+    assert_eq!(peer_restarted(&out), Some((creds("a1"), true)));
+    // Bob answers; Alice takes it.
+    b.handle(Input::LocalRestart {
+        ours: creds("b2"),
+        offer: false,
+    });
+    let answer = transport_infos(&b.handle(Input::LocalCandidate(cand(7002))));
+    let out = a.handle(Input::Jingle {
+        from: bob(),
+        jingle: answer[0].clone(),
+    });
+    assert_eq!(peer_restarted(&out), Some((creds("b2"), false)));
+}
+
+/// The peer's restart comes while the engine makes ours: ours is dropped when it
+/// comes, our answer goes out with the candidates held meanwhile.
+#[test]
+fn the_peers_restart_while_ours_is_being_made_replaces_it() {
+    let (mut a, mut b) = active_pair();
+    a.handle(Input::PathLost);
+    a.handle(Input::Timeout);
+    b.handle(Input::PathLost);
+    b.handle(Input::Timeout);
+    let b_offer = transport_infos(&b.handle(Input::LocalRestart {
+        ours: creds("b1"),
+        offer: true,
+    }));
+    let out = a.handle(Input::Jingle {
+        from: bob(),
+        jingle: b_offer[0].clone(),
+    });
+    assert_eq!(peer_restarted(&out), Some((creds("b1"), true)));
+    assert!(a.handle(Input::LocalCandidate(cand(7003))).is_empty());
+    let out = a.handle(Input::LocalRestart {
+        ours: creds("a1"),
+        offer: true,
+    });
+    assert!(transport_infos(&out).is_empty(), "replaced: {out:?}");
+    let out = a.handle(Input::LocalRestart {
+        ours: creds("a2"),
+        offer: false,
+    });
+    let tis = transport_infos(&out);
+    assert_eq!(tis.len(), 1, "{out:?}");
+    assert_eq!(transport(&tis[0]).ufrag.as_deref(), Some("a2"));
+    assert_eq!(transport(&tis[0]).candidates.len(), 1);
+}
+
+/// After a restart, candidates still carrying the peer's old credentials, and
+/// credentials that do not fit SDP, are dropped.
+#[test]
+fn stale_and_malformed_credentials_are_dropped() {
+    let (mut a, mut b) = active_pair();
+    a.handle(Input::PathLost);
+    a.handle(Input::Timeout);
+    let tis = transport_infos(&a.handle(Input::LocalRestart {
+        ours: creds("a1"),
+        offer: true,
+    }));
+    b.handle(Input::Jingle {
+        from: alice(),
+        jingle: tis[0].clone(),
+    });
+    // A late candidate of Alice's first generation.
+    let mut old = tis[0].clone();
+    if let Some(t) = old.contents[0].transport.as_mut() {
+        t.ufrag = Some("uf".into());
+        t.pwd = Some("pwd-pwd-pwd-pwd-pwd-pwd".into());
+        t.candidates = vec![cand(7004)];
+    }
+    let out = b.handle(Input::Jingle {
+        from: alice(),
+        jingle: old,
+    });
+    assert_eq!(remote_candidates(&out), 0, "{out:?}");
+    assert_eq!(peer_restarted(&out), None);
+    let mut bad = tis[0].clone();
+    if let Some(t) = bad.contents[0].transport.as_mut() {
+        t.ufrag = Some("x\r\na=candidate:1 1 udp 1 203.0.113.9 9 typ host".into());
+    }
+    let out = b.handle(Input::Jingle {
+        from: alice(),
+        jingle: bad,
+    });
+    assert_eq!(peer_restarted(&out), None, "{out:?}");
+    assert_eq!(b.state, CallState::Active);
+}
+
+/// A blip: the path comes back before the timer; nothing is restarted. A path that
+/// never comes back: restarts every RESTART_RETRY, then the call ends as a
+/// connectivity error after PATH_GIVE_UP.
+#[test]
+fn a_blip_restarts_nothing_and_a_lost_cause_ends_after_the_give_up_time() {
+    let (mut a, _) = active_pair();
+    a.handle(Input::PathLost);
+    let out = a.handle(Input::MediaConnected);
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Path { lost: false })));
+    assert!(a.handle(Input::Timeout).is_empty());
+    assert_eq!(a.ice_restarts(), 0);
+
+    let mut waited = timers(&a.handle(Input::PathLost))[0];
+    let mut restarts = 0;
+    loop {
+        let out = a.handle(Input::Timeout);
+        if let Some(t) = jingle_of_terminate(&out) {
+            assert_eq!(t, Reason::ConnectivityError);
+            break;
+        }
+        assert!(
+            out.iter().any(|o| matches!(o, Output::RestartIce)),
+            "{out:?}"
+        );
+        restarts += 1;
+        a.handle(Input::LocalRestart {
+            ours: creds(&format!("a{restarts}")),
+            offer: true,
+        });
+        waited += timers(&out)[0];
+    }
+    assert!(waited >= PATH_GIVE_UP && waited < PATH_GIVE_UP + RESTART_RETRY * 2);
+    assert_eq!(a.ice_restarts(), restarts);
+    assert!(a.is_ended());
+}
+
+fn jingle_of_terminate(out: &[Output]) -> Option<Reason> {
+    out.iter().find_map(|o| match o {
+        Output::Jingle { jingle, .. } if jingle.action == Action::SessionTerminate => jingle.reason,
+        _ => None,
+    })
+}
