@@ -56,9 +56,19 @@ fn end_reason(events: &[Value]) -> String {
         .to_string()
 }
 
+/// Which packets the blackout drops.
+#[derive(Clone, Copy, PartialEq)]
+enum Lost {
+    /// Every UDP packet, both ways.
+    Both,
+    /// Only those to Bob's sockets: Alice still hears Bob, Bob hears nothing, so
+    /// only Bob finds the path lost.
+    ToBob,
+}
+
 /// Alice calls Bob (tone 440 Hz), UDP is dropped `blackout` long from 3 s after the
 /// call is active, the call goes on `after` more, Alice hangs up.
-fn call_through_blackout(blackout: Duration, after: Duration) -> Outage {
+fn call_through_blackout(blackout: Duration, after: Duration, lost: Lost) -> Outage {
     assert!(
         isolate_network(),
         "this test drops all UDP with nftables: it needs a network namespace of its own (root)"
@@ -85,7 +95,10 @@ fn call_through_blackout(blackout: Duration, after: Duration) -> Outage {
     });
     std::thread::sleep(Duration::from_secs(3));
     let started = Instant::now();
-    let drop_udp = UdpBlackout::start();
+    let drop_udp = match lost {
+        Lost::Both => UdpBlackout::start(),
+        Lost::ToBob => UdpBlackout::towards(&support::netns::udp_ports_of(bob_proc.pid())),
+    };
     std::thread::sleep(blackout);
     drop(drop_udp);
     let blackout = started.elapsed();
@@ -127,7 +140,7 @@ fn call_through_blackout(blackout: Duration, after: Duration) -> Outage {
 /// within 1 s of the path, and ends as a success.
 #[test]
 fn a_3_second_udp_blackout_and_the_tone_is_back_within_1_s() {
-    let o = call_through_blackout(Duration::from_secs(3), Duration::from_secs(4));
+    let o = call_through_blackout(Duration::from_secs(3), Duration::from_secs(4), Lost::Both);
     assert!(
         o.recovery() <= Duration::from_secs(1),
         "the tone came back {:?} after the path (silence {:?})",
@@ -144,7 +157,7 @@ fn a_3_second_udp_blackout_and_the_tone_is_back_within_1_s() {
 /// is reconnecting and then back, and the tone is back within 2 s of the path.
 #[test]
 fn a_40_second_udp_blackout_restarts_ice_and_the_call_goes_on() {
-    let o = call_through_blackout(Duration::from_secs(40), Duration::from_secs(5));
+    let o = call_through_blackout(Duration::from_secs(40), Duration::from_secs(5), Lost::Both);
     for (who, events) in [("alice", &o.caller), ("bob", &o.callee)] {
         let i = infos(events);
         let lost = i.iter().position(|s| s == "reconnecting");
@@ -161,4 +174,154 @@ fn a_40_second_udp_blackout_restarts_ice_and_the_call_goes_on() {
         o.recovery(),
         o.gap
     );
+}
+
+/// Only Bob (the callee) stops hearing anything, for 30 s: he finds the path lost and
+/// restarts ICE himself (Alice, who still hears him, answers), and his tone comes
+/// back within 2 s of the path.
+#[test]
+fn the_callee_restarts_when_only_its_side_loses_the_path() {
+    let o = call_through_blackout(Duration::from_secs(30), Duration::from_secs(5), Lost::ToBob);
+    let i = infos(&o.callee);
+    let lost = i.iter().position(|s| s == "reconnecting");
+    let back = i.iter().rposition(|s| s == "reconnected");
+    assert!(
+        matches!((lost, back), (Some(l), Some(b)) if l < b),
+        "bob: {i:?}"
+    );
+    for events in [&o.caller, &o.callee] {
+        assert_eq!(end_reason(events), "success");
+    }
+    assert!(
+        o.recovery() <= Duration::from_secs(2),
+        "the tone came back {:?} after the path (silence {:?})",
+        o.recovery(),
+        o.gap
+    );
+}
+
+// ---- the XMPP stream cut mid-call (item 2), driven through the library
+
+use banter::client::{self, CallInfo, ClientHandle, Command, Event};
+use banter_media::audio::sink::SinkSpec;
+use banter_media::audio::source::SourceSpec;
+use banter_media::{Cidr, MediaConfig};
+use support::User;
+
+async fn online(user: &User, tone: f32, sink: SinkSpec, caller: Option<&User>) -> ClientHandle {
+    let mut cfg = user.config("pc");
+    let mut m = MediaConfig::new(SourceSpec::Tone(tone), sink);
+    m.allow = vec![Cidr::parse("127.0.0.0/8").unwrap()];
+    cfg.media = Some(m);
+    if let Some(c) = caller {
+        cfg.call_policy.allowed = vec![banter::xmpp_parsers::jid::BareJid::new(&c.jid).unwrap()];
+    }
+    let mut c = client::start(cfg).await.expect("login");
+    support::next_event(&mut c, "connected", T, |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+    c
+}
+
+fn call_state(e: &Event, want: &str) -> bool {
+    matches!(e, Event::Call { state, .. } if state.as_str() == want)
+}
+
+/// Both users' XMPP connections are cut mid-call (their TCP sockets destroyed, and
+/// the server's port closed for 5 s): Alice's tone goes on reaching Bob over the
+/// call's own path without a gap; Bob's mute during the outage reaches Alice, and
+/// Alice's message then reaches Bob, once the streams are resumed; the call ends as a
+/// success on both sides.
+#[tokio::test(flavor = "current_thread")]
+async fn the_xmpp_stream_cut_mid_call_loses_neither_the_call_nor_what_was_sent() {
+    assert!(
+        isolate_network(),
+        "this test cuts TCP with nftables and ss: it needs a network namespace of its own"
+    );
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let b_wav = dir.path().join("bob-heard.wav");
+    let mut b = online(&bob, 880.0, SinkSpec::Wav(b_wav.clone()), Some(&alice)).await;
+    let mut a = online(&alice, 440.0, SinkSpec::Null, None).await;
+    a.send(Command::Call {
+        id: "cut".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: false,
+    });
+    let ringing = support::next_event(&mut b, "ringing", T, |e| call_state(e, "ringing")).await;
+    let Event::Call { id: b_id, .. } = ringing else {
+        unreachable!()
+    };
+    b.send(Command::AcceptCall {
+        id: b_id.clone(),
+        video: false,
+    });
+    support::next_event(&mut a, "active", T, |e| call_state(e, "active")).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let cut = support::netns::TcpCut::start(server.port);
+    support::next_event(&mut a, "connection lost", T, |e| {
+        matches!(e, Event::ConnectionLost)
+    })
+    .await;
+    support::next_event(&mut b, "connection lost", T, |e| {
+        matches!(e, Event::ConnectionLost)
+    })
+    .await;
+    b.send(Command::MuteCall {
+        id: b_id.clone(),
+        muted: true,
+    });
+    a.send(Command::SendMessage {
+        id: "during-the-cut".into(),
+        to: banter::xmpp_parsers::jid::BareJid::new(&bob.jid).unwrap(),
+        body: "sent while the stream was down".into(),
+    });
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    drop(cut);
+    for (who, c) in [("alice", &mut a), ("bob", &mut b)] {
+        let back = support::next_event(c, "back online", T, |e| {
+            matches!(e, Event::Connected { .. })
+        })
+        .await;
+        eprintln!("{who}: {back:?}");
+    }
+    support::next_event(&mut a, "Bob's mute", T, |e| {
+        matches!(
+            e,
+            Event::CallInfo {
+                info: CallInfo::Mute,
+                ..
+            }
+        )
+    })
+    .await;
+    support::next_event(&mut b, "the message", T, |e| {
+        matches!(e, Event::Message { message } if message.body == "sent while the stream was down")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    a.send(Command::Hangup { id: "cut".into() });
+    for (who, c) in [("alice", &mut a), ("bob", &mut b)] {
+        let end = support::next_event(c, "ended", T, |e| call_state(e, "ended")).await;
+        let Event::Call { reason, .. } = end else {
+            unreachable!()
+        };
+        assert!(reason.is_some_and(|r| r.is_success()), "{who}: {reason:?}");
+    }
+    b.send(Command::Disconnect);
+    support::next_event(&mut b, "bob gone", T, |e| matches!(e, Event::Disconnected)).await;
+    let heard = read_wav(&b_wav);
+    assert!(
+        heard.len() > 48_000 * 8,
+        "bob recorded {} samples",
+        heard.len()
+    );
+    let f = dominant_frequency(&heard[24_000..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz");
+    let gap = longest_gap_ms(&heard, 48_000, 300);
+    assert!(gap < 300.0, "the tone stopped for {gap} ms");
 }

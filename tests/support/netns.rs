@@ -31,9 +31,21 @@ pub struct UdpBlackout;
 
 impl UdpBlackout {
     pub fn start() -> UdpBlackout {
+        UdpBlackout::of("meta l4proto udp drop")
+    }
+
+    /// Only the UDP packets to these ports (one side's sockets: it loses its path,
+    /// the other still hears it).
+    pub fn towards(ports: &[u16]) -> UdpBlackout {
+        assert!(!ports.is_empty(), "no port to black out");
+        let set: Vec<String> = ports.iter().map(u16::to_string).collect();
+        UdpBlackout::of(&format!("udp dport {{ {} }} drop", set.join(", ")))
+    }
+
+    fn of(rule: &str) -> UdpBlackout {
         nft("add table inet blackout");
         nft("add chain inet blackout input { type filter hook input priority 0 ; }");
-        nft("add rule inet blackout input meta l4proto udp drop");
+        nft(&format!("add rule inet blackout input {rule}"));
         UdpBlackout
     }
 }
@@ -42,6 +54,25 @@ impl Drop for UdpBlackout {
     fn drop(&mut self) {
         nft("delete table inet blackout");
     }
+}
+
+/// The UDP ports process `pid` has sockets on (`ss`).
+pub fn udp_ports_of(pid: u32) -> Vec<u16> {
+    let out = Command::new("ss")
+        .args(["-H", "-uanp"])
+        .output()
+        .expect("ss (package iproute2)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let owner = format!("pid={pid},");
+    let mut ports: Vec<u16> = text
+        .lines()
+        .filter(|l| l.contains(&owner))
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .filter_map(|local| local.rsplit(':').next()?.parse().ok())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
 }
 
 fn nft(rule: &str) {
@@ -54,4 +85,40 @@ fn nft(rule: &str) {
         "nft {rule}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The XMPP server's port cut off (every TCP segment to or from it dropped) and the
+/// connections to it destroyed (`ss -K`), in this thread's namespace, until dropped.
+pub struct TcpCut {
+    port: u16,
+}
+
+impl TcpCut {
+    pub fn start(port: u16) -> TcpCut {
+        nft("add table inet cut");
+        nft("add chain inet cut input { type filter hook input priority 0 ; }");
+        nft(&format!("add rule inet cut input tcp dport {port} drop"));
+        nft(&format!("add rule inet cut input tcp sport {port} drop"));
+        let out = Command::new("ss")
+            .args([
+                "-K",
+                "-tn",
+                &format!("( dport = :{port} or sport = :{port} )"),
+            ])
+            .output()
+            .expect("ss (package iproute2)");
+        assert!(
+            out.status.success(),
+            "ss -K: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TcpCut { port }
+    }
+}
+
+impl Drop for TcpCut {
+    fn drop(&mut self) {
+        nft("delete table inet cut");
+        eprintln!("port {} open again", self.port);
+    }
 }

@@ -79,6 +79,10 @@ impl MediaSession {
         let Ok(d) = SessionDescription::from_sdp(&local.sdp) else {
             return;
         };
+        tracing::debug!(
+            candidates = d.candidates.len(),
+            "candidates kept across the ICE restart"
+        );
         // Component 2 (RTCP) has no use: RTCP is multiplexed (rtcp-mux).
         for c in d.candidates.into_iter().filter(|c| c.component == 1) {
             if self.config.relay_only && c.kind != CandidateKind::Relay {

@@ -371,6 +371,7 @@ pub(super) async fn drive(
                 if c.kind == CandidateKind::Host && !config.allowed(c.ip) {
                     continue;
                 }
+                tracing::debug!(candidate = %c.to_sdp(), "local candidate");
                 let _ = events.send(match role {
                     Role::Main => MediaEvent::LocalCandidate(c),
                     Role::Video => MediaEvent::VideoCandidate(c),

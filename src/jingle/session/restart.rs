@@ -157,6 +157,12 @@ impl Call {
             }
         }
         let held = std::mem::take(&mut self.restart.held);
+        tracing::info!(
+            offer,
+            candidates = held.len(),
+            restarts = self.restart.count,
+            "our new ICE credentials"
+        );
         self.send_candidates(held, out);
     }
 
@@ -241,6 +247,11 @@ impl Call {
                 out.push(Output::SetTimer(wait));
             }
         }
+        tracing::info!(
+            offer,
+            candidates = t.candidates.len(),
+            "the peer's new ICE credentials"
+        );
         out.push(Output::PeerRestarted {
             peer: IceCredentials {
                 ufrag: ufrag.clone(),
