@@ -392,3 +392,129 @@ fn banter_video_calls_a_browser_that_does_not_bundle() {
 fn browser_that_does_not_bundle_video_calls_banter() {
     browser_calls_banter(false, Peer::VideoUnbundled);
 }
+
+// ---- ICE restart with the browser (issue #19)
+
+/// The browser calls Banter and restarts ICE 2 s into the call (StanzaJS restarts only
+/// as the initiator): Banter takes the transport-info with the new credentials as an
+/// offer and answers; the browser's transport moves to the new generation (its
+/// selected pair changes again, ICE connected) and each side still hears the other's
+/// tone at the end.
+#[test]
+fn the_browser_restarts_ice_and_the_call_goes_on() {
+    isolate_network();
+    let server = Prosody::start_with_websocket();
+    let bob = server.user("bob");
+    let web = server.user("web");
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("bob-heard.wav");
+    let mut args = vec![
+        "answer",
+        "--from",
+        web.jid.as_str(),
+        "--calls",
+        "1",
+        "--resource",
+        "desk",
+    ];
+    args.extend(media_args("tone:880", wav.to_str().unwrap()));
+    let mut banter = Proc::spawn(bob.banter(&args));
+    banter.wait_for("bob online", T, |v| v["event"] == "caught_up");
+    let to = format!("{}/desk", bob.jid);
+    let b_args = [
+        "--mode",
+        "call",
+        "--peer",
+        &to,
+        "--tone",
+        "440",
+        "--expect-hz",
+        "880",
+        "--duration",
+        "8",
+        "--restart-ice-at",
+        "2",
+        "--expect-after",
+        "6",
+        "--verbose",
+    ];
+    let (ok, b_events) = browser(&server, &web, &b_args).finish(T);
+    let r = result(&b_events);
+    eprintln!("browser after its restart: {}", r["transport"]);
+    assert!(ok, "browser: {r}");
+    assert_eq!(r["ice_restarts"], 1, "{r}");
+    let t = &r["transport"];
+    assert!(t["pair_changes"].as_u64().unwrap_or(0) >= 2, "{r}");
+    assert_eq!(t["ice_state"], "connected", "{r}");
+    assert_eq!(r["end_reason"], "success", "{r}");
+    // The restart went through Banter: the browser's new credentials went out, and
+    // Banter's came back (the first transport-info carrying them).
+    let offer = jingle_xml(&b_events, "out", "transport-info");
+    assert!(offer.contains("ufrag="), "{offer}");
+    let (ok, events) = banter.finish(T);
+    assert!(ok, "banter: {events:#?}");
+    let rec = read_wav(&wav);
+    let last = &rec[rec.len().saturating_sub(48_000)..];
+    let f = dominant_frequency(last, 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "Banter heard {f} Hz at the end");
+}
+
+/// Banter calls the browser and all UDP is dropped for 10 s mid-call: Banter (the
+/// initiator) restarts ICE, the browser answers, and the browser hears Banter's tone
+/// again after the outage, Banter the browser's.
+#[test]
+fn banter_restarts_ice_with_the_browser_after_an_outage() {
+    assert!(
+        support::netns::isolate_network(),
+        "this test drops UDP with nftables: it needs a network namespace of its own"
+    );
+    let server = Prosody::start_with_websocket();
+    let alice = server.user("alice");
+    let web = server.user("web");
+    let b_args = [
+        "--mode",
+        "answer",
+        "--resource",
+        "browser",
+        "--tone",
+        "880",
+        "--expect-hz",
+        "440",
+        "--answer-delay",
+        "0",
+        "--duration",
+        "60",
+        "--expect-after",
+        "15",
+    ];
+    let mut b = browser(&server, &web, &b_args);
+    b.wait_for("browser online", T, |v| v["event"] == "connected");
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("alice-heard.wav");
+    let to = format!("{}/browser", web.jid);
+    let mut args = vec!["call", to.as_str(), "--duration", "20"];
+    args.extend(media_args("tone:440", wav.to_str().unwrap()));
+    let mut a = Proc::spawn(alice.banter(&args));
+    a.wait_for("active", T, |v| {
+        v["event"] == "call" && v["state"] == "active"
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let blackout = support::netns::UdpBlackout::start();
+    std::thread::sleep(std::time::Duration::from_secs(10));
+    drop(blackout);
+    let (ok, a_events) = a.finish(T);
+    assert!(ok, "banter: {a_events:#?}");
+    let infos: Vec<&str> = a_events
+        .iter()
+        .filter(|e| e["event"] == "call_info")
+        .filter_map(|e| e["info"].as_str())
+        .collect();
+    assert_eq!(infos, ["reconnecting", "reconnected"], "{a_events:#?}");
+    let (ok, b_events) = b.finish(T);
+    let r = result(&b_events);
+    assert!(ok, "browser: {r}");
+    let rec = read_wav(&wav);
+    let last = &rec[rec.len().saturating_sub(48_000)..];
+    let f = dominant_frequency(last, 48_000);
+    assert!((f - 880.0).abs() <= 5.0, "Banter heard {f} Hz at the end");
+}

@@ -123,10 +123,11 @@ fn call_through_blackout(blackout: Duration, after: Duration, lost: Lost) -> Out
         }
     }
     eprintln!(
-        "blackout {:?}: silence {:?} at the far end, back {:?} after the path; \
+        "blackout {:?}: silence {:?} at the far end, back {:?} to {:?} after the path; \
          alice {:?}, bob {:?}",
         outage.blackout,
         outage.gap,
+        outage.gap.saturating_sub(outage.blackout),
         outage.recovery(),
         infos(&outage.caller),
         infos(&outage.callee)

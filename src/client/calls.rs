@@ -16,7 +16,7 @@ use banter_media::description::MediaKind;
 use banter_media::MediaEvent;
 
 use super::{CallPolicy, Event, State};
-use crate::jingle::endpoint::{self, Directory, Endpoint, MediaCommand, MediaResult};
+use crate::jingle::endpoint::{self, Directory, Endpoint, IqAnswer, MediaCommand, MediaResult};
 use crate::jingle::session::{CallState, Input};
 use crate::store::Store;
 
@@ -237,12 +237,12 @@ impl State {
         &mut self,
         id: &str,
         from: Option<&Jid>,
-        failed: bool,
+        answer: IqAnswer,
         out: &mut Vec<Stanza>,
     ) -> bool {
         let mut ours = false;
         self.with_calls(out, |ep, dir, now| {
-            ours = ep.handle_iq_answer(id, from, failed, now, dir);
+            ours = ep.handle_iq_answer(id, from, answer, now, dir);
         });
         ours
     }

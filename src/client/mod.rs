@@ -25,7 +25,7 @@ use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
-use crate::jingle::endpoint::Endpoint;
+use crate::jingle::endpoint::{Endpoint, IqAnswer};
 use crate::limits;
 use crate::store::{Direction, MessageState, Store, StoreError, StoredMessage};
 use crate::xmpp::connect::{self, ConnectOptions};
@@ -542,10 +542,22 @@ impl State {
             }
             Stanza::Iq(Iq::Result {
                 ref id, ref from, ..
-            }) if self.on_call_iq_answer(id, from.as_ref(), false, out) => {}
+            }) if self.on_call_iq_answer(id, from.as_ref(), IqAnswer::Done, out) => {}
             Stanza::Iq(Iq::Error {
-                ref id, ref from, ..
-            }) if self.on_call_iq_answer(id, from.as_ref(), true, out) => {}
+                ref id,
+                ref from,
+                ref error,
+                ..
+            }) if self.on_call_iq_answer(
+                id,
+                from.as_ref(),
+                if error.defined_condition == DefinedCondition::ItemNotFound {
+                    IqAnswer::NoSuchSession
+                } else {
+                    IqAnswer::Refused
+                },
+                out,
+            ) => {}
             Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out),
             Stanza::Presence(p) => {
                 if p.type_ == PresenceType::Unavailable {

@@ -147,6 +147,16 @@ pub enum MediaCommand {
     Close,
 }
 
+/// How the call's peer answered one of our Jingle requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IqAnswer {
+    Done,
+    Refused,
+    /// `item-not-found` (XEP-0166 `unknown-session`): the peer has no such call
+    /// any more (it ended it while our streams were down, or restarted).
+    NoSuchSession,
+}
+
 /// What a call's media engine did, fed back with [`Endpoint::handle_media`].
 #[derive(Debug, Clone)]
 pub enum MediaResult {
@@ -431,7 +441,7 @@ impl Endpoint {
         &mut self,
         iq_id: &str,
         from: Option<&Jid>,
-        failed: bool,
+        answer: IqAnswer,
         now: Instant,
         dir: &dyn Directory,
     ) -> bool {
@@ -447,9 +457,16 @@ impl Endpoint {
         }) else {
             return false;
         };
-        if failed {
-            tracing::info!(call = %call_id, action = action.as_str(), "the peer refused a jingle request");
-            self.input(&call_id, Input::JingleRefused(action), now, dir);
+        match answer {
+            IqAnswer::Done => {}
+            IqAnswer::NoSuchSession if action != Action::SessionInitiate => {
+                tracing::info!(call = %call_id, action = action.as_str(), "the peer has no such session");
+                self.input(&call_id, Input::PeerLostSession, now, dir);
+            }
+            IqAnswer::Refused | IqAnswer::NoSuchSession => {
+                tracing::info!(call = %call_id, action = action.as_str(), "the peer refused a jingle request");
+                self.input(&call_id, Input::JingleRefused(action), now, dir);
+            }
         }
         true
     }

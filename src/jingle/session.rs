@@ -113,6 +113,9 @@ pub enum Input {
     },
     /// Our Jingle request was refused by the peer or its server.
     JingleRefused(Action),
+    /// The peer answered one of our requests about this call with `item-not-found`:
+    /// it has no such session (it ended it while our stream was down).
+    PeerLostSession,
     /// The media engine produced our offer or answer.
     LocalDescription(SessionDescription),
     LocalCandidate(Candidate),
@@ -750,6 +753,10 @@ impl Call {
             Input::LocalRestart { ours, offer } => self.local_restart(ours, offer, &mut out),
             Input::MediaFailed(reason) => {
                 out.extend(self.terminate(reason));
+            }
+            Input::PeerLostSession => {
+                // Nobody to tell: the peer already forgot the call.
+                self.end(EndReason::Jingle(Reason::Gone), &mut out);
             }
             Input::PeerGone => {
                 // Nobody left to tell: end here.

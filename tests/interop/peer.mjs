@@ -33,6 +33,10 @@ const USAGE = `usage: node peer.mjs --ws URL --jid JID --password PW --mode call
   [--video]             also send a 640x480 test pattern (frame numbers burned in) and
                         require the peer's pictures, read the same way, to count up
   [--no-bundle]         be like Dino: advertise video calls but not BUNDLE
+  [--restart-ice-at S]  restart ICE S seconds after the call is active (StanzaJS does
+                        it only as the initiator: call mode)
+  [--expect-after S]    with --expect-hz: fail unless the frequency is also heard S
+                        seconds or more after the call became active
                         (urn:xmpp:jingle:apps:grouping:0), and offer no BUNDLE group,
                         so each content has an ICE/DTLS transport of its own
   [--require-loopback-pair]  fail unless the selected ICE pair is 127.x on both ends
@@ -60,6 +64,8 @@ try {
             'no-tcp': { type: 'boolean', default: false },
             video: { type: 'boolean', default: false },
             'no-bundle': { type: 'boolean', default: false },
+            'restart-ice-at': { type: 'string' },
+            'expect-after': { type: 'string' },
             'require-loopback-pair': { type: 'boolean', default: false },
             resource: { type: 'string' },
             verbose: { type: 'boolean', default: false },
@@ -108,6 +114,8 @@ const opts = {
     allowTcp: !args['no-tcp'],
     video: args.video,
     noBundle: args['no-bundle'],
+    restartIceAt: args['restart-ice-at'] ? Number(args['restart-ice-at']) : undefined,
+    expectAfter: args['expect-after'] ? Number(args['expect-after']) : undefined,
     requireLoopbackPair: args['require-loopback-pair'],
     resource: args.resource,
     verbose,

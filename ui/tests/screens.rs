@@ -331,6 +331,15 @@ fn in_call_mute_hold_and_hang_up() {
     h.state_mut().model.call.as_mut().unwrap().peer_muted = true;
     h.run();
     h.get_by_label("bob@example.org muted their microphone.");
+    // A lost network path (ICE restarting) is said before anything else, and goes.
+    let lost = "Reconnecting: the network path to bob@example.org is lost. \
+                The call goes on when it is found again.";
+    h.state_mut().model.call.as_mut().unwrap().reconnecting = true;
+    h.run();
+    h.get_by_label(lost);
+    h.state_mut().model.call.as_mut().unwrap().reconnecting = false;
+    h.run();
+    assert!(h.query_by_label(lost).is_none());
     h.get_by_role_and_label(Role::Button, "Hang up").click();
     h.run();
     assert_eq!(

@@ -16,7 +16,7 @@ use xmpp_parsers::stanza::Stanza;
 use banter_media::description::{Candidate, Fingerprint, SessionDescription, Setup};
 use banter_media::session::IceCredentials;
 
-use super::{Directory, Endpoint, Event, MediaCommand, MediaResult};
+use super::{Directory, Endpoint, Event, IqAnswer, MediaCommand, MediaResult};
 use crate::jingle::session::tests as session_tests;
 use crate::jingle::session::{CallState, EndReason, Input};
 use crate::jingle::{Jingle, Reason};
@@ -223,10 +223,10 @@ impl World {
                     from, id, payload, ..
                 })) => self.eps[to].handle_jingle(from, id, &payload, now, &Open),
                 Some(Stanza::Iq(Iq::Result { from, id, .. })) => {
-                    self.eps[to].handle_iq_answer(&id, from.as_ref(), false, now, &Open);
+                    self.eps[to].handle_iq_answer(&id, from.as_ref(), IqAnswer::Done, now, &Open);
                 }
                 Some(Stanza::Iq(Iq::Error { from, id, .. })) => {
-                    self.eps[to].handle_iq_answer(&id, from.as_ref(), true, now, &Open);
+                    self.eps[to].handle_iq_answer(&id, from.as_ref(), IqAnswer::Refused, now, &Open);
                 }
                 _ => {}
             },

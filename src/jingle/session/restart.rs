@@ -6,7 +6,9 @@
 //! - the other side answers with its own new credentials on the transport-info of its
 //!   first new candidate (new credentials *with* candidates are an answer);
 //! - both at once: the initiator's restart wins, the responder takes it and drops its
-//!   own.
+//!   own;
+//! - StanzaJS (browser clients) answers with its credentials alone, but names its
+//!   DTLS role in a fingerprint (`actpass` only in an offer), which tells them apart.
 //!
 //! When: the media engine says the path is lost (ICE disconnected or failed after
 //! media flowed). ICE itself gets a moment to find the path again (a blip), then the
@@ -209,10 +211,15 @@ impl Call {
         if !self.media_started || self.restart.old_remote.contains(ufrag) {
             return PeerCredentials::Stale;
         }
-        // New credentials and no candidate: the peer restarts. With candidates: its
-        // answer to ours, or (no restart of ours pending) a restart that brought its
-        // candidates along.
-        let offer = t.candidates.is_empty() || !self.restart.offered;
+        // Offer or answer? StanzaJS sends the fingerprint with its DTLS setup: an
+        // offer says `actpass`, an answer its role. Conversations sends none: new
+        // credentials without a candidate are its restart, with candidates its
+        // answer to ours. An "answer" while we restart nothing is a restart.
+        let offer = match &t.fingerprint {
+            Some((_, Setup::ActPass)) => true,
+            Some(_) => !self.restart.offered,
+            None => t.candidates.is_empty() || !self.restart.offered,
+        };
         if offer && self.restart.offered && self.direction == CallDirection::Out {
             tracing::info!("both restarted ICE: ours (the initiator's) goes on");
             return PeerCredentials::Stale;

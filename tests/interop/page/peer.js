@@ -51,6 +51,8 @@ export async function runPeer(opts) {
         requireLoopbackPair: false,
         video: false,
         noBundle: false,
+        restartIceAt: undefined,
+        expectAfter: undefined,
         ...opts
     };
 
@@ -115,6 +117,7 @@ export async function runPeer(opts) {
         accepted: false,
         connected: false,
         activeAt: undefined,
+        iceRestarts: 0,
         localHangup: false,
         ended: false,
         endReason: undefined,
@@ -166,8 +169,14 @@ export async function runPeer(opts) {
         const numbers = st.videoSamples.map(s => s.number).filter(n => n !== null);
         const increasing = numbers.every((n, i) => i === 0 || n > numbers[i - 1]);
         const videoOk = !o.video || (numbers.length >= 4 && increasing);
+        // Heard again late in the call (after an ICE restart or an outage).
+        const lateOk =
+            o.expectAfter === undefined || matches.some(m => m.since_active_ms >= o.expectAfter * 1000);
         const result = {
-            ok: !!st.activeAt && matches.length > 0 && !extraError && loopbackOk && videoOk,
+            ok: !!st.activeAt && matches.length > 0 && !extraError && loopbackOk && videoOk && lateOk,
+            late_ok: o.expectAfter === undefined ? undefined : lateOk,
+            ice_restarts: st.iceRestarts,
+            transport: st.transport,
             video: o.video
                 ? { ok: videoOk, numbers, samples: st.videoSamples.length, ...st.videoStats }
                 : undefined,
@@ -278,6 +287,36 @@ export async function runPeer(opts) {
             }, measureStart * 1000)
         );
         st.timers.push(setTimeout(hangUp, o.duration * 1000));
+        if (o.restartIceAt !== undefined) {
+            st.timers.push(
+                setTimeout(() => {
+                    st.iceRestarts += 1;
+                    emit('ice-restart', { by: 'us' });
+                    st.session.restartIce();
+                    // Whether the new generation took over: the transport's selected
+                    // pair changed again and ICE is connected.
+                    st.timers.push(setTimeout(recordTransport, 3000));
+                }, o.restartIceAt * 1000)
+            );
+        }
+    }
+
+    async function recordTransport() {
+        const s = st.session;
+        if (!s || !s.pc || s.pc.signalingState === 'closed') {
+            return;
+        }
+        const stats = await s.pc.getStats();
+        stats.forEach(r => {
+            if (r.type === 'transport') {
+                st.transport = {
+                    pair_changes: r.selectedCandidatePairChanges,
+                    ice_state: r.iceState,
+                    local_ufrag: r.iceLocalUsernameFragment
+                };
+            }
+        });
+        emit('transport', st.transport || {});
     }
 
     function hangUp() {

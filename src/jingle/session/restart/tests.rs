@@ -296,3 +296,110 @@ fn jingle_of_terminate(out: &[Output]) -> Option<Reason> {
         _ => None,
     })
 }
+
+/// What one restart costs on the wire (one host candidate per side, as on loopback):
+/// Alice's offer, her candidate, Bob's answer on his candidate, each an IQ set
+/// with its result; a real JID pair and real-length credentials. Printed for
+/// BENCHMARKS.md; more than 3 KB would mean the stanzas carry more than they need.
+#[test]
+fn a_restart_costs_under_3_kb_of_signaling() {
+    let (mut a, mut b) = active_pair();
+    a.handle(Input::PathLost);
+    a.handle(Input::Timeout);
+    let long = |u: &str| IceCredentials {
+        ufrag: format!("{u}Xy7Q"),
+        pwd: format!("{u}kZ3pW9sLq2VbN8tRm4YcFdHj"),
+    };
+    a.handle(Input::LocalCandidate(cand(50123)));
+    let mut sent = transport_infos(&a.handle(Input::LocalRestart {
+        ours: long("a1"),
+        offer: true,
+    }));
+    for j in sent.clone() {
+        b.handle(Input::Jingle {
+            from: alice(),
+            jingle: j,
+        });
+    }
+    b.handle(Input::LocalRestart {
+        ours: long("b1"),
+        offer: false,
+    });
+    sent.extend(transport_infos(
+        &b.handle(Input::LocalCandidate(cand(50124))),
+    ));
+    assert_eq!(sent.len(), 3);
+    // The IQ around each (from, to, type, id, namespace) and its empty result,
+    // as Prosody relays them for these JIDs.
+    let iq = r#"<iq xmlns="jabber:client" type="set" id="0123456789abcdef" from="alice@example.test/pc" to="bob@example.test/pc"></iq>"#.len();
+    let result = r#"<iq xmlns="jabber:client" type="result" id="0123456789abcdef" from="bob@example.test/pc" to="alice@example.test/pc"/>"#.len();
+    let bytes: usize = sent
+        .iter()
+        .map(|j| String::from(&j.to_element()).len() + iq + result)
+        .sum();
+    println!(
+        "one ICE restart: {} stanzas, {bytes} bytes of signaling",
+        sent.len() * 2
+    );
+    assert!(bytes < 3000, "{bytes} bytes");
+}
+
+/// StanzaJS answers a restart with a transport-info holding its new credentials and
+/// its fingerprint with its DTLS role, candidates after: that is the answer, not a
+/// crossing restart. Its own restart says `actpass`.
+#[test]
+fn a_stanzajs_answer_without_candidates_is_an_answer() {
+    let (mut a, mut b) = active_pair();
+    a.handle(Input::PathLost);
+    a.handle(Input::Timeout);
+    let tis = transport_infos(&a.handle(Input::LocalRestart {
+        ours: creds("a1"),
+        offer: true,
+    }));
+    assert_eq!(tis.len(), 1);
+    let fingerprint = |setup| {
+        Some((
+            Fingerprint {
+                hash: "sha-256".into(),
+                value: "CC:DD".into(),
+            },
+            setup,
+        ))
+    };
+    let mut answer = tis[0].clone();
+    if let Some(t) = answer.contents[0].transport.as_mut() {
+        t.ufrag = Some(creds("b1").ufrag);
+        t.pwd = Some(creds("b1").pwd);
+        t.fingerprint = fingerprint(Setup::Active);
+    }
+    let out = a.handle(Input::Jingle {
+        from: bob(),
+        jingle: answer,
+    });
+    assert_eq!(peer_restarted(&out), Some((creds("b1"), false)));
+    // The browser (initiator) restarting towards Bob: an offer.
+    let mut offer = tis[0].clone();
+    if let Some(t) = offer.contents[0].transport.as_mut() {
+        t.ufrag = Some(creds("a2").ufrag);
+        t.pwd = Some(creds("a2").pwd);
+        t.fingerprint = fingerprint(Setup::ActPass);
+    }
+    let out = b.handle(Input::Jingle {
+        from: alice(),
+        jingle: offer,
+    });
+    assert_eq!(peer_restarted(&out), Some((creds("a2"), true)));
+}
+
+/// The peer answers one of our requests with item-not-found (it ended the call while
+/// our stream was down, and its session-terminate never reached us): the call ends
+/// as gone, with nothing sent to a peer that has forgotten it.
+#[test]
+fn a_peer_without_the_session_ends_the_call() {
+    let (mut a, _) = active_pair();
+    a.handle(Input::PathLost);
+    let out = a.handle(Input::PeerLostSession);
+    assert_eq!(a.state, CallState::Ended(EndReason::Jingle(Reason::Gone)));
+    assert!(jingle_of_terminate(&out).is_none(), "{out:?}");
+    assert!(a.handle(Input::Timeout).is_empty());
+}
