@@ -97,6 +97,10 @@ pub struct MediaConfig {
     /// Offer redundant audio (RED): the peer is known to take it (another Banter).
     /// A peer's offer with RED is answered with it either way.
     pub red: bool,
+    /// How `turns:` servers (TURN over TLS) are verified: the same trust as the XMPP
+    /// connection's (system roots and the account's CA file). Without it they are
+    /// skipped.
+    pub turn_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl MediaConfig {
@@ -115,6 +119,7 @@ impl MediaConfig {
             video_out: VideoSinkSpec::Null,
             bundle: true,
             red: false,
+            turn_tls: None,
         }
     }
 

@@ -9,6 +9,10 @@
 //! authentication (MESSAGE-INTEGRITY) does not cover the transport, so the server sees
 //! an ordinary TCP allocation. One TCP connection per local socket, as a TCP-capable
 //! client would open.
+//!
+//! TURN over TLS (`turns:`, RFC 7065; for networks that let only TLS out, usually on
+//! port 443 or 5349) is the same bridge with TLS on the TCP connection, the server's
+//! certificate verified against its name with the XMPP connection's trust.
 
 // Reads the network: a panic here is a remote crash.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -18,8 +22,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -52,6 +56,13 @@ pub(crate) fn frame_len(head: [u8; 4]) -> Option<(usize, usize)> {
     }
 }
 
+/// TLS to the TURN server: the trust to verify it with and the name it must prove.
+#[derive(Clone)]
+pub struct TurnTls {
+    pub config: Arc<rustls::ClientConfig>,
+    pub name: ServerName<'static>,
+}
+
 /// A running bridge; stops when dropped.
 pub struct TcpTurnBridge {
     /// Where webrtc-rs should send its TURN traffic (`turn:ADDR?transport=udp`).
@@ -66,8 +77,12 @@ impl Drop for TcpTurnBridge {
 }
 
 impl TcpTurnBridge {
-    /// Starts a bridge to the TURN server at `server` (reached over TCP).
-    pub async fn start(server: SocketAddr) -> Result<TcpTurnBridge, MediaError> {
+    /// Starts a bridge to the TURN server at `server` (reached over TCP, with TLS
+    /// when `tls` is given).
+    pub async fn start(
+        server: SocketAddr,
+        tls: Option<TurnTls>,
+    ) -> Result<TcpTurnBridge, MediaError> {
         let udp = Arc::new(
             UdpSocket::bind(("127.0.0.1", 0))
                 .await
@@ -76,21 +91,27 @@ impl TcpTurnBridge {
         let local = udp
             .local_addr()
             .map_err(|e| MediaError::Transport(e.to_string()))?;
-        let task = tokio::spawn(run(udp, server));
+        let task = tokio::spawn(run(udp, server, tls));
         Ok(TcpTurnBridge { local, task })
     }
 }
 
 /// Hands each local socket's datagrams to its own connection task; holds no lock and
 /// never waits for the network, so one slow connection does not stall the others.
-async fn run(udp: Arc<UdpSocket>, server: SocketAddr) {
+async fn run(udp: Arc<UdpSocket>, server: SocketAddr, tls: Option<TurnTls>) {
     let mut conns: HashMap<SocketAddr, (mpsc::Sender<Vec<u8>>, JoinHandle<()>)> = HashMap::new();
-    let (gone_tx, mut gone_rx) = mpsc::channel::<SocketAddr>(MAX_CONNS);
+    let (gone_tx, mut gone_rx) = mpsc::channel::<(SocketAddr, Gone)>(MAX_CONNS);
+    // A server whose certificate was refused is not tried again (each retransmitted
+    // allocation request would otherwise be a new handshake and a new warning).
+    let mut refused = false;
     let mut buf = vec![0u8; 65_536];
     loop {
         tokio::select! {
             got = udp.recv_from(&mut buf) => {
                 let Ok((n, from)) = got else { break };
+                if refused {
+                    continue;
+                }
                 let msg = buf.get(..n).unwrap_or_default().to_vec();
                 if !conns.contains_key(&from) {
                     if conns.len() >= MAX_CONNS {
@@ -98,7 +119,7 @@ async fn run(udp: Arc<UdpSocket>, server: SocketAddr) {
                         continue;
                     }
                     let (tx, rx) = mpsc::channel(QUEUE);
-                    let task = tokio::spawn(connection(server, rx, udp.clone(), from, gone_tx.clone()));
+                    let task = tokio::spawn(connection(server, tls.clone(), rx, udp.clone(), from, gone_tx.clone()));
                     conns.insert(from, (tx, task));
                 }
                 if let Some((tx, _)) = conns.get(&from) {
@@ -106,8 +127,9 @@ async fn run(udp: Arc<UdpSocket>, server: SocketAddr) {
                     let _ = tx.try_send(msg);
                 }
             }
-            Some(from) = gone_rx.recv() => {
+            Some((from, why)) = gone_rx.recv() => {
                 conns.remove(&from);
+                refused |= why == Gone::Refused;
             }
         }
     }
@@ -116,21 +138,47 @@ async fn run(udp: Arc<UdpSocket>, server: SocketAddr) {
     }
 }
 
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gone {
+    Closed,
+    /// The server's certificate was refused.
+    Refused,
+}
+
 /// One local socket's TCP connection to the server: datagrams out, messages back.
 async fn connection(
     server: SocketAddr,
+    tls: Option<TurnTls>,
     rx: mpsc::Receiver<Vec<u8>>,
     udp: Arc<UdpSocket>,
     client: SocketAddr,
-    gone: mpsc::Sender<SocketAddr>,
+    gone: mpsc::Sender<(SocketAddr, Gone)>,
 ) {
+    let mut why = Gone::Closed;
     match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(server)).await {
         Ok(Ok(stream)) => {
             let _ = stream.set_nodelay(true);
-            let (read, write) = stream.into_split();
-            tokio::select! {
-                _ = write_out(write, rx) => {}
-                why = read_back(read, &udp, client) => tracing::warn!("TURN/TCP connection to {server}: {why}"),
+            match tls {
+                None => relay(stream, rx, &udp, client, server).await,
+                Some(tls) => {
+                    let connector = tokio_rustls::TlsConnector::from(tls.config);
+                    let name = tls.name.clone();
+                    match tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(tls.name, stream))
+                        .await
+                    {
+                        Ok(Ok(stream)) => relay(stream, rx, &udp, client, server).await,
+                        Ok(Err(e)) => {
+                            why = Gone::Refused;
+                            tracing::warn!(
+                                "TURN server {server}: TLS with {name:?} failed ({e}); it is not used"
+                            )
+                        }
+                        Err(_) => {
+                            tracing::warn!("TURN server {server}: no TLS handshake within 5 s")
+                        }
+                    }
+                }
             }
         }
         // The allocation request times out on the webrtc-rs side, which then gathers
@@ -138,10 +186,25 @@ async fn connection(
         Ok(Err(e)) => tracing::warn!("TURN server {server} unreachable over TCP: {e}"),
         Err(_) => tracing::warn!("TURN server {server}: no TCP connection within 5 s"),
     }
-    let _ = gone.send(client).await;
+    let _ = gone.send((client, why)).await;
 }
 
-async fn write_out(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Vec<u8>>) {
+/// Datagrams out and messages back over one connection, until either side stops.
+async fn relay<S: AsyncRead + AsyncWrite>(
+    stream: S,
+    rx: mpsc::Receiver<Vec<u8>>,
+    udp: &UdpSocket,
+    client: SocketAddr,
+    server: SocketAddr,
+) {
+    let (read, write) = tokio::io::split(stream);
+    tokio::select! {
+        _ = write_out(write, rx) => {}
+        why = read_back(read, udp, client) => tracing::warn!("TURN/TCP connection to {server}: {why}"),
+    }
+}
+
+async fn write_out(mut write: impl AsyncWrite + Unpin, mut rx: mpsc::Receiver<Vec<u8>>) {
     while let Some(msg) = rx.recv().await {
         let channel_data = msg.first().is_some_and(|b| b >> 6 == 0b01);
         let pad = if channel_data && msg.len() >= 4 {
@@ -162,7 +225,11 @@ async fn write_out(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Vec<u8>>) {
 
 /// Cuts the server's stream into messages and hands each to the local client; returns
 /// why it stopped.
-async fn read_back(mut read: OwnedReadHalf, udp: &UdpSocket, client: SocketAddr) -> &'static str {
+async fn read_back(
+    mut read: impl AsyncRead + Unpin,
+    udp: &UdpSocket,
+    client: SocketAddr,
+) -> &'static str {
     let mut buf = vec![0u8; MAX_FRAME];
     loop {
         let mut head = [0u8; 4];
@@ -218,7 +285,7 @@ mod tests {
     #[tokio::test]
     async fn oversized_frames_from_the_server_do_not_kill_the_bridge() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let bridge = TcpTurnBridge::start(listener.local_addr().unwrap())
+        let bridge = TcpTurnBridge::start(listener.local_addr().unwrap(), None)
             .await
             .unwrap();
         let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -254,7 +321,7 @@ mod tests {
     async fn messages_cross_in_both_directions() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = listener.local_addr().unwrap();
-        let bridge = TcpTurnBridge::start(server).await.unwrap();
+        let bridge = TcpTurnBridge::start(server, None).await.unwrap();
         let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         // A ChannelData message of 5 bytes, then a STUN header with no attributes.
         client

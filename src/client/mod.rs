@@ -62,9 +62,13 @@ pub async fn register(config: &Config) -> Result<(), ClientError> {
 }
 
 /// Logs in (reporting failure), then runs the account in a background task.
-pub async fn start(config: Config) -> Result<ClientHandle, ClientError> {
+pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
     let store = Store::open_dir(&config.data_dir)?;
     let tls = tls::build(config.ca_file.as_deref())?;
+    // TURN over TLS is trusted as the XMPP connection is.
+    if let Some(m) = config.media.as_mut() {
+        m.turn_tls = Some(tls.config.clone());
+    }
     let jid: Jid = match &config.resource {
         Some(r) => Jid::from(FullJid::from_parts(
             config.jid.node(),

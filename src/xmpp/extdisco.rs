@@ -22,10 +22,45 @@ pub fn query(id: &str, server: Jid) -> Iq {
 
 /// The STUN/TURN servers in a `<services/>` result. Entries that cannot be used are
 /// skipped one by one (xmpp-parsers rejects the whole list when one is `turns`).
+/// `turns` (TURN over TLS) comes out as `turns:host:port?transport=tcp`; one without
+/// credentials takes those of a `turn` entry for the same host (Prosody's
+/// mod_turn_external lists its TLS port without any, though the shared secret is the
+/// same).
 pub fn parse(services: &Element) -> Vec<IceServer> {
     if !services.is("services", NS) {
         return Vec::new();
     }
+    let mut servers = entries(services);
+    let borrowed: Vec<Option<(String, String)>> = servers
+        .iter()
+        .map(|s| {
+            let host = host_of(s.urls.first()?, "turns:")?;
+            if !s.username.is_empty() {
+                return None;
+            }
+            servers.iter().find_map(|t| {
+                let same = host_of(t.urls.first()?, "turn:")? == host;
+                (same && !t.username.is_empty()).then(|| (t.username.clone(), t.credential.clone()))
+            })
+        })
+        .collect();
+    for (s, creds) in servers.iter_mut().zip(borrowed) {
+        if let Some((username, credential)) = creds {
+            s.username = username;
+            s.credential = credential;
+        }
+    }
+    servers
+}
+
+/// The host of a `scheme:host:port…` URL.
+fn host_of<'a>(url: &'a str, scheme: &str) -> Option<&'a str> {
+    let rest = url.strip_prefix(scheme)?;
+    let hostport = rest.split('?').next()?;
+    Some(hostport.rsplit_once(':')?.0)
+}
+
+fn entries(services: &Element) -> Vec<IceServer> {
     services
         .children()
         .filter(|s| s.name() == "service")
@@ -42,7 +77,9 @@ pub fn parse(services: &Element) -> Vec<IceServer> {
             let url = match kind {
                 "stun" => format!("stun:{host}:{port}"),
                 "turn" => format!("turn:{host}:{port}?transport={transport}"),
-                _ => return None, // turns: not supported by the media engine
+                // TLS runs over TCP whatever the entry says (RFC 7065).
+                "turns" => format!("turns:{host}:{port}?transport=tcp"),
+                _ => return None,
             };
             Some(IceServer {
                 urls: vec![url],
@@ -71,11 +108,36 @@ mod tests {
         )
         .unwrap();
         let s = parse(&el);
-        assert_eq!(s.len(), 3);
+        assert_eq!(s.len(), 4);
         assert_eq!(s[0].urls, ["stun:turn.example.org:3478"]);
         assert_eq!(s[1].urls, ["turn:turn.example.org:3478?transport=udp"]);
         assert_eq!(s[1].username, "1700000000");
         assert_eq!(s[1].credential, "abc=");
-        assert_eq!(s[2].urls, ["turn:[2001:db8::1]:3478?transport=udp"]);
+        assert_eq!(s[2].urls, ["turns:turn.example.org:5349?transport=tcp"]);
+        assert_eq!(
+            (s[2].username.as_str(), s[2].credential.as_str()),
+            ("u", "p")
+        );
+        assert_eq!(s[3].urls, ["turn:[2001:db8::1]:3478?transport=udp"]);
+    }
+
+    /// Prosody's mod_turn_external lists its TLS port without credentials: those of
+    /// the `turn` entry for the same host are used (same shared secret); a `turns`
+    /// entry for another host keeps none.
+    #[test]
+    fn turns_without_credentials_borrows_those_of_turn_on_the_same_host() {
+        let el = Element::from_str(
+            "<services xmlns='urn:xmpp:extdisco:2'>\
+             <service type='turns' transport='tcp' host='127.0.0.1' port='5349'/>\
+             <service type='turn' transport='udp' host='127.0.0.1' port='3478' username='1700000000:alice' password='xyz='/>\
+             <service type='turns' transport='tcp' host='other.example' port='443'/>\
+             </services>",
+        )
+        .unwrap();
+        let s = parse(&el);
+        assert_eq!(s[0].urls, ["turns:127.0.0.1:5349?transport=tcp"]);
+        assert_eq!(s[0].username, "1700000000:alice");
+        assert_eq!(s[0].credential, "xyz=");
+        assert_eq!(s[2].username, "");
     }
 }

@@ -61,18 +61,26 @@ impl Prosody {
     /// With `turn = Some((port, secret))`, the server hands out credentials for a
     /// TURN server on 127.0.0.1:port (XEP-0215 via mod_turn_external).
     pub fn start_with_turn(turn: Option<(u16, &str)>) -> Prosody {
-        Prosody::start_opts(turn, false, false)
+        Prosody::start_opts(turn, None, false, false)
+    }
+
+    /// Hands out credentials for a TURN server reachable only over TLS on
+    /// 127.0.0.1:`tls_port` (`turns`); the plain `turn` entries it also lists name a
+    /// port where nothing listens. The server's certificate (`cert.pem`, `key.pem` in
+    /// `dir`) is valid for 127.0.0.1 too, for that TURN server to use.
+    pub fn start_with_turn_tls(tls_port: u16, secret: &str) -> Prosody {
+        Prosody::start_opts(Some((free_port(), secret)), Some(tls_port), false, false)
     }
 
     /// Lets anyone create an account (XEP-0077, mod_register).
     pub fn start_with_registration() -> Prosody {
-        Prosody::start_opts(None, false, true)
+        Prosody::start_opts(None, None, false, true)
     }
 
     /// Also serves XMPP over WebSocket (RFC 7395) for browser clients, on
     /// `ws://127.0.0.1:{http_port}/xmpp-websocket`.
     pub fn start_with_websocket() -> Prosody {
-        Prosody::start_opts(None, true, false)
+        Prosody::start_opts(None, None, true, false)
     }
 
     pub fn websocket_url(&self) -> String {
@@ -82,7 +90,12 @@ impl Prosody {
         )
     }
 
-    fn start_opts(turn: Option<(u16, &str)>, websocket: bool, registration: bool) -> Prosody {
+    fn start_opts(
+        turn: Option<(u16, &str)>,
+        turn_tls: Option<u16>,
+        websocket: bool,
+        registration: bool,
+    ) -> Prosody {
         let dir = tempfile::Builder::new()
             .prefix("banter-prosody-")
             .tempdir()
@@ -102,7 +115,8 @@ impl Prosody {
             ),
             None => ("", String::new(), String::new()),
         };
-        let cert = rcgen::generate_simple_self_signed(vec![DOMAIN.to_string()]).expect("cert");
+        let cert = rcgen::generate_simple_self_signed(vec![DOMAIN.to_string(), "127.0.0.1".into()])
+            .expect("cert");
         let ca_file = dir.path().join("cert.pem");
         std::fs::write(&ca_file, cert.cert.pem()).unwrap();
         std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
@@ -119,7 +133,8 @@ impl Prosody {
             Some((port, secret)) => (
                 ", \"turn_external\"",
                 format!(
-                    "turn_external_host = \"127.0.0.1\"\nturn_external_port = {port}\nturn_external_secret = \"{secret}\"\nturn_external_tcp = true"
+                    "turn_external_host = \"127.0.0.1\"\nturn_external_port = {port}\nturn_external_secret = \"{secret}\"\nturn_external_tcp = true\n{}",
+                    turn_tls.map(|p| format!("turn_external_tls_port = {p}")).unwrap_or_default()
                 ),
             ),
             None => ("", String::new()),

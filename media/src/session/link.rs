@@ -228,18 +228,37 @@ impl Link {
 /// webrtc-rs would skip) replaced by a local [`TcpTurnBridge`] to that server.
 pub(super) async fn bridge_tcp_turn(
     servers: &[IceServer],
+    tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> (Vec<RTCIceServer>, Vec<TcpTurnBridge>) {
     let mut bridges = Vec::new();
     let mut out = Vec::new();
     for s in servers {
         let mut urls = Vec::new();
         for url in &s.urls {
-            let Some(target) = url
-                .strip_prefix("turn:")
-                .and_then(|u| u.strip_suffix("?transport=tcp"))
-            else {
+            let Some((target, secure)) = tcp_turn_target(url) else {
                 urls.push(url.clone());
                 continue;
+            };
+            let tls = match (secure, tls) {
+                (false, _) => None,
+                (true, None) => {
+                    tracing::warn!("{url}: no TLS configuration for TURN over TLS; skipped");
+                    continue;
+                }
+                (true, Some(config)) => {
+                    let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
+                    let host = host.trim_start_matches('[').trim_end_matches(']');
+                    match rustls::pki_types::ServerName::try_from(host.to_string()) {
+                        Ok(name) => Some(crate::turn_tcp::TurnTls {
+                            config: config.clone(),
+                            name,
+                        }),
+                        Err(e) => {
+                            tracing::warn!("{url}: {e}; skipped");
+                            continue;
+                        }
+                    }
+                }
             };
             let addr = match tokio::net::lookup_host(target).await {
                 Ok(mut addrs) => addrs.find(|a| a.is_ipv4()),
@@ -249,7 +268,7 @@ pub(super) async fn bridge_tcp_turn(
                 }
             };
             let Some(addr) = addr else { continue };
-            match TcpTurnBridge::start(addr).await {
+            match TcpTurnBridge::start(addr, tls).await {
                 Ok(b) => {
                     urls.push(format!("turn:{}?transport=udp", b.local));
                     bridges.push(b);
@@ -266,6 +285,16 @@ pub(super) async fn bridge_tcp_turn(
         }
     }
     (out, bridges)
+}
+
+/// `host:port` of a TURN URL webrtc-rs cannot use itself, and whether it is TLS:
+/// `turn:…?transport=tcp` and `turns:…` (RFC 7065; TCP whatever the query says).
+fn tcp_turn_target(url: &str) -> Option<(&str, bool)> {
+    if let Some(rest) = url.strip_prefix("turns:") {
+        return Some((rest.split('?').next().unwrap_or(rest), true));
+    }
+    let target = url.strip_prefix("turn:")?.strip_suffix("?transport=tcp")?;
+    Some((target, false))
 }
 
 /// The local addresses to bind. webrtc-rs has no address filter: the bound sockets

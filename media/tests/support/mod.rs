@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::{TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,13 @@ fn free_udp_tcp_port() -> u16 {
             return port;
         }
     }
+}
+
+/// Where clients may reach the TURN server.
+enum Listen {
+    UdpTcp,
+    Tcp,
+    Tls { cert: PathBuf, key: PathBuf },
 }
 
 /// How clients authenticate to the TURN server.
@@ -49,11 +57,33 @@ impl Coturn {
     }
 
     pub fn start_opts(auth: TurnAuth, tcp_only: bool) -> Coturn {
+        let listen = if tcp_only {
+            Listen::Tcp
+        } else {
+            Listen::UdpTcp
+        };
+        Coturn::launch(auth, listen, free_udp_tcp_port())
+    }
+
+    /// A server clients can reach only over TLS, on `port` (as on networks that let
+    /// only TLS out), with this certificate and key (PEM files); it still relays over
+    /// UDP.
+    pub fn start_tls_only(auth: TurnAuth, port: u16, cert: &Path, key: &Path) -> Coturn {
+        Coturn::launch(
+            auth,
+            Listen::Tls {
+                cert: cert.to_path_buf(),
+                key: key.to_path_buf(),
+            },
+            port,
+        )
+    }
+
+    fn launch(auth: TurnAuth, listen: Listen, port: u16) -> Coturn {
         let dir = tempfile::Builder::new()
             .prefix("banter-coturn-")
             .tempdir()
             .unwrap();
-        let port = free_udp_tcp_port();
         let (username, password) = ("banter".to_string(), "turn-secret".to_string());
         let d = dir.path();
         let mut cmd = Command::new("turnserver");
@@ -67,11 +97,24 @@ impl Coturn {
                     .arg(format!("--static-auth-secret={secret}"));
             }
         }
-        if tcp_only {
-            cmd.arg("--no-udp");
+        match &listen {
+            Listen::UdpTcp => {
+                cmd.arg("--no-tls");
+            }
+            Listen::Tcp => {
+                cmd.args(["--no-udp", "--no-tls"]);
+            }
+            Listen::Tls { cert, key } => {
+                cmd.args(["--no-udp", "--no-tcp"])
+                    .args(["--tls-listening-port", &port.to_string()])
+                    .arg("--cert")
+                    .arg(cert)
+                    .arg("--pkey")
+                    .arg(key);
+            }
         }
         let child = cmd
-            .args(["-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
+            .args(["-n", "--no-cli", "--no-dtls", "--fingerprint"])
             .args(["--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1"])
             .args(["--listening-port", &port.to_string()])
             .args(["--min-port", "40000", "--max-port", "45000"])

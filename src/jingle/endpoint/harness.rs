@@ -226,7 +226,13 @@ impl World {
                     self.eps[to].handle_iq_answer(&id, from.as_ref(), IqAnswer::Done, now, &Open);
                 }
                 Some(Stanza::Iq(Iq::Error { from, id, .. })) => {
-                    self.eps[to].handle_iq_answer(&id, from.as_ref(), IqAnswer::Refused, now, &Open);
+                    self.eps[to].handle_iq_answer(
+                        &id,
+                        from.as_ref(),
+                        IqAnswer::Refused,
+                        now,
+                        &Open,
+                    );
                 }
                 _ => {}
             },
