@@ -21,6 +21,7 @@ mod account;
 mod args;
 mod calls;
 mod media;
+mod report;
 
 use account::*;
 pub use args::*;
@@ -237,11 +238,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             duration,
             video,
             add_video_after,
+            report,
         } => {
             let opts = CallOptions {
                 duration,
                 video,
                 add_video_after,
+                report,
             };
             call(&args, &media, &to, opts).await
         }
@@ -250,7 +253,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             duration,
             calls,
             video,
-        } => answer(&args, &media, &from, duration, calls, video).await,
+            report,
+        } => answer(&args, &media, &from, duration, calls, video, report).await,
     }
 }
 

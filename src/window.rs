@@ -88,6 +88,8 @@ struct App {
     video: Arc<VideoView>,
     /// The last call was placed or answered with the camera on.
     camera_wanted: bool,
+    /// The report of the current or last call ("Copy call report").
+    call_report: Option<banter::client::CallReport>,
     /// A new password sent to the server, kept until it answers (for the keyring).
     new_password: Option<String>,
     /// Client events sent to the window and not taken yet (see backlog.rs).
@@ -136,6 +138,7 @@ pub fn run(
                 stash: Default::default(),
                 video: VideoView::new(),
                 camera_wanted: false,
+                call_report: None,
                 new_password: None,
                 queued: Default::default(),
                 forwarders: Vec::new(),

@@ -160,6 +160,9 @@ pub enum Cmd {
         /// Turn the camera on this many seconds into an audio call (adds video)
         #[arg(long)]
         add_video_after: Option<f64>,
+        /// Write the call report (signaling, pairs, quality; no addresses) to FILE
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Wait for calls and accept them (default only from contacts)
     Answer {
@@ -175,6 +178,9 @@ pub enum Cmd {
         /// Answer with the camera on (--video-in)
         #[arg(long)]
         video: bool,
+        /// Write each call's report (signaling, pairs, quality; no addresses) to FILE
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Print the local history with a contact (works offline)
     History {

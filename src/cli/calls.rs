@@ -10,6 +10,7 @@ pub(super) fn is_call_event(ev: &Event) -> bool {
         Event::Call { .. }
             | Event::CallStats { .. }
             | Event::CallInfo { .. }
+            | Event::CallSignal { .. }
             | Event::CallVideo { .. }
     )
 }
@@ -76,6 +77,7 @@ pub(super) struct CallOptions {
     pub(super) duration: Option<f64>,
     pub(super) video: bool,
     pub(super) add_video_after: Option<f64>,
+    pub(super) report: Option<PathBuf>,
 }
 
 pub(super) async fn call(
@@ -105,6 +107,7 @@ pub(super) async fn call(
     let mut hangup_at: Option<tokio::time::Instant> = None;
     let mut video_at: Option<tokio::time::Instant> = None;
     let mut was_active = false;
+    let mut reports = super::report::Reports::new(opts.report.clone());
     let result = loop {
         let sleep = async {
             match hangup_at {
@@ -122,6 +125,9 @@ pub(super) async fn call(
             ev = client.next_event() => {
                 let Some(ev) = ev else { break Err(CliError("the connection ended".into())) };
                 print_call_event(&ev, args.json);
+                if let Err(e) = reports.on(&ev) {
+                    break Err(e);
+                }
                 match ev {
                     Event::Call { id: cid, state, reason, .. } if cid == id => match state {
                         CallStatus::Active if !was_active => {
@@ -163,6 +169,7 @@ pub(super) async fn call(
         }
     };
     client.shutdown().await;
+    reports.finish()?;
     result
 }
 
@@ -173,7 +180,9 @@ pub(super) async fn answer(
     duration: Option<f64>,
     calls: Option<u32>,
     video: bool,
+    report: Option<PathBuf>,
 ) -> Result<(), CliError> {
+    let mut reports = super::report::Reports::new(report);
     let mut stop = crate::signals::StopSignals::new();
     let mut cfg = config(args)?;
     cfg.media = Some(media.config()?);
@@ -203,6 +212,7 @@ pub(super) async fn answer(
                 } else {
                     print_event(&mut out, &ev, args.json);
                 }
+                reports.on(&ev)?;
                 match ev {
                     Event::Call { id, state, direction, reason, peer, .. } => match state {
                         CallStatus::Ringing if direction == CallDirection::In => {
@@ -241,6 +251,7 @@ pub(super) async fn answer(
         }
     }
     client.shutdown().await;
+    reports.finish()?;
     match failures.pop() {
         Some(f) => Err(CliError(f)),
         None => Ok(()),

@@ -122,6 +122,15 @@ impl State {
                 endpoint::Event::Info { call, info } => {
                     self.emit(Event::CallInfo { id: call, info })
                 }
+                endpoint::Event::Signal {
+                    call,
+                    outgoing,
+                    line,
+                } => self.emit(Event::CallSignal {
+                    id: call,
+                    outgoing,
+                    line,
+                }),
                 endpoint::Event::Ended(e) => self.record_call(e),
             }
         }
@@ -298,6 +307,11 @@ impl State {
     }
 
     /// Hangs up every call; their media workers are then closing (`Workers::closing`).
+    /// Our stream went down or came back (see `Endpoint::signaling`).
+    pub(super) fn calls_signaling(&mut self, up: bool, out: &mut Vec<Stanza>) {
+        self.with_calls(out, |ep, dir, now| ep.signaling(up, now, dir));
+    }
+
     pub(super) fn hangup_all(&mut self, out: &mut Vec<Stanza>) {
         self.with_calls(out, |ep, dir, now| ep.hang_up_all(now, dir));
     }

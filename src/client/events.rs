@@ -192,6 +192,13 @@ pub enum Event {
         id: String,
         info: CallInfo,
     },
+    /// A signaling message of the call (Jingle or JMI), sent or received, as a line
+    /// without addresses: the call report's log.
+    CallSignal {
+        id: String,
+        outgoing: bool,
+        line: String,
+    },
     /// The latest calls, newest first.
     CallHistory {
         calls: Vec<crate::store::CallRecord>,

@@ -252,6 +252,7 @@ mod events;
 mod iq;
 mod login;
 mod messages;
+mod report;
 
 pub use api::*;
 use iq::*;
@@ -261,6 +262,7 @@ pub use crate::jingle::endpoint::CallInfo;
 pub use crate::jingle::session::{CallDirection, EndReason};
 pub use crate::jingle::Reason;
 pub use events::{stats_json, to_json, CallStatus, Event, Media, Typing};
+pub use report::CallReport;
 
 /// Devices whose features are kept (an entry goes when its device goes offline).
 const MAX_FEATURE_ENTRIES: usize = 1024;
@@ -310,11 +312,16 @@ async fn run(
                         st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false });
                         st.check_downgrade();
                         st.on_online(&mut out);
+                        st.calls_signaling(true, &mut out);
                     }
-                    StreamEv::Stream(StreamEvent::Suspended) => st.emit(Event::ConnectionLost),
+                    StreamEv::Stream(StreamEvent::Suspended) => {
+                        st.emit(Event::ConnectionLost);
+                        st.calls_signaling(false, &mut out);
+                    }
                     StreamEv::Stream(StreamEvent::Resumed) => {
                         let jid = st.bound.as_ref().map(|j| j.to_string()).unwrap_or_default();
                         st.emit(Event::Connected { jid, resumed: true });
+                        st.calls_signaling(true, &mut out);
                     }
                     StreamEv::Stanza(stanza) => {
                         // A panic on one stanza is a bug; it must cost that stanza,

@@ -212,6 +212,12 @@ pub enum Event {
         call: String,
         info: CallInfo,
     },
+    /// A signaling message of the call, sent or received, in a line for its report.
+    Signal {
+        call: String,
+        outgoing: bool,
+        line: String,
+    },
     Ended(Ended),
 }
 
@@ -356,6 +362,17 @@ impl Endpoint {
 
     /// A user action on a call (accept, reject, hang up, mute, hold, camera).
     pub fn input(&mut self, id: &str, input: Input, now: Instant, dir: &dyn Directory) {
+        if !self.calls.contains_key(id) {
+            return;
+        }
+        let line = match &input {
+            Input::Jingle { jingle, .. } => Some(log::jingle_line(jingle)),
+            Input::Jmi { jmi, .. } => Some(log::jmi_line(jmi)),
+            _ => None,
+        };
+        if let Some(line) = line {
+            self.signal(id, false, line);
+        }
         let Some(c) = self.calls.get_mut(id) else {
             return;
         };
@@ -367,6 +384,15 @@ impl Endpoint {
     pub fn set_video_wanted(&mut self, id: &str, video: bool) {
         if let Some(c) = self.calls.get_mut(id) {
             c.call.video_on = video;
+        }
+    }
+
+    /// Our XMPP stream went down or came back: every call is told (a restart the
+    /// peer cannot answer meanwhile says nothing of the peer).
+    pub fn signaling(&mut self, up: bool, now: Instant, dir: &dyn Directory) {
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for id in ids {
+            self.input(&id, Input::Signaling(up), now, dir);
         }
     }
 
@@ -458,7 +484,7 @@ impl Endpoint {
             return false;
         };
         match answer {
-            IqAnswer::Done => {}
+            IqAnswer::Done => self.input(&call_id, Input::JingleAcked, now, dir),
             IqAnswer::NoSuchSession if action != Action::SessionInitiate => {
                 tracing::info!(call = %call_id, action = action.as_str(), "the peer has no such session");
                 self.input(&call_id, Input::PeerLostSession, now, dir);
@@ -509,6 +535,7 @@ impl Endpoint {
 }
 
 mod inbound;
+mod log;
 mod run;
 
 #[cfg(test)]

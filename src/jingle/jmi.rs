@@ -82,7 +82,8 @@ impl Jmi {
         })
     }
 
-    fn name_and_reason(&self) -> (&'static str, Option<Reason>) {
+    /// The element's name and the reason it carries.
+    pub fn name_and_reason(&self) -> (&'static str, Option<Reason>) {
         match self {
             Jmi::Propose { .. } => ("propose", None),
             Jmi::Ringing { .. } => ("ringing", None),

@@ -116,6 +116,10 @@ pub enum Input {
     /// The peer answered one of our requests about this call with `item-not-found`:
     /// it has no such session (it ended it while our stream was down).
     PeerLostSession,
+    /// The peer acknowledged one of our Jingle requests (IQ result).
+    JingleAcked,
+    /// Our XMPP stream went down (`false`) or is back.
+    Signaling(bool),
     /// The media engine produced our offer or answer.
     LocalDescription(SessionDescription),
     LocalCandidate(Candidate),
@@ -488,28 +492,6 @@ impl Call {
         out.push(Output::SetTimer(CONNECT_TIMEOUT));
     }
 
-    fn send_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
-        // Contents are created by the initiator, whoever sends the candidates.
-        let name = self.content_name.clone().unwrap_or_else(|| "0".into());
-        // After an ICE restart, each candidate names its generation by our
-        // credentials (the first one answers the peer's restart).
-        let creds = self.restart.local.clone();
-        let (Some(to), false) = (self.peer_full.clone(), cands.is_empty()) else {
-            return;
-        };
-        let mut j = Jingle::new(Action::TransportInfo, &self.id);
-        j.contents.push(Content {
-            transport: Some(Transport {
-                ufrag: creds.as_ref().map(|c| c.ufrag.clone()),
-                pwd: creds.map(|c| c.pwd),
-                fingerprint: None,
-                candidates: cands,
-            }),
-            ..Content::named("initiator", &name, "both")
-        });
-        out.push(Output::Jingle { to, jingle: j });
-    }
-
     /// Candidates for the video's own transport, named by its content.
     fn send_video_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
         let Some((creator, name)) = self.video_transport.clone() else {
@@ -684,6 +666,7 @@ impl Call {
                     tracing::warn!(%from, "jingle from someone else than the peer");
                     return out;
                 }
+                self.peer_alive();
                 self.on_jingle(jingle, &mut out);
             }
             Input::JingleRefused(action) => match action {
@@ -754,6 +737,8 @@ impl Call {
             Input::MediaFailed(reason) => {
                 out.extend(self.terminate(reason));
             }
+            Input::JingleAcked => self.peer_alive(),
+            Input::Signaling(up) => self.signaling(up),
             Input::PeerLostSession => {
                 // Nobody to tell: the peer already forgot the call.
                 self.end(EndReason::Jingle(Reason::Gone), &mut out);

@@ -93,6 +93,14 @@ impl App {
                 })
             }
             UiCommand::Hangup { id } => self.send(Command::Hangup { id }),
+            UiCommand::CopyCallReport => {
+                if let (Some(r), Some(ctx)) = (&self.call_report, &self.ctx) {
+                    ctx.copy_text(r.render());
+                    self.model.notice = Some(
+                        "The call report is on the clipboard (it holds no IP address).".into(),
+                    );
+                }
+            }
             UiCommand::SetMuted { id, muted } => {
                 if let Some(call) = &mut self.model.call {
                     call.muted = muted;

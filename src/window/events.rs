@@ -9,6 +9,7 @@ impl App {
         if self.json {
             println!("{}", client::to_json(&ev));
         }
+        self.report(&ev);
         match ev {
             Event::Connected { .. } => {
                 self.model.connection = Connection::Online;
@@ -349,6 +350,26 @@ impl App {
             conv.items.sort_by_key(|i| match i {
                 TimelineItem::Message { ts_ms, .. } | TimelineItem::Call { ts_ms, .. } => *ts_ms,
             });
+        }
+    }
+}
+
+impl App {
+    /// Feeds the call report: a new one with each new call, kept after it ends.
+    fn report(&mut self, ev: &Event) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        // A call's first signal (our proposal) comes before its first state.
+        if let Event::Call { id, .. } | Event::CallSignal { id, .. } = ev {
+            if self.call_report.as_ref().is_none_or(|r| r.id() != id) {
+                self.call_report = Some(client::CallReport::new(id, now));
+                self.model.call_report = true;
+            }
+        }
+        if let Some(r) = self.call_report.as_mut() {
+            r.on(ev, now);
         }
     }
 }

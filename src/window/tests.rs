@@ -34,6 +34,7 @@ fn app() -> App {
         stash: Default::default(),
         video: VideoView::new(),
         camera_wanted: false,
+        call_report: None,
         new_password: None,
         queued: Default::default(),
         forwarders: Vec::new(),

@@ -50,6 +50,8 @@ pub enum UiCommand {
     Hangup {
         id: String,
     },
+    /// Put the report of the current (or last) call on the clipboard.
+    CopyCallReport,
     SetMuted {
         id: String,
         muted: bool,

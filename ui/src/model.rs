@@ -346,6 +346,8 @@ pub struct Model {
     pub adding_account: bool,
     /// Newest first.
     pub call_log: Vec<CallLogRow>,
+    /// A report of the current or last call can be copied.
+    pub call_report: bool,
     /// A line for errors that belong to no form (shown in the status bar).
     pub notice: Option<String>,
     pub account_settings: AccountSettings,

@@ -266,7 +266,9 @@ impl World {
                     });
                     self.seen.push(Seen::State { side, call, state });
                 }
-                Event::Info { call, .. } => self.seen.push(Seen::About { side, call }),
+                Event::Info { call, .. } | Event::Signal { call, .. } => {
+                    self.seen.push(Seen::About { side, call })
+                }
                 Event::Ended(_) => {}
             }
         }

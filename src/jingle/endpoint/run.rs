@@ -31,8 +31,14 @@ impl Endpoint {
             return;
         };
         let command = match o {
-            Output::Message(m) => return self.send(m.into()),
+            Output::Message(m) => {
+                if let Some(jmi) = Jmi::from_message(&m) {
+                    self.signal(id, true, super::log::jmi_line(&jmi));
+                }
+                return self.send(m.into());
+            }
             Output::Jingle { to, jingle } => {
+                self.signal(id, true, super::log::jingle_line(&jingle));
                 let iq_id = self.new_id();
                 if let Some(e) = self.calls.get_mut(id) {
                     e.iq_ids.push((iq_id.clone(), jingle.action));
@@ -177,6 +183,14 @@ impl Endpoint {
             _ => {}
         }
         self.media(id, command);
+    }
+
+    pub(super) fn signal(&mut self, id: &str, outgoing: bool, line: String) {
+        self.out.push_back(Event::Signal {
+            call: id.to_string(),
+            outgoing,
+            line,
+        });
     }
 
     fn state_event(&mut self, id: &str, state: CallState) {

@@ -29,6 +29,10 @@ const RESTART_AFTER_RESPONDER: Duration = Duration::from_secs(4);
 const RESTART_RETRY: Duration = Duration::from_secs(8);
 /// A call without a path for this long ends.
 pub const PATH_GIVE_UP: Duration = Duration::from_secs(120);
+/// Restarts in a row the peer did not acknowledge, our stream up, after which it is
+/// taken to be gone: about 45 s, since a peer whose whole network is down (its
+/// stream too) answers none either, and should find the call again within that.
+const UNANSWERED_GIVE_UP: u32 = 5;
 
 /// Where the call is in restarting ICE.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +54,12 @@ pub(super) struct Restart {
     held: Vec<Candidate>,
     /// The peer's earlier credentials: candidates still carrying them are stale.
     old_remote: Vec<String>,
+    /// Our restarts the peer has not acknowledged (no IQ result, no Jingle from it)
+    /// while our own stream was up: a peer that vanished (its client killed, its
+    /// server keeping the session for resumption) answers none.
+    unanswered: u32,
+    /// Our XMPP stream is down: restarts not answered then say nothing of the peer.
+    offline: bool,
     /// Restarts so far, ours and the peer's.
     pub(super) count: u32,
 }
@@ -108,6 +118,11 @@ impl Call {
             out.extend(self.terminate(Reason::ConnectivityError));
             return;
         }
+        if self.restart.unanswered >= UNANSWERED_GIVE_UP {
+            tracing::info!("the peer acknowledged none of our restarts: it is gone");
+            out.extend(self.terminate(Reason::Gone));
+            return;
+        }
         self.restart_ice(out);
         self.restart.waited += RESTART_RETRY;
         out.push(Output::SetTimer(RESTART_RETRY));
@@ -142,6 +157,9 @@ impl Call {
         self.restart.local = Some(ours.clone());
         if offer {
             self.restart.offered = true;
+            if !self.restart.offline {
+                self.restart.unanswered += 1;
+            }
             if let Some(to) = self.peer_full.clone() {
                 let mut j = Jingle::new(Action::TransportInfo, &self.id);
                 for name in self.bundled_names() {
@@ -166,6 +184,29 @@ impl Call {
             "our new ICE credentials"
         );
         self.send_candidates(held, out);
+    }
+
+    /// Our candidates for the main transport, in a transport-info.
+    pub(super) fn send_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
+        // Contents are created by the initiator, whoever sends the candidates.
+        let name = self.content_name.clone().unwrap_or_else(|| "0".into());
+        // After an ICE restart, each candidate names its generation by our
+        // credentials (the first one answers the peer's restart).
+        let creds = self.restart.local.clone();
+        let (Some(to), false) = (self.peer_full.clone(), cands.is_empty()) else {
+            return;
+        };
+        let mut j = Jingle::new(Action::TransportInfo, &self.id);
+        j.contents.push(Content {
+            transport: Some(Transport {
+                ufrag: creds.as_ref().map(|c| c.ufrag.clone()),
+                pwd: creds.map(|c| c.pwd),
+                fingerprint: None,
+                candidates: cands,
+            }),
+            ..Content::named("initiator", &name, "both")
+        });
+        out.push(Output::Jingle { to, jingle: j });
     }
 
     /// Our candidate: held while our new credentials are being made.
@@ -273,6 +314,21 @@ impl Call {
     /// restart wins (Conversations answers a tie-break); ours waits for the timer.
     pub(super) fn restart_refused(&mut self) {
         self.restart.offered = false;
+        self.restart.unanswered = 0;
+    }
+
+    /// The peer answered something of ours, or sent us Jingle: it is there.
+    pub(super) fn peer_alive(&mut self) {
+        self.restart.unanswered = 0;
+    }
+
+    /// Our XMPP stream went down or came back.
+    pub(super) fn signaling(&mut self, up: bool) {
+        self.restart.offline = !up;
+        if up {
+            // What went unanswered meanwhile may never have left.
+            self.restart.unanswered = 0;
+        }
     }
 }
 

@@ -119,6 +119,13 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                     id: call.id.clone(),
                 });
             }
+            if ui
+                .button("Copy call report")
+                .on_hover_text("Signaling, network and quality of this call, without addresses: for a bug report")
+                .clicked()
+            {
+                out.push(UiCommand::CopyCallReport);
+            }
             let label = if call.muted { "Unmute" } else { "Mute" };
             if ui.button(label).clicked() {
                 out.push(UiCommand::SetMuted {

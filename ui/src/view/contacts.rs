@@ -45,6 +45,12 @@ pub fn left_column(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand
 
 /// The call history, newest first; a click opens the conversation.
 pub fn call_history(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    if model.call_report
+        && model.call.is_none()
+        && ui.button("Copy the last call's report").clicked()
+    {
+        out.push(UiCommand::CopyCallReport);
+    }
     if model.call_log.is_empty() {
         ui.label(RichText::new("No calls yet.").weak());
         return;

@@ -283,6 +283,8 @@ fn a_blip_restarts_nothing_and_a_lost_cause_ends_after_the_give_up_time() {
             ours: creds(&format!("a{restarts}")),
             offer: true,
         });
+        // The peer is there (it acknowledges each restart); only the path is not.
+        a.handle(Input::JingleAcked);
         waited += timers(&out)[0];
     }
     assert!(waited >= PATH_GIVE_UP && waited < PATH_GIVE_UP + RESTART_RETRY * 2);
@@ -402,4 +404,65 @@ fn a_peer_without_the_session_ends_the_call() {
     assert_eq!(a.state, CallState::Ended(EndReason::Jingle(Reason::Gone)));
     assert!(jingle_of_terminate(&out).is_none(), "{out:?}");
     assert!(a.handle(Input::Timeout).is_empty());
+}
+
+/// A peer that acknowledges none of our restarts while our stream is up (its client
+/// killed, its server keeping the session for resumption) is gone after five (about
+/// 45 s: a peer whose network is down answers none either); while our own stream is
+/// down, unanswered restarts say nothing of the peer.
+#[test]
+fn a_peer_that_answers_no_restart_is_gone_unless_our_stream_was_down() {
+    let restart_unanswered = |c: &mut Call, n: &str| {
+        let out = c.handle(Input::Timeout);
+        assert!(
+            out.iter().any(|o| matches!(o, Output::RestartIce)),
+            "{out:?}"
+        );
+        c.handle(Input::LocalRestart {
+            ours: creds(n),
+            offer: true,
+        });
+    };
+    let (mut a, _) = active_pair();
+    a.handle(Input::PathLost);
+    for n in 1..=UNANSWERED_GIVE_UP {
+        restart_unanswered(&mut a, &format!("a{n}"));
+    }
+    let out = a.handle(Input::Timeout);
+    assert_eq!(jingle_of_terminate(&out), Some(Reason::Gone), "{out:?}");
+
+    let (mut a, _) = active_pair();
+    a.handle(Input::PathLost);
+    a.handle(Input::Signaling(false));
+    restart_unanswered(&mut a, "a1");
+    restart_unanswered(&mut a, "a2");
+    restart_unanswered(&mut a, "a3");
+    a.handle(Input::Signaling(true));
+    for n in 4..=(2 + UNANSWERED_GIVE_UP) {
+        restart_unanswered(&mut a, &format!("a{n}"));
+    }
+    assert_eq!(a.state, CallState::Active, "still trying");
+    // Any Jingle from the peer (here its answer) counts as an answer too.
+    let (mut a, mut b) = active_pair();
+    a.handle(Input::PathLost);
+    a.handle(Input::Timeout);
+    let tis = transport_infos(&a.handle(Input::LocalRestart {
+        ours: creds("a1"),
+        offer: true,
+    }));
+    b.handle(Input::Jingle {
+        from: alice(),
+        jingle: tis[0].clone(),
+    });
+    b.handle(Input::LocalRestart {
+        ours: creds("b1"),
+        offer: false,
+    });
+    let answer = transport_infos(&b.handle(Input::LocalCandidate(cand(7005))));
+    a.handle(Input::Jingle {
+        from: bob(),
+        jingle: answer[0].clone(),
+    });
+    restart_unanswered(&mut a, "a2");
+    assert!(jingle_of_terminate(&a.handle(Input::Timeout)).is_none());
 }
