@@ -384,25 +384,26 @@ fn relay_only_call_through_coturn_over_tcp() {
     relay_only_call(true);
 }
 
-/// The server advertises TURN over TLS (XEP-0215 `turns`, Prosody listing it without
-/// credentials) and coturn answers only on TLS, as on networks that let nothing but
-/// TLS out; its certificate is checked as the XMPP server's is (here: the account's
-/// CA file). The plain `turn` entries name a port where nothing listens.
-#[test]
-fn relay_only_call_through_coturn_over_tls() {
+/// A server advertising TURN over TLS (XEP-0215 `turns`, which Prosody lists without
+/// credentials) and a coturn answering only on TLS, as on networks that let nothing
+/// but TLS out; the plain `turn` entries name a port where nothing listens. coturn's
+/// certificate: `stranger`'s, or the XMPP server's (trusted by the account's CA file).
+fn tls_only_relay(stranger: Option<&std::path::Path>) -> (Prosody, turn::Coturn) {
     let secret = "xep-0215-secret";
     let port = support::free_port();
     let server = Prosody::start_with_turn_tls(port, secret);
-    let (cert, key) = (
-        server.dir.path().join("cert.pem"),
-        server.dir.path().join("key.pem"),
-    );
-    let _coturn = turn::Coturn::start_tls_only(
-        turn::TurnAuth::SharedSecret(secret.into()),
-        port,
-        &cert,
-        &key,
-    );
+    let dir = stranger.unwrap_or(server.dir.path());
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let auth = turn::TurnAuth::SharedSecret(secret.into());
+    let coturn = turn::Coturn::start_tls_only(auth, port, &cert, &key);
+    (server, coturn)
+}
+
+/// A relay-only call through the TLS-only relay: its certificate is checked as the
+/// XMPP server's is (here: the account's CA file).
+#[test]
+fn relay_only_call_through_coturn_over_tls() {
+    let (server, _coturn) = tls_only_relay(None);
     let alice = server.user("alice");
     let bob = server.user("bob");
     support::calls::relay_only_call(&alice, &bob, String::new);
@@ -413,37 +414,18 @@ fn relay_only_call_through_coturn_over_tls() {
 /// that certificate would be refused.
 #[test]
 fn turn_over_tls_with_an_untrusted_certificate_is_not_used() {
-    let secret = "xep-0215-secret";
-    let port = support::free_port();
-    let server = Prosody::start_with_turn_tls(port, secret);
     let dir = tempfile::tempdir().unwrap();
     let stranger = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, stranger.cert.pem()).unwrap();
-    std::fs::write(&key, stranger.signing_key.serialize_pem()).unwrap();
-    let _coturn = turn::Coturn::start_tls_only(
-        turn::TurnAuth::SharedSecret(secret.into()),
-        port,
-        &cert,
-        &key,
-    );
+    std::fs::write(dir.path().join("cert.pem"), stranger.cert.pem()).unwrap();
+    std::fs::write(
+        dir.path().join("key.pem"),
+        stranger.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    let (server, _coturn) = tls_only_relay(Some(dir.path()));
     let alice = server.user("alice");
     let bob = server.user("bob");
-    let mut args = vec!["answer", "--from", alice.jid.as_str(), "--calls", "1"];
-    args.extend(["--ice-policy", "relay"]);
-    args.extend(media_args("tone:880", "null"));
-    let mut bob_proc = Proc::spawn(bob.banter(&args));
-    bob_proc.wait_for("bob online", T, |v| v["event"] == "caught_up");
-    let mut args = vec![
-        "call",
-        bob.jid.as_str(),
-        "--duration",
-        "2",
-        "--ice-policy",
-        "relay",
-    ];
-    args.extend(media_args("tone:440", "null"));
-    let (ok, events) = Proc::spawn(alice.banter(&args)).finish(Duration::from_secs(60));
+    let (ok, events, _bob) = support::calls::relay_only_attempt(&alice, &bob, "null");
     assert!(!ok, "a call through an untrusted relay: {events:#?}");
     let s = states(&events);
     assert!(!s.contains(&"active".to_string()), "{s:?}");
@@ -457,7 +439,6 @@ fn turn_over_tls_with_an_untrusted_certificate_is_not_used() {
         Some(Value::from("connectivity-error")),
         "{events:#?}"
     );
-    drop(bob_proc);
 }
 
 fn relay_only_call(tcp_only: bool) {

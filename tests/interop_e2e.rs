@@ -212,6 +212,17 @@ fn banter_calls_browser(full_jid: bool, peer: Peer) {
     }
 }
 
+/// Bob's Banter (resource "desk") answering one call from the browser's user, with
+/// `extra` arguments, once online.
+fn banter_answers(bob: &User, web: &User, extra: &[&str]) -> Proc {
+    let mut args = vec!["answer", "--from", web.jid.as_str(), "--calls", "1"];
+    args.extend(["--resource", "desk"]);
+    args.extend(extra);
+    let mut banter = Proc::spawn(bob.banter(&args));
+    banter.wait_for("bob online", T, |v| v["event"] == "caught_up");
+    banter
+}
+
 /// The browser calls Banter: by JMI to the bare JID, or by session-initiate to
 /// Banter's full JID. With video, a video call (Chromium's offer with its RTX and
 /// codecs) that Banter answers with its camera on.
@@ -224,22 +235,12 @@ fn browser_calls_banter(jmi: bool, peer: Peer) {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("bob-heard.wav");
     let y4m = dir.path().join("bob-saw.y4m");
-    let mut args = vec![
-        "answer",
-        "--from",
-        web.jid.as_str(),
-        "--calls",
-        "1",
-        "--resource",
-        "desk",
-    ];
-    args.extend(media_args("tone:880", wav.to_str().unwrap()));
+    let mut args = media_args("tone:880", wav.to_str().unwrap());
     if video {
         args.extend(["--video", "--video-in", "pattern", "--video-out"]);
         args.push(y4m.to_str().unwrap());
     }
-    let mut banter = Proc::spawn(bob.banter(&args));
-    banter.wait_for("bob online", T, |v| v["event"] == "caught_up");
+    let banter = banter_answers(&bob, &web, &args);
     let to = if jmi {
         bob.jid.clone()
     } else {
@@ -408,18 +409,7 @@ fn the_browser_restarts_ice_and_the_call_goes_on() {
     let web = server.user("web");
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("bob-heard.wav");
-    let mut args = vec![
-        "answer",
-        "--from",
-        web.jid.as_str(),
-        "--calls",
-        "1",
-        "--resource",
-        "desk",
-    ];
-    args.extend(media_args("tone:880", wav.to_str().unwrap()));
-    let mut banter = Proc::spawn(bob.banter(&args));
-    banter.wait_for("bob online", T, |v| v["event"] == "caught_up");
+    let banter = banter_answers(&bob, &web, &media_args("tone:880", wav.to_str().unwrap()));
     let to = format!("{}/desk", bob.jid);
     let b_args = [
         "--mode",

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use banter::client::{CallReport, Event};
+use banter::client::{call_of, now_ms, CallReport, Event};
 
 use super::CliError;
 
@@ -12,13 +12,6 @@ pub(super) struct Reports {
     path: Option<PathBuf>,
     open: HashMap<String, CallReport>,
     written: usize,
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 impl Reports {
@@ -36,10 +29,9 @@ impl Reports {
             return Ok(());
         }
         let now = now_ms();
-        // A call's first signal (our proposal) comes before its first state.
-        if let Event::Call { id, .. } | Event::CallSignal { id, .. } = ev {
+        if let Some(id) = call_of(ev) {
             self.open
-                .entry(id.clone())
+                .entry(id.to_string())
                 .or_insert_with(|| CallReport::new(id, now));
         }
         for r in self.open.values_mut() {

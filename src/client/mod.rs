@@ -262,7 +262,7 @@ pub use crate::jingle::endpoint::CallInfo;
 pub use crate::jingle::session::{CallDirection, EndReason};
 pub use crate::jingle::Reason;
 pub use events::{stats_json, to_json, CallStatus, Event, Media, Typing};
-pub use report::CallReport;
+pub use report::{call_of, now_ms, CallReport};
 
 /// Devices whose features are kept (an entry goes when its device goes offline).
 const MAX_FEATURE_ENTRIES: usize = 1024;

@@ -45,6 +45,23 @@ pub struct CallReport {
     end: Option<String>,
 }
 
+/// Now, in ms since the epoch: the clock reports count from.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The call an event may begin a report for: its first state, or its first signal
+/// (our proposal comes before our first state).
+pub fn call_of(ev: &Event) -> Option<&str> {
+    match ev {
+        Event::Call { id, .. } | Event::CallSignal { id, .. } => Some(id),
+        _ => None,
+    }
+}
+
 impl CallReport {
     /// A report for call `id`, its times counted from `now_ms` (ms since the epoch).
     pub fn new(id: &str, now_ms: u64) -> CallReport {

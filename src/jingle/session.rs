@@ -492,13 +492,22 @@ impl Call {
         out.push(Output::SetTimer(CONNECT_TIMEOUT));
     }
 
+    /// Our candidates for the main transport. After an ICE restart each names its
+    /// generation by our credentials (the first one answers the peer's restart).
+    fn send_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
+        // Contents are created by the initiator, whoever sends the candidates.
+        let name = self.content_name.clone().unwrap_or_else(|| "0".into());
+        let creds = self.restart.local.clone();
+        self.send_candidates_of("initiator".into(), name, cands, creds, out);
+    }
+
     /// Candidates for the video's own transport, named by its content.
     fn send_video_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
         let Some((creator, name)) = self.video_transport.clone() else {
             tracing::debug!("a video candidate without a video transport");
             return;
         };
-        self.send_candidates_of(creator, name, cands, out);
+        self.send_candidates_of(creator, name, cands, None, out);
     }
 
     fn send_candidates_of(
@@ -506,6 +515,7 @@ impl Call {
         creator: String,
         name: String,
         cands: Vec<Candidate>,
+        creds: Option<IceCredentials>,
         out: &mut Vec<Output>,
     ) {
         let (Some(to), false) = (self.peer_full.clone(), cands.is_empty()) else {
@@ -514,8 +524,8 @@ impl Call {
         let mut j = Jingle::new(Action::TransportInfo, &self.id);
         j.contents.push(Content {
             transport: Some(Transport {
-                ufrag: None,
-                pwd: None,
+                ufrag: creds.as_ref().map(|c| c.ufrag.clone()),
+                pwd: creds.map(|c| c.pwd),
                 fingerprint: None,
                 candidates: cands,
             }),

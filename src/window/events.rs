@@ -357,12 +357,8 @@ impl App {
 impl App {
     /// Feeds the call report: a new one with each new call, kept after it ends.
     fn report(&mut self, ev: &Event) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        // A call's first signal (our proposal) comes before its first state.
-        if let Event::Call { id, .. } | Event::CallSignal { id, .. } = ev {
+        let now = client::now_ms();
+        if let Some(id) = client::call_of(ev) {
             if self.call_report.as_ref().is_none_or(|r| r.id() != id) {
                 self.call_report = Some(client::CallReport::new(id, now));
                 self.model.call_report = true;

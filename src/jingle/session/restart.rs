@@ -186,29 +186,6 @@ impl Call {
         self.send_candidates(held, out);
     }
 
-    /// Our candidates for the main transport, in a transport-info.
-    pub(super) fn send_candidates(&mut self, cands: Vec<Candidate>, out: &mut Vec<Output>) {
-        // Contents are created by the initiator, whoever sends the candidates.
-        let name = self.content_name.clone().unwrap_or_else(|| "0".into());
-        // After an ICE restart, each candidate names its generation by our
-        // credentials (the first one answers the peer's restart).
-        let creds = self.restart.local.clone();
-        let (Some(to), false) = (self.peer_full.clone(), cands.is_empty()) else {
-            return;
-        };
-        let mut j = Jingle::new(Action::TransportInfo, &self.id);
-        j.contents.push(Content {
-            transport: Some(Transport {
-                ufrag: creds.as_ref().map(|c| c.ufrag.clone()),
-                pwd: creds.map(|c| c.pwd),
-                fingerprint: None,
-                candidates: cands,
-            }),
-            ..Content::named("initiator", &name, "both")
-        });
-        out.push(Output::Jingle { to, jingle: j });
-    }
-
     /// Our candidate: held while our new credentials are being made.
     pub(super) fn hold_candidate(&mut self, c: Candidate) -> Option<Candidate> {
         if !self.restart.making.is_empty() {

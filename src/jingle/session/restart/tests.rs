@@ -368,24 +368,23 @@ fn a_stanzajs_answer_without_candidates_is_an_answer() {
             setup,
         ))
     };
-    let mut answer = tis[0].clone();
-    if let Some(t) = answer.contents[0].transport.as_mut() {
-        t.ufrag = Some(creds("b1").ufrag);
-        t.pwd = Some(creds("b1").pwd);
-        t.fingerprint = fingerprint(Setup::Active);
-    }
+    let with = |ufrag: &str, setup| {
+        let mut j = tis[0].clone();
+        if let Some(t) = j.contents[0].transport.as_mut() {
+            t.ufrag = Some(creds(ufrag).ufrag);
+            t.pwd = Some(creds(ufrag).pwd);
+            t.fingerprint = fingerprint(setup);
+        }
+        j
+    };
+    let answer = with("b1", Setup::Active);
     let out = a.handle(Input::Jingle {
         from: bob(),
         jingle: answer,
     });
     assert_eq!(peer_restarted(&out), Some((creds("b1"), false)));
     // The browser (initiator) restarting towards Bob: an offer.
-    let mut offer = tis[0].clone();
-    if let Some(t) = offer.contents[0].transport.as_mut() {
-        t.ufrag = Some(creds("a2").ufrag);
-        t.pwd = Some(creds("a2").pwd);
-        t.fingerprint = fingerprint(Setup::ActPass);
-    }
+    let offer = with("a2", Setup::ActPass);
     let out = b.handle(Input::Jingle {
         from: alice(),
         jingle: offer,
