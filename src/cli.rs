@@ -21,12 +21,14 @@ mod account;
 mod args;
 mod calls;
 mod media;
+mod network;
 mod report;
 
 use account::*;
 pub use args::*;
 use calls::*;
 use media::*;
+use network::*;
 
 /// A user-facing failure: printed as `error: ...`.
 #[derive(Debug)]
@@ -193,6 +195,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Cmd::Send { to, body } => send(&args, &to, &body).await,
+        Cmd::NetCheck { show_addresses } => net_check(&args, show_addresses).await,
         Cmd::Listen {
             duration,
             accept_subscriptions,

@@ -326,3 +326,247 @@ async fn the_xmpp_stream_cut_mid_call_loses_neither_the_call_nor_what_was_sent()
     let gap = longest_gap_ms(&heard, 48_000, 300);
     assert!(gap < 300.0, "the tone stopped for {gap} ms");
 }
+
+#[path = "../media/tests/support/mod.rs"]
+mod turn;
+
+/// A coturn on UDP and TCP (`port`) and TLS (`tls_port`, with the XMPP server's
+/// certificate), a second plain coturn as another STUN server, and a Prosody listing
+/// both (XEP-0215). The relay's secret is `relay_secret`: not the server's makes the
+/// credentials it hands out wrong.
+struct Services {
+    server: Prosody,
+    relay: Option<turn::Coturn>,
+    second: Option<turn::Coturn>,
+}
+
+fn services() -> Services {
+    services_with("xep-0215-secret")
+}
+
+fn services_with(relay_secret: &str) -> Services {
+    let secret = "xep-0215-secret";
+    let (port, tls_port) = (support::free_port(), support::free_port());
+    let second = turn::Coturn::start();
+    let server = Prosody::start_with_services(port, tls_port, secret, &[second.port]);
+    let (cert, key) = (
+        server.dir.path().join("cert.pem"),
+        server.dir.path().join("key.pem"),
+    );
+    let auth = turn::TurnAuth::SharedSecret(relay_secret.into());
+    let relay = turn::Coturn::start_all(auth, port, tls_port, &cert, &key);
+    Services {
+        server,
+        relay: Some(relay),
+        second: Some(second),
+    }
+}
+
+/// `banter net-check --json` (plus `extra` arguments): its one `net_check` event.
+fn net_check(s: &Services, extra: &[&str]) -> Value {
+    let user = s.server.user("alice");
+    let mut args = vec!["net-check"];
+    args.extend(extra);
+    let (ok, out, err) = support::run(user.banter(&args), T);
+    assert!(ok, "net-check failed: {err}\n{out}");
+    let ev: Value = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["event"] == "net_check")
+        .unwrap_or_else(|| panic!("no net_check event: {out}\n{err}"));
+    eprintln!("{ev:#}");
+    ev
+}
+
+fn steps_of<'a>(ev: &'a Value, check: &str) -> Vec<&'a Value> {
+    ev["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["check"] == check)
+        .collect()
+}
+
+fn advice(ev: &Value) -> Vec<(String, String)> {
+    ev["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["level"].as_str().unwrap().to_string(),
+                a["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Relayed addresses come from coturn's relay range (support/mod.rs: 40000–45000).
+fn relayed_by_coturn(step: &Value) -> bool {
+    step["relayed"]
+        .as_str()
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        .is_some_and(|a| a.ip().is_loopback() && (40000..=45000).contains(&a.port()))
+}
+
+/// Every step against working services: both STUN servers answer and see this
+/// machine's own address (redacted unless asked), the relay allocates over UDP, TCP
+/// and TLS, no NAT; all advice is good.
+#[test]
+fn net_check_reports_stun_and_the_relay_over_udp_tcp_and_tls() {
+    let s = services();
+    let ev = net_check(&s, &[]);
+    let stun = steps_of(&ev, "stun");
+    assert_eq!(stun.len(), 2, "two STUN servers listed: {ev:#}");
+    for st in &stun {
+        assert_eq!(st["ok"], true, "{st:#}");
+        assert_eq!(st["mapped"], "redacted", "{st:#}");
+        assert_eq!(st["mapped_kind"], "own", "{st:#}");
+    }
+    for check in ["turn_udp", "turn_tcp", "turn_tls"] {
+        let t = steps_of(&ev, check);
+        assert_eq!(t.len(), 1, "{check}: {ev:#}");
+        assert_eq!(t[0]["ok"], true, "{check}: {:#}", t[0]);
+        assert!(relayed_by_coturn(t[0]), "{check}: {:#}", t[0]);
+        assert!(t[0]["ms"].as_u64().unwrap() < 3000, "{:#}", t[0]);
+    }
+    assert_eq!(ev["mapping"], "direct");
+    let a = advice(&ev);
+    assert!(a.iter().all(|(level, _)| level == "good"), "{a:#?}");
+    assert!(
+        a[0].1.contains("relay works (over UDP, TCP, TLS)"),
+        "{a:#?}"
+    );
+
+    // Asked for: the address in the JSON, and in the words for people.
+    let shown = net_check(&s, &["--show-addresses"]);
+    let mapped = steps_of(&shown, "stun")[0]["mapped"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(mapped.starts_with("127.0.0.1:"), "{shown:#}");
+    let user = s.server.user("alice");
+    let (ok, out, err) = support::run(user.banter_text("main", &["net-check"]), T);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("sees this machine's own address (no NAT)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("(no NAT): 127"),
+        "our own address is not printed unless asked: {out}"
+    );
+    let (ok, out, err) = support::run(
+        user.banter_text("main", &["net-check", "--show-addresses"]),
+        T,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("(no NAT): 127.0.0.1:"), "{out}");
+    assert!(
+        out.contains("What this means:") && out.contains("ok: The relay works"),
+        "{out}"
+    );
+}
+
+/// With coturn stopped, every step fails for its reason and the advice says that
+/// nothing answered, first.
+#[test]
+fn net_check_with_the_relay_stopped_says_nothing_answered() {
+    let mut s = services();
+    s.relay.take();
+    s.second.take();
+    let started = Instant::now();
+    let ev = net_check(&s, &[]);
+    assert!(
+        ev["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|st| st["ok"] == false),
+        "{ev:#}"
+    );
+    assert_eq!(steps_of(&ev, "stun")[0]["error"], "no answer within 3 s");
+    assert_eq!(
+        steps_of(&ev, "turn_tcp")[0]["error"],
+        "connection refused (nothing listens there)"
+    );
+    let a = advice(&ev);
+    assert_eq!(a[0].0, "problem", "{a:#?}");
+    assert!(
+        a[0].1
+            .contains("None of your server's STUN and TURN services answered (5 tried)"),
+        "{a:#?}"
+    );
+    assert_eq!(ev["mapping"], "unknown");
+    // The steps run at once: about one timeout, not five.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// With all UDP dropped (nftables, in the test's own namespace), STUN and the relay
+/// over UDP fail, over TCP and TLS it still works, and the advice says calls go
+/// through the relay.
+#[test]
+fn net_check_with_udp_blocked_finds_the_relay_over_tcp_and_tls() {
+    assert!(
+        isolate_network(),
+        "this test drops all UDP with nftables: it needs a network namespace of its own (root)"
+    );
+    let s = services();
+    let _blocked = UdpBlackout::start();
+    let ev = net_check(&s, &[]);
+    for check in ["stun", "turn_udp"] {
+        for st in steps_of(&ev, check) {
+            assert_eq!(st["ok"], false, "{st:#}");
+        }
+    }
+    for check in ["turn_tcp", "turn_tls"] {
+        let t = steps_of(&ev, check);
+        assert_eq!(t[0]["ok"], true, "{:#}", t[0]);
+        assert!(relayed_by_coturn(t[0]), "{:#}", t[0]);
+    }
+    let a = advice(&ev);
+    assert_eq!(a[0].0, "warning", "{a:#?}");
+    assert!(
+        a[0].1.contains("UDP seems blocked") && a[0].1.contains("calls will go through the relay"),
+        "{a:#?}"
+    );
+    assert!(
+        a.iter()
+            .any(|(l, t)| l == "good" && t.contains("over TCP, TLS")),
+        "{a:#?}"
+    );
+}
+
+/// A relay that does not share the XMPP server's secret refuses the credentials over
+/// every transport, and the advice names that (the admin's mistake, not the network).
+#[test]
+fn net_check_with_a_wrong_turn_secret_says_the_secrets_differ() {
+    let s = services_with("another-secret");
+    let ev = net_check(&s, &[]);
+    for st in steps_of(&ev, "stun") {
+        assert_eq!(st["ok"], true, "STUN needs no credentials: {st:#}");
+    }
+    for check in ["turn_udp", "turn_tcp", "turn_tls"] {
+        let t = steps_of(&ev, check);
+        assert_eq!(t[0]["ok"], false, "{:#}", t[0]);
+        assert_eq!(
+            t[0]["error"],
+            "the relay refused the credentials the XMPP server gave"
+        );
+    }
+    let a = advice(&ev);
+    assert!(
+        a.iter()
+            .any(|(l, t)| l == "problem" && t.contains("do not share the same secret")),
+        "{a:#?}"
+    );
+    assert!(
+        a.iter()
+            .any(|(l, t)| l == "problem" && t.contains("did not work over any transport")),
+        "{a:#?}"
+    );
+}

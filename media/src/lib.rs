@@ -11,6 +11,7 @@ pub mod description;
 pub mod error;
 pub mod events;
 pub mod fuzzing;
+pub mod netcheck;
 pub mod netsim;
 mod rtcp;
 pub mod session;

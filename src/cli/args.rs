@@ -125,6 +125,14 @@ pub enum Cmd {
     },
     /// List audio inputs and outputs (and cameras)
     Devices,
+    /// Check what calls get from this network with the account's STUN/TURN services
+    /// (XEP-0215): STUN, the relay over UDP, TCP and TLS, the NAT; says what will and
+    /// will not work
+    NetCheck {
+        /// Print the public address the servers saw (hidden by default: it locates you)
+        #[arg(long)]
+        show_addresses: bool,
+    },
     /// Send one chat message; exits 0 once the server acknowledged it
     Send {
         /// Recipient (bare JID)

@@ -106,6 +106,9 @@ pub enum Command {
         jid: BareJid,
         accept: bool,
     },
+    /// Check what calls would get from this network (STUN, TURN over UDP/TCP/TLS, the
+    /// NAT): answered by `Event::NetCheck` within seconds.
+    NetCheck,
     SetPresence {
         show: Show,
         status: Option<String>,

@@ -109,6 +109,7 @@ impl State {
                     );
                 }
             }
+            Command::NetCheck => self.net_check(out),
             Command::SetPresence { show, status } => {
                 self.config.presence = Some((show, status.clone()));
                 out.push(presence::own(show, status.as_deref()).into());

@@ -219,6 +219,11 @@ pub enum Event {
         #[serde(skip)]
         stats: banter_media::CallStats,
     },
+    /// A network check's findings (`Command::NetCheck`).
+    NetCheck {
+        #[serde(skip)]
+        report: std::sync::Arc<banter_media::netcheck::NetReport>,
+    },
     /// Something went wrong that is not about the connection.
     Error {
         message: String,
@@ -249,6 +254,9 @@ pub fn to_json(ev: &Event) -> Value {
             json!({"event": "error", "message": message, "fatal": fatal})
         }
         Event::CallStats { id, stats } => stats_json(Some(id), stats),
+        // Our public address is private: redacted here (`banter net-check
+        // --show-addresses` prints it).
+        Event::NetCheck { report } => super::netcheck::json(report, false),
         other => serde_json::to_value(other).unwrap_or_else(|_| json!({"event": "unknown"})),
     }
 }

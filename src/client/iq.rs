@@ -89,6 +89,8 @@ impl State {
                             self.mark_acked(&id);
                         }
                     }
+                    // A server without XEP-0215 offers nothing to check: that is the finding.
+                    IqPurpose::NetCheck => self.start_net_check(Vec::new()),
                     // Nothing more will come for this ver (a later presence asks again).
                     IqPurpose::Disco { ver: Some(ver), .. } => {
                         self.caps_asked.remove(&ver);
@@ -146,6 +148,13 @@ impl State {
                     self.ice_servers = crate::xmpp::extdisco::parse(&p);
                     tracing::debug!(servers = ?self.ice_servers, "external services");
                 }
+            }
+            IqPurpose::NetCheck => {
+                let servers = payload
+                    .as_ref()
+                    .map(crate::xmpp::extdisco::parse)
+                    .unwrap_or_default();
+                self.start_net_check(servers);
             }
             IqPurpose::AckPing { ids } => {
                 self.confirm_in_flight = false;

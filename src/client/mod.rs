@@ -69,6 +69,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
     if let Some(m) = config.media.as_mut() {
         m.turn_tls = Some(tls.config.clone());
     }
+    let trust = tls.config.clone();
     let jid: Jid = match &config.resource {
         Some(r) => Jid::from(FullJid::from_parts(
             config.jid.node(),
@@ -146,6 +147,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         endpoint,
         workers: calls::Workers::default(),
         ice_servers: Vec::new(),
+        trust,
         media_tx,
         password,
         deleted: false,
@@ -189,6 +191,8 @@ enum IqPurpose {
     },
     /// STUN/TURN servers (XEP-0215).
     ExtDisco,
+    /// STUN/TURN servers (XEP-0215) for a network check.
+    NetCheck,
     ChangePassword {
         password: String,
     },
@@ -241,6 +245,8 @@ struct State {
     features: HashMap<String, Vec<String>>,
     /// STUN/TURN servers last given by our server (XEP-0215), asked again per call.
     ice_servers: Vec<banter_media::IceServer>,
+    /// The XMPP connection's trust, for TURN over TLS in a network check.
+    trust: std::sync::Arc<rustls::ClientConfig>,
     media_tx: mpsc::UnboundedSender<(String, calls::FromMedia)>,
 }
 
@@ -252,6 +258,7 @@ mod events;
 mod iq;
 mod login;
 mod messages;
+pub mod netcheck;
 mod report;
 
 pub use api::*;

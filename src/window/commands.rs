@@ -101,6 +101,10 @@ impl App {
                     );
                 }
             }
+            UiCommand::NetCheck => {
+                self.model.net_check.running = true;
+                self.send(Command::NetCheck);
+            }
             UiCommand::SetMuted { id, muted } => {
                 if let Some(call) = &mut self.model.call {
                     call.muted = muted;

@@ -204,6 +204,9 @@ impl App {
                 self.new_password = None;
             }
             Event::AccountDeleted => self.account_deleted(),
+            Event::NetCheck { report } => {
+                self.model.net_check = net_check_view(&report);
+            }
             Event::CallStats { stats, .. } => {
                 if let Some(call) = &mut self.model.call {
                     call.mic_level_dbfs = stats.audio_level_in;
@@ -367,5 +370,48 @@ impl App {
         if let Some(r) = self.call_report.as_mut() {
             r.on(ev, now);
         }
+    }
+}
+
+/// A network check for the window's Settings (no mapped address: a screen is shared).
+fn net_check_view(report: &banter_media::netcheck::NetReport) -> banter_ui::model::NetCheckView {
+    use banter::client::netcheck;
+    use banter_media::netcheck::Level;
+    use banter_ui::model::{Finding, NetLine};
+    let finding = |l: Level| match l {
+        Level::Good => Finding::Good,
+        Level::Note => Finding::Note,
+        Level::Warning => Finding::Warning,
+        Level::Problem => Finding::Problem,
+    };
+    let mut steps: Vec<NetLine> = report
+        .steps
+        .iter()
+        .map(|s| NetLine {
+            finding: if s.outcome.is_ok() {
+                Finding::Good
+            } else {
+                Finding::Problem
+            },
+            text: netcheck::step_text(s, false),
+        })
+        .collect();
+    if steps.is_empty() {
+        steps.push(NetLine {
+            finding: Finding::Problem,
+            text: "Your server lists no STUN or TURN service.".into(),
+        });
+    }
+    banter_ui::model::NetCheckView {
+        running: false,
+        steps,
+        advice: report
+            .advice
+            .iter()
+            .map(|a| NetLine {
+                finding: finding(a.level),
+                text: a.text.clone(),
+            })
+            .collect(),
     }
 }

@@ -416,3 +416,48 @@ fn incoming_call_then_active_then_ended_leaves_a_timeline_entry() {
         Some(TimelineItem::Call { answered: true, .. })
     ));
 }
+
+/// Settings → Test my network asks the account's client, and its report fills the
+/// panel: a failed step is a problem, the advice keeps its level.
+#[test]
+fn a_network_check_is_asked_and_its_findings_shown() {
+    use banter_media::netcheck::{Advice, Check, Failure, Level, Mapping, NetReport, Step};
+    use banter_ui::model::Finding;
+    let mut a = app();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    a.apply(AppEvent::Online(tx, "a@x".into()));
+    while rx.try_recv().is_ok() {}
+    a.execute_for_test(UiCommand::NetCheck);
+    assert!(matches!(rx.try_recv(), Ok(Command::NetCheck)));
+    assert!(a.model.net_check.running);
+    let report = NetReport {
+        steps: vec![Step {
+            check: Check::Stun,
+            server: "turn.x:3478".into(),
+            outcome: Err(Failure::NoAnswer(3)),
+            time: Duration::from_secs(3),
+        }],
+        mapping: Mapping::Unknown,
+        advice: vec![Advice {
+            level: Level::Warning,
+            text: "UDP seems blocked".into(),
+        }],
+        time: Duration::from_secs(3),
+    };
+    a.apply(AppEvent::Client(
+        "a@x".into(),
+        Event::NetCheck {
+            report: Arc::new(report),
+        },
+    ));
+    let n = &a.model.net_check;
+    assert!(!n.running);
+    assert_eq!(n.steps.len(), 1);
+    assert_eq!(n.steps[0].finding, Finding::Problem);
+    assert_eq!(
+        n.steps[0].text,
+        "STUN over UDP (turn.x:3478): no answer within 3 s"
+    );
+    assert_eq!(n.advice[0].finding, Finding::Warning);
+    assert_eq!(n.advice[0].text, "UDP seems blocked");
+}

@@ -61,7 +61,25 @@ impl Prosody {
     /// With `turn = Some((port, secret))`, the server hands out credentials for a
     /// TURN server on 127.0.0.1:port (XEP-0215 via mod_turn_external).
     pub fn start_with_turn(turn: Option<(u16, &str)>) -> Prosody {
-        Prosody::start_opts(turn, None, false, false)
+        Prosody::start_opts(turn, None, false, false, &[])
+    }
+
+    /// Hands out credentials for a TURN server on 127.0.0.1:`port` over UDP and TCP and
+    /// on `tls_port` over TLS, and lists plain STUN servers on each of `stun_ports`
+    /// besides (XEP-0215, mod_external_services).
+    pub fn start_with_services(
+        port: u16,
+        tls_port: u16,
+        secret: &str,
+        stun_ports: &[u16],
+    ) -> Prosody {
+        Prosody::start_opts(
+            Some((port, secret)),
+            Some(tls_port),
+            false,
+            false,
+            stun_ports,
+        )
     }
 
     /// Hands out credentials for a TURN server reachable only over TLS on
@@ -69,18 +87,24 @@ impl Prosody {
     /// port where nothing listens. The server's certificate (`cert.pem`, `key.pem` in
     /// `dir`) is valid for 127.0.0.1 too, for that TURN server to use.
     pub fn start_with_turn_tls(tls_port: u16, secret: &str) -> Prosody {
-        Prosody::start_opts(Some((free_port(), secret)), Some(tls_port), false, false)
+        Prosody::start_opts(
+            Some((free_port(), secret)),
+            Some(tls_port),
+            false,
+            false,
+            &[],
+        )
     }
 
     /// Lets anyone create an account (XEP-0077, mod_register).
     pub fn start_with_registration() -> Prosody {
-        Prosody::start_opts(None, None, false, true)
+        Prosody::start_opts(None, None, false, true, &[])
     }
 
     /// Also serves XMPP over WebSocket (RFC 7395) for browser clients, on
     /// `ws://127.0.0.1:{http_port}/xmpp-websocket`.
     pub fn start_with_websocket() -> Prosody {
-        Prosody::start_opts(None, None, true, false)
+        Prosody::start_opts(None, None, true, false, &[])
     }
 
     pub fn websocket_url(&self) -> String {
@@ -95,6 +119,7 @@ impl Prosody {
         turn_tls: Option<u16>,
         websocket: bool,
         registration: bool,
+        stun_ports: &[u16],
     ) -> Prosody {
         let dir = tempfile::Builder::new()
             .prefix("banter-prosody-")
@@ -138,6 +163,22 @@ impl Prosody {
                 ),
             ),
             None => ("", String::new()),
+        };
+        let stun: Vec<String> = stun_ports
+            .iter()
+            .map(|p| {
+                format!(
+                    "{{ type = \"stun\", transport = \"udp\", host = \"127.0.0.1\", port = {p} }}"
+                )
+            })
+            .collect();
+        let turn_settings = if stun.is_empty() {
+            turn_settings
+        } else {
+            format!(
+                "{turn_settings}\nexternal_services = {{ {} }}",
+                stun.join(", ")
+            )
         };
         std::fs::write(
             &config,
@@ -298,6 +339,13 @@ impl User {
     }
 
     pub fn banter_on(&self, device: &str, args: &[&str]) -> Command {
+        let mut c = self.banter_text(device, args);
+        c.arg("--json");
+        c
+    }
+
+    /// `banter` printing for people (no `--json`).
+    pub fn banter_text(&self, device: &str, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_banter"));
         c.args(args)
             .arg("--jid")
@@ -309,8 +357,7 @@ impl User {
             .arg("--ca-file")
             .arg(&self.ca_file)
             .arg("--config-dir")
-            .arg(self.device_dir(device))
-            .arg("--json");
+            .arg(self.device_dir(device));
         c
     }
 

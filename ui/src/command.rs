@@ -52,6 +52,8 @@ pub enum UiCommand {
     },
     /// Put the report of the current (or last) call on the clipboard.
     CopyCallReport,
+    /// Settings → Test my network: STUN and TURN with the account's services.
+    NetCheck,
     SetMuted {
         id: String,
         muted: bool,

@@ -294,6 +294,33 @@ pub struct AccountForm {
     pub password_again: String,
 }
 
+/// How much a network check finding matters (as the media engine grades it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Finding {
+    #[default]
+    Good,
+    Note,
+    Warning,
+    Problem,
+}
+
+/// One line of a network check: a step, or what the steps mean.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetLine {
+    pub finding: Finding,
+    pub text: String,
+}
+
+/// Settings → Test my network: running, or its last result.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetCheckView {
+    pub running: bool,
+    /// One per STUN/TURN check (failed steps are `Problem`).
+    pub steps: Vec<NetLine>,
+    /// What it means for calls, worst first.
+    pub advice: Vec<NetLine>,
+}
+
 /// The Account section of Settings: a new password, and deleting the account.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountSettings {
@@ -351,6 +378,8 @@ pub struct Model {
     /// A line for errors that belong to no form (shown in the status bar).
     pub notice: Option<String>,
     pub account_settings: AccountSettings,
+    /// Settings → Test my network.
+    pub net_check: NetCheckView,
     /// Now, for "Today"/"Yesterday" headings (set by the binary each frame; tests fix it).
     pub now_ms: i64,
 }

@@ -163,10 +163,62 @@ pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
     if model.settings != before {
         out.push(UiCommand::ChangeSettings(model.settings));
     }
+    if model.account.is_some() {
+        ui.separator();
+        ui.heading("Network");
+        net_check(ui, &mut model.net_check, out);
+    }
     if let Some(account) = model.account.clone() {
         ui.separator();
         ui.heading("Account");
         account_settings(ui, &account, &mut model.account_settings, out);
+    }
+}
+
+/// Settings → Test my network: the button, then each step and what it means.
+fn net_check(ui: &mut egui::Ui, n: &mut crate::model::NetCheckView, out: &mut Vec<UiCommand>) {
+    use crate::model::Finding;
+    ui.horizontal(|ui| {
+        let label = if n.running {
+            "Testing…"
+        } else {
+            "Test my network"
+        };
+        if ui
+            .add_enabled(!n.running, egui::Button::new(label))
+            .on_hover_text("Reach your server's STUN and TURN services, as a call would")
+            .clicked()
+        {
+            n.running = true;
+            out.push(UiCommand::NetCheck);
+        }
+        // No spinner: it would repaint the window every frame while the check waits.
+        if n.running {
+            ui.weak("a few seconds");
+        }
+    });
+    let line = |ui: &mut egui::Ui, l: &crate::model::NetLine| {
+        let (mark, color) = match l.finding {
+            // Words, not symbols: the bundled font has few, and colour alone is not
+            // enough for everyone.
+            Finding::Good => ("ok", Color32::from_rgb(60, 170, 90)),
+            Finding::Note => ("note", ui.visuals().weak_text_color()),
+            Finding::Warning => ("warning", Color32::from_rgb(220, 170, 40)),
+            Finding::Problem => ("problem", Color32::from_rgb(200, 60, 60)),
+        };
+        ui.horizontal_top(|ui| {
+            ui.label(egui::RichText::new(mark).color(color).strong());
+            ui.add(egui::Label::new(&l.text).wrap());
+        });
+    };
+    for l in &n.steps {
+        line(ui, l);
+    }
+    if !n.advice.is_empty() {
+        ui.label(egui::RichText::new("What this means").strong());
+        for l in &n.advice {
+            line(ui, l);
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 
 use banter_ui::command::TypingState;
 use banter_ui::model::{
-    ActiveCall, Availability, CallLogRow, CallPhase, ContactRow, Delivery, IncomingCall, Model,
-    Settings, TimelineItem,
+    ActiveCall, Availability, CallLogRow, CallPhase, ContactRow, Delivery, Finding, IncomingCall,
+    Model, NetCheckView, NetLine, Settings, TimelineItem,
 };
 use banter_ui::{view, UiCommand};
 use egui::accesskit::Role;
@@ -709,4 +709,49 @@ fn video_area_shows_remote_and_preview() {
     h.run();
     h.get_by_label("bob@example.org turned their camera off");
     assert!(h.query_by_label("Video from bob@example.org").is_none());
+}
+
+/// Settings → Test my network: the button asks once and waits; the findings show,
+/// each step and what it means.
+#[test]
+fn settings_test_my_network() {
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::settings_panel(ui, &mut s.model, &mut s.commands),
+        State {
+            model: signed_in(),
+            ..Default::default()
+        },
+    );
+    h.get_by_role_and_label(Role::Button, "Test my network")
+        .click();
+    h.run();
+    assert_eq!(h.state().commands, [UiCommand::NetCheck]);
+    assert!(h.state().model.net_check.running);
+    assert!(
+        h.query_by_label("Test my network").is_none(),
+        "one check at a time"
+    );
+    h.get_by_label("Testing…");
+    h.state_mut().model.net_check = NetCheckView {
+        running: false,
+        steps: vec![
+            NetLine {
+                finding: Finding::Problem,
+                text: "STUN over UDP (turn.example.org:3478): no answer within 3 s".into(),
+            },
+            NetLine {
+                finding: Finding::Good,
+                text: "relay (TURN) over TLS (turn.example.org:5349): 40 ms".into(),
+            },
+        ],
+        advice: vec![NetLine {
+            finding: Finding::Warning,
+            text: "UDP seems blocked on this network".into(),
+        }],
+    };
+    h.run();
+    h.get_by_label("STUN over UDP (turn.example.org:3478): no answer within 3 s");
+    h.get_by_label("What this means");
+    h.get_by_label("UDP seems blocked on this network");
+    h.get_by_role_and_label(Role::Button, "Test my network");
 }

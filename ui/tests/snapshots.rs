@@ -6,8 +6,8 @@
 use std::collections::VecDeque;
 
 use banter_ui::model::{
-    ActiveCall, Availability, CallPhase, ContactRow, Delivery, IncomingCall, Model, QualitySample,
-    TimelineItem, VideoTexture,
+    ActiveCall, Availability, CallPhase, ContactRow, Delivery, Finding, IncomingCall, Model,
+    NetCheckView, NetLine, QualitySample, TimelineItem, VideoTexture,
 };
 use banter_ui::{view, UiCommand};
 use egui_kittest::{Harness, SnapshotResults};
@@ -157,6 +157,22 @@ fn settings_model() -> Model {
     m.settings_open = true;
     m.microphones = vec!["Built-in Audio Analog Stereo".into()];
     m.microphone = Some("Built-in Audio Analog Stereo".into());
+    // A finished network check on a network that lets no UDP out.
+    let line = |finding, text: &str| NetLine {
+        finding,
+        text: text.into(),
+    };
+    m.net_check = NetCheckView {
+        running: false,
+        steps: vec![
+            line(Finding::Problem, "STUN over UDP (example.org:3478): no answer within 3 s"),
+            line(Finding::Good, "relay (TURN) over TCP (example.org:3478): 38 ms; relay address 198.51.100.4:49170"),
+        ],
+        advice: vec![
+            line(Finding::Warning, "UDP seems blocked on this network (no STUN or TURN answer over UDP), but the relay works over TCP/TLS: calls will go through the relay, with a little more delay."),
+            line(Finding::Good, "The relay works (over TCP): calls connect even when no direct path exists."),
+        ],
+    };
     m
 }
 

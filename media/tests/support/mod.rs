@@ -29,7 +29,16 @@ fn free_udp_tcp_port() -> u16 {
 enum Listen {
     UdpTcp,
     Tcp,
-    Tls { cert: PathBuf, key: PathBuf },
+    Tls {
+        cert: PathBuf,
+        key: PathBuf,
+    },
+    /// UDP and TCP on the port, TLS on `tls_port`.
+    All {
+        cert: PathBuf,
+        key: PathBuf,
+        tls_port: u16,
+    },
 }
 
 /// How clients authenticate to the TURN server.
@@ -79,6 +88,20 @@ impl Coturn {
         )
     }
 
+    /// A server on `port` over UDP and TCP and on `tls_port` over TLS, with this
+    /// certificate and key (PEM files).
+    pub fn start_all(auth: TurnAuth, port: u16, tls_port: u16, cert: &Path, key: &Path) -> Coturn {
+        Coturn::launch(
+            auth,
+            Listen::All {
+                cert: cert.to_path_buf(),
+                key: key.to_path_buf(),
+                tls_port,
+            },
+            port,
+        )
+    }
+
     fn launch(auth: TurnAuth, listen: Listen, port: u16) -> Coturn {
         let dir = tempfile::Builder::new()
             .prefix("banter-coturn-")
@@ -112,6 +135,17 @@ impl Coturn {
                     .arg("--pkey")
                     .arg(key);
             }
+            Listen::All {
+                cert,
+                key,
+                tls_port,
+            } => {
+                cmd.args(["--tls-listening-port", &tls_port.to_string()])
+                    .arg("--cert")
+                    .arg(cert)
+                    .arg("--pkey")
+                    .arg(key);
+            }
         }
         let child = cmd
             .args(["-n", "--no-cli", "--no-dtls", "--fingerprint"])
@@ -137,6 +171,15 @@ impl Coturn {
                 "coturn did not start"
             );
             std::thread::sleep(Duration::from_millis(25));
+        }
+        if let Listen::All { tls_port, .. } = listen {
+            while TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "coturn's TLS port did not open"
+                );
+                std::thread::sleep(Duration::from_millis(25));
+            }
         }
         Coturn {
             child,
