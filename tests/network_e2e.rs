@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use banter_media::audio::analysis::{dominant_frequency, longest_gap_ms};
 use serde_json::Value;
-use support::netns::{isolate_network, UdpBlackout};
+use support::netns::{isolate_network, Nat, UdpBlackout};
 use support::{media_args, read_wav, Proc, Prosody};
 
 const T: Duration = Duration::from_secs(60);
@@ -567,6 +567,61 @@ fn net_check_with_a_wrong_turn_secret_says_the_secrets_differ() {
     assert!(
         a.iter()
             .any(|(l, t)| l == "problem" && t.contains("did not work over any transport")),
+        "{a:#?}"
+    );
+}
+
+/// Behind a NAT that gives the second STUN server another source port than the relay
+/// (nftables SNAT in the test's own namespace), the check finds the mapping varies
+/// (a symmetric NAT) and says calls to people behind a NAT go through the relay.
+#[test]
+fn net_check_finds_a_symmetric_nat() {
+    assert!(
+        isolate_network(),
+        "this test rewrites UDP with nftables: it needs a network namespace of its own (root)"
+    );
+    let s = services();
+    let _nat = Nat::symmetric(s.second.as_ref().unwrap().port);
+    let ev = net_check(&s, &["--show-addresses"]);
+    let mapped: Vec<&str> = steps_of(&ev, "stun")
+        .iter()
+        .map(|st| st["mapped"].as_str().unwrap())
+        .collect();
+    assert_eq!(mapped.len(), 2, "{ev:#}");
+    assert_ne!(mapped[0], mapped[1], "{ev:#}");
+    assert_eq!(ev["mapping"], "varies", "{ev:#}");
+    let a = advice(&ev);
+    assert!(
+        a.iter().any(|(l, t)| l == "warning"
+            && t.contains("symmetric NAT")
+            && t.contains("through the relay")),
+        "{a:#?}"
+    );
+}
+
+/// Behind a NAT that keeps one mapping for every destination, both STUN servers see
+/// the same public address, not this machine's: the mapping is consistent.
+#[test]
+fn net_check_finds_a_nat_that_keeps_its_mapping() {
+    assert!(
+        isolate_network(),
+        "this test rewrites UDP with nftables: it needs a network namespace of its own (root)"
+    );
+    let s = services();
+    let ports = [
+        s.second.as_ref().unwrap().port,
+        s.relay.as_ref().unwrap().port,
+    ];
+    let _nat = Nat::cone(&ports);
+    let ev = net_check(&s, &["--show-addresses"]);
+    for st in steps_of(&ev, "stun") {
+        assert_eq!(st["mapped"], "127.0.0.1:62000", "{st:#}");
+    }
+    assert_eq!(ev["mapping"], "consistent", "{ev:#}");
+    let a = advice(&ev);
+    assert!(
+        a.iter()
+            .any(|(l, t)| l == "good" && t.contains("same public address to all 2 servers")),
         "{a:#?}"
     );
 }

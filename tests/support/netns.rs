@@ -75,6 +75,41 @@ pub fn udp_ports_of(pid: u32) -> Vec<u16> {
     ports
 }
 
+/// A NAT on the way out of this thread's namespace (nftables SNAT of UDP), until
+/// dropped: as the servers see it.
+pub struct Nat;
+
+impl Nat {
+    /// UDP towards `port` leaves from another source port than towards anything else:
+    /// what a symmetric NAT does.
+    pub fn symmetric(port: u16) -> Nat {
+        Nat::of(&format!("udp dport {port} snat to 127.0.0.1:61000-61999"))
+    }
+
+    /// UDP towards any of `ports` leaves from port 62000, whatever the destination:
+    /// a NAT that keeps its mapping (endpoint-independent).
+    pub fn cone(ports: &[u16]) -> Nat {
+        let set: Vec<String> = ports.iter().map(u16::to_string).collect();
+        Nat::of(&format!(
+            "udp dport {{ {} }} snat to 127.0.0.1:62000",
+            set.join(", ")
+        ))
+    }
+
+    fn of(rule: &str) -> Nat {
+        nft("add table ip nat");
+        nft("add chain ip nat post { type nat hook postrouting priority 100 ; }");
+        nft(&format!("add rule ip nat post {rule}"));
+        Nat
+    }
+}
+
+impl Drop for Nat {
+    fn drop(&mut self) {
+        nft("delete table ip nat");
+    }
+}
+
 fn nft(rule: &str) {
     let out = Command::new("nft")
         .args(rule.split(' '))
