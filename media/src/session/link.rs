@@ -298,28 +298,62 @@ fn tcp_turn_target(url: &str) -> Option<(&str, bool)> {
 }
 
 /// The local addresses to bind. webrtc-rs has no address filter: the bound sockets
-/// decide which host candidates exist. Without an allow-list, the wildcard (all
-/// interfaces but loopback); with one, each local IPv4 address inside it (loopback
-/// included, which a wildcard bind would skip).
-pub(super) fn bind_addrs(config: &MediaConfig) -> Vec<String> {
-    if config.allow.is_empty() {
+/// decide which host candidates exist. Without an allow-list, the wildcard (webrtc-rs
+/// binds each interface's address but loopback's and link-local ones); with one, each
+/// local IPv4 address inside it (loopback included).
+pub(super) fn bind_addrs(allow: &[Cidr]) -> Vec<String> {
+    if allow.is_empty() {
         return vec!["0.0.0.0:0".to_string()];
     }
-    let mut addrs: Vec<String> = if_addrs::get_if_addrs()
-        .unwrap_or_default()
+    let mut addrs: Vec<String> = host_addresses(allow)
         .iter()
-        .map(|i| i.ip())
-        .filter(|ip| ip.is_ipv4() && config.allowed(*ip))
         .map(|ip| format!("{ip}:0"))
         .collect();
-    addrs.sort();
-    addrs.dedup();
     if addrs.is_empty() {
         // No interface in the allowed ranges: a loopback socket (which can only reach
         // this machine, or a TURN server on it) rather than none, which would fail.
         addrs.push("127.0.0.1:0".to_string());
     }
     addrs
+}
+
+/// This machine's addresses a call binds now: the allowed ones, or without an
+/// allow-list every IPv4 address but loopback and link-local ones. When this set
+/// changes (a laptop moved from Wi-Fi to Ethernet), calls restart ICE.
+pub fn host_addresses(allow: &[Cidr]) -> Vec<std::net::IpAddr> {
+    let mut ips: Vec<std::net::IpAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .iter()
+        .map(|i| i.ip())
+        .filter(|ip| match ip {
+            std::net::IpAddr::V4(v4) if allow.is_empty() => {
+                !v4.is_loopback() && !v4.is_link_local() && !v4.is_unspecified()
+            }
+            std::net::IpAddr::V4(_) => allow.iter().any(|c| c.contains(*ip)),
+            std::net::IpAddr::V6(_) => false,
+        })
+        .collect();
+    ips.sort();
+    ips.dedup();
+    ips
+}
+
+/// The addresses to bind, worked out again each time webrtc-rs binds: at the start,
+/// and on every ICE restart (it rebinds then, `discard_local_candidates_during_ice_
+/// restart`), by which time the machine's addresses may have changed.
+pub(super) struct BindAddrs(pub(super) Vec<Cidr>);
+
+impl std::net::ToSocketAddrs for BindAddrs {
+    type Iter = std::vec::IntoIter<std::net::SocketAddr>;
+
+    fn to_socket_addrs(&self) -> std::io::Result<Self::Iter> {
+        let addrs: Vec<std::net::SocketAddr> = bind_addrs(&self.0)
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        tracing::debug!(?addrs, "binding");
+        Ok(addrs.into_iter())
+    }
 }
 
 /// RED's media type (webrtc-rs names Opus and VP8 but not this one).
@@ -431,7 +465,10 @@ pub(super) async fn connection(
         // video's own connection (a peer that does not bundle) keeps webrtc-rs' check:
         // receiving only, it has no DTLS transport we can read the certificate from,
         // and failing there costs the video, not the call.
-        .with_disable_certificate_fingerprint_verification(role == Role::Main);
+        .with_disable_certificate_fingerprint_verification(role == Role::Main)
+        // An ICE restart binds new sockets on the addresses the machine has then and
+        // gathers anew (BindAddrs): after a change of network the old ones are gone.
+        .with_discard_local_candidates_during_ice_restart(true);
     if config.relay_only {
         // Nothing better than a relay will come: no need to wait for one.
         setting = setting.with_relay_acceptance_min_wait(Some(Duration::ZERO));
@@ -443,7 +480,7 @@ pub(super) async fn connection(
         .with_interceptor_registry(registry)
         .with_setting_engine(setting)
         .with_handler(Arc::new(Handler { tx: events }))
-        .with_udp_addrs(bind_addrs(config))
+        .with_udp_addrs(vec![BindAddrs(config.allow.clone())])
         .build()
         .await
         .map_err(transport_err)?;

@@ -9,9 +9,8 @@ use std::sync::atomic::Ordering;
 
 use super::link::transport_err;
 use super::MediaSession;
-use crate::description::{CandidateKind, SessionDescription, Setup};
+use crate::description::{SessionDescription, Setup};
 use crate::error::MediaError;
-use crate::events::MediaEvent;
 
 /// One side's ICE credentials: what a restart changes, and all it signals.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +47,8 @@ impl MediaSession {
     }
 
     /// Restarts ICE from our side: a new offer whose only change is our credentials,
-    /// applied locally. Returns them for the peer; candidates of the new generation
+    /// applied locally. webrtc-rs then binds new sockets on the addresses the machine
+    /// has now and gathers anew (link.rs: the network may have changed). Returns them for the peer; candidates of the new generation
     /// follow as `LocalCandidate` events. The peer's answer comes to
     /// [`peer_restarted`](Self::peer_restarted) with `offer: false`.
     pub async fn restart_ice(&self) -> Result<IceCredentials, MediaError> {
@@ -64,35 +64,7 @@ impl MediaSession {
             .await
             .map_err(transport_err)?;
         self.main.offering.store(true, Ordering::Release);
-        self.signal_kept_candidates().await;
         self.ice_credentials().await
-    }
-
-    /// Our candidates for the new generation. webrtc-rs keeps a restarted
-    /// connection's local candidates (same sockets) and announces none again, but the
-    /// peer drops the old generation's: they are signaled again, as events like the
-    /// first time.
-    async fn signal_kept_candidates(&self) {
-        let Some(local) = self.main.pc.local_description().await else {
-            return;
-        };
-        let Ok(d) = SessionDescription::from_sdp(&local.sdp) else {
-            return;
-        };
-        tracing::debug!(
-            candidates = d.candidates.len(),
-            "candidates kept across the ICE restart"
-        );
-        // Component 2 (RTCP) has no use: RTCP is multiplexed (rtcp-mux).
-        for c in d.candidates.into_iter().filter(|c| c.component == 1) {
-            if self.config.relay_only && c.kind != CandidateKind::Relay {
-                continue;
-            }
-            if c.kind == CandidateKind::Host && !self.config.allowed(c.ip) {
-                continue;
-            }
-            let _ = self.events.send(MediaEvent::LocalCandidate(c));
-        }
     }
 
     /// The peer's new credentials. `offer`: the peer restarted; they are applied as
@@ -140,7 +112,6 @@ impl MediaSession {
         pc.set_local_description(answer)
             .await
             .map_err(transport_err)?;
-        self.signal_kept_candidates().await;
         Ok(Some(self.ice_credentials().await?))
     }
 }

@@ -24,15 +24,15 @@ async fn a_panicking_media_thread_or_task_fails_the_call() {
 #[test]
 fn binds_only_allowed_interfaces() {
     let mut cfg = MediaConfig::new(SourceSpec::Silence, SinkSpec::Null);
-    assert_eq!(bind_addrs(&cfg), ["0.0.0.0:0"]);
+    assert_eq!(bind_addrs(&cfg.allow), ["0.0.0.0:0"]);
     cfg.allow = vec![Cidr::parse("127.0.0.0/8").unwrap()];
-    assert_eq!(bind_addrs(&cfg), ["127.0.0.1:0"]);
+    assert_eq!(bind_addrs(&cfg.allow), ["127.0.0.1:0"]);
     cfg.allow = vec![Cidr::parse("0.0.0.0/0").unwrap()];
-    let all = bind_addrs(&cfg);
+    let all = bind_addrs(&cfg.allow);
     assert!(all.contains(&"127.0.0.1:0".to_string()), "{all:?}");
     // A range no interface is in: no address of another range is bound.
     cfg.allow = vec![Cidr::parse("203.0.113.0/24").unwrap()];
-    assert_eq!(bind_addrs(&cfg), ["127.0.0.1:0"]);
+    assert_eq!(bind_addrs(&cfg.allow), ["127.0.0.1:0"]);
 }
 
 #[test]
