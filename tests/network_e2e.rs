@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use banter_media::audio::analysis::{dominant_frequency, longest_gap_ms};
 use serde_json::Value;
-use support::netns::{isolate_network, Nat, UdpBlackout};
+use support::netns::{isolate_network, Nat, OtherNamespace, UdpBlackout};
 use support::{media_args, read_wav, Proc, Prosody};
 
 const T: Duration = Duration::from_secs(60);
@@ -325,6 +325,97 @@ async fn the_xmpp_stream_cut_mid_call_loses_neither_the_call_nor_what_was_sent()
     assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz");
     let gap = longest_gap_ms(&heard, 48_000, 300);
     assert!(gap < 300.0, "the tone stopped for {gap} ms");
+}
+
+/// The caller's only address is replaced mid-call (another address added to its
+/// interface, the first removed), as when a laptop moves to another network: Alice
+/// runs in a namespace of her own whose only interface is a veth to the test's, with
+/// no `--ice-allow` (every address, as a user runs it). Her XMPP connection, made from
+/// the old address, is cut and resumes from the new one; her call restarts ICE; Bob
+/// hears her tone again within 3 s of the change; both calls end `success`.
+#[test]
+fn the_callers_address_replaced_mid_call_and_the_tone_is_back_within_3_s() {
+    assert!(
+        isolate_network(),
+        "this test changes addresses: it needs network namespaces of its own (root)"
+    );
+    let net = OtherNamespace::new("10.99.0.1/24", "10.99.0.2/24");
+    let server = Prosody::start_also_on("10.99.0.1");
+    let mut alice = server.user("alice");
+    alice.server = format!("10.99.0.1:{}", server.port);
+    let bob = server.user("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let b_wav = dir.path().join("bob-heard.wav");
+
+    let mut args = vec!["answer", "--from", alice.jid.as_str(), "--calls", "1"];
+    args.extend([
+        "--audio-in",
+        "tone:880",
+        "--audio-out",
+        b_wav.to_str().unwrap(),
+    ]);
+    args.extend(["--ice-allow", "10.99.0.0/24"]);
+    let mut bob_proc = Proc::spawn(bob.banter(&args));
+    bob_proc.wait_for("bob online", T, |v| v["event"] == "caught_up");
+
+    let args = [
+        "call",
+        bob.jid.as_str(),
+        "--duration",
+        "12",
+        "--audio-in",
+        "tone:440",
+        "--audio-out",
+        "null",
+    ];
+    let mut alice_proc = Proc::spawn(net.run(&alice.banter(&args)));
+    alice_proc.wait_for("the call active", T, |v| {
+        v["event"] == "call" && v["state"] == "active"
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    net.ip("addr add 10.99.0.3/24 dev vb");
+    net.ip("addr del 10.99.0.2/24 dev vb");
+
+    let (ok, caller) = alice_proc.finish(T);
+    assert!(ok, "alice's call failed: {caller:#?}");
+    let (ok, callee) = bob_proc.finish(T);
+    assert!(ok, "bob's answer failed: {callee:#?}");
+    assert_eq!(end_reason(&caller), "success");
+    assert_eq!(end_reason(&callee), "success");
+    let restarts = |events: &[Value]| {
+        events
+            .iter()
+            .filter(|e| e["event"] == "call_signal" && e["outgoing"] == true)
+            // A restart's offer: new credentials, no candidate (log.rs).
+            .filter(|e| {
+                e["line"]
+                    .as_str()
+                    .is_some_and(|l| l.contains("ICE credentials; no candidate"))
+            })
+            .count()
+    };
+    eprintln!(
+        "alice sent {} restart(s); her connection: {:?}",
+        restarts(&caller),
+        caller
+            .iter()
+            .filter(|e| e["event"] == "connected" || e["event"] == "connection_lost")
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        restarts(&caller) >= 1,
+        "alice restarted no ICE: {caller:#?}"
+    );
+
+    let heard = read_wav(&b_wav);
+    let gap = Duration::from_secs_f32(longest_gap_ms(&heard, 48_000, 300) / 1000.0);
+    eprintln!("the longest silence at Bob's: {gap:?}");
+    assert!(
+        gap <= Duration::from_secs(3),
+        "silent for {gap:?} after the change"
+    );
+    let f = dominant_frequency(&heard[heard.len().saturating_sub(48_000)..], 48_000);
+    assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz at the end");
 }
 
 #[path = "../media/tests/support/mod.rs"]

@@ -487,6 +487,7 @@ async fn direct_tls_login_xep_0368() {
         timeout: T,
         timeouts: tokio_xmpp::xmlstream::Timeouts::tight(),
         binding: Default::default(),
+        socket: Default::default(),
     };
     let target = Target {
         host: "127.0.0.1".into(),

@@ -13,6 +13,7 @@ pub mod events;
 pub mod fuzzing;
 pub mod netcheck;
 pub mod netsim;
+pub mod netwatch;
 mod rtcp;
 pub mod session;
 pub mod turn_tcp;

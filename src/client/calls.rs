@@ -312,6 +312,36 @@ impl State {
         self.with_calls(out, |ep, dir, now| ep.signaling(up, now, dir));
     }
 
+    /// The addresses calls bind and the default routes (nothing without media).
+    pub(super) fn call_paths(&self) -> (Vec<std::net::IpAddr>, Vec<String>) {
+        match &self.config.media {
+            Some(m) => (
+                banter_media::session::host_addresses(&m.allow),
+                banter_media::netwatch::default_routes(),
+            ),
+            None => Default::default(),
+        }
+    }
+
+    /// The machine's addresses or routes changed (netwatch): a connection whose address
+    /// went away is cut so it reconnects now (the XMPP stream, which resumes), and
+    /// calls restart ICE when the addresses they bind or the default route changed.
+    pub(super) fn on_addresses_changed(&mut self, out: &mut Vec<Stanza>) {
+        let all = banter_media::netwatch::local_addresses();
+        if let Some(ip) = self.xmpp_socket.local_ip() {
+            if !all.contains(&ip) {
+                tracing::info!(%ip, "the XMPP connection's address is gone: reconnecting");
+                self.xmpp_socket.cut();
+            }
+        }
+        let now = self.call_paths();
+        if now != self.call_paths {
+            tracing::info!(before = ?self.call_paths, ?now, "this machine's addresses or routes changed");
+            self.call_paths = now;
+            self.with_calls(out, |ep, dir, now| ep.addresses_changed(now, dir));
+        }
+    }
+
     pub(super) fn hangup_all(&mut self, out: &mut Vec<Stanza>) {
         self.with_calls(out, |ep, dir, now| ep.hang_up_all(now, dir));
     }

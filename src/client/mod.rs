@@ -57,6 +57,7 @@ pub async fn register(config: &Config) -> Result<(), ClientError> {
             response_timeout: Duration::from_secs(20),
         },
         binding: Default::default(),
+        socket: Default::default(),
     };
     Ok(connect::register(&opts).await?)
 }
@@ -93,8 +94,10 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
             response_timeout: Duration::from_secs(20),
         },
         binding: Default::default(),
+        socket: Default::default(),
     };
     let binding = opts.binding.clone();
+    let xmpp_socket = opts.socket.clone();
     let first = connect::login(&opts).await?;
     store.save_account(
         config.jid.as_str(),
@@ -148,6 +151,8 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         workers: calls::Workers::default(),
         ice_servers: Vec::new(),
         trust,
+        xmpp_socket,
+        call_paths: Default::default(),
         media_tx,
         password,
         deleted: false,
@@ -247,6 +252,11 @@ struct State {
     ice_servers: Vec<banter_media::IceServer>,
     /// The XMPP connection's trust, for TURN over TLS in a network check.
     trust: std::sync::Arc<rustls::ClientConfig>,
+    /// The XMPP connection in use: cut when its address goes away.
+    xmpp_socket: connect::XmppSocket,
+    /// The addresses calls bind and the default routes, as last seen: a change
+    /// restarts their ICE.
+    call_paths: (Vec<std::net::IpAddr>, Vec<String>),
     media_tx: mpsc::UnboundedSender<(String, calls::FromMedia)>,
 }
 
@@ -287,6 +297,14 @@ async fn run(
     mut media: mpsc::UnboundedReceiver<(String, calls::FromMedia)>,
 ) {
     let mut out: Vec<Stanza> = Vec::new();
+    st.call_paths = st.call_paths();
+    let mut watch = match banter_media::netwatch::AddressWatch::new() {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("cannot follow the machine's address changes: {e}");
+            None
+        }
+    };
     loop {
         let next_timer = [
             st.next_call_timer(),
@@ -373,6 +391,9 @@ async fn run(
                         st.report_panic(done, "a command");
                     }
                 }
+            }
+            _ = async { match watch.as_mut() { Some(w) => w.changed().await, None => std::future::pending().await } } => {
+                st.on_addresses_changed(&mut out);
             }
             Some(err) = failures.recv() => {
                 st.emit(Event::ConnectionError { fatal: err.is_fatal(), message: err.to_string() });

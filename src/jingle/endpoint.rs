@@ -396,6 +396,14 @@ impl Endpoint {
         }
     }
 
+    /// The addresses calls bind changed: each call restarts ICE.
+    pub fn addresses_changed(&mut self, now: Instant, dir: &dyn Directory) {
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for id in ids {
+            self.input(&id, Input::AddressesChanged, now, dir);
+        }
+    }
+
     pub fn hang_up_all(&mut self, now: Instant, dir: &dyn Directory) {
         let ids: Vec<String> = self.calls.keys().cloned().collect();
         for id in ids {

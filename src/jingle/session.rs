@@ -128,6 +128,8 @@ pub enum Input {
     MediaConnected,
     /// The path to the peer is gone after media flowed (an ICE restart may help).
     PathLost,
+    /// The addresses this machine's calls bind changed: restart ICE now.
+    AddressesChanged,
     /// The engine made our new ICE credentials: our restart (`offer`) or our answer
     /// to the peer's.
     LocalRestart {
@@ -743,6 +745,7 @@ impl Call {
                 self.path_back(&mut out);
             }
             Input::PathLost => self.path_lost(&mut out),
+            Input::AddressesChanged => self.addresses_changed(&mut out),
             Input::LocalRestart { ours, offer } => self.local_restart(ours, offer, &mut out),
             Input::MediaFailed(reason) => {
                 out.extend(self.terminate(reason));

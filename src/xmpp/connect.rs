@@ -59,6 +59,46 @@ pub struct ConnectOptions {
     /// The channel binding the last successful login used (`None`: none), for the
     /// downgrade check (see `client`).
     pub binding: Arc<Mutex<Option<&'static str>>>,
+    /// The connection in use, to cut it when the address it runs from goes away.
+    pub socket: XmppSocket,
+}
+
+/// The TCP connection of the last successful login (a second handle to the same
+/// socket): when this machine loses the address it was made from (a move from Wi-Fi to
+/// Ethernet), nothing will come over it again, yet TCP would take minutes to notice.
+/// Cutting it makes the stream reconnect (and resume, XEP-0198) at once, from the
+/// address the machine has now.
+#[derive(Clone, Debug, Default)]
+pub struct XmppSocket(Arc<Mutex<Option<std::net::TcpStream>>>);
+
+impl XmppSocket {
+    /// A second handle to `tcp`'s socket.
+    fn handle(tcp: &TcpStream) -> Option<std::net::TcpStream> {
+        use std::os::fd::AsFd;
+        let fd = tcp.as_fd().try_clone_to_owned().ok()?;
+        Some(std::net::TcpStream::from(fd))
+    }
+
+    fn replace(&self, tcp: Option<std::net::TcpStream>) {
+        if let Ok(mut s) = self.0.lock() {
+            *s = tcp;
+        }
+    }
+
+    /// The address the connection runs from.
+    pub fn local_ip(&self) -> Option<std::net::IpAddr> {
+        let s = self.0.lock().ok()?;
+        s.as_ref()?.local_addr().ok().map(|a| a.ip())
+    }
+
+    /// Ends the connection (the stream reconnects).
+    pub fn cut(&self) {
+        if let Ok(mut s) = self.0.lock() {
+            if let Some(tcp) = s.take() {
+                let _ = tcp.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
 }
 
 /// Parses `HOST:PORT` (also `[v6]:PORT`), `tls:HOST:PORT` for a direct-TLS port
@@ -303,7 +343,11 @@ async fn login_once(
 ) -> Result<Connection, ConnectError> {
     let server = format!("{}:{}", target.host, target.port);
     let (tls, binding) = secure(opts, target).await?;
-    authenticate(opts, &server, tls, binding, with_binding).await
+    let tcp = XmppSocket::handle(tls.get_ref().0);
+    let conn = authenticate(opts, &server, tls, binding, with_binding).await?;
+    // Only a connection that got this far replaces the one in use.
+    opts.socket.replace(tcp);
+    Ok(conn)
 }
 
 /// TCP, then TLS directly or after STARTTLS, as the target says.

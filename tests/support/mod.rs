@@ -41,6 +41,17 @@ fn wait_port(port: u16, timeout: Duration) -> bool {
     false
 }
 
+/// How a test's Prosody is set up (Prosody::start_*).
+#[derive(Default)]
+struct Opts<'a> {
+    turn: Option<(u16, &'a str)>,
+    turn_tls: Option<u16>,
+    websocket: bool,
+    registration: bool,
+    stun_ports: &'a [u16],
+    also_on: Option<&'a str>,
+}
+
 pub struct Prosody {
     pub dir: TempDir,
     child: Option<Child>,
@@ -61,7 +72,10 @@ impl Prosody {
     /// With `turn = Some((port, secret))`, the server hands out credentials for a
     /// TURN server on 127.0.0.1:port (XEP-0215 via mod_turn_external).
     pub fn start_with_turn(turn: Option<(u16, &str)>) -> Prosody {
-        Prosody::start_opts(turn, None, false, false, &[])
+        Prosody::start_opts(Opts {
+            turn,
+            ..Default::default()
+        })
     }
 
     /// Hands out credentials for a TURN server on 127.0.0.1:`port` over UDP and TCP and
@@ -73,13 +87,12 @@ impl Prosody {
         secret: &str,
         stun_ports: &[u16],
     ) -> Prosody {
-        Prosody::start_opts(
-            Some((port, secret)),
-            Some(tls_port),
-            false,
-            false,
+        Prosody::start_opts(Opts {
+            turn: Some((port, secret)),
+            turn_tls: Some(tls_port),
             stun_ports,
-        )
+            ..Default::default()
+        })
     }
 
     /// Hands out credentials for a TURN server reachable only over TLS on
@@ -87,24 +100,28 @@ impl Prosody {
     /// port where nothing listens. The server's certificate (`cert.pem`, `key.pem` in
     /// `dir`) is valid for 127.0.0.1 too, for that TURN server to use.
     pub fn start_with_turn_tls(tls_port: u16, secret: &str) -> Prosody {
-        Prosody::start_opts(
-            Some((free_port(), secret)),
-            Some(tls_port),
-            false,
-            false,
-            &[],
-        )
+        Prosody::start_opts(Opts {
+            turn: Some((free_port(), secret)),
+            turn_tls: Some(tls_port),
+            ..Default::default()
+        })
     }
 
     /// Lets anyone create an account (XEP-0077, mod_register).
     pub fn start_with_registration() -> Prosody {
-        Prosody::start_opts(None, None, false, true, &[])
+        Prosody::start_opts(Opts {
+            registration: true,
+            ..Default::default()
+        })
     }
 
     /// Also serves XMPP over WebSocket (RFC 7395) for browser clients, on
     /// `ws://127.0.0.1:{http_port}/xmpp-websocket`.
     pub fn start_with_websocket() -> Prosody {
-        Prosody::start_opts(None, None, true, false, &[])
+        Prosody::start_opts(Opts {
+            websocket: true,
+            ..Default::default()
+        })
     }
 
     pub fn websocket_url(&self) -> String {
@@ -114,13 +131,24 @@ impl Prosody {
         )
     }
 
-    fn start_opts(
-        turn: Option<(u16, &str)>,
-        turn_tls: Option<u16>,
-        websocket: bool,
-        registration: bool,
-        stun_ports: &[u16],
-    ) -> Prosody {
+    /// Also listens on `addr` (an address of the test's own namespace), for a client
+    /// in another namespace to reach it.
+    pub fn start_also_on(addr: &str) -> Prosody {
+        Prosody::start_opts(Opts {
+            also_on: Some(addr),
+            ..Default::default()
+        })
+    }
+
+    fn start_opts(o: Opts<'_>) -> Prosody {
+        let Opts {
+            turn,
+            turn_tls,
+            websocket,
+            registration,
+            stun_ports,
+            also_on,
+        } = o;
         let dir = tempfile::Builder::new()
             .prefix("banter-prosody-")
             .tempdir()
@@ -180,6 +208,7 @@ impl Prosody {
                 stun.join(", ")
             )
         };
+        let also_on = also_on.map(|a| format!(", \"{a}\"")).unwrap_or_default();
         std::fs::write(
             &config,
             format!(
@@ -188,7 +217,7 @@ pidfile = "{d}/prosody.pid"
 data_path = "{d}/data"
 run_as_root = true
 log = {{ debug = "{d}/prosody.log" }}
-interfaces = {{ "127.0.0.1" }}
+interfaces = {{ "127.0.0.1"{also_on} }}
 c2s_ports = {{ {port} }}
 c2s_direct_tls_ports = {{ {tls_port} }}
 legacy_ssl_ports = {{ }}

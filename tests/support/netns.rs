@@ -110,6 +110,76 @@ impl Drop for Nat {
     }
 }
 
+/// Another network namespace (`ip netns`), joined to this thread's by a veth pair:
+/// `here` (e.g. `10.99.0.1/24`) on our end `va`, `there` on its end `vb`, which is its
+/// only interface besides loopback. Deleted when dropped.
+pub struct OtherNamespace {
+    pub name: String,
+}
+
+impl OtherNamespace {
+    pub fn new(here: &str, there: &str) -> OtherNamespace {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("banter-{}-{n}", std::process::id());
+        ip(&format!("netns add {name}"));
+        let ns = OtherNamespace { name };
+        ip(&format!(
+            "link add va type veth peer name vb netns {}",
+            ns.name
+        ));
+        ip(&format!("addr add {here} dev va"));
+        ip("link set va up");
+        ns.ip("link set lo up");
+        ns.ip("link set vb up");
+        // Deleting the first address of a subnet would take the others with it.
+        ns.sysctl("net.ipv4.conf.vb.promote_secondaries=1");
+        ns.ip(&format!("addr add {there} dev vb"));
+        ns
+    }
+
+    /// `ip ARGS` in that namespace.
+    pub fn ip(&self, args: &str) {
+        ip(&format!("-n {} {args}", self.name));
+    }
+
+    fn sysctl(&self, setting: &str) {
+        let ok = Command::new("ip")
+            .args(["netns", "exec", &self.name, "sysctl", "-qw", setting])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "sysctl {setting} in {}", self.name);
+    }
+
+    /// `cmd` run in that namespace.
+    pub fn run(&self, cmd: &Command) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).arg(cmd.get_program());
+        c.args(cmd.get_args());
+        c
+    }
+}
+
+impl Drop for OtherNamespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn ip(args: &str) {
+    let out = Command::new("ip")
+        .args(args.split(' '))
+        .output()
+        .expect("ip (package iproute2)");
+    assert!(
+        out.status.success(),
+        "ip {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn nft(rule: &str) {
     let out = Command::new("nft")
         .args(rule.split(' '))

@@ -49,6 +49,7 @@ mod link;
 mod restart;
 mod tasks;
 
+pub use link::host_addresses;
 pub use restart::IceCredentials;
 
 use link::*;

@@ -128,6 +128,18 @@ impl Call {
         out.push(Output::SetTimer(RESTART_RETRY));
     }
 
+    /// This machine's addresses changed (a new network): restart at once, without
+    /// the wait of a lost path, since ICE cannot find a path from an address it has
+    /// no socket on. Should the restart not get through (our stream reconnecting), the
+    /// engine reports the path lost within seconds and the retries take over.
+    pub(super) fn addresses_changed(&mut self, out: &mut Vec<Output>) {
+        if self.state != CallState::Active {
+            return;
+        }
+        tracing::info!("this machine's addresses changed: restarting ICE");
+        self.restart_ice(out);
+    }
+
     fn restart_ice(&mut self, out: &mut Vec<Output>) {
         if !self.restart.making.is_empty() || self.peer_full.is_none() {
             return;

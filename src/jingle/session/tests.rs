@@ -3,7 +3,7 @@
 use super::*;
 use banter_media::description::{Codec, Content as MC, Direction};
 
-fn own(s: &str) -> FullJid {
+pub(crate) fn own(s: &str) -> FullJid {
     FullJid::new(s).unwrap()
 }
 

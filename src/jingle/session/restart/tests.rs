@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use super::super::tests::{active_pair, cand};
+use super::super::tests::{active_pair, cand, own};
 use super::*;
 
 fn alice() -> Jid {
@@ -464,4 +464,62 @@ fn a_peer_that_answers_no_restart_is_gone_unless_our_stream_was_down() {
     });
     restart_unanswered(&mut a, "a2");
     assert!(jingle_of_terminate(&a.handle(Input::Timeout)).is_none());
+}
+
+/// An address change restarts at once, with no lost path to wait for, from either
+/// side; the peer answers as to any restart; twice in a row makes one restart.
+#[test]
+fn a_change_of_our_addresses_restarts_at_once() {
+    let (mut a, mut b) = active_pair();
+    let out = b.handle(Input::AddressesChanged);
+    assert!(
+        out.iter().any(|o| matches!(o, Output::RestartIce)),
+        "{out:?}"
+    );
+    assert!(timers(&out).is_empty(), "no waiting: {out:?}");
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Path { .. })),
+        "the path is not called lost: it may still work"
+    );
+    assert!(
+        b.handle(Input::AddressesChanged).is_empty(),
+        "one restart in the making at a time"
+    );
+    let offer = transport_infos(&b.handle(Input::LocalRestart {
+        ours: creds("b1"),
+        offer: true,
+    }));
+    let out = a.handle(Input::Jingle {
+        from: bob(),
+        jingle: offer[0].clone(),
+    });
+    assert_eq!(peer_restarted(&out), Some((creds("b1"), true)));
+    assert_eq!(b.ice_restarts(), 1);
+    // The initiator's own change works the same.
+    assert!(a
+        .handle(Input::LocalRestart {
+            ours: creds("a1"),
+            offer: false,
+        })
+        .is_empty());
+    a.handle(Input::LocalCandidate(cand(7003)));
+    let out = a.handle(Input::AddressesChanged);
+    assert!(
+        out.iter().any(|o| matches!(o, Output::RestartIce)),
+        "{out:?}"
+    );
+}
+
+/// Before the call is up there is nothing to restart: the first ICE gathers on the
+/// addresses there are.
+#[test]
+fn an_address_change_before_the_call_is_up_changes_nothing() {
+    let (mut c, _) = Call::place(
+        "v".into(),
+        bob(),
+        own("alice@x/pc"),
+        vec![MediaKind::Audio],
+        RING_TIMEOUT,
+    );
+    assert!(c.handle(Input::AddressesChanged).is_empty());
 }
