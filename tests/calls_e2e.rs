@@ -79,6 +79,8 @@ fn alice_calls_bob_tones_cross_and_alice_hangs_up() {
         "recv  JMI proceed",
         "sent  session-initiate (contents: ",
         "recv  session-accept (contents: ",
+        "opus/48000",
+        "the peer's client: Banter ",
         "recv  transport-info (candidates: host)",
         "sent  session-terminate (success)",
         "first audio from the peer",

@@ -38,6 +38,7 @@ impl State {
         });
         if show == Show::Unavailable {
             self.features.remove(&from.to_string());
+            self.clients.remove(&from.to_string());
         } else if self.wants_features_of(&from) {
             self.learn_caps(&p, from, out);
         }
@@ -68,6 +69,10 @@ impl State {
         let Some((node, ver)) = presence::caps_of(p) else {
             return;
         };
+        if self.clients.len() < MAX_FEATURE_ENTRIES || self.clients.contains_key(from.as_str()) {
+            self.clients
+                .insert(from.to_string(), node.chars().take(100).collect());
+        }
         match self.store.caps(&ver) {
             Ok(Some(features)) => self.learned_features(from, features, out),
             Ok(None) => {

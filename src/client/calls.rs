@@ -102,23 +102,28 @@ impl State {
                     direction,
                     media,
                     state,
-                } => self.emit(Event::Call {
-                    id: call,
-                    peer: peer.to_string(),
-                    direction,
-                    media: media
-                        .iter()
-                        .map(|m| match m {
-                            MediaKind::Video => super::Media::Video,
-                            _ => super::Media::Audio,
-                        })
-                        .collect(),
-                    state: state.into(),
-                    reason: match state {
-                        CallState::Ended(r) => Some(r),
-                        _ => None,
-                    },
-                }),
+                } => {
+                    if state == CallState::Active {
+                        self.ask_peer_client(&call, out);
+                    }
+                    self.emit(Event::Call {
+                        id: call,
+                        peer: peer.to_string(),
+                        direction,
+                        media: media
+                            .iter()
+                            .map(|m| match m {
+                                MediaKind::Video => super::Media::Video,
+                                _ => super::Media::Audio,
+                            })
+                            .collect(),
+                        state: state.into(),
+                        reason: match state {
+                            CallState::Ended(r) => Some(r),
+                            _ => None,
+                        },
+                    })
+                }
                 endpoint::Event::Info { call, info } => {
                     self.emit(Event::CallInfo { id: call, info })
                 }
@@ -310,6 +315,27 @@ impl State {
     /// Our stream went down or came back (see `Endpoint::signaling`).
     pub(super) fn calls_signaling(&mut self, up: bool, out: &mut Vec<Stanza>) {
         self.with_calls(out, |ep, dir, now| ep.signaling(up, now, dir));
+    }
+
+    /// The client the peer of an active call runs, for its report: the caps node its
+    /// presence named, if we kept it, and its answer to a version query (XEP-0092).
+    fn ask_peer_client(&mut self, call: &str, out: &mut Vec<Stanza>) {
+        let Some(device) = self.endpoint.peer_device(call).cloned() else {
+            return;
+        };
+        if let Some(node) = self.clients.get(device.as_str()) {
+            self.emit(Event::CallPeer {
+                id: call.to_string(),
+                client: node.clone(),
+            });
+        }
+        self.iq(
+            super::IqPurpose::PeerVersion {
+                call: call.to_string(),
+            },
+            |id| crate::xmpp::version::query(id, Jid::from(device)),
+            out,
+        );
     }
 
     /// The addresses calls bind and the default routes (nothing without media).

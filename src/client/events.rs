@@ -182,6 +182,11 @@ pub enum Event {
         state: CallStatus,
         reason: Option<EndReason>,
     },
+    /// The peer's client in an active call, as its caps node names it.
+    CallPeer {
+        id: String,
+        client: String,
+    },
     /// A contact is typing, stopped, or left the chat (XEP-0085).
     ChatState {
         from: String,

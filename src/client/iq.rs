@@ -25,6 +25,8 @@ impl State {
                         .then(|| Some(disco::own_info(node)))
                 } else if payload.is("ping", ns::PING) {
                     Some(None)
+                } else if payload.is("query", ns::VERSION) {
+                    Some(Some(crate::xmpp::version::own()))
                 } else {
                     None
                 };
@@ -147,6 +149,11 @@ impl State {
                 if let Some(p) = payload {
                     self.ice_servers = crate::xmpp::extdisco::parse(&p);
                     tracing::debug!(servers = ?self.ice_servers, "external services");
+                }
+            }
+            IqPurpose::PeerVersion { call } => {
+                if let Some(client) = payload.as_ref().and_then(crate::xmpp::version::client_of) {
+                    self.emit(Event::CallPeer { id: call, client });
                 }
             }
             IqPurpose::NetCheck => {

@@ -147,6 +147,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         refetch_after_catch_up: false,
         flood_notice: None,
         features: HashMap::new(),
+        clients: HashMap::new(),
         endpoint,
         workers: calls::Workers::default(),
         ice_servers: Vec::new(),
@@ -198,6 +199,10 @@ enum IqPurpose {
     ExtDisco,
     /// STUN/TURN servers (XEP-0215) for a network check.
     NetCheck,
+    /// The client a call's peer runs (XEP-0092), for the call report.
+    PeerVersion {
+        call: String,
+    },
     ChangePassword {
         password: String,
     },
@@ -248,6 +253,9 @@ struct State {
     /// What each contact's device supports (full JID → disco#info features), for the
     /// call decisions that depend on the peer's client.
     features: HashMap<String, Vec<String>>,
+    /// Each such device's client, as its caps name it (`http://conversations.im`),
+    /// for the call report.
+    clients: HashMap<String, String>,
     /// STUN/TURN servers last given by our server (XEP-0215), asked again per call.
     ice_servers: Vec<banter_media::IceServer>,
     /// The XMPP connection's trust, for TURN over TLS in a network check.

@@ -33,6 +33,8 @@ pub struct CallReport {
     id: String,
     started_ms: u64,
     peer_domain: String,
+    /// The peer's client as its caps name it.
+    peer_client: Option<String>,
     direction: String,
     media: Vec<String>,
     /// (ms since start, what happened).
@@ -69,6 +71,7 @@ impl CallReport {
             id: id.to_string(),
             started_ms: now_ms,
             peer_domain: String::new(),
+            peer_client: None,
             direction: String::new(),
             media: Vec::new(),
             timeline: Vec::new(),
@@ -125,6 +128,9 @@ impl CallReport {
                 }
                 self.timeline.push((at, format!("{info}")));
             }
+            Event::CallPeer { id, client } if *id == self.id => {
+                self.peer_client = Some(client.chars().filter(|c| !c.is_control()).collect());
+            }
             Event::CallAudio { id } if *id == self.id => {
                 self.timeline.push((at, "first audio from the peer".into()));
             }
@@ -178,6 +184,9 @@ impl CallReport {
             self.media.join("+"),
             self.peer_domain
         );
+        if let Some(client) = &self.peer_client {
+            let _ = writeln!(s, "the peer's client: {client}");
+        }
         let _ = writeln!(
             s,
             "ended: {}; selected pairs: {}; connection lost and restarted: {} time(s)",
@@ -276,6 +285,21 @@ mod tests {
             1_050,
         );
         r.on(&call(CallStatus::Active, None), 1_090);
+        r.on(
+            &Event::CallPeer {
+                id: "c1".into(),
+                client: "http://conversations.im\nforged line".into(),
+            },
+            1_090,
+        );
+        r.on(
+            &Event::CallSignal {
+                id: "c1".into(),
+                outgoing: false,
+                line: "session-accept (contents: 0 [opus/48000 red/48000])".into(),
+            },
+            1_091,
+        );
         let stats = CallStats {
             rtt_ms: Some(12.0),
             loss_pct: 1.5,
@@ -321,6 +345,8 @@ mod tests {
             "   7.00  reconnecting",
             "  11.00  reconnected",
             "   0.09  active",
+            "the peer's client: http://conversations.imforged line\n",
+            "session-accept (contents: 0 [opus/48000 red/48000])",
         ] {
             assert!(text.contains(want), "{want:?} not in\n{text}");
         }

@@ -319,6 +319,11 @@ impl Endpoint {
         }
     }
 
+    /// The peer's device in call `id`, once known.
+    pub fn peer_device(&self, id: &str) -> Option<&FullJid> {
+        self.calls.get(id)?.call.peer_full.as_ref()
+    }
+
     /// Whether we have a call (of any state) with `peer`.
     pub fn has_call_with(&self, peer: &BareJid) -> bool {
         self.calls.values().any(|c| c.call.peer == *peer)

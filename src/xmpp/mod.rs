@@ -19,6 +19,7 @@ pub mod receipts;
 pub mod register;
 pub mod roster;
 pub mod tls;
+pub mod version;
 
 use minidom::rxml::NcName;
 use minidom::{ElementBuilder, IntoAttributeValue};
