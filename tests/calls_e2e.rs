@@ -429,6 +429,14 @@ fn turn_over_tls_with_an_untrusted_certificate_is_not_used() {
     let bob = server.user("bob");
     let (ok, events, _bob) = support::calls::relay_only_attempt(&alice, &bob, "null");
     assert!(!ok, "a call through an untrusted relay: {events:#?}");
+    // Said in words, not only in the log.
+    assert!(
+        events.iter().any(|e| e["event"] == "error"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("certificate is not trusted"))),
+        "{events:#?}"
+    );
     let s = states(&events);
     assert!(!s.contains(&"active".to_string()), "{s:?}");
     let reason = events

@@ -69,6 +69,9 @@ pub enum MediaEvent {
     Failed(MediaError),
     /// A device failed; the call goes on (with silence in or no sound out).
     DeviceError(String),
+    /// Something the user should know that does not stop the call (a relay refused
+    /// for its certificate), in words.
+    Warning(String),
     /// The first packet from the peer was decoded (once per session).
     AudioReceived,
     /// The first picture from the peer was decoded.

@@ -61,6 +61,8 @@ pub(crate) fn frame_len(head: [u8; 4]) -> Option<(usize, usize)> {
 pub struct TurnTls {
     pub config: Arc<rustls::ClientConfig>,
     pub name: ServerName<'static>,
+    /// Told, in words, when the server's certificate is refused (once per server).
+    pub refused: Option<mpsc::UnboundedSender<crate::MediaEvent>>,
 }
 
 /// A running bridge; stops when dropped.
@@ -172,7 +174,15 @@ async fn connection(
                             why = Gone::Refused;
                             tracing::warn!(
                                 "TURN server {server}: TLS with {name:?} failed ({e}); it is not used"
-                            )
+                            );
+                            if let Some(tell) = &tls.refused {
+                                let _ = tell.send(crate::MediaEvent::Warning(format!(
+                                    "the relay {} (TURN over TLS) is not used: its certificate \
+                                     is not trusted ({e}). If this network lets only TLS out, \
+                                     calls may not connect",
+                                    name.to_str()
+                                )));
+                            }
                         }
                         Err(_) => {
                             tracing::warn!("TURN server {server}: no TLS handshake within 5 s")

@@ -292,7 +292,9 @@ impl State {
                 MediaEvent::PathLost => MediaResult::PathLost,
                 MediaEvent::Failed(e) => MediaResult::Failed(media::failure_reason(&e)),
                 MediaEvent::Stats(stats) => return self.emit(Event::CallStats { id, stats }),
-                MediaEvent::DeviceError(message) => return self.emit(Event::Error { message }),
+                MediaEvent::DeviceError(message) | MediaEvent::Warning(message) => {
+                    return self.emit(Event::Error { message })
+                }
                 MediaEvent::AudioReceived => return self.emit(Event::CallAudio { id }),
                 MediaEvent::VideoReceived { width, height } => {
                     return self.emit(Event::CallVideo { id, width, height })

@@ -229,6 +229,7 @@ impl Link {
 pub(super) async fn bridge_tcp_turn(
     servers: &[IceServer],
     tls: Option<&Arc<rustls::ClientConfig>>,
+    events: &mpsc::UnboundedSender<MediaEvent>,
 ) -> (Vec<RTCIceServer>, Vec<TcpTurnBridge>) {
     let mut bridges = Vec::new();
     let mut out = Vec::new();
@@ -252,6 +253,7 @@ pub(super) async fn bridge_tcp_turn(
                         Ok(name) => Some(crate::turn_tcp::TurnTls {
                             config: config.clone(),
                             name,
+                            refused: Some(events.clone()),
                         }),
                         Err(e) => {
                             tracing::warn!("{url}: {e}; skipped");

@@ -104,7 +104,7 @@ impl MediaSession {
         let feedback = Arc::new(VideoFeedback::default());
         let separate = Arc::new(AtomicBool::new(!config.bundle));
         let (ice_servers, turn_bridges) =
-            bridge_tcp_turn(&config.ice_servers, config.turn_tls.as_ref()).await;
+            bridge_tcp_turn(&config.ice_servers, config.turn_tls.as_ref(), &events).await;
         let (itx, irx) = mpsc::unbounded_channel();
         let pc = connection(
             &config,
