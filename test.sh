@@ -16,6 +16,9 @@ fi
 # The speech-quality test scores recordings with PyPI's `pesq` (a venv under target/).
 BANTER_PESQ_PYTHON="$(bash scripts/pesq-venv.sh)"
 export BANTER_PESQ_PYTHON
+# The OMEMO interop peer is python-omemo with its oldmemo backend from PyPI (a venv under target/).
+BANTER_OMEMO_PYTHON="$(bash scripts/omemo-venv.sh)"
+export BANTER_OMEMO_PYTHON
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace -- --test-threads=2

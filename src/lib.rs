@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod jingle;
 mod limits;
 pub mod local;
+pub mod omemo;
 pub mod store;
 pub mod xmpp;
 

@@ -1,0 +1,37 @@
+//! OMEMO (XEP-0384) end-to-end encryption. So far the cryptographic core of OMEMO 0.3
+//! (`eu.siacs.conversations.axolotl`, what Conversations, Dino and Monal speak): keys
+//! and bundles, sessions (X3DH and the Double Ratchet, libsignal v3), the message
+//! element with its AES-128-GCM payload. Pure: no I/O, no store yet.
+//!
+//! Primitives come from RustCrypto (AES, GCM, CBC, HMAC, HKDF, SHA-2) and dalek
+//! (X25519, XEdDSA through the xeddsa crate); the protocol is written here.
+
+pub mod axolotl;
+pub mod keys;
+pub mod session;
+pub mod wire;
+
+use thiserror::Error;
+
+/// Why a key, bundle or message was not usable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OmemoError {
+    #[error("malformed OMEMO data: {0}")]
+    Malformed(&'static str),
+    #[error("unusable key: {0}")]
+    BadKey(&'static str),
+    #[error("the bundle's signed prekey is not signed by its identity key")]
+    BadSignature,
+    #[error("the message was altered or is not for this session (MAC mismatch)")]
+    BadMac,
+    #[error("a message received before (or too old to decrypt)")]
+    Duplicate,
+    #[error("the message names prekey {0}, which this device does not have")]
+    UnknownPreKey(u32),
+    #[error("the message comes from another identity than the session's")]
+    UntrustedIdentity,
+    #[error("the message holds no key for this device")]
+    NotForUs,
+    #[error("cryptographic failure: {0}")]
+    Crypto(&'static str),
+}

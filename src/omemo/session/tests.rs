@@ -1,0 +1,112 @@
+use super::*;
+
+fn pair() -> (OwnDevice, OwnDevice) {
+    (OwnDevice::generate(), OwnDevice::generate())
+}
+
+/// Alice begins with Bob's bundle; her messages are PreKey messages until Bob answers;
+/// both ways work, in order and out of it, across several ratchet steps.
+#[test]
+fn a_session_both_ways_with_ratchet_steps() {
+    let (alice, mut bob) = pair();
+    let mut a = Session::initiate(&alice, &bob.bundle()).unwrap();
+    let first = a.encrypt(b"hello bob").unwrap();
+    assert!(first.prekey);
+    let second = a.encrypt(b"are you there?").unwrap();
+    assert!(second.prekey, "still unanswered");
+    let (mut b, plain, used) = Session::accept(&bob, &first.bytes).unwrap();
+    assert_eq!(plain, b"hello bob");
+    let used = used.expect("a one-time prekey was used");
+    bob.prekeys.remove(&used);
+    assert_eq!(b.decrypt(&second.bytes, true).unwrap(), b"are you there?");
+    assert_eq!(b.their_identity(), &alice.identity.public());
+
+    let reply = b.encrypt(b"yes").unwrap();
+    assert!(!reply.prekey);
+    assert_eq!(a.decrypt(&reply.bytes, false).unwrap(), b"yes");
+    let next = a.encrypt(b"good").unwrap();
+    assert!(!next.prekey, "answered: no prekey part any more");
+
+    // Out of order across a ratchet step: keys skipped are kept.
+    let m1 = b.encrypt(b"one").unwrap();
+    let m2 = b.encrypt(b"two").unwrap();
+    assert_eq!(b.decrypt(&next.bytes, false).unwrap(), b"good");
+    let m3 = b.encrypt(b"three").unwrap();
+    assert_eq!(a.decrypt(&m3.bytes, false).unwrap(), b"three");
+    assert_eq!(a.decrypt(&m2.bytes, false).unwrap(), b"two");
+    assert_eq!(a.decrypt(&m1.bytes, false).unwrap(), b"one");
+    for i in 0..5 {
+        let m = a.encrypt(format!("a{i}").as_bytes()).unwrap();
+        assert_eq!(
+            b.decrypt(&m.bytes, false).unwrap(),
+            format!("a{i}").as_bytes()
+        );
+        let m = b.encrypt(format!("b{i}").as_bytes()).unwrap();
+        assert_eq!(
+            a.decrypt(&m.bytes, false).unwrap(),
+            format!("b{i}").as_bytes()
+        );
+    }
+}
+
+/// A replayed, altered or misdirected message is refused, and the session still
+/// decrypts the next real one.
+#[test]
+fn replays_alterations_and_strangers_are_refused_and_nothing_breaks() {
+    let (alice, bob) = pair();
+    let mut a = Session::initiate(&alice, &bob.bundle()).unwrap();
+    let first = a.encrypt(b"hi").unwrap();
+    let (mut b, _, _) = Session::accept(&bob, &first.bytes).unwrap();
+    let m = b.encrypt(b"secret").unwrap();
+    assert_eq!(a.decrypt(&m.bytes, false).unwrap(), b"secret");
+    assert_eq!(a.decrypt(&m.bytes, false), Err(OmemoError::Duplicate));
+
+    let m = b.encrypt(b"again").unwrap();
+    for i in [1, 10, m.bytes.len() - 1] {
+        let mut bad = m.bytes.clone();
+        bad[i] ^= 0x40;
+        assert!(a.decrypt(&bad, false).is_err(), "flipped byte {i}");
+    }
+    assert!(a.decrypt(&m.bytes[..m.bytes.len() - 3], false).is_err());
+    assert!(a.decrypt(&[], false).is_err());
+    assert!(a.decrypt(&[0x33; 40], false).is_err());
+
+    // Mallory's session with Alice cannot speak in Bob's.
+    let mallory = OwnDevice::generate();
+    let mut mal = Session::initiate(&mallory, &alice.bundle()).unwrap();
+    let forged = mal.encrypt(b"i am bob").unwrap();
+    assert!(a.decrypt(&forged.bytes, true).is_err());
+    assert_eq!(a.decrypt(&m.bytes, false).unwrap(), b"again");
+}
+
+/// A bundle whose signed prekey is not signed by its identity is refused, as is a
+/// PreKey message naming a prekey the device does not have, or a counter absurdly
+/// far ahead.
+#[test]
+fn forged_bundles_unknown_prekeys_and_absurd_counters() {
+    let (alice, bob) = pair();
+    let mut forged = bob.bundle();
+    forged.signed_prekey = KeyPair::generate().public();
+    assert_eq!(
+        Session::initiate(&alice, &forged).err(),
+        Some(OmemoError::BadSignature)
+    );
+    let mut a = Session::initiate(&alice, &bob.bundle()).unwrap();
+    let first = a.encrypt(b"hi").unwrap();
+    let mut used_up = bob.clone();
+    used_up.prekeys.clear();
+    assert!(matches!(
+        Session::accept(&used_up, &first.bytes),
+        Err(OmemoError::UnknownPreKey(_))
+    ));
+
+    // A message claiming counter 100 000: refused without deriving 100 000 keys.
+    let (mut b, _, _) = Session::accept(&bob, &first.bytes).unwrap();
+    let m = b.encrypt(b"x").unwrap();
+    let (mut parsed, _, _) = WhisperMessage::parse(&m.bytes).unwrap();
+    parsed.counter = 100_000;
+    let mut bytes = parsed.to_bytes_unauthenticated();
+    bytes.extend_from_slice(&[0; MAC_LEN]);
+    assert!(a.decrypt(&bytes, false).is_err());
+    assert_eq!(a.decrypt(&m.bytes, false).unwrap(), b"x");
+}
