@@ -205,6 +205,52 @@ impl OwnDevice {
     pub fn fingerprint(&self) -> String {
         fingerprint(&self.identity.public())
     }
+
+    /// The device's secrets, for the vault (never stored unsealed).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = super::persist::Writer::new();
+        w.u32(self.device_id);
+        w.u32(self.registration_id);
+        w.bytes(&self.identity.secret_bytes());
+        w.u32(self.signed_prekey_id);
+        w.bytes(&self.signed_prekey.secret_bytes());
+        w.bytes(&self.signature);
+        w.u32(self.next_prekey_id);
+        w.u32(self.prekeys.len() as u32);
+        for (id, k) in &self.prekeys {
+            w.u32(*id);
+            w.bytes(&k.secret_bytes());
+        }
+        w.done()
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<OwnDevice, OmemoError> {
+        let mut r = super::persist::Reader::new(b)?;
+        let device_id = r.u32()?;
+        let registration_id = r.u32()?;
+        let identity = KeyPair::from_secret(r.array()?);
+        let signed_prekey_id = r.u32()?;
+        let signed_prekey = KeyPair::from_secret(r.array()?);
+        let signature = r.array()?;
+        let next_prekey_id = r.u32()?;
+        let n = r.u32()?;
+        let mut prekeys = BTreeMap::new();
+        for _ in 0..n.min(10_000) {
+            let id = r.u32()?;
+            prekeys.insert(id, KeyPair::from_secret(r.array()?));
+        }
+        r.end()?;
+        Ok(OwnDevice {
+            device_id,
+            registration_id,
+            identity,
+            signed_prekey_id,
+            signed_prekey,
+            signature,
+            prekeys,
+            next_prekey_id,
+        })
+    }
 }
 
 /// A device's fingerprint (its identity key, hex, without the type byte).

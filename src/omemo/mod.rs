@@ -6,9 +6,12 @@
 //! Primitives come from RustCrypto (AES, GCM, CBC, HMAC, HKDF, SHA-2) and dalek
 //! (X25519, XEdDSA through the xeddsa crate); the protocol is written here.
 
+pub mod account;
 pub mod axolotl;
 pub mod keys;
+mod persist;
 pub mod session;
+pub mod vault;
 pub mod wire;
 
 use thiserror::Error;
@@ -32,6 +35,8 @@ pub enum OmemoError {
     UntrustedIdentity,
     #[error("the message holds no key for this device")]
     NotForUs,
+    #[error("the OMEMO keys cannot be unlocked (wrong password, or the store was altered)")]
+    Locked,
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
 }

@@ -13,6 +13,7 @@ use sha2::Sha256;
 use x25519_dalek::PublicKey;
 
 use super::keys::{self, KeyPair, OwnDevice};
+use super::persist::{Reader, Writer};
 use super::wire::{PreKeyWhisperMessage, WhisperMessage, MAC_LEN, VERSION};
 use super::OmemoError;
 
@@ -235,6 +236,108 @@ impl Session {
     /// The peer's identity key.
     pub fn their_identity(&self) -> &PublicKey {
         &self.theirs
+    }
+
+    /// The session for the vault (never stored unsealed).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.bytes(self.ours.as_bytes());
+        w.bytes(self.theirs.as_bytes());
+        w.bytes(&self.root);
+        w.bytes(&self.ratchet.secret_bytes());
+        w.bytes(&self.sending.key);
+        w.u32(self.sending.index);
+        w.u32(self.previous_counter);
+        w.u32(self.registration_id);
+        w.u8(self.receiving.len() as u8);
+        for (k, c) in &self.receiving {
+            w.bytes(k.as_bytes());
+            w.bytes(&c.key);
+            w.u32(c.index);
+        }
+        w.u32(self.skipped.len() as u32);
+        for ((k, counter), m) in &self.skipped {
+            w.bytes(k.as_bytes());
+            w.u32(*counter);
+            w.bytes(&m.cipher);
+            w.bytes(&m.mac);
+            w.bytes(&m.iv);
+        }
+        match &self.pending {
+            None => w.u8(0),
+            Some(p) => {
+                w.u8(1);
+                w.u8(u8::from(p.prekey_id.is_some()));
+                w.u32(p.prekey_id.unwrap_or(0));
+                w.u32(p.signed_prekey_id);
+                w.bytes(p.base_key.as_bytes());
+            }
+        }
+        w.done()
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<Session, OmemoError> {
+        let mut r = Reader::new(b)?;
+        let key = |r: &mut Reader<'_>| r.array::<32>().map(PublicKey::from);
+        let ours = key(&mut r)?;
+        let theirs = key(&mut r)?;
+        let root = r.array()?;
+        let ratchet = KeyPair::from_secret(r.array()?);
+        let sending = Chain {
+            key: r.array()?,
+            index: r.u32()?,
+        };
+        let previous_counter = r.u32()?;
+        let registration_id = r.u32()?;
+        let mut receiving = Vec::new();
+        for _ in 0..r.u8()?.min(MAX_RECEIVING as u8) {
+            let k = key(&mut r)?;
+            receiving.push((
+                k,
+                Chain {
+                    key: r.array()?,
+                    index: r.u32()?,
+                },
+            ));
+        }
+        let mut skipped = Vec::new();
+        for _ in 0..r.u32()?.min(MAX_SKIPPED as u32) {
+            let k = key(&mut r)?;
+            let counter = r.u32()?;
+            skipped.push((
+                (k, counter),
+                MessageKeys {
+                    cipher: r.array()?,
+                    mac: r.array()?,
+                    iv: r.array()?,
+                },
+            ));
+        }
+        let pending = match r.u8()? {
+            0 => None,
+            _ => {
+                let has = r.u8()? != 0;
+                let id = r.u32()?;
+                Some(Pending {
+                    prekey_id: has.then_some(id),
+                    signed_prekey_id: r.u32()?,
+                    base_key: key(&mut r)?,
+                })
+            }
+        };
+        r.end()?;
+        Ok(Session {
+            ours,
+            theirs,
+            root,
+            ratchet,
+            sending,
+            previous_counter,
+            receiving,
+            skipped,
+            pending,
+            registration_id,
+        })
     }
 
     /// Encrypts for the device. Until the device has answered, a PreKey message.

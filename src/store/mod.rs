@@ -6,6 +6,9 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 use thiserror::Error;
 
+mod omemo;
+pub use omemo::{OmemoDevice, OmemoOwn};
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("history database {path}: {source}")]
@@ -270,12 +273,14 @@ impl Store {
         })?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(omemo::SCHEMA)?;
         Ok(Store { conn })
     }
 
     pub fn in_memory() -> Result<Self, StoreError> {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(omemo::SCHEMA)?;
         Ok(Store { conn })
     }
 

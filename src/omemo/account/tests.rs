@@ -1,0 +1,122 @@
+use super::*;
+
+fn bundle_of(o: &Omemo) -> Bundle {
+    axolotl::parse_bundle(&o.bundle()).unwrap()
+}
+
+/// Two accounts, each with its own store: Alice writes first (a PreKey message from
+/// Bob's bundle), Bob answers, both restart (everything from the stores, unlocked
+/// with the passwords) and go on; a wrong password unlocks nothing.
+#[test]
+fn messages_both_ways_across_restarts() {
+    let (sa, sb) = (Store::in_memory().unwrap(), Store::in_memory().unwrap());
+    let mut alice = Omemo::load_or_create(&sa, "alice@x", "pa").unwrap();
+    let mut bob = Omemo::load_or_create(&sb, "bob@x", "pb").unwrap();
+    let bob_bundle_before = bob.bundle();
+
+    let e = alice
+        .encrypt(
+            &sa,
+            &[("bob@x".into(), bob.device_id(), Some(bundle_of(&bob)))],
+            Some("hi bob"),
+        )
+        .unwrap();
+    assert!(e.keys[0].prekey);
+    let d = bob.decrypt(&sb, "alice@x", &e).unwrap();
+    assert_eq!(d.body.as_deref(), Some("hi bob"));
+    assert!(d.began_session);
+    assert_eq!(d.fingerprint, alice.fingerprint());
+    assert_ne!(
+        bob.bundle(),
+        bob_bundle_before,
+        "a prekey used and replaced"
+    );
+
+    // Bob's answer: an empty message completes the session.
+    let empty = bob
+        .encrypt(&sb, &[("alice@x".into(), alice.device_id(), None)], None)
+        .unwrap();
+    assert_eq!(empty.payload, None);
+    assert_eq!(alice.decrypt(&sa, "bob@x", &empty).unwrap().body, None);
+
+    // Both restart.
+    let alice_id = alice.device_id();
+    drop((alice, bob));
+    assert!(matches!(
+        Omemo::load_or_create(&sa, "alice@x", "wrong"),
+        Err(AccountError::Omemo(OmemoError::Locked))
+    ));
+    let mut alice = Omemo::load_or_create(&sa, "alice@x", "pa").unwrap();
+    let mut bob = Omemo::load_or_create(&sb, "bob@x", "pb").unwrap();
+    assert_eq!(
+        alice.device_id(),
+        alice_id,
+        "the same device, not a new one"
+    );
+    let e = alice
+        .encrypt(
+            &sa,
+            &[("bob@x".into(), bob.device_id(), None)],
+            Some("after restart"),
+        )
+        .unwrap();
+    assert!(
+        !e.keys[0].prekey,
+        "the session was answered before the restart"
+    );
+    assert_eq!(
+        bob.decrypt(&sb, "alice@x", &e).unwrap().body.as_deref(),
+        Some("after restart")
+    );
+    // A replay: refused, and nothing else lost.
+    assert!(bob.decrypt(&sb, "alice@x", &e).is_err());
+    let e = bob
+        .encrypt(
+            &sb,
+            &[("alice@x".into(), alice_id, None)],
+            Some("still here"),
+        )
+        .unwrap();
+    assert_eq!(
+        alice.decrypt(&sa, "bob@x", &e).unwrap().body.as_deref(),
+        Some("still here")
+    );
+
+    // A new password: the same keys, unlocked with it only.
+    alice.rewrap(&sa, "new").unwrap();
+    assert!(Omemo::load_or_create(&sa, "alice@x", "pa").is_err());
+    assert_eq!(
+        Omemo::load_or_create(&sa, "alice@x", "new")
+            .unwrap()
+            .device_id(),
+        alice_id
+    );
+    let devices = sa.omemo_devices("alice@x", "bob@x").unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].trust, "blind");
+}
+
+/// A message with no key for our device, or for a device we know no session with
+/// and that is not a PreKey message: errors, in words.
+#[test]
+fn messages_not_for_us_are_errors() {
+    let s = Store::in_memory().unwrap();
+    let mut alice = Omemo::load_or_create(&s, "alice@x", "p").unwrap();
+    let e = Encrypted {
+        sid: 5,
+        keys: vec![KeyFor {
+            rid: alice.device_id().wrapping_add(1),
+            prekey: false,
+            data: vec![1, 2, 3],
+        }],
+        iv: vec![0; 12],
+        payload: Some(vec![1]),
+    };
+    assert!(matches!(
+        alice.decrypt(&s, "bob@x", &e),
+        Err(AccountError::Omemo(OmemoError::NotForUs))
+    ));
+    let mut e = e;
+    e.keys[0].rid = alice.device_id();
+    assert!(alice.decrypt(&s, "bob@x", &e).is_err());
+}

@@ -1,0 +1,225 @@
+//! OMEMO's records: our device (its secrets sealed by omemo::vault, with the wrapped
+//! data key beside them), each session (sealed), and what we know of other devices
+//! (their identity keys, our trust in them, whether their list still names them).
+//! The store only keeps bytes: nothing here can read a secret.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Store, StoreError};
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS omemo_own (
+  account TEXT PRIMARY KEY,
+  device_id INTEGER NOT NULL,
+  salt BLOB NOT NULL,
+  wrapped BLOB NOT NULL,
+  sealed BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS omemo_sessions (
+  account TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  sealed BLOB NOT NULL,
+  PRIMARY KEY (account, peer, device_id)
+);
+CREATE TABLE IF NOT EXISTS omemo_devices (
+  account TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  identity BLOB,
+  trust TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  PRIMARY KEY (account, peer, device_id)
+);
+";
+
+/// Our device as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OmemoOwn {
+    pub device_id: u32,
+    pub salt: Vec<u8>,
+    pub wrapped: Vec<u8>,
+    pub sealed: Vec<u8>,
+}
+
+/// Another device (a contact's, or one of our own account's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OmemoDevice {
+    pub device_id: u32,
+    /// Its identity key, once a session or bundle showed it.
+    pub identity: Option<Vec<u8>>,
+    /// `undecided`, `blind` (trusted before verification), `verified`, `untrusted`.
+    pub trust: String,
+    /// Its owner's device list names it (a device dropped from it gets no messages).
+    pub active: bool,
+}
+
+impl Store {
+    pub fn omemo_own(&self, account: &str) -> Result<Option<OmemoOwn>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT device_id, salt, wrapped, sealed FROM omemo_own WHERE account=?1",
+                params![account],
+                |r| {
+                    Ok(OmemoOwn {
+                        device_id: r.get(0)?,
+                        salt: r.get(1)?,
+                        wrapped: r.get(2)?,
+                        sealed: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn save_omemo_own(&self, account: &str, own: &OmemoOwn) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO omemo_own(account, device_id, salt, wrapped, sealed) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(account) DO UPDATE SET device_id=excluded.device_id, salt=excluded.salt,
+               wrapped=excluded.wrapped, sealed=excluded.sealed",
+            params![account, own.device_id, own.salt, own.wrapped, own.sealed],
+        )?;
+        Ok(())
+    }
+
+    pub fn omemo_session(
+        &self,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT sealed FROM omemo_sessions WHERE account=?1 AND peer=?2 AND device_id=?3",
+                params![account, peer, device_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn save_omemo_session(
+        &self,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+        sealed: &[u8],
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO omemo_sessions(account, peer, device_id, sealed) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(account, peer, device_id) DO UPDATE SET sealed=excluded.sealed",
+            params![account, peer, device_id, sealed],
+        )?;
+        Ok(())
+    }
+
+    /// What we know of `peer`'s devices, ordered by id.
+    pub fn omemo_devices(&self, account: &str, peer: &str) -> Result<Vec<OmemoDevice>, StoreError> {
+        let mut q = self.conn.prepare(
+            "SELECT device_id, identity, trust, active FROM omemo_devices
+             WHERE account=?1 AND peer=?2 ORDER BY device_id",
+        )?;
+        let rows = q.query_map(params![account, peer], |r| {
+            Ok(OmemoDevice {
+                device_id: r.get(0)?,
+                identity: r.get(1)?,
+                trust: r.get(2)?,
+                active: r.get::<_, i64>(3)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// `peer`'s published device list: the devices it names are active (new ones
+    /// `undecided`), the others inactive (kept: their messages may still come).
+    pub fn set_omemo_device_list(
+        &self,
+        account: &str,
+        peer: &str,
+        ids: &[u32],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "UPDATE omemo_devices SET active=0 WHERE account=?1 AND peer=?2",
+            params![account, peer],
+        )?;
+        for id in ids {
+            tx.execute(
+                "INSERT INTO omemo_devices(account, peer, device_id, identity, trust, active)
+                 VALUES (?1, ?2, ?3, NULL, 'undecided', 1)
+                 ON CONFLICT(account, peer, device_id) DO UPDATE SET active=1",
+                params![account, peer, id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A device's identity key and our trust in it.
+    pub fn set_omemo_identity(
+        &self,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+        identity: &[u8],
+        trust: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO omemo_devices(account, peer, device_id, identity, trust, active)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0)
+             ON CONFLICT(account, peer, device_id) DO UPDATE SET identity=excluded.identity,
+               trust=excluded.trust",
+            params![account, peer, device_id, identity, trust],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_device_sessions_and_device_lists_are_kept() {
+        let s = Store::in_memory().unwrap();
+        assert_eq!(s.omemo_own("a@x").unwrap(), None);
+        let own = OmemoOwn {
+            device_id: 42,
+            salt: vec![1; 16],
+            wrapped: vec![2; 60],
+            sealed: vec![3; 100],
+        };
+        s.save_omemo_own("a@x", &own).unwrap();
+        assert_eq!(s.omemo_own("a@x").unwrap(), Some(own.clone()));
+        assert_eq!(s.omemo_own("b@x").unwrap(), None, "per account");
+
+        s.save_omemo_session("a@x", "bob@x", 7, &[9; 10]).unwrap();
+        s.save_omemo_session("a@x", "bob@x", 7, &[8; 10]).unwrap();
+        assert_eq!(
+            s.omemo_session("a@x", "bob@x", 7).unwrap(),
+            Some(vec![8; 10])
+        );
+        assert_eq!(s.omemo_session("a@x", "bob@x", 8).unwrap(), None);
+
+        s.set_omemo_device_list("a@x", "bob@x", &[7, 9]).unwrap();
+        s.set_omemo_identity("a@x", "bob@x", 7, &[5; 32], "blind")
+            .unwrap();
+        s.set_omemo_device_list("a@x", "bob@x", &[9, 11]).unwrap();
+        let d = s.omemo_devices("a@x", "bob@x").unwrap();
+        let summary: Vec<(u32, bool, &str)> = d
+            .iter()
+            .map(|d| (d.device_id, d.active, d.trust.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (7, false, "blind"),
+                (9, true, "undecided"),
+                (11, true, "undecided")
+            ]
+        );
+        assert_eq!(d[0].identity.as_deref(), Some(&[5u8; 32][..]));
+    }
+}
