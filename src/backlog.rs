@@ -84,6 +84,7 @@ mod tests {
                 stanza_id: None,
                 ts_ms: 0,
                 state: MessageState::Received,
+                encryption: None,
             },
         }
     }

@@ -178,6 +178,7 @@ pub fn config(args: &AccountArgs) -> Result<Config, CliError> {
     }
     cfg.ca_file = args.ca_file.clone();
     cfg.resource = args.resource.clone();
+    cfg.omemo = args.omemo;
     Ok(cfg)
 }
 

@@ -49,6 +49,10 @@ pub struct AccountArgs {
     /// Print events as JSON lines
     #[arg(long, global = true)]
     pub json: bool,
+    /// Encrypt chats end to end (OMEMO 0.3) with contacts who publish OMEMO devices,
+    /// and decrypt theirs (experimental: every device is trusted blindly for now)
+    #[arg(long, global = true)]
+    pub omemo: bool,
 }
 
 /// Media options of the headless commands.

@@ -28,6 +28,10 @@ pub struct Config {
     pub call_policy: CallPolicy,
     /// How long calls ring before they are given up.
     pub ring_timeout: Duration,
+    /// End-to-end encryption (OMEMO 0.3): our device published, messages to contacts
+    /// with OMEMO devices encrypted, theirs decrypted. Off until trust and the window
+    /// have it too (issue #13).
+    pub omemo: bool,
 }
 
 /// Who may call: by default only contacts with a presence subscription; `allowed`
@@ -55,6 +59,7 @@ impl Config {
             media: None,
             call_policy: CallPolicy::default(),
             ring_timeout: crate::jingle::session::RING_TIMEOUT,
+            omemo: false,
         }
     }
 }

@@ -43,6 +43,9 @@ impl State {
                     None => return,
                 };
                 stored.state = MessageState::Pending;
+                if self.omemo.is_on() {
+                    stored.encryption = Some("omemo".into());
+                }
                 if let Some(b) = &self.bound {
                     stored.from = b.to_string();
                 }
@@ -57,7 +60,9 @@ impl State {
                         return;
                     }
                 }
-                out.push(msg.into());
+                if !self.omemo_send(&id, &to, &body, out) {
+                    out.push(msg.into());
+                }
             }
             Command::AddContact { jid, name } => {
                 self.iq(

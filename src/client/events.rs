@@ -224,6 +224,12 @@ pub enum Event {
         #[serde(skip)]
         stats: banter_media::CallStats,
     },
+    /// Our OMEMO device is published (its list and bundle sent): contacts can
+    /// encrypt to it. Its fingerprint is what they compare.
+    OmemoReady {
+        device_id: u32,
+        fingerprint: String,
+    },
     /// A network check's findings (`Command::NetCheck`).
     NetCheck {
         #[serde(skip)]
@@ -253,6 +259,7 @@ pub fn to_json(ev: &Event) -> Value {
             "event": "message", "from": message.from, "to": message.to, "id": message.id,
             "body": message.body, "peer": message.peer, "direction": message.direction,
             "ts_ms": message.ts_ms, "stanza_id": message.stanza_id,
+            "encryption": message.encryption,
         }),
         Event::Error { message } => json!({"event": "error", "message": message}),
         Event::ConnectionError { message, fatal } => {

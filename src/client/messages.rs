@@ -29,22 +29,60 @@ impl State {
         }
     }
 
+    /// An OMEMO message made readable in place: its body replaced by what it
+    /// carried. `None`: nothing to keep (a key-transport message, or one that could
+    /// not be decrypted, said); otherwise its encryption.
+    fn readable(&mut self, m: &mut Message, out: &mut Vec<Stanza>) -> Option<Option<String>> {
+        if !self.config.omemo {
+            return Some(None);
+        }
+        let sender = m
+            .from
+            .as_ref()
+            .map(|f| f.to_bare())
+            .unwrap_or_else(|| self.own.clone());
+        match self.omemo_incoming(m, &sender, out) {
+            omemo::Incoming::Plain => Some(None),
+            omemo::Incoming::Body(b) => {
+                m.bodies.clear();
+                m.bodies.insert(xmpp_parsers::message::Lang::new(), b);
+                Some(Some("omemo".into()))
+            }
+            omemo::Incoming::Nothing => None,
+        }
+    }
+
     pub(super) fn on_message(&mut self, m: Message, out: &mut Vec<Stanza>) {
-        if let Some((archive_id, inner, ts)) = mam::unwrap_result(&m, &self.own, &self.mam_queryid)
+        if let Some((archive_id, mut inner, ts)) =
+            mam::unwrap_result(&m, &self.own, &self.mam_queryid)
         {
-            if let Some(stored) = chat::to_stored(&inner, &self.own, Some(archive_id), ts) {
+            let Some(encryption) = self.readable(&mut inner, out) else {
+                return;
+            };
+            if let Some(mut stored) = chat::to_stored(&inner, &self.own, Some(archive_id), ts) {
+                stored.encryption = encryption;
                 self.record(stored);
             }
             return;
         }
-        if let Some((kind, inner, ts)) = carbons::unwrap(&m, &self.own) {
+        if let Some((kind, mut inner, ts)) = carbons::unwrap(&m, &self.own) {
             if let Some(id) = receipts::received_id(&inner) {
                 if kind == carbons::Carbon::Received {
                     self.on_receipt(&id);
                 }
             }
-            if let Some(stored) = chat::to_stored(&inner, &self.own, None, ts) {
+            let Some(encryption) = self.readable(&mut inner, out) else {
+                return;
+            };
+            if let Some(mut stored) = chat::to_stored(&inner, &self.own, None, ts) {
+                stored.encryption = encryption;
                 self.record(stored);
+            }
+            return;
+        }
+        if let Some((owner, ids)) = crate::xmpp::omemo::device_list_event(&m) {
+            if self.config.omemo {
+                self.omemo_list_changed(owner, ids, out);
             }
             return;
         }
@@ -91,7 +129,12 @@ impl State {
             }
         }
         let wants_receipt = receipts::requested(&m);
-        if let Some(stored) = chat::to_stored(&m, &self.own, None, None) {
+        let mut m = m;
+        let Some(encryption) = self.readable(&mut m, out) else {
+            return;
+        };
+        if let Some(mut stored) = chat::to_stored(&m, &self.own, None, None) {
+            stored.encryption = encryption;
             if stored.direction == Direction::In && !self.within_message_rate(&stored.peer) {
                 return;
             }

@@ -154,6 +154,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         trust,
         xmpp_socket,
         call_paths: Default::default(),
+        omemo: Default::default(),
         media_tx,
         password,
         deleted: false,
@@ -199,6 +200,8 @@ enum IqPurpose {
     ExtDisco,
     /// STUN/TURN servers (XEP-0215) for a network check.
     NetCheck,
+    /// OMEMO device lists, bundles and publishing.
+    Omemo(omemo::OmemoIq),
     /// The client a call's peer runs (XEP-0092), for the call report.
     PeerVersion {
         call: String,
@@ -260,6 +263,8 @@ struct State {
     ice_servers: Vec<banter_media::IceServer>,
     /// The XMPP connection's trust, for TURN over TLS in a network check.
     trust: std::sync::Arc<rustls::ClientConfig>,
+    /// End-to-end encryption (when `config.omemo`).
+    omemo: omemo::OmemoClient,
     /// The XMPP connection in use: cut when its address goes away.
     xmpp_socket: connect::XmppSocket,
     /// The addresses calls bind and the default routes, as last seen: a change
@@ -277,6 +282,7 @@ mod iq;
 mod login;
 mod messages;
 pub mod netcheck;
+mod omemo;
 mod report;
 
 pub use api::*;
@@ -523,6 +529,9 @@ impl State {
         if self.config.media.is_some() {
             self.request_ice_servers(out);
         }
+        if self.config.omemo {
+            self.omemo_online(out);
+        }
         if let Some((show, status)) = self.config.presence.clone() {
             out.push(presence::own(show, status.as_deref()).into());
         }
@@ -542,8 +551,17 @@ impl State {
         match self.store.pending_messages(self.own.as_str()) {
             Ok(pending) => {
                 for m in pending {
-                    if let Ok(to) = BareJid::new(&m.peer) {
+                    let Ok(to) = BareJid::new(&m.peer) else {
+                        continue;
+                    };
+                    if m.encryption.is_none() {
                         out.push(chat::outgoing(&to, &m.id, &m.body).into());
+                    } else if !self.omemo_send(&m.id, &to, &m.body, out) {
+                        // Written encrypted: never sent otherwise.
+                        self.emit(Event::MessageFailed {
+                            id: m.id,
+                            error: "end-to-end encryption is off now: not sent".into(),
+                        });
                     }
                 }
             }

@@ -98,6 +98,20 @@ impl Omemo {
         Ok(o)
     }
 
+    /// A new device for `account`, replacing the stored one (whose keys could not be
+    /// unlocked: the password was changed elsewhere).
+    pub fn create_new(store: &Store, account: &str, password: &str) -> Result<Omemo, AccountError> {
+        let (vault, wrapped) = Vault::create(password)?;
+        let o = Omemo {
+            account: account.to_string(),
+            vault,
+            own: OwnDevice::generate(),
+            sessions: HashMap::new(),
+        };
+        o.save_own(store, &wrapped)?;
+        Ok(o)
+    }
+
     fn save_own(&self, store: &Store, wrapped: &Wrapped) -> Result<(), AccountError> {
         store.save_omemo_own(
             &self.account,

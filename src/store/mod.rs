@@ -95,6 +95,9 @@ pub struct StoredMessage {
     /// Milliseconds since the Unix epoch (server's delay stamp when there is one).
     pub ts_ms: i64,
     pub state: MessageState,
+    /// `omemo` when it came or went end-to-end encrypted (XEP-0384).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<String>,
 }
 
 /// A roster entry as cached.
@@ -139,7 +142,8 @@ CREATE TABLE IF NOT EXISTS messages (
   origin_id TEXT,
   stanza_id TEXT,
   ts_ms INTEGER NOT NULL,
-  state TEXT NOT NULL
+  state TEXT NOT NULL,
+  encryption TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_stanza_id ON messages(account, stanza_id) WHERE stanza_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_peer ON messages(account, peer, seq);
@@ -177,6 +181,17 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 ";
 
+/// Brings a database made by an older Banter up to date.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_encryption = conn
+        .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name='encryption'")?
+        .exists([])?;
+    if !has_encryption {
+        conn.execute_batch("ALTER TABLE messages ADD COLUMN encryption TEXT")?;
+    }
+    Ok(())
+}
+
 fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
     let dir: String = r.get(2)?;
     let state: String = r.get(10)?;
@@ -196,11 +211,12 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
         stanza_id: r.get(8)?,
         ts_ms: r.get(9)?,
         state: MessageState::parse(&state),
+        encryption: r.get(11)?,
     })
 }
 
 const MSG_COLS: &str =
-    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state";
+    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption";
 
 /// One call in the call history.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -274,6 +290,7 @@ impl Store {
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(omemo::SCHEMA)?;
+        migrate(&conn)?;
         Ok(Store { conn })
     }
 
@@ -322,6 +339,26 @@ impl Store {
 
     /// Finds an already stored copy of a message: by archive id first, then by
     /// origin-id, then by stanza id, each within the same conversation and direction.
+    /// Whether this message is in the history already (an archive or carbon copy of
+    /// one we have: an encrypted one is not decrypted twice).
+    pub fn has_message(&self, account: &str, m: &StoredMessage) -> Result<bool, StoreError> {
+        Ok(self.find_duplicate(account, m)?.is_some())
+    }
+
+    /// Marks our message `id` as sent encrypted (`Some("omemo")`) or not.
+    pub fn set_encryption(
+        &self,
+        account: &str,
+        id: &str,
+        encryption: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE messages SET encryption=?1 WHERE account=?2 AND direction='out' AND msg_id=?3",
+            params![encryption, account, id],
+        )?;
+        Ok(())
+    }
+
     fn find_duplicate(&self, account: &str, m: &StoredMessage) -> Result<Option<i64>, StoreError> {
         if let Some(sid) = &m.stanza_id {
             let found = self
@@ -379,8 +416,8 @@ impl Store {
             return Ok(None);
         }
         self.conn.execute(
-            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 account,
                 m.peer,
@@ -392,7 +429,8 @@ impl Store {
                 m.origin_id,
                 m.stanza_id,
                 m.ts_ms,
-                m.state.as_str()
+                m.state.as_str(),
+                m.encryption
             ],
         )?;
         m.seq = self.conn.last_insert_rowid();
@@ -602,6 +640,7 @@ mod tests {
             stanza_id: sid.map(Into::into),
             ts_ms: 1,
             state: MessageState::Received,
+            encryption: None,
         }
     }
 

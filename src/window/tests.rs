@@ -92,6 +92,7 @@ fn msg(id: &str, body: &str) -> StoredMessage {
         stanza_id: None,
         ts_ms: 0,
         state: MessageState::Received,
+        encryption: None,
     }
 }
 

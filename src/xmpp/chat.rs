@@ -128,6 +128,7 @@ pub fn to_stored(
             Direction::In => MessageState::Received,
             Direction::Out => MessageState::Acked,
         },
+        encryption: None,
     })
 }
 

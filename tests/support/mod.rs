@@ -226,7 +226,7 @@ http_ports = {{ {http_ports} }}
 {ws_settings}
 https_ports = {{ }}
 component_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "smacks", "ping", "offline", "time", "version"{turn_module}{ws_module}{register_module} }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version"{turn_module}{ws_module}{register_module} }}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = true
 authentication = "internal_hashed"
@@ -440,6 +440,11 @@ impl Proc {
     }
 
     /// Waits for an event matching `pred`; panics with what was seen on timeout.
+    /// The events seen so far (by `wait_for`).
+    pub fn seen(&self) -> &[Value] {
+        &self.seen
+    }
+
     pub fn wait_for(
         &mut self,
         what: &str,

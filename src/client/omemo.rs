@@ -1,0 +1,458 @@
+//! OMEMO in the account (XEP-0384, version 0.3 for now): our device made once and
+//! published (device list and bundle, open to all); contacts' device lists fetched
+//! and followed; a message to a contact with OMEMO devices is encrypted to all of
+//! them and to our own other devices, once their bundles are here; messages to us
+//! decrypted, the archive's and carbons' copies of ones we already have not again.
+//! Trust is blind before verification (Conversations' BTBV) for now.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::omemo::account::{AccountError, Omemo};
+use crate::omemo::axolotl::{self, Encrypted};
+use crate::omemo::keys::Bundle;
+use crate::omemo::OmemoError;
+use crate::xmpp::omemo as pep;
+
+use super::*;
+
+/// Our OMEMO questions to servers, awaiting answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum OmemoIq {
+    OwnList,
+    Publish,
+    List { peer: String },
+    Bundle { peer: String, device: u32 },
+}
+
+/// A message waiting for device lists or bundles before it can be encrypted.
+struct Queued {
+    id: String,
+    to: BareJid,
+    body: String,
+}
+
+/// The account's OMEMO, and what is on its way.
+#[derive(Default)]
+pub(super) struct OmemoClient {
+    omemo: Option<Omemo>,
+    /// Device lists known to be current (fetched, or notified, this session).
+    lists: HashSet<String>,
+    lists_asked: HashSet<String>,
+    /// Bundles fetched (`None`: the device has none; it is left out).
+    bundles: HashMap<(String, u32), Option<Bundle>>,
+    bundles_asked: HashSet<(String, u32)>,
+    queue: Vec<Queued>,
+    /// (sender, stanza id) of messages decrypted lately: the offline store's and the
+    /// archive's copies of one (a key-transport one has no body to find it by in
+    /// the history) are not decrypted twice.
+    seen: std::collections::VecDeque<(String, String)>,
+}
+
+/// Messages remembered in `seen`.
+const SEEN: usize = 1000;
+
+impl OmemoClient {
+    /// Our device is ready: messages are encrypted.
+    pub(super) fn is_on(&self) -> bool {
+        self.omemo.is_some()
+    }
+}
+
+/// Bundles asked for at once for one message (a contact with absurdly many devices
+/// costs no more).
+const MAX_DEVICES_PER_MESSAGE: usize = 32;
+
+/// What an incoming message was, OMEMO-wise.
+pub(super) enum Incoming {
+    /// Not encrypted (or a copy of one we have): as it is.
+    Plain,
+    /// Decrypted: the body to keep.
+    Body(String),
+    /// Nothing to show: a key-transport message, or one that failed (said).
+    Nothing,
+}
+
+impl State {
+    fn own_devices(&self) -> Vec<u32> {
+        self.store
+            .omemo_devices(self.own.as_str(), self.own.as_str())
+            .map(|d| {
+                d.into_iter()
+                    .filter(|d| d.active)
+                    .map(|d| d.device_id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Online: our device (made the first time), our device list fetched (to add
+    /// ourselves) and our bundle published.
+    pub(super) fn omemo_online(&mut self, out: &mut Vec<Stanza>) {
+        if self.omemo.omemo.is_none() {
+            let account = self.own.to_string();
+            let loaded = match Omemo::load_or_create(&self.store, &account, &self.config.password) {
+                Err(AccountError::Omemo(OmemoError::Locked)) => {
+                    self.emit(Event::Error {
+                        message: "this device's OMEMO keys could not be unlocked with the account's \
+                                  password (changed on another client?): a new OMEMO identity was made; \
+                                  contacts will see a new device"
+                            .into(),
+                    });
+                    Omemo::create_new(&self.store, &account, &self.config.password)
+                }
+                other => other,
+            };
+            match loaded {
+                Ok(o) => self.omemo.omemo = Some(o),
+                Err(e) => {
+                    self.emit(Event::Error {
+                        message: format!("end-to-end encryption is off: {e}"),
+                    });
+                    return;
+                }
+            }
+        }
+        // Lists may have changed while we were away.
+        self.omemo.lists.clear();
+        self.omemo.lists_asked.clear();
+        self.omemo.bundles.clear();
+        self.omemo.bundles_asked.clear();
+        let own = self.own.clone();
+        self.iq(
+            IqPurpose::Omemo(OmemoIq::OwnList),
+            |id| pep::fetch(id, &own, axolotl::DEVICELIST_NODE),
+            out,
+        );
+        if let Some(o) = &self.omemo.omemo {
+            let (node, bundle) = (axolotl::bundle_node(o.device_id()), o.bundle());
+            self.iq(
+                IqPurpose::Omemo(OmemoIq::Publish),
+                |id| pep::publish(id, &node, bundle),
+                out,
+            );
+        }
+    }
+
+    fn publish_own_list(&mut self, mut ids: Vec<u32>, out: &mut Vec<Stanza>) {
+        let Some(me) = self.omemo.omemo.as_ref().map(Omemo::device_id) else {
+            return;
+        };
+        if ids.contains(&me) {
+            return;
+        }
+        ids.push(me);
+        let list = axolotl::device_list(&ids);
+        self.iq(
+            IqPurpose::Omemo(OmemoIq::Publish),
+            |id| pep::publish(id, axolotl::DEVICELIST_NODE, list),
+            out,
+        );
+    }
+
+    /// The answer to one of our OMEMO questions (`None`: an error).
+    pub(super) fn omemo_answer(
+        &mut self,
+        q: OmemoIq,
+        payload: Option<Element>,
+        out: &mut Vec<Stanza>,
+    ) {
+        let list = |p: &Option<Element>| {
+            p.as_ref()
+                .and_then(pep::fetched)
+                .and_then(|l| axolotl::parse_device_list(l).ok())
+                .unwrap_or_default()
+        };
+        let account = self.own.to_string();
+        match q {
+            OmemoIq::OwnList => {
+                let ids = list(&payload);
+                if let Err(e) = self.store.set_omemo_device_list(&account, &account, &ids) {
+                    self.store_err(e);
+                }
+                self.omemo.lists.insert(account);
+                self.publish_own_list(ids, out);
+                if let Some(o) = &self.omemo.omemo {
+                    self.emit(Event::OmemoReady {
+                        device_id: o.device_id(),
+                        fingerprint: o.fingerprint(),
+                    });
+                }
+            }
+            OmemoIq::Publish => {
+                if payload.is_none() {
+                    self.emit(Event::Error {
+                        message: "the server did not take our OMEMO keys (PEP): contacts cannot \
+                                  encrypt to this device"
+                            .into(),
+                    });
+                }
+            }
+            OmemoIq::List { peer } => {
+                let ids = list(&payload);
+                if let Err(e) = self.store.set_omemo_device_list(&account, &peer, &ids) {
+                    self.store_err(e);
+                }
+                self.omemo.lists_asked.remove(&peer);
+                self.omemo.lists.insert(peer);
+            }
+            OmemoIq::Bundle { peer, device } => {
+                let bundle = payload
+                    .as_ref()
+                    .and_then(pep::fetched)
+                    .and_then(|b| axolotl::parse_bundle(b).ok());
+                if bundle.is_none() {
+                    tracing::info!(%peer, device, "no usable OMEMO bundle");
+                }
+                self.omemo.bundles_asked.remove(&(peer.clone(), device));
+                self.omemo.bundles.insert((peer, device), bundle);
+            }
+        }
+        self.omemo_flush(out);
+    }
+
+    /// A device list notification (PEP): kept; ours missing this device is fixed.
+    pub(super) fn omemo_list_changed(
+        &mut self,
+        owner: BareJid,
+        ids: Vec<u32>,
+        out: &mut Vec<Stanza>,
+    ) {
+        let account = self.own.to_string();
+        if let Err(e) = self
+            .store
+            .set_omemo_device_list(&account, owner.as_str(), &ids)
+        {
+            self.store_err(e);
+        }
+        self.omemo.lists.insert(owner.to_string());
+        if owner == self.own {
+            self.publish_own_list(ids, out);
+        }
+        self.omemo_flush(out);
+    }
+
+    /// Takes a message to send for encryption: `false` when OMEMO is off (it goes as
+    /// it is). It waits for device lists and bundles, then goes encrypted — or, to a
+    /// contact who has never published a device, as it is.
+    pub(super) fn omemo_send(
+        &mut self,
+        id: &str,
+        to: &BareJid,
+        body: &str,
+        out: &mut Vec<Stanza>,
+    ) -> bool {
+        if self.omemo.omemo.is_none() {
+            return false;
+        }
+        self.omemo.queue.push(Queued {
+            id: id.to_string(),
+            to: to.clone(),
+            body: body.to_string(),
+        });
+        self.omemo_flush(out);
+        true
+    }
+
+    /// Sends what can be sent now; asks for what is missing.
+    fn omemo_flush(&mut self, out: &mut Vec<Stanza>) {
+        let queue = std::mem::take(&mut self.omemo.queue);
+        for q in queue {
+            if let Some(q) = self.omemo_try_send(q, out) {
+                self.omemo.queue.push(q);
+            }
+        }
+    }
+
+    /// One queued message: sent (or failed, said), or given back to wait.
+    fn omemo_try_send(&mut self, q: Queued, out: &mut Vec<Stanza>) -> Option<Queued> {
+        let account = self.own.to_string();
+        let peer = q.to.to_string();
+        for who in [&peer, &account] {
+            if !self.omemo.lists.contains(who) {
+                if self.omemo.lists_asked.insert(who.clone()) {
+                    let owner = BareJid::new(who).ok()?;
+                    self.iq(
+                        IqPurpose::Omemo(OmemoIq::List { peer: who.clone() }),
+                        |id| pep::fetch(id, &owner, axolotl::DEVICELIST_NODE),
+                        out,
+                    );
+                }
+                return Some(q);
+            }
+        }
+        let known = self
+            .store
+            .omemo_devices(&account, &peer)
+            .unwrap_or_default();
+        let theirs: Vec<u32> = known
+            .iter()
+            .filter(|d| d.active)
+            .map(|d| d.device_id)
+            .collect();
+        if theirs.is_empty() {
+            if known.is_empty() {
+                // Never an OMEMO user: the conversation was never encrypted.
+                if let Err(e) = self.store.set_encryption(&account, &q.id, None) {
+                    self.store_err(e);
+                }
+                out.push(chat::outgoing(&q.to, &q.id, &q.body).into());
+            } else {
+                self.emit(Event::MessageFailed {
+                    id: q.id,
+                    error: format!(
+                        "{peer} publishes no OMEMO device any more: not sent, since this \
+                         conversation was encrypted"
+                    ),
+                });
+            }
+            return None;
+        }
+        let me = self.omemo.omemo.as_ref().map(Omemo::device_id)?;
+        let mut targets: Vec<(String, u32)> = theirs.iter().map(|d| (peer.clone(), *d)).collect();
+        targets.extend(
+            self.own_devices()
+                .into_iter()
+                .filter(|d| *d != me)
+                .map(|d| (account.clone(), d)),
+        );
+        targets.truncate(MAX_DEVICES_PER_MESSAGE);
+        let mut waiting = false;
+        let mut devices = Vec::new();
+        for (who, dev) in targets {
+            let has = self
+                .omemo
+                .omemo
+                .as_mut()
+                .is_some_and(|o| o.has_session(&self.store, &who, dev).unwrap_or(false));
+            if has {
+                devices.push((who, dev, None));
+                continue;
+            }
+            match self.omemo.bundles.get(&(who.clone(), dev)) {
+                Some(Some(b)) => devices.push((who, dev, Some(b.clone()))),
+                Some(None) => {}
+                None => {
+                    waiting = true;
+                    if self.omemo.bundles_asked.insert((who.clone(), dev)) {
+                        let owner = BareJid::new(&who).ok()?;
+                        self.iq(
+                            IqPurpose::Omemo(OmemoIq::Bundle {
+                                peer: who.clone(),
+                                device: dev,
+                            }),
+                            |id| pep::fetch(id, &owner, &axolotl::bundle_node(dev)),
+                            out,
+                        );
+                    }
+                }
+            }
+        }
+        if waiting {
+            return Some(q);
+        }
+        let encrypted = self
+            .omemo
+            .omemo
+            .as_mut()?
+            .encrypt(&self.store, &devices, Some(&q.body));
+        match encrypted {
+            Ok(e) if e.keys.iter().any(|k| theirs.contains(&k.rid)) => {
+                out.push(pep::message(&q.to, &q.id, &e).into());
+            }
+            Ok(_) => self.emit(Event::MessageFailed {
+                id: q.id,
+                error: format!("none of {peer}'s OMEMO devices could be reached: not sent"),
+            }),
+            Err(e) => self.emit(Event::MessageFailed {
+                id: q.id,
+                error: format!("could not encrypt: {e}"),
+            }),
+        }
+        None
+    }
+
+    /// A message that may be OMEMO-encrypted, from `sender` (bare). Decrypts it unless
+    /// it is a copy of one we have; a session the sender began is answered with an
+    /// empty message so that it stops sending PreKey messages.
+    pub(super) fn omemo_incoming(
+        &mut self,
+        m: &Message,
+        sender: &BareJid,
+        out: &mut Vec<Stanza>,
+    ) -> Incoming {
+        let Some(el) = pep::encrypted_of(m) else {
+            return Incoming::Plain;
+        };
+        if let Some(stored) = chat::to_stored(m, &self.own, None, None) {
+            if self
+                .store
+                .has_message(self.own.as_str(), &stored)
+                .unwrap_or(false)
+            {
+                return Incoming::Plain;
+            }
+        }
+        let copy_key = m.id.as_ref().map(|id| (sender.to_string(), id.0.clone()));
+        if let Some(k) = &copy_key {
+            if self.omemo.seen.contains(k) {
+                return Incoming::Nothing;
+            }
+            if self.omemo.seen.len() >= SEEN {
+                self.omemo.seen.pop_front();
+            }
+            self.omemo.seen.push_back(k.clone());
+        }
+        let Some(o) = self.omemo.omemo.as_mut() else {
+            return Incoming::Plain;
+        };
+        let result = Encrypted::parse(el)
+            .map_err(AccountError::from)
+            .and_then(|e| o.decrypt(&self.store, sender.as_str(), &e).map(|d| (e, d)));
+        match result {
+            Ok((e, d)) => {
+                if d.began_session {
+                    self.omemo_answer_session(sender, e.sid, out);
+                }
+                match d.body {
+                    Some(b) => Incoming::Body(b),
+                    None => Incoming::Nothing,
+                }
+            }
+            // Our own message from our own archive or a carbon not for this device.
+            Err(AccountError::Omemo(OmemoError::NotForUs)) if *sender == self.own => {
+                Incoming::Nothing
+            }
+            Err(e) => {
+                self.emit(Event::Error {
+                    message: format!("a message from {sender} could not be decrypted: {e}"),
+                });
+                Incoming::Nothing
+            }
+        }
+    }
+
+    /// An empty (key-transport) message to the device that began a session, and our
+    /// bundle again (a prekey of it was used).
+    fn omemo_answer_session(&mut self, to: &BareJid, device: u32, out: &mut Vec<Stanza>) {
+        let Some(o) = self.omemo.omemo.as_mut() else {
+            return;
+        };
+        match o.encrypt(&self.store, &[(to.to_string(), device, None)], None) {
+            Ok(e) => {
+                let mut m = Message::new_with_type(MessageType::Chat, Some(Jid::from(to.clone())));
+                m.id = Some(xmpp_parsers::message::Id(new_id()));
+                m.payloads.push(e.to_element());
+                m.payloads
+                    .push(Element::builder("store", "urn:xmpp:hints").build());
+                out.push(m.into());
+            }
+            Err(e) => tracing::info!(%to, device, error = %e, "no empty message"),
+        }
+        let (node, bundle) = (axolotl::bundle_node(o.device_id()), o.bundle());
+        self.iq(
+            IqPurpose::Omemo(OmemoIq::Publish),
+            |id| pep::publish(id, &node, bundle),
+            out,
+        );
+    }
+}
