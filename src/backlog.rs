@@ -15,6 +15,8 @@ pub const MAX_QUEUED: usize = 10_000;
 
 /// What goes to the window.
 #[derive(Debug)]
+// Events go by one at a time: their size costs nothing worth a box per event.
+#[allow(clippy::large_enum_variant)]
 pub enum Queued {
     Event(Event),
     /// Reload the conversation with this contact from the store.
@@ -85,6 +87,7 @@ mod tests {
                 ts_ms: 0,
                 state: MessageState::Received,
                 encryption: None,
+                trust: None,
             },
         }
     }

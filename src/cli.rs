@@ -22,6 +22,7 @@ mod args;
 mod calls;
 mod media;
 mod network;
+mod omemo;
 mod report;
 
 use account::*;
@@ -29,6 +30,7 @@ pub use args::*;
 use calls::*;
 use media::*;
 use network::*;
+use omemo::*;
 
 /// A user-facing failure: printed as `error: ...`.
 #[derive(Debug)]
@@ -232,6 +234,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             contact(&args, action).await
         }
         Cmd::History { peer, limit } => history(&args, &peer, limit),
+        Cmd::Omemo {
+            verb,
+            contact,
+            fingerprint,
+        } => omemo(&args, verb, contact, fingerprint),
         Cmd::Account {
             verb,
             new_password_file,

@@ -107,3 +107,83 @@ fn banter_to_banter_encrypted_both_ways_and_after_restarts() {
         "the fallback body is what it keeps"
     );
 }
+
+/// Trust from the command line: Alice sees Bob's device with the fingerprint Bob's
+/// own Banter reports, verifies it (messages from it then say so), and once she
+/// refuses it her message is not sent at all, said in words.
+#[test]
+fn devices_trusted_and_refused_by_fingerprint() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let (bob_listens, bob_ready) = listening(&bob);
+    let fp = bob_ready["fingerprint"].as_str().unwrap().to_string();
+    send(&alice, &bob, "hello");
+    drop(bob_listens);
+
+    let devices = |who: &User| -> Value {
+        let (ok, out, err) = support::run(who.banter(&["omemo", "devices", "bob@example.test"]), T);
+        assert!(ok, "{err}");
+        serde_json::from_str(out.trim()).unwrap()
+    };
+    let d = devices(&alice);
+    let bob_dev = &d["devices"][0];
+    assert_eq!(bob_dev["fingerprint"], fp.as_str(), "{d:#}");
+    assert_eq!(bob_dev["trust"], "blind");
+    assert_eq!(bob_dev["device_id"], bob_ready["device_id"]);
+    assert_eq!(d["own"]["fingerprint"].as_str().map(str::len), Some(64));
+
+    // Written as people copy it: grouped, upper case.
+    let grouped: String = fp
+        .to_uppercase()
+        .as_bytes()
+        .chunks(8)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (ok, _, err) = support::run(
+        alice.banter(&["omemo", "trust", "bob@example.test", &grouped]),
+        T,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(devices(&alice)["devices"][0]["trust"], "verified");
+
+    let (mut alice_listens, _) = listening(&alice);
+    send(&bob, &alice, "from a verified device");
+    let m = alice_listens.wait_for("bob's message", T, |v| {
+        v["event"] == "message" && v["body"] == "from a verified device"
+    });
+    assert_eq!(m["trust"], "verified", "{m:#}");
+    drop(alice_listens);
+
+    let (ok, _, err) = support::run(
+        alice.banter(&["omemo", "untrust", "bob@example.test", &fp]),
+        T,
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = support::run(
+        alice.banter(&[
+            "send",
+            "bob@example.test",
+            "--body",
+            "not for an untrusted device",
+            "--omemo",
+        ]),
+        T,
+    );
+    assert!(!ok, "sent to a refused device: {out}");
+    assert!(
+        err.contains("none of bob@example.test's devices is trusted"),
+        "{err}"
+    );
+    assert!(!server_keeps(&server, "not for an untrusted device"));
+
+    let (ok, _, err) = support::run(
+        alice.banter(&["omemo", "trust", "bob@example.test", &"ab".repeat(32)]),
+        T,
+    );
+    assert!(
+        !ok && err.contains("no device of bob@example.test has the fingerprint"),
+        "{err}"
+    );
+}

@@ -214,6 +214,17 @@ pub enum Cmd {
         #[arg(long)]
         yes: bool,
     },
+    /// OMEMO devices and their fingerprints (this device's and contacts'), and
+    /// trusting or refusing one after comparing its fingerprint (works offline)
+    Omemo {
+        #[arg(value_enum)]
+        verb: OmemoVerb,
+        /// Whose devices (for devices: default all known; for trust/untrust: needed).
+        /// Not named `jid`: that would shadow --jid.
+        contact: Option<String>,
+        /// The device's fingerprint (trust, untrust), as `devices` shows it
+        fingerprint: Option<String>,
+    },
     /// Manage the roster: add, remove or rename a contact
     Contact {
         /// add, remove, rename or list
@@ -243,6 +254,17 @@ pub enum AccountVerb {
     /// Delete the account on the server (XEP-0077); needs --yes. Its stored password is
     /// forgotten; the history on this device is kept
     Delete,
+}
+
+/// What `banter omemo` does.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum OmemoVerb {
+    /// List devices with fingerprints and trust
+    Devices,
+    /// Mark a device verified (after comparing its fingerprint)
+    Trust,
+    /// Refuse a device: nothing is encrypted to it
+    Untrust,
 }
 
 /// What `banter contact` does.

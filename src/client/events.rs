@@ -259,7 +259,7 @@ pub fn to_json(ev: &Event) -> Value {
             "event": "message", "from": message.from, "to": message.to, "id": message.id,
             "body": message.body, "peer": message.peer, "direction": message.direction,
             "ts_ms": message.ts_ms, "stanza_id": message.stanza_id,
-            "encryption": message.encryption,
+            "encryption": message.encryption, "trust": message.trust,
         }),
         Event::Error { message } => json!({"event": "error", "message": message}),
         Event::ConnectionError { message, fatal } => {

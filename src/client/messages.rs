@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// What decryption says of a message, for its history entry.
+#[derive(Default)]
+struct Readable {
+    encryption: Option<String>,
+    trust: Option<String>,
+}
+
 impl State {
     pub(super) fn record(&mut self, stored: StoredMessage) {
         let account = self.own.to_string();
@@ -31,10 +38,10 @@ impl State {
 
     /// An OMEMO message made readable in place: its body replaced by what it
     /// carried. `None`: nothing to keep (a key-transport message, or one that could
-    /// not be decrypted, said); otherwise its encryption.
-    fn readable(&mut self, m: &mut Message, out: &mut Vec<Stanza>) -> Option<Option<String>> {
+    /// not be decrypted, said); otherwise its encryption and our trust in its sender.
+    fn readable(&mut self, m: &mut Message, out: &mut Vec<Stanza>) -> Option<Readable> {
         if !self.config.omemo {
-            return Some(None);
+            return Some(Readable::default());
         }
         let sender = m
             .from
@@ -42,11 +49,14 @@ impl State {
             .map(|f| f.to_bare())
             .unwrap_or_else(|| self.own.clone());
         match self.omemo_incoming(m, &sender, out) {
-            omemo::Incoming::Plain => Some(None),
-            omemo::Incoming::Body(b) => {
+            omemo::Incoming::Plain => Some(Readable::default()),
+            omemo::Incoming::Body(b, trust) => {
                 m.bodies.clear();
                 m.bodies.insert(xmpp_parsers::message::Lang::new(), b);
-                Some(Some("omemo".into()))
+                Some(Readable {
+                    encryption: Some("omemo".into()),
+                    trust: Some(trust.as_str().into()),
+                })
             }
             omemo::Incoming::Nothing => None,
         }
@@ -60,7 +70,8 @@ impl State {
                 return;
             };
             if let Some(mut stored) = chat::to_stored(&inner, &self.own, Some(archive_id), ts) {
-                stored.encryption = encryption;
+                stored.encryption = encryption.encryption;
+                stored.trust = encryption.trust;
                 self.record(stored);
             }
             return;
@@ -75,7 +86,8 @@ impl State {
                 return;
             };
             if let Some(mut stored) = chat::to_stored(&inner, &self.own, None, ts) {
-                stored.encryption = encryption;
+                stored.encryption = encryption.encryption;
+                stored.trust = encryption.trust;
                 self.record(stored);
             }
             return;
@@ -134,7 +146,8 @@ impl State {
             return;
         };
         if let Some(mut stored) = chat::to_stored(&m, &self.own, None, None) {
-            stored.encryption = encryption;
+            stored.encryption = encryption.encryption;
+            stored.trust = encryption.trust;
             if stored.direction == Direction::In && !self.within_message_rate(&stored.peer) {
                 return;
             }

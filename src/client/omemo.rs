@@ -66,8 +66,8 @@ const MAX_DEVICES_PER_MESSAGE: usize = 32;
 pub(super) enum Incoming {
     /// Not encrypted (or a copy of one we have): as it is.
     Plain,
-    /// Decrypted: the body to keep.
-    Body(String),
+    /// Decrypted: the body to keep, and our trust in the sending device.
+    Body(String, crate::omemo::account::Trust),
     /// Nothing to show: a key-transport message, or one that failed (said).
     Nothing,
 }
@@ -355,13 +355,36 @@ impl State {
             .omemo
             .as_mut()?
             .encrypt(&self.store, &devices, Some(&q.body));
+        let left_out = |s: &crate::omemo::account::Sealed| {
+            s.left_out
+                .iter()
+                .map(|(who, dev, t)| format!("{who}'s device {dev} ({})", t.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match encrypted {
-            Ok(e) if e.keys.iter().any(|k| theirs.contains(&k.rid)) => {
-                out.push(pep::message(&q.to, &q.id, &e).into());
+            Ok(s) if s.encrypted.keys.iter().any(|k| theirs.contains(&k.rid)) => {
+                if !s.left_out.is_empty() {
+                    self.emit(Event::Error {
+                        message: format!(
+                            "not encrypted to {}: untrusted or undecided; compare their \
+                             fingerprints (banter omemo devices) and trust them",
+                            left_out(&s)
+                        ),
+                    });
+                }
+                out.push(pep::message(&q.to, &q.id, &s.encrypted).into());
             }
-            Ok(_) => self.emit(Event::MessageFailed {
+            Ok(s) => self.emit(Event::MessageFailed {
                 id: q.id,
-                error: format!("none of {peer}'s OMEMO devices could be reached: not sent"),
+                error: if s.left_out.is_empty() {
+                    format!("none of {peer}'s OMEMO devices could be reached: not sent")
+                } else {
+                    format!(
+                        "none of {peer}'s devices is trusted ({}): not sent",
+                        left_out(&s)
+                    )
+                },
             }),
             Err(e) => self.emit(Event::MessageFailed {
                 id: q.id,
@@ -414,7 +437,7 @@ impl State {
                     self.omemo_answer_session(sender, e.sid, out);
                 }
                 match d.body {
-                    Some(b) => Incoming::Body(b),
+                    Some(b) => Incoming::Body(b, d.trust),
                     None => Incoming::Nothing,
                 }
             }
@@ -441,7 +464,7 @@ impl State {
             Ok(e) => {
                 let mut m = Message::new_with_type(MessageType::Chat, Some(Jid::from(to.clone())));
                 m.id = Some(xmpp_parsers::message::Id(new_id()));
-                m.payloads.push(e.to_element());
+                m.payloads.push(e.encrypted.to_element());
                 m.payloads
                     .push(Element::builder("store", "urn:xmpp:hints").build());
                 out.push(m.into());

@@ -23,6 +23,66 @@ pub enum AccountError {
     Store(#[from] StoreError),
 }
 
+/// How far a device is trusted (Conversations' "blind trust before verification").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Trusted without verification: no device of its owner is verified yet.
+    Blind,
+    /// Its fingerprint was compared by the user.
+    Verified,
+    /// Refused by the user: nothing is encrypted to it.
+    Untrusted,
+    /// New while its owner has verified devices, or its key changed: nothing is
+    /// encrypted to it until the user decides.
+    Undecided,
+}
+
+impl Trust {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::Blind => "blind",
+            Trust::Verified => "verified",
+            Trust::Untrusted => "untrusted",
+            Trust::Undecided => "undecided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Trust {
+        match s {
+            "blind" => Trust::Blind,
+            "verified" => Trust::Verified,
+            "untrusted" => Trust::Untrusted,
+            _ => Trust::Undecided,
+        }
+    }
+
+    /// Whether messages are encrypted to such a device.
+    pub fn sendable(self) -> bool {
+        matches!(self, Trust::Blind | Trust::Verified)
+    }
+}
+
+/// A fingerprint as people write it (spaces, colons, either case, with or without
+/// the type byte) to the 32 key bytes.
+pub fn parse_fingerprint(s: &str) -> Option<Vec<u8>> {
+    let hex: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+    let hex = match hex.len() {
+        66 if hex.starts_with("05") => &hex[2..],
+        64 => &hex[..],
+        _ => return None,
+    };
+    (0..32)
+        .map(|i| u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok())
+        .collect()
+}
+
+/// What `encrypt` made, and the devices it left out for want of trust.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    pub encrypted: Encrypted,
+    pub left_out: Vec<(String, u32, Trust)>,
+}
+
 /// What a message for us held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decrypted {
@@ -32,6 +92,8 @@ pub struct Decrypted {
     pub device_id: u32,
     /// Its identity key, hex (the fingerprint people compare).
     pub fingerprint: String,
+    /// Our trust in the sending device.
+    pub trust: Trust,
     /// It began a session: the sender waits for an answer to stop sending PreKey
     /// messages (an empty message does), and one of our prekeys is gone, so our
     /// bundle must be published again.
@@ -181,26 +243,47 @@ impl Omemo {
         Ok(self.sessions.get_mut(&key))
     }
 
+    /// Our trust in `peer`'s device with this identity key: as decided before for
+    /// that key; for a new device blind, unless its owner has a verified one; for a
+    /// device whose key changed, undecided.
+    pub fn trust_of(
+        &self,
+        store: &Store,
+        peer: &str,
+        device_id: u32,
+        identity: &[u8],
+    ) -> Result<Trust, AccountError> {
+        let devices = store.omemo_devices(&self.account, peer)?;
+        if let Some(d) = devices.iter().find(|d| d.device_id == device_id) {
+            match &d.identity {
+                Some(known) if known.as_slice() == identity => return Ok(Trust::parse(&d.trust)),
+                Some(_) => return Ok(Trust::Undecided),
+                None => {}
+            }
+        }
+        if devices.iter().any(|d| d.trust == Trust::Verified.as_str()) {
+            Ok(Trust::Undecided)
+        } else {
+            Ok(Trust::Blind)
+        }
+    }
+
     fn keep(
         &mut self,
         store: &Store,
         peer: &str,
         device_id: u32,
         s: Session,
-    ) -> Result<(), AccountError> {
+    ) -> Result<Trust, AccountError> {
+        let identity = s.their_identity().to_bytes();
+        let trust = self.trust_of(store, peer, device_id, &identity)?;
         let sealed = self
             .vault
             .seal(&s.to_bytes(), &session_context(peer, device_id))?;
         store.save_omemo_session(&self.account, peer, device_id, &sealed)?;
-        store.set_omemo_identity(
-            &self.account,
-            peer,
-            device_id,
-            s.their_identity().as_bytes(),
-            "blind",
-        )?;
+        store.set_omemo_identity(&self.account, peer, device_id, &identity, trust.as_str())?;
         self.sessions.insert((peer.to_string(), device_id), s);
-        Ok(())
+        Ok(trust)
     }
 
     /// Whether we have a session with that device.
@@ -222,7 +305,7 @@ impl Omemo {
         store: &Store,
         devices: &[(String, u32, Option<Bundle>)],
         body: Option<&str>,
-    ) -> Result<Encrypted, AccountError> {
+    ) -> Result<Sealed, AccountError> {
         let (material, iv, payload) = match body {
             Some(text) => {
                 let b = axolotl::seal(text.as_bytes())?;
@@ -231,12 +314,28 @@ impl Omemo {
             None => (rand::random::<[u8; 32]>().to_vec(), rand::random(), None),
         };
         let mut keys = Vec::new();
+        let mut left_out = Vec::new();
         for (peer, device_id, bundle) in devices {
             let mut s = match (self.session(store, peer, *device_id)?.cloned(), bundle) {
                 (Some(s), _) => s,
                 (None, Some(b)) => Session::initiate(&self.own, b)?,
                 (None, None) => continue,
             };
+            let trust = self.trust_of(store, peer, *device_id, s.their_identity().as_bytes())?;
+            // An empty message only answers a session the device began: no secret
+            // in it, so no trust needed.
+            if body.is_some() && !trust.sendable() {
+                // Its key is kept, for the user to compare and decide.
+                store.set_omemo_identity(
+                    &self.account,
+                    peer,
+                    *device_id,
+                    s.their_identity().as_bytes(),
+                    trust.as_str(),
+                )?;
+                left_out.push((peer.clone(), *device_id, trust));
+                continue;
+            }
             let sealed = s.encrypt(&material)?;
             keys.push(KeyFor {
                 rid: *device_id,
@@ -245,11 +344,14 @@ impl Omemo {
             });
             self.keep(store, peer, *device_id, s)?;
         }
-        Ok(Encrypted {
-            sid: self.own.device_id,
-            keys,
-            iv: iv.to_vec(),
-            payload,
+        Ok(Sealed {
+            encrypted: Encrypted {
+                sid: self.own.device_id,
+                keys,
+                iv: iv.to_vec(),
+                payload,
+            },
+            left_out,
         })
     }
 
@@ -290,7 +392,7 @@ impl Omemo {
             None => None,
         };
         let fingerprint = keys::fingerprint(session.their_identity());
-        self.keep(store, peer, e.sid, session)?;
+        let trust = self.keep(store, peer, e.sid, session)?;
         if began {
             self.save_device(store)?;
         }
@@ -298,6 +400,7 @@ impl Omemo {
             body,
             device_id: e.sid,
             fingerprint,
+            trust,
             began_session: began,
         })
     }

@@ -98,6 +98,10 @@ pub struct StoredMessage {
     /// `omemo` when it came or went end-to-end encrypted (XEP-0384).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption: Option<String>,
+    /// For an encrypted message we received: our trust in the sending device
+    /// (`blind`, `verified`, `untrusted`, `undecided`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust: Option<String>,
 }
 
 /// A roster entry as cached.
@@ -143,7 +147,8 @@ CREATE TABLE IF NOT EXISTS messages (
   stanza_id TEXT,
   ts_ms INTEGER NOT NULL,
   state TEXT NOT NULL,
-  encryption TEXT
+  encryption TEXT,
+  trust TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_stanza_id ON messages(account, stanza_id) WHERE stanza_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_peer ON messages(account, peer, seq);
@@ -183,11 +188,13 @@ CREATE TABLE IF NOT EXISTS meta (
 
 /// Brings a database made by an older Banter up to date.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let has_encryption = conn
-        .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name='encryption'")?
-        .exists([])?;
-    if !has_encryption {
-        conn.execute_batch("ALTER TABLE messages ADD COLUMN encryption TEXT")?;
+    for column in ["encryption", "trust"] {
+        let has = conn
+            .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name=?1")?
+            .exists([column])?;
+        if !has {
+            conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} TEXT"))?;
+        }
     }
     Ok(())
 }
@@ -212,11 +219,12 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
         ts_ms: r.get(9)?,
         state: MessageState::parse(&state),
         encryption: r.get(11)?,
+        trust: r.get(12)?,
     })
 }
 
 const MSG_COLS: &str =
-    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption";
+    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust";
 
 /// One call in the call history.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -416,8 +424,8 @@ impl Store {
             return Ok(None);
         }
         self.conn.execute(
-            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 account,
                 m.peer,
@@ -430,7 +438,8 @@ impl Store {
                 m.stanza_id,
                 m.ts_ms,
                 m.state.as_str(),
-                m.encryption
+                m.encryption,
+                m.trust
             ],
         )?;
         m.seq = self.conn.last_insert_rowid();
@@ -641,6 +650,7 @@ mod tests {
             ts_ms: 1,
             state: MessageState::Received,
             encryption: None,
+            trust: None,
         }
     }
 

@@ -156,6 +156,31 @@ impl Store {
         Ok(())
     }
 
+    /// Our trust in `peer`'s device whose identity key is `identity`; false when no
+    /// device of `peer` has it.
+    pub fn set_omemo_trust(
+        &self,
+        account: &str,
+        peer: &str,
+        identity: &[u8],
+        trust: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE omemo_devices SET trust=?1 WHERE account=?2 AND peer=?3 AND identity=?4",
+            params![trust, account, peer, identity],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// The peers we know OMEMO devices of.
+    pub fn omemo_peers(&self, account: &str) -> Result<Vec<String>, StoreError> {
+        let mut q = self
+            .conn
+            .prepare("SELECT DISTINCT peer FROM omemo_devices WHERE account=?1 ORDER BY peer")?;
+        let rows = q.query_map(params![account], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// A device's identity key and our trust in it.
     pub fn set_omemo_identity(
         &self,

@@ -93,6 +93,7 @@ fn msg(id: &str, body: &str) -> StoredMessage {
         ts_ms: 0,
         state: MessageState::Received,
         encryption: None,
+        trust: None,
     }
 }
 

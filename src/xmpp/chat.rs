@@ -129,6 +129,7 @@ pub fn to_stored(
             Direction::Out => MessageState::Acked,
         },
         encryption: None,
+        trust: None,
     })
 }
 

@@ -20,7 +20,8 @@ fn messages_both_ways_across_restarts() {
             &[("bob@x".into(), bob.device_id(), Some(bundle_of(&bob)))],
             Some("hi bob"),
         )
-        .unwrap();
+        .unwrap()
+        .encrypted;
     assert!(e.keys[0].prekey);
     let d = bob.decrypt(&sb, "alice@x", &e).unwrap();
     assert_eq!(d.body.as_deref(), Some("hi bob"));
@@ -35,7 +36,8 @@ fn messages_both_ways_across_restarts() {
     // Bob's answer: an empty message completes the session.
     let empty = bob
         .encrypt(&sb, &[("alice@x".into(), alice.device_id(), None)], None)
-        .unwrap();
+        .unwrap()
+        .encrypted;
     assert_eq!(empty.payload, None);
     assert_eq!(alice.decrypt(&sa, "bob@x", &empty).unwrap().body, None);
 
@@ -59,7 +61,8 @@ fn messages_both_ways_across_restarts() {
             &[("bob@x".into(), bob.device_id(), None)],
             Some("after restart"),
         )
-        .unwrap();
+        .unwrap()
+        .encrypted;
     assert!(
         !e.keys[0].prekey,
         "the session was answered before the restart"
@@ -76,7 +79,8 @@ fn messages_both_ways_across_restarts() {
             &[("alice@x".into(), alice_id, None)],
             Some("still here"),
         )
-        .unwrap();
+        .unwrap()
+        .encrypted;
     assert_eq!(
         alice.decrypt(&sa, "bob@x", &e).unwrap().body.as_deref(),
         Some("still here")
@@ -119,4 +123,88 @@ fn messages_not_for_us_are_errors() {
     let mut e = e;
     e.keys[0].rid = alice.device_id();
     assert!(alice.decrypt(&s, "bob@x", &e).is_err());
+}
+
+/// Blind trust until the user verifies a device of the contact; then a new device of
+/// theirs is undecided (nothing is encrypted to it) until decided; an untrusted
+/// device gets nothing; a device whose key changed is undecided again.
+#[test]
+fn blind_trust_before_verification() {
+    let sa = Store::in_memory().unwrap();
+    let mut alice = Omemo::load_or_create(&sa, "alice@x", "pa").unwrap();
+    let (s1, s2) = (Store::in_memory().unwrap(), Store::in_memory().unwrap());
+    let bob1 = Omemo::load_or_create(&s1, "bob@x", "p").unwrap();
+    let bob2 = Omemo::load_or_create(&s2, "bob@x", "p").unwrap();
+    let to = |o: &Omemo| ("bob@x".to_string(), o.device_id(), Some(bundle_of(o)));
+
+    let s = alice.encrypt(&sa, &[to(&bob1)], Some("one")).unwrap();
+    assert_eq!(s.encrypted.keys.len(), 1);
+    assert!(s.left_out.is_empty(), "blind trust");
+    let fp = parse_fingerprint(&bob1.fingerprint()).unwrap();
+    assert!(sa
+        .set_omemo_trust("alice@x", "bob@x", &fp, "verified")
+        .unwrap());
+
+    // Bob's second device appears after the first was verified.
+    let s = alice
+        .encrypt(&sa, &[to(&bob1), to(&bob2)], Some("two"))
+        .unwrap();
+    assert_eq!(
+        s.encrypted.keys.iter().map(|k| k.rid).collect::<Vec<_>>(),
+        vec![bob1.device_id()]
+    );
+    assert_eq!(
+        s.left_out,
+        vec![("bob@x".to_string(), bob2.device_id(), Trust::Undecided)]
+    );
+    // Verifying it lets it in.
+    let fp2 = parse_fingerprint(&bob2.fingerprint()).unwrap();
+    assert!(sa
+        .set_omemo_trust("alice@x", "bob@x", &fp2, "verified")
+        .unwrap());
+    let s = alice
+        .encrypt(&sa, &[to(&bob1), to(&bob2)], Some("three"))
+        .unwrap();
+    assert_eq!(s.encrypted.keys.len(), 2);
+    // Untrusting the first keeps it out.
+    assert!(sa
+        .set_omemo_trust("alice@x", "bob@x", &fp, "untrusted")
+        .unwrap());
+    let s = alice.encrypt(&sa, &[to(&bob1)], Some("four")).unwrap();
+    assert!(s.encrypted.keys.is_empty());
+    assert_eq!(s.left_out[0].2, Trust::Untrusted);
+
+    // The same device id with another key: undecided.
+    let other = Omemo::create_new(&Store::in_memory().unwrap(), "bob@x", "p").unwrap();
+    let key = axolotl::parse_bundle(&other.bundle()).unwrap().identity;
+    assert_eq!(
+        alice
+            .trust_of(&sa, "bob@x", bob2.device_id(), key.as_bytes())
+            .unwrap(),
+        Trust::Undecided
+    );
+    assert!(
+        !sa.set_omemo_trust("alice@x", "bob@x", &[7; 32], "verified")
+            .unwrap(),
+        "no such key"
+    );
+}
+
+#[test]
+fn fingerprints_are_read_as_people_write_them() {
+    let hex = "a1b2c3d4".repeat(8);
+    let bytes = parse_fingerprint(&hex).unwrap();
+    assert_eq!(bytes.len(), 32);
+    assert_eq!(bytes[0], 0xa1);
+    let spaced: String = hex
+        .to_uppercase()
+        .as_bytes()
+        .chunks(8)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(parse_fingerprint(&spaced).unwrap(), bytes);
+    assert_eq!(parse_fingerprint(&format!("05{hex}")).unwrap(), bytes);
+    assert_eq!(parse_fingerprint("abc"), None);
+    assert_eq!(parse_fingerprint(&format!("{hex}00")), None);
 }
