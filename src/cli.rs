@@ -197,7 +197,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             devices(args.json);
             Ok(())
         }
-        Cmd::Send { to, body } => send(&args, &to, &body).await,
+        Cmd::Send {
+            to,
+            body,
+            plaintext,
+        } => send(&args, &to, &body, plaintext).await,
         Cmd::NetCheck { show_addresses } => net_check(&args, show_addresses).await,
         Cmd::Listen {
             duration,
@@ -294,7 +298,7 @@ async fn wait_online(client: &mut client::ClientHandle) -> Result<String, CliErr
     }
 }
 
-async fn send(args: &AccountArgs, to: &str, body: &str) -> Result<(), CliError> {
+async fn send(args: &AccountArgs, to: &str, body: &str, plaintext: bool) -> Result<(), CliError> {
     let to = parse_jid(to)?;
     let mut cfg = config(args)?;
     cfg.presence = None;
@@ -302,10 +306,19 @@ async fn send(args: &AccountArgs, to: &str, body: &str) -> Result<(), CliError> 
     let mut client = connect(cfg).await?;
     wait_online(&mut client).await?;
     let id = client::new_id();
-    client.send(Command::SendMessage {
-        id: id.clone(),
-        to,
-        body: body.to_string(),
+    let (to_, body_) = (to.clone(), body.to_string());
+    client.send(if plaintext {
+        Command::SendPlain {
+            id: id.clone(),
+            to: to_,
+            body: body_,
+        }
+    } else {
+        Command::SendMessage {
+            id: id.clone(),
+            to: to_,
+            body: body_,
+        }
     });
     let deadline = tokio::time::sleep(Duration::from_secs(30));
     tokio::pin!(deadline);

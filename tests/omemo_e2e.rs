@@ -177,6 +177,20 @@ fn devices_trusted_and_refused_by_fingerprint() {
         "{err}"
     );
     assert!(!server_keeps(&server, "not for an untrusted device"));
+    // Unencrypted only when asked for explicitly.
+    let (ok, _, err) = support::run(
+        alice.banter(&[
+            "send",
+            "bob@example.test",
+            "--body",
+            "plain on purpose",
+            "--omemo",
+            "--plaintext",
+        ]),
+        T,
+    );
+    assert!(ok, "{err}");
+    assert!(server_keeps(&server, "plain on purpose"));
 
     let (ok, _, err) = support::run(
         alice.banter(&["omemo", "trust", "bob@example.test", &"ab".repeat(32)]),

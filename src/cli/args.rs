@@ -143,6 +143,9 @@ pub enum Cmd {
         to: String,
         #[arg(long)]
         body: String,
+        /// Send it unencrypted even where OMEMO would encrypt it (an explicit choice)
+        #[arg(long)]
+        plaintext: bool,
     },
     /// Stay online and print events (messages, presence, subscription requests)
     Listen {

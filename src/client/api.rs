@@ -95,6 +95,13 @@ pub enum Command {
         to: BareJid,
         body: String,
     },
+    /// The same, never encrypted, even to a contact with OMEMO devices: the user
+    /// chose so explicitly.
+    SendPlain {
+        id: String,
+        to: BareJid,
+        body: String,
+    },
     AddContact {
         jid: BareJid,
         name: Option<String>,
