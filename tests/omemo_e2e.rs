@@ -201,3 +201,94 @@ fn devices_trusted_and_refused_by_fingerprint() {
         "{err}"
     );
 }
+
+/// Hostile OMEMO input from a raw client: a PreKey message naming an absurd prekey,
+/// garbage where the ratchet message belongs, a device list of 10 000 entries. Each
+/// is an error event (or ignored), no panic; a real message afterwards decrypts.
+#[test]
+fn hostile_omemo_input_costs_nothing_else() {
+    use base64::prelude::{Engine, BASE64_STANDARD};
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mallory = server.user("mallory");
+    let (mut bob_listens, ready) = listening(&bob);
+    let rid = ready["device_id"].as_u64().unwrap();
+
+    let mut raw = support::raw::RawClient::login(&mallory, "evil");
+    // A PreKey message naming prekey 4 294 967 295, with keys of the right shape.
+    let mut prekey = vec![0x33];
+    let field = |out: &mut Vec<u8>, n: u8, bytes: &[u8]| {
+        out.push(n << 3 | 2);
+        out.push(bytes.len() as u8);
+        out.extend_from_slice(bytes);
+    };
+    prekey.extend([0x08, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+    field(&mut prekey, 2, &[5u8; 33]);
+    field(&mut prekey, 3, &[5u8; 33]);
+    field(&mut prekey, 4, &[0x33, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    prekey.extend([0x30, 1]);
+    for (i, (data, pre)) in [
+        (BASE64_STANDARD.encode(&prekey), "true"),
+        ("AAAA////".to_string(), "false"),
+        ("not base64 at all".to_string(), "true"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        raw.send(&format!(
+            "<message to='{}' type='chat' id='evil{i}'><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1234'><key rid='{rid}' prekey='{pre}'>{data}</key><iv>AAAAAAAAAAAAAAAA</iv></header><payload>AAAA</payload></encrypted><body>fallback</body></message>",
+            bob.jid
+        ));
+    }
+    let devices: String = (1..=10_000)
+        .map(|i| format!("<device id='{i}'/>"))
+        .collect();
+    raw.send(&format!(
+        "<iq type='set' id='pub1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='eu.siacs.conversations.axolotl.devicelist'><item id='current'><list xmlns='eu.siacs.conversations.axolotl'>{devices}</list></item></publish><publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field><field var='pubsub#access_model'><value>open</value></field></x></publish-options></pubsub></iq>"
+    ));
+    for i in 0..3 {
+        bob_listens.wait_for(&format!("the error for message {i}"), T, |v| {
+            v["event"] == "error"
+                && v["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("mallory@example.test could not be decrypted"))
+        });
+    }
+    send(&alice, &bob, "still readable");
+    let m = bob_listens.wait_for("alice's message", T, |v| {
+        v["event"] == "message" && v["body"] == "still readable"
+    });
+    assert_eq!(m["encryption"], "omemo");
+    let shown: Vec<&Value> = bob_listens
+        .seen()
+        .iter()
+        .filter(|v| {
+            v["event"] == "message" && v["from"].as_str().is_some_and(|f| f.starts_with("mallory"))
+        })
+        .collect();
+    assert!(
+        shown.is_empty(),
+        "undecryptable messages are not shown as text: {shown:#?}"
+    );
+    drop(bob_listens);
+
+    // Writing to Mallory reads her 10 000-entry list (cut to 64), asks for at most 32
+    // bundles, finds none, and says so: not sent.
+    raw.read_until("pub1");
+    let started = std::time::Instant::now();
+    let (ok, out, err) = support::run(
+        bob.banter(&["send", "mallory@example.test", "--body", "hi", "--omemo"]),
+        T,
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("none of mallory@example.test's OMEMO devices could be reached"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
