@@ -292,3 +292,55 @@ fn hostile_omemo_input_costs_nothing_else() {
         started.elapsed()
     );
 }
+
+/// Every device: Bob on two devices, Alice on one. Alice's message is read on both of
+/// Bob's; what Bob writes from one is read by Alice and, as a carbon, on his other.
+#[test]
+fn every_device_reads_every_message() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let listen_on = |user: &User, device: &str| {
+        let mut p = Proc::spawn(user.banter_on(device, &["listen", "--omemo"]));
+        let ready = p.wait_for("published", T, |v| v["event"] == "omemo_ready");
+        (p, ready)
+    };
+    let (mut bob_main, main_ready) = listen_on(&bob, "main");
+    let (mut bob_phone, phone_ready) = listen_on(&bob, "phone");
+    assert_ne!(main_ready["device_id"], phone_ready["device_id"]);
+
+    send(&alice, &bob, "to all of bob");
+    for (p, name) in [(&mut bob_main, "main"), (&mut bob_phone, "phone")] {
+        let m = p.wait_for(&format!("alice's message on bob's {name}"), T, |v| {
+            v["event"] == "message" && v["body"] == "to all of bob"
+        });
+        assert_eq!(m["encryption"], "omemo", "{name}: {m:#}");
+    }
+
+    // One process per device: the phone's listener stops before it sends.
+    drop(bob_phone);
+    let (mut alice_listens, _) = listening(&alice);
+    let (ok, _, err) = support::run(
+        bob.banter_on(
+            "phone",
+            &[
+                "send",
+                alice.jid.as_str(),
+                "--body",
+                "from bob's phone",
+                "--omemo",
+            ],
+        ),
+        T,
+    );
+    assert!(ok, "{err}");
+    let m = alice_listens.wait_for("bob's message", T, |v| {
+        v["event"] == "message" && v["body"] == "from bob's phone"
+    });
+    assert_eq!(m["encryption"], "omemo");
+    let carbon = bob_main.wait_for("the carbon on bob's main device", T, |v| {
+        v["event"] == "message" && v["body"] == "from bob's phone"
+    });
+    assert_eq!(carbon["direction"], "out", "{carbon:#}");
+    assert_eq!(carbon["encryption"], "omemo");
+}

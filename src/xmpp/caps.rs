@@ -46,6 +46,11 @@ pub const FEATURES: &[&str] = &[
     "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0",
     "urn:xmpp:jingle:apps:grouping:0",
     "urn:xmpp:jingle-message:0",
+    // XEP-0092: our name and version (a peer's call report names its client).
+    "jabber:iq:version",
+    // XEP-0384: contacts' OMEMO device lists as they change (PEP notifications;
+    // ignored unless OMEMO is on).
+    "eu.siacs.conversations.axolotl.devicelist+notify",
     RED,
 ];
 
