@@ -78,7 +78,7 @@ fn banter_to_banter_encrypted_both_ways_and_after_restarts() {
     assert_eq!(m["body"], "second secret", "{m:#}");
     assert_eq!(m["encryption"], "omemo");
     let errors: Vec<&Value> = alice_listens
-        .seen()
+        .seen
         .iter()
         .filter(|v| v["event"] == "error")
         .collect();
@@ -261,7 +261,7 @@ fn hostile_omemo_input_costs_nothing_else() {
     });
     assert_eq!(m["encryption"], "omemo");
     let shown: Vec<&Value> = bob_listens
-        .seen()
+        .seen
         .iter()
         .filter(|v| {
             v["event"] == "message" && v["from"].as_str().is_some_and(|f| f.starts_with("mallory"))
@@ -343,4 +343,95 @@ fn every_device_reads_every_message() {
     });
     assert_eq!(carbon["direction"], "out", "{carbon:#}");
     assert_eq!(carbon["encryption"], "omemo");
+}
+
+/// slixmpp with slixmpp-omemo (PyPI; python-omemo's oldmemo backend) as Bob's client,
+/// over XMPP through the same Prosody: tests/omemo/slix_peer.py.
+fn slix(user: &User, server: &Prosody, state: &std::path::Path) -> Proc {
+    let mut cmd = std::process::Command::new(support::omemo_python());
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/omemo/slix_peer.py"
+    ))
+    .args(["--jid", user.jid.as_str(), "--password-file"])
+    .arg(&user.pw_file)
+    .args(["--server", &server.server(), "--ca-file"])
+    .arg(&user.ca_file)
+    .arg("--state")
+    .arg(state)
+    // Banter speaks OMEMO 0.3 (eu.siacs.conversations.axolotl) so far.
+    .args(["--namespaces", "oldmemo"]);
+    let mut p = Proc::spawn_with_stdin(cmd);
+    p.wait_for("slixmpp ready", T, |v| v["event"] == "ready");
+    p
+}
+
+/// A third-party OMEMO client over XMPP: slixmpp-omemo begins with Banter (Banter
+/// reads it and completes the session), Banter answers from a new process (its
+/// keys and session from the store) and slixmpp reads it; and Banter begins with
+/// slixmpp from slixmpp's published bundle.
+#[test]
+fn slixmpp_omemo_and_banter_read_each_other() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    let state = tempfile::tempdir().unwrap();
+    let mut bob_slix = slix(&bob, &server, state.path());
+    let (mut alice_listens, _) = listening(&alice);
+
+    bob_slix.write_line(&format!(
+        r#"{{"cmd":"send","to":"{}","body":"hello from slixmpp-omemo"}}"#,
+        alice.jid
+    ));
+    let m = alice_listens.wait_for("slixmpp's message", T, |v| {
+        v["event"] == "message" && v["direction"] == "in"
+    });
+    assert_eq!(m["body"], "hello from slixmpp-omemo", "{m:#}");
+    assert_eq!(m["encryption"], "omemo");
+    assert_eq!(m["trust"], "blind");
+    // Banter completed the session with an empty message.
+    bob_slix.wait_for("Banter's empty message", T, |v| v["event"] == "empty");
+    drop(alice_listens);
+
+    send(&alice, &bob, "hello from Banter");
+    let m = bob_slix.wait_for("Banter's message", T, |v| {
+        v["event"] == "message" && v["body"] == "hello from Banter"
+    });
+    assert_eq!(m["encrypted"], true, "{m:#}");
+    assert_eq!(m["namespace"], "eu.siacs.conversations.axolotl");
+
+    // Banter begins: carol has never written to bob.
+    send(&carol, &bob, "carol begins");
+    let m = bob_slix.wait_for("carol's message", T, |v| {
+        v["event"] == "message" && v["body"] == "carol begins"
+    });
+    assert_eq!(m["encrypted"], true, "{m:#}");
+    let (mut carol_listens, _) = listening(&carol);
+    bob_slix.write_line(&format!(
+        r#"{{"cmd":"send","to":"{}","body":"bob answers carol"}}"#,
+        carol.jid
+    ));
+    let m = carol_listens.wait_for("bob's answer", T, |v| {
+        v["event"] == "message" && v["body"] == "bob answers carol"
+    });
+    assert_eq!(m["encryption"], "omemo");
+    let errors: Vec<&Value> = carol_listens
+        .seen
+        .iter()
+        .filter(|v| v["event"] == "error")
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    bob_slix.write_line(r#"{"cmd":"quit"}"#);
+    for text in [
+        "hello from slixmpp-omemo",
+        "hello from Banter",
+        "carol begins",
+        "bob answers carol",
+    ] {
+        assert!(
+            !server_keeps(&server, text),
+            "the server keeps {text:?} in plain"
+        );
+    }
 }

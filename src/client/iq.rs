@@ -93,7 +93,7 @@ impl State {
                     }
                     IqPurpose::Omemo(q) => {
                         tracing::info!(?q, condition = ?error.defined_condition, "OMEMO question refused");
-                        self.omemo_answer(q, None, out)
+                        self.omemo_answer(q, Err(()), out)
                     }
                     // A server without XEP-0215 offers nothing to check: that is the finding.
                     IqPurpose::NetCheck => self.start_net_check(Vec::new()),
@@ -155,7 +155,7 @@ impl State {
                     tracing::debug!(servers = ?self.ice_servers, "external services");
                 }
             }
-            IqPurpose::Omemo(q) => self.omemo_answer(q, payload, out),
+            IqPurpose::Omemo(q) => self.omemo_answer(q, Ok(payload), out),
             IqPurpose::PeerVersion { call } => {
                 if let Some(client) = payload.as_ref().and_then(crate::xmpp::version::client_of) {
                     self.emit(Event::CallPeer { id: call, client });

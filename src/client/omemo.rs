@@ -46,6 +46,12 @@ pub(super) struct OmemoClient {
     /// archive's copies of one (a key-transport one has no body to find it by in
     /// the history) are not decrypted twice.
     seen: std::collections::VecDeque<(String, String)>,
+    /// Our publications the server has not confirmed yet.
+    publishing: u32,
+    /// Our device list was read (and fixed) since we came online.
+    own_list_read: bool,
+    /// `OmemoReady` was said since we came online.
+    announced: bool,
 }
 
 /// Messages remembered in `seen`.
@@ -123,13 +129,12 @@ impl State {
             |id| pep::fetch(id, &own, axolotl::DEVICELIST_NODE),
             out,
         );
+        self.omemo.own_list_read = false;
+        self.omemo.announced = false;
+        self.omemo.publishing = 0;
         if let Some(o) = &self.omemo.omemo {
             let (node, bundle) = (axolotl::bundle_node(o.device_id()), o.bundle());
-            self.iq(
-                IqPurpose::Omemo(OmemoIq::Publish),
-                |id| pep::publish(id, &node, bundle),
-                out,
-            );
+            self.omemo_publish(&node, bundle, out);
         }
     }
 
@@ -142,20 +147,42 @@ impl State {
         }
         ids.push(me);
         let list = axolotl::device_list(&ids);
+        self.omemo_publish(axolotl::DEVICELIST_NODE, list, out);
+    }
+
+    fn omemo_publish(&mut self, node: &str, item: Element, out: &mut Vec<Stanza>) {
+        self.omemo.publishing += 1;
         self.iq(
             IqPurpose::Omemo(OmemoIq::Publish),
-            |id| pep::publish(id, axolotl::DEVICELIST_NODE, list),
+            |id| pep::publish(id, node, item),
             out,
         );
     }
 
-    /// The answer to one of our OMEMO questions (`None`: an error).
+    /// Once our list was read and every publication confirmed: contacts can now find
+    /// this device (said once per connection).
+    fn omemo_maybe_ready(&mut self) {
+        if !self.omemo.own_list_read || self.omemo.publishing > 0 || self.omemo.announced {
+            return;
+        }
+        if let Some(o) = &self.omemo.omemo {
+            self.omemo.announced = true;
+            self.emit(Event::OmemoReady {
+                device_id: o.device_id(),
+                fingerprint: o.fingerprint(),
+            });
+        }
+    }
+
+    /// The answer to one of our OMEMO questions (`Err`: an error answer).
     pub(super) fn omemo_answer(
         &mut self,
         q: OmemoIq,
-        payload: Option<Element>,
+        answer: Result<Option<Element>, ()>,
         out: &mut Vec<Stanza>,
     ) {
+        let refused = answer.is_err();
+        let payload = answer.ok().flatten();
         let list = |p: &Option<Element>| {
             p.as_ref()
                 .and_then(pep::fetched)
@@ -171,15 +198,13 @@ impl State {
                 }
                 self.omemo.lists.insert(account);
                 self.publish_own_list(ids, out);
-                if let Some(o) = &self.omemo.omemo {
-                    self.emit(Event::OmemoReady {
-                        device_id: o.device_id(),
-                        fingerprint: o.fingerprint(),
-                    });
-                }
+                self.omemo.own_list_read = true;
+                self.omemo_maybe_ready();
             }
             OmemoIq::Publish => {
-                if payload.is_none() {
+                self.omemo.publishing = self.omemo.publishing.saturating_sub(1);
+                self.omemo_maybe_ready();
+                if refused {
                     self.emit(Event::Error {
                         message: "the server did not take our OMEMO keys (PEP): contacts cannot \
                                   encrypt to this device"
@@ -472,10 +497,6 @@ impl State {
             Err(e) => tracing::info!(%to, device, error = %e, "no empty message"),
         }
         let (node, bundle) = (axolotl::bundle_node(o.device_id()), o.bundle());
-        self.iq(
-            IqPurpose::Omemo(OmemoIq::Publish),
-            |id| pep::publish(id, &node, bundle),
-            out,
-        );
+        self.omemo_publish(&node, bundle, out);
     }
 }

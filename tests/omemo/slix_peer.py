@@ -32,12 +32,17 @@ stdout events (one JSON object a line, flushed):
   {"event":"ready","jid":FULL,"device_id":N,"namespaces":[..],"elapsed_ms":N}
   {"event":"message","from":FULL,"to":..,"id":..,"type":..,"body":..,"encrypted":bool,
    "namespace":NS|null,"device":N|null,"carbon":null|"received"|"sent"}
-  {"event":"empty","from":..,"namespace":..,"device":N}     an OMEMO message without payload
+  {"event":"empty","from":..,"namespace":..,"device":N}     an OMEMO message without payload, or
+                                                           an SCE envelope without <body/> ("sce":true)
                                                            (session completion / heartbeat)
   {"event":"devices","jid":BARE,"namespace":NS,"devices":[..]}   device list update received (PEP)
   {"event":"roster","jid":BARE,"subscription":..}           roster push
   {"event":"trusted","jid":BARE,"device":N,"namespaces":[..]}  device blindly trusted
-  {"event":"sent",...}  {"event":"disconnected"}  {"event":"error","message":..}
+  {"event":"sent",...}  {"event":"subscribe_sent",...}
+  {"event":"disconnected","reason":..}  then reconnects by itself and prints "ready" again
+  {"event":"connection_failed","reason":..}  (slixmpp retries)
+  {"event":"error","message":..}  failures (decryption, bad commands, ...); the peer keeps running,
+                                   except on authentication (exit 1) or certificate (exit 2) failure
 
 Debug logging (slixmpp, omemo) goes to stderr with --verbose or SLIX_PEER_DEBUG=1.
 """
@@ -76,8 +81,9 @@ import slixmpp
 from slixmpp.jid import JID
 from slixmpp.plugins.base import register_plugin
 from slixmpp.stanza import Message
+from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.matcher import MatchXPath
 
-import slixmpp_omemo
 import slixmpp_omemo.xep_0384 as slix_omemo_impl
 from slixmpp_omemo import TrustLevel, XEP_0384
 
@@ -283,10 +289,12 @@ def parse_sce(plaintext: bytes, sender_bare: str) -> Optional[str]:
         raise ValueError("SCE envelope without the <from/> affix")
     if JID(frm.get("jid", "")).bare != sender_bare:
         raise ValueError(f"SCE <from/> affix {frm.get('jid')!r} does not match sender {sender_bare}")
-    body = content.find("{jabber:client}body")
-    if body is None:
-        body = content.find("body")
-    return None if body is None else (body.text or "")
+    bodies = [c for c in content if c.tag.rpartition("}")[2] == "body"]
+    if not bodies:
+        return None
+    if bodies[0].tag != "{jabber:client}body":
+        raise ValueError(f"<body/> in the SCE <content/> is {bodies[0].tag!r}, not in jabber:client")
+    return bodies[0].text or ""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -300,6 +308,7 @@ class Peer(slixmpp.ClientXMPP):
         self.quitting = False
         self.ready_once = False
         self.commands: asyncio.Queue = asyncio.Queue()
+        self.omemo_lock = asyncio.Lock()
 
         # TLS: STARTTLS only, verified against the given CA file only; slixmpp checks the
         # certificate for the JID's domain (default_domain), whatever host it connects to.
@@ -328,7 +337,10 @@ class Peer(slixmpp.ClientXMPP):
         }, module=sys.modules[__name__])
 
         self.add_event_handler("session_start", self.on_session_start)
-        self.add_event_handler("message", self.on_message)
+        # slixmpp's own "message" event needs a <body/>; OMEMO messages need not have one (empty
+        # session-completion/heartbeat messages never do), so all messages are looked at here.
+        self.register_handler(CoroutineCallback(
+            "Peer messages", MatchXPath("{jabber:client}message"), self.on_message))
         self.add_event_handler("message_error", self.on_message_error)
         self.add_event_handler("carbon_received", self.on_carbon_received)
         self.add_event_handler("carbon_sent", self.on_carbon_sent)
@@ -375,7 +387,8 @@ class Peer(slixmpp.ClientXMPP):
         self.quit(2)
 
     def on_connection_failed(self, e: Any) -> None:
-        emit_error(f"connection failed: {e}")
+        # slixmpp keeps retrying (with back-off); not an "error": a restarting server causes it
+        emit({"event": "connection_failed", "reason": str(e)})
 
     def on_disconnected(self, reason: Any) -> None:
         if self.quitting:
@@ -414,8 +427,10 @@ class Peer(slixmpp.ClientXMPP):
     # -- incoming messages -----------------------------------------------------------------------
 
     async def on_message(self, msg: Message) -> None:
-        if msg["type"] not in ("chat", "normal", ""):
+        if msg["type"] in ("error", "groupchat"):
             return
+        if msg["from"] == self.boundjid:
+            return  # our own message to our bare JID (e.g. an empty OMEMO message), reflected
         if msg.xml.find("{urn:xmpp:carbons:2}received") is not None or \
            msg.xml.find("{urn:xmpp:carbons:2}sent") is not None:
             return  # handled by on_carbon_*
@@ -444,6 +459,12 @@ class Peer(slixmpp.ClientXMPP):
                   "namespace": None, "device": None})
             return
 
+        # One OMEMO operation at a time, in arrival order (asyncio.Lock is FIFO): concurrent
+        # decryptions could load and store the same session twice.
+        async with self.omemo_lock:
+            await self.decrypt_and_report(msg, present, base)
+
+    async def decrypt_and_report(self, msg: Message, present: List[str], base: Dict[str, Any]) -> None:
         sender_bare = msg["from"].bare
         try:
             sm = await self.omemo.get_session_manager()
@@ -479,6 +500,10 @@ class Peer(slixmpp.ClientXMPP):
                 emit_error(f"bad decrypted content ({ns}) from {msg['from']}: {describe(e)}",
                            **base, namespace=ns, device=device.device_id)
                 return
+            if body is None:  # an SCE envelope without a <body/> (e.g. an empty <content/>)
+                emit({"event": "empty", **base, "namespace": ns, "device": device.device_id,
+                      "sce": True})
+                return
             emit({"event": "message", **base, "body": body, "encrypted": True, "namespace": ns,
                   "device": device.device_id})
             return
@@ -505,8 +530,9 @@ class Peer(slixmpp.ClientXMPP):
         if name == "quit":
             self.quit(0)
         elif name == "send":
-            await self.send_encrypted(JID(cmd["to"]), cmd["body"], cmd.get("namespace"),
-                                      cmd.get("refresh", True), tag)
+            async with self.omemo_lock:
+                    await self.send_encrypted(JID(cmd["to"]), cmd["body"], cmd.get("namespace"),
+                                          cmd.get("refresh", True), tag)
         elif name == "send_plain":
             msg = self.make_message(mto=JID(cmd["to"]), mbody=cmd["body"], mtype="chat")
             msg.send()

@@ -409,9 +409,27 @@ pub struct Proc {
     child: Child,
     lines: mpsc::Receiver<Value>,
     pub seen: Vec<Value>,
+    /// For a process driven by commands on its standard input.
+    stdin: Option<std::process::ChildStdin>,
 }
 
 impl Proc {
+    /// A process that reads commands (lines) from its standard input.
+    pub fn spawn_with_stdin(mut cmd: Command) -> Proc {
+        cmd.stdin(Stdio::piped());
+        let mut p = Proc::spawn(cmd);
+        p.stdin = p.child.stdin.take();
+        p
+    }
+
+    /// Writes one line to its standard input.
+    pub fn write_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("spawned with stdin");
+        writeln!(stdin, "{line}").expect("the process reads its input");
+        stdin.flush().expect("flush");
+    }
+
     pub fn spawn(mut cmd: Command) -> Proc {
         let mut child = cmd
             .stdout(Stdio::piped())
@@ -436,15 +454,11 @@ impl Proc {
             child,
             lines: rx,
             seen: Vec::new(),
+            stdin: None,
         }
     }
 
     /// Waits for an event matching `pred`; panics with what was seen on timeout.
-    /// The events seen so far (by `wait_for`).
-    pub fn seen(&self) -> &[Value] {
-        &self.seen
-    }
-
     pub fn wait_for(
         &mut self,
         what: &str,
@@ -706,4 +720,26 @@ pub fn states(events: &[Value]) -> Vec<String> {
         .filter(|e| e["event"] == "call")
         .map(|e| e["state"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// The Python with the OMEMO peers' packages (python-omemo, slixmpp-omemo):
+/// $BANTER_OMEMO_PYTHON (test.sh sets it), else the venv scripts/omemo-venv.sh makes.
+#[allow(dead_code)]
+pub fn omemo_python() -> String {
+    if let Ok(p) = std::env::var("BANTER_OMEMO_PYTHON") {
+        return p;
+    }
+    let out = Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/omemo-venv.sh"
+        ))
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "cannot make the OMEMO peers' venv: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
