@@ -464,6 +464,7 @@ impl App {
             "echo_cancellation": s.echo_cancellation,
             "relay_only": s.relay_only,
             "calls_from_anyone": s.calls_from_anyone,
+            "omemo": s.omemo,
         });
         let _ = std::fs::create_dir_all(&self.data_dir);
         if let Err(e) = std::fs::write(self.settings_path(), v.to_string()) {
@@ -488,6 +489,7 @@ impl App {
             echo_cancellation: flag("echo_cancellation", true),
             relay_only: flag("relay_only", false),
             calls_from_anyone: flag("calls_from_anyone", false),
+            omemo: flag("omemo", false),
         };
         if matches!(self.media.audio_in, SourceSpec::Mic(None)) {
             self.media.audio_in = SourceSpec::Mic(self.model.microphone.clone());

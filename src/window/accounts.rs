@@ -182,6 +182,7 @@ impl App {
         ctx: egui::Context,
     ) {
         cfg.call_policy.anyone = self.model.settings.calls_from_anyone;
+        cfg.omemo = self.model.settings.omemo;
         let jid = cfg.jid.to_string();
         let tx = self.events_tx.clone();
         let queued = self.queued.clone();

@@ -228,6 +228,7 @@ fn settings_are_kept_and_applied_to_the_next_calls() {
         echo_cancellation: false,
         relay_only: true,
         calls_from_anyone: true,
+        omemo: true,
     };
     a.model.settings = s;
     a.execute_for_test(UiCommand::ChangeSettings(s));

@@ -263,6 +263,8 @@ pub struct Settings {
     pub relay_only: bool,
     /// Anyone may ring, not only contacts.
     pub calls_from_anyone: bool,
+    /// End-to-end encrypted chats (OMEMO, experimental): from the next sign-in.
+    pub omemo: bool,
 }
 
 impl Default for Settings {
@@ -271,6 +273,7 @@ impl Default for Settings {
             echo_cancellation: true,
             relay_only: false,
             calls_from_anyone: false,
+            omemo: false,
         }
     }
 }

@@ -136,6 +136,9 @@ pub fn settings_window(ctx: &egui::Context, model: &mut Model, out: &mut Vec<UiC
         .anchor(egui::Align2::RIGHT_TOP, Vec2::new(-12.0, 40.0))
         .collapsible(false)
         .resizable(false)
+        // Taller than a small window: the Account section must stay reachable.
+        .vscroll(true)
+        .default_height(ctx.content_rect().height() - 60.0)
         .show(ctx, |ui| settings_panel(ui, model, out));
     model.settings_open = open;
 }
@@ -159,6 +162,16 @@ pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
     ui.checkbox(
         &mut s.calls_from_anyone,
         "Anyone may call me (not only my contacts)",
+    );
+    ui.separator();
+    ui.heading("Chats");
+    ui.checkbox(
+        &mut s.omemo,
+        "Encrypt chats end to end (OMEMO, experimental; from the next sign-in)",
+    )
+    .on_hover_text(
+        "Messages to contacts who use OMEMO (Conversations, Dino, Monal) are encrypted \
+         to all their devices; every device is trusted until you verify one",
     );
     if model.settings != before {
         out.push(UiCommand::ChangeSettings(model.settings));

@@ -426,6 +426,7 @@ fn settings_switch_devices_and_call_options() {
                 echo_cancellation: true,
                 relay_only: true,
                 calls_from_anyone: false,
+                omemo: false,
             })
         ]
     );
