@@ -132,6 +132,15 @@ impl State {
         self.omemo.own_list_read = false;
         self.omemo.announced = false;
         self.omemo.publishing = 0;
+        // The bundle is published just below in any case.
+        if let Some(Err(e)) = self
+            .omemo
+            .omemo
+            .as_mut()
+            .map(|o| o.rotate_if_due(&self.store))
+        {
+            tracing::warn!(error = %e, "signed prekey not rotated");
+        }
         if let Some(o) = &self.omemo.omemo {
             let (node, bundle) = (axolotl::bundle_node(o.device_id()), o.bundle());
             self.omemo_publish(&node, bundle, out);

@@ -203,6 +203,20 @@ impl Omemo {
         )
     }
 
+    /// A new signed prekey when the current one is a week old (kept on disk at once);
+    /// whether it rotated, i.e. the bundle must be published again.
+    pub fn rotate_if_due(&mut self, store: &Store) -> Result<bool, AccountError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if !self.own.rotate_signed_prekey(now) {
+            return Ok(false);
+        }
+        self.save_device(store)?;
+        Ok(true)
+    }
+
     /// The account's password changed: the data key is wrapped with the new one.
     pub fn rewrap(&self, store: &Store, password: &str) -> Result<(), AccountError> {
         let wrapped = self.vault.wrap(password)?;

@@ -154,6 +154,22 @@ pub struct OwnDevice {
     pub prekeys: BTreeMap<u32, KeyPair>,
     /// The next prekey id to hand out.
     pub next_prekey_id: u32,
+    /// When the signed prekey was made (seconds since the epoch).
+    pub signed_prekey_made: u64,
+    /// The signed prekey before the last rotation: a PreKey message built from the
+    /// bundle a peer fetched before it still opens.
+    pub previous_signed_prekey: Option<(u32, KeyPair)>,
+}
+
+/// How long a signed prekey is used before a new one replaces it (XEP-0384 asks for
+/// rotation; Conversations and python-omemo rotate weekly).
+pub const SIGNED_PREKEY_LIFETIME: u64 = 7 * 24 * 3600;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl OwnDevice {
@@ -173,9 +189,38 @@ impl OwnDevice {
             signature,
             prekeys: BTreeMap::new(),
             next_prekey_id: 1,
+            signed_prekey_made: now_secs(),
+            previous_signed_prekey: None,
         };
         d.refill_prekeys();
         d
+    }
+
+    /// Replaces the signed prekey when it is older than [`SIGNED_PREKEY_LIFETIME`]
+    /// at `now` (seconds); the old one is kept for messages already under way.
+    /// Whether it rotated (the bundle must be published again).
+    pub fn rotate_signed_prekey(&mut self, now: u64) -> bool {
+        if now.saturating_sub(self.signed_prekey_made) < SIGNED_PREKEY_LIFETIME {
+            return false;
+        }
+        let new = KeyPair::generate();
+        let old = std::mem::replace(&mut self.signed_prekey, new);
+        self.previous_signed_prekey = Some((self.signed_prekey_id, old));
+        self.signed_prekey_id = self.signed_prekey_id % 0x00ff_ffff + 1;
+        self.signature = self.identity.sign(&serialize(&self.signed_prekey.public()));
+        self.signed_prekey_made = now;
+        true
+    }
+
+    /// The signed prekey with this id: the current one or the one before.
+    pub fn signed_prekey_by_id(&self, id: u32) -> Option<&KeyPair> {
+        if id == self.signed_prekey_id {
+            return Some(&self.signed_prekey);
+        }
+        match &self.previous_signed_prekey {
+            Some((old, k)) if *old == id => Some(k),
+            _ => None,
+        }
     }
 
     /// Tops the one-time prekeys up to [`PREKEYS`] (after some were used).
@@ -221,6 +266,16 @@ impl OwnDevice {
             w.u32(*id);
             w.bytes(&k.secret_bytes());
         }
+        w.u32((self.signed_prekey_made >> 32) as u32);
+        w.u32(self.signed_prekey_made as u32);
+        match &self.previous_signed_prekey {
+            None => w.u8(0),
+            Some((id, k)) => {
+                w.u8(1);
+                w.u32(*id);
+                w.bytes(&k.secret_bytes());
+            }
+        }
         w.done()
     }
 
@@ -239,6 +294,17 @@ impl OwnDevice {
             let id = r.u32()?;
             prekeys.insert(id, KeyPair::from_secret(r.array()?));
         }
+        // Version 1 had no rotation: its signed prekey counts as made now.
+        let (signed_prekey_made, previous_signed_prekey) = if r.version() >= 2 && !r.at_end() {
+            let made = (u64::from(r.u32()?) << 32) | u64::from(r.u32()?);
+            let previous = match r.u8()? {
+                0 => None,
+                _ => Some((r.u32()?, KeyPair::from_secret(r.array()?))),
+            };
+            (made, previous)
+        } else {
+            (now_secs(), None)
+        };
         r.end()?;
         Ok(OwnDevice {
             device_id,
@@ -249,6 +315,8 @@ impl OwnDevice {
             signature,
             prekeys,
             next_prekey_id,
+            signed_prekey_made,
+            previous_signed_prekey,
         })
     }
 }

@@ -7,7 +7,8 @@
 
 use super::OmemoError;
 
-const VERSION: u8 = 1;
+/// Written now; 1 is still read (our device before signed prekey rotation).
+const VERSION: u8 = 2;
 
 #[derive(Default)]
 pub(super) struct Writer(Vec<u8>);
@@ -42,7 +43,7 @@ fn damaged() -> OmemoError {
 impl<'a> Reader<'a> {
     pub(super) fn new(b: &'a [u8]) -> Result<Reader<'a>, OmemoError> {
         match b.first() {
-            Some(&VERSION) => Ok(Reader { b, pos: 1 }),
+            Some(1 | 2) => Ok(Reader { b, pos: 1 }),
             _ => Err(damaged()),
         }
     }
@@ -52,6 +53,16 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(s)
     }
+    /// The format version the bytes were written in.
+    pub(super) fn version(&self) -> u8 {
+        self.b.first().copied().unwrap_or(0)
+    }
+
+    /// Whether everything was read (a shorter, older record ends here).
+    pub(super) fn at_end(&self) -> bool {
+        self.pos == self.b.len()
+    }
+
     pub(super) fn u8(&mut self) -> Result<u8, OmemoError> {
         Ok(*self.take(1)?.first().ok_or_else(damaged)?)
     }

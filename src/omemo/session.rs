@@ -195,9 +195,9 @@ impl Session {
         bytes: &[u8],
     ) -> Result<(Session, Vec<u8>, Option<u32>), OmemoError> {
         let m = PreKeyWhisperMessage::parse(bytes)?;
-        if m.signed_prekey_id != own.signed_prekey_id {
-            return Err(OmemoError::UnknownPreKey(m.signed_prekey_id));
-        }
+        let signed_prekey = own
+            .signed_prekey_by_id(m.signed_prekey_id)
+            .ok_or(OmemoError::UnknownPreKey(m.signed_prekey_id))?;
         let prekey = match m.prekey_id {
             Some(id) => Some(own.prekeys.get(&id).ok_or(OmemoError::UnknownPreKey(id))?),
             None => None,
@@ -205,9 +205,9 @@ impl Session {
         let their_identity = keys::parse(&m.identity_key)?;
         let base = keys::parse(&m.base_key)?;
         let mut secret = DISCONTINUITY.to_vec();
-        secret.extend(own.signed_prekey.agree(&their_identity)?);
+        secret.extend(signed_prekey.agree(&their_identity)?);
         secret.extend(own.identity.agree(&base)?);
-        secret.extend(own.signed_prekey.agree(&base)?);
+        secret.extend(signed_prekey.agree(&base)?);
         if let Some(k) = prekey {
             secret.extend(k.agree(&base)?);
         }
@@ -218,7 +218,7 @@ impl Session {
             ours: own.identity.public(),
             theirs: their_identity,
             root,
-            ratchet: own.signed_prekey.clone(),
+            ratchet: signed_prekey.clone(),
             sending: Chain {
                 key: chain,
                 index: 0,

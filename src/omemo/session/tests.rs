@@ -1,4 +1,5 @@
 use super::*;
+use crate::omemo::keys;
 
 fn pair() -> (OwnDevice, OwnDevice) {
     (OwnDevice::generate(), OwnDevice::generate())
@@ -146,4 +147,43 @@ fn device_and_sessions_survive_a_restart() {
         );
     }
     assert!(OwnDevice::from_bytes(&[9, 9, 9]).is_err());
+}
+
+/// A week-old signed prekey is replaced; a PreKey message built from the bundle a
+/// peer fetched before still opens (the old one is kept), as does a device stored
+/// before rotation existed (format 1).
+#[test]
+fn the_signed_prekey_rotates_and_late_messages_still_open() {
+    let (alice, mut bob) = pair();
+    let old_bundle = bob.bundle();
+    let mut a = Session::initiate(&alice, &old_bundle).unwrap();
+    let first = a.encrypt(b"built before the rotation").unwrap();
+
+    let made = bob.signed_prekey_made;
+    assert!(!bob.rotate_signed_prekey(made + 3600), "not yet");
+    assert!(bob.rotate_signed_prekey(made + keys::SIGNED_PREKEY_LIFETIME));
+    assert_ne!(bob.bundle().signed_prekey_id, old_bundle.signed_prekey_id);
+    assert!(bob.bundle().verified());
+    let (mut b, plain, _) = Session::accept(&bob, &first.bytes).unwrap();
+    assert_eq!(plain, b"built before the rotation");
+    let reply = b.encrypt(b"ok").unwrap();
+    assert_eq!(a.decrypt(&reply.bytes, false).unwrap(), b"ok");
+    // New sessions use the new one.
+    let mut c = Session::initiate(&OwnDevice::generate(), &bob.bundle()).unwrap();
+    assert!(Session::accept(&bob, &c.encrypt(b"new").unwrap().bytes).is_ok());
+    // Kept across a restart.
+    let again = OwnDevice::from_bytes(&bob.to_bytes()).unwrap();
+    assert_eq!(
+        again.previous_signed_prekey.as_ref().map(|p| p.0),
+        Some(old_bundle.signed_prekey_id)
+    );
+
+    // A device stored in format 1 (no rotation data) still loads.
+    let d = OwnDevice::generate();
+    let mut v1 = d.to_bytes();
+    v1.truncate(v1.len() - 9);
+    v1[0] = 1;
+    let back = OwnDevice::from_bytes(&v1).unwrap();
+    assert_eq!(back.bundle(), d.bundle());
+    assert!(back.previous_signed_prekey.is_none());
 }
