@@ -435,3 +435,46 @@ fn slixmpp_omemo_and_banter_read_each_other() {
         );
     }
 }
+
+/// A broken session is repaired as Conversations does it: Bob lost his session
+/// with Alice (its row gone from his store); her next message cannot be read, so
+/// Bob begins a new session with an empty PreKey message, and her message after
+/// that reads again.
+#[test]
+fn a_lost_session_is_begun_anew_and_messages_read_again() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let (bob_listens, bob_ready) = listening(&bob);
+    send(&alice, &bob, "before");
+    drop(bob_listens);
+
+    let store = banter::store::Store::open_dir(&bob.device_dir("main")).unwrap();
+    let (_alice_listens_for_id, alice_ready) = listening(&alice);
+    let alice_device = alice_ready["device_id"].as_u64().unwrap() as u32;
+    drop(_alice_listens_for_id);
+    store
+        .delete_omemo_session(bob.jid.as_str(), alice.jid.as_str(), alice_device)
+        .unwrap();
+    drop(store);
+
+    let (mut bob_listens, again) = listening(&bob);
+    assert_eq!(again["device_id"], bob_ready["device_id"]);
+    send(&alice, &bob, "lost on the way");
+    bob_listens.wait_for("the failure", T, |v| {
+        v["event"] == "error"
+            && v["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("alice@example.test could not be decrypted"))
+    });
+    // Alice takes Bob's new session the next time she is online.
+    let (mut alice_listens, _) = listening(&alice);
+    let s = alice_listens.wait_for("bob's new session", T, |v| v["event"] == "omemo_session");
+    assert_eq!(s["device_id"], bob_ready["device_id"]);
+    drop(alice_listens);
+    send(&alice, &bob, "after the repair");
+    let m = bob_listens.wait_for("the message after the repair", T, |v| {
+        v["event"] == "message" && v["body"] == "after the repair"
+    });
+    assert_eq!(m["encryption"], "omemo");
+}

@@ -5,6 +5,8 @@
 //! `<encrypted>` elements as XEP-0384 v0.3 has them. No XMPP server yet: this proves
 //! the cryptographic core (X3DH, the Double Ratchet, the payload) both ways.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -14,25 +16,9 @@ use banter::omemo::session::Session;
 use minidom::Element;
 use serde_json::Value;
 
-/// The interpreter with python-omemo: $BANTER_OMEMO_PYTHON (test.sh sets it), else
-/// the venv scripts/omemo-venv.sh makes.
+/// The interpreter with python-omemo (the venv tests/support makes).
 fn python() -> String {
-    if let Ok(p) = std::env::var("BANTER_OMEMO_PYTHON") {
-        return p;
-    }
-    let out = Command::new("bash")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/omemo-venv.sh"
-        ))
-        .output()
-        .expect("bash");
-    assert!(
-        out.status.success(),
-        "cannot make the OMEMO peer's venv: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    support::omemo_python()
 }
 
 /// One step of the Python peer whose state is `dir`: its stdout.

@@ -230,6 +230,13 @@ pub enum Event {
         device_id: u32,
         fingerprint: String,
     },
+    /// A contact's device began a session with us (its first message, or a new
+    /// session after ours broke).
+    OmemoSession {
+        jid: String,
+        device_id: u32,
+        fingerprint: String,
+    },
     /// A network check's findings (`Command::NetCheck`).
     NetCheck {
         #[serde(skip)]

@@ -52,7 +52,15 @@ pub(super) struct OmemoClient {
     own_list_read: bool,
     /// `OmemoReady` was said since we came online.
     announced: bool,
+    /// Devices whose messages we could not decrypt: a new session is begun with
+    /// each (an empty PreKey message) once its bundle is here.
+    repairs: Vec<(String, u32)>,
+    /// When each device was last repaired: once per [`REPAIR_EVERY`] at most.
+    repaired: HashMap<(String, u32), std::time::Instant>,
 }
+
+/// A device whose messages keep failing is not sent a new session more often.
+const REPAIR_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Messages remembered in `seen`.
 const SEEN: usize = 1000;
@@ -287,8 +295,64 @@ impl State {
         true
     }
 
+    /// A message from `peer`'s `device` did not decrypt: its session is broken (or
+    /// we lost ours). As Conversations does: forget it and begin a new one with an
+    /// empty PreKey message, so that the device's next messages decrypt again.
+    fn omemo_repair(&mut self, peer: &BareJid, device: u32, out: &mut Vec<Stanza>) {
+        let key = (peer.to_string(), device);
+        let now = std::time::Instant::now();
+        if self
+            .omemo
+            .repaired
+            .get(&key)
+            .is_some_and(|t| now.duration_since(*t) < REPAIR_EVERY)
+        {
+            return;
+        }
+        if self.omemo.repaired.len() >= 1024 {
+            self.omemo.repaired.clear();
+        }
+        self.omemo.repaired.insert(key.clone(), now);
+        if let Some(o) = self.omemo.omemo.as_mut() {
+            if let Err(e) = o.forget_session(&self.store, &key.0, device) {
+                tracing::warn!(error = %e, "session not forgotten");
+                return;
+            }
+        }
+        tracing::info!(%peer, device, "beginning a new OMEMO session after a failed decryption");
+        self.omemo.bundles.remove(&key);
+        self.omemo.repairs.push(key);
+        self.omemo_flush(out);
+    }
+
     /// Sends what can be sent now; asks for what is missing.
     fn omemo_flush(&mut self, out: &mut Vec<Stanza>) {
+        for (peer, device) in std::mem::take(&mut self.omemo.repairs) {
+            let bundle = match self.omemo.bundles.get(&(peer.clone(), device)) {
+                Some(b) => b.clone(),
+                None => {
+                    if self.omemo.bundles_asked.insert((peer.clone(), device)) {
+                        let Ok(owner) = BareJid::new(&peer) else {
+                            continue;
+                        };
+                        self.iq(
+                            IqPurpose::Omemo(OmemoIq::Bundle {
+                                peer: peer.clone(),
+                                device,
+                            }),
+                            |id| pep::fetch(id, &owner, &axolotl::bundle_node(device)),
+                            out,
+                        );
+                    }
+                    self.omemo.repairs.push((peer, device));
+                    continue;
+                }
+            };
+            let (Some(bundle), Ok(to)) = (bundle, BareJid::new(&peer)) else {
+                continue;
+            };
+            self.omemo_key_transport(&to, device, Some(bundle), out);
+        }
         let queue = std::mem::take(&mut self.omemo.queue);
         for q in queue {
             if let Some(q) = self.omemo_try_send(q, out) {
@@ -468,6 +532,11 @@ impl State {
         match result {
             Ok((e, d)) => {
                 if d.began_session {
+                    self.emit(Event::OmemoSession {
+                        jid: sender.to_string(),
+                        device_id: e.sid,
+                        fingerprint: d.fingerprint.clone(),
+                    });
                     self.omemo_answer_session(sender, e.sid, out);
                 }
                 match d.body {
@@ -483,6 +552,14 @@ impl State {
                 self.emit(Event::Error {
                     message: format!("a message from {sender} could not be decrypted: {e}"),
                 });
+                // A replay says nothing of the session; anything else may mean it
+                // is broken: begin a new one with that device.
+                let sid = Encrypted::parse(el).ok().map(|e| e.sid);
+                if let (Some(sid), false) =
+                    (sid, matches!(e, AccountError::Omemo(OmemoError::Duplicate)))
+                {
+                    self.omemo_repair(sender, sid, out);
+                }
                 Incoming::Nothing
             }
         }
@@ -491,10 +568,27 @@ impl State {
     /// An empty (key-transport) message to the device that began a session, and our
     /// bundle again (a prekey of it was used).
     fn omemo_answer_session(&mut self, to: &BareJid, device: u32, out: &mut Vec<Stanza>) {
+        self.omemo_key_transport(to, device, None, out);
+        let Some(o) = self.omemo.omemo.as_ref() else {
+            return;
+        };
+        let (node, bundle) = (axolotl::bundle_node(o.device_id()), o.bundle());
+        self.omemo_publish(&node, bundle, out);
+    }
+
+    /// An empty (key-transport) message to one device: in its session, or in a new
+    /// one from `bundle`.
+    fn omemo_key_transport(
+        &mut self,
+        to: &BareJid,
+        device: u32,
+        bundle: Option<Bundle>,
+        out: &mut Vec<Stanza>,
+    ) {
         let Some(o) = self.omemo.omemo.as_mut() else {
             return;
         };
-        match o.encrypt(&self.store, &[(to.to_string(), device, None)], None) {
+        match o.encrypt(&self.store, &[(to.to_string(), device, bundle)], None) {
             Ok(e) => {
                 let mut m = Message::new_with_type(MessageType::Chat, Some(Jid::from(to.clone())));
                 m.id = Some(xmpp_parsers::message::Id(new_id()));
@@ -505,7 +599,5 @@ impl State {
             }
             Err(e) => tracing::info!(%to, device, error = %e, "no empty message"),
         }
-        let (node, bundle) = (axolotl::bundle_node(o.device_id()), o.bundle());
-        self.omemo_publish(&node, bundle, out);
     }
 }

@@ -149,15 +149,7 @@ impl Omemo {
                 sessions: HashMap::new(),
             });
         }
-        let (vault, wrapped) = Vault::create(password)?;
-        let o = Omemo {
-            account: account.to_string(),
-            vault,
-            own: OwnDevice::generate(),
-            sessions: HashMap::new(),
-        };
-        o.save_own(store, &wrapped)?;
-        Ok(o)
+        Omemo::create_new(store, account, password)
     }
 
     /// A new device for `account`, replacing the stored one (whose keys could not be
@@ -298,6 +290,19 @@ impl Omemo {
         store.set_omemo_identity(&self.account, peer, device_id, &identity, trust.as_str())?;
         self.sessions.insert((peer.to_string(), device_id), s);
         Ok(trust)
+    }
+
+    /// Forgets the session with that device (it cannot decrypt any more): the next
+    /// message to it begins a new one from its bundle.
+    pub fn forget_session(
+        &mut self,
+        store: &Store,
+        peer: &str,
+        device_id: u32,
+    ) -> Result<(), AccountError> {
+        self.sessions.remove(&(peer.to_string(), device_id));
+        store.delete_omemo_session(&self.account, peer, device_id)?;
+        Ok(())
     }
 
     /// Whether we have a session with that device.

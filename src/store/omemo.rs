@@ -114,6 +114,20 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a session (a broken one, before a new one is begun).
+    pub fn delete_omemo_session(
+        &self,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM omemo_sessions WHERE account=?1 AND peer=?2 AND device_id=?3",
+            params![account, peer, device_id],
+        )?;
+        Ok(())
+    }
+
     /// What we know of `peer`'s devices, ordered by id.
     pub fn omemo_devices(&self, account: &str, peer: &str) -> Result<Vec<OmemoDevice>, StoreError> {
         let mut q = self.conn.prepare(
