@@ -478,3 +478,40 @@ fn a_lost_session_is_begun_anew_and_messages_read_again() {
     });
     assert_eq!(m["encryption"], "omemo");
 }
+
+/// slixmpp-omemo adds a second device for Bob: its first message reaches Alice (a
+/// device she had never seen), and her answer goes to both of Bob's devices.
+#[test]
+fn a_peers_second_device_is_found_and_written_to() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let (s1, s2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut bob1 = slix(&bob, &server, s1.path());
+    let (mut alice_listens, _) = listening(&alice);
+    let say = |p: &mut Proc, body: &str| {
+        p.write_line(&format!(
+            r#"{{"cmd":"send","to":"{}","body":"{body}"}}"#,
+            alice.jid
+        ));
+    };
+    say(&mut bob1, "from bob's first device");
+    alice_listens.wait_for("the first device's message", T, |v| {
+        v["event"] == "message" && v["body"] == "from bob's first device"
+    });
+    let mut bob2 = slix(&bob, &server, s2.path());
+    say(&mut bob2, "from bob's second device");
+    let m = alice_listens.wait_for("the second device's message", T, |v| {
+        v["event"] == "message" && v["body"] == "from bob's second device"
+    });
+    assert_eq!(m["encryption"], "omemo");
+    drop(alice_listens);
+
+    send(&alice, &bob, "to both of bob's devices");
+    for (p, which) in [(&mut bob1, "first"), (&mut bob2, "second")] {
+        let m = p.wait_for(&format!("alice's answer on bob's {which} device"), T, |v| {
+            v["event"] == "message" && v["body"] == "to both of bob's devices"
+        });
+        assert_eq!(m["encrypted"], true, "{which}: {m:#}");
+    }
+}

@@ -36,7 +36,7 @@ struct Queued {
 pub(super) struct OmemoClient {
     omemo: Option<Omemo>,
     /// Device lists known to be current (fetched, or notified, this session).
-    lists: HashSet<String>,
+    lists: HashMap<String, std::time::Instant>,
     lists_asked: HashSet<String>,
     /// Bundles fetched (`None`: the device has none; it is left out).
     bundles: HashMap<(String, u32), Option<Bundle>>,
@@ -58,6 +58,9 @@ pub(super) struct OmemoClient {
     /// When each device was last repaired: once per [`REPAIR_EVERY`] at most.
     repaired: HashMap<(String, u32), std::time::Instant>,
 }
+
+/// How long a device list fetched (or notified) counts as current.
+const LIST_FRESH: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A device whose messages keep failing is not sent a new session more often.
 const REPAIR_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
@@ -213,7 +216,7 @@ impl State {
                 if let Err(e) = self.store.set_omemo_device_list(&account, &account, &ids) {
                     self.store_err(e);
                 }
-                self.omemo.lists.insert(account);
+                self.omemo.lists.insert(account, std::time::Instant::now());
                 self.publish_own_list(ids, out);
                 self.omemo.own_list_read = true;
                 self.omemo_maybe_ready();
@@ -235,7 +238,7 @@ impl State {
                     self.store_err(e);
                 }
                 self.omemo.lists_asked.remove(&peer);
-                self.omemo.lists.insert(peer);
+                self.omemo.lists.insert(peer, std::time::Instant::now());
             }
             OmemoIq::Bundle { peer, device } => {
                 let bundle = payload
@@ -266,7 +269,9 @@ impl State {
         {
             self.store_err(e);
         }
-        self.omemo.lists.insert(owner.to_string());
+        self.omemo
+            .lists
+            .insert(owner.to_string(), std::time::Instant::now());
         if owner == self.own {
             self.publish_own_list(ids, out);
         }
@@ -366,7 +371,14 @@ impl State {
         let account = self.own.to_string();
         let peer = q.to.to_string();
         for who in [&peer, &account] {
-            if !self.omemo.lists.contains(who) {
+            // A list read long ago may miss a device added since (we follow lists
+            // by notification only for contacts who share presence with us).
+            let fresh = self
+                .omemo
+                .lists
+                .get(who)
+                .is_some_and(|t| t.elapsed() < LIST_FRESH);
+            if !fresh {
                 if self.omemo.lists_asked.insert(who.clone()) {
                     let owner = BareJid::new(who).ok()?;
                     self.iq(
@@ -532,6 +544,8 @@ impl State {
         match result {
             Ok((e, d)) => {
                 if d.began_session {
+                    // Possibly a device its list did not name when we read it.
+                    self.omemo.lists.remove(sender.as_str());
                     self.emit(Event::OmemoSession {
                         jid: sender.to_string(),
                         device_id: e.sid,
