@@ -224,7 +224,7 @@ impl State {
     }
 
     pub(super) fn place_call(&mut self, id: String, to: Jid, video: bool, out: &mut Vec<Stanza>) {
-        self.request_ice_servers(out);
+        self.request_ice_servers(super::IqPurpose::ExtDisco, out);
         let mut refused = None;
         self.with_calls(out, |ep, dir, now| {
             refused = ep.place(id, to, video, now, dir).err();

@@ -527,7 +527,7 @@ impl State {
         self.iq(IqPurpose::RosterGet, roster::get, out);
         self.iq(IqPurpose::Carbons, carbons::enable, out);
         if self.config.media.is_some() {
-            self.request_ice_servers(out);
+            self.request_ice_servers(IqPurpose::ExtDisco, out);
         }
         if self.config.omemo {
             self.omemo_online(out);
@@ -569,17 +569,14 @@ impl State {
         }
     }
 
-    /// Asks our server for STUN/TURN servers and fresh credentials.
-    fn request_ice_servers(&mut self, out: &mut Vec<Stanza>) {
+    /// Asks our server for STUN/TURN servers and fresh credentials (for calls, or,
+    /// with `IqPurpose::NetCheck`, for a network check).
+    fn request_ice_servers(&mut self, purpose: IqPurpose, out: &mut Vec<Stanza>) {
         let server = Jid::from(xmpp_parsers::jid::BareJid::from_parts(
             None,
             self.own.domain(),
         ));
-        self.iq(
-            IqPurpose::ExtDisco,
-            |id| crate::xmpp::extdisco::query(id, server),
-            out,
-        );
+        self.iq(purpose, |id| crate::xmpp::extdisco::query(id, server), out);
     }
 
     fn request_mam_page(&mut self, from: &mam::From, out: &mut Vec<Stanza>) {

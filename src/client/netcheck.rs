@@ -12,12 +12,7 @@ use super::*;
 impl State {
     /// Asks our server for its services; the check starts with the answer.
     pub(super) fn net_check(&mut self, out: &mut Vec<Stanza>) {
-        let server = Jid::from(BareJid::from_parts(None, self.own.domain()));
-        self.iq(
-            IqPurpose::NetCheck,
-            |id| crate::xmpp::extdisco::query(id, server),
-            out,
-        );
+        self.request_ice_servers(IqPurpose::NetCheck, out);
     }
 
     /// Runs the check with `servers` (none when the server offers no XEP-0215) and

@@ -330,25 +330,31 @@ impl State {
         self.omemo_flush(out);
     }
 
+    /// Asks for `peer`'s `device`'s bundle, unless that question is on its way.
+    fn omemo_ask_bundle(&mut self, peer: &str, device: u32, out: &mut Vec<Stanza>) {
+        let Ok(owner) = BareJid::new(peer) else {
+            return;
+        };
+        if !self.omemo.bundles_asked.insert((peer.to_string(), device)) {
+            return;
+        }
+        self.iq(
+            IqPurpose::Omemo(OmemoIq::Bundle {
+                peer: peer.to_string(),
+                device,
+            }),
+            |id| pep::fetch(id, &owner, &axolotl::bundle_node(device)),
+            out,
+        );
+    }
+
     /// Sends what can be sent now; asks for what is missing.
     fn omemo_flush(&mut self, out: &mut Vec<Stanza>) {
         for (peer, device) in std::mem::take(&mut self.omemo.repairs) {
             let bundle = match self.omemo.bundles.get(&(peer.clone(), device)) {
                 Some(b) => b.clone(),
                 None => {
-                    if self.omemo.bundles_asked.insert((peer.clone(), device)) {
-                        let Ok(owner) = BareJid::new(&peer) else {
-                            continue;
-                        };
-                        self.iq(
-                            IqPurpose::Omemo(OmemoIq::Bundle {
-                                peer: peer.clone(),
-                                device,
-                            }),
-                            |id| pep::fetch(id, &owner, &axolotl::bundle_node(device)),
-                            out,
-                        );
-                    }
+                    self.omemo_ask_bundle(&peer, device, out);
                     self.omemo.repairs.push((peer, device));
                     continue;
                 }
@@ -443,17 +449,7 @@ impl State {
                 Some(None) => {}
                 None => {
                     waiting = true;
-                    if self.omemo.bundles_asked.insert((who.clone(), dev)) {
-                        let owner = BareJid::new(&who).ok()?;
-                        self.iq(
-                            IqPurpose::Omemo(OmemoIq::Bundle {
-                                peer: who.clone(),
-                                device: dev,
-                            }),
-                            |id| pep::fetch(id, &owner, &axolotl::bundle_node(dev)),
-                            out,
-                        );
-                    }
+                    self.omemo_ask_bundle(&who, dev, out);
                 }
             }
         }

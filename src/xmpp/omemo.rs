@@ -8,8 +8,7 @@
 use minidom::Element;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::{BareJid, Jid};
-use xmpp_parsers::message::{Lang, Message, MessageType};
-use xmpp_parsers::ns;
+use xmpp_parsers::message::Message;
 
 use super::Attr;
 use crate::omemo::axolotl::{self, Encrypted};
@@ -111,12 +110,11 @@ pub fn encrypted_of(m: &Message) -> Option<&Element> {
     m.payloads.iter().find(|p| p.is("encrypted", axolotl::NS))
 }
 
-/// A chat message carrying `e`, with the fallback body for clients without OMEMO,
-/// origin-id and the hints ours carry.
+/// A chat message carrying `e`: our usual chat message (origin-id, receipt request,
+/// hints) whose body is the fallback for clients without OMEMO, with the XEP-0380
+/// marker.
 pub fn message(to: &BareJid, id: &str, e: &Encrypted) -> Message {
-    let mut m = Message::new_with_type(MessageType::Chat, Some(Jid::from(to.clone())));
-    m.id = Some(xmpp_parsers::message::Id(id.to_string()));
-    m.bodies.insert(Lang::new(), FALLBACK.to_string());
+    let mut m = super::chat::outgoing(to, id, FALLBACK);
     m.payloads.push(e.to_element());
     m.payloads.push(
         Element::builder("encryption", "urn:xmpp:eme:0")
@@ -124,14 +122,6 @@ pub fn message(to: &BareJid, id: &str, e: &Encrypted) -> Message {
             .a("name", "OMEMO")
             .build(),
     );
-    m.payloads.push(
-        Element::builder("origin-id", ns::SID)
-            .a("id", id.to_string())
-            .build(),
-    );
-    m.payloads.push(super::receipts::request());
-    m.payloads
-        .push(Element::builder("store", "urn:xmpp:hints").build());
     m
 }
 

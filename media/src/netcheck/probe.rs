@@ -50,6 +50,14 @@ pub(super) async fn run(
     (steps, mapping)
 }
 
+/// A socket error in words: refused (nothing listens there) or as the system said.
+fn io_failure(e: std::io::Error) -> Failure {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => Failure::Refused,
+        _ => Failure::Network(e.to_string()),
+    }
+}
+
 /// Resolves a service's name (IPv4 first, as calls do).
 async fn resolve(s: &Service) -> Result<SocketAddr, Failure> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((s.host.as_str(), s.port))
@@ -294,24 +302,20 @@ impl Link {
         addr: SocketAddr,
         tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<Link, Failure> {
-        let io = |e: std::io::Error| match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => Failure::Refused,
-            _ => Failure::Network(e.to_string()),
-        };
         if s.check == Check::TurnUdp {
             let bind = if addr.is_ipv4() {
                 "0.0.0.0:0"
             } else {
                 "[::]:0"
             };
-            let socket = UdpSocket::bind(bind).await.map_err(io)?;
-            socket.connect(addr).await.map_err(io)?;
+            let socket = UdpSocket::bind(bind).await.map_err(io_failure)?;
+            socket.connect(addr).await.map_err(io_failure)?;
             return Ok(Link::Udp(socket));
         }
         let tcp = tokio::time::timeout(CONNECT, TcpStream::connect(addr))
             .await
             .map_err(|_| Failure::NoAnswer(CONNECT.as_secs()))?
-            .map_err(io)?;
+            .map_err(io_failure)?;
         if s.check != Check::TurnTls {
             return Ok(Link::Stream(Box::new(tcp)));
         }
@@ -347,15 +351,11 @@ async fn udp_transact(
     tid: &TransactionId,
     req: &[u8],
 ) -> Result<Reply, Failure> {
-    let refused = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => Failure::Refused,
-        _ => Failure::Network(e.to_string()),
-    };
     let mut buf = vec![0u8; 1500];
     let start = Instant::now();
     for (i, at) in RESEND.iter().enumerate() {
         tokio::time::sleep(at.saturating_sub(start.elapsed())).await;
-        socket.send(req).await.map_err(refused)?;
+        socket.send(req).await.map_err(io_failure)?;
         let until = RESEND.get(i + 1).copied().unwrap_or(ANSWER);
         while start.elapsed() < until {
             let left = until.saturating_sub(start.elapsed());
@@ -365,7 +365,7 @@ async fn udp_transact(
                         return Ok(r);
                     }
                 }
-                Ok(Err(e)) => return Err(refused(e)),
+                Ok(Err(e)) => return Err(io_failure(e)),
                 Err(_) => break,
             }
         }
