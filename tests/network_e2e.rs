@@ -288,7 +288,12 @@ async fn the_xmpp_stream_cut_mid_call_loses_neither_the_call_nor_what_was_sent()
             matches!(e, Event::Connected { .. })
         })
         .await;
-        eprintln!("{who}: {back:?}");
+        // A connection that was up resumes (login.rs): a fresh session would drop
+        // what was in flight.
+        assert!(
+            matches!(back, Event::Connected { resumed: true, .. }),
+            "{who}: {back:?}"
+        );
     }
     support::next_event(&mut a, "Bob's mute", T, |e| {
         matches!(

@@ -31,17 +31,20 @@ impl State {
 /// Hands the stream the first connection, then reconnects with back-off (0.5 s → 30 s),
 /// reporting every failure to the client task.
 ///
-/// A connection that dies within seconds of being handed over is usually a failed
-/// XEP-0198 resumption: Prosody 0.12 answers a resume for a session it no longer knows
-/// (after a restart) with `<failed/>` without `h`, which tokio-xmpp cannot parse, so it
-/// would retry the resumption forever. The next connection is then handed over without
-/// the stream-management feature, which makes tokio-xmpp drop its resumption state and
-/// start a fresh session (our own catch-up and resend recover what was in flight).
+/// A connection that dies before its stream was set up (`established` never set by
+/// the client for it) is usually a failed XEP-0198 resumption: Prosody 0.12 answers a
+/// resume for a session it no longer knows (after a restart) with `<failed/>` without
+/// `h`, which tokio-xmpp cannot parse, so it would retry the resumption forever. The
+/// next connection is then handed over without the stream-management feature, which
+/// makes tokio-xmpp drop its resumption state and start a fresh session (our own
+/// catch-up and resend recover what was in flight). A connection that was up, however
+/// briefly, resumes: what it was carrying (a call's signaling) is only kept that way.
 pub(super) fn reconnector(
     first: Connection,
     opts: ConnectOptions,
     password: std::sync::Arc<std::sync::Mutex<String>>,
     fail_tx: mpsc::UnboundedSender<ConnectError>,
+    established: Arc<AtomicBool>,
 ) -> Reconnector {
     let mut first = Some(first);
     let mut young_deaths = 0u32;
@@ -51,6 +54,7 @@ pub(super) fn reconnector(
             let _ = slot.send(conn);
             return;
         }
+        let fresh = !established.swap(false, Ordering::SeqCst);
         let mut opts = opts.clone();
         // The password may have been changed since (Command::ChangePassword).
         if let Ok(p) = password.lock() {
@@ -84,7 +88,7 @@ pub(super) fn reconnector(
                 }
                 match connect::login(&opts).await {
                     Ok(mut conn) => {
-                        if died_young {
+                        if fresh {
                             tracing::info!("fresh session instead of stream resumption");
                             conn.features.stream_management = None;
                         }

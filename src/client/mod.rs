@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
@@ -115,7 +117,11 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
 
     let (fail_tx, fail_rx) = mpsc::unbounded_channel();
     let password = std::sync::Arc::new(std::sync::Mutex::new(opts.password.clone()));
-    let stream = StanzaStream::new(reconnector(first, opts, password.clone(), fail_tx), 64);
+    let established = Arc::new(AtomicBool::new(false));
+    let stream = StanzaStream::new(
+        reconnector(first, opts, password.clone(), fail_tx, established.clone()),
+        64,
+    );
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
@@ -158,6 +164,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         media_tx,
         password,
         deleted: false,
+        established,
         binding,
     };
     let jid = state.own.clone();
@@ -246,6 +253,9 @@ struct State {
     password: std::sync::Arc<std::sync::Mutex<String>>,
     /// The server deleted the account: stop.
     deleted: bool,
+    /// The current connection's stream is set up (bound or resumed): told to the
+    /// reconnector, which resumes only after a connection that got that far.
+    established: Arc<AtomicBool>,
     /// The channel binding of the latest login (set by the connector).
     binding: std::sync::Arc<std::sync::Mutex<Option<&'static str>>>,
     /// Caps vers asked about (when), and the devices waiting for the answer.
@@ -346,6 +356,7 @@ async fn run(
                 let Some(ev) = ev else { break };
                 match ev {
                     StreamEv::Stream(StreamEvent::Reset { bound_jid, .. }) => {
+                        st.established.store(true, Ordering::SeqCst);
                         st.bound = bound_jid.clone().try_into_full().ok();
                         st.endpoint.set_bound(st.bound.clone());
                         st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false });
@@ -358,6 +369,7 @@ async fn run(
                         st.calls_signaling(false, &mut out);
                     }
                     StreamEv::Stream(StreamEvent::Resumed) => {
+                        st.established.store(true, Ordering::SeqCst);
                         let jid = st.bound.as_ref().map(|j| j.to_string()).unwrap_or_default();
                         st.emit(Event::Connected { jid, resumed: true });
                         st.calls_signaling(true, &mut out);

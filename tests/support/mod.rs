@@ -319,8 +319,23 @@ VirtualHost "{DOMAIN}"
 }
 
 impl Drop for Prosody {
+    /// A failed test shows the end of the server's log; `BANTER_KEEP_LOGS=<dir>` keeps
+    /// the whole of it.
     fn drop(&mut self) {
         self.kill();
+        let log = self.dir.path().join("prosody.log");
+        if let Some(keep) = std::env::var_os("BANTER_KEEP_LOGS") {
+            let to = std::path::Path::new(&keep).join(format!("prosody-{}.log", self.port));
+            let _ = std::fs::copy(&log, to);
+        }
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!("--- the end of prosody's log ---");
+            for l in &lines[lines.len().saturating_sub(60)..] {
+                eprintln!("{l}");
+            }
+        }
     }
 }
 
