@@ -313,10 +313,19 @@ impl State {
         self.with_calls(out, |ep, dir, now| ep.peer_offline(&full, now, dir));
     }
 
+    /// A device is online: calls with it say again what did not reach it meanwhile.
+    pub(super) fn peer_came_online(&mut self, from: &Jid, out: &mut Vec<Stanza>) {
+        let Ok(full) = from.clone().try_into_full() else {
+            return;
+        };
+        self.with_calls(out, |ep, dir, now| ep.peer_online(&full, now, dir));
+    }
+
     /// Hangs up every call; their media workers are then closing (`Workers::closing`).
     /// Our stream went down or came back (see `Endpoint::signaling`).
-    pub(super) fn calls_signaling(&mut self, up: bool, out: &mut Vec<Stanza>) {
-        self.with_calls(out, |ep, dir, now| ep.signaling(up, now, dir));
+    /// Our stream went down or came back (`renewed`: as a new session).
+    pub(super) fn calls_signaling(&mut self, up: bool, renewed: bool, out: &mut Vec<Stanza>) {
+        self.with_calls(out, |ep, dir, now| ep.signaling(up, renewed, now, dir));
     }
 
     /// The client the peer of an active call runs, for its report: the caps node its

@@ -362,17 +362,17 @@ async fn run(
                         st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false });
                         st.check_downgrade();
                         st.on_online(&mut out);
-                        st.calls_signaling(true, &mut out);
+                        st.calls_signaling(true, true, &mut out);
                     }
                     StreamEv::Stream(StreamEvent::Suspended) => {
                         st.emit(Event::ConnectionLost);
-                        st.calls_signaling(false, &mut out);
+                        st.calls_signaling(false, false, &mut out);
                     }
                     StreamEv::Stream(StreamEvent::Resumed) => {
                         st.established.store(true, Ordering::SeqCst);
                         let jid = st.bound.as_ref().map(|j| j.to_string()).unwrap_or_default();
                         st.emit(Event::Connected { jid, resumed: true });
-                        st.calls_signaling(true, &mut out);
+                        st.calls_signaling(true, false, &mut out);
                     }
                     StreamEv::Stanza(stanza) => {
                         // A panic on one stanza is a bug; it must cost that stanza,
@@ -625,18 +625,21 @@ impl State {
             }) if self.on_call_iq_answer(
                 id,
                 from.as_ref(),
-                if error.defined_condition == DefinedCondition::ItemNotFound {
-                    IqAnswer::NoSuchSession
-                } else {
-                    IqAnswer::Refused
+                match error.defined_condition {
+                    DefinedCondition::ItemNotFound => IqAnswer::NoSuchSession,
+                    DefinedCondition::ServiceUnavailable
+                    | DefinedCondition::RecipientUnavailable => IqAnswer::Unreachable,
+                    _ => IqAnswer::Refused,
                 },
                 out,
             ) => {}
             Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out),
             Stanza::Presence(p) => {
-                if p.type_ == PresenceType::Unavailable {
-                    if let Some(from) = &p.from {
-                        self.peer_went_offline(from, out);
+                if let Some(from) = &p.from {
+                    match p.type_ {
+                        PresenceType::Unavailable => self.peer_went_offline(from, out),
+                        PresenceType::None => self.peer_came_online(from, out),
+                        _ => {}
                     }
                 }
                 self.on_presence(p, out)

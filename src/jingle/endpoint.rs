@@ -155,6 +155,9 @@ pub enum IqAnswer {
     /// `item-not-found` (XEP-0166 `unknown-session`): the peer has no such call
     /// any more (it ended it while our streams were down, or restarted).
     NoSuchSession,
+    /// The peer's server says its device is not there (`service-unavailable`,
+    /// `recipient-unavailable`): offline, or reconnecting.
+    Unreachable,
 }
 
 /// What a call's media engine did, fed back with [`Endpoint::handle_media`].
@@ -393,11 +396,15 @@ impl Endpoint {
     }
 
     /// Our XMPP stream went down or came back: every call is told (a restart the
-    /// peer cannot answer meanwhile says nothing of the peer).
-    pub fn signaling(&mut self, up: bool, now: Instant, dir: &dyn Directory) {
+    /// peer cannot answer meanwhile says nothing of the peer); `renewed` when it came
+    /// back as a new session (what was in flight may be lost).
+    pub fn signaling(&mut self, up: bool, renewed: bool, now: Instant, dir: &dyn Directory) {
         let ids: Vec<String> = self.calls.keys().cloned().collect();
         for id in ids {
             self.input(&id, Input::Signaling(up), now, dir);
+            if up && renewed {
+                self.input(&id, Input::StreamRenewed, now, dir);
+            }
         }
     }
 
@@ -416,8 +423,18 @@ impl Endpoint {
         }
     }
 
-    /// A device went offline: its calls end at once (no need to wait for ICE to fail).
+    /// A device went offline: its calls end at once (no need to wait for ICE to
+    /// fail), unless their media still flows (news.rs).
     pub fn peer_offline(&mut self, device: &FullJid, now: Instant, dir: &dyn Directory) {
+        self.tell_device(device, Input::PeerGone, now, dir);
+    }
+
+    /// A device is online (again): its calls say what did not reach it meanwhile.
+    pub fn peer_online(&mut self, device: &FullJid, now: Instant, dir: &dyn Directory) {
+        self.tell_device(device, Input::PeerBack, now, dir);
+    }
+
+    fn tell_device(&mut self, device: &FullJid, input: Input, now: Instant, dir: &dyn Directory) {
         let ids: Vec<String> = self
             .calls
             .iter()
@@ -425,7 +442,7 @@ impl Endpoint {
             .map(|(id, _)| id.clone())
             .collect();
         for id in ids {
-            self.input(&id, Input::PeerGone, now, dir);
+            self.input(&id, input.clone(), now, dir);
         }
     }
 
@@ -497,7 +514,11 @@ impl Endpoint {
             return false;
         };
         match answer {
-            IqAnswer::Done => self.input(&call_id, Input::JingleAcked, now, dir),
+            IqAnswer::Done => self.input(&call_id, Input::JingleAcked(action), now, dir),
+            IqAnswer::Unreachable => {
+                tracing::info!(call = %call_id, action = action.as_str(), "the peer's device is not there");
+                self.input(&call_id, Input::Undelivered(action), now, dir);
+            }
             IqAnswer::NoSuchSession if action != Action::SessionInitiate => {
                 tracing::info!(call = %call_id, action = action.as_str(), "the peer has no such session");
                 self.input(&call_id, Input::PeerLostSession, now, dir);

@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
-use xmpp_parsers::message::Message;
 
 use banter_media::description::{
     Candidate, Direction, Fingerprint, MediaKind, SessionDescription, Setup,
@@ -82,126 +81,6 @@ impl EndReason {
     }
 }
 
-/// What the machine is told.
-#[derive(Debug, Clone)]
-pub enum Input {
-    Accept,
-    Reject(Reason),
-    Hangup,
-    Mute(bool),
-    /// Put the call on hold or take it off (XEP-0167 §7).
-    Hold(bool),
-    /// The user turns the camera on or off. On in a call without video adds a video
-    /// content (content-add); otherwise the camera is switched and the peer told
-    /// (session-info mute/unmute naming the video content).
-    Camera(bool),
-    /// The media engine's new offer after video was added (for our content-add).
-    LocalReoffer(SessionDescription),
-    /// The media engine's answer to the peer's content-add (for our content-accept).
-    ContentAnswer(SessionDescription),
-    /// The media engine could not take the peer's content-add: it is refused.
-    ContentAddFailed,
-    /// A JMI message about this call; `from` is its sender.
-    Jmi {
-        from: Jid,
-        jmi: Jmi,
-    },
-    /// A Jingle request about this call from the peer (already acknowledged).
-    Jingle {
-        from: Jid,
-        jingle: Jingle,
-    },
-    /// Our Jingle request was refused by the peer or its server.
-    JingleRefused(Action),
-    /// The peer answered one of our requests about this call with `item-not-found`:
-    /// it has no such session (it ended it while our stream was down).
-    PeerLostSession,
-    /// The peer acknowledged one of our Jingle requests (IQ result).
-    JingleAcked,
-    /// Our XMPP stream went down (`false`) or is back.
-    Signaling(bool),
-    /// The media engine produced our offer or answer.
-    LocalDescription(SessionDescription),
-    LocalCandidate(Candidate),
-    /// A local candidate of the video's own transport (a peer that does not bundle).
-    LocalVideoCandidate(Candidate),
-    MediaConnected,
-    /// The path to the peer is gone after media flowed (an ICE restart may help).
-    PathLost,
-    /// The addresses this machine's calls bind changed: restart ICE now.
-    AddressesChanged,
-    /// The engine made our new ICE credentials: our restart (`offer`) or our answer
-    /// to the peer's.
-    LocalRestart {
-        ours: IceCredentials,
-        offer: bool,
-    },
-    MediaFailed(Reason),
-    /// The peer's device went offline (unavailable presence).
-    PeerGone,
-    /// The timer set last expired.
-    Timeout,
-}
-
-/// What the machine asks for.
-#[derive(Debug, Clone)]
-pub enum Output {
-    Message(Message),
-    /// An IQ set carrying this Jingle element to `to`.
-    Jingle {
-        to: FullJid,
-        jingle: Jingle,
-    },
-    /// Create the media session and our offer.
-    CreateOffer,
-    /// Create the media session and answer this offer.
-    AcceptOffer(SessionDescription),
-    AcceptAnswer(SessionDescription),
-    RemoteCandidates(Vec<Candidate>),
-    /// The peer's candidates for the video's own transport.
-    RemoteVideoCandidates(Vec<Candidate>),
-    SetMuted(bool),
-    SetHeld(bool),
-    /// The peer said it muted, unmuted, held or unheld (session-info).
-    PeerInfo(Info),
-    /// Start sending video and create a new offer (→ `LocalReoffer`).
-    AddVideo,
-    /// Answer the peer's re-offer carrying its added video (→ `ContentAnswer`); send
-    /// our camera too when `send_video`.
-    AcceptContentAdd {
-        offer: SessionDescription,
-        send_video: bool,
-    },
-    SetCamera(bool),
-    /// The peer's direction for the video is now this (our content-modify when our
-    /// camera joins its one-way video, or the peer's): renegotiate it locally.
-    SetVideoDirection(Direction),
-    /// The call's media changed (video added): `media` is the new list.
-    MediaChanged,
-    /// The peer refused the video we offered (content-reject or a failed request).
-    VideoRefused,
-    /// The peer removed the video content (content-remove): the call goes on as audio.
-    VideoRemoved,
-    /// We took back the video we were adding (camera turned off before the peer
-    /// accepted): undo the re-offer, nothing to report.
-    VideoWithdrawn,
-    CloseMedia,
-    /// Restart ICE: new credentials of ours (→ `LocalRestart` with `offer`).
-    RestartIce,
-    /// The peer's new ICE credentials: its restart (`offer`; → `LocalRestart`
-    /// answering it) or its answer to ours.
-    PeerRestarted {
-        peer: IceCredentials,
-        offer: bool,
-    },
-    /// The path to the peer was lost (reconnecting) or is back.
-    Path {
-        lost: bool,
-    },
-    State(CallState),
-    SetTimer(Duration),
-}
-
 #[derive(Debug, Clone)]
 pub struct Call {
     pub id: String,
@@ -249,6 +128,7 @@ pub struct Call {
     /// The user wants to send video (call placed or answered with video, camera on).
     pub video_on: bool,
     restart: restart::Restart,
+    news: news::News,
 }
 
 impl Call {
@@ -284,6 +164,7 @@ impl Call {
             peer_adding: None,
             video_on: false,
             restart: restart::Restart::default(),
+            news: news::News::default(),
         }
     }
 
@@ -412,12 +293,19 @@ impl Call {
 
     /// Ends with a session-terminate (when a session exists) or the JMI message that
     /// fits the stage we are in.
-    /// A session-info to the peer, once the session exists.
-    fn session_info(&self, info: Info) -> Option<Output> {
-        let to = self.peer_full.clone().filter(|_| self.session)?;
-        let mut jingle = Jingle::new(Action::SessionInfo, &self.id);
-        jingle.info = Some(info);
-        Some(Output::Jingle { to, jingle })
+    /// The peer (or its server) refused our request.
+    fn refused(&mut self, action: Action, out: &mut Vec<Output>) {
+        match action {
+            // Without these there is no call.
+            Action::SessionInitiate | Action::SessionAccept => {
+                out.extend(self.terminate(Reason::GeneralError));
+            }
+            Action::ContentAdd if !self.adding.is_empty() => self.video_refused(out),
+            Action::TransportInfo => self.restart_refused(),
+            // News the peer did not take (an unsupported session-info, a
+            // content-modify or transport-info it does not know): the call goes on.
+            other => tracing::info!(action = other.as_str(), "the peer refused a request"),
+        }
     }
 
     fn terminate(&mut self, reason: Reason) -> Vec<Output> {
@@ -580,21 +468,8 @@ impl Call {
                 };
                 out.extend(self.terminate(reason));
             }
-            Input::Mute(m) => {
-                out.push(Output::SetMuted(m));
-                let info = if m {
-                    Info::Mute(None)
-                } else {
-                    Info::Unmute(None)
-                };
-                out.extend(self.session_info(info));
-            }
-            Input::Hold(h) => {
-                if self.state == CallState::Active {
-                    out.push(Output::SetHeld(h));
-                    out.extend(self.session_info(if h { Info::Hold } else { Info::Unhold }));
-                }
-            }
+            Input::Mute(m) => self.mute(m, &mut out),
+            Input::Hold(h) => self.hold(h, &mut out),
             Input::Camera(on) => self.camera(on, &mut out),
             Input::LocalReoffer(offer) => {
                 if !self.video_on {
@@ -681,17 +556,10 @@ impl Call {
                 self.peer_alive();
                 self.on_jingle(jingle, &mut out);
             }
-            Input::JingleRefused(action) => match action {
-                // Without these there is no call.
-                Action::SessionInitiate | Action::SessionAccept => {
-                    out.extend(self.terminate(Reason::GeneralError));
-                }
-                Action::ContentAdd if !self.adding.is_empty() => self.video_refused(&mut out),
-                Action::TransportInfo => self.restart_refused(),
-                // News the peer did not take (an unsupported session-info, a
-                // content-modify or transport-info it does not know): the call goes on.
-                other => tracing::info!(action = other.as_str(), "the peer refused a request"),
-            },
+            Input::JingleRefused(action) => {
+                self.answered(action);
+                self.refused(action, &mut out);
+            }
             Input::LocalDescription(desc) => {
                 let Some(to) = self.peer_full.clone() else {
                     return out;
@@ -743,6 +611,7 @@ impl Call {
                 self.set_state(CallState::Active, &mut out);
                 out.push(Output::SetTimer(Duration::ZERO));
                 self.path_back(&mut out);
+                self.plan_news_retry(&mut out);
             }
             Input::PathLost => self.path_lost(&mut out),
             Input::AddressesChanged => self.addresses_changed(&mut out),
@@ -750,16 +619,19 @@ impl Call {
             Input::MediaFailed(reason) => {
                 out.extend(self.terminate(reason));
             }
-            Input::JingleAcked => self.peer_alive(),
+            Input::JingleAcked(action) => {
+                self.delivered(action);
+                self.peer_alive();
+            }
+            Input::Undelivered(action) => self.undelivered(action, &mut out),
             Input::Signaling(up) => self.signaling(up),
+            Input::StreamRenewed => self.stream_renewed(&mut out),
             Input::PeerLostSession => {
                 // Nobody to tell: the peer already forgot the call.
                 self.end(EndReason::Jingle(Reason::Gone), &mut out);
             }
-            Input::PeerGone => {
-                // Nobody left to tell: end here.
-                self.end(EndReason::Jingle(Reason::Gone), &mut out);
-            }
+            Input::PeerGone => self.peer_gone(&mut out),
+            Input::PeerBack => self.peer_back(&mut out),
             Input::Timeout => {
                 let reason = match self.state {
                     // A direct call the callee never answered timed out; one that was
@@ -778,6 +650,7 @@ impl Call {
                     out.extend(self.terminate(reason));
                 } else {
                     self.path_timeout(&mut out);
+                    self.news_timeout(&mut out);
                 }
             }
         }
@@ -785,9 +658,13 @@ impl Call {
     }
 }
 
+mod io;
+mod news;
 mod restart;
 mod signaling;
 mod video;
+
+pub use io::{Input, Output};
 
 pub use restart::PATH_GIVE_UP;
 

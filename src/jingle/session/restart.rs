@@ -86,6 +86,11 @@ impl Call {
         if self.state != CallState::Active || self.restart.lost {
             return;
         }
+        if self.news.peer_away {
+            // Its device went offline before: nobody to restart ICE with.
+            self.end(EndReason::Jingle(Reason::Gone), out);
+            return;
+        }
         self.restart.lost = true;
         let wait = if self.we_initiated() {
             RESTART_AFTER_INITIATOR
@@ -95,6 +100,10 @@ impl Call {
         self.restart.waited = wait;
         out.push(Output::Path { lost: true });
         out.push(Output::SetTimer(wait));
+    }
+
+    pub(super) fn path_lost_now(&self) -> bool {
+        self.restart.lost
     }
 
     /// Media flows again (after a blip or a restart).
@@ -322,4 +331,4 @@ impl Call {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -34,7 +34,7 @@ fn transport(j: &Jingle) -> &Transport {
     j.contents[0].transport.as_ref().unwrap()
 }
 
-fn timers(out: &[Output]) -> Vec<Duration> {
+pub(crate) fn timers(out: &[Output]) -> Vec<Duration> {
     out.iter()
         .filter_map(|o| match o {
             Output::SetTimer(d) => Some(*d),
@@ -284,7 +284,7 @@ fn a_blip_restarts_nothing_and_a_lost_cause_ends_after_the_give_up_time() {
             offer: true,
         });
         // The peer is there (it acknowledges each restart); only the path is not.
-        a.handle(Input::JingleAcked);
+        a.handle(Input::JingleAcked(Action::TransportInfo));
         waited += timers(&out)[0];
     }
     assert!(waited >= PATH_GIVE_UP && waited < PATH_GIVE_UP + RESTART_RETRY * 2);
