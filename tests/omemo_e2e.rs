@@ -515,3 +515,116 @@ fn a_peers_second_device_is_found_and_written_to() {
         assert_eq!(m["encrypted"], true, "{which}: {m:#}");
     }
 }
+
+/// Alice and Bob have each read an OMEMO message of the other, and each verified the
+/// other's device by its fingerprint; with Alice's and Bob's fingerprints.
+fn verified_pair(server: &Prosody) -> (User, User, String, String) {
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let (mut bob_listens, bob_ready) = listening(&bob);
+    send(&alice, &bob, "hello bob");
+    bob_listens.wait_for("alice's message", T, |v| v["event"] == "message");
+    drop(bob_listens);
+    let (mut alice_listens, alice_ready) = listening(&alice);
+    send(&bob, &alice, "hello alice");
+    alice_listens.wait_for("bob's message", T, |v| {
+        v["event"] == "message" && v["direction"] == "in"
+    });
+    drop(alice_listens);
+    for (who, peer, ready) in [(&alice, &bob, &bob_ready), (&bob, &alice, &alice_ready)] {
+        let fp = ready["fingerprint"].as_str().unwrap();
+        let (ok, _, err) = support::run(who.banter(&["omemo", "trust", peer.jid.as_str(), fp]), T);
+        assert!(ok, "{err}");
+    }
+    let fp = |ready: &Value| ready["fingerprint"].as_str().unwrap().to_string();
+    (alice, bob, fp(&alice_ready), fp(&bob_ready))
+}
+
+/// Alice calls Bob (both with `--omemo`) for 3 s: what each printed.
+fn omemo_call(alice: &User, bob: &User) -> (Vec<Value>, Vec<Value>) {
+    let mut args = vec![
+        "answer",
+        "--from",
+        alice.jid.as_str(),
+        "--calls",
+        "1",
+        "--omemo",
+    ];
+    args.extend(support::media_args("tone:880", "null"));
+    let mut bob_proc = Proc::spawn(bob.banter(&args));
+    bob_proc.wait_for("bob online", T, |v| v["event"] == "caught_up");
+    let mut args = vec!["call", bob.jid.as_str(), "--duration", "3", "--omemo"];
+    args.extend(support::media_args("tone:440", "null"));
+    let (_, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    let (_, b_events) = bob_proc.finish(T);
+    (a_events, b_events)
+}
+
+fn call_end(events: &[Value]) -> String {
+    let end = events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "call")
+        .unwrap_or_else(|| panic!("no call event: {events:#?}"));
+    end["reason"].as_str().unwrap_or_default().to_string()
+}
+
+/// Verified calls (#13): the DTLS fingerprint of each side's session-initiate and
+/// session-accept travels OMEMO-encrypted to the other's device (Conversations'
+/// dtls-srtp-verification, as Dino does it too): both calls say `verified`, with
+/// the device and fingerprint each user verified, and go on to `active` (the
+/// fingerprints opened are what DTLS then checks).
+#[test]
+fn a_call_between_verified_devices_says_verified_on_both_sides() {
+    let server = Prosody::start();
+    let (alice, bob, alice_fp, bob_fp) = verified_pair(&server);
+    let (a, b) = omemo_call(&alice, &bob);
+    for (who, events, peer_fp) in [("alice", &a, &bob_fp), ("bob", &b, &alice_fp)] {
+        let v = events
+            .iter()
+            .find(|e| e["event"] == "call_omemo")
+            .unwrap_or_else(|| panic!("{who}: no call_omemo event: {events:#?}"));
+        assert_eq!(v["verified"], true, "{who}: {v:#}");
+        assert_eq!(v["trust"], "verified", "{who}: {v:#}");
+        assert_eq!(v["fingerprint"], peer_fp.as_str(), "{who}: {v:#}");
+        assert!(
+            support::states(events).contains(&"active".to_string()),
+            "{who}: {events:#?}"
+        );
+        assert_eq!(call_end(events), "success", "{who}");
+    }
+}
+
+/// A server that alters the encrypted fingerprint of Bob's session-accept (a flipped
+/// character), or puts a plain one of its own in its place: Alice's Banter, whose
+/// own went encrypted, ends the call as a `security-error` before any media flows,
+/// and says so; Bob's call ends with the same reason.
+#[test]
+fn a_fingerprint_altered_on_the_way_ends_the_call_as_a_security_error() {
+    let source = include_str!("omemo/mod_tamper_dtls.lua");
+    for mode in ["flip", "strip"] {
+        let source = source.replace("local mode = \"flip\"", &format!("local mode = \"{mode}\""));
+        assert!(source.contains(&format!("local mode = \"{mode}\"")));
+        let server = Prosody::start_with_module("tamper_dtls", &source);
+        let (alice, bob, _, _) = verified_pair(&server);
+        let (a, b) = omemo_call(&alice, &bob);
+        assert_eq!(call_end(&a), "security-error", "{mode}: {a:#?}");
+        assert_eq!(call_end(&b), "security-error", "{mode}: {b:#?}");
+        assert!(
+            !support::states(&a).contains(&"active".to_string()),
+            "{mode}: {a:#?}"
+        );
+        assert!(
+            a.iter().any(|e| e["event"] == "error"
+                && e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("interfering"))),
+            "{mode}: {a:#?}"
+        );
+        let log = std::fs::read_to_string(server.dir.path().join("prosody.log")).unwrap();
+        assert!(
+            log.contains("a call's encrypted fingerprint"),
+            "{mode}: the module did nothing"
+        );
+    }
+}

@@ -50,7 +50,8 @@ pub struct AccountArgs {
     #[arg(long, global = true)]
     pub json: bool,
     /// Encrypt chats end to end (OMEMO 0.3) with contacts who publish OMEMO devices,
-    /// and decrypt theirs (experimental: every device is trusted blindly for now)
+    /// and decrypt theirs; calls carry their media fingerprint encrypted (a new device
+    /// is trusted blindly until you verify one: `banter omemo trust`)
     #[arg(long, global = true)]
     pub omemo: bool,
 }

@@ -12,6 +12,7 @@ pub(super) fn is_call_event(ev: &Event) -> bool {
             | Event::CallInfo { .. }
             | Event::CallSignal { .. }
             | Event::CallVideo { .. }
+            | Event::CallOmemo { .. }
     )
 }
 
@@ -53,6 +54,14 @@ pub(super) fn print_call_event(ev: &Event, json: bool) {
         } => println!("reconnected"),
         Event::CallInfo { info, .. } => println!("the peer: {info}"),
         Event::CallVideo { width, height, .. } => println!("video from the peer: {width}x{height}"),
+        Event::CallOmemo { verified: true, .. } => {
+            println!("the call is verified: the peer's key is one you verified (OMEMO)")
+        }
+        Event::CallOmemo {
+            device_id, trust, ..
+        } => println!(
+            "the call is tied to the peer's OMEMO device {device_id} ({trust}, not verified)"
+        ),
         _ => {}
     }
 }
@@ -66,7 +75,7 @@ pub(super) fn call_failure(peer: &str, reason: &str) -> String {
         "cancel" => "the call was cancelled".to_string(),
         "connectivity-error" => format!("no network path to {peer} (ICE failed)"),
         "security-error" => format!(
-            "security error: {peer}'s media certificate did not match the signaled fingerprint"
+            "security error: {peer}'s media certificate did not match the signaled fingerprint, or that fingerprint failed its OMEMO check"
         ),
         other => format!("the call with {peer} ended: {other}"),
     }

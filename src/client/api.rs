@@ -121,6 +121,18 @@ pub enum Command {
     /// Check what calls would get from this network (STUN, TURN over UDP/TCP/TLS, the
     /// NAT): answered by `Event::NetCheck` within seconds.
     NetCheck,
+    /// A contact's OMEMO devices and our trust in each: answered by
+    /// `Event::OmemoDeviceList`.
+    OmemoDevices {
+        jid: BareJid,
+    },
+    /// Verify (`verified: true`) or refuse a contact's device by its identity key
+    /// (hex, as `Event::OmemoDeviceList` gives it); answered by `Event::OmemoDeviceList`.
+    OmemoTrust {
+        jid: BareJid,
+        fingerprint: String,
+        verified: bool,
+    },
     SetPresence {
         show: Show,
         status: Option<String>,

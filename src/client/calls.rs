@@ -94,7 +94,10 @@ impl State {
     fn drain_calls(&mut self, out: &mut Vec<Stanza>) {
         while let Some(ev) = self.endpoint.poll() {
             match ev {
-                endpoint::Event::Send(s) => out.push(s),
+                endpoint::Event::Send(s) => {
+                    let s = self.omemo_call_out(s);
+                    out.push(s)
+                }
                 endpoint::Event::Media { call, command } => self.media_work(&call, command),
                 endpoint::Event::State {
                     call,
@@ -105,6 +108,9 @@ impl State {
                 } => {
                     if state == CallState::Active {
                         self.ask_peer_client(&call, out);
+                    }
+                    if matches!(state, CallState::Ended(_)) {
+                        self.omemo_call_ended(&call);
                     }
                     self.emit(Event::Call {
                         id: call,
@@ -266,6 +272,7 @@ impl State {
     }
 
     pub(super) fn on_jmi_message(&mut self, m: Message, out: &mut Vec<Stanza>) {
+        self.omemo_call_jmi(&m);
         self.with_calls(out, |ep, dir, now| ep.handle_jmi(&m, now, dir));
     }
 
@@ -276,7 +283,27 @@ impl State {
         payload: Element,
         out: &mut Vec<Stanza>,
     ) {
+        let mut payload = payload;
+        let check = match &from {
+            Some(f) => self.omemo_call_in(f, &mut payload, out),
+            None => Ok(()),
+        };
+        if let Err(why) = &check {
+            // Before the call's end, which ends a `banter call`.
+            self.emit(Event::Error {
+                message: format!(
+                    "a call was ended because {why}: someone may be interfering with it"
+                ),
+            });
+        }
         self.with_calls(out, |ep, dir, now| {
+            if let (Err(why), Some(f)) = (&check, &from) {
+                let sid = payload.attr("sid").unwrap_or_default();
+                tracing::warn!(%f, %sid, "the call is not safe: {why}");
+                if ep.jingle_insecure(f, iq_id.clone(), sid, now, dir) {
+                    return;
+                }
+            }
             ep.handle_jingle(from, iq_id, &payload, now, dir)
         });
     }

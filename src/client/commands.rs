@@ -89,6 +89,12 @@ impl State {
                 }
             }
             Command::NetCheck => self.net_check(out),
+            Command::OmemoDevices { jid } => self.omemo_devices(&jid),
+            Command::OmemoTrust {
+                jid,
+                fingerprint,
+                verified,
+            } => self.omemo_trust(&jid, &fingerprint, verified),
             Command::SetPresence { show, status } => {
                 self.config.presence = Some((show, status.clone()));
                 out.push(presence::own(show, status.as_deref()).into());

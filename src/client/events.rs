@@ -111,6 +111,18 @@ impl From<&xmpp_parsers::chatstates::ChatState> for Typing {
     }
 }
 
+/// One of a contact's OMEMO devices, as `Event::OmemoDeviceList` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OmemoDeviceInfo {
+    pub device_id: u32,
+    /// Its identity key, hex, once a session or bundle showed it.
+    pub fingerprint: Option<String>,
+    /// `blind`, `verified`, `untrusted` or `undecided`.
+    pub trust: String,
+    /// Its owner's device list still names it.
+    pub active: bool,
+}
+
 /// What the account reports.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -236,6 +248,23 @@ pub enum Event {
         jid: String,
         device_id: u32,
         fingerprint: String,
+    },
+    /// A call's DTLS fingerprint came OMEMO-encrypted from the peer's device
+    /// (jingle/dtls_verify.rs): `verified` when every content's did and that device
+    /// is verified; else the call is encrypted to a device trusted as `trust` says.
+    CallOmemo {
+        id: String,
+        device_id: u32,
+        fingerprint: String,
+        trust: String,
+        verified: bool,
+    },
+    /// A contact's OMEMO devices (`Command::OmemoDevices`, `Command::OmemoTrust`),
+    /// and our own device's fingerprint to compare with what the contact sees.
+    OmemoDeviceList {
+        jid: String,
+        own_fingerprint: Option<String>,
+        devices: Vec<OmemoDeviceInfo>,
     },
     /// A network check's findings (`Command::NetCheck`).
     NetCheck {

@@ -302,7 +302,7 @@ use login::*;
 pub use crate::jingle::endpoint::CallInfo;
 pub use crate::jingle::session::{CallDirection, EndReason};
 pub use crate::jingle::Reason;
-pub use events::{stats_json, to_json, CallStatus, Event, Media, Typing};
+pub use events::{stats_json, to_json, CallStatus, Event, Media, OmemoDeviceInfo, Typing};
 pub use report::{call_of, now_ms, CallReport};
 
 /// Devices whose features are kept (an entry goes when its device goes offline).

@@ -7,13 +7,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::omemo::account::{AccountError, Omemo};
+use crate::omemo::account::{AccountError, Omemo, Trust};
 use crate::omemo::axolotl::{self, Encrypted};
 use crate::omemo::keys::Bundle;
 use crate::omemo::OmemoError;
 use crate::xmpp::omemo as pep;
 
 use super::*;
+
+mod calls;
 
 /// Our OMEMO questions to servers, awaiting answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub(super) struct OmemoClient {
     repairs: Vec<(String, u32)>,
     /// When each device was last repaired: once per [`REPAIR_EVERY`] at most.
     repaired: HashMap<(String, u32), std::time::Instant>,
+    /// Calls' OMEMO checks, by call id (calls.rs).
+    calls: HashMap<String, calls::CallKeys>,
 }
 
 /// How long a device list fetched (or notified) counts as current.
@@ -192,6 +196,56 @@ impl State {
                 fingerprint: o.fingerprint(),
             });
         }
+    }
+
+    /// A contact's devices and our trust in each, from the store.
+    pub(super) fn omemo_devices(&mut self, jid: &BareJid) {
+        let account = self.own.to_string();
+        let devices = match self.store.omemo_devices(&account, jid.as_str()) {
+            Ok(d) => d,
+            Err(e) => return self.store_err(e),
+        };
+        let own = self.omemo.omemo.as_ref();
+        let own_id = own.map(|o| o.device_id());
+        self.emit(Event::OmemoDeviceList {
+            jid: jid.to_string(),
+            own_fingerprint: own.map(|o| o.fingerprint()),
+            devices: devices
+                .into_iter()
+                .filter(|d| !(*jid == self.own && Some(d.device_id) == own_id))
+                .map(|d| super::events::OmemoDeviceInfo {
+                    device_id: d.device_id,
+                    fingerprint: d.identity.as_deref().map(crate::omemo::keys::hex),
+                    trust: d.trust,
+                    active: d.active,
+                })
+                .collect(),
+        });
+    }
+
+    /// The user verified or refused a contact's device (by its identity key).
+    pub(super) fn omemo_trust(&mut self, jid: &BareJid, fingerprint: &str, verified: bool) {
+        let Some(key) = crate::omemo::account::parse_fingerprint(fingerprint) else {
+            return self.emit(Event::Error {
+                message: format!("'{fingerprint}' is not a fingerprint: 64 hexadecimal digits"),
+            });
+        };
+        let trust = if verified {
+            Trust::Verified
+        } else {
+            Trust::Untrusted
+        };
+        match self
+            .store
+            .set_omemo_trust(self.own.as_str(), jid.as_str(), &key, trust.as_str())
+        {
+            Ok(true) => {}
+            Ok(false) => self.emit(Event::Error {
+                message: format!("{jid} has no device with that fingerprint"),
+            }),
+            Err(e) => self.store_err(e),
+        }
+        self.omemo_devices(jid);
     }
 
     /// The answer to one of our OMEMO questions (`Err`: an error answer).

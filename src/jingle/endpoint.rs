@@ -327,6 +327,16 @@ impl Endpoint {
         self.calls.get(id)?.call.peer_full.as_ref()
     }
 
+    /// Whether call `id` is ours (in any state).
+    pub fn has_call(&self, id: &str) -> bool {
+        self.calls.contains_key(id)
+    }
+
+    /// Whom call `id` is with.
+    pub fn call_peer(&self, id: &str) -> Option<&BareJid> {
+        Some(&self.calls.get(id)?.call.peer)
+    }
+
     /// Whether we have a call (of any state) with `peer`.
     pub fn has_call_with(&self, peer: &BareJid) -> bool {
         self.calls.values().any(|c| c.call.peer == *peer)

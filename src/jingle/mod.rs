@@ -4,6 +4,7 @@
 // Reads what peers and servers send: a panic here is a remote crash.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod dtls_verify;
 pub mod endpoint;
 pub mod grouping;
 pub mod ice_udp;

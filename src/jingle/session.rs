@@ -631,6 +631,7 @@ impl Call {
                 self.end(EndReason::Jingle(Reason::Gone), &mut out);
             }
             Input::PeerGone => self.peer_gone(&mut out),
+            Input::Insecure => out.extend(self.terminate(Reason::SecurityError)),
             Input::PeerBack => self.peer_back(&mut out),
             Input::Timeout => {
                 let reason = match self.state {

@@ -49,7 +49,30 @@ impl App {
                         });
                     }
                 }
+                if self.model.settings.omemo {
+                    if let Ok(peer) = BareJid::new(&jid) {
+                        self.send(Command::OmemoDevices { jid: peer });
+                    }
+                }
                 self.model.selected = Some(jid);
+            }
+            UiCommand::OmemoDevices { jid } => {
+                if let Ok(jid) = BareJid::new(&jid) {
+                    self.send(Command::OmemoDevices { jid });
+                }
+            }
+            UiCommand::TrustDevice {
+                jid,
+                fingerprint,
+                verified,
+            } => {
+                if let Ok(jid) = BareJid::new(&jid) {
+                    self.send(Command::OmemoTrust {
+                        jid,
+                        fingerprint,
+                        verified,
+                    });
+                }
             }
             UiCommand::SendMessage { to, body } => {
                 if let Ok(to) = BareJid::new(&to) {

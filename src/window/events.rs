@@ -137,6 +137,11 @@ impl App {
                 let video = media.contains(&Media::Video);
                 self.on_call(id, peer, direction, state, video)
             }
+            Event::CallOmemo { id, verified, .. } => {
+                if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
+                    call.omemo_verified = Some(verified);
+                }
+            }
             Event::CallVideo { id, .. } => {
                 if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
                     call.video = true;
@@ -204,6 +209,32 @@ impl App {
                 self.new_password = None;
             }
             Event::AccountDeleted => self.account_deleted(),
+            Event::OmemoDeviceList {
+                jid,
+                own_fingerprint,
+                devices,
+            } => {
+                // The list stays open across its refreshes (after a Verify click).
+                let open = self
+                    .model
+                    .omemo
+                    .as_ref()
+                    .is_some_and(|v| v.jid == jid && v.open);
+                self.model.omemo = Some(banter_ui::model::OmemoView {
+                    jid,
+                    own_fingerprint,
+                    devices: devices
+                        .into_iter()
+                        .map(|d| banter_ui::model::DeviceRow {
+                            device_id: d.device_id,
+                            fingerprint: d.fingerprint,
+                            trust: d.trust,
+                            active: d.active,
+                        })
+                        .collect(),
+                    open,
+                });
+            }
             Event::NetCheck { report } => {
                 self.model.net_check = net_check_view(&report);
             }

@@ -464,3 +464,68 @@ fn a_network_check_is_asked_and_its_findings_shown() {
     assert_eq!(n.advice[0].finding, Finding::Warning);
     assert_eq!(n.advice[0].text, "UDP seems blocked");
 }
+
+/// With OMEMO on, choosing a contact asks for its devices; the answer fills the
+/// encryption panel (kept open across a refresh); Verify asks the client for that
+/// device's trust; a call's OMEMO report marks the call verified.
+#[test]
+fn omemo_devices_are_asked_shown_and_verified() {
+    use banter::client::OmemoDeviceInfo;
+    let mut a = app();
+    a.model.settings.omemo = true;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    a.apply(AppEvent::Online(tx, "a@x".into()));
+    while rx.try_recv().is_ok() {}
+    a.execute_for_test(UiCommand::SelectContact { jid: "b@x".into() });
+    let asked: Vec<Command> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert!(
+        asked
+            .iter()
+            .any(|c| matches!(c, Command::OmemoDevices { jid } if jid.as_str() == "b@x")),
+        "{asked:?}"
+    );
+    let list = |trust: &str| Event::OmemoDeviceList {
+        jid: "b@x".into(),
+        own_fingerprint: Some("f".repeat(64)),
+        devices: vec![OmemoDeviceInfo {
+            device_id: 7,
+            fingerprint: Some("a".repeat(64)),
+            trust: trust.into(),
+            active: true,
+        }],
+    };
+    a.apply(AppEvent::Client("a@x".into(), list("blind")));
+    let v = a.model.omemo.as_mut().unwrap();
+    assert!(v.encrypted() && !v.open);
+    v.open = true;
+    a.execute_for_test(UiCommand::TrustDevice {
+        jid: "b@x".into(),
+        fingerprint: "a".repeat(64),
+        verified: true,
+    });
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Command::OmemoTrust { verified: true, ref fingerprint, .. }) if *fingerprint == "a".repeat(64)
+    ));
+    a.apply(AppEvent::Client("a@x".into(), list("verified")));
+    let v = a.model.omemo.as_ref().unwrap();
+    assert!(v.open, "the panel stays open");
+    assert_eq!(v.devices[0].trust, "verified");
+
+    a.model.call = Some(banter_ui::model::ActiveCall::new(
+        "c1",
+        "b@x",
+        banter_ui::model::CallPhase::Active,
+    ));
+    a.apply(AppEvent::Client(
+        "a@x".into(),
+        Event::CallOmemo {
+            id: "c1".into(),
+            device_id: 7,
+            fingerprint: "a".repeat(64),
+            trust: "verified".into(),
+            verified: true,
+        },
+    ));
+    assert_eq!(a.model.call.as_ref().unwrap().omemo_verified, Some(true));
+}

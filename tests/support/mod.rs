@@ -50,6 +50,8 @@ struct Opts<'a> {
     registration: bool,
     stun_ports: &'a [u16],
     also_on: Option<&'a str>,
+    /// A module of the test's own: its name and Lua source.
+    module: Option<(&'a str, &'a str)>,
 }
 
 pub struct Prosody {
@@ -131,6 +133,16 @@ impl Prosody {
         )
     }
 
+    /// Also loads a module of the test's own (`mod_{name}.lua` with this source): a
+    /// server that does what a hostile one would.
+    #[allow(dead_code)]
+    pub fn start_with_module(name: &str, source: &str) -> Prosody {
+        Prosody::start_opts(Opts {
+            module: Some((name, source)),
+            ..Default::default()
+        })
+    }
+
     /// Also listens on `addr` (an address of the test's own namespace), for a client
     /// in another namespace to reach it.
     pub fn start_also_on(addr: &str) -> Prosody {
@@ -148,6 +160,7 @@ impl Prosody {
             registration,
             stun_ports,
             also_on,
+            module,
         } = o;
         let dir = tempfile::Builder::new()
             .prefix("banter-prosody-")
@@ -175,6 +188,7 @@ impl Prosody {
         std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         std::fs::create_dir_all(dir.path().join("certs")).unwrap();
+        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
         let d = dir.path().display();
         let config = dir.path().join("prosody.cfg.lua");
         let (register_module, register_settings) = if registration {
@@ -209,6 +223,13 @@ impl Prosody {
             )
         };
         let also_on = also_on.map(|a| format!(", \"{a}\"")).unwrap_or_default();
+        let own_module = match module {
+            Some((name, source)) => {
+                std::fs::write(dir.path().join(format!("plugins/mod_{name}.lua")), source).unwrap();
+                format!(", \"{name}\"")
+            }
+            None => String::new(),
+        };
         std::fs::write(
             &config,
             format!(
@@ -217,6 +238,7 @@ pidfile = "{d}/prosody.pid"
 data_path = "{d}/data"
 run_as_root = true
 log = {{ debug = "{d}/prosody.log" }}
+plugin_paths = {{ "{d}/plugins" }}
 interfaces = {{ "127.0.0.1"{also_on} }}
 c2s_ports = {{ {port} }}
 c2s_direct_tls_ports = {{ {tls_port} }}
@@ -226,7 +248,7 @@ http_ports = {{ {http_ports} }}
 {ws_settings}
 https_ports = {{ }}
 component_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version"{turn_module}{ws_module}{register_module} }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version"{turn_module}{ws_module}{register_module}{own_module} }}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = true
 authentication = "internal_hashed"

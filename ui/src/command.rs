@@ -32,6 +32,16 @@ pub enum UiCommand {
     RemoveContact {
         jid: String,
     },
+    /// Show a contact's OMEMO devices (answered into `Model::omemo`).
+    OmemoDevices {
+        jid: String,
+    },
+    /// Verify (`verified`) or distrust a contact's device by its fingerprint (hex).
+    TrustDevice {
+        jid: String,
+        fingerprint: String,
+        verified: bool,
+    },
     AnswerSubscription {
         jid: String,
         accept: bool,

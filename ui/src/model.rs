@@ -170,6 +170,43 @@ impl std::fmt::Debug for VideoTexture {
     }
 }
 
+/// A contact's OMEMO devices, our trust in each, and our own device's fingerprint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OmemoView {
+    pub jid: String,
+    pub own_fingerprint: Option<String>,
+    pub devices: Vec<DeviceRow>,
+    /// The panel listing them is open.
+    pub open: bool,
+}
+
+impl OmemoView {
+    /// Messages to the contact are encrypted: it publishes at least one device.
+    pub fn encrypted(&self) -> bool {
+        self.devices.iter().any(|d| d.active)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRow {
+    pub device_id: u32,
+    /// Its identity key, hex; `None` until a session or bundle showed it.
+    pub fingerprint: Option<String>,
+    /// `blind`, `verified`, `untrusted` or `undecided`.
+    pub trust: String,
+    /// Its owner still lists it.
+    pub active: bool,
+}
+
+/// A fingerprint as people compare it: groups of eight.
+pub fn grouped_fingerprint(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(8)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The camera picker's entry for the moving test pattern (for people without a camera,
 /// and to check video end to end).
 pub const TEST_PATTERN: &str = "Test pattern";
@@ -203,6 +240,9 @@ pub struct ActiveCall {
     pub local_video: Option<VideoTexture>,
     /// e.g. "640x480 · 30 fps · 700 kb/s"
     pub video_info: Option<String>,
+    /// The peer's media fingerprint came OMEMO-encrypted: `true` from a device the
+    /// user verified.
+    pub omemo_verified: Option<bool>,
 }
 
 impl ActiveCall {
@@ -226,6 +266,7 @@ impl ActiveCall {
             remote_video: None,
             local_video: None,
             video_info: None,
+            omemo_verified: None,
         }
     }
 
@@ -383,6 +424,8 @@ pub struct Model {
     pub account_settings: AccountSettings,
     /// Settings → Test my network.
     pub net_check: NetCheckView,
+    /// The selected contact's OMEMO devices (the conversation's encryption panel).
+    pub omemo: Option<OmemoView>,
     /// Now, for "Today"/"Yesterday" headings (set by the binary each frame; tests fix it).
     pub now_ms: i64,
 }

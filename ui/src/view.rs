@@ -6,8 +6,8 @@ use egui::{Align, Color32, Layout, RichText, ScrollArea, TextEdit, Vec2};
 
 use crate::command::{TypingState, UiCommand};
 use crate::model::{
-    clock_time, day_label, validate_form, Availability, CallPhase, Conversation, Delivery, LeftTab,
-    Model, TimelineItem, TYPING_PAUSE_S,
+    clock_time, day_label, grouped_fingerprint, validate_form, Availability, CallPhase,
+    Conversation, Delivery, LeftTab, Model, OmemoView, TimelineItem, TYPING_PAUSE_S,
 };
 
 /// Height of one contact row; fixed so that the list can be virtualized.
@@ -239,11 +239,13 @@ mod account;
 mod call;
 mod contacts;
 mod conversation;
+mod encryption;
 
 pub use account::*;
 pub use call::*;
 pub use contacts::*;
 pub use conversation::*;
+use encryption::*;
 
 #[cfg(test)]
 mod tests;

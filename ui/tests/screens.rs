@@ -756,3 +756,63 @@ fn settings_test_my_network() {
     h.get_by_label("UDP seems blocked on this network");
     h.get_by_role_and_label(Role::Button, "Test my network");
 }
+
+/// With OMEMO on and the contact's devices known, the conversation says its messages
+/// are encrypted; a click lists the devices with their fingerprints (in groups of
+/// eight), and Verify on the blindly trusted one asks for exactly that device.
+#[test]
+fn encryption_state_devices_and_verify() {
+    use banter_ui::model::{DeviceRow, OmemoView};
+    let fp = "0123456789abcdef".repeat(4);
+    let mut model = signed_in();
+    model.settings.omemo = true;
+    model.omemo = Some(OmemoView {
+        jid: "bob@example.org".into(),
+        own_fingerprint: Some("f".repeat(64)),
+        devices: vec![
+            DeviceRow {
+                device_id: 1,
+                fingerprint: Some(fp.clone()),
+                trust: "blind".into(),
+                active: true,
+            },
+            DeviceRow {
+                device_id: 2,
+                fingerprint: Some("e".repeat(64)),
+                trust: "verified".into(),
+                active: true,
+            },
+        ],
+        open: false,
+    });
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::conversation(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    assert!(h
+        .query_by_label("01234567 89abcdef 01234567 89abcdef 01234567 89abcdef 01234567 89abcdef")
+        .is_none());
+    h.get_by_label("Encrypted").click();
+    h.run();
+    h.get_by_label("01234567 89abcdef 01234567 89abcdef 01234567 89abcdef 01234567 89abcdef");
+    h.get_by_label("trusted (not verified)");
+    // Only the device not verified yet offers Verify.
+    h.get_by_label("Verify").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::TrustDevice {
+            jid: "bob@example.org".into(),
+            fingerprint: fp,
+            verified: true,
+        }]
+    );
+
+    // A contact without devices: its messages go unencrypted, and the window says so.
+    h.state_mut().model.omemo.as_mut().unwrap().devices.clear();
+    h.run();
+    h.get_by_label("Not encrypted");
+}

@@ -109,6 +109,29 @@ impl Endpoint {
     }
 
     /// A Jingle IQ set (XEP-0166); every one is answered.
+    /// A Jingle request of call `sid`'s peer whose fingerprint failed its OMEMO
+    /// check (dtls_verify.rs): acknowledged, and the call ends as a security error.
+    /// False when it is no call's request (then it goes to `handle_jingle`).
+    pub fn jingle_insecure(
+        &mut self,
+        from: &Jid,
+        iq_id: String,
+        sid: &str,
+        now: Instant,
+        dir: &dyn Directory,
+    ) -> bool {
+        if self
+            .calls
+            .get(sid)
+            .is_none_or(|c| c.call.peer != from.to_bare())
+        {
+            return false;
+        }
+        self.send(iq_result(Some(from.clone()), iq_id));
+        self.input(sid, Input::Insecure, now, dir);
+        true
+    }
+
     pub fn handle_jingle(
         &mut self,
         from: Option<Jid>,

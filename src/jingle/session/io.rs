@@ -74,6 +74,9 @@ pub enum Input {
         offer: bool,
     },
     MediaFailed(Reason),
+    /// The peer's DTLS fingerprint failed its OMEMO check (dtls_verify.rs): the
+    /// call ends as a security error.
+    Insecure,
     /// The peer's device went offline (unavailable presence).
     PeerGone,
     /// The peer's device is online again (available presence).

@@ -174,6 +174,18 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
             let level = ((call.mic_level_dbfs + 60.0) / 60.0).clamp(0.0, 1.0);
             ui.add(egui::ProgressBar::new(level).desired_width(120.0));
             ui.separator();
+            match call.omemo_verified {
+                Some(true) => {
+                    ui.label("Verified")
+                        .on_hover_text("Its encryption key is one you verified (OMEMO).");
+                }
+                Some(false) => {
+                    ui.label("Encrypted").on_hover_text(
+                        "Tied to the contact's OMEMO device, which you have not verified.",
+                    );
+                }
+                None => {}
+            }
             ui.label(call.verdict());
             if let Some(q) = call.quality.back() {
                 ui.label(

@@ -37,8 +37,23 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
     ui.horizontal(|ui| {
         ui.heading(contact.display_name());
         ui.label(RichText::new(&jid).weak());
+        encryption_state(ui, model, &jid);
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             ui.menu_button("More", |ui| {
+                if model.settings.omemo && ui.button("Encryption and devices").clicked() {
+                    out.push(UiCommand::OmemoDevices { jid: jid.clone() });
+                    match model.omemo.as_mut().filter(|v| v.jid == jid) {
+                        Some(v) => v.open = true,
+                        None => {
+                            model.omemo = Some(OmemoView {
+                                jid: jid.clone(),
+                                open: true,
+                                ..Default::default()
+                            })
+                        }
+                    }
+                    ui.close();
+                }
                 let label = format!("Remove {} from contacts", contact.display_name());
                 if ui.button(label).clicked() {
                     out.push(UiCommand::RemoveContact { jid: jid.clone() });
@@ -67,6 +82,7 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         });
     });
     ui.separator();
+    devices(ui, model, &jid, out);
     let conv = model.conversations.entry(jid.clone()).or_default();
     let input_height = 36.0;
     ScrollArea::vertical()
