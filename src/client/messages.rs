@@ -37,8 +37,9 @@ impl State {
     }
 
     /// An OMEMO message made readable in place: its body replaced by what it
-    /// carried. `None`: nothing to keep (a key-transport message, or one that could
-    /// not be decrypted, said); otherwise its encryption and our trust in its sender.
+    /// carried, or by a placeholder when it could not be decrypted (said). `None`:
+    /// nothing to keep (a key-transport message, a replay); otherwise its encryption
+    /// and our trust in its sender.
     fn readable(&mut self, m: &mut Message, out: &mut Vec<Stanza>) -> Option<Readable> {
         if !self.config.omemo {
             return Some(Readable::default());
@@ -59,6 +60,15 @@ impl State {
                 })
             }
             omemo::Incoming::Nothing => None,
+            omemo::Incoming::Unreadable => {
+                m.bodies.clear();
+                m.bodies
+                    .insert(xmpp_parsers::message::Lang::new(), omemo::UNREADABLE.into());
+                Some(Readable {
+                    encryption: Some("omemo-unreadable".into()),
+                    trust: None,
+                })
+            }
         }
     }
 

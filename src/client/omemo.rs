@@ -89,9 +89,16 @@ pub(super) enum Incoming {
     Plain,
     /// Decrypted: the body to keep, and our trust in the sending device.
     Body(String, crate::omemo::account::Trust),
-    /// Nothing to show: a key-transport message, or one that failed (said).
+    /// Nothing to show: a key-transport message, a replay, or our own copy.
     Nothing,
+    /// A message with a body that could not be decrypted (said): kept in the
+    /// history as a placeholder, so that it is not lost without a trace.
+    Unreadable,
 }
+
+/// What the history shows for a message that could not be decrypted.
+pub(super) const UNREADABLE: &str =
+    "(An encrypted message that this device could not decrypt. Its sender's device was asked to start a new session; ask them to send it again.)";
 
 impl State {
     fn own_devices(&self) -> Vec<u32> {
@@ -616,15 +623,22 @@ impl State {
                 self.emit(Event::Error {
                     message: format!("a message from {sender} could not be decrypted: {e}"),
                 });
-                // A replay says nothing of the session; anything else may mean it
-                // is broken: begin a new one with that device.
-                let sid = Encrypted::parse(el).ok().map(|e| e.sid);
-                if let (Some(sid), false) =
-                    (sid, matches!(e, AccountError::Omemo(OmemoError::Duplicate)))
-                {
+                // A replay says nothing of the session (and was shown once); anything
+                // else may mean it is broken: begin a new one with that device.
+                let parsed = Encrypted::parse(el).ok();
+                if matches!(e, AccountError::Omemo(OmemoError::Duplicate)) {
+                    return Incoming::Nothing;
+                }
+                if let Some(sid) = parsed.as_ref().map(|e| e.sid) {
                     self.omemo_repair(sender, sid, out);
                 }
-                Incoming::Nothing
+                // An empty (key-transport) one carried nothing to lose.
+                let had_body = parsed.is_none_or(|e| e.payload.is_some());
+                if had_body {
+                    Incoming::Unreadable
+                } else {
+                    Incoming::Nothing
+                }
             }
         }
     }

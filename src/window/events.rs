@@ -137,9 +137,15 @@ impl App {
                 let video = media.contains(&Media::Video);
                 self.on_call(id, peer, direction, state, video)
             }
-            Event::CallOmemo { id, verified, .. } => {
+            Event::CallOmemo {
+                id,
+                verified,
+                trust,
+                ..
+            } => {
                 if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
-                    call.omemo_verified = Some(verified);
+                    // A device refused or not decided on is not shown as a safe one.
+                    call.omemo_verified = (verified || trust == "blind").then_some(verified);
                 }
             }
             Event::CallVideo { id, .. } => {

@@ -816,3 +816,26 @@ fn encryption_state_devices_and_verify() {
     h.run();
     h.get_by_label("Not encrypted");
 }
+
+/// The call bar says whether the call is tied to the contact's OMEMO device: verified,
+/// encrypted to a device trusted blindly, or (OMEMO on, no such tie) not verified.
+#[test]
+fn the_call_says_verified_encrypted_or_not_verified() {
+    let mut model = signed_in();
+    model.settings.omemo = true;
+    model.call = Some(ActiveCall::new("c1", "bob@example.org", CallPhase::Active));
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::call_bar(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.get_by_label("Not verified");
+    for (state, label) in [(Some(true), "Verified"), (Some(false), "Encrypted")] {
+        h.state_mut().model.call.as_mut().unwrap().omemo_verified = state;
+        h.run();
+        h.get_by_label(label);
+        assert!(h.query_by_label("Not verified").is_none());
+    }
+}

@@ -184,6 +184,12 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                         "Tied to the contact's OMEMO device, which you have not verified.",
                     );
                 }
+                None if model.settings.omemo => {
+                    ui.label("Not verified").on_hover_text(
+                        "The contact's device did not send its media key through OMEMO \
+                         (no session with it yet, or a client without it).",
+                    );
+                }
                 None => {}
             }
             ui.label(call.verdict());
