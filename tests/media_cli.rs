@@ -189,7 +189,7 @@ fn microphone_and_speaker_through_pulseaudio() {
 
     // Speaker: what one Banter plays to the speaker (the null sink) another captures
     // from the microphone (its monitor).
-    let speaker = pulse
+    let mut speaker = pulse
         .cmd(env!("CARGO_BIN_EXE_banter"))
         .args([
             "sound-test",
@@ -197,12 +197,26 @@ fn microphone_and_speaker_through_pulseaudio() {
             "tone:880",
             "--audio-out",
             "speaker",
+            "--json",
         ])
         .args(["--duration", "4"])
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    // Capturing starts once the speaker side says it plays the tone out loud (its
+    // once-a-second stats): a capture begun on the stream's onset measures that.
+    let mut speaker_out = std::io::BufReader::new(speaker.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut speaker_out, &mut line).unwrap();
+        assert!(n > 0, "the speaker side never played the tone out loud");
+        let v: Value = serde_json::from_str(line.trim()).unwrap_or_default();
+        if v["event"] == "stats" && v["audio_level_out"].as_f64().is_some_and(|l| l > -40.0) {
+            break;
+        }
+    }
     let captured = dir.path().join("captured.wav");
     let out = pulse
         .cmd(env!("CARGO_BIN_EXE_banter"))
@@ -216,6 +230,7 @@ fn microphone_and_speaker_through_pulseaudio() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    std::io::Read::read_to_end(&mut speaker_out, &mut Vec::new()).unwrap();
     let played = speaker.wait_with_output().unwrap();
     assert!(
         played.status.success(),
