@@ -605,13 +605,14 @@ fn a_call_between_verified_devices_says_verified_on_both_sides() {
 }
 
 /// A server that alters the encrypted fingerprint of Bob's session-accept (a flipped
-/// character), or puts a plain one of its own in its place: Alice's Banter, whose
-/// own went encrypted, ends the call as a `security-error` before any media flows,
-/// and says so; Bob's call ends with the same reason.
+/// character), puts a plain one of its own in its place, adds two plain ones beside
+/// it, or drops its hash: Alice's Banter, whose own went encrypted, ends the call as
+/// a `security-error` before any media flows, and says so; Bob's call ends with the
+/// same reason.
 #[test]
 fn a_fingerprint_altered_on_the_way_ends_the_call_as_a_security_error() {
     let source = include_str!("omemo/mod_tamper_dtls.lua");
-    for mode in ["flip", "strip"] {
+    for mode in ["flip", "strip", "double", "nohash"] {
         let source = source.replace("local mode = \"flip\"", &format!("local mode = \"{mode}\""));
         assert!(source.contains(&format!("local mode = \"{mode}\"")));
         let server = Prosody::start_with_module("tamper_dtls", &source);

@@ -69,50 +69,80 @@ pub fn seal(jingle: &mut Element, mut seal: impl FnMut(&str) -> Option<Element>)
     true
 }
 
-/// How a session-initiate's or session-accept's fingerprints came.
+/// How a Jingle request's fingerprints came.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opened<T> {
-    /// None encrypted.
+    /// No fingerprint at all (a content bundled with one that has it).
+    None,
+    /// Plain ones only.
     Plain,
-    /// Every one encrypted, and opened: what `open` said of each.
+    /// Every transport had exactly one, encrypted, and each opened: what `open` said
+    /// of each.
     Sealed(Vec<T>),
-    /// Some encrypted, some not: opened, but the call is not verified by them.
-    Partly(Vec<T>),
 }
 
 /// Puts back the plain fingerprint of each encrypted one, its text what `open` reads
-/// from the `<encrypted>` element. The first failure is returned (the Jingle then
-/// half done: it is not to be used).
+/// from the `<encrypted>` element. All or nothing, so that the fingerprint DTLS is
+/// checked against is always the one opened: a transport with an encrypted one and
+/// any other, or one without while another has one, is refused (`refuse` says why),
+/// as is a failure of `open`, and more contents than a call has. The Jingle is not
+/// to be used after an error.
 pub fn open<T, E>(
     jingle: &mut Element,
     mut open: impl FnMut(&Element) -> Result<(String, T), E>,
-    missing: impl Fn() -> E,
+    refuse: impl Fn(&'static str) -> E,
 ) -> Result<Opened<T>, E> {
-    let mut opened = Vec::new();
-    let mut plain = 0;
+    let (mut sealed, mut plain, mut bare) = (0usize, 0usize, 0usize);
     for t in transports_mut(jingle) {
-        let Some(fp) = t.remove_child("fingerprint", NS) else {
-            plain += usize::from(t.get_child("fingerprint", NS_DTLS).is_some());
-            continue;
-        };
-        let encrypted = fp.get_child("encrypted", NS_AXOLOTL).ok_or_else(&missing)?;
-        let (text, said) = open(encrypted)?;
-        let mut b = Element::builder("fingerprint", NS_DTLS);
-        for attr in ["hash", "setup"] {
-            if let Some(v) = fp.attr(attr) {
-                b = b.a(attr, v);
+        let count = |ns| t.children().filter(|c| c.is("fingerprint", ns)).count();
+        match (count(NS), count(NS_DTLS)) {
+            (0, 0) => bare += 1,
+            (0, _) => plain += 1,
+            (1, 0) => sealed += 1,
+            _ => {
+                return Err(refuse(
+                    "a transport with an encrypted fingerprint and another",
+                ))
             }
         }
-        // A plain one beside it is the one that counts for DTLS: it goes.
-        t.remove_child("fingerprint", NS_DTLS);
+    }
+    if sealed == 0 {
+        return Ok(if plain > 0 {
+            Opened::Plain
+        } else {
+            Opened::None
+        });
+    }
+    if plain > 0 || bare > 0 {
+        return Err(refuse(
+            "some of its contents' fingerprints were not encrypted",
+        ));
+    }
+    if sealed > super::limits::CONTENTS {
+        return Err(refuse(
+            "more encrypted fingerprints than a call has contents",
+        ));
+    }
+    let mut opened = Vec::new();
+    for t in transports_mut(jingle) {
+        let Some(fp) = t.remove_child("fingerprint", NS) else {
+            continue;
+        };
+        let hash = fp
+            .attr("hash")
+            .ok_or_else(|| refuse("an encrypted fingerprint without its hash"))?;
+        let encrypted = fp
+            .get_child("encrypted", NS_AXOLOTL)
+            .ok_or_else(|| refuse("an encrypted fingerprint without its OMEMO message"))?;
+        let (text, said) = open(encrypted)?;
+        let mut b = Element::builder("fingerprint", NS_DTLS).a("hash", hash);
+        if let Some(v) = fp.attr("setup") {
+            b = b.a("setup", v);
+        }
         t.append_child(b.append(text).build());
         opened.push(said);
     }
-    Ok(match (opened.is_empty(), plain) {
-        (true, _) => Opened::Plain,
-        (false, 0) => Opened::Sealed(opened),
-        (false, _) => Opened::Partly(opened),
-    })
+    Ok(Opened::Sealed(opened))
 }
 
 #[cfg(test)]
@@ -163,10 +193,7 @@ mod tests {
         assert!(!wire.contains(NS_DTLS), "{wire}");
         assert_eq!(wire.matches(NS).count(), 2, "{wire}");
         assert!(wire.contains("hash='sha-256'") || wire.contains("hash=\"sha-256\""));
-        assert_eq!(
-            open(&mut j, read, || "missing"),
-            Ok(Opened::Sealed(vec![7, 7]))
-        );
+        assert_eq!(open(&mut j, read, |w| w), Ok(Opened::Sealed(vec![7, 7])));
         let t = super::super::ice_udp::Transport::parse(
             j.get_child("content", super::super::NS)
                 .unwrap()
@@ -192,27 +219,69 @@ mod tests {
     }
 
     #[test]
-    fn plain_partly_and_failing_fingerprints() {
+    fn plain_none_and_every_way_of_mixing_them_in() {
         let mut j = jingle(&["audio"]);
-        assert_eq!(open(&mut j, read, || "missing"), Ok(Opened::Plain));
+        assert_eq!(open(&mut j, read, |w| w), Ok(Opened::Plain));
+        let mut j: Element = "<jingle xmlns='urn:xmpp:jingle:1' action='content-add' sid='s'><content creator='initiator' name='v'><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'/></content></jingle>"
+            .parse()
+            .unwrap();
+        assert_eq!(open(&mut j, read, |w| w), Ok(Opened::None));
 
-        let mut j = jingle(&["audio", "video"]);
-        seal(&mut j, |t| Some(fake_encrypted(t)));
+        let sealed = || {
+            let mut j = jingle(&["audio", "video"]);
+            seal(&mut j, |t| Some(fake_encrypted(t)));
+            j
+        };
+
+        // One content plain, the other encrypted.
         let mut half = jingle(&["audio"]);
-        let video = j.children().nth(1).unwrap().clone();
-        half.append_child(video);
-        assert_eq!(
-            open(&mut half, read, || "missing"),
-            Ok(Opened::Partly(vec![7]))
-        );
+        half.append_child(sealed().children().nth(1).unwrap().clone());
+        assert!(open(&mut half, read, |w| w).is_err());
+
+        // A plain one (or two) beside the encrypted one: the plain would be what DTLS
+        // checks.
+        for extra in 1..=2 {
+            let mut j = sealed();
+            for t in transports_mut(&mut j) {
+                for _ in 0..extra {
+                    t.append_child(
+                        Element::builder("fingerprint", NS_DTLS)
+                            .a("hash", "sha-256")
+                            .append("EV:IL")
+                            .build(),
+                    );
+                }
+            }
+            assert!(open(&mut j, read, |w| w).is_err(), "{extra}");
+        }
+
+        // One content without any fingerprint (it would take one from elsewhere).
+        let mut j = sealed();
+        if let Some(t) = transports_mut(&mut j).next() {
+            t.remove_child("fingerprint", NS);
+        }
+        assert!(open(&mut j, read, |w| w).is_err());
+
+        // An encrypted one without its hash (it would parse as none).
+        let mut j = sealed();
+        for t in transports_mut(&mut j) {
+            let mut fp = t.remove_child("fingerprint", NS).unwrap();
+            let enc = fp.remove_child("encrypted", NS_AXOLOTL).unwrap();
+            t.append_child(Element::builder("fingerprint", NS).append(enc).build());
+        }
+        assert!(open(&mut j, read, |w| w).is_err());
 
         let mut j = jingle(&["audio"]);
         seal(&mut j, |_| Some(fake_encrypted("bad")));
-        assert_eq!(open(&mut j, read, || "missing"), Err("does not decrypt"));
+        assert_eq!(open(&mut j, read, |w| w), Err("does not decrypt"));
 
         let mut j = jingle(&["audio"]);
         seal(&mut j, |_| Some(Element::builder("x", "y").build()));
-        assert_eq!(open(&mut j, read, || "missing"), Err("missing"));
+        assert!(open(&mut j, read, |w| w).is_err());
+
+        let mut j = jingle(&["a", "b", "c", "d", "e"]);
+        seal(&mut j, |t| Some(fake_encrypted(t)));
+        assert!(open(&mut j, read, |w| w).is_err());
     }
 
     #[test]

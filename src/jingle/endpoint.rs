@@ -327,14 +327,11 @@ impl Endpoint {
         self.calls.get(id)?.call.peer_full.as_ref()
     }
 
-    /// Whether call `id` is ours (in any state).
-    pub fn has_call(&self, id: &str) -> bool {
-        self.calls.contains_key(id)
-    }
-
-    /// Whom call `id` is with.
-    pub fn call_peer(&self, id: &str) -> Option<&BareJid> {
-        Some(&self.calls.get(id)?.call.peer)
+    /// Whether `from` is call `id`'s peer (its device, once known).
+    pub fn is_call_peer(&self, id: &str, from: &Jid) -> bool {
+        self.calls
+            .get(id)
+            .is_some_and(|c| c.call.is_from_peer(from))
     }
 
     /// Whether we have a call (of any state) with `peer`.

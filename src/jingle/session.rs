@@ -358,7 +358,8 @@ impl Call {
         out
     }
 
-    fn is_from_peer(&self, from: &Jid) -> bool {
+    /// The call's peer: its device once known, else anyone of its JID.
+    pub(crate) fn is_from_peer(&self, from: &Jid) -> bool {
         match (&self.peer_full, from.clone().try_into_full()) {
             (Some(p), Ok(f)) => *p == f,
             (None, _) => from.to_bare() == self.peer,

@@ -325,6 +325,36 @@ impl Omemo {
         devices: &[(String, u32, Option<Bundle>)],
         body: Option<&str>,
     ) -> Result<Sealed, AccountError> {
+        self.encrypt_for(store, devices, body, true)
+    }
+
+    /// `text` to one device, whatever our trust in it: for what is not secret but
+    /// must not be changed on the way (a call's DTLS fingerprint), which the receiving
+    /// side judges by its own trust in us. `None`: no session with it and no bundle.
+    pub fn encrypt_to_any(
+        &mut self,
+        store: &Store,
+        peer: &str,
+        device_id: u32,
+        bundle: Option<Bundle>,
+        text: &str,
+    ) -> Result<Option<Encrypted>, AccountError> {
+        let sealed = self.encrypt_for(
+            store,
+            &[(peer.to_string(), device_id, bundle)],
+            Some(text),
+            false,
+        )?;
+        Ok((!sealed.encrypted.keys.is_empty()).then_some(sealed.encrypted))
+    }
+
+    fn encrypt_for(
+        &mut self,
+        store: &Store,
+        devices: &[(String, u32, Option<Bundle>)],
+        body: Option<&str>,
+        trust_needed: bool,
+    ) -> Result<Sealed, AccountError> {
         let (material, iv, payload) = match body {
             Some(text) => {
                 let b = axolotl::seal(text.as_bytes())?;
@@ -343,7 +373,7 @@ impl Omemo {
             let trust = self.trust_of(store, peer, *device_id, s.their_identity().as_bytes())?;
             // An empty message only answers a session the device began: no secret
             // in it, so no trust needed.
-            if body.is_some() && !trust.sendable() {
+            if trust_needed && body.is_some() && !trust.sendable() {
                 // Its key is kept, for the user to compare and decide.
                 store.set_omemo_identity(
                     &self.account,

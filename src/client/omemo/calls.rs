@@ -1,16 +1,20 @@
 //! Calls verified by OMEMO (jingle/dtls_verify.rs), as Conversations does them:
 //! - our JMI `<proceed>` names our device;
 //! - our session-initiate (to the device the callee's proceed named) or
-//!   session-accept (to the device that sealed the caller's) carries its fingerprints
-//!   encrypted, when we have a session with that device and trust it; else plain,
-//!   and the call is not verified;
-//! - the peer's are opened and checked: one that does not decrypt, comes from
-//!   another device than the call's, or comes plain in answer to our sealed one ends
-//!   the call as a `security-error`; the others are reported (`Event::CallOmemo`),
+//!   session-accept (to the device that sealed the caller's), and a content-add or
+//!   content-accept later in such a call (Dino seals those too), carry their
+//!   fingerprints encrypted to that device when we have a session with it; else
+//!   plain, and the call is not verified;
+//! - the peer's are opened and checked before the call machine sees them, only for
+//!   the call's peer: a fingerprint that does not decrypt, comes from another device,
+//!   comes plain in answer to our encrypted one or beside an encrypted one, or comes
+//!   plain in a content added to a call whose fingerprints came encrypted, ends the
+//!   call as a `security-error`; the others are reported (`Event::CallOmemo`),
 //!   `verified` when the device is.
+// Reads what peers send: a panic here is a remote crash.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use crate::jingle::{dtls_verify, jmi, Action};
-use crate::omemo::account::Trust;
 
 use super::*;
 
@@ -22,10 +26,16 @@ pub(in crate::client) struct CallKeys {
     device: Option<u32>,
     /// Our fingerprints went sealed: the peer's answer must be too.
     sealed: bool,
+    /// The peer's fingerprints came sealed: so must those of contents it adds.
+    opened: bool,
+    /// Requests opened so far, as they came and as opened: a copy of one the server
+    /// sends again (after a stream resumption) is not decrypted twice (it could not
+    /// be: its message keys are used up).
+    seen: Vec<(Element, Element)>,
 }
 
-/// Calls checked at once at most (a flood of proceeds costs no more).
-const MAX_CALLS: usize = 16;
+/// Requests of one call remembered in `seen` (initiate, accept, a few contents).
+const SEEN_PER_CALL: usize = 6;
 
 fn jingle_action(payload: &Element) -> Option<Action> {
     if !payload.is("jingle", crate::jingle::NS) {
@@ -34,6 +44,8 @@ fn jingle_action(payload: &Element) -> Option<Action> {
     match payload.attr("action")? {
         "session-initiate" => Some(Action::SessionInitiate),
         "session-accept" => Some(Action::SessionAccept),
+        "content-add" => Some(Action::ContentAdd),
+        "content-accept" => Some(Action::ContentAccept),
         _ => None,
     }
 }
@@ -69,10 +81,8 @@ impl State {
                     .cloned()
                     .flatten();
                 let sealed = dtls_verify::seal(payload, |text| {
-                    let e = o.encrypt(store, &[(peer.clone(), device, bundle.clone())], Some(text));
-                    match e {
-                        Ok(e) if !e.encrypted.keys.is_empty() => Some(e.encrypted.to_element()),
-                        Ok(_) => None,
+                    match o.encrypt_to_any(store, &peer, device, bundle.clone(), text) {
+                        Ok(e) => e.map(|e| e.to_element()),
                         Err(e) => {
                             tracing::info!(error = %e, "the call's fingerprint not sealed");
                             None
@@ -84,7 +94,7 @@ impl State {
                         k.sealed = true;
                     }
                 } else {
-                    tracing::info!(%sid, device, "no trusted session with the peer's device: the call is not verified");
+                    tracing::info!(%sid, device, "no session with the peer's device: the call is not verified");
                 }
             }
             _ => {}
@@ -92,7 +102,8 @@ impl State {
         s
     }
 
-    /// A JMI message about a call: the device a proceed names is kept.
+    /// A JMI message about a call: the device the peer's proceed names is kept (the
+    /// first one: a later proceed does not change it).
     pub(in crate::client) fn omemo_call_jmi(&mut self, m: &Message) {
         if !self.omemo.is_on() {
             return;
@@ -100,16 +111,18 @@ impl State {
         let Some(p) = m.payloads.iter().find(|p| p.is("proceed", jmi::NS)) else {
             return;
         };
-        let (Some(id), Some(device)) = (p.attr("id"), dtls_verify::proceed_device(p)) else {
+        let (Some(id), Some(device), Some(from)) = (
+            p.attr("id"),
+            dtls_verify::proceed_device(p),
+            m.from.as_ref(),
+        ) else {
             return;
         };
-        let from = m.from.as_ref().map(Jid::to_bare);
-        if from.is_some()
-            && self.endpoint.call_peer(id) == from.as_ref()
-            && self.omemo.calls.len() < MAX_CALLS
-        {
-            self.omemo.calls.entry(id.to_string()).or_default().device = Some(device);
+        if !self.endpoint.is_call_peer(id, from) {
+            return;
         }
+        let keys = self.omemo.calls.entry(id.to_string()).or_default();
+        keys.device.get_or_insert(device);
     }
 
     /// A call ended: its keys go.
@@ -118,7 +131,7 @@ impl State {
     }
 
     /// A Jingle request from `from`: its sealed fingerprints opened in place. `Err`
-    /// says why the call is not safe.
+    /// says why the call is not safe. Only the call's peer is heard.
     pub(in crate::client) fn omemo_call_in(
         &mut self,
         from: &Jid,
@@ -129,10 +142,18 @@ impl State {
             return Ok(());
         };
         let sid = payload.attr("sid").unwrap_or_default().to_string();
-        let known = self.endpoint.has_call(&sid);
-        let Some(o) = self.omemo.omemo.as_mut().filter(|_| known) else {
+        if !self.endpoint.is_call_peer(&sid, from) {
+            return Ok(());
+        }
+        let Some(o) = self.omemo.omemo.as_mut() else {
             return Ok(());
         };
+        let keys = self.omemo.calls.entry(sid.clone()).or_default();
+        if let Some((_, opened)) = keys.seen.iter().find(|(came, _)| came == payload) {
+            *payload = opened.clone();
+            return Ok(());
+        }
+        let came = payload.clone();
         let peer = from.to_bare();
         let store = &self.store;
         let opened = dtls_verify::open(
@@ -145,19 +166,21 @@ impl State {
                 let text = d.body.clone().ok_or("an empty OMEMO message")?;
                 Ok((text, d))
             },
-            || "an encrypted fingerprint without its OMEMO message".to_string(),
+            str::to_string,
         )
-        .map_err(|e| format!("its DTLS fingerprint could not be decrypted ({e})"))?;
-        let keys = self.omemo.calls.entry(sid.clone()).or_default();
-        let (all, whole) = match opened {
-            dtls_verify::Opened::Plain if keys.sealed && action == Action::SessionAccept => {
+        .map_err(|e| format!("its DTLS fingerprint did not check out ({e})"))?;
+        let all = match opened {
+            dtls_verify::Opened::Plain
+                if keys.sealed && action == Action::SessionAccept
+                    || keys.opened
+                        && matches!(action, Action::ContentAdd | Action::ContentAccept) =>
+            {
                 return Err(
-                    "its DTLS fingerprint came unencrypted though ours was encrypted".into(),
+                    "its DTLS fingerprint came unencrypted where it had to be encrypted".into(),
                 )
             }
-            dtls_verify::Opened::Plain => return Ok(()),
-            dtls_verify::Opened::Sealed(all) => (all, true),
-            dtls_verify::Opened::Partly(all) => (all, false),
+            dtls_verify::Opened::Plain | dtls_verify::Opened::None => return Ok(()),
+            dtls_verify::Opened::Sealed(all) => all,
         };
         let Some(first) = all.first().cloned() else {
             return Ok(());
@@ -175,16 +198,28 @@ impl State {
             ));
         }
         keys.device = Some(first.device_id);
+        keys.opened = true;
+        if keys.seen.len() < SEEN_PER_CALL {
+            keys.seen.push((came, payload.clone()));
+        }
         if all.iter().any(|d| d.began_session) {
+            self.omemo.lists.remove(peer.as_str());
+            self.emit(Event::OmemoSession {
+                jid: peer.to_string(),
+                device_id: first.device_id,
+                fingerprint: first.fingerprint.clone(),
+            });
             self.omemo_answer_session(&peer, first.device_id, out);
         }
-        self.emit(Event::CallOmemo {
-            id: sid,
-            device_id: first.device_id,
-            fingerprint: first.fingerprint.clone(),
-            trust: first.trust.as_str().to_string(),
-            verified: whole && first.trust == Trust::Verified,
-        });
+        if matches!(action, Action::SessionInitiate | Action::SessionAccept) {
+            self.emit(Event::CallOmemo {
+                id: sid,
+                device_id: first.device_id,
+                fingerprint: first.fingerprint.clone(),
+                trust: first.trust.as_str().to_string(),
+                verified: first.trust == Trust::Verified,
+            });
+        }
         Ok(())
     }
 }

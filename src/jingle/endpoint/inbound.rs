@@ -120,11 +120,7 @@ impl Endpoint {
         now: Instant,
         dir: &dyn Directory,
     ) -> bool {
-        if self
-            .calls
-            .get(sid)
-            .is_none_or(|c| c.call.peer != from.to_bare())
-        {
+        if !self.is_call_peer(sid, from) {
             return false;
         }
         self.send(iq_result(Some(from.clone()), iq_id));
