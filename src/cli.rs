@@ -24,6 +24,7 @@ mod media;
 mod network;
 mod omemo;
 mod report;
+mod rooms;
 
 use account::*;
 pub use args::*;
@@ -31,6 +32,7 @@ use calls::*;
 use media::*;
 use network::*;
 use omemo::*;
+use rooms::*;
 
 /// A user-facing failure: printed as `error: ...`.
 #[derive(Debug)]
@@ -243,6 +245,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             contact,
             fingerprint,
         } => omemo(&args, verb, contact, fingerprint),
+        Cmd::Room {
+            verb,
+            room: jid,
+            nick,
+            password,
+            body,
+            duration,
+        } => {
+            let opts = RoomOptions {
+                nick,
+                password,
+                body,
+                duration,
+            };
+            room(&args, verb, &jid, opts).await
+        }
         Cmd::Account {
             verb,
             new_password_file,
@@ -505,6 +523,20 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
             Event::ContactRemoved { jid } => format!("contact {jid} removed"),
             Event::MessageDelivered { id } => format!("delivered {id}"),
             Event::Error { message } => format!("error: {message}"),
+            Event::RoomJoined { room, nick } => format!("joined {room} as {nick}"),
+            Event::RoomLeft { room, reason } => format!("out of {room}: {reason}"),
+            Event::RoomMessage {
+                room, nick, body, ..
+            } => format!("[{room}] {nick}: {body}"),
+            Event::RoomSubject { room, subject, .. } => format!("[{room}] subject: {subject}"),
+            Event::Occupant { room, occupant, .. } => format!(
+                "[{room}] {} is here ({}, {})",
+                occupant.nick, occupant.role, occupant.show
+            ),
+            Event::OccupantLeft { room, nick, reason } => match reason {
+                Some(r) => format!("[{room}] {nick} left ({r})"),
+                None => format!("[{room}] {nick} left"),
+            },
             _ => return,
         }
     };

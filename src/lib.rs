@@ -12,6 +12,7 @@ pub mod jingle;
 mod limits;
 pub mod local;
 pub mod omemo;
+pub mod rooms;
 pub mod store;
 pub mod xmpp;
 

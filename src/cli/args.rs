@@ -218,6 +218,27 @@ pub enum Cmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Group chat rooms (XEP-0045): join one and stay, printing its events, or send
+    /// one message to it
+    Room {
+        /// join or send
+        #[arg(value_enum)]
+        verb: RoomVerb,
+        /// The room, e.g. team@rooms.example.org
+        room: String,
+        /// Your nickname in the room (default: your account's name)
+        #[arg(long)]
+        nick: Option<String>,
+        /// The room's password, if it has one
+        #[arg(long)]
+        password: Option<String>,
+        /// The message to send (send)
+        #[arg(long)]
+        body: Option<String>,
+        /// Leave after this many seconds (join; default: when stopped)
+        #[arg(long)]
+        duration: Option<f64>,
+    },
     /// OMEMO devices and their fingerprints (this device's and contacts'), and
     /// trusting or refusing one after comparing its fingerprint (works offline)
     Omemo {
@@ -258,6 +279,15 @@ pub enum AccountVerb {
     /// Delete the account on the server (XEP-0077); needs --yes. Its stored password is
     /// forgotten; the history on this device is kept
     Delete,
+}
+
+/// What `banter room` does.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum RoomVerb {
+    /// Join and stay, printing the room's events
+    Join,
+    /// Join, send one message, and leave once the room has it
+    Send,
 }
 
 /// What `banter omemo` does.

@@ -121,6 +121,26 @@ pub enum Command {
     /// Check what calls would get from this network (STUN, TURN over UDP/TCP/TLS, the
     /// NAT): answered by `Event::NetCheck` within seconds.
     NetCheck,
+    /// Join a group chat room (XEP-0045) as `nick`: answered by `Event::RoomJoined`
+    /// (then its occupants, subject and last messages) or `Event::RoomLeft` with why.
+    JoinRoom {
+        room: BareJid,
+        nick: String,
+        password: Option<String>,
+    },
+    LeaveRoom {
+        room: BareJid,
+    },
+    /// A message to everyone in a room we are in (it comes back as `RoomMessage`).
+    SendRoomMessage {
+        id: String,
+        room: BareJid,
+        body: String,
+    },
+    SetRoomSubject {
+        room: BareJid,
+        subject: String,
+    },
     /// A contact's OMEMO devices and our trust in each: answered by
     /// `Event::OmemoDeviceList`.
     OmemoDevices {

@@ -90,6 +90,18 @@ impl State {
             }
             Command::NetCheck => self.net_check(out),
             Command::OmemoDevices { jid } => self.omemo_devices(&jid),
+            Command::JoinRoom {
+                room,
+                nick,
+                password,
+            } => self.join_room(room, nick, password, out),
+            Command::LeaveRoom { room } => self.leave_room(&room, out),
+            Command::SendRoomMessage { id, room, body } => {
+                self.send_room_message(id, &room, &body, out)
+            }
+            Command::SetRoomSubject { room, subject } => {
+                self.set_room_subject(&room, &subject, out)
+            }
             Command::OmemoTrust {
                 jid,
                 fingerprint,

@@ -266,6 +266,46 @@ pub enum Event {
         own_fingerprint: Option<String>,
         devices: Vec<OmemoDeviceInfo>,
     },
+    /// We are in a group chat room, as `nick`.
+    RoomJoined {
+        room: String,
+        nick: String,
+    },
+    /// We are out of a room: we left, were kicked or banned, or could not join
+    /// (`reason` in words).
+    RoomLeft {
+        room: String,
+        reason: String,
+    },
+    /// An occupant of a room came or changed (role, affiliation, show).
+    Occupant {
+        room: String,
+        present: bool,
+        #[serde(flatten)]
+        occupant: crate::rooms::Occupant,
+    },
+    /// An occupant left a room (`reason`: kicked, banned, changed nick).
+    OccupantLeft {
+        room: String,
+        nick: String,
+        reason: Option<String>,
+    },
+    /// A message in a room (ours too, as the room sends it back); `from_archive`
+    /// for the room's history sent on joining.
+    RoomMessage {
+        room: String,
+        nick: String,
+        id: String,
+        body: String,
+        ts_ms: i64,
+        from_archive: bool,
+    },
+    /// A room's subject, and who set it.
+    RoomSubject {
+        room: String,
+        subject: String,
+        nick: Option<String>,
+    },
     /// A network check's findings (`Command::NetCheck`).
     NetCheck {
         #[serde(skip)]

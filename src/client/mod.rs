@@ -161,6 +161,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         xmpp_socket,
         call_paths: Default::default(),
         omemo: Default::default(),
+        rooms: HashMap::new(),
         media_tx,
         password,
         deleted: false,
@@ -275,6 +276,8 @@ struct State {
     trust: std::sync::Arc<rustls::ClientConfig>,
     /// End-to-end encryption (when `config.omemo`).
     omemo: omemo::OmemoClient,
+    /// Group chat rooms we are in or joining (rooms.rs).
+    rooms: HashMap<BareJid, crate::rooms::Room>,
     /// The XMPP connection in use: cut when its address goes away.
     xmpp_socket: connect::XmppSocket,
     /// The addresses calls bind and the default routes, as last seen: a change
@@ -294,6 +297,7 @@ mod messages;
 pub mod netcheck;
 mod omemo;
 mod report;
+mod rooms;
 
 pub use api::*;
 use iq::*;
@@ -362,6 +366,7 @@ async fn run(
                         st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false });
                         st.check_downgrade();
                         st.on_online(&mut out);
+                        st.rooms_online(&mut out);
                         st.calls_signaling(true, true, &mut out);
                     }
                     StreamEv::Stream(StreamEvent::Suspended) => {
@@ -634,6 +639,13 @@ impl State {
                 out,
             ) => {}
             Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out),
+            Stanza::Presence(p) if self.is_room(p.from.as_ref()) => self.on_room_presence(p, out),
+            Stanza::Message(m)
+                if self.is_room(m.from.as_ref())
+                    && matches!(m.type_, MessageType::Groupchat | MessageType::Error) =>
+            {
+                self.on_room_message(m)
+            }
             Stanza::Presence(p) => {
                 if let Some(from) = &p.from {
                     match p.type_ {

@@ -14,6 +14,7 @@ pub mod extdisco;
 pub mod forwarded;
 pub mod guard;
 pub mod mam;
+pub mod muc;
 pub mod omemo;
 pub mod presence;
 pub mod receipts;

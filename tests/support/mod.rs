@@ -21,6 +21,9 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub const DOMAIN: &str = "example.test";
+/// The test server's group chat service (`Prosody::start_with_muc`).
+#[allow(dead_code)]
+pub const MUC: &str = "rooms.example.test";
 
 /// A free TCP port on 127.0.0.1 (bound and released; a small race is acceptable).
 pub fn free_port() -> u16 {
@@ -52,6 +55,8 @@ struct Opts<'a> {
     also_on: Option<&'a str>,
     /// A module of the test's own: its name and Lua source.
     module: Option<(&'a str, &'a str)>,
+    /// A group chat service (mod_muc with mod_muc_mam) at `rooms.example.test`.
+    muc: bool,
 }
 
 pub struct Prosody {
@@ -143,6 +148,15 @@ impl Prosody {
         })
     }
 
+    /// With a group chat service (XEP-0045, its archive XEP-0313) at `MUC`.
+    #[allow(dead_code)]
+    pub fn start_with_muc() -> Prosody {
+        Prosody::start_opts(Opts {
+            muc: true,
+            ..Default::default()
+        })
+    }
+
     /// Also listens on `addr` (an address of the test's own namespace), for a client
     /// in another namespace to reach it.
     pub fn start_also_on(addr: &str) -> Prosody {
@@ -161,7 +175,13 @@ impl Prosody {
             stun_ports,
             also_on,
             module,
+            muc,
         } = o;
+        let muc_component = if muc {
+            format!("Component \"{MUC}\" \"muc\"\nmodules_enabled = {{ \"muc_mam\" }}\n")
+        } else {
+            String::new()
+        };
         let dir = tempfile::Builder::new()
             .prefix("banter-prosody-")
             .tempdir()
@@ -261,6 +281,7 @@ ssl = {{ certificate = "{d}/cert.pem", key = "{d}/key.pem" }}
 {register_settings}
 VirtualHost "{DOMAIN}"
 {turn_settings}
+{muc_component}
 "#
             ),
         )

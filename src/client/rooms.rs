@@ -1,0 +1,207 @@
+//! Group chat rooms in the account (XEP-0045): joined on command and joined again
+//! after a new session (a resumed one keeps them); the room's presences and
+//! messages go to `rooms::Room` and out as `Event::RoomJoined`, `Occupant`,
+//! `RoomMessage`, `RoomSubject` and `RoomLeft`, never to the contact list.
+
+use crate::rooms::{Room, RoomState, RoomUpdate};
+use crate::xmpp::muc;
+
+use super::*;
+
+/// Rooms one account may be in at once.
+const MAX_ROOMS: usize = 100;
+
+impl State {
+    pub(super) fn join_room(
+        &mut self,
+        room: BareJid,
+        nick: String,
+        password: Option<String>,
+        out: &mut Vec<Stanza>,
+    ) {
+        if !muc::nick_ok(&nick) {
+            return self.emit(Event::RoomLeft {
+                room: room.to_string(),
+                reason: format!("'{nick}' cannot be a nickname"),
+            });
+        }
+        if !self.rooms.contains_key(&room) && self.rooms.len() >= MAX_ROOMS {
+            return self.emit(Event::RoomLeft {
+                room: room.to_string(),
+                reason: format!("already in {MAX_ROOMS} rooms"),
+            });
+        }
+        let r = Room::new(nick, password);
+        self.send_join(&room, &r, out);
+        self.rooms.insert(room, r);
+    }
+
+    fn send_join(&self, room: &BareJid, r: &Room, out: &mut Vec<Stanza>) {
+        let Ok(at) = room.with_resource_str(&r.nick) else {
+            return;
+        };
+        out.push(muc::join(at, r.password.as_deref()).into());
+    }
+
+    pub(super) fn leave_room(&mut self, room: &BareJid, out: &mut Vec<Stanza>) {
+        let Some(r) = self.rooms.remove(room) else {
+            return;
+        };
+        if let Ok(at) = room.with_resource_str(&r.nick) {
+            out.push(muc::leave(at).into());
+        }
+        self.emit(Event::RoomLeft {
+            room: room.to_string(),
+            reason: "left".into(),
+        });
+    }
+
+    pub(super) fn send_room_message(
+        &mut self,
+        id: String,
+        room: &BareJid,
+        body: &str,
+        out: &mut Vec<Stanza>,
+    ) {
+        if self.rooms.get(room).map(|r| &r.state) != Some(&RoomState::Joined) {
+            return self.emit(Event::Error {
+                message: format!("not in {room}: join it first"),
+            });
+        }
+        out.push(muc::groupchat(room, &id, body).into());
+    }
+
+    pub(super) fn set_room_subject(
+        &mut self,
+        room: &BareJid,
+        subject: &str,
+        out: &mut Vec<Stanza>,
+    ) {
+        if self.rooms.contains_key(room) {
+            out.push(muc::set_subject(room, subject).into());
+        }
+    }
+
+    /// A new session: the rooms forgot us; every room is joined again.
+    pub(super) fn rooms_online(&mut self, out: &mut Vec<Stanza>) {
+        let rooms: Vec<BareJid> = self.rooms.keys().cloned().collect();
+        for room in rooms {
+            if let Some(r) = self.rooms.get_mut(&room) {
+                r.rejoining();
+            }
+            if let Some(r) = self.rooms.get(&room) {
+                self.send_join(&room, r, out);
+            }
+        }
+    }
+
+    /// Whether the stanza's sender is a room we are in (or joining).
+    pub(super) fn is_room(&self, from: Option<&Jid>) -> bool {
+        from.is_some_and(|f| self.rooms.contains_key(&f.to_bare()))
+    }
+
+    pub(super) fn on_room_presence(&mut self, p: Presence, out: &mut Vec<Stanza>) {
+        let Some(from) = p.from.clone() else { return };
+        let room = from.to_bare();
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        let updates = if let Some(reason) = muc::join_error(&p) {
+            r.refused(reason)
+        } else {
+            let Some(nick) = from.resource() else { return };
+            use xmpp_parsers::presence::Show;
+            let show = match p.show {
+                Some(Show::Away) => "away",
+                Some(Show::Chat) => "chat",
+                Some(Show::Dnd) => "dnd",
+                Some(Show::Xa) => "xa",
+                None => "available",
+            };
+            let available = p.type_ == PresenceType::None;
+            r.on_presence(nick.as_str(), available, show, muc::user_info(&p))
+        };
+        let left = r.state == RoomState::Out;
+        for u in updates {
+            self.emit(match u {
+                RoomUpdate::Joined { nick } => Event::RoomJoined {
+                    room: room.to_string(),
+                    nick,
+                },
+                RoomUpdate::Occupant(o) => Event::Occupant {
+                    room: room.to_string(),
+                    present: true,
+                    occupant: o,
+                },
+                RoomUpdate::OccupantLeft { nick, reason } => Event::OccupantLeft {
+                    room: room.to_string(),
+                    nick,
+                    reason,
+                },
+                RoomUpdate::Left { reason } => Event::RoomLeft {
+                    room: room.to_string(),
+                    reason,
+                },
+                RoomUpdate::Created => {
+                    out.push(muc::instant_room(new_id(), &room).into());
+                    continue;
+                }
+            });
+        }
+        if left {
+            self.rooms.remove(&room);
+        }
+    }
+
+    pub(super) fn on_room_message(&mut self, m: Message) {
+        let Some(from) = m.from.clone() else { return };
+        let room = from.to_bare();
+        if !self.rooms.contains_key(&room) {
+            return;
+        }
+        let nick = from.resource().map(|r| r.to_string());
+        if m.type_ == MessageType::Error {
+            let why = m
+                .payloads
+                .iter()
+                .find(|e| e.name() == "error")
+                .and_then(|e| e.children().next().map(|c| c.name().to_string()))
+                .unwrap_or_else(|| "error".into());
+            return self.emit(Event::Error {
+                message: format!("{room} did not take a message ({why}): are you still in it?"),
+            });
+        }
+        if m.type_ != MessageType::Groupchat {
+            return;
+        }
+        if let Some(subject) = muc::subject(&m) {
+            if let Some(r) = self.rooms.get_mut(&room) {
+                r.subject = Some(subject.clone());
+            }
+            return self.emit(Event::RoomSubject {
+                room: room.to_string(),
+                subject,
+                nick,
+            });
+        }
+        let (Some(nick), Some(body)) = (nick, chat::body(&m)) else {
+            return;
+        };
+        let delay = m
+            .payloads
+            .iter()
+            .find(|e| e.is("delay", ns::DELAY))
+            .and_then(|e| e.attr("stamp"))
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.timestamp_millis());
+        let now = chat::now_ms();
+        self.emit(Event::RoomMessage {
+            room: room.to_string(),
+            nick,
+            id: m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
+            body,
+            ts_ms: delay.map_or(now, |d| d.min(now)),
+            from_archive: delay.is_some(),
+        });
+    }
+}

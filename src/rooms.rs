@@ -1,0 +1,250 @@
+//! A group chat room as we are in it (XEP-0045), without I/O: its occupants with
+//! their roles, affiliations and presence, its subject, and whether we are in it.
+//! Presences go in, what changed comes out. Group calls are to build on the same
+//! occupants.
+
+use std::collections::BTreeMap;
+
+use crate::xmpp::muc::{nick_ok, UserInfo};
+
+/// Occupants kept per room: a flood of presences costs no more.
+pub const MAX_OCCUPANTS: usize = 5_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomState {
+    /// Our join presence went; the room has not answered with ours yet.
+    Joining,
+    Joined,
+    /// We left, were removed, or could not join.
+    Out,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Occupant {
+    pub nick: String,
+    pub role: String,
+    pub affiliation: String,
+    /// The real JID, where the room shows it.
+    pub jid: Option<String>,
+    /// `available`, `away`, `chat`, `dnd`, `xa`.
+    pub show: String,
+}
+
+/// What changed in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomUpdate {
+    /// We are in (our own presence came back, status 110).
+    Joined { nick: String },
+    /// Our join created the room (status 201): it stays locked until its owner (we)
+    /// accepts a configuration; an instant room takes the service's defaults.
+    Created,
+    /// An occupant came or changed.
+    Occupant(Occupant),
+    /// An occupant left (`reason`: kicked, banned, or a new nick).
+    OccupantLeft {
+        nick: String,
+        reason: Option<String>,
+    },
+    /// We are out of the room, and why.
+    Left { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Room {
+    pub nick: String,
+    pub password: Option<String>,
+    pub state: RoomState,
+    pub occupants: BTreeMap<String, Occupant>,
+    pub subject: Option<String>,
+}
+
+impl Room {
+    pub fn new(nick: String, password: Option<String>) -> Room {
+        Room {
+            nick,
+            password,
+            state: RoomState::Joining,
+            occupants: BTreeMap::new(),
+            subject: None,
+        }
+    }
+
+    /// A presence of occupant `nick` (`available` false: unavailable), what the room
+    /// said of it, and its show.
+    pub fn on_presence(
+        &mut self,
+        nick: &str,
+        available: bool,
+        show: &str,
+        user: Option<UserInfo>,
+    ) -> Vec<RoomUpdate> {
+        let mut out = Vec::new();
+        if !nick_ok(nick) {
+            return out;
+        }
+        let user = user.unwrap_or_default();
+        let ours =
+            user.codes.contains(&110) || (nick == self.nick && self.state == RoomState::Joining);
+        if !available {
+            let reason = leave_reason(&user);
+            if self.occupants.remove(nick).is_some() && !ours {
+                out.push(RoomUpdate::OccupantLeft {
+                    nick: nick.to_string(),
+                    reason: reason.clone(),
+                });
+            }
+            if ours {
+                match (user.codes.contains(&303), user.nick) {
+                    // Our nick changed: the room sends us in again under the new one.
+                    (true, Some(new)) => self.nick = new,
+                    _ => {
+                        self.state = RoomState::Out;
+                        self.occupants.clear();
+                        out.push(RoomUpdate::Left {
+                            reason: reason.unwrap_or_else(|| "left".into()),
+                        });
+                    }
+                }
+            }
+            return out;
+        }
+        if !self.occupants.contains_key(nick) && self.occupants.len() >= MAX_OCCUPANTS {
+            return out;
+        }
+        let occupant = Occupant {
+            nick: nick.to_string(),
+            role: user.role.clone(),
+            affiliation: user.affiliation.clone(),
+            jid: user.jid.clone(),
+            show: show.to_string(),
+        };
+        let changed = self.occupants.get(nick) != Some(&occupant);
+        self.occupants.insert(nick.to_string(), occupant.clone());
+        if changed {
+            out.push(RoomUpdate::Occupant(occupant));
+        }
+        if ours {
+            self.nick = nick.to_string();
+            if user.codes.contains(&201) {
+                out.push(RoomUpdate::Created);
+            }
+            if self.state != RoomState::Joined {
+                self.state = RoomState::Joined;
+                out.push(RoomUpdate::Joined {
+                    nick: nick.to_string(),
+                });
+            }
+        }
+        out
+    }
+
+    /// The room refused us (an error presence): out, for the reason given.
+    pub fn refused(&mut self, reason: String) -> Vec<RoomUpdate> {
+        self.state = RoomState::Out;
+        self.occupants.clear();
+        vec![RoomUpdate::Left { reason }]
+    }
+
+    /// Our connection is new (not resumed): the room forgot us; we join again.
+    pub fn rejoining(&mut self) {
+        self.state = RoomState::Joining;
+        self.occupants.clear();
+    }
+}
+
+fn leave_reason(user: &UserInfo) -> Option<String> {
+    let why = |what: &str| match &user.reason {
+        Some(r) if !r.trim().is_empty() => format!("{what}: {r}"),
+        _ => what.to_string(),
+    };
+    if user.codes.contains(&307) {
+        Some(why("kicked"))
+    } else if user.codes.contains(&301) {
+        Some(why("banned"))
+    } else if user.codes.contains(&303) {
+        Some("changed nick".into())
+    } else if user.codes.iter().any(|c| matches!(c, 321 | 322)) {
+        Some("removed (no longer a member)".into())
+    } else if user.codes.contains(&332) {
+        Some("the room's service shut down".into())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn user(role: &str, codes: &[u16]) -> Option<UserInfo> {
+        Some(UserInfo {
+            affiliation: "member".into(),
+            role: role.into(),
+            codes: codes.to_vec(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn joining_occupants_and_leaving() {
+        let mut r = Room::new("alice".into(), None);
+        // Others first, then our own presence: joined.
+        let out = r.on_presence("bob", true, "available", user("participant", &[]));
+        assert!(matches!(&out[..], [RoomUpdate::Occupant(o)] if o.nick == "bob"));
+        assert_eq!(r.state, RoomState::Joining);
+        let out = r.on_presence("alice", true, "available", user("participant", &[110]));
+        assert!(out.contains(&RoomUpdate::Joined {
+            nick: "alice".into()
+        }));
+        assert_eq!(r.state, RoomState::Joined);
+        // The same presence again changes nothing.
+        assert!(r
+            .on_presence("bob", true, "available", user("participant", &[]))
+            .is_empty());
+        let out = r.on_presence("bob", true, "away", user("participant", &[]));
+        assert!(matches!(&out[..], [RoomUpdate::Occupant(o)] if o.show == "away"));
+        let out = r.on_presence("bob", false, "available", user("none", &[307]));
+        assert_eq!(
+            out,
+            [RoomUpdate::OccupantLeft {
+                nick: "bob".into(),
+                reason: Some("kicked".into())
+            }]
+        );
+        let out = r.on_presence("alice", false, "available", user("none", &[110, 301]));
+        assert_eq!(
+            out,
+            [RoomUpdate::Left {
+                reason: "banned".into()
+            }]
+        );
+        assert!(r.occupants.is_empty());
+    }
+
+    #[test]
+    fn a_nick_change_of_ours_keeps_us_in() {
+        let mut r = Room::new("alice".into(), None);
+        r.on_presence("alice", true, "available", user("participant", &[110]));
+        let mut u = user("participant", &[110, 303]).unwrap();
+        u.nick = Some("alicia".into());
+        assert!(r
+            .on_presence("alice", false, "available", Some(u))
+            .is_empty());
+        assert_eq!(r.nick, "alicia");
+        assert_eq!(r.state, RoomState::Joined);
+    }
+
+    #[test]
+    fn a_flood_of_occupants_is_capped_and_bad_nicks_are_dropped() {
+        let mut r = Room::new("alice".into(), None);
+        for i in 0..MAX_OCCUPANTS + 100 {
+            r.on_presence(&format!("n{i}"), true, "available", None);
+        }
+        assert_eq!(r.occupants.len(), MAX_OCCUPANTS);
+        assert!(r
+            .on_presence("bad\u{7}", true, "available", None)
+            .is_empty());
+        assert!(r.on_presence("", true, "available", None).is_empty());
+    }
+}
