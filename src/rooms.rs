@@ -3,12 +3,14 @@
 //! Presences go in, what changed comes out. Group calls are to build on the same
 //! occupants.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use crate::xmpp::muc::{nick_ok, UserInfo};
 
 /// Occupants kept per room: a flood of presences costs no more.
 pub const MAX_OCCUPANTS: usize = 5_000;
+/// Messages remembered per room to know a copy again (the history a rejoin brings).
+const SEEN_MESSAGES: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoomState {
@@ -56,6 +58,11 @@ pub struct Room {
     pub state: RoomState,
     pub occupants: BTreeMap<String, Occupant>,
     pub subject: Option<String>,
+    /// The newest message's time: a rejoin asks for the history since then.
+    pub last_message_ms: Option<i64>,
+    /// Keys of the messages shown lately (the room's stanza-id, else nick and id).
+    seen: VecDeque<String>,
+    seen_set: HashSet<String>,
 }
 
 impl Room {
@@ -66,7 +73,27 @@ impl Room {
             state: RoomState::Joining,
             occupants: BTreeMap::new(),
             subject: None,
+            last_message_ms: None,
+            seen: VecDeque::new(),
+            seen_set: HashSet::new(),
         }
+    }
+
+    /// A message of the room with this key and time: whether it is new (not a copy
+    /// the room's history brings again after a rejoin).
+    pub fn fresh_message(&mut self, key: String, ts_ms: i64) -> bool {
+        if self.seen_set.contains(&key) {
+            return false;
+        }
+        if self.seen.len() >= SEEN_MESSAGES {
+            if let Some(old) = self.seen.pop_front() {
+                self.seen_set.remove(&old);
+            }
+        }
+        self.seen_set.insert(key.clone());
+        self.seen.push_back(key);
+        self.last_message_ms = Some(self.last_message_ms.map_or(ts_ms, |t| t.max(ts_ms)));
+        true
     }
 
     /// A presence of occupant `nick` (`available` false: unavailable), what the room
@@ -220,6 +247,21 @@ mod tests {
             }]
         );
         assert!(r.occupants.is_empty());
+    }
+
+    #[test]
+    fn the_history_a_rejoin_brings_again_is_not_shown_twice() {
+        let mut r = Room::new("alice".into(), None);
+        assert!(r.fresh_message("sid-1".into(), 1_000));
+        assert!(r.fresh_message("sid-2".into(), 2_000));
+        r.rejoining();
+        assert_eq!(r.last_message_ms, Some(2_000), "the rejoin asks since then");
+        assert!(!r.fresh_message("sid-2".into(), 2_000));
+        assert!(r.fresh_message("sid-3".into(), 3_000));
+        for i in 0..SEEN_MESSAGES + 10 {
+            r.fresh_message(format!("n{i}"), 4_000);
+        }
+        assert!(r.seen.len() <= SEEN_MESSAGES && r.seen_set.len() <= SEEN_MESSAGES);
     }
 
     #[test]

@@ -60,7 +60,8 @@ fn room_message(e: &Event, from: &str, text: &str) -> bool {
 /// join: each sees the others as occupants with their roles; a message from each
 /// reaches the two others; the subject Alice sets reaches Bob and Carol; Bob leaving
 /// is seen by Alice and Carol. Then the same from the command line: `banter room
-/// send`.
+/// send`. Bob joining again gets the earlier messages from the room's history, once
+/// each, in order.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_banters_and_slixmpp_talk_in_one_room() {
     let server = Prosody::start_with_muc();
@@ -183,6 +184,39 @@ async fn two_banters_and_slixmpp_talk_in_one_room() {
     c.wait_for("the command line's message", T, |v| {
         v["event"] == "message" && v["body"] == "from the command line"
     });
+
+    // Bob joins again: the room's history (sent before its subject) brings each
+    // earlier message once, in order, marked as history.
+    b.send(Command::JoinRoom {
+        room: room.clone(),
+        nick: "bob".into(),
+        password: None,
+    });
+    let mut history = Vec::new();
+    loop {
+        let e = support::next_event(&mut b, "the history, then the subject", T, |e| {
+            matches!(e, Event::RoomMessage { .. } | Event::RoomSubject { .. })
+        })
+        .await;
+        match e {
+            Event::RoomMessage {
+                body, from_archive, ..
+            } => history.push((body, from_archive)),
+            _ => break,
+        }
+    }
+    let bodies: Vec<&str> = history.iter().map(|(b, _)| b.as_str()).collect();
+    assert_eq!(
+        bodies,
+        [
+            "hello from alice",
+            "hello from slixmpp",
+            "hello from bob",
+            "from the command line"
+        ],
+        "{history:?}"
+    );
+    assert!(history.iter().all(|(_, archived)| *archived), "{history:?}");
     c.write_line(r#"{"cmd":"quit"}"#);
     a.shutdown().await;
     b.shutdown().await;

@@ -40,7 +40,7 @@ impl State {
         let Ok(at) = room.with_resource_str(&r.nick) else {
             return;
         };
-        out.push(muc::join(at, r.password.as_deref()).into());
+        out.push(muc::join(at, r.password.as_deref(), r.last_message_ms).into());
     }
 
     pub(super) fn leave_room(&mut self, room: &BareJid, out: &mut Vec<Stanza>) {
@@ -195,12 +195,27 @@ impl State {
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
             .map(|d| d.timestamp_millis());
         let now = chat::now_ms();
+        let ts_ms = delay.map_or(now, |d| d.min(now));
+        let id = m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
+        // The room's own id for it (XEP-0359), else who sent it and its id (without
+        // one: its time and text).
+        let key = chat::stanza_id_by(&m, &room).unwrap_or_else(|| match id.is_empty() {
+            false => format!("{nick}\n{id}"),
+            true => format!("{nick}\n{ts_ms}\n{body}"),
+        });
+        let fresh = self
+            .rooms
+            .get_mut(&room)
+            .is_some_and(|r| r.fresh_message(key, ts_ms));
+        if !fresh {
+            return;
+        }
         self.emit(Event::RoomMessage {
             room: room.to_string(),
             nick,
-            id: m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
+            id,
             body,
-            ts_ms: delay.map_or(now, |d| d.min(now)),
+            ts_ms,
             from_archive: delay.is_some(),
         });
     }

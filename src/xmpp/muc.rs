@@ -16,13 +16,18 @@ pub const NS_USER: &str = "http://jabber.org/protocol/muc#user";
 /// Room messages asked for on joining (the room's own history).
 pub const JOIN_HISTORY: u32 = 50;
 
-/// The presence that joins `room` as `nick`.
-pub fn join(room_nick: FullJid, password: Option<&str>) -> Presence {
-    let mut x = Element::builder("x", NS).append(
-        Element::builder("history", NS)
-            .a("maxstanzas", JOIN_HISTORY)
-            .build(),
-    );
+/// The presence that joins `room` as `nick`: with the room's last messages, or
+/// (joining again) those since `since_ms`.
+pub fn join(room_nick: FullJid, password: Option<&str>, since_ms: Option<i64>) -> Presence {
+    let history = Element::builder("history", NS).a("maxstanzas", JOIN_HISTORY);
+    let history = match since_ms.and_then(chrono::DateTime::from_timestamp_millis) {
+        Some(t) => history.a(
+            "since",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ),
+        None => history,
+    };
+    let mut x = Element::builder("x", NS).append(history.build());
     if let Some(p) = password {
         x = x.append(Element::builder("password", NS).append(p).build());
     }
@@ -209,7 +214,7 @@ mod tests {
 
     #[test]
     fn join_presence_and_subject() {
-        let p = join(FullJid::new("r@rooms.x/alice").unwrap(), Some("pw"));
+        let p = join(FullJid::new("r@rooms.x/alice").unwrap(), Some("pw"), None);
         let el = Element::from(p);
         let x = el.get_child("x", NS).unwrap();
         assert_eq!(
@@ -217,6 +222,14 @@ mod tests {
             Some("50")
         );
         assert_eq!(x.get_child("password", NS).unwrap().text(), "pw");
+        let p = join(FullJid::new("r@rooms.x/alice").unwrap(), None, Some(0));
+        let el = Element::from(p);
+        let h = el
+            .get_child("x", NS)
+            .unwrap()
+            .get_child("history", NS)
+            .unwrap();
+        assert_eq!(h.attr("since"), Some("1970-01-01T00:00:00.000Z"));
         let m = set_subject(&BareJid::new("r@rooms.x").unwrap(), "plans");
         assert_eq!(subject(&m).as_deref(), Some("plans"));
         let m = groupchat(&BareJid::new("r@rooms.x").unwrap(), "1", "hi");
