@@ -37,16 +37,8 @@ async fn join(c: &mut ClientHandle, room: &BareJid, nick: &str) {
 
 /// slixmpp as `user`, joined to `room` as `nick`.
 fn slix(user: &User, server: &Prosody, room: &BareJid, nick: &str) -> Proc {
-    let mut cmd = std::process::Command::new(support::omemo_python());
-    cmd.arg(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/muc/slix_room.py"
-    ))
-    .args(["--jid", user.jid.as_str(), "--password-file"])
-    .arg(&user.pw_file)
-    .args(["--server", &server.server(), "--ca-file"])
-    .arg(&user.ca_file)
-    .args(["--room", room.as_str(), "--nick", nick]);
+    let mut cmd = support::python_peer("muc/slix_room.py", user, server);
+    cmd.args(["--room", room.as_str(), "--nick", nick]);
     let mut p = Proc::spawn_with_stdin(cmd);
     p.wait_for("slixmpp joined", T, |v| v["event"] == "joined");
     p

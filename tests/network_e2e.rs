@@ -319,7 +319,7 @@ async fn signaling_outage_mid_call(
         to: banter::xmpp_parsers::jid::BareJid::new(&bob.jid).unwrap(),
         body: body.into(),
     });
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
     outage(server, false);
     for (who, c) in [("alice", &mut a), ("bob", &mut b)] {
         let back = support::next_event(c, "back online", T, |e| {
@@ -363,7 +363,7 @@ async fn signaling_outage_mid_call(
     support::next_event(&mut b, "bob gone", T, |e| matches!(e, Event::Disconnected)).await;
     let heard = read_wav(&b_wav);
     assert!(
-        heard.len() > 48_000 * 7,
+        heard.len() > 48_000 * 8,
         "bob recorded {} samples",
         heard.len()
     );

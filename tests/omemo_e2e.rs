@@ -357,19 +357,11 @@ fn every_device_reads_every_message() {
 /// slixmpp with slixmpp-omemo (PyPI; python-omemo's oldmemo backend) as Bob's client,
 /// over XMPP through the same Prosody: tests/omemo/slix_peer.py.
 fn slix(user: &User, server: &Prosody, state: &std::path::Path) -> Proc {
-    let mut cmd = std::process::Command::new(support::omemo_python());
-    cmd.arg(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/omemo/slix_peer.py"
-    ))
-    .args(["--jid", user.jid.as_str(), "--password-file"])
-    .arg(&user.pw_file)
-    .args(["--server", &server.server(), "--ca-file"])
-    .arg(&user.ca_file)
-    .arg("--state")
-    .arg(state)
-    // Banter speaks OMEMO 0.3 (eu.siacs.conversations.axolotl) so far.
-    .args(["--namespaces", "oldmemo"]);
+    let mut cmd = support::python_peer("omemo/slix_peer.py", user, server);
+    cmd.arg("--state")
+        .arg(state)
+        // Banter speaks OMEMO 0.3 (eu.siacs.conversations.axolotl) so far.
+        .args(["--namespaces", "oldmemo"]);
     let mut p = Proc::spawn_with_stdin(cmd);
     p.wait_for("slixmpp ready", T, |v| v["event"] == "ready");
     p

@@ -780,6 +780,24 @@ pub fn states(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// A Python peer of the tests (`script` under tests/) signed in as `user` on
+/// `server`: the venv's Python with `--jid`, `--password-file`, `--server` and
+/// `--ca-file` given; the caller adds the script's own options.
+#[allow(dead_code)]
+pub fn python_peer(script: &str, user: &User, server: &Prosody) -> Command {
+    let mut cmd = Command::new(omemo_python());
+    cmd.arg(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join(script),
+    )
+    .args(["--jid", user.jid.as_str(), "--password-file"])
+    .arg(&user.pw_file)
+    .args(["--server", &server.server(), "--ca-file"])
+    .arg(&user.ca_file);
+    cmd
+}
+
 /// The Python with the OMEMO peers' packages (python-omemo, slixmpp-omemo):
 /// $BANTER_OMEMO_PYTHON (test.sh sets it), else the venv scripts/omemo-venv.sh makes.
 #[allow(dead_code)]
