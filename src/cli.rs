@@ -248,19 +248,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Room {
             verb,
             room: jid,
-            nick,
-            password,
-            body,
-            duration,
-        } => {
-            let opts = RoomOptions {
-                nick,
-                password,
-                body,
-                duration,
-            };
-            room(&args, verb, &jid, opts).await
-        }
+            opts,
+        } => room(&args, verb, jid.as_deref(), opts).await,
         Cmd::Account {
             verb,
             new_password_file,
@@ -321,6 +310,7 @@ async fn send(args: &AccountArgs, to: &str, body: &str, plaintext: bool) -> Resu
     let mut cfg = config(args)?;
     cfg.presence = None;
     cfg.catch_up = false;
+    cfg.autojoin = false;
     let mut client = connect(cfg).await?;
     wait_online(&mut client).await?;
     let id = client::new_id();
@@ -421,6 +411,7 @@ async fn contact(args: &AccountArgs, action: ContactAction) -> Result<(), CliErr
     let mut cfg = config(args)?;
     cfg.presence = None;
     cfg.catch_up = false;
+    cfg.autojoin = false;
     let mut client = connect(cfg).await?;
     wait_online(&mut client).await?;
     // The roster arrives first; then apply the change and wait for the server's push.
@@ -523,21 +514,10 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
             Event::ContactRemoved { jid } => format!("contact {jid} removed"),
             Event::MessageDelivered { id } => format!("delivered {id}"),
             Event::Error { message } => format!("error: {message}"),
-            Event::RoomJoined { room, nick } => format!("joined {room} as {nick}"),
-            Event::RoomLeft { room, reason } => format!("out of {room}: {reason}"),
-            Event::RoomMessage {
-                room, nick, body, ..
-            } => format!("[{room}] {nick}: {body}"),
-            Event::RoomSubject { room, subject, .. } => format!("[{room}] subject: {subject}"),
-            Event::Occupant { room, occupant, .. } => format!(
-                "[{room}] {} is here ({}, {})",
-                occupant.nick, occupant.role, occupant.show
-            ),
-            Event::OccupantLeft { room, nick, reason } => match reason {
-                Some(r) => format!("[{room}] {nick} left ({r})"),
-                None => format!("[{room}] {nick} left"),
+            other => match room_line(other) {
+                Some(line) => line,
+                None => return,
             },
-            _ => return,
         }
     };
     let _ = writeln!(out, "{line}");

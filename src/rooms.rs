@@ -5,6 +5,9 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
+use xmpp_parsers::jid::BareJid;
+
+use crate::xmpp::muc::admin::{RoomConfig, RoomInfo};
 use crate::xmpp::muc::{nick_ok, UserInfo};
 
 /// Occupants kept per room: a flood of presences costs no more.
@@ -60,6 +63,15 @@ pub struct Room {
     pub subject: Option<String>,
     /// The newest message's time: a rejoin asks for the history since then.
     pub last_message_ms: Option<i64>,
+    /// What the room's disco#info said of it (asked once we are in).
+    pub info: Option<RoomInfo>,
+    /// Set when we create the room: the configuration to give it on status 201.
+    pub create: Option<RoomConfig>,
+    /// Invitations waiting for the room's info (members-only rooms are invited to
+    /// through the room, others directly).
+    pub pending_invites: Vec<(BareJid, Option<String>)>,
+    /// Whether anything came from the room since the last self-ping round.
+    pub heard: bool,
     /// Keys of the messages shown lately (the room's stanza-id, else nick and id).
     seen: VecDeque<String>,
     seen_set: HashSet<String>,
@@ -74,6 +86,10 @@ impl Room {
             occupants: BTreeMap::new(),
             subject: None,
             last_message_ms: None,
+            info: None,
+            create: None,
+            pending_invites: Vec::new(),
+            heard: true,
             seen: VecDeque::new(),
             seen_set: HashSet::new(),
         }
@@ -177,6 +193,14 @@ impl Room {
         self.state = RoomState::Joining;
         self.occupants.clear();
     }
+
+    /// The bare real JID of occupant `nick`, where the room shows it.
+    pub fn real_jid_of(&self, nick: &str) -> Option<String> {
+        let jid = self.occupants.get(nick)?.jid.as_deref()?;
+        xmpp_parsers::jid::Jid::new(jid)
+            .ok()
+            .map(|j| j.to_bare().to_string())
+    }
 }
 
 fn leave_reason(user: &UserInfo) -> Option<String> {
@@ -184,7 +208,12 @@ fn leave_reason(user: &UserInfo) -> Option<String> {
         Some(r) if !r.trim().is_empty() => format!("{what}: {r}"),
         _ => what.to_string(),
     };
-    if user.codes.contains(&307) {
+    if let Some(d) = &user.destroyed {
+        Some(match d.trim().is_empty() {
+            true => "the room was destroyed".into(),
+            false => format!("the room was destroyed: {d}"),
+        })
+    } else if user.codes.contains(&307) {
         Some(why("kicked"))
     } else if user.codes.contains(&301) {
         Some(why("banned"))

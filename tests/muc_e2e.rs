@@ -253,3 +253,444 @@ async fn a_taken_nickname_is_said_in_words() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// slixmpp as `user`, signed in and in no room.
+fn slix_idle(user: &User, server: &Prosody) -> Proc {
+    let cmd = support::python_peer("muc/slix_room.py", user, server);
+    let mut p = Proc::spawn_with_stdin(cmd);
+    p.wait_for("slixmpp signed in", T, |v| v["event"] == "ready");
+    p
+}
+
+/// Alice creates a members-only, persistent room with a name (its configuration
+/// form), which refuses Bob until Alice invites him through the room; slixmpp's
+/// Carol is invited the same way and joins, and invites Bob directly (XEP-0249).
+/// Carol and Alice talk privately through the room. Alice kicks Bob (seen by Bob,
+/// Alice and Carol, with the reason), bans Carol from the command line by her nick,
+/// and destroys the room.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_members_only_room_invitations_private_messages_a_kick_and_a_ban() {
+    use banter::xmpp::muc::admin::{Change, RoomConfig};
+    let server = Prosody::start_with_muc();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    let room = BareJid::new(&format!("secret@{MUC}")).unwrap();
+    let mut a = online(&alice).await;
+    a.send(Command::CreateRoom {
+        room: room.clone(),
+        nick: "alice".into(),
+        config: RoomConfig {
+            name: Some("Secret".into()),
+            members_only: true,
+            persistent: true,
+            ..Default::default()
+        },
+    });
+    support::next_event(&mut a, "created", T, |e| {
+        matches!(e, Event::RoomCreated { .. })
+    })
+    .await;
+    let info = support::next_event(&mut a, "the room's info", T, |e| {
+        matches!(e, Event::RoomInfo { .. })
+    })
+    .await;
+    let Event::RoomInfo { info, .. } = info else {
+        unreachable!()
+    };
+    assert!(
+        info.members_only && info.persistent && info.non_anonymous,
+        "{info:?}"
+    );
+    assert_eq!(info.name.as_deref(), Some("Secret"));
+
+    // Not a member: refused, in words.
+    let mut b = online(&bob).await;
+    b.send(Command::JoinRoom {
+        room: room.clone(),
+        nick: "bob".into(),
+        password: None,
+    });
+    let refused = support::next_event(&mut b, "refused", T, |e| {
+        matches!(e, Event::RoomLeft { .. })
+    })
+    .await;
+    assert!(
+        matches!(&refused, Event::RoomLeft { reason, .. } if reason.contains("members only")),
+        "{refused:?}"
+    );
+
+    // Invited through the room (it is members-only), Bob is a member and gets in.
+    a.send(Command::InviteToRoom {
+        room: room.clone(),
+        jid: BareJid::new(&bob.jid).unwrap(),
+        reason: Some("come in".into()),
+    });
+    support::next_event(&mut a, "invited bob", T, |e| {
+        matches!(e, Event::Invited { mediated: true, .. })
+    })
+    .await;
+    let inv = support::next_event(&mut b, "the invitation", T, |e| {
+        matches!(e, Event::Invitation { .. })
+    })
+    .await;
+    let Event::Invitation {
+        room: r,
+        from,
+        reason,
+        mediated,
+        ..
+    } = inv
+    else {
+        unreachable!()
+    };
+    assert_eq!((r.as_str(), mediated), (room.as_str(), true));
+    assert!(from.starts_with(alice.jid.as_str()), "{from}");
+    assert_eq!(reason.as_deref(), Some("come in"));
+    join(&mut b, &room, "bob").await;
+
+    let mut c = slix_idle(&carol, &server);
+    a.send(Command::InviteToRoom {
+        room: room.clone(),
+        jid: BareJid::new(&carol.jid).unwrap(),
+        reason: None,
+    });
+    c.wait_for("carol's invitation", T, |v| {
+        v["event"] == "invitation" && v["room"] == room.as_str() && v["mediated"] == true
+    });
+    c.write_line(&format!(
+        r#"{{"cmd":"join","room":"{room}","nick":"carol"}}"#
+    ));
+    c.wait_for("carol in", T, |v| v["event"] == "joined");
+    // slixmpp invites Bob directly (XEP-0249).
+    c.write_line(&format!(
+        r#"{{"cmd":"invite","room":"{room}","jid":"{}","direct":true}}"#,
+        bob.jid
+    ));
+    support::next_event(&mut b, "carol's direct invitation", T, |e| {
+        matches!(e, Event::Invitation { from, mediated: false, .. } if from == carol.jid.as_str())
+    })
+    .await;
+
+    // Privately, both ways, through the room.
+    c.write_line(&format!(
+        r#"{{"cmd":"pm","room":"{room}","nick":"alice","body":"psst"}}"#
+    ));
+    support::next_event(&mut a, "carol's private message", T, |e| {
+        matches!(e, Event::RoomPrivateMessage { nick, body, outgoing: false, .. } if nick == "carol" && body == "psst")
+    })
+    .await;
+    a.send(Command::SendRoomPrivate {
+        id: "p1".into(),
+        room: room.clone(),
+        nick: "carol".into(),
+        body: "hi carol".into(),
+    });
+    c.wait_for("alice's private message", T, |v| {
+        v["event"] == "private" && v["nick"] == "alice" && v["body"] == "hi carol"
+    });
+
+    // A kick, seen by the kicked and by the others with the reason.
+    a.send(Command::ChangeOccupant {
+        room: room.clone(),
+        change: Change::Kick,
+        target: "bob".into(),
+        reason: Some("enough".into()),
+    });
+    let (mut done, mut gone) = (false, false);
+    while !(done && gone) {
+        let e = support::next_event(&mut a, "the kick done, and bob gone", T, |e| {
+            matches!(e, Event::RoomChanged { .. } | Event::OccupantLeft { .. })
+        })
+        .await;
+        match e {
+            Event::RoomChanged { target, .. } => done = target == "bob",
+            Event::OccupantLeft { nick, reason, .. } => {
+                assert_eq!(
+                    (nick.as_str(), reason.as_deref()),
+                    ("bob", Some("kicked: enough"))
+                );
+                gone = true;
+            }
+            _ => unreachable!(),
+        }
+    }
+    support::next_event(
+        &mut b,
+        "bob kicked",
+        T,
+        |e| matches!(e, Event::RoomLeft { reason, .. } if reason == "kicked: enough"),
+    )
+    .await;
+    c.wait_for("bob kicked, seen by slixmpp", T, |v| {
+        v["event"] == "occupant"
+            && v["nick"] == "bob"
+            && v["type"] == "unavailable"
+            && v["codes"]
+                .as_array()
+                .is_some_and(|c| c.contains(&307.into()))
+    });
+
+    // A ban from the command line, by nick (the room shows Carol's JID).
+    let (ok, out, err) = support::run(
+        alice.banter(&["room", "ban", room.as_str(), "carol", "--nick", "alice-cli"]),
+        T,
+    );
+    assert!(ok, "{err}\n{out}");
+    c.wait_for("carol banned", T, |v| {
+        v["event"] == "occupant"
+            && v["nick"] == "carol"
+            && v["type"] == "unavailable"
+            && v["codes"]
+                .as_array()
+                .is_some_and(|c| c.contains(&301.into()))
+    });
+
+    a.send(Command::DestroyRoom {
+        room: room.clone(),
+        reason: Some("done here".into()),
+    });
+    support::next_event(&mut a, "destroyed", T, |e| {
+        matches!(e, Event::RoomLeft { reason, .. } if reason == "the room was destroyed: done here")
+    })
+    .await;
+    c.write_line(r#"{"cmd":"quit"}"#);
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// A room bookmarked by slixmpp (another client of Alice's) with autojoin is joined
+/// by Banter at sign-in with the bookmark's nick, and one bookmarked while Banter is
+/// online is joined then; Banter's own bookmark reaches slixmpp, and removing one
+/// leaves its room. An account with only XEP-0048 bookmarks in private storage has
+/// them joined too. A public room Alice creates is in the service's list.
+#[tokio::test(flavor = "multi_thread")]
+async fn bookmarks_are_joined_at_sign_in_and_followed_as_they_change() {
+    use banter::xmpp::bookmarks::Bookmark;
+    use banter::xmpp::muc::admin::RoomConfig;
+    let server = Prosody::start_with_muc();
+    let alice = server.user("alice");
+    let team = BareJid::new(&format!("team@{MUC}")).unwrap();
+    let second = BareJid::new(&format!("second@{MUC}")).unwrap();
+    let third = BareJid::new(&format!("third@{MUC}")).unwrap();
+    let mut c = slix_idle(&alice, &server);
+    c.write_line(&format!(
+        r#"{{"cmd":"bookmark","room":"{team}","nick":"al","autojoin":true}}"#
+    ));
+    c.wait_for("bookmarked", T, |v| v["event"] == "done");
+
+    let mut a = online(&alice).await;
+    support::next_event(
+        &mut a,
+        "the bookmarked room joined",
+        T,
+        |e| matches!(e, Event::RoomJoined { room, nick } if room == team.as_str() && nick == "al"),
+    )
+    .await;
+
+    c.write_line(&format!(
+        r#"{{"cmd":"bookmark","room":"{second}","nick":"al2","autojoin":true}}"#
+    ));
+    support::next_event(&mut a, "the room bookmarked meanwhile joined", T, |e| {
+        matches!(e, Event::RoomJoined { room, nick } if room == second.as_str() && nick == "al2")
+    })
+    .await;
+
+    a.send(Command::SetBookmark {
+        bookmark: Bookmark {
+            room: third.to_string(),
+            name: Some("Third".into()),
+            autojoin: true,
+            nick: Some("al3".into()),
+            password: None,
+        },
+    });
+    support::next_event(
+        &mut a,
+        "our bookmarked room joined",
+        T,
+        |e| matches!(e, Event::RoomJoined { room, .. } if room == third.as_str()),
+    )
+    .await;
+    c.write_line(r#"{"cmd":"bookmarks"}"#);
+    let list = c.wait_for("the bookmarks, read by slixmpp", T, |v| {
+        v["event"] == "bookmarks"
+    });
+    let rooms = list["rooms"].as_array().expect("rooms");
+    assert!(
+        rooms
+            .iter()
+            .any(|r| r["room"] == third.as_str() && r["autojoin"] == true && r["nick"] == "al3"),
+        "{list}"
+    );
+    assert_eq!(rooms.len(), 3, "{list}");
+
+    a.send(Command::RemoveBookmark {
+        room: second.clone(),
+    });
+    support::next_event(
+        &mut a,
+        "the unbookmarked room left",
+        T,
+        |e| matches!(e, Event::RoomLeft { room, .. } if room == second.as_str()),
+    )
+    .await;
+
+    // The command line lists them.
+    let (ok, out, err) = support::run(alice.banter(&["room", "bookmarks"]), T);
+    assert!(ok, "{err}\n{out}");
+    let line = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "bookmarks")
+        .unwrap_or_else(|| panic!("no bookmarks line: {out}"));
+    let listed: Vec<&str> = line["bookmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["room"].as_str())
+        .collect();
+    assert_eq!(listed, [team.as_str(), third.as_str()], "{line}");
+
+    // A public room is in the service's list; the members-only one made by the
+    // command line is not.
+    a.send(Command::CreateRoom {
+        room: BareJid::new(&format!("lobby@{MUC}")).unwrap(),
+        nick: "alice".into(),
+        config: RoomConfig {
+            name: Some("Lobby".into()),
+            public: true,
+            persistent: true,
+            ..Default::default()
+        },
+    });
+    support::next_event(&mut a, "lobby created", T, |e| {
+        matches!(e, Event::RoomCreated { .. })
+    })
+    .await;
+    let (ok, out, err) = support::run(
+        alice.banter(&[
+            "room",
+            "create",
+            &format!("hidden@{MUC}"),
+            "--members-only",
+            "--persistent",
+        ]),
+        T,
+    );
+    assert!(ok, "{err}\n{out}");
+    let (ok, out, err) = support::run(alice.banter(&["room", "list", MUC]), T);
+    assert!(ok, "{err}\n{out}");
+    let list = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "room_list")
+        .unwrap_or_else(|| panic!("no room list: {out}"));
+    let rooms = list["rooms"].as_array().unwrap();
+    assert!(
+        rooms
+            .iter()
+            .any(|r| r["jid"] == format!("lobby@{MUC}") && r["name"] == "Lobby"),
+        "{list}"
+    );
+    assert!(
+        !rooms.iter().any(|r| r["jid"] == format!("hidden@{MUC}")),
+        "{list}"
+    );
+    c.write_line(r#"{"cmd":"quit"}"#);
+    a.shutdown().await;
+
+    // Only the old form, in private storage.
+    let dave = server.user("dave");
+    let old = BareJid::new(&format!("old@{MUC}")).unwrap();
+    let mut d = slix_idle(&dave, &server);
+    d.write_line(&format!(
+        r#"{{"cmd":"legacy_bookmark","room":"{old}","nick":"dd"}}"#
+    ));
+    d.wait_for("stored", T, |v| v["event"] == "done");
+    let mut banter_dave = online(&dave).await;
+    support::next_event(
+        &mut banter_dave,
+        "the old bookmark's room joined",
+        T,
+        |e| matches!(e, Event::RoomJoined { room, nick } if room == old.as_str() && nick == "dd"),
+    )
+    .await;
+    d.write_line(r#"{"cmd":"quit"}"#);
+    banter_dave.shutdown().await;
+}
+
+/// A room that forgets Alice without a word (tests/muc/mod_drop_occupant.lua, as a
+/// service restart can) is asked whether it still has her (XEP-0410 self-ping) and
+/// joined again: when it refuses her next message, and when her stream comes back
+/// from a cut (resumed). Bob's message then reaches her.
+#[tokio::test(flavor = "current_thread")]
+async fn a_room_that_dropped_us_silently_is_joined_again() {
+    assert!(
+        support::netns::isolate_network(),
+        "this test cuts TCP with nftables and ss: it needs a network namespace of its own"
+    );
+    let server =
+        Prosody::start_with_muc_module("drop_occupant", include_str!("muc/mod_drop_occupant.lua"));
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let room = BareJid::new(&format!("team@{MUC}")).unwrap();
+    let mut a = online(&alice).await;
+    join(&mut a, &room, "alice").await;
+    let mut b = online(&bob).await;
+    join(&mut b, &room, "bob").await;
+    let say = |c: &mut ClientHandle, id: &str, body: &str| {
+        c.send(Command::SendRoomMessage {
+            id: id.into(),
+            room: room.clone(),
+            body: body.into(),
+        })
+    };
+
+    // Dropped; her next message is refused, and that has her ask and join again.
+    say(&mut a, "d1", "drop me silently");
+    server.wait_log("/alice from team@", 1, T).await;
+    say(&mut a, "m1", "still here?");
+    support::next_event(
+        &mut a,
+        "the refusal",
+        T,
+        |e| matches!(e, Event::Error { message } if message.contains("not-acceptable")),
+    )
+    .await;
+    join_again(&mut a).await;
+
+    // Dropped again, then her stream is cut and resumes: she asks every room.
+    say(&mut a, "d2", "drop me silently");
+    server.wait_log("/alice from team@", 2, T).await;
+    {
+        let _cut = support::netns::TcpCut::start(server.port);
+        support::next_event(&mut a, "the stream lost", T, |e| {
+            matches!(e, Event::ConnectionLost)
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    support::next_event(&mut a, "resumed", T, |e| {
+        matches!(e, Event::Connected { resumed: true, .. })
+    })
+    .await;
+    join_again(&mut a).await;
+    say(&mut b, "b2", "welcome back");
+    support::next_event(&mut a, "bob's message", T, |e| {
+        room_message(e, "bob", "welcome back")
+    })
+    .await;
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+async fn join_again(c: &mut ClientHandle) {
+    support::next_event(
+        c,
+        "joined again",
+        T,
+        |e| matches!(e, Event::RoomJoined { nick, .. } if nick == "alice"),
+    )
+    .await;
+}

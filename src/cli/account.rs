@@ -26,6 +26,7 @@ pub(super) async fn account(
             // The new account works: sign in once.
             cfg.presence = None;
             cfg.catch_up = false;
+            cfg.autojoin = false;
             let mut client = connect(cfg).await?;
             wait_online(&mut client).await?;
             client.shutdown().await;
@@ -38,6 +39,7 @@ pub(super) async fn account(
             cfg.password = password.clone();
             cfg.presence = None;
             cfg.catch_up = false;
+            cfg.autojoin = false;
             let mut client = connect(cfg).await?;
             wait_online(&mut client).await?;
             client.shutdown().await;
@@ -104,6 +106,7 @@ pub(super) async fn signed_in_once(args: &AccountArgs) -> Result<client::ClientH
     let mut cfg = config(args)?;
     cfg.presence = None;
     cfg.catch_up = false;
+    cfg.autojoin = false;
     let mut client = connect(cfg).await?;
     wait_online(&mut client).await?;
     Ok(client)

@@ -218,26 +218,16 @@ pub enum Cmd {
         #[arg(long)]
         yes: bool,
     },
-    /// Group chat rooms (XEP-0045): join one and stay, printing its events, or send
-    /// one message to it
+    /// Group chat rooms (XEP-0045): join one and stay printing its events, send to
+    /// it, create, invite, moderate, list a service's rooms, bookmark
     Room {
-        /// join or send
         #[arg(value_enum)]
         verb: RoomVerb,
-        /// The room, e.g. team@rooms.example.org
-        room: String,
-        /// Your nickname in the room (default: your account's name)
-        #[arg(long)]
-        nick: Option<String>,
-        /// The room's password, if it has one
-        #[arg(long)]
-        password: Option<String>,
-        /// The message to send (send)
-        #[arg(long)]
-        body: Option<String>,
-        /// Leave after this many seconds (join; default: when stopped)
-        #[arg(long)]
-        duration: Option<f64>,
+        /// The room, e.g. team@rooms.example.org (list: the MUC service; bookmarks:
+        /// none)
+        room: Option<String>,
+        #[command(flatten)]
+        opts: RoomOptions,
     },
     /// OMEMO devices and their fingerprints (this device's and contacts'), and
     /// trusting or refusing one after comparing its fingerprint (works offline)
@@ -281,13 +271,85 @@ pub enum AccountVerb {
     Delete,
 }
 
+/// The options of `banter room`.
+#[derive(clap::Args, Debug)]
+pub struct RoomOptions {
+    /// Whom: the JID to invite; the nick (or JID) to kick, ban, voice, mute,
+    /// make member/admin/owner, or revoke
+    pub target: Option<String>,
+    /// Your nickname in the room (default: your account's name)
+    #[arg(long)]
+    pub nick: Option<String>,
+    /// The room's password (join; create: protect the room with it)
+    #[arg(long)]
+    pub password: Option<String>,
+    /// The message to send (send)
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Send privately to this occupant's nick (send)
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Why (invite, kick, ban, destroy)
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// The room's name (create, bookmark)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Only members may join; real JIDs shown to all (create)
+    #[arg(long)]
+    pub members_only: bool,
+    /// The room stays when the last occupant leaves (create)
+    #[arg(long)]
+    pub persistent: bool,
+    /// Listed in the service's directory (create)
+    #[arg(long)]
+    pub public: bool,
+    /// Join the bookmarked room at sign-in, here and in your other clients
+    /// (bookmark)
+    #[arg(long)]
+    pub autojoin: bool,
+    /// Leave after this many seconds (join; default: when stopped)
+    #[arg(long)]
+    pub duration: Option<f64>,
+}
+
 /// What `banter room` does.
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoomVerb {
     /// Join and stay, printing the room's events
     Join,
-    /// Join, send one message, and leave once the room has it
+    /// Join, send one message (--body; --to NICK: privately), and leave once sent
     Send,
+    /// Create the room configured as asked, then leave (a --persistent room stays)
+    Create,
+    /// Invite a JID (through the room when it is members-only, else directly)
+    Invite,
+    /// Kick an occupant (by nick)
+    Kick,
+    /// Ban a user (nick or JID)
+    Ban,
+    /// Let an occupant speak in a moderated room
+    Voice,
+    /// Stop an occupant speaking
+    Mute,
+    /// Make a user a member
+    Member,
+    /// Make a user an admin
+    Admin,
+    /// Make a user an owner
+    Owner,
+    /// Take a user's affiliation away
+    Revoke,
+    /// Destroy the room (owners)
+    Destroy,
+    /// List a MUC service's public rooms
+    List,
+    /// Bookmark the room (--autojoin, --name, --nick)
+    Bookmark,
+    /// Remove the room's bookmark
+    Unbookmark,
+    /// List the bookmarked rooms
+    Bookmarks,
 }
 
 /// What `banter omemo` does.

@@ -105,6 +105,7 @@ pub(super) async fn call(
     let mut stop = crate::signals::StopSignals::new();
     let mut cfg = config(args)?;
     cfg.media = Some(media.config()?);
+    cfg.autojoin = false;
     let mut client = connect(cfg).await?;
     wait_online(&mut client).await?;
     let id = client::new_id();

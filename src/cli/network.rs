@@ -8,6 +8,7 @@ pub async fn net_check(args: &AccountArgs, show_addresses: bool) -> Result<(), C
     let mut cfg = config(args)?;
     cfg.presence = None;
     cfg.catch_up = false;
+    cfg.autojoin = false;
     let mut client = connect(cfg).await?;
     wait_online(&mut client).await?;
     client.send(Command::NetCheck);

@@ -1,39 +1,201 @@
-//! `banter room join|send`: group chat rooms from the command line.
+//! `banter room …`: group chat rooms from the command line. Each verb signs in,
+//! joins the room where the verb needs us in it, does its one thing, waits for the
+//! answer that says it was done (or the error in words), and leaves; `join` stays.
+
+use banter::xmpp::bookmarks::Bookmark;
+use banter::xmpp::muc::admin::{Change, RoomConfig};
 
 use super::*;
 
-pub struct RoomOptions {
-    pub nick: Option<String>,
-    pub password: Option<String>,
-    pub body: Option<String>,
-    pub duration: Option<f64>,
+fn change_of(verb: RoomVerb) -> Option<Change> {
+    Some(match verb {
+        RoomVerb::Kick => Change::Kick,
+        RoomVerb::Ban => Change::Ban,
+        RoomVerb::Voice => Change::Voice,
+        RoomVerb::Mute => Change::Mute,
+        RoomVerb::Member => Change::Member,
+        RoomVerb::Admin => Change::Admin,
+        RoomVerb::Owner => Change::Owner,
+        RoomVerb::Revoke => Change::Revoke,
+        _ => return None,
+    })
+}
+
+/// What the verb asks of the account once it is online (or, for verbs that need
+/// us in the room, once we are in).
+fn the_command(
+    verb: RoomVerb,
+    room: &BareJid,
+    id: &str,
+    opts: &RoomOptions,
+) -> Result<Option<Command>, CliError> {
+    let target = || {
+        opts.target.clone().ok_or_else(|| {
+            CliError(format!("whom? e.g. banter room {verb:?} ROOM WHO").to_lowercase())
+        })
+    };
+    Ok(Some(match verb {
+        RoomVerb::Send => {
+            let body = opts.body.clone().ok_or_else(|| {
+                CliError("what to send? e.g. banter room send ROOM --body hello".into())
+            })?;
+            match &opts.to {
+                Some(nick) => Command::SendRoomPrivate {
+                    id: id.into(),
+                    room: room.clone(),
+                    nick: nick.clone(),
+                    body,
+                },
+                None => Command::SendRoomMessage {
+                    id: id.into(),
+                    room: room.clone(),
+                    body,
+                },
+            }
+        }
+        RoomVerb::Invite => Command::InviteToRoom {
+            room: room.clone(),
+            jid: parse_jid(&target()?)?,
+            reason: opts.reason.clone(),
+        },
+        RoomVerb::Destroy => Command::DestroyRoom {
+            room: room.clone(),
+            reason: opts.reason.clone(),
+        },
+        RoomVerb::List => Command::ListRooms {
+            service: room.clone(),
+        },
+        RoomVerb::Bookmark => Command::SetBookmark {
+            bookmark: Bookmark {
+                room: room.to_string(),
+                name: opts.name.clone(),
+                autojoin: opts.autojoin,
+                nick: opts.nick.clone(),
+                password: opts.password.clone(),
+            },
+        },
+        RoomVerb::Unbookmark => Command::RemoveBookmark { room: room.clone() },
+        v => match change_of(v) {
+            Some(change) => Command::ChangeOccupant {
+                room: room.clone(),
+                change,
+                target: target()?,
+                reason: opts.reason.clone(),
+            },
+            None => return Ok(None),
+        },
+    }))
+}
+
+/// Whether `ev` says the verb is done: `Some(Ok)` done, `Some(Err)` failed.
+fn done(
+    verb: RoomVerb,
+    room: &str,
+    id: &str,
+    opts: &RoomOptions,
+    ev: &Event,
+) -> Option<Result<(), CliError>> {
+    let ours = |r: &str| r == room;
+    match ev {
+        Event::RoomLeft { room: r, reason } if ours(r) => {
+            if verb == RoomVerb::Destroy && reason.contains("destroyed") {
+                return Some(Ok(()));
+            }
+            Some(Err(CliError(format!("{room}: {reason}"))))
+        }
+        // Everything but join waits for one answer; an error is the answer.
+        Event::Error { message } if verb != RoomVerb::Join => Some(Err(CliError(message.clone()))),
+        // The room sends our message back to us too: it has it.
+        Event::RoomMessage {
+            room: r,
+            id: i,
+            from_archive: false,
+            ..
+        } if verb == RoomVerb::Send && ours(r) && i == id => Some(Ok(())),
+        Event::RoomPrivateMessage {
+            room: r,
+            id: i,
+            outgoing: true,
+            ..
+        } if verb == RoomVerb::Send && ours(r) && i == id => Some(Ok(())),
+        Event::RoomCreated { room: r } if verb == RoomVerb::Create && ours(r) => Some(Ok(())),
+        Event::Invited { room: r, .. } if verb == RoomVerb::Invite && ours(r) => Some(Ok(())),
+        Event::RoomChanged { room: r, .. } if change_of(verb).is_some() && ours(r) => Some(Ok(())),
+        Event::RoomList { service, .. } if verb == RoomVerb::List && ours(service) => Some(Ok(())),
+        Event::Bookmarks { bookmarks } => {
+            let has = bookmarks
+                .iter()
+                .any(|b| b.room == room && b.autojoin == opts.autojoin);
+            match verb {
+                RoomVerb::Bookmarks => Some(Ok(())),
+                RoomVerb::Bookmark if has => Some(Ok(())),
+                RoomVerb::Unbookmark if !bookmarks.iter().any(|b| b.room == room) => Some(Ok(())),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 pub async fn room(
     args: &AccountArgs,
     verb: RoomVerb,
-    room: &str,
+    room: Option<&str>,
     opts: RoomOptions,
 ) -> Result<(), CliError> {
-    let room = parse_jid(room)?;
     let mut cfg = config(args)?;
+    let room = match (verb, room) {
+        // A service is a domain.
+        (RoomVerb::List, Some(s)) => {
+            BareJid::new(s).map_err(|e| CliError(format!("invalid service '{s}': {e}")))?
+        }
+        (_, Some(r)) => parse_jid(r)?,
+        // Not about one room: ours stands in.
+        (RoomVerb::Bookmarks, None) => cfg.jid.clone(),
+        (RoomVerb::List, None) => {
+            return Err(CliError(
+                "which service? e.g. banter room list conference.example.org".into(),
+            ))
+        }
+        (_, None) => {
+            return Err(CliError(
+                "which room? e.g. banter room join team@conference.example.org".into(),
+            ))
+        }
+    };
+    let id = client::new_id();
+    let mut command = the_command(verb, &room, &id, &opts)?;
     let nick = opts
         .nick
+        .clone()
         .unwrap_or_else(|| cfg.jid.node().map(|n| n.to_string()).unwrap_or_default());
-    let body = match verb {
-        RoomVerb::Send => Some(opts.body.ok_or_else(|| {
-            CliError("what to send? e.g. banter room send ROOM --body hello".into())
-        })?),
-        RoomVerb::Join => None,
-    };
     cfg.catch_up = false;
+    cfg.autojoin = false;
+    let in_room = !matches!(
+        verb,
+        RoomVerb::List | RoomVerb::Bookmark | RoomVerb::Unbookmark | RoomVerb::Bookmarks
+    );
     let mut stop = crate::signals::StopSignals::new();
     let mut client = connect(cfg).await?;
-    client.send(Command::JoinRoom {
-        room: room.clone(),
-        nick,
-        password: opts.password,
-    });
+    match verb {
+        RoomVerb::Create => client.send(Command::CreateRoom {
+            room: room.clone(),
+            nick,
+            config: RoomConfig {
+                name: opts.name.clone(),
+                members_only: opts.members_only,
+                persistent: opts.persistent,
+                password: opts.password.clone(),
+                public: opts.public,
+            },
+        }),
+        _ if in_room => client.send(Command::JoinRoom {
+            room: room.clone(),
+            nick,
+            password: opts.password.clone(),
+        }),
+        _ => {}
+    }
     let sleep = async {
         match opts.duration {
             Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
@@ -41,9 +203,7 @@ pub async fn room(
         }
     };
     tokio::pin!(sleep);
-    let id = client::new_id();
     let mut out = std::io::stdout();
-    let ours = |r: &str| r == room.as_str();
     let result = loop {
         tokio::select! {
             ev = client.next_event() => {
@@ -52,30 +212,104 @@ pub async fn room(
                     break Err(CliError(message.clone()));
                 }
                 print_event(&mut out, &ev, args.json);
-                match &ev {
-                    Event::RoomJoined { room: r, .. } if ours(r) => {
-                        if let Some(body) = &body {
-                            client.send(Command::SendRoomMessage {
-                                id: id.clone(),
-                                room: room.clone(),
-                                body: body.clone(),
-                            });
-                        }
+                // In the room, or (verbs that need no room) signed in and our
+                // bookmarks read: now the verb's one command.
+                let ready = match &ev {
+                    Event::RoomJoined { room: r, .. } => in_room && r == room.as_str(),
+                    Event::Bookmarks { .. } => !in_room,
+                    _ => false,
+                };
+                if ready {
+                    if let Some(c) = command.take() {
+                        client.send(c);
+                        continue;
                     }
-                    // The room sends our message back to us too: it has it.
-                    Event::RoomMessage { room: r, id: i, from_archive: false, .. }
-                        if ours(r) && body.is_some() && *i == id => break Ok(()),
-                    Event::RoomLeft { room: r, reason } if ours(r) => {
-                        break Err(CliError(format!("{room}: {reason}")));
-                    }
-                    _ => {}
+                }
+                if let Some(r) = done(verb, room.as_str(), &id, &opts, &ev) {
+                    break r;
                 }
             }
             _ = &mut sleep => break Ok(()),
             _ = stop.wait() => break Ok(()),
         }
     };
-    client.send(Command::LeaveRoom { room: room.clone() });
+    if in_room {
+        client.send(Command::LeaveRoom { room: room.clone() });
+    }
     client.shutdown().await;
     result
+}
+
+/// A room event as a line of text.
+pub fn room_line(ev: &Event) -> Option<String> {
+    Some(match ev {
+        Event::RoomJoined { room, nick } => format!("joined {room} as {nick}"),
+        Event::RoomLeft { room, reason } => format!("out of {room}: {reason}"),
+        Event::RoomMessage {
+            room, nick, body, ..
+        } => format!("[{room}] {nick}: {body}"),
+        Event::RoomPrivateMessage {
+            room,
+            nick,
+            body,
+            outgoing,
+            ..
+        } => match outgoing {
+            true => format!("[{room}] (privately to {nick}) {body}"),
+            false => format!("[{room}] (privately) {nick}: {body}"),
+        },
+        Event::RoomSubject { room, subject, .. } => format!("[{room}] subject: {subject}"),
+        Event::Occupant { room, occupant, .. } => format!(
+            "[{room}] {} is here ({}, {})",
+            occupant.nick, occupant.role, occupant.show
+        ),
+        Event::OccupantLeft { room, nick, reason } => match reason {
+            Some(r) => format!("[{room}] {nick} left ({r})"),
+            None => format!("[{room}] {nick} left"),
+        },
+        Event::RoomCreated { room } => format!("created {room}"),
+        Event::Invitation {
+            room, from, reason, ..
+        } => format!(
+            "{from} invites you to {room}{}",
+            reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
+        Event::Invited { room, jid, .. } => format!("invited {jid} to {room}"),
+        Event::InvitationDeclined { room, by, .. } => format!("{by} declined to join {room}"),
+        Event::RoomChanged {
+            room,
+            target,
+            change,
+        } => format!("[{room}] {change}: {target}"),
+        Event::RoomList { service, rooms } => {
+            let mut s = format!("{} rooms at {service}", rooms.len());
+            for r in rooms {
+                s.push_str(&format!(
+                    "\n  {} {}",
+                    r.jid,
+                    r.name.clone().unwrap_or_default()
+                ));
+            }
+            s
+        }
+        Event::Bookmarks { bookmarks } => {
+            let mut s = format!("{} bookmarked rooms", bookmarks.len());
+            for b in bookmarks {
+                s.push_str(&format!(
+                    "\n  {}{}{}",
+                    b.room,
+                    b.name
+                        .as_ref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default(),
+                    if b.autojoin { " [autojoin]" } else { "" }
+                ));
+            }
+            s
+        }
+        _ => return None,
+    })
 }

@@ -32,6 +32,9 @@ pub struct Config {
     /// with OMEMO devices encrypted, theirs decrypted. Off until trust and the window
     /// have it too (issue #13).
     pub omemo: bool,
+    /// Join the rooms bookmarked with autojoin (XEP-0402) at sign-in and as other
+    /// clients bookmark them; off for one-shot commands.
+    pub autojoin: bool,
 }
 
 /// Who may call: by default only contacts with a presence subscription; `allowed`
@@ -60,6 +63,7 @@ impl Config {
             call_policy: CallPolicy::default(),
             ring_timeout: crate::jingle::session::RING_TIMEOUT,
             omemo: false,
+            autojoin: true,
         }
     }
 }
@@ -140,6 +144,61 @@ pub enum Command {
     SetRoomSubject {
         room: BareJid,
         subject: String,
+    },
+    /// Create `room` by joining it as `nick`, configured as `config` says:
+    /// answered by `Event::RoomCreated`, or an `Event::Error` when it already
+    /// existed (then we are in it as it is) or could not be configured.
+    CreateRoom {
+        room: BareJid,
+        nick: String,
+        config: crate::xmpp::muc::admin::RoomConfig,
+    },
+    /// Invite `jid` to a room: through the room when it is members-only (which
+    /// makes them a member, where we may), else directly (XEP-0249). Answered by
+    /// `Event::Invited`.
+    InviteToRoom {
+        room: BareJid,
+        jid: BareJid,
+        reason: Option<String>,
+    },
+    /// Decline an invitation that came through the room (the inviter is told).
+    DeclineInvitation {
+        room: BareJid,
+        inviter: String,
+        reason: Option<String>,
+    },
+    /// A private message to one occupant of a room we are in.
+    SendRoomPrivate {
+        id: String,
+        room: BareJid,
+        nick: String,
+        body: String,
+    },
+    /// Kick, ban, give or take voice, membership, admin or ownership: `target` is a
+    /// nick for a role change (kick, voice, mute), a nick or bare JID for an
+    /// affiliation. Answered by `Event::RoomChanged` or an `Event::Error` in words.
+    ChangeOccupant {
+        room: BareJid,
+        change: crate::xmpp::muc::admin::Change,
+        target: String,
+        reason: Option<String>,
+    },
+    /// Destroy a room we own; everyone in it is told.
+    DestroyRoom {
+        room: BareJid,
+        reason: Option<String>,
+    },
+    /// Bookmark a room (XEP-0402) or change its bookmark; with `autojoin`, this and
+    /// the user's other clients join it at sign-in (and now).
+    SetBookmark {
+        bookmark: crate::xmpp::bookmarks::Bookmark,
+    },
+    RemoveBookmark {
+        room: BareJid,
+    },
+    /// The public rooms of a MUC service: answered by `Event::RoomList`.
+    ListRooms {
+        service: BareJid,
     },
     /// A contact's OMEMO devices and our trust in each: answered by
     /// `Event::OmemoDeviceList`.

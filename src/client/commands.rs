@@ -102,6 +102,31 @@ impl State {
             Command::SetRoomSubject { room, subject } => {
                 self.set_room_subject(&room, &subject, out)
             }
+            Command::CreateRoom { room, nick, config } => self.create_room(room, nick, config, out),
+            Command::InviteToRoom { room, jid, reason } => {
+                self.invite_to_room(room, jid, reason, out)
+            }
+            Command::DeclineInvitation {
+                room,
+                inviter,
+                reason,
+            } => self.decline_invitation(&room, &inviter, reason.as_deref(), out),
+            Command::SendRoomPrivate {
+                id,
+                room,
+                nick,
+                body,
+            } => self.send_room_private(id, &room, &nick, &body, out),
+            Command::ChangeOccupant {
+                room,
+                change,
+                target,
+                reason,
+            } => self.change_occupant(room, change, target, reason, out),
+            Command::DestroyRoom { room, reason } => self.destroy_room(room, reason, out),
+            Command::SetBookmark { bookmark } => self.set_bookmark(bookmark, out),
+            Command::RemoveBookmark { room } => self.remove_bookmark(room, out),
+            Command::ListRooms { service } => self.list_rooms(service, out),
             Command::OmemoTrust {
                 jid,
                 fingerprint,

@@ -306,6 +306,61 @@ pub enum Event {
         subject: String,
         nick: Option<String>,
     },
+    /// A private message from (or, `outgoing`, to) one occupant of a room.
+    RoomPrivateMessage {
+        room: String,
+        nick: String,
+        id: String,
+        body: String,
+        ts_ms: i64,
+        outgoing: bool,
+    },
+    /// What a room says of itself (its disco#info), once we are in.
+    RoomInfo {
+        room: String,
+        #[serde(flatten)]
+        info: crate::xmpp::muc::admin::RoomInfo,
+    },
+    /// The room we asked to create exists, configured as asked.
+    RoomCreated {
+        room: String,
+    },
+    /// An invitation to a room (`mediated`: through the room, else straight from
+    /// `from`). Joining it is up to the user.
+    Invitation {
+        room: String,
+        from: String,
+        reason: Option<String>,
+        password: Option<String>,
+        mediated: bool,
+    },
+    /// Our invitation went out (`Command::InviteToRoom`).
+    Invited {
+        room: String,
+        jid: String,
+        mediated: bool,
+    },
+    /// Someone declined our invitation.
+    InvitationDeclined {
+        room: String,
+        by: String,
+        reason: Option<String>,
+    },
+    /// A change we made to an occupant (`Command::ChangeOccupant`) was made.
+    RoomChanged {
+        room: String,
+        target: String,
+        change: String,
+    },
+    /// Our bookmarked rooms, whenever they change (here or in another client).
+    Bookmarks {
+        bookmarks: Vec<crate::xmpp::bookmarks::Bookmark>,
+    },
+    /// A MUC service's public rooms (`Command::ListRooms`).
+    RoomList {
+        service: String,
+        rooms: Vec<crate::xmpp::muc::admin::ListedRoom>,
+    },
     /// A network check's findings (`Command::NetCheck`).
     NetCheck {
         #[serde(skip)]

@@ -91,6 +91,7 @@ impl State {
                             self.mark_acked(&id);
                         }
                     }
+                    IqPurpose::Room(q) => self.on_room_iq(q, Err(error.defined_condition), out),
                     IqPurpose::Omemo(q) => {
                         tracing::info!(?q, condition = ?error.defined_condition, "OMEMO question refused");
                         self.omemo_answer(q, Err(()), out)
@@ -156,6 +157,7 @@ impl State {
                 }
             }
             IqPurpose::Omemo(q) => self.omemo_answer(q, Ok(payload), out),
+            IqPurpose::Room(q) => self.on_room_iq(q, Ok(payload), out),
             IqPurpose::PeerVersion { call } => {
                 if let Some(client) = payload.as_ref().and_then(crate::xmpp::version::client_of) {
                     self.emit(Event::CallPeer { id: call, client });

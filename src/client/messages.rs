@@ -108,6 +108,12 @@ impl State {
             }
             return;
         }
+        if self.on_bookmarks_event(&m, out) {
+            return;
+        }
+        if m.type_ != MessageType::Error && self.on_invitation(&m) {
+            return;
+        }
         if m.type_ == MessageType::Error {
             // Only the recipient, its server or ours may say a message failed.
             let said_by_them = match (m.id.as_ref(), m.from.as_ref()) {

@@ -7,11 +7,11 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
 use minidom::Element;
@@ -162,6 +162,8 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         call_paths: Default::default(),
         omemo: Default::default(),
         rooms: HashMap::new(),
+        bookmarks: BTreeMap::new(),
+        room_ping_at: None,
         media_tx,
         password,
         deleted: false,
@@ -218,6 +220,8 @@ enum IqPurpose {
         password: String,
     },
     DeleteAccount,
+    /// Rooms, MUC services and bookmarks (rooms/admin.rs).
+    Room(rooms::RoomIq),
 }
 
 struct State {
@@ -278,6 +282,10 @@ struct State {
     omemo: omemo::OmemoClient,
     /// Group chat rooms we are in or joining (rooms.rs).
     rooms: HashMap<BareJid, crate::rooms::Room>,
+    /// Our bookmarked rooms by JID (rooms/bookmarks.rs).
+    bookmarks: BTreeMap<String, crate::xmpp::bookmarks::Bookmark>,
+    /// When the rooms are next asked whether they still have us (XEP-0410).
+    room_ping_at: Option<Instant>,
     /// The XMPP connection in use: cut when its address goes away.
     xmpp_socket: connect::XmppSocket,
     /// The addresses calls bind and the default routes, as last seen: a change
@@ -338,6 +346,7 @@ async fn run(
             st.next_call_timer(),
             st.presences.next_flush(),
             st.archive_gap_fetch,
+            st.next_room_ping(),
         ]
         .into_iter()
         .flatten()
@@ -355,6 +364,7 @@ async fn run(
                     st.on_availability(p, &mut out);
                 }
                 st.on_archive_timer(&mut out);
+                st.on_room_ping_timer(&mut out);
             }
             ev = stream.next() => {
                 let Some(ev) = ev else { break };
@@ -378,6 +388,8 @@ async fn run(
                         let jid = st.bound.as_ref().map(|j| j.to_string()).unwrap_or_default();
                         st.emit(Event::Connected { jid, resumed: true });
                         st.calls_signaling(true, false, &mut out);
+                        // The rooms may have dropped us while the stream was away.
+                        st.ping_rooms(true, &mut out);
                     }
                     StreamEv::Stanza(stanza) => {
                         // A panic on one stanza is a bug; it must cost that stanza,
@@ -549,6 +561,7 @@ impl State {
         if self.config.omemo {
             self.omemo_online(out);
         }
+        self.bookmarks_online(out);
         if let Some((show, status)) = self.config.presence.clone() {
             out.push(presence::own(show, status.as_deref()).into());
         }
@@ -644,7 +657,14 @@ impl State {
                 if self.is_room(m.from.as_ref())
                     && matches!(m.type_, MessageType::Groupchat | MessageType::Error) =>
             {
-                self.on_room_message(m)
+                self.on_room_message(m, out)
+            }
+            Stanza::Message(m)
+                if self.is_room(m.from.as_ref())
+                    && m.type_ == MessageType::Chat
+                    && m.from.as_ref().is_some_and(|f| f.resource().is_some()) =>
+            {
+                self.on_room_private(m)
             }
             Stanza::Presence(p) => {
                 if let Some(from) = &p.from {

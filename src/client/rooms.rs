@@ -8,6 +8,11 @@ use crate::xmpp::muc;
 
 use super::*;
 
+mod admin;
+mod bookmarks;
+
+pub(super) use admin::RoomIq;
+
 /// Rooms one account may be in at once.
 const MAX_ROOMS: usize = 100;
 
@@ -34,6 +39,14 @@ impl State {
         let r = Room::new(nick, password);
         self.send_join(&room, &r, out);
         self.rooms.insert(room, r);
+    }
+
+    /// Our nick where none is given: our account's name.
+    pub(super) fn default_nick(&self) -> String {
+        self.own
+            .node()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "me".into())
     }
 
     fn send_join(&self, room: &BareJid, r: &Room, out: &mut Vec<Stanza>) {
@@ -106,6 +119,7 @@ impl State {
         let Some(r) = self.rooms.get_mut(&room) else {
             return;
         };
+        r.heard = true;
         let updates = if let Some(reason) = muc::join_error(&p) {
             r.refused(reason)
         } else {
@@ -122,12 +136,16 @@ impl State {
             r.on_presence(nick.as_str(), available, show, muc::user_info(&p))
         };
         let left = r.state == RoomState::Out;
+        let mut created = false;
         for u in updates {
-            self.emit(match u {
-                RoomUpdate::Joined { nick } => Event::RoomJoined {
-                    room: room.to_string(),
-                    nick,
-                },
+            let event = match u {
+                RoomUpdate::Joined { nick } => {
+                    self.room_joined(&room, created, out);
+                    Event::RoomJoined {
+                        room: room.to_string(),
+                        nick,
+                    }
+                }
                 RoomUpdate::Occupant(o) => Event::Occupant {
                     room: room.to_string(),
                     present: true,
@@ -143,22 +161,25 @@ impl State {
                     reason,
                 },
                 RoomUpdate::Created => {
-                    out.push(muc::instant_room(new_id(), &room).into());
+                    created = true;
+                    self.room_created(&room, out);
                     continue;
                 }
-            });
+            };
+            self.emit(event);
         }
         if left {
             self.rooms.remove(&room);
         }
     }
 
-    pub(super) fn on_room_message(&mut self, m: Message) {
+    pub(super) fn on_room_message(&mut self, m: Message, out: &mut Vec<Stanza>) {
         let Some(from) = m.from.clone() else { return };
         let room = from.to_bare();
-        if !self.rooms.contains_key(&room) {
+        let Some(r) = self.rooms.get_mut(&room) else {
             return;
-        }
+        };
+        r.heard = true;
         let nick = from.resource().map(|r| r.to_string());
         if m.type_ == MessageType::Error {
             let why = m
@@ -167,6 +188,10 @@ impl State {
                 .find(|e| e.name() == "error")
                 .and_then(|e| e.children().next().map(|c| c.name().to_string()))
                 .unwrap_or_else(|| "error".into());
+            // The room says we are not in it: ask it (XEP-0410), and join again if so.
+            if why == "not-acceptable" {
+                self.ping_room(&room, out);
+            }
             return self.emit(Event::Error {
                 message: format!("{room} did not take a message ({why}): are you still in it?"),
             });

@@ -3,11 +3,13 @@
 // Everything here reads what the network sends.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod bookmarks;
 pub mod caps;
 pub mod carbons;
 pub mod chat;
 pub mod chatstates;
 pub mod connect;
+pub mod direct_invite;
 pub mod disco;
 pub mod error;
 pub mod extdisco;
@@ -17,9 +19,11 @@ pub mod mam;
 pub mod muc;
 pub mod omemo;
 pub mod presence;
+pub mod pubsub;
 pub mod receipts;
 pub mod register;
 pub mod roster;
+pub mod self_ping;
 pub mod tls;
 pub mod version;
 

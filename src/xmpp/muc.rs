@@ -10,6 +10,8 @@ use xmpp_parsers::presence::{Presence, Type as PresenceType};
 
 use super::Attr;
 
+pub mod admin;
+
 pub const NS: &str = "http://jabber.org/protocol/muc";
 pub const NS_USER: &str = "http://jabber.org/protocol/muc#user";
 
@@ -89,6 +91,8 @@ pub struct UserInfo {
     pub codes: Vec<u16>,
     /// The reason given with a kick or ban.
     pub reason: Option<String>,
+    /// The room was destroyed: the owner's reason (empty without one).
+    pub destroyed: Option<String>,
 }
 
 /// The `muc#user` part of an occupant's presence.
@@ -118,6 +122,11 @@ pub fn user_info(p: &Presence) -> Option<UserInfo> {
             .get_child("reason", NS_USER)
             .map(|r| r.text().chars().take(500).collect());
     }
+    info.destroyed = x.get_child("destroy", NS_USER).map(|d| {
+        d.get_child("reason", NS_USER)
+            .map(|r| r.text().chars().take(500).collect())
+            .unwrap_or_default()
+    });
     Some(info)
 }
 

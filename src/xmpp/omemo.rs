@@ -7,15 +7,13 @@
 
 use minidom::Element;
 use xmpp_parsers::iq::Iq;
-use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::message::Message;
 
 use super::Attr;
 use crate::omemo::axolotl::{self, Encrypted};
 
-const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
-const PUBSUB_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
-const DATA: &str = "jabber:x:data";
+use super::pubsub::{NS as PUBSUB, NS_EVENT as PUBSUB_EVENT};
 
 /// Asking for our contacts' device lists as they change (XEP-0163 +notify).
 pub const NOTIFY: &str = "eu.siacs.conversations.axolotl.devicelist+notify";
@@ -25,55 +23,18 @@ pub const FALLBACK: &str = "I sent you an OMEMO encrypted message but your clien
 
 /// Publishes `item` as the one item of `node`, readable by anyone.
 pub fn publish(id: &str, node: &str, item: Element) -> Iq {
-    let field = |var: &str, value: &str| {
-        Element::builder("field", DATA)
-            .a("var", var.to_string())
-            .append(Element::builder("value", DATA).append(value.to_string()))
-    };
-    let options = Element::builder("x", DATA)
-        .a("type", "submit")
-        .append(
-            field(
-                "FORM_TYPE",
-                "http://jabber.org/protocol/pubsub#publish-options",
-            )
-            .a("type", "hidden"),
-        )
-        .append(field("pubsub#access_model", "open"));
-    let pubsub = Element::builder("pubsub", PUBSUB)
-        .append(
-            Element::builder("publish", PUBSUB)
-                .a("node", node.to_string())
-                .append(
-                    Element::builder("item", PUBSUB)
-                        .a("id", "current")
-                        .append(item),
-                ),
-        )
-        .append(Element::builder("publish-options", PUBSUB).append(options))
-        .build();
-    Iq::Set {
-        from: None,
-        to: None,
-        id: id.to_string(),
-        payload: pubsub,
-    }
+    super::pubsub::publish(
+        id,
+        node,
+        "current",
+        item,
+        &[("pubsub#access_model", "open")],
+    )
 }
 
 /// Asks `owner` (a bare JID, ours included) for the latest item of `node`.
 pub fn fetch(id: &str, owner: &BareJid, node: &str) -> Iq {
-    Iq::Get {
-        from: None,
-        to: Some(Jid::from(owner.clone())),
-        id: id.to_string(),
-        payload: Element::builder("pubsub", PUBSUB)
-            .append(
-                Element::builder("items", PUBSUB)
-                    .a("node", node.to_string())
-                    .a("max_items", "1"),
-            )
-            .build(),
-    }
+    super::pubsub::items(id, Some(owner), node, Some(1))
 }
 
 /// The payload of the first item in a fetch's answer.

@@ -157,6 +157,18 @@ impl Prosody {
         })
     }
 
+    /// With a group chat service at `MUC` that also loads a module of the test's own
+    /// (`mod_{name}.lua` with this source): a service that does what a broken or
+    /// hostile one would.
+    #[allow(dead_code)]
+    pub fn start_with_muc_module(name: &str, source: &str) -> Prosody {
+        Prosody::start_opts(Opts {
+            muc: true,
+            module: Some((name, source)),
+            ..Default::default()
+        })
+    }
+
     /// Also listens on `addr` (an address of the test's own namespace), for a client
     /// in another namespace to reach it.
     pub fn start_also_on(addr: &str) -> Prosody {
@@ -177,8 +189,16 @@ impl Prosody {
             module,
             muc,
         } = o;
+        // With a group chat service, a module of the test's own is the service's.
+        let (module, muc_module) = match (module, muc) {
+            (Some((name, source)), true) => (None, Some((name, source))),
+            (m, _) => (m, None),
+        };
         let muc_component = if muc {
-            format!("Component \"{MUC}\" \"muc\"\nmodules_enabled = {{ \"muc_mam\" }}\n")
+            let extra = muc_module
+                .map(|(name, _)| format!(", \"{name}\""))
+                .unwrap_or_default();
+            format!("Component \"{MUC}\" \"muc\"\nmodules_enabled = {{ \"muc_mam\"{extra} }}\n")
         } else {
             String::new()
         };
@@ -243,6 +263,9 @@ impl Prosody {
             )
         };
         let also_on = also_on.map(|a| format!(", \"{a}\"")).unwrap_or_default();
+        if let Some((name, source)) = muc_module {
+            std::fs::write(dir.path().join(format!("plugins/mod_{name}.lua")), source).unwrap();
+        }
         let own_module = match module {
             Some((name, source)) => {
                 std::fs::write(dir.path().join(format!("plugins/mod_{name}.lua")), source).unwrap();
@@ -268,7 +291,7 @@ http_ports = {{ {http_ports} }}
 {ws_settings}
 https_ports = {{ }}
 component_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version"{turn_module}{ws_module}{register_module}{own_module} }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version", "private"{turn_module}{ws_module}{register_module}{own_module} }}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = true
 authentication = "internal_hashed"
@@ -358,6 +381,28 @@ VirtualHost "{DOMAIN}"
     /// The same, for an account the server does not have (yet).
     pub fn unregistered_user(&self, name: &str) -> User {
         User::with_password_file(self.dir.path(), name, self.server(), &self.ca_file)
+    }
+}
+
+impl Prosody {
+    /// Waits until the server's log has `needle` `times` times (what a test module
+    /// of its own logs when it has done its part); panics after `timeout`.
+    #[allow(dead_code)]
+    pub async fn wait_log(&self, needle: &str, times: usize, timeout: Duration) {
+        let log = self.dir.path().join("prosody.log");
+        let deadline = Instant::now() + timeout;
+        while std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches(needle)
+            .count()
+            < times
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the server never logged {needle:?} {times} times"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
