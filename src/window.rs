@@ -510,6 +510,7 @@ impl App {
 mod accounts;
 mod commands;
 mod events;
+mod rooms;
 
 #[cfg(test)]
 mod tests;

@@ -54,6 +54,7 @@ impl App {
                         self.send(Command::OmemoDevices { jid: peer });
                     }
                 }
+                self.model.selected_room = None;
                 self.model.selected = Some(jid);
             }
             UiCommand::OmemoDevices { jid } => {
@@ -215,6 +216,7 @@ impl App {
                 }
                 self.send(Command::HoldCall { id, held });
             }
+            room => self.execute_room(room),
         }
     }
 }

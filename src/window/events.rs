@@ -264,7 +264,7 @@ impl App {
                     });
                 }
             }
-            _ => {}
+            other => self.apply_room_event(other),
         }
     }
 

@@ -529,3 +529,111 @@ fn omemo_devices_are_asked_shown_and_verified() {
     ));
     assert_eq!(a.model.call.as_ref().unwrap().omemo_verified, Some(true));
 }
+
+/// Group chat in the window: Join asks the client and shows the room; its events
+/// fill the room (occupants by role, lines, subject); a message naming us in a room
+/// not on screen counts as a mention; an invitation is listed until declined
+/// (through the room, the inviter is told); Bookmark asks for one with autojoin;
+/// leaving an unbookmarked room takes it off the list.
+#[test]
+fn rooms_are_joined_shown_counted_and_left() {
+    use banter::rooms::Occupant;
+    let mut a = app();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    a.apply(AppEvent::Online(tx, "a@x".into()));
+    while rx.try_recv().is_ok() {}
+    a.execute_for_test(UiCommand::JoinRoom {
+        room: "team@rooms.x".into(),
+        nick: "al".into(),
+        password: None,
+    });
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Command::JoinRoom { ref room, ref nick, .. }) if room.as_str() == "team@rooms.x" && nick == "al"
+    ));
+    assert_eq!(a.model.selected_room.as_deref(), Some("team@rooms.x"));
+    let ev = |e: Event| AppEvent::Client("a@x".into(), e);
+    a.apply(ev(Event::RoomJoined {
+        room: "team@rooms.x".into(),
+        nick: "al".into(),
+    }));
+    for (nick, role) in [("zed", "participant"), ("al", "moderator")] {
+        a.apply(ev(Event::Occupant {
+            room: "team@rooms.x".into(),
+            present: true,
+            occupant: Occupant {
+                nick: nick.into(),
+                role: role.into(),
+                affiliation: "none".into(),
+                jid: None,
+                show: "available".into(),
+            },
+        }));
+    }
+    a.apply(ev(Event::RoomSubject {
+        room: "team@rooms.x".into(),
+        subject: "plans".into(),
+        nick: Some("zed".into()),
+    }));
+    let r = a.model.room("team@rooms.x").unwrap();
+    assert!(r.joined);
+    assert_eq!(r.subject.as_deref(), Some("plans"));
+    let nicks: Vec<&str> = r.occupants.iter().map(|o| o.nick.as_str()).collect();
+    assert_eq!(nicks, ["al", "zed"]);
+
+    // Another room, not on screen: a mention counts.
+    a.apply(ev(Event::RoomJoined {
+        room: "other@rooms.x".into(),
+        nick: "al".into(),
+    }));
+    a.apply(ev(Event::RoomMessage {
+        room: "other@rooms.x".into(),
+        nick: "zed".into(),
+        id: "1".into(),
+        body: "al: are you there?".into(),
+        ts_ms: 1,
+        from_archive: false,
+    }));
+    let other = a.model.room("other@rooms.x").unwrap();
+    assert_eq!((other.unread, other.mentions), (1, 1));
+    assert_eq!(a.model.room_mentions(), 1);
+
+    a.apply(ev(Event::Invitation {
+        room: "secret@rooms.x".into(),
+        from: "bob@x/pc".into(),
+        reason: None,
+        password: None,
+        mediated: true,
+    }));
+    assert_eq!(a.model.invitations.len(), 1);
+    a.execute_for_test(UiCommand::DeclineInvitation {
+        room: "secret@rooms.x".into(),
+    });
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Command::DeclineInvitation { ref inviter, .. }) if inviter == "bob@x/pc"
+    ));
+    assert!(a.model.invitations.is_empty());
+
+    a.execute_for_test(UiCommand::BookmarkRoom {
+        room: "team@rooms.x".into(),
+        bookmarked: true,
+        autojoin: true,
+    });
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Command::SetBookmark { ref bookmark }) if bookmark.autojoin && bookmark.nick.as_deref() == Some("al")
+    ));
+    a.apply(ev(Event::RoomLeft {
+        room: "other@rooms.x".into(),
+        reason: "left".into(),
+    }));
+    assert!(a.model.room("other@rooms.x").is_none());
+    a.apply(ev(Event::RoomLeft {
+        room: "team@rooms.x".into(),
+        reason: "kicked: enough".into(),
+    }));
+    let r = a.model.room("team@rooms.x").unwrap();
+    assert!(!r.joined && r.occupants.is_empty());
+    assert_eq!(r.left_reason.as_deref(), Some("kicked: enough"));
+}

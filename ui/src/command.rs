@@ -106,6 +106,38 @@ pub enum UiCommand {
     },
     /// Delete the account shown from its server (XEP-0077).
     DeleteAccount,
+    /// Join a group chat room (also: accept an invitation).
+    JoinRoom {
+        room: String,
+        nick: String,
+        password: Option<String>,
+    },
+    LeaveRoom {
+        room: String,
+    },
+    /// Show a room (instead of a contact's conversation).
+    SelectRoom {
+        room: String,
+    },
+    SendRoomMessage {
+        room: String,
+        body: String,
+    },
+    /// Keep the room bookmarked (`autojoin`: joined at sign-in, here and in the
+    /// user's other clients), or not.
+    BookmarkRoom {
+        room: String,
+        bookmarked: bool,
+        autojoin: bool,
+    },
+    InviteToRoom {
+        room: String,
+        jid: String,
+    },
+    /// Decline an invitation (the inviter is told when it came through the room).
+    DeclineInvitation {
+        room: String,
+    },
 }
 
 /// XEP-0085 states the window sends.

@@ -3,6 +3,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
+mod rooms;
+pub use rooms::*;
+
 /// Presence as the contact list shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Availability {
@@ -147,6 +150,7 @@ impl CallLogRow {
 pub enum LeftTab {
     #[default]
     Contacts,
+    Rooms,
     Calls,
 }
 
@@ -428,6 +432,12 @@ pub struct Model {
     pub omemo: Option<OmemoView>,
     /// Now, for "Today"/"Yesterday" headings (set by the binary each frame; tests fix it).
     pub now_ms: i64,
+    /// Group chat rooms (joined, bookmarked, or left with a reason), by address.
+    pub rooms: Vec<RoomView>,
+    /// The room on screen (instead of a contact's conversation).
+    pub selected_room: Option<String>,
+    pub invitations: Vec<InvitationRow>,
+    pub join_form: JoinForm,
 }
 
 impl Model {

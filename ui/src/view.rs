@@ -52,7 +52,13 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
             .default_size(360.0)
             .show(ui, |ui| video_area(ui, call));
     }
-    egui::CentralPanel::default().show(ui, |ui| conversation(ui, model, &mut out));
+    egui::CentralPanel::default().show(ui, |ui| {
+        if model.selected_room.is_some() {
+            room_view(ui, model, &mut out)
+        } else {
+            conversation(ui, model, &mut out)
+        }
+    });
     out
 }
 
@@ -240,12 +246,14 @@ mod call;
 mod contacts;
 mod conversation;
 mod encryption;
+mod rooms;
 
 pub use account::*;
 pub use call::*;
 pub use contacts::*;
 pub use conversation::*;
 use encryption::*;
+pub use rooms::*;
 
 #[cfg(test)]
 mod tests;

@@ -839,3 +839,86 @@ fn the_call_says_verified_encrypted_or_not_verified() {
         assert!(h.query_by_label("Not verified").is_none());
     }
 }
+
+/// Rooms: the Rooms tab's Join a room form asks to join with the nick it suggests;
+/// an invitation's Join takes its password; in a room, a message is sent to it,
+/// and opening the room clears its unread and mention counts.
+#[test]
+fn rooms_are_joined_from_the_form_and_talked_in() {
+    use banter_ui::model::LeftTab;
+    let mut model = signed_in();
+    model.selected = None;
+    model.left_tab = LeftTab::Rooms;
+    model.invitations.push(banter_ui::model::InvitationRow {
+        room: "secret@rooms.example.org".into(),
+        from: "carol@example.org".into(),
+        reason: None,
+        password: Some("pw".into()),
+        mediated: false,
+    });
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(960.0, 640.0))
+        .build_ui_state(
+            |ui, s: &mut State| {
+                let mut c = view::show(ui, &mut s.model);
+                s.commands.append(&mut c);
+            },
+            State {
+                model,
+                ..Default::default()
+            },
+        );
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Join").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::JoinRoom {
+            room: "secret@rooms.example.org".into(),
+            nick: "alice".into(),
+            password: Some("pw".into()),
+        }]
+    );
+    h.state_mut().commands.clear();
+    h.state_mut().model.invitations.clear();
+    h.get_by_label("Join a room").click();
+    h.run();
+    type_into(
+        &mut h,
+        Role::TextInput,
+        "Room address",
+        "team@rooms.example.org",
+    );
+    h.get_by_role_and_label(Role::Button, "Join").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::JoinRoom {
+            room: "team@rooms.example.org".into(),
+            nick: "alice".into(),
+            password: None,
+        }]
+    );
+    h.state_mut().commands.clear();
+
+    let m = &mut h.state_mut().model;
+    let r = m.room_mut("team@rooms.example.org");
+    r.joined = true;
+    r.nick = "alice".into();
+    r.unread = 3;
+    r.mentions = 1;
+    m.selected_room = Some("team@rooms.example.org".into());
+    h.run();
+    let r = h.state().model.room("team@rooms.example.org").unwrap();
+    assert_eq!((r.unread, r.mentions), (0, 0), "read once on screen");
+    type_into(&mut h, Role::TextInput, "Message", "hello room");
+    h.get_by_role_and_label(Role::Button, "Send").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::SendRoomMessage {
+            room: "team@rooms.example.org".into(),
+            body: "hello room".into(),
+        }]
+    );
+}

@@ -176,17 +176,82 @@ fn settings_model() -> Model {
     m
 }
 
+/// The Rooms tab with an invitation and a room with a mention, and a room on screen
+/// with its subject, people by role, a mention, a private message and a notice.
+fn room_model() -> Model {
+    use banter_ui::model::{InvitationRow, LeftTab, OccupantRow, RoomLine, RoomLineKind};
+    let mut m = main_model();
+    m.selected = None;
+    m.left_tab = LeftTab::Rooms;
+    m.invitations.push(InvitationRow {
+        room: "design@conference.example.org".into(),
+        from: "carol@example.org".into(),
+        reason: Some("Reviewing the new icons".into()),
+        password: None,
+        mediated: false,
+    });
+    let other = m.room_mut("random@conference.example.org");
+    other.joined = true;
+    other.nick = "alice".into();
+    other.unread = 4;
+    other.mentions = 1;
+    let r = m.room_mut("team@conference.example.org");
+    r.name = Some("Team".into());
+    r.joined = true;
+    r.nick = "alice".into();
+    r.subject = Some("Release on Friday".into());
+    r.show_occupants = true;
+    r.bookmarked = true;
+    r.autojoin = true;
+    for (nick, role) in [
+        ("alice", "moderator"),
+        ("bob", "participant"),
+        ("dave", "visitor"),
+    ] {
+        r.upsert_occupant(OccupantRow {
+            nick: nick.into(),
+            role: role.into(),
+            affiliation: "member".into(),
+            jid: None,
+            show: if nick == "dave" { "away" } else { "available" }.into(),
+        });
+    }
+    let line = |nick: &str, body: &str, kind: RoomLineKind, mins: i64| RoomLine {
+        nick: nick.into(),
+        body: body.into(),
+        ts_ms: NOW - mins * 60_000,
+        kind,
+        own: nick == "alice",
+        mention: body.contains("alice"),
+    };
+    r.lines.extend([
+        line("", "You joined as alice", RoomLineKind::Notice, 30),
+        line("bob", "Builds are green.", RoomLineKind::Message, 20),
+        line("bob", "alice, can you tag it?", RoomLineKind::Message, 12),
+        line("alice", "Tagging now.", RoomLineKind::Message, 10),
+        line(
+            "dave",
+            "Can I help?",
+            RoomLineKind::Private { outgoing: false },
+            5,
+        ),
+    ]);
+    m.selected_room = Some("team@conference.example.org".into());
+    m
+}
+
 #[test]
 fn main_screens_light_and_dark() {
     let mut results = SnapshotResults::new();
     type Screen = (&'static str, fn() -> Model);
-    let screens: [Screen; 6] = [
+    let screens: [Screen; 7] = [
         ("first_run", Model::default),
         ("main", main_model),
         ("in_call", in_call_model),
         ("video_call", video_call_model),
         ("incoming_call", incoming_model),
         ("settings", settings_model),
+        ("room", room_model),
     ];
     for (name, model) in screens {
         for (theme, suffix) in [(egui::Theme::Light, "light"), (egui::Theme::Dark, "dark")] {

@@ -24,6 +24,11 @@ pub fn left_column(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.selectable_value(&mut model.left_tab, LeftTab::Contacts, "Contacts");
+        let rooms = match model.room_mentions() {
+            0 => "Rooms".to_string(),
+            n => format!("Rooms (@{n})"),
+        };
+        ui.selectable_value(&mut model.left_tab, LeftTab::Rooms, rooms);
         let missed = model
             .call_log
             .iter()
@@ -39,6 +44,7 @@ pub fn left_column(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand
     ui.separator();
     match model.left_tab {
         LeftTab::Contacts => contact_list(ui, model, out),
+        LeftTab::Rooms => room_list(ui, model, out),
         LeftTab::Calls => call_history(ui, model, out),
     }
 }
@@ -148,30 +154,25 @@ pub fn contact_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         });
 }
 
-/// One contact: presence dot, name, status line and an unread badge, the whole row
-/// clickable and announced to screen readers by the contact's name.
-pub(crate) fn contact_row(
+/// A clickable list row of the fixed height, announced to screen readers by `label`,
+/// its background drawn (selected, hovered); the inner rectangle to draw on, when
+/// the row is in view.
+pub(crate) fn list_row(
     ui: &mut egui::Ui,
-    c: &crate::model::ContactRow,
+    label: &str,
     selected: bool,
-) -> egui::Response {
+) -> (egui::Response, Option<egui::Rect>) {
     let (rect, response) = ui.allocate_exact_size(
         Vec2::new(ui.available_width(), CONTACT_ROW_HEIGHT),
         egui::Sense::click(),
     );
     response.widget_info(|| {
-        egui::WidgetInfo::selected(
-            egui::Role::Button,
-            ui.is_enabled(),
-            selected,
-            c.display_name(),
-        )
+        egui::WidgetInfo::selected(egui::Role::Button, ui.is_enabled(), selected, label)
     });
     if !ui.is_rect_visible(rect) {
-        return response;
+        return (response, None);
     }
     let visuals = ui.visuals();
-    let painter = ui.painter();
     let fill = if selected {
         Some(visuals.selection.bg_fill)
     } else if response.hovered() {
@@ -181,8 +182,36 @@ pub(crate) fn contact_row(
     };
     let inner = rect.shrink2(Vec2::new(0.0, 2.0));
     if let Some(fill) = fill {
-        painter.rect_filled(inner, 6.0, fill);
+        ui.painter().rect_filled(inner, 6.0, fill);
     }
+    (response, Some(inner))
+}
+
+/// A count at the right end of a row (`text` on `color`).
+pub(crate) fn row_badge(painter: &egui::Painter, inner: egui::Rect, text: String, color: Color32) {
+    let g = painter.layout_no_wrap(text, egui::FontId::proportional(12.0), Color32::WHITE);
+    let w = g.size().x.max(10.0) + 10.0;
+    let badge = egui::Rect::from_center_size(
+        egui::pos2(inner.right() - 6.0 - w / 2.0, inner.center().y),
+        Vec2::new(w, 18.0),
+    );
+    painter.rect_filled(badge, 9.0, color);
+    painter.galley(badge.center() - g.size() / 2.0, g, Color32::WHITE);
+}
+
+/// One contact: presence dot, name, status line and an unread badge, the whole row
+/// clickable and announced to screen readers by the contact's name.
+pub(crate) fn contact_row(
+    ui: &mut egui::Ui,
+    c: &crate::model::ContactRow,
+    selected: bool,
+) -> egui::Response {
+    let (response, inner) = list_row(ui, c.display_name(), selected);
+    let Some(inner) = inner else {
+        return response;
+    };
+    let visuals = ui.visuals();
+    let painter = ui.painter();
     let text_color = if selected {
         visuals.selection.stroke.color
     } else {
@@ -214,18 +243,12 @@ pub(crate) fn contact_row(
         painter.galley(egui::pos2(left, inner.top() + 23.0), g, weak);
     }
     if c.unread > 0 {
-        let g = painter.layout_no_wrap(
+        row_badge(
+            painter,
+            inner,
             c.unread.to_string(),
-            egui::FontId::proportional(12.0),
-            Color32::WHITE,
+            Color32::from_rgb(60, 130, 220),
         );
-        let w = g.size().x.max(10.0) + 10.0;
-        let badge = egui::Rect::from_center_size(
-            egui::pos2(inner.right() - 6.0 - w / 2.0, inner.center().y),
-            Vec2::new(w, 18.0),
-        );
-        painter.rect_filled(badge, 9.0, Color32::from_rgb(60, 130, 220));
-        painter.galley(badge.center() - g.size() / 2.0, g, Color32::WHITE);
     }
     response
 }

@@ -1,0 +1,264 @@
+//! Group chat in the window: the account's room events applied to the rooms the
+//! window lists, and the room clicks carried out as client commands.
+
+use banter::xmpp::bookmarks::Bookmark;
+use banter_ui::model::{
+    InvitationRow, LeftTab, OccupantRow, RoomLine, RoomLineKind, MAX_INVITATIONS,
+};
+
+use super::*;
+
+impl App {
+    /// A room event (others are ignored).
+    pub(super) fn apply_room_event(&mut self, ev: Event) {
+        let notice = |body: String| RoomLine {
+            nick: String::new(),
+            body,
+            ts_ms: chrono::Utc::now().timestamp_millis(),
+            kind: RoomLineKind::Notice,
+            own: false,
+            mention: false,
+        };
+        match ev {
+            Event::RoomJoined { room, nick } => {
+                let r = self.model.room_mut(&room);
+                r.joined = true;
+                r.left_reason = None;
+                r.nick = nick.clone();
+                self.model.invitations.retain(|i| i.room != room);
+                self.model
+                    .room_line(&room, notice(format!("You joined as {nick}")), true);
+            }
+            Event::RoomLeft { room, reason } => {
+                let keep = self
+                    .model
+                    .room(&room)
+                    .is_some_and(|r| r.bookmarked || reason != "left");
+                if !keep {
+                    // Left by the user and not bookmarked: off the list.
+                    self.model.rooms.retain(|r| r.jid != room);
+                    if self.model.selected_room.as_deref() == Some(room.as_str()) {
+                        self.model.selected_room = None;
+                    }
+                    return;
+                }
+                let r = self.model.room_mut(&room);
+                r.joined = false;
+                r.occupants.clear();
+                r.left_reason = (reason != "left").then(|| reason.clone());
+                self.model
+                    .room_line(&room, notice(format!("You are out: {reason}")), true);
+            }
+            Event::Occupant { room, occupant, .. } => {
+                self.model.room_mut(&room).upsert_occupant(OccupantRow {
+                    nick: occupant.nick,
+                    role: occupant.role,
+                    affiliation: occupant.affiliation,
+                    jid: occupant.jid,
+                    show: occupant.show,
+                });
+            }
+            Event::OccupantLeft { room, nick, reason } => {
+                self.model.room_mut(&room).remove_occupant(&nick);
+                if let Some(why) = reason.filter(|r| r != "changed nick") {
+                    self.model
+                        .room_line(&room, notice(format!("{nick} is out: {why}")), true);
+                }
+            }
+            Event::RoomMessage {
+                room,
+                nick,
+                body,
+                ts_ms,
+                from_archive,
+                ..
+            } => {
+                let line = RoomLine {
+                    nick: nick.clone(),
+                    body: body.clone(),
+                    ts_ms,
+                    kind: RoomLineKind::Message,
+                    own: false,
+                    mention: false,
+                };
+                if self.model.room_line(&room, line, from_archive) {
+                    crate::notify::mention(&nick, &room, &body);
+                }
+            }
+            Event::RoomPrivateMessage {
+                room,
+                nick,
+                body,
+                ts_ms,
+                outgoing,
+                ..
+            } => {
+                let line = RoomLine {
+                    nick: nick.clone(),
+                    body: body.clone(),
+                    ts_ms,
+                    kind: RoomLineKind::Private { outgoing },
+                    own: outgoing,
+                    mention: false,
+                };
+                if self.model.room_line(&room, line, false) {
+                    crate::notify::mention(&nick, &room, &body);
+                }
+            }
+            Event::RoomSubject {
+                room,
+                subject,
+                nick,
+            } => {
+                let r = self.model.room_mut(&room);
+                r.subject = Some(subject.clone()).filter(|s| !s.is_empty());
+                if let Some(nick) = nick {
+                    self.model.room_line(
+                        &room,
+                        notice(format!("{nick} set the subject: {subject}")),
+                        true,
+                    );
+                }
+            }
+            Event::RoomInfo { room, info } => {
+                if let Some(name) = info.name {
+                    self.model.room_mut(&room).name = Some(name);
+                }
+            }
+            Event::Invitation {
+                room,
+                from,
+                reason,
+                password,
+                mediated,
+            } => {
+                let joined = self.model.room(&room).is_some_and(|r| r.joined);
+                let known = self.model.invitations.iter().any(|i| i.room == room);
+                if !joined && !known && self.model.invitations.len() < MAX_INVITATIONS {
+                    self.model.invitations.push(InvitationRow {
+                        room,
+                        from,
+                        reason,
+                        password,
+                        mediated,
+                    });
+                    self.model.left_tab = LeftTab::Rooms;
+                }
+            }
+            Event::Invited { room, jid, .. } => {
+                self.model
+                    .room_line(&room, notice(format!("You invited {jid}")), true);
+            }
+            Event::InvitationDeclined { room, by, reason } => {
+                let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+                self.model
+                    .room_line(&room, notice(format!("{by} declined{why}")), true);
+            }
+            Event::Bookmarks { bookmarks } => {
+                for r in &mut self.model.rooms {
+                    r.bookmarked = false;
+                }
+                for b in bookmarks {
+                    let r = self.model.room_mut(&b.room);
+                    r.bookmarked = true;
+                    r.autojoin = b.autojoin;
+                    if r.name.is_none() {
+                        r.name = b.name;
+                    }
+                    if r.nick.is_empty() {
+                        r.nick = b.nick.unwrap_or_default();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A room click (other commands are ignored).
+    pub(super) fn execute_room(&mut self, c: UiCommand) {
+        let jid = |s: &str| BareJid::new(s.trim()).ok();
+        match c {
+            UiCommand::JoinRoom {
+                room,
+                nick,
+                password,
+            } => match jid(&room) {
+                Some(r) if r.node().is_some() => {
+                    self.send(Command::JoinRoom {
+                        room: r.clone(),
+                        nick,
+                        password,
+                    });
+                    self.model.room_mut(r.as_str());
+                    self.select_room(r.to_string());
+                }
+                _ => self.model.notice = Some(format!("'{room}' is not a room address")),
+            },
+            UiCommand::LeaveRoom { room } => {
+                if let Some(room) = jid(&room) {
+                    self.send(Command::LeaveRoom { room });
+                }
+            }
+            UiCommand::SelectRoom { room } => self.select_room(room),
+            UiCommand::SendRoomMessage { room, body } => {
+                if let Some(room) = jid(&room) {
+                    self.send(Command::SendRoomMessage {
+                        id: client::new_id(),
+                        room,
+                        body,
+                    });
+                }
+            }
+            UiCommand::BookmarkRoom {
+                room,
+                bookmarked,
+                autojoin,
+            } => {
+                let Some(r) = jid(&room) else { return };
+                if !bookmarked {
+                    return self.send(Command::RemoveBookmark { room: r });
+                }
+                let view = self.model.room(r.as_str());
+                self.send(Command::SetBookmark {
+                    bookmark: Bookmark {
+                        room: r.to_string(),
+                        name: view.and_then(|v| v.name.clone()),
+                        autojoin,
+                        nick: view.map(|v| v.nick.clone()).filter(|n| !n.is_empty()),
+                        password: None,
+                    },
+                });
+            }
+            UiCommand::InviteToRoom { room, jid: who } => match (jid(&room), jid(&who)) {
+                (Some(room), Some(who)) if who.node().is_some() => {
+                    self.send(Command::InviteToRoom {
+                        room,
+                        jid: who,
+                        reason: None,
+                    })
+                }
+                _ => self.model.notice = Some(format!("'{who}' is not an address to invite")),
+            },
+            UiCommand::DeclineInvitation { room } => {
+                let Some(at) = self.model.invitations.iter().position(|i| i.room == room) else {
+                    return;
+                };
+                let inv = self.model.invitations.remove(at);
+                if let (true, Some(r)) = (inv.mediated, jid(&inv.room)) {
+                    self.send(Command::DeclineInvitation {
+                        room: r,
+                        inviter: inv.from,
+                        reason: None,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn select_room(&mut self, room: String) {
+        self.model.selected = None;
+        self.model.left_tab = LeftTab::Rooms;
+        self.model.selected_room = Some(room);
+    }
+}

@@ -1,0 +1,278 @@
+//! Group chat rooms as the window shows them: the rooms beside the contacts (with
+//! unread and mention counts), one room's lines, subject and occupants, invitations,
+//! and the join form. Filled by the binary from the client's room events.
+
+use std::collections::VecDeque;
+
+/// Lines a room keeps in memory: a busy room costs no more memory or frame time.
+pub const MAX_ROOM_LINES: usize = 500;
+/// Invitations listed at once (more, from many senders, wait until some are answered).
+pub const MAX_INVITATIONS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomLineKind {
+    Message,
+    /// A private message (`outgoing`: ours to `nick`).
+    Private {
+        outgoing: bool,
+    },
+    /// Something that happened (joined, left, kicked, subject …).
+    Notice,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomLine {
+    pub nick: String,
+    pub body: String,
+    pub ts_ms: i64,
+    pub kind: RoomLineKind,
+    /// Ours (as the room sent it back).
+    pub own: bool,
+    /// It names us.
+    pub mention: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OccupantRow {
+    pub nick: String,
+    pub role: String,
+    pub affiliation: String,
+    pub jid: Option<String>,
+    pub show: String,
+}
+
+impl OccupantRow {
+    /// Moderators first, then participants, then visitors.
+    fn rank(&self) -> u8 {
+        match self.role.as_str() {
+            "moderator" => 0,
+            "participant" => 1,
+            _ => 2,
+        }
+    }
+
+    fn key(&self) -> (u8, String) {
+        (self.rank(), self.nick.to_lowercase())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoomView {
+    pub jid: String,
+    /// The room's own name (its disco#info), else the bookmark's.
+    pub name: Option<String>,
+    /// Our nick in it.
+    pub nick: String,
+    pub joined: bool,
+    /// Why we are out of it, when we did not leave.
+    pub left_reason: Option<String>,
+    pub subject: Option<String>,
+    /// Sorted as listed: by role, then nick.
+    pub occupants: Vec<OccupantRow>,
+    pub lines: VecDeque<RoomLine>,
+    pub unread: u32,
+    pub mentions: u32,
+    pub bookmarked: bool,
+    pub autojoin: bool,
+    /// Mentions here are not announced.
+    pub muted: bool,
+    pub draft: String,
+    /// The contact address typed to invite.
+    pub invite: String,
+    /// The occupant list is shown.
+    pub show_occupants: bool,
+}
+
+impl RoomView {
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.jid)
+    }
+
+    /// An occupant came or changed.
+    pub fn upsert_occupant(&mut self, o: OccupantRow) {
+        self.remove_occupant(&o.nick);
+        let at = self
+            .occupants
+            .binary_search_by(|x| x.key().cmp(&o.key()))
+            .unwrap_or_else(|i| i);
+        self.occupants.insert(at, o);
+    }
+
+    pub fn remove_occupant(&mut self, nick: &str) {
+        if let Some(i) = self.occupants.iter().position(|x| x.nick == nick) {
+            self.occupants.remove(i);
+        }
+    }
+
+    pub fn push_line(&mut self, line: RoomLine) {
+        if self.lines.len() >= MAX_ROOM_LINES {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line);
+    }
+
+    /// Whether `body` names our nick (as a word, any case).
+    pub fn mentions_us(&self, body: &str) -> bool {
+        mentions(&self.nick, body)
+    }
+}
+
+/// Whether `body` has `nick` as a word of its own (any case): "alice:", "@alice",
+/// "hi alice!" do, "malice" does not.
+pub fn mentions(nick: &str, body: &str) -> bool {
+    if nick.trim().is_empty() {
+        return false;
+    }
+    let (nick, body) = (nick.to_lowercase(), body.to_lowercase());
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    body.match_indices(&nick).any(|(i, m)| {
+        let before = body.get(..i).and_then(|s| s.chars().next_back());
+        let after = body.get(i + m.len()..).and_then(|s| s.chars().next());
+        !word(before) && !word(after)
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRow {
+    pub room: String,
+    pub from: String,
+    pub reason: Option<String>,
+    pub password: Option<String>,
+    /// Through the room: declining tells the inviter.
+    pub mediated: bool,
+}
+
+/// The Join a room form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JoinForm {
+    pub open: bool,
+    pub room: String,
+    pub nick: String,
+    pub password: String,
+}
+
+impl super::Model {
+    pub fn room(&self, jid: &str) -> Option<&RoomView> {
+        self.rooms.iter().find(|r| r.jid == jid)
+    }
+
+    /// The view of room `jid`, listed (in address order) if it was not.
+    pub fn room_mut(&mut self, jid: &str) -> &mut RoomView {
+        let at = match self.rooms.binary_search_by(|r| r.jid.as_str().cmp(jid)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.rooms.insert(
+                    i,
+                    RoomView {
+                        jid: jid.to_string(),
+                        ..Default::default()
+                    },
+                );
+                i
+            }
+        };
+        // `at` is in range: found above, or the row just inserted there.
+        #[allow(clippy::indexing_slicing)]
+        &mut self.rooms[at]
+    }
+
+    /// A line for room `jid`: counted as unread (and as a mention when it names
+    /// us) unless the room is on screen or the line is history. True when it is a
+    /// mention to announce.
+    pub fn room_line(&mut self, jid: &str, mut line: RoomLine, history: bool) -> bool {
+        let on_screen = self.selected_room.as_deref() == Some(jid);
+        let r = self.room_mut(jid);
+        line.own = line.own || (line.nick == r.nick && line.kind == RoomLineKind::Message);
+        line.mention = !line.own && line.kind != RoomLineKind::Notice && r.mentions_us(&line.body);
+        let private_in = line.kind == (RoomLineKind::Private { outgoing: false });
+        let count = !history && !line.own && line.kind != RoomLineKind::Notice && !on_screen;
+        let announce =
+            !history && !on_screen && !r.muted && (line.mention || private_in) && !line.own;
+        if count {
+            r.unread = r.unread.saturating_add(1);
+            if line.mention || private_in {
+                r.mentions = r.mentions.saturating_add(1);
+            }
+        }
+        r.push_line(line);
+        announce
+    }
+
+    /// Mentions waiting in all rooms (the Rooms tab's count).
+    pub fn room_mentions(&self) -> u32 {
+        self.rooms.iter().map(|r| r.mentions).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mention_is_our_nick_as_a_word() {
+        assert!(mentions("alice", "alice: look"));
+        assert!(mentions("alice", "hi @Alice!"));
+        assert!(mentions("Bob Smith", "thanks bob smith"));
+        assert!(!mentions("alice", "malice aforethought"));
+        assert!(!mentions("al", "also"));
+        assert!(!mentions("", "anything"));
+    }
+
+    #[test]
+    fn occupants_are_listed_by_role_then_nick() {
+        let mut r = RoomView::default();
+        let o = |nick: &str, role: &str| OccupantRow {
+            nick: nick.into(),
+            role: role.into(),
+            affiliation: "none".into(),
+            jid: None,
+            show: "available".into(),
+        };
+        r.upsert_occupant(o("zed", "participant"));
+        r.upsert_occupant(o("amy", "participant"));
+        r.upsert_occupant(o("mod", "moderator"));
+        r.upsert_occupant(o("vic", "visitor"));
+        r.upsert_occupant(o("amy", "moderator"));
+        let nicks: Vec<&str> = r.occupants.iter().map(|o| o.nick.as_str()).collect();
+        assert_eq!(nicks, ["amy", "mod", "zed", "vic"]);
+        r.remove_occupant("mod");
+        assert_eq!(r.occupants.len(), 3);
+    }
+
+    #[test]
+    fn unread_and_mentions_count_what_is_not_on_screen() {
+        let mut m = super::super::Model::default();
+        m.room_mut("r@x").nick = "alice".into();
+        let line = |nick: &str, body: &str| RoomLine {
+            nick: nick.into(),
+            body: body.into(),
+            ts_ms: 0,
+            kind: RoomLineKind::Message,
+            own: false,
+            mention: false,
+        };
+        assert!(!m.room_line("r@x", line("bob", "hello"), false));
+        assert!(m.room_line("r@x", line("bob", "alice, look"), false));
+        assert!(
+            !m.room_line("r@x", line("alice", "alice here"), false),
+            "our own"
+        );
+        assert!(
+            !m.room_line("r@x", line("bob", "alice, old"), true),
+            "history"
+        );
+        let r = m.room("r@x").unwrap();
+        assert_eq!((r.unread, r.mentions), (2, 1));
+        assert!(r.lines.get(2).is_some_and(|l| l.own));
+        m.room_mut("r@x").muted = true;
+        assert!(!m.room_line("r@x", line("bob", "alice?"), false), "muted");
+        m.selected_room = Some("r@x".into());
+        m.room_line("r@x", line("bob", "seen"), false);
+        assert_eq!(m.room("r@x").unwrap().unread, 3);
+        for _ in 0..MAX_ROOM_LINES + 10 {
+            m.room_line("r@x", line("bob", "flood"), false);
+        }
+        assert_eq!(m.room("r@x").unwrap().lines.len(), MAX_ROOM_LINES);
+        assert_eq!(m.room_mentions(), 2);
+    }
+}

@@ -1,0 +1,378 @@
+//! Group chat: the Rooms tab (join form, invitations, the rooms with unread and
+//! mention counts) and a room on screen (subject, people, lines, the message field).
+
+use crate::model::{RoomLineKind, RoomView};
+
+use super::*;
+
+/// Height of one occupant row; fixed so that thousands are virtualized.
+pub const OCCUPANT_ROW_HEIGHT: f32 = 22.0;
+
+/// The Rooms tab.
+pub fn room_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    if ui
+        .selectable_label(model.join_form.open, "Join a room")
+        .clicked()
+    {
+        model.join_form.open = !model.join_form.open;
+        if model.join_form.nick.is_empty() {
+            model.join_form.nick = model
+                .account
+                .as_deref()
+                .and_then(|a| a.split('@').next())
+                .unwrap_or_default()
+                .to_string();
+        }
+    }
+    if model.join_form.open {
+        join_form(ui, model, out);
+    }
+    for inv in model.invitations.clone() {
+        ui.group(|ui| {
+            ui.add(egui::Label::new(format!("{} invites you to {}", inv.from, inv.room)).wrap());
+            if let Some(r) = &inv.reason {
+                ui.label(RichText::new(r).italics().weak());
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Join").clicked() {
+                    let nick = default_nick(model);
+                    out.push(UiCommand::JoinRoom {
+                        room: inv.room.clone(),
+                        nick,
+                        password: inv.password.clone(),
+                    });
+                }
+                if ui.button("Decline").clicked() {
+                    out.push(UiCommand::DeclineInvitation {
+                        room: inv.room.clone(),
+                    });
+                }
+            });
+        });
+    }
+    ui.separator();
+    if model.rooms.is_empty() {
+        ui.label(RichText::new("No rooms yet.").weak());
+        return;
+    }
+    ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show_rows(ui, CONTACT_ROW_HEIGHT, model.rooms.len(), |ui, range| {
+            for r in &model.rooms[range] {
+                let selected = model.selected_room.as_deref() == Some(r.jid.as_str());
+                if room_row(ui, r, selected).clicked() {
+                    out.push(UiCommand::SelectRoom {
+                        room: r.jid.clone(),
+                    });
+                }
+            }
+        });
+}
+
+fn default_nick(model: &Model) -> String {
+    model
+        .account
+        .as_deref()
+        .and_then(|a| a.split('@').next())
+        .unwrap_or("me")
+        .to_string()
+}
+
+fn join_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    let f = &mut model.join_form;
+    let l = ui.label("Room address");
+    ui.add(TextEdit::singleline(&mut f.room).hint_text("team@conference.example.org"))
+        .labelled_by(l.id);
+    let l = ui.label("Nickname");
+    ui.add(TextEdit::singleline(&mut f.nick)).labelled_by(l.id);
+    let l = ui.label("Password (if the room has one)");
+    ui.add(TextEdit::singleline(&mut f.password).password(true))
+        .labelled_by(l.id);
+    let ready = f.room.contains('@') && !f.nick.trim().is_empty();
+    if ui.add_enabled(ready, egui::Button::new("Join")).clicked() {
+        out.push(UiCommand::JoinRoom {
+            room: f.room.trim().to_string(),
+            nick: f.nick.trim().to_string(),
+            password: Some(f.password.clone()).filter(|p| !p.is_empty()),
+        });
+        *f = Default::default();
+    }
+}
+
+/// One room: its name, its subject (or why we are out), and a badge: mentions
+/// (`@3`) else unread messages.
+fn room_row(ui: &mut egui::Ui, r: &RoomView, selected: bool) -> egui::Response {
+    let (response, inner) = list_row(ui, r.display_name(), selected);
+    let Some(inner) = inner else {
+        return response;
+    };
+    let visuals = ui.visuals();
+    let painter = ui.painter();
+    let text_color = if selected {
+        visuals.selection.stroke.color
+    } else if r.joined {
+        visuals.text_color()
+    } else {
+        visuals.weak_text_color()
+    };
+    let left = inner.left() + 10.0;
+    let badge = match (r.mentions, r.unread) {
+        (0, 0) => None,
+        (0, n) => Some((n.to_string(), Color32::from_rgb(60, 130, 220))),
+        (m, _) => Some((format!("@{m}"), Color32::from_rgb(200, 90, 40))),
+    };
+    // A long address stops short of the badge.
+    let text_right = inner.right() - if badge.is_some() { 48.0 } else { 6.0 };
+    let text = painter.with_clip_rect(egui::Rect::from_min_max(
+        inner.min,
+        egui::pos2(text_right, inner.max.y),
+    ));
+    let name = text.layout_no_wrap(
+        r.display_name().to_string(),
+        egui::FontId::proportional(15.0),
+        text_color,
+    );
+    text.galley(egui::pos2(left, inner.top() + 4.0), name, text_color);
+    let second = match (&r.left_reason, &r.subject) {
+        (Some(why), _) if !r.joined => Some(why.clone()),
+        (_, Some(s)) => Some(s.clone()),
+        _ if !r.joined => Some("not joined".into()),
+        _ => None,
+    };
+    if let Some(s) = second {
+        let weak = visuals.weak_text_color();
+        let g = painter.layout(
+            s.lines().next().unwrap_or_default().to_string(),
+            egui::FontId::proportional(12.0),
+            weak,
+            inner.width() - 60.0,
+        );
+        text.galley(egui::pos2(left, inner.top() + 23.0), g, weak);
+    }
+    if let Some((text, color)) = badge {
+        row_badge(painter, inner, text, color);
+    }
+    response
+}
+
+/// The room on screen.
+pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    let Some(jid) = model.selected_room.clone() else {
+        return;
+    };
+    let nick_default = default_nick(model);
+    let r = model.room_mut(&jid);
+    r.unread = 0;
+    r.mentions = 0;
+    ui.horizontal(|ui| {
+        ui.heading(r.display_name().to_string());
+        ui.label(RichText::new(&jid).weak());
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            ui.menu_button("More", |ui| {
+                if r.joined && ui.button("Leave room").clicked() {
+                    out.push(UiCommand::LeaveRoom { room: jid.clone() });
+                    ui.close();
+                }
+                let (label, bookmarked) = match r.bookmarked {
+                    true => ("Remove bookmark", false),
+                    false => ("Bookmark", true),
+                };
+                if ui.button(label).clicked() {
+                    out.push(UiCommand::BookmarkRoom {
+                        room: jid.clone(),
+                        bookmarked,
+                        autojoin: bookmarked,
+                    });
+                    ui.close();
+                }
+                if r.bookmarked {
+                    let mut autojoin = r.autojoin;
+                    if ui.checkbox(&mut autojoin, "Join at sign-in").changed() {
+                        out.push(UiCommand::BookmarkRoom {
+                            room: jid.clone(),
+                            bookmarked: true,
+                            autojoin,
+                        });
+                    }
+                }
+                ui.checkbox(&mut r.muted, "Mute mentions");
+            });
+            let people = format!("People ({})", r.occupants.len());
+            ui.toggle_value(&mut r.show_occupants, people);
+        });
+    });
+    if let Some(s) = &r.subject {
+        ui.add(egui::Label::new(RichText::new(s).italics().weak()).wrap());
+    }
+    if !r.joined {
+        ui.horizontal(|ui| {
+            let why = r
+                .left_reason
+                .as_deref()
+                .unwrap_or("You are not in this room.");
+            ui.colored_label(Color32::from_rgb(200, 60, 60), why);
+            if ui.button("Join").clicked() {
+                let nick = if r.nick.is_empty() {
+                    nick_default.clone()
+                } else {
+                    r.nick.clone()
+                };
+                out.push(UiCommand::JoinRoom {
+                    room: jid.clone(),
+                    nick,
+                    password: None,
+                });
+            }
+        });
+    } else {
+        ui.horizontal(|ui| {
+            let l = ui.label("Invite");
+            let t = ui
+                .add(
+                    TextEdit::singleline(&mut r.invite)
+                        .hint_text("contact address")
+                        .desired_width(200.0),
+                )
+                .labelled_by(l.id);
+            let enter = t.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Send invitation").clicked() || enter) && r.invite.contains('@') {
+                out.push(UiCommand::InviteToRoom {
+                    room: jid.clone(),
+                    jid: r.invite.trim().to_string(),
+                });
+                r.invite.clear();
+            }
+        });
+    }
+    ui.separator();
+    if r.show_occupants {
+        egui::Panel::right("occupants")
+            .resizable(true)
+            .default_size(180.0)
+            .show(ui, |ui| occupant_list(ui, r));
+    }
+    let input_height = 36.0;
+    ScrollArea::vertical()
+        .stick_to_bottom(true)
+        .auto_shrink([false, false])
+        .max_height(ui.available_height() - input_height - 8.0)
+        .show(ui, |ui| {
+            for line in &r.lines {
+                room_line(ui, line);
+            }
+        });
+    ui.horizontal(|ui| {
+        let l = ui.label("Message");
+        let t = ui
+            .add_enabled(
+                r.joined,
+                TextEdit::singleline(&mut r.draft)
+                    .desired_width(ui.available_width() - 70.0)
+                    .hint_text("Write to everyone in the room"),
+            )
+            .labelled_by(l.id);
+        let enter = t.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui
+            .add_enabled(r.joined, egui::Button::new("Send"))
+            .clicked()
+            || enter)
+            && !r.draft.trim().is_empty()
+        {
+            out.push(UiCommand::SendRoomMessage {
+                room: jid.clone(),
+                body: r.draft.trim().to_string(),
+            });
+            r.draft.clear();
+            t.request_focus();
+        }
+    });
+}
+
+fn room_line(ui: &mut egui::Ui, line: &crate::model::RoomLine) {
+    let time = RichText::new(clock_time(line.ts_ms)).small().weak();
+    match line.kind {
+        RoomLineKind::Notice => {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(time);
+                ui.label(RichText::new(&line.body).italics().weak());
+            });
+        }
+        RoomLineKind::Message | RoomLineKind::Private { .. } => {
+            let nick_color = if line.own {
+                Color32::from_rgb(60, 130, 220)
+            } else {
+                nick_color(&line.nick)
+            };
+            let frame = if line.mention {
+                egui::Frame::new()
+                    .fill(Color32::from_rgba_unmultiplied(220, 170, 40, 40))
+                    .corner_radius(4.0)
+            } else {
+                egui::Frame::new()
+            };
+            frame.show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(time);
+                    let who = match line.kind {
+                        RoomLineKind::Private { outgoing: true } => {
+                            format!("(privately to {})", line.nick)
+                        }
+                        RoomLineKind::Private { outgoing: false } => {
+                            format!("{} (privately)", line.nick)
+                        }
+                        _ => line.nick.clone(),
+                    };
+                    ui.label(RichText::new(who).strong().color(nick_color));
+                    ui.add(egui::Label::new(line.body.as_str()).wrap());
+                });
+            });
+        }
+    }
+}
+
+/// A steady colour per nick, so that people are told apart at a glance.
+fn nick_color(nick: &str) -> Color32 {
+    const COLORS: [Color32; 6] = [
+        Color32::from_rgb(180, 80, 60),
+        Color32::from_rgb(60, 140, 80),
+        Color32::from_rgb(140, 90, 170),
+        Color32::from_rgb(30, 130, 140),
+        Color32::from_rgb(170, 120, 30),
+        Color32::from_rgb(200, 70, 120),
+    ];
+    let h = nick
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    COLORS
+        .get((h as usize) % COLORS.len())
+        .copied()
+        .unwrap_or(Color32::GRAY)
+}
+
+/// The people in the room by role, virtualized (a room of thousands costs what a
+/// screenful does).
+fn occupant_list(ui: &mut egui::Ui, r: &RoomView) {
+    ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show_rows(ui, OCCUPANT_ROW_HEIGHT, r.occupants.len(), |ui, range| {
+            for o in r.occupants.get(range).unwrap_or_default() {
+                ui.horizontal(|ui| {
+                    ui.set_height(OCCUPANT_ROW_HEIGHT - 2.0);
+                    let color = match o.show.as_str() {
+                        "available" | "chat" => Color32::from_rgb(60, 170, 90),
+                        "dnd" => Color32::from_rgb(200, 60, 60),
+                        _ => Color32::from_rgb(220, 170, 40),
+                    };
+                    presence_dot(ui, color);
+                    ui.label(&o.nick);
+                    if o.role == "moderator" {
+                        ui.label(RichText::new("moderator").small().weak());
+                    } else if o.role == "visitor" {
+                        ui.label(RichText::new("visitor").small().weak());
+                    }
+                })
+                .response
+                .on_hover_text(o.jid.clone().unwrap_or_else(|| o.affiliation.clone()));
+            }
+        });
+}
