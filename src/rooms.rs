@@ -72,6 +72,23 @@ pub struct Room {
     pub pending_invites: Vec<(BareJid, Option<String>)>,
     /// Whether anything came from the room since the last self-ping round.
     pub heard: bool,
+    /// The room keeps an archive (XEP-0313): its messages are read from there.
+    pub mam: bool,
+    /// The archive query in flight, if any: its id, and whether it pages forward
+    /// (catching up) rather than back.
+    pub archive_query: Option<(String, bool)>,
+    /// Archive pages read by the query in flight, and messages they brought.
+    pub archive_pages: u32,
+    pub archive_count: usize,
+    /// The room's id of the newest message seen (live or archived), and its time:
+    /// a rejoin reads the archive after it.
+    pub newest_archive_id: Option<(i64, String)>,
+    /// The room's id of the oldest message read from its archive: earlier pages
+    /// are read before it.
+    pub oldest_archive_id: Option<(i64, String)>,
+    /// When we first got in (this time we joined by command): a rejoin that saw no
+    /// message with an id reads the archive since then.
+    pub in_since_ms: Option<i64>,
     /// Keys of the messages shown lately (the room's stanza-id, else nick and id).
     seen: VecDeque<String>,
     seen_set: HashSet<String>,
@@ -90,6 +107,13 @@ impl Room {
             create: None,
             pending_invites: Vec::new(),
             heard: true,
+            mam: false,
+            archive_query: None,
+            archive_pages: 0,
+            archive_count: 0,
+            newest_archive_id: None,
+            oldest_archive_id: None,
+            in_since_ms: None,
             seen: VecDeque::new(),
             seen_set: HashSet::new(),
         }
@@ -128,6 +152,10 @@ impl Room {
         let user = user.unwrap_or_default();
         let ours =
             user.codes.contains(&110) || (nick == self.nick && self.state == RoomState::Joining);
+        if !available && ours && self.state == RoomState::Joining && user.destroyed.is_none() {
+            // What the room says to a leave we sent before this join: not about it.
+            return out;
+        }
         if !available {
             let reason = leave_reason(&user);
             if self.occupants.remove(nick).is_some() && !ours {
@@ -168,10 +196,11 @@ impl Room {
         }
         if ours {
             self.nick = nick.to_string();
-            if user.codes.contains(&201) {
-                out.push(RoomUpdate::Created);
-            }
             if self.state != RoomState::Joined {
+                // Only the presence that lets us in can say our join made the room.
+                if user.codes.contains(&201) {
+                    out.push(RoomUpdate::Created);
+                }
                 self.state = RoomState::Joined;
                 out.push(RoomUpdate::Joined {
                     nick: nick.to_string(),
@@ -192,6 +221,24 @@ impl Room {
     pub fn rejoining(&mut self) {
         self.state = RoomState::Joining;
         self.occupants.clear();
+    }
+
+    /// A message the room's archive knows as `id` (its stanza-id), at `ts_ms`.
+    pub fn saw_archive_id(&mut self, id: &str, ts_ms: i64) {
+        if self
+            .newest_archive_id
+            .as_ref()
+            .is_none_or(|(t, _)| ts_ms >= *t)
+        {
+            self.newest_archive_id = Some((ts_ms, id.to_string()));
+        }
+        if self
+            .oldest_archive_id
+            .as_ref()
+            .is_none_or(|(t, _)| ts_ms < *t)
+        {
+            self.oldest_archive_id = Some((ts_ms, id.to_string()));
+        }
     }
 
     /// The bare real JID of occupant `nick`, where the room shows it.
@@ -291,6 +338,23 @@ mod tests {
             r.fresh_message(format!("n{i}"), 4_000);
         }
         assert!(r.seen.len() <= SEEN_MESSAGES && r.seen_set.len() <= SEEN_MESSAGES);
+    }
+
+    #[test]
+    fn the_answer_to_an_earlier_leave_does_not_end_a_new_join() {
+        // Left and joined again at once: the room's answer to the leave comes
+        // while the new join waits; a room cannot say 201 after we are in.
+        let mut r = Room::new("alice".into(), None);
+        assert!(r
+            .on_presence("alice", false, "available", user("none", &[110]))
+            .is_empty());
+        assert_eq!(r.state, RoomState::Joining);
+        let out = r.on_presence("alice", true, "available", user("participant", &[110]));
+        assert!(out.contains(&RoomUpdate::Joined {
+            nick: "alice".into()
+        }));
+        let out = r.on_presence("alice", true, "away", user("participant", &[110, 201]));
+        assert!(!out.contains(&RoomUpdate::Created), "{out:?}");
     }
 
     #[test]

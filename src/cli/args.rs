@@ -350,6 +350,9 @@ pub enum RoomVerb {
     Unbookmark,
     /// List the bookmarked rooms
     Bookmarks,
+    /// Join, print the room's recent messages (from its archive where it keeps
+    /// one), and leave
+    History,
 }
 
 /// What `banter omemo` does.

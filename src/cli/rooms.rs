@@ -204,6 +204,9 @@ pub async fn room(
     };
     tokio::pin!(sleep);
     let mut out = std::io::stdout();
+    // Whether the room keeps an archive (history: read from it, else the room's
+    // own history ends with its subject).
+    let mut archived = false;
     let result = loop {
         tokio::select! {
             ev = client.next_event() => {
@@ -223,6 +226,14 @@ pub async fn room(
                     if let Some(c) = command.take() {
                         client.send(c);
                         continue;
+                    }
+                }
+                if verb == RoomVerb::History {
+                    match &ev {
+                        Event::RoomInfo { room: r, info } if r == room.as_str() => archived = info.archived,
+                        Event::RoomHistoryRead { room: r, .. } if r == room.as_str() => break Ok(()),
+                        Event::RoomSubject { room: r, .. } if r == room.as_str() && !archived => break Ok(()),
+                        _ => {}
                     }
                 }
                 if let Some(r) = done(verb, room.as_str(), &id, &opts, &ev) {
@@ -268,6 +279,9 @@ pub fn room_line(ev: &Event) -> Option<String> {
             None => format!("[{room}] {nick} left"),
         },
         Event::RoomCreated { room } => format!("created {room}"),
+        Event::RoomHistoryRead { room, count, .. } => {
+            format!("[{room}] {count} messages from the room's archive")
+        }
         Event::Invitation {
             room, from, reason, ..
         } => format!(

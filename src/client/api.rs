@@ -196,6 +196,11 @@ pub enum Command {
     RemoveBookmark {
         room: BareJid,
     },
+    /// An earlier page of a room's archive: its messages come as `RoomMessage`s
+    /// (`from_archive`), then `Event::RoomHistoryRead`.
+    RoomHistory {
+        room: BareJid,
+    },
     /// The public rooms of a MUC service: answered by `Event::RoomList`.
     ListRooms {
         service: BareJid,

@@ -127,6 +127,7 @@ impl State {
             Command::SetBookmark { bookmark } => self.set_bookmark(bookmark, out),
             Command::RemoveBookmark { room } => self.remove_bookmark(room, out),
             Command::ListRooms { service } => self.list_rooms(service, out),
+            Command::RoomHistory { room } => self.room_history(&room, out),
             Command::OmemoTrust {
                 jid,
                 fingerprint,

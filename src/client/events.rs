@@ -321,6 +321,14 @@ pub enum Event {
         #[serde(flatten)]
         info: crate::xmpp::muc::admin::RoomInfo,
     },
+    /// The room's archive was read: what we missed (on joining), or an earlier page
+    /// (`Command::RoomHistory`); `count` new messages came as `RoomMessage`s with
+    /// `from_archive`; `more`: earlier ones remain.
+    RoomHistoryRead {
+        room: String,
+        count: usize,
+        more: bool,
+    },
     /// The room we asked to create exists, configured as asked.
     RoomCreated {
         room: String,

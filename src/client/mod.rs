@@ -653,6 +653,9 @@ impl State {
             ) => {}
             Stanza::Message(m) if self.is_jmi(&m) => self.on_jmi_message(m, out),
             Stanza::Presence(p) if self.is_room(p.from.as_ref()) => self.on_room_presence(p, out),
+            Stanza::Message(m) if self.is_room(m.from.as_ref()) && mam::is_result(&m) => {
+                self.on_room_archive(m)
+            }
             Stanza::Message(m)
                 if self.is_room(m.from.as_ref())
                     && matches!(m.type_, MessageType::Groupchat | MessageType::Error) =>

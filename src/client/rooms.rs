@@ -9,6 +9,7 @@ use crate::xmpp::muc;
 use super::*;
 
 mod admin;
+mod archive;
 mod bookmarks;
 
 pub(super) use admin::RoomIq;
@@ -30,15 +31,27 @@ impl State {
                 reason: format!("'{nick}' cannot be a nickname"),
             });
         }
+        if let Some(reason) = self.not_a_room(&room) {
+            return self.emit(Event::RoomLeft {
+                room: room.to_string(),
+                reason,
+            });
+        }
         if !self.rooms.contains_key(&room) && self.rooms.len() >= MAX_ROOMS {
             return self.emit(Event::RoomLeft {
                 room: room.to_string(),
                 reason: format!("already in {MAX_ROOMS} rooms"),
             });
         }
-        let r = Room::new(nick, password);
-        self.send_join(&room, &r, out);
-        self.rooms.insert(room, r);
+        // What the room is (whether it keeps an archive, above all) decides how
+        // we join: asked first, then joined whatever the answer (rooms.rs/archive.rs).
+        self.rooms.insert(room.clone(), Room::new(nick, password));
+        let to = Jid::from(room.clone());
+        self.iq(
+            IqPurpose::Room(RoomIq::PreJoin(room)),
+            |id| disco::info_query(id, to, None),
+            out,
+        );
     }
 
     /// Our nick where none is given: our account's name.
@@ -53,13 +66,14 @@ impl State {
         let Ok(at) = room.with_resource_str(&r.nick) else {
             return;
         };
-        out.push(muc::join(at, r.password.as_deref(), r.last_message_ms).into());
+        out.push(muc::join(at, r.password.as_deref(), r.last_message_ms, r.mam).into());
     }
 
     pub(super) fn leave_room(&mut self, room: &BareJid, out: &mut Vec<Stanza>) {
         let Some(r) = self.rooms.remove(room) else {
             return;
         };
+        self.forget_room_iqs(room);
         if let Ok(at) = room.with_resource_str(&r.nick) {
             out.push(muc::leave(at).into());
         }
@@ -106,6 +120,14 @@ impl State {
                 self.send_join(&room, r, out);
             }
         }
+    }
+
+    /// Questions to a room we are out of: their answers no longer matter (and a
+    /// room that never answers must not keep them forever).
+    fn forget_room_iqs(&mut self, room: &BareJid) {
+        self.pending_iqs.retain(|_, (p, to)| {
+            !(matches!(p, IqPurpose::Room(_)) && to.as_ref().is_some_and(|t| t.to_bare() == *room))
+        });
     }
 
     /// Whether the stanza's sender is a room we are in (or joining).
@@ -170,6 +192,7 @@ impl State {
         }
         if left {
             self.rooms.remove(&room);
+            self.forget_room_iqs(&room);
         }
     }
 
@@ -228,10 +251,13 @@ impl State {
             false => format!("{nick}\n{id}"),
             true => format!("{nick}\n{ts_ms}\n{body}"),
         });
-        let fresh = self
-            .rooms
-            .get_mut(&room)
-            .is_some_and(|r| r.fresh_message(key, ts_ms));
+        let archive_id = chat::stanza_id_by(&m, &room);
+        let fresh = self.rooms.get_mut(&room).is_some_and(|r| {
+            if let Some(id) = &archive_id {
+                r.saw_archive_id(id, ts_ms);
+            }
+            r.fresh_message(key, ts_ms)
+        });
         if !fresh {
             return;
         }

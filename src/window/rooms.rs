@@ -25,6 +25,8 @@ impl App {
                 r.joined = true;
                 r.left_reason = None;
                 r.nick = nick.clone();
+                // The room lists its occupants again after each join.
+                r.occupants.clear();
                 self.model.invitations.retain(|i| i.room != room);
                 self.model
                     .room_line(&room, notice(format!("You joined as {nick}")), true);
@@ -120,6 +122,9 @@ impl App {
                     );
                 }
             }
+            Event::RoomHistoryRead { room, more, .. } => {
+                self.model.room_mut(&room).more_history = more;
+            }
             Event::RoomInfo { room, info } => {
                 if let Some(name) = info.name {
                     self.model.room_mut(&room).name = Some(name);
@@ -142,7 +147,6 @@ impl App {
                         password,
                         mediated,
                     });
-                    self.model.left_tab = LeftTab::Rooms;
                 }
             }
             Event::Invited { room, jid, .. } => {
@@ -151,8 +155,10 @@ impl App {
             }
             Event::InvitationDeclined { room, by, reason } => {
                 let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
-                self.model
-                    .room_line(&room, notice(format!("{by} declined{why}")), true);
+                if self.model.room(&room).is_some() {
+                    self.model
+                        .room_line(&room, notice(format!("{by} declined{why}")), true);
+                }
             }
             Event::Bookmarks { bookmarks } => {
                 for r in &mut self.model.rooms {
@@ -194,6 +200,11 @@ impl App {
                 }
                 _ => self.model.notice = Some(format!("'{room}' is not a room address")),
             },
+            UiCommand::RoomHistory { room } => {
+                if let Some(room) = jid(&room) {
+                    self.send(Command::RoomHistory { room });
+                }
+            }
             UiCommand::LeaveRoom { room } => {
                 if let Some(room) = jid(&room) {
                     self.send(Command::LeaveRoom { room });

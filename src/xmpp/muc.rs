@@ -19,10 +19,20 @@ pub const NS_USER: &str = "http://jabber.org/protocol/muc#user";
 pub const JOIN_HISTORY: u32 = 50;
 
 /// The presence that joins `room` as `nick`: with the room's last messages, or
-/// (joining again) those since `since_ms`.
-pub fn join(room_nick: FullJid, password: Option<&str>, since_ms: Option<i64>) -> Presence {
-    let history = Element::builder("history", NS).a("maxstanzas", JOIN_HISTORY);
-    let history = match since_ms.and_then(chrono::DateTime::from_timestamp_millis) {
+/// (joining again) those since `since_ms`; none with `archive` (they are read from
+/// the room's archive instead, which has more than its short history).
+pub fn join(
+    room_nick: FullJid,
+    password: Option<&str>,
+    since_ms: Option<i64>,
+    archive: bool,
+) -> Presence {
+    let max = if archive { 0 } else { JOIN_HISTORY };
+    let history = Element::builder("history", NS).a("maxstanzas", max);
+    let history = match since_ms
+        .filter(|_| !archive)
+        .and_then(chrono::DateTime::from_timestamp_millis)
+    {
         Some(t) => history.a(
             "since",
             t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -223,7 +233,12 @@ mod tests {
 
     #[test]
     fn join_presence_and_subject() {
-        let p = join(FullJid::new("r@rooms.x/alice").unwrap(), Some("pw"), None);
+        let p = join(
+            FullJid::new("r@rooms.x/alice").unwrap(),
+            Some("pw"),
+            None,
+            false,
+        );
         let el = Element::from(p);
         let x = el.get_child("x", NS).unwrap();
         assert_eq!(
@@ -231,7 +246,12 @@ mod tests {
             Some("50")
         );
         assert_eq!(x.get_child("password", NS).unwrap().text(), "pw");
-        let p = join(FullJid::new("r@rooms.x/alice").unwrap(), None, Some(0));
+        let p = join(
+            FullJid::new("r@rooms.x/alice").unwrap(),
+            None,
+            Some(0),
+            false,
+        );
         let el = Element::from(p);
         let h = el
             .get_child("x", NS)
@@ -239,6 +259,19 @@ mod tests {
             .get_child("history", NS)
             .unwrap();
         assert_eq!(h.attr("since"), Some("1970-01-01T00:00:00.000Z"));
+        let p = join(
+            FullJid::new("r@rooms.x/alice").unwrap(),
+            None,
+            Some(0),
+            true,
+        );
+        let el = Element::from(p);
+        let h = el
+            .get_child("x", NS)
+            .unwrap()
+            .get_child("history", NS)
+            .unwrap();
+        assert_eq!((h.attr("maxstanzas"), h.attr("since")), (Some("0"), None));
         let m = set_subject(&BareJid::new("r@rooms.x").unwrap(), "plans");
         assert_eq!(subject(&m).as_deref(), Some("plans"));
         let m = groupchat(&BareJid::new("r@rooms.x").unwrap(), "1", "hi");

@@ -21,6 +21,7 @@ stdin commands (one JSON object a line; "room" defaults to --room):
                                             publishes an XEP-0402 bookmark (answered by "done")
   {"cmd":"legacy_bookmark","room":R,"nick":N}
                                             stores an XEP-0048 bookmark in private storage
+  {"cmd":"unbookmark","room":R}             retracts that XEP-0402 bookmark (answered by "done")
   {"cmd":"bookmarks"}                       reads the XEP-0402 bookmarks (answered by "bookmarks")
   {"cmd":"quit"}                            leaves, disconnects and exits 0 (so does EOF)
 
@@ -166,6 +167,11 @@ class Occupant(slixmpp.ClientXMPP):
                         f"<field var='pubsub#send_last_published_item'><value>never</value></field>"
                         f"<field var='pubsub#access_model'><value>whitelist</value></field>"
                         f"</x></publish-options></pubsub>")
+                    emit(event="done", cmd=name)
+                elif name == "unbookmark":
+                    await self.iq_set(
+                        f"<pubsub xmlns='{PUBSUB}'><retract node='{BOOKMARKS}' notify='true'>"
+                        f"<item id='{room}'/></retract></pubsub>")
                     emit(event="done", cmd=name)
                 elif name == "legacy_bookmark":
                     await self.iq_set(

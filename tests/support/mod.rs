@@ -63,6 +63,8 @@ pub struct Prosody {
     pub dir: TempDir,
     child: Option<Child>,
     pub port: u16,
+    /// A second STARTTLS port, for a client whose connection alone a test cuts.
+    pub port2: u16,
     /// Direct TLS (XEP-0368) port.
     pub tls_port: u16,
     /// HTTP (WebSocket) port, when started with one.
@@ -207,6 +209,7 @@ impl Prosody {
             .tempdir()
             .expect("temp dir");
         let port = free_port();
+        let port2 = free_port();
         let tls_port = free_port();
         let http_port = websocket.then(free_port);
         // The browser connects over ws:// on loopback; Prosody counts that as secure so
@@ -283,7 +286,7 @@ run_as_root = true
 log = {{ debug = "{d}/prosody.log" }}
 plugin_paths = {{ "{d}/plugins" }}
 interfaces = {{ "127.0.0.1"{also_on} }}
-c2s_ports = {{ {port} }}
+c2s_ports = {{ {port}, {port2} }}
 c2s_direct_tls_ports = {{ {tls_port} }}
 legacy_ssl_ports = {{ }}
 s2s_ports = {{ }}
@@ -313,6 +316,7 @@ VirtualHost "{DOMAIN}"
             dir,
             child: None,
             port,
+            port2,
             tls_port,
             http_port,
             ca_file,

@@ -134,6 +134,10 @@ pub enum UiCommand {
         room: String,
         jid: String,
     },
+    /// An earlier page of the room's archive.
+    RoomHistory {
+        room: String,
+    },
     /// Decline an invitation (the inviter is told when it came through the room).
     DeclineInvitation {
         room: String,

@@ -14,7 +14,11 @@ const ROOM_PING_EVERY: Duration = Duration::from_secs(300);
 /// Why we asked a room (or a MUC service, or our bookmarks) something.
 #[derive(Debug)]
 pub(in crate::client) enum RoomIq {
+    /// What the room is, asked before joining it.
+    PreJoin(BareJid),
     Info(BareJid),
+    /// A page of the room's archive.
+    Archive(BareJid),
     ConfigForm(BareJid),
     ConfigSubmit(BareJid),
     Change {
@@ -72,15 +76,20 @@ impl State {
         let Some(r) = self.rooms.get_mut(room) else {
             return;
         };
-        if !created && r.create.take().is_some() {
+        let existed = !created && r.create.take().is_some();
+        let info_known = r.info.is_some();
+        if existed {
             self.emit(Event::Error {
                 message: format!(
                     "{room} already exists: you are in it as it is, not as you asked to create it"
                 ),
             });
         }
-        if !created {
+        if !created && !info_known {
             self.ask_room_info(room, out);
+        }
+        if !created {
+            self.catch_up_room(room, out);
         }
         if self.room_ping_at.is_none() {
             self.room_ping_at = Some(Instant::now() + ROOM_PING_EVERY);
@@ -183,19 +192,22 @@ impl State {
         out.push(muc_admin::decline(room, inviter, reason).into());
     }
 
-    /// An invitation, or a decline of ours, in a live message: reported, and true.
+    /// An invitation, or a decline of ours, in a live message: reported (when it
+    /// can be believed), and true.
     pub(in crate::client) fn on_invitation(&mut self, m: &Message) -> bool {
         match muc_admin::mediated(m) {
             Some(Ok(inv)) => self.emit_invitation(inv),
-            Some(Err((by, reason))) => self.emit(Event::InvitationDeclined {
-                room: m
-                    .from
-                    .as_ref()
-                    .map(|f| f.to_bare().to_string())
-                    .unwrap_or_default(),
-                by,
-                reason,
-            }),
+            Some(Err((by, reason))) => {
+                // Only a room we are in says who declined our invitation.
+                let room = m.from.as_ref().map(|f| f.to_bare());
+                if let Some(room) = room.filter(|r| self.rooms.contains_key(r)) {
+                    self.emit(Event::InvitationDeclined {
+                        room: room.to_string(),
+                        by,
+                        reason,
+                    });
+                }
+            }
             None => match direct_invite::read(m) {
                 Some(inv) => self.emit_invitation(inv),
                 None => return false,
@@ -204,7 +216,28 @@ impl State {
         true
     }
 
+    /// Whether `room` cannot be a room: a domain, ourselves, or one of our
+    /// contacts (joining one would take its messages for a room's).
+    pub(in crate::client) fn not_a_room(&self, room: &BareJid) -> Option<String> {
+        if room.node().is_none() {
+            return Some(format!("{room} is a server, not a room"));
+        }
+        if *room == self.own {
+            return Some("that is your own address, not a room".into());
+        }
+        let contact = self
+            .store
+            .roster(self.own.as_str())
+            .ok()
+            .is_some_and(|r| r.iter().any(|c| c.jid == room.as_str()));
+        contact.then(|| format!("{room} is one of your contacts, not a room"))
+    }
+
     fn emit_invitation(&mut self, inv: muc_admin::Invitation) {
+        if let Some(why) = self.not_a_room(&inv.room) {
+            tracing::info!(room = %inv.room, from = %inv.from, %why, "invitation ignored");
+            return;
+        }
         self.emit(Event::Invitation {
             room: inv.room.to_string(),
             from: inv.from,
@@ -253,7 +286,13 @@ impl State {
         if let Some(r) = self.rooms.get_mut(&room) {
             r.heard = true;
         }
-        let ts_ms = chat::delay_ms(&m.payloads).unwrap_or_else(chat::now_ms);
+        // A room's private messages share one sender's rate: a flood is dropped.
+        if !self.message_limit.allow(&room, Instant::now()) {
+            tracing::info!(%room, "private message over the room's rate: dropped");
+            return;
+        }
+        let now = chat::now_ms();
+        let ts_ms = chat::delay_ms(&m.payloads).map_or(now, |t| t.min(now));
         self.emit(Event::RoomPrivateMessage {
             room: room.to_string(),
             nick: nick.to_string(),
@@ -275,16 +314,14 @@ impl State {
         let who = if change.by_nick() {
             Some(target.clone())
         } else {
-            // A nick in the room whose real JID we see, else a JID as given.
-            self.rooms
-                .get(&room)
-                .and_then(|r| r.real_jid_of(&target))
-                .or_else(|| {
-                    BareJid::new(&target)
-                        .ok()
-                        .filter(|j| j.node().is_some())
-                        .map(|j| j.to_string())
-                })
+            // An address is an address (an occupant who takes someone's address as
+            // a nick must not be changed in their place); else a nick in the room
+            // whose real JID we see.
+            BareJid::new(&target)
+                .ok()
+                .filter(|j| j.node().is_some())
+                .map(|j| j.to_string())
+                .or_else(|| self.rooms.get(&room).and_then(|r| r.real_jid_of(&target)))
         };
         let Some(who) = who else {
             return self.emit(Event::Error {
@@ -361,12 +398,16 @@ impl State {
         self.room_ping_at = (!self.rooms.is_empty()).then(|| Instant::now() + ROOM_PING_EVERY);
     }
 
-    /// Asks one room whether it still has us (XEP-0410).
+    /// Asks one room whether it still has us (XEP-0410), unless that is being asked.
     pub(in crate::client) fn ping_room(&mut self, room: &BareJid, out: &mut Vec<Stanza>) {
+        let asking = self
+            .pending_iqs
+            .values()
+            .any(|(p, _)| matches!(p, IqPurpose::Room(RoomIq::SelfPing(r)) if r == room));
         let Some(at) = self
             .rooms
             .get(room)
-            .filter(|r| r.state == RoomState::Joined)
+            .filter(|r| r.state == RoomState::Joined && !asking)
             .and_then(|r| room.with_resource_str(&r.nick).ok())
         else {
             return;
@@ -386,6 +427,8 @@ impl State {
         out: &mut Vec<Stanza>,
     ) {
         match q {
+            RoomIq::PreJoin(room) => self.pre_join_answer(room, answer, out),
+            RoomIq::Archive(room) => self.archive_page_answer(room, answer, out),
             RoomIq::Info(room) => {
                 let info = answer
                     .ok()
@@ -394,6 +437,7 @@ impl State {
                     .and_then(disco::parse_info)
                     .map(|(ids, features)| muc_admin::room_info(&ids, &features));
                 if let (Some(info), Some(r)) = (info, self.rooms.get_mut(&room)) {
+                    r.mam = info.archived;
                     r.info = Some(info.clone());
                     self.emit(Event::RoomInfo {
                         room: room.to_string(),

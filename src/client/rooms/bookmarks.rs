@@ -37,11 +37,12 @@ impl State {
         out: &mut Vec<Stanza>,
     ) {
         match (q, answer) {
-            (RoomIq::Bookmarks, Ok(Some(p))) if !bookmarks::parse(&p).is_empty() => {
-                self.replace_bookmarks(bookmarks::parse(&p), out)
+            (RoomIq::Bookmarks, Ok(p)) => {
+                let list = p.as_ref().map(bookmarks::parse).unwrap_or_default();
+                self.replace_bookmarks(list, out)
             }
-            // None there (or no XEP-0402 at all): the older private storage.
-            (RoomIq::Bookmarks, _) => {
+            // No XEP-0402 node (or none at all): the older private storage.
+            (RoomIq::Bookmarks, Err(_)) => {
                 self.iq(
                     IqPurpose::Room(RoomIq::LegacyBookmarks),
                     bookmarks::fetch_legacy,
@@ -93,12 +94,32 @@ impl State {
         let Some((changed, removed)) = bookmarks::notification(m, &self.own) else {
             return false;
         };
-        self.bookmarks_changed(changed, removed, false, out);
+        // Our own change comes back as a notification too: not another client's.
+        let publishing: Vec<String> = self
+            .pending_iqs
+            .values()
+            .filter_map(|(p, _)| match p {
+                IqPurpose::Room(RoomIq::PublishBookmark(b)) => Some(b.room.clone()),
+                IqPurpose::Room(RoomIq::RemoveBookmark(r)) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        let theirs: Vec<Bookmark> = changed
+            .into_iter()
+            .filter(|b| !publishing.contains(&b.room))
+            .collect();
+        let removed: Vec<String> = removed
+            .into_iter()
+            .filter(|r| !publishing.contains(r))
+            .collect();
+        self.bookmarks_changed(theirs, removed, false, out);
         true
     }
 
     /// Bookmarks changed here or in another client: rooms newly marked autojoin
-    /// are joined, rooms no longer bookmarked for autojoin are left (XEP-0402).
+    /// are joined; a room whose bookmark stops saying autojoin, or goes, is left
+    /// (XEP-0402: that is how another client says it left), but a change that
+    /// keeps autojoin off leaves nothing.
     /// The list goes out when it changed, or (`ours`) when our own change was taken.
     fn bookmarks_changed(
         &mut self,
@@ -113,9 +134,10 @@ impl State {
                 continue;
             }
             any = true;
+            let was_autojoin = self.bookmarks.get(&b.room).is_some_and(|o| o.autojoin);
             if b.autojoin {
                 self.autojoin(&b, out);
-            } else if let Ok(room) = BareJid::new(&b.room) {
+            } else if let (Ok(room), true) = (BareJid::new(&b.room), was_autojoin && !ours) {
                 if self.config.autojoin {
                     self.leave_room(&room, out);
                 }
@@ -125,11 +147,14 @@ impl State {
             }
         }
         for room in removed {
-            if self.bookmarks.remove(&room).is_none() {
+            let Some(old) = self.bookmarks.remove(&room) else {
                 continue;
-            }
+            };
             any = true;
-            if let (Ok(room), true) = (BareJid::new(&room), self.config.autojoin) {
+            if let (Ok(room), true) = (
+                BareJid::new(&room),
+                self.config.autojoin && old.autojoin && !ours,
+            ) {
                 self.leave_room(&room, out);
             }
         }

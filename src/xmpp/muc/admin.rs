@@ -304,6 +304,8 @@ pub struct RoomInfo {
     pub password_protected: bool,
     pub persistent: bool,
     pub public: bool,
+    /// It keeps an archive (XEP-0313) we can read.
+    pub archived: bool,
 }
 
 /// Reads a room's features (disco#info identities and features).
@@ -319,6 +321,7 @@ pub fn room_info(identities: &[crate::xmpp::caps::Identity], features: &[String]
         password_protected: has("muc_passwordprotected"),
         persistent: has("muc_persistent"),
         public: has("muc_public"),
+        archived: has("urn:xmpp:mam:2"),
     }
 }
 

@@ -81,6 +81,8 @@ pub struct RoomView {
     pub invite: String,
     /// The occupant list is shown.
     pub show_occupants: bool,
+    /// The room's archive has earlier messages than those shown.
+    pub more_history: bool,
 }
 
 impl RoomView {
@@ -109,6 +111,27 @@ impl RoomView {
             self.lines.pop_front();
         }
         self.lines.push_back(line);
+    }
+
+    /// A line from the room's history, put in its place by time (history read on
+    /// rejoining can come after live lines; earlier pages go before everything).
+    /// When full, an older line makes room by dropping the newest.
+    pub fn insert_line(&mut self, line: RoomLine) {
+        let mut at = self
+            .lines
+            .iter()
+            .rposition(|l| l.ts_ms <= line.ts_ms)
+            .map_or(0, |i| i + 1);
+        if self.lines.len() >= MAX_ROOM_LINES {
+            if at == 0 {
+                self.lines.pop_back();
+            } else {
+                self.lines.pop_front();
+                at -= 1;
+            }
+        }
+        let at = at.min(self.lines.len());
+        self.lines.insert(at, line);
     }
 
     /// Whether `body` names our nick (as a word, any case).
@@ -194,7 +217,11 @@ impl super::Model {
                 r.mentions = r.mentions.saturating_add(1);
             }
         }
-        r.push_line(line);
+        if history {
+            r.insert_line(line);
+        } else {
+            r.push_line(line);
+        }
         announce
     }
 
@@ -272,6 +299,18 @@ mod tests {
         for _ in 0..MAX_ROOM_LINES + 10 {
             m.room_line("r@x", line("bob", "flood"), false);
         }
+        // History goes in its place by time.
+        let mut old = line("bob", "from the archive");
+        old.ts_ms = -5;
+        m.room_line("r@x", old, true);
+        assert_eq!(
+            m.room("r@x")
+                .unwrap()
+                .lines
+                .front()
+                .map(|l| l.body.as_str()),
+            Some("from the archive")
+        );
         assert_eq!(m.room("r@x").unwrap().lines.len(), MAX_ROOM_LINES);
         assert_eq!(m.room_mentions(), 2);
     }

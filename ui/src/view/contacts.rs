@@ -24,9 +24,11 @@ pub fn left_column(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.selectable_value(&mut model.left_tab, LeftTab::Contacts, "Contacts");
-        let rooms = match model.room_mentions() {
-            0 => "Rooms".to_string(),
-            n => format!("Rooms (@{n})"),
+        let rooms = match (model.room_mentions(), model.invitations.len()) {
+            (0, 0) => "Rooms".to_string(),
+            (0, 1) => "Rooms (1 invitation)".to_string(),
+            (0, n) => format!("Rooms ({n} invitations)"),
+            (m, _) => format!("Rooms (@{m})"),
         };
         ui.selectable_value(&mut model.left_tab, LeftTab::Rooms, rooms);
         let missed = model

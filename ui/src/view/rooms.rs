@@ -257,6 +257,14 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
         .auto_shrink([false, false])
         .max_height(ui.available_height() - input_height - 8.0)
         .show(ui, |ui| {
+            if r.more_history {
+                ui.vertical_centered(|ui| {
+                    if ui.button("Show earlier messages").clicked() {
+                        out.push(UiCommand::RoomHistory { room: jid.clone() });
+                        r.more_history = false;
+                    }
+                });
+            }
             for line in &r.lines {
                 room_line(ui, line);
             }

@@ -1,0 +1,208 @@
+//! A room's archive (XEP-0313 at the room's JID): asked what the room is before
+//! joining; a room that keeps an archive is joined without the short history the
+//! room itself would send, and read from the archive instead: its last messages on
+//! a first join, everything after the newest message seen on a rejoin (after a new
+//! session or a self-ping), and earlier pages on request. Copies (the same message
+//! live and archived, or archived twice) are known by the room's stanza-id.
+
+use crate::xmpp::mam;
+use crate::xmpp::muc::admin as muc_admin;
+
+use super::*;
+
+/// Messages read on a first join, and per page when scrolling back.
+const LAST_MESSAGES: usize = muc::JOIN_HISTORY as usize;
+/// Messages per page when catching up.
+const CATCH_UP_PAGE: usize = 100;
+/// Pages one catch-up reads at most (a room cannot keep us paging forever).
+const MAX_PAGES: u32 = 50;
+
+impl State {
+    /// The room answered what it is (or could not: a room that does not exist yet
+    /// says so): join it now.
+    pub(super) fn pre_join_answer(
+        &mut self,
+        room: BareJid,
+        answer: Result<Option<Element>, DefinedCondition>,
+        out: &mut Vec<Stanza>,
+    ) {
+        let info = answer
+            .ok()
+            .flatten()
+            .as_ref()
+            .and_then(disco::parse_info)
+            .map(|(ids, features)| muc_admin::room_info(&ids, &features));
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        if r.state != RoomState::Joining {
+            return;
+        }
+        if let Some(info) = info {
+            r.mam = info.archived;
+            r.info = Some(info.clone());
+            self.emit(Event::RoomInfo {
+                room: room.to_string(),
+                info,
+            });
+        }
+        if let Some(r) = self.rooms.get(&room) {
+            self.send_join(&room, r, out);
+        }
+    }
+
+    /// We are in a room that keeps an archive: read what we have not seen.
+    pub(super) fn catch_up_room(&mut self, room: &BareJid, out: &mut Vec<Stanza>) {
+        let Some(r) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if !r.mam {
+            return;
+        }
+        r.archive_pages = 0;
+        r.archive_count = 0;
+        // Joined again: what came after what we saw, or since we were first in.
+        // First in: the room's last messages.
+        let from = match (r.newest_archive_id.clone(), r.in_since_ms) {
+            (Some((_, id)), _) => Some(mam::From::After(id)),
+            (None, Some(since)) => Some(mam::From::Since(since)),
+            (None, None) => None,
+        };
+        r.in_since_ms.get_or_insert_with(chat::now_ms);
+        match from {
+            Some(from) => self.read_room_archive(room, from, true, out),
+            None => self.read_room_archive(room, mam::From::Newest, false, out),
+        }
+    }
+
+    /// An earlier page of the room's archive (the user scrolls back).
+    pub(in crate::client) fn room_history(&mut self, room: &BareJid, out: &mut Vec<Stanza>) {
+        let Some(r) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if !r.mam || r.archive_query.is_some() {
+            return;
+        }
+        r.archive_pages = 0;
+        r.archive_count = 0;
+        let from = match r.oldest_archive_id.clone() {
+            Some((_, id)) => mam::From::Before(id),
+            None => mam::From::Newest,
+        };
+        self.read_room_archive(room, from, false, out);
+    }
+
+    fn read_room_archive(
+        &mut self,
+        room: &BareJid,
+        from: mam::From,
+        forward: bool,
+        out: &mut Vec<Stanza>,
+    ) {
+        let queryid = new_id();
+        if let Some(r) = self.rooms.get_mut(room) {
+            r.archive_query = Some((queryid.clone(), forward));
+        }
+        let max = if forward {
+            CATCH_UP_PAGE
+        } else {
+            LAST_MESSAGES
+        };
+        self.iq(
+            IqPurpose::Room(RoomIq::Archive(room.clone())),
+            |id| mam::query_at(id, &queryid, Some(room), &from, max),
+            out,
+        );
+    }
+
+    /// A message of a room's archive, for our query in flight.
+    pub(in crate::client) fn on_room_archive(&mut self, m: Message) {
+        let Some(room) = m
+            .from
+            .as_ref()
+            .filter(|f| f.resource().is_none())
+            .map(|f| f.to_bare())
+        else {
+            return;
+        };
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        let Some((queryid, _)) = &r.archive_query else {
+            return;
+        };
+        let Some((archive_id, inner, ts)) = mam::unwrap_result(&m, &room, queryid) else {
+            return;
+        };
+        // The room's own message, from one of its occupants.
+        let from_room = inner.from.as_ref().map(|f| f.to_bare()) == Some(room.clone());
+        let nick = inner
+            .from
+            .as_ref()
+            .and_then(|f| f.resource())
+            .map(|n| n.to_string());
+        let (true, Some(nick), Some(body)) = (from_room, nick, chat::body(&inner)) else {
+            return;
+        };
+        if !muc::nick_ok(&nick) {
+            return;
+        }
+        let now = chat::now_ms();
+        let ts_ms = ts.map_or(now, |t| t.min(now));
+        r.saw_archive_id(&archive_id, ts_ms);
+        if !r.fresh_message(archive_id, ts_ms) {
+            return;
+        }
+        r.archive_count += 1;
+        self.emit(Event::RoomMessage {
+            room: room.to_string(),
+            nick,
+            id: inner.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
+            body,
+            ts_ms,
+            from_archive: true,
+        });
+    }
+
+    /// The end of a page: the next one, or the catch-up is done.
+    pub(super) fn archive_page_answer(
+        &mut self,
+        room: BareJid,
+        answer: Result<Option<Element>, DefinedCondition>,
+        out: &mut Vec<Stanza>,
+    ) {
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        let Some((_, forward)) = r.archive_query.take() else {
+            return;
+        };
+        r.archive_pages += 1;
+        let fin = match &answer {
+            Ok(Some(p)) => mam::fin(p).map(|(complete, last)| (complete, last, mam::fin_first(p))),
+            _ => None,
+        };
+        let (complete, last, _first) = fin.clone().unwrap_or((true, None, None));
+        // The newest id we knew is no longer there (the archive was trimmed): its
+        // last messages then.
+        if forward && matches!(answer, Err(DefinedCondition::ItemNotFound)) {
+            return self.read_room_archive(&room, mam::From::Newest, false, out);
+        }
+        if forward && !complete && r.archive_pages < MAX_PAGES {
+            if let Some(last) = last {
+                return self.read_room_archive(&room, mam::From::After(last), true, out);
+            }
+        }
+        let count = r.archive_count;
+        if answer.is_err() {
+            self.emit(Event::Error {
+                message: format!("could not read the archive of {room}"),
+            });
+        }
+        self.emit(Event::RoomHistoryRead {
+            room: room.to_string(),
+            count,
+            more: !forward && fin.is_some_and(|(complete, ..)| !complete),
+        });
+    }
+}
