@@ -89,6 +89,9 @@ pub struct Room {
     /// When we first got in (this time we joined by command): a rejoin that saw no
     /// message with an id reads the archive since then.
     pub in_since_ms: Option<i64>,
+    /// A join that has not been answered by then is given up (set while our
+    /// stream is up).
+    pub join_deadline: Option<std::time::Instant>,
     /// Keys of the messages shown lately (the room's stanza-id, else nick and id).
     seen: VecDeque<String>,
     seen_set: HashSet<String>,
@@ -114,6 +117,7 @@ impl Room {
             newest_archive_id: None,
             oldest_archive_id: None,
             in_since_ms: None,
+            join_deadline: None,
             seen: VecDeque::new(),
             seen_set: HashSet::new(),
         }

@@ -618,7 +618,8 @@ async fn bookmarks_are_joined_at_sign_in_and_followed_as_they_change() {
 /// A room that forgets Alice without a word (tests/muc/mod_drop_occupant.lua, as a
 /// service restart can) is asked whether it still has her (XEP-0410 self-ping) and
 /// joined again: when it refuses her next message, and when her stream comes back
-/// from a cut (resumed). Bob's message then reaches her.
+/// from a cut (resumed). Bob's message then reaches her. A room that never answers
+/// a join is given up after 30 s.
 #[tokio::test(flavor = "current_thread")]
 async fn a_room_that_dropped_us_silently_is_joined_again() {
     assert!(
@@ -674,6 +675,16 @@ async fn a_room_that_dropped_us_silently_is_joined_again() {
     say(&mut b, "b2", "welcome back");
     support::next_event(&mut a, "bob's message", T, |e| {
         room_message(e, "bob", "welcome back")
+    })
+    .await;
+    // A room that never answers a join: given up in words, not left "joining".
+    a.send(Command::JoinRoom {
+        room: BareJid::new(&format!("void@{MUC}")).unwrap(),
+        nick: "alice".into(),
+        password: None,
+    });
+    support::next_event(&mut a, "the join given up", T, |e| {
+        matches!(e, Event::RoomLeft { room, reason } if room.starts_with("void@") && reason.contains("did not answer"))
     })
     .await;
     // Bob's stream came back too, and the room still had him: asked, not rejoined.
@@ -855,4 +866,60 @@ async fn read_archive(c: &mut ClientHandle) -> (Vec<String>, usize, bool) {
             _ => unreachable!(),
         }
     }
+}
+
+/// A hostile room (tests/muc/mod_hostile_room.lua) sends the joiner 10 000 occupant
+/// presences, nonsense muc#user data, a nick with control characters, a 1 MiB
+/// subject: the client lists at most its 5 000 occupants, takes no such nick, cuts
+/// the subject, and goes on: the room's next message arrives and ours gets through.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_room_floods_and_garbles_without_harm() {
+    let server =
+        Prosody::start_with_muc_module("hostile_room", include_str!("muc/mod_hostile_room.lua"));
+    let alice = server.user("alice");
+    let room = BareJid::new(&format!("hostile@{MUC}")).unwrap();
+    let mut a = online(&alice).await;
+    join(&mut a, &room, "alice").await;
+    let mut occupants = std::collections::HashSet::new();
+    let mut subject = None;
+    loop {
+        let e = support::next_event(&mut a, "the flood, then the last message", T, |e| {
+            matches!(
+                e,
+                Event::Occupant { .. } | Event::RoomSubject { .. } | Event::RoomMessage { .. }
+            )
+        })
+        .await;
+        match e {
+            Event::Occupant { occupant, .. } => {
+                assert!(!occupant.nick.chars().any(char::is_control), "{occupant:?}");
+                occupants.insert(occupant.nick);
+            }
+            Event::RoomSubject { subject: s, .. } if !s.is_empty() => subject = Some(s),
+            Event::RoomMessage { body, .. } if body == "still here" => break,
+            _ => {}
+        }
+    }
+    assert!(
+        occupants.len() <= banter::rooms::MAX_OCCUPANTS,
+        "{} occupants listed",
+        occupants.len()
+    );
+    assert!(
+        occupants.len() > 1_000,
+        "{} occupants listed",
+        occupants.len()
+    );
+    let subject = subject.expect("the subject, cut");
+    assert!(subject.chars().count() <= 1_000, "{} chars", subject.len());
+    a.send(Command::SendRoomMessage {
+        id: "mine".into(),
+        room: room.clone(),
+        body: "unharmed".into(),
+    });
+    support::next_event(&mut a, "our message back", T, |e| {
+        room_message(e, "alice", "unharmed")
+    })
+    .await;
+    a.shutdown().await;
 }

@@ -381,6 +381,7 @@ async fn run(
                     }
                     StreamEv::Stream(StreamEvent::Suspended) => {
                         st.emit(Event::ConnectionLost);
+                        st.room_joins_paused(false);
                         st.calls_signaling(false, false, &mut out);
                     }
                     StreamEv::Stream(StreamEvent::Resumed) => {
@@ -389,6 +390,7 @@ async fn run(
                         st.emit(Event::Connected { jid, resumed: true });
                         st.calls_signaling(true, false, &mut out);
                         // The rooms may have dropped us while the stream was away.
+                        st.room_joins_paused(true);
                         st.ping_rooms(true, &mut out);
                     }
                     StreamEv::Stanza(stanza) => {

@@ -16,6 +16,8 @@ pub(super) use admin::RoomIq;
 
 /// Rooms one account may be in at once.
 const MAX_ROOMS: usize = 100;
+/// How long a room has to answer a join.
+const JOIN_WAIT: Duration = Duration::from_secs(30);
 
 impl State {
     pub(super) fn join_room(
@@ -45,7 +47,10 @@ impl State {
         }
         // What the room is (whether it keeps an archive, above all) decides how
         // we join: asked first, then joined whatever the answer (rooms.rs/archive.rs).
-        self.rooms.insert(room.clone(), Room::new(nick, password));
+        let mut r = Room::new(nick, password);
+        // The room's disco#info must come back too.
+        r.join_deadline = Some(Instant::now() + JOIN_WAIT);
+        self.rooms.insert(room.clone(), r);
         let to = Jid::from(room.clone());
         self.iq(
             IqPurpose::Room(RoomIq::PreJoin(room)),
@@ -62,11 +67,57 @@ impl State {
             .unwrap_or_else(|| "me".into())
     }
 
-    fn send_join(&self, room: &BareJid, r: &Room, out: &mut Vec<Stanza>) {
+    /// Our join presence for `room` (a room we are joining), answered within
+    /// `JOIN_WAIT` or given up.
+    fn send_join(&mut self, room: &BareJid, out: &mut Vec<Stanza>) {
+        let Some(r) = self.rooms.get_mut(room) else {
+            return;
+        };
         let Ok(at) = room.with_resource_str(&r.nick) else {
             return;
         };
+        r.join_deadline = Some(Instant::now() + JOIN_WAIT);
         out.push(muc::join(at, r.password.as_deref(), r.last_message_ms, r.mam).into());
+    }
+
+    /// Joins not answered in time are given up, in words; the deadlines wait while
+    /// our stream is down (`up`: it is back, resumed).
+    pub(super) fn room_joins_paused(&mut self, up: bool) {
+        for r in self.rooms.values_mut() {
+            r.join_deadline = match (up, r.state == RoomState::Joining) {
+                (true, true) => Some(Instant::now() + JOIN_WAIT),
+                _ => None,
+            };
+        }
+    }
+
+    pub(super) fn expire_room_joins(&mut self) {
+        let now = Instant::now();
+        let late: Vec<BareJid> = self
+            .rooms
+            .iter()
+            .filter(|(_, r)| {
+                r.state == RoomState::Joining && r.join_deadline.is_some_and(|d| d <= now)
+            })
+            .map(|(room, _)| room.clone())
+            .collect();
+        for room in late {
+            self.rooms.remove(&room);
+            self.forget_room_iqs(&room);
+            self.emit(Event::RoomLeft {
+                room: room.to_string(),
+                reason: "the room did not answer: try again later".into(),
+            });
+        }
+    }
+
+    /// The earliest join deadline.
+    pub(super) fn next_join_deadline(&self) -> Option<Instant> {
+        self.rooms
+            .values()
+            .filter(|r| r.state == RoomState::Joining)
+            .filter_map(|r| r.join_deadline)
+            .min()
     }
 
     pub(super) fn leave_room(&mut self, room: &BareJid, out: &mut Vec<Stanza>) {
@@ -116,9 +167,7 @@ impl State {
             if let Some(r) = self.rooms.get_mut(&room) {
                 r.rejoining();
             }
-            if let Some(r) = self.rooms.get(&room) {
-                self.send_join(&room, r, out);
-            }
+            self.send_join(&room, out);
         }
     }
 

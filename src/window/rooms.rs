@@ -192,14 +192,37 @@ impl App {
                 Some(r) if r.node().is_some() => {
                     self.send(Command::JoinRoom {
                         room: r.clone(),
-                        nick,
+                        nick: nick.clone(),
                         password,
                     });
-                    self.model.room_mut(r.as_str());
+                    let view = self.model.room_mut(r.as_str());
+                    if !view.joined {
+                        view.nick = nick;
+                    }
                     self.select_room(r.to_string());
                 }
                 _ => self.model.notice = Some(format!("'{room}' is not a room address")),
             },
+            UiCommand::ModerateOccupant { room, nick, action } => {
+                use banter::xmpp::muc::admin::Change;
+                use banter_ui::command::Moderation;
+                let change = match action {
+                    Moderation::Kick => Change::Kick,
+                    Moderation::Ban => Change::Ban,
+                    Moderation::Voice => Change::Voice,
+                    Moderation::Mute => Change::Mute,
+                    Moderation::Member => Change::Member,
+                    Moderation::Admin => Change::Admin,
+                };
+                if let Some(room) = jid(&room) {
+                    self.send(Command::ChangeOccupant {
+                        room,
+                        change,
+                        target: nick,
+                        reason: None,
+                    });
+                }
+            }
             UiCommand::RoomHistory { room } => {
                 if let Some(room) = jid(&room) {
                     self.send(Command::RoomHistory { room });

@@ -142,6 +142,24 @@ pub enum UiCommand {
     DeclineInvitation {
         room: String,
     },
+    /// A moderator's or admin's change to an occupant, by nick.
+    ModerateOccupant {
+        room: String,
+        nick: String,
+        action: Moderation,
+    },
+}
+
+/// What a moderator (kick, voice, mute) or an admin or owner (ban, member, admin)
+/// may do to an occupant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moderation {
+    Kick,
+    Ban,
+    Voice,
+    Mute,
+    Member,
+    Admin,
 }
 
 /// XEP-0085 states the window sends.

@@ -25,6 +25,22 @@ struct State {
     commands: Vec<UiCommand>,
 }
 
+/// The whole window (`view::show`) over `model`, collecting its commands.
+fn whole_window(model: Model) -> Harness<'static, State> {
+    Harness::builder()
+        .with_size(egui::vec2(960.0, 640.0))
+        .build_ui_state(
+            |ui, s: &mut State| {
+                let mut c = view::show(ui, &mut s.model);
+                s.commands.append(&mut c);
+            },
+            State {
+                model,
+                ..Default::default()
+            },
+        )
+}
+
 fn signed_in() -> Model {
     Model {
         account: Some("alice@example.org".into()),
@@ -856,18 +872,7 @@ fn rooms_are_joined_from_the_form_and_talked_in() {
         password: Some("pw".into()),
         mediated: false,
     });
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(960.0, 640.0))
-        .build_ui_state(
-            |ui, s: &mut State| {
-                let mut c = view::show(ui, &mut s.model);
-                s.commands.append(&mut c);
-            },
-            State {
-                model,
-                ..Default::default()
-            },
-        );
+    let mut h = whole_window(model);
     h.run();
     h.get_by_role_and_label(Role::Button, "Join").click();
     h.run();
@@ -919,6 +924,70 @@ fn rooms_are_joined_from_the_form_and_talked_in() {
         [UiCommand::SendRoomMessage {
             room: "team@rooms.example.org".into(),
             body: "hello room".into(),
+        }]
+    );
+}
+
+/// A room that refused our nick offers the same nick with a mark, as one click.
+#[test]
+fn a_taken_nick_is_offered_again_with_a_mark() {
+    let mut model = signed_in();
+    model.selected = None;
+    let r = model.room_mut("team@rooms.example.org");
+    r.nick = "alice".into();
+    r.left_reason = Some("that nickname is taken in this room: choose another".into());
+    model.selected_room = Some("team@rooms.example.org".into());
+    let mut h = whole_window(model);
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Join as alice_")
+        .click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::JoinRoom {
+            room: "team@rooms.example.org".into(),
+            nick: "alice_".into(),
+            password: None,
+        }]
+    );
+}
+
+/// A moderator right-clicks an occupant in the People list and kicks them.
+#[test]
+fn a_moderator_kicks_from_the_people_list() {
+    use banter_ui::command::Moderation;
+    use banter_ui::model::OccupantRow;
+    let mut model = signed_in();
+    model.selected = None;
+    let r = model.room_mut("team@rooms.example.org");
+    r.joined = true;
+    r.nick = "alice".into();
+    r.show_occupants = true;
+    for (nick, role, affiliation) in [
+        ("alice", "moderator", "owner"),
+        ("bob", "participant", "none"),
+    ] {
+        r.upsert_occupant(OccupantRow {
+            nick: nick.into(),
+            role: role.into(),
+            affiliation: affiliation.into(),
+            jid: None,
+            show: "available".into(),
+        });
+    }
+    model.selected_room = Some("team@rooms.example.org".into());
+    let mut h = whole_window(model);
+    h.run();
+    h.get_by_label("bob").click_secondary();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Kick").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::ModerateOccupant {
+            room: "team@rooms.example.org".into(),
+            nick: "bob".into(),
+            action: Moderation::Kick,
         }]
     );
 }

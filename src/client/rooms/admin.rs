@@ -76,6 +76,7 @@ impl State {
         let Some(r) = self.rooms.get_mut(room) else {
             return;
         };
+        r.join_deadline = None;
         let existed = !created && r.create.take().is_some();
         let info_known = r.info.is_some();
         if existed {
@@ -365,12 +366,16 @@ impl State {
         );
     }
 
-    /// When rooms are next asked whether they still have us.
+    /// When rooms are next asked whether they still have us, or a join is due.
     pub(in crate::client) fn next_room_ping(&self) -> Option<Instant> {
-        self.room_ping_at
+        [self.room_ping_at, self.next_join_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub(in crate::client) fn on_room_ping_timer(&mut self, out: &mut Vec<Stanza>) {
+        self.expire_room_joins();
         if self.room_ping_at.is_some_and(|t| t <= Instant::now()) {
             self.ping_rooms(false, out);
         }
@@ -525,9 +530,7 @@ impl State {
                     if let Some(r) = self.rooms.get_mut(&room) {
                         r.rejoining();
                     }
-                    if let Some(r) = self.rooms.get(&room) {
-                        self.send_join(&room, r, out);
-                    }
+                    self.send_join(&room, out);
                 }
             }
             q @ (RoomIq::Bookmarks

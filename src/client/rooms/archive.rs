@@ -46,9 +46,7 @@ impl State {
                 info,
             });
         }
-        if let Some(r) = self.rooms.get(&room) {
-            self.send_join(&room, r, out);
-        }
+        self.send_join(&room, out);
     }
 
     /// We are in a room that keeps an archive: read what we have not seen.

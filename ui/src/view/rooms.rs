@@ -211,12 +211,21 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
                 .as_deref()
                 .unwrap_or("You are not in this room.");
             ui.colored_label(Color32::from_rgb(200, 60, 60), why);
-            if ui.button("Join").clicked() {
-                let nick = if r.nick.is_empty() {
-                    nick_default.clone()
-                } else {
-                    r.nick.clone()
-                };
+            // A nick taken there: offer the same with a mark, as a choice to click.
+            let taken = r
+                .left_reason
+                .as_deref()
+                .is_some_and(|w| w.contains("nickname is taken"));
+            let nick = if r.nick.is_empty() {
+                nick_default.clone()
+            } else {
+                r.nick.clone()
+            };
+            let (nick, label) = match taken {
+                true => (format!("{nick}_"), format!("Join as {nick}_")),
+                false => (nick, "Join".to_string()),
+            };
+            if ui.button(label).clicked() {
                 out.push(UiCommand::JoinRoom {
                     room: jid.clone(),
                     nick,
@@ -249,7 +258,7 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
         egui::Panel::right("occupants")
             .resizable(true)
             .default_size(180.0)
-            .show(ui, |ui| occupant_list(ui, r));
+            .show(ui, |ui| occupant_list(ui, r, &jid, out));
     }
     let input_height = 36.0;
     ScrollArea::vertical()
@@ -358,8 +367,12 @@ fn nick_color(nick: &str) -> Color32 {
 }
 
 /// The people in the room by role, virtualized (a room of thousands costs what a
-/// screenful does).
-fn occupant_list(ui: &mut egui::Ui, r: &RoomView) {
+/// screenful does); a moderator's or admin's right click offers what they may do.
+fn occupant_list(ui: &mut egui::Ui, r: &RoomView, room: &str, out: &mut Vec<UiCommand>) {
+    use crate::command::Moderation;
+    let me = r.occupants.iter().find(|o| o.nick == r.nick);
+    let moderator = me.is_some_and(|m| m.role == "moderator");
+    let admin = me.is_some_and(|m| matches!(m.affiliation.as_str(), "admin" | "owner"));
     ScrollArea::vertical()
         .auto_shrink([false, false])
         .show_rows(ui, OCCUPANT_ROW_HEIGHT, r.occupants.len(), |ui, range| {
@@ -372,15 +385,44 @@ fn occupant_list(ui: &mut egui::Ui, r: &RoomView) {
                         _ => Color32::from_rgb(220, 170, 40),
                     };
                     presence_dot(ui, color);
-                    ui.label(&o.nick);
+                    let name = ui.add(egui::Label::new(&o.nick).sense(egui::Sense::click()));
                     if o.role == "moderator" {
                         ui.label(RichText::new("moderator").small().weak());
                     } else if o.role == "visitor" {
                         ui.label(RichText::new("visitor").small().weak());
                     }
+                    name
                 })
-                .response
-                .on_hover_text(o.jid.clone().unwrap_or_else(|| o.affiliation.clone()));
+                .inner
+                .on_hover_text(o.jid.clone().unwrap_or_else(|| o.affiliation.clone()))
+                .context_menu(|ui| {
+                    let mut offer = |ui: &mut egui::Ui, label: &str, action: Moderation| {
+                        if ui.button(label).clicked() {
+                            out.push(UiCommand::ModerateOccupant {
+                                room: room.to_string(),
+                                nick: o.nick.clone(),
+                                action,
+                            });
+                            ui.close();
+                        }
+                    };
+                    if o.nick == r.nick || !(moderator || admin) {
+                        ui.label("Nothing you may change");
+                        return;
+                    }
+                    if moderator {
+                        offer(ui, "Kick", Moderation::Kick);
+                        match o.role.as_str() {
+                            "visitor" => offer(ui, "Give voice", Moderation::Voice),
+                            _ => offer(ui, "Take voice", Moderation::Mute),
+                        }
+                    }
+                    if admin {
+                        offer(ui, "Ban", Moderation::Ban);
+                        offer(ui, "Make member", Moderation::Member);
+                        offer(ui, "Make admin", Moderation::Admin);
+                    }
+                });
             }
         });
 }
