@@ -424,6 +424,31 @@ impl State {
         );
     }
 
+    /// What a room's disco#info answer says of it, kept (whether it has an archive
+    /// above all) and reported; false when it said nothing readable.
+    pub(super) fn keep_room_info(
+        &mut self,
+        room: &BareJid,
+        answer: Result<Option<Element>, DefinedCondition>,
+    ) -> bool {
+        let info = answer
+            .ok()
+            .flatten()
+            .as_ref()
+            .and_then(disco::parse_info)
+            .map(|(ids, features)| muc_admin::room_info(&ids, &features));
+        let (Some(info), Some(r)) = (info, self.rooms.get_mut(room)) else {
+            return false;
+        };
+        r.mam = info.archived;
+        r.info = Some(info.clone());
+        self.emit(Event::RoomInfo {
+            room: room.to_string(),
+            info,
+        });
+        true
+    }
+
     /// The answer to a `RoomIq`: its payload, or the error's condition.
     pub(in crate::client) fn on_room_iq(
         &mut self,
@@ -435,22 +460,11 @@ impl State {
             RoomIq::PreJoin(room) => self.pre_join_answer(room, answer, out),
             RoomIq::Archive(room) => self.archive_page_answer(room, answer, out),
             RoomIq::Info(room) => {
-                let info = answer
-                    .ok()
-                    .flatten()
-                    .as_ref()
-                    .and_then(disco::parse_info)
-                    .map(|(ids, features)| muc_admin::room_info(&ids, &features));
-                if let (Some(info), Some(r)) = (info, self.rooms.get_mut(&room)) {
-                    r.mam = info.archived;
-                    r.info = Some(info.clone());
-                    self.emit(Event::RoomInfo {
-                        room: room.to_string(),
-                        info,
-                    });
-                } else if let Some(r) = self.rooms.get_mut(&room) {
-                    // Nothing known: invitations go directly.
-                    r.info = Some(Default::default());
+                if !self.keep_room_info(&room, answer) {
+                    if let Some(r) = self.rooms.get_mut(&room) {
+                        // Nothing known: invitations go directly.
+                        r.info = Some(Default::default());
+                    }
                 }
                 self.flush_invites(&room, out);
             }

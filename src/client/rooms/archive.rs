@@ -6,7 +6,6 @@
 //! live and archived, or archived twice) are known by the room's stanza-id.
 
 use crate::xmpp::mam;
-use crate::xmpp::muc::admin as muc_admin;
 
 use super::*;
 
@@ -26,26 +25,10 @@ impl State {
         answer: Result<Option<Element>, DefinedCondition>,
         out: &mut Vec<Stanza>,
     ) {
-        let info = answer
-            .ok()
-            .flatten()
-            .as_ref()
-            .and_then(disco::parse_info)
-            .map(|(ids, features)| muc_admin::room_info(&ids, &features));
-        let Some(r) = self.rooms.get_mut(&room) else {
-            return;
-        };
-        if r.state != RoomState::Joining {
+        if self.rooms.get(&room).map(|r| &r.state) != Some(&RoomState::Joining) {
             return;
         }
-        if let Some(info) = info {
-            r.mam = info.archived;
-            r.info = Some(info.clone());
-            self.emit(Event::RoomInfo {
-                room: room.to_string(),
-                info,
-            });
-        }
+        self.keep_room_info(&room, answer);
         self.send_join(&room, out);
     }
 
