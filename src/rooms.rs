@@ -92,6 +92,12 @@ pub struct Room {
     /// A join that has not been answered by then is given up (set while our
     /// stream is up).
     pub join_deadline: Option<std::time::Instant>,
+    /// Where this device's next earlier page of the room begins (None: no earlier
+    /// one here; the room's archive is read instead).
+    pub stored_cursor: Option<crate::store::RoomCursor>,
+    /// The last row this device had kept of the room when we began joining it:
+    /// later ones were shown as they came, and are not paged again.
+    pub kept_upto: Option<i64>,
     /// Keys of the messages shown lately (the room's stanza-id, else nick and id).
     seen: VecDeque<String>,
     seen_set: HashSet<String>,
@@ -118,6 +124,8 @@ impl Room {
             oldest_archive_id: None,
             in_since_ms: None,
             join_deadline: None,
+            stored_cursor: None,
+            kept_upto: None,
             seen: VecDeque::new(),
             seen_set: HashSet::new(),
         }
@@ -227,19 +235,32 @@ impl Room {
         self.occupants.clear();
     }
 
+    /// A page read back from the room's archive began with `id`: the oldest now.
+    pub fn read_back_to(&mut self, id: String) {
+        let ts = self
+            .oldest_archive_id
+            .as_ref()
+            .map_or(i64::MIN, |(t, _)| *t);
+        self.oldest_archive_id = Some((ts, id));
+    }
+
     /// A message the room's archive knows as `id` (its stanza-id), at `ts_ms`.
+    /// Times compare to the second (archives stamp no finer; a live message is timed
+    /// on arrival): within one second, what came later is newer. A page read back
+    /// says its oldest itself (`read_back_to`).
     pub fn saw_archive_id(&mut self, id: &str, ts_ms: i64) {
+        let second = |t: i64| t.div_euclid(1000);
         if self
             .newest_archive_id
             .as_ref()
-            .is_none_or(|(t, _)| ts_ms >= *t)
+            .is_none_or(|(t, _)| second(ts_ms) >= second(*t))
         {
             self.newest_archive_id = Some((ts_ms, id.to_string()));
         }
         if self
             .oldest_archive_id
             .as_ref()
-            .is_none_or(|(t, _)| ts_ms < *t)
+            .is_none_or(|(t, _)| second(ts_ms) < second(*t))
         {
             self.oldest_archive_id = Some((ts_ms, id.to_string()));
         }
@@ -342,6 +363,30 @@ mod tests {
             r.fresh_message(format!("n{i}"), 4_000);
         }
         assert!(r.seen.len() <= SEEN_MESSAGES && r.seen_set.len() <= SEEN_MESSAGES);
+    }
+
+    #[test]
+    fn archive_ids_are_ordered_to_the_second_then_as_they_came() {
+        let mut r = Room::new("alice".into(), None);
+        // Live, timed to the millisecond; then the archive's next, stamped to the
+        // second only (earlier by the clock): it is the newest all the same.
+        r.saw_archive_id("live", 7_900);
+        r.saw_archive_id("next", 7_000);
+        assert_eq!(
+            r.newest_archive_id.as_ref().map(|x| x.1.as_str()),
+            Some("next")
+        );
+        assert_eq!(
+            r.oldest_archive_id.as_ref().map(|x| x.1.as_str()),
+            Some("live")
+        );
+        r.saw_archive_id("older", 6_000);
+        assert_eq!(
+            r.oldest_archive_id.as_ref().map(|x| x.1.as_str()),
+            Some("older")
+        );
+        r.read_back_to("first of a page".into());
+        assert_eq!(r.oldest_archive_id, Some((6_000, "first of a page".into())));
     }
 
     #[test]

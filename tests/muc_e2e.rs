@@ -177,16 +177,18 @@ async fn two_banters_and_slixmpp_talk_in_one_room() {
         v["event"] == "message" && v["body"] == "from the command line"
     });
 
-    // Bob joins again: the room's archive brings each earlier message once, in
-    // order, marked as history.
+    // Bob joins again: what this device kept is shown at once, and the room's
+    // archive brings only what it missed (the command line signed in as another
+    // device): each earlier message once, in order, marked as history.
     b.send(Command::JoinRoom {
         room: room.clone(),
         nick: "bob".into(),
         password: None,
     });
-    let (bodies, count, more) = read_archive(&mut b).await;
+    let kept = stored_history(&mut b).await;
+    let (bodies, count, _) = read_archive(&mut b).await;
     assert_eq!(
-        bodies,
+        [kept, bodies.clone()].concat(),
         [
             "hello from alice",
             "hello from slixmpp",
@@ -194,7 +196,7 @@ async fn two_banters_and_slixmpp_talk_in_one_room() {
             "from the command line"
         ],
     );
-    assert_eq!((count, more), (4, false));
+    assert_eq!((bodies.len(), count), (1, 1));
     c.write_line(r#"{"cmd":"quit"}"#);
     a.shutdown().await;
     b.shutdown().await;
@@ -773,6 +775,107 @@ async fn a_late_joiner_reads_the_last_50_messages_from_the_rooms_archive() {
     b.shutdown().await;
 }
 
+/// Bob reads 70 messages and quits; Alice says 30 more. Bob signed in again is shown
+/// the last 50 he kept before anything else, reads from the room's archive only the
+/// 30 he missed, and scrolling back reads his own 20 earlier ones, then the archive
+/// (which has nothing earlier). His device then holds each of the 100 once, in
+/// order, and `banter room history --offline` prints them without signing in.
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_in_again_a_banter_shows_what_it_kept_and_reads_only_what_it_missed() {
+    let server = Prosody::start_with_muc();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let room = BareJid::new(&format!("team@{MUC}")).unwrap();
+    let mut a = online(&alice).await;
+    join(&mut a, &room, "alice").await;
+    let mut b = online(&bob).await;
+    join(&mut b, &room, "bob").await;
+    let say = |a: &ClientHandle, name: &str, n: usize| {
+        for i in 0..n {
+            a.send(Command::SendRoomMessage {
+                id: format!("{name}{i}"),
+                room: room.clone(),
+                body: format!("{name} {i}"),
+            });
+        }
+    };
+    say(&a, "early", 70);
+    support::next_event(&mut b, "the 70th", T, |e| {
+        room_message(e, "alice", "early 69")
+    })
+    .await;
+    b.shutdown().await;
+    say(&a, "late", 30);
+    support::next_event(&mut a, "the 30th back", T, |e| {
+        room_message(e, "alice", "late 29")
+    })
+    .await;
+
+    let mut b = online(&bob).await;
+    b.send(Command::JoinRoom {
+        room: room.clone(),
+        nick: "bob".into(),
+        password: None,
+    });
+    let kept = stored_history(&mut b).await;
+    let want = |name: &str, r: std::ops::Range<usize>| -> Vec<String> {
+        r.map(|i| format!("{name} {i}")).collect()
+    };
+    assert_eq!(kept, want("early", 20..70));
+    let (missed, count, _) = read_archive(&mut b).await;
+    assert_eq!(missed, want("late", 0..30));
+    assert_eq!(count, 30);
+
+    b.send(Command::RoomHistory { room: room.clone() });
+    let earlier = support::next_event(&mut b, "an earlier page from this device", T, |e| {
+        matches!(
+            e,
+            Event::RoomStoredHistory { .. } | Event::RoomHistoryRead { .. }
+        )
+    })
+    .await;
+    let Event::RoomStoredHistory {
+        messages,
+        earlier: true,
+        ..
+    } = earlier
+    else {
+        panic!("{earlier:?}");
+    };
+    let bodies: Vec<String> = messages.into_iter().map(|m| m.body).collect();
+    assert_eq!(bodies, want("early", 0..20));
+    b.send(Command::RoomHistory { room: room.clone() });
+    let (older, count, more) = read_archive(&mut b).await;
+    assert_eq!((older.len(), count, more), (0, 0, false));
+    b.shutdown().await;
+    a.shutdown().await;
+
+    let (ok, out, err) = support::run(
+        bob.banter_on(
+            "pc",
+            &[
+                "room",
+                "history",
+                room.as_str(),
+                "--offline",
+                "--limit",
+                "1000",
+            ],
+        ),
+        T,
+    );
+    assert!(ok, "{err}\n{out}");
+    let ev: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    assert_eq!(ev["event"], "room_stored_history");
+    let bodies: Vec<&str> = ev["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, [want("early", 0..70), want("late", 0..30)].concat());
+}
+
 /// Bob's connection alone is cut (he signs in on the server's second port) while
 /// Alice says 1 000 things in the room; when it is back, each of the 1 000 reaches
 /// him exactly once, whether his stream resumed or the room's archive filled the gap.
@@ -848,6 +951,23 @@ async fn a_thousand_messages_sent_while_cut_off_arrive_once_each() {
 
 /// The room messages read from a room's archive, until it says it is done: their
 /// bodies, the count it gives, and whether earlier ones remain.
+/// The bodies of the room messages this device kept, shown on joining.
+async fn stored_history(c: &mut ClientHandle) -> Vec<String> {
+    match support::next_event(c, "what this device kept", T, |e| {
+        matches!(e, Event::RoomStoredHistory { .. })
+    })
+    .await
+    {
+        Event::RoomStoredHistory {
+            messages, earlier, ..
+        } => {
+            assert!(!earlier);
+            messages.into_iter().map(|m| m.body).collect()
+        }
+        _ => unreachable!(),
+    }
+}
+
 async fn read_archive(c: &mut ClientHandle) -> (Vec<String>, usize, bool) {
     let mut bodies = Vec::new();
     loop {

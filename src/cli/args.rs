@@ -311,6 +311,12 @@ pub struct RoomOptions {
     /// Leave after this many seconds (join; default: when stopped)
     #[arg(long)]
     pub duration: Option<f64>,
+    /// Print what this device kept of the room, without signing in (history)
+    #[arg(long)]
+    pub offline: bool,
+    /// How many of the newest kept messages (history --offline)
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
 }
 
 /// What `banter room` does.
@@ -350,8 +356,9 @@ pub enum RoomVerb {
     Unbookmark,
     /// List the bookmarked rooms
     Bookmarks,
-    /// Join, print the room's recent messages (from its archive where it keeps
-    /// one), and leave
+    /// Join, print the room's messages kept on this device and those it missed
+    /// (from the room's archive where it keeps one), and leave; --offline: print
+    /// what this device kept without signing in
     History,
 }
 

@@ -143,6 +143,9 @@ pub async fn room(
     room: Option<&str>,
     opts: RoomOptions,
 ) -> Result<(), CliError> {
+    if verb == RoomVerb::History && opts.offline {
+        return offline_history(args, room, opts.limit);
+    }
     let mut cfg = config(args)?;
     let room = match (verb, room) {
         // A service is a domain.
@@ -251,6 +254,28 @@ pub async fn room(
     result
 }
 
+/// `room history --offline`: what this device kept of the room (no sign-in).
+fn offline_history(args: &AccountArgs, room: Option<&str>, limit: usize) -> Result<(), CliError> {
+    let account = parse_jid(
+        args.jid
+            .as_deref()
+            .ok_or_else(|| CliError("no account: use --jid user@domain".into()))?,
+    )?;
+    let room = parse_jid(room.ok_or_else(|| {
+        CliError("which room? e.g. banter room history team@conference.example.org".into())
+    })?)?;
+    let store = banter::store::Store::open_dir(&data_dir(args)?)?;
+    let messages = store.room_history(account.as_str(), room.as_str(), None, None, limit)?;
+    let ev = Event::RoomStoredHistory {
+        room: room.to_string(),
+        more: messages.len() >= limit,
+        messages,
+        earlier: false,
+    };
+    print_event(&mut std::io::stdout(), &ev, args.json);
+    Ok(())
+}
+
 /// A room event as a line of text.
 pub fn room_line(ev: &Event) -> Option<String> {
     Some(match ev {
@@ -279,6 +304,21 @@ pub fn room_line(ev: &Event) -> Option<String> {
             None => format!("[{room}] {nick} left"),
         },
         Event::RoomCreated { room } => format!("created {room}"),
+        Event::RoomStoredHistory { room, messages, .. } => {
+            let mut s = format!("[{room}] {} messages kept on this device", messages.len());
+            for m in messages {
+                match m.private.as_deref() {
+                    Some("out") => {
+                        s.push_str(&format!("\n[{room}] (privately to {}) {}", m.nick, m.body))
+                    }
+                    Some(_) => {
+                        s.push_str(&format!("\n[{room}] (privately) {}: {}", m.nick, m.body))
+                    }
+                    None => s.push_str(&format!("\n[{room}] {}: {}", m.nick, m.body)),
+                }
+            }
+            s
+        }
         Event::RoomHistoryRead { room, count, .. } => {
             format!("[{room}] {count} messages from the room's archive")
         }

@@ -329,6 +329,16 @@ pub enum Event {
         count: usize,
         more: bool,
     },
+    /// Messages of a room kept on this device, oldest first: the last ones when we
+    /// start joining it (before anything new from the room), or an earlier page
+    /// (`earlier`, for `Command::RoomHistory`). `more`: earlier ones remain here or
+    /// in the room's archive.
+    RoomStoredHistory {
+        room: String,
+        messages: Vec<crate::store::StoredRoomMessage>,
+        earlier: bool,
+        more: bool,
+    },
     /// The room we asked to create exists, configured as asked.
     RoomCreated {
         room: String,

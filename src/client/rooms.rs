@@ -4,6 +4,7 @@
 //! `RoomMessage`, `RoomSubject` and `RoomLeft`, never to the contact list.
 
 use crate::rooms::{Room, RoomState, RoomUpdate};
+use crate::store::StoredRoomMessage;
 use crate::xmpp::muc;
 
 use super::*;
@@ -11,6 +12,7 @@ use super::*;
 mod admin;
 mod archive;
 mod bookmarks;
+mod stored;
 
 pub(super) use admin::RoomIq;
 
@@ -51,6 +53,7 @@ impl State {
         // The room's disco#info must come back too.
         r.join_deadline = Some(Instant::now() + JOIN_WAIT);
         self.rooms.insert(room.clone(), r);
+        self.load_stored_room(&room);
         let to = Jid::from(room.clone());
         self.iq(
             IqPurpose::Room(RoomIq::PreJoin(room)),
@@ -305,9 +308,19 @@ impl State {
             if let Some(id) = &archive_id {
                 r.saw_archive_id(id, ts_ms);
             }
-            r.fresh_message(key, ts_ms)
+            r.fresh_message(key.clone(), ts_ms)
         });
-        if !fresh {
+        let kept = StoredRoomMessage {
+            seq: 0,
+            room: room.to_string(),
+            nick: nick.clone(),
+            id: id.clone(),
+            stanza_id: archive_id,
+            ts_ms,
+            body: body.clone(),
+            private: None,
+        };
+        if !fresh || !self.keep_room_message(&key, kept) {
             return;
         }
         self.emit(Event::RoomMessage {

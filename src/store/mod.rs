@@ -1,5 +1,6 @@
-//! Local store (SQLite): accounts, message history, roster cache and small per-account
-//! facts such as the last archive id seen. Passwords are never stored here.
+//! Local store (SQLite): accounts, message history (rooms: rooms.rs), roster cache and
+//! small per-account facts such as the last archive id seen. Passwords are never
+//! stored here.
 
 use std::path::Path;
 
@@ -7,7 +8,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use thiserror::Error;
 
 mod omemo;
+mod rooms;
 pub use omemo::{OmemoDevice, OmemoOwn};
+pub use rooms::{RoomCursor, StoredRoomMessage};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -298,6 +301,7 @@ impl Store {
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(omemo::SCHEMA)?;
+        conn.execute_batch(rooms::SCHEMA)?;
         migrate(&conn)?;
         Ok(Store { conn })
     }
@@ -306,6 +310,7 @@ impl Store {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(omemo::SCHEMA)?;
+        conn.execute_batch(rooms::SCHEMA)?;
         Ok(Store { conn })
     }
 

@@ -122,6 +122,39 @@ impl App {
                     );
                 }
             }
+            Event::RoomStoredHistory {
+                room,
+                messages,
+                earlier,
+                more,
+            } => {
+                let shown = self
+                    .model
+                    .room(&room)
+                    .is_some_and(|r| r.lines.iter().any(|l| l.kind != RoomLineKind::Notice));
+                // Joining again with lines on screen: they are already there.
+                if shown && !earlier {
+                    return;
+                }
+                for m in messages {
+                    let kind = match m.private.as_deref() {
+                        Some(dir) => RoomLineKind::Private {
+                            outgoing: dir == "out",
+                        },
+                        None => RoomLineKind::Message,
+                    };
+                    let line = RoomLine {
+                        own: kind == (RoomLineKind::Private { outgoing: true }),
+                        nick: m.nick,
+                        body: m.body,
+                        ts_ms: m.ts_ms,
+                        kind,
+                        mention: false,
+                    };
+                    self.model.room_line(&room, line, true);
+                }
+                self.model.room_mut(&room).more_history = more;
+            }
             Event::RoomHistoryRead { room, more, .. } => {
                 self.model.room_mut(&room).more_history = more;
             }

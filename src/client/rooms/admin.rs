@@ -267,12 +267,14 @@ impl State {
             });
         };
         out.push(muc_admin::private(to, &id, body).into());
+        let ts_ms = chat::now_ms();
+        self.keep_private(room, nick, &id, body, ts_ms, true);
         self.emit(Event::RoomPrivateMessage {
             room: room.to_string(),
             nick: nick.to_string(),
             id,
             body: body.to_string(),
-            ts_ms: chat::now_ms(),
+            ts_ms,
             outgoing: true,
         });
     }
@@ -294,10 +296,14 @@ impl State {
         }
         let now = chat::now_ms();
         let ts_ms = chat::delay_ms(&m.payloads).map_or(now, |t| t.min(now));
+        let id = m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
+        if !self.keep_private(&room, nick, &id, &body, ts_ms, false) {
+            return;
+        }
         self.emit(Event::RoomPrivateMessage {
             room: room.to_string(),
             nick: nick.to_string(),
-            id: m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
+            id,
             body,
             ts_ms,
             outgoing: false,

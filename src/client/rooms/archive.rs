@@ -5,12 +5,13 @@
 //! session or a self-ping), and earlier pages on request. Copies (the same message
 //! live and archived, or archived twice) are known by the room's stanza-id.
 
+use crate::store::StoredRoomMessage;
 use crate::xmpp::mam;
 
 use super::*;
 
 /// Messages read on a first join, and per page when scrolling back.
-const LAST_MESSAGES: usize = muc::JOIN_HISTORY as usize;
+const LAST_MESSAGES: usize = super::stored::PAGE;
 /// Messages per page when catching up.
 const CATCH_UP_PAGE: usize = 100;
 /// Pages one catch-up reads at most (a room cannot keep us paging forever).
@@ -56,8 +57,12 @@ impl State {
         }
     }
 
-    /// An earlier page of the room's archive (the user scrolls back).
+    /// An earlier page (the user scrolls back): from this device while it has one,
+    /// then from the room's archive.
     pub(in crate::client) fn room_history(&mut self, room: &BareJid, out: &mut Vec<Stanza>) {
+        if self.stored_room_page(room) {
+            return;
+        }
         let Some(r) = self.rooms.get_mut(room) else {
             return;
         };
@@ -131,14 +136,30 @@ impl State {
         let now = chat::now_ms();
         let ts_ms = ts.map_or(now, |t| t.min(now));
         r.saw_archive_id(&archive_id, ts_ms);
-        if !r.fresh_message(archive_id, ts_ms) {
+        if !r.fresh_message(archive_id.clone(), ts_ms) {
             return;
         }
-        r.archive_count += 1;
+        let id = inner.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
+        let kept = StoredRoomMessage {
+            seq: 0,
+            room: room.to_string(),
+            nick: nick.clone(),
+            id: id.clone(),
+            stanza_id: Some(archive_id.clone()),
+            ts_ms,
+            body: body.clone(),
+            private: None,
+        };
+        if !self.keep_room_message(&archive_id, kept) {
+            return;
+        }
+        if let Some(r) = self.rooms.get_mut(&room) {
+            r.archive_count += 1;
+        }
         self.emit(Event::RoomMessage {
             room: room.to_string(),
             nick,
-            id: inner.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
+            id,
             body,
             ts_ms,
             from_archive: true,
@@ -163,7 +184,10 @@ impl State {
             Ok(Some(p)) => mam::fin(p).map(|(complete, last)| (complete, last, mam::fin_first(p))),
             _ => None,
         };
-        let (complete, last, _first) = fin.clone().unwrap_or((true, None, None));
+        let (complete, last, first) = fin.clone().unwrap_or((true, None, None));
+        if let (false, Some(first)) = (forward, first) {
+            r.read_back_to(first);
+        }
         // The newest id we knew is no longer there (the archive was trimmed): its
         // last messages then.
         if forward && matches!(answer, Err(DefinedCondition::ItemNotFound)) {
@@ -175,6 +199,12 @@ impl State {
             }
         }
         let count = r.archive_count;
+        // Caught up: earlier messages may remain (here or in the archive) when any
+        // is shown; a page back: whether the archive said it has earlier ones.
+        let more = match forward {
+            true => r.stored_cursor.is_some() || r.oldest_archive_id.is_some(),
+            false => fin.is_some_and(|(complete, ..)| !complete),
+        };
         if answer.is_err() {
             self.emit(Event::Error {
                 message: format!("could not read the archive of {room}"),
@@ -183,7 +213,7 @@ impl State {
         self.emit(Event::RoomHistoryRead {
             room: room.to_string(),
             count,
-            more: !forward && fin.is_some_and(|(complete, ..)| !complete),
+            more,
         });
     }
 }

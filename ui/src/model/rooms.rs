@@ -115,12 +115,15 @@ impl RoomView {
 
     /// A line from the room's history, put in its place by time (history read on
     /// rejoining can come after live lines; earlier pages go before everything).
-    /// When full, an older line makes room by dropping the newest.
+    /// Times compare to the second: archives stamp no finer, and within a second
+    /// what came later goes after. When full, an older line makes room by
+    /// dropping the newest.
     pub fn insert_line(&mut self, line: RoomLine) {
+        let second = |ts: i64| ts.div_euclid(1000);
         let mut at = self
             .lines
             .iter()
-            .rposition(|l| l.ts_ms <= line.ts_ms)
+            .rposition(|l| second(l.ts_ms) <= second(line.ts_ms))
             .map_or(0, |i| i + 1);
         if self.lines.len() >= MAX_ROOM_LINES {
             if at == 0 {
@@ -301,7 +304,7 @@ mod tests {
         }
         // History goes in its place by time.
         let mut old = line("bob", "from the archive");
-        old.ts_ms = -5;
+        old.ts_ms = -5_000;
         m.room_line("r@x", old, true);
         assert_eq!(
             m.room("r@x")

@@ -1,0 +1,293 @@
+//! Room messages as kept on this device: what a room view shows again after a
+//! restart without asking the room, and what tells a message seen before from a new
+//! one. Each is kept once per room under its key: the room's stanza-id (XEP-0359)
+//! when it gave one, else who sent it and its id.
+//!
+//! Messages are ordered by the second they were sent, then as they came: archives
+//! stamp to the second (Prosody) while a live message is timed to the millisecond
+//! on arrival, and within one second the order they came in is the room's.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Store, StoreError};
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS room_messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account TEXT NOT NULL,
+  room TEXT NOT NULL,
+  key TEXT NOT NULL,
+  nick TEXT NOT NULL,
+  msg_id TEXT NOT NULL,
+  stanza_id TEXT,
+  ts_ms INTEGER NOT NULL,
+  second INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  private TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS room_messages_key ON room_messages(account, room, key);
+CREATE INDEX IF NOT EXISTS room_messages_time ON room_messages(account, room, second, seq);
+";
+
+/// One room message as kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredRoomMessage {
+    /// Local row id: with `ts_ms`, where a page of history ends.
+    pub seq: i64,
+    pub room: String,
+    pub nick: String,
+    /// The sender's id for it.
+    pub id: String,
+    /// The room's id for it (XEP-0359), when it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stanza_id: Option<String>,
+    pub ts_ms: i64,
+    pub body: String,
+    /// A private message with occupant `nick`: `in` or `out`; None for the room's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private: Option<String>,
+}
+
+/// Where a page of a room's stored history ends: its oldest message's second and row.
+pub type RoomCursor = (i64, i64);
+
+impl StoredRoomMessage {
+    /// Where a page that begins with this message ends.
+    pub fn cursor(&self) -> RoomCursor {
+        (self.ts_ms.div_euclid(1000), self.seq)
+    }
+}
+
+const COLS: &str = "seq, room, nick, msg_id, stanza_id, ts_ms, body, private";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRoomMessage> {
+    Ok(StoredRoomMessage {
+        seq: r.get(0)?,
+        room: r.get(1)?,
+        nick: r.get(2)?,
+        id: r.get(3)?,
+        stanza_id: r.get(4)?,
+        ts_ms: r.get(5)?,
+        body: r.get(6)?,
+        private: r.get(7)?,
+    })
+}
+
+impl Store {
+    /// Keeps a room message under `key`: its row when it is new, None when a message
+    /// with that key was kept before (a copy from the archive or the room's history).
+    pub fn insert_room_message(
+        &self,
+        account: &str,
+        key: &str,
+        m: &StoredRoomMessage,
+    ) -> Result<Option<i64>, StoreError> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO room_messages(account, room, key, nick, msg_id, stanza_id, ts_ms, second, body, private)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                account,
+                m.room,
+                key,
+                m.nick,
+                m.id,
+                m.stanza_id,
+                m.ts_ms,
+                m.ts_ms.div_euclid(1000),
+                m.body,
+                m.private
+            ],
+        )?;
+        Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    /// The newest `limit` messages of `room` before `before` (None: the newest), oldest
+    /// first, in the order they were sent; only rows up to `upto` (those kept
+    /// before a room view was filled: it has the later ones).
+    pub fn room_history(
+        &self,
+        account: &str,
+        room: &str,
+        before: Option<RoomCursor>,
+        upto: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<StoredRoomMessage>, StoreError> {
+        let (second, seq) = before.unwrap_or((i64::MAX, i64::MAX));
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {COLS} FROM room_messages WHERE account=?1 AND room=?2
+               AND (second < ?3 OR (second = ?3 AND seq < ?4)) AND seq <= ?5
+             ORDER BY second DESC, seq DESC LIMIT ?6"
+        ))?;
+        let rows = st.query_map(
+            params![
+                account,
+                room,
+                second,
+                seq,
+                upto.unwrap_or(i64::MAX),
+                limit as i64
+            ],
+            row,
+        )?;
+        let mut v: Vec<_> = rows.collect::<Result<_, _>>()?;
+        v.reverse();
+        Ok(v)
+    }
+
+    /// The room's id and time of the newest (`newest`) or oldest kept message that
+    /// has one: where reading the room's archive goes on from.
+    pub fn room_archive_end(
+        &self,
+        account: &str,
+        room: &str,
+        newest: bool,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        let order = if newest { "DESC" } else { "ASC" };
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT ts_ms, stanza_id FROM room_messages
+                 WHERE account=?1 AND room=?2 AND stanza_id IS NOT NULL AND private IS NULL
+                 ORDER BY second {order}, seq {order} LIMIT 1"
+            ))?
+            .query_row(params![account, room], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    /// The newest kept message's time in `room` (a room without an archive is asked
+    /// for its history since then), and the last row kept of any room (those after
+    /// it are kept from now on).
+    pub fn room_newest(
+        &self,
+        account: &str,
+        room: &str,
+    ) -> Result<(Option<i64>, Option<i64>), StoreError> {
+        let newest = self
+            .conn
+            .prepare_cached(
+                "SELECT ts_ms FROM room_messages WHERE account=?1 AND room=?2 AND private IS NULL
+                 ORDER BY second DESC, seq DESC LIMIT 1",
+            )?
+            .query_row(params![account, room], |r| r.get(0))
+            .optional()?;
+        let upto = self
+            .conn
+            .prepare_cached("SELECT MAX(seq) FROM room_messages")?
+            .query_row([], |r| r.get(0))?;
+        Ok((newest, upto))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(nick: &str, sid: Option<&str>, ts: i64) -> StoredRoomMessage {
+        StoredRoomMessage {
+            seq: 0,
+            room: "r@muc.x".into(),
+            nick: nick.into(),
+            id: format!("{nick}-{ts}"),
+            stanza_id: sid.map(str::to_string),
+            ts_ms: ts * 1000,
+            body: format!("at {ts}"),
+            private: None,
+        }
+    }
+
+    #[test]
+    fn a_room_message_is_kept_once_and_paged_by_time() {
+        let s = Store::in_memory().unwrap();
+        let a = "me@x";
+        // Kept in arrival order, but an earlier archive page comes after newer ones.
+        for ts in [30, 40, 50] {
+            let m = msg("bob", Some(&format!("s{ts}")), ts);
+            assert!(s
+                .insert_room_message(a, &format!("s{ts}"), &m)
+                .unwrap()
+                .is_some());
+        }
+        for ts in [10, 20] {
+            let m = msg("amy", Some(&format!("s{ts}")), ts);
+            assert!(s
+                .insert_room_message(a, &format!("s{ts}"), &m)
+                .unwrap()
+                .is_some());
+        }
+        assert!(
+            s.insert_room_message(a, "s40", &msg("bob", Some("s40"), 40))
+                .unwrap()
+                .is_none(),
+            "a copy"
+        );
+        // Another account, another room: their own.
+        assert!(s
+            .insert_room_message("you@x", "s40", &msg("bob", Some("s40"), 40))
+            .unwrap()
+            .is_some());
+        let mut other = msg("bob", None, 60);
+        other.room = "other@muc.x".into();
+        assert!(s
+            .insert_room_message(a, "bob\nx", &other)
+            .unwrap()
+            .is_some());
+
+        let last = s.room_history(a, "r@muc.x", None, None, 3).unwrap();
+        let ts: Vec<i64> = last.iter().map(|m| m.ts_ms / 1000).collect();
+        assert_eq!(ts, [30, 40, 50]);
+        let first = last.first().unwrap();
+        let earlier = s
+            .room_history(a, "r@muc.x", Some(first.cursor()), None, 3)
+            .unwrap();
+        let ts: Vec<i64> = earlier.iter().map(|m| m.ts_ms / 1000).collect();
+        assert_eq!(ts, [10, 20]);
+        assert_eq!(
+            s.room_archive_end(a, "r@muc.x", true).unwrap(),
+            Some((50_000, "s50".into()))
+        );
+        assert_eq!(
+            s.room_archive_end(a, "r@muc.x", false).unwrap(),
+            Some((10_000, "s10".into()))
+        );
+        assert_eq!(s.room_newest(a, "other@muc.x").unwrap().0, Some(60_000));
+        assert_eq!(s.room_newest(a, "none@muc.x").unwrap().0, None);
+        assert_eq!(s.room_archive_end(a, "other@muc.x", true).unwrap(), None);
+    }
+
+    #[test]
+    fn within_one_second_messages_keep_the_order_they_came_in() {
+        let s = Store::in_memory().unwrap();
+        // Live, timed on arrival to the millisecond; then the archive's next one,
+        // stamped to the second only: it still comes after.
+        let mut live = msg("bob", Some("s1"), 5);
+        live.ts_ms = 5_700;
+        s.insert_room_message("a", "s1", &live).unwrap();
+        s.insert_room_message("a", "s2", &msg("bob", Some("s2"), 5))
+            .unwrap();
+        let all = s.room_history("a", "r@muc.x", None, None, 10).unwrap();
+        let ids: Vec<_> = all.iter().map(|m| m.stanza_id.as_deref()).collect();
+        assert_eq!(ids, [Some("s1"), Some("s2")]);
+        // Kept after a view was filled: not in its pages.
+        let upto = all.first().map(|m| m.seq);
+        let page = s.room_history("a", "r@muc.x", None, upto, 10).unwrap();
+        assert_eq!(page.len(), 1);
+    }
+
+    #[test]
+    fn messages_of_the_same_time_keep_their_order_across_pages() {
+        let s = Store::in_memory().unwrap();
+        for i in 0..5 {
+            let m = msg(&format!("n{i}"), None, 7);
+            s.insert_room_message("a", &format!("k{i}"), &m).unwrap();
+        }
+        let page = s.room_history("a", "r@muc.x", None, None, 2).unwrap();
+        let nicks: Vec<&str> = page.iter().map(|m| m.nick.as_str()).collect();
+        assert_eq!(nicks, ["n3", "n4"]);
+        let first = page.first().unwrap();
+        let page = s
+            .room_history("a", "r@muc.x", Some(first.cursor()), None, 10)
+            .unwrap();
+        let nicks: Vec<&str> = page.iter().map(|m| m.nick.as_str()).collect();
+        assert_eq!(nicks, ["n0", "n1", "n2"]);
+    }
+}
