@@ -76,6 +76,8 @@ fn main() {
         let store = Store::open_dir(dir.path()).expect("store");
         opens.push(t.elapsed());
         let t = Instant::now();
+        let pruned = store.prune_room(ACCOUNT, ROOM, 100_000).expect("trim");
+        assert_eq!(pruned, 0);
         let last = store
             .room_history(ACCOUNT, ROOM, None, None, PAGE)
             .expect("last page");

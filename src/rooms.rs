@@ -95,6 +95,9 @@ pub struct Room {
     /// Where this device's next earlier page of the room begins (None: no earlier
     /// one here; the room's archive is read instead).
     pub stored_cursor: Option<crate::store::RoomCursor>,
+    /// Rows reserved for the page being read back from the archive (the next one,
+    /// and how many are left): older, they go before what was kept earlier.
+    pub back_rows: (i64, i64),
     /// The last row this device had kept of the room when we began joining it:
     /// later ones were shown as they came, and are not paged again.
     pub kept_upto: Option<i64>,
@@ -126,6 +129,7 @@ impl Room {
             join_deadline: None,
             stored_cursor: None,
             kept_upto: None,
+            back_rows: (0, 0),
             seen: VecDeque::new(),
             seen_set: HashSet::new(),
         }
@@ -233,6 +237,17 @@ impl Room {
     pub fn rejoining(&mut self) {
         self.state = RoomState::Joining;
         self.occupants.clear();
+    }
+
+    /// The row for the next message of a page read back (0: none reserved, the next
+    /// row after all).
+    pub fn next_back_row(&mut self) -> i64 {
+        let (next, left) = self.back_rows;
+        if left <= 0 {
+            return 0;
+        }
+        self.back_rows = (next + 1, left - 1);
+        next
     }
 
     /// A page read back from the room's archive began with `id`: the oldest now.

@@ -177,6 +177,26 @@ async fn two_banters_and_slixmpp_talk_in_one_room() {
         v["event"] == "message" && v["body"] == "from the command line"
     });
 
+    // The subject from the command line: Bob (a participant) may not change it
+    // and is told so; Alice (the room's owner) does, and Bob sees it.
+    let (ok, out, err) = support::run(
+        bob.banter(&["room", "subject", room.as_str(), "--body", "bob's plans"]),
+        T,
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("did not let you change its subject (forbidden)"),
+        "{err}"
+    );
+    let (ok, out, err) = support::run(
+        alice.banter(&["room", "subject", room.as_str(), "--body", "alice's plans"]),
+        T,
+    );
+    assert!(ok, "{err}\n{out}");
+    c.wait_for("the new subject, seen by slixmpp", T, |v| {
+        v["event"] == "subject" && v["subject"] == "alice's plans"
+    });
+
     // Bob joins again: what this device kept is shown at once, and the room's
     // archive brings only what it missed (the command line signed in as another
     // device): each earlier message once, in order, marked as history.

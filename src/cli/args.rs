@@ -283,7 +283,7 @@ pub struct RoomOptions {
     /// The room's password (join; create: protect the room with it)
     #[arg(long)]
     pub password: Option<String>,
-    /// The message to send (send)
+    /// The message to send (send); the subject (subject)
     #[arg(long)]
     pub body: Option<String>,
     /// Send privately to this occupant's nick (send)
@@ -328,6 +328,8 @@ pub enum RoomVerb {
     Send,
     /// Create the room configured as asked, then leave (a --persistent room stays)
     Create,
+    /// Set the room's subject (--body), once the room has it
+    Subject,
     /// Invite a JID (through the room when it is members-only, else directly)
     Invite,
     /// Kick an occupant (by nick)

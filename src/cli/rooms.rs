@@ -53,6 +53,12 @@ fn the_command(
                 },
             }
         }
+        RoomVerb::Subject => Command::SetRoomSubject {
+            room: room.clone(),
+            subject: opts.body.clone().ok_or_else(|| {
+                CliError("which subject? e.g. banter room subject ROOM --body 'plans'".into())
+            })?,
+        },
         RoomVerb::Invite => Command::InviteToRoom {
             room: room.clone(),
             jid: parse_jid(&target()?)?,
@@ -119,6 +125,14 @@ fn done(
             ..
         } if verb == RoomVerb::Send && ours(r) && i == id => Some(Ok(())),
         Event::RoomCreated { room: r } if verb == RoomVerb::Create && ours(r) => Some(Ok(())),
+        // The room sends the new subject to all, us included.
+        Event::RoomSubject {
+            room: r,
+            subject,
+            nick: Some(_),
+        } if verb == RoomVerb::Subject && ours(r) && Some(subject) == opts.body.as_ref() => {
+            Some(Ok(()))
+        }
         Event::Invited { room: r, .. } if verb == RoomVerb::Invite && ours(r) => Some(Ok(())),
         Event::RoomChanged { room: r, .. } if change_of(verb).is_some() && ours(r) => Some(Ok(())),
         Event::RoomList { service, .. } if verb == RoomVerb::List && ours(service) => Some(Ok(())),

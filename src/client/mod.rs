@@ -164,6 +164,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         rooms: HashMap::new(),
         bookmarks: BTreeMap::new(),
         room_ping_at: None,
+        room_writes: 0,
         media_tx,
         password,
         deleted: false,
@@ -286,6 +287,8 @@ struct State {
     bookmarks: BTreeMap<String, crate::xmpp::bookmarks::Bookmark>,
     /// When the rooms are next asked whether they still have us (XEP-0410).
     room_ping_at: Option<Instant>,
+    /// Room messages kept this session (every so many, the room is trimmed).
+    room_writes: u32,
     /// The XMPP connection in use: cut when its address goes away.
     xmpp_socket: connect::XmppSocket,
     /// The addresses calls bind and the default routes, as last seen: a change

@@ -18,6 +18,8 @@ pub(super) use admin::RoomIq;
 
 /// Rooms one account may be in at once.
 const MAX_ROOMS: usize = 100;
+/// How the ids of our subject changes begin.
+const SUBJECT_ID: &str = "subject-";
 /// How long a room has to answer a join.
 const JOIN_WAIT: Duration = Duration::from_secs(30);
 
@@ -159,7 +161,13 @@ impl State {
         out: &mut Vec<Stanza>,
     ) {
         if self.rooms.contains_key(room) {
-            out.push(muc::set_subject(room, subject).into());
+            let mut m = muc::set_subject(room, subject);
+            // Its id says what a refusal was about.
+            m.id = Some(xmpp_parsers::message::Id(format!(
+                "{SUBJECT_ID}{}",
+                new_id()
+            )));
+            out.push(m.into());
         }
     }
 
@@ -263,6 +271,12 @@ impl State {
                 .find(|e| e.name() == "error")
                 .and_then(|e| e.children().next().map(|c| c.name().to_string()))
                 .unwrap_or_else(|| "error".into());
+            let subject = m.id.as_ref().is_some_and(|i| i.0.starts_with(SUBJECT_ID));
+            if subject {
+                return self.emit(Event::Error {
+                    message: format!("{room} did not let you change its subject ({why})"),
+                });
+            }
             // The room says we are not in it: ask it (XEP-0410), and join again if so.
             if why == "not-acceptable" {
                 self.ping_room(&room, out);
@@ -287,23 +301,23 @@ impl State {
         let (Some(nick), Some(body)) = (nick, chat::body(&m)) else {
             return;
         };
-        let delay = m
-            .payloads
-            .iter()
-            .find(|e| e.is("delay", ns::DELAY))
-            .and_then(|e| e.attr("stamp"))
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-            .map(|d| d.timestamp_millis());
+        if !muc::nick_ok(&nick) {
+            return;
+        }
+        // The room's stamp on its history; one an occupant wrote is not believed.
+        let delay = chat::delay_by_ms(&m.payloads, room.as_str());
         let now = chat::now_ms();
         let ts_ms = delay.map_or(now, |d| d.min(now));
         let id = m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
-        // The room's own id for it (XEP-0359), else who sent it and its id (without
-        // one: its time and text).
-        let key = chat::stanza_id_by(&m, &room).unwrap_or_else(|| match id.is_empty() {
-            false => format!("{nick}\n{id}"),
-            true => format!("{nick}\n{ts_ms}\n{body}"),
-        });
-        let archive_id = chat::stanza_id_by(&m, &room);
+        // The room's own id for it (XEP-0359), believed only from a room that keeps
+        // an archive (such a room replaces any an occupant put in); else who sent
+        // it, its id and its text (without an id: the second it was sent).
+        let mam = self.rooms.get(&room).is_some_and(|r| r.mam);
+        let archive_id = chat::stanza_id_by(&m, &room).filter(|_| mam);
+        let key = match &archive_id {
+            Some(sid) => format!("sid:{sid}"),
+            None => room_message_key(&nick, &id, &body, ts_ms),
+        };
         let fresh = self.rooms.get_mut(&room).is_some_and(|r| {
             if let Some(id) = &archive_id {
                 r.saw_archive_id(id, ts_ms);
@@ -331,5 +345,17 @@ impl State {
             ts_ms,
             from_archive: delay.is_some(),
         });
+    }
+}
+
+/// The key a room message without the room's id is kept under: who sent it, its id
+/// and a fingerprint of its text (a bot that counts its ids again after a restart,
+/// or a nick taken by someone else, is not taken for a copy); without an id, the
+/// second it was sent stands in.
+fn room_message_key(nick: &str, id: &str, body: &str, ts_ms: i64) -> String {
+    let text = chat::text_hash(body);
+    match id.is_empty() {
+        false => format!("msg:{nick}\n{id}\n{text:x}"),
+        true => format!("msg:{nick}\n{}\n{text:x}", ts_ms.div_euclid(1000)),
     }
 }

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS room_messages (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS room_messages_key ON room_messages(account, room, key);
 CREATE INDEX IF NOT EXISTS room_messages_time ON room_messages(account, room, second, seq);
+CREATE INDEX IF NOT EXISTS room_messages_archived ON room_messages(account, room, second, seq)
+  WHERE stanza_id IS NOT NULL AND private IS NULL;
 ";
 
 /// One room message as kept.
@@ -76,29 +78,82 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRoomMessage> {
 impl Store {
     /// Keeps a room message under `key`: its row when it is new, None when a message
     /// with that key was kept before (a copy from the archive or the room's history).
+    /// A message read back from the archive comes with its row (`m.seq`, from
+    /// `room_rows_below`), so that within one second it goes before what was kept
+    /// earlier; 0: the next row.
     pub fn insert_room_message(
         &self,
         account: &str,
         key: &str,
         m: &StoredRoomMessage,
     ) -> Result<Option<i64>, StoreError> {
-        let n = self.conn.execute(
-            "INSERT OR IGNORE INTO room_messages(account, room, key, nick, msg_id, stanza_id, ts_ms, second, body, private)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                account,
-                m.room,
-                key,
-                m.nick,
-                m.id,
-                m.stanza_id,
-                m.ts_ms,
-                m.ts_ms.div_euclid(1000),
-                m.body,
-                m.private
-            ],
-        )?;
+        let insert = |seq: Option<i64>| {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO room_messages(seq, account, room, key, nick, msg_id, stanza_id, ts_ms, second, body, private)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    seq,
+                    account,
+                    m.room,
+                    key,
+                    m.nick,
+                    m.id,
+                    m.stanza_id,
+                    m.ts_ms,
+                    m.ts_ms.div_euclid(1000),
+                    m.body,
+                    m.private
+                ],
+            )
+        };
+        let seq = Some(m.seq).filter(|s| *s != 0);
+        let mut n = insert(seq)?;
+        if n == 0 && seq.is_some() {
+            // The row was taken (another page's): kept after, rather than lost.
+            let kept = self
+                .conn
+                .prepare_cached(
+                    "SELECT 1 FROM room_messages WHERE account=?1 AND room=?2 AND key=?3",
+                )?
+                .exists(params![account, m.room, key])?;
+            if !kept {
+                n = insert(None)?;
+            }
+        }
         Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    /// Forgets all but the newest `keep` messages of `room` (a room cannot fill the
+    /// disk): how many went.
+    pub fn prune_room(&self, account: &str, room: &str, keep: usize) -> Result<usize, StoreError> {
+        let edge: Option<(i64, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT second, seq FROM room_messages WHERE account=?1 AND room=?2
+                 ORDER BY second DESC, seq DESC LIMIT 1 OFFSET ?3",
+            )?
+            .query_row(params![account, room, keep as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let Some((second, seq)) = edge else {
+            return Ok(0);
+        };
+        Ok(self.conn.execute(
+            "DELETE FROM room_messages WHERE account=?1 AND room=?2
+               AND (second < ?3 OR (second = ?3 AND seq <= ?4))",
+            params![account, room, second, seq],
+        )?)
+    }
+
+    /// The first of `count` free rows below every row kept (and below 0, which
+    /// stands for the next row): where a page read back from an archive goes.
+    pub fn room_rows_below(&self, count: i64) -> Result<i64, StoreError> {
+        let min: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT MIN(seq) FROM room_messages")?
+            .query_row([], |r| r.get(0))?;
+        Ok(min.unwrap_or(0).min(0) - count)
     }
 
     /// The newest `limit` messages of `room` before `before` (None: the newest), oldest
@@ -271,6 +326,55 @@ mod tests {
         let upto = all.first().map(|m| m.seq);
         let page = s.room_history("a", "r@muc.x", None, upto, 10).unwrap();
         assert_eq!(page.len(), 1);
+    }
+
+    #[test]
+    fn a_page_read_back_goes_before_what_was_kept_in_the_same_second() {
+        let s = Store::in_memory().unwrap();
+        s.insert_room_message("a", "k3", &msg("c", Some("s3"), 9))
+            .unwrap();
+        let below = s.room_rows_below(2).unwrap();
+        for (i, (nick, key)) in [("a", "k1"), ("b", "k2")].into_iter().enumerate() {
+            let mut m = msg(nick, Some(key), 9);
+            m.seq = below + i as i64;
+            assert!(s.insert_room_message("a", key, &m).unwrap().is_some());
+        }
+        // Its rows taken by another page meanwhile: kept all the same.
+        let mut late = msg("d", Some("s0"), 8);
+        late.seq = below;
+        assert!(s.insert_room_message("a", "k0", &late).unwrap().is_some());
+        let nicks: Vec<String> = s
+            .room_history("a", "r@muc.x", None, None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.nick)
+            .collect();
+        assert_eq!(nicks, ["d", "a", "b", "c"]);
+        assert_eq!(
+            s.room_archive_end("a", "r@muc.x", false)
+                .unwrap()
+                .map(|x| x.1),
+            Some("s0".into())
+        );
+        assert!(s.room_rows_below(5).unwrap() < below);
+    }
+
+    #[test]
+    fn a_room_keeps_its_newest_messages_only() {
+        let s = Store::in_memory().unwrap();
+        for i in 0..10 {
+            s.insert_room_message("a", &format!("k{i}"), &msg("n", None, i))
+                .unwrap();
+        }
+        assert_eq!(s.prune_room("a", "r@muc.x", 20).unwrap(), 0);
+        assert_eq!(s.prune_room("a", "r@muc.x", 4).unwrap(), 6);
+        let left: Vec<i64> = s
+            .room_history("a", "r@muc.x", None, None, 100)
+            .unwrap()
+            .iter()
+            .map(|m| m.ts_ms / 1000)
+            .collect();
+        assert_eq!(left, [6, 7, 8, 9]);
     }
 
     #[test]

@@ -17,6 +17,8 @@ impl App {
             }
             Event::ConnectionLost => self.model.connection = Connection::Connecting,
             Event::ConnectionError { message, .. } | Event::Error { message } => {
+                // A directory asked for and refused is said here: no longer waited for.
+                self.model.join_form.listing = false;
                 self.model.notice = Some(message)
             }
             Event::Roster { contacts } => {

@@ -2,8 +2,9 @@
 //! window lists, and the room clicks carried out as client commands.
 
 use banter::xmpp::bookmarks::Bookmark;
+use banter::xmpp::muc::admin::RoomConfig;
 use banter_ui::model::{
-    InvitationRow, LeftTab, OccupantRow, RoomLine, RoomLineKind, MAX_INVITATIONS,
+    DirectoryRow, InvitationRow, LeftTab, OccupantRow, RoomLine, RoomLineKind, MAX_INVITATIONS,
 };
 
 use super::*;
@@ -143,6 +144,16 @@ impl App {
                         },
                         None => RoomLineKind::Message,
                     };
+                    // An earlier page after joining again can hold lines still
+                    // on screen from before.
+                    let on_screen = self.model.room(&room).is_some_and(|r| {
+                        r.lines
+                            .iter()
+                            .any(|l| l.ts_ms == m.ts_ms && l.nick == m.nick && l.body == m.body)
+                    });
+                    if on_screen {
+                        continue;
+                    }
                     let line = RoomLine {
                         own: kind == (RoomLineKind::Private { outgoing: true }),
                         nick: m.nick,
@@ -193,6 +204,25 @@ impl App {
                         .room_line(&room, notice(format!("{by} declined{why}")), true);
                 }
             }
+            Event::RoomList { service, rooms } => {
+                let f = &mut self.model.join_form;
+                if f.service.trim() == service {
+                    f.listing = false;
+                    f.directory = Some(
+                        rooms
+                            .into_iter()
+                            .map(|r| DirectoryRow {
+                                jid: r.jid,
+                                name: r.name,
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            Event::RoomCreated { room } => {
+                self.model
+                    .room_line(&room, notice("You created the room".into()), true);
+            }
             Event::Bookmarks { bookmarks } => {
                 for r in &mut self.model.rooms {
                     r.bookmarked = false;
@@ -236,6 +266,55 @@ impl App {
                 }
                 _ => self.model.notice = Some(format!("'{room}' is not a room address")),
             },
+            UiCommand::CreateRoom {
+                room,
+                nick,
+                name,
+                members_only,
+                persistent,
+                public,
+                password,
+            } => match jid(&room) {
+                Some(r) if r.node().is_some() => {
+                    self.send(Command::CreateRoom {
+                        room: r.clone(),
+                        nick: nick.clone(),
+                        config: RoomConfig {
+                            name: name.clone(),
+                            members_only,
+                            persistent,
+                            password,
+                            public,
+                        },
+                    });
+                    let view = self.model.room_mut(r.as_str());
+                    view.nick = nick;
+                    if view.name.is_none() {
+                        view.name = name;
+                    }
+                    self.select_room(r.to_string());
+                }
+                _ => self.model.notice = Some(format!("'{room}' is not a room address")),
+            },
+            UiCommand::ListRooms { service } => match jid(&service) {
+                Some(s) if s.node().is_none() => self.send(Command::ListRooms { service: s }),
+                _ => {
+                    self.model.join_form.listing = false;
+                    self.model.notice = Some(format!(
+                        "'{service}' is not a service (e.g. conference.example.org)"
+                    ));
+                }
+            },
+            UiCommand::SetRoomSubject { room, subject } => {
+                if let Some(room) = jid(&room) {
+                    self.send(Command::SetRoomSubject { room, subject });
+                }
+            }
+            UiCommand::DestroyRoom { room } => {
+                if let Some(room) = jid(&room) {
+                    self.send(Command::DestroyRoom { room, reason: None });
+                }
+            }
             UiCommand::ModerateOccupant { room, nick, action } => {
                 use banter::xmpp::muc::admin::Change;
                 use banter_ui::command::Moderation;
@@ -246,6 +325,8 @@ impl App {
                     Moderation::Mute => Change::Mute,
                     Moderation::Member => Change::Member,
                     Moderation::Admin => Change::Admin,
+                    Moderation::Owner => Change::Owner,
+                    Moderation::Revoke => Change::Revoke,
                 };
                 if let Some(room) = jid(&room) {
                     self.send(Command::ChangeOccupant {

@@ -637,3 +637,138 @@ fn rooms_are_joined_shown_counted_and_left() {
     assert!(!r.joined && r.occupants.is_empty());
     assert_eq!(r.left_reason.as_deref(), Some("kicked: enough"));
 }
+
+/// The rooms dialog and what a room keeps: Create asks for the room configured;
+/// Browse lists a service's rooms (the answer fills the directory, a refusal stops
+/// the wait); a room's kept messages are shown on joining, not twice when the room
+/// is already on screen, and an earlier page goes before; the subject, destroy,
+/// owner and revoke reach the client.
+#[test]
+fn the_rooms_dialog_and_kept_messages() {
+    use banter::store::StoredRoomMessage;
+    use banter::xmpp::muc::admin::{Change, ListedRoom};
+    use banter_ui::command::Moderation;
+    let mut a = app();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    a.apply(AppEvent::Online(tx, "a@x".into()));
+    while rx.try_recv().is_ok() {}
+    let ev = |e: Event| AppEvent::Client("a@x".into(), e);
+
+    a.execute_for_test(UiCommand::CreateRoom {
+        room: "new@rooms.x".into(),
+        nick: "al".into(),
+        name: Some("New".into()),
+        members_only: true,
+        persistent: true,
+        public: false,
+        password: None,
+    });
+    match rx.try_recv() {
+        Ok(Command::CreateRoom { room, nick, config }) => {
+            assert_eq!((room.as_str(), nick.as_str()), ("new@rooms.x", "al"));
+            assert_eq!(config.name.as_deref(), Some("New"));
+            assert!(config.members_only && config.persistent && !config.public);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(a.model.selected_room.as_deref(), Some("new@rooms.x"));
+
+    a.model.join_form.service = "rooms.x".into();
+    a.model.join_form.listing = true;
+    a.execute_for_test(UiCommand::ListRooms {
+        service: "rooms.x".into(),
+    });
+    assert!(
+        matches!(rx.try_recv(), Ok(Command::ListRooms { service }) if service.as_str() == "rooms.x")
+    );
+    a.apply(ev(Event::RoomList {
+        service: "rooms.x".into(),
+        rooms: vec![ListedRoom {
+            jid: "team@rooms.x".into(),
+            name: Some("Team".into()),
+        }],
+    }));
+    assert!(!a.model.join_form.listing);
+    assert_eq!(a.model.join_form.matching().len(), 1);
+    a.model.join_form.listing = true;
+    a.apply(ev(Event::Error {
+        message: "could not list the rooms of rooms.x: refused".into(),
+    }));
+    assert!(!a.model.join_form.listing, "a refusal ends the wait");
+
+    let kept = |body: &str, ts_ms: i64, private: Option<&str>| StoredRoomMessage {
+        seq: ts_ms,
+        room: "team@rooms.x".into(),
+        nick: "zed".into(),
+        id: body.into(),
+        stanza_id: None,
+        ts_ms,
+        body: body.into(),
+        private: private.map(str::to_string),
+    };
+    let history = |messages, earlier| {
+        ev(Event::RoomStoredHistory {
+            room: "team@rooms.x".into(),
+            messages,
+            earlier,
+            more: true,
+        })
+    };
+    a.apply(history(
+        vec![kept("kept 1", 5_000, None), kept("psst", 6_000, Some("in"))],
+        false,
+    ));
+    let bodies = |a: &App| -> Vec<String> {
+        a.model
+            .room("team@rooms.x")
+            .unwrap()
+            .lines
+            .iter()
+            .map(|l| l.body.clone())
+            .collect()
+    };
+    assert_eq!(bodies(&a), ["kept 1", "psst"]);
+    let r = a.model.room("team@rooms.x").unwrap();
+    assert!(r.more_history);
+    assert_eq!(r.unread, 0, "what was kept is not new");
+    assert!(matches!(
+        r.lines.get(1).map(|l| &l.kind),
+        Some(banter_ui::model::RoomLineKind::Private { outgoing: false })
+    ));
+    // Joined again in the same run: the lines are there already.
+    a.apply(history(vec![kept("kept 1", 5_000, None)], false));
+    assert_eq!(bodies(&a).len(), 2);
+    // An earlier page goes before; what is still on screen is not shown twice.
+    a.apply(history(
+        vec![kept("older", 1_000, None), kept("kept 1", 5_000, None)],
+        true,
+    ));
+    assert_eq!(bodies(&a), ["older", "kept 1", "psst"]);
+
+    a.execute_for_test(UiCommand::SetRoomSubject {
+        room: "team@rooms.x".into(),
+        subject: "friday".into(),
+    });
+    assert!(
+        matches!(rx.try_recv(), Ok(Command::SetRoomSubject { subject, .. }) if subject == "friday")
+    );
+    a.execute_for_test(UiCommand::DestroyRoom {
+        room: "team@rooms.x".into(),
+    });
+    assert!(
+        matches!(rx.try_recv(), Ok(Command::DestroyRoom { room, .. }) if room.as_str() == "team@rooms.x")
+    );
+    for (action, want) in [
+        (Moderation::Owner, Change::Owner),
+        (Moderation::Revoke, Change::Revoke),
+    ] {
+        a.execute_for_test(UiCommand::ModerateOccupant {
+            room: "team@rooms.x".into(),
+            nick: "zed".into(),
+            action,
+        });
+        assert!(
+            matches!(rx.try_recv(), Ok(Command::ChangeOccupant { change, target, .. }) if change == want && target == "zed")
+        );
+    }
+}

@@ -67,13 +67,27 @@ pub fn delay_ms(payloads: &[Element]) -> Option<i64> {
 /// stamps `from` with its domain: Prosody and ejabberd alike). A stamp the sender wrote
 /// is not believed: it would let anyone pin a message to the top or bottom of history.
 pub fn server_delay_ms(payloads: &[Element], own: &BareJid) -> Option<i64> {
+    delay_by_ms(payloads, own.domain().as_str())
+}
+
+/// The delay stamp `by` wrote (its `from`): a room's own stamp on the history it
+/// sends, not one an occupant put in its message.
+pub fn delay_by_ms(payloads: &[Element], by: &str) -> Option<i64> {
     payloads
         .iter()
         .find(|e| e.is("delay", ns::DELAY))
-        .filter(|e| e.attr("from") == Some(own.domain().as_str()))
+        .filter(|e| e.attr("from") == Some(by))
         .and_then(|e| e.attr("stamp"))
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|d| d.timestamp_millis())
+}
+
+/// A short fingerprint of a text (FNV-1a, 64 bits): tells messages apart in a key
+/// without keeping the text twice. Not a defence against anyone.
+pub fn text_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 pub fn now_ms() -> i64 {

@@ -142,6 +142,28 @@ pub enum UiCommand {
     DeclineInvitation {
         room: String,
     },
+    /// Create a room configured (answered by the room joined, then created).
+    CreateRoom {
+        room: String,
+        nick: String,
+        name: Option<String>,
+        members_only: bool,
+        persistent: bool,
+        public: bool,
+        password: Option<String>,
+    },
+    /// A MUC service's public rooms (its directory).
+    ListRooms {
+        service: String,
+    },
+    SetRoomSubject {
+        room: String,
+        subject: String,
+    },
+    /// Destroy a room we own (everyone in it is told).
+    DestroyRoom {
+        room: String,
+    },
     /// A moderator's or admin's change to an occupant, by nick.
     ModerateOccupant {
         room: String,
@@ -150,8 +172,8 @@ pub enum UiCommand {
     },
 }
 
-/// What a moderator (kick, voice, mute) or an admin or owner (ban, member, admin)
-/// may do to an occupant.
+/// What a moderator (kick, voice, mute), an admin or owner (ban, member, admin), or
+/// an owner (owner, revoke) may do to an occupant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Moderation {
     Kick,
@@ -160,6 +182,9 @@ pub enum Moderation {
     Mute,
     Member,
     Admin,
+    Owner,
+    /// Take the user's affiliation away (back to none).
+    Revoke,
 }
 
 /// XEP-0085 states the window sends.

@@ -246,6 +246,7 @@ mod call;
 mod contacts;
 mod conversation;
 mod encryption;
+mod room_dialog;
 mod rooms;
 
 pub use account::*;

@@ -240,11 +240,39 @@ fn room_model() -> Model {
     m
 }
 
+/// The Rooms tab with its dialog browsing a service's directory, narrowed by a search.
+fn room_directory_model() -> Model {
+    use banter_ui::model::{DirectoryRow, RoomDialogTab};
+    let mut m = room_model();
+    let f = &mut m.join_form;
+    f.open = true;
+    f.tab = RoomDialogTab::Browse;
+    f.service = "conference.example.org".into();
+    f.filter = "de".into();
+    f.nick = "alice".into();
+    f.directory = Some(
+        [
+            ("design", Some("Design")),
+            ("dev", Some("Developers")),
+            ("random", None),
+            ("team", Some("Team")),
+            ("deploys", None),
+        ]
+        .into_iter()
+        .map(|(node, name)| DirectoryRow {
+            jid: format!("{node}@conference.example.org"),
+            name: name.map(str::to_string),
+        })
+        .collect(),
+    );
+    m
+}
+
 #[test]
 fn main_screens_light_and_dark() {
     let mut results = SnapshotResults::new();
     type Screen = (&'static str, fn() -> Model);
-    let screens: [Screen; 7] = [
+    let screens: [Screen; 8] = [
         ("first_run", Model::default),
         ("main", main_model),
         ("in_call", in_call_model),
@@ -252,6 +280,7 @@ fn main_screens_light_and_dark() {
         ("incoming_call", incoming_model),
         ("settings", settings_model),
         ("room", room_model),
+        ("room_directory", room_directory_model),
     ];
     for (name, model) in screens {
         for (theme, suffix) in [(egui::Theme::Light, "light"), (egui::Theme::Dark, "dark")] {

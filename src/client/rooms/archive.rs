@@ -86,14 +86,26 @@ impl State {
         out: &mut Vec<Stanza>,
     ) {
         let queryid = new_id();
-        if let Some(r) = self.rooms.get_mut(room) {
-            r.archive_query = Some((queryid.clone(), forward));
-        }
         let max = if forward {
             CATCH_UP_PAGE
         } else {
             LAST_MESSAGES
         };
+        // A page read back is older than anything kept: rows below them all.
+        let back_rows = match forward {
+            true => (0, 0),
+            false => match self.store.room_rows_below(max as i64) {
+                Ok(first) => (first, max as i64),
+                Err(e) => {
+                    self.store_err(e);
+                    (0, 0)
+                }
+            },
+        };
+        if let Some(r) = self.rooms.get_mut(room) {
+            r.archive_query = Some((queryid.clone(), forward));
+            r.back_rows = back_rows;
+        }
         self.iq(
             IqPurpose::Room(RoomIq::Archive(room.clone())),
             |id| mam::query_at(id, &queryid, Some(room), &from, max),
@@ -136,12 +148,13 @@ impl State {
         let now = chat::now_ms();
         let ts_ms = ts.map_or(now, |t| t.min(now));
         r.saw_archive_id(&archive_id, ts_ms);
-        if !r.fresh_message(archive_id.clone(), ts_ms) {
+        let key = format!("sid:{archive_id}");
+        if !r.fresh_message(key.clone(), ts_ms) {
             return;
         }
         let id = inner.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
         let kept = StoredRoomMessage {
-            seq: 0,
+            seq: r.next_back_row(),
             room: room.to_string(),
             nick: nick.clone(),
             id: id.clone(),
@@ -150,7 +163,7 @@ impl State {
             body: body.clone(),
             private: None,
         };
-        if !self.keep_room_message(&archive_id, kept) {
+        if !self.keep_room_message(&key, kept) {
             return;
         }
         if let Some(r) = self.rooms.get_mut(&room) {

@@ -10,6 +10,11 @@ use super::*;
 
 /// Messages shown on joining, and per page when scrolling back.
 pub(super) const PAGE: usize = muc::JOIN_HISTORY as usize;
+/// Messages kept per room on this device (about 32 MB): the oldest go first.
+const KEEP_PER_ROOM: usize = 100_000;
+/// Every so many kept messages, the room they went to is trimmed (a flood cannot
+/// fill the disk between two joins).
+const TRIM_EVERY: u32 = 5_000;
 
 impl State {
     /// We start joining `room`: what this device kept of it, and where reading the
@@ -17,6 +22,8 @@ impl State {
     pub(super) fn load_stored_room(&mut self, room: &BareJid) {
         let account = self.own.to_string();
         let read = (|| {
+            self.store
+                .prune_room(&account, room.as_str(), KEEP_PER_ROOM)?;
             Ok::<_, crate::store::StoreError>((
                 self.store
                     .room_history(&account, room.as_str(), None, None, PAGE)?,
@@ -55,6 +62,12 @@ impl State {
     /// nothing and hides nothing.
     pub(super) fn keep_room_message(&mut self, key: &str, m: StoredRoomMessage) -> bool {
         let account = self.own.to_string();
+        self.room_writes = self.room_writes.wrapping_add(1);
+        if self.room_writes.is_multiple_of(TRIM_EVERY) {
+            if let Err(e) = self.store.prune_room(&account, &m.room, KEEP_PER_ROOM) {
+                self.store_err(e);
+            }
+        }
         match self.store.insert_room_message(&account, key, &m) {
             Ok(new) => new.is_some(),
             Err(e) => {
@@ -76,9 +89,10 @@ impl State {
         outgoing: bool,
     ) -> bool {
         let dir = if outgoing { "out" } else { "in" };
+        let text = chat::text_hash(body);
         let key = match id.is_empty() {
-            false => format!("pm-{dir}\n{nick}\n{id}"),
-            true => format!("pm-{dir}\n{nick}\n{ts_ms}\n{body}"),
+            false => format!("pm-{dir}:{nick}\n{id}\n{text:x}"),
+            true => format!("pm-{dir}:{nick}\n{ts_ms}\n{text:x}"),
         };
         let m = StoredRoomMessage {
             seq: 0,

@@ -83,6 +83,10 @@ pub struct RoomView {
     pub show_occupants: bool,
     /// The room's archive has earlier messages than those shown.
     pub more_history: bool,
+    /// The subject being edited (None: not editing).
+    pub subject_draft: Option<String>,
+    /// The owner asked to destroy the room: awaiting the confirmation.
+    pub confirm_destroy: bool,
 }
 
 impl RoomView {
@@ -137,6 +141,11 @@ impl RoomView {
         self.lines.insert(at, line);
     }
 
+    /// Our own occupant row, once the room listed us.
+    pub fn me(&self) -> Option<&OccupantRow> {
+        self.occupants.iter().find(|o| o.nick == self.nick)
+    }
+
     /// Whether `body` names our nick (as a word, any case).
     pub fn mentions_us(&self, body: &str) -> bool {
         mentions(&self.nick, body)
@@ -168,13 +177,60 @@ pub struct InvitationRow {
     pub mediated: bool,
 }
 
-/// The Join a room form.
+/// What the rooms dialog shows: join one by address, create one, or browse a
+/// service's directory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RoomDialogTab {
+    #[default]
+    Join,
+    Create,
+    Browse,
+}
+
+/// A room a service lists (its directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryRow {
+    pub jid: String,
+    pub name: Option<String>,
+}
+
+/// The rooms dialog: join by address, create configured, or browse a directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JoinForm {
     pub open: bool,
+    pub tab: RoomDialogTab,
     pub room: String,
     pub nick: String,
     pub password: String,
+    /// Create: the room's name and settings.
+    pub name: String,
+    pub members_only: bool,
+    pub persistent: bool,
+    pub public: bool,
+    /// Browse: the MUC service, the text the list is narrowed to, what the service
+    /// listed (None: not asked yet) and whether its answer is awaited.
+    pub service: String,
+    pub filter: String,
+    pub directory: Option<Vec<DirectoryRow>>,
+    pub listing: bool,
+}
+
+impl JoinForm {
+    /// The listed rooms whose name or address holds the filter (any case).
+    pub fn matching(&self) -> Vec<&DirectoryRow> {
+        let f = self.filter.trim().to_lowercase();
+        self.directory
+            .iter()
+            .flatten()
+            .filter(|r| {
+                f.is_empty()
+                    || r.jid.to_lowercase().contains(&f)
+                    || r.name
+                        .as_deref()
+                        .is_some_and(|n| n.to_lowercase().contains(&f))
+            })
+            .collect()
+    }
 }
 
 impl super::Model {
@@ -246,6 +302,32 @@ mod tests {
         assert!(!mentions("alice", "malice aforethought"));
         assert!(!mentions("al", "also"));
         assert!(!mentions("", "anything"));
+    }
+
+    #[test]
+    fn the_directory_is_narrowed_by_name_or_address() {
+        let row = |jid: &str, name: Option<&str>| DirectoryRow {
+            jid: jid.into(),
+            name: name.map(str::to_string),
+        };
+        let mut f = JoinForm {
+            directory: Some(vec![
+                row("team@muc.x", Some("The Team")),
+                row("rust@muc.x", Some("Rustaceans")),
+                row("misc@muc.x", None),
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(f.matching().len(), 3);
+        f.filter = "RUST".into();
+        let jids: Vec<&str> = f.matching().iter().map(|r| r.jid.as_str()).collect();
+        assert_eq!(jids, ["rust@muc.x"]);
+        f.filter = "team".into();
+        assert_eq!(f.matching().len(), 1);
+        f.filter = "misc@".into();
+        assert_eq!(f.matching().len(), 1);
+        f.filter = "nothing".into();
+        assert!(f.matching().is_empty());
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub const OCCUPANT_ROW_HEIGHT: f32 = 22.0;
 /// The Rooms tab.
 pub fn room_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     if ui
-        .selectable_label(model.join_form.open, "Join a room")
+        .selectable_label(model.join_form.open, "Join or create a room")
         .clicked()
     {
         model.join_form.open = !model.join_form.open;
@@ -25,7 +25,7 @@ pub fn room_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
         }
     }
     if model.join_form.open {
-        join_form(ui, model, out);
+        ui.group(|ui| super::room_dialog::room_dialog(ui, model, out));
     }
     for inv in model.invitations.clone() {
         ui.group(|ui| {
@@ -76,27 +76,6 @@ fn default_nick(model: &Model) -> String {
         .and_then(|a| a.split('@').next())
         .unwrap_or("me")
         .to_string()
-}
-
-fn join_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
-    let f = &mut model.join_form;
-    let l = ui.label("Room address");
-    ui.add(TextEdit::singleline(&mut f.room).hint_text("team@conference.example.org"))
-        .labelled_by(l.id);
-    let l = ui.label("Nickname");
-    ui.add(TextEdit::singleline(&mut f.nick)).labelled_by(l.id);
-    let l = ui.label("Password (if the room has one)");
-    ui.add(TextEdit::singleline(&mut f.password).password(true))
-        .labelled_by(l.id);
-    let ready = f.room.contains('@') && !f.nick.trim().is_empty();
-    if ui.add_enabled(ready, egui::Button::new("Join")).clicked() {
-        out.push(UiCommand::JoinRoom {
-            room: f.room.trim().to_string(),
-            nick: f.nick.trim().to_string(),
-            password: Some(f.password.clone()).filter(|p| !p.is_empty()),
-        });
-        *f = Default::default();
-    }
 }
 
 /// One room: its name, its subject (or why we are out), and a badge: mentions
@@ -196,14 +175,32 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
                     }
                 }
                 ui.checkbox(&mut r.muted, "Mute mentions");
+                let owner = r.me().is_some_and(|m| m.affiliation == "owner");
+                if r.joined && owner && ui.button("Destroy room…").clicked() {
+                    r.confirm_destroy = true;
+                    ui.close();
+                }
             });
             let people = format!("People ({})", r.occupants.len());
             ui.toggle_value(&mut r.show_occupants, people);
         });
     });
-    if let Some(s) = &r.subject {
-        ui.add(egui::Label::new(RichText::new(s).italics().weak()).wrap());
+    if r.confirm_destroy {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(
+                Color32::from_rgb(200, 60, 60),
+                "Destroy this room for everyone in it? This cannot be undone.",
+            );
+            if ui.button("Destroy").clicked() {
+                out.push(UiCommand::DestroyRoom { room: jid.clone() });
+                r.confirm_destroy = false;
+            }
+            if ui.button("Cancel").clicked() {
+                r.confirm_destroy = false;
+            }
+        });
     }
+    subject(ui, r, &jid, out);
     if !r.joined {
         ui.horizontal(|ui| {
             let why = r
@@ -305,6 +302,55 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
     });
 }
 
+/// The room's subject; in the room, a click to change it (the room says in words
+/// when it does not let us).
+fn subject(ui: &mut egui::Ui, r: &mut RoomView, room: &str, out: &mut Vec<UiCommand>) {
+    if let Some(draft) = &mut r.subject_draft {
+        let mut done = None;
+        ui.horizontal(|ui| {
+            let l = ui.label("Subject");
+            let t = ui
+                .add(TextEdit::singleline(draft).desired_width(ui.available_width() - 130.0))
+                .labelled_by(l.id);
+            let enter = t.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Save").clicked() || enter {
+                done = Some(true);
+            }
+            if ui.button("Cancel").clicked() {
+                done = Some(false);
+            }
+        });
+        match done {
+            Some(true) => {
+                out.push(UiCommand::SetRoomSubject {
+                    room: room.to_string(),
+                    subject: draft.trim().to_string(),
+                });
+                r.subject_draft = None;
+            }
+            Some(false) => r.subject_draft = None,
+            None => {}
+        }
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        if let Some(s) = &r.subject {
+            ui.add(egui::Label::new(RichText::new(s).italics().weak()).wrap());
+        }
+        if r.joined
+            && ui
+                .small_button(if r.subject.is_some() {
+                    "Change subject"
+                } else {
+                    "Set a subject"
+                })
+                .clicked()
+        {
+            r.subject_draft = Some(r.subject.clone().unwrap_or_default());
+        }
+    });
+}
+
 fn room_line(ui: &mut egui::Ui, line: &crate::model::RoomLine) {
     let time = RichText::new(clock_time(line.ts_ms)).small().weak();
     match line.kind {
@@ -370,9 +416,10 @@ fn nick_color(nick: &str) -> Color32 {
 /// screenful does); a moderator's or admin's right click offers what they may do.
 fn occupant_list(ui: &mut egui::Ui, r: &RoomView, room: &str, out: &mut Vec<UiCommand>) {
     use crate::command::Moderation;
-    let me = r.occupants.iter().find(|o| o.nick == r.nick);
+    let me = r.me();
     let moderator = me.is_some_and(|m| m.role == "moderator");
     let admin = me.is_some_and(|m| matches!(m.affiliation.as_str(), "admin" | "owner"));
+    let owner = me.is_some_and(|m| m.affiliation == "owner");
     ScrollArea::vertical()
         .auto_shrink([false, false])
         .show_rows(ui, OCCUPANT_ROW_HEIGHT, r.occupants.len(), |ui, range| {
@@ -421,6 +468,12 @@ fn occupant_list(ui: &mut egui::Ui, r: &RoomView, room: &str, out: &mut Vec<UiCo
                         offer(ui, "Ban", Moderation::Ban);
                         offer(ui, "Make member", Moderation::Member);
                         offer(ui, "Make admin", Moderation::Admin);
+                    }
+                    if owner {
+                        offer(ui, "Make owner", Moderation::Owner);
+                        if o.affiliation != "none" {
+                            offer(ui, "Take affiliation away", Moderation::Revoke);
+                        }
                     }
                 });
             }
