@@ -1022,6 +1022,8 @@ async fn a_hostile_room_floods_and_garbles_without_harm() {
     join(&mut a, &room, "alice").await;
     let mut occupants = std::collections::HashSet::new();
     let mut subject = None;
+    let mut flood = std::collections::HashSet::new();
+    let mut forged = None;
     loop {
         let e = support::next_event(&mut a, "the flood, then the last message", T, |e| {
             matches!(
@@ -1037,9 +1039,28 @@ async fn a_hostile_room_floods_and_garbles_without_harm() {
             }
             Event::RoomSubject { subject: s, .. } if !s.is_empty() => subject = Some(s),
             Event::RoomMessage { body, .. } if body == "still here" => break,
+            Event::RoomMessage {
+                body,
+                ts_ms,
+                from_archive,
+                ..
+            } => {
+                if body == "forged" {
+                    forged = Some((ts_ms, from_archive));
+                } else {
+                    assert!(flood.insert(body.clone()), "{body} twice");
+                }
+            }
             _ => {}
         }
     }
+    // Every message of the flood, once; the sender's stamp not believed.
+    assert_eq!(flood.len(), 10_000);
+    let (forged_ms, from_archive) = forged.expect("the forged one");
+    assert!(
+        forged_ms > 1_700_000_000_000 && !from_archive,
+        "{forged_ms}"
+    );
     assert!(
         occupants.len() <= banter::rooms::MAX_OCCUPANTS,
         "{} occupants listed",
@@ -1062,4 +1083,14 @@ async fn a_hostile_room_floods_and_garbles_without_harm() {
     })
     .await;
     a.shutdown().await;
+    // Kept on this device once each (10 000, the forged one, the last two), in the
+    // order they came (the forged one not first).
+    let store = banter::store::Store::open_dir(&alice.device_dir("pc")).unwrap();
+    let kept = store
+        .room_history(&alice.jid, room.as_str(), None, None, 20_000)
+        .unwrap();
+    assert_eq!(kept.len(), 10_003);
+    let bodies: Vec<&str> = kept.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies.first(), Some(&"flood message 1"));
+    assert_eq!(bodies.get(10_000), Some(&"forged"));
 }
