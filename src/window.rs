@@ -73,6 +73,8 @@ struct App {
     call_started: Option<Instant>,
     /// Conversations whose stored history was asked for already.
     history_loaded: std::collections::HashSet<String>,
+    /// Which room mentions are announced (one per room in a while).
+    mentions: crate::notify::MentionGate,
     /// To wake the window from background tasks.
     ctx: Option<egui::Context>,
     /// "Try it locally": the private server and echo contact, while in use.
@@ -130,6 +132,7 @@ pub fn run(
                 media,
                 call_started: None,
                 history_loaded: Default::default(),
+                mentions: Default::default(),
                 ctx: None,
                 ringer: None,
                 notification: None,

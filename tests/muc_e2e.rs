@@ -614,6 +614,18 @@ async fn bookmarks_are_joined_at_sign_in_and_followed_as_they_change() {
         !rooms.iter().any(|r| r["jid"] == format!("hidden@{MUC}")),
         "{list}"
     );
+    // Searched by name (any case), then by something no room has.
+    for (search, want) in [("LOBB", 1), ("no such room", 0)] {
+        let (ok, out, err) =
+            support::run(alice.banter(&["room", "list", MUC, "--name", search]), T);
+        assert!(ok, "{err}\n{out}");
+        let list = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["event"] == "room_list")
+            .unwrap_or_else(|| panic!("no room list: {out}"));
+        assert_eq!(list["rooms"].as_array().unwrap().len(), want, "{list}");
+    }
     c.write_line(r#"{"cmd":"quit"}"#);
     a.shutdown().await;
 

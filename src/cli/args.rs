@@ -292,7 +292,8 @@ pub struct RoomOptions {
     /// Why (invite, kick, ban, destroy)
     #[arg(long)]
     pub reason: Option<String>,
-    /// The room's name (create, bookmark)
+    /// The room's name (create, bookmark); list: only rooms whose name or address
+    /// holds it
     #[arg(long)]
     pub name: Option<String>,
     /// Only members may join; real JIDs shown to all (create)

@@ -227,7 +227,15 @@ pub async fn room(
     let result = loop {
         tokio::select! {
             ev = client.next_event() => {
-                let Some(ev) = ev else { break Err(CliError("the connection ended".into())) };
+                let Some(mut ev) = ev else { break Err(CliError("the connection ended".into())) };
+                // `list --name`: the rooms whose name or address holds it.
+                if let (Event::RoomList { rooms, .. }, Some(want)) = (&mut ev, &opts.name) {
+                    let want = want.to_lowercase();
+                    rooms.retain(|r| {
+                        r.jid.to_lowercase().contains(&want)
+                            || r.name.as_ref().is_some_and(|n| n.to_lowercase().contains(&want))
+                    });
+                }
                 if let Event::ConnectionError { message, fatal: true } = &ev {
                     break Err(CliError(message.clone()));
                 }

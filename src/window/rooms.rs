@@ -85,7 +85,7 @@ impl App {
                     mention: false,
                 };
                 if self.model.room_line(&room, line, from_archive) {
-                    crate::notify::mention(&nick, &room, &body);
+                    self.announce_mention(&nick, &room, &body);
                 }
             }
             Event::RoomPrivateMessage {
@@ -105,7 +105,7 @@ impl App {
                     mention: false,
                 };
                 if self.model.room_line(&room, line, false) {
-                    crate::notify::mention(&nick, &room, &body);
+                    self.announce_mention(&nick, &room, &body);
                 }
             }
             Event::RoomSubject {
@@ -401,6 +401,14 @@ impl App {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A mention (or private message) to announce: one per room in
+    /// `notify::MENTION_GAP`, the rest counted in the next.
+    fn announce_mention(&mut self, nick: &str, room: &str, body: &str) {
+        if let Some(more) = self.mentions.admit(room, std::time::Instant::now()) {
+            crate::notify::mention(nick, room, body, more);
         }
     }
 

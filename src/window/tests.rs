@@ -26,6 +26,7 @@ fn app() -> App {
         ),
         call_started: None,
         history_loaded: Default::default(),
+        mentions: Default::default(),
         ctx: None,
         ringer: None,
         notification: None,
