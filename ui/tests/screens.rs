@@ -886,7 +886,7 @@ fn rooms_are_joined_from_the_form_and_talked_in() {
     );
     h.state_mut().commands.clear();
     h.state_mut().model.invitations.clear();
-    h.get_by_label("Join a room").click();
+    h.get_by_label("Join or create a room").click();
     h.run();
     type_into(
         &mut h,
@@ -900,6 +900,79 @@ fn rooms_are_joined_from_the_form_and_talked_in() {
         h.state().commands,
         [UiCommand::JoinRoom {
             room: "team@rooms.example.org".into(),
+            nick: "alice".into(),
+            password: None,
+        }]
+    );
+    h.state_mut().commands.clear();
+
+    // A new room, configured.
+    h.get_by_label("Join or create a room").click();
+    h.run();
+    h.get_by_label("New room").click();
+    h.run();
+    type_into(
+        &mut h,
+        Role::TextInput,
+        "Room address",
+        "new@rooms.example.org",
+    );
+    type_into(&mut h, Role::TextInput, "Name", "New");
+    h.get_by_label("Members only (people you invite)").click();
+    h.get_by_label("Keep the room when everyone has left")
+        .click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Create").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::CreateRoom {
+            room: "new@rooms.example.org".into(),
+            nick: "alice".into(),
+            name: Some("New".into()),
+            members_only: true,
+            persistent: true,
+            public: false,
+            password: None,
+        }]
+    );
+    h.state_mut().commands.clear();
+
+    // The directory: asked, answered, narrowed, a room joined from it.
+    h.get_by_label("Join or create a room").click();
+    h.run();
+    h.get_by_label("Directory").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "List").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::ListRooms {
+            service: "conference.example.org".into(),
+        }]
+    );
+    h.state_mut().commands.clear();
+    {
+        let f = &mut h.state_mut().model.join_form;
+        f.listing = false;
+        f.directory = Some(
+            ["design", "team"]
+                .into_iter()
+                .map(|n| banter_ui::model::DirectoryRow {
+                    jid: format!("{n}@conference.example.org"),
+                    name: None,
+                })
+                .collect(),
+        );
+    }
+    h.run();
+    type_into(&mut h, Role::TextInput, "Search", "desi");
+    h.get_by_role_and_label(Role::Button, "Join").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::JoinRoom {
+            room: "design@conference.example.org".into(),
             nick: "alice".into(),
             password: None,
         }]

@@ -18,9 +18,9 @@ pub(super) fn room_dialog(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<Ui
         .to_string();
     let f = &mut model.join_form;
     ui.horizontal(|ui| {
-        ui.selectable_value(&mut f.tab, RoomDialogTab::Join, "Join");
-        ui.selectable_value(&mut f.tab, RoomDialogTab::Create, "Create");
-        ui.selectable_value(&mut f.tab, RoomDialogTab::Browse, "Browse");
+        ui.selectable_value(&mut f.tab, RoomDialogTab::Join, "By address");
+        ui.selectable_value(&mut f.tab, RoomDialogTab::Create, "New room");
+        ui.selectable_value(&mut f.tab, RoomDialogTab::Browse, "Directory");
     });
     match f.tab {
         RoomDialogTab::Join => join_tab(ui, f, out),
@@ -104,10 +104,8 @@ fn browse_tab(ui: &mut egui::Ui, f: &mut JoinForm, domain: &str, out: &mut Vec<U
         }
     });
     if f.listing {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label("Asking the service…");
-        });
+        // Words, not a spinner: the window repaints when the answer comes, not in a loop.
+        ui.label(RichText::new("Asking the service…").weak());
         return;
     }
     let Some(all) = f.directory.as_ref().map(Vec::len) else {
