@@ -106,6 +106,8 @@ pub struct Omemo {
     own: OwnDevice,
     /// Sessions read so far: (peer bare JID, device id).
     sessions: HashMap<(String, u32), Session>,
+    /// OMEMO 2's, likewise.
+    sessions2: HashMap<(String, u32), super::twomemo::session::Session>,
 }
 
 impl std::fmt::Debug for Omemo {
@@ -147,6 +149,7 @@ impl Omemo {
                 vault,
                 own,
                 sessions: HashMap::new(),
+                sessions2: HashMap::new(),
             });
         }
         Omemo::create_new(store, account, password)
@@ -161,6 +164,7 @@ impl Omemo {
             vault,
             own: OwnDevice::generate(),
             sessions: HashMap::new(),
+            sessions2: HashMap::new(),
         };
         o.save_own(store, &wrapped)?;
         Ok(o)
@@ -464,6 +468,9 @@ impl Omemo {
         Ok((s, material))
     }
 }
+
+mod two;
+pub use two::Sealed2;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]

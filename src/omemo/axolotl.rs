@@ -57,11 +57,11 @@ pub fn parse_device_list(list: &Element) -> Result<Vec<u32>, OmemoError> {
     Ok(ids)
 }
 
-fn b64(bytes: &[u8]) -> String {
+pub(super) fn b64(bytes: &[u8]) -> String {
     BASE64_STANDARD.encode(bytes)
 }
 
-fn unb64(el: &Element) -> Result<Vec<u8>, OmemoError> {
+pub(super) fn unb64(el: &Element) -> Result<Vec<u8>, OmemoError> {
     let text: String = el.text().chars().filter(|c| !c.is_whitespace()).collect();
     BASE64_STANDARD
         .decode(text)

@@ -1,7 +1,8 @@
-//! OMEMO (XEP-0384) end-to-end encryption. So far the cryptographic core of OMEMO 0.3
-//! (`eu.siacs.conversations.axolotl`, what Conversations, Dino and Monal speak): keys
-//! and bundles, sessions (X3DH and the Double Ratchet, libsignal v3), the message
-//! element with its AES-128-GCM payload. Pure: no I/O, no store yet.
+//! OMEMO (XEP-0384) end-to-end encryption: OMEMO 0.3 (`eu.siacs.conversations.axolotl`,
+//! what Conversations, Dino and Monal speak: keys and bundles, sessions (X3DH and the
+//! Double Ratchet, libsignal v3), the message element with its AES-128-GCM payload)
+//! and OMEMO 2 (`urn:xmpp:omemo:2`, twomemo.rs: the same keys, its own ratchet
+//! labels, protobufs and SCE payload). The account (account.rs) keeps them.
 //!
 //! Primitives come from RustCrypto (AES, GCM, CBC, HMAC, HKDF, SHA-2) and dalek
 //! (X25519, XEdDSA through the xeddsa crate); the protocol is written here.
@@ -11,6 +12,7 @@ pub mod axolotl;
 pub mod keys;
 mod persist;
 pub mod session;
+pub mod twomemo;
 pub mod vault;
 pub mod wire;
 

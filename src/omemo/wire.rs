@@ -36,7 +36,7 @@ pub struct PreKeyWhisperMessage {
     pub message: Vec<u8>,
 }
 
-fn varint(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn varint(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;
@@ -48,24 +48,24 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
     }
 }
 
-fn field_varint(out: &mut Vec<u8>, field: u32, v: u32) {
+pub(super) fn field_varint(out: &mut Vec<u8>, field: u32, v: u32) {
     varint(out, u64::from(field) << 3);
     varint(out, u64::from(v));
 }
 
-fn field_bytes(out: &mut Vec<u8>, field: u32, v: &[u8]) {
+pub(super) fn field_bytes(out: &mut Vec<u8>, field: u32, v: &[u8]) {
     varint(out, (u64::from(field) << 3) | 2);
     varint(out, v.len() as u64);
     out.extend_from_slice(v);
 }
 
 /// The fields of a protobuf message: (number, varint value or bytes).
-enum Value<'a> {
+pub(super) enum Value<'a> {
     Varint(u64),
     Bytes(&'a [u8]),
 }
 
-fn read_varint(b: &[u8], pos: &mut usize) -> Result<u64, OmemoError> {
+pub(super) fn read_varint(b: &[u8], pos: &mut usize) -> Result<u64, OmemoError> {
     let mut v: u64 = 0;
     for shift in (0..64).step_by(7) {
         let byte = *b.get(*pos).ok_or(OmemoError::Malformed("a cut varint"))?;
@@ -78,7 +78,7 @@ fn read_varint(b: &[u8], pos: &mut usize) -> Result<u64, OmemoError> {
     Err(OmemoError::Malformed("a varint too long"))
 }
 
-fn fields(b: &[u8]) -> Result<Vec<(u32, Value<'_>)>, OmemoError> {
+pub(super) fn fields(b: &[u8]) -> Result<Vec<(u32, Value<'_>)>, OmemoError> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < b.len() {
@@ -117,7 +117,7 @@ fn fields(b: &[u8]) -> Result<Vec<(u32, Value<'_>)>, OmemoError> {
     Ok(out)
 }
 
-fn as_u32(v: &Value<'_>) -> Result<u32, OmemoError> {
+pub(super) fn as_u32(v: &Value<'_>) -> Result<u32, OmemoError> {
     match v {
         Value::Varint(n) => {
             u32::try_from(*n).map_err(|_| OmemoError::Malformed("a number over 32 bits"))
@@ -126,7 +126,7 @@ fn as_u32(v: &Value<'_>) -> Result<u32, OmemoError> {
     }
 }
 
-fn as_bytes(v: &Value<'_>) -> Result<Vec<u8>, OmemoError> {
+pub(super) fn as_bytes(v: &Value<'_>) -> Result<Vec<u8>, OmemoError> {
     match v {
         Value::Bytes(b) => Ok(b.to_vec()),
         Value::Varint(_) => Err(OmemoError::Malformed("a number where bytes belong")),

@@ -1,5 +1,6 @@
 //! OMEMO's records: our device (its secrets sealed by omemo::vault, with the wrapped
-//! data key beside them), each session (sealed), and what we know of other devices
+//! data key beside them), each session (sealed; OMEMO 0.3's and OMEMO 2's apart),
+//! and what we know of other devices
 //! (their identity keys, our trust in them, whether their list still names them).
 //! The store only keeps bytes: nothing here can read a secret.
 
@@ -22,6 +23,13 @@ CREATE TABLE IF NOT EXISTS omemo_sessions (
   sealed BLOB NOT NULL,
   PRIMARY KEY (account, peer, device_id)
 );
+CREATE TABLE IF NOT EXISTS omemo2_sessions (
+  account TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  sealed BLOB NOT NULL,
+  PRIMARY KEY (account, peer, device_id)
+);
 CREATE TABLE IF NOT EXISTS omemo_devices (
   account TEXT NOT NULL,
   peer TEXT NOT NULL,
@@ -32,6 +40,22 @@ CREATE TABLE IF NOT EXISTS omemo_devices (
   PRIMARY KEY (account, peer, device_id)
 );
 ";
+
+/// Which OMEMO a session is of: each keeps its own (a device may speak both).
+#[derive(Clone, Copy)]
+enum Version {
+    Axolotl,
+    Two,
+}
+
+impl Version {
+    fn table(self) -> &'static str {
+        match self {
+            Version::Axolotl => "omemo_sessions",
+            Version::Two => "omemo2_sessions",
+        }
+    }
+}
 
 /// Our device as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,20 +107,14 @@ impl Store {
         Ok(())
     }
 
+    /// Our sealed session with `peer`'s device (OMEMO 0.3).
     pub fn omemo_session(
         &self,
         account: &str,
         peer: &str,
         device_id: u32,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT sealed FROM omemo_sessions WHERE account=?1 AND peer=?2 AND device_id=?3",
-                params![account, peer, device_id],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.session_in(Version::Axolotl, account, peer, device_id)
     }
 
     pub fn save_omemo_session(
@@ -106,12 +124,7 @@ impl Store {
         device_id: u32,
         sealed: &[u8],
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO omemo_sessions(account, peer, device_id, sealed) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(account, peer, device_id) DO UPDATE SET sealed=excluded.sealed",
-            params![account, peer, device_id, sealed],
-        )?;
-        Ok(())
+        self.save_session_in(Version::Axolotl, account, peer, device_id, sealed)
     }
 
     /// Forgets a session (a broken one, before a new one is begun).
@@ -121,8 +134,89 @@ impl Store {
         peer: &str,
         device_id: u32,
     ) -> Result<(), StoreError> {
+        self.delete_session_in(Version::Axolotl, account, peer, device_id)
+    }
+
+    /// Our sealed session with `peer`'s device (OMEMO 2).
+    pub fn omemo2_session(
+        &self,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.session_in(Version::Two, account, peer, device_id)
+    }
+
+    pub fn save_omemo2_session(
+        &self,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+        sealed: &[u8],
+    ) -> Result<(), StoreError> {
+        self.save_session_in(Version::Two, account, peer, device_id, sealed)
+    }
+
+    pub fn delete_omemo2_session(
+        &self,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+    ) -> Result<(), StoreError> {
+        self.delete_session_in(Version::Two, account, peer, device_id)
+    }
+
+    fn session_in(
+        &self,
+        v: Version,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT sealed FROM {} WHERE account=?1 AND peer=?2 AND device_id=?3",
+                    v.table()
+                ),
+                params![account, peer, device_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn save_session_in(
+        &self,
+        v: Version,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+        sealed: &[u8],
+    ) -> Result<(), StoreError> {
         self.conn.execute(
-            "DELETE FROM omemo_sessions WHERE account=?1 AND peer=?2 AND device_id=?3",
+            &format!(
+                "INSERT INTO {}(account, peer, device_id, sealed) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(account, peer, device_id) DO UPDATE SET sealed=excluded.sealed",
+                v.table()
+            ),
+            params![account, peer, device_id, sealed],
+        )?;
+        Ok(())
+    }
+
+    fn delete_session_in(
+        &self,
+        v: Version,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            &format!(
+                "DELETE FROM {} WHERE account=?1 AND peer=?2 AND device_id=?3",
+                v.table()
+            ),
             params![account, peer, device_id],
         )?;
         Ok(())

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Third-party OMEMO 0.3 (eu.siacs.conversations.axolotl) peer for Banter's interop tests.
+"""Third-party OMEMO peer for Banter's interop tests: OMEMO 0.3 (eu.siacs.conversations.axolotl),
+or with PEER_OMEMO=2 in the environment OMEMO 2 (urn:xmpp:omemo:2, the whole message an SCE
+envelope, XEP-0420, as the tests' slix_peer.py writes and reads it).
 
-Built on python-omemo's SessionManager with only the Oldmemo backend. Every invocation is one-shot;
+Built on python-omemo's SessionManager with only the Oldmemo (or only the Twomemo) backend. Every invocation is one-shot;
 all state (identity, pre keys, sessions, trust, published data, outbox) lives in STATE_DIR so that
 later invocations continue the same sessions.
 
@@ -38,6 +40,7 @@ import sys
 import tempfile
 import traceback
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape as xml_escape, quoteattr
 from typing import Any, Dict, FrozenSet, Optional
 
 import omemo
@@ -55,7 +58,13 @@ from omemo import (
 )
 import oldmemo
 import oldmemo.etree
-from oldmemo.oldmemo import NAMESPACE
+import twomemo
+import twomemo.etree
+
+TWO = os.environ.get("PEER_OMEMO", "") == "2"
+ETREE: Any = twomemo.etree if TWO else oldmemo.etree
+NAMESPACE = twomemo.twomemo.NAMESPACE if TWO else oldmemo.oldmemo.NAMESPACE
+SCE_NS = "urn:xmpp:sce:1"
 
 NS = f"{{{NAMESPACE}}}"
 ET.register_namespace("", NAMESPACE)
@@ -172,8 +181,7 @@ class PeerSessionManager(omemo.SessionManager):
     async def _upload_bundle(bundle: Bundle) -> None:
         if bundle.namespace != NAMESPACE:
             raise omemo.UnknownNamespace(bundle.namespace)
-        assert isinstance(bundle, oldmemo.oldmemo.BundleImpl)
-        write_atomic(ctx().path("bundle.xml"), xml_text(oldmemo.etree.serialize_bundle(bundle)) + "\n")
+        write_atomic(ctx().path("bundle.xml"), xml_text(ETREE.serialize_bundle(bundle)) + "\n")
 
     @staticmethod
     async def _download_bundle(namespace: str, bare_jid: str, device_id: int) -> Bundle:
@@ -183,11 +191,11 @@ class PeerSessionManager(omemo.SessionManager):
         if bare_jid == c.own_jid:
             own_ids = read_json(c.path("device_list.json"), [])
             if device_id in own_ids and os.path.exists(c.path("bundle.xml")):
-                return oldmemo.etree.parse_bundle(find_element(c.path("bundle.xml"), "bundle"), bare_jid, device_id)
+                return ETREE.parse_bundle(find_element(c.path("bundle.xml"), "bundle"), bare_jid, device_id)
             raise BundleNotFound(f"no bundle for own device {device_id}")
         if bare_jid == c.peer_jid and device_id == c.peer_device and c.peer_bundle_file is not None:
             try:
-                return oldmemo.etree.parse_bundle(find_element(c.peer_bundle_file, "bundle"), bare_jid, device_id)
+                return ETREE.parse_bundle(find_element(c.peer_bundle_file, "bundle"), bare_jid, device_id)
             except PeerError:
                 raise
             except Exception as e:
@@ -209,7 +217,7 @@ class PeerSessionManager(omemo.SessionManager):
             raise omemo.UnknownNamespace(namespace)
         c = ctx()
         write_atomic(c.path("device_list.json"), json.dumps(sorted(device_list.keys())) + "\n")
-        write_atomic(c.path("device_list.xml"), xml_text(oldmemo.etree.serialize_device_list(device_list)) + "\n")
+        write_atomic(c.path("device_list.xml"), xml_text(ETREE.serialize_device_list(device_list)) + "\n")
 
     @staticmethod
     async def _download_device_list(namespace: str, bare_jid: str) -> DeviceList:
@@ -244,7 +252,7 @@ class PeerSessionManager(omemo.SessionManager):
         while os.path.exists(c.path(f"outbox-{n}.xml")):
             n += 1
         write_atomic(c.path(f"outbox-{n}.json"), json.dumps({"to": bare_jid, "n": n}) + "\n")
-        write_atomic(c.path(f"outbox-{n}.xml"), xml_text(oldmemo.etree.serialize_message(message)) + "\n")
+        write_atomic(c.path(f"outbox-{n}.xml"), xml_text(ETREE.serialize_message(message)) + "\n")
 
 
 async def open_manager(state_dir: str, jid: Optional[str], device_id: Optional[int]) -> PeerSessionManager:
@@ -281,7 +289,7 @@ async def open_manager(state_dir: str, jid: Optional[str], device_id: Optional[i
         })
 
     manager = await cls.create(
-        backends=[oldmemo.Oldmemo(storage)],
+        backends=[twomemo.Twomemo(storage, 1000, None) if TWO else oldmemo.Oldmemo(storage)],
         storage=storage,
         own_bare_jid=own_jid,
         initial_own_label=None,
@@ -324,19 +332,18 @@ async def cmd_encrypt(args: argparse.Namespace) -> None:
     try:
         set_peer(manager, args.to, args.device, args.bundle)
         await manager.update_device_list(NAMESPACE, args.to, {args.device: None})
-        messages, errors = await manager.encrypt(
-            frozenset({args.to}), {NAMESPACE: args.text.encode("utf-8")}
-        )
+        plaintext = sce_envelope(args.text, args.to, ctx().own_jid) if TWO else args.text.encode("utf-8")
+        messages, errors = await manager.encrypt(frozenset({args.to}), {NAMESPACE: plaintext})
         for error in errors:
             print(f"warning: {error.bare_jid}/{error.device_id}: {type(error.exception).__name__}: "
                   f"{error.exception}", file=sys.stderr)
         target = [m for m in messages if m.namespace == NAMESPACE]
         if len(target) != 1:
-            raise PeerError(f"expected one oldmemo message, got {len(target)}")
+            raise PeerError(f"expected one {NAMESPACE} message, got {len(target)}")
         message = target[0]
         if not any(k.device_id == args.device for k, _ in message.keys):
             raise PeerError(f"message has no key for device {args.device}")
-        print(xml_text(oldmemo.etree.serialize_message(message)))
+        print(xml_text(ETREE.serialize_message(message)))
     finally:
         await manager.shutdown()
 
@@ -350,12 +357,44 @@ async def cmd_decrypt(args: argparse.Namespace) -> None:
         if header is not None and header.get("sid") is not None and int(header.get("sid", "0")) != args.device:
             raise PeerError(f"message sid={header.get('sid')} but --device {args.device}")
         await manager.update_device_list(NAMESPACE, args.sender, {args.device: None})
-        message = await oldmemo.etree.parse_message(element, args.sender, ctx().own_jid, manager)
+        if TWO:
+            message = twomemo.etree.parse_message(element, args.sender)
+        else:
+            message = await oldmemo.etree.parse_message(element, args.sender, ctx().own_jid, manager)
         plaintext, _device, _key = await manager.decrypt(message)
-        text = None if plaintext is None else plaintext.decode("utf-8")
+        if plaintext is None:
+            text = None
+        elif TWO:
+            text = sce_body(plaintext, args.sender)
+        else:
+            text = plaintext.decode("utf-8")
         print(json.dumps({"text": text}, ensure_ascii=False))
     finally:
         await manager.shutdown()
+
+
+def sce_envelope(body: str, to_bare: str, from_bare: str) -> bytes:
+    """What OMEMO 2 encrypts: the body in an SCE envelope, written as slix_peer.py writes it."""
+    return (
+        f"<envelope xmlns='{SCE_NS}'>"
+        f"<content><body xmlns='jabber:client'>{xml_escape(body)}</body></content>"
+        f"<rpad>cGFk</rpad>"
+        f"<to jid={quoteattr(to_bare)}/>"
+        f"<from jid={quoteattr(from_bare)}/>"
+        f"</envelope>"
+    ).encode("utf-8")
+
+
+def sce_body(plaintext: bytes, sender_bare: str) -> Optional[str]:
+    """The body of an SCE envelope whose <from/> names the sender (else an error)."""
+    env = ET.fromstring(plaintext.decode("utf-8"))
+    if env.tag != f"{{{SCE_NS}}}envelope":
+        raise PeerError(f"not an SCE envelope: {env.tag}")
+    frm = env.find(f"{{{SCE_NS}}}from")
+    if frm is None or frm.get("jid", "").split("/")[0] != sender_bare:
+        raise PeerError("the SCE envelope does not name the sender in <from/>")
+    body = env.find(f"{{{SCE_NS}}}content/{{jabber:client}}body")
+    return None if body is None else (body.text or "")
 
 
 class Parser(argparse.ArgumentParser):
@@ -366,7 +405,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="peer.py", description="OMEMO 0.3 (oldmemo) test peer backed by python-omemo")
+    p = Parser(prog="peer.py", description="OMEMO 0.3 (or, PEER_OMEMO=2, OMEMO 2) test peer backed by python-omemo")
     p.add_argument("state_dir", metavar="STATE_DIR")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 

@@ -208,3 +208,84 @@ fn fingerprints_are_read_as_people_write_them() {
     assert_eq!(parse_fingerprint("abc"), None);
     assert_eq!(parse_fingerprint(&format!("{hex}00")), None);
 }
+
+/// OMEMO 2 between two accounts: Alice begins from Bob's OMEMO 2 bundle; Bob reads
+/// the envelope, answers with an empty message, restarts, and reads Alice's next
+/// (no key exchange now); the fingerprint is the device's one fingerprint, whichever
+/// version showed it; an envelope that names another sender is refused; and a device
+/// verified in OMEMO 0.3 is verified in OMEMO 2 too.
+#[test]
+fn omemo_2_both_ways_across_a_restart_with_one_trust_per_device() {
+    use crate::omemo::twomemo;
+    let (sa, sb) = (Store::in_memory().unwrap(), Store::in_memory().unwrap());
+    let mut alice = Omemo::load_or_create(&sa, "alice@x", "pa").unwrap();
+    let mut bob = Omemo::load_or_create(&sb, "bob@x", "pb").unwrap();
+    let bundle2 = twomemo::parse_bundle(&bob.bundle2().unwrap()).unwrap();
+    let to_bob = |text: &str| twomemo::envelope(text, "alice@x", "bob@x");
+
+    let e = alice
+        .encrypt2(
+            &sa,
+            &[("bob@x".into(), bob.device_id(), Some(bundle2))],
+            Some(&to_bob("hi bob")),
+        )
+        .unwrap()
+        .encrypted;
+    assert!(e.keys[0].kex);
+    let d = bob.decrypt2(&sb, "alice@x", &e).unwrap();
+    assert_eq!(d.body.as_deref(), Some("hi bob"));
+    assert!(d.began_session);
+    assert_eq!(d.fingerprint, alice.fingerprint());
+
+    let empty = bob
+        .encrypt2(&sb, &[("alice@x".into(), alice.device_id(), None)], None)
+        .unwrap()
+        .encrypted;
+    assert!(empty.payload.is_none());
+    assert_eq!(alice.decrypt2(&sa, "bob@x", &empty).unwrap().body, None);
+
+    let mut bob = Omemo::load_or_create(&sb, "bob@x", "pb").unwrap();
+    assert!(bob.has_session2(&sb, "alice@x", alice.device_id()).unwrap());
+    let e = alice
+        .encrypt2(
+            &sa,
+            &[("bob@x".into(), bob.device_id(), None)],
+            Some(&to_bob("after the restart")),
+        )
+        .unwrap()
+        .encrypted;
+    assert!(!e.keys[0].kex, "answered: no key exchange");
+    assert_eq!(
+        bob.decrypt2(&sb, "alice@x", &e).unwrap().body.as_deref(),
+        Some("after the restart")
+    );
+
+    // Mallory's words in an envelope that says they are Alice's: refused.
+    let forged = alice
+        .encrypt2(
+            &sa,
+            &[("bob@x".into(), bob.device_id(), None)],
+            Some(&twomemo::envelope("it's me", "mallory@x", "bob@x")),
+        )
+        .unwrap()
+        .encrypted;
+    assert!(bob.decrypt2(&sb, "alice@x", &forged).is_err());
+
+    // Bob verifies Alice's device (by the fingerprint both versions show): the
+    // OMEMO 2 session's trust follows.
+    let fp = parse_fingerprint(&alice.fingerprint()).unwrap();
+    sb.set_omemo_trust("bob@x", "alice@x", &fp, Trust::Verified.as_str())
+        .unwrap();
+    let e = alice
+        .encrypt2(
+            &sa,
+            &[("bob@x".into(), bob.device_id(), None)],
+            Some(&to_bob("verified?")),
+        )
+        .unwrap()
+        .encrypted;
+    assert_eq!(
+        bob.decrypt2(&sb, "alice@x", &e).unwrap().trust,
+        Trust::Verified
+    );
+}
