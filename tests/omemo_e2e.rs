@@ -357,28 +357,44 @@ fn every_device_reads_every_message() {
 /// slixmpp with slixmpp-omemo (PyPI; python-omemo's oldmemo backend) as Bob's client,
 /// over XMPP through the same Prosody: tests/omemo/slix_peer.py.
 fn slix(user: &User, server: &Prosody, state: &std::path::Path) -> Proc {
+    slix_speaking(user, server, state, "oldmemo")
+}
+
+/// slixmpp-omemo speaking only `namespaces` (oldmemo: OMEMO 0.3, what Conversations,
+/// Dino and Monal speak; twomemo: OMEMO 2).
+fn slix_speaking(user: &User, server: &Prosody, state: &std::path::Path, namespaces: &str) -> Proc {
     let mut cmd = support::python_peer("omemo/slix_peer.py", user, server);
     cmd.arg("--state")
         .arg(state)
-        // Banter speaks OMEMO 0.3 (eu.siacs.conversations.axolotl) so far.
-        .args(["--namespaces", "oldmemo"]);
+        .args(["--namespaces", namespaces]);
     let mut p = Proc::spawn_with_stdin(cmd);
     p.wait_for("slixmpp ready", T, |v| v["event"] == "ready");
     p
 }
 
-/// A third-party OMEMO client over XMPP: slixmpp-omemo begins with Banter (Banter
-/// reads it and completes the session), Banter answers from a new process (its
-/// keys and session from the store) and slixmpp reads it; and Banter begins with
-/// slixmpp from slixmpp's published bundle.
+/// A third-party OMEMO client over XMPP, speaking OMEMO 0.3 only: slixmpp-omemo
+/// begins with Banter (Banter reads it and completes the session), Banter answers
+/// from a new process (its keys and session from the store) and slixmpp reads it;
+/// and Banter begins with slixmpp from slixmpp's published bundle.
 #[test]
 fn slixmpp_omemo_and_banter_read_each_other() {
+    read_each_other("oldmemo", "eu.siacs.conversations.axolotl");
+}
+
+/// The same with slixmpp-omemo speaking OMEMO 2 only (`urn:xmpp:omemo:2`, SCE
+/// envelopes): Banter finds its OMEMO 2 device list and bundle, and both ways work.
+#[test]
+fn slixmpp_omemo_2_and_banter_read_each_other() {
+    read_each_other("twomemo", "urn:xmpp:omemo:2");
+}
+
+fn read_each_other(namespaces: &str, namespace: &str) {
     let server = Prosody::start();
     let alice = server.user("alice");
     let bob = server.user("bob");
     let carol = server.user("carol");
     let state = tempfile::tempdir().unwrap();
-    let mut bob_slix = slix(&bob, &server, state.path());
+    let mut bob_slix = slix_speaking(&bob, &server, state.path(), namespaces);
     let (mut alice_listens, _) = listening(&alice);
 
     bob_slix.write_line(&format!(
@@ -400,7 +416,7 @@ fn slixmpp_omemo_and_banter_read_each_other() {
         v["event"] == "message" && v["body"] == "hello from Banter"
     });
     assert_eq!(m["encrypted"], true, "{m:#}");
-    assert_eq!(m["namespace"], "eu.siacs.conversations.axolotl");
+    assert_eq!(m["namespace"], namespace);
 
     // Banter begins: carol has never written to bob.
     send(&carol, &bob, "carol begins");
@@ -454,8 +470,9 @@ fn a_lost_session_is_begun_anew_and_messages_read_again() {
     let (_alice_listens_for_id, alice_ready) = listening(&alice);
     let alice_device = alice_ready["device_id"].as_u64().unwrap() as u32;
     drop(_alice_listens_for_id);
+    // Two Banters speak OMEMO 2 with each other.
     store
-        .delete_omemo_session(bob.jid.as_str(), alice.jid.as_str(), alice_device)
+        .delete_omemo2_session(bob.jid.as_str(), alice.jid.as_str(), alice_device)
         .unwrap();
     drop(store);
 

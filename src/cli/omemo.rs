@@ -96,7 +96,7 @@ fn devices(
             .map(|(peer, d)| {
                 json!({"jid": peer, "device_id": d.device_id,
                     "fingerprint": d.identity.as_ref().map(|k| hex(k)),
-                    "trust": d.trust, "active": d.active})
+                    "trust": d.trust, "active": d.listed(), "omemo2": d.v2})
             })
             .collect();
         println!(
@@ -117,7 +117,11 @@ fn devices(
             .as_ref()
             .map(|k| grouped(&hex(k)))
             .unwrap_or_else(|| "(key not seen yet)".into());
-        let listed = if d.active { "" } else { "  (no longer listed)" };
+        let listed = match (d.listed(), d.v2) {
+            (false, _) => "  (no longer listed)",
+            (true, true) => "  (OMEMO 2)",
+            (true, false) => "",
+        };
         println!("{peer}  device {}  {fp}  {}{listed}", d.device_id, d.trust);
     }
     Ok(())

@@ -95,6 +95,7 @@ impl State {
         while let Some(ev) = self.endpoint.poll() {
             match ev {
                 endpoint::Event::Send(s) => {
+                    self.omemo_call_prepare(&s, out);
                     let s = self.omemo_call_out(s);
                     out.push(s)
                 }

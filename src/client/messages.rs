@@ -102,9 +102,9 @@ impl State {
             }
             return;
         }
-        if let Some((owner, ids)) = crate::xmpp::omemo::device_list_event(&m) {
+        if let Some((owner, ids, version)) = crate::xmpp::omemo::device_list_event(&m) {
             if self.config.omemo {
-                self.omemo_list_changed(owner, ids, out);
+                self.omemo_list_changed(owner, ids, version, out);
             }
             return;
         }

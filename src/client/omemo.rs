@@ -1,9 +1,10 @@
-//! OMEMO in the account (XEP-0384, version 0.3 for now): our device made once and
-//! published (device list and bundle, open to all); contacts' device lists fetched
-//! and followed; a message to a contact with OMEMO devices is encrypted to all of
-//! them and to our own other devices, once their bundles are here; messages to us
+//! OMEMO in the account (XEP-0384, 0.3 here and 2 in omemo/two.rs): our device made
+//! once and published (device lists and bundles, open to all); contacts' device
+//! lists fetched and followed; a message to a contact with OMEMO devices is
+//! encrypted to all of them and to our own other devices, once their bundles are
+//! here (each device in the newest version it lists itself for); messages to us
 //! decrypted, the archive's and carbons' copies of ones we already have not again.
-//! Trust is blind before verification (Conversations' BTBV) for now.
+//! Trust is blind before verification (Conversations' BTBV).
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,6 +17,7 @@ use crate::xmpp::omemo as pep;
 use super::*;
 
 mod calls;
+mod two;
 
 /// Our OMEMO questions to servers, awaiting answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,9 @@ pub(super) enum OmemoIq {
     Publish,
     List { peer: String },
     Bundle { peer: String, device: u32 },
+    OwnList2,
+    List2 { peer: String },
+    Bundle2 { peer: String, device: u32 },
 }
 
 /// A message waiting for device lists or bundles before it can be encrypted.
@@ -61,6 +66,13 @@ pub(super) struct OmemoClient {
     repaired: HashMap<(String, u32), std::time::Instant>,
     /// Calls' OMEMO checks, by call id (calls.rs).
     calls: HashMap<String, calls::CallKeys>,
+    /// OMEMO 2's device lists, bundles and repairs, as the fields above (two.rs).
+    lists2: HashMap<String, std::time::Instant>,
+    lists2_asked: HashSet<String>,
+    bundles2: HashMap<(String, u32), Option<crate::omemo::twomemo::Bundle>>,
+    bundles2_asked: HashSet<(String, u32)>,
+    own_list2_read: bool,
+    repairs2: Vec<(String, u32)>,
 }
 
 /// How long a device list fetched (or notified) counts as current.
@@ -106,7 +118,7 @@ impl State {
             .omemo_devices(self.own.as_str(), self.own.as_str())
             .map(|d| {
                 d.into_iter()
-                    .filter(|d| d.active)
+                    .filter(|d| d.listed())
                     .map(|d| d.device_id)
                     .collect()
             })
@@ -167,6 +179,7 @@ impl State {
             let (node, bundle) = (axolotl::bundle_node(o.device_id()), o.bundle());
             self.omemo_publish(&node, bundle, out);
         }
+        self.omemo2_online(out);
     }
 
     fn publish_own_list(&mut self, mut ids: Vec<u32>, out: &mut Vec<Stanza>) {
@@ -193,7 +206,11 @@ impl State {
     /// Once our list was read and every publication confirmed: contacts can now find
     /// this device (said once per connection).
     fn omemo_maybe_ready(&mut self) {
-        if !self.omemo.own_list_read || self.omemo.publishing > 0 || self.omemo.announced {
+        if !self.omemo.own_list_read
+            || !self.omemo.own_list2_read
+            || self.omemo.publishing > 0
+            || self.omemo.announced
+        {
             return;
         }
         if let Some(o) = &self.omemo.omemo {
@@ -223,8 +240,8 @@ impl State {
                 .map(|d| super::events::OmemoDeviceInfo {
                     device_id: d.device_id,
                     fingerprint: d.identity.as_deref().map(crate::omemo::keys::hex),
+                    active: d.listed(),
                     trust: d.trust,
-                    active: d.active,
                 })
                 .collect(),
         });
@@ -312,6 +329,9 @@ impl State {
                 self.omemo.bundles_asked.remove(&(peer.clone(), device));
                 self.omemo.bundles.insert((peer, device), bundle);
             }
+            q @ (OmemoIq::OwnList2 | OmemoIq::List2 { .. } | OmemoIq::Bundle2 { .. }) => {
+                self.omemo2_answer(q, payload, out)
+            }
         }
         self.omemo_flush(out);
     }
@@ -321,20 +341,32 @@ impl State {
         &mut self,
         owner: BareJid,
         ids: Vec<u32>,
+        version: pep::Version,
         out: &mut Vec<Stanza>,
     ) {
         let account = self.own.to_string();
-        if let Err(e) = self
-            .store
-            .set_omemo_device_list(&account, owner.as_str(), &ids)
-        {
+        let kept = match version {
+            pep::Version::Axolotl => {
+                self.store
+                    .set_omemo_device_list(&account, owner.as_str(), &ids)
+            }
+            pep::Version::Two => self
+                .store
+                .set_omemo2_device_list(&account, owner.as_str(), &ids),
+        };
+        if let Err(e) = kept {
             self.store_err(e);
         }
-        self.omemo
-            .lists
-            .insert(owner.to_string(), std::time::Instant::now());
+        let lists = match version {
+            pep::Version::Axolotl => &mut self.omemo.lists,
+            pep::Version::Two => &mut self.omemo.lists2,
+        };
+        lists.insert(owner.to_string(), std::time::Instant::now());
         if owner == self.own {
-            self.publish_own_list(ids, out);
+            match version {
+                pep::Version::Axolotl => self.publish_own_list(ids, out),
+                pep::Version::Two => self.publish_own_list2(ids, out),
+            }
         }
         self.omemo_flush(out);
     }
@@ -425,6 +457,7 @@ impl State {
             };
             self.omemo_key_transport(&to, device, Some(bundle), out);
         }
+        self.omemo2_flush_repairs(out);
         let queue = std::mem::take(&mut self.omemo.queue);
         for q in queue {
             if let Some(q) = self.omemo_try_send(q, out) {
@@ -437,6 +470,7 @@ impl State {
     fn omemo_try_send(&mut self, q: Queued, out: &mut Vec<Stanza>) -> Option<Queued> {
         let account = self.own.to_string();
         let peer = q.to.to_string();
+        let mut stale = false;
         for who in [&peer, &account] {
             // A list read long ago may miss a device added since (we follow lists
             // by notification only for contacts who share presence with us).
@@ -454,8 +488,12 @@ impl State {
                         out,
                     );
                 }
-                return Some(q);
+                stale = true;
             }
+            stale |= !self.omemo2_list_fresh(who, out);
+        }
+        if stale {
+            return Some(q);
         }
         let known = self
             .store
@@ -463,9 +501,22 @@ impl State {
             .unwrap_or_default();
         let theirs: Vec<u32> = known
             .iter()
-            .filter(|d| d.active)
+            .filter(|d| d.listed())
             .map(|d| d.device_id)
             .collect();
+        // Devices listed for OMEMO 2 (ours and theirs) get OMEMO 2.
+        let mut two: HashSet<(String, u32)> = known
+            .iter()
+            .filter(|d| d.v2)
+            .map(|d| (peer.clone(), d.device_id))
+            .collect();
+        if let Ok(own) = self.store.omemo_devices(&account, &account) {
+            two.extend(
+                own.iter()
+                    .filter(|d| d.v2)
+                    .map(|d| (account.clone(), d.device_id)),
+            );
+        }
         if theirs.is_empty() {
             if known.is_empty() {
                 // Never an OMEMO user: the conversation was never encrypted.
@@ -495,7 +546,15 @@ impl State {
         targets.truncate(MAX_DEVICES_PER_MESSAGE);
         let mut waiting = false;
         let mut devices = Vec::new();
+        let mut devices2 = Vec::new();
         for (who, dev) in targets {
+            if two.contains(&(who.clone(), dev)) {
+                match self.omemo2_ready(&who, dev, out) {
+                    Ok(bundle) => devices2.push((who, dev, bundle)),
+                    Err(left_out) => waiting |= !left_out,
+                }
+                continue;
+            }
             let has = self
                 .omemo
                 .omemo
@@ -517,47 +576,68 @@ impl State {
         if waiting {
             return Some(q);
         }
-        let encrypted = self
-            .omemo
-            .omemo
-            .as_mut()?
-            .encrypt(&self.store, &devices, Some(&q.body));
-        let left_out = |s: &crate::omemo::account::Sealed| {
-            s.left_out
-                .iter()
-                .map(|(who, dev, t)| format!("{who}'s device {dev} ({})", t.as_str()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        match encrypted {
-            Ok(s) if s.encrypted.keys.iter().any(|k| theirs.contains(&k.rid)) => {
-                if !s.left_out.is_empty() {
-                    self.emit(Event::Error {
-                        message: format!(
-                            "not encrypted to {}: untrusted or undecided; compare their \
-                             fingerprints (banter omemo devices) and trust them",
-                            left_out(&s)
-                        ),
-                    });
-                }
-                out.push(pep::message(&q.to, &q.id, &s.encrypted).into());
+        let o = self.omemo.omemo.as_mut()?;
+        let encrypted = o
+            .encrypt(&self.store, &devices, Some(&q.body))
+            .and_then(|s| {
+                let envelope =
+                    crate::omemo::twomemo::envelope(&q.body, self.own.as_str(), peer.as_str());
+                let s2 = match devices2.is_empty() {
+                    true => None,
+                    false => Some(o.encrypt2(&self.store, &devices2, Some(&envelope))?),
+                };
+                Ok((s, s2))
+            });
+        let (s, s2) = match encrypted {
+            Ok(both) => both,
+            Err(e) => {
+                self.emit(Event::MessageFailed {
+                    id: q.id,
+                    error: format!("could not encrypt: {e}"),
+                });
+                return None;
             }
-            Ok(s) => self.emit(Event::MessageFailed {
+        };
+        let mut left: Vec<String> = s
+            .left_out
+            .iter()
+            .chain(s2.iter().flat_map(|s2| s2.left_out.iter()))
+            .map(|(who, dev, t)| format!("{who}'s device {dev} ({})", t.as_str()))
+            .collect();
+        left.dedup();
+        let left = left.join(", ");
+        let reached = s.encrypted.keys.iter().any(|k| theirs.contains(&k.rid))
+            || s2.as_ref().is_some_and(|s2| {
+                s2.encrypted
+                    .keys
+                    .iter()
+                    .any(|k| k.jid == peer && theirs.contains(&k.rid))
+            });
+        if !reached {
+            self.emit(Event::MessageFailed {
                 id: q.id,
-                error: if s.left_out.is_empty() {
+                error: if left.is_empty() {
                     format!("none of {peer}'s OMEMO devices could be reached: not sent")
                 } else {
-                    format!(
-                        "none of {peer}'s devices is trusted ({}): not sent",
-                        left_out(&s)
-                    )
+                    format!("none of {peer}'s devices is trusted ({left}): not sent")
                 },
-            }),
-            Err(e) => self.emit(Event::MessageFailed {
-                id: q.id,
-                error: format!("could not encrypt: {e}"),
-            }),
+            });
+            return None;
         }
+        if !left.is_empty() {
+            self.emit(Event::Error {
+                message: format!(
+                    "not encrypted to {left}: untrusted or undecided; compare their \
+                     fingerprints (banter omemo devices) and trust them"
+                ),
+            });
+        }
+        let e = (!s.encrypted.keys.is_empty()).then_some(&s.encrypted);
+        let e2 = s2
+            .as_ref()
+            .map(|s2| &s2.encrypted)
+            .filter(|e2| !e2.keys.is_empty());
+        out.push(pep::message_both(&q.to, &q.id, e, e2).into());
         None
     }
 
@@ -570,8 +650,12 @@ impl State {
         sender: &BareJid,
         out: &mut Vec<Stanza>,
     ) -> Incoming {
-        let Some(el) = pep::encrypted_of(m) else {
-            return Incoming::Plain;
+        let (el, two) = match (pep::encrypted2_of(m), pep::encrypted_of(m)) {
+            // Both: a device that speaks both finds its key in the newer one.
+            (Some(el2), _) if self.omemo2_has_key_for_us(el2) => (el2, true),
+            (_, Some(el)) => (el, false),
+            (Some(el2), None) => (el2, true),
+            (None, None) => return Incoming::Plain,
         };
         if let Some(stored) = chat::to_stored(m, &self.own, None, None) {
             if self
@@ -591,6 +675,9 @@ impl State {
                 self.omemo.seen.pop_front();
             }
             self.omemo.seen.push_back(k.clone());
+        }
+        if two {
+            return self.omemo2_incoming(el, sender, out);
         }
         let Some(o) = self.omemo.omemo.as_mut() else {
             return Incoming::Plain;

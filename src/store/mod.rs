@@ -191,6 +191,12 @@ CREATE TABLE IF NOT EXISTS meta (
 
 /// Brings a database made by an older Banter up to date.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_v2 = conn
+        .prepare("SELECT 1 FROM pragma_table_info('omemo_devices') WHERE name='v2'")?
+        .exists([])?;
+    if !has_v2 {
+        conn.execute_batch("ALTER TABLE omemo_devices ADD COLUMN v2 INTEGER NOT NULL DEFAULT 0")?;
+    }
     for column in ["encryption", "trust"] {
         let has = conn
             .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name=?1")?

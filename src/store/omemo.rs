@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS omemo_devices (
   identity BLOB,
   trust TEXT NOT NULL,
   active INTEGER NOT NULL,
+  v2 INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (account, peer, device_id)
 );
 ";
@@ -74,8 +75,18 @@ pub struct OmemoDevice {
     pub identity: Option<Vec<u8>>,
     /// `undecided`, `blind` (trusted before verification), `verified`, `untrusted`.
     pub trust: String,
-    /// Its owner's device list names it (a device dropped from it gets no messages).
+    /// Its owner's OMEMO 0.3 device list names it (a device dropped from it gets no
+    /// messages).
     pub active: bool,
+    /// Its owner's OMEMO 2 device list names it: messages to it are OMEMO 2.
+    pub v2: bool,
+}
+
+impl OmemoDevice {
+    /// Some list of its owner names it.
+    pub fn listed(&self) -> bool {
+        self.active || self.v2
+    }
 }
 
 impl Store {
@@ -225,7 +236,7 @@ impl Store {
     /// What we know of `peer`'s devices, ordered by id.
     pub fn omemo_devices(&self, account: &str, peer: &str) -> Result<Vec<OmemoDevice>, StoreError> {
         let mut q = self.conn.prepare(
-            "SELECT device_id, identity, trust, active FROM omemo_devices
+            "SELECT device_id, identity, trust, active, v2 FROM omemo_devices
              WHERE account=?1 AND peer=?2 ORDER BY device_id",
         )?;
         let rows = q.query_map(params![account, peer], |r| {
@@ -234,6 +245,7 @@ impl Store {
                 identity: r.get(1)?,
                 trust: r.get(2)?,
                 active: r.get::<_, i64>(3)? != 0,
+                v2: r.get::<_, i64>(4)? != 0,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -247,17 +259,41 @@ impl Store {
         peer: &str,
         ids: &[u32],
     ) -> Result<(), StoreError> {
+        self.set_list("active", account, peer, ids)
+    }
+
+    /// `peer`'s published OMEMO 2 device list, likewise.
+    pub fn set_omemo2_device_list(
+        &self,
+        account: &str,
+        peer: &str,
+        ids: &[u32],
+    ) -> Result<(), StoreError> {
+        self.set_list("v2", account, peer, ids)
+    }
+
+    /// `column` (which list names a device) set for `ids`, cleared for the others.
+    fn set_list(
+        &self,
+        column: &str,
+        account: &str,
+        peer: &str,
+        ids: &[u32],
+    ) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
-            "UPDATE omemo_devices SET active=0 WHERE account=?1 AND peer=?2",
+            &format!("UPDATE omemo_devices SET {column}=0 WHERE account=?1 AND peer=?2"),
             params![account, peer],
         )?;
+        let (active, v2) = if column == "v2" { (0, 1) } else { (1, 0) };
         for id in ids {
             tx.execute(
-                "INSERT INTO omemo_devices(account, peer, device_id, identity, trust, active)
-                 VALUES (?1, ?2, ?3, NULL, 'undecided', 1)
-                 ON CONFLICT(account, peer, device_id) DO UPDATE SET active=1",
-                params![account, peer, id],
+                &format!(
+                    "INSERT INTO omemo_devices(account, peer, device_id, identity, trust, active, v2)
+                     VALUES (?1, ?2, ?3, NULL, 'undecided', ?4, ?5)
+                     ON CONFLICT(account, peer, device_id) DO UPDATE SET {column}=1"
+                ),
+                params![account, peer, id, active, v2],
             )?;
         }
         tx.commit()?;

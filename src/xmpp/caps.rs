@@ -51,6 +51,7 @@ pub const FEATURES: &[&str] = &[
     // XEP-0384: contacts' OMEMO device lists as they change (PEP notifications;
     // ignored unless OMEMO is on).
     "eu.siacs.conversations.axolotl.devicelist+notify",
+    "urn:xmpp:omemo:2:devices+notify",
     // XEP-0402: our bookmarks as our other clients change them.
     "urn:xmpp:bookmarks:1+notify",
     // XEP-0249: direct invitations to rooms.

@@ -51,6 +51,42 @@ fn jingle_action(payload: &Element) -> Option<Action> {
 }
 
 impl State {
+    /// A call we propose: the OMEMO 0.3 bundles of the callee's devices we have no
+    /// session with are asked for now, while it rings, so that our session-initiate
+    /// can seal its fingerprints to the device that answers (as Conversations does:
+    /// chat between two clients that speak OMEMO 2 leaves no 0.3 session).
+    pub(in crate::client) fn omemo_call_prepare(&mut self, s: &Stanza, out: &mut Vec<Stanza>) {
+        let Stanza::Message(m) = s else { return };
+        if self.omemo.omemo.is_none() || !m.payloads.iter().any(|p| p.is("propose", jmi::NS)) {
+            return;
+        }
+        let Some(peer) = m.to.as_ref().map(|t| t.to_bare().to_string()) else {
+            return;
+        };
+        let devices = self
+            .store
+            .omemo_devices(self.own.as_str(), &peer)
+            .unwrap_or_default();
+        for d in devices
+            .iter()
+            .filter(|d| d.listed())
+            .take(MAX_DEVICES_PER_MESSAGE)
+        {
+            let has = self.omemo.omemo.as_mut().is_some_and(|o| {
+                o.has_session(&self.store, &peer, d.device_id)
+                    .unwrap_or(false)
+            });
+            if !has
+                && !self
+                    .omemo
+                    .bundles
+                    .contains_key(&(peer.clone(), d.device_id))
+            {
+                self.omemo_ask_bundle(&peer, d.device_id, out);
+            }
+        }
+    }
+
     /// A stanza a call sends, with our device or our sealed fingerprints in it.
     pub(in crate::client) fn omemo_call_out(&mut self, mut s: Stanza) -> Stanza {
         let Some(o) = self.omemo.omemo.as_mut() else {
