@@ -371,7 +371,15 @@ impl Omemo {
         for (peer, device_id, bundle) in devices {
             let mut s = match (self.session(store, peer, *device_id)?.cloned(), bundle) {
                 (Some(s), _) => s,
-                (None, Some(b)) => Session::initiate(&self.own, b)?,
+                (None, Some(b)) => match Session::initiate(&self.own, b) {
+                    Ok(s) => s,
+                    // A bad bundle leaves that device out, not the message.
+                    Err(e) => {
+                        tracing::info!(%peer, device_id, error = %e, "unusable OMEMO bundle");
+                        left_out.push((peer.clone(), *device_id, Trust::Untrusted));
+                        continue;
+                    }
+                },
                 (None, None) => continue,
             };
             let trust = self.trust_of(store, peer, *device_id, s.their_identity().as_bytes())?;

@@ -227,8 +227,14 @@ impl State {
                         "an OMEMO 2 message from {sender} could not be decrypted: {e}"
                     ),
                 });
+                // A replay says nothing of the session; a device that shows another
+                // identity than the one we know is not given a new session either
+                // (it could be anyone's key exchange breaking the real one's).
                 if matches!(e, AccountError::Omemo(OmemoError::Duplicate)) {
                     return Incoming::Nothing;
+                }
+                if matches!(e, AccountError::Omemo(OmemoError::UntrustedIdentity)) {
+                    return Incoming::Unreadable;
                 }
                 let parsed = parsed.ok();
                 if let Some(sid) = parsed.as_ref().map(|e| e.sid) {

@@ -289,3 +289,54 @@ fn omemo_2_both_ways_across_a_restart_with_one_trust_per_device() {
         Trust::Verified
     );
 }
+
+/// A device verified by its OMEMO 0.3 identity: an OMEMO 2 bundle (or key exchange)
+/// for the same device id with another identity is refused and changes nothing —
+/// the device stays verified, and nothing is encrypted to the other key. A bad
+/// bundle leaves its device out, not the message.
+#[test]
+fn another_identity_for_a_known_device_is_refused_and_trust_stays() {
+    use crate::omemo::twomemo;
+    let (sa, sb) = (Store::in_memory().unwrap(), Store::in_memory().unwrap());
+    let mut alice = Omemo::load_or_create(&sa, "alice@x", "pa").unwrap();
+    let mut bob = Omemo::load_or_create(&sb, "bob@x", "pb").unwrap();
+    let e = alice
+        .encrypt(
+            &sa,
+            &[("bob@x".into(), bob.device_id(), Some(bundle_of(&bob)))],
+            Some("hi"),
+        )
+        .unwrap()
+        .encrypted;
+    bob.decrypt(&sb, "alice@x", &e).unwrap();
+    let fp = parse_fingerprint(&bob.fingerprint()).unwrap();
+    assert!(sa
+        .set_omemo_trust("alice@x", "bob@x", &fp, Trust::Verified.as_str())
+        .unwrap());
+    // A server's fake OMEMO 2 bundle for Bob's device: another identity.
+    let impostor = Omemo::load_or_create(&Store::in_memory().unwrap(), "bob@x", "x").unwrap();
+    let fake = twomemo::parse_bundle(&impostor.bundle2().unwrap()).unwrap();
+    let s = alice
+        .encrypt2(
+            &sa,
+            &[("bob@x".into(), bob.device_id(), Some(fake))],
+            Some(&twomemo::envelope("secret", "alice@x", "bob@x")),
+        )
+        .unwrap();
+    assert!(s.encrypted.keys.is_empty(), "nothing to the other key");
+    assert_eq!(s.left_out.len(), 1);
+    let d = sa.omemo_devices("alice@x", "bob@x").unwrap();
+    assert_eq!(d[0].trust, "verified");
+    assert_eq!(d[0].identity.as_deref(), Some(fp.as_slice()));
+    // A bundle whose signature does not check: that device left out, no error.
+    let mut bad = twomemo::parse_bundle(&bob.bundle2().unwrap()).unwrap();
+    bad.signature[0] ^= 1;
+    let s = alice
+        .encrypt2(
+            &sa,
+            &[("carol@x".into(), 7, Some(bad))],
+            Some(&twomemo::envelope("hi", "alice@x", "carol@x")),
+        )
+        .unwrap();
+    assert_eq!(s.left_out.len(), 1);
+}

@@ -70,6 +70,22 @@ impl Omemo {
         Ok(())
     }
 
+    /// Whether the device is known by another identity (from either version): then
+    /// nothing of this one is kept or trusted; the known one, and our trust in it,
+    /// stay as they are (a server cannot turn a verified device undecided by
+    /// publishing another OMEMO 2 bundle for it).
+    fn known_otherwise(
+        &self,
+        store: &Store,
+        peer: &str,
+        device_id: u32,
+        identity: &[u8],
+    ) -> Result<bool, AccountError> {
+        Ok(store.omemo_devices(&self.account, peer)?.iter().any(|d| {
+            d.device_id == device_id && d.identity.as_deref().is_some_and(|k| k != identity)
+        }))
+    }
+
     fn keep2(
         &mut self,
         store: &Store,
@@ -78,6 +94,9 @@ impl Omemo {
         s: Session,
     ) -> Result<Trust, AccountError> {
         let identity = identity_of(&s)?;
+        if self.known_otherwise(store, peer, device_id, &identity)? {
+            return Err(OmemoError::UntrustedIdentity.into());
+        }
         let trust = self.trust_of(store, peer, device_id, &identity)?;
         let sealed = self.vault.seal(&s.to_bytes(), &context2(peer, device_id))?;
         store.save_omemo2_session(&self.account, peer, device_id, &sealed)?;
@@ -108,10 +127,23 @@ impl Omemo {
         for (peer, device_id, bundle) in devices {
             let mut s = match (self.session2(store, peer, *device_id)?.cloned(), bundle) {
                 (Some(s), _) => s,
-                (None, Some(b)) => Session::initiate(&self.own, b)?,
+                (None, Some(b)) => match Session::initiate(&self.own, b) {
+                    Ok(s) => s,
+                    // A bad bundle (its signature, its keys) leaves that device
+                    // out, not the message.
+                    Err(e) => {
+                        tracing::info!(%peer, device_id, error = %e, "unusable OMEMO 2 bundle");
+                        left_out.push((peer.clone(), *device_id, Trust::Untrusted));
+                        continue;
+                    }
+                },
                 (None, None) => continue,
             };
             let identity = identity_of(&s)?;
+            if self.known_otherwise(store, peer, *device_id, &identity)? {
+                left_out.push((peer.clone(), *device_id, Trust::Undecided));
+                continue;
+            }
             let trust = self.trust_of(store, peer, *device_id, &identity)?;
             if envelope.is_some() && !trust.sendable() {
                 store.set_omemo_identity(
@@ -154,21 +186,25 @@ impl Omemo {
         let k = e
             .key_for(&self.account, self.own.device_id)
             .ok_or(OmemoError::NotForUs)?;
-        let mut began = false;
+        // The prekey a new session used, given up once all of it checked out.
+        let mut used = None;
         let existing = self.session2(store, peer, e.sid)?.cloned();
         let (session, material) = match existing {
             Some(mut s) => match s.decrypt(&k.data, k.kex) {
                 Ok(m) => (s, m),
                 // Another exchange: the device began anew; its session replaces ours.
-                Err(_) if k.kex => {
-                    began = true;
-                    self.accept2(&k.data)?
+                // The same exchange again (a replay, a copy): the session's answer.
+                Err(_) if k.kex && !s.is_our_exchange(&k.data) => {
+                    let (s, m, pk) = Session::accept(&self.own, &k.data)?;
+                    used = Some(pk);
+                    (s, m)
                 }
                 Err(err) => return Err(err.into()),
             },
             None if k.kex => {
-                began = true;
-                self.accept2(&k.data)?
+                let (s, m, pk) = Session::accept(&self.own, &k.data)?;
+                used = Some(pk);
+                (s, m)
             }
             None => {
                 return Err(OmemoError::Malformed("a message of a session we do not have").into())
@@ -180,7 +216,10 @@ impl Omemo {
         };
         let fingerprint = keys::fingerprint(&twomemo::curve_of(session.their_identity())?);
         let trust = self.keep2(store, peer, e.sid, session)?;
-        if began {
+        let began = used.is_some();
+        if let Some(pk) = used {
+            self.own.prekeys.remove(&pk);
+            self.own.refill_prekeys();
             self.save_device(store)?;
         }
         Ok(Decrypted {
@@ -190,13 +229,5 @@ impl Omemo {
             trust,
             began_session: began,
         })
-    }
-
-    /// A session from a key exchange; its prekey is used up and replaced.
-    fn accept2(&mut self, data: &[u8]) -> Result<(Session, Vec<u8>), AccountError> {
-        let (s, material, used) = Session::accept(&self.own, data)?;
-        self.own.prekeys.remove(&used);
-        self.own.refill_prekeys();
-        Ok((s, material))
     }
 }

@@ -35,6 +35,10 @@ pub const MAX_DEVICES: usize = 64;
 pub const MAX_PREKEYS: usize = 256;
 /// Keys read from one message's header.
 pub const MAX_KEYS: usize = 256;
+/// The largest SCE envelope opened (a chat message's body is far smaller).
+pub const MAX_ENVELOPE: usize = 256 * 1024;
+/// How deep an envelope's elements may nest (a chat message's go 3 deep).
+pub const MAX_ENVELOPE_DEPTH: usize = 16;
 
 /// Our identity as OMEMO 2 publishes it: the Ed25519 form of our Curve25519 key,
 /// with the sign XEdDSA gives it (so that its signatures check as Ed25519 ones).
@@ -342,7 +346,15 @@ pub fn envelope(body: &str, from: &str, to: &str) -> Vec<u8> {
 /// without one. An envelope that says it is from someone else is refused: anyone
 /// could otherwise replay another's words as their own.
 pub fn open_envelope(bytes: &[u8], sender: &str) -> Result<Option<String>, OmemoError> {
+    if bytes.len() > MAX_ENVELOPE {
+        return Err(OmemoError::Malformed("an SCE envelope too large"));
+    }
     let text = std::str::from_utf8(bytes).map_err(|_| OmemoError::Malformed("not UTF-8"))?;
+    // What gets past the stream's guard is not XML it has seen: a tree thousands
+    // deep would overflow the stack when dropped.
+    if depth(text) > MAX_ENVELOPE_DEPTH {
+        return Err(OmemoError::Malformed("an SCE envelope nested too deep"));
+    }
     let e: Element = text
         .parse()
         .map_err(|_| OmemoError::Malformed("not an SCE envelope"))?;
@@ -361,6 +373,46 @@ pub fn open_envelope(bytes: &[u8], sender: &str) -> Result<Option<String>, Omemo
         .get_child("content", SCE_NS)
         .ok_or(OmemoError::Malformed("an SCE envelope without content"))?;
     Ok(content.get_child("body", "jabber:client").map(|b| b.text()))
+}
+
+/// How deep the elements of `xml` nest, read without building them: tags counted
+/// outside quoted attribute values (where `/>` and `<` say nothing), comments and
+/// processing instructions skipped.
+fn depth(xml: &str) -> usize {
+    enum At {
+        Text,
+        Tag,
+        Quote(u8),
+    }
+    let b = xml.as_bytes();
+    let (mut at, mut depth, mut max) = (At::Text, 0usize, 0usize);
+    for (i, c) in b.iter().enumerate() {
+        let next = b.get(i + 1).copied();
+        at = match (at, *c) {
+            (At::Text, b'<') => {
+                match next {
+                    Some(b'/') => depth = depth.saturating_sub(1),
+                    Some(b'?' | b'!') => {}
+                    _ => {
+                        depth += 1;
+                        max = max.max(depth);
+                    }
+                }
+                At::Tag
+            }
+            (At::Text, _) => At::Text,
+            (At::Tag, q @ (b'"' | b'\'')) => At::Quote(q),
+            (At::Tag, b'/') if next == Some(b'>') => {
+                depth = depth.saturating_sub(1);
+                At::Tag
+            }
+            (At::Tag, b'>') => At::Text,
+            (At::Tag, _) => At::Tag,
+            (At::Quote(q), c) if c == q => At::Tag,
+            (at @ At::Quote(_), _) => at,
+        };
+    }
+    max
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 // Reads what peers send: a panic here is a remote crash.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use std::collections::VecDeque;
+
 use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
@@ -132,7 +134,7 @@ pub struct Session {
     sending: Option<Chain>,
     previous_sending: u32,
     receiving: Option<Chain>,
-    skipped: Vec<((PublicKey, u32), [u8; 32])>,
+    skipped: VecDeque<((PublicKey, u32), [u8; 32])>,
     kex: Option<Kex>,
     /// The ephemeral key of the exchange that began it, when the device began it
     /// (a repeated exchange is this session; another one a new session).
@@ -215,7 +217,7 @@ impl Session {
             }),
             previous_sending: 0,
             receiving: None,
-            skipped: Vec::new(),
+            skipped: VecDeque::new(),
             kex: Some(Kex {
                 pk_id,
                 spk_id: bundle.signed_prekey_id,
@@ -256,7 +258,7 @@ impl Session {
             sending: None,
             previous_sending: 0,
             receiving: None,
-            skipped: Vec::new(),
+            skipped: VecDeque::new(),
             kex: None,
             their_ek: Some(ek.to_bytes()),
         };
@@ -359,7 +361,9 @@ impl Session {
             .iter()
             .position(|((r, c), _)| *r == their && *c == n)
         {
-            return Ok(self.skipped.remove(i).1);
+            if let Some((_, mk)) = self.skipped.remove(i) {
+                return Ok(mk);
+            }
         }
         if self.their_ratchet != Some(their) {
             if let (Some(chain), Some(old)) = (self.receiving.as_mut(), self.their_ratchet) {
@@ -461,11 +465,11 @@ impl Session {
         let sending = chain(&mut r)?;
         let receiving = chain(&mut r)?;
         let previous_sending = r.u32()?;
-        let mut skipped = Vec::new();
+        let mut skipped = VecDeque::new();
         for _ in 0..r.u32()?.min(MAX_SKIPPED as u32) {
             let k = PublicKey::from(r.array::<32>()?);
             let n = r.u32()?;
-            skipped.push(((k, n), r.array()?));
+            skipped.push_back(((k, n), r.array()?));
         }
         let kex = match r.u8()? {
             0 => None,
@@ -501,7 +505,7 @@ impl Session {
 /// Keeps the keys of `chain` (the device's ratchet key `their`) up to message
 /// `upto` as skipped, the oldest going first past [`MAX_SKIPPED`].
 fn skip(
-    skipped: &mut Vec<((PublicKey, u32), [u8; 32])>,
+    skipped: &mut VecDeque<((PublicKey, u32), [u8; 32])>,
     chain: &mut Chain,
     their: PublicKey,
     upto: u32,
@@ -510,9 +514,9 @@ fn skip(
         let n = chain.length;
         let mk = chain.step()?;
         if skipped.len() >= MAX_SKIPPED {
-            skipped.remove(0);
+            skipped.pop_front();
         }
-        skipped.push(((their, n), mk));
+        skipped.push_back(((their, n), mk));
     }
     Ok(())
 }

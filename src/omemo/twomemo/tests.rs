@@ -239,3 +239,28 @@ fn an_envelope_names_its_sender_and_another_is_refused() {
     assert!(open_envelope(b"\xff\xfe", "alice@x").is_err());
     assert!(open_envelope(b"<x/>", "alice@x").is_err());
 }
+
+#[test]
+fn an_envelope_nested_thousands_deep_or_huge_is_refused_unparsed() {
+    let deep = format!(
+        "<envelope xmlns='{SCE_NS}'>{}{}</envelope>",
+        "<a>".repeat(20_000),
+        "</a>".repeat(20_000)
+    );
+    assert_eq!(
+        open_envelope(deep.as_bytes(), "alice@x"),
+        Err(OmemoError::Malformed("an SCE envelope nested too deep"))
+    );
+    // Quoted `/>` does not hide the depth.
+    let sly = format!(
+        "<envelope xmlns='{SCE_NS}'>{}</envelope>",
+        "<a x='/>/>'>".repeat(40)
+    );
+    assert!(open_envelope(sly.as_bytes(), "alice@x").is_err());
+    let huge = vec![b'x'; MAX_ENVELOPE + 1];
+    assert!(open_envelope(&huge, "alice@x").is_err());
+    // What a chat client sends is well within.
+    assert!(open_envelope(&envelope("hi", "alice@x", "bob@x"), "alice@x").is_ok());
+    assert_eq!(depth("<a><b/><c><d/></c></a>"), 3);
+    assert_eq!(depth("<a><!-- <x> --><?pi?></a>"), 1);
+}
