@@ -182,7 +182,8 @@ pub fn config(args: &AccountArgs) -> Result<Config, CliError> {
     }
     cfg.ca_file = args.ca_file.clone();
     cfg.resource = args.resource.clone();
-    cfg.omemo = args.omemo;
+    // On unless turned off (security by default).
+    cfg.omemo = !args.no_omemo;
     Ok(cfg)
 }
 

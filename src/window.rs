@@ -492,7 +492,7 @@ impl App {
             echo_cancellation: flag("echo_cancellation", true),
             relay_only: flag("relay_only", false),
             calls_from_anyone: flag("calls_from_anyone", false),
-            omemo: flag("omemo", false),
+            omemo: flag("omemo", true),
         };
         if matches!(self.media.audio_in, SourceSpec::Mic(None)) {
             self.media.audio_in = SourceSpec::Mic(self.model.microphone.clone());

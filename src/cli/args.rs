@@ -49,11 +49,16 @@ pub struct AccountArgs {
     /// Print events as JSON lines
     #[arg(long, global = true)]
     pub json: bool,
-    /// Encrypt chats end to end (OMEMO 0.3) with contacts who publish OMEMO devices,
-    /// and decrypt theirs; calls carry their media fingerprint encrypted (a new device
-    /// is trusted blindly until you verify one: `banter omemo trust`)
-    #[arg(long, global = true)]
+    /// End-to-end encryption is on by default (OMEMO 2 and 0.3): chats with contacts
+    /// who publish OMEMO devices are encrypted, theirs decrypted, calls carry their
+    /// media fingerprint encrypted (a new device is trusted blindly until you verify
+    /// one: `banter omemo trust`). This flag is kept for scripts that ask for it.
+    #[arg(long, global = true, hide = true)]
     pub omemo: bool,
+    /// Turn end-to-end encryption off for this run (nothing is encrypted or
+    /// decrypted; this device publishes no OMEMO keys)
+    #[arg(long, global = true, conflicts_with = "omemo")]
+    pub no_omemo: bool,
 }
 
 /// Media options of the headless commands.

@@ -308,7 +308,7 @@ pub struct Settings {
     pub relay_only: bool,
     /// Anyone may ring, not only contacts.
     pub calls_from_anyone: bool,
-    /// End-to-end encrypted chats (OMEMO, experimental): from the next sign-in.
+    /// End-to-end encrypted chats (OMEMO), on unless turned off: from the next sign-in.
     pub omemo: bool,
 }
 
@@ -318,7 +318,7 @@ impl Default for Settings {
             echo_cancellation: true,
             relay_only: false,
             calls_from_anyone: false,
-            omemo: false,
+            omemo: true,
         }
     }
 }

@@ -173,7 +173,7 @@ pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
     ui.heading("Chats");
     ui.checkbox(
         &mut s.omemo,
-        "Encrypt chats end to end (OMEMO, experimental; from the next sign-in)",
+        "Encrypt chats end to end (OMEMO; from the next sign-in)",
     )
     .on_hover_text(
         "Messages to contacts who use OMEMO (Conversations, Dino, Monal) are encrypted \

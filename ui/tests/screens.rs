@@ -442,7 +442,8 @@ fn settings_switch_devices_and_call_options() {
                 echo_cancellation: true,
                 relay_only: true,
                 calls_from_anyone: false,
-                omemo: false,
+                // On unless turned off.
+                omemo: true,
             })
         ]
     );
