@@ -613,6 +613,31 @@ fn a_call_between_verified_devices_says_verified_on_both_sides() {
     }
 }
 
+/// A server slow to give out OMEMO 0.3 bundles (tests/omemo/mod_slow_bundles.lua:
+/// 1.5 s late): the two Banters chat in OMEMO 2, so the caller has no 0.3 session
+/// with Bob's device and asks for its bundle when it rings; Bob answers before the
+/// bundle comes. Alice's session-initiate waits for it, goes sealed, and both calls
+/// say verified.
+#[test]
+fn a_call_waits_for_the_answering_devices_bundle_and_is_verified() {
+    let server =
+        Prosody::start_with_module("slow_bundles", include_str!("omemo/mod_slow_bundles.lua"));
+    let (alice, bob, _, _) = verified_pair(&server);
+    let (a, b) = omemo_call(&alice, &bob);
+    for (who, events) in [("alice", &a), ("bob", &b)] {
+        let v = events
+            .iter()
+            .find(|e| e["event"] == "call_omemo")
+            .unwrap_or_else(|| panic!("{who}: no call_omemo event: {events:#?}"));
+        assert_eq!(v["verified"], true, "{who}: {v:#}");
+        assert_eq!(call_end(events), "success", "{who}");
+    }
+    assert!(
+        server.log_contains("delaying"),
+        "the bundle was not fetched slowly: the test proves nothing"
+    );
+}
+
 /// A server that alters the encrypted fingerprint of Bob's session-accept (a flipped
 /// character), puts a plain one of its own in its place, adds two plain ones beside
 /// it, or drops its hash: Alice's Banter, whose own went encrypted, ends the call as

@@ -96,8 +96,10 @@ impl State {
             match ev {
                 endpoint::Event::Send(s) => {
                     self.omemo_call_prepare(&s, out);
-                    let s = self.omemo_call_out(s);
-                    out.push(s)
+                    if let Some(s) = self.omemo_call_hold(s, out) {
+                        let s = self.omemo_call_out(s);
+                        out.push(s)
+                    }
                 }
                 endpoint::Event::Media { call, command } => self.media_work(&call, command),
                 endpoint::Event::State {

@@ -140,6 +140,9 @@ impl State {
                 if let Ok(mut p) = self.password.lock() {
                     *p = password.clone();
                 }
+                // The OMEMO keys' data key is wrapped with the password: rewrapped,
+                // or the next sign-in could not unlock them (a new identity).
+                self.omemo_rewrap(&password);
                 self.config.password = password;
                 self.emit(Event::PasswordChanged);
             }

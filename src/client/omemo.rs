@@ -17,6 +17,7 @@ use crate::xmpp::omemo as pep;
 use super::*;
 
 mod calls;
+mod devices;
 mod two;
 
 /// Our OMEMO questions to servers, awaiting answers.
@@ -66,6 +67,9 @@ pub(super) struct OmemoClient {
     repaired: HashMap<(String, u32), std::time::Instant>,
     /// Calls' OMEMO checks, by call id (calls.rs).
     calls: HashMap<String, calls::CallKeys>,
+    /// A call's Jingle requests held until the bundle of the device that answered
+    /// is here (calls.rs).
+    held: Vec<calls::Held>,
     /// OMEMO 2's device lists, bundles and repairs, as the fields above (two.rs).
     lists2: HashMap<String, std::time::Instant>,
     lists2_asked: HashSet<String>,
@@ -152,6 +156,8 @@ impl State {
                 }
             }
         }
+        // Questions of the old stream get no answer: what waited for them goes.
+        self.omemo_call_release_all(out);
         // Lists may have changed while we were away.
         self.omemo.lists.clear();
         self.omemo.lists_asked.clear();
@@ -222,56 +228,6 @@ impl State {
         }
     }
 
-    /// A contact's devices and our trust in each, from the store.
-    pub(super) fn omemo_devices(&mut self, jid: &BareJid) {
-        let account = self.own.to_string();
-        let devices = match self.store.omemo_devices(&account, jid.as_str()) {
-            Ok(d) => d,
-            Err(e) => return self.store_err(e),
-        };
-        let own = self.omemo.omemo.as_ref();
-        let own_id = own.map(|o| o.device_id());
-        self.emit(Event::OmemoDeviceList {
-            jid: jid.to_string(),
-            own_fingerprint: own.map(|o| o.fingerprint()),
-            devices: devices
-                .into_iter()
-                .filter(|d| !(*jid == self.own && Some(d.device_id) == own_id))
-                .map(|d| super::events::OmemoDeviceInfo {
-                    device_id: d.device_id,
-                    fingerprint: d.identity.as_deref().map(crate::omemo::keys::hex),
-                    active: d.listed(),
-                    trust: d.trust,
-                })
-                .collect(),
-        });
-    }
-
-    /// The user verified or refused a contact's device (by its identity key).
-    pub(super) fn omemo_trust(&mut self, jid: &BareJid, fingerprint: &str, verified: bool) {
-        let Some(key) = crate::omemo::account::parse_fingerprint(fingerprint) else {
-            return self.emit(Event::Error {
-                message: format!("'{fingerprint}' is not a fingerprint: 64 hexadecimal digits"),
-            });
-        };
-        let trust = if verified {
-            Trust::Verified
-        } else {
-            Trust::Untrusted
-        };
-        match self
-            .store
-            .set_omemo_trust(self.own.as_str(), jid.as_str(), &key, trust.as_str())
-        {
-            Ok(true) => {}
-            Ok(false) => self.emit(Event::Error {
-                message: format!("{jid} has no device with that fingerprint"),
-            }),
-            Err(e) => self.store_err(e),
-        }
-        self.omemo_devices(jid);
-    }
-
     /// The answer to one of our OMEMO questions (`Err`: an error answer).
     pub(super) fn omemo_answer(
         &mut self,
@@ -327,7 +283,8 @@ impl State {
                     tracing::info!(%peer, device, "no usable OMEMO bundle");
                 }
                 self.omemo.bundles_asked.remove(&(peer.clone(), device));
-                self.omemo.bundles.insert((peer, device), bundle);
+                self.omemo.bundles.insert((peer.clone(), device), bundle);
+                self.omemo_call_release(&peer, device, out);
             }
             q @ (OmemoIq::OwnList2 | OmemoIq::List2 { .. } | OmemoIq::Bundle2 { .. }) => {
                 self.omemo2_answer(q, payload, out)
@@ -510,10 +467,22 @@ impl State {
             .filter(|d| d.v2)
             .map(|d| (peer.clone(), d.device_id))
             .collect();
+        // And which are listed for 0.3 too (they get 0.3 when their OMEMO 2 bundle
+        // is missing or unusable).
+        let mut old: HashSet<(String, u32)> = known
+            .iter()
+            .filter(|d| d.active)
+            .map(|d| (peer.clone(), d.device_id))
+            .collect();
         if let Ok(own) = self.store.omemo_devices(&account, &account) {
             two.extend(
                 own.iter()
                     .filter(|d| d.v2)
+                    .map(|d| (account.clone(), d.device_id)),
+            );
+            old.extend(
+                own.iter()
+                    .filter(|d| d.active)
                     .map(|d| (account.clone(), d.device_id)),
             );
         }
@@ -550,10 +519,18 @@ impl State {
         for (who, dev) in targets {
             if two.contains(&(who.clone(), dev)) {
                 match self.omemo2_ready(&who, dev, out) {
-                    Ok(bundle) => devices2.push((who, dev, bundle)),
-                    Err(left_out) => waiting |= !left_out,
+                    Ok(bundle) => {
+                        devices2.push((who, dev, bundle));
+                        continue;
+                    }
+                    Err(false) => {
+                        waiting = true;
+                        continue;
+                    }
+                    // No usable OMEMO 2 bundle: 0.3, if its list names it.
+                    Err(true) if old.contains(&(who.clone(), dev)) => {}
+                    Err(true) => continue,
                 }
-                continue;
             }
             let has = self
                 .omemo
@@ -716,6 +693,10 @@ impl State {
                 if matches!(e, AccountError::Omemo(OmemoError::Duplicate)) {
                     return Incoming::Nothing;
                 }
+                // Another identity for a device we know: no new session with it.
+                if matches!(e, AccountError::Omemo(OmemoError::UntrustedIdentity)) {
+                    return Incoming::Unreadable;
+                }
                 if let Some(sid) = parsed.as_ref().map(|e| e.sid) {
                     self.omemo_repair(sender, sid, out);
                 }
@@ -739,6 +720,8 @@ impl State {
         };
         let (node, bundle) = (axolotl::bundle_node(o.device_id()), o.bundle());
         self.omemo_publish(&node, bundle, out);
+        // One pool of prekeys for both versions: the OMEMO 2 bundle changed too.
+        self.omemo2_publish_bundle(out);
     }
 
     /// An empty (key-transport) message to one device: in its session, or in a new

@@ -382,6 +382,12 @@ impl Omemo {
                 },
                 (None, None) => continue,
             };
+            // A device known by another identity: nothing to this one, and the known
+            // one keeps its trust (a server's bundle cannot make it undecided).
+            if self.known_otherwise(store, peer, *device_id, s.their_identity().as_bytes())? {
+                left_out.push((peer.clone(), *device_id, Trust::Undecided));
+                continue;
+            }
             let trust = self.trust_of(store, peer, *device_id, s.their_identity().as_bytes())?;
             // An empty message only answers a session the device began: no secret
             // in it, so no trust needed.
@@ -452,6 +458,10 @@ impl Omemo {
             ),
             None => None,
         };
+        // A new session from a device known by another identity: refused, nothing kept.
+        if began && self.known_otherwise(store, peer, e.sid, session.their_identity().as_bytes())? {
+            return Err(OmemoError::UntrustedIdentity.into());
+        }
         let fingerprint = keys::fingerprint(session.their_identity());
         let trust = self.keep(store, peer, e.sid, session)?;
         if began {

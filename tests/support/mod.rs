@@ -410,6 +410,16 @@ impl Prosody {
     }
 }
 
+impl Prosody {
+    /// Whether the server's log has `needle` now.
+    #[allow(dead_code)]
+    pub fn log_contains(&self, needle: &str) -> bool {
+        std::fs::read_to_string(self.dir.path().join("prosody.log"))
+            .unwrap_or_default()
+            .contains(needle)
+    }
+}
+
 impl Drop for Prosody {
     /// A failed test shows the end of the server's log; `BANTER_KEEP_LOGS=<dir>` keeps
     /// the whole of it.

@@ -26,7 +26,7 @@ impl State {
         self.omemo2_publish_bundle(out);
     }
 
-    fn omemo2_publish_bundle(&mut self, out: &mut Vec<Stanza>) {
+    pub(super) fn omemo2_publish_bundle(&mut self, out: &mut Vec<Stanza>) {
         let Some(o) = &self.omemo.omemo else { return };
         let (device, bundle) = match o.bundle2() {
             Ok(b) => (o.device_id(), b),

@@ -340,3 +340,63 @@ fn another_identity_for_a_known_device_is_refused_and_trust_stays() {
         .unwrap();
     assert_eq!(s.left_out.len(), 1);
 }
+
+/// 24 new devices begin sessions with Bob, in turn OMEMO 0.3 and OMEMO 2, each
+/// from the bundle Bob publishes at that moment: every first message reads, each
+/// takes one prekey, which is gone from the next bundle and replaced by one never
+/// offered before (one pool for both versions); Bob always offers 100.
+#[test]
+fn used_prekeys_are_replaced_and_every_new_session_reads() {
+    use crate::omemo::twomemo;
+    use std::collections::BTreeSet;
+    let sb = Store::in_memory().unwrap();
+    let mut bob = Omemo::load_or_create(&sb, "bob@x", "pb").unwrap();
+    let ids = |b: &Bundle| {
+        b.prekeys
+            .iter()
+            .map(|(id, _)| *id)
+            .collect::<BTreeSet<u32>>()
+    };
+    let mut offered = ids(&bundle_of(&bob));
+    for i in 0..24 {
+        let before = ids(&bundle_of(&bob));
+        assert_eq!(before.len(), 100);
+        let sa = Store::in_memory().unwrap();
+        let who = format!("a{i}@x");
+        let mut a = Omemo::load_or_create(&sa, &who, "pa").unwrap();
+        let d = if i % 2 == 0 {
+            let e = a
+                .encrypt(
+                    &sa,
+                    &[("bob@x".into(), bob.device_id(), Some(bundle_of(&bob)))],
+                    Some("first"),
+                )
+                .unwrap()
+                .encrypted;
+            bob.decrypt(&sb, &who, &e).unwrap()
+        } else {
+            let b2 = twomemo::parse_bundle(&bob.bundle2().unwrap()).unwrap();
+            let env = twomemo::envelope("first", &who, "bob@x");
+            let e = a
+                .encrypt2(
+                    &sa,
+                    &[("bob@x".into(), bob.device_id(), Some(b2))],
+                    Some(&env),
+                )
+                .unwrap()
+                .encrypted;
+            bob.decrypt2(&sb, &who, &e).unwrap()
+        };
+        assert_eq!(d.body.as_deref(), Some("first"), "device {i}");
+        assert!(d.began_session);
+        let after = ids(&bundle_of(&bob));
+        assert_eq!(after.len(), 100);
+        assert_eq!(before.difference(&after).count(), 1, "one used");
+        let new: Vec<u32> = after.difference(&before).copied().collect();
+        assert_eq!(new.len(), 1);
+        assert!(offered.insert(new[0]), "a prekey id offered before");
+    }
+    // Kept: a restart offers what was last published.
+    let again = Omemo::load_or_create(&sb, "bob@x", "pb").unwrap();
+    assert_eq!(ids(&bundle_of(&again)), ids(&bundle_of(&bob)));
+}

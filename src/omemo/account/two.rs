@@ -74,7 +74,7 @@ impl Omemo {
     /// nothing of this one is kept or trusted; the known one, and our trust in it,
     /// stay as they are (a server cannot turn a verified device undecided by
     /// publishing another OMEMO 2 bundle for it).
-    fn known_otherwise(
+    pub(super) fn known_otherwise(
         &self,
         store: &Store,
         peer: &str,
