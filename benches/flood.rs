@@ -14,31 +14,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::raw::RawClient;
-use support::{Proc, Prosody};
+use support::{usage, Proc, Prosody};
 
 const T: Duration = Duration::from_secs(300);
-
-/// (user+system CPU seconds, peak RSS in MiB) of a process.
-fn usage(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = 100.0; // sysconf(_SC_CLK_TCK) on Linux
-    let cpu = fields
-        .get(11)
-        .and_then(|u| u.parse::<f64>().ok())
-        .zip(fields.get(12).and_then(|s| s.parse::<f64>().ok()))
-        .map_or(0.0, |(u, s)| (u + s) / ticks);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|k| k.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0;
-    (cpu, hwm)
-}
 
 fn marker(to: &str, n: &str) -> String {
     format!("<message to='{to}' type='chat' id='mark-{n}'><body>marker {n}</body></message>")

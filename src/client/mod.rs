@@ -349,7 +349,7 @@ async fn run(
             st.next_call_timer(),
             st.presences.next_flush(),
             st.archive_gap_fetch,
-            st.next_room_ping(),
+            st.next_account_timer(),
         ]
         .into_iter()
         .flatten()
@@ -367,7 +367,7 @@ async fn run(
                     st.on_availability(p, &mut out);
                 }
                 st.on_archive_timer(&mut out);
-                st.on_room_ping_timer(&mut out);
+                st.on_account_timer(&mut out);
             }
             ev = stream.next() => {
                 let Some(ev) = ev else { break };

@@ -878,3 +878,26 @@ pub fn omemo_python() -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// (user+system CPU seconds, peak RSS in MiB) of a process.
+#[allow(dead_code)]
+pub fn usage(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = 100.0; // sysconf(_SC_CLK_TCK) on Linux
+    let cpu = fields
+        .get(11)
+        .and_then(|u| u.parse::<f64>().ok())
+        .zip(fields.get(12).and_then(|s| s.parse::<f64>().ok()))
+        .map_or(0.0, |(u, s)| (u + s) / ticks);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0;
+    (cpu, hwm)
+}
