@@ -337,6 +337,9 @@ async fn send(args: &AccountArgs, to: &str, body: &str, plaintext: bool) -> Resu
                 Some(Event::MessageAcked { id: acked }) if acked == id => break Ok(()),
                 Some(Event::MessageFailed { id: failed, error }) if failed == id => break Err(CliError(error)),
                 Some(Event::ConnectionError { message, fatal: true }) => break Err(CliError(message)),
+                // Said, not fatal (e.g. an OMEMO device list the server could not give).
+                Some(ev @ Event::Error { .. }) if args.json => print_event(&mut std::io::stdout(), &ev, true),
+                Some(Event::Error { message }) => eprintln!("warning: {message}"),
                 Some(_) => {}
                 None => break Err(CliError("the connection ended before the server confirmed the message".into())),
             },

@@ -672,3 +672,68 @@ fn a_fingerprint_altered_on_the_way_ends_the_call_as_a_security_error() {
         );
     }
 }
+
+/// A server that cannot give device lists to one of Alice's connections
+/// (tests/omemo/mod_failing_lists.lua: internal-server-error to the resource
+/// "broken"). That is not "there are none": Alice still writes to the devices of
+/// Bob's she knew, says that her own list could not be read, and leaves it as it is
+/// on the server, so her phone, which is on it, reads what Bob writes next.
+#[test]
+fn a_device_list_the_server_cannot_give_is_not_taken_for_none() {
+    let server =
+        Prosody::start_with_module("failing_lists", include_str!("omemo/mod_failing_lists.lua"));
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let (mut bob_listens, _) = listening(&bob);
+    send(&alice, &bob, "before");
+    bob_listens.wait_for("alice's first message", T, |v| {
+        v["event"] == "message" && v["body"] == "before"
+    });
+    let mut phone = Proc::spawn(alice.banter_on("phone", &["listen", "--omemo"]));
+    phone.wait_for("alice's phone published", T, |v| {
+        v["event"] == "omemo_ready"
+    });
+    drop(phone);
+
+    let (ok, out, err) = support::run(
+        alice.banter(&[
+            "send",
+            bob.jid.as_str(),
+            "--body",
+            "while the lists are out of reach",
+            "--omemo",
+            "--resource",
+            "broken",
+        ]),
+        T,
+    );
+    assert!(ok, "send failed: {err}\n{out}");
+    assert!(
+        server.log_contains("refusing"),
+        "no device list was refused: the test proves nothing"
+    );
+    let said: Vec<Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &Value| v["event"] == "error")
+        .collect();
+    assert!(
+        said.iter().any(|v| v["message"].as_str().is_some_and(
+            |m| m.contains("OMEMO device list") && m.contains("internal server error")
+        )),
+        "not said in words: {said:#?}"
+    );
+    let m = bob_listens.wait_for("the message sent without lists", T, |v| {
+        v["event"] == "message" && v["body"] == "while the lists are out of reach"
+    });
+    assert_eq!(m["encryption"], "omemo", "{m:#}");
+    drop(bob_listens);
+
+    send(&bob, &alice, "to both of alice's devices");
+    let mut phone = Proc::spawn(alice.banter_on("phone", &["listen", "--omemo"]));
+    let m = phone.wait_for("bob's message on alice's phone", T, |v| {
+        v["event"] == "message" && v["direction"] == "in"
+    });
+    assert_eq!(m["body"], "to both of alice's devices", "{m:#}");
+    assert_eq!(m["encryption"], "omemo");
+}

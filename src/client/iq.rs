@@ -94,7 +94,7 @@ impl State {
                     IqPurpose::Room(q) => self.on_room_iq(q, Err(error.defined_condition), out),
                     IqPurpose::Omemo(q) => {
                         tracing::info!(?q, condition = ?error.defined_condition, "OMEMO question refused");
-                        self.omemo_answer(q, Err(()), out)
+                        self.omemo_answer(q, Err(error.defined_condition), out)
                     }
                     // A server without XEP-0215 offers nothing to check: that is the finding.
                     IqPurpose::NetCheck => self.start_net_check(Vec::new()),

@@ -18,6 +18,7 @@ use super::*;
 
 mod calls;
 mod devices;
+mod lists;
 mod two;
 
 /// Our OMEMO questions to servers, awaiting answers.
@@ -58,6 +59,8 @@ pub(super) struct OmemoClient {
     publishing: u32,
     /// Our device list was read (and fixed) since we came online.
     own_list_read: bool,
+    /// Reading our device list failed since we came online (said once).
+    own_list_failed: bool,
     /// `OmemoReady` was said since we came online.
     announced: bool,
     /// Devices whose messages we could not decrypt: a new session is begun with
@@ -170,6 +173,7 @@ impl State {
             out,
         );
         self.omemo.own_list_read = false;
+        self.omemo.own_list_failed = false;
         self.omemo.announced = false;
         self.omemo.publishing = 0;
         // The bundle is published just below in any case.
@@ -226,106 +230,6 @@ impl State {
                 fingerprint: o.fingerprint(),
             });
         }
-    }
-
-    /// The answer to one of our OMEMO questions (`Err`: an error answer).
-    pub(super) fn omemo_answer(
-        &mut self,
-        q: OmemoIq,
-        answer: Result<Option<Element>, ()>,
-        out: &mut Vec<Stanza>,
-    ) {
-        let refused = answer.is_err();
-        let payload = answer.ok().flatten();
-        let list = |p: &Option<Element>| {
-            p.as_ref()
-                .and_then(pep::fetched)
-                .and_then(|l| axolotl::parse_device_list(l).ok())
-                .unwrap_or_default()
-        };
-        let account = self.own.to_string();
-        match q {
-            OmemoIq::OwnList => {
-                let ids = list(&payload);
-                if let Err(e) = self.store.set_omemo_device_list(&account, &account, &ids) {
-                    self.store_err(e);
-                }
-                self.omemo.lists.insert(account, std::time::Instant::now());
-                self.publish_own_list(ids, out);
-                self.omemo.own_list_read = true;
-                self.omemo_maybe_ready();
-            }
-            OmemoIq::Publish => {
-                self.omemo.publishing = self.omemo.publishing.saturating_sub(1);
-                self.omemo_maybe_ready();
-                if refused {
-                    self.emit(Event::Error {
-                        message: "the server did not take our OMEMO keys (PEP): contacts cannot \
-                                  encrypt to this device"
-                            .into(),
-                    });
-                }
-            }
-            OmemoIq::List { peer } => {
-                let ids = list(&payload);
-                if let Err(e) = self.store.set_omemo_device_list(&account, &peer, &ids) {
-                    self.store_err(e);
-                }
-                self.omemo.lists_asked.remove(&peer);
-                self.omemo.lists.insert(peer, std::time::Instant::now());
-            }
-            OmemoIq::Bundle { peer, device } => {
-                let bundle = payload
-                    .as_ref()
-                    .and_then(pep::fetched)
-                    .and_then(|b| axolotl::parse_bundle(b).ok());
-                if bundle.is_none() {
-                    tracing::info!(%peer, device, "no usable OMEMO bundle");
-                }
-                self.omemo.bundles_asked.remove(&(peer.clone(), device));
-                self.omemo.bundles.insert((peer.clone(), device), bundle);
-                self.omemo_call_release(&peer, device, out);
-            }
-            q @ (OmemoIq::OwnList2 | OmemoIq::List2 { .. } | OmemoIq::Bundle2 { .. }) => {
-                self.omemo2_answer(q, payload, out)
-            }
-        }
-        self.omemo_flush(out);
-    }
-
-    /// A device list notification (PEP): kept; ours missing this device is fixed.
-    pub(super) fn omemo_list_changed(
-        &mut self,
-        owner: BareJid,
-        ids: Vec<u32>,
-        version: pep::Version,
-        out: &mut Vec<Stanza>,
-    ) {
-        let account = self.own.to_string();
-        let kept = match version {
-            pep::Version::Axolotl => {
-                self.store
-                    .set_omemo_device_list(&account, owner.as_str(), &ids)
-            }
-            pep::Version::Two => self
-                .store
-                .set_omemo2_device_list(&account, owner.as_str(), &ids),
-        };
-        if let Err(e) = kept {
-            self.store_err(e);
-        }
-        let lists = match version {
-            pep::Version::Axolotl => &mut self.omemo.lists,
-            pep::Version::Two => &mut self.omemo.lists2,
-        };
-        lists.insert(owner.to_string(), std::time::Instant::now());
-        if owner == self.own {
-            match version {
-                pep::Version::Axolotl => self.publish_own_list(ids, out),
-                pep::Version::Two => self.publish_own_list2(ids, out),
-            }
-        }
-        self.omemo_flush(out);
     }
 
     /// Takes a message to send for encryption: `false` when OMEMO is off (it goes as
