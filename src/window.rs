@@ -458,6 +458,7 @@ impl App {
     }
 
     /// Devices and call settings, kept in the data dir (no secrets in it).
+    /// Version 2: OMEMO on by default.
     fn save_settings(&self) {
         let s = &self.model.settings;
         let v = serde_json::json!({
@@ -468,6 +469,7 @@ impl App {
             "relay_only": s.relay_only,
             "calls_from_anyone": s.calls_from_anyone,
             "omemo": s.omemo,
+            "version": SETTINGS_VERSION,
         });
         let _ = std::fs::create_dir_all(&self.data_dir);
         if let Err(e) = std::fs::write(self.settings_path(), v.to_string()) {
@@ -492,7 +494,9 @@ impl App {
             echo_cancellation: flag("echo_cancellation", true),
             relay_only: flag("relay_only", false),
             calls_from_anyone: flag("calls_from_anyone", false),
-            omemo: flag("omemo", true),
+            // Before version 2, OMEMO was off unless turned on: a `false` kept then
+            // was the old default, not a choice, and OMEMO is on by default now.
+            omemo: flag("omemo", true) || v["version"].as_u64().unwrap_or(1) < 2,
         };
         if matches!(self.media.audio_in, SourceSpec::Mic(None)) {
             self.media.audio_in = SourceSpec::Mic(self.model.microphone.clone());
@@ -509,6 +513,9 @@ impl App {
         self.media.relay_only |= s.relay_only;
     }
 }
+
+/// The settings file's version (see `load_settings`).
+const SETTINGS_VERSION: u64 = 2;
 
 mod accounts;
 mod commands;

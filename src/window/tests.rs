@@ -253,6 +253,31 @@ fn settings_are_kept_and_applied_to_the_next_calls() {
     // The password is never among them.
     let text = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
     assert!(!text.contains("password"), "{text}");
+    // OMEMO turned off now stays off after a restart.
+    let off = Settings { omemo: false, ..s };
+    b.model.settings = off;
+    b.execute_for_test(UiCommand::ChangeSettings(off));
+    let mut c = app();
+    c.data_dir = dir.path().to_path_buf();
+    c.load_settings();
+    assert!(!c.model.settings.omemo);
+}
+
+/// Settings kept before OMEMO was on by default (no version) say `"omemo": false`
+/// without anyone having chosen it: OMEMO is on for them now.
+#[test]
+fn old_settings_get_omemo_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("settings.json"),
+        r#"{"microphone":null,"echo_cancellation":false,"relay_only":false,"calls_from_anyone":false,"omemo":false}"#,
+    )
+    .unwrap();
+    let mut a = app();
+    a.data_dir = dir.path().to_path_buf();
+    a.load_settings();
+    assert!(a.model.settings.omemo);
+    assert!(!a.model.settings.echo_cancellation, "the rest as kept");
 }
 
 #[test]
