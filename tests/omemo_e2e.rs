@@ -453,6 +453,95 @@ fn read_each_other(namespaces: &str, namespace: &str) {
     }
 }
 
+/// Prekeys used up are replaced on the server: three new slixmpp-omemo devices of
+/// Bob's (OMEMO 0.3, 2, 0.3) each begin a session with Alice from her published
+/// bundle, taking one prekey each. Afterwards both of her bundles, as Carol's
+/// slixmpp fetches them from the server, again hold 100 prekeys (one pool for both
+/// versions): the three used ones gone, three new ones in their place.
+#[test]
+fn prekeys_slixmpp_devices_use_are_replaced_on_the_server() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    let (mut alice_listens, ready) = listening(&alice);
+    let device = ready["device_id"].as_u64().unwrap();
+    let probe_state = tempfile::tempdir().unwrap();
+    let mut probe = slix_speaking(&carol, &server, probe_state.path(), "oldmemo,twomemo");
+    let mut bundle = |ns: &str| -> Vec<u64> {
+        probe.write_line(&format!(
+            r#"{{"cmd":"bundle","jid":"{}","device":{device},"namespace":"{ns}","tag":"{ns}"}}"#,
+            alice.jid
+        ));
+        let b = probe.wait_for(&format!("alice's {ns} bundle"), T, |v| {
+            v["tag"] == ns && (v["event"] == "bundle" || v["event"] == "error")
+        });
+        assert_eq!(b["event"], "bundle", "{b:#}");
+        b["prekeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_u64().unwrap())
+            .collect()
+    };
+    let before = bundle("oldmemo");
+    assert_eq!(before.len(), 100);
+    assert_eq!(bundle("twomemo"), before, "one pool for both versions");
+
+    let states: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    for (i, (state, ns)) in states
+        .iter()
+        .zip(["oldmemo", "twomemo", "oldmemo"])
+        .enumerate()
+    {
+        let mut b = slix_speaking(&bob, &server, state.path(), ns);
+        let body = format!("bob's device {i} begins");
+        b.write_line(&format!(
+            r#"{{"cmd":"send","to":"{}","body":"{body}"}}"#,
+            alice.jid
+        ));
+        let m = alice_listens.wait_for(&body, T, |v| {
+            v["event"] == "message" && v["body"] == body.as_str()
+        });
+        assert_eq!(m["encryption"], "omemo", "{m:#}");
+        b.wait_for("Alice's empty message", T, |v| v["event"] == "empty");
+        b.write_line(r#"{"cmd":"quit"}"#);
+    }
+
+    // Each new session republished the bundles; the last publication may still be
+    // on its way. New prekeys get ids above all earlier ones: three replacements
+    // take the highest id three up. (A device may pick a replacement made for the
+    // one before it: then two of the old ones are gone and two new ones are left.)
+    let top = *before.iter().max().unwrap();
+    let deadline = std::time::Instant::now() + T;
+    let (after, after2) = loop {
+        let (now, now2) = (bundle("oldmemo"), bundle("twomemo"));
+        let done = |b: &Vec<u64>| b.iter().max() >= Some(&(top + 3));
+        if (done(&now) && done(&now2)) || std::time::Instant::now() > deadline {
+            break (now, now2);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let said: Vec<&Value> = alice_listens
+        .seen
+        .iter()
+        .filter(|v| v["event"] == "error" || v["event"] == "omemo_session")
+        .collect();
+    assert_eq!(after.len(), 100, "{after:?}");
+    assert_eq!(
+        after.iter().max(),
+        Some(&(top + 3)),
+        "not three replacements: {after:?}; alice said {said:#?}"
+    );
+    let gone: Vec<_> = before.iter().filter(|k| !after.contains(k)).collect();
+    let new: Vec<_> = after.iter().filter(|k| !before.contains(k)).collect();
+    assert!(
+        (2..=3).contains(&gone.len()) && new.len() == gone.len(),
+        "gone {gone:?}, new {new:?}"
+    );
+    assert_eq!(after2, after, "one pool for both versions");
+}
+
 /// A broken session is repaired as Conversations does it: Bob lost his session
 /// with Alice (its row gone from his store); her next message cannot be read, so
 /// Bob begins a new session with an empty PreKey message, and her message after

@@ -25,6 +25,9 @@ stdin commands (one JSON object a line):
   {"cmd":"send_plain","to":JID,"body":TEXT}      unencrypted chat message; prints "sent" too.
   {"cmd":"subscribe","to":JID}                   presence subscription request.
   {"cmd":"devices","jid":JID}                    prints {"event":"devices",...} as known now.
+  {"cmd":"bundle","jid":JID,"device":N,"namespace":"oldmemo"|"twomemo"}
+        fetches that device's published bundle (PEP, straight from the server) and prints
+        {"event":"bundle","jid":BARE,"device":N,"namespace":..,"prekeys":[ids],"signed_prekey":ID}.
   {"cmd":"quit"}                                 disconnect and exit 0 (so does EOF on stdin).
   Every command may carry "tag"; it is copied into the event that answers it.
 
@@ -550,8 +553,34 @@ class Peer(slixmpp.ClientXMPP):
                               "active": {k: v for k, v in d.active},
                               "trust": d.trust_level_name} for d in
                              sorted(infos, key=lambda d: d.device_id)], **tag})
+        elif name == "bundle":
+            await self.report_bundle(JID(cmd["jid"]).bare, int(cmd["device"]), cmd["namespace"], tag)
         else:
             emit_error(f"unknown command {name!r}", **tag)
+
+    async def report_bundle(self, bare: str, device: int, namespace: str,
+                            tag: Dict[str, Any]) -> None:
+        """The prekey ids of a device's bundle as the server has it now (not python-omemo's cache)."""
+        if namespace == "twomemo":
+            ns, node, item = "urn:xmpp:omemo:2", "urn:xmpp:omemo:2:bundles", str(device)
+            prekey, signed, attr = "pk", "spk", "id"
+        else:
+            ns = "eu.siacs.conversations.axolotl"
+            node, item = f"{ns}.bundles:{device}", None
+            prekey, signed = "preKeyPublic", "signedPreKeyPublic"
+            attr = None
+        iq = await self.plugin["xep_0060"].get_items(bare, node, item_ids=[item] if item else None)
+        found = iq.xml.find(f".//{{http://jabber.org/protocol/pubsub}}item/{{{ns}}}bundle")
+        if found is None:
+            emit_error(f"no bundle for {bare}'s device {device} in {namespace}", **tag)
+            return
+        pre_attr = attr or "preKeyId"
+        spk_attr = attr or "signedPreKeyId"
+        ids = sorted(int(e.get(pre_attr)) for e in found.iter(f"{{{ns}}}{prekey}"))
+        spk = next(iter(found.iter(f"{{{ns}}}{signed}")), None)
+        emit({"event": "bundle", "jid": bare, "device": device, "namespace": namespace,
+              "prekeys": ids, "signed_prekey": int(spk.get(spk_attr)) if spk is not None else None,
+              **tag})
 
     async def refresh(self, sm: SessionManager, bare: str) -> None:
         for ns in self.omemo.loaded_namespaces():
