@@ -64,7 +64,7 @@ fn main() {
         let k = got.key_for("bob@x", *rid).unwrap();
         let material = s.decrypt(&k.data, k.kex).unwrap();
         let envelope = twomemo::open(&material, got.payload.as_ref().unwrap()).unwrap();
-        let body = twomemo::open_envelope(&envelope, "alice@x").unwrap();
+        let body = twomemo::open_envelope(&envelope, "alice@x", Some("bob@x")).unwrap();
         dec.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(body.as_deref(), Some(text.as_str()));
     }

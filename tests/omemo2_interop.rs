@@ -87,7 +87,8 @@ fn open_with(
     let material = session.decrypt(&k.data, k.kex).expect("decrypts");
     let p = e.payload.as_ref()?;
     let envelope = twomemo::open(&material, p).expect("the payload opens");
-    twomemo::open_envelope(&envelope, &jid(from)).expect("an envelope from the sender")
+    twomemo::open_envelope(&envelope, &jid(from), Some(&jid(to)))
+        .expect("an envelope from the sender")
 }
 
 fn python_encrypts(dir: &Path, to: &str, device: &str, bundle: &str, text: &str) -> Encrypted {
@@ -153,7 +154,7 @@ fn python_twomemo_begins_and_both_read_each_other() {
     let (mut session, material, used) = Session::accept(&alice, &k.data).unwrap();
     let envelope = twomemo::open(&material, e.payload.as_ref().unwrap()).unwrap();
     assert_eq!(
-        twomemo::open_envelope(&envelope, &jid("bob"))
+        twomemo::open_envelope(&envelope, &jid("bob"), Some(&jid("alice")))
             .unwrap()
             .as_deref(),
         Some("hello from python-twomemo")

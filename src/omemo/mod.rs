@@ -42,3 +42,10 @@ pub enum OmemoError {
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
 }
+
+/// Whether a received MAC is the one computed, compared in constant time (a
+/// comparison that stops at the first wrong byte tells a forger how far it got).
+pub(crate) fn same_mac(computed: &[u8], received: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    computed.len() == received.len() && bool::from(computed.ct_eq(received))
+}

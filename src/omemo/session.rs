@@ -416,7 +416,10 @@ impl Session {
                 signed,
             ],
         )?;
-        if want.get(..MAC_LEN) != Some(mac) {
+        if !want
+            .get(..MAC_LEN)
+            .is_some_and(|w| crate::omemo::same_mac(w, mac))
+        {
             return Err(OmemoError::BadMac);
         }
         let plain = cbc::Decryptor::<aes::Aes256>::new(&k.cipher.into(), &k.iv.into())

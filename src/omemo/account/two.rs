@@ -211,7 +211,11 @@ impl Omemo {
             }
         };
         let body = match &e.payload {
-            Some(p) => twomemo::open_envelope(&twomemo::open(&material, p)?, peer)?,
+            // Our own copies (our other devices') name the contact they went to.
+            Some(p) => {
+                let recipient = (peer != self.account).then_some(self.account.as_str());
+                twomemo::open_envelope(&twomemo::open(&material, p)?, peer, recipient)?
+            }
             None => None,
         };
         let fingerprint = keys::fingerprint(&twomemo::curve_of(session.their_identity())?);

@@ -277,7 +277,10 @@ impl Encrypted {
 
     /// The key for our device `rid` of account `jid`.
     pub fn key_for(&self, jid: &str, rid: u32) -> Option<&KeyFor> {
-        self.keys.iter().find(|k| k.rid == rid && k.jid == jid)
+        // JIDs' local and domain parts are case-insensitive (as the stream gives them).
+        self.keys
+            .iter()
+            .find(|k| k.rid == rid && k.jid.eq_ignore_ascii_case(jid))
     }
 }
 
@@ -317,7 +320,7 @@ pub fn open(key_material: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, OmemoErro
         return Err(OmemoError::Malformed("key material of the wrong length"));
     }
     let (enc, auth, iv) = session::expand(key, b"OMEMO Payload")?;
-    if session::mac16(&auth, &[ciphertext])?.as_slice() != tag {
+    if !crate::omemo::same_mac(&session::mac16(&auth, &[ciphertext])?, tag) {
         return Err(OmemoError::BadMac);
     }
     session::cbc_decrypt(&enc, &iv, ciphertext)
@@ -345,7 +348,11 @@ pub fn envelope(body: &str, from: &str, to: &str) -> Vec<u8> {
 /// The body in an SCE envelope from `sender` (bare JID): `None` for an envelope
 /// without one. An envelope that says it is from someone else is refused: anyone
 /// could otherwise replay another's words as their own.
-pub fn open_envelope(bytes: &[u8], sender: &str) -> Result<Option<String>, OmemoError> {
+pub fn open_envelope(
+    bytes: &[u8],
+    sender: &str,
+    recipient: Option<&str>,
+) -> Result<Option<String>, OmemoError> {
     if bytes.len() > MAX_ENVELOPE {
         return Err(OmemoError::Malformed("an SCE envelope too large"));
     }
@@ -368,6 +375,17 @@ pub fn open_envelope(bytes: &[u8], sender: &str) -> Result<Option<String>, Omemo
     let from_bare = from.split('/').next().unwrap_or_default();
     if !from_bare.eq_ignore_ascii_case(sender) {
         return Err(OmemoError::UntrustedIdentity);
+    }
+    // Whom the sender wrote to, sealed with the text: a message to someone else,
+    // passed on to us by them or a server, is not ours to show as written to us.
+    let to = e.get_child("to", SCE_NS).and_then(|t| t.attr("jid"));
+    if let (Some(to), Some(recipient)) = (to, recipient) {
+        let to_bare = to.split('/').next().unwrap_or_default();
+        if !to_bare.eq_ignore_ascii_case(recipient) {
+            return Err(OmemoError::Malformed(
+                "an SCE envelope addressed to someone else",
+            ));
+        }
     }
     let content = e
         .get_child("content", SCE_NS)

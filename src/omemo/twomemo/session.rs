@@ -343,7 +343,7 @@ impl Session {
         let their = PublicKey::from(key32(&m.dh_pub, "not a ratchet key")?);
         let mk = self.message_key(their, m.n, m.pn)?;
         let (enc, auth, iv) = expand(&mk, b"OMEMO Message Key Material")?;
-        if mac16(&auth, &[&self.ad, &a.message])?.as_slice() != a.mac.as_slice() {
+        if !crate::omemo::same_mac(&mac16(&auth, &[&self.ad, &a.message])?, &a.mac) {
             return Err(OmemoError::BadMac);
         }
         let plain = cbc_decrypt(&enc, &iv, &m.ciphertext)?;

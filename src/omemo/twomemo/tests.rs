@@ -214,30 +214,42 @@ fn messages_and_device_lists_go_through_xml() {
 fn an_envelope_names_its_sender_and_another_is_refused() {
     let e = envelope("hi <there> & you", "alice@x", "bob@x");
     assert_eq!(
-        open_envelope(&e, "alice@x").unwrap().as_deref(),
+        open_envelope(&e, "alice@x", None).unwrap().as_deref(),
         Some("hi <there> & you")
     );
     assert_eq!(
-        open_envelope(&e, "mallory@x"),
+        open_envelope(&e, "mallory@x", None),
         Err(OmemoError::UntrustedIdentity)
+    );
+    // Sealed for Bob: Bob reads it; passed on to Carol, it is refused.
+    assert!(open_envelope(&e, "alice@x", Some("bob@x")).is_ok());
+    assert!(open_envelope(&e, "alice@x", Some("Bob@X")).is_ok());
+    assert_eq!(
+        open_envelope(&e, "alice@x", Some("carol@x")),
+        Err(OmemoError::Malformed(
+            "an SCE envelope addressed to someone else"
+        ))
     );
     let no_body =
         format!("<envelope xmlns='{SCE_NS}'><content/><from jid='alice@x/phone'/></envelope>");
-    assert_eq!(open_envelope(no_body.as_bytes(), "alice@x").unwrap(), None);
+    assert_eq!(
+        open_envelope(no_body.as_bytes(), "alice@x", None).unwrap(),
+        None
+    );
     // As ElementTree writes it, with prefixes.
     let prefixed = format!(
         "<ns0:envelope xmlns:ns0='{SCE_NS}'><ns0:content><ns1:body xmlns:ns1='jabber:client'>hi</ns1:body></ns0:content><ns0:from jid='alice@x'/></ns0:envelope>"
     );
     assert_eq!(
-        open_envelope(prefixed.as_bytes(), "alice@x")
+        open_envelope(prefixed.as_bytes(), "alice@x", None)
             .unwrap()
             .as_deref(),
         Some("hi")
     );
     let no_from = format!("<envelope xmlns='{SCE_NS}'><content/></envelope>");
-    assert!(open_envelope(no_from.as_bytes(), "alice@x").is_err());
-    assert!(open_envelope(b"\xff\xfe", "alice@x").is_err());
-    assert!(open_envelope(b"<x/>", "alice@x").is_err());
+    assert!(open_envelope(no_from.as_bytes(), "alice@x", None).is_err());
+    assert!(open_envelope(b"\xff\xfe", "alice@x", None).is_err());
+    assert!(open_envelope(b"<x/>", "alice@x", None).is_err());
 }
 
 #[test]
@@ -248,7 +260,7 @@ fn an_envelope_nested_thousands_deep_or_huge_is_refused_unparsed() {
         "</a>".repeat(20_000)
     );
     assert_eq!(
-        open_envelope(deep.as_bytes(), "alice@x"),
+        open_envelope(deep.as_bytes(), "alice@x", None),
         Err(OmemoError::Malformed("an SCE envelope nested too deep"))
     );
     // Quoted `/>` does not hide the depth.
@@ -256,11 +268,11 @@ fn an_envelope_nested_thousands_deep_or_huge_is_refused_unparsed() {
         "<envelope xmlns='{SCE_NS}'>{}</envelope>",
         "<a x='/>/>'>".repeat(40)
     );
-    assert!(open_envelope(sly.as_bytes(), "alice@x").is_err());
+    assert!(open_envelope(sly.as_bytes(), "alice@x", None).is_err());
     let huge = vec![b'x'; MAX_ENVELOPE + 1];
-    assert!(open_envelope(&huge, "alice@x").is_err());
+    assert!(open_envelope(&huge, "alice@x", None).is_err());
     // What a chat client sends is well within.
-    assert!(open_envelope(&envelope("hi", "alice@x", "bob@x"), "alice@x").is_ok());
+    assert!(open_envelope(&envelope("hi", "alice@x", "bob@x"), "alice@x", None).is_ok());
     assert_eq!(depth("<a><b/><c><d/></c></a>"), 3);
     assert_eq!(depth("<a><!-- <x> --><?pi?></a>"), 1);
 }
