@@ -2,6 +2,8 @@
 //! answering automatically, through a real Prosody on loopback. Median of 20 calls.
 //!
 //!     cargo bench --bench call_setup
+//!     OMEMO=1 cargo bench --bench call_setup   # both with OMEMO, sessions begun by a
+//!                                             # message first: fingerprints sealed
 //!
 //! Prints one JSON line; BENCHMARKS.md records the figures.
 
@@ -42,6 +44,7 @@ async fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(20);
+    let omemo = std::env::var("OMEMO").is_ok_and(|v| v == "1");
     let server = support::Prosody::start();
     let alice = server.user("alice");
     let bob = server.user("bob");
@@ -49,8 +52,12 @@ async fn main() {
     let mut bob_cfg = bob.config("phone");
     bob_cfg.media = Some(media(880.0));
     bob_cfg.call_policy.allowed = vec![BareJid::new(&alice.jid).unwrap()];
+    bob_cfg.omemo = omemo;
     let mut b = client::start(bob_cfg).await.expect("bob");
     wait(&mut b, |e| matches!(e, Event::CaughtUp { .. })).await;
+    if omemo {
+        wait(&mut b, |e| matches!(e, Event::OmemoReady { .. })).await;
+    }
     // Bob answers every call at once.
     let answerer = tokio::spawn(async move {
         while let Some(ev) = b.next_event().await {
@@ -64,9 +71,25 @@ async fn main() {
 
     let mut alice_cfg = alice.config("pc");
     alice_cfg.media = Some(media(440.0));
+    alice_cfg.omemo = omemo;
     let mut a = client::start(alice_cfg).await.expect("alice");
     wait(&mut a, |e| matches!(e, Event::Connected { .. })).await;
     wait(&mut a, |e| matches!(e, Event::CaughtUp { .. })).await;
+    if omemo {
+        wait(&mut a, |e| matches!(e, Event::OmemoReady { .. })).await;
+        // As between contacts who have chatted: an OMEMO session with Bob's device.
+        a.send(Command::SendMessage {
+            id: "hello".into(),
+            to: BareJid::new(&bob.jid).unwrap(),
+            body: "hello".into(),
+        });
+        wait(
+            &mut a,
+            |e| matches!(e, Event::MessageAcked { id } if id == "hello"),
+        )
+        .await;
+    }
+    let mut sealed = 0;
 
     let mut setup_ms = Vec::new();
     for i in 0..runs {
@@ -77,11 +100,16 @@ async fn main() {
             to: Jid::new(&bob.jid).unwrap(),
             video: false,
         });
-        wait(
-            &mut a,
-            |e| matches!(e, Event::CallAudio { id: got } if *got == id),
-        )
-        .await;
+        loop {
+            match wait(&mut a, |e| {
+                matches!(e, Event::CallAudio { id: got } | Event::CallOmemo { id: got, .. } if *got == id)
+            })
+            .await
+            {
+                Event::CallOmemo { .. } => sealed += 1,
+                _ => break,
+            }
+        }
         setup_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
         a.send(Command::Hangup { id: id.clone() });
         wait(
@@ -102,6 +130,7 @@ async fn main() {
         "{}",
         serde_json::json!({
             "calls": sorted.len(),
+            "omemo_sealed": sealed,
             "setup_ms_median": pct(0.5),
             "setup_ms_p90": pct(0.9),
             "setup_ms_min": sorted[0],
