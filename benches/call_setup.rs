@@ -100,15 +100,12 @@ async fn main() {
             to: Jid::new(&bob.jid).unwrap(),
             video: false,
         });
-        loop {
-            match wait(&mut a, |e| {
-                matches!(e, Event::CallAudio { id: got } | Event::CallOmemo { id: got, .. } if *got == id)
-            })
-            .await
-            {
-                Event::CallOmemo { .. } => sealed += 1,
-                _ => break,
-            }
+        while let Event::CallOmemo { .. } = wait(&mut a, |e| {
+            matches!(e, Event::CallAudio { id: got } | Event::CallOmemo { id: got, .. } if *got == id)
+        })
+        .await
+        {
+            sealed += 1;
         }
         setup_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
         a.send(Command::Hangup { id: id.clone() });
