@@ -341,7 +341,8 @@ fn another_identity_for_a_known_device_is_refused_and_trust_stays() {
     assert_eq!(s.left_out.len(), 1);
 }
 
-/// 24 new devices begin sessions with Bob, in turn OMEMO 0.3 and OMEMO 2, each
+/// 120 new devices (more than the 100 prekeys Bob offers at a time) begin
+/// sessions with Bob, in turn OMEMO 0.3 and OMEMO 2, each
 /// from the bundle Bob publishes at that moment: every first message reads, each
 /// takes one prekey, which is gone from the next bundle and replaced by one never
 /// offered before (one pool for both versions); Bob always offers 100.
@@ -358,7 +359,7 @@ fn used_prekeys_are_replaced_and_every_new_session_reads() {
             .collect::<BTreeSet<u32>>()
     };
     let mut offered = ids(&bundle_of(&bob));
-    for i in 0..24 {
+    for i in 0..120 {
         let before = ids(&bundle_of(&bob));
         assert_eq!(before.len(), 100);
         let sa = Store::in_memory().unwrap();
