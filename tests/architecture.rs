@@ -201,3 +201,71 @@ fn no_source_file_is_too_long() {
         long.join("\n")
     );
 }
+
+/// The binary wires, the library serves: the front ends' crates (the window's
+/// toolkit, the command line's parser, the OS keyring, desktop notifications,
+/// logging set up) are optional, behind the `app` feature the binary requires, and
+/// no module of the library names them. `cargo check --lib --no-default-features`
+/// builds the library without them.
+#[test]
+fn the_library_needs_no_front_end() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(here.join("Cargo.toml")).unwrap();
+    let front = [
+        ("banter-ui", "banter_ui"),
+        ("clap", "clap"),
+        ("keyring", "keyring"),
+        ("notify-rust", "notify_rust"),
+        ("tracing-subscriber", "tracing_subscriber"),
+        ("directories", "directories"),
+    ];
+    let app = manifest
+        .lines()
+        .find(|l| l.starts_with("app = ["))
+        .expect("an `app` feature");
+    assert!(
+        manifest.contains("required-features = [\"app\"]"),
+        "the binary requires `app`"
+    );
+    for (package, _) in front {
+        let line = manifest
+            .lines()
+            .find(|l| l.starts_with(&format!("{package} = ")))
+            .unwrap_or_else(|| panic!("{package} not in Cargo.toml"));
+        assert!(
+            line.contains("optional = true"),
+            "{package} is not optional"
+        );
+        assert!(
+            app.contains(&format!("\"dep:{package}\"")),
+            "{package} not in `app`"
+        );
+    }
+    // The binary's own modules, declared in main.rs.
+    let main = std::fs::read_to_string(here.join("src/main.rs")).unwrap();
+    let binary: Vec<String> = main
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("mod ")?
+                .strip_suffix(';')
+                .map(str::to_string)
+        })
+        .collect();
+    let mut files = Vec::new();
+    rs_files(&here.join("src"), &mut files);
+    let mut named = Vec::new();
+    for f in files {
+        let m = module_of(&here.join("src"), &f);
+        let is_main = f.file_name().is_some_and(|n| n == "main.rs") && m.is_empty();
+        if is_main || m.first().is_some_and(|top| binary.contains(top)) {
+            continue;
+        }
+        let src = std::fs::read_to_string(&f).unwrap();
+        for (_, krate) in front {
+            if src.contains(&format!("{krate}::")) || src.contains(&format!("use {krate}")) {
+                named.push(format!("{} names {krate}", f.display()));
+            }
+        }
+    }
+    assert!(named.is_empty(), "{named:#?}");
+}
