@@ -30,6 +30,7 @@ struct Dir<'a> {
     own: &'a BareJid,
     features: &'a HashMap<String, Vec<String>>,
     caps_asked: &'a HashMap<String, (Instant, Vec<Jid>)>,
+    omemo: &'a super::omemo::OmemoClient,
 }
 
 impl Directory for Dir<'_> {
@@ -70,6 +71,10 @@ impl Directory for Dir<'_> {
         let device = Jid::from(device.clone());
         self.caps_asked.values().any(|(_, js)| js.contains(&device))
     }
+
+    fn keys_pending(&self, call: &str) -> bool {
+        self.omemo.keys_pending(call)
+    }
 }
 
 impl State {
@@ -86,9 +91,15 @@ impl State {
             own: &self.own,
             features: &self.features,
             caps_asked: &self.caps_asked,
+            omemo: &self.omemo,
         };
         f(&mut self.endpoint, &dir, Instant::now());
         self.drain_calls(out);
+    }
+
+    /// Keys a call's fingerprints waited for came (or will not): held calls go.
+    pub(super) fn calls_keys_arrived(&mut self, out: &mut Vec<Stanza>) {
+        self.with_calls(out, |ep, dir, _| ep.keys_arrived(dir));
     }
 
     fn drain_calls(&mut self, out: &mut Vec<Stanza>) {
@@ -96,10 +107,8 @@ impl State {
             match ev {
                 endpoint::Event::Send(s) => {
                     self.omemo_call_prepare(&s, out);
-                    if let Some(s) = self.omemo_call_hold(s, out) {
-                        let s = self.omemo_call_out(s);
-                        out.push(s)
-                    }
+                    let s = self.omemo_call_out(s);
+                    out.push(s)
                 }
                 endpoint::Event::Media { call, command } => self.media_work(&call, command),
                 endpoint::Event::State {
@@ -207,6 +216,7 @@ impl State {
             own: &self.own,
             features: &self.features,
             caps_asked: &self.caps_asked,
+            omemo: &self.omemo,
         };
         bare == self.own || self.endpoint.has_call_with(&bare) || dir.may_call(&bare)
     }
@@ -275,7 +285,7 @@ impl State {
     }
 
     pub(super) fn on_jmi_message(&mut self, m: Message, out: &mut Vec<Stanza>) {
-        self.omemo_call_jmi(&m);
+        self.omemo_call_jmi(&m, out);
         self.with_calls(out, |ep, dir, now| ep.handle_jmi(&m, now, dir));
     }
 

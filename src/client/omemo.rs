@@ -70,9 +70,10 @@ pub(super) struct OmemoClient {
     repaired: HashMap<(String, u32), std::time::Instant>,
     /// Calls' OMEMO checks, by call id (calls.rs).
     calls: HashMap<String, calls::CallKeys>,
-    /// A call's Jingle requests held until the bundle of the device that answered
-    /// is here (calls.rs).
-    held: Vec<calls::Held>,
+    /// Calls whose fingerprints wait to be sealed to the device that answered, by
+    /// call id: that device (peer, id), whose bundle is on its way. The call
+    /// endpoint holds their session-initiate meanwhile (`Directory::keys_pending`).
+    sealing: HashMap<String, (String, u32)>,
     /// OMEMO 2's device lists, bundles and repairs, as the fields above (two.rs).
     lists2: HashMap<String, std::time::Instant>,
     lists2_asked: HashSet<String>,
@@ -95,6 +96,11 @@ impl OmemoClient {
     /// Our device is ready: messages are encrypted.
     pub(super) fn is_on(&self) -> bool {
         self.omemo.is_some()
+    }
+
+    /// Whether call `id`'s fingerprints wait for a bundle on its way.
+    pub(super) fn keys_pending(&self, id: &str) -> bool {
+        self.sealing.contains_key(id)
     }
 }
 
@@ -160,7 +166,7 @@ impl State {
             }
         }
         // Questions of the old stream get no answer: what waited for them goes.
-        self.omemo_call_release_all(out);
+        self.omemo_call_keys_lost(out);
         // Lists may have changed while we were away.
         self.omemo.lists.clear();
         self.omemo.lists_asked.clear();

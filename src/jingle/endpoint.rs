@@ -40,6 +40,10 @@ pub const MAX_SID: usize = 256;
 const REMEMBERED_ENDED: usize = 256;
 /// How long an offer waits for the features of the device that took the call.
 pub const FEATURES_WAIT: Duration = Duration::from_secs(2);
+/// How long a session-initiate waits for the keys that seal its fingerprints
+/// (`Directory::keys_pending`); past it, it goes unsealed (the call unverified)
+/// rather than not at all.
+pub const KEYS_WAIT: Duration = Duration::from_secs(3);
 
 /// What the endpoint needs to know about the world, asked when it matters.
 pub trait Directory {
@@ -53,6 +57,13 @@ pub trait Directory {
     /// Whether the device takes redundant audio (RED) in our offer: another Banter.
     /// (A peer's own offer with RED is answered with it regardless.)
     fn takes_red(&self, _device: &FullJid) -> bool {
+        false
+    }
+    /// Whether what call `call` sends is to be sealed (its DTLS fingerprints
+    /// encrypted to the peer's device, OMEMO) with keys still on their way: its
+    /// session-initiate, and what follows it, wait for them (`keys_arrived`), at
+    /// most [`KEYS_WAIT`].
+    fn keys_pending(&self, _call: &str) -> bool {
         false
     }
 }
@@ -247,6 +258,10 @@ struct Entry {
     active_at: Option<Instant>,
     /// A media engine was asked for and not closed.
     media: bool,
+    /// Our session-initiate and what followed it, held until then at the most for
+    /// the keys that seal it (`Directory::keys_pending`).
+    held: Vec<Stanza>,
+    hold_until: Option<Instant>,
 }
 
 /// All calls of one account.
@@ -302,7 +317,7 @@ impl Endpoint {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.calls
             .values()
-            .flat_map(|c| [c.deadline, c.offer_wait])
+            .flat_map(|c| [c.deadline, c.offer_wait, c.hold_until])
             .flatten()
             .min()
     }
@@ -311,6 +326,10 @@ impl Endpoint {
         let due = |t: Option<Instant>| t.is_some_and(|d| d <= now);
         let ids: Vec<String> = self.calls.keys().cloned().collect();
         for id in ids {
+            if self.calls.get(&id).is_some_and(|e| due(e.hold_until)) {
+                tracing::info!(call = %id, "the keys to seal the call did not come: it goes unsealed");
+                self.release(&id);
+            }
             if let Some(e) = self.calls.get_mut(&id).filter(|e| due(e.offer_wait)) {
                 e.offer_wait = None;
                 self.run(&id, vec![Output::CreateOffer], now, dir);
@@ -475,6 +494,30 @@ impl Endpoint {
         }
     }
 
+    /// Keys arrived (or were given up on): held calls whose keys are no longer
+    /// pending send what they held.
+    pub fn keys_arrived(&mut self, dir: &dyn Directory) {
+        let ready: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(id, e)| e.hold_until.is_some() && !dir.keys_pending(id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ready {
+            self.release(&id);
+        }
+    }
+
+    fn release(&mut self, id: &str) {
+        let Some(e) = self.calls.get_mut(id) else {
+            return;
+        };
+        e.hold_until = None;
+        for s in std::mem::take(&mut e.held) {
+            self.send(s);
+        }
+    }
+
     /// What a call's media engine did.
     pub fn handle_media(&mut self, id: &str, r: MediaResult, now: Instant, dir: &dyn Directory) {
         let input = match r {
@@ -555,6 +598,8 @@ impl Endpoint {
             started: now,
             active_at: None,
             media: false,
+            held: Vec::new(),
+            hold_until: None,
         };
         self.calls.insert(id, entry);
     }

@@ -34,19 +34,6 @@ pub(in crate::client) struct CallKeys {
     seen: Vec<(Element, Element)>,
 }
 
-/// A call's Jingle requests held for the bundle of the device that answered.
-pub(in crate::client) struct Held {
-    sid: String,
-    peer: String,
-    device: u32,
-    stanzas: Vec<Stanza>,
-    /// Past it they go unsealed (the call unverified) rather than not at all.
-    until: Instant,
-}
-
-/// How long a call waits for the answering device's bundle.
-const HOLD: std::time::Duration = std::time::Duration::from_secs(3);
-
 /// Requests of one call remembered in `seen` (initiate, accept, a few contents).
 const SEEN_PER_CALL: usize = 6;
 
@@ -100,96 +87,29 @@ impl State {
         }
     }
 
-    /// A Jingle request of a call whose fingerprints are to be sealed to a device we
-    /// have no session with and whose bundle is on its way (the callee answered
-    /// before it came): held, with the call's later requests in order, until the
-    /// bundle's answer (`omemo_call_release`). `Some`: it goes now.
-    pub(in crate::client) fn omemo_call_hold(
-        &mut self,
-        s: Stanza,
-        out: &mut Vec<Stanza>,
-    ) -> Option<Stanza> {
-        let Stanza::Iq(Iq::Set {
-            to: Some(to),
-            payload,
-            ..
-        }) = &s
-        else {
-            return Some(s);
-        };
-        if !payload.is("jingle", crate::jingle::NS) {
-            return Some(s);
-        }
-        let sid = payload.attr("sid").unwrap_or_default().to_string();
-        if let Some(h) = self.omemo.held.iter_mut().find(|h| h.sid == sid) {
-            h.stanzas.push(s);
-            return None;
-        }
-        if jingle_action(payload) != Some(Action::SessionInitiate) {
-            return Some(s);
-        }
-        let peer = to.to_bare().to_string();
-        let Some(device) = self.omemo.calls.get(&sid).and_then(|k| k.device) else {
-            return Some(s);
-        };
-        let has = self
-            .omemo
-            .omemo
-            .as_mut()
-            .is_some_and(|o| o.has_session(&self.store, &peer, device).unwrap_or(false));
-        if has || self.omemo.bundles.contains_key(&(peer.clone(), device)) {
-            return Some(s);
-        }
-        // Not asked for when it rang (a device we did not know of): asked now.
-        self.omemo_ask_bundle(&peer, device, out);
-        tracing::info!(%sid, device, "session-initiate held for the callee's device's bundle");
-        self.omemo.held.push(Held {
-            sid,
-            peer,
-            device,
-            stanzas: vec![s],
-            until: Instant::now() + HOLD,
-        });
-        None
-    }
-
-    /// The bundle of `peer`'s `device` came (or the server said it has none): the
-    /// calls held for it go, sealed if they can be.
-    pub(in crate::client) fn omemo_call_release(
+    /// The bundle of `peer`'s `device` came (or the server said it has none): calls
+    /// waiting for it to seal their fingerprints wait no more.
+    pub(in crate::client) fn omemo_call_keys(
         &mut self,
         peer: &str,
         device: u32,
         out: &mut Vec<Stanza>,
     ) {
-        self.release_held(|h| h.peer == peer && h.device == device, out);
+        let before = self.omemo.sealing.len();
+        self.omemo
+            .sealing
+            .retain(|_, (p, d)| !(p == peer && *d == device));
+        if self.omemo.sealing.len() != before {
+            self.calls_keys_arrived(out);
+        }
     }
 
-    /// Everything held goes (a new stream: the bundles asked for will not come).
-    pub(in crate::client) fn omemo_call_release_all(&mut self, out: &mut Vec<Stanza>) {
-        self.release_held(|_| true, out);
-    }
-
-    /// Holds past their time go, unsealed where the bundle never came.
-    pub(in crate::client) fn omemo_call_release_late(&mut self, out: &mut Vec<Stanza>) {
-        let now = Instant::now();
-        self.release_held(|h| h.until <= now, out);
-    }
-
-    /// When the next hold runs out.
-    pub(in crate::client) fn next_hold_deadline(&self) -> Option<Instant> {
-        self.omemo.held.iter().map(|h| h.until).min()
-    }
-
-    fn release_held(&mut self, which: impl Fn(&Held) -> bool, out: &mut Vec<Stanza>) {
-        let (ready, waiting): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.omemo.held)
-            .into_iter()
-            .partition(|h| which(h));
-        self.omemo.held = waiting;
-        for h in ready {
-            for s in h.stanzas {
-                let s = self.omemo_call_out(s);
-                out.push(s);
-            }
+    /// A new stream: the bundles asked for on the old one will not come; calls
+    /// waiting for them go (unsealed where no session or bundle is here).
+    pub(in crate::client) fn omemo_call_keys_lost(&mut self, out: &mut Vec<Stanza>) {
+        if !self.omemo.sealing.is_empty() {
+            self.omemo.sealing.clear();
+            self.calls_keys_arrived(out);
         }
     }
 
@@ -245,8 +165,10 @@ impl State {
     }
 
     /// A JMI message about a call: the device the peer's proceed names is kept (the
-    /// first one: a later proceed does not change it).
-    pub(in crate::client) fn omemo_call_jmi(&mut self, m: &Message) {
+    /// first one: a later proceed does not change it). Without a session or bundle
+    /// for it, its bundle is asked for (unless it is on its way since the call
+    /// rang), and the call's session-initiate waits for it (`keys_pending`).
+    pub(in crate::client) fn omemo_call_jmi(&mut self, m: &Message, out: &mut Vec<Stanza>) {
         if !self.omemo.is_on() {
             return;
         }
@@ -264,13 +186,29 @@ impl State {
             return;
         }
         let keys = self.omemo.calls.entry(id.to_string()).or_default();
-        keys.device.get_or_insert(device);
+        let device = *keys.device.get_or_insert(device);
+        let peer = from.to_bare().to_string();
+        let has = self
+            .omemo
+            .omemo
+            .as_mut()
+            .is_some_and(|o| o.has_session(&self.store, &peer, device).unwrap_or(false));
+        if has || self.omemo.bundles.contains_key(&(peer.clone(), device)) {
+            return;
+        }
+        self.omemo_ask_bundle(&peer, device, out);
+        tracing::info!(
+            call = id,
+            device,
+            "the call waits for the answering device's bundle"
+        );
+        self.omemo.sealing.insert(id.to_string(), (peer, device));
     }
 
     /// A call ended: its keys go, and whatever of it was held.
     pub(in crate::client) fn omemo_call_ended(&mut self, id: &str) {
         self.omemo.calls.remove(id);
-        self.omemo.held.retain(|h| h.sid != id);
+        self.omemo.sealing.remove(id);
     }
 
     /// A Jingle request from `from`: its sealed fingerprints opened in place. `Err`

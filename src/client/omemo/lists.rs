@@ -84,7 +84,7 @@ impl State {
                 }
                 self.omemo.bundles_asked.remove(&(peer.clone(), device));
                 self.omemo.bundles.insert((peer.clone(), device), bundle);
-                self.omemo_call_release(&peer, device, out);
+                self.omemo_call_keys(&peer, device, out);
             }
             q @ (OmemoIq::OwnList2 | OmemoIq::List2 { .. } | OmemoIq::Bundle2 { .. }) => {
                 self.omemo2_answer(q, payload, out)

@@ -372,22 +372,17 @@ impl State {
         );
     }
 
-    /// When rooms are next asked whether they still have us, a join is due, or a
-    /// call held for a bundle goes anyway (the account's one timer for these).
+    /// When rooms are next asked whether they still have us, or a join is due (the
+    /// account's one timer for these).
     pub(in crate::client) fn next_account_timer(&self) -> Option<Instant> {
-        [
-            self.room_ping_at,
-            self.next_join_deadline(),
-            self.next_hold_deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        [self.room_ping_at, self.next_join_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub(in crate::client) fn on_account_timer(&mut self, out: &mut Vec<Stanza>) {
         self.expire_room_joins();
-        self.omemo_call_release_late(out);
         if self.room_ping_at.is_some_and(|t| t <= Instant::now()) {
             self.ping_rooms(false, out);
         }

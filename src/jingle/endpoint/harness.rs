@@ -39,6 +39,27 @@ impl Directory for Open {
     }
 }
 
+/// `Open`, and calls whose fingerprints wait for keys on their way (OMEMO bundles).
+#[derive(Default)]
+pub struct Dir {
+    pub sealing: BTreeSet<String>,
+}
+
+impl Directory for Dir {
+    fn may_call(&self, _: &BareJid) -> bool {
+        true
+    }
+    fn bundles(&self, _: &FullJid) -> Option<bool> {
+        Some(true)
+    }
+    fn features_pending(&self, _: &FullJid) -> bool {
+        false
+    }
+    fn keys_pending(&self, call: &str) -> bool {
+        self.sealing.contains(call)
+    }
+}
+
 /// How the network treats each stanza.
 #[derive(Debug, Clone, Copy)]
 pub struct Net {
@@ -108,6 +129,9 @@ pub struct World {
     pub direct: BTreeSet<String>,
     /// Who placed each call.
     pub placed: BTreeMap<String, usize>,
+    pub dirs: [Dir; 2],
+    /// Calls `side` places wait for keys to seal them (until `keys_arrive`).
+    pub keys_slow: [bool; 2],
 }
 
 impl World {
@@ -133,6 +157,8 @@ impl World {
             seen: Vec::new(),
             direct: BTreeSet::new(),
             placed: BTreeMap::new(),
+            dirs: [Dir::default(), Dir::default()],
+            keys_slow: [false, false],
         }
     }
 
@@ -152,20 +178,30 @@ impl World {
             self.direct.insert(id.to_string());
         }
         self.placed.insert(id.to_string(), side);
+        if self.keys_slow[side] {
+            self.dirs[side].sealing.insert(id.to_string());
+        }
         let now = self.now;
-        let _ = self.eps[side].place(id.to_string(), to, video, now, &Open);
+        let _ = self.eps[side].place(id.to_string(), to, video, now, &self.dirs[side]);
         self.drain(side);
     }
 
     pub fn user(&mut self, side: usize, call: &str, input: Input) {
         let now = self.now;
-        self.eps[side].input(call, input, now, &Open);
+        self.eps[side].input(call, input, now, &self.dirs[side]);
+        self.drain(side);
+    }
+
+    /// The keys `side`'s calls waited for came.
+    pub fn keys_arrive(&mut self, side: usize) {
+        self.dirs[side].sealing.clear();
+        self.eps[side].keys_arrived(&self.dirs[side]);
         self.drain(side);
     }
 
     pub fn hang_up_all(&mut self, side: usize) {
         let now = self.now;
-        self.eps[side].hang_up_all(now, &Open);
+        self.eps[side].hang_up_all(now, &self.dirs[side]);
         self.drain(side);
     }
 
@@ -201,7 +237,7 @@ impl World {
                 self.handle(due);
             } else if let Some((_, side)) = next_timer {
                 let now = self.now;
-                self.eps[side].handle_timeout(now, &Open);
+                self.eps[side].handle_timeout(now, &self.dirs[side]);
                 self.drain(side);
             }
         }
@@ -217,13 +253,14 @@ impl World {
         match due {
             Due::Deliver { to, stanza } => match to_stanza(stanza) {
                 Some(Stanza::Message(m)) if self.eps[to].is_jmi(&m) => {
-                    self.eps[to].handle_jmi(&m, now, &Open);
+                    self.eps[to].handle_jmi(&m, now, &self.dirs[to]);
                 }
                 Some(Stanza::Iq(Iq::Set {
                     from, id, payload, ..
-                })) => self.eps[to].handle_jingle(from, id, &payload, now, &Open),
+                })) => self.eps[to].handle_jingle(from, id, &payload, now, &self.dirs[to]),
                 Some(Stanza::Iq(Iq::Result { from, id, .. })) => {
-                    self.eps[to].handle_iq_answer(&id, from.as_ref(), IqAnswer::Done, now, &Open);
+                    let dir = &self.dirs[to];
+                    self.eps[to].handle_iq_answer(&id, from.as_ref(), IqAnswer::Done, now, dir);
                 }
                 Some(Stanza::Iq(Iq::Error { from, id, .. })) => {
                     self.eps[to].handle_iq_answer(
@@ -231,7 +268,7 @@ impl World {
                         from.as_ref(),
                         IqAnswer::Refused,
                         now,
-                        &Open,
+                        &self.dirs[to],
                     );
                 }
                 _ => {}
@@ -239,7 +276,7 @@ impl World {
             Due::Media { side, call, r } => {
                 // An engine that was closed says nothing more.
                 if self.media[side].get(&call).is_some_and(|m| !m.closed) {
-                    self.eps[side].handle_media(&call, r, now, &Open);
+                    self.eps[side].handle_media(&call, r, now, &self.dirs[side]);
                 }
             }
         }

@@ -17,6 +17,8 @@ impl Endpoint {
             self.run_one(id, o, now, dir);
         }
         if self.calls.get(id).is_some_and(|c| c.call.is_ended()) {
+            // What was held never goes: the peer never had the session, and hears
+            // of the end by JMI (`finish`).
             self.remember_ended(id);
             if let Some(c) = self.calls.remove(id) {
                 if c.media {
@@ -40,10 +42,24 @@ impl Endpoint {
             Output::Jingle { to, jingle } => {
                 self.signal(id, true, super::log::jingle_line(&jingle));
                 let iq_id = self.new_id();
-                if let Some(e) = self.calls.get_mut(id) {
-                    e.iq_ids.push((iq_id.clone(), jingle.action));
+                let action = jingle.action;
+                let s = jingle_set(Jid::from(to), iq_id.clone(), &jingle);
+                let Some(e) = self.calls.get_mut(id) else {
+                    return;
+                };
+                e.iq_ids.push((iq_id, action));
+                if e.hold_until.is_none()
+                    && action == Action::SessionInitiate
+                    && dir.keys_pending(id)
+                {
+                    tracing::info!(call = id, "session-initiate held for the keys that seal it");
+                    e.hold_until = Some(now + KEYS_WAIT);
                 }
-                return self.send(jingle_set(Jid::from(to), iq_id, &jingle));
+                if e.hold_until.is_some() {
+                    e.held.push(s);
+                    return;
+                }
+                return self.send(s);
             }
             Output::CreateOffer => {
                 let peer = entry.call.peer_full.clone();
