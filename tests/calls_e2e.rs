@@ -776,3 +776,82 @@ fn video_call_without_a_camera_goes_on_as_audio() {
     let f = dominant_frequency(&at_bob[24_000..], 48_000);
     assert!((f - 440.0).abs() <= 5.0, "bob heard {f} Hz");
 }
+
+/// Issue #17: a camera that takes 8 s to open (`slow-pattern:8000`) holds up nothing
+/// but its own call. Alice calls Bob with video; Bob answers and a second later,
+/// while her camera opens, writes to her: his message reaches her within 3 s,
+/// before her camera is open and her call active, and the call then goes on
+/// with her video. Alice's client runs on a runtime of one thread of its own: a
+/// camera opened on it, or a media setup awaited by her account task, would hold
+/// the message until the camera is open.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_camera_holds_up_nothing_else() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut b = lib_client(&bob, "phone", Some(&alice), RING).await;
+    let mut cfg = alice.config("pc");
+    let mut m = media(440.0);
+    m.video_in = banter_media::video::VideoSourceSpec::SlowPattern(8_000);
+    cfg.media = Some(m);
+    cfg.call_policy.allowed = vec![banter::xmpp_parsers::jid::BareJid::new(&bob.jid).unwrap()];
+    let alices = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut a = alices
+        .spawn(client::start(cfg))
+        .await
+        .unwrap()
+        .expect("login");
+    next_call_event(&mut a, "connected", |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+
+    a.send(Command::Call {
+        id: "slow".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&bob.jid).unwrap(),
+        video: true,
+    });
+    let ringing = next_call_event(&mut b, "ringing", |e| is_state(e, "ringing")).await;
+    b.send(Command::AcceptCall {
+        id: call_id(&ringing),
+        video: false,
+    });
+    // Alice's camera starts opening when Bob's answer reaches her: a second later,
+    // it is surely opening.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent = std::time::Instant::now();
+    b.send(Command::SendPlain {
+        id: "meanwhile".into(),
+        to: banter::xmpp_parsers::jid::BareJid::new(&alice.jid).unwrap(),
+        body: "while your camera opens".into(),
+    });
+    let first = next_call_event(&mut a, "bob's message or the call active", |e| {
+        matches!(e, Event::Message { message } if message.body == "while your camera opens")
+            || is_state(e, "active")
+            || is_state(e, "ended")
+    })
+    .await;
+    assert!(
+        matches!(first, Event::Message { .. }),
+        "the call got ahead of the message: {first:?}"
+    );
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "the message waited for the camera: {:?}",
+        sent.elapsed()
+    );
+    let active = next_call_event(&mut a, "the call active", |e| {
+        is_state(e, "active") || is_state(e, "ended")
+    })
+    .await;
+    assert!(is_state(&active, "active"), "{active:?}");
+    a.send(Command::Hangup { id: "slow".into() });
+    next_call_event(&mut a, "the end", |e| is_state(e, "ended")).await;
+    a.shutdown().await;
+    b.shutdown().await;
+    alices.shutdown_background();
+}

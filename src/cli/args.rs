@@ -79,7 +79,8 @@ pub struct MediaArgs {
     /// Turn off echo cancellation, noise suppression and gain control
     #[arg(long, global = true)]
     pub no_audio_processing: bool,
-    /// What video is sent when the call has video: camera[:NAME], pattern or none
+    /// What video is sent when the call has video: camera[:NAME], pattern,
+    /// slow-pattern:MS (opened after MS ms, as a slow camera), echo or none
     #[arg(long, global = true, default_value = "camera")]
     pub video_in: String,
     /// Where received video goes: FILE.y4m (every picture, YUV4MPEG2) or null

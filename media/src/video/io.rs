@@ -17,6 +17,9 @@ pub enum VideoSourceSpec {
     None,
     /// Moving bars with the frame number burned in (`pattern`).
     Pattern,
+    /// The same, opened only after this many milliseconds, as a slow USB camera
+    /// (`slow-pattern:MS`): for trying that nothing else waits for a camera.
+    SlowPattern(u64),
     /// The default camera, or the first one whose name contains the string.
     Camera(Option<String>),
     /// What the peer sends, sent back (the "Try it locally" Echo contact).
@@ -30,8 +33,12 @@ impl VideoSourceSpec {
             "pattern" => VideoSourceSpec::Pattern,
             "camera" => VideoSourceSpec::Camera(None),
             "echo" => VideoSourceSpec::Echo,
-            _ => match s.strip_prefix("camera:") {
-                Some(n) if !n.is_empty() => VideoSourceSpec::Camera(Some(n.to_string())),
+            _ => match (s.strip_prefix("camera:"), s.strip_prefix("slow-pattern:")) {
+                (Some(n), _) if !n.is_empty() => VideoSourceSpec::Camera(Some(n.to_string())),
+                (_, Some(ms)) => match ms.parse::<u64>() {
+                    Ok(ms) if ms <= 60_000 => VideoSourceSpec::SlowPattern(ms),
+                    _ => return Err(MediaError::BadVideoSpec(s.to_string())),
+                },
                 _ => return Err(MediaError::BadVideoSpec(s.to_string())),
             },
         })
@@ -48,6 +55,10 @@ impl VideoSourceSpec {
                 frame: I420::new(width, height),
                 n: 0,
             },
+            VideoSourceSpec::SlowPattern(ms) => {
+                std::thread::sleep(std::time::Duration::from_millis(*ms));
+                VideoSourceSpec::Pattern.open(width, height, fps)?
+            }
             VideoSourceSpec::Camera(name) => {
                 VideoSource::Camera(Box::new(Camera::open(name.as_deref(), width, height, fps)?))
             }
