@@ -326,6 +326,12 @@ mod tests {
         );
         assert!(VideoSourceSpec::parse("webcam").is_err());
         assert!(VideoSourceSpec::parse("camera:").is_err());
+        assert_eq!(
+            VideoSourceSpec::parse("slow-pattern:1500").unwrap(),
+            VideoSourceSpec::SlowPattern(1500)
+        );
+        assert!(VideoSourceSpec::parse("slow-pattern:").is_err());
+        assert!(VideoSourceSpec::parse("slow-pattern:600000").is_err());
     }
 
     #[test]
