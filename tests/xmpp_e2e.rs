@@ -452,7 +452,13 @@ async fn message_sent_while_server_down_is_delivered_after_reconnect() {
         to: bare(&bob.jid),
         body: "queued while offline".into(),
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Taken (kept, pending) while the server is down, not only once it is back.
+    next_matching(
+        &mut a,
+        "the message kept while offline",
+        |e| matches!(e, Event::Message { message } if message.id == "while-down"),
+    )
+    .await;
     server.restart();
     next_matching(&mut a, "reconnected", |e| {
         matches!(e, Event::Connected { .. })

@@ -741,12 +741,16 @@ struct Seen {
     errors: Vec<String>,
 }
 
+/// A side's stats so far, readable while the call runs.
+type Live = Arc<std::sync::Mutex<Vec<banter_media::CallStats>>>;
+
 /// Forwards a side's candidates (both transports) to the other side for `secs`
-/// seconds, keeping its stats and errors.
-fn pump(
+/// seconds, keeping its stats and errors, its stats also in `live` as they come.
+fn pump_live(
     mut rx: mpsc::UnboundedReceiver<MediaEvent>,
     other: Arc<MediaSession>,
     secs: u64,
+    live: Live,
 ) -> tokio::task::JoinHandle<Seen> {
     tokio::spawn(async move {
         let mut seen = Seen::default();
@@ -756,7 +760,12 @@ fn pump(
                 MediaEvent::LocalCandidate(c) => other.add_remote_candidate(c).await,
                 MediaEvent::VideoCandidate(c) => other.add_remote_video_candidate(c).await,
                 MediaEvent::Connected { .. } => seen.connected = true,
-                MediaEvent::Stats(s) => seen.stats.push(s),
+                MediaEvent::Stats(s) => {
+                    if let Ok(mut l) = live.lock() {
+                        l.push(s.clone());
+                    }
+                    seen.stats.push(s)
+                }
                 MediaEvent::Failed(e) => seen.errors.push(e.to_string()),
                 MediaEvent::DeviceError(e) => seen.errors.push(e),
                 _ => {}
@@ -785,6 +794,8 @@ struct Running {
     offer: banter_media::SessionDescription,
     answer: banter_media::SessionDescription,
     seen: (tokio::task::JoinHandle<Seen>, tokio::task::JoinHandle<Seen>),
+    /// Each side's stats so far.
+    live: (Live, Live),
 }
 
 async fn running(a_cfg: MediaConfig, b_cfg: MediaConfig, secs: u64) -> Running {
@@ -793,13 +804,18 @@ async fn running(a_cfg: MediaConfig, b_cfg: MediaConfig, secs: u64) -> Running {
     let offer = a.create_offer().await.unwrap();
     let answer = b.accept_offer(&offer).await.unwrap();
     a.accept_answer(&answer).await.unwrap();
-    let seen = (pump(a_rx, b.clone(), secs), pump(b_rx, a.clone(), secs));
+    let live = (Live::default(), Live::default());
+    let seen = (
+        pump_live(a_rx, b.clone(), secs, live.0.clone()),
+        pump_live(b_rx, a.clone(), secs, live.1.clone()),
+    );
     Running {
         a,
         b,
         offer,
         answer,
         seen,
+        live,
     }
 }
 
@@ -818,6 +834,32 @@ impl Running {
         let reanswer = self.b.accept_offer(&reoffer).await.unwrap();
         self.a.accept_answer(&reanswer).await.unwrap();
         (reoffer, reanswer)
+    }
+
+    /// Waits (10 s at most) until a second of `side`'s stats (`live.0` or `.1`) says
+    /// `enough`; how many seconds of stats each side had then.
+    async fn until(
+        &self,
+        side: impl Fn(&(Live, Live)) -> &Live,
+        enough: impl Fn(&banter_media::CallStats) -> bool,
+    ) -> (usize, usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let met = side(&self.live).lock().unwrap().iter().any(&enough);
+            let counts = (
+                self.live.0.lock().unwrap().len(),
+                self.live.1.lock().unwrap().len(),
+            );
+            if met {
+                return counts;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not met in 10 s: {:?}",
+                side(&self.live).lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits for the pumps, closes both sides, and returns what each saw.
@@ -985,7 +1027,9 @@ async fn one_way_video_then_both_ways() {
         .a_adds_video(|o| o.contents[1].direction = Direction::SendOnly)
         .await;
     assert_eq!(reanswer.contents[1].direction, Direction::RecvOnly);
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // B decodes A's one-way video (a second of it); A's stats up to then.
+    let decoded = |s: &banter_media::CallStats| s.video.as_ref().map_or(0, |v| v.frames_decoded);
+    let (a_before, _) = call.until(|l| &l.1, |s| decoded(s) >= 25).await;
     let b_seen_one_way = std::fs::metadata(&b_y4m).map(|m| m.len()).unwrap_or(0);
     // B's camera joins: each side applies the new direction on its own.
     call.b
@@ -1005,12 +1049,10 @@ async fn one_way_video_then_both_ways() {
         sb.errors
     );
     assert!(b_seen_one_way > 0, "B saw nothing of A's one-way video");
-    // One way at first: nothing from B in A's first four seconds.
-    let early: Vec<u64> = sa.stats[..4]
-        .iter()
-        .map(|s| s.video.as_ref().map_or(0, |v| v.frames_decoded))
-        .collect();
-    assert_eq!(early, [0, 0, 0, 0], "{:?}", sa.stats);
+    // One way at first: nothing from B at A until B's camera joined.
+    assert!(a_before >= 2, "{:?}", sa.stats);
+    let early: Vec<u64> = sa.stats[..a_before].iter().map(decoded).collect();
+    assert!(early.iter().all(|&n| n == 0), "{:?}", sa.stats);
     let at_a = sa
         .stats
         .iter()
