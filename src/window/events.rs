@@ -3,11 +3,17 @@
 
 use super::*;
 
+/// An event as the window's `--json` prints it: the line the command line prints
+/// (`cli::print_event`), both from `client::to_json` (a test holds them equal).
+pub(super) fn json_line(ev: &Event) -> String {
+    client::to_json(ev).to_string()
+}
+
 impl App {
     /// An event of the account on screen (`with_account` puts another one there).
     pub(super) fn apply_event(&mut self, ev: Event) {
         if self.json {
-            println!("{}", client::to_json(&ev));
+            println!("{}", json_line(&ev));
         }
         self.report(&ev);
         match ev {

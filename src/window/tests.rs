@@ -798,3 +798,45 @@ fn the_rooms_dialog_and_kept_messages() {
         );
     }
 }
+
+/// Issue #17: the window's `--json` lines are the command line's, event for event.
+#[test]
+fn the_window_prints_the_json_lines_the_command_line_prints() {
+    use banter::client::{CallInfo, CallStatus, EndReason, Media};
+    use banter::jingle::session::CallDirection;
+    let events = vec![
+        Event::Connected {
+            jid: "alice@x/pc".into(),
+            resumed: true,
+        },
+        Event::ConnectionLost,
+        Event::Message {
+            message: msg("m1", "hello \"there\""),
+        },
+        Event::Call {
+            id: "c1".into(),
+            peer: "bob@x".into(),
+            direction: CallDirection::In,
+            media: vec![Media::Audio],
+            state: CallStatus::Ended,
+            reason: Some(EndReason::Jingle(banter::jingle::Reason::Decline)),
+        },
+        Event::CallInfo {
+            id: "c1".into(),
+            info: CallInfo::Mute,
+        },
+        Event::Error {
+            message: "something".into(),
+        },
+        Event::MessageDelivered { id: "m1".into() },
+    ];
+    for ev in &events {
+        let mut cli = Vec::new();
+        crate::cli::print_event(&mut cli, ev, true);
+        assert_eq!(
+            String::from_utf8(cli).unwrap(),
+            format!("{}\n", events::json_line(ev)),
+            "{ev:?}"
+        );
+    }
+}
