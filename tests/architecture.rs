@@ -176,10 +176,10 @@ fn no_import_circles() {
 }
 
 /// Files of one job each: none of the crates' source files (their unit tests in
-/// `tests.rs` files aside) is over 800 lines; ~700 is the aim.
+/// `tests.rs` files aside) is over 700 lines.
 #[test]
 fn no_source_file_is_too_long() {
-    const MAX_LINES: usize = 800;
+    const MAX_LINES: usize = 700;
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut long = Vec::new();
     for (dir, _) in CRATES {

@@ -1,0 +1,206 @@
+//! The call's video in the session: its own connection when the peer does not
+//! bundle, the camera on and off, video added and removed mid-call, the source
+//! switched, the track started.
+
+use super::*;
+
+impl MediaSession {
+    /// Whether the video has a connection of its own (the peer does not bundle).
+    pub fn video_unbundled(&self) -> bool {
+        self.separate.load(Ordering::Acquire)
+    }
+
+    /// The video's own connection, made now if there is none yet.
+    pub(super) async fn video_link(&self) -> Result<Arc<Link>, MediaError> {
+        if let Some(l) = self.video_link.lock().ok().and_then(|l| l.clone()) {
+            return Ok(l);
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let pc = connection(
+            &self.config,
+            self.ice_servers.clone(),
+            &self.feedback,
+            Arc::new(AtomicBool::new(false)),
+            tx,
+            Role::Video,
+        )
+        .await?;
+        let remote: Arc<Mutex<Option<SessionDescription>>> = Default::default();
+        let link = Arc::new(Link::new(pc.clone(), remote.clone()));
+        // Video waits for its own connection (the main one may be up already).
+        self.video.connected.store(false, Ordering::Release);
+        let task = spawn_guarded(
+            "video transport",
+            self.events.clone(),
+            drive(
+                rx,
+                pc,
+                remote,
+                Role::Video,
+                self.config.clone(),
+                self.shared.clone(),
+                self.receivers.clone(),
+                self.events.clone(),
+                self.audio_ssrc,
+            ),
+        );
+        if let Ok(mut t) = self.tasks.lock() {
+            t.push(task);
+        }
+        let early = self
+            .early_video_candidates
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default();
+        for c in early {
+            link.add_candidate(c).await;
+        }
+        if let Ok(mut l) = self.video_link.lock() {
+            *l = Some(link.clone());
+        }
+        Ok(link)
+    }
+
+    pub(super) fn current_video_link(&self) -> Option<Arc<Link>> {
+        self.video_link.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// The connection that carries the video when it is not the main one.
+    pub(super) fn separate_video_link(&self) -> Option<Arc<Link>> {
+        self.current_video_link().filter(|_| self.video_unbundled())
+    }
+
+    /// Adds the video call's camera track, once it is known where it goes.
+    pub(super) async fn start_initial_video(&self) -> Result<(), MediaError> {
+        let source = self.initial_video.lock().ok().and_then(|mut v| v.take());
+        match source {
+            Some(source) => self.start_video_track(source).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Camera off: black pictures are sent instead, five a second (the stream and the
+    /// peer's decoder stay alive, as libwebrtc does it). On: the configured source,
+    /// opened now if it was not yet (a camera is only opened when the user wants it).
+    pub fn set_camera(&self, on: bool) -> Result<(), MediaError> {
+        if on && !self.video.source_open.load(Ordering::Relaxed) {
+            let source = self.open_video()?;
+            if let Ok(s) = self.video_switch.lock() {
+                let _ = s.send(source);
+            }
+            self.video.source_open.store(true, Ordering::Relaxed);
+        }
+        self.video.camera_off.store(!on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether this session sends video.
+    pub fn sends_video(&self) -> bool {
+        self.video.sending.load(Ordering::Relaxed)
+            || self.initial_video.lock().is_ok_and(|v| v.is_some())
+    }
+
+    /// Starts sending video during a call (Jingle content-add): opens the configured
+    /// source, adds the track, and returns the new offer, whose video content is the
+    /// one to add. A camera that cannot be opened is an error and changes nothing.
+    pub async fn add_video(&self) -> Result<SessionDescription, MediaError> {
+        let source = self.open_video()?;
+        self.start_video_track(source).await?;
+        self.video.source_open.store(true, Ordering::Relaxed);
+        self.video.camera_off.store(false, Ordering::Relaxed);
+        self.create_offer().await
+    }
+
+    /// The peer removed the video (Jingle content-remove): the camera is off, and a
+    /// video on a connection of its own loses that connection, so that video added
+    /// again (with new ICE credentials) gets a new one.
+    pub async fn remove_video(&self) {
+        self.video.camera_off.store(true, Ordering::Relaxed);
+        let Some(link) = self.separate_video_link() else {
+            return;
+        };
+        if let Some(w) = self.video_writer.lock().ok().and_then(|mut w| w.take()) {
+            w.abort();
+        }
+        if let Ok(mut l) = self.video_link.lock() {
+            *l = None;
+        }
+        self.video.sending.store(false, Ordering::Relaxed);
+        self.video.connected.store(false, Ordering::Release);
+        if let Ok(mut e) = self.early_video_candidates.lock() {
+            e.clear();
+        }
+        let _ = link.pc.close().await;
+    }
+
+    /// The peer refused the video we offered (content-reject): our pending offer is
+    /// rolled back and the camera turned off, so the call goes on as before.
+    pub async fn cancel_video_offer(&self) {
+        self.video.camera_off.store(true, Ordering::Relaxed);
+        match self.current_video_link() {
+            Some(link) => link.rollback().await,
+            None => self.main.rollback().await,
+        }
+    }
+
+    pub(super) fn open_video(&self) -> Result<VideoSource, MediaError> {
+        let spec = self.video_in.lock().map(|s| s.clone()).unwrap_or_default();
+        if spec.is_none() {
+            return Err(MediaError::NoCamera(
+                " (video is turned off in the settings)".into(),
+            ));
+        }
+        spec.open(video_engine::WIDTH, video_engine::HEIGHT, video_engine::FPS)
+    }
+
+    /// Another camera: used from now on, and switched to at once when the camera is
+    /// sending. A camera that cannot be opened is an error and the current one stays.
+    pub fn set_video_in(&self, spec: VideoSourceSpec) -> Result<(), MediaError> {
+        let old = self
+            .video_in
+            .lock()
+            .map(|mut s| std::mem::replace(&mut *s, spec))
+            .ok();
+        if self.video.source_open.load(Ordering::Relaxed) {
+            match self.open_video() {
+                Ok(source) => {
+                    if let Ok(s) = self.video_switch.lock() {
+                        let _ = s.send(source);
+                    }
+                }
+                Err(e) => {
+                    if let (Some(old), Ok(mut s)) = (old, self.video_in.lock()) {
+                        *s = old;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn start_video_track(&self, source: VideoSource) -> Result<(), MediaError> {
+        if self.video_writer.lock().is_ok_and(|w| w.is_some()) {
+            return Ok(()); // already sending
+        }
+        let pc = if self.video_unbundled() {
+            self.video_link().await?.pc.clone()
+        } else {
+            self.main.pc.clone()
+        };
+        let task = add_video_track(
+            &pc,
+            &self.feedback,
+            self.video_frames.clone(),
+            self.video.clone(),
+        )
+        .await?;
+        if let Ok(mut w) = self.video_writer.lock() {
+            *w = Some(task);
+        }
+        if let Ok(s) = self.video_switch.lock() {
+            let _ = s.send(source);
+        }
+        Ok(())
+    }
+}
