@@ -69,8 +69,8 @@ impl Backlog {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use banter::store::{Direction, MessageState, StoredMessage};
-    use banter::xmpp::presence::Show;
+    use banter::client::Show;
+    use banter::client::{Direction, MessageState, StoredMessage};
 
     fn msg(peer: &str) -> Event {
         Event::Message {

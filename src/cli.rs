@@ -11,11 +11,11 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use xmpp_parsers::jid::BareJid;
 
+use banter::client::parse_server;
+use banter::client::Show;
 use banter::client::{
     self, CallDirection, CallStatus, ClientError, Command, Config, EndReason, Event,
 };
-use banter::xmpp::connect::parse_server;
-use banter::xmpp::presence::Show;
 
 mod account;
 mod args;
@@ -403,9 +403,9 @@ fn history(args: &AccountArgs, peer: &str, limit: usize) -> Result<(), CliError>
             .ok_or_else(|| CliError("no account: use --jid user@domain".into()))?,
     )?;
     let peer = parse_jid(peer)?;
-    let store = banter::store::Store::open_dir(&data_dir(args)?)?;
+    let offline = banter::client::offline::Offline::open(&data_dir(args)?)?;
     let mut out = std::io::stdout();
-    for message in store.history(account.as_str(), peer.as_str(), None, limit)? {
+    for message in offline.history(account.as_str(), peer.as_str(), limit)? {
         print_event(&mut out, &Event::Message { message }, args.json);
     }
     Ok(())
@@ -491,7 +491,7 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
             ),
             Event::Message { message } => format!(
                 "{} {}: {}",
-                if message.direction == banter::store::Direction::In {
+                if message.direction == client::Direction::In {
                     "from"
                 } else {
                     "to"

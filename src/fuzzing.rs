@@ -113,16 +113,16 @@ pub fn message(data: &[u8]) {
     let own = own();
     let _ = guard::unreadable_reason(&m.payloads);
     if let Some((_, inner, ts)) = mam::unwrap_result(&m, &own, "q1") {
-        let _ = chat::to_stored(&inner, &own, Some("a1".into()), ts);
+        let _ = chat::read(&inner, &own, Some("a1".into()), ts);
     }
     if let Some((_, inner, ts)) = carbons::unwrap(&m, &own) {
         let _ = receipts::received_id(&inner);
-        let _ = chat::to_stored(&inner, &own, None, ts);
+        let _ = chat::read(&inner, &own, None, ts);
     }
     let _ = chatstates::state_of(&m);
     let _ = receipts::requested(&m);
     let _ = receipts::received_id(&m);
-    if let Some(s) = chat::to_stored(&m, &own, None, None) {
+    if let Some(s) = chat::read(&m, &own, None, None) {
         assert!(s.ts_ms <= chat::now_ms());
     }
 }

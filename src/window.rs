@@ -23,11 +23,11 @@ use tokio::sync::mpsc;
 use xmpp_parsers::jid::{BareJid, Jid};
 
 use crate::backlog::Queued;
+use banter::client::Show;
 use banter::client::{
     self, CallDirection, CallInfo, CallStatus, Command, Config, Event, Media, SettingsChange,
     Typing,
 };
-use banter::xmpp::presence::Show;
 
 /// Messages loaded from the store at a time (the first page, then each "earlier").
 const HISTORY_PAGE: usize = 200;
@@ -204,7 +204,7 @@ impl eframe::App for App {
         if let (Some(call), Some(t0)) = (&mut self.model.call, self.call_started) {
             call.elapsed_s = t0.elapsed().as_secs();
         }
-        self.model.now_ms = banter::xmpp::chat::now_ms();
+        self.model.now_ms = banter::client::now_ms() as i64;
         self.pull_video(ctx);
         let commands = banter_ui::view::show(ui, &mut self.model);
         for c in commands {

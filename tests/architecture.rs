@@ -269,3 +269,30 @@ fn the_library_needs_no_front_end() {
     }
     assert!(named.is_empty(), "{named:#?}");
 }
+
+/// Protocol modules hand plain values to the client, which keeps them: nothing under
+/// src/xmpp or src/jingle names the store or the client (test modules aside).
+#[test]
+fn protocol_modules_know_no_store() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut named = Vec::new();
+    for dir in ["src/xmpp", "src/jingle"] {
+        let mut files = Vec::new();
+        rs_files(&here.join(dir), &mut files);
+        for f in files {
+            if f.file_name()
+                .is_some_and(|n| n == "tests.rs" || n == "harness.rs")
+            {
+                continue;
+            }
+            let src = std::fs::read_to_string(&f).unwrap();
+            let src = without_tests(&src);
+            for layer in ["crate::store", "crate::client"] {
+                if src.contains(layer) {
+                    named.push(format!("{} names {layer}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(named.is_empty(), "{named:#?}");
+}

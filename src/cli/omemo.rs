@@ -1,8 +1,7 @@
 //! `banter omemo devices|trust|untrust`: OMEMO devices and our trust in them, from
 //! the local store (works offline, like `history`).
 
-use banter::omemo::account::{parse_fingerprint, Omemo};
-use banter::omemo::keys::hex;
+use banter::client::offline::{Offline, OfflineError};
 
 use super::*;
 
@@ -26,9 +25,9 @@ pub fn omemo(
             .as_deref()
             .ok_or_else(|| CliError("no account: use --jid user@domain".into()))?,
     )?;
-    let store = banter::store::Store::open_dir(&data_dir(args)?)?;
+    let offline = Offline::open(&data_dir(args)?)?;
     match verb {
-        OmemoVerb::Devices => devices(args, &store, &account, jid),
+        OmemoVerb::Devices => devices(args, &offline, &account, jid),
         OmemoVerb::Trust | OmemoVerb::Untrust => {
             let jid = parse_jid(&jid.ok_or_else(|| {
                 CliError("whose device? e.g. banter omemo trust bob@example.org FINGERPRINT".into())
@@ -36,28 +35,16 @@ pub fn omemo(
             let fp = fingerprint.ok_or_else(|| {
                 CliError("which device? give its fingerprint (banter omemo devices JID)".into())
             })?;
-            let key = parse_fingerprint(&fp).ok_or_else(|| {
-                CliError(format!(
-                    "'{fp}' is not a fingerprint: 64 hexadecimal digits"
-                ))
-            })?;
-            let trust = match verb {
-                OmemoVerb::Trust => "verified",
-                _ => "untrusted",
-            };
-            if !store.set_omemo_trust(account.as_str(), jid.as_str(), &key, trust)? {
-                return Err(CliError(format!(
-                    "no device of {jid} has the fingerprint {} (see banter omemo devices {jid})",
-                    grouped(&hex(&key))
-                )));
-            }
+            let verified = matches!(verb, OmemoVerb::Trust);
+            let trust = if verified { "verified" } else { "untrusted" };
+            let key = offline.set_omemo_trust(account.as_str(), jid.as_str(), &fp, verified)?;
             if args.json {
                 println!(
                     "{}",
-                    json!({"event": "omemo_trust", "jid": jid.as_str(), "fingerprint": hex(&key), "trust": trust})
+                    json!({"event": "omemo_trust", "jid": jid.as_str(), "fingerprint": key, "trust": trust})
                 );
             } else {
-                println!("{jid}'s device {} is now {trust}", grouped(&hex(&key)));
+                println!("{jid}'s device {} is now {trust}", grouped(&key));
             }
             Ok(())
         }
@@ -66,63 +53,52 @@ pub fn omemo(
 
 fn devices(
     args: &AccountArgs,
-    store: &banter::store::Store,
+    offline: &Offline,
     account: &BareJid,
     jid: Option<String>,
 ) -> Result<(), CliError> {
-    let own = match store.omemo_own(account.as_str())? {
-        Some(_) => {
-            let o = Omemo::load_or_create(store, account.as_str(), &password(args)?)?;
-            Some((o.device_id(), o.fingerprint()))
-        }
-        None => None,
-    };
-    let peers = match jid {
-        Some(j) => vec![parse_jid(&j)?.to_string()],
-        None => store.omemo_peers(account.as_str())?,
-    };
-    let mut rows = Vec::new();
-    for peer in &peers {
-        for d in store.omemo_devices(account.as_str(), peer)? {
-            if Some(d.device_id) == own.as_ref().map(|o| o.0) && peer == account.as_str() {
-                continue;
-            }
-            rows.push((peer.clone(), d));
-        }
-    }
+    let peer = jid.map(|j| parse_jid(&j)).transpose()?;
+    let known =
+        offline.omemo_devices(account.as_str(), peer.as_ref().map(|p| p.as_str()), || {
+            password(args).map_err(|e| OfflineError::Password(e.0))
+        })?;
     if args.json {
-        let devices: Vec<serde_json::Value> = rows
+        let devices: Vec<serde_json::Value> = known
+            .devices
             .iter()
-            .map(|(peer, d)| {
-                json!({"jid": peer, "device_id": d.device_id,
-                    "fingerprint": d.identity.as_ref().map(|k| hex(k)),
-                    "trust": d.trust, "active": d.listed(), "omemo2": d.v2})
+            .map(|d| {
+                json!({"jid": d.jid, "device_id": d.device_id,
+                    "fingerprint": d.fingerprint,
+                    "trust": d.trust, "active": d.active, "omemo2": d.omemo2})
             })
             .collect();
         println!(
             "{}",
             json!({"event": "omemo_devices",
-                "own": own.as_ref().map(|(id, fp)| json!({"device_id": id, "fingerprint": fp})),
+                "own": known.own.as_ref().map(|(id, fp)| json!({"device_id": id, "fingerprint": fp})),
                 "devices": devices})
         );
         return Ok(());
     }
-    match &own {
+    match &known.own {
         Some((id, fp)) => println!("this device: {id}  {}", grouped(fp)),
         None => println!("this device has no OMEMO identity yet (sign in with --omemo once)"),
     }
-    for (peer, d) in rows {
+    for d in known.devices {
         let fp = d
-            .identity
-            .as_ref()
-            .map(|k| grouped(&hex(k)))
+            .fingerprint
+            .as_deref()
+            .map(grouped)
             .unwrap_or_else(|| "(key not seen yet)".into());
-        let listed = match (d.listed(), d.v2) {
+        let listed = match (d.active, d.omemo2) {
             (false, _) => "  (no longer listed)",
             (true, true) => "  (OMEMO 2)",
             (true, false) => "",
         };
-        println!("{peer}  device {}  {fp}  {}{listed}", d.device_id, d.trust);
+        println!(
+            "{}  device {}  {fp}  {}{listed}",
+            d.jid, d.device_id, d.trust
+        );
     }
     Ok(())
 }

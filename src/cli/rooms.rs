@@ -2,8 +2,8 @@
 //! joins the room where the verb needs us in it, does its one thing, waits for the
 //! answer that says it was done (or the error in words), and leaves; `join` stays.
 
-use banter::xmpp::bookmarks::Bookmark;
-use banter::xmpp::muc::admin::{Change, RoomConfig};
+use banter::client::Bookmark;
+use banter::client::{Change, RoomConfig};
 
 use super::*;
 
@@ -286,8 +286,8 @@ fn offline_history(args: &AccountArgs, room: Option<&str>, limit: usize) -> Resu
     let room = parse_jid(room.ok_or_else(|| {
         CliError("which room? e.g. banter room history team@conference.example.org".into())
     })?)?;
-    let store = banter::store::Store::open_dir(&data_dir(args)?)?;
-    let messages = store.room_history(account.as_str(), room.as_str(), None, None, limit)?;
+    let offline = banter::client::offline::Offline::open(&data_dir(args)?)?;
+    let messages = offline.room_history(account.as_str(), room.as_str(), limit)?;
     let ev = Event::RoomStoredHistory {
         room: room.to_string(),
         more: messages.len() >= limit,

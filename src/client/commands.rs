@@ -182,7 +182,7 @@ impl State {
     ) {
         let account = self.own.to_string();
         let msg = chat::outgoing(&to, &id, &body);
-        let Some(mut stored) = chat::to_stored(&msg, &self.own, None, None) else {
+        let Some(mut stored) = history::to_stored(&msg, &self.own, None, None) else {
             return;
         };
         stored.state = MessageState::Pending;

@@ -79,7 +79,7 @@ impl State {
             let Some(encryption) = self.readable(&mut inner, out) else {
                 return;
             };
-            if let Some(mut stored) = chat::to_stored(&inner, &self.own, Some(archive_id), ts) {
+            if let Some(mut stored) = history::to_stored(&inner, &self.own, Some(archive_id), ts) {
                 stored.encryption = encryption.encryption;
                 stored.trust = encryption.trust;
                 self.record(stored);
@@ -95,7 +95,7 @@ impl State {
             let Some(encryption) = self.readable(&mut inner, out) else {
                 return;
             };
-            if let Some(mut stored) = chat::to_stored(&inner, &self.own, None, ts) {
+            if let Some(mut stored) = history::to_stored(&inner, &self.own, None, ts) {
                 stored.encryption = encryption.encryption;
                 stored.trust = encryption.trust;
                 self.record(stored);
@@ -161,7 +161,7 @@ impl State {
         let Some(encryption) = self.readable(&mut m, out) else {
             return;
         };
-        if let Some(mut stored) = chat::to_stored(&m, &self.own, None, None) {
+        if let Some(mut stored) = history::to_stored(&m, &self.own, None, None) {
             stored.encryption = encryption.encryption;
             stored.trust = encryption.trust;
             if stored.direction == Direction::In && !self.within_message_rate(&stored.peer) {

@@ -29,10 +29,9 @@ use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
 use crate::jingle::endpoint::{Endpoint, IqAnswer};
 use crate::limits;
-use crate::store::{Direction, MessageState, Store, StoreError, StoredMessage};
+use crate::store::{Store, StoreError};
 use crate::xmpp::connect::{self, ConnectOptions};
 use crate::xmpp::error::ConnectError;
-use crate::xmpp::presence::Show;
 use crate::xmpp::{
     caps, carbons, chat, chatstates, disco, guard, mam, presence, receipts, register, roster, tls,
 };
@@ -302,10 +301,12 @@ mod availability;
 mod calls;
 mod commands;
 mod events;
+pub(crate) mod history;
 mod iq;
 mod login;
 mod messages;
 pub mod netcheck;
+pub mod offline;
 mod omemo;
 mod report;
 mod rooms;
@@ -320,6 +321,13 @@ pub use crate::jingle::session::{CallDirection, EndReason};
 pub use crate::jingle::Reason;
 pub use events::{stats_json, to_json, CallStatus, Event, Media, OmemoDeviceInfo, Typing};
 pub use report::{call_of, now_ms, CallReport};
+// Types of the client's API that are defined beside the protocol or store they come
+// from: front ends take them from here.
+pub use crate::store::{AccountRow, Direction, MessageState, StoredMessage, StoredRoomMessage};
+pub use crate::xmpp::bookmarks::Bookmark;
+pub use crate::xmpp::connect::{parse_server, Target};
+pub use crate::xmpp::muc::admin::{Change, RoomConfig};
+pub use crate::xmpp::presence::Show;
 
 /// Devices whose features are kept (an entry goes when its device goes offline).
 const MAX_FEATURE_ENTRIES: usize = 1024;

@@ -544,7 +544,7 @@ impl State {
             (Some(el2), None) => (el2, true),
             (None, None) => return Incoming::Plain,
         };
-        if let Some(stored) = chat::to_stored(m, &self.own, None, None) {
+        if let Some(stored) = history::to_stored(m, &self.own, None, None) {
             if self
                 .store
                 .has_message(self.own.as_str(), &stored)

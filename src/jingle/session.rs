@@ -610,7 +610,7 @@ impl Call {
             }
             Input::MediaConnected => {
                 self.set_state(CallState::Active, &mut out);
-                out.push(Output::SetTimer(Duration::ZERO));
+                out.push(Output::CancelTimer);
                 self.path_back(&mut out);
                 self.plan_news_retry(&mut out);
             }

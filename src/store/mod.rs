@@ -107,17 +107,8 @@ pub struct StoredMessage {
     pub trust: Option<String>,
 }
 
-/// A roster entry as cached.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Contact {
-    pub jid: String,
-    pub name: Option<String>,
-    /// none / to / from / both
-    pub subscription: String,
-    /// True while our subscription request is pending.
-    pub ask: bool,
-    pub groups: Vec<String>,
-}
+/// A roster entry, as the roster module reads it and the store caches it.
+pub use crate::xmpp::roster::Contact;
 
 /// An account's connection settings (never its password).
 #[derive(Debug, Clone, PartialEq, Eq)]

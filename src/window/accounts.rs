@@ -82,7 +82,7 @@ impl App {
     /// The saved accounts, signed in with their passwords from the OS keyring; the
     /// form (pre-filled) when the keyring has none or cannot be reached.
     pub(super) fn resume_saved_account(&mut self) {
-        let accounts = banter::store::Store::open_dir(&self.data_dir)
+        let accounts = banter::client::offline::Offline::open(&self.data_dir)
             .ok()
             .and_then(|s| s.accounts().ok())
             .unwrap_or_default();
@@ -135,9 +135,7 @@ impl App {
         };
         let keep = remember.then(|| password.clone());
         let mut cfg = Config::new(bare, password, self.data_dir.clone());
-        cfg.server = server
-            .as_deref()
-            .and_then(banter::xmpp::connect::parse_server);
+        cfg.server = server.as_deref().and_then(banter::client::parse_server);
         cfg.ca_file = ca_file.map(PathBuf::from);
         cfg.media = Some(self.media.clone());
         if register {

@@ -113,7 +113,7 @@ impl App {
                 self.stop_ringing();
                 self.send(Command::RejectCall {
                     id,
-                    reason: banter::jingle::Reason::Decline,
+                    reason: banter::client::Reason::Decline,
                 })
             }
             UiCommand::Hangup { id } => self.send(Command::Hangup { id }),

@@ -71,7 +71,7 @@ impl App {
                 self.model.subscription_requests.push(from);
             }
             Event::Message { message } => {
-                let outgoing = message.direction == banter::store::Direction::Out;
+                let outgoing = message.direction == banter::client::Direction::Out;
                 self.model.receive_message(
                     &message.peer,
                     TimelineItem::Message {
@@ -111,7 +111,7 @@ impl App {
                     .into_iter()
                     .filter(|m| !known.contains(&m.id))
                     .map(|m| {
-                        let outgoing = m.direction == banter::store::Direction::Out;
+                        let outgoing = m.direction == banter::client::Direction::Out;
                         TimelineItem::Message {
                             id: m.id,
                             seq: m.seq,
@@ -119,10 +119,10 @@ impl App {
                             body: m.body,
                             ts_ms: m.ts_ms,
                             delivery: match m.state {
-                                banter::store::MessageState::Pending => Delivery::Sending,
-                                banter::store::MessageState::Acked => Delivery::Sent,
-                                banter::store::MessageState::Delivered => Delivery::Delivered,
-                                banter::store::MessageState::Received => Delivery::Received,
+                                banter::client::MessageState::Pending => Delivery::Sending,
+                                banter::client::MessageState::Acked => Delivery::Sent,
+                                banter::client::MessageState::Delivered => Delivery::Delivered,
+                                banter::client::MessageState::Received => Delivery::Received,
                             },
                         }
                     })
@@ -167,7 +167,7 @@ impl App {
                     .map(|c| CallLogRow {
                         id: c.id,
                         peer: c.peer,
-                        outgoing: c.direction == banter::store::Direction::Out,
+                        outgoing: c.direction == banter::client::Direction::Out,
                         duration_s: c.duration_s.map(|d| d.max(0) as u64),
                         ts_ms: c.started_ms,
                     })
@@ -334,7 +334,7 @@ impl App {
                         outgoing: !incoming,
                         answered,
                         duration_s: duration,
-                        ts_ms: banter::xmpp::chat::now_ms(),
+                        ts_ms: banter::client::now_ms() as i64,
                     });
             }
             other => {

@@ -1,8 +1,8 @@
 //! Group chat in the window: the account's room events applied to the rooms the
 //! window lists, and the room clicks carried out as client commands.
 
-use banter::xmpp::bookmarks::Bookmark;
-use banter::xmpp::muc::admin::RoomConfig;
+use banter::client::Bookmark;
+use banter::client::RoomConfig;
 use banter_ui::model::{
     DirectoryRow, InvitationRow, LeftTab, OccupantRow, RoomLine, RoomLineKind, MAX_INVITATIONS,
 };
@@ -316,7 +316,7 @@ impl App {
                 }
             }
             UiCommand::ModerateOccupant { room, nick, action } => {
-                use banter::xmpp::muc::admin::Change;
+                use banter::client::Change;
                 use banter_ui::command::Moderation;
                 let change = match action {
                     Moderation::Kick => Change::Kick,

@@ -1,5 +1,5 @@
 use super::*;
-use banter::store::{Direction, MessageState, StoredMessage};
+use banter::client::{Direction, MessageState, StoredMessage};
 
 impl App {
     fn execute_for_test(&mut self, c: UiCommand) {
@@ -394,8 +394,8 @@ fn stored_history_goes_before_live_messages_without_duplicates() {
 
 #[test]
 fn incoming_call_then_active_then_ended_leaves_a_timeline_entry() {
+    use banter::client::Reason;
     use banter::jingle::session::EndReason;
-    use banter::jingle::Reason;
     let mut a = app();
     let call = |state: CallStatus, reason: Option<EndReason>| {
         AppEvent::Client(
@@ -819,7 +819,7 @@ fn the_window_prints_the_json_lines_the_command_line_prints() {
             direction: CallDirection::In,
             media: vec![Media::Audio],
             state: CallStatus::Ended,
-            reason: Some(EndReason::Jingle(banter::jingle::Reason::Decline)),
+            reason: Some(EndReason::Jingle(banter::client::Reason::Decline)),
         },
         Event::CallInfo {
             id: "c1".into(),

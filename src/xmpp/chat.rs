@@ -1,5 +1,5 @@
 //! RFC 6121 one-to-one chat messages, with XEP-0359 unique ids: building what we send
-//! and turning what arrives into history entries.
+//! and reading what arrives as plain values (`Chat`), which the client keeps.
 // Reads what peers and servers send: a panic here is a remote crash.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -10,7 +10,6 @@ use xmpp_parsers::message::{Lang, Message, MessageType};
 use xmpp_parsers::ns;
 
 use super::receipts;
-use crate::store::{Direction, MessageState, StoredMessage};
 
 /// A chat message Banter sends: `id` doubles as XEP-0359 origin-id so that our own
 /// copies coming back (carbons, archive) are recognised.
@@ -97,14 +96,33 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Turns a chat message into a history entry from the account's point of view.
-/// `None` for messages without a body (receipts, chat states) or of other types.
-pub fn to_stored(
+/// A chat message from the account's point of view, as plain values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chat {
+    /// The other side of the conversation (bare).
+    pub peer: String,
+    /// We sent it (from this or another of our devices).
+    pub outgoing: bool,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub id: String,
+    pub origin_id: Option<String>,
+    /// Our server's (or archive's) id for it.
+    pub stanza_id: Option<String>,
+    /// When it was sent: the archive's or our server's stamp, else now; never later
+    /// than now.
+    pub ts_ms: i64,
+}
+
+/// Reads a chat message. `None` for messages without a body (receipts, chat states)
+/// or of other types.
+pub fn read(
     m: &Message,
     own: &BareJid,
     archive_id: Option<String>,
     ts_ms: Option<i64>,
-) -> Option<StoredMessage> {
+) -> Option<Chat> {
     if !matches!(m.type_, MessageType::Chat | MessageType::Normal) {
         return None;
     }
@@ -112,20 +130,15 @@ pub fn to_stored(
     let from = m.from.clone();
     let to = m.to.clone();
     let from_bare = from.as_ref().map(|j| j.to_bare());
-    let direction = if from_bare.as_ref() == Some(own) || from.is_none() {
-        Direction::Out
+    let outgoing = from_bare.as_ref() == Some(own) || from.is_none();
+    let peer = if outgoing {
+        to.as_ref()?.to_bare()
     } else {
-        Direction::In
+        from_bare?
     };
-    let peer = match direction {
-        Direction::In => from_bare?,
-        Direction::Out => to.as_ref()?.to_bare(),
-    };
-    let id = m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
-    Some(StoredMessage {
-        seq: 0,
+    Some(Chat {
         peer: peer.to_string(),
-        direction,
+        outgoing,
         from: from
             .map(|j| j.to_string())
             .unwrap_or_else(|| own.to_string()),
@@ -133,17 +146,11 @@ pub fn to_stored(
         body,
         origin_id: origin_id(m),
         stanza_id: archive_id.or_else(|| stanza_id_by(m, own)),
-        id,
+        id: m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
         // Never in the future, whoever stamped it.
         ts_ms: ts_ms
             .or_else(|| server_delay_ms(&m.payloads, own))
             .map_or_else(now_ms, |t| t.min(now_ms())),
-        state: match direction {
-            Direction::In => MessageState::Received,
-            Direction::Out => MessageState::Acked,
-        },
-        encryption: None,
-        trust: None,
     })
 }
 
@@ -166,8 +173,8 @@ mod tests {
              <stanza-id xmlns='urn:xmpp:sid:0' by='evil@x' id='S2'/></message>",
         );
         let own = BareJid::new("alice@x").unwrap();
-        let s = to_stored(&m, &own, None, None).unwrap();
-        assert_eq!(s.direction, Direction::In);
+        let s = read(&m, &own, None, None).unwrap();
+        assert!(!s.outgoing);
         assert_eq!(s.peer, "bob@x");
         assert_eq!(s.body, "hello");
         assert_eq!(s.origin_id.as_deref(), Some("o1"));
@@ -181,8 +188,8 @@ mod tests {
         assert_eq!(origin_id(&m).as_deref(), Some("abc"));
         assert!(receipts::requested(&m));
         let own = BareJid::new("alice@x").unwrap();
-        let s = to_stored(&m, &own, None, None).unwrap();
-        assert_eq!(s.direction, Direction::Out);
+        let s = read(&m, &own, None, None).unwrap();
+        assert!(s.outgoing);
         assert_eq!(s.peer, "bob@x");
     }
 
@@ -202,15 +209,15 @@ mod tests {
             ("bob@y/a", "1970-01-01T00:00:00Z"),
             ("y", "9999-01-01T00:00:00Z"),
         ] {
-            let s = to_stored(&with_delay(from, stamp), &own, None, None).unwrap();
+            let s = read(&with_delay(from, stamp), &own, None, None).unwrap();
             assert!(s.ts_ms >= before, "{from} {stamp}: {}", s.ts_ms);
         }
-        let s = to_stored(&with_delay("x", "2026-01-02T03:04:05Z"), &own, None, None).unwrap();
+        let s = read(&with_delay("x", "2026-01-02T03:04:05Z"), &own, None, None).unwrap();
         assert_eq!(s.ts_ms, 1_767_323_045_000);
-        let s = to_stored(&with_delay("x", "9999-01-01T00:00:00Z"), &own, None, None).unwrap();
+        let s = read(&with_delay("x", "9999-01-01T00:00:00Z"), &own, None, None).unwrap();
         assert!(s.ts_ms <= now_ms());
         // An archive's stamp (passed in) is clamped too.
-        let s = to_stored(
+        let s = read(
             &with_delay("x", "2026-01-02T03:04:05Z"),
             &own,
             None,
@@ -223,6 +230,6 @@ mod tests {
     #[test]
     fn no_body_is_not_history() {
         let m = parse("<message xmlns='jabber:client' type='chat' from='bob@x/a'><active xmlns='http://jabber.org/protocol/chatstates'/></message>");
-        assert!(to_stored(&m, &BareJid::new("alice@x").unwrap(), None, None).is_none());
+        assert!(read(&m, &BareJid::new("alice@x").unwrap(), None, None).is_none());
     }
 }

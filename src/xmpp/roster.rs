@@ -8,7 +8,17 @@ use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::ns;
 
-use crate::store::Contact;
+/// A roster entry, as plain values (the client caches it in the store).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Contact {
+    pub jid: String,
+    pub name: Option<String>,
+    /// none / to / from / both
+    pub subscription: String,
+    /// True while our subscription request is pending.
+    pub ask: bool,
+    pub groups: Vec<String>,
+}
 
 pub fn get(id: &str) -> Iq {
     Iq::Get {

@@ -39,21 +39,26 @@ impl Directory for Open {
     }
 }
 
-/// `Open`, and calls whose fingerprints wait for keys on their way (OMEMO bundles).
+/// What a side knows of the world: by default `Open`; calls whose fingerprints wait
+/// for keys on their way (OMEMO bundles); a side that takes no calls from the other
+/// (a stranger, by its call policy); a side that never learns the peer's features
+/// (asked, never answered: the offer waits for them, then goes).
 #[derive(Default)]
 pub struct Dir {
     pub sealing: BTreeSet<String>,
+    pub refuses: bool,
+    pub features_lost: bool,
 }
 
 impl Directory for Dir {
     fn may_call(&self, _: &BareJid) -> bool {
-        true
+        !self.refuses
     }
     fn bundles(&self, _: &FullJid) -> Option<bool> {
-        Some(true)
+        (!self.features_lost).then_some(true)
     }
     fn features_pending(&self, _: &FullJid) -> bool {
-        false
+        self.features_lost
     }
     fn keys_pending(&self, call: &str) -> bool {
         self.sealing.contains(call)
@@ -132,6 +137,8 @@ pub struct World {
     pub dirs: [Dir; 2],
     /// Calls `side` places wait for keys to seal them (until `keys_arrive`).
     pub keys_slow: [bool; 2],
+    /// `side`'s XMPP stream is down: what it sends and what is sent to it is lost.
+    pub down: [bool; 2],
 }
 
 impl World {
@@ -159,6 +166,7 @@ impl World {
             placed: BTreeMap::new(),
             dirs: [Dir::default(), Dir::default()],
             keys_slow: [false, false],
+            down: [false, false],
         }
     }
 
@@ -189,6 +197,15 @@ impl World {
     pub fn user(&mut self, side: usize, call: &str, input: Input) {
         let now = self.now;
         self.eps[side].input(call, input, now, &self.dirs[side]);
+        self.drain(side);
+    }
+
+    /// `side`'s stream goes down, or comes back (`renewed`: as a new session, what
+    /// was in flight lost).
+    pub fn stream(&mut self, side: usize, up: bool, renewed: bool) {
+        self.down[side] = !up;
+        let now = self.now;
+        self.eps[side].signaling(up, renewed, now, &self.dirs[side]);
         self.drain(side);
     }
 
@@ -251,6 +268,8 @@ impl World {
     fn handle(&mut self, due: Due) {
         let now = self.now;
         match due {
+            // A stream that is down hears nothing.
+            Due::Deliver { to, .. } if self.down[to] => {}
             Due::Deliver { to, stanza } => match to_stanza(stanza) {
                 Some(Stanza::Message(m)) if self.eps[to].is_jmi(&m) => {
                     self.eps[to].handle_jmi(&m, now, &self.dirs[to]);
@@ -374,7 +393,7 @@ impl World {
         let Some(target) = (0..2).find(|s| self.jids[*s].to_bare() == to) else {
             return;
         };
-        if self.rng.random_bool(self.net.drop) {
+        if self.rng.random_bool(self.net.drop) || self.down[side] {
             return;
         }
         let copies = if self.rng.random_bool(self.net.duplicate) {

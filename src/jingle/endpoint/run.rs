@@ -156,7 +156,13 @@ impl Endpoint {
             Output::MediaChanged => return self.state_event(id, entry.call.state),
             Output::SetTimer(d) => {
                 if let Some(e) = self.calls.get_mut(id) {
-                    e.deadline = (d > Duration::ZERO).then(|| now + d);
+                    e.deadline = Some(now + d);
+                }
+                return;
+            }
+            Output::CancelTimer => {
+                if let Some(e) = self.calls.get_mut(id) {
+                    e.deadline = None;
                 }
                 return;
             }

@@ -306,8 +306,15 @@ fn random_case(seed: u64, net: Net) -> World {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut w = World::new(seed, net);
     // Sometimes a side's calls wait for keys to seal them (OMEMO bundles on their
-    // way), which may come at a random moment or never.
+    // way), which may come at a random moment or never; sometimes a side takes no
+    // calls from the other, or never learns the other's features.
     w.keys_slow = [rng.random_bool(0.25), rng.random_bool(0.25)];
+    for side in [ALICE, BOB] {
+        w.dirs[side].refuses = rng.random_bool(0.1);
+        w.dirs[side].features_lost = rng.random_bool(0.15);
+    }
+    // On a lossy network, streams also go down and come back.
+    let outages = net.drop > 0.0;
     let steps = rng.random_range(1..12);
     let mut placed = 0;
     for _ in 0..steps {
@@ -357,10 +364,22 @@ fn random_case(seed: u64, net: Net) -> World {
                 }
             }
             9 if w.keys_slow[side] => w.keys_arrive(side),
+            9 if outages && !w.down[side] => w.stream(side, false, false),
             _ => {}
+        }
+        // A stream that went down comes back, often as a new session.
+        for s in [ALICE, BOB] {
+            if w.down[s] && rng.random_bool(0.5) {
+                w.stream(s, true, rng.random_bool(0.5));
+            }
         }
         let wait = Duration::from_millis(rng.random_range(0..20_000));
         w.run_for(wait);
+    }
+    for s in [ALICE, BOB] {
+        if w.down[s] {
+            w.stream(s, true, true);
+        }
     }
     w.run_for(secs(3));
     w.hang_up_all(ALICE);

@@ -141,5 +141,8 @@ pub enum Output {
         lost: bool,
     },
     State(CallState),
+    /// (Re)arms the call's one timer to fire this long from now (`Input::Timeout`).
     SetTimer(Duration),
+    /// Disarms it.
+    CancelTimer,
 }
