@@ -34,7 +34,7 @@ impl SinkSpec {
     pub fn open(&self) -> Result<Box<dyn Sink>, MediaError> {
         Ok(match self {
             SinkSpec::Null => Box::new(NullSink),
-            SinkSpec::Wav(p) => Box::new(WavSink(super::wav::WavWriter::create(p)?)),
+            SinkSpec::Wav(p) => Box::new(WavSink::create(p)?),
             SinkSpec::Speaker(name) => Box::new(DeviceSink::open(name.as_deref())?),
         })
     }
@@ -57,14 +57,93 @@ impl Sink for NullSink {
     }
 }
 
-pub struct WavSink(super::wav::WavWriter);
+/// A recording: frames are handed to a writer thread, so a disk that stalls (a
+/// write held back while the kernel flushes other dirty pages, which after a big
+/// build took the engine 200 ms and cost ten concealed frames) never holds up the
+/// engine's tick. Up to [`WAV_QUEUE`] frames wait; more are lost, and said at the end.
+pub struct WavSink {
+    tx: Option<std::sync::mpsc::SyncSender<[i16; FRAME]>>,
+    writer: Option<std::thread::JoinHandle<Result<(), MediaError>>>,
+    lost: u64,
+    path: String,
+}
+
+/// Frames a recording may fall behind by: 10 s.
+pub const WAV_QUEUE: usize = 500;
+
+impl WavSink {
+    pub fn create(path: &std::path::Path) -> Result<WavSink, MediaError> {
+        let mut wav = super::wav::WavWriter::create(path)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<[i16; FRAME]>(WAV_QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("wav writer".into())
+            .spawn(move || {
+                for frame in rx {
+                    wav.write(&frame)?;
+                }
+                wav.finish()
+            })
+            .map_err(|e| MediaError::WavWrite {
+                path: path.display().to_string(),
+                why: e.to_string(),
+            })?;
+        Ok(WavSink {
+            tx: Some(tx),
+            writer: Some(writer),
+            lost: 0,
+            path: path.display().to_string(),
+        })
+    }
+}
 
 impl Sink for WavSink {
     fn write(&mut self, frame: &[i16]) -> Result<(), MediaError> {
-        self.0.write(frame)
+        let mut f = [0i16; FRAME];
+        let n = frame.len().min(FRAME);
+        if let (Some(dst), Some(src)) = (f.get_mut(..n), frame.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        match self.tx.as_ref().map(|tx| tx.try_send(f)) {
+            Some(Ok(())) | None => Ok(()),
+            Some(Err(std::sync::mpsc::TrySendError::Full(_))) => {
+                self.lost += 1;
+                Ok(())
+            }
+            // The writer stopped: its error comes with `finish`.
+            Some(Err(std::sync::mpsc::TrySendError::Disconnected(_))) => {
+                self.tx = None;
+                Ok(())
+            }
+        }
     }
+
     fn finish(&mut self) -> Result<(), MediaError> {
-        self.0.finish()
+        self.tx = None;
+        let written = match self.writer.take().map(|w| w.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(MediaError::WavWrite {
+                path: self.path.clone(),
+                why: "the writer thread failed".into(),
+            }),
+            None => Ok(()),
+        };
+        written?;
+        if self.lost > 0 {
+            return Err(MediaError::WavWrite {
+                path: self.path.clone(),
+                why: format!(
+                    "the disk fell behind: {} ms of the recording were lost",
+                    self.lost * 20
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for WavSink {
+    fn drop(&mut self) {
+        let _ = self.finish();
     }
 }
 
@@ -131,5 +210,33 @@ impl Sink for DeviceSink {
         }
         self.ring.push_slice(frame);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// What the engine hands the recording is all in the file once it is finished,
+    /// in order, though a thread of its own wrote it.
+    #[test]
+    fn a_recording_is_written_whole_off_the_engine_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.wav");
+        let mut sink = SinkSpec::Wav(path.clone()).open().unwrap();
+        for k in 0..200i16 {
+            sink.write(&[k; FRAME]).unwrap();
+        }
+        sink.finish().unwrap();
+        let pcm: Vec<i16> = hound::WavReader::open(&path)
+            .unwrap()
+            .samples::<i16>()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(pcm.len(), 200 * FRAME);
+        assert!(
+            (0..200).all(|k| pcm[k * FRAME] == k as i16 && pcm[k * FRAME + FRAME - 1] == k as i16)
+        );
     }
 }
