@@ -103,18 +103,16 @@ impl Sink for WavSink {
         if let (Some(dst), Some(src)) = (f.get_mut(..n), frame.get(..n)) {
             dst.copy_from_slice(src);
         }
-        match self.tx.as_ref().map(|tx| tx.try_send(f)) {
-            Some(Ok(())) | None => Ok(()),
-            Some(Err(std::sync::mpsc::TrySendError::Full(_))) => {
-                self.lost += 1;
-                Ok(())
-            }
+        let Some(tx) = self.tx.as_ref() else {
+            return Ok(());
+        };
+        match tx.try_send(f) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(_)) => self.lost += 1,
             // The writer stopped: its error comes with `finish`.
-            Some(Err(std::sync::mpsc::TrySendError::Disconnected(_))) => {
-                self.tx = None;
-                Ok(())
-            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => self.tx = None,
         }
+        Ok(())
     }
 
     fn finish(&mut self) -> Result<(), MediaError> {
