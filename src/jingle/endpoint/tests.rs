@@ -111,16 +111,22 @@ fn sent_by(w: &World, side: usize) -> Vec<String> {
         .collect()
 }
 
+/// Alice calls, her keys to seal the call still on their way; Bob answers.
+fn answered_while_keys_come(seed: u64) -> World {
+    let mut w = World::new(seed, CLEAN);
+    w.keys_slow[ALICE] = true;
+    w.place(ALICE, "c1", false, false);
+    w.run_for(secs(1));
+    w.user(BOB, "c1", Input::Accept);
+    w
+}
+
 /// Our fingerprints are to be sealed with keys still on their way (the answering
 /// device's OMEMO bundle): the session-initiate, and the candidates after it, wait
 /// for them; once they come, the call goes on, in order.
 #[test]
 fn a_session_initiate_waits_for_the_keys_that_seal_it() {
-    let mut w = World::new(3, CLEAN);
-    w.keys_slow[ALICE] = true;
-    w.place(ALICE, "c1", false, false);
-    w.run_for(secs(1));
-    w.user(BOB, "c1", Input::Accept);
+    let mut w = answered_while_keys_come(3);
     w.run_for(Duration::from_millis(2_500));
     let sent = sent_by(&w, ALICE);
     assert!(
@@ -150,11 +156,7 @@ fn a_session_initiate_waits_for_the_keys_that_seal_it() {
 /// (an unverified call rather than none).
 #[test]
 fn keys_that_never_come_hold_the_call_3_s_at_most() {
-    let mut w = World::new(4, CLEAN);
-    w.keys_slow[ALICE] = true;
-    w.place(ALICE, "c1", false, false);
-    w.run_for(secs(1));
-    w.user(BOB, "c1", Input::Accept);
+    let mut w = answered_while_keys_come(4);
     w.run_for(KEYS_WAIT - Duration::from_millis(300));
     assert!(!sent_by(&w, ALICE).contains(&"session-initiate".to_string()));
     w.run_for(secs(2));
@@ -168,11 +170,7 @@ fn keys_that_never_come_hold_the_call_3_s_at_most() {
 /// hears of the end at once (JMI), and what was held is never sent.
 #[test]
 fn hanging_up_while_held_ends_the_call_on_both_sides() {
-    let mut w = World::new(5, CLEAN);
-    w.keys_slow[ALICE] = true;
-    w.place(ALICE, "c1", false, false);
-    w.run_for(secs(1));
-    w.user(BOB, "c1", Input::Accept);
+    let mut w = answered_while_keys_come(5);
     w.run_for(secs(1));
     w.user(ALICE, "c1", Input::Hangup);
     w.run_for(secs(1));
