@@ -862,6 +862,23 @@ impl Running {
         }
     }
 
+    /// Waits (10 s at most) until `side` has reported `n` seconds of stats; how many
+    /// it has then.
+    async fn seconds_of(&self, side: impl Fn(&(Live, Live)) -> &Live, n: usize) -> usize {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let have = side(&self.live).lock().unwrap().len();
+            if have >= n {
+                return have;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{have} seconds of stats in 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits for the pumps, closes both sides, and returns what each saw.
     async fn end(self) -> (Seen, Seen) {
         let (sa, sb) = (self.seen.0.await.unwrap(), self.seen.1.await.unwrap());
@@ -1027,9 +1044,11 @@ async fn one_way_video_then_both_ways() {
         .a_adds_video(|o| o.contents[1].direction = Direction::SendOnly)
         .await;
     assert_eq!(reanswer.contents[1].direction, Direction::RecvOnly);
-    // B decodes A's one-way video (a second of it); A's stats up to then.
+    // B decodes A's one-way video (a second of it), and A has reported at least four
+    // seconds (the old bar: nothing from B in A's first four); A's stats up to then.
     let decoded = |s: &banter_media::CallStats| s.video.as_ref().map_or(0, |v| v.frames_decoded);
-    let (a_before, _) = call.until(|l| &l.1, |s| decoded(s) >= 25).await;
+    call.until(|l| &l.1, |s| decoded(s) >= 25).await;
+    let a_before = call.seconds_of(|l| &l.0, 4).await;
     let b_seen_one_way = std::fs::metadata(&b_y4m).map(|m| m.len()).unwrap_or(0);
     // B's camera joins: each side applies the new direction on its own.
     call.b
@@ -1050,7 +1069,7 @@ async fn one_way_video_then_both_ways() {
     );
     assert!(b_seen_one_way > 0, "B saw nothing of A's one-way video");
     // One way at first: nothing from B at A until B's camera joined.
-    assert!(a_before >= 2, "{:?}", sa.stats);
+    assert!(a_before >= 4, "{:?}", sa.stats);
     let early: Vec<u64> = sa.stats[..a_before].iter().map(decoded).collect();
     assert!(early.iter().all(|&n| n == 0), "{:?}", sa.stats);
     let at_a = sa
