@@ -69,6 +69,9 @@ pub enum MediaEvent {
     Failed(MediaError),
     /// A device failed; the call goes on (with silence in or no sound out).
     DeviceError(String),
+    /// A microphone or speaker switch asked for during the call took effect: the new
+    /// device is in use from this tick on (a device picker can say so).
+    AudioDeviceSwitched(AudioDevice),
     /// Something the user should know that does not stop the call (a relay refused
     /// for its certificate), in words.
     Warning(String),
@@ -79,6 +82,13 @@ pub enum MediaEvent {
         width: usize,
         height: usize,
     },
+}
+
+/// Which side of the audio a device is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioDevice {
+    Input,
+    Output,
 }
 
 /// Capture instants by RTP timestamp on one side, looked up at playout on the other.

@@ -22,5 +22,6 @@ pub mod video;
 pub use description::{Candidate, CandidateKind, SessionDescription};
 pub use error::MediaError;
 pub use session::{
-    CallStats, Cidr, IceServer, LatencyProbe, MediaConfig, MediaEvent, MediaSession, VideoStats,
+    AudioDevice, CallStats, Cidr, IceServer, LatencyProbe, MediaConfig, MediaEvent, MediaSession,
+    VideoStats,
 };

@@ -514,8 +514,16 @@ async fn devices_switch_live_during_a_call() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     a.session.set_audio_in(SourceSpec::Tone(880.0));
     b.session.set_audio_out(SinkSpec::Wav(second.clone()));
-    // A source that cannot be opened: reported, and the 880 Hz tone goes on.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The switch took effect (said by the engine, not assumed after a pause) …
+    let switched = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match tokio::time::timeout_at(switched, b.events.recv()).await {
+            Ok(Some(MediaEvent::AudioDeviceSwitched(banter_media::AudioDevice::Output))) => break,
+            Ok(Some(_)) => {}
+            other => panic!("the speaker switch was not reported: {other:?}"),
+        }
+    }
+    // … then a sink that cannot be opened: reported, and the 880 Hz tone goes on.
     b.session
         .set_audio_out(SinkSpec::Wav("/nonexistent/dir/x.wav".into()));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);

@@ -335,6 +335,8 @@ impl State {
                 MediaEvent::DeviceError(message) | MediaEvent::Warning(message) => {
                     return self.emit(Event::Error { message })
                 }
+                // The window's device picker already shows the choice.
+                MediaEvent::AudioDeviceSwitched(_) => return,
                 MediaEvent::AudioReceived => return self.emit(Event::CallAudio { id }),
                 MediaEvent::VideoReceived { width, height } => {
                     return self.emit(Event::CallVideo { id, width, height })

@@ -16,7 +16,7 @@ use crate::audio::source::{Silence, SourceSpec};
 use crate::audio::{level_dbfs, FRAME};
 use crate::config::MediaConfig;
 use crate::error::MediaError;
-use crate::events::MediaEvent;
+use crate::events::{AudioDevice, MediaEvent};
 
 /// Counters the engine thread updates and the stats task reads.
 #[derive(Default)]
@@ -194,7 +194,10 @@ pub(crate) fn run_engine(
         // Device switches asked for since the last tick (try_lock: never wait here).
         if let Some(spec) = shared.switch_out.try_lock().ok().and_then(|mut s| s.take()) {
             match spec.open() {
-                Ok(s) => sink = s,
+                Ok(s) => {
+                    sink = s;
+                    let _ = events.send(MediaEvent::AudioDeviceSwitched(AudioDevice::Output));
+                }
                 Err(e) => device_error(e),
             }
         }
@@ -205,6 +208,7 @@ pub(crate) fn run_engine(
                     pipeline = new_pipeline(&spec, processing);
                     echo_delay = echo_of(&spec);
                     echo_line.clear();
+                    let _ = events.send(MediaEvent::AudioDeviceSwitched(AudioDevice::Input));
                 }
                 Err(e) => device_error(e),
             }

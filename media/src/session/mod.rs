@@ -43,7 +43,7 @@ use crate::video::io::{VideoSource, VideoSourceSpec};
 
 use crate::audio::engine::{run_engine, InPacket, OutPacket, Shared};
 pub use crate::config::{Cidr, IceServer, MediaConfig};
-pub use crate::events::{CallStats, LatencyProbe, MediaEvent, VideoStats};
+pub use crate::events::{AudioDevice, CallStats, LatencyProbe, MediaEvent, VideoStats};
 
 mod link;
 mod restart;
@@ -58,15 +58,11 @@ use tasks::*;
 
 pub struct MediaSession {
     main: Link,
-    /// The video's own connection, when the peer does not bundle (Dino).
-    video_link: Mutex<Option<Arc<Link>>>,
     /// Video goes on a connection of its own.
     separate: Arc<AtomicBool>,
-    /// Candidates for the video's own connection that came before it existed.
-    early_video_candidates: Mutex<Vec<Candidate>>,
-    /// The camera of a video call, opened, its track added with the first offer or
-    /// answer: only the peer's offer tells whether the video rides the bundle.
-    initial_video: Mutex<Option<VideoSource>>,
+    /// The video's parts that change during the call (one lock, never held across an
+    /// await).
+    video_parts: Mutex<VideoParts>,
     /// What a further connection is built with: the servers (TURN/TCP already bridged)
     /// and where its events and packets go.
     ice_servers: Vec<RTCIceServer>,
@@ -76,23 +72,41 @@ pub struct MediaSession {
     config: MediaConfig,
     shared: Arc<Shared>,
     video: Arc<VideoShared>,
-    video_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     feedback: Arc<VideoFeedback>,
     /// The video thread's encoded frames, read by the writer of the video track (one
     /// at a time: a track on a connection that is closed gives them to the next).
     video_frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
-    /// The video track's writer, once there is a track.
-    video_writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Hands the video thread a source opened during the call.
-    video_switch: Mutex<std_mpsc::Sender<VideoSource>>,
-    /// The camera to use (changed by the camera picker during the call).
-    video_in: Mutex<VideoSourceSpec>,
+    video_switch: std_mpsc::Sender<VideoSource>,
     /// The peer's video payload types, for routing its packets (see `receive_track`).
     pts: Arc<std::sync::RwLock<PeerPts>>,
-    engine: Mutex<Option<std::thread::JoinHandle<()>>>,
-    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The threads and tasks of the session: stopped by `close` (awaited) or on drop.
+    running: Mutex<Running>,
     /// TURN-over-TCP bridges, alive as long as the session.
     _turn_bridges: Vec<TcpTurnBridge>,
+}
+
+/// The video's parts that change during the call.
+struct VideoParts {
+    /// The video's own connection, when the peer does not bundle (Dino).
+    link: Option<Arc<Link>>,
+    /// Candidates for the video's own connection that came before it existed.
+    early_candidates: Vec<Candidate>,
+    /// The camera of a video call, opened, its track added with the first offer or
+    /// answer: only the peer's offer tells whether the video rides the bundle.
+    initial: Option<VideoSource>,
+    /// The camera to use (changed by the camera picker during the call).
+    spec: VideoSourceSpec,
+}
+
+/// What runs for a session.
+#[derive(Default)]
+struct Running {
+    engine: Option<std::thread::JoinHandle<()>>,
+    video_thread: Option<std::thread::JoinHandle<()>>,
+    /// The video track's writer, once there is a track.
+    video_writer: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl MediaSession {
@@ -264,13 +278,16 @@ impl MediaSession {
                 stats_loop(pc, shared, video, feedback_for_stats, events).await
             }));
         }
-        let video_in = config.video_in.clone();
+        let video_parts = VideoParts {
+            link: None,
+            early_candidates: Vec::new(),
+            initial: video_source,
+            spec: config.video_in.clone(),
+        };
         let session = MediaSession {
             main: Link::new(pc, remote),
-            video_link: Mutex::new(None),
             separate,
-            early_video_candidates: Mutex::new(Vec::new()),
-            initial_video: Mutex::new(video_source),
+            video_parts: Mutex::new(video_parts),
             ice_servers,
             receivers,
             events,
@@ -278,15 +295,16 @@ impl MediaSession {
             config,
             shared,
             video,
-            video_thread: Mutex::new(Some(video_thread)),
             feedback,
             video_frames: Arc::new(tokio::sync::Mutex::new(vout_rx)),
-            video_writer: Mutex::new(None),
-            video_switch: Mutex::new(switch_tx),
-            video_in: Mutex::new(video_in),
+            video_switch: switch_tx,
             pts,
-            engine: Mutex::new(Some(engine)),
-            tasks: Mutex::new(tasks),
+            running: Mutex::new(Running {
+                engine: Some(engine),
+                video_thread: Some(video_thread),
+                video_writer: None,
+                tasks,
+            }),
             _turn_bridges: turn_bridges,
         };
         Ok(session)
@@ -498,9 +516,7 @@ impl MediaSession {
         match self.current_video_link() {
             Some(link) => link.add_candidate(c).await,
             None => {
-                if let Ok(mut e) = self.early_video_candidates.lock() {
-                    e.push(c);
-                }
+                self.video_parts().early_candidates.push(c);
             }
         }
     }
@@ -541,12 +557,12 @@ impl MediaSession {
     /// peer connection (which frees its sockets and tasks).
     pub async fn close(&self) {
         self.shared.stop.store(true, Ordering::Release);
-        let engine = self.engine.lock().ok().and_then(|mut e| e.take());
+        let engine = self.running().engine.take();
         if let Some(h) = engine {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
         self.video.stop.store(true, Ordering::Release);
-        let video = self.video_thread.lock().ok().and_then(|mut e| e.take());
+        let video = self.running().video_thread.take();
         if let Some(h) = video {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
@@ -554,15 +570,26 @@ impl MediaSession {
             let _ = link.pc.close().await;
         }
         let _ = self.main.pc.close().await;
-        if let Some(w) = self.video_writer.lock().ok().and_then(|mut w| w.take()) {
+        self.running().abort_tasks();
+    }
+
+    /// The threads and tasks (a poisoned lock still gives them: stopping must work).
+    fn running(&self) -> std::sync::MutexGuard<'_, Running> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The video's changing parts (a poisoned lock still gives them).
+    fn video_parts(&self) -> std::sync::MutexGuard<'_, VideoParts> {
+        self.video_parts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Running {
+    fn abort_tasks(&mut self) {
+        if let Some(w) = self.video_writer.take() {
             w.abort();
         }
-        for t in self
-            .tasks
-            .lock()
-            .map(|mut t| std::mem::take(&mut *t))
-            .unwrap_or_default()
-        {
+        for t in self.tasks.drain(..) {
             t.abort();
         }
     }
@@ -575,16 +602,7 @@ impl Drop for MediaSession {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
         self.video.stop.store(true, Ordering::Release);
-        if let Ok(mut w) = self.video_writer.lock() {
-            if let Some(w) = w.take() {
-                w.abort();
-            }
-        }
-        if let Ok(mut tasks) = self.tasks.lock() {
-            for t in tasks.drain(..) {
-                t.abort();
-            }
-        }
+        self.running().abort_tasks();
     }
 }
 

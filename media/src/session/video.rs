@@ -12,7 +12,7 @@ impl MediaSession {
 
     /// The video's own connection, made now if there is none yet.
     pub(super) async fn video_link(&self) -> Result<Arc<Link>, MediaError> {
-        if let Some(l) = self.video_link.lock().ok().and_then(|l| l.clone()) {
+        if let Some(l) = self.current_video_link() {
             return Ok(l);
         }
         let (tx, rx) = mpsc::unbounded_channel();
@@ -44,25 +44,17 @@ impl MediaSession {
                 self.audio_ssrc,
             ),
         );
-        if let Ok(mut t) = self.tasks.lock() {
-            t.push(task);
-        }
-        let early = self
-            .early_video_candidates
-            .lock()
-            .map(|mut e| std::mem::take(&mut *e))
-            .unwrap_or_default();
+        self.running().tasks.push(task);
+        let early = std::mem::take(&mut self.video_parts().early_candidates);
         for c in early {
             link.add_candidate(c).await;
         }
-        if let Ok(mut l) = self.video_link.lock() {
-            *l = Some(link.clone());
-        }
+        self.video_parts().link = Some(link.clone());
         Ok(link)
     }
 
     pub(super) fn current_video_link(&self) -> Option<Arc<Link>> {
-        self.video_link.lock().ok().and_then(|l| l.clone())
+        self.video_parts().link.clone()
     }
 
     /// The connection that carries the video when it is not the main one.
@@ -72,7 +64,7 @@ impl MediaSession {
 
     /// Adds the video call's camera track, once it is known where it goes.
     pub(super) async fn start_initial_video(&self) -> Result<(), MediaError> {
-        let source = self.initial_video.lock().ok().and_then(|mut v| v.take());
+        let source = self.video_parts().initial.take();
         match source {
             Some(source) => self.start_video_track(source).await,
             None => Ok(()),
@@ -85,9 +77,7 @@ impl MediaSession {
     pub fn set_camera(&self, on: bool) -> Result<(), MediaError> {
         if on && !self.video.source_open.load(Ordering::Relaxed) {
             let source = self.open_video()?;
-            if let Ok(s) = self.video_switch.lock() {
-                let _ = s.send(source);
-            }
+            let _ = self.video_switch.send(source);
             self.video.source_open.store(true, Ordering::Relaxed);
         }
         self.video.camera_off.store(!on, Ordering::Relaxed);
@@ -96,8 +86,7 @@ impl MediaSession {
 
     /// Whether this session sends video.
     pub fn sends_video(&self) -> bool {
-        self.video.sending.load(Ordering::Relaxed)
-            || self.initial_video.lock().is_ok_and(|v| v.is_some())
+        self.video.sending.load(Ordering::Relaxed) || self.video_parts().initial.is_some()
     }
 
     /// Starts sending video during a call (Jingle content-add): opens the configured
@@ -119,17 +108,16 @@ impl MediaSession {
         let Some(link) = self.separate_video_link() else {
             return;
         };
-        if let Some(w) = self.video_writer.lock().ok().and_then(|mut w| w.take()) {
+        if let Some(w) = self.running().video_writer.take() {
             w.abort();
         }
-        if let Ok(mut l) = self.video_link.lock() {
-            *l = None;
+        {
+            let mut v = self.video_parts();
+            v.link = None;
+            v.early_candidates.clear();
         }
         self.video.sending.store(false, Ordering::Relaxed);
         self.video.connected.store(false, Ordering::Release);
-        if let Ok(mut e) = self.early_video_candidates.lock() {
-            e.clear();
-        }
         let _ = link.pc.close().await;
     }
 
@@ -144,7 +132,7 @@ impl MediaSession {
     }
 
     pub(super) fn open_video(&self) -> Result<VideoSource, MediaError> {
-        let spec = self.video_in.lock().map(|s| s.clone()).unwrap_or_default();
+        let spec = self.video_parts().spec.clone();
         if spec.is_none() {
             return Err(MediaError::NoCamera(
                 " (video is turned off in the settings)".into(),
@@ -156,22 +144,14 @@ impl MediaSession {
     /// Another camera: used from now on, and switched to at once when the camera is
     /// sending. A camera that cannot be opened is an error and the current one stays.
     pub fn set_video_in(&self, spec: VideoSourceSpec) -> Result<(), MediaError> {
-        let old = self
-            .video_in
-            .lock()
-            .map(|mut s| std::mem::replace(&mut *s, spec))
-            .ok();
+        let old = std::mem::replace(&mut self.video_parts().spec, spec);
         if self.video.source_open.load(Ordering::Relaxed) {
             match self.open_video() {
                 Ok(source) => {
-                    if let Ok(s) = self.video_switch.lock() {
-                        let _ = s.send(source);
-                    }
+                    let _ = self.video_switch.send(source);
                 }
                 Err(e) => {
-                    if let (Some(old), Ok(mut s)) = (old, self.video_in.lock()) {
-                        *s = old;
-                    }
+                    self.video_parts().spec = old;
                     return Err(e);
                 }
             }
@@ -180,7 +160,7 @@ impl MediaSession {
     }
 
     pub(super) async fn start_video_track(&self, source: VideoSource) -> Result<(), MediaError> {
-        if self.video_writer.lock().is_ok_and(|w| w.is_some()) {
+        if self.running().video_writer.is_some() {
             return Ok(()); // already sending
         }
         let pc = if self.video_unbundled() {
@@ -195,12 +175,8 @@ impl MediaSession {
             self.video.clone(),
         )
         .await?;
-        if let Ok(mut w) = self.video_writer.lock() {
-            *w = Some(task);
-        }
-        if let Ok(s) = self.video_switch.lock() {
-            let _ = s.send(source);
-        }
+        self.running().video_writer = Some(task);
+        let _ = self.video_switch.send(source);
         Ok(())
     }
 }
