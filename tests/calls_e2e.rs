@@ -778,8 +778,8 @@ fn video_call_without_a_camera_goes_on_as_audio() {
 }
 
 /// Issue #17: a camera that takes 8 s to open (`slow-pattern:8000`) holds up nothing
-/// but its own call. Alice calls Bob with video; Bob answers and a second later,
-/// while her camera opens, writes to her: his message reaches her within 3 s,
+/// but its own call. Alice calls Bob with video; Bob answers and once her call is
+/// connecting, while her camera opens, writes to her: his message reaches her within 3 s,
 /// before her camera is open and her call active, and the call then goes on
 /// with her video. Alice's client runs on a runtime of one thread of its own: a
 /// camera opened on it, or a media setup awaited by her account task, would hold
@@ -820,9 +820,9 @@ async fn a_slow_camera_holds_up_nothing_else() {
         id: call_id(&ringing),
         video: false,
     });
-    // Alice's camera starts opening when Bob's answer reaches her: a second later,
-    // it is surely opening.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Alice's camera starts opening when Bob's answer reaches her, which her call
+    // says by going to "connecting"; the camera then takes 8 s.
+    next_call_event(&mut a, "connecting", |e| is_state(e, "connecting")).await;
     let sent = std::time::Instant::now();
     b.send(Command::SendPlain {
         id: "meanwhile".into(),
@@ -849,6 +849,12 @@ async fn a_slow_camera_holds_up_nothing_else() {
     })
     .await;
     assert!(is_state(&active, "active"), "{active:?}");
+    // The message really was sent while the camera was opening (8 s), not after.
+    assert!(
+        sent.elapsed() > Duration::from_secs(5),
+        "the call was active {:?} after the message: the camera was not opening",
+        sent.elapsed()
+    );
     a.send(Command::Hangup { id: "slow".into() });
     next_call_event(&mut a, "the end", |e| is_state(e, "ended")).await;
     a.shutdown().await;

@@ -30,8 +30,6 @@ fn window_signs_in_and_shows_contacts() {
     window.wait_for("roster", Duration::from_secs(30), |v| {
         v["event"] == "roster"
     });
-    std::thread::sleep(Duration::from_millis(1500));
-
     screenshot(&x, "window-main.png");
 }
 
@@ -227,7 +225,42 @@ fn sigterm_closes_the_window_and_its_session_cleanly() {
 }
 
 /// Saves the X screen to artifacts/NAME (CI keeps the folder).
+/// Saves the screen once the window has drawn it: grabs it until two grabs in a row,
+/// a quarter second apart, are the same picture and not a blank screen (the window
+/// repaints on change only, so a drawn window stands still; a fixed pause would
+/// waste time or catch it half drawn).
 fn screenshot(x: &Xvfb, name: &str) {
+    let grab = || {
+        let out = Command::new("import")
+            .args([
+                "-display",
+                x.display.as_str(),
+                "-window",
+                "root",
+                "-depth",
+                "8",
+            ])
+            .arg("gray:-")
+            .output()
+            .expect("import (imagemagick)");
+        assert!(out.status.success(), "import failed");
+        out.stdout
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut last = grab();
+    loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = grab();
+        let blank = now.iter().all(|p| Some(p) == now.first());
+        if now == last && !blank {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window did not settle on a drawn picture (blank: {blank})"
+        );
+        last = now;
+    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     let shot = dir.join(name);
@@ -271,7 +304,6 @@ fn try_it_locally_signs_in_with_an_echo_contact() {
                 .is_some_and(|f| f.starts_with("echo@localhost"))
             && v["show"] == "available"
     });
-    std::thread::sleep(Duration::from_millis(1000));
     screenshot(&x, "window-try-locally.png");
     drop(window);
 }
