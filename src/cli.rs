@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use banter::client::BareJid;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
-use xmpp_parsers::jid::BareJid;
 
 use banter::client::parse_server;
 use banter::client::Show;

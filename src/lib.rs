@@ -10,7 +10,6 @@ pub mod client;
 pub mod fuzzing;
 pub mod jingle;
 mod limits;
-pub mod local;
 pub mod omemo;
 pub mod rooms;
 pub mod store;

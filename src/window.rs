@@ -8,6 +8,7 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use banter::client::{BareJid, Jid};
 use banter_media::audio::echo::Processing;
 use banter_media::audio::ring::Ringer;
 use banter_media::audio::sink::SinkSpec;
@@ -20,7 +21,6 @@ use banter_ui::model::{
 };
 use banter_ui::{eframe, egui, Model, UiCommand};
 use tokio::sync::mpsc;
-use xmpp_parsers::jid::{BareJid, Jid};
 
 use crate::backlog::Queued;
 use banter::client::Show;
@@ -36,7 +36,7 @@ enum AppEvent {
     Online(mpsc::UnboundedSender<Command>, String),
     LoginFailed(String),
     /// "Try it locally" is up: sign in to it.
-    Local(Box<banter::local::TryLocally>),
+    Local(Box<banter::client::TryLocally>),
     /// A saved account and its password from the keyring: sign in with it.
     Saved(StartAccount),
     Notice(String),
@@ -78,7 +78,7 @@ struct App {
     /// To wake the window from background tasks.
     ctx: Option<egui::Context>,
     /// "Try it locally": the private server and echo contact, while in use.
-    local: Option<Box<banter::local::TryLocally>>,
+    local: Option<Box<banter::client::TryLocally>>,
     /// Every signed-in account's client, by JID.
     clients: std::collections::HashMap<String, mpsc::UnboundedSender<Command>>,
     /// The models of the accounts not on screen (the one shown is `model`).

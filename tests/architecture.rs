@@ -296,3 +296,49 @@ fn protocol_modules_know_no_store() {
     }
     assert!(named.is_empty(), "{named:#?}");
 }
+
+/// The window and the command line speak to one API: the client's (`banter::client`,
+/// which re-exports the few protocol and store types it hands out). No module of the
+/// binary, its unit tests included, reaches into `banter::xmpp`, `jingle`, `store`,
+/// `rooms`, `omemo` or `local`, or names the XMPP parser crate.
+#[test]
+fn front_ends_use_the_client_api_only() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let main = std::fs::read_to_string(here.join("src/main.rs")).unwrap();
+    let binary: Vec<String> = main
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("mod ")?
+                .strip_suffix(';')
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(binary.iter().any(|m| m == "window") && binary.iter().any(|m| m == "cli"));
+    let mut files = Vec::new();
+    rs_files(&here.join("src"), &mut files);
+    let mut named = Vec::new();
+    for f in files {
+        let m = module_of(&here.join("src"), &f);
+        let is_main = f.file_name().is_some_and(|n| n == "main.rs") && m.is_empty();
+        if !is_main && !m.first().is_some_and(|top| binary.contains(top)) {
+            continue;
+        }
+        let src = std::fs::read_to_string(&f).unwrap();
+        if src.contains("xmpp_parsers") {
+            named.push(format!("{} names xmpp_parsers", f.display()));
+        }
+        let mut at = 0;
+        while let Some(i) = src[at..].find("banter::") {
+            let rest = &src[at + i + "banter::".len()..];
+            let next: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '{')
+                .collect();
+            if next != "client" && !next.starts_with("client") {
+                named.push(format!("{} names banter::{next}", f.display()));
+            }
+            at += i + 1;
+        }
+    }
+    assert!(named.is_empty(), "{named:#?}");
+}

@@ -7,8 +7,8 @@ mod support;
 
 use std::time::Duration;
 
+use banter::client::local::{loopback_media, TryLocally, ECHO_DELAY_MS};
 use banter::client::{self, CallStatus, Command, Event};
-use banter::local::{loopback_media, TryLocally, ECHO_DELAY_MS};
 use banter_media::audio::analysis::dominant_frequency;
 use banter_media::audio::sink::SinkSpec;
 use banter_media::audio::source::SourceSpec;

@@ -605,7 +605,7 @@ fn account_password_change_and_deletion() {
 /// XEP-0085: Alice's typing reaches Bob as events; the notifications are not history.
 #[tokio::test(flavor = "multi_thread")]
 async fn typing_notifications_reach_the_contact_and_are_not_history() {
-    use banter::xmpp_parsers::chatstates::ChatState;
+    use banter::client::Typing as ChatState;
     let server = Prosody::start();
     let alice = server.user("alice");
     let bob = server.user("bob");

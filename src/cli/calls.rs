@@ -95,8 +95,8 @@ pub(super) async fn call(
     to: &str,
     opts: CallOptions,
 ) -> Result<(), CliError> {
-    let to = xmpp_parsers::jid::Jid::new(to)
-        .map_err(|e| CliError(format!("invalid JID '{to}': {e}")))?;
+    let to =
+        banter::client::Jid::new(to).map_err(|e| CliError(format!("invalid JID '{to}': {e}")))?;
     if to.node().is_none() {
         return Err(CliError(format!(
             "invalid JID '{to}': expected user@domain"

@@ -259,7 +259,7 @@ pub enum Command {
     /// Tell `to` whether we are typing (XEP-0085).
     SendChatState {
         to: BareJid,
-        state: xmpp_parsers::chatstates::ChatState,
+        state: Typing,
     },
     /// Change media settings: for the next calls, and (devices, processing) live in
     /// the current ones.

@@ -24,7 +24,7 @@ impl State {
                 self.call_input(&id, crate::jingle::session::Input::Mute(muted), out)
             }
             Command::SendChatState { to, state } => {
-                out.push(crate::xmpp::chatstates::notification(&to, state).into());
+                out.push(crate::xmpp::chatstates::notification(&to, state.into()).into());
             }
             Command::Settings(change) => self.apply_settings(change),
             Command::LoadCallHistory { limit } => {

@@ -98,6 +98,19 @@ impl Typing {
     }
 }
 
+impl From<Typing> for xmpp_parsers::chatstates::ChatState {
+    fn from(t: Typing) -> Self {
+        use xmpp_parsers::chatstates::ChatState as C;
+        match t {
+            Typing::Active => C::Active,
+            Typing::Composing => C::Composing,
+            Typing::Paused => C::Paused,
+            Typing::Inactive => C::Inactive,
+            Typing::Gone => C::Gone,
+        }
+    }
+}
+
 impl From<&xmpp_parsers::chatstates::ChatState> for Typing {
     fn from(s: &xmpp_parsers::chatstates::ChatState) -> Typing {
         use xmpp_parsers::chatstates::ChatState as C;

@@ -20,7 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_xmpp::stanzastream::{Connection, Event as StreamEv, StanzaStream, StreamEvent};
 use tokio_xmpp::xmlstream::Timeouts;
 use xmpp_parsers::iq::Iq;
-use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+/// Addresses (RFC 7622), as the XMPP libraries underneath spell them: part of the API.
+pub use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::ns;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
@@ -303,6 +304,7 @@ mod commands;
 mod events;
 pub(crate) mod history;
 mod iq;
+pub mod local;
 mod login;
 mod messages;
 pub mod netcheck;
@@ -323,11 +325,15 @@ pub use events::{stats_json, to_json, CallStatus, Event, Media, OmemoDeviceInfo,
 pub use report::{call_of, now_ms, CallReport};
 // Types of the client's API that are defined beside the protocol or store they come
 // from: front ends take them from here.
+pub use crate::rooms::Occupant;
+pub use crate::store::CallRecord;
 pub use crate::store::{AccountRow, Direction, MessageState, StoredMessage, StoredRoomMessage};
 pub use crate::xmpp::bookmarks::Bookmark;
 pub use crate::xmpp::connect::{parse_server, Target};
+pub use crate::xmpp::muc::admin::ListedRoom;
 pub use crate::xmpp::muc::admin::{Change, RoomConfig};
 pub use crate::xmpp::presence::Show;
+pub use local::TryLocally;
 
 /// Devices whose features are kept (an entry goes when its device goes offline).
 const MAX_FEATURE_ENTRIES: usize = 1024;

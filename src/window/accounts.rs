@@ -162,7 +162,7 @@ impl App {
         let dir = self.data_dir.join("try-locally");
         let tx = self.events_tx.clone();
         self.runtime.spawn(async move {
-            let ev = match banter::local::TryLocally::start(&dir).await {
+            let ev = match banter::client::TryLocally::start(&dir).await {
                 Ok(local) => AppEvent::Local(Box::new(local)),
                 Err(e) => AppEvent::LoginFailed(e.to_string()),
             };

@@ -136,12 +136,11 @@ impl App {
                 self.send(Command::MuteCall { id, muted });
             }
             UiCommand::Typing { to, state } => {
-                use xmpp_parsers::chatstates::ChatState;
                 if let Ok(to) = BareJid::new(&to) {
                     let state = match state {
-                        TypingState::Composing => ChatState::Composing,
-                        TypingState::Paused => ChatState::Paused,
-                        TypingState::Active => ChatState::Active,
+                        TypingState::Composing => Typing::Composing,
+                        TypingState::Paused => Typing::Paused,
+                        TypingState::Active => Typing::Active,
                     };
                     self.send(Command::SendChatState { to, state });
                 }

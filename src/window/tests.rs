@@ -47,7 +47,7 @@ fn app() -> App {
 /// picker's choice maps to a source.
 #[test]
 fn video_call_pictures_become_textures() {
-    use banter::jingle::session::CallDirection;
+    use banter::client::CallDirection;
     let mut a = app();
     a.apply(AppEvent::Client(
         String::new(),
@@ -167,7 +167,7 @@ fn a_reload_reads_the_conversation_again() {
 
 #[test]
 fn several_accounts_each_with_its_own_contacts_and_client() {
-    use banter::jingle::session::CallDirection;
+    use banter::client::CallDirection;
     let mut a = app();
     let (tx_a, mut rx_a) = mpsc::unbounded_channel();
     let (tx_b, mut rx_b) = mpsc::unbounded_channel();
@@ -293,7 +293,7 @@ fn call_history_fills_the_list_and_the_timeline_once() {
             }],
         },
     ));
-    let record = banter::store::CallRecord {
+    let record = banter::client::CallRecord {
         id: "c1".into(),
         peer: "bob@x".into(),
         direction: Direction::In,
@@ -394,8 +394,8 @@ fn stored_history_goes_before_live_messages_without_duplicates() {
 
 #[test]
 fn incoming_call_then_active_then_ended_leaves_a_timeline_entry() {
+    use banter::client::EndReason;
     use banter::client::Reason;
-    use banter::jingle::session::EndReason;
     let mut a = app();
     let call = |state: CallStatus, reason: Option<EndReason>| {
         AppEvent::Client(
@@ -563,7 +563,7 @@ fn omemo_devices_are_asked_shown_and_verified() {
 /// leaving an unbookmarked room takes it off the list.
 #[test]
 fn rooms_are_joined_shown_counted_and_left() {
-    use banter::rooms::Occupant;
+    use banter::client::Occupant;
     let mut a = app();
     let (tx, mut rx) = mpsc::unbounded_channel();
     a.apply(AppEvent::Online(tx, "a@x".into()));
@@ -671,8 +671,8 @@ fn rooms_are_joined_shown_counted_and_left() {
 /// owner and revoke reach the client.
 #[test]
 fn the_rooms_dialog_and_kept_messages() {
-    use banter::store::StoredRoomMessage;
-    use banter::xmpp::muc::admin::{Change, ListedRoom};
+    use banter::client::StoredRoomMessage;
+    use banter::client::{Change, ListedRoom};
     use banter_ui::command::Moderation;
     let mut a = app();
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -802,8 +802,8 @@ fn the_rooms_dialog_and_kept_messages() {
 /// Issue #17: the window's `--json` lines are the command line's, event for event.
 #[test]
 fn the_window_prints_the_json_lines_the_command_line_prints() {
+    use banter::client::CallDirection;
     use banter::client::{CallInfo, CallStatus, EndReason, Media};
-    use banter::jingle::session::CallDirection;
     let events = vec![
         Event::Connected {
             jid: "alice@x/pc".into(),

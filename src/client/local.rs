@@ -17,6 +17,12 @@ use xmpp_parsers::jid::BareJid;
 use crate::client::{self, Command as ClientCommand, Config, Event};
 use crate::store::Direction;
 
+/// Where everything of "try it locally" stays: 127.0.0.0/8.
+const LOOPBACK: Cidr = Cidr {
+    addr: std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0)),
+    prefix: 8,
+};
+
 /// The local server's domain.
 pub const DOMAIN: &str = "localhost";
 /// How long the echo contact waits before playing you back.
@@ -67,7 +73,15 @@ fn random_password() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     (0..20)
-        .map(|_| char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[rng.random_range(0..32)]))
+        .map(|_| {
+            let letters = b"abcdefghijkmnpqrstuvwxyz23456789";
+            char::from(
+                letters
+                    .get(rng.random_range(0..32))
+                    .copied()
+                    .unwrap_or(b'a'),
+            )
+        })
         .collect()
 }
 
@@ -112,7 +126,7 @@ impl TryLocally {
             crate::xmpp::connect::parse_server(&format!("starttls:127.0.0.1:{}", self.port));
         cfg.ca_file = Some(self.ca_file.clone());
         cfg.media = Some(MediaConfig {
-            allow: vec![Cidr::parse("127.0.0.0/8").expect("valid range")],
+            allow: vec![LOOPBACK],
             ..media
         });
         cfg
@@ -122,7 +136,7 @@ impl TryLocally {
 /// Media for a call that stays on this machine.
 pub fn loopback_media(audio_in: SourceSpec, audio_out: SinkSpec) -> MediaConfig {
     let mut m = MediaConfig::new(audio_in, audio_out);
-    m.allow = vec![Cidr::parse("127.0.0.0/8").expect("valid range")];
+    m.allow = vec![LOOPBACK];
     m
 }
 
