@@ -24,6 +24,18 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The binary's own modules, declared in main.rs (the front ends).
+fn binary_modules(here: &Path) -> Vec<String> {
+    let main = std::fs::read_to_string(here.join("src/main.rs")).unwrap();
+    main.lines()
+        .filter_map(|l| {
+            l.strip_prefix("mod ")?
+                .strip_suffix(';')
+                .map(str::to_string)
+        })
+        .collect()
+}
+
 /// `a/b/mod.rs` and `a/b.rs` are module `a::b`; lib.rs and main.rs are the root.
 fn module_of(root: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(root).unwrap().with_extension("");
@@ -242,15 +254,7 @@ fn the_library_needs_no_front_end() {
         );
     }
     // The binary's own modules, declared in main.rs.
-    let main = std::fs::read_to_string(here.join("src/main.rs")).unwrap();
-    let binary: Vec<String> = main
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("mod ")?
-                .strip_suffix(';')
-                .map(str::to_string)
-        })
-        .collect();
+    let binary = binary_modules(here);
     let mut files = Vec::new();
     rs_files(&here.join("src"), &mut files);
     let mut named = Vec::new();
@@ -304,15 +308,7 @@ fn protocol_modules_know_no_store() {
 #[test]
 fn front_ends_use_the_client_api_only() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let main = std::fs::read_to_string(here.join("src/main.rs")).unwrap();
-    let binary: Vec<String> = main
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("mod ")?
-                .strip_suffix(';')
-                .map(str::to_string)
-        })
-        .collect();
+    let binary = binary_modules(here);
     assert!(binary.iter().any(|m| m == "window") && binary.iter().any(|m| m == "cli"));
     let mut files = Vec::new();
     rs_files(&here.join("src"), &mut files);
