@@ -1,5 +1,6 @@
 //! One account's OMEMO: our device (created once, then loaded, its secrets unlocked
-//! with the account's password) and our sessions, kept sealed in the store after each
+//! with the account's password) and our sessions, kept sealed by the keeper (the
+//! client's store) after each
 //! change; encrypting a body for a set of devices and decrypting what one sent us.
 //! No network: the client fetches bundles and device lists and sends what this makes.
 
@@ -9,18 +10,18 @@ use minidom::Element;
 use thiserror::Error;
 
 use super::axolotl::{self, Encrypted, KeyFor};
+use super::keeper::{KeepError, Keeper, KeptOwn, Version};
 use super::keys::{self, Bundle, OwnDevice};
 use super::session::Session;
 use super::vault::{Vault, Wrapped};
 use super::OmemoError;
-use crate::store::{OmemoOwn, Store, StoreError};
 
 #[derive(Debug, Error)]
 pub enum AccountError {
     #[error(transparent)]
     Omemo(#[from] OmemoError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Keep(#[from] KeepError),
 }
 
 /// How far a device is trusted (Conversations' "blind trust before verification").
@@ -126,11 +127,11 @@ impl Omemo {
     /// Our device for `account`: the one in the store, unlocked with `password`, or
     /// a new one (then saved). A wrong password is an error, not a new device.
     pub fn load_or_create(
-        store: &Store,
+        store: &dyn Keeper,
         account: &str,
         password: &str,
     ) -> Result<Omemo, AccountError> {
-        if let Some(row) = store.omemo_own(account)? {
+        if let Some(row) = store.own(account)? {
             let salt: [u8; 16] = row
                 .salt
                 .as_slice()
@@ -157,7 +158,11 @@ impl Omemo {
 
     /// A new device for `account`, replacing the stored one (whose keys could not be
     /// unlocked: the password was changed elsewhere).
-    pub fn create_new(store: &Store, account: &str, password: &str) -> Result<Omemo, AccountError> {
+    pub fn create_new(
+        store: &dyn Keeper,
+        account: &str,
+        password: &str,
+    ) -> Result<Omemo, AccountError> {
         let (vault, wrapped) = Vault::create(password)?;
         let o = Omemo {
             account: account.to_string(),
@@ -170,10 +175,10 @@ impl Omemo {
         Ok(o)
     }
 
-    fn save_own(&self, store: &Store, wrapped: &Wrapped) -> Result<(), AccountError> {
-        store.save_omemo_own(
+    fn save_own(&self, store: &dyn Keeper, wrapped: &Wrapped) -> Result<(), AccountError> {
+        store.save_own(
             &self.account,
-            &OmemoOwn {
+            &KeptOwn {
                 device_id: self.own.device_id,
                 salt: wrapped.salt.to_vec(),
                 wrapped: wrapped.sealed.clone(),
@@ -183,8 +188,8 @@ impl Omemo {
         Ok(())
     }
 
-    fn save_device(&self, store: &Store) -> Result<(), AccountError> {
-        let row = store.omemo_own(&self.account)?.ok_or(OmemoError::Locked)?;
+    fn save_device(&self, store: &dyn Keeper) -> Result<(), AccountError> {
+        let row = store.own(&self.account)?.ok_or(OmemoError::Locked)?;
         let salt: [u8; 16] = row
             .salt
             .as_slice()
@@ -201,7 +206,7 @@ impl Omemo {
 
     /// A new signed prekey when the current one is a week old (kept on disk at once);
     /// whether it rotated, i.e. the bundle must be published again.
-    pub fn rotate_if_due(&mut self, store: &Store) -> Result<bool, AccountError> {
+    pub fn rotate_if_due(&mut self, store: &dyn Keeper) -> Result<bool, AccountError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -214,7 +219,7 @@ impl Omemo {
     }
 
     /// The account's password changed: the data key is wrapped with the new one.
-    pub fn rewrap(&self, store: &Store, password: &str) -> Result<(), AccountError> {
+    pub fn rewrap(&self, store: &dyn Keeper, password: &str) -> Result<(), AccountError> {
         let wrapped = self.vault.wrap(password)?;
         self.save_own(store, &wrapped)
     }
@@ -234,13 +239,14 @@ impl Omemo {
 
     fn session(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
     ) -> Result<Option<&mut Session>, AccountError> {
         let key = (peer.to_string(), device_id);
         if !self.sessions.contains_key(&key) {
-            let Some(sealed) = store.omemo_session(&self.account, peer, device_id)? else {
+            let Some(sealed) = store.session(Version::Axolotl, &self.account, peer, device_id)?
+            else {
                 return Ok(None);
             };
             let s = Session::from_bytes(
@@ -258,12 +264,12 @@ impl Omemo {
     /// device whose key changed, undecided.
     pub fn trust_of(
         &self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
         identity: &[u8],
     ) -> Result<Trust, AccountError> {
-        let devices = store.omemo_devices(&self.account, peer)?;
+        let devices = store.identities(&self.account, peer)?;
         if let Some(d) = devices.iter().find(|d| d.device_id == device_id) {
             match &d.identity {
                 Some(known) if known.as_slice() == identity => return Ok(Trust::parse(&d.trust)),
@@ -280,7 +286,7 @@ impl Omemo {
 
     fn keep(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
         s: Session,
@@ -290,8 +296,8 @@ impl Omemo {
         let sealed = self
             .vault
             .seal(&s.to_bytes(), &session_context(peer, device_id))?;
-        store.save_omemo_session(&self.account, peer, device_id, &sealed)?;
-        store.set_omemo_identity(&self.account, peer, device_id, &identity, trust.as_str())?;
+        store.save_session(Version::Axolotl, &self.account, peer, device_id, &sealed)?;
+        store.set_identity(&self.account, peer, device_id, &identity, trust.as_str())?;
         self.sessions.insert((peer.to_string(), device_id), s);
         Ok(trust)
     }
@@ -300,19 +306,19 @@ impl Omemo {
     /// message to it begins a new one from its bundle.
     pub fn forget_session(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
     ) -> Result<(), AccountError> {
         self.sessions.remove(&(peer.to_string(), device_id));
-        store.delete_omemo_session(&self.account, peer, device_id)?;
+        store.delete_session(Version::Axolotl, &self.account, peer, device_id)?;
         Ok(())
     }
 
     /// Whether we have a session with that device.
     pub fn has_session(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
     ) -> Result<bool, AccountError> {
@@ -325,7 +331,7 @@ impl Omemo {
     /// fetches their bundles first.
     pub fn encrypt(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         devices: &[(String, u32, Option<Bundle>)],
         body: Option<&str>,
     ) -> Result<Sealed, AccountError> {
@@ -337,7 +343,7 @@ impl Omemo {
     /// side judges by its own trust in us. `None`: no session with it and no bundle.
     pub fn encrypt_to_any(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
         bundle: Option<Bundle>,
@@ -354,7 +360,7 @@ impl Omemo {
 
     fn encrypt_for(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         devices: &[(String, u32, Option<Bundle>)],
         body: Option<&str>,
         trust_needed: bool,
@@ -393,7 +399,7 @@ impl Omemo {
             // in it, so no trust needed.
             if trust_needed && body.is_some() && !trust.sendable() {
                 // Its key is kept, for the user to compare and decide.
-                store.set_omemo_identity(
+                store.set_identity(
                     &self.account,
                     peer,
                     *device_id,
@@ -425,7 +431,7 @@ impl Omemo {
     /// Decrypts a message `peer`'s device sent us.
     pub fn decrypt(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         e: &Encrypted,
     ) -> Result<Decrypted, AccountError> {

@@ -2,13 +2,15 @@
 //! what Conversations, Dino and Monal speak: keys and bundles, sessions (X3DH and the
 //! Double Ratchet, libsignal v3), the message element with its AES-128-GCM payload)
 //! and OMEMO 2 (`urn:xmpp:omemo:2`, twomemo.rs: the same keys, its own ratchet
-//! labels, protobufs and SCE payload). The account (account.rs) keeps them.
+//! labels, protobufs and SCE payload). The account (account.rs) keeps them, through
+//! a `keeper::Keeper` the client hands it (the store).
 //!
 //! Primitives come from RustCrypto (AES, GCM, CBC, HMAC, HKDF, SHA-2) and dalek
 //! (X25519, XEdDSA through the xeddsa crate); the protocol is written here.
 
 pub mod account;
 pub mod axolotl;
+pub mod keeper;
 pub mod keys;
 mod persist;
 pub mod session;

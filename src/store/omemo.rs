@@ -7,6 +7,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoreError};
+use crate::omemo::keeper::{KeepError, Keeper, KeptOwn, KnownIdentity, Version};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS omemo_own (
@@ -42,30 +43,16 @@ CREATE TABLE IF NOT EXISTS omemo_devices (
 );
 ";
 
-/// Which OMEMO a session is of: each keeps its own (a device may speak both).
-#[derive(Clone, Copy)]
-enum Version {
-    Axolotl,
-    Two,
-}
-
-impl Version {
-    fn table(self) -> &'static str {
-        match self {
-            Version::Axolotl => "omemo_sessions",
-            Version::Two => "omemo2_sessions",
-        }
+/// Each OMEMO's sessions in a table of their own (a device may speak both).
+fn table(v: Version) -> &'static str {
+    match v {
+        Version::Axolotl => "omemo_sessions",
+        Version::Two => "omemo2_sessions",
     }
 }
 
-/// Our device as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OmemoOwn {
-    pub device_id: u32,
-    pub salt: Vec<u8>,
-    pub wrapped: Vec<u8>,
-    pub sealed: Vec<u8>,
-}
+/// Our device as stored (the OMEMO layer's own shape of it).
+pub use crate::omemo::keeper::KeptOwn as OmemoOwn;
 
 /// Another device (a contact's, or one of our own account's).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +176,7 @@ impl Store {
             .query_row(
                 &format!(
                     "SELECT sealed FROM {} WHERE account=?1 AND peer=?2 AND device_id=?3",
-                    v.table()
+                    table(v)
                 ),
                 params![account, peer, device_id],
                 |r| r.get(0),
@@ -209,7 +196,7 @@ impl Store {
             &format!(
                 "INSERT INTO {}(account, peer, device_id, sealed) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(account, peer, device_id) DO UPDATE SET sealed=excluded.sealed",
-                v.table()
+                table(v)
             ),
             params![account, peer, device_id, sealed],
         )?;
@@ -226,7 +213,7 @@ impl Store {
         self.conn.execute(
             &format!(
                 "DELETE FROM {} WHERE account=?1 AND peer=?2 AND device_id=?3",
-                v.table()
+                table(v)
             ),
             params![account, peer, device_id],
         )?;
@@ -343,6 +330,72 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// The OMEMO layer keeps its state here, through the client, which hands it the store.
+impl Keeper for Store {
+    fn own(&self, account: &str) -> Result<Option<KeptOwn>, KeepError> {
+        self.omemo_own(account).map_err(kept)
+    }
+    fn save_own(&self, account: &str, own: &KeptOwn) -> Result<(), KeepError> {
+        self.save_omemo_own(account, own).map_err(kept)
+    }
+    fn session(
+        &self,
+        v: Version,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+    ) -> Result<Option<Vec<u8>>, KeepError> {
+        self.session_in(v, account, peer, device_id).map_err(kept)
+    }
+    fn save_session(
+        &self,
+        v: Version,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+        sealed: &[u8],
+    ) -> Result<(), KeepError> {
+        self.save_session_in(v, account, peer, device_id, sealed)
+            .map_err(kept)
+    }
+    fn delete_session(
+        &self,
+        v: Version,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+    ) -> Result<(), KeepError> {
+        self.delete_session_in(v, account, peer, device_id)
+            .map_err(kept)
+    }
+    fn identities(&self, account: &str, peer: &str) -> Result<Vec<KnownIdentity>, KeepError> {
+        let devices = self.omemo_devices(account, peer).map_err(kept)?;
+        Ok(devices
+            .into_iter()
+            .map(|d| KnownIdentity {
+                device_id: d.device_id,
+                identity: d.identity,
+                trust: d.trust,
+            })
+            .collect())
+    }
+    fn set_identity(
+        &self,
+        account: &str,
+        peer: &str,
+        device_id: u32,
+        identity: &[u8],
+        trust: &str,
+    ) -> Result<(), KeepError> {
+        self.set_omemo_identity(account, peer, device_id, identity, trust)
+            .map_err(kept)
+    }
+}
+
+fn kept(e: StoreError) -> KeepError {
+    KeepError(Box::new(e))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::Store;
 
 fn bundle_of(o: &Omemo) -> Bundle {
     axolotl::parse_bundle(&o.bundle()).unwrap()

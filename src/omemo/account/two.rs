@@ -33,13 +33,13 @@ impl Omemo {
 
     fn session2(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
     ) -> Result<Option<&mut Session>, AccountError> {
         let key = (peer.to_string(), device_id);
         if !self.sessions2.contains_key(&key) {
-            let Some(sealed) = store.omemo2_session(&self.account, peer, device_id)? else {
+            let Some(sealed) = store.session(Version::Two, &self.account, peer, device_id)? else {
                 return Ok(None);
             };
             let s = Session::from_bytes(&self.vault.open(&sealed, &context2(peer, device_id))?)?;
@@ -51,7 +51,7 @@ impl Omemo {
     /// Whether we have an OMEMO 2 session with that device.
     pub fn has_session2(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
     ) -> Result<bool, AccountError> {
@@ -61,12 +61,12 @@ impl Omemo {
     /// Forgets the OMEMO 2 session with that device.
     pub fn forget_session2(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
     ) -> Result<(), AccountError> {
         self.sessions2.remove(&(peer.to_string(), device_id));
-        store.delete_omemo2_session(&self.account, peer, device_id)?;
+        store.delete_session(Version::Two, &self.account, peer, device_id)?;
         Ok(())
     }
 
@@ -76,19 +76,19 @@ impl Omemo {
     /// publishing another OMEMO 2 bundle for it).
     pub(super) fn known_otherwise(
         &self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
         identity: &[u8],
     ) -> Result<bool, AccountError> {
-        Ok(store.omemo_devices(&self.account, peer)?.iter().any(|d| {
+        Ok(store.identities(&self.account, peer)?.iter().any(|d| {
             d.device_id == device_id && d.identity.as_deref().is_some_and(|k| k != identity)
         }))
     }
 
     fn keep2(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         device_id: u32,
         s: Session,
@@ -99,8 +99,8 @@ impl Omemo {
         }
         let trust = self.trust_of(store, peer, device_id, &identity)?;
         let sealed = self.vault.seal(&s.to_bytes(), &context2(peer, device_id))?;
-        store.save_omemo2_session(&self.account, peer, device_id, &sealed)?;
-        store.set_omemo_identity(&self.account, peer, device_id, &identity, trust.as_str())?;
+        store.save_session(Version::Two, &self.account, peer, device_id, &sealed)?;
+        store.set_identity(&self.account, peer, device_id, &identity, trust.as_str())?;
         self.sessions2.insert((peer.to_string(), device_id), s);
         Ok(trust)
     }
@@ -111,7 +111,7 @@ impl Omemo {
     /// out and named.
     pub fn encrypt2(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         devices: &[(String, u32, Option<Bundle>)],
         envelope: Option<&[u8]>,
     ) -> Result<Sealed2, AccountError> {
@@ -146,13 +146,7 @@ impl Omemo {
             }
             let trust = self.trust_of(store, peer, *device_id, &identity)?;
             if envelope.is_some() && !trust.sendable() {
-                store.set_omemo_identity(
-                    &self.account,
-                    peer,
-                    *device_id,
-                    &identity,
-                    trust.as_str(),
-                )?;
+                store.set_identity(&self.account, peer, *device_id, &identity, trust.as_str())?;
                 left_out.push((peer.clone(), *device_id, trust));
                 continue;
             }
@@ -179,7 +173,7 @@ impl Omemo {
     /// envelope, which must name `peer` as its sender.
     pub fn decrypt2(
         &mut self,
-        store: &Store,
+        store: &dyn Keeper,
         peer: &str,
         e: &Encrypted,
     ) -> Result<Decrypted, AccountError> {
