@@ -88,6 +88,7 @@ mod tests {
                 state: MessageState::Received,
                 encryption: None,
                 trust: None,
+                meta: Default::default(),
             },
         }
     }

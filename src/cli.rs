@@ -20,6 +20,7 @@ use banter::client::{
 mod account;
 mod args;
 mod calls;
+mod chat;
 mod media;
 mod network;
 mod omemo;
@@ -29,6 +30,7 @@ mod rooms;
 use account::*;
 pub use args::*;
 use calls::*;
+use chat::*;
 use media::*;
 use network::*;
 use omemo::*;
@@ -204,7 +206,28 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             to,
             body,
             plaintext,
-        } => send(&args, &to, &body, plaintext).await,
+            correct,
+            reply_to,
+        } => {
+            let what = match (correct, reply_to) {
+                (Some(_), Some(_)) => {
+                    return Err(CliError(
+                        "--correct and --reply-to do not go together".into(),
+                    ))
+                }
+                (Some(of), None) => Outgoing::Correction { of },
+                (None, Some(of)) => Outgoing::Reply { of },
+                (None, None) if plaintext => Outgoing::Plain,
+                (None, None) => Outgoing::Message,
+            };
+            send(&args, &to, body, what).await
+        }
+        Cmd::React {
+            peer,
+            id,
+            reactions,
+        } => react(&args, &peer, id, reactions).await,
+        Cmd::Retract { peer, id } => retract(&args, &peer, id).await,
         Cmd::NetCheck { show_addresses } => net_check(&args, show_addresses).await,
         Cmd::Listen {
             duration,
@@ -304,53 +327,6 @@ async fn wait_online(client: &mut client::ClientHandle) -> Result<String, CliErr
             _ = &mut deadline => return Err(CliError("timed out waiting for the session".into())),
         }
     }
-}
-
-async fn send(args: &AccountArgs, to: &str, body: &str, plaintext: bool) -> Result<(), CliError> {
-    let to = parse_jid(to)?;
-    let mut cfg = config(args)?;
-    cfg.presence = None;
-    cfg.catch_up = false;
-    cfg.autojoin = false;
-    let mut client = connect(cfg).await?;
-    wait_online(&mut client).await?;
-    let id = client::new_id();
-    let (to_, body_) = (to.clone(), body.to_string());
-    client.send(if plaintext {
-        Command::SendPlain {
-            id: id.clone(),
-            to: to_,
-            body: body_,
-        }
-    } else {
-        Command::SendMessage {
-            id: id.clone(),
-            to: to_,
-            body: body_,
-        }
-    });
-    let deadline = tokio::time::sleep(Duration::from_secs(30));
-    tokio::pin!(deadline);
-    let result = loop {
-        tokio::select! {
-            ev = client.next_event() => match ev {
-                Some(Event::MessageAcked { id: acked }) if acked == id => break Ok(()),
-                Some(Event::MessageFailed { id: failed, error }) if failed == id => break Err(CliError(error)),
-                Some(Event::ConnectionError { message, fatal: true }) => break Err(CliError(message)),
-                // Said, not fatal (e.g. an OMEMO device list the server could not give).
-                Some(ev @ Event::Error { .. }) if args.json => print_event(&mut std::io::stdout(), &ev, true),
-                Some(Event::Error { message }) => eprintln!("warning: {message}"),
-                Some(_) => {}
-                None => break Err(CliError("the connection ended before the server confirmed the message".into())),
-            },
-            _ = &mut deadline => break Err(CliError("the server did not confirm the message within 30 s; it stays queued and is sent next time".into())),
-        }
-    };
-    if result.is_ok() && args.json {
-        println!("{}", json!({"event": "sent", "id": id}));
-    }
-    client.shutdown().await;
-    result
 }
 
 async fn listen(
@@ -517,6 +493,25 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
             }
             Event::ContactRemoved { jid } => format!("contact {jid} removed"),
             Event::MessageDelivered { id } => format!("delivered {id}"),
+            Event::MessageCorrected { message } => {
+                format!("{} corrected a message: {}", message.from, message.body)
+            }
+            Event::MessageRetracted { peer, from, .. } => {
+                format!("{from} retracted a message (conversation with {peer})")
+            }
+            Event::Reactions {
+                from,
+                reactions,
+                id,
+                ..
+            } if reactions.is_empty() => format!("{from} took back their reactions to {id}"),
+            Event::Reactions {
+                from,
+                reactions,
+                id,
+                ..
+            } => format!("{from} reacted {} to {id}", reactions.join(" ")),
+            Event::MessageDisplayed { peer, .. } => format!("{peer} read your messages"),
             Event::Error { message } => format!("error: {message}"),
             other => match room_line(other) {
                 Some(line) => line,

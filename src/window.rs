@@ -32,6 +32,9 @@ use banter::client::{
 /// Messages loaded from the store at a time (the first page, then each "earlier").
 const HISTORY_PAGE: usize = 200;
 
+// Client events dominate the size; they pass one at a time through a channel to the
+// UI thread, where boxing each would cost an allocation per event for nothing.
+#[allow(clippy::large_enum_variant)]
 enum AppEvent {
     Online(mpsc::UnboundedSender<Command>, String),
     LoginFailed(String),
@@ -518,6 +521,7 @@ impl App {
 const SETTINGS_VERSION: u64 = 2;
 
 mod accounts;
+mod chat;
 mod commands;
 mod events;
 mod rooms;

@@ -153,6 +153,30 @@ pub enum Cmd {
         /// Send it unencrypted even where OMEMO would encrypt it (an explicit choice)
         #[arg(long)]
         plaintext: bool,
+        /// Correct our message with this id instead (XEP-0308): its text becomes --body
+        #[arg(long, value_name = "ID")]
+        correct: Option<String>,
+        /// Answer the message with this id (XEP-0461), quoting it
+        #[arg(long, value_name = "ID")]
+        reply_to: Option<String>,
+    },
+    /// React to a message with emoji (XEP-0444): the whole set, replacing ours
+    /// before; none removes our reactions. Exits 0 once the server acknowledged it
+    React {
+        /// The conversation (bare JID)
+        peer: String,
+        /// The message's id (as `listen --json` or `history --json` print it)
+        id: String,
+        /// The emoji, e.g. 👍 ❤️
+        reactions: Vec<String>,
+    },
+    /// Retract a message we sent (XEP-0424): a tombstone for everyone. Exits 0 once
+    /// the server acknowledged it
+    Retract {
+        /// The conversation (bare JID)
+        peer: String,
+        /// Our message's id
+        id: String,
     },
     /// Stay online and print events (messages, presence, subscription requests)
     Listen {

@@ -256,6 +256,41 @@ pub enum Command {
         id: String,
         muted: bool,
     },
+    /// Correct our message `of` to `to` (XEP-0308): its body becomes `body`; the
+    /// correction goes as message `id` (encrypted where the conversation is).
+    CorrectMessage {
+        id: String,
+        to: BareJid,
+        of: String,
+        body: String,
+    },
+    /// Answer message `of` in the conversation with `to` (XEP-0461), quoting it for
+    /// clients without replies.
+    Reply {
+        id: String,
+        to: BareJid,
+        of: String,
+        body: String,
+    },
+    /// Retract our message `of` to `to` (XEP-0424): a tombstone on both sides.
+    Retract {
+        id: String,
+        to: BareJid,
+        of: String,
+    },
+    /// Our reactions to message `of` in the conversation with `to` are now
+    /// `reactions` (XEP-0444; the whole set, empty removes them).
+    React {
+        id: String,
+        to: BareJid,
+        of: String,
+        reactions: Vec<String>,
+    },
+    /// The conversation with `peer` was read: its newest message that asked for it
+    /// gets a displayed marker (XEP-0333), once.
+    MarkRead {
+        peer: BareJid,
+    },
     /// Tell `to` whether we are typing (XEP-0085).
     SendChatState {
         to: BareJid,

@@ -36,8 +36,20 @@ impl State {
             Command::HoldCall { id, held } => {
                 self.call_input(&id, crate::jingle::session::Input::Hold(held), out)
             }
-            Command::SendMessage { id, to, body } => self.send_message(id, to, body, true, out),
-            Command::SendPlain { id, to, body } => self.send_message(id, to, body, false, out),
+            Command::SendMessage { id, to, body } => {
+                self.send_chat(id, to, body, vec![], true, out)
+            }
+            Command::SendPlain { id, to, body } => self.send_chat(id, to, body, vec![], false, out),
+            Command::CorrectMessage { id, to, of, body } => self.correct(id, to, of, body, out),
+            Command::Reply { id, to, of, body } => self.reply(id, to, of, body, out),
+            Command::Retract { id, to, of } => self.retract(id, to, of, out),
+            Command::React {
+                id,
+                to,
+                of,
+                reactions,
+            } => self.react(id, to, of, reactions, out),
+            Command::MarkRead { peer } => self.mark_read(&peer, out),
             Command::AddContact { jid, name } => {
                 self.iq(
                     IqPurpose::RosterSet,
@@ -165,47 +177,6 @@ impl State {
                 self.iq(IqPurpose::DeleteAccount, register::remove, out);
             }
             Command::Disconnect => {}
-        }
-    }
-}
-
-impl State {
-    /// A chat message: kept as pending, then sent — encrypted (OMEMO, when on and
-    /// `may_encrypt`) or as it is.
-    fn send_message(
-        &mut self,
-        id: String,
-        to: BareJid,
-        body: String,
-        may_encrypt: bool,
-        out: &mut Vec<Stanza>,
-    ) {
-        let account = self.own.to_string();
-        let msg = chat::outgoing(&to, &id, &body);
-        let Some(mut stored) = history::to_stored(&msg, &self.own, None, None) else {
-            return;
-        };
-        stored.state = MessageState::Pending;
-        let encrypt = may_encrypt && self.omemo.is_on();
-        if encrypt {
-            stored.encryption = Some("omemo".into());
-        }
-        if let Some(b) = &self.bound {
-            stored.from = b.to_string();
-        }
-        match self.store.insert_message(&account, stored) {
-            Ok(Some(m)) => self.emit(Event::Message { message: m }),
-            Ok(None) => {}
-            Err(e) => {
-                self.emit(Event::MessageFailed {
-                    id,
-                    error: e.to_string(),
-                });
-                return;
-            }
-        }
-        if !(encrypt && self.omemo_send(&id, &to, &body, out)) {
-            out.push(msg.into());
         }
     }
 }

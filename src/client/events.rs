@@ -173,6 +173,32 @@ pub enum Event {
     Message {
         message: StoredMessage,
     },
+    /// A message was corrected by its sender (XEP-0308): `message` is the history
+    /// entry as it is now (its id the original's, its body the new one).
+    MessageCorrected {
+        message: StoredMessage,
+    },
+    /// A message was retracted by its sender (XEP-0424): a tombstone now.
+    #[serde(rename = "retracted")]
+    MessageRetracted {
+        peer: String,
+        id: String,
+        from: String,
+    },
+    /// `from`'s reactions to message `id` are now these (XEP-0444; empty: none).
+    #[serde(rename = "reaction")]
+    Reactions {
+        peer: String,
+        id: String,
+        from: String,
+        reactions: Vec<String>,
+    },
+    /// `peer` read our messages up to `id` (XEP-0333): they are "displayed".
+    #[serde(rename = "displayed")]
+    MessageDisplayed {
+        peer: String,
+        id: String,
+    },
     /// The server confirmed our message.
     MessageAcked {
         id: String,
@@ -417,12 +443,8 @@ pub enum Event {
 /// the command line and the window's `--json`.
 pub fn to_json(ev: &Event) -> Value {
     match ev {
-        Event::Message { message } => json!({
-            "event": "message", "from": message.from, "to": message.to, "id": message.id,
-            "body": message.body, "peer": message.peer, "direction": message.direction,
-            "ts_ms": message.ts_ms, "stanza_id": message.stanza_id,
-            "encryption": message.encryption, "trust": message.trust,
-        }),
+        Event::Message { message } => message_json(message, None),
+        Event::MessageCorrected { message } => message_json(message, Some(&message.id)),
         Event::Error { message } => json!({"event": "error", "message": message}),
         Event::ConnectionError { message, fatal } => {
             json!({"event": "error", "message": message, "fatal": fatal})
@@ -433,6 +455,26 @@ pub fn to_json(ev: &Event) -> Value {
         Event::NetCheck { report } => super::netcheck::json(report, false),
         other => serde_json::to_value(other).unwrap_or_else(|_| json!({"event": "unknown"})),
     }
+}
+
+/// A `message` event; a correction names the message it corrected.
+fn message_json(message: &StoredMessage, correction_of: Option<&str>) -> Value {
+    let mut v = json!({
+        "event": "message", "from": message.from, "to": message.to, "id": message.id,
+        "body": message.body, "peer": message.peer, "direction": message.direction,
+        "ts_ms": message.ts_ms, "stanza_id": message.stanza_id,
+        "encryption": message.encryption, "trust": message.trust,
+    });
+    if let Some(o) = v.as_object_mut() {
+        if let Some(r) = &message.meta.reply_to {
+            o.insert("reply_to".into(), json!(r));
+        }
+        if let Some(of) = correction_of {
+            o.insert("correction_of".into(), json!(of));
+            o.insert("edited".into(), json!(true));
+        }
+    }
+    v
 }
 
 /// A `stats` event: a call's figures once a second (also the sound test's).

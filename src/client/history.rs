@@ -4,7 +4,7 @@
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::message::Message;
 
-use crate::store::{Direction, MessageState, StoredMessage};
+use crate::store::{Direction, MessageMeta, MessageState, StoredMessage};
 use crate::xmpp::chat;
 
 /// A chat message as a history entry from the account's point of view (received,
@@ -38,5 +38,11 @@ pub(crate) fn to_stored(
         },
         encryption: None,
         trust: None,
+        meta: MessageMeta {
+            replaces: c.replaces,
+            reply_to: c.reply,
+            markable: c.markable,
+            ..MessageMeta::default()
+        },
     })
 }

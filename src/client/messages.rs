@@ -14,7 +14,6 @@ impl State {
     pub(super) fn record(&mut self, stored: StoredMessage) {
         let account = self.own.to_string();
         let stanza_id = stored.stanza_id.clone();
-        let inserted = self.store.insert_message(&account, stored);
         // Live messages move the catch-up point forward, but only once the archive
         // has been read up to now, and not while messages over a sender's rate wait
         // in the archive: otherwise a gap could be skipped. Done before the
@@ -24,7 +23,16 @@ impl State {
                 self.store_err(e);
             }
         }
-        match inserted {
+        // A correction changes what it corrects (a new entry only if it corrects
+        // nothing of its sender's).
+        let stored = match stored.meta.replaces.clone() {
+            Some(of) => match self.apply_correction(stored, &of) {
+                Some(s) => s,
+                None => return,
+            },
+            None => stored,
+        };
+        match self.store.insert_message(&account, stored) {
             Ok(Some(m)) => {
                 if self.catching_up {
                     self.catch_up_count += 1;
@@ -76,6 +84,9 @@ impl State {
         if let Some((archive_id, mut inner, ts)) =
             mam::unwrap_result(&m, &self.own, &self.mam_queryid)
         {
+            if self.on_amend(&inner) {
+                return;
+            }
             let Some(encryption) = self.readable(&mut inner, out) else {
                 return;
             };
@@ -91,6 +102,9 @@ impl State {
                 if kind == carbons::Carbon::Received {
                     self.on_receipt(&id);
                 }
+            }
+            if self.on_amend(&inner) {
+                return;
             }
             let Some(encryption) = self.readable(&mut inner, out) else {
                 return;
@@ -155,6 +169,9 @@ impl State {
                     state: Typing::from(&state),
                 });
             }
+        }
+        if self.on_amend(&m) {
+            return;
         }
         let wants_receipt = receipts::requested(&m);
         let mut m = m;
@@ -252,7 +269,7 @@ impl State {
                     || BareJid::new(&peer).is_ok_and(|p| p.domain().as_str() == domain)))
     }
 
-    pub(super) fn on_receipt(&self, id: &str) {
+    pub(super) fn on_receipt(&mut self, id: &str) {
         // A receipt can overtake the server's confirmation: the server has it, then.
         self.mark_acked(id);
         match self

@@ -139,6 +139,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         events: ev_tx,
         pending_iqs: HashMap::new(),
         unconfirmed: Vec::new(),
+        amends: amend::Amends::default(),
         confirm_in_flight: false,
         catching_up: false,
         catch_up_count: 0,
@@ -236,6 +237,8 @@ struct State {
     pending_iqs: HashMap<String, (IqPurpose, Option<Jid>)>,
     /// Chat messages written to the stream and not yet confirmed by the server.
     unconfirmed: Vec<String>,
+    /// Corrections, retractions, reactions and markers not yet confirmed (amend.rs).
+    amends: amend::Amends,
     /// A confirming ping is outstanding (at most one at a time).
     confirm_in_flight: bool,
     catching_up: bool,
@@ -297,6 +300,7 @@ struct State {
     media_tx: mpsc::UnboundedSender<(String, calls::FromMedia)>,
 }
 
+mod amend;
 mod api;
 mod availability;
 mod calls;
@@ -384,10 +388,9 @@ impl State {
     /// Writes a stanza to the stream (queued there while reconnecting).
     async fn transmit(&mut self, stream: &StanzaStream, stanza: Stanza) {
         if let Stanza::Message(m) = &stanza {
-            if chat::body(m).is_some() && chat::origin_id(m).is_some() {
-                if let Some(id) = &m.id {
-                    self.unconfirmed.push(id.0.clone());
-                }
+            let chat = chat::body(m).is_some() && chat::origin_id(m).is_some();
+            if let Some(id) = m.id.as_ref().filter(|id| chat || self.amends.has(&id.0)) {
+                self.unconfirmed.push(id.0.clone());
             }
         }
         let _token = stream.send(Box::new(stanza)).await;
@@ -417,13 +420,15 @@ impl State {
         )
     }
 
-    fn mark_acked(&self, id: &str) {
+    fn mark_acked(&mut self, id: &str) {
         match self
             .store
             .set_state(self.own.as_str(), id, MessageState::Acked)
         {
             Ok(true) => self.emit(Event::MessageAcked { id: id.to_string() }),
-            Ok(false) => {}
+            Ok(false) => {
+                self.amend_confirmed(id);
+            }
             Err(e) => self.store_err(e),
         }
     }
@@ -466,9 +471,18 @@ impl State {
                     let Ok(to) = BareJid::new(&m.peer) else {
                         continue;
                     };
+                    // A reply goes again as a reply (without its quote).
+                    let extra: Vec<Element> = m
+                        .meta
+                        .reply_to
+                        .iter()
+                        .map(|r| crate::xmpp::reply::element(&r.id, r.to.as_deref()))
+                        .collect();
                     if m.encryption.is_none() {
-                        out.push(chat::outgoing(&to, &m.id, &m.body).into());
-                    } else if !self.omemo_send(&m.id, &to, &m.body, out) {
+                        let mut msg = chat::outgoing(&to, &m.id, &m.body);
+                        msg.payloads.extend(extra);
+                        out.push(msg.into());
+                    } else if !self.omemo_send(&m.id, &to, &m.body, extra, out) {
                         // Written encrypted: never sent otherwise.
                         self.emit(Event::MessageFailed {
                             id: m.id,
@@ -479,6 +493,7 @@ impl State {
             }
             Err(e) => self.store_err(e),
         }
+        self.resend_amends(out);
     }
 
     /// Asks our server for STUN/TURN servers and fresh credentials (for calls, or,

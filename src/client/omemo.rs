@@ -38,6 +38,9 @@ struct Queued {
     id: String,
     to: BareJid,
     body: String,
+    /// Elements beside the encrypted body (a correction's `<replace>`, a reply's
+    /// `<reply>` and its fallback marker): they say nothing secret.
+    extra: Vec<Element>,
 }
 
 /// The account's OMEMO, and what is on its way.
@@ -246,6 +249,7 @@ impl State {
         id: &str,
         to: &BareJid,
         body: &str,
+        extra: Vec<Element>,
         out: &mut Vec<Stanza>,
     ) -> bool {
         if self.omemo.omemo.is_none() {
@@ -255,6 +259,7 @@ impl State {
             id: id.to_string(),
             to: to.clone(),
             body: body.to_string(),
+            extra,
         });
         self.omemo_flush(out);
         true
@@ -402,7 +407,9 @@ impl State {
                 if let Err(e) = self.store.set_encryption(&account, &q.id, None) {
                     self.store_err(e);
                 }
-                out.push(chat::outgoing(&q.to, &q.id, &q.body).into());
+                let mut m = chat::outgoing(&q.to, &q.id, &q.body);
+                m.payloads.extend(q.extra);
+                out.push(m.into());
             } else {
                 self.emit(Event::MessageFailed {
                     id: q.id,
@@ -524,7 +531,9 @@ impl State {
             .as_ref()
             .map(|s2| &s2.encrypted)
             .filter(|e2| !e2.keys.is_empty());
-        out.push(pep::message_both(&q.to, &q.id, e, e2).into());
+        let mut m = pep::message_both(&q.to, &q.id, e, e2);
+        m.payloads.extend(q.extra.iter().cloned());
+        out.push(m.into());
         None
     }
 

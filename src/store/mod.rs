@@ -7,8 +7,10 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 use thiserror::Error;
 
+mod chat;
 mod omemo;
 mod rooms;
+pub use chat::{MessageMeta, ReactionCount};
 pub use omemo::{OmemoDevice, OmemoOwn};
 pub use rooms::{RoomCursor, StoredRoomMessage};
 
@@ -55,6 +57,8 @@ pub enum MessageState {
     Acked,
     /// The recipient's client sent a receipt.
     Delivered,
+    /// The recipient's client showed it (XEP-0333): read.
+    Displayed,
     /// A message we received.
     Received,
 }
@@ -65,6 +69,7 @@ impl MessageState {
             MessageState::Pending => "pending",
             MessageState::Acked => "acked",
             MessageState::Delivered => "delivered",
+            MessageState::Displayed => "displayed",
             MessageState::Received => "received",
         }
     }
@@ -73,6 +78,7 @@ impl MessageState {
             "pending" => MessageState::Pending,
             "acked" => MessageState::Acked,
             "delivered" => MessageState::Delivered,
+            "displayed" => MessageState::Displayed,
             _ => MessageState::Received,
         }
     }
@@ -105,6 +111,9 @@ pub struct StoredMessage {
     /// (`blind`, `verified`, `untrusted`, `undecided`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust: Option<String>,
+    /// Corrected, retracted, a reply, reactions (store/chat.rs).
+    #[serde(flatten)]
+    pub meta: MessageMeta,
 }
 
 /// A roster entry, as the roster module reads it and the store caches it.
@@ -142,7 +151,13 @@ CREATE TABLE IF NOT EXISTS messages (
   ts_ms INTEGER NOT NULL,
   state TEXT NOT NULL,
   encryption TEXT,
-  trust TEXT
+  trust TEXT,
+  edited INTEGER NOT NULL DEFAULT 0,
+  edit_id TEXT,
+  retracted INTEGER NOT NULL DEFAULT 0,
+  reply_id TEXT,
+  reply_to TEXT,
+  markable INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_stanza_id ON messages(account, stanza_id) WHERE stanza_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_peer ON messages(account, peer, seq);
@@ -188,12 +203,21 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if !has_v2 {
         conn.execute_batch("ALTER TABLE omemo_devices ADD COLUMN v2 INTEGER NOT NULL DEFAULT 0")?;
     }
-    for column in ["encryption", "trust"] {
+    for (column, kind) in [
+        ("encryption", "TEXT"),
+        ("trust", "TEXT"),
+        ("edited", "INTEGER NOT NULL DEFAULT 0"),
+        ("edit_id", "TEXT"),
+        ("retracted", "INTEGER NOT NULL DEFAULT 0"),
+        ("reply_id", "TEXT"),
+        ("reply_to", "TEXT"),
+        ("markable", "INTEGER NOT NULL DEFAULT 0"),
+    ] {
         let has = conn
             .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name=?1")?
             .exists([column])?;
         if !has {
-            conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} TEXT"))?;
+            conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} {kind}"))?;
         }
     }
     Ok(())
@@ -220,11 +244,12 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
         state: MessageState::parse(&state),
         encryption: r.get(11)?,
         trust: r.get(12)?,
+        meta: chat::meta_of(r, 13)?,
     })
 }
 
 const MSG_COLS: &str =
-    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust";
+    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, edited, edit_id, retracted, reply_id, reply_to, markable";
 
 /// One call in the call history.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -299,6 +324,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(omemo::SCHEMA)?;
         conn.execute_batch(rooms::SCHEMA)?;
+        conn.execute_batch(chat::SCHEMA)?;
         migrate(&conn)?;
         Ok(Store { conn })
     }
@@ -308,6 +334,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(omemo::SCHEMA)?;
         conn.execute_batch(rooms::SCHEMA)?;
+        conn.execute_batch(chat::SCHEMA)?;
         Ok(Store { conn })
     }
 
@@ -400,7 +427,7 @@ impl Store {
             return Ok(self
                 .conn
                 .query_row(
-                    "SELECT seq FROM messages WHERE account=?1 AND peer=?2 AND direction=?3 AND msg_id=?4 AND body=?5",
+                    "SELECT seq FROM messages WHERE account=?1 AND peer=?2 AND direction=?3 AND msg_id=?4 AND (body=?5 OR edited=1 OR retracted=1)",
                     params![account, m.peer, m.direction.as_str(), m.id, m.body],
                     |r| r.get(0),
                 )
@@ -426,8 +453,8 @@ impl Store {
             return Ok(None);
         }
         self.conn.execute(
-            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, reply_id, reply_to, markable)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 account,
                 m.peer,
@@ -441,7 +468,10 @@ impl Store {
                 m.ts_ms,
                 m.state.as_str(),
                 m.encryption,
-                m.trust
+                m.trust,
+                m.meta.reply_to.as_ref().map(|r| r.id.as_str()),
+                m.meta.reply_to.as_ref().and_then(|r| r.to.as_deref()),
+                m.meta.markable
             ],
         )?;
         m.seq = self.conn.last_insert_rowid();
@@ -506,6 +536,7 @@ impl Store {
         )?;
         let mut v: Vec<_> = rows.collect::<Result<_, _>>()?;
         v.reverse();
+        self.fill_reactions(account, &mut v)?;
         Ok(v)
     }
 

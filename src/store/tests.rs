@@ -31,6 +31,7 @@ fn msg(id: &str, origin: Option<&str>, sid: Option<&str>) -> StoredMessage {
         state: MessageState::Received,
         encryption: None,
         trust: None,
+        meta: Default::default(),
     }
 }
 
@@ -115,5 +116,132 @@ fn history_pages_backwards() {
     assert_eq!(
         before.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
         ["4", "5", "6"]
+    );
+}
+
+/// Issue #15: a message changes only by its own sender's hand, within its
+/// conversation: corrections (also of a correction, by the latest id) and retractions
+/// by the side that sent it, reactions per sender replacing their set, read markers
+/// up to the message named.
+#[test]
+fn corrections_retractions_reactions_and_read_markers_keep_to_their_sender() {
+    let s = Store::in_memory().unwrap();
+    let theirs = StoredMessage {
+        meta: MessageMeta {
+            markable: true,
+            ..MessageMeta::default()
+        },
+        ..msg("b1", None, None)
+    };
+    s.insert_message("a", theirs).unwrap().unwrap();
+    let mine = |id: &str, state| StoredMessage {
+        direction: Direction::Out,
+        from: "a/pc".into(),
+        to: "bob@x".into(),
+        state,
+        ..msg(id, Some(id), None)
+    };
+    for id in ["a1", "a2", "a3"] {
+        s.insert_message("a", mine(id, MessageState::Acked))
+            .unwrap();
+    }
+    s.insert_message("a", mine("a4", MessageState::Pending))
+        .unwrap();
+
+    // Bob corrects his message, then the correction; not ours, not twice.
+    let m = s
+        .correct_message("a", "bob@x", Direction::In, "b1", "c1", "hello")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (m.id.as_str(), m.body.as_str(), m.meta.edited),
+        ("b1", "hello", true)
+    );
+    assert!(s
+        .correct_message("a", "bob@x", Direction::In, "b1", "c1", "hello")
+        .unwrap()
+        .is_none());
+    let m = s
+        .correct_message("a", "bob@x", Direction::In, "c1", "c2", "hello!")
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.body, "hello!");
+    assert!(s
+        .correct_message("a", "bob@x", Direction::In, "a1", "c3", "pwned")
+        .unwrap()
+        .is_none());
+    assert!(s
+        .correct_message("a", "carol@x", Direction::In, "b1", "c4", "pwned")
+        .unwrap()
+        .is_none());
+
+    // Reactions: per sender, a set replaces the one before; none to unknown ids.
+    let set = |v: &[&str]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+    s.set_reactions("a", "bob@x", "a1", "bob@x", &set(&["👍", "❤️"]))
+        .unwrap()
+        .unwrap();
+    s.set_reactions("a", "bob@x", "a1", "a", &set(&["👍"]))
+        .unwrap()
+        .unwrap();
+    s.set_reactions("a", "bob@x", "a1", "bob@x", &set(&["👍"]))
+        .unwrap()
+        .unwrap();
+    assert!(s
+        .set_reactions("a", "bob@x", "nope", "bob@x", &set(&["💥"]))
+        .unwrap()
+        .is_none());
+    let h = s.history("a", "bob@x", None, 10).unwrap();
+    let a1 = h.iter().find(|m| m.id == "a1").unwrap();
+    assert_eq!(
+        a1.meta.reactions,
+        vec![ReactionCount {
+            emoji: "👍".into(),
+            from: vec!["a".into(), "bob@x".into()]
+        }]
+    );
+
+    // Retractions: only the sender's side; a tombstone, its reactions gone.
+    assert!(s
+        .retract_message("a", "bob@x", Direction::In, "a1")
+        .unwrap()
+        .is_none());
+    let m = s
+        .retract_message("a", "bob@x", Direction::Out, "a1")
+        .unwrap()
+        .unwrap();
+    assert!(m.meta.retracted && m.body.is_empty());
+    assert!(s
+        .correct_message("a", "bob@x", Direction::Out, "a1", "x", "back")
+        .unwrap()
+        .is_none());
+    let h = s.history("a", "bob@x", None, 10).unwrap();
+    assert!(h
+        .iter()
+        .find(|m| m.id == "a1")
+        .unwrap()
+        .meta
+        .reactions
+        .is_empty());
+
+    // Bob read up to a2: a1 and a2 are displayed, a3 not, pending a4 not.
+    assert_eq!(
+        s.mark_displayed("a", "bob@x", "a2").unwrap(),
+        vec!["a1", "a2"]
+    );
+    let h = s.history("a", "bob@x", None, 10).unwrap();
+    let state = |id: &str| h.iter().find(|m| m.id == id).unwrap().state;
+    assert_eq!(state("a2"), MessageState::Displayed);
+    assert_eq!(state("a3"), MessageState::Acked);
+    assert_eq!(state("a4"), MessageState::Pending);
+    // A receipt after the marker does not move it back.
+    s.set_state("a", "a2", MessageState::Delivered).unwrap();
+    let h = s.history("a", "bob@x", None, 10).unwrap();
+    assert_eq!(
+        h.iter().find(|m| m.id == "a2").unwrap().state,
+        MessageState::Displayed
+    );
+    assert_eq!(
+        s.last_markable("a", "bob@x").unwrap().as_deref(),
+        Some("b1")
     );
 }

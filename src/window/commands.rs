@@ -5,6 +5,9 @@ use super::*;
 
 impl App {
     pub(super) fn execute(&mut self, c: UiCommand, ctx: &egui::Context) {
+        let Some(c) = self.chat_command(c) else {
+            return;
+        };
         match c {
             UiCommand::AddAccount {
                 jid,

@@ -72,6 +72,7 @@ impl App {
             }
             Event::Message { message } => {
                 let outgoing = message.direction == banter::client::Direction::Out;
+                let extra = self.extras_of(&message, &[]);
                 self.model.receive_message(
                     &message.peer,
                     TimelineItem::Message {
@@ -85,9 +86,19 @@ impl App {
                         } else {
                             Delivery::Received
                         },
+                        extra,
                     },
                 );
             }
+            Event::MessageCorrected { message } => self.on_corrected(message),
+            Event::MessageRetracted { peer, id, .. } => self.on_retracted(&peer, &id),
+            Event::Reactions {
+                peer,
+                id,
+                from,
+                reactions,
+            } => self.on_reactions(&peer, &id, &from, reactions),
+            Event::MessageDisplayed { peer, id } => self.on_displayed(&peer, &id),
             Event::History { peer, messages } => {
                 // Stored history goes before what arrived since; the same message can be
                 // in both, once.
@@ -107,10 +118,20 @@ impl App {
                         _ => None,
                     })
                     .collect();
+                let extras: Vec<_> = messages
+                    .iter()
+                    .map(|m| self.extras_of(m, &messages))
+                    .collect();
+                let conv = self
+                    .model
+                    .conversations
+                    .entry(peer_key.clone())
+                    .or_default();
                 let mut items: Vec<TimelineItem> = messages
                     .into_iter()
-                    .filter(|m| !known.contains(&m.id))
-                    .map(|m| {
+                    .zip(extras)
+                    .filter(|(m, _)| !known.contains(&m.id))
+                    .map(|(m, extra)| {
                         let outgoing = m.direction == banter::client::Direction::Out;
                         TimelineItem::Message {
                             id: m.id,
@@ -122,8 +143,10 @@ impl App {
                                 banter::client::MessageState::Pending => Delivery::Sending,
                                 banter::client::MessageState::Acked => Delivery::Sent,
                                 banter::client::MessageState::Delivered => Delivery::Delivered,
+                                banter::client::MessageState::Displayed => Delivery::Read,
                                 banter::client::MessageState::Received => Delivery::Received,
                             },
+                            extra,
                         }
                     })
                     .collect();
@@ -283,7 +306,7 @@ impl App {
                     id: mid, delivery, ..
                 } = item
                 {
-                    if mid == id && *delivery != Delivery::Delivered {
+                    if mid == id && !matches!(*delivery, Delivery::Delivered | Delivery::Read) {
                         *delivery = d;
                     }
                 }

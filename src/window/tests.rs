@@ -95,6 +95,7 @@ fn msg(id: &str, body: &str) -> StoredMessage {
         state: MessageState::Received,
         encryption: None,
         trust: None,
+        meta: Default::default(),
     }
 }
 
@@ -154,6 +155,7 @@ fn a_reload_reads_the_conversation_again() {
             body: "old".into(),
             ts_ms: 0,
             delivery: Delivery::Received,
+            extra: Default::default(),
         },
     );
     a.apply(AppEvent::Reload("a@x".into(), "bob@x".into()));

@@ -9,7 +9,7 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::{Lang, Message, MessageType};
 use xmpp_parsers::ns;
 
-use super::receipts;
+use super::{correct, markers, receipts, reply};
 
 /// A chat message Banter sends: `id` doubles as XEP-0359 origin-id so that our own
 /// copies coming back (carbons, archive) are recognised.
@@ -20,6 +20,7 @@ pub fn outgoing(to: &BareJid, id: &str, body: &str) -> Message {
     m.payloads
         .push(Element::builder("origin-id", ns::SID).a("id", id).build());
     m.payloads.push(receipts::request());
+    m.payloads.push(markers::markable());
     m.payloads
         .push(xmpp_parsers::chatstates::ChatState::Active.into());
     m.payloads
@@ -113,6 +114,12 @@ pub struct Chat {
     /// When it was sent: the archive's or our server's stamp, else now; never later
     /// than now.
     pub ts_ms: i64,
+    /// It corrects the message with this id (XEP-0308).
+    pub replaces: Option<String>,
+    /// It answers this message (XEP-0461); `body` is without the quoted fallback.
+    pub reply: Option<reply::Reply>,
+    /// Its sender asked for a displayed marker (XEP-0333).
+    pub markable: bool,
 }
 
 /// Reads a chat message. `None` for messages without a body (receipts, chat states)
@@ -143,7 +150,10 @@ pub fn read(
             .map(|j| j.to_string())
             .unwrap_or_else(|| own.to_string()),
         to: to.map(|j| j.to_string()).unwrap_or_default(),
-        body,
+        body: reply::shown_body(m, &body),
+        replaces: correct::replaces(m),
+        reply: reply::read(m),
+        markable: markers::is_markable(m),
         origin_id: origin_id(m),
         stanza_id: archive_id.or_else(|| stanza_id_by(m, own)),
         id: m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),

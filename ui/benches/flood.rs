@@ -56,6 +56,7 @@ fn main() {
                         body: format!("flood {messages}"),
                         ts_ms: 1_780_000_000_000 + messages as i64,
                         delivery: Delivery::Received,
+                        extra: Default::default(),
                     },
                 );
                 messages += 1;

@@ -25,6 +25,33 @@ pub enum UiCommand {
         to: String,
         body: String,
     },
+    /// Our message `id` gets a new text (XEP-0308).
+    Correct {
+        to: String,
+        id: String,
+        body: String,
+    },
+    /// A message answering message `id` (XEP-0461).
+    Reply {
+        to: String,
+        id: String,
+        body: String,
+    },
+    /// Our reactions to message `id` are now these (the whole set).
+    React {
+        to: String,
+        id: String,
+        reactions: Vec<String>,
+    },
+    /// Take back our message `id` (XEP-0424).
+    Retract {
+        to: String,
+        id: String,
+    },
+    /// The conversation was read (the window shows it, focused): a displayed marker.
+    MarkRead {
+        jid: String,
+    },
     AddContact {
         jid: String,
     },

@@ -4,7 +4,9 @@
 use std::collections::{HashMap, VecDeque};
 
 mod rooms;
+mod timeline;
 pub use rooms::*;
+pub use timeline::*;
 
 /// Presence as the contact list shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,79 +33,6 @@ pub struct ContactRow {
 impl ContactRow {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.jid)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    Sending,
-    Sent,
-    Delivered,
-    Received,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum TimelineItem {
-    Message {
-        id: String,
-        /// The store's position (orders history pages); 0 when not stored yet.
-        seq: i64,
-        outgoing: bool,
-        body: String,
-        /// Milliseconds since the Unix epoch.
-        ts_ms: i64,
-        delivery: Delivery,
-    },
-    Call {
-        /// The call's id (its Jingle sid), so the same call is shown once.
-        id: String,
-        outgoing: bool,
-        answered: bool,
-        duration_s: Option<u64>,
-        ts_ms: i64,
-    },
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Conversation {
-    pub items: Vec<TimelineItem>,
-    pub draft: String,
-    /// The peer is typing (XEP-0085).
-    pub peer_typing: bool,
-    /// We told the peer we are typing (and when we last typed, in egui seconds).
-    pub composing_sent: bool,
-    pub last_typed_s: f64,
-    /// Older stored messages exist before the oldest one shown.
-    pub more_history: bool,
-    /// The store's position of the oldest message shown (for the next page).
-    pub history_cursor: Option<i64>,
-}
-
-/// Live messages a conversation keeps in memory: beyond it the oldest go (they stay in
-/// the store, a click away), so a flood costs neither memory nor frame time.
-pub const MAX_LIVE_ITEMS: usize = 400;
-/// What is left after trimming (trim in steps, not on every message).
-pub const KEEP_AFTER_TRIM: usize = 300;
-
-impl Conversation {
-    /// Appends a message or call that happened now; trims the oldest beyond
-    /// `MAX_LIVE_ITEMS` and points "Show earlier messages" at them.
-    pub fn push_live(&mut self, item: TimelineItem) {
-        self.items.push(item);
-        if self.items.len() <= MAX_LIVE_ITEMS {
-            return;
-        }
-        let cut = self.items.len() - KEEP_AFTER_TRIM;
-        self.items.drain(..cut);
-        // The next page is read from the store before the oldest message left.
-        let first = self.items.iter().find_map(|i| match i {
-            TimelineItem::Message { seq, .. } if *seq > 0 => Some(*seq),
-            _ => None,
-        });
-        if let Some(seq) = first {
-            self.history_cursor = Some(seq);
-            self.more_history = true;
-        }
     }
 }
 
@@ -622,6 +551,7 @@ mod tests {
                     body: String::new(),
                     ts_ms: i,
                     delivery: Delivery::Received,
+                    extra: Default::default(),
                 },
             );
         }
@@ -645,6 +575,7 @@ mod tests {
                 body: String::new(),
                 ts_ms: 0,
                 delivery: Delivery::Received,
+                extra: Default::default(),
             },
         );
         assert_eq!(m.contact("mallory@x").map(|c| c.unread), Some(1));

@@ -246,6 +246,7 @@ mod call;
 mod contacts;
 mod conversation;
 mod encryption;
+mod message;
 mod room_dialog;
 mod rooms;
 
@@ -254,6 +255,8 @@ pub use call::*;
 pub use contacts::*;
 pub use conversation::*;
 use encryption::*;
+pub use message::preview;
+use message::*;
 pub use rooms::*;
 
 #[cfg(test)]

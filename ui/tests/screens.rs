@@ -206,6 +206,7 @@ fn sending_a_message() {
             body: "hello Bob".into(),
             ts_ms: 0,
             delivery: Delivery::Delivered,
+            extra: Default::default(),
         });
     h.run();
     h.get_by_label("hello Bob");
@@ -231,6 +232,7 @@ fn timeline_has_days_times_typing_and_earlier_messages() {
             body: format!("message {i}"),
             ts_ms: ts,
             delivery: Delivery::Received,
+            extra: Default::default(),
         });
     }
     conv.items.push(TimelineItem::Call {
@@ -256,9 +258,15 @@ fn timeline_has_days_times_typing_and_earlier_messages() {
     h.run();
     assert_eq!(
         h.state().commands,
-        [UiCommand::LoadEarlier {
-            jid: "bob@example.org".into()
-        }]
+        [
+            // Bob's messages are on screen: read (once).
+            UiCommand::MarkRead {
+                jid: "bob@example.org".into()
+            },
+            UiCommand::LoadEarlier {
+                jid: "bob@example.org".into()
+            }
+        ]
     );
 }
 
@@ -1064,4 +1072,113 @@ fn a_moderator_kicks_from_the_people_list() {
             action: Moderation::Kick,
         }]
     );
+}
+
+/// Issue #15: the timeline's menu reacts, replies, edits and retracts; a chip takes
+/// our reaction back; ↑ in the empty field edits our last message; a conversation on
+/// screen is marked read once per new message from the peer.
+#[test]
+fn react_reply_edit_and_retract_from_the_timeline() {
+    let mut model = signed_in();
+    let conv = model
+        .conversations
+        .entry("bob@example.org".into())
+        .or_default();
+    let message = |id: &str, outgoing: bool, body: &str| TimelineItem::Message {
+        id: id.into(),
+        seq: 0,
+        outgoing,
+        body: body.into(),
+        ts_ms: 0,
+        delivery: Delivery::Received,
+        extra: Default::default(),
+    };
+    conv.items = vec![
+        message("b1", false, "Are we on for Friday?"),
+        message("a1", true, "Yes!"),
+    ];
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::conversation(ui, &mut s.model, &mut s.commands),
+        State {
+            model,
+            ..Default::default()
+        },
+    );
+    h.run();
+    let to = || "bob@example.org".to_string();
+    assert_eq!(h.state().commands, [UiCommand::MarkRead { jid: to() }]);
+    h.state_mut().commands.clear();
+
+    // React from the menu.
+    h.get_by_label("Are we on for Friday?").click_secondary();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "React").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "🎉").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::React {
+            to: to(),
+            id: "b1".into(),
+            reactions: vec!["🎉".into()]
+        }]
+    );
+    h.state_mut().commands.clear();
+
+    // Reply from the menu: the field says so, Send sends a reply.
+    h.get_by_label("Are we on for Friday?").click_secondary();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Reply").click();
+    h.run();
+    h.get_by_label_contains("Replying to");
+    type_into(&mut h, Role::TextInput, "Message", "sure");
+    h.get_by_role_and_label(Role::Button, "Send").click();
+    h.run();
+    assert!(
+        h.state().commands.contains(&UiCommand::Reply {
+            to: to(),
+            id: "b1".into(),
+            body: "sure".into()
+        }),
+        "{:?}",
+        h.state().commands
+    );
+    h.state_mut().commands.clear();
+
+    // ↑ in the empty field edits our last message; Send corrects it.
+    h.get_by_role_and_label(Role::TextInput, "Message").focus();
+    h.run();
+    h.key_press(egui::Key::ArrowUp);
+    h.run();
+    h.get_by_label_contains("Editing your message");
+    type_into(&mut h, Role::TextInput, "Message", " See you.");
+    h.get_by_role_and_label(Role::Button, "Send").click();
+    h.run();
+    assert!(
+        h.state().commands.contains(&UiCommand::Correct {
+            to: to(),
+            id: "a1".into(),
+            body: "Yes! See you.".into()
+        }),
+        "{:?}",
+        h.state().commands
+    );
+    h.state_mut().commands.clear();
+
+    // Retract ours from the menu; theirs offers no retraction.
+    h.get_by_label("Yes!").click_secondary();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Retract").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::Retract {
+            to: to(),
+            id: "a1".into()
+        }]
+    );
+    h.get_by_label("Are we on for Friday?").click_secondary();
+    h.run();
+    assert!(h.query_by_label("Retract").is_none());
 }

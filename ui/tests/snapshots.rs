@@ -6,8 +6,9 @@
 use std::collections::VecDeque;
 
 use banter_ui::model::{
-    ActiveCall, Availability, CallPhase, ContactRow, Delivery, Finding, IncomingCall, Model,
-    NetCheckView, NetLine, QualitySample, TimelineItem, VideoTexture,
+    ActiveCall, Availability, CallPhase, ContactRow, Delivery, Finding, IncomingCall,
+    MessageExtras, Model, NetCheckView, NetLine, QualitySample, ReactionChip, ReplyPreview,
+    TimelineItem, VideoTexture,
 };
 use banter_ui::{view, UiCommand};
 use egui_kittest::{Harness, SnapshotResults};
@@ -70,6 +71,7 @@ fn main_model() -> Model {
             body: "Hi Alice, got a minute for a call?".into(),
             ts_ms: NOW - 26 * 3_600_000,
             delivery: Delivery::Received,
+            extra: Default::default(),
         },
         TimelineItem::Message {
             id: "2".into(),
@@ -78,6 +80,7 @@ fn main_model() -> Model {
             body: "Sure, calling you now.".into(),
             ts_ms: NOW - 600_000,
             delivery: Delivery::Delivered,
+            extra: Default::default(),
         },
         TimelineItem::Call {
             id: "c0".into(),
@@ -87,6 +90,74 @@ fn main_model() -> Model {
             ts_ms: NOW - 540_000,
         },
     ];
+    m
+}
+
+/// Issue #15: a conversation with an edited message, a reply with its quote,
+/// reactions (ours highlighted), a retracted message and one read; a reply being
+/// written.
+fn chat_model() -> Model {
+    let mut m = main_model();
+    let conv = m.conversations.entry("bob@example.org".into()).or_default();
+    let message = |id: &str, outgoing: bool, body: &str, delivery, extra| TimelineItem::Message {
+        id: id.into(),
+        seq: 0,
+        outgoing,
+        body: body.into(),
+        ts_ms: NOW - 300_000,
+        delivery,
+        extra,
+    };
+    let chip = |emoji: &str, from: &[&str], mine: bool| ReactionChip {
+        emoji: emoji.into(),
+        from: from.iter().map(|f| f.to_string()).collect(),
+        mine,
+    };
+    conv.items = vec![
+        message(
+            "b1",
+            false,
+            "Are we still on for Friday?",
+            Delivery::Received,
+            MessageExtras {
+                edited: true,
+                reactions: vec![chip("👍", &["alice@example.org"], true)],
+                ..Default::default()
+            },
+        ),
+        message(
+            "a1",
+            true,
+            "Yes! Same place as last time.",
+            Delivery::Read,
+            MessageExtras {
+                reply: Some(ReplyPreview {
+                    id: "b1".into(),
+                    text: "Are we still on for Friday?".into(),
+                }),
+                reactions: vec![
+                    chip("❤️", &["bob@example.org"], false),
+                    chip("🎉", &["bob@example.org", "carol@example.org"], false),
+                ],
+                ..Default::default()
+            },
+        ),
+        message(
+            "b2",
+            false,
+            "",
+            Delivery::Received,
+            MessageExtras {
+                retracted: true,
+                ..Default::default()
+            },
+        ),
+    ];
+    conv.replying = Some(ReplyPreview {
+        id: "b1".into(),
+        text: "Are we still on for Friday?".into(),
+    });
+    conv.draft = "I'll bring the cake".into();
     m
 }
 
@@ -272,9 +343,10 @@ fn room_directory_model() -> Model {
 fn main_screens_light_and_dark() {
     let mut results = SnapshotResults::new();
     type Screen = (&'static str, fn() -> Model);
-    let screens: [Screen; 8] = [
+    let screens: [Screen; 9] = [
         ("first_run", Model::default),
         ("main", main_model),
+        ("chat", chat_model),
         ("in_call", in_call_model),
         ("video_call", video_call_model),
         ("incoming_call", incoming_model),

@@ -99,7 +99,21 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                 });
             }
             let mut day = String::new();
-            for item in &conv.items {
+            let Conversation {
+                items,
+                jump_to,
+                replying,
+                editing,
+                draft,
+                ..
+            } = &mut *conv;
+            let mut compose = Compose {
+                jump_to,
+                replying,
+                editing,
+                draft,
+            };
+            for item in items.iter() {
                 let ts_ms = match item {
                     TimelineItem::Message { ts_ms, .. } | TimelineItem::Call { ts_ms, .. } => {
                         *ts_ms
@@ -112,30 +126,23 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                 }
                 match item {
                     TimelineItem::Message {
+                        id,
                         outgoing,
                         body,
+                        ts_ms,
                         delivery,
+                        extra,
                         ..
                     } => {
-                        let layout = if *outgoing {
-                            Layout::right_to_left(Align::TOP)
-                        } else {
-                            Layout::left_to_right(Align::TOP)
+                        let row = Row {
+                            id,
+                            outgoing: *outgoing,
+                            body,
+                            ts_ms: *ts_ms,
+                            delivery: *delivery,
+                            extra,
                         };
-                        ui.with_layout(layout, |ui| {
-                            let mark = match delivery {
-                                Delivery::Sending => " · sending",
-                                Delivery::Sent => " · sent",
-                                Delivery::Delivered => " · delivered",
-                                Delivery::Received => "",
-                            };
-                            ui.add(egui::Label::new(body.as_str()).wrap());
-                            ui.label(
-                                RichText::new(format!("{}{mark}", clock_time(ts_ms)))
-                                    .small()
-                                    .weak(),
-                            );
-                        });
+                        message_row(ui, row, &jid, &mut compose, out);
                     }
                     TimelineItem::Call {
                         outgoing,
@@ -165,6 +172,39 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                 );
             }
         });
+    // Read: the conversation is on screen in a focused window.
+    let newest_in = conv.items.iter().rev().find_map(|i| match i {
+        TimelineItem::Message {
+            id,
+            outgoing: false,
+            ..
+        } => Some(id.clone()),
+        _ => None,
+    });
+    if newest_in.is_some()
+        && newest_in != conv.marked_read
+        && ui.input(|i| i.viewport().focused.unwrap_or(true))
+    {
+        conv.marked_read = newest_in;
+        out.push(UiCommand::MarkRead { jid: jid.clone() });
+    }
+    let doing = match (&conv.editing, &conv.replying) {
+        (Some(_), _) => Some("Editing your message".to_string()),
+        (None, Some(r)) => Some(format!("Replying to “{}”", r.text)),
+        _ => None,
+    };
+    if let Some(doing) = doing {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(doing).small().weak());
+            if ui.small_button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape))
+            {
+                if conv.editing.take().is_some() {
+                    conv.draft.clear();
+                }
+                conv.replying = None;
+            }
+        });
+    }
     ui.horizontal(|ui| {
         let l = ui.label("Message");
         let r = ui
@@ -174,12 +214,29 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                     .hint_text("Write a message"),
             )
             .labelled_by(l.id);
+        if r.has_focus() && conv.draft.is_empty() && ui.input(|i| i.key_pressed(egui::Key::ArrowUp))
+        {
+            edit_last(conv);
+        }
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         let now = ui.input(|i| i.time);
         if (ui.button("Send").clicked() || enter) && !conv.draft.trim().is_empty() {
-            out.push(UiCommand::SendMessage {
-                to: jid.clone(),
-                body: conv.draft.trim().to_string(),
+            let body = conv.draft.trim().to_string();
+            out.push(match (conv.editing.take(), conv.replying.take()) {
+                (Some(id), _) => UiCommand::Correct {
+                    to: jid.clone(),
+                    id,
+                    body,
+                },
+                (None, Some(r)) => UiCommand::Reply {
+                    to: jid.clone(),
+                    id: r.id,
+                    body,
+                },
+                (None, None) => UiCommand::SendMessage {
+                    to: jid.clone(),
+                    body,
+                },
             });
             conv.draft.clear();
             // The message itself says `active`.

@@ -1,0 +1,93 @@
+//! `send` (a message, a correction, a reply), `react` and `retract`: each signs in
+//! without announcing presence, sends one stanza and exits 0 once the server has it.
+
+use super::*;
+
+/// What `send` sends.
+pub enum Outgoing {
+    /// Encrypted where the conversation is.
+    Message,
+    /// Unencrypted, as the user chose.
+    Plain,
+    Correction {
+        of: String,
+    },
+    Reply {
+        of: String,
+    },
+}
+
+pub async fn send(
+    args: &AccountArgs,
+    to: &str,
+    body: String,
+    what: Outgoing,
+) -> Result<(), CliError> {
+    let to = parse_jid(to)?;
+    deliver(args, |id| match what {
+        Outgoing::Message => Command::SendMessage { id, to, body },
+        Outgoing::Plain => Command::SendPlain { id, to, body },
+        Outgoing::Correction { of } => Command::CorrectMessage { id, to, of, body },
+        Outgoing::Reply { of } => Command::Reply { id, to, of, body },
+    })
+    .await
+}
+
+pub async fn react(
+    args: &AccountArgs,
+    peer: &str,
+    of: String,
+    reactions: Vec<String>,
+) -> Result<(), CliError> {
+    let to = parse_jid(peer)?;
+    deliver(args, |id| Command::React {
+        id,
+        to,
+        of,
+        reactions,
+    })
+    .await
+}
+
+pub async fn retract(args: &AccountArgs, peer: &str, of: String) -> Result<(), CliError> {
+    let to = parse_jid(peer)?;
+    deliver(args, |id| Command::Retract { id, to, of }).await
+}
+
+/// Signs in, sends what `command` makes with a fresh id and waits for the server to
+/// confirm it; `--json` prints `{"event":"sent","id":…}` then.
+async fn deliver(
+    args: &AccountArgs,
+    command: impl FnOnce(String) -> Command,
+) -> Result<(), CliError> {
+    let mut cfg = config(args)?;
+    cfg.presence = None;
+    cfg.catch_up = false;
+    cfg.autojoin = false;
+    let mut client = connect(cfg).await?;
+    wait_online(&mut client).await?;
+    let id = client::new_id();
+    client.send(command(id.clone()));
+    let deadline = tokio::time::sleep(Duration::from_secs(30));
+    tokio::pin!(deadline);
+    let result = loop {
+        tokio::select! {
+            ev = client.next_event() => match ev {
+                Some(Event::MessageAcked { id: acked }) if acked == id => break Ok(()),
+                Some(Event::MessageFailed { id: failed, error }) if failed == id => break Err(CliError(error)),
+                Some(Event::ConnectionError { message, fatal: true }) => break Err(CliError(message)),
+                // Said, not fatal (e.g. an OMEMO device list the server could not give).
+                Some(ev @ Event::Error { .. }) if args.json => print_event(&mut std::io::stdout(), &ev, true),
+                Some(Event::Error { message }) => eprintln!("warning: {message}"),
+                Some(_) => {}
+                None => break Err(CliError("the connection ended before the server confirmed the message".into())),
+            },
+            _ = &mut deadline => break Err(CliError("the server did not confirm the message within 30 s; it stays queued and is sent next time".into())),
+        }
+    };
+    if result.is_ok() && args.json {
+        println!("{}", json!({"event": "sent", "id": id}));
+    }
+    client.shutdown().await;
+    result
+}

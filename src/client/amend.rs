@@ -1,0 +1,417 @@
+//! What is done to chat messages after they are sent, both ways: corrections
+//! (XEP-0308), replies (XEP-0461), retractions (XEP-0424), reactions (XEP-0444) and
+//! displayed markers (XEP-0333). Only a message's sender may correct or retract it;
+//! reactions and markers count only for a message of that conversation. Outgoing
+//! ones are kept until the server confirms them and sent again after a lost session,
+//! like messages.
+
+use super::*;
+use crate::store::MessageMeta;
+use crate::xmpp::{correct, markers, reactions, reply, retract};
+
+/// Amends written but not yet confirmed by the server (at most this many are kept).
+const MAX_UNCONFIRMED: usize = 256;
+
+/// An amend on its way: sent again as it was after a lost session.
+enum Pending {
+    Plain(Message),
+    /// Encrypted where the conversation is: encrypted anew when sent again.
+    Chat {
+        to: BareJid,
+        body: String,
+        extra: Vec<Element>,
+    },
+}
+
+/// Amends not yet confirmed, by id.
+#[derive(Default)]
+pub(super) struct Amends(Vec<(String, Pending)>);
+
+impl Amends {
+    fn keep(&mut self, id: &str, p: Pending) {
+        if self.0.len() >= MAX_UNCONFIRMED {
+            self.0.remove(0);
+        }
+        self.0.push((id.to_string(), p));
+    }
+
+    pub(super) fn has(&self, id: &str) -> bool {
+        self.0.iter().any(|(i, _)| i == id)
+    }
+
+    fn confirm(&mut self, id: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|(i, _)| i != id);
+        self.0.len() != before
+    }
+}
+
+impl State {
+    /// A chat message: kept as pending, then sent — encrypted (OMEMO, when on and
+    /// `may_encrypt`) or as it is — with `extra` elements beside the body (a
+    /// correction's `<replace>`, a reply's `<reply>`).
+    pub(super) fn send_chat(
+        &mut self,
+        id: String,
+        to: BareJid,
+        body: String,
+        extra: Vec<Element>,
+        may_encrypt: bool,
+        out: &mut Vec<Stanza>,
+    ) {
+        let mut msg = chat::outgoing(&to, &id, &body);
+        msg.payloads.extend(extra.iter().cloned());
+        let Some(mut stored) = history::to_stored(&msg, &self.own, None, None) else {
+            return;
+        };
+        let encrypt = may_encrypt && self.omemo.is_on();
+        if let Some(of) = stored.meta.replaces.take() {
+            // A correction changes our message in place; it is confirmed on its own.
+            let account = self.own.to_string();
+            match self
+                .store
+                .correct_message(&account, to.as_str(), Direction::Out, &of, &id, &body)
+            {
+                Ok(Some(m)) => self.emit(Event::MessageCorrected { message: m }),
+                Ok(None) => {
+                    return self.emit(Event::MessageFailed {
+                        id,
+                        error: format!("no message of ours with id {of} to {to} to correct"),
+                    })
+                }
+                Err(e) => return self.store_err(e),
+            }
+            self.amends.keep(
+                &id,
+                Pending::Chat {
+                    to: to.clone(),
+                    body: body.clone(),
+                    extra: extra.clone(),
+                },
+            );
+            if !(encrypt && self.omemo_send(&id, &to, &body, extra, out)) {
+                out.push(msg.into());
+            }
+            return;
+        }
+        stored.state = MessageState::Pending;
+        if encrypt {
+            stored.encryption = Some("omemo".into());
+        }
+        if let Some(b) = &self.bound {
+            stored.from = b.to_string();
+        }
+        match self.store.insert_message(self.own.as_str(), stored) {
+            Ok(Some(m)) => self.emit(Event::Message { message: m }),
+            Ok(None) => {}
+            Err(e) => {
+                self.emit(Event::MessageFailed {
+                    id,
+                    error: e.to_string(),
+                });
+                return;
+            }
+        }
+        if !(encrypt && self.omemo_send(&id, &to, &body, extra, out)) {
+            out.push(msg.into());
+        }
+    }
+
+    pub(super) fn correct(
+        &mut self,
+        id: String,
+        to: BareJid,
+        of: String,
+        body: String,
+        out: &mut Vec<Stanza>,
+    ) {
+        self.send_chat(id, to, body, vec![correct::replace(&of)], true, out);
+    }
+
+    /// A reply quotes the original (when we have it) for clients without replies.
+    pub(super) fn reply(
+        &mut self,
+        id: String,
+        to: BareJid,
+        of: String,
+        body: String,
+        out: &mut Vec<Stanza>,
+    ) {
+        let original = self
+            .store
+            .chat_message(self.own.as_str(), to.as_str(), &of)
+            .ok()
+            .flatten();
+        let (quoted, author) = match &original {
+            Some(m) if !m.meta.retracted => {
+                let author = BareJid::new(&m.from)
+                    .or_else(|_| Jid::new(&m.from).map(|j| j.to_bare()))
+                    .map(|j| j.to_string())
+                    .ok();
+                (m.body.clone(), author)
+            }
+            _ => (String::new(), None),
+        };
+        let (full, elements) = if quoted.is_empty() {
+            (body, vec![reply::element(&of, author.as_deref())])
+        } else {
+            reply::compose(&of, author.as_deref(), &quoted, &body)
+        };
+        self.send_chat(id, to, full, elements, true, out);
+    }
+
+    pub(super) fn retract(&mut self, id: String, to: BareJid, of: String, out: &mut Vec<Stanza>) {
+        let account = self.own.to_string();
+        match self
+            .store
+            .retract_message(&account, to.as_str(), Direction::Out, &of)
+        {
+            Ok(Some(_)) => self.emit(Event::MessageRetracted {
+                peer: to.to_string(),
+                id: of.clone(),
+                from: account,
+            }),
+            Ok(None) => {
+                return self.emit(Event::MessageFailed {
+                    id,
+                    error: format!("no message of ours with id {of} to {to} to retract"),
+                })
+            }
+            Err(e) => return self.store_err(e),
+        }
+        self.send_amend(&id, retract::message(&to, &id, &of), out);
+    }
+
+    pub(super) fn react(
+        &mut self,
+        id: String,
+        to: BareJid,
+        of: String,
+        set: Vec<String>,
+        out: &mut Vec<Stanza>,
+    ) {
+        let account = self.own.to_string();
+        let msg = reactions::message(&to, &id, &of, &set);
+        // What goes out is what a peer reads: bounded the same way.
+        let set = reactions::read(&msg).map(|r| r.1).unwrap_or_default();
+        match self
+            .store
+            .set_reactions(&account, to.as_str(), &of, &account, &set)
+        {
+            Ok(Some(of)) => self.emit(Event::Reactions {
+                peer: to.to_string(),
+                id: of,
+                from: account,
+                reactions: set,
+            }),
+            Ok(None) => {
+                return self.emit(Event::MessageFailed {
+                    id,
+                    error: format!("no message with id {of} in the conversation with {to}"),
+                })
+            }
+            Err(e) => return self.store_err(e),
+        }
+        self.send_amend(&id, msg, out);
+    }
+
+    /// Marks the conversation read: a displayed marker for its newest markable
+    /// message from the peer, unless that one was marked already.
+    pub(super) fn mark_read(&mut self, peer: &BareJid, out: &mut Vec<Stanza>) {
+        let account = self.own.to_string();
+        let key = format!("displayed:{peer}");
+        let last = match self.store.last_markable(&account, peer.as_str()) {
+            Ok(Some(id)) => id,
+            Ok(None) => return,
+            Err(e) => return self.store_err(e),
+        };
+        if self
+            .store
+            .get_meta(&account, &key)
+            .ok()
+            .flatten()
+            .as_deref()
+            == Some(last.as_str())
+        {
+            return;
+        }
+        if let Err(e) = self.store.set_meta(&account, &key, &last) {
+            return self.store_err(e);
+        }
+        out.push(markers::displayed(peer, &last).into());
+    }
+
+    fn send_amend(&mut self, id: &str, m: Message, out: &mut Vec<Stanza>) {
+        self.amends.keep(id, Pending::Plain(m.clone()));
+        out.push(m.into());
+    }
+
+    /// The server confirmed amend `id` (false: it is none of ours).
+    pub(super) fn amend_confirmed(&mut self, id: &str) -> bool {
+        if !self.amends.confirm(id) {
+            return false;
+        }
+        self.emit(Event::MessageAcked { id: id.to_string() });
+        true
+    }
+
+    /// After a lost session: what was not confirmed goes again.
+    pub(super) fn resend_amends(&mut self, out: &mut Vec<Stanza>) {
+        let pending = std::mem::take(&mut self.amends.0);
+        for (id, p) in pending {
+            match &p {
+                Pending::Plain(m) => out.push(m.clone().into()),
+                Pending::Chat { to, body, extra } => {
+                    let encrypted =
+                        self.omemo.is_on() && self.omemo_send(&id, to, body, extra.clone(), out);
+                    if !encrypted {
+                        let mut m = chat::outgoing(to, &id, body);
+                        m.payloads.extend(extra.iter().cloned());
+                        out.push(m.into());
+                    }
+                }
+            }
+            self.amends.0.push((id, p));
+        }
+    }
+
+    /// A retraction, reactions or a displayed marker in a 1:1 message (live, carbon
+    /// or archive): applied. Whether it was one (then it is not a chat message).
+    pub(super) fn on_amend(&mut self, m: &Message) -> bool {
+        if matches!(m.type_, MessageType::Groupchat | MessageType::Error) {
+            return false;
+        }
+        let retracts = retract::retracts(m);
+        let reacts = reactions::read(m);
+        let displayed = markers::displayed_of(m);
+        if retracts.is_none() && reacts.is_none() && displayed.is_none() {
+            return false;
+        }
+        let account = self.own.to_string();
+        let from = m.from.as_ref().map(|f| f.to_bare());
+        let outgoing = from.as_ref().is_none_or(|f| *f == self.own);
+        let peer = if outgoing {
+            m.to.as_ref().map(|t| t.to_bare())
+        } else {
+            from.clone()
+        };
+        let Some(peer) = peer else {
+            return true;
+        };
+        let (direction, sender) = if outgoing {
+            (Direction::Out, account.clone())
+        } else {
+            (Direction::In, peer.to_string())
+        };
+        if let Some(of) = retracts {
+            // Only the sender's own messages: `direction` is the sender's side.
+            match self
+                .store
+                .retract_message(&account, peer.as_str(), direction, &of)
+            {
+                Ok(Some(_)) => self.emit(Event::MessageRetracted {
+                    peer: peer.to_string(),
+                    id: of,
+                    from: sender.clone(),
+                }),
+                Ok(None) => tracing::info!(%peer, %of, "retraction of no message of its sender"),
+                Err(e) => self.store_err(e),
+            }
+        }
+        if let Some((of, set)) = reacts {
+            match self
+                .store
+                .set_reactions(&account, peer.as_str(), &of, &sender, &set)
+            {
+                Ok(Some(id)) => self.emit(Event::Reactions {
+                    peer: peer.to_string(),
+                    id,
+                    from: sender.clone(),
+                    reactions: set,
+                }),
+                Ok(None) => tracing::info!(%peer, %of, "reactions to an unknown message"),
+                Err(e) => self.store_err(e),
+            }
+        }
+        if let (Some(id), false) = (displayed, outgoing) {
+            match self.store.mark_displayed(&account, peer.as_str(), &id) {
+                Ok(ids) if !ids.is_empty() => self.emit(Event::MessageDisplayed {
+                    peer: peer.to_string(),
+                    id,
+                }),
+                Ok(_) => {}
+                Err(e) => self.store_err(e),
+            }
+        }
+        true
+    }
+
+    /// A correction from the conversation's sender side, applied to what it
+    /// corrects. `None`: applied (or a copy of one applied before); otherwise the
+    /// message back, to be kept as a new one (it corrects nothing of its sender's:
+    /// its text still belongs to its sender).
+    pub(super) fn apply_correction(
+        &mut self,
+        stored: StoredMessage,
+        of: &str,
+    ) -> Option<StoredMessage> {
+        let account = self.own.to_string();
+        // A correction travels as its message did: a plain one cannot replace an
+        // encrypted text (whoever could inject it could not read the original).
+        let original = self
+            .store
+            .chat_message(&account, &stored.peer, of)
+            .ok()
+            .flatten()
+            .filter(|o| o.direction == stored.direction);
+        if original.is_some_and(|o| o.encryption != stored.encryption) {
+            tracing::info!(peer = %stored.peer, %of, "a correction not encrypted as its message: kept as new");
+            return Some(as_new(stored));
+        }
+        match self.store.correct_message(
+            &account,
+            &stored.peer,
+            stored.direction,
+            of,
+            &stored.id,
+            &stored.body,
+        ) {
+            Ok(Some(m)) => {
+                self.emit(Event::MessageCorrected { message: m });
+                None
+            }
+            Ok(None) => {
+                let known = self
+                    .store
+                    .chat_message(&account, &stored.peer, of)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|m| {
+                        m.direction == stored.direction
+                            && m.meta.edit_id.as_deref() == Some(stored.id.as_str())
+                    });
+                if known {
+                    None
+                } else {
+                    tracing::info!(peer = %stored.peer, %of, "a correction of no message of its sender: kept as new");
+                    Some(as_new(stored))
+                }
+            }
+            Err(e) => {
+                self.store_err(e);
+                None
+            }
+        }
+    }
+}
+
+/// A correction kept as a message of its own (it corrects nothing it may).
+fn as_new(stored: StoredMessage) -> StoredMessage {
+    StoredMessage {
+        meta: MessageMeta {
+            replaces: None,
+            ..stored.meta
+        },
+        ..stored
+    }
+}

@@ -1,0 +1,275 @@
+//! What later messages do to a chat message, kept with it: a correction replaces its
+//! body (XEP-0308), a retraction leaves a tombstone (XEP-0424), reactions are each
+//! sender's set of emoji on it (XEP-0444), a reply names the message it answers
+//! (XEP-0461), and our messages become "displayed" when the recipient read them
+//! (XEP-0333). Who may do what (the same sender only) is checked here, in the
+//! queries: a message is only ever changed within its conversation and direction.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use super::{row_to_message, Direction, MessageState, Store, StoreError, StoredMessage, MSG_COLS};
+use crate::xmpp::reply::Reply;
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS reactions (
+  account TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  msg_ref TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  emoji TEXT NOT NULL,
+  PRIMARY KEY (account, peer, msg_ref, sender, emoji)
+);
+";
+
+/// What happened to a message after it was sent, and what it answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MessageMeta {
+    /// Its body was corrected (the body is the latest).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub edited: bool,
+    /// Its sender retracted it: a tombstone (the body is gone).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retracted: bool,
+    /// The message it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Reply>,
+    /// Reactions to it, per emoji (filled when history is read).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionCount>,
+    /// Its sender asked for a displayed marker.
+    #[serde(skip)]
+    pub markable: bool,
+    /// The id of the latest correction (a correction of the correction names it).
+    #[serde(skip)]
+    pub edit_id: Option<String>,
+    /// For a message on its way in: the id of the message it corrects.
+    #[serde(skip)]
+    pub replaces: Option<String>,
+}
+
+/// One emoji on a message and who chose it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReactionCount {
+    pub emoji: String,
+    pub from: Vec<String>,
+}
+
+/// The meta columns of a row, from column `at` on (MSG_COLS' order).
+pub(super) fn meta_of(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<MessageMeta> {
+    let reply_id: Option<String> = r.get(at + 3)?;
+    Ok(MessageMeta {
+        edited: r.get::<_, i64>(at)? != 0,
+        edit_id: r.get(at + 1)?,
+        retracted: r.get::<_, i64>(at + 2)? != 0,
+        reply_to: reply_id.map(|id| Reply {
+            id,
+            to: r.get::<_, Option<String>>(at + 4).ok().flatten(),
+        }),
+        markable: r.get::<_, i64>(at + 5)? != 0,
+        reactions: Vec::new(),
+        replaces: None,
+    })
+}
+
+impl Store {
+    /// The message `id` names in a conversation, sent in `direction`: by its id, its
+    /// origin-id or (a correction of a correction) its latest correction's id.
+    fn message_named(
+        &self,
+        account: &str,
+        peer: &str,
+        direction: Option<Direction>,
+        id: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let dir = direction.map(Direction::as_str);
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {MSG_COLS} FROM messages WHERE account=?1 AND peer=?2
+                     AND (?3 IS NULL OR direction=?3)
+                     AND (msg_id=?4 OR origin_id=?4 OR edit_id=?4)
+                     ORDER BY seq DESC LIMIT 1"
+                ),
+                params![account, peer, dir, id],
+                row_to_message,
+            )
+            .optional()?)
+    }
+
+    /// A correction (message `new_id`, body `body`) of the message `of` that the same
+    /// side of the conversation sent. The corrected message, or `None` when there is
+    /// no such message of that sender (or it was retracted, or this correction was
+    /// applied before).
+    pub fn correct_message(
+        &self,
+        account: &str,
+        peer: &str,
+        direction: Direction,
+        of: &str,
+        new_id: &str,
+        body: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let Some(m) = self.message_named(account, peer, Some(direction), of)? else {
+            return Ok(None);
+        };
+        if m.meta.retracted || m.meta.edit_id.as_deref() == Some(new_id) {
+            return Ok(None);
+        }
+        self.conn.execute(
+            "UPDATE messages SET body=?1, edited=1, edit_id=?2 WHERE seq=?3",
+            params![body, new_id, m.seq],
+        )?;
+        self.message_at(m.seq)
+    }
+
+    /// A retraction of the message `of` by the side that sent it: its body is gone,
+    /// a tombstone stays. `None` when there is no such message of that sender.
+    pub fn retract_message(
+        &self,
+        account: &str,
+        peer: &str,
+        direction: Direction,
+        of: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let Some(m) = self.message_named(account, peer, Some(direction), of)? else {
+            return Ok(None);
+        };
+        if m.meta.retracted {
+            return Ok(None);
+        }
+        self.conn.execute(
+            "UPDATE messages SET body='', retracted=1 WHERE seq=?1",
+            params![m.seq],
+        )?;
+        self.conn.execute(
+            "DELETE FROM reactions WHERE account=?1 AND peer=?2 AND msg_ref=?3",
+            params![account, peer, m.id],
+        )?;
+        self.message_at(m.seq)
+    }
+
+    /// `sender`'s reactions to the message `of` in the conversation with `peer`
+    /// (replacing the set before). The message's own id, or `None` when no such
+    /// message is known (nothing kept: a reaction to nothing shows nowhere).
+    pub fn set_reactions(
+        &self,
+        account: &str,
+        peer: &str,
+        of: &str,
+        sender: &str,
+        reactions: &[String],
+    ) -> Result<Option<String>, StoreError> {
+        let Some(m) = self.message_named(account, peer, None, of)? else {
+            return Ok(None);
+        };
+        if m.meta.retracted {
+            return Ok(None);
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "DELETE FROM reactions WHERE account=?1 AND peer=?2 AND msg_ref=?3 AND sender=?4",
+            params![account, peer, m.id, sender],
+        )?;
+        for r in reactions {
+            tx.execute(
+                "INSERT OR IGNORE INTO reactions(account, peer, msg_ref, sender, emoji)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![account, peer, m.id, sender, r],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Some(m.id))
+    }
+
+    /// The reactions to these messages, filled in.
+    pub fn fill_reactions(
+        &self,
+        account: &str,
+        messages: &mut [StoredMessage],
+    ) -> Result<(), StoreError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT emoji, sender FROM reactions WHERE account=?1 AND peer=?2 AND msg_ref=?3
+             ORDER BY emoji, sender",
+        )?;
+        for m in messages.iter_mut() {
+            let rows = q.query_map(params![account, m.peer, m.id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut counts: Vec<ReactionCount> = Vec::new();
+            for row in rows {
+                let (emoji, sender) = row?;
+                match counts.iter_mut().find(|c| c.emoji == emoji) {
+                    Some(c) => c.from.push(sender),
+                    None => counts.push(ReactionCount {
+                        emoji,
+                        from: vec![sender],
+                    }),
+                }
+            }
+            m.meta.reactions = counts;
+        }
+        Ok(())
+    }
+
+    /// `peer` showed our message `id`, and so every one before it: they are
+    /// "displayed". The ids that changed, oldest first.
+    pub fn mark_displayed(
+        &self,
+        account: &str,
+        peer: &str,
+        id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let Some(m) = self.message_named(account, peer, Some(Direction::Out), id)? else {
+            return Ok(Vec::new());
+        };
+        let mut q = self.conn.prepare(
+            "SELECT msg_id FROM messages WHERE account=?1 AND peer=?2 AND direction='out'
+             AND seq<=?3 AND state IN ('acked', 'delivered') ORDER BY seq",
+        )?;
+        let ids = q
+            .query_map(params![account, peer, m.seq], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        self.conn.execute(
+            "UPDATE messages SET state=?1 WHERE account=?2 AND peer=?3 AND direction='out'
+             AND seq<=?4 AND state IN ('acked', 'delivered')",
+            params![MessageState::Displayed.as_str(), account, peer, m.seq],
+        )?;
+        Ok(ids)
+    }
+
+    /// The newest message from `peer` that asked for a displayed marker.
+    pub fn last_markable(&self, account: &str, peer: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT msg_id FROM messages WHERE account=?1 AND peer=?2 AND direction='in'
+                 AND markable=1 AND msg_id<>'' ORDER BY seq DESC LIMIT 1",
+                params![account, peer],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Our message `id` to `peer`, or theirs: what a reply quotes.
+    pub fn chat_message(
+        &self,
+        account: &str,
+        peer: &str,
+        id: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.message_named(account, peer, None, id)
+    }
+
+    fn message_at(&self, seq: i64) -> Result<Option<StoredMessage>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {MSG_COLS} FROM messages WHERE seq=?1"),
+                params![seq],
+                row_to_message,
+            )
+            .optional()?)
+    }
+}

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""A third-party chat peer for Banter's end-to-end tests: plain slixmpp (PyPI) with its own
+plugins for corrections (XEP-0308), retractions (XEP-0424), reactions (XEP-0444), replies
+(XEP-0461 with XEP-0428 fallbacks) and displayed markers (XEP-0333). Nothing of the XEPs is
+written here: each stanza is built and read by slixmpp's plugins.
+
+Usage:
+  slix_chat.py --jid bob@example.test --password-file F --server 127.0.0.1:PORT --ca-file CERT.pem
+
+stdin commands (one JSON object a line; "tag" is copied into the answer):
+  {"cmd":"send","to":JID,"body":TEXT}                    a markable chat message
+  {"cmd":"correct","to":JID,"id":ID,"body":TEXT}         corrects our message ID
+  {"cmd":"reply","to":JID,"id":ID,"quote":TEXT,"body":TEXT}  answers message ID, quoting it
+  {"cmd":"react","to":JID,"id":ID,"reactions":[..]}     our whole set of reactions to ID
+  {"cmd":"retract","to":JID,"id":ID}                    retracts our message ID
+  {"cmd":"displayed","to":JID,"id":ID}                  says we showed message ID
+  {"cmd":"quit"}
+  Each prints {"event":"sent","id":..} once written.
+
+stdout events (one JSON object a line):
+  {"event":"ready","jid":FULL}
+  {"event":"message","from":..,"id":..,"type":..,"body":..|null,"markable":bool,
+   "replace":ID|null,"reply":{"id","to","body"}|null,"reactions":{"id","values"}|null,
+   "retract":ID|null,"displayed":ID|null}   every 1:1 message stanza with any of these
+  {"event":"error","message":..}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+import signal
+import ssl
+import sys
+import threading
+from typing import Any, Dict
+
+import slixmpp
+from slixmpp.jid import JID
+from slixmpp.plugins.xep_0444 import XEP_0444
+from slixmpp.stanza import Message
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+_out_lock = threading.Lock()
+
+
+def emit(obj: Dict[str, Any]) -> None:
+    with _out_lock:
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+def has(msg: Message, path: str) -> bool:
+    return msg.xml.find(path) is not None
+
+
+class Peer(slixmpp.ClientXMPP):
+    def __init__(self, args: argparse.Namespace, password: str) -> None:
+        super().__init__(f"{args.jid}/{args.resource}", password)
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=args.ca_file)
+        ctx.check_hostname = True
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        self.ssl_context = ctx
+        self.enable_direct_tls = False
+        self.enable_starttls = True
+        self.enable_plaintext = False
+        self.auto_authorize = True
+        self.auto_subscribe = True
+        self.commands: asyncio.Queue = asyncio.Queue()
+        self.done = asyncio.Event()
+        for plugin in ("xep_0030", "xep_0199", "xep_0308", "xep_0333", "xep_0334",
+                       "xep_0359", "xep_0424", "xep_0428", "xep_0444", "xep_0461"):
+            self.register_plugin(plugin)
+        self.add_event_handler("session_start", self.on_session_start)
+        self.add_event_handler("failed_auth", lambda _e: self.fail("authentication failed"))
+        self.register_handler(Callback(
+            "Chat peer messages", MatchXPath("{jabber:client}message"), self.on_message))
+
+    def fail(self, message: str) -> None:
+        emit({"event": "error", "message": message})
+        self.done.set()
+
+    async def on_session_start(self, _event: Any) -> None:
+        await self.get_roster()
+        self.send_presence()
+        emit({"event": "ready", "jid": str(self.boundjid)})
+        asyncio.ensure_future(self.command_loop())
+
+    def on_message(self, msg: Message) -> None:
+        if msg["type"] in ("error", "groupchat"):
+            return
+        report: Dict[str, Any] = {
+            "event": "message", "from": str(msg["from"]), "id": msg["id"] or None,
+            "type": msg["type"] or None, "body": msg["body"] or None,
+            "markable": has(msg, "{urn:xmpp:chat-markers:0}markable"),
+            "replace": None, "reply": None, "reactions": None, "retract": None, "displayed": None,
+        }
+        if has(msg, "{urn:xmpp:message-correct:0}replace"):
+            report["replace"] = msg["replace"]["id"]
+        if has(msg, "{urn:xmpp:reply:0}reply"):
+            report["reply"] = {"id": msg["reply"]["id"], "to": str(msg["reply"]["to"]) or None,
+                               "body": msg["reply"].strip_fallback_content()}
+        if has(msg, "{urn:xmpp:reactions:0}reactions"):
+            report["reactions"] = {"id": msg["reactions"]["id"],
+                                   "values": sorted(r["value"] for r in msg["reactions"])}
+        if has(msg, "{urn:xmpp:message-retract:1}retract"):
+            report["retract"] = msg["retract"]["id"]
+        if has(msg, "{urn:xmpp:chat-markers:0}displayed"):
+            report["displayed"] = msg["displayed"]["id"]
+        if report["body"] is None and all(report[k] is None for k in
+                                          ("replace", "reply", "reactions", "retract", "displayed")):
+            return  # chat states, receipts, ...
+        emit(report)
+
+    async def command_loop(self) -> None:
+        while True:
+            cmd = await self.commands.get()
+            if cmd is None or cmd.get("cmd") == "quit":
+                self.disconnect()
+                self.done.set()
+                return
+            try:
+                self.run(cmd)
+            except Exception as e:  # pylint: disable=broad-exception-caught
+                emit({"event": "error", "message": f"{cmd.get('cmd')}: {type(e).__name__}: {e}",
+                      "tag": cmd.get("tag")})
+
+    def run(self, cmd: Dict[str, Any]) -> None:
+        name, to = cmd["cmd"], JID(cmd["to"])
+        if name == "send":
+            m = self.make_message(mto=to, mbody=cmd["body"], mtype="chat")
+            m.enable("markable")
+        elif name == "correct":
+            m = self["xep_0308"].build_correction(cmd["id"], to, mbody=cmd["body"])
+        elif name == "reply":
+            m = self["xep_0461"].make_reply(to.bare, cmd["id"], fallback=cmd.get("quote"),
+                                            mto=to, mbody=cmd["body"], mtype="chat")
+        elif name == "react":
+            m = self.make_message(mto=to, mtype="chat")
+            XEP_0444.set_reactions(m, cmd["id"], cmd["reactions"])
+            m.enable("store")
+        elif name == "retract":
+            self["xep_0424"].send_retraction(to, cmd["id"], mtype="chat")
+            emit({"event": "sent", "id": None, "tag": cmd.get("tag")})
+            return
+        elif name == "displayed":
+            self["xep_0333"].send_marker(to, cmd["id"], "displayed", mtype="chat")
+            emit({"event": "sent", "id": None, "tag": cmd.get("tag")})
+            return
+        else:
+            raise ValueError(f"unknown command {name!r}")
+        m.send()
+        emit({"event": "sent", "id": m["id"], "tag": cmd.get("tag")})
+
+
+def read_stdin(loop: asyncio.AbstractEventLoop, peer: Peer) -> None:
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            cmd = json.loads(line)
+        except ValueError as e:
+            loop.call_soon_threadsafe(emit, {"event": "error", "message": f"bad line: {e}"})
+            continue
+        loop.call_soon_threadsafe(peer.commands.put_nowait, cmd)
+    loop.call_soon_threadsafe(peer.commands.put_nowait, None)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    with open(args.password_file, "r", encoding="utf-8") as f:
+        password = f.read().strip()
+    host, _, port = args.server.rpartition(":")
+    peer = Peer(args, password)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, peer.done.set)
+    threading.Thread(target=read_stdin, args=(loop, peer), daemon=True).start()
+    peer.connect(host.strip("[]"), int(port))
+    await peer.done.wait()
+    return 0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--jid", required=True)
+    p.add_argument("--password-file", required=True)
+    p.add_argument("--server", required=True, help="HOST:PORT (STARTTLS)")
+    p.add_argument("--ca-file", required=True)
+    p.add_argument("--resource", default="slix-" + secrets.token_hex(3))
+    args = p.parse_args()
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("SLIX_PEER_DEBUG") else logging.WARNING,
+                        stream=sys.stderr)
+    code = asyncio.run(amain(args))
+    sys.stdout.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,377 @@
+//! Issue #15: chat as people use it now, proven over a real Prosody against a client
+//! not written here (slixmpp from PyPI with its own XEP plugins: tests/chat/slix_chat.py)
+//! and between two Banters through the command line: corrections (XEP-0308), replies
+//! (XEP-0461), reactions (XEP-0444), retractions (XEP-0424) and displayed markers
+//! (XEP-0333), both ways; and what a peer must not be able to do (correct or retract
+//! someone else's message, react to nothing).
+
+mod support;
+
+use std::time::Duration;
+
+use banter::client::{self, BareJid, ClientHandle, Command, Direction, Event, MessageState};
+use serde_json::Value;
+use support::{Proc, Prosody, User};
+
+const T: Duration = Duration::from_secs(20);
+
+async fn next(c: &mut ClientHandle, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+    support::next_event(c, what, T, pred).await
+}
+
+fn slix_chat(user: &User, server: &Prosody) -> Proc {
+    let cmd = support::python_peer("chat/slix_chat.py", user, server);
+    let mut p = Proc::spawn_with_stdin(cmd);
+    p.wait_for("slixmpp ready", T, |v| v["event"] == "ready");
+    p
+}
+
+/// Sends a command to the slixmpp peer and returns the id it sent (if any).
+fn slix_do(p: &mut Proc, cmd: Value) -> Option<String> {
+    let tag = format!("t{}", p.seen.len());
+    let mut cmd = cmd;
+    cmd["tag"] = Value::from(tag.clone());
+    p.write_line(&cmd.to_string());
+    let sent = p.wait_for("slixmpp sent", T, |v| v["tag"] == tag.as_str());
+    assert_eq!(sent["event"], "sent", "{sent}");
+    sent["id"].as_str().map(str::to_string)
+}
+
+fn slix_saw(p: &mut Proc, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    p.wait_for(what, T, |v| v["event"] == "message" && pred(v))
+}
+
+async fn history(c: &mut ClientHandle, peer: &str) -> Vec<banter::client::StoredMessage> {
+    c.send(Command::LoadHistory {
+        peer: BareJid::new(peer).unwrap(),
+        before_seq: None,
+        limit: 50,
+    });
+    match next(c, "history", |e| matches!(e, Event::History { .. })).await {
+        Event::History { messages, .. } => messages,
+        _ => unreachable!(),
+    }
+}
+
+/// Every feature both ways between Banter (Alice) and slixmpp (Bob).
+#[tokio::test(flavor = "multi_thread")]
+async fn corrections_replies_reactions_retractions_and_markers_with_slixmpp() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut bob_slix = slix_chat(&bob, &server);
+    let mut a = client::start(alice.config("pc")).await.expect("login");
+    next(&mut a, "connected", |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+    let to_bob = BareJid::new(&bob.jid).unwrap();
+    let to_alice = serde_json::json!(alice.jid);
+
+    // Bob writes, then fixes his typo: one message in Alice's history, edited.
+    let b1 = slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "send", "to": to_alice, "body": "helo"}),
+    )
+    .unwrap();
+    next(
+        &mut a,
+        "bob's message",
+        |e| matches!(e, Event::Message { message } if message.id == b1),
+    )
+    .await;
+    slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "correct", "to": to_alice, "id": b1, "body": "hello"}),
+    );
+    let fixed = next(&mut a, "bob's correction", |e| {
+        matches!(e, Event::MessageCorrected { .. } | Event::Message { .. })
+    })
+    .await;
+    let Event::MessageCorrected { message } = fixed else {
+        panic!("the correction came as a new message: {fixed:?}")
+    };
+    assert_eq!(
+        (message.id.as_str(), message.body.as_str()),
+        (b1.as_str(), "hello")
+    );
+    assert!(message.meta.edited);
+
+    // Alice writes and corrects: slixmpp reads a markable message, then a correction.
+    a.send(Command::SendMessage {
+        id: "a1".into(),
+        to: to_bob.clone(),
+        body: "hi bob".into(),
+    });
+    let got = slix_saw(&mut bob_slix, "alice's message", |v| v["id"] == "a1");
+    assert_eq!(
+        (got["body"].as_str(), got["markable"].as_bool()),
+        (Some("hi bob"), Some(true))
+    );
+    a.send(Command::CorrectMessage {
+        id: "a1-fix".into(),
+        to: to_bob.clone(),
+        of: "a1".into(),
+        body: "hi Bob!".into(),
+    });
+    let got = slix_saw(&mut bob_slix, "alice's correction", |v| {
+        !v["replace"].is_null()
+    });
+    assert_eq!(
+        (got["replace"].as_str(), got["body"].as_str()),
+        (Some("a1"), Some("hi Bob!"))
+    );
+    next(
+        &mut a,
+        "the correction confirmed",
+        |e| matches!(e, Event::MessageAcked { id } if id == "a1-fix"),
+    )
+    .await;
+
+    // Reactions both ways: each side's set replaces its earlier one.
+    a.send(Command::React {
+        id: "a-r1".into(),
+        to: to_bob.clone(),
+        of: b1.clone(),
+        reactions: vec!["👍".into()],
+    });
+    let got = slix_saw(&mut bob_slix, "alice's reaction", |v| {
+        !v["reactions"].is_null()
+    });
+    assert_eq!(got["reactions"]["id"], b1.as_str());
+    assert_eq!(got["reactions"]["values"], serde_json::json!(["👍"]));
+    for set in [vec!["😂", "❤️"], vec!["❤️"]] {
+        slix_do(
+            &mut bob_slix,
+            serde_json::json!({"cmd": "react", "to": to_alice, "id": "a1", "reactions": set}),
+        );
+        let ev = next(
+            &mut a,
+            "bob's reactions",
+            |e| matches!(e, Event::Reactions { from, .. } if *from == bob.jid),
+        )
+        .await;
+        let Event::Reactions {
+            id,
+            from,
+            reactions,
+            ..
+        } = ev
+        else {
+            unreachable!()
+        };
+        assert_eq!((id.as_str(), from.as_str()), ("a1", bob.jid.as_str()));
+        assert_eq!(reactions, set);
+    }
+
+    // Replies both ways: the quote is a fallback the other side strips.
+    a.send(Command::Reply {
+        id: "a2".into(),
+        to: to_bob.clone(),
+        of: b1.clone(),
+        body: "hello to you".into(),
+    });
+    let got = slix_saw(&mut bob_slix, "alice's reply", |v| !v["reply"].is_null());
+    assert_eq!(got["reply"]["id"], b1.as_str());
+    assert_eq!(got["reply"]["body"], "hello to you");
+    assert!(
+        got["body"].as_str().unwrap().starts_with("> hello\n"),
+        "{got}"
+    );
+    let b2 = slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "reply", "to": to_alice, "id": "a1", "quote": "hi Bob!",
+                           "body": "yes?"}),
+    )
+    .unwrap();
+    let ev = next(
+        &mut a,
+        "bob's reply",
+        |e| matches!(e, Event::Message { message } if message.id == b2),
+    )
+    .await;
+    let Event::Message { message } = ev else {
+        unreachable!()
+    };
+    assert_eq!(message.body, "yes?");
+    assert_eq!(
+        message.meta.reply_to.as_ref().map(|r| r.id.as_str()),
+        Some("a1")
+    );
+
+    // Read markers both ways.
+    a.send(Command::MarkRead {
+        peer: to_bob.clone(),
+    });
+    let got = slix_saw(&mut bob_slix, "alice's displayed marker", |v| {
+        !v["displayed"].is_null()
+    });
+    assert_eq!(
+        got["displayed"],
+        b1.as_str(),
+        "the newest message that asked for it"
+    );
+    slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "displayed", "to": to_alice, "id": "a2"}),
+    );
+    let ev = next(&mut a, "bob read", |e| {
+        matches!(e, Event::MessageDisplayed { .. })
+    })
+    .await;
+    assert!(matches!(ev, Event::MessageDisplayed { id, .. } if id == "a2"));
+
+    // Retractions both ways.
+    a.send(Command::Retract {
+        id: "a-x".into(),
+        to: to_bob.clone(),
+        of: "a2".into(),
+    });
+    let got = slix_saw(&mut bob_slix, "alice's retraction", |v| {
+        !v["retract"].is_null()
+    });
+    assert_eq!(got["retract"], "a2");
+    slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "retract", "to": to_alice, "id": b2}),
+    );
+    let ev = next(
+        &mut a,
+        "bob's retraction",
+        |e| matches!(e, Event::MessageRetracted { from, .. } if *from == bob.jid),
+    )
+    .await;
+    assert!(matches!(ev, Event::MessageRetracted { id, .. } if id == b2));
+
+    // What Bob may not do: correct or retract Alice's message, react to nothing. The
+    // plain message after them is the bound: all came before it, in order.
+    slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "correct", "to": to_alice, "id": "a1", "body": "pwned"}),
+    );
+    slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "retract", "to": to_alice, "id": "a1"}),
+    );
+    slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "react", "to": to_alice, "id": "no-such", "reactions": ["💥"]}),
+    );
+    let end = slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "send", "to": to_alice, "body": "the end"}),
+    )
+    .unwrap();
+    let mut after = Vec::new();
+    loop {
+        let ev = next(&mut a, "bob's last message", |_| true).await;
+        if matches!(&ev, Event::Message { message } if message.id == end) {
+            break;
+        }
+        after.push(ev);
+    }
+    assert!(
+        !after.iter().any(|e| matches!(
+            e,
+            Event::MessageCorrected { .. }
+                | Event::MessageRetracted { .. }
+                | Event::Reactions { .. }
+        )),
+        "{after:#?}"
+    );
+
+    // The history says it all, as it will after a restart.
+    let h = history(&mut a, &bob.jid).await;
+    let by_id = |id: &str| {
+        h.iter()
+            .find(|m| m.id == id)
+            .unwrap_or_else(|| panic!("{id}: {h:#?}"))
+    };
+    let m = by_id(&b1);
+    assert_eq!((m.body.as_str(), m.meta.edited), ("hello", true));
+    assert_eq!(m.meta.reactions.len(), 1);
+    assert_eq!(m.meta.reactions[0].emoji, "👍");
+    let m = by_id("a1");
+    assert_eq!(
+        (m.body.as_str(), m.meta.edited, m.meta.retracted),
+        ("hi Bob!", true, false)
+    );
+    assert_eq!(m.meta.reactions.len(), 1, "{:?}", m.meta.reactions);
+    assert_eq!(m.meta.reactions[0].emoji, "❤️");
+    assert_eq!(m.state, MessageState::Displayed);
+    let m = by_id("a2");
+    assert!(m.meta.retracted && m.body.is_empty(), "{m:?}");
+    assert_eq!(m.state, MessageState::Displayed);
+    let m = by_id(&b2);
+    assert!(m.meta.retracted, "{m:?}");
+    // Bob's correction of Alice's message is his text, shown as his, not hers.
+    assert!(h
+        .iter()
+        .filter(|m| m.direction == Direction::Out)
+        .all(|m| m.body != "pwned"));
+    a.shutdown().await;
+    bob_slix.write_line(r#"{"cmd":"quit"}"#);
+}
+
+/// Between two Banters from the command line, as a script would: `send --json` prints
+/// the id; `send --correct`, `send --reply-to`, `react` and `retract` act on it; the
+/// other side's `listen --json` prints `correction_of`, `reply_to`, `reaction` and
+/// `retracted` events. OMEMO is on (as by default): the message, its correction and
+/// the reply go end-to-end encrypted, the elements that say what they correct or
+/// answer beside the ciphertext.
+#[test]
+fn the_command_line_corrects_replies_reacts_and_retracts() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut listening = Proc::spawn(bob.banter(&["listen", "--duration", "60"]));
+    // Bob's OMEMO device is published: what follows is end-to-end encrypted.
+    listening.wait_for("bob's OMEMO device", T, |v| v["event"] == "omemo_ready");
+    let send = |args: &[&str]| -> Value {
+        let (ok, out, err) = support::run(alice.banter(args), T);
+        assert!(ok, "{args:?}: {err}");
+        let line = out.lines().last().unwrap_or_default();
+        serde_json::from_str(line).unwrap_or_else(|_| panic!("{out}"))
+    };
+    let sent = send(&["send", &bob.jid, "--body", "teh first"]);
+    let id = sent["id"].as_str().unwrap().to_string();
+    let v = listening.wait_for("the message", T, |v| {
+        v["event"] == "message" && v["id"] == id.as_str()
+    });
+    assert_eq!(v["encryption"], "omemo", "{v}");
+    send(&["send", &bob.jid, "--correct", &id, "--body", "the first"]);
+    let v = listening.wait_for("the correction", T, |v| {
+        v["event"] == "message" && !v["correction_of"].is_null()
+    });
+    assert_eq!(
+        (v["correction_of"].as_str(), v["body"].as_str()),
+        (Some(id.as_str()), Some("the first"))
+    );
+    assert_eq!(v["encryption"], "omemo", "the correction too: {v}");
+    send(&[
+        "send",
+        &bob.jid,
+        "--reply-to",
+        &id,
+        "--body",
+        "and the second",
+    ]);
+    let v = listening.wait_for("the reply", T, |v| {
+        v["event"] == "message" && !v["reply_to"].is_null()
+    });
+    assert_eq!(v["reply_to"]["id"], id.as_str());
+    assert_eq!(v["body"], "and the second");
+    assert_eq!(v["encryption"], "omemo", "the reply too: {v}");
+    send(&["react", &bob.jid, &id, "🎉"]);
+    let v = listening.wait_for("the reaction", T, |v| v["event"] == "reaction");
+    assert_eq!(
+        (v["id"].as_str(), v["reactions"].clone()),
+        (Some(id.as_str()), serde_json::json!(["🎉"]))
+    );
+    send(&["retract", &bob.jid, &id]);
+    let v = listening.wait_for("the retraction", T, |v| v["event"] == "retracted");
+    assert_eq!(v["id"], id.as_str());
+    // Retracting what is not ours, or nothing: a clear error, exit 1.
+    let (ok, _, err) = support::run(alice.banter(&["retract", &bob.jid, "no-such-id"]), T);
+    assert!(!ok && err.contains("no message of ours"), "{err}");
+}

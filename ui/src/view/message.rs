@@ -1,0 +1,190 @@
+//! One chat message in a conversation: its body (or a tombstone), "edited", the
+//! quote of the message it answers (a click jumps there), reaction chips (a click
+//! adds or takes back ours) and a menu (right click) to reply, react, edit or retract.
+
+use super::*;
+use crate::model::{MessageExtras, ReplyPreview, QUICK_REACTIONS};
+
+/// What a message row needs to know about its message.
+pub(crate) struct Row<'a> {
+    pub id: &'a str,
+    pub outgoing: bool,
+    pub body: &'a str,
+    pub ts_ms: i64,
+    pub delivery: Delivery,
+    pub extra: &'a MessageExtras,
+}
+
+/// The parts of a conversation a message's menu changes (the draft and what it
+/// does), apart from its timeline, which is being drawn.
+pub(crate) struct Compose<'a> {
+    pub jump_to: &'a mut Option<String>,
+    pub replying: &'a mut Option<ReplyPreview>,
+    pub editing: &'a mut Option<String>,
+    pub draft: &'a mut String,
+}
+
+/// Draws one message; pushes what its menu and chips ask for.
+pub(crate) fn message_row(
+    ui: &mut egui::Ui,
+    m: Row<'_>,
+    jid: &str,
+    conv: &mut Compose<'_>,
+    out: &mut Vec<UiCommand>,
+) {
+    // Ours on the right, theirs on the left; each a column: quote, text, time, chips.
+    let layout = if m.outgoing {
+        Layout::top_down(Align::Max)
+    } else {
+        Layout::top_down(Align::Min)
+    };
+    let response = ui
+        .with_layout(layout, |ui| {
+            ui.scope(|ui| {
+                if let Some(r) = &m.extra.reply {
+                    let quote = ui.add(
+                        egui::Label::new(RichText::new(format!("↪ {}", r.text)).small().weak())
+                            .sense(egui::Sense::click()),
+                    );
+                    if quote.on_hover_text("Show the message it answers").clicked() {
+                        *conv.jump_to = Some(r.id.clone());
+                    }
+                }
+                let body = if m.extra.retracted {
+                    ui.label(RichText::new("This message was retracted").italics().weak())
+                } else {
+                    ui.add(egui::Label::new(m.body).wrap().sense(egui::Sense::click()))
+                };
+                let mark = match m.delivery {
+                    Delivery::Sending => " · sending",
+                    Delivery::Sent => " · sent",
+                    Delivery::Delivered => " · delivered",
+                    Delivery::Read => " · read",
+                    Delivery::Received => "",
+                };
+                let edited = if m.extra.edited && !m.extra.retracted {
+                    " · edited"
+                } else {
+                    ""
+                };
+                ui.label(
+                    RichText::new(format!("{}{edited}{mark}", clock_time(m.ts_ms)))
+                        .small()
+                        .weak(),
+                );
+                if !m.extra.reactions.is_empty() {
+                    ui.horizontal_wrapped(|ui| {
+                        for chip in &m.extra.reactions {
+                            let text = format!("{} {}", chip.emoji, chip.from.len());
+                            if ui
+                                .selectable_label(chip.mine, text)
+                                .on_hover_text(if chip.mine {
+                                    "Take back your reaction"
+                                } else {
+                                    "React the same"
+                                })
+                                .clicked()
+                            {
+                                react(m.id, jid, m.extra, &chip.emoji, out);
+                            }
+                        }
+                    });
+                }
+                body
+            })
+            .inner
+        })
+        .inner;
+    if conv.jump_to.as_deref() == Some(m.id) {
+        response.scroll_to_me(Some(Align::Center));
+        *conv.jump_to = None;
+    }
+    if m.extra.retracted {
+        return;
+    }
+    response.context_menu(|ui| {
+        if ui.button("Reply").clicked() {
+            *conv.replying = Some(ReplyPreview {
+                id: m.id.to_string(),
+                text: preview(m.body),
+            });
+            *conv.editing = None;
+            ui.close();
+        }
+        ui.menu_button("React", |ui| {
+            ui.horizontal(|ui| {
+                for e in QUICK_REACTIONS {
+                    if ui.button(e).clicked() {
+                        react(m.id, jid, m.extra, e, out);
+                        ui.close();
+                    }
+                }
+            });
+        });
+        if m.outgoing {
+            if ui.button("Edit").clicked() {
+                *conv.editing = Some(m.id.to_string());
+                *conv.replying = None;
+                *conv.draft = m.body.to_string();
+                ui.close();
+            }
+            if ui.button("Retract").clicked() {
+                out.push(UiCommand::Retract {
+                    to: jid.to_string(),
+                    id: m.id.to_string(),
+                });
+                ui.close();
+            }
+        }
+    });
+}
+
+/// Our reactions with `emoji` added, or taken back if it was ours.
+fn react(id: &str, jid: &str, extra: &MessageExtras, emoji: &str, out: &mut Vec<UiCommand>) {
+    let mut ours: Vec<String> = extra
+        .reactions
+        .iter()
+        .filter(|c| c.mine)
+        .map(|c| c.emoji.clone())
+        .collect();
+    match ours.iter().position(|e| e == emoji) {
+        Some(i) => {
+            ours.remove(i);
+        }
+        None => ours.push(emoji.to_string()),
+    }
+    out.push(UiCommand::React {
+        to: jid.to_string(),
+        id: id.to_string(),
+        reactions: ours,
+    });
+}
+
+/// A line of a message, for a reply's quote.
+pub fn preview(body: &str) -> String {
+    let line = body.lines().next().unwrap_or_default();
+    let mut short: String = line.chars().take(80).collect();
+    if short.len() < line.len() || body.lines().nth(1).is_some() {
+        short.push('…');
+    }
+    short
+}
+
+/// ↑ in an empty message field: edit our latest message, as Conversations and Dino do.
+pub(crate) fn edit_last(conv: &mut Conversation) {
+    let last = conv.items.iter().rev().find_map(|i| match i {
+        TimelineItem::Message {
+            id,
+            outgoing: true,
+            body,
+            extra,
+            ..
+        } if !extra.retracted => Some((id.clone(), body.clone())),
+        _ => None,
+    });
+    if let Some((id, body)) = last {
+        conv.editing = Some(id);
+        conv.replying = None;
+        conv.draft = body;
+    }
+}
