@@ -65,6 +65,12 @@ async fn corrections_replies_reactions_retractions_and_markers_with_slixmpp() {
         matches!(e, Event::Connected { .. })
     })
     .await;
+    // Alice's phone, online throughout: it learns everything from carbons.
+    let mut phone = client::start(alice.config("phone")).await.expect("login");
+    next(&mut phone, "connected", |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
     let to_bob = BareJid::new(&bob.jid).unwrap();
     let to_alice = serde_json::json!(alice.jid);
 
@@ -309,6 +315,25 @@ async fn corrections_replies_reactions_retractions_and_markers_with_slixmpp() {
         .iter()
         .filter(|m| m.direction == Direction::Out)
         .all(|m| m.body != "pwned"));
+    // The phone saw it all as carbons, Alice's own doings included: the same history.
+    let on_phone = history(&mut phone, &bob.jid).await;
+    let summary = |h: &[banter::client::StoredMessage]| {
+        h.iter()
+            .map(|m| {
+                let reactions: Vec<String> =
+                    m.meta.reactions.iter().map(|r| r.emoji.clone()).collect();
+                (
+                    m.id.clone(),
+                    m.body.clone(),
+                    m.meta.edited,
+                    m.meta.retracted,
+                    reactions,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(summary(&on_phone), summary(&h));
+    phone.shutdown().await;
     a.shutdown().await;
     bob_slix.write_line(r#"{"cmd":"quit"}"#);
 }
