@@ -228,6 +228,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             reactions,
         } => react(&args, &peer, id, reactions).await,
         Cmd::Retract { peer, id } => retract(&args, &peer, id).await,
+        Cmd::Block { contact } => block(&args, contact.as_deref(), true).await,
+        Cmd::Unblock { contact } => block(&args, Some(&contact), false).await,
         Cmd::NetCheck { show_addresses } => net_check(&args, show_addresses).await,
         Cmd::Listen {
             duration,
@@ -512,6 +514,8 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
                 ..
             } => format!("{from} reacted {} to {id}", reactions.join(" ")),
             Event::MessageDisplayed { peer, .. } => format!("{peer} read your messages"),
+            Event::Blocklist { jids } if jids.is_empty() => "you block nobody".into(),
+            Event::Blocklist { jids } => format!("you block {}", jids.join(", ")),
             Event::Error { message } => format!("error: {message}"),
             other => match room_line(other) {
                 Some(line) => line,

@@ -400,3 +400,86 @@ fn the_command_line_corrects_replies_reacts_and_retracts() {
     let (ok, _, err) = support::run(alice.banter(&["retract", &bob.jid, "no-such-id"]), T);
     assert!(!ok && err.contains("no message of ours"), "{err}");
 }
+
+/// Blocking (XEP-0191) from the command line: `banter block bob` and Bob's messages
+/// no longer reach Alice (Carol's, sent after his, do: the bound), and Alice seems
+/// offline to him; `banter unblock bob` and his next message arrives. The list is the
+/// server's: Alice's other device learns it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blocked_jid_reaches_nobody_until_unblocked() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    let start = |u: &User, device: &str| {
+        let cfg = u.config(device);
+        async move {
+            let mut c = client::start(cfg).await.expect("login");
+            next(&mut c, "connected", |e| {
+                matches!(e, Event::Connected { .. })
+            })
+            .await;
+            c
+        }
+    };
+    let mut a = start(&alice, "pc").await;
+    let mut b = start(&bob, "phone").await;
+    let mut c = start(&carol, "pc").await;
+    let (ok, out, err) = support::run(alice.banter(&["block", &bob.jid]), T);
+    assert!(ok, "{err}");
+    let list: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(list["event"], "blocklist");
+    assert_eq!(list["jids"], serde_json::json!([bob.jid]));
+    // Alice's running client hears of it from the server.
+    next(
+        &mut a,
+        "the blocklist pushed",
+        |e| matches!(e, Event::Blocklist { jids } if *jids == [bob.jid.clone()]),
+    )
+    .await;
+    let to_alice = BareJid::new(&alice.jid).unwrap();
+    for (from, id, body) in [(&mut b, "b1", "let me in"), (&mut c, "c1", "hi Alice")] {
+        from.send(Command::SendPlain {
+            id: id.into(),
+            to: to_alice.clone(),
+            body: body.into(),
+        });
+        next(
+            from,
+            "confirmed",
+            |e| matches!(e, Event::MessageAcked { id: i } if i == id),
+        )
+        .await;
+    }
+    let mut before = Vec::new();
+    loop {
+        match next(&mut a, "carol's message", |e| {
+            matches!(e, Event::Message { .. })
+        })
+        .await
+        {
+            Event::Message { message } if message.id == "c1" => break,
+            other => before.push(other),
+        }
+    }
+    assert!(before.is_empty(), "{before:#?}");
+    let (ok, out, err) = support::run(alice.banter(&["unblock", &bob.jid]), T);
+    assert!(ok, "{err}");
+    assert!(out.contains(r#""jids":[]"#), "{out}");
+    b.send(Command::SendPlain {
+        id: "b2".into(),
+        to: to_alice,
+        body: "now?".into(),
+    });
+    let ev = next(&mut a, "bob's message", |e| {
+        matches!(e, Event::Message { .. })
+    })
+    .await;
+    assert!(
+        matches!(&ev, Event::Message { message } if message.id == "b2"),
+        "{ev:?}"
+    );
+    for x in [a, b, c] {
+        x.shutdown().await;
+    }
+}

@@ -170,6 +170,17 @@ pub enum Cmd {
         /// The emoji, e.g. 👍 ❤️
         reactions: Vec<String>,
     },
+    /// Block a JID (XEP-0191): none of their messages, calls or requests reach you
+    /// and you seem offline to them. Without a JID: list whom you block
+    Block {
+        /// Whom (bare JID)
+        contact: Option<String>,
+    },
+    /// Unblock a JID
+    Unblock {
+        /// Whom (bare JID)
+        contact: String,
+    },
     /// Retract a message we sent (XEP-0424): a tombstone for everyone. Exits 0 once
     /// the server acknowledged it
     Retract {

@@ -1,5 +1,6 @@
 //! `send` (a message, a correction, a reply), `react` and `retract`: each signs in
-//! without announcing presence, sends one stanza and exits 0 once the server has it.
+//! without announcing presence, sends one stanza and exits 0 once the server has it;
+//! `block` and `unblock`, which exit once the server's list says so.
 
 use super::*;
 
@@ -52,6 +53,52 @@ pub async fn react(
 pub async fn retract(args: &AccountArgs, peer: &str, of: String) -> Result<(), CliError> {
     let to = parse_jid(peer)?;
     deliver(args, |id| Command::Retract { id, to, of }).await
+}
+
+/// Blocks or unblocks `contact` (none: prints the list) and prints the list after.
+pub async fn block(
+    args: &AccountArgs,
+    contact: Option<&str>,
+    blocked: bool,
+) -> Result<(), CliError> {
+    let jid = contact.map(parse_jid).transpose()?;
+    let mut cfg = config(args)?;
+    cfg.presence = None;
+    cfg.catch_up = false;
+    cfg.autojoin = false;
+    let mut client = connect(cfg).await?;
+    wait_online(&mut client).await?;
+    // The list at sign-in comes first; the change's answer follows it.
+    let mut lists_to_see = 1;
+    if let Some(jid) = &jid {
+        client.send(Command::Block {
+            jid: jid.clone(),
+            blocked,
+        });
+        lists_to_see = 2;
+    }
+    let deadline = tokio::time::sleep(Duration::from_secs(30));
+    tokio::pin!(deadline);
+    let result = loop {
+        tokio::select! {
+            ev = client.next_event() => match ev {
+                Some(ev @ Event::Blocklist { .. }) => {
+                    lists_to_see -= 1;
+                    if lists_to_see == 0 {
+                        print_event(&mut std::io::stdout(), &ev, args.json);
+                        break Ok(());
+                    }
+                }
+                Some(ev @ Event::Error { .. }) => print_event(&mut std::io::stderr(), &ev, args.json),
+                Some(Event::ConnectionError { message, fatal: true }) => break Err(CliError(message)),
+                Some(_) => {}
+                None => break Err(CliError("the connection ended before the server answered".into())),
+            },
+            _ = &mut deadline => break Err(CliError("the server did not answer within 30 s".into())),
+        }
+    };
+    client.shutdown().await;
+    result
 }
 
 /// Signs in, sends what `command` makes with a fresh id and waits for the server to

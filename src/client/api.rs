@@ -291,6 +291,12 @@ pub enum Command {
     MarkRead {
         peer: BareJid,
     },
+    /// Block `jid` (XEP-0191: nothing of theirs reaches us, we seem offline to them)
+    /// or unblock it; answered by `Event::Blocklist`.
+    Block {
+        jid: BareJid,
+        blocked: bool,
+    },
     /// Tell `to` whether we are typing (XEP-0085).
     SendChatState {
         to: BareJid,

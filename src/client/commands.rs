@@ -50,6 +50,7 @@ impl State {
                 reactions,
             } => self.react(id, to, of, reactions, out),
             Command::MarkRead { peer } => self.mark_read(&peer, out),
+            Command::Block { jid, blocked } => self.block(jid, blocked, out),
             Command::AddContact { jid, name } => {
                 self.iq(
                     IqPurpose::RosterSet,

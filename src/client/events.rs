@@ -199,6 +199,11 @@ pub enum Event {
         peer: String,
         id: String,
     },
+    /// The JIDs we block (XEP-0191), whenever the list changes (here or on another
+    /// device of ours) and at sign-in.
+    Blocklist {
+        jids: Vec<String>,
+    },
     /// The server confirmed our message.
     MessageAcked {
         id: String,

@@ -46,6 +46,7 @@ impl State {
                     }
                     self.apply_roster_push(&payload);
                     out.push(iq_result(from, id, None));
+                } else if self.on_block_push(&from, &id, &payload, out) {
                 } else {
                     out.push(iq_error(from, id, DefinedCondition::ServiceUnavailable));
                 }
@@ -92,6 +93,11 @@ impl State {
                         }
                     }
                     IqPurpose::Room(q) => self.on_room_iq(q, Err(error.defined_condition), out),
+                    IqPurpose::Blocklist => self.on_blocklist(None),
+                    IqPurpose::Block { jid, block } => {
+                        let why = format!("{:?}", error.defined_condition);
+                        self.on_block_answer(jid, block, Some(why))
+                    }
                     IqPurpose::Omemo(q) => {
                         tracing::info!(?q, condition = ?error.defined_condition, "OMEMO question refused");
                         self.omemo_answer(q, Err(error.defined_condition), out)
@@ -146,6 +152,8 @@ impl State {
                 self.config.password = password;
                 self.emit(Event::PasswordChanged);
             }
+            IqPurpose::Blocklist => self.on_blocklist(payload.as_ref()),
+            IqPurpose::Block { jid, block } => self.on_block_answer(jid, block, None),
             IqPurpose::DeleteAccount => {
                 self.deleted = true;
                 if let Err(e) = self.store.forget_account(&account) {

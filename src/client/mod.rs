@@ -7,7 +7,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -140,6 +140,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         pending_iqs: HashMap::new(),
         unconfirmed: Vec::new(),
         amends: amend::Amends::default(),
+        blocked: BTreeSet::new(),
         confirm_in_flight: false,
         catching_up: false,
         catch_up_count: 0,
@@ -224,6 +225,12 @@ enum IqPurpose {
     DeleteAccount,
     /// Rooms, MUC services and bookmarks (rooms/admin.rs).
     Room(rooms::RoomIq),
+    /// The blocklist (XEP-0191), and a change of it.
+    Blocklist,
+    Block {
+        jid: BareJid,
+        block: bool,
+    },
 }
 
 struct State {
@@ -237,6 +244,8 @@ struct State {
     pending_iqs: HashMap<String, (IqPurpose, Option<Jid>)>,
     /// Chat messages written to the stream and not yet confirmed by the server.
     unconfirmed: Vec<String>,
+    /// JIDs whose stanzas are dropped (XEP-0191; blocking.rs).
+    blocked: BTreeSet<BareJid>,
     /// Corrections, retractions, reactions and markers not yet confirmed (amend.rs).
     amends: amend::Amends,
     /// A confirming ping is outstanding (at most one at a time).
@@ -303,6 +312,7 @@ struct State {
 mod amend;
 mod api;
 mod availability;
+mod blocking;
 mod calls;
 mod commands;
 mod events;
@@ -441,6 +451,7 @@ impl State {
         self.unconfirmed.clear();
         self.confirm_in_flight = false;
         self.iq(IqPurpose::RosterGet, roster::get, out);
+        self.blocking_online(out);
         self.iq(IqPurpose::Carbons, carbons::enable, out);
         if self.config.media.is_some() {
             self.request_ice_servers(IqPurpose::ExtDisco, out);
@@ -520,7 +531,7 @@ impl State {
     }
 
     async fn on_stanza(&mut self, stanza: Stanza, out: &mut Vec<Stanza>) {
-        if self.on_unreadable(&stanza, out) {
+        if self.on_unreadable(&stanza, out) || self.drop_if_blocked(&stanza, out) {
             return;
         }
         match stanza {

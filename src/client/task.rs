@@ -12,6 +12,7 @@ pub(super) async fn run(
 ) {
     let mut out: Vec<Stanza> = Vec::new();
     st.call_paths = st.call_paths();
+    st.blocked_from_store();
     let mut watch = match banter_media::netwatch::AddressWatch::new() {
         Ok(w) => Some(w),
         Err(e) => {

@@ -15,6 +15,7 @@ impl App {
             UiCommand::React { to, id, reactions } => (to, ChatCmd::React(id, reactions)),
             UiCommand::Retract { to, id } => (to, ChatCmd::Retract(id)),
             UiCommand::MarkRead { jid } => (jid, ChatCmd::MarkRead),
+            UiCommand::Block { jid, blocked } => (jid, ChatCmd::Block(blocked)),
             other => return Some(other),
         };
         let Ok(to) = BareJid::new(&to) else {
@@ -32,6 +33,7 @@ impl App {
             },
             ChatCmd::Retract(of) => Command::Retract { id, to, of },
             ChatCmd::MarkRead => Command::MarkRead { peer: to },
+            ChatCmd::Block(blocked) => Command::Block { jid: to, blocked },
         });
         None
     }
@@ -190,4 +192,5 @@ enum ChatCmd {
     React(String, Vec<String>),
     Retract(String),
     MarkRead,
+    Block(bool),
 }

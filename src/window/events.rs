@@ -99,6 +99,13 @@ impl App {
                 reactions,
             } => self.on_reactions(&peer, &id, &from, reactions),
             Event::MessageDisplayed { peer, id } => self.on_displayed(&peer, &id),
+            Event::Blocklist { jids } => {
+                // A blocked JID's questions are gone with them.
+                self.model
+                    .subscription_requests
+                    .retain(|r| !jids.contains(r));
+                self.model.blocked = jids;
+            }
             Event::History { peer, messages } => {
                 // Stored history goes before what arrived since; the same message can be
                 // in both, once.

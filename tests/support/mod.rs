@@ -294,7 +294,7 @@ http_ports = {{ {http_ports} }}
 {ws_settings}
 https_ports = {{ }}
 component_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version", "private"{turn_module}{ws_module}{register_module}{own_module} }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version", "private", "blocklist"{turn_module}{ws_module}{register_module}{own_module} }}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = true
 authentication = "internal_hashed"

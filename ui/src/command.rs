@@ -48,6 +48,11 @@ pub enum UiCommand {
         to: String,
         id: String,
     },
+    /// Block (or unblock) a JID: nothing of theirs reaches us (XEP-0191).
+    Block {
+        jid: String,
+        blocked: bool,
+    },
     /// The conversation was read (the window shows it, focused): a displayed marker.
     MarkRead {
         jid: String,

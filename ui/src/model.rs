@@ -330,6 +330,8 @@ pub struct Model {
     pub selected: Option<String>,
     pub conversations: HashMap<String, Conversation>,
     pub subscription_requests: Vec<String>,
+    /// JIDs we block (XEP-0191).
+    pub blocked: Vec<String>,
     pub call: Option<ActiveCall>,
     pub incoming: Option<IncomingCall>,
     pub add_contact: String,

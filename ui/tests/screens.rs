@@ -1182,3 +1182,39 @@ fn react_reply_edit_and_retract_from_the_timeline() {
     h.run();
     assert!(h.query_by_label("Retract").is_none());
 }
+
+/// Issue #15: block and unblock from the conversation's menu.
+#[test]
+fn block_and_unblock_from_the_conversation_menu() {
+    let mut h = Harness::new_ui_state(
+        |ui, s: &mut State| view::conversation(ui, &mut s.model, &mut s.commands),
+        State {
+            model: signed_in(),
+            ..Default::default()
+        },
+    );
+    h.get_by_role_and_label(Role::Button, "More").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Block Bob").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::Block {
+            jid: "bob@example.org".into(),
+            blocked: true
+        }]
+    );
+    h.state_mut().commands.clear();
+    h.state_mut().model.blocked = vec!["bob@example.org".into()];
+    h.get_by_role_and_label(Role::Button, "More").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Unblock Bob").click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::Block {
+            jid: "bob@example.org".into(),
+            blocked: false
+        }]
+    );
+}

@@ -98,6 +98,14 @@ pub fn incoming_call(ctx: &egui::Context, model: &Model, out: &mut Vec<UiCommand
                 {
                     out.push(UiCommand::DeclineCall { id: inc.id.clone() });
                 }
+                // A stranger's call can be the last one from them.
+                if model.contact(&inc.peer).is_none() && ui.button("Block caller").clicked() {
+                    out.push(UiCommand::DeclineCall { id: inc.id.clone() });
+                    out.push(UiCommand::Block {
+                        jid: inc.peer.clone(),
+                        blocked: true,
+                    });
+                }
             });
         });
 }

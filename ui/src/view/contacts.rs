@@ -139,6 +139,16 @@ pub fn contact_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                     accept: false,
                 });
             }
+            if ui.button("Block").clicked() {
+                out.push(UiCommand::AnswerSubscription {
+                    jid: jid.clone(),
+                    accept: false,
+                });
+                out.push(UiCommand::Block {
+                    jid: jid.clone(),
+                    blocked: true,
+                });
+            }
         });
     }
     ui.separator();

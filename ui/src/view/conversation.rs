@@ -54,6 +54,19 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                     }
                     ui.close();
                 }
+                let blocked = model.blocked.contains(&jid);
+                let label = if blocked {
+                    format!("Unblock {}", contact.display_name())
+                } else {
+                    format!("Block {}", contact.display_name())
+                };
+                if ui.button(label).clicked() {
+                    out.push(UiCommand::Block {
+                        jid: jid.clone(),
+                        blocked: !blocked,
+                    });
+                    ui.close();
+                }
                 let label = format!("Remove {} from contacts", contact.display_name());
                 if ui.button(label).clicked() {
                     out.push(UiCommand::RemoveContact { jid: jid.clone() });
