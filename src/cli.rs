@@ -467,16 +467,30 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
                     .map(|s| format!(" ({s})"))
                     .unwrap_or_default()
             ),
-            Event::Message { message } => format!(
-                "{} {}: {}",
-                if message.direction == client::Direction::In {
-                    "from"
+            Event::Message { message } => {
+                let m = &message.meta;
+                let body = if m.retracted {
+                    "[retracted]".to_string()
+                } else if m.edited {
+                    format!("{} (edited)", message.body)
                 } else {
-                    "to"
-                },
-                message.peer,
-                message.body
-            ),
+                    message.body.clone()
+                };
+                let reactions: String = m
+                    .reactions
+                    .iter()
+                    .map(|r| format!(" {}×{}", r.emoji, r.from.len()))
+                    .collect();
+                format!(
+                    "{} {}: {body}{reactions}",
+                    if message.direction == client::Direction::In {
+                        "from"
+                    } else {
+                        "to"
+                    },
+                    message.peer,
+                )
+            }
             Event::SubscriptionRequest { from } => format!("{from} asks to see your presence"),
             Event::Roster { contacts } => {
                 let mut s = format!("{} contacts", contacts.len());

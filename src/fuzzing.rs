@@ -14,7 +14,8 @@ use xmpp_parsers::presence::Presence;
 
 use crate::jingle::{jmi::Jmi, mapping, Jingle};
 use crate::xmpp::{
-    caps, carbons, chat, chatstates, disco, extdisco, guard, mam, presence, receipts, roster,
+    blocking, caps, carbons, chat, chatstates, correct, disco, extdisco, fallback, guard, mam,
+    markers, presence, reactions, receipts, reply, retract, roster,
 };
 
 /// Parses the bytes as one XML element (as a stanza arrives, in `jabber:client`).
@@ -106,12 +107,30 @@ pub fn jmi(data: &[u8]) {
 }
 
 /// What the client does with a message: carbons, archive results, history entries,
-/// chat states, receipts, and the guard's stand-in marker.
+/// chat states, receipts, corrections, retractions, reactions (bounded), replies (the
+/// shown body never longer than the body), markers, and the guard's stand-in marker.
 pub fn message(data: &[u8]) {
     let Some(el) = element(data) else { return };
     let Ok(m) = Message::try_from(el) else { return };
     let own = own();
     let _ = guard::unreadable_reason(&m.payloads);
+    let _ = (correct::replaces(&m), retract::retracts(&m));
+    let _ = (markers::is_markable(&m), markers::displayed_of(&m));
+    if let Some((_, set)) = reactions::read(&m) {
+        assert!(set.len() <= reactions::MAX_REACTIONS);
+        for r in &set {
+            assert!(!r.trim().is_empty() && r.len() <= reactions::MAX_REACTION_BYTES);
+            assert_eq!(set.iter().filter(|o| *o == r).count(), 1, "{r} twice");
+        }
+    }
+    let _ = reply::read(&m);
+    if let Some(body) = chat::body(&m) {
+        let shown = reply::shown_body(&m, &body);
+        assert!(shown.chars().count() <= body.chars().count());
+        if let Some(r) = fallback::ranges(&m, reply::NS) {
+            let _ = fallback::strip(&body, &r);
+        }
+    }
     if let Some((_, inner, ts)) = mam::unwrap_result(&m, &own, "q1") {
         let _ = chat::read(&inner, &own, Some("a1".into()), ts);
     }
@@ -138,6 +157,10 @@ pub fn roster_disco(data: &[u8]) {
         let _ = disco::matches_ver(&el, "x");
     }
     let _ = extdisco::parse(&el);
+    if let Some(list) = blocking::read_list(&el) {
+        assert!(list.len() <= blocking::MAX_BLOCKED);
+    }
+    let _ = blocking::read_push(&el);
     if let Ok(p) = Presence::try_from(el.clone()) {
         let _ = presence::show_of(&p);
         let _ = presence::status_of(&p);

@@ -316,6 +316,10 @@ async fn corrections_replies_reactions_retractions_and_markers_with_slixmpp() {
         .filter(|m| m.direction == Direction::Out)
         .all(|m| m.body != "pwned"));
     // The phone saw it all as carbons, Alice's own doings included: the same history.
+    next(&mut phone, "the last message on the phone", |e| {
+        matches!(e, Event::Message { message } if message.id == end)
+    })
+    .await;
     let on_phone = history(&mut phone, &bob.jid).await;
     let summary = |h: &[banter::client::StoredMessage]| {
         h.iter()
@@ -396,6 +400,30 @@ fn the_command_line_corrects_replies_reacts_and_retracts() {
     send(&["retract", &bob.jid, &id]);
     let v = listening.wait_for("the retraction", T, |v| v["event"] == "retracted");
     assert_eq!(v["id"], id.as_str());
+    // Alice's history (offline, from her store) says the same.
+    let (ok, out, err) = support::run(alice.banter(&["history", &bob.jid]), T);
+    assert!(ok, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let first = row(&id);
+    assert_eq!(
+        (first["retracted"].as_bool(), first["body"].as_str()),
+        (Some(true), Some("")),
+        "{out}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["reply_to"]["id"] == id.as_str() && r["body"] == "and the second"),
+        "{out}"
+    );
     // Retracting what is not ours, or nothing: a clear error, exit 1.
     let (ok, _, err) = support::run(alice.banter(&["retract", &bob.jid, "no-such-id"]), T);
     assert!(!ok && err.contains("no message of ours"), "{err}");

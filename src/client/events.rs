@@ -474,6 +474,15 @@ fn message_json(message: &StoredMessage, correction_of: Option<&str>) -> Value {
         if let Some(r) = &message.meta.reply_to {
             o.insert("reply_to".into(), json!(r));
         }
+        if message.meta.edited {
+            o.insert("edited".into(), json!(true));
+        }
+        if message.meta.retracted {
+            o.insert("retracted".into(), json!(true));
+        }
+        if !message.meta.reactions.is_empty() {
+            o.insert("reactions".into(), json!(message.meta.reactions));
+        }
         if let Some(of) = correction_of {
             o.insert("correction_of".into(), json!(of));
             o.insert("edited".into(), json!(true));
