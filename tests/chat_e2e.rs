@@ -316,9 +316,11 @@ async fn corrections_replies_reactions_retractions_and_markers_with_slixmpp() {
         .filter(|m| m.direction == Direction::Out)
         .all(|m| m.body != "pwned"));
     // The phone saw it all as carbons, Alice's own doings included: the same history.
-    next(&mut phone, "the last message on the phone", |e| {
-        matches!(e, Event::Message { message } if message.id == end)
-    })
+    next(
+        &mut phone,
+        "the last message on the phone",
+        |e| matches!(e, Event::Message { message } if message.id == end),
+    )
     .await;
     let on_phone = history(&mut phone, &bob.jid).await;
     let summary = |h: &[banter::client::StoredMessage]| {
@@ -510,4 +512,75 @@ async fn a_blocked_jid_reaches_nobody_until_unblocked() {
     for x in [a, b, c] {
         x.shutdown().await;
     }
+}
+
+/// What happened while Alice was offline reaches her from her server's archive
+/// (XEP-0313) in order: Bob's message, its correction, his reaction to hers, his
+/// retraction of another; her history after catching up is as if she had been there.
+#[tokio::test(flavor = "multi_thread")]
+async fn corrections_reactions_and_retractions_come_from_the_archive() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut bob_slix = slix_chat(&bob, &server);
+    let to_alice = serde_json::json!(alice.jid);
+    // Alice's message exists before she goes away.
+    let mut a = client::start(alice.config("pc")).await.expect("login");
+    next(&mut a, "connected", |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+    a.send(Command::SendMessage {
+        id: "a1".into(),
+        to: BareJid::new(&bob.jid).unwrap(),
+        body: "see you at 8".into(),
+    });
+    slix_saw(&mut bob_slix, "alice's message", |v| v["id"] == "a1");
+    a.shutdown().await;
+
+    let say = |p: &mut Proc, cmd: Value| slix_do(p, cmd).unwrap_or_default();
+    let b1 = say(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "send", "to": to_alice, "body": "at 7?"}),
+    );
+    say(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "correct", "to": to_alice, "id": b1, "body": "at 9?"}),
+    );
+    say(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "react", "to": to_alice, "id": "a1", "reactions": ["👍"]}),
+    );
+    let b2 = say(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "send", "to": to_alice, "body": "oops"}),
+    );
+    say(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "retract", "to": to_alice, "id": b2}),
+    );
+
+    let mut a = client::start(alice.config("pc")).await.expect("login");
+    next(&mut a, "caught up", |e| matches!(e, Event::CaughtUp { .. })).await;
+    let h = history(&mut a, &bob.jid).await;
+    let by_id = |id: &str| {
+        h.iter()
+            .find(|m| m.id == id)
+            .unwrap_or_else(|| panic!("{id}: {h:#?}"))
+    };
+    let m = by_id(&b1);
+    assert_eq!((m.body.as_str(), m.meta.edited), ("at 9?", true));
+    assert_eq!(
+        h.iter().filter(|m| m.body.starts_with("at ")).count(),
+        1,
+        "{h:#?}"
+    );
+    assert_eq!(by_id("a1").meta.reactions.len(), 1, "{h:#?}");
+    assert!(by_id(&b2).meta.retracted, "{h:#?}");
+    assert!(
+        !h.iter().any(|m| m.body.contains("retract")),
+        "the fallback is no message: {h:#?}"
+    );
+    a.shutdown().await;
+    bob_slix.write_line(r#"{"cmd":"quit"}"#);
 }
