@@ -15,7 +15,7 @@ use xmpp_parsers::presence::Presence;
 use crate::jingle::{jmi::Jmi, mapping, Jingle};
 use crate::xmpp::{
     blocking, caps, carbons, chat, chatstates, correct, disco, extdisco, fallback, guard, mam,
-    markers, presence, reactions, receipts, reply, retract, roster,
+    markers, oob, presence, reactions, receipts, reply, retract, roster,
 };
 
 /// Parses the bytes as one XML element (as a stanza arrives, in `jabber:client`).
@@ -125,6 +125,24 @@ pub fn message(data: &[u8]) {
     }
     let _ = reply::read(&m);
     if let Some(body) = chat::body(&m) {
+        if let Some(f) = oob::file_of(&m, &body) {
+            let scheme = f
+                .url
+                .split("://")
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            assert!(
+                ["https", "http", "aesgcm"].contains(&scheme.as_str()),
+                "{}",
+                f.url
+            );
+            assert!(
+                !f.name.contains(['/', '\\']) && !f.name.starts_with('.'),
+                "{}",
+                f.name
+            );
+        }
         let shown = reply::shown_body(&m, &body);
         assert!(shown.chars().count() <= body.chars().count());
         if let Some(r) = fallback::ranges(&m, reply::NS) {

@@ -584,3 +584,53 @@ async fn corrections_reactions_and_retractions_come_from_the_archive() {
     a.shutdown().await;
     bob_slix.write_line(r#"{"cmd":"quit"}"#);
 }
+
+/// A file as Conversations and slixmpp send it (XEP-0066: its URL as the body and in
+/// `<x xmlns='jabber:x:oob'>`) is a file with a name; a `javascript:` or `file:` URL
+/// sent the same way is only text.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_link_is_a_file_and_a_script_link_is_not() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut bob_slix = slix_chat(&bob, &server);
+    let mut a = client::start(alice.config("pc")).await.expect("login");
+    next(&mut a, "connected", |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+    let to_alice = serde_json::json!(alice.jid);
+    for (url, name) in [
+        (
+            "https://upload.example.test/x/Holiday%20photo.jpg",
+            Some("Holiday photo.jpg"),
+        ),
+        ("javascript:alert(1)", None),
+        ("file:///etc/passwd", None),
+    ] {
+        let id = slix_do(
+            &mut bob_slix,
+            serde_json::json!({"cmd": "send_oob", "to": to_alice, "url": url}),
+        )
+        .unwrap();
+        let ev = next(
+            &mut a,
+            "bob's link",
+            |e| matches!(e, Event::Message { message } if message.id == id),
+        )
+        .await;
+        let Event::Message { message } = ev else {
+            unreachable!()
+        };
+        assert_eq!(
+            message.meta.file.as_ref().map(|f| f.name.as_str()),
+            name,
+            "{url}"
+        );
+        assert_eq!(message.body, url, "the text stays as it was");
+        let json = client::to_json(&Event::Message { message });
+        assert_eq!(json["file"]["name"].as_str(), name, "{json}");
+    }
+    a.shutdown().await;
+    bob_slix.write_line(r#"{"cmd":"quit"}"#);
+}

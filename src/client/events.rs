@@ -477,6 +477,9 @@ fn message_json(message: &StoredMessage, correction_of: Option<&str>) -> Value {
         if message.meta.edited {
             o.insert("edited".into(), json!(true));
         }
+        if let Some(f) = &message.meta.file {
+            o.insert("file".into(), json!(f));
+        }
         if message.meta.retracted {
             o.insert("retracted".into(), json!(true));
         }

@@ -42,6 +42,7 @@ pub(crate) fn to_stored(
             replaces: c.replaces,
             reply_to: c.reply,
             markable: c.markable,
+            file: c.file,
             ..MessageMeta::default()
         },
     })

@@ -9,6 +9,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::{row_to_message, Direction, MessageState, Store, StoreError, StoredMessage, MSG_COLS};
+use crate::xmpp::oob::{self, FileRef};
 use crate::xmpp::reply::Reply;
 
 pub(super) const SCHEMA: &str = "
@@ -34,6 +35,9 @@ pub struct MessageMeta {
     /// The message it answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Reply>,
+    /// The file it carries (XEP-0066).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileRef>,
     /// Reactions to it, per emoji (filled when history is read).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionCount>,
@@ -67,6 +71,10 @@ pub(super) fn meta_of(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Mess
             to: r.get::<_, Option<String>>(at + 4).ok().flatten(),
         }),
         markable: r.get::<_, i64>(at + 5)? != 0,
+        file: r
+            .get::<_, Option<String>>(at + 6)?
+            .as_deref()
+            .and_then(oob::file_ref),
         reactions: Vec::new(),
         replaces: None,
     })

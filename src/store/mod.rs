@@ -157,7 +157,8 @@ CREATE TABLE IF NOT EXISTS messages (
   retracted INTEGER NOT NULL DEFAULT 0,
   reply_id TEXT,
   reply_to TEXT,
-  markable INTEGER NOT NULL DEFAULT 0
+  markable INTEGER NOT NULL DEFAULT 0,
+  file_url TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_stanza_id ON messages(account, stanza_id) WHERE stanza_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_peer ON messages(account, peer, seq);
@@ -212,6 +213,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         ("reply_id", "TEXT"),
         ("reply_to", "TEXT"),
         ("markable", "INTEGER NOT NULL DEFAULT 0"),
+        ("file_url", "TEXT"),
     ] {
         let has = conn
             .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name=?1")?
@@ -249,7 +251,7 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
 }
 
 const MSG_COLS: &str =
-    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, edited, edit_id, retracted, reply_id, reply_to, markable";
+    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, edited, edit_id, retracted, reply_id, reply_to, markable, file_url";
 
 /// One call in the call history.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -453,8 +455,8 @@ impl Store {
             return Ok(None);
         }
         self.conn.execute(
-            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, reply_id, reply_to, markable)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, reply_id, reply_to, markable, file_url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 account,
                 m.peer,
@@ -471,7 +473,8 @@ impl Store {
                 m.trust,
                 m.meta.reply_to.as_ref().map(|r| r.id.as_str()),
                 m.meta.reply_to.as_ref().and_then(|r| r.to.as_deref()),
-                m.meta.markable
+                m.meta.markable,
+                m.meta.file.as_ref().map(|f| f.url.as_str())
             ],
         )?;
         m.seq = self.conn.last_insert_rowid();

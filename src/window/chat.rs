@@ -4,7 +4,7 @@
 
 use super::*;
 use banter::client::StoredMessage;
-use banter_ui::model::{MessageExtras, ReactionChip, ReplyPreview};
+use banter_ui::model::{FileLink, MessageExtras, ReactionChip, ReplyPreview};
 
 impl App {
     /// A chat command from the timeline (`None`: it was none of these).
@@ -61,6 +61,10 @@ impl App {
             }
         });
         MessageExtras {
+            file: m.meta.file.as_ref().map(|f| FileLink {
+                name: f.name.clone(),
+                url: f.url.clone(),
+            }),
             edited: m.meta.edited,
             retracted: m.meta.retracted,
             reply,

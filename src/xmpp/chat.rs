@@ -9,7 +9,7 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::{Lang, Message, MessageType};
 use xmpp_parsers::ns;
 
-use super::{correct, markers, receipts, reply};
+use super::{correct, markers, oob, receipts, reply};
 
 /// A chat message Banter sends: `id` doubles as XEP-0359 origin-id so that our own
 /// copies coming back (carbons, archive) are recognised.
@@ -120,6 +120,8 @@ pub struct Chat {
     pub reply: Option<reply::Reply>,
     /// Its sender asked for a displayed marker (XEP-0333).
     pub markable: bool,
+    /// The file it carries (XEP-0066: its URL is the body).
+    pub file: Option<oob::FileRef>,
 }
 
 /// Reads a chat message. `None` for messages without a body (receipts, chat states)
@@ -154,6 +156,7 @@ pub fn read(
         replaces: correct::replaces(m),
         reply: reply::read(m),
         markable: markers::is_markable(m),
+        file: oob::file_of(m, &body),
         origin_id: origin_id(m),
         stanza_id: archive_id.or_else(|| stanza_id_by(m, own)),
         id: m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),

@@ -22,6 +22,7 @@ pub mod mam;
 pub mod markers;
 pub mod muc;
 pub mod omemo;
+pub mod oob;
 pub mod presence;
 pub mod pubsub;
 pub mod reactions;
@@ -32,6 +33,7 @@ pub mod retract;
 pub mod roster;
 pub mod self_ping;
 pub mod tls;
+pub mod upload;
 pub mod version;
 
 use minidom::rxml::NcName;

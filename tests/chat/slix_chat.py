@@ -9,6 +9,7 @@ Usage:
 
 stdin commands (one JSON object a line; "tag" is copied into the answer):
   {"cmd":"send","to":JID,"body":TEXT}                    a markable chat message
+  {"cmd":"send_oob","to":JID,"url":URL}                  a file as Conversations sends one (XEP-0066)
   {"cmd":"correct","to":JID,"id":ID,"body":TEXT}         corrects our message ID
   {"cmd":"reply","to":JID,"id":ID,"quote":TEXT,"body":TEXT}  answers message ID, quoting it
   {"cmd":"react","to":JID,"id":ID,"reactions":[..]}     our whole set of reactions to ID
@@ -73,7 +74,7 @@ class Peer(slixmpp.ClientXMPP):
         self.auto_subscribe = True
         self.commands: asyncio.Queue = asyncio.Queue()
         self.done = asyncio.Event()
-        for plugin in ("xep_0030", "xep_0199", "xep_0308", "xep_0333", "xep_0334",
+        for plugin in ("xep_0030", "xep_0066", "xep_0199", "xep_0308", "xep_0333", "xep_0334",
                        "xep_0359", "xep_0424", "xep_0428", "xep_0444", "xep_0461"):
             self.register_plugin(plugin)
         self.add_event_handler("session_start", self.on_session_start)
@@ -135,6 +136,9 @@ class Peer(slixmpp.ClientXMPP):
         if name == "send":
             m = self.make_message(mto=to, mbody=cmd["body"], mtype="chat")
             m.enable("markable")
+        elif name == "send_oob":
+            m = self.make_message(mto=to, mbody=cmd["url"], mtype="chat")
+            m["oob"]["url"] = cmd["url"]
         elif name == "correct":
             m = self["xep_0308"].build_correction(cmd["id"], to, mbody=cmd["body"])
         elif name == "reply":

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use banter_ui::model::{
-    ActiveCall, Availability, CallPhase, ContactRow, Delivery, Finding, IncomingCall,
+    ActiveCall, Availability, CallPhase, ContactRow, Delivery, FileLink, Finding, IncomingCall,
     MessageExtras, Model, NetCheckView, NetLine, QualitySample, ReactionChip, ReplyPreview,
     TimelineItem, VideoTexture,
 };
@@ -149,6 +149,19 @@ fn chat_model() -> Model {
             Delivery::Received,
             MessageExtras {
                 retracted: true,
+                ..Default::default()
+            },
+        ),
+        message(
+            "b3",
+            false,
+            "https://upload.example.org/x/Holiday%20photo.jpg",
+            Delivery::Received,
+            MessageExtras {
+                file: Some(FileLink {
+                    name: "Holiday photo.jpg".into(),
+                    url: "https://upload.example.org/x/Holiday%20photo.jpg".into(),
+                }),
                 ..Default::default()
             },
         ),

@@ -12,6 +12,16 @@ pub struct MessageExtras {
     pub reply: Option<ReplyPreview>,
     /// Reactions to it, one chip per emoji.
     pub reactions: Vec<ReactionChip>,
+    /// The file it carries: its name and where it is.
+    pub file: Option<FileLink>,
+}
+
+/// A file in a message (XEP-0066): opened in the browser on a click, never fetched
+/// before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileLink {
+    pub name: String,
+    pub url: String,
 }
 
 /// The message a reply answers: its id (to jump to it) and a line of it.

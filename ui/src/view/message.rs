@@ -52,6 +52,8 @@ pub(crate) fn message_row(
                 }
                 let body = if m.extra.retracted {
                     ui.label(RichText::new("This message was retracted").italics().weak())
+                } else if let Some(f) = &m.extra.file {
+                    file_card(ui, f)
                 } else {
                     ui.add(egui::Label::new(m.body).wrap().sense(egui::Sense::click()))
                 };
@@ -137,6 +139,16 @@ pub(crate) fn message_row(
             }
         }
     });
+}
+
+/// A file: its name as a link the browser opens on a click (nothing is fetched
+/// before); an end-to-end encrypted one (aesgcm://) is named, not yet opened here.
+fn file_card(ui: &mut egui::Ui, f: &crate::model::FileLink) -> egui::Response {
+    if f.url.starts_with("aesgcm://") {
+        return ui.label(format!("📎 {} (encrypted file)", f.name));
+    }
+    ui.hyperlink_to(format!("📎 {}", f.name), &f.url)
+        .on_hover_text(&f.url)
 }
 
 /// Our reactions with `emoji` added, or taken back if it was ours.
