@@ -6,20 +6,32 @@
 //! like messages.
 
 use super::*;
-use crate::store::MessageMeta;
+use crate::store::{Corrected, Correction, MessageMeta, Sealing};
 use crate::xmpp::{correct, markers, reactions, reply, retract};
 
 /// Amends written but not yet confirmed by the server (at most this many are kept).
 const MAX_UNCONFIRMED: usize = 256;
 
+/// Whether a chat message goes end-to-end encrypted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Seal {
+    Plain,
+    /// Where OMEMO is on (and ready).
+    IfOn,
+    /// Only encrypted (a correction of an encrypted message): not sent otherwise.
+    Must,
+}
+
 /// An amend on its way: sent again as it was after a lost session.
+#[derive(Clone)]
 enum Pending {
     Plain(Message),
-    /// Encrypted where the conversation is: encrypted anew when sent again.
+    /// A correction or reply, encrypted anew when sent again.
     Chat {
         to: BareJid,
         body: String,
         extra: Vec<Element>,
+        seal: Seal,
     },
 }
 
@@ -56,7 +68,7 @@ impl State {
         to: BareJid,
         body: String,
         extra: Vec<Element>,
-        may_encrypt: bool,
+        seal: Seal,
         out: &mut Vec<Stanza>,
     ) {
         let mut msg = chat::outgoing(&to, &id, &body);
@@ -64,16 +76,24 @@ impl State {
         let Some(mut stored) = history::to_stored(&msg, &self.own, None, None) else {
             return;
         };
-        let encrypt = may_encrypt && self.omemo.is_on();
+        let encrypt = match seal {
+            Seal::Plain => false,
+            Seal::IfOn => self.omemo.is_on(),
+            Seal::Must => true,
+        };
         if let Some(of) = stored.meta.replaces.take() {
             // A correction changes our message in place; it is confirmed on its own.
             let account = self.own.to_string();
-            match self
-                .store
-                .correct_message(&account, to.as_str(), Direction::Out, &of, &id, &body)
-            {
-                Ok(Some(m)) => self.emit(Event::MessageCorrected { message: m }),
-                Ok(None) => {
+            let c = Corrected {
+                peer: to.as_str(),
+                direction: Direction::Out,
+                of: &of,
+                new_id: &id,
+                body: &body,
+            };
+            match self.store.correct_message(&account, c, None) {
+                Ok(Correction::Done(m)) => self.emit(Event::MessageCorrected { message: *m }),
+                Ok(_) => {
                     return self.emit(Event::MessageFailed {
                         id,
                         error: format!("no message of ours with id {of} to {to} to correct"),
@@ -87,11 +107,10 @@ impl State {
                     to: to.clone(),
                     body: body.clone(),
                     extra: extra.clone(),
+                    seal,
                 },
             );
-            if !(encrypt && self.omemo_send(&id, &to, &body, extra, out)) {
-                out.push(msg.into());
-            }
+            self.seal_and_send(&id, &to, &body, extra, seal, msg, out);
             return;
         }
         stored.state = MessageState::Pending;
@@ -117,6 +136,36 @@ impl State {
         }
     }
 
+    /// Sends `msg` (`body` with `extra`) sealed as `seal` says; a message that must
+    /// be encrypted and cannot be is not sent (said).
+    #[allow(clippy::too_many_arguments)]
+    fn seal_and_send(
+        &mut self,
+        id: &str,
+        to: &BareJid,
+        body: &str,
+        extra: Vec<Element>,
+        seal: Seal,
+        msg: Message,
+        out: &mut Vec<Stanza>,
+    ) {
+        let encrypt = match seal {
+            Seal::Plain => false,
+            Seal::IfOn | Seal::Must => self.omemo.is_on(),
+        };
+        if encrypt && self.omemo_send(id, to, body, extra, out) {
+            return;
+        }
+        if seal == Seal::Must {
+            self.amends.confirm(id);
+            return self.emit(Event::MessageFailed {
+                id: id.to_string(),
+                error: "the message was encrypted, so its correction must be: end-to-end encryption is not ready".into(),
+            });
+        }
+        out.push(msg.into());
+    }
+
     pub(super) fn correct(
         &mut self,
         id: String,
@@ -125,7 +174,18 @@ impl State {
         body: String,
         out: &mut Vec<Stanza>,
     ) {
-        self.send_chat(id, to, body, vec![correct::replace(&of)], true, out);
+        // Sealed as the message it corrects was.
+        let original = self
+            .store
+            .chat_message(self.own.as_str(), to.as_str(), &of)
+            .ok()
+            .flatten()
+            .filter(|m| m.direction == Direction::Out);
+        let seal = match original.as_ref().map(|m| m.encryption.is_some()) {
+            Some(true) => Seal::Must,
+            _ => Seal::Plain,
+        };
+        self.send_chat(id, to, body, vec![correct::replace(&of)], seal, out);
     }
 
     /// A reply quotes the original (when we have it) for clients without replies.
@@ -157,7 +217,7 @@ impl State {
         } else {
             reply::compose(&of, author.as_deref(), &quoted, &body)
         };
-        self.send_chat(id, to, full, elements, true, out);
+        self.send_chat(id, to, full, elements, Seal::IfOn, out);
     }
 
     pub(super) fn retract(&mut self, id: String, to: BareJid, of: String, out: &mut Vec<Stanza>) {
@@ -191,6 +251,11 @@ impl State {
         out: &mut Vec<Stanza>,
     ) {
         let account = self.own.to_string();
+        // XEP-0444: a message is named by its origin-id, else its id.
+        let of = match self.store.chat_message(&account, to.as_str(), &of) {
+            Ok(Some(m)) => m.origin_id.unwrap_or(m.id),
+            _ => of,
+        };
         let msg = reactions::message(&to, &id, &of, &set);
         // What goes out is what a peer reads: bounded the same way.
         let set = reactions::read(&msg).map(|r| r.1).unwrap_or_default();
@@ -259,34 +324,32 @@ impl State {
     pub(super) fn resend_amends(&mut self, out: &mut Vec<Stanza>) {
         let pending = std::mem::take(&mut self.amends.0);
         for (id, p) in pending {
-            match &p {
-                Pending::Plain(m) => out.push(m.clone().into()),
-                Pending::Chat { to, body, extra } => {
-                    let encrypted =
-                        self.omemo.is_on() && self.omemo_send(&id, to, body, extra.clone(), out);
-                    if !encrypted {
-                        let mut m = chat::outgoing(to, &id, body);
-                        m.payloads.extend(extra.iter().cloned());
-                        out.push(m.into());
-                    }
+            self.amends.0.push((id.clone(), p.clone()));
+            match p {
+                Pending::Plain(m) => out.push(m.into()),
+                Pending::Chat {
+                    to,
+                    body,
+                    extra,
+                    seal,
+                } => {
+                    let mut m = chat::outgoing(&to, &id, &body);
+                    m.payloads.extend(extra.iter().cloned());
+                    self.seal_and_send(&id, &to, &body, extra, seal, m, out);
                 }
             }
-            self.amends.0.push((id, p));
         }
     }
 
     /// A retraction, reactions or a displayed marker in a 1:1 message (live, carbon
     /// or archive): applied. Whether it was one (then it is not a chat message).
     pub(super) fn on_amend(&mut self, m: &Message) -> bool {
-        if matches!(m.type_, MessageType::Groupchat | MessageType::Error) {
+        if !is_amend(m) {
             return false;
         }
         let retracts = retract::retracts(m);
         let reacts = reactions::read(m);
         let displayed = markers::displayed_of(m);
-        if retracts.is_none() && reacts.is_none() && displayed.is_none() {
-            return false;
-        }
         let account = self.own.to_string();
         let from = m.from.as_ref().map(|f| f.to_bare());
         let outgoing = from.as_ref().is_none_or(|f| *f == self.own);
@@ -309,9 +372,9 @@ impl State {
                 .store
                 .retract_message(&account, peer.as_str(), direction, &of)
             {
-                Ok(Some(_)) => self.emit(Event::MessageRetracted {
+                Ok(Some(row)) => self.emit(Event::MessageRetracted {
                     peer: peer.to_string(),
-                    id: of,
+                    id: row.id,
                     from: sender.clone(),
                 }),
                 Ok(None) => tracing::info!(%peer, %of, "retraction of no message of its sender"),
@@ -335,11 +398,14 @@ impl State {
         }
         if let (Some(id), false) = (displayed, outgoing) {
             match self.store.mark_displayed(&account, peer.as_str(), &id) {
-                Ok(ids) if !ids.is_empty() => self.emit(Event::MessageDisplayed {
-                    peer: peer.to_string(),
-                    id,
-                }),
-                Ok(_) => {}
+                Ok(ids) => {
+                    if let Some(id) = ids.last() {
+                        self.emit(Event::MessageDisplayed {
+                            peer: peer.to_string(),
+                            id: id.clone(),
+                        })
+                    }
+                }
                 Err(e) => self.store_err(e),
             }
         }
@@ -356,46 +422,28 @@ impl State {
         of: &str,
     ) -> Option<StoredMessage> {
         let account = self.own.to_string();
-        // A correction travels as its message did: a plain one cannot replace an
-        // encrypted text (whoever could inject it could not read the original).
-        let original = self
-            .store
-            .chat_message(&account, &stored.peer, of)
-            .ok()
-            .flatten()
-            .filter(|o| o.direction == stored.direction);
-        if original.is_some_and(|o| o.encryption != stored.encryption) {
-            tracing::info!(peer = %stored.peer, %of, "a correction not encrypted as its message: kept as new");
-            return Some(as_new(stored));
-        }
-        match self.store.correct_message(
-            &account,
-            &stored.peer,
-            stored.direction,
+        // A correction travels as its message did (a plain one cannot replace an
+        // encrypted text), and the text shows our trust in the device that wrote it.
+        let sealing = Sealing {
+            encryption: stored.encryption.as_deref(),
+            trust: stored.trust.as_deref(),
+        };
+        let c = Corrected {
+            peer: &stored.peer,
+            direction: stored.direction,
             of,
-            &stored.id,
-            &stored.body,
-        ) {
-            Ok(Some(m)) => {
-                self.emit(Event::MessageCorrected { message: m });
+            new_id: &stored.id,
+            body: &stored.body,
+        };
+        match self.store.correct_message(&account, c, Some(sealing)) {
+            Ok(Correction::Done(m)) => {
+                self.emit(Event::MessageCorrected { message: *m });
                 None
             }
-            Ok(None) => {
-                let known = self
-                    .store
-                    .chat_message(&account, &stored.peer, of)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|m| {
-                        m.direction == stored.direction
-                            && m.meta.edit_id.as_deref() == Some(stored.id.as_str())
-                    });
-                if known {
-                    None
-                } else {
-                    tracing::info!(peer = %stored.peer, %of, "a correction of no message of its sender: kept as new");
-                    Some(as_new(stored))
-                }
+            Ok(Correction::Dropped) => None,
+            Ok(Correction::NotFound) => {
+                tracing::info!(peer = %stored.peer, %of, "a correction of no message of its sender's: kept as new");
+                Some(as_new(stored))
             }
             Err(e) => {
                 self.store_err(e);
@@ -403,6 +451,14 @@ impl State {
             }
         }
     }
+}
+
+/// A retraction, reactions or a displayed marker in a 1:1 message.
+pub(super) fn is_amend(m: &Message) -> bool {
+    !matches!(m.type_, MessageType::Groupchat | MessageType::Error)
+        && (retract::retracts(m).is_some()
+            || reactions::read(m).is_some()
+            || markers::displayed_of(m).is_some())
 }
 
 /// A correction kept as a message of its own (it corrects nothing it may).

@@ -285,6 +285,12 @@ impl State {
     }
 
     pub(super) fn on_jmi_message(&mut self, m: Message, out: &mut Vec<Stanza>) {
+        // A blocked JID's call to another device of ours, copied here: no ringing.
+        if let Some((_, inner, _)) = crate::xmpp::carbons::unwrap(&m, &self.own) {
+            if self.is_blocked(inner.from.as_ref()) {
+                return;
+            }
+        }
         self.omemo_call_jmi(&m, out);
         self.with_calls(out, |ep, dir, now| ep.handle_jmi(&m, now, dir));
     }

@@ -37,9 +37,11 @@ impl State {
                 self.call_input(&id, crate::jingle::session::Input::Hold(held), out)
             }
             Command::SendMessage { id, to, body } => {
-                self.send_chat(id, to, body, vec![], true, out)
+                self.send_chat(id, to, body, vec![], amend::Seal::IfOn, out)
             }
-            Command::SendPlain { id, to, body } => self.send_chat(id, to, body, vec![], false, out),
+            Command::SendPlain { id, to, body } => {
+                self.send_chat(id, to, body, vec![], amend::Seal::Plain, out)
+            }
             Command::CorrectMessage { id, to, of, body } => self.correct(id, to, of, body, out),
             Command::Reply { id, to, of, body } => self.reply(id, to, of, body, out),
             Command::Retract { id, to, of } => self.retract(id, to, of, out),

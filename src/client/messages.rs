@@ -84,7 +84,7 @@ impl State {
         if let Some((archive_id, mut inner, ts)) =
             mam::unwrap_result(&m, &self.own, &self.mam_queryid)
         {
-            if self.on_amend(&inner) {
+            if self.is_blocked(inner.from.as_ref()) || self.on_amend(&inner) {
                 return;
             }
             let Some(encryption) = self.readable(&mut inner, out) else {
@@ -98,6 +98,11 @@ impl State {
             return;
         }
         if let Some((kind, mut inner, ts)) = carbons::unwrap(&m, &self.own) {
+            // A blocked JID's message to another device of ours (a server that
+            // cannot block, or a block on this device only): not here either.
+            if kind == carbons::Carbon::Received && self.is_blocked(inner.from.as_ref()) {
+                return;
+            }
             if let Some(id) = receipts::received_id(&inner) {
                 if kind == carbons::Carbon::Received {
                     self.on_receipt(&id);
@@ -170,7 +175,16 @@ impl State {
                 });
             }
         }
-        if self.on_amend(&m) {
+        if amend::is_amend(&m) {
+            // Amends cost store writes: a contact's count against its message rate
+            // (over it, they wait in the archive like messages).
+            let from = m.from.as_ref().map(|f| f.to_bare());
+            if let Some(f) = from.filter(|f| *f != self.own) {
+                if !self.within_message_rate(f.as_str()) {
+                    return;
+                }
+            }
+            self.on_amend(&m);
             return;
         }
         let wants_receipt = receipts::requested(&m);

@@ -52,6 +52,37 @@ pub struct MessageMeta {
     pub replaces: Option<String>,
 }
 
+/// What came of a correction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Correction {
+    /// Applied: the message as it is now.
+    Done(Box<StoredMessage>),
+    /// Nothing to do: this correction was applied before, or its message is
+    /// retracted (a tombstone stays one).
+    Dropped,
+    /// It corrects no message of its sender's (or not one sealed as it is).
+    NotFound,
+}
+
+/// A correction: message `new_id` of the conversation with `peer`, sent from
+/// `direction`'s side, gives the message `of` the text `body`.
+#[derive(Debug, Clone, Copy)]
+pub struct Corrected<'a> {
+    pub peer: &'a str,
+    pub direction: Direction,
+    pub of: &'a str,
+    pub new_id: &'a str,
+    pub body: &'a str,
+}
+
+/// How a received correction came: its encryption must be its message's, and our
+/// trust in the device that sent it becomes the message's. `None` for ours.
+#[derive(Debug, Clone, Copy)]
+pub struct Sealing<'a> {
+    pub encryption: Option<&'a str>,
+    pub trust: Option<&'a str>,
+}
+
 /// One emoji on a message and who chose it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReactionCount {
@@ -107,29 +138,40 @@ impl Store {
     }
 
     /// A correction (message `new_id`, body `body`) of the message `of` that the same
-    /// side of the conversation sent. The corrected message, or `None` when there is
-    /// no such message of that sender (or it was retracted, or this correction was
-    /// applied before).
+    /// side of the conversation sent; a received one (`sealing`) only of a message
+    /// sealed as it is, and the message takes our trust in the correcting device.
     pub fn correct_message(
         &self,
         account: &str,
-        peer: &str,
-        direction: Direction,
-        of: &str,
-        new_id: &str,
-        body: &str,
-    ) -> Result<Option<StoredMessage>, StoreError> {
+        c: Corrected<'_>,
+        sealing: Option<Sealing<'_>>,
+    ) -> Result<Correction, StoreError> {
+        let Corrected {
+            peer,
+            direction,
+            of,
+            new_id,
+            body,
+        } = c;
         let Some(m) = self.message_named(account, peer, Some(direction), of)? else {
-            return Ok(None);
+            return Ok(Correction::NotFound);
         };
         if m.meta.retracted || m.meta.edit_id.as_deref() == Some(new_id) {
-            return Ok(None);
+            return Ok(Correction::Dropped);
         }
+        let trust = match sealing {
+            Some(s) if s.encryption != m.encryption.as_deref() => return Ok(Correction::NotFound),
+            Some(s) => s.trust.map(str::to_string),
+            None => m.trust.clone(),
+        };
         self.conn.execute(
-            "UPDATE messages SET body=?1, edited=1, edit_id=?2 WHERE seq=?3",
-            params![body, new_id, m.seq],
+            "UPDATE messages SET body=?1, edited=1, edit_id=?2, trust=?3 WHERE seq=?4",
+            params![body, new_id, trust, m.seq],
         )?;
-        self.message_at(m.seq)
+        Ok(match self.message_at(m.seq)? {
+            Some(m) => Correction::Done(Box::new(m)),
+            None => Correction::NotFound,
+        })
     }
 
     /// A retraction of the message `of` by the side that sent it: its body is gone,

@@ -10,7 +10,7 @@ use thiserror::Error;
 mod chat;
 mod omemo;
 mod rooms;
-pub use chat::{MessageMeta, ReactionCount};
+pub use chat::{Corrected, Correction, MessageMeta, ReactionCount, Sealing};
 pub use omemo::{OmemoDevice, OmemoOwn};
 pub use rooms::{RoomCursor, StoredRoomMessage};
 
@@ -222,6 +222,10 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
             conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} {kind}"))?;
         }
     }
+    // Corrections of corrections are found by the latest correction's id.
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS messages_edit ON messages(account, peer, edit_id) WHERE edit_id IS NOT NULL",
+    )?;
     Ok(())
 }
 
@@ -337,6 +341,7 @@ impl Store {
         conn.execute_batch(omemo::SCHEMA)?;
         conn.execute_batch(rooms::SCHEMA)?;
         conn.execute_batch(chat::SCHEMA)?;
+        migrate(&conn)?;
         Ok(Store { conn })
     }
 
@@ -515,7 +520,7 @@ impl Store {
     /// Outgoing messages the server has not confirmed, oldest first.
     pub fn pending_messages(&self, account: &str) -> Result<Vec<StoredMessage>, StoreError> {
         let mut st = self.conn.prepare(&format!(
-            "SELECT {MSG_COLS} FROM messages WHERE account=?1 AND direction='out' AND state='pending' ORDER BY seq"
+            "SELECT {MSG_COLS} FROM messages WHERE account=?1 AND direction='out' AND state='pending' AND retracted=0 ORDER BY seq"
         ))?;
         let rows = st.query_map(params![account], row_to_message)?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -148,32 +148,53 @@ fn corrections_retractions_reactions_and_read_markers_keep_to_their_sender() {
     s.insert_message("a", mine("a4", MessageState::Pending))
         .unwrap();
 
-    // Bob corrects his message, then the correction; not ours, not twice.
-    let m = s
-        .correct_message("a", "bob@x", Direction::In, "b1", "c1", "hello")
-        .unwrap()
-        .unwrap();
+    // Bob corrects his message, then the correction; not ours, not twice, not one
+    // sealed otherwise than his message.
+    let plain = Some(Sealing {
+        encryption: None,
+        trust: None,
+    });
+    let fix = |peer: &str, direction, of: &str, new_id: &str, body: &str, sealing| {
+        let c = Corrected {
+            peer,
+            direction,
+            of,
+            new_id,
+            body,
+        };
+        s.correct_message("a", c, sealing).unwrap()
+    };
+    let Correction::Done(m) = fix("bob@x", Direction::In, "b1", "c1", "hello", plain) else {
+        panic!()
+    };
     assert_eq!(
         (m.id.as_str(), m.body.as_str(), m.meta.edited),
         ("b1", "hello", true)
     );
-    assert!(s
-        .correct_message("a", "bob@x", Direction::In, "b1", "c1", "hello")
-        .unwrap()
-        .is_none());
-    let m = s
-        .correct_message("a", "bob@x", Direction::In, "c1", "c2", "hello!")
-        .unwrap()
-        .unwrap();
+    assert_eq!(
+        fix("bob@x", Direction::In, "b1", "c1", "hello", plain),
+        Correction::Dropped
+    );
+    let Correction::Done(m) = fix("bob@x", Direction::In, "c1", "c2", "hello!", plain) else {
+        panic!()
+    };
     assert_eq!(m.body, "hello!");
-    assert!(s
-        .correct_message("a", "bob@x", Direction::In, "a1", "c3", "pwned")
-        .unwrap()
-        .is_none());
-    assert!(s
-        .correct_message("a", "carol@x", Direction::In, "b1", "c4", "pwned")
-        .unwrap()
-        .is_none());
+    let omemo = Some(Sealing {
+        encryption: Some("omemo"),
+        trust: Some("verified"),
+    });
+    assert_eq!(
+        fix("bob@x", Direction::In, "b1", "c9", "sealed?", omemo),
+        Correction::NotFound
+    );
+    assert_eq!(
+        fix("bob@x", Direction::In, "a1", "c3", "pwned", plain),
+        Correction::NotFound
+    );
+    assert_eq!(
+        fix("carol@x", Direction::In, "b1", "c4", "pwned", plain),
+        Correction::NotFound
+    );
 
     // Reactions: per sender, a set replaces the one before; none to unknown ids.
     let set = |v: &[&str]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>();
@@ -210,10 +231,10 @@ fn corrections_retractions_reactions_and_read_markers_keep_to_their_sender() {
         .unwrap()
         .unwrap();
     assert!(m.meta.retracted && m.body.is_empty());
-    assert!(s
-        .correct_message("a", "bob@x", Direction::Out, "a1", "x", "back")
-        .unwrap()
-        .is_none());
+    assert_eq!(
+        fix("bob@x", Direction::Out, "a1", "x", "back", None),
+        Correction::Dropped
+    );
     let h = s.history("a", "bob@x", None, 10).unwrap();
     assert!(h
         .iter()
