@@ -242,6 +242,7 @@ fn net_check(ui: &mut egui::Ui, n: &mut crate::model::NetCheckView, out: &mut Ve
 }
 
 mod account;
+mod avatar;
 mod call;
 mod contacts;
 mod conversation;
@@ -251,6 +252,7 @@ mod room_dialog;
 mod rooms;
 
 pub use account::*;
+pub use avatar::{avatar, initials};
 pub use call::*;
 pub use contacts::*;
 pub use conversation::*;

@@ -229,12 +229,13 @@ pub(crate) fn contact_row(
     } else {
         visuals.text_color()
     };
-    painter.circle_filled(
-        egui::pos2(inner.left() + 14.0, inner.center().y),
-        5.0,
-        availability_color(c.availability),
-    );
-    let left = inner.left() + 28.0;
+    // The contact's face, its presence a dot at the disc's edge.
+    let centre = egui::pos2(inner.left() + 18.0, inner.center().y);
+    avatar::paint_avatar(painter, centre, 30.0, c.display_name(), &c.jid);
+    let dot = centre + Vec2::new(11.0, 10.0);
+    painter.circle_filled(dot, 5.5, visuals.panel_fill);
+    painter.circle_filled(dot, 4.0, availability_color(c.availability));
+    let left = inner.left() + 42.0;
     let name_font = egui::FontId::proportional(15.0);
     let has_status = c.status.as_deref().is_some_and(|s| !s.is_empty());
     let name_y = if has_status {
@@ -250,7 +251,7 @@ pub(crate) fn contact_row(
             status.to_string(),
             egui::FontId::proportional(12.0),
             weak,
-            inner.width() - 28.0 - 40.0,
+            inner.width() - 42.0 - 40.0,
         );
         painter.galley(egui::pos2(left, inner.top() + 23.0), g, weak);
     }

@@ -1,0 +1,78 @@
+//! A contact's face until pictures come (issue #15, avatars): a disc in a colour of
+//! its own (from its address, so it is the same everywhere and every time) with the
+//! initials of its name, and the presence dot at its edge where presence matters.
+
+use super::*;
+
+/// Up to two initials: the first letters of the first two words of the name, or the
+/// first letter of the address.
+pub fn initials(name: &str) -> String {
+    let words: Vec<&str> = name
+        .split(|c: char| c.is_whitespace() || c == '@' || c == '.')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let first = |w: &str| {
+        w.chars()
+            .next()
+            .map(|c| c.to_uppercase().collect::<String>())
+    };
+    let mut out = words.first().and_then(|w| first(w)).unwrap_or_default();
+    // A second initial only for names of several words ("Bob Smith"), not for an
+    // address ("bob@example.org" is "B").
+    if !name.contains('@') {
+        if let Some(second) = words.get(1).and_then(|w| first(w)) {
+            out.push_str(&second);
+        }
+    }
+    if out.is_empty() {
+        "?".into()
+    } else {
+        out
+    }
+}
+
+/// The contact's colour: a hue from its address (FNV-1a), in a strength that white
+/// initials read on in light and dark themes alike.
+pub fn colour_of(jid: &str) -> Color32 {
+    let h = jid.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let hue = (h % 360) as f32 / 360.0;
+    egui::ecolor::Hsva::new(hue, 0.6, 0.6, 1.0).into()
+}
+
+/// Paints the disc of `size` at `centre`.
+pub fn paint_avatar(painter: &egui::Painter, centre: egui::Pos2, size: f32, name: &str, jid: &str) {
+    painter.circle_filled(centre, size / 2.0, colour_of(jid));
+    let g = painter.layout_no_wrap(
+        initials(name),
+        egui::FontId::proportional(size * 0.42),
+        Color32::WHITE,
+    );
+    painter.galley(centre - g.size() / 2.0, g, Color32::WHITE);
+}
+
+/// The disc as a widget of its own (a header, a call window).
+pub fn avatar(ui: &mut egui::Ui, size: f32, name: &str, jid: &str) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(Vec2::splat(size), egui::Sense::hover());
+    if ui.is_rect_visible(rect) {
+        paint_avatar(ui.painter(), rect.center(), size, name, jid);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_of_names_and_addresses() {
+        assert_eq!(initials("Bob Smith"), "BS");
+        assert_eq!(initials("carol"), "C");
+        assert_eq!(initials("dave@example.org"), "D");
+        assert_eq!(initials("émile zola"), "ÉZ");
+        assert_eq!(initials("   "), "?");
+        assert_eq!(colour_of("bob@x"), colour_of("bob@x"));
+        assert_ne!(colour_of("bob@x"), colour_of("carol@x"));
+    }
+}
