@@ -11,6 +11,8 @@ PKGS=(
   dbus-daemon dbus-bin gnome-keyring
   # desktop notifications (tests run a private dunst on Xvfb)
   dunst
+  # colour emoji in chats and reactions (the window uses it when present)
+  fonts-noto-color-emoji
   # tests: real servers and a sound system without hardware
   prosody coturn pulseaudio pulseaudio-utils libasound2-plugins
   # window tests

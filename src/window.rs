@@ -150,6 +150,11 @@ pub fn run(
                 forwarders: Vec::new(),
             };
             app.ctx = Some(cc.egui_ctx.clone());
+            if !banter_ui::fonts::install_colour_emoji(&cc.egui_ctx) {
+                tracing::info!(
+                    "no colour-emoji font (fonts-noto-color-emoji): emoji in black and white"
+                );
+            }
             {
                 // SIGINT/SIGTERM close the window like its close button: cleanly.
                 let (tx, ctx) = (app.events_tx.clone(), cc.egui_ctx.clone());

@@ -4,6 +4,7 @@
 //! model built in the test (see tests/).
 
 pub mod command;
+pub mod fonts;
 pub mod model;
 pub mod view;
 

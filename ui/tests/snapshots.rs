@@ -396,3 +396,34 @@ fn main_screens_light_and_dark() {
         }
     }
 }
+
+/// Issue #15: emoji in colour where the system has a colour-emoji font (the window
+/// installs it at start; install-deps.sh installs fonts-noto-color-emoji): the chat
+/// screen with its reactions.
+#[test]
+fn colour_emoji_in_the_chat() {
+    let mut results = SnapshotResults::new();
+    for (theme, suffix) in [(egui::Theme::Light, "light"), (egui::Theme::Dark, "dark")] {
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(960.0, 640.0))
+            .with_theme(theme)
+            .with_pixels_per_point(1.0)
+            .with_render_cursor(false)
+            .build_ui_state(
+                |ui, s: &mut State| {
+                    let mut c = view::show(ui, &mut s.model);
+                    s.commands.append(&mut c);
+                },
+                State {
+                    model: chat_model(),
+                    ..Default::default()
+                },
+            );
+        assert!(
+            banter_ui::fonts::install_colour_emoji(&h.ctx),
+            "no colour-emoji font: scripts/install-deps.sh installs fonts-noto-color-emoji"
+        );
+        h.run();
+        results.add(h.try_snapshot(format!("chat_colour_{suffix}")));
+    }
+}
