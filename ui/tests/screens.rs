@@ -1218,3 +1218,71 @@ fn block_and_unblock_from_the_conversation_menu() {
         }]
     );
 }
+
+/// Issue #15: a reply's quote is a link to the message it answers: a click asks for
+/// that message to be scrolled to, and the next frame does it (the request is then
+/// done).
+#[test]
+fn a_replys_quote_jumps_to_the_original() {
+    let mut model = signed_in();
+    let conv = model
+        .conversations
+        .entry("bob@example.org".into())
+        .or_default();
+    conv.items.push(TimelineItem::Message {
+        id: "b1".into(),
+        seq: 1,
+        outgoing: false,
+        body: "the original".into(),
+        ts_ms: 0,
+        delivery: Delivery::Received,
+        extra: Default::default(),
+    });
+    for i in 0..60 {
+        conv.items.push(TimelineItem::Message {
+            id: format!("x{i}"),
+            seq: 2 + i,
+            outgoing: i % 2 == 0,
+            body: format!("filler {i}"),
+            ts_ms: 0,
+            delivery: Delivery::Received,
+            extra: Default::default(),
+        });
+    }
+    conv.items.push(TimelineItem::Message {
+        id: "a1".into(),
+        seq: 100,
+        outgoing: true,
+        body: "my answer".into(),
+        ts_ms: 0,
+        delivery: Delivery::Sent,
+        extra: banter_ui::model::MessageExtras {
+            reply: Some(banter_ui::model::ReplyPreview {
+                id: "b1".into(),
+                text: "the original".into(),
+            }),
+            ..Default::default()
+        },
+    });
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(600.0, 400.0))
+        .build_ui_state(
+            |ui, s: &mut State| view::conversation(ui, &mut s.model, &mut s.commands),
+            State {
+                model,
+                ..Default::default()
+            },
+        );
+    h.run();
+    let visible = |h: &Harness<'_, State>, text: &str| {
+        let r = h.get_by_label(text).rect();
+        r.max.y > 0.0 && r.min.y < 400.0
+    };
+    assert!(!visible(&h, "the original"), "scrolled to the bottom first");
+    h.get_by_label("↪ the original").click();
+    h.run();
+    h.run();
+    assert!(visible(&h, "the original"), "the original is on screen");
+    let conv = &h.state().model.conversations["bob@example.org"];
+    assert_eq!(conv.jump_to, None);
+}
