@@ -230,6 +230,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Retract { peer, id } => retract(&args, &peer, id).await,
         Cmd::Block { contact } => block(&args, contact.as_deref(), true).await,
         Cmd::Unblock { contact } => block(&args, Some(&contact), false).await,
+        Cmd::Avatar { file } => set_avatar(&args, &file).await,
         Cmd::NetCheck { show_addresses } => net_check(&args, show_addresses).await,
         Cmd::Listen {
             duration,
@@ -528,6 +529,11 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
                 ..
             } => format!("{from} reacted {} to {id}", reactions.join(" ")),
             Event::MessageDisplayed { peer, .. } => format!("{peer} read your messages"),
+            Event::Avatar {
+                jid,
+                path: Some(path),
+            } => format!("{jid}'s picture: {}", path.display()),
+            Event::Avatar { jid, path: None } => format!("{jid} has no picture"),
             Event::Blocklist { jids } if jids.is_empty() => "you block nobody".into(),
             Event::Blocklist { jids } => format!("you block {}", jids.join(", ")),
             Event::Error { message } => format!("error: {message}"),

@@ -634,3 +634,91 @@ async fn a_file_link_is_a_file_and_a_script_link_is_not() {
     a.shutdown().await;
     bob_slix.write_line(r#"{"cmd":"quit"}"#);
 }
+
+/// Avatars (XEP-0084) with slixmpp's own plugin, both ways between contacts: Bob's
+/// picture reaches Alice's client and is kept by its SHA-1 (the file's hash is the
+/// id slixmpp announced); Alice sets hers from a picture file (cropped to a square,
+/// scaled to 192 px) and slixmpp hears of it under the hash of what Banter made.
+#[tokio::test(flavor = "multi_thread")]
+async fn avatars_both_ways_with_slixmpp() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut bob_slix = slix_chat(&bob, &server);
+    let mut a = client::start(alice.config("pc")).await.expect("login");
+    next(&mut a, "connected", |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+    // Contacts both ways (slixmpp accepts and asks back).
+    a.send(Command::AddContact {
+        jid: BareJid::new(&bob.jid).unwrap(),
+        name: Some("Bob".into()),
+    });
+    next(&mut a, "bob asks back", |e| {
+        matches!(e, Event::SubscriptionRequest { .. })
+    })
+    .await;
+    a.send(Command::AnswerSubscription {
+        jid: BareJid::new(&bob.jid).unwrap(),
+        accept: true,
+    });
+    next(
+        &mut a,
+        "subscribed both ways",
+        |e| matches!(e, Event::ContactChanged { contact } if contact.subscription == "both"),
+    )
+    .await;
+
+    // Bob's picture.
+    let mut png = Vec::new();
+    image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 200]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
+    let sha = slix_do(
+        &mut bob_slix,
+        serde_json::json!({"cmd": "set_avatar", "png": b64}),
+    )
+    .unwrap();
+    let ev = next(
+        &mut a,
+        "bob's picture",
+        |e| matches!(e, Event::Avatar { jid, path: Some(_) } if *jid == bob.jid),
+    )
+    .await;
+    let Event::Avatar {
+        path: Some(path), ..
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert!(path.ends_with(&sha), "{path:?} for {sha}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        png,
+        "the picture as Bob published it"
+    );
+
+    // Alice's, from a 300x200 picture file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("me.png");
+    image::RgbImage::from_fn(300, 200, |x, _| image::Rgb([(x % 256) as u8, 80, 40]))
+        .save(&file)
+        .unwrap();
+    let (mine, w, h) = client::avatar_png(&file).unwrap();
+    assert_eq!((w, h), (192, 192), "cropped to a square and scaled");
+    let hash = client::avatar_hash(&mine);
+    a.send(Command::SetAvatar {
+        png: mine,
+        width: w,
+        height: h,
+    });
+    let seen = bob_slix.wait_for("alice's picture at slixmpp", T, |v| {
+        v["event"] == "avatar" && v["from"] == alice.jid.as_str()
+    });
+    assert_eq!(seen["id"], hash.as_str());
+    a.shutdown().await;
+    bob_slix.write_line(r#"{"cmd":"quit"}"#);
+}

@@ -176,6 +176,12 @@ pub enum Cmd {
         /// Whom (bare JID)
         contact: Option<String>,
     },
+    /// Set your picture (XEP-0084) from a PNG or JPEG file: cropped to a square, at
+    /// most 192 px, published to your contacts. Exits 0 once the server has it
+    Avatar {
+        /// The picture file
+        file: PathBuf,
+    },
     /// Unblock a JID
     Unblock {
         /// Whom (bare JID)

@@ -101,6 +101,45 @@ pub async fn block(
     result
 }
 
+/// Publishes our picture from `file` and waits until contacts are told.
+pub async fn set_avatar(args: &AccountArgs, file: &std::path::Path) -> Result<(), CliError> {
+    let path = file.to_path_buf();
+    let (png, width, height) = tokio::task::spawn_blocking(move || client::avatar_png(&path))
+        .await
+        .map_err(|e| CliError(e.to_string()))?
+        .map_err(CliError)?;
+    let mut cfg = config(args)?;
+    cfg.presence = None;
+    cfg.catch_up = false;
+    cfg.autojoin = false;
+    let own = cfg.jid.to_string();
+    let mut client = connect(cfg).await?;
+    wait_online(&mut client).await?;
+    let hash = banter::client::avatar_hash(&png);
+    client.send(Command::SetAvatar { png, width, height });
+    let deadline = tokio::time::sleep(Duration::from_secs(30));
+    tokio::pin!(deadline);
+    let result = loop {
+        tokio::select! {
+            ev = client.next_event() => match ev {
+                Some(ev @ Event::Avatar { .. })
+                    if matches!(&ev, Event::Avatar { jid, path: Some(p) } if *jid == own && p.ends_with(&hash)) =>
+                {
+                    print_event(&mut std::io::stdout(), &ev, args.json);
+                    break Ok(());
+                }
+                Some(Event::Error { message }) => break Err(CliError(message)),
+                Some(Event::ConnectionError { message, fatal: true }) => break Err(CliError(message)),
+                Some(_) => {}
+                None => break Err(CliError("the connection ended before the server answered".into())),
+            },
+            _ = &mut deadline => break Err(CliError("the server did not answer within 30 s".into())),
+        }
+    };
+    client.shutdown().await;
+    result
+}
+
 /// Signs in, sends what `command` makes with a fresh id and waits for the server to
 /// confirm it; `--json` prints `{"event":"sent","id":…}` then.
 async fn deliver(

@@ -297,6 +297,12 @@ pub enum Command {
         jid: BareJid,
         blocked: bool,
     },
+    /// Publish our picture (XEP-0084): a PNG made by `avatar_png`, its size.
+    SetAvatar {
+        png: Vec<u8>,
+        width: u32,
+        height: u32,
+    },
     /// Tell `to` whether we are typing (XEP-0085).
     SendChatState {
         to: BareJid,

@@ -53,6 +53,7 @@ impl State {
             } => self.react(id, to, of, reactions, out),
             Command::MarkRead { peer } => self.mark_read(&peer, out),
             Command::Block { jid, blocked } => self.block(jid, blocked, out),
+            Command::SetAvatar { png, width, height } => self.set_avatar(png, width, height, out),
             Command::AddContact { jid, name } => {
                 self.iq(
                     IqPurpose::RosterSet,

@@ -199,6 +199,11 @@ pub enum Event {
         peer: String,
         id: String,
     },
+    /// `jid`'s picture (XEP-0084; ours too) is this file now; `None`: they have none.
+    Avatar {
+        jid: String,
+        path: Option<std::path::PathBuf>,
+    },
     /// The JIDs we block (XEP-0191), whenever the list changes (here or on another
     /// device of ours) and at sign-in.
     Blocklist {

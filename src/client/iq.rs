@@ -2,6 +2,61 @@
 
 use super::*;
 
+/// Why we sent an IQ, to route its answer.
+#[derive(Debug)]
+pub(super) enum IqPurpose {
+    RosterGet,
+    RosterSet,
+    Carbons,
+    Mam {
+        queryid: String,
+    },
+    Disco {
+        jid: Jid,
+        ver: Option<String>,
+    },
+    /// A ping that confirms messages sent before it (servers without XEP-0198).
+    AckPing {
+        ids: Vec<String>,
+    },
+    /// STUN/TURN servers (XEP-0215).
+    ExtDisco,
+    /// STUN/TURN servers (XEP-0215) for a network check.
+    NetCheck,
+    /// OMEMO device lists, bundles and publishing.
+    Omemo(omemo::OmemoIq),
+    /// The client a call's peer runs (XEP-0092), for the call report.
+    PeerVersion {
+        call: String,
+    },
+    ChangePassword {
+        password: String,
+    },
+    DeleteAccount,
+    /// Rooms, MUC services and bookmarks (rooms/admin.rs).
+    Room(rooms::RoomIq),
+    /// A contact's picture (XEP-0084), announced under its SHA-1.
+    AvatarData {
+        jid: BareJid,
+        id: String,
+    },
+    /// Our picture's data; its metadata goes once the server took it.
+    AvatarPublished {
+        png: Vec<u8>,
+        width: u32,
+        height: u32,
+    },
+    AvatarMetadata {
+        id: String,
+    },
+    /// The blocklist (XEP-0191), and a change of it.
+    Blocklist,
+    Block {
+        jid: BareJid,
+        block: bool,
+    },
+}
+
 impl State {
     /// True for stanzas from our server or our own account (trusted for roster pushes).
     pub(super) fn is_self_or_server(&self, from: Option<&Jid>) -> bool {
@@ -94,6 +149,14 @@ impl State {
                     }
                     IqPurpose::Room(q) => self.on_room_iq(q, Err(error.defined_condition), out),
                     IqPurpose::Blocklist => self.on_blocklist(None),
+                    IqPurpose::AvatarData { jid, id } => self.on_avatar_data(jid, id, None),
+                    IqPurpose::AvatarPublished { .. } | IqPurpose::AvatarMetadata { .. } => self
+                        .emit(Event::Error {
+                            message: format!(
+                                "the server did not take your picture ({:?})",
+                                error.defined_condition
+                            ),
+                        }),
                     IqPurpose::Block { jid, block } => {
                         let why = format!("{:?}", error.defined_condition);
                         self.on_block_answer(jid, block, Some(why))
@@ -153,6 +216,11 @@ impl State {
                 self.emit(Event::PasswordChanged);
             }
             IqPurpose::Blocklist => self.on_blocklist(payload.as_ref()),
+            IqPurpose::AvatarData { jid, id } => self.on_avatar_data(jid, id, payload.as_ref()),
+            IqPurpose::AvatarPublished { png, width, height } => {
+                self.avatar_data_published(png, width, height, out)
+            }
+            IqPurpose::AvatarMetadata { id } => self.avatar_published(&id),
             IqPurpose::Block { jid, block } => self.on_block_answer(jid, block, None),
             IqPurpose::DeleteAccount => {
                 self.deleted = true;

@@ -127,7 +127,7 @@ impl State {
             }
             return;
         }
-        if self.on_bookmarks_event(&m, out) {
+        if self.on_bookmarks_event(&m, out) || self.on_avatar_event(&m, out) {
             return;
         }
         if m.type_ != MessageType::Error && self.on_invitation(&m) {

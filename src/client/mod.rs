@@ -192,47 +192,6 @@ const MAX_CAPS_WAITING: usize = 64;
 /// How long an unanswered caps query keeps its place.
 const CAPS_ANSWER_WAIT: Duration = Duration::from_secs(30);
 
-/// Why we sent an IQ, to route its answer.
-#[derive(Debug)]
-enum IqPurpose {
-    RosterGet,
-    RosterSet,
-    Carbons,
-    Mam {
-        queryid: String,
-    },
-    Disco {
-        jid: Jid,
-        ver: Option<String>,
-    },
-    /// A ping that confirms messages sent before it (servers without XEP-0198).
-    AckPing {
-        ids: Vec<String>,
-    },
-    /// STUN/TURN servers (XEP-0215).
-    ExtDisco,
-    /// STUN/TURN servers (XEP-0215) for a network check.
-    NetCheck,
-    /// OMEMO device lists, bundles and publishing.
-    Omemo(omemo::OmemoIq),
-    /// The client a call's peer runs (XEP-0092), for the call report.
-    PeerVersion {
-        call: String,
-    },
-    ChangePassword {
-        password: String,
-    },
-    DeleteAccount,
-    /// Rooms, MUC services and bookmarks (rooms/admin.rs).
-    Room(rooms::RoomIq),
-    /// The blocklist (XEP-0191), and a change of it.
-    Blocklist,
-    Block {
-        jid: BareJid,
-        block: bool,
-    },
-}
-
 struct State {
     own: BareJid,
     bound: Option<FullJid>,
@@ -312,6 +271,7 @@ struct State {
 mod amend;
 mod api;
 mod availability;
+mod avatars;
 mod blocking;
 mod calls;
 mod commands;
@@ -347,6 +307,7 @@ pub use crate::xmpp::connect::{parse_server, Target};
 pub use crate::xmpp::muc::admin::ListedRoom;
 pub use crate::xmpp::muc::admin::{Change, RoomConfig};
 pub use crate::xmpp::presence::Show;
+pub use avatars::{avatar_hash, avatar_png};
 pub use local::TryLocally;
 
 /// Devices whose features are kept (an entry goes when its device goes offline).
@@ -452,6 +413,7 @@ impl State {
         self.confirm_in_flight = false;
         self.iq(IqPurpose::RosterGet, roster::get, out);
         self.blocking_online(out);
+        self.avatars_from_store();
         self.iq(IqPurpose::Carbons, carbons::enable, out);
         if self.config.media.is_some() {
             self.request_ice_servers(IqPurpose::ExtDisco, out);

@@ -190,6 +190,44 @@ impl App {
     }
 }
 
+impl App {
+    /// A contact's picture on screen (`None`: they have none now). It is at most
+    /// 512 KiB (the client fetches no more) and is decoded here, bounded to
+    /// 1 024 px a side.
+    pub(super) fn on_avatar(&mut self, jid: &str, path: Option<&std::path::Path>) {
+        let texture = path.and_then(|p| {
+            let picture = load_picture(p)
+                .map_err(|e| tracing::info!(%jid, error = %e, "an avatar that cannot be shown"))
+                .ok()?;
+            let ctx = self.ctx.as_ref()?;
+            Some(banter_ui::model::VideoTexture(ctx.load_texture(
+                format!("avatar {jid}"),
+                picture,
+                egui::TextureOptions::LINEAR,
+            )))
+        });
+        if let Some(c) = self.model.contacts.iter_mut().find(|c| c.jid == jid) {
+            c.avatar = texture;
+        }
+    }
+}
+
+fn load_picture(path: &std::path::Path) -> Result<egui::ColorImage, String> {
+    let mut reader = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| e.to_string())?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(1024);
+    limits.max_image_height = Some(1024);
+    reader.limits(limits);
+    let rgba = reader.decode().map_err(|e| e.to_string())?.to_rgba8();
+    let size = [rgba.width() as usize, rgba.height() as usize];
+    Ok(egui::ColorImage::from_rgba_unmultiplied(
+        size,
+        rgba.as_raw(),
+    ))
+}
+
 enum ChatCmd {
     Correct(String, String),
     Reply(String, String),

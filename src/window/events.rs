@@ -99,6 +99,7 @@ impl App {
                 reactions,
             } => self.on_reactions(&peer, &id, &from, reactions),
             Event::MessageDisplayed { peer, id } => self.on_displayed(&peer, &id),
+            Event::Avatar { jid, path } => self.on_avatar(&jid, path.as_deref()),
             Event::Blocklist { jids } => {
                 // A blocked JID's questions are gone with them.
                 self.model

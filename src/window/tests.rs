@@ -842,3 +842,39 @@ fn the_window_prints_the_json_lines_the_command_line_prints() {
         );
     }
 }
+
+/// Issue #15: a contact's picture (XEP-0084) reaches the contact row as a texture;
+/// a file that is no picture, or none at all, leaves the initials.
+#[test]
+fn an_avatar_file_becomes_the_contacts_picture() {
+    let mut a = app();
+    a.ctx = Some(egui::Context::default());
+    a.model.contacts.push(banter_ui::model::ContactRow {
+        jid: "bob@x".into(),
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("abc");
+    image::RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3]))
+        .save_with_format(&png, image::ImageFormat::Png)
+        .unwrap();
+    let avatar = |a: &App| a.model.contact("bob@x").unwrap().avatar.clone();
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Avatar {
+            jid: "bob@x".into(),
+            path: Some(png),
+        },
+    ));
+    assert_eq!(avatar(&a).map(|t| t.0.size()), Some([8, 8]));
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, b"not a picture").unwrap();
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Avatar {
+            jid: "bob@x".into(),
+            path: Some(junk),
+        },
+    ));
+    assert!(avatar(&a).is_none());
+}

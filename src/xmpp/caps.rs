@@ -52,6 +52,8 @@ pub const FEATURES: &[&str] = &[
     // ignored unless OMEMO is on).
     "eu.siacs.conversations.axolotl.devicelist+notify",
     "urn:xmpp:omemo:2:devices+notify",
+    // XEP-0084: contacts' avatars as they change them.
+    "urn:xmpp:avatar:metadata+notify",
     // XEP-0402: our bookmarks as our other clients change them.
     "urn:xmpp:bookmarks:1+notify",
     // XEP-0249: direct invitations to rooms.

@@ -15,6 +15,7 @@ stdin commands (one JSON object a line; "tag" is copied into the answer):
   {"cmd":"react","to":JID,"id":ID,"reactions":[..]}     our whole set of reactions to ID
   {"cmd":"retract","to":JID,"id":ID}                    retracts our message ID
   {"cmd":"displayed","to":JID,"id":ID}                  says we showed message ID
+  {"cmd":"set_avatar","png":BASE64}                     publishes our picture (XEP-0084)
   {"cmd":"quit"}
   Each prints {"event":"sent","id":..} once written.
 
@@ -23,6 +24,7 @@ stdout events (one JSON object a line):
   {"event":"message","from":..,"id":..,"type":..,"body":..|null,"markable":bool,
    "replace":ID|null,"reply":{"id","to","body"}|null,"reactions":{"id","values"}|null,
    "retract":ID|null,"displayed":ID|null}   every 1:1 message stanza with any of these
+  {"event":"avatar","from":BARE,"id":SHA1|null}   a contact's picture changed (XEP-0084)
   {"event":"error","message":..}
 """
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -74,10 +77,12 @@ class Peer(slixmpp.ClientXMPP):
         self.auto_subscribe = True
         self.commands: asyncio.Queue = asyncio.Queue()
         self.done = asyncio.Event()
-        for plugin in ("xep_0030", "xep_0066", "xep_0199", "xep_0308", "xep_0333", "xep_0334",
+        for plugin in ("xep_0030", "xep_0060", "xep_0066", "xep_0084", "xep_0115", "xep_0163",
+                       "xep_0199", "xep_0308", "xep_0333", "xep_0334",
                        "xep_0359", "xep_0424", "xep_0428", "xep_0444", "xep_0461"):
             self.register_plugin(plugin)
         self.add_event_handler("session_start", self.on_session_start)
+        self.add_event_handler("avatar_metadata_publish", self.on_avatar)
         self.add_event_handler("failed_auth", lambda _e: self.fail("authentication failed"))
         self.register_handler(Callback(
             "Chat peer messages", MatchXPath("{jabber:client}message"), self.on_message))
@@ -91,6 +96,11 @@ class Peer(slixmpp.ClientXMPP):
         self.send_presence()
         emit({"event": "ready", "jid": str(self.boundjid)})
         asyncio.ensure_future(self.command_loop())
+
+    def on_avatar(self, msg: Message) -> None:
+        item = msg["pubsub_event"]["items"]["item"]
+        ids = [i["id"] for i in item["avatar_metadata"]["items"]]
+        emit({"event": "avatar", "from": msg["from"].bare, "id": ids[0] if ids else None})
 
     def on_message(self, msg: Message) -> None:
         if msg["type"] in ("error", "groupchat"):
@@ -126,10 +136,22 @@ class Peer(slixmpp.ClientXMPP):
                 self.done.set()
                 return
             try:
+                if cmd.get("cmd") == "set_avatar":
+                    await self.set_avatar(cmd)
+                    continue
                 self.run(cmd)
             except Exception as e:  # pylint: disable=broad-exception-caught
                 emit({"event": "error", "message": f"{cmd.get('cmd')}: {type(e).__name__}: {e}",
                       "tag": cmd.get("tag")})
+
+    async def set_avatar(self, cmd: Dict[str, Any]) -> None:
+        data = base64.b64decode(cmd["png"])
+        avatar = self["xep_0084"]
+        sha = avatar.generate_id(data)
+        await avatar.publish_avatar(data)
+        await avatar.publish_avatar_metadata(
+            items=[{"id": sha, "type": "image/png", "bytes": len(data)}])
+        emit({"event": "sent", "id": sha, "tag": cmd.get("tag")})
 
     def run(self, cmd: Dict[str, Any]) -> None:
         name, to = cmd["cmd"], JID(cmd["to"])

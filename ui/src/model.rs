@@ -25,6 +25,8 @@ pub struct ContactRow {
     pub availability: Availability,
     pub status: Option<String>,
     pub unread: u32,
+    /// Their picture (XEP-0084), once the window loaded it.
+    pub avatar: Option<VideoTexture>,
     /// From the contact's caps: Jingle RTP audio / video.
     pub can_audio: bool,
     pub can_video: bool,

@@ -252,7 +252,7 @@ mod room_dialog;
 mod rooms;
 
 pub use account::*;
-pub use avatar::{avatar, initials};
+pub use avatar::{avatar, initials, Face};
 pub use call::*;
 pub use contacts::*;
 pub use conversation::*;

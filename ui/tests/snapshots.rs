@@ -47,6 +47,7 @@ fn contacts() -> Vec<ContactRow> {
             availability: *a,
             status: status.map(str::to_string),
             unread: if *name == "Carol" { 2 } else { 0 },
+            avatar: None,
             can_audio: true,
             can_video: false,
         })
@@ -200,6 +201,30 @@ fn video_call_model() -> Model {
         c.video_info = Some("640x480 · 30 fps · 690 kb/s".into());
     }
     m
+}
+
+/// Dave has a picture (XEP-0084): a stand-in made in the harness's context.
+fn give_avatar(ctx: &egui::Context, m: &mut Model) {
+    let Some(dave) = m
+        .contacts
+        .iter_mut()
+        .find(|c| c.jid == "dave@example.org" && c.avatar.is_none())
+    else {
+        return;
+    };
+    let n = 64;
+    let pixels: Vec<egui::Color32> = (0..n * n)
+        .map(|i| {
+            let (x, y) = (i % n, i / n);
+            egui::Color32::from_rgb(40 + (x * 3) as u8, 120, 60 + (y * 3) as u8)
+        })
+        .collect();
+    let picture = egui::ColorImage::new([n, n], pixels);
+    dave.avatar = Some(VideoTexture(ctx.load_texture(
+        "dave",
+        picture,
+        egui::TextureOptions::LINEAR,
+    )));
 }
 
 /// Stand-in pictures for a video call (textures need the harness's context): a
@@ -377,6 +402,7 @@ fn main_screens_light_and_dark() {
                 .build_ui_state(
                     |ui, s: &mut State| {
                         give_pictures(ui.ctx(), &mut s.model);
+                        give_avatar(ui.ctx(), &mut s.model);
                         let mut c = view::show(ui, &mut s.model);
                         s.commands.append(&mut c);
                     },

@@ -1,6 +1,6 @@
-//! A contact's face until pictures come (issue #15, avatars): a disc in a colour of
-//! its own (from its address, so it is the same everywhere and every time) with the
-//! initials of its name, and the presence dot at its edge where presence matters.
+//! A contact's face (issue #15, avatars): their picture in a disc, or, without one, a
+//! disc in a colour of their own (from the address, so the same everywhere and
+//! every time) with the initials of their name.
 
 use super::*;
 
@@ -41,8 +41,17 @@ pub fn colour_of(jid: &str) -> Color32 {
     egui::ecolor::Hsva::new(hue, 0.6, 0.6, 1.0).into()
 }
 
-/// Paints the disc of `size` at `centre`.
-pub fn paint_avatar(painter: &egui::Painter, centre: egui::Pos2, size: f32, name: &str, jid: &str) {
+/// Paints the disc of `size` at `centre`: the picture, else the initials.
+pub fn paint_avatar(ui: &egui::Ui, centre: egui::Pos2, size: f32, face: Face<'_>) {
+    let Face { name, jid, picture } = face;
+    if let Some(p) = picture {
+        let rect = egui::Rect::from_center_size(centre, Vec2::splat(size));
+        egui::Image::new(&p.0)
+            .corner_radius(size / 2.0)
+            .paint_at(ui, rect);
+        return;
+    }
+    let painter = ui.painter();
     painter.circle_filled(centre, size / 2.0, colour_of(jid));
     let g = painter.layout_no_wrap(
         initials(name),
@@ -52,11 +61,31 @@ pub fn paint_avatar(painter: &egui::Painter, centre: egui::Pos2, size: f32, name
     painter.galley(centre - g.size() / 2.0, g, Color32::WHITE);
 }
 
+/// Whose face: name and address, and their picture if there is one.
+#[derive(Clone, Copy)]
+pub struct Face<'a> {
+    pub name: &'a str,
+    pub jid: &'a str,
+    pub picture: Option<&'a crate::model::VideoTexture>,
+}
+
+impl<'a> Face<'a> {
+    /// A contact's face as the model knows it (a stranger: the address alone).
+    pub fn of(model: &'a Model, jid: &'a str) -> Face<'a> {
+        let c = model.contact(jid);
+        Face {
+            name: c.map_or(jid, |c| c.display_name()),
+            jid,
+            picture: c.and_then(|c| c.avatar.as_ref()),
+        }
+    }
+}
+
 /// The disc as a widget of its own (a header, a call window).
-pub fn avatar(ui: &mut egui::Ui, size: f32, name: &str, jid: &str) -> egui::Response {
+pub fn avatar(ui: &mut egui::Ui, size: f32, face: Face<'_>) -> egui::Response {
     let (rect, response) = ui.allocate_exact_size(Vec2::splat(size), egui::Sense::hover());
     if ui.is_rect_visible(rect) {
-        paint_avatar(ui.painter(), rect.center(), size, name, jid);
+        paint_avatar(ui, rect.center(), size, face);
     }
     response
 }

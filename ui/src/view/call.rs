@@ -70,7 +70,7 @@ pub fn incoming_call(ctx: &egui::Context, model: &Model, out: &mut Vec<UiCommand
                 .contact(&inc.peer)
                 .map(|c| c.display_name().to_string())
                 .unwrap_or_else(|| inc.peer.clone());
-            ui.vertical_centered(|ui| avatar(ui, 72.0, &who, &inc.peer));
+            ui.vertical_centered(|ui| avatar(ui, 72.0, Face::of(model, &inc.peer)));
             ui.heading(format!("{who} is calling"));
             ui.label(&inc.peer);
             ui.add_space(12.0);
@@ -113,15 +113,21 @@ pub fn incoming_call(ctx: &egui::Context, model: &Model, out: &mut Vec<UiCommand
 
 /// The call bar: who, timer, mute, hang up, microphone level and quality verdict.
 pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
-    let name = model.call.as_ref().map(|c| {
-        model
-            .contact(&c.peer)
-            .map(|x| x.display_name().to_string())
-            .unwrap_or_else(|| c.peer.clone())
+    // The peer's face, owned: the call below is borrowed mutably.
+    let face = model.call.as_ref().map(|c| {
+        let f = Face::of(model, &c.peer);
+        (f.name.to_string(), c.peer.clone(), f.picture.cloned())
     });
     let Some(call) = &mut model.call else { return };
     ui.horizontal(|ui| {
-        avatar(ui, 32.0, name.as_deref().unwrap_or_default(), &call.peer);
+        if let Some((name, jid, picture)) = &face {
+            let face = Face {
+                name,
+                jid,
+                picture: picture.as_ref(),
+            };
+            avatar(ui, 32.0, face);
+        }
         let phase = match call.phase {
             CallPhase::Calling => "calling…".to_string(),
             CallPhase::Ringing => "ringing…".to_string(),

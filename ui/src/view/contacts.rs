@@ -222,6 +222,13 @@ pub(crate) fn contact_row(
     let Some(inner) = inner else {
         return response;
     };
+    let centre = egui::pos2(inner.left() + 18.0, inner.center().y);
+    let face = avatar::Face {
+        name: c.display_name(),
+        jid: &c.jid,
+        picture: c.avatar.as_ref(),
+    };
+    avatar::paint_avatar(ui, centre, 30.0, face);
     let visuals = ui.visuals();
     let painter = ui.painter();
     let text_color = if selected {
@@ -229,9 +236,7 @@ pub(crate) fn contact_row(
     } else {
         visuals.text_color()
     };
-    // The contact's face, its presence a dot at the disc's edge.
-    let centre = egui::pos2(inner.left() + 18.0, inner.center().y);
-    avatar::paint_avatar(painter, centre, 30.0, c.display_name(), &c.jid);
+    // The contact's presence: a dot at the edge of their face.
     let dot = centre + Vec2::new(11.0, 10.0);
     painter.circle_filled(dot, 5.5, visuals.panel_fill);
     painter.circle_filled(dot, 4.0, availability_color(c.availability));

@@ -35,7 +35,7 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
     };
     let contact = model.contact(&jid).cloned().unwrap_or_default();
     ui.horizontal(|ui| {
-        avatar(ui, 28.0, contact.display_name(), &jid);
+        avatar(ui, 28.0, Face::of(model, &jid));
         ui.heading(contact.display_name());
         ui.label(RichText::new(&jid).weak());
         encryption_state(ui, model, &jid);

@@ -1,0 +1,184 @@
+//! Avatars (XEP-0084) in the account: a contact's picture fetched when its metadata
+//! says it changed, kept on disk by its SHA-1 (fetched once, whoever uses it), and
+//! the contact's current one remembered; ours published from a picture the front end
+//! prepared (`avatar_png`: cropped and scaled, never decoded on the account task).
+
+use super::*;
+use crate::xmpp::avatar;
+
+/// Store key: a contact's current picture (its SHA-1).
+fn meta_key(jid: &BareJid) -> String {
+    format!("avatar:{jid}")
+}
+
+/// A picture file made ready to publish: cropped to a square around its centre,
+/// scaled to at most 192 px and encoded as PNG; (PNG, width, height). For the front
+/// ends, off the account task (decoding a camera's JPEG takes a while).
+pub fn avatar_png(path: &std::path::Path) -> Result<(Vec<u8>, u32, u32), String> {
+    let img = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(16_384);
+    limits.max_image_height = Some(16_384);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    let mut img = img;
+    img.limits(limits);
+    let img = img
+        .decode()
+        .map_err(|e| format!("{} is not a picture Banter can read: {e}", path.display()))?;
+    let side = img.width().min(img.height());
+    let square = img.crop_imm(
+        (img.width() - side) / 2,
+        (img.height() - side) / 2,
+        side,
+        side,
+    );
+    let size = side.min(192);
+    let small = square.resize_exact(size, size, image::imageops::FilterType::Lanczos3);
+    let mut png = Vec::new();
+    small
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok((png, size, size))
+}
+
+/// The id a picture is published and kept under (its SHA-1).
+pub fn avatar_hash(png: &[u8]) -> String {
+    avatar::sha1_hex(png)
+}
+
+impl State {
+    fn avatar_dir(&self) -> PathBuf {
+        self.config.data_dir.join("avatars")
+    }
+
+    /// A contact's metadata notification. Whether it was one.
+    pub(super) fn on_avatar_event(&mut self, m: &Message, out: &mut Vec<Stanza>) -> bool {
+        let Some((owner, info)) = avatar::metadata_event(m) else {
+            return false;
+        };
+        let Some(info) = info else {
+            if let Err(e) = self
+                .store
+                .set_meta(self.own.as_str(), &meta_key(&owner), "")
+            {
+                self.store_err(e);
+            }
+            self.emit(Event::Avatar {
+                jid: owner.to_string(),
+                path: None,
+            });
+            return true;
+        };
+        let file = self.avatar_dir().join(&info.id);
+        if file.exists() {
+            self.avatar_known(&owner, &info.id);
+        } else if info.bytes <= avatar::MAX_BYTES {
+            let item = info.id.clone();
+            self.iq(
+                IqPurpose::AvatarData {
+                    jid: owner.clone(),
+                    id: info.id,
+                },
+                |id| avatar::fetch(id, &owner, &item),
+                out,
+            );
+        }
+        true
+    }
+
+    /// The data of `jid`'s picture `id` came (or `None`: it did not).
+    pub(super) fn on_avatar_data(&mut self, jid: BareJid, id: String, answer: Option<&Element>) {
+        let Some(bytes) = answer.and_then(|a| avatar::read_data(a, &id)) else {
+            tracing::info!(%jid, %id, "an avatar that could not be fetched or was not what it said");
+            return;
+        };
+        let dir = self.avatar_dir();
+        let written =
+            std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(&id), bytes));
+        if let Err(e) = written {
+            return self.emit(Event::Error {
+                message: format!("could not keep {jid}'s picture in {}: {e}", dir.display()),
+            });
+        }
+        self.avatar_known(&jid, &id);
+    }
+
+    fn avatar_known(&mut self, jid: &BareJid, id: &str) {
+        if let Err(e) = self.store.set_meta(self.own.as_str(), &meta_key(jid), id) {
+            self.store_err(e);
+        }
+        self.emit(Event::Avatar {
+            jid: jid.to_string(),
+            path: Some(self.avatar_dir().join(id)),
+        });
+    }
+
+    /// Publishes our picture: the data, then (when the server took it) the metadata.
+    pub(super) fn set_avatar(
+        &mut self,
+        png: Vec<u8>,
+        width: u32,
+        height: u32,
+        out: &mut Vec<Stanza>,
+    ) {
+        let data = png.clone();
+        self.iq(
+            IqPurpose::AvatarPublished { png, width, height },
+            |id| avatar::publish_data(id, &data),
+            out,
+        );
+    }
+
+    /// Our picture's data was published: now the metadata that points at it.
+    pub(super) fn avatar_data_published(
+        &mut self,
+        png: Vec<u8>,
+        width: u32,
+        height: u32,
+        out: &mut Vec<Stanza>,
+    ) {
+        let sha = avatar::sha1_hex(&png);
+        let dir = self.avatar_dir();
+        let _ = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(&sha), &png));
+        self.iq(
+            IqPurpose::AvatarMetadata { id: sha },
+            |id| avatar::publish_metadata(id, Some((&png, width, height))),
+            out,
+        );
+    }
+
+    /// Our picture is published: contacts are told.
+    pub(super) fn avatar_published(&mut self, id: &str) {
+        let own = self.own.clone();
+        self.avatar_known(&own, id);
+    }
+
+    /// The pictures known from earlier runs, for the front end at sign-in.
+    pub(super) fn avatars_from_store(&self) {
+        let Ok(roster) = self.store.roster(self.own.as_str()) else {
+            return;
+        };
+        let jids = roster
+            .iter()
+            .filter_map(|c| BareJid::new(&c.jid).ok())
+            .chain(std::iter::once(self.own.clone()));
+        for jid in jids {
+            let id = self
+                .store
+                .get_meta(self.own.as_str(), &meta_key(&jid))
+                .ok()
+                .flatten();
+            if let Some(id) = id.filter(|i| !i.is_empty()) {
+                let path = self.avatar_dir().join(&id);
+                if path.exists() {
+                    self.emit(Event::Avatar {
+                        jid: jid.to_string(),
+                        path: Some(path),
+                    });
+                }
+            }
+        }
+    }
+}
