@@ -19,6 +19,16 @@ async fn next(c: &mut ClientHandle, what: &str, pred: impl Fn(&Event) -> bool) -
     support::next_event(c, what, T, pred).await
 }
 
+/// A library client of `user` on `device`, signed in.
+async fn online(user: &User, device: &str) -> ClientHandle {
+    let mut c = client::start(user.config(device)).await.expect("login");
+    next(&mut c, "connected", |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+    c
+}
+
 fn slix_chat(user: &User, server: &Prosody) -> Proc {
     let cmd = support::python_peer("chat/slix_chat.py", user, server);
     let mut p = Proc::spawn_with_stdin(cmd);
@@ -60,17 +70,9 @@ async fn corrections_replies_reactions_retractions_and_markers_with_slixmpp() {
     let alice = server.user("alice");
     let bob = server.user("bob");
     let mut bob_slix = slix_chat(&bob, &server);
-    let mut a = client::start(alice.config("pc")).await.expect("login");
-    next(&mut a, "connected", |e| {
-        matches!(e, Event::Connected { .. })
-    })
-    .await;
+    let mut a = online(&alice, "pc").await;
     // Alice's phone, online throughout: it learns everything from carbons.
-    let mut phone = client::start(alice.config("phone")).await.expect("login");
-    next(&mut phone, "connected", |e| {
-        matches!(e, Event::Connected { .. })
-    })
-    .await;
+    let mut phone = online(&alice, "phone").await;
     let to_bob = BareJid::new(&bob.jid).unwrap();
     let to_alice = serde_json::json!(alice.jid);
 
@@ -441,20 +443,9 @@ async fn a_blocked_jid_reaches_nobody_until_unblocked() {
     let alice = server.user("alice");
     let bob = server.user("bob");
     let carol = server.user("carol");
-    let start = |u: &User, device: &str| {
-        let cfg = u.config(device);
-        async move {
-            let mut c = client::start(cfg).await.expect("login");
-            next(&mut c, "connected", |e| {
-                matches!(e, Event::Connected { .. })
-            })
-            .await;
-            c
-        }
-    };
-    let mut a = start(&alice, "pc").await;
-    let mut b = start(&bob, "phone").await;
-    let mut c = start(&carol, "pc").await;
+    let mut a = online(&alice, "pc").await;
+    let mut b = online(&bob, "phone").await;
+    let mut c = online(&carol, "pc").await;
     let (ok, out, err) = support::run(alice.banter(&["block", &bob.jid]), T);
     assert!(ok, "{err}");
     let list: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
@@ -525,11 +516,7 @@ async fn corrections_reactions_and_retractions_come_from_the_archive() {
     let mut bob_slix = slix_chat(&bob, &server);
     let to_alice = serde_json::json!(alice.jid);
     // Alice's message exists before she goes away.
-    let mut a = client::start(alice.config("pc")).await.expect("login");
-    next(&mut a, "connected", |e| {
-        matches!(e, Event::Connected { .. })
-    })
-    .await;
+    let a = online(&alice, "pc").await;
     a.send(Command::SendMessage {
         id: "a1".into(),
         to: BareJid::new(&bob.jid).unwrap(),
@@ -594,11 +581,7 @@ async fn a_file_link_is_a_file_and_a_script_link_is_not() {
     let alice = server.user("alice");
     let bob = server.user("bob");
     let mut bob_slix = slix_chat(&bob, &server);
-    let mut a = client::start(alice.config("pc")).await.expect("login");
-    next(&mut a, "connected", |e| {
-        matches!(e, Event::Connected { .. })
-    })
-    .await;
+    let mut a = online(&alice, "pc").await;
     let to_alice = serde_json::json!(alice.jid);
     for (url, name) in [
         (
@@ -645,11 +628,7 @@ async fn avatars_both_ways_with_slixmpp() {
     let alice = server.user("alice");
     let bob = server.user("bob");
     let mut bob_slix = slix_chat(&bob, &server);
-    let mut a = client::start(alice.config("pc")).await.expect("login");
-    next(&mut a, "connected", |e| {
-        matches!(e, Event::Connected { .. })
-    })
-    .await;
+    let mut a = online(&alice, "pc").await;
     // Contacts both ways (slixmpp accepts and asks back).
     a.send(Command::AddContact {
         jid: BareJid::new(&bob.jid).unwrap(),
