@@ -119,10 +119,20 @@ pub fn read(y: &[u8], stride: usize) -> u32 {
 }
 
 /// The frame numbers in a Y4M recording of the pattern (as `--video-out` writes it),
-/// with the picture size.
+/// with the picture size. Black pictures (what a camera that is off sends, five a
+/// second, to keep the stream alive) are no frames of the pattern: left out, not
+/// read as frame 0.
 pub fn numbers_in_y4m(data: &[u8]) -> Option<((usize, usize), Vec<u32>)> {
     let (w, h, frames) = super::y4m::read_y4m_luma(data)?;
-    Some(((w, h), frames.iter().map(|y| read(y, w)).collect()))
+    let black = |y: &&[u8]| y.iter().all(|&v| v < 40);
+    Some((
+        (w, h),
+        frames
+            .into_iter()
+            .filter(|y| !black(y))
+            .map(|y| read(y, w))
+            .collect(),
+    ))
 }
 
 /// Whether frame numbers increase with no gap longer than `max_gap` (a few lost or
