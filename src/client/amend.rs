@@ -131,9 +131,7 @@ impl State {
                 return;
             }
         }
-        if !(encrypt && self.omemo_send(&id, &to, &body, extra, out)) {
-            out.push(msg.into());
-        }
+        self.seal_and_send(&id, &to, &body, extra, seal, msg, out);
     }
 
     /// Sends `msg` (`body` with `extra`) sealed as `seal` says; a message that must
@@ -344,12 +342,15 @@ impl State {
     /// A retraction, reactions or a displayed marker in a 1:1 message (live, carbon
     /// or archive): applied. Whether it was one (then it is not a chat message).
     pub(super) fn on_amend(&mut self, m: &Message) -> bool {
-        if !is_amend(m) {
+        if matches!(m.type_, MessageType::Groupchat | MessageType::Error) {
             return false;
         }
         let retracts = retract::retracts(m);
         let reacts = reactions::read(m);
         let displayed = markers::displayed_of(m);
+        if retracts.is_none() && reacts.is_none() && displayed.is_none() {
+            return false;
+        }
         let account = self.own.to_string();
         let from = m.from.as_ref().map(|f| f.to_bare());
         let outgoing = from.as_ref().is_none_or(|f| *f == self.own);

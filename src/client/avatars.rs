@@ -155,14 +155,11 @@ impl State {
         self.avatar_known(&own, id);
     }
 
-    /// The pictures known from earlier runs, for the front end at sign-in.
-    pub(super) fn avatars_from_store(&self) {
-        let Ok(roster) = self.store.roster(self.own.as_str()) else {
-            return;
-        };
-        let jids = roster
-            .iter()
-            .filter_map(|c| BareJid::new(&c.jid).ok())
+    /// The pictures of these contacts (and ours) known from earlier runs, for the
+    /// front end once it has the roster.
+    pub(super) fn avatars_from_store(&self, contacts: Vec<BareJid>) {
+        let jids = contacts
+            .into_iter()
             .chain(std::iter::once(self.own.clone()));
         for jid in jids {
             let id = self

@@ -202,7 +202,13 @@ impl State {
                 if let Err(e) = self.store.replace_roster(&account, &contacts) {
                     self.store_err(e);
                 }
+                let jids: Vec<BareJid> = contacts
+                    .iter()
+                    .filter_map(|c| BareJid::new(&c.jid).ok())
+                    .collect();
                 self.emit(Event::Roster { contacts });
+                // The contacts are on screen now: their pictures known from before.
+                self.avatars_from_store(jids);
             }
             IqPurpose::RosterSet | IqPurpose::Carbons => {}
             IqPurpose::ChangePassword { password } => {

@@ -413,7 +413,6 @@ impl State {
         self.confirm_in_flight = false;
         self.iq(IqPurpose::RosterGet, roster::get, out);
         self.blocking_online(out);
-        self.avatars_from_store();
         self.iq(IqPurpose::Carbons, carbons::enable, out);
         if self.config.media.is_some() {
             self.request_ice_servers(IqPurpose::ExtDisco, out);
