@@ -14,7 +14,7 @@ use serde_json::json;
 use banter::client::parse_server;
 use banter::client::Show;
 use banter::client::{
-    self, CallDirection, CallStatus, ClientError, Command, Config, EndReason, Event,
+    self, CallDirection, CallStatus, ClientError, Command, Config, EndReason, Event, TransferState,
 };
 
 mod account;
@@ -204,11 +204,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Cmd::Send {
             to,
+            file: Some(file),
+            ..
+        } => send_file(&args, &to, file).await,
+        Cmd::Download { url, dir } => download(&args, &url, dir).await,
+        Cmd::Send {
+            to,
             body,
             plaintext,
             correct,
             reply_to,
+            file: None,
         } => {
+            let body = body.unwrap_or_default();
             let what = match (correct, reply_to) {
                 (Some(_), Some(_)) => {
                     return Err(CliError(
@@ -534,6 +542,24 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
                 path: Some(path),
             } => format!("{jid}'s picture: {}", path.display()),
             Event::Avatar { jid, path: None } => format!("{jid} has no picture"),
+            Event::Transfer {
+                name, state, kind, ..
+            } => match state {
+                TransferState::Waiting => format!("{name}: waiting for the server"),
+                TransferState::Progress {
+                    done,
+                    total: Some(t),
+                } => format!("{name}: {}%", done * 100 / (*t).max(1)),
+                TransferState::Progress { done, .. } => format!("{name}: {done} bytes"),
+                TransferState::Done { url, path, .. } => match (kind, path) {
+                    (client::TransferKind::Download, Some(p)) => {
+                        format!("{name}: saved as {}", p.display())
+                    }
+                    _ => format!("{name}: uploaded to {}", url.as_deref().unwrap_or("?")),
+                },
+                TransferState::Failed { reason } => format!("{name}: {reason}"),
+                TransferState::Cancelled => format!("{name}: cancelled"),
+            },
             Event::Blocklist { jids } if jids.is_empty() => "you block nobody".into(),
             Event::Blocklist { jids } => format!("you block {}", jids.join(", ")),
             Event::Error { message } => format!("error: {message}"),

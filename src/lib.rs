@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod fuzzing;
+pub mod http;
 pub mod jingle;
 mod limits;
 pub mod omemo;

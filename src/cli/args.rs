@@ -148,8 +148,12 @@ pub enum Cmd {
     Send {
         /// Recipient (bare JID)
         to: String,
-        #[arg(long)]
-        body: String,
+        #[arg(long, required_unless_present = "file")]
+        body: Option<String>,
+        /// Send this file instead (XEP-0363 upload through your server; encrypted
+        /// where messages are); prints its progress, exits 0 once its message is sent
+        #[arg(long, value_name = "PATH", conflicts_with_all = ["body", "correct", "reply_to"])]
+        file: Option<PathBuf>,
         /// Send it unencrypted even where OMEMO would encrypt it (an explicit choice)
         #[arg(long)]
         plaintext: bool,
@@ -159,6 +163,15 @@ pub enum Cmd {
         /// Answer the message with this id (XEP-0461), quoting it
         #[arg(long, value_name = "ID")]
         reply_to: Option<String>,
+    },
+    /// Fetch a file a contact sent (its URL from `listen --json` or `history --json`;
+    /// `aesgcm://` ones are decrypted and checked) into your downloads folder or
+    /// --dir; prints its progress, then where it was saved and its SHA-256. Needs no
+    /// sign-in (only --ca-file for a private server)
+    Download {
+        url: String,
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// React to a message with emoji (XEP-0444): the whole set, replacing ours
     /// before; none removes our reactions. Exits 0 once the server acknowledged it

@@ -1,6 +1,7 @@
 //! `send` (a message, a correction, a reply), `react` and `retract`: each signs in
 //! without announcing presence, sends one stanza and exits 0 once the server has it;
-//! `block` and `unblock`, which exit once the server's list says so.
+//! `block` and `unblock`, which exit once the server's list says so; `send --file`
+//! and `download`, which print their progress.
 
 use super::*;
 
@@ -176,4 +177,102 @@ async fn deliver(
     }
     client.shutdown().await;
     result
+}
+
+/// Uploads `file` and sends it to `to`; exits 0 once its message is confirmed. SIGINT
+/// or SIGTERM cancels it (nothing stays on the server).
+pub async fn send_file(args: &AccountArgs, to: &str, file: PathBuf) -> Result<(), CliError> {
+    let to = parse_jid(to)?;
+    let mut stop = crate::signals::StopSignals::new();
+    let mut cfg = config(args)?;
+    cfg.presence = None;
+    cfg.catch_up = false;
+    cfg.autojoin = false;
+    let mut client = connect(cfg).await?;
+    wait_online(&mut client).await?;
+    let id = client::new_id();
+    client.send(Command::SendFile {
+        id: id.clone(),
+        to,
+        path: file,
+    });
+    let mut out = std::io::stdout();
+    let result = loop {
+        tokio::select! {
+            ev = client.next_event() => match ev {
+                Some(ev @ Event::Transfer { .. }) => {
+                    let Event::Transfer { id: t, state, .. } = &ev else { continue };
+                    if *t != id {
+                        continue;
+                    }
+                    match state {
+                        TransferState::Failed { reason } => break Err(CliError(reason.clone())),
+                        TransferState::Cancelled => break Err(CliError("cancelled".into())),
+                        _ => print_event(&mut out, &ev, args.json),
+                    }
+                }
+                Some(Event::MessageAcked { id: acked }) if acked == id => break Ok(()),
+                Some(Event::MessageFailed { id: failed, error }) if failed == id => break Err(CliError(error)),
+                Some(Event::ConnectionError { message, fatal: true }) => break Err(CliError(message)),
+                Some(Event::Error { message }) => eprintln!("warning: {message}"),
+                Some(_) => {}
+                None => break Err(CliError("the connection ended before the file was sent".into())),
+            },
+            _ = stop.wait() => {
+                client.send(Command::CancelTransfer { id: id.clone() });
+                break Err(CliError("cancelled".into()));
+            }
+        }
+    };
+    if result.is_ok() && args.json {
+        println!("{}", json!({"event": "sent", "id": id}));
+    }
+    client.shutdown().await;
+    result
+}
+
+/// Fetches `url` into `dir` (default: the downloads folder), printing progress.
+pub async fn download(args: &AccountArgs, url: &str, dir: Option<PathBuf>) -> Result<(), CliError> {
+    let dir = match dir {
+        Some(d) => d,
+        None => directories::UserDirs::new()
+            .and_then(|u| u.download_dir().map(|d| d.to_path_buf()))
+            .or_else(|| std::env::current_dir().ok())
+            .ok_or_else(|| CliError("no downloads folder: use --dir".into()))?,
+    };
+    let progress = client::TransferProgress::default();
+    let work = client::download_file(args.ca_file.as_deref(), url, &dir, progress.clone());
+    tokio::pin!(work);
+    let mut stop = crate::signals::StopSignals::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut last = u64::MAX;
+    let done = loop {
+        tokio::select! {
+            r = &mut work => break r.map_err(CliError)?,
+            _ = tick.tick() => {
+                let now = progress.load(std::sync::atomic::Ordering::Relaxed);
+                if now != last && args.json {
+                    last = now;
+                    println!("{}", json!({"event": "transfer", "kind": "download", "state": "progress", "done": now}));
+                }
+            }
+            // The partial file goes with the dropped download.
+            _ = stop.wait() => return Err(CliError("cancelled".into())),
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            json!({"event": "transfer", "kind": "download", "state": "done", "path": done.path,
+                   "size": done.size, "sha256": done.sha256})
+        );
+    } else {
+        println!(
+            "saved {} ({} bytes, SHA-256 {})",
+            done.path.display(),
+            done.size,
+            done.sha256
+        );
+    }
+    Ok(())
 }

@@ -303,6 +303,26 @@ pub enum Command {
         width: u32,
         height: u32,
     },
+    /// Send the file at `path` to `to` (XEP-0363; encrypted where messages are): its
+    /// `Event::Transfer`s say how far it is, and its message goes as `id`.
+    SendFile {
+        id: String,
+        to: BareJid,
+        path: PathBuf,
+    },
+    /// Fetch the file at `url` (one `peer` sent) into `dir`: `Event::Transfer`s as
+    /// transfer `id`.
+    Download {
+        id: String,
+        peer: String,
+        url: String,
+        dir: PathBuf,
+    },
+    /// Stop a file transfer (nothing of an upload stays on the server, nothing of a
+    /// download on disk).
+    CancelTransfer {
+        id: String,
+    },
     /// Tell `to` whether we are typing (XEP-0085).
     SendChatState {
         to: BareJid,

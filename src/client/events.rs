@@ -204,6 +204,15 @@ pub enum Event {
         jid: String,
         path: Option<std::path::PathBuf>,
     },
+    /// A file on its way to or from `peer` (`kind`), named `name`.
+    Transfer {
+        id: String,
+        kind: super::TransferKind,
+        peer: String,
+        name: String,
+        #[serde(flatten)]
+        state: super::TransferState,
+    },
     /// The JIDs we block (XEP-0191), whenever the list changes (here or on another
     /// device of ours) and at sign-in.
     Blocklist {

@@ -55,6 +55,13 @@ pub(super) enum IqPurpose {
         jid: BareJid,
         block: bool,
     },
+    /// The server's services, and what each is: looking for file upload (XEP-0363).
+    UploadItems,
+    UploadInfo {
+        jid: Jid,
+    },
+    /// A slot for a file to send.
+    UploadSlot(Box<transfer::Outgoing>),
 }
 
 impl State {
@@ -149,6 +156,17 @@ impl State {
                     }
                     IqPurpose::Room(q) => self.on_room_iq(q, Err(error.defined_condition), out),
                     IqPurpose::Blocklist => self.on_blocklist(None),
+                    IqPurpose::UploadItems => self.on_upload_items(None, out),
+                    IqPurpose::UploadInfo { jid } => self.on_upload_info(jid, None, out),
+                    IqPurpose::UploadSlot(up) => {
+                        let why = error
+                            .texts
+                            .values()
+                            .next()
+                            .cloned()
+                            .unwrap_or_else(|| format!("{:?}", error.defined_condition));
+                        self.on_upload_slot(*up, Err(why))
+                    }
                     IqPurpose::AvatarData { jid, id } => self.on_avatar_data(jid, id, None),
                     IqPurpose::AvatarPublished { .. } | IqPurpose::AvatarMetadata { .. } => self
                         .emit(Event::Error {
@@ -228,6 +246,9 @@ impl State {
             }
             IqPurpose::AvatarMetadata { id } => self.avatar_published(&id),
             IqPurpose::Block { jid, block } => self.on_block_answer(jid, block, None),
+            IqPurpose::UploadItems => self.on_upload_items(payload.as_ref(), out),
+            IqPurpose::UploadInfo { jid } => self.on_upload_info(jid, payload.as_ref(), out),
+            IqPurpose::UploadSlot(up) => self.on_upload_slot(*up, Ok(payload.as_ref())),
             IqPurpose::DeleteAccount => {
                 self.deleted = true;
                 if let Err(e) = self.store.forget_account(&account) {

@@ -125,6 +125,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
+    let (transfers_tx, transfers_rx) = mpsc::unbounded_channel();
     let endpoint = Endpoint::new(
         config.jid.clone(),
         config.media.is_some(),
@@ -168,13 +169,22 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         room_ping_at: None,
         room_writes: 0,
         media_tx,
+        transfers: Default::default(),
+        transfers_tx,
         password,
         deleted: false,
         established,
         binding,
     };
     let jid = state.own.clone();
-    let task = tokio::spawn(task::run(state, stream, cmd_rx, fail_rx, media_rx));
+    let task = tokio::spawn(task::run(
+        state,
+        stream,
+        cmd_rx,
+        fail_rx,
+        media_rx,
+        transfers_rx,
+    ));
     Ok(ClientHandle {
         jid,
         commands: cmd_tx,
@@ -266,6 +276,9 @@ struct State {
     /// restarts their ICE.
     call_paths: (Vec<std::net::IpAddr>, Vec<String>),
     media_tx: mpsc::UnboundedSender<(String, calls::FromMedia)>,
+    /// Files on their way (transfer.rs), and where their tasks say they ended.
+    transfers: transfer::Transfers,
+    transfers_tx: mpsc::UnboundedSender<transfer::Ended>,
 }
 
 mod amend;
@@ -287,6 +300,7 @@ mod omemo;
 mod report;
 mod rooms;
 mod task;
+mod transfer;
 
 pub use api::*;
 use iq::*;
@@ -309,6 +323,9 @@ pub use crate::xmpp::muc::admin::{Change, RoomConfig};
 pub use crate::xmpp::presence::Show;
 pub use avatars::{avatar_hash, avatar_png};
 pub use local::TryLocally;
+pub use transfer::{download_file, Downloaded, TransferKind, TransferState, MAX_DOWNLOAD};
+/// Bytes a transfer moved so far (`download_file` counts into it).
+pub type TransferProgress = crate::http::Progress;
 
 /// Devices whose features are kept (an entry goes when its device goes offline).
 const MAX_FEATURE_ENTRIES: usize = 1024;

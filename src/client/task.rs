@@ -9,6 +9,7 @@ pub(super) async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut failures: mpsc::UnboundedReceiver<ConnectError>,
     mut media: mpsc::UnboundedReceiver<(String, calls::FromMedia)>,
+    mut transfers: mpsc::UnboundedReceiver<transfer::Ended>,
 ) {
     let mut out: Vec<Stanza> = Vec::new();
     st.call_paths = st.call_paths();
@@ -119,6 +120,7 @@ pub(super) async fn run(
             _ = async { match watch.as_mut() { Some(w) => w.changed().await, None => std::future::pending().await } } => {
                 st.on_addresses_changed(&mut out);
             }
+            Some(ended) = transfers.recv() => st.on_transfer_ended(ended, &mut out),
             Some(err) = failures.recv() => {
                 st.emit(Event::ConnectionError { fatal: err.is_fatal(), message: err.to_string() });
             }

@@ -48,6 +48,33 @@ pub fn info_query(id: &str, to: Jid, node: Option<&str>) -> Iq {
     }
 }
 
+pub const NS_ITEMS: &str = "http://jabber.org/protocol/disco#items";
+
+/// Asks `to` for its items (XEP-0030): a server's services, a MUC service's rooms.
+pub fn items_query(id: &str, to: Jid) -> Iq {
+    Iq::Get {
+        from: None,
+        to: Some(to),
+        id: id.to_string(),
+        payload: Element::builder("query", NS_ITEMS).build(),
+    }
+}
+
+/// Items read from one answer (a server lists a handful of services).
+const MAX_ITEMS: usize = 64;
+
+/// The JIDs of an items answer (services; nodes are not followed).
+pub fn parse_items(q: &Element) -> Vec<Jid> {
+    if !q.is("query", NS_ITEMS) {
+        return Vec::new();
+    }
+    q.children()
+        .filter(|c| c.is("item", NS_ITEMS) && c.attr("node").is_none())
+        .filter_map(|c| Jid::new(c.attr("jid")?).ok())
+        .take(MAX_ITEMS)
+        .collect()
+}
+
 /// Identities and features of a disco#info result, as the caps hash needs them.
 /// Identities and features read from one answer (clients have tens); a longer
 /// answer is cut, and then no longer matches its caps ver, so it is not cached.

@@ -3,6 +3,7 @@
 // Everything here reads what the network sends.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod aesgcm;
 pub mod avatar;
 pub mod blocking;
 pub mod bookmarks;

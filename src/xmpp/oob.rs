@@ -19,6 +19,10 @@ pub struct FileRef {
     /// The name to show and save it under: the URL's last path segment, decoded and
     /// made safe (no path separators, no leading dot).
     pub name: String,
+    /// Its type, guessed from the name (what a file manager would guess).
+    pub mime: Option<&'static str>,
+    /// Its size when known (a HEAD or the download said).
+    pub size: Option<u64>,
 }
 
 /// `<x xmlns='jabber:x:oob'><url>…</url></x>`.
@@ -29,19 +33,24 @@ pub fn element(url: &str) -> Element {
 }
 
 /// The file a message carries: an OOB URL of an allowed scheme that is also its whole
-/// body (so what clients without OOB show is the same link).
+/// body (so what clients without OOB show is the same link), or a body that is one
+/// `aesgcm://` URL (XEP-0454: encrypted messages carry no OOB, which would be clear).
 pub fn file_of(m: &Message, body: &str) -> Option<FileRef> {
-    let url = m
-        .payloads
-        .iter()
-        .find(|e| e.is("x", NS))?
-        .get_child("url", NS)?
-        .text();
-    let url = url.trim();
-    if url != body.trim() || url.len() > MAX_URL {
+    let body = body.trim();
+    if body.len() > MAX_URL {
         return None;
     }
-    file_ref(url)
+    let oob = m
+        .payloads
+        .iter()
+        .find(|e| e.is("x", NS))
+        .and_then(|x| x.get_child("url", NS))
+        .map(|u| u.text());
+    match oob {
+        Some(url) if url.trim() == body => file_ref(body),
+        _ if body.starts_with("aesgcm://") => file_ref(body),
+        _ => None,
+    }
 }
 
 /// A URL as a file, if its scheme is one files come by.
@@ -57,10 +66,43 @@ pub fn file_ref(url: &str) -> Option<FileRef> {
     }
     let path = rest.split(['#', '?']).next().unwrap_or_default();
     let last = path.rsplit('/').next().unwrap_or_default();
+    let name = safe_name(&percent_decode(last));
     Some(FileRef {
         url: url.to_string(),
-        name: safe_name(&percent_decode(last)),
+        mime: mime_of(&name),
+        name,
+        size: None,
     })
+}
+
+/// The type of a file by its name's extension; `None` when it says nothing we know.
+pub fn mime_of(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "heic" => "image/heic",
+        "svg" => "image/svg+xml",
+        "mp4" | "m4v" => "video/mp4",
+        "webm" => "video/webm",
+        "mov" => "video/quicktime",
+        "mp3" => "audio/mpeg",
+        "m4a" | "aac" => "audio/mp4",
+        "ogg" | "oga" | "opus" => "audio/ogg",
+        "wav" => "audio/wav",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "txt" => "text/plain",
+        "vcf" => "text/vcard",
+        _ => return None,
+    })
+}
+
+/// A picture Banter previews (decoded by the front end, bounded).
+pub fn is_picture(mime: Option<&str>) -> bool {
+    matches!(mime, Some("image/jpeg" | "image/png" | "image/gif"))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -132,6 +174,11 @@ mod tests {
         }
         // The URL must be the body: a link under other text is not a file.
         assert_eq!(file_of(&with_oob(url, "look"), "look"), None);
+        // An encrypted message's file is its body alone (no OOB).
+        let plain = super::super::chat::outgoing(&BareJid::new("bob@x").unwrap(), "1", enc);
+        assert_eq!(file_of(&plain, enc).unwrap().mime, Some("image/jpeg"));
+        let https = super::super::chat::outgoing(&BareJid::new("bob@x").unwrap(), "1", url);
+        assert_eq!(file_of(&https, url), None);
         assert_eq!(safe_name("..."), "file");
         assert_eq!(safe_name("../../.bashrc"), "bashrc");
     }

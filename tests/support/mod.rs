@@ -24,6 +24,9 @@ pub const DOMAIN: &str = "example.test";
 /// The test server's group chat service (`Prosody::start_with_muc`).
 #[allow(dead_code)]
 pub const MUC: &str = "rooms.example.test";
+/// The file upload service (XEP-0363) of a server started with uploads.
+#[allow(dead_code)]
+pub const UPLOAD: &str = "upload.example.test";
 
 /// A free TCP port on 127.0.0.1 (bound and released; a small race is acceptable).
 pub fn free_port() -> u16 {
@@ -57,6 +60,8 @@ struct Opts<'a> {
     module: Option<(&'a str, &'a str)>,
     /// A group chat service (mod_muc with mod_muc_mam) at `rooms.example.test`.
     muc: bool,
+    /// A file upload service (mod_http_file_share) taking files up to this size.
+    uploads: Option<u64>,
 }
 
 pub struct Prosody {
@@ -171,6 +176,26 @@ impl Prosody {
         })
     }
 
+    /// With a file upload service (XEP-0363) at `UPLOAD` taking files up to `limit`
+    /// bytes, over https on 127.0.0.1.
+    #[allow(dead_code)]
+    pub fn start_with_uploads(limit: u64) -> Prosody {
+        Prosody::start_opts(Opts {
+            uploads: Some(limit),
+            ..Default::default()
+        })
+    }
+
+    /// Where the upload service keeps its files (nothing else is in it).
+    #[allow(dead_code)]
+    pub fn upload_store(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("data")
+            .join("upload%2eexample%2etest")
+            .join("http_file_share")
+    }
+
     /// Also listens on `addr` (an address of the test's own namespace), for a client
     /// in another namespace to reach it.
     pub fn start_also_on(addr: &str) -> Prosody {
@@ -190,6 +215,7 @@ impl Prosody {
             also_on,
             module,
             muc,
+            uploads,
         } = o;
         // With a group chat service, a module of the test's own is the service's.
         let (module, muc_module) = match (module, muc) {
@@ -266,6 +292,22 @@ impl Prosody {
             )
         };
         let also_on = also_on.map(|a| format!(", \"{a}\"")).unwrap_or_default();
+        // File upload (XEP-0363, mod_http_file_share) over https on 127.0.0.1, with
+        // the server's certificate (valid for 127.0.0.1 too).
+        let https_port = uploads.map(|_| free_port());
+        let (https_ports, https_settings, upload_component) = match (uploads, https_port) {
+            (Some(limit), Some(p)) => (
+                p.to_string(),
+                format!(
+                    "https_interfaces = {{ \"127.0.0.1\" }}\nhttps_ssl = {{ certificate = \"{d}/cert.pem\", key = \"{d}/key.pem\" }}\nhttp_external_url = \"https://127.0.0.1:{p}/\"",
+                ),
+                format!(
+                    "Component \"{UPLOAD}\" \"http_file_share\"\nhttp_host = \"127.0.0.1\"\nhttp_file_share_size_limit = {limit}\nhttp_file_share_daily_quota = {}\n",
+                    limit * 100
+                ),
+            ),
+            _ => (String::new(), String::new(), String::new()),
+        };
         if let Some((name, source)) = muc_module {
             std::fs::write(dir.path().join(format!("plugins/mod_{name}.lua")), source).unwrap();
         }
@@ -292,7 +334,8 @@ legacy_ssl_ports = {{ }}
 s2s_ports = {{ }}
 http_ports = {{ {http_ports} }}
 {ws_settings}
-https_ports = {{ }}
+https_ports = {{ {https_ports} }}
+{https_settings}
 component_ports = {{ }}
 modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version", "private", "blocklist"{turn_module}{ws_module}{register_module}{own_module} }}
 modules_disabled = {{ "s2s" }}
@@ -308,6 +351,7 @@ ssl = {{ certificate = "{d}/cert.pem", key = "{d}/key.pem" }}
 VirtualHost "{DOMAIN}"
 {turn_settings}
 {muc_component}
+{upload_component}
 "#
             ),
         )

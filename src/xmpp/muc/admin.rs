@@ -327,12 +327,7 @@ pub fn room_info(identities: &[crate::xmpp::caps::Identity], features: &[String]
 
 /// Asks a MUC service for its (public) rooms.
 pub fn list(id: &str, service: &Jid) -> Iq {
-    Iq::Get {
-        from: None,
-        to: Some(service.clone()),
-        id: id.to_string(),
-        payload: Element::builder("query", NS_DISCO_ITEMS).build(),
-    }
+    crate::xmpp::disco::items_query(id, service.clone())
 }
 
 /// A room in a service's list.

@@ -1,0 +1,171 @@
+//! Fetching a file a peer sent: into a folder under its own (safe, free) name, its
+//! SHA-256 taken on the way; `aesgcm://` files (XEP-0454) decrypted and checked before
+//! anything is saved. A partial file never stays: it is deleted when the download
+//! fails or its task is dropped (cancelled).
+
+use super::*;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use tokio::io::AsyncWriteExt;
+
+/// What a download saved.
+#[derive(Debug, Clone)]
+pub struct Downloaded {
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A name in `dir` no file has yet: `name`, `name (1)`, … before the extension.
+fn free_name(dir: &Path, name: &str) -> PathBuf {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+        _ => (name.to_string(), String::new()),
+    };
+    let mut path = dir.join(name);
+    let mut n = 1;
+    while path.exists() && n < 10_000 {
+        path = dir.join(format!("{stem} ({n}){ext}"));
+        n += 1;
+    }
+    path
+}
+
+/// Fetches `url` (https, or `aesgcm://`: decrypted and checked) into `dir`, under its
+/// own name made safe and free. A partial file is deleted (also when cancelled: the
+/// guard goes with the task).
+pub(in crate::client) async fn fetch(
+    web: &Web,
+    url: &str,
+    dir: &Path,
+    progress: Progress,
+) -> Result<Downloaded, String> {
+    let file = oob::file_ref(url).ok_or_else(|| format!("not a file address: {url}"))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot use {}: {e}", dir.display()))?;
+    let part = dir.join(format!(".{}.{:08x}.part", file.name, rand::random::<u32>()));
+    let guard = PartFile(part.clone());
+    let said = |e: HttpError| format!("the download failed: {e}");
+    let io = |e: std::io::Error| format!("cannot write {}: {e}", part.display());
+    let (size, digest) = match aesgcm::parse(url) {
+        Some((https, key)) => {
+            let mut sealed = Vec::new();
+            web.get(
+                &https,
+                &mut sealed,
+                MAX_SEALED + aesgcm::TAG as u64,
+                progress,
+            )
+            .await
+            .map_err(said)?;
+            let plain = tokio::task::spawn_blocking(move || aesgcm::open(&sealed, &key))
+                .await
+                .ok()
+                .flatten()
+                .ok_or("the file was altered or its key is wrong: it was not saved")?;
+            tokio::fs::write(&part, &plain).await.map_err(io)?;
+            (plain.len() as u64, Sha256::digest(&plain).to_vec())
+        }
+        None => {
+            let mut out = HashingFile {
+                file: tokio::fs::File::create(&part).await.map_err(io)?,
+                hash: Sha256::new(),
+                size: 0,
+            };
+            web.get(url, &mut out, MAX_DOWNLOAD, progress)
+                .await
+                .map_err(said)?;
+            out.file.flush().await.map_err(io)?;
+            out.file.sync_all().await.map_err(io)?;
+            (out.size, out.hash.finalize().to_vec())
+        }
+    };
+    let path = free_name(dir, &file.name);
+    std::fs::rename(&part, &path).map_err(io)?;
+    std::mem::forget(guard);
+    Ok(Downloaded {
+        path,
+        size,
+        sha256: hex(&digest),
+    })
+}
+
+/// A partial download: deleted unless it was completed.
+struct PartFile(PathBuf);
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A file written while its SHA-256 is taken.
+struct HashingFile {
+    file: tokio::fs::File,
+    hash: Sha256,
+    size: u64,
+}
+
+impl tokio::io::AsyncWrite for HashingFile {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let me = &mut *self;
+        let r = std::pin::Pin::new(&mut me.file).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &r {
+            if let Some(written) = buf.get(..*n) {
+                me.hash.update(written);
+                me.size += *n as u64;
+            }
+        }
+        r
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.file).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.file).poll_shutdown(cx)
+    }
+}
+
+/// Fetches `url` into `dir` without signing in (the account's trust only): for
+/// `banter download`. `progress` counts the bytes received.
+pub async fn download_file(
+    ca_file: Option<&Path>,
+    url: &str,
+    dir: &Path,
+    progress: Progress,
+) -> Result<Downloaded, String> {
+    let tls = tls::build(ca_file).map_err(|e| e.to_string())?;
+    fetch(&Web::new(tls.config), url, dir, progress).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_file_never_replaces_one_that_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(free_name(dir.path(), "a.png"), dir.path().join("a.png"));
+        std::fs::write(dir.path().join("a.png"), b"x").unwrap();
+        assert_eq!(free_name(dir.path(), "a.png"), dir.path().join("a (1).png"));
+        std::fs::write(dir.path().join("a (1).png"), b"x").unwrap();
+        assert_eq!(free_name(dir.path(), "a.png"), dir.path().join("a (2).png"));
+        assert_eq!(free_name(dir.path(), "README"), dir.path().join("README"));
+    }
+}
