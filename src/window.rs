@@ -51,6 +51,13 @@ enum AppEvent {
     Reload(String, String),
     /// SIGINT or SIGTERM: close the window (and every account cleanly).
     Quit,
+    /// A picture of a message in an account's conversation, decoded (files.rs).
+    Picture {
+        account: String,
+        peer: String,
+        id: String,
+        picture: Result<client::Preview, String>,
+    },
 }
 
 /// Sign in at start (from the command line), instead of showing the form.
@@ -410,6 +417,19 @@ impl App {
                 }
                 return;
             }
+            AppEvent::Picture {
+                account,
+                peer,
+                id,
+                picture,
+            } => {
+                if self.stash.contains_key(&account) {
+                    self.with_account(&account, |app| app.on_picture(&peer, &id, picture));
+                } else {
+                    self.on_picture(&peer, &id, picture);
+                }
+                return;
+            }
             AppEvent::Reload(account, peer) => {
                 self.with_account(&account, |app| app.reload_conversation(peer));
                 return;
@@ -529,6 +549,7 @@ mod accounts;
 mod chat;
 mod commands;
 mod events;
+mod files;
 mod rooms;
 
 #[cfg(test)]

@@ -126,6 +126,7 @@ async fn a_5_mb_file_arrives_with_the_same_sha256() {
         peer: alice.jid.clone(),
         url: file.url.clone(),
         dir: downloads.path().to_path_buf(),
+        max_size: None,
     });
     let mut progressed = false;
     let end = loop {
@@ -165,6 +166,7 @@ async fn a_5_mb_file_arrives_with_the_same_sha256() {
         peer: alice.jid.clone(),
         url: file.url,
         dir: downloads.path().to_path_buf(),
+        max_size: None,
     });
     let TransferState::Done { path: second, .. } = transfer_end(&mut b, "d2").await else {
         panic!("the second download failed")

@@ -310,13 +310,14 @@ pub enum Command {
         to: BareJid,
         path: PathBuf,
     },
-    /// Fetch the file at `url` (one `peer` sent) into `dir`: `Event::Transfer`s as
-    /// transfer `id`.
+    /// Fetch the file at `url` (one `peer` sent) into `dir`, if it is no larger than
+    /// `max_size` (when given): `Event::Transfer`s as transfer `id`.
     Download {
         id: String,
         peer: String,
         url: String,
         dir: PathBuf,
+        max_size: Option<u64>,
     },
     /// Stop a file transfer (nothing of an upload stays on the server, nothing of a
     /// download on disk).

@@ -55,7 +55,13 @@ impl State {
             Command::Block { jid, blocked } => self.block(jid, blocked, out),
             Command::SetAvatar { png, width, height } => self.set_avatar(png, width, height, out),
             Command::SendFile { id, to, path } => self.send_file(id, to, path, out),
-            Command::Download { id, peer, url, dir } => self.download(id, peer, url, dir),
+            Command::Download {
+                id,
+                peer,
+                url,
+                dir,
+                max_size,
+            } => self.download(id, peer, url, dir, max_size),
             Command::CancelTransfer { id } => self.cancel_transfer(&id),
             Command::AddContact { jid, name } => {
                 self.iq(

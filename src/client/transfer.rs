@@ -393,7 +393,14 @@ impl State {
     }
 
     /// Fetch `url` (from message or peer `peer`) into `dir`.
-    pub(super) fn download(&mut self, id: String, peer: String, url: String, dir: PathBuf) {
+    pub(super) fn download(
+        &mut self,
+        id: String,
+        peer: String,
+        url: String,
+        dir: PathBuf,
+        max_size: Option<u64>,
+    ) {
         let web = Web::new(self.trust.clone());
         let events = self.events.clone();
         let ended = self.transfers_tx.clone();
@@ -419,7 +426,7 @@ impl State {
                 name: &name,
                 total: None,
             };
-            let work = fetch(&web, &url, &dir, progress.clone());
+            let work = fetch(&web, &url, &dir, progress.clone(), max_size);
             let state = match report.while_running(&progress, work).await {
                 Ok(d) => TransferState::Done {
                     size: d.size,

@@ -61,9 +61,14 @@ impl App {
             }
         });
         MessageExtras {
-            file: m.meta.file.as_ref().map(|f| FileLink {
-                name: f.name.clone(),
-                url: f.url.clone(),
+            file: m.meta.file.as_ref().map(|f| {
+                Box::new(FileLink {
+                    name: f.name.clone(),
+                    url: f.url.clone(),
+                    mime: f.mime.map(str::to_string),
+                    size: f.size,
+                    ..Default::default()
+                })
             }),
             edited: m.meta.edited,
             retracted: m.meta.retracted,

@@ -5,7 +5,7 @@ use super::*;
 
 impl App {
     pub(super) fn execute(&mut self, c: UiCommand, ctx: &egui::Context) {
-        let Some(c) = self.chat_command(c) else {
+        let Some(c) = self.chat_command(c).and_then(|c| self.file_command(c)) else {
             return;
         };
         match c {

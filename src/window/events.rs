@@ -29,13 +29,19 @@ impl App {
             }
             Event::Roster { contacts } => {
                 for c in contacts {
-                    self.contact_mut(&c.jid).name = c.name;
+                    let row = self.contact_mut(&c.jid);
+                    row.name = c.name;
+                    row.in_roster = true;
                 }
                 self.model
                     .contacts
                     .sort_by(|a, b| a.display_name().cmp(b.display_name()));
             }
-            Event::ContactChanged { contact } => self.contact_mut(&contact.jid).name = contact.name,
+            Event::ContactChanged { contact } => {
+                let row = self.contact_mut(&contact.jid);
+                row.name = contact.name;
+                row.in_roster = true;
+            }
             Event::ContactRemoved { jid } => self.model.contacts.retain(|c| c.jid != jid),
             Event::Presence { from, show, status } => {
                 let bare = from.split('/').next().unwrap_or(&from);
@@ -73,6 +79,10 @@ impl App {
             Event::Message { message } => {
                 let outgoing = message.direction == banter::client::Direction::Out;
                 let extra = self.extras_of(&message, &[]);
+                let file = extra
+                    .file
+                    .is_some()
+                    .then(|| (message.peer.clone(), message.id.clone()));
                 self.model.receive_message(
                     &message.peer,
                     TimelineItem::Message {
@@ -89,6 +99,9 @@ impl App {
                         extra,
                     },
                 );
+                if let Some((peer, id)) = file {
+                    self.file_shown(&peer, &id, outgoing);
+                }
             }
             Event::MessageCorrected { message } => self.on_corrected(message),
             Event::MessageRetracted { peer, id, .. } => self.on_retracted(&peer, &id),
@@ -158,11 +171,33 @@ impl App {
                         }
                     })
                     .collect();
+                let files: Vec<(String, bool)> = items
+                    .iter()
+                    .filter_map(|i| match i {
+                        TimelineItem::Message {
+                            id,
+                            outgoing,
+                            extra,
+                            ..
+                        } if extra.file.is_some() => Some((id.clone(), *outgoing)),
+                        _ => None,
+                    })
+                    .collect();
                 items.append(&mut conv.items);
                 conv.items = items;
                 let peer = peer_key.clone();
                 self.merge_calls(&peer);
+                for (id, outgoing) in files {
+                    self.file_shown(&peer, &id, outgoing);
+                }
             }
+            Event::Transfer {
+                id,
+                kind,
+                peer,
+                name,
+                state,
+            } => self.on_transfer(id, kind, peer, name, state),
             Event::MessageAcked { id } => self.set_delivery(&id, Delivery::Sent),
             Event::MessageDelivered { id } => self.set_delivery(&id, Delivery::Delivered),
             Event::Call {

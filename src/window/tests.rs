@@ -878,3 +878,119 @@ fn an_avatar_file_becomes_the_contacts_picture() {
     ));
     assert!(avatar(&a).is_none());
 }
+
+/// Issue #15: a picture a contact sends is fetched for its preview by itself (a
+/// stranger's waits for a click); its progress shows on the message; once fetched it
+/// is decoded off the UI thread (turned upright as its EXIF says) into a texture.
+#[test]
+fn a_contacts_picture_becomes_a_texture_and_a_strangers_waits_for_a_click() {
+    use banter::client::{TransferKind, TransferState};
+    use banter_ui::model::FileState;
+    let mut a = app();
+    a.ctx = Some(egui::Context::default());
+    let data = tempfile::tempdir().unwrap();
+    a.data_dir = data.path().to_path_buf();
+    a.model.contacts.push(banter_ui::model::ContactRow {
+        jid: "bob@x".into(),
+        in_roster: true,
+        ..Default::default()
+    });
+    let picture_from = |peer: &str, id: &str| {
+        let url = format!("https://up.x/{id}/photo.jpg");
+        let mut m = StoredMessage {
+            peer: peer.into(),
+            from: format!("{peer}/phone"),
+            ..msg(id, &url)
+        };
+        m.meta.file = banter::client::file_ref(&url);
+        m
+    };
+    let file = |a: &App, peer: &str, id: &str| {
+        a.model.conversations[peer]
+            .items
+            .iter()
+            .find_map(|i| match i {
+                TimelineItem::Message { id: mid, extra, .. } if mid == id => extra.file.clone(),
+                _ => None,
+            })
+            .unwrap()
+    };
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Message {
+            message: picture_from("bob@x", "p1"),
+        },
+    ));
+    assert!(matches!(
+        file(&a, "bob@x", "p1").state,
+        FileState::Fetching { .. }
+    ));
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Message {
+            message: picture_from("mallory@x", "p2"),
+        },
+    ));
+    assert_eq!(file(&a, "mallory@x", "p2").state, FileState::Remote);
+
+    let progress = |done| Event::Transfer {
+        id: "dl:p1".into(),
+        kind: TransferKind::Download,
+        peer: "bob@x".into(),
+        name: "photo.jpg".into(),
+        state: TransferState::Progress {
+            done,
+            total: Some(100),
+        },
+    };
+    a.apply(AppEvent::Client(String::new(), progress(40)));
+    assert_eq!(
+        file(&a, "bob@x", "p1").state,
+        FileState::Fetching {
+            done: 40,
+            total: Some(100)
+        }
+    );
+    // Fetched: a 60 × 30 JPEG a phone stored turned (EXIF orientation 6).
+    let jpeg = data.path().join("photo.jpg");
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        60,
+        30,
+        image::Rgb([200, 30, 30]),
+    ))
+    .write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    let exif: &[u8] =
+        b"\xFF\xE1\x00\x22Exif\0\0MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0";
+    let mut with_exif = bytes[..2].to_vec();
+    with_exif.extend_from_slice(exif);
+    with_exif.extend_from_slice(&bytes[2..]);
+    std::fs::write(&jpeg, with_exif).unwrap();
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Transfer {
+            id: "dl:p1".into(),
+            kind: TransferKind::Download,
+            peer: "bob@x".into(),
+            name: "photo.jpg".into(),
+            state: TransferState::Done {
+                size: 100,
+                url: None,
+                path: Some(jpeg.clone()),
+                sha256: None,
+            },
+        },
+    ));
+    assert_eq!(file(&a, "bob@x", "p1").state, FileState::Saved(jpeg));
+    let decoded = a
+        .events
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the picture was decoded");
+    a.apply(decoded);
+    let texture = file(&a, "bob@x", "p1").picture.expect("a texture");
+    assert_eq!(texture.0.size(), [30, 60], "turned upright");
+}

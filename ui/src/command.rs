@@ -48,6 +48,43 @@ pub enum UiCommand {
         to: String,
         id: String,
     },
+    /// Pick files to send to `to` (the desktop's file picker).
+    AttachFile {
+        to: String,
+    },
+    /// Send these files to `to` (dropped on the window, or picked).
+    SendFiles {
+        to: String,
+        paths: Vec<std::path::PathBuf>,
+    },
+    /// Send a pasted picture (RGBA, `width` × `height`) to `to`, as a PNG.
+    SendPicture {
+        to: String,
+        width: usize,
+        height: usize,
+        rgba: Vec<u8>,
+    },
+    /// Fetch the file of message `id` in the conversation with `peer`: to preview it
+    /// (`preview`, kept with Banter's data) or into the downloads folder.
+    FetchFile {
+        peer: String,
+        id: String,
+        url: String,
+        preview: bool,
+    },
+    /// Stop a file transfer (upload: its message id; download: `dl:` and it).
+    CancelTransfer {
+        id: String,
+    },
+    /// Forget a failed upload's row.
+    DismissUpload {
+        peer: String,
+        id: String,
+    },
+    /// Open a saved file with the desktop's application for it.
+    OpenFile {
+        path: std::path::PathBuf,
+    },
     /// Block (or unblock) a JID: nothing of theirs reaches us (XEP-0191).
     Block {
         jid: String,

@@ -30,6 +30,9 @@ pub struct ContactRow {
     /// From the contact's caps: Jingle RTP audio / video.
     pub can_audio: bool,
     pub can_video: bool,
+    /// In the roster (not a stranger who wrote): their pictures are previewed
+    /// without a click.
+    pub in_roster: bool,
 }
 
 impl ContactRow {

@@ -7,7 +7,7 @@ use egui::{Align, Color32, Layout, RichText, ScrollArea, TextEdit, Vec2};
 use crate::command::{TypingState, UiCommand};
 use crate::model::{
     clock_time, day_label, grouped_fingerprint, validate_form, Availability, CallPhase,
-    Conversation, Delivery, LeftTab, Model, OmemoView, TimelineItem, TYPING_PAUSE_S,
+    Conversation, Delivery, LeftTab, Model, OmemoView, TimelineItem, Upload, TYPING_PAUSE_S,
 };
 
 /// Height of one contact row; fixed so that the list can be virtualized.
@@ -257,8 +257,8 @@ pub use call::*;
 pub use contacts::*;
 pub use conversation::*;
 use encryption::*;
-pub use message::preview;
 use message::*;
+pub use message::{preview, size_words};
 pub use rooms::*;
 
 #[cfg(test)]

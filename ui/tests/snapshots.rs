@@ -6,9 +6,9 @@
 use std::collections::VecDeque;
 
 use banter_ui::model::{
-    ActiveCall, Availability, CallPhase, ContactRow, Delivery, FileLink, Finding, IncomingCall,
-    MessageExtras, Model, NetCheckView, NetLine, QualitySample, ReactionChip, ReplyPreview,
-    TimelineItem, VideoTexture,
+    ActiveCall, Availability, CallPhase, ContactRow, Delivery, FileLink, FileState, Finding,
+    IncomingCall, MessageExtras, Model, NetCheckView, NetLine, QualitySample, ReactionChip,
+    ReplyPreview, TimelineItem, Upload, VideoTexture,
 };
 use banter_ui::{view, UiCommand};
 use egui_kittest::{Harness, SnapshotResults};
@@ -50,6 +50,7 @@ fn contacts() -> Vec<ContactRow> {
             avatar: None,
             can_audio: true,
             can_video: false,
+            in_roster: true,
         })
         .collect()
 }
@@ -159,14 +160,44 @@ fn chat_model() -> Model {
             "https://upload.example.org/x/Holiday%20photo.jpg",
             Delivery::Received,
             MessageExtras {
-                file: Some(FileLink {
+                file: Some(Box::new(FileLink {
                     name: "Holiday photo.jpg".into(),
                     url: "https://upload.example.org/x/Holiday%20photo.jpg".into(),
-                }),
+                    mime: Some("image/jpeg".into()),
+                    size: Some(734_003),
+                    state: FileState::Saved("/tmp/Holiday photo.jpg".into()),
+                    picture: None,
+                })),
+                ..Default::default()
+            },
+        ),
+        message(
+            "b4",
+            false,
+            "https://upload.example.org/y/minutes.pdf",
+            Delivery::Received,
+            MessageExtras {
+                file: Some(Box::new(FileLink {
+                    name: "minutes.pdf".into(),
+                    url: "https://upload.example.org/y/minutes.pdf".into(),
+                    mime: Some("application/pdf".into()),
+                    state: FileState::Fetching {
+                        done: 900_000,
+                        total: Some(2_400_000),
+                    },
+                    ..Default::default()
+                })),
                 ..Default::default()
             },
         ),
     ];
+    conv.uploads = vec![Upload {
+        id: "up1".into(),
+        name: "slides.odp".into(),
+        done: 3_100_000,
+        total: Some(5_000_000),
+        failed: None,
+    }];
     conv.replying = Some(ReplyPreview {
         id: "b1".into(),
         text: "Are we still on for Friday?".into(),
@@ -225,6 +256,45 @@ fn give_avatar(ctx: &egui::Context, m: &mut Model) {
         picture,
         egui::TextureOptions::LINEAR,
     )));
+}
+
+/// Bob's holiday photo, fetched and decoded: a stand-in made in the harness's context.
+fn give_photo(ctx: &egui::Context, m: &mut Model) {
+    let Some(conv) = m.conversations.get_mut("bob@example.org") else {
+        return;
+    };
+    for item in &mut conv.items {
+        if let TimelineItem::Message {
+            extra: MessageExtras { file: Some(f), .. },
+            ..
+        } = item
+        {
+            if f.picture.is_some() {
+                continue;
+            }
+            if !f.is_picture() {
+                continue;
+            }
+            let (w, h) = (480, 200);
+            let pixels: Vec<egui::Color32> = (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    let sky = y < h * 3 / 5;
+                    if sky {
+                        egui::Color32::from_rgb(90 + (y / 2) as u8, 160, 230)
+                    } else {
+                        egui::Color32::from_rgb(230, 200 - (x / 8) as u8, 120)
+                    }
+                })
+                .collect();
+            let picture = egui::ColorImage::new([w, h], pixels);
+            f.picture = Some(VideoTexture(ctx.load_texture(
+                "photo",
+                picture,
+                egui::TextureOptions::LINEAR,
+            )));
+        }
+    }
 }
 
 /// Stand-in pictures for a video call (textures need the harness's context): a
@@ -403,6 +473,7 @@ fn main_screens_light_and_dark() {
                     |ui, s: &mut State| {
                         give_pictures(ui.ctx(), &mut s.model);
                         give_avatar(ui.ctx(), &mut s.model);
+                        give_photo(ui.ctx(), &mut s.model);
                         let mut c = view::show(ui, &mut s.model);
                         s.commands.append(&mut c);
                     },
@@ -437,6 +508,7 @@ fn colour_emoji_in_the_chat() {
             .with_render_cursor(false)
             .build_ui_state(
                 |ui, s: &mut State| {
+                    give_photo(ui.ctx(), &mut s.model);
                     let mut c = view::show(ui, &mut s.model);
                     s.commands.append(&mut c);
                 },

@@ -43,6 +43,7 @@ pub(in crate::client) async fn fetch(
     url: &str,
     dir: &Path,
     progress: Progress,
+    max_size: Option<u64>,
 ) -> Result<Downloaded, String> {
     let file = oob::file_ref(url).ok_or_else(|| format!("not a file address: {url}"))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot use {}: {e}", dir.display()))?;
@@ -75,9 +76,8 @@ pub(in crate::client) async fn fetch(
                 hash: Sha256::new(),
                 size: 0,
             };
-            web.get(url, &mut out, MAX_DOWNLOAD, progress)
-                .await
-                .map_err(said)?;
+            let max = max_size.unwrap_or(MAX_DOWNLOAD).min(MAX_DOWNLOAD);
+            web.get(url, &mut out, max, progress).await.map_err(said)?;
             out.file.flush().await.map_err(io)?;
             out.file.sync_all().await.map_err(io)?;
             (out.size, out.hash.finalize().to_vec())
@@ -150,7 +150,7 @@ pub async fn download_file(
     progress: Progress,
 ) -> Result<Downloaded, String> {
     let tls = tls::build(ca_file).map_err(|e| e.to_string())?;
-    fetch(&Web::new(tls.config), url, dir, progress).await
+    fetch(&Web::new(tls.config), url, dir, progress, None).await
 }
 
 #[cfg(test)]

@@ -12,16 +12,60 @@ pub struct MessageExtras {
     pub reply: Option<ReplyPreview>,
     /// Reactions to it, one chip per emoji.
     pub reactions: Vec<ReactionChip>,
-    /// The file it carries: its name and where it is.
-    pub file: Option<FileLink>,
+    /// The file it carries: its name and where it is (boxed: most messages have none).
+    pub file: Option<Box<FileLink>>,
 }
 
-/// A file in a message (XEP-0066): opened in the browser on a click, never fetched
-/// before.
-#[derive(Debug, Clone, PartialEq)]
+/// A file in a message (XEP-0066, or XEP-0454 encrypted): a card to fetch it, its
+/// progress, then the picture (previewed) or the saved file to open.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FileLink {
     pub name: String,
     pub url: String,
+    pub mime: Option<String>,
+    /// Its size, once known (fetched).
+    pub size: Option<u64>,
+    pub state: FileState,
+    /// The picture, decoded small (off the UI thread) once fetched.
+    pub picture: Option<super::VideoTexture>,
+}
+
+impl FileLink {
+    /// A picture Banter previews inline.
+    pub fn is_picture(&self) -> bool {
+        matches!(
+            self.mime.as_deref(),
+            Some("image/jpeg" | "image/png" | "image/gif")
+        )
+    }
+}
+
+/// Where a file of a message is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum FileState {
+    /// On the server only: nothing is fetched without a click (except pictures from
+    /// contacts, previewed).
+    #[default]
+    Remote,
+    Fetching {
+        done: u64,
+        total: Option<u64>,
+    },
+    /// On this machine, here.
+    Saved(std::path::PathBuf),
+    Failed(String),
+}
+
+/// A file of ours on its way to the server (its message follows once it is there).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Upload {
+    /// The transfer's id (its message's id too).
+    pub id: String,
+    pub name: String,
+    pub done: u64,
+    pub total: Option<u64>,
+    /// Why it stopped, shown until dismissed.
+    pub failed: Option<String>,
 }
 
 /// The message a reply answers: its id (to jump to it) and a line of it.
@@ -97,6 +141,8 @@ pub struct Conversation {
     pub jump_to: Option<String>,
     /// The newest message from the peer we said was read.
     pub marked_read: Option<String>,
+    /// Files of ours being sent.
+    pub uploads: Vec<Upload>,
 }
 
 /// Live messages a conversation keeps in memory: beyond it the oldest go (they stay in

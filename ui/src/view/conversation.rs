@@ -178,6 +178,7 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                     }
                 }
             }
+            uploads(ui, &jid, &conv.uploads, out);
             if conv.peer_typing {
                 ui.label(
                     RichText::new(format!("{} is typing…", contact.display_name()))
@@ -186,6 +187,7 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                 );
             }
         });
+    files_in(ui, &jid, contact.display_name(), out);
     // Read: the conversation is on screen in a focused window.
     let newest_in = conv.items.iter().rev().find_map(|i| match i {
         TimelineItem::Message {
@@ -224,7 +226,7 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         let r = ui
             .add(
                 TextEdit::singleline(&mut conv.draft)
-                    .desired_width(ui.available_width() - 70.0)
+                    .desired_width(ui.available_width() - 100.0)
                     .hint_text("Write a message"),
             )
             .labelled_by(l.id);
@@ -233,6 +235,13 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
             edit_last(conv);
         }
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui
+            .button("📎")
+            .on_hover_text("Send a file (or drop files here, or paste a picture)")
+            .clicked()
+        {
+            out.push(UiCommand::AttachFile { to: jid.clone() });
+        }
         let now = ui.input(|i| i.time);
         if (ui.button("Send").clicked() || enter) && !conv.draft.trim().is_empty() {
             let body = conv.draft.trim().to_string();
@@ -268,4 +277,87 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                 .request_repaint_after(std::time::Duration::from_secs_f64(TYPING_PAUSE_S));
         }
     });
+}
+
+/// Our files on their way: progress and Cancel, or why one failed.
+fn uploads(ui: &mut egui::Ui, jid: &str, uploads: &[Upload], out: &mut Vec<UiCommand>) {
+    for up in uploads {
+        ui.with_layout(Layout::top_down(Align::Max), |ui| {
+            ui.label(format!("📎 {}", up.name));
+            ui.horizontal(|ui| match &up.failed {
+                Some(why) => {
+                    ui.label(
+                        RichText::new(why)
+                            .small()
+                            .color(ui.visuals().error_fg_color),
+                    );
+                    if ui.small_button("Dismiss").clicked() {
+                        out.push(UiCommand::DismissUpload {
+                            peer: jid.to_string(),
+                            id: up.id.clone(),
+                        });
+                    }
+                }
+                None => {
+                    progress(ui, up.done, up.total);
+                    if ui.small_button("Cancel").clicked() {
+                        out.push(UiCommand::CancelTransfer { id: up.id.clone() });
+                    }
+                }
+            });
+        });
+    }
+}
+
+/// Files dropped on the window, or a picture pasted, go to this conversation; while
+/// files hover over it, it says so.
+fn files_in(ui: &mut egui::Ui, jid: &str, name: &str, out: &mut Vec<UiCommand>) {
+    let (hovering, dropped, pasted) = ui.input(|i| {
+        let pasted = i.events.iter().find_map(|e| match e {
+            egui::Event::PasteImage(img) => Some(img.clone()),
+            _ => None,
+        });
+        let dropped: Vec<std::path::PathBuf> = i
+            .raw
+            .dropped_files
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        (!i.raw.hovered_files.is_empty(), dropped, pasted)
+    });
+    if !dropped.is_empty() {
+        out.push(UiCommand::SendFiles {
+            to: jid.to_string(),
+            paths: dropped,
+        });
+    }
+    if let Some(img) = pasted {
+        let [width, height] = img.size;
+        out.push(UiCommand::SendPicture {
+            to: jid.to_string(),
+            width,
+            height,
+            rgba: img
+                .pixels
+                .iter()
+                .flat_map(|p| p.to_srgba_unmultiplied())
+                .collect(),
+        });
+    }
+    if hovering {
+        let rect = ui.max_rect();
+        let painter = ui.ctx().layer_painter(egui::LayerId::new(
+            egui::Order::Foreground,
+            egui::Id::unique("drop files"),
+        ));
+        painter.rect_filled(rect, 8.0, ui.visuals().extreme_bg_color.gamma_multiply(0.9));
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            format!("Drop to send to {name}"),
+            egui::FontId::proportional(20.0),
+            ui.visuals().strong_text_color(),
+        );
+    }
 }

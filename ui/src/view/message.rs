@@ -53,7 +53,7 @@ pub(crate) fn message_row(
                 let body = if m.extra.retracted {
                     ui.label(RichText::new("This message was retracted").italics().weak())
                 } else if let Some(f) = &m.extra.file {
-                    file_card(ui, f)
+                    file_card(ui, f, jid, m.id, out)
                 } else {
                     ui.add(egui::Label::new(m.body).wrap().sense(egui::Sense::click()))
                 };
@@ -141,14 +141,117 @@ pub(crate) fn message_row(
     });
 }
 
-/// A file: its name as a link the browser opens on a click (nothing is fetched
-/// before); an end-to-end encrypted one (aesgcm://) is named, not yet opened here.
-fn file_card(ui: &mut egui::Ui, f: &crate::model::FileLink) -> egui::Response {
-    if f.url.starts_with("aesgcm://") {
-        return ui.label(format!("📎 {} (encrypted file)", f.name));
+/// Pictures are shown at most this wide (the texture is at most as large).
+const PICTURE_WIDTH: f32 = 320.0;
+
+/// A file: a picture once fetched (a click opens it), otherwise a card with its
+/// name, size and what can be done: fetch (nothing is fetched before a click, but a
+/// contact's pictures), follow the progress and cancel, open, retry.
+fn file_card(
+    ui: &mut egui::Ui,
+    f: &crate::model::FileLink,
+    peer: &str,
+    id: &str,
+    out: &mut Vec<UiCommand>,
+) -> egui::Response {
+    use crate::model::FileState;
+    if let (Some(tex), FileState::Saved(path)) = (&f.picture, &f.state) {
+        let [w, h] = tex.0.size();
+        let scale = (PICTURE_WIDTH / w.max(1) as f32).min(1.0);
+        let size = egui::vec2(w as f32 * scale, h as f32 * scale);
+        let r = ui
+            .add(egui::Image::new((tex.0.id(), size)).sense(egui::Sense::click()))
+            .on_hover_text(format!("{} — click to open", f.name));
+        if r.clicked() {
+            out.push(UiCommand::OpenFile { path: path.clone() });
+        }
+        return r;
     }
-    ui.hyperlink_to(format!("📎 {}", f.name), &f.url)
-        .on_hover_text(&f.url)
+    let icon = if f.is_picture() { "🖼" } else { "📎" };
+    let size = f.size.map(size_words).map(|s| format!(" · {s}"));
+    let fetch = |preview: bool| UiCommand::FetchFile {
+        peer: peer.to_string(),
+        id: id.to_string(),
+        url: f.url.clone(),
+        preview,
+    };
+    egui::Frame::group(ui.style())
+        .show(ui, |ui| {
+            ui.set_max_width(PICTURE_WIDTH);
+            ui.label(format!("{icon} {}{}", f.name, size.unwrap_or_default()))
+                .on_hover_text(&f.url);
+            match &f.state {
+                FileState::Remote => {
+                    ui.horizontal(|ui| {
+                        if f.is_picture() && ui.button("Show picture").clicked() {
+                            out.push(fetch(true));
+                        }
+                        if ui.button("Download").clicked() {
+                            out.push(fetch(false));
+                        }
+                    });
+                }
+                FileState::Fetching { done, total } => {
+                    ui.horizontal(|ui| {
+                        progress(ui, *done, *total);
+                        if ui.small_button("Cancel").clicked() {
+                            out.push(UiCommand::CancelTransfer {
+                                id: format!("dl:{id}"),
+                            });
+                        }
+                    });
+                }
+                FileState::Saved(path) => {
+                    ui.horizontal(|ui| {
+                        if ui
+                            .button("Open")
+                            .on_hover_text(path.display().to_string())
+                            .clicked()
+                        {
+                            out.push(UiCommand::OpenFile { path: path.clone() });
+                        }
+                        if f.is_picture() && f.picture.is_none() {
+                            ui.label(RichText::new("no preview").small().weak());
+                        }
+                    });
+                }
+                FileState::Failed(why) => {
+                    ui.label(
+                        RichText::new(why)
+                            .small()
+                            .color(ui.visuals().error_fg_color),
+                    );
+                    if ui.small_button("Try again").clicked() {
+                        out.push(fetch(f.is_picture()));
+                    }
+                }
+            }
+        })
+        .response
+}
+
+/// A transfer's progress bar: a fraction when the size is known, bytes otherwise.
+pub(crate) fn progress(ui: &mut egui::Ui, done: u64, total: Option<u64>) {
+    let bar = match total.filter(|t| *t > 0) {
+        Some(t) => egui::ProgressBar::new(done as f32 / t as f32).text(format!(
+            "{} of {}",
+            size_words(done),
+            size_words(t)
+        )),
+        None => egui::ProgressBar::new(0.0)
+            .text(size_words(done))
+            .animate(true),
+    };
+    ui.add(bar.desired_width(180.0));
+}
+
+/// A size as people read it.
+pub fn size_words(n: u64) -> String {
+    match n {
+        n if n >= 1024 * 1024 => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+        n if n >= 1024 => format!("{} kB", n.div_ceil(1024)),
+        n => format!("{n} bytes"),
+    }
 }
 
 /// Our reactions with `emoji` added, or taken back if it was ours.
