@@ -29,20 +29,11 @@ async fn online(user: &User, device: &str) -> ClientHandle {
     c
 }
 
-fn slix_chat(user: &User, server: &Prosody) -> Proc {
-    let cmd = support::python_peer("chat/slix_chat.py", user, server);
-    let mut p = Proc::spawn_with_stdin(cmd);
-    p.wait_for("slixmpp ready", T, |v| v["event"] == "ready");
-    p
-}
+use support::chat::slix_chat;
 
 /// Sends a command to the slixmpp peer and returns the id it sent (if any).
 fn slix_do(p: &mut Proc, cmd: Value) -> Option<String> {
-    let tag = format!("t{}", p.seen.len());
-    let mut cmd = cmd;
-    cmd["tag"] = Value::from(tag.clone());
-    p.write_line(&cmd.to_string());
-    let sent = p.wait_for("slixmpp sent", T, |v| v["tag"] == tag.as_str());
+    let sent = support::chat::slix_do(p, cmd);
     assert_eq!(sent["event"], "sent", "{sent}");
     sent["id"].as_str().map(str::to_string)
 }

@@ -344,3 +344,66 @@ fn the_command_line_sends_and_fetches_an_encrypted_file() {
     assert!(!ok && err.contains("altered or its key is wrong"), "{err}");
     assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0);
 }
+
+/// Files both ways with a client not written here: slixmpp uploads with its own
+/// XEP-0363 plugin and sends the URL (body and OOB), Banter shows a file and fetches
+/// the same bytes; Banter uploads, slixmpp reads the URL from the body and the OOB
+/// element and fetches the same bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn files_both_ways_with_slixmpp() {
+    let server = Prosody::start_with_uploads(10 * MB);
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut slix = support::chat::slix_chat(&bob, &server);
+    let mut a = online(&alice, "pc").await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let (from_bob, bob_sha) = random_file(dir.path(), "report 2026.pdf", 700 * 1024);
+    let sent = support::chat::slix_do(
+        &mut slix,
+        serde_json::json!({"cmd": "upload", "to": alice.jid, "path": from_bob}),
+    );
+    let id = sent["id"].as_str().unwrap().to_string();
+    let got = next(
+        &mut a,
+        "bob's file",
+        |e| matches!(e, Event::Message { message } if message.id == id),
+    )
+    .await;
+    let Event::Message { message } = got else {
+        unreachable!()
+    };
+    let file = message.meta.file.expect("slixmpp's upload is a file");
+    assert_eq!(file.url, sent["url"].as_str().unwrap());
+    assert_eq!(file.name, "report 2026.pdf");
+    let downloads = tempfile::tempdir().unwrap();
+    a.send(Command::Download {
+        id: "d".into(),
+        peer: bob.jid.clone(),
+        url: file.url,
+        dir: downloads.path().to_path_buf(),
+        max_size: None,
+    });
+    let TransferState::Done { sha256, .. } = transfer_end(&mut a, "d").await else {
+        panic!("the download failed")
+    };
+    assert_eq!(sha256.as_deref(), Some(bob_sha.as_str()));
+
+    let (from_alice, alice_sha) = random_file(dir.path(), "cat.png", 300 * 1024);
+    a.send(Command::SendFile {
+        id: "to-bob".into(),
+        to: BareJid::new(&bob.jid).unwrap(),
+        path: from_alice,
+    });
+    let v = slix.wait_for("alice's file", T, |v| {
+        v["event"] == "message" && v["id"] == "to-bob"
+    });
+    let url = v["oob"].as_str().expect("the URL as OOB").to_string();
+    assert_eq!(v["body"], url.as_str(), "the URL is the body too");
+    let saved = dir.path().join("from alice");
+    let fetched = support::chat::slix_do(
+        &mut slix,
+        serde_json::json!({"cmd": "download", "url": url, "path": saved}),
+    );
+    assert_eq!(fetched["sha256"], alice_sha.as_str(), "{fetched}");
+}

@@ -16,6 +16,11 @@ stdin commands (one JSON object a line; "tag" is copied into the answer):
   {"cmd":"retract","to":JID,"id":ID}                    retracts our message ID
   {"cmd":"displayed","to":JID,"id":ID}                  says we showed message ID
   {"cmd":"set_avatar","png":BASE64}                     publishes our picture (XEP-0084)
+  {"cmd":"upload","to":JID,"path":P}                     uploads file P with slixmpp's XEP-0363
+                                                         plugin, sends its URL (body and OOB);
+                                                         "sent" carries the "url" too
+  {"cmd":"download","url":U,"path":P}                    GETs U (aiohttp, our CA) into P, then
+                                                         {"event":"downloaded","sha256":..,"size":..}
   {"cmd":"quit"}
   Each prints {"event":"sent","id":..} once written.
 
@@ -23,7 +28,7 @@ stdout events (one JSON object a line):
   {"event":"ready","jid":FULL}
   {"event":"message","from":..,"id":..,"type":..,"body":..|null,"markable":bool,
    "replace":ID|null,"reply":{"id","to","body"}|null,"reactions":{"id","values"}|null,
-   "retract":ID|null,"displayed":ID|null}   every 1:1 message stanza with any of these
+   "retract":ID|null,"displayed":ID|null,"oob":URL|null}   every 1:1 message stanza with any of these
   {"event":"avatar","from":BARE,"id":SHA1|null}   a contact's picture changed (XEP-0084)
   {"event":"error","message":..}
 """
@@ -33,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -78,7 +84,7 @@ class Peer(slixmpp.ClientXMPP):
         self.commands: asyncio.Queue = asyncio.Queue()
         self.done = asyncio.Event()
         for plugin in ("xep_0030", "xep_0060", "xep_0066", "xep_0084", "xep_0115", "xep_0163",
-                       "xep_0199", "xep_0308", "xep_0333", "xep_0334",
+                       "xep_0199", "xep_0308", "xep_0363", "xep_0333", "xep_0334",
                        "xep_0359", "xep_0424", "xep_0428", "xep_0444", "xep_0461"):
             self.register_plugin(plugin)
         self.add_event_handler("session_start", self.on_session_start)
@@ -110,7 +116,10 @@ class Peer(slixmpp.ClientXMPP):
             "type": msg["type"] or None, "body": msg["body"] or None,
             "markable": has(msg, "{urn:xmpp:chat-markers:0}markable"),
             "replace": None, "reply": None, "reactions": None, "retract": None, "displayed": None,
+            "oob": None,
         }
+        if has(msg, "{jabber:x:oob}x"):
+            report["oob"] = msg["oob"]["url"] or None
         if has(msg, "{urn:xmpp:message-correct:0}replace"):
             report["replace"] = msg["replace"]["id"]
         if has(msg, "{urn:xmpp:reply:0}reply"):
@@ -139,6 +148,12 @@ class Peer(slixmpp.ClientXMPP):
                 if cmd.get("cmd") == "set_avatar":
                     await self.set_avatar(cmd)
                     continue
+                if cmd.get("cmd") == "upload":
+                    await self.upload(cmd)
+                    continue
+                if cmd.get("cmd") == "download":
+                    await self.download(cmd)
+                    continue
                 self.run(cmd)
             except Exception as e:  # pylint: disable=broad-exception-caught
                 emit({"event": "error", "message": f"{cmd.get('cmd')}: {type(e).__name__}: {e}",
@@ -152,6 +167,30 @@ class Peer(slixmpp.ClientXMPP):
         await avatar.publish_avatar_metadata(
             items=[{"id": sha, "type": "image/png", "bytes": len(data)}])
         emit({"event": "sent", "id": sha, "tag": cmd.get("tag")})
+
+    async def upload(self, cmd: Dict[str, Any]) -> None:
+        # slixmpp finds the service, checks its limit, asks for a slot and PUTs the file.
+        url = await self["xep_0363"].upload_file(cmd["path"])
+        m = self.make_message(mto=JID(cmd["to"]), mbody=url, mtype="chat")
+        m["oob"]["url"] = url
+        m.send()
+        emit({"event": "sent", "id": m["id"], "url": url, "tag": cmd.get("tag")})
+
+    async def download(self, cmd: Dict[str, Any]) -> None:
+        import aiohttp  # pylint: disable=import-outside-toplevel
+        digest = hashlib.sha256()
+        size = 0
+        async with aiohttp.ClientSession() as session:
+            async with session.get(cmd["url"], ssl=self.ssl_context) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"GET answered {response.status}")
+                with open(cmd["path"], "wb") as f:
+                    async for chunk in response.content.iter_chunked(65536):
+                        digest.update(chunk)
+                        size += len(chunk)
+                        f.write(chunk)
+        emit({"event": "downloaded", "sha256": digest.hexdigest(), "size": size,
+              "tag": cmd.get("tag")})
 
     def run(self, cmd: Dict[str, Any]) -> None:
         name, to = cmd["cmd"], JID(cmd["to"])
@@ -220,6 +259,8 @@ def main() -> None:
     p.add_argument("--ca-file", required=True)
     p.add_argument("--resource", default="slix-" + secrets.token_hex(3))
     args = p.parse_args()
+    # slixmpp's upload plugin makes its own HTTPS session: it trusts the test CA this way.
+    os.environ["SSL_CERT_FILE"] = args.ca_file
     logging.basicConfig(level=logging.DEBUG if os.environ.get("SLIX_PEER_DEBUG") else logging.WARNING,
                         stream=sys.stderr)
     code = asyncio.run(amain(args))

@@ -7,9 +7,30 @@ use std::time::Duration;
 use banter::client::{self, ClientHandle, Command, Event};
 use banter::xmpp_parsers::jid::BareJid;
 
-use super::{next_event, User};
+use super::{next_event, Proc, Prosody, User};
+use serde_json::Value;
 
 const T: Duration = Duration::from_secs(30);
+
+/// The slixmpp chat peer (tests/chat/slix_chat.py) of `user`, signed in.
+pub fn slix_chat(user: &User, server: &Prosody) -> Proc {
+    let cmd = super::python_peer("chat/slix_chat.py", user, server);
+    let mut p = Proc::spawn_with_stdin(cmd);
+    p.wait_for("slixmpp ready", T, |v| v["event"] == "ready");
+    p
+}
+
+/// Sends a command to the slixmpp peer and returns its answer (`sent` and the id it
+/// sent, or what the command reports).
+pub fn slix_do(p: &mut Proc, cmd: Value) -> Value {
+    let tag = format!("t{}", p.seen.len());
+    let mut cmd = cmd;
+    cmd["tag"] = Value::from(tag.clone());
+    p.write_line(&cmd.to_string());
+    let answer = p.wait_for("slixmpp's answer", T, |v| v["tag"] == tag.as_str());
+    assert_ne!(answer["event"], "error", "{answer}");
+    answer
+}
 
 async fn online(user: &User) -> ClientHandle {
     let mut c = client::start(user.config("pc")).await.expect("login");
