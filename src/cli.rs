@@ -207,7 +207,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             file: Some(file),
             ..
         } => send_file(&args, &to, file).await,
-        Cmd::Download { url, dir } => download(&args, &url, dir).await,
+        Cmd::Download { url, dir, sha256 } => download(&args, &url, dir, sha256).await,
         Cmd::Send {
             to,
             body,

@@ -113,11 +113,33 @@ async fn a_5_mb_file_arrives_with_the_same_sha256() {
     let file = message.meta.file.clone().expect("a file, not a bare link");
     assert_eq!(file.url, url);
     assert_eq!(file.name, "holiday video.mp4");
-    assert_eq!(file.mime, Some("video/mp4"));
+    assert_eq!(file.mime.as_deref(), Some("video/mp4"));
+    // What it is, before fetching it (XEP-0446 metadata beside the URL).
+    assert_eq!(
+        (file.size, file.sha256.as_deref()),
+        (Some(5 * MB), Some(sha.as_str()))
+    );
     assert_eq!(
         message.body, url,
         "the URL is the body too, for clients without OOB"
     );
+
+    // A file that is not the one its sender described is not saved.
+    let elsewhere = tempfile::tempdir().unwrap();
+    b.send(Command::Download {
+        id: "d0".into(),
+        peer: alice.jid.clone(),
+        url: file.url.clone(),
+        dir: elsewhere.path().to_path_buf(),
+        max_size: None,
+        sha256: Some("00".repeat(32)),
+    });
+    let state = transfer_end(&mut b, "d0").await;
+    assert!(
+        matches!(&state, TransferState::Failed { reason } if reason.contains("not the one that was sent")),
+        "{state:?}"
+    );
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
 
     // He fetches it (a click): same bytes, under its own name.
     let downloads = tempfile::tempdir().unwrap();
@@ -127,6 +149,7 @@ async fn a_5_mb_file_arrives_with_the_same_sha256() {
         url: file.url.clone(),
         dir: downloads.path().to_path_buf(),
         max_size: None,
+        sha256: file.sha256.clone(),
     });
     let mut progressed = false;
     let end = loop {
@@ -167,6 +190,7 @@ async fn a_5_mb_file_arrives_with_the_same_sha256() {
         url: file.url,
         dir: downloads.path().to_path_buf(),
         max_size: None,
+        sha256: None,
     });
     let TransferState::Done { path: second, .. } = transfer_end(&mut b, "d2").await else {
         panic!("the second download failed")
@@ -310,6 +334,11 @@ fn the_command_line_sends_and_fetches_an_encrypted_file() {
     assert!(url.starts_with("aesgcm://127.0.0.1:"), "{v}");
     assert_eq!(v["file"]["name"], "scan.pdf");
     assert_eq!(v["file"]["mime"], "application/pdf");
+    // No metadata in clear beside an encrypted file (OMEMO 0.3 encrypts the body only).
+    assert!(
+        v["file"]["size"].is_null() && v["file"]["sha256"].is_null(),
+        "{v}"
+    );
     // What the server keeps is not the file: 16 bytes longer (the tag), other bytes.
     let stored = stored_files(&server);
     assert_eq!(stored.len(), 1);
@@ -383,6 +412,7 @@ async fn files_both_ways_with_slixmpp() {
         url: file.url,
         dir: downloads.path().to_path_buf(),
         max_size: None,
+        sha256: None,
     });
     let TransferState::Done { sha256, .. } = transfer_end(&mut a, "d").await else {
         panic!("the download failed")

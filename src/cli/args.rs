@@ -172,6 +172,10 @@ pub enum Cmd {
         url: String,
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Save it only if it is this file (the `sha256` its sender gave, as `listen
+        /// --json` prints it in `file`)
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
     },
     /// React to a message with emoji (XEP-0444): the whole set, replacing ours
     /// before; none removes our reactions. Exits 0 once the server acknowledged it

@@ -232,7 +232,12 @@ pub async fn send_file(args: &AccountArgs, to: &str, file: PathBuf) -> Result<()
 }
 
 /// Fetches `url` into `dir` (default: the downloads folder), printing progress.
-pub async fn download(args: &AccountArgs, url: &str, dir: Option<PathBuf>) -> Result<(), CliError> {
+pub async fn download(
+    args: &AccountArgs,
+    url: &str,
+    dir: Option<PathBuf>,
+    sha256: Option<String>,
+) -> Result<(), CliError> {
     let dir = match dir {
         Some(d) => d,
         None => directories::UserDirs::new()
@@ -241,7 +246,13 @@ pub async fn download(args: &AccountArgs, url: &str, dir: Option<PathBuf>) -> Re
             .ok_or_else(|| CliError("no downloads folder: use --dir".into()))?,
     };
     let progress = client::TransferProgress::default();
-    let work = client::download_file(args.ca_file.as_deref(), url, &dir, progress.clone());
+    let work = client::download_file(
+        args.ca_file.as_deref(),
+        url,
+        &dir,
+        sha256.as_deref(),
+        progress.clone(),
+    );
     tokio::pin!(work);
     let mut stop = crate::signals::StopSignals::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));

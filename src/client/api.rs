@@ -311,13 +311,15 @@ pub enum Command {
         path: PathBuf,
     },
     /// Fetch the file at `url` (one `peer` sent) into `dir`, if it is no larger than
-    /// `max_size` (when given): `Event::Transfer`s as transfer `id`.
+    /// `max_size` (when given) and, when `sha256` is given (its sender said it), only
+    /// if it is that file: `Event::Transfer`s as transfer `id`.
     Download {
         id: String,
         peer: String,
         url: String,
         dir: PathBuf,
         max_size: Option<u64>,
+        sha256: Option<String>,
     },
     /// Stop a file transfer (nothing of an upload stays on the server, nothing of a
     /// download on disk).

@@ -61,7 +61,8 @@ impl State {
                 url,
                 dir,
                 max_size,
-            } => self.download(id, peer, url, dir, max_size),
+                sha256,
+            } => self.download(id, peer, url, dir, (max_size, sha256)),
             Command::CancelTransfer { id } => self.cancel_transfer(&id),
             Command::AddContact { jid, name } => {
                 self.iq(

@@ -9,9 +9,9 @@
 
 use super::*;
 use crate::http::{HttpError, Progress, Web};
-use crate::xmpp::{aesgcm, oob, upload};
-pub(super) use download::fetch;
+use crate::xmpp::{aesgcm, oob, sfs, upload};
 pub use download::{download_file, Downloaded};
+pub(super) use download::{fetch, Expect};
 
 mod download;
 
@@ -97,12 +97,23 @@ struct Running {
     name: String,
 }
 
+/// A file on the server: its message goes now.
+#[derive(Debug)]
+pub(super) struct Sent {
+    to: BareJid,
+    url: String,
+    /// Encrypted (the URL holds the key): its message must be too.
+    sealed: bool,
+    /// What it is, for the receiver (plain files only).
+    meta: Option<sfs::FileMeta>,
+}
+
 /// A transfer task's end, back on the account task.
 #[derive(Debug)]
 pub(super) struct Ended {
     id: String,
     /// An upload that worked: the message to send.
-    sent: Option<(BareJid, String, bool)>,
+    sent: Option<Sent>,
 }
 
 fn size_words(n: u64) -> String {
@@ -345,23 +356,34 @@ impl State {
             let work = put(&web, &slot, &up, progress.clone());
             let result = report.while_running(&progress, work).await;
             let state = match &result {
-                Ok(()) => TransferState::Done {
+                Ok(sha256) => TransferState::Done {
                     size: up.size,
                     url: Some(slot.get.clone()),
                     path: None,
-                    sha256: None,
+                    sha256: sha256.clone(),
                 },
                 Err(reason) => TransferState::Failed {
                     reason: reason.clone(),
                 },
             };
             report.send(state);
-            let sent = result.ok().and_then(|()| {
+            let sent = result.ok().and_then(|sha256| {
                 let url = match &up.key {
                     Some(k) => aesgcm::url(&slot.get, k)?,
                     None => slot.get.clone(),
                 };
-                Some((up.to.clone(), url, up.key.is_some()))
+                let meta = up.key.is_none().then(|| sfs::FileMeta {
+                    name: Some(up.name.clone()),
+                    media_type: Some(up.mime.clone()),
+                    size: Some(up.size),
+                    sha256,
+                });
+                Some(Sent {
+                    to: up.to.clone(),
+                    url,
+                    sealed: up.key.is_some(),
+                    meta,
+                })
             });
             let _ = ended.send(Ended {
                 id: up.id.clone(),
@@ -380,15 +402,22 @@ impl State {
     /// A transfer task ended: an upload's message goes now.
     pub(super) fn on_transfer_ended(&mut self, e: Ended, out: &mut Vec<Stanza>) {
         self.transfers.running.remove(&e.id);
-        let Some((to, url, sealed)) = e.sent else {
+        let Some(Sent {
+            to,
+            url,
+            sealed,
+            meta,
+        }) = e.sent
+        else {
             return;
         };
         if sealed {
             // The URL holds the key: never in the clear.
             self.send_chat(e.id, to, url, vec![], amend::Seal::Must, out);
         } else {
-            let oob = oob::element(&url);
-            self.send_chat(e.id, to, url, vec![oob], amend::Seal::Plain, out);
+            let mut extra = vec![oob::element(&url)];
+            extra.extend(meta.map(|m| sfs::element(&url, &m)));
+            self.send_chat(e.id, to, url, extra, amend::Seal::Plain, out);
         }
     }
 
@@ -399,7 +428,7 @@ impl State {
         peer: String,
         url: String,
         dir: PathBuf,
-        max_size: Option<u64>,
+        (max_size, sha256): (Option<u64>, Option<String>),
     ) {
         let web = Web::new(self.trust.clone());
         let events = self.events.clone();
@@ -426,7 +455,11 @@ impl State {
                 name: &name,
                 total: None,
             };
-            let work = fetch(&web, &url, &dir, progress.clone(), max_size);
+            let expect = Expect {
+                max_size,
+                sha256: sha256.as_deref(),
+            };
+            let work = fetch(&web, &url, &dir, progress.clone(), expect);
             let state = match report.while_running(&progress, work).await {
                 Ok(d) => TransferState::Done {
                     size: d.size,
@@ -509,18 +542,18 @@ impl ProgressReport<'_> {
     }
 }
 
+/// PUTs the file (sealed first when it has a key); a plain file's SHA-256 (hex).
 async fn put(
     web: &Web,
     slot: &upload::Slot,
     up: &Outgoing,
     progress: Progress,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let said = |e: HttpError| format!("the upload failed: {e}");
+    let unreadable = |e: std::io::Error| format!("cannot read {}: {e}", up.path.display());
     match &up.key {
         Some(k) => {
-            let plain = tokio::fs::read(&up.path)
-                .await
-                .map_err(|e| format!("cannot read {}: {e}", up.path.display()))?;
+            let plain = tokio::fs::read(&up.path).await.map_err(unreadable)?;
             let key = k.clone();
             let sealed = tokio::task::spawn_blocking(move || aesgcm::seal(&plain, &key))
                 .await
@@ -538,17 +571,38 @@ async fn put(
                 progress,
             )
             .await
-            .map_err(said)
+            .map_err(said)?;
+            Ok(None)
         }
         None => {
-            let file = tokio::fs::File::open(&up.path)
+            let path = up.path.clone();
+            let sha256 = tokio::task::spawn_blocking(move || sha256_of(&path))
                 .await
-                .map_err(|e| format!("cannot read {}: {e}", up.path.display()))?;
+                .map_err(|e| e.to_string())?
+                .map_err(unreadable)?;
+            let file = tokio::fs::File::open(&up.path).await.map_err(unreadable)?;
             web.put(&slot.put, &slot.headers, &up.mime, file, up.size, progress)
                 .await
-                .map_err(said)
+                .map_err(said)?;
+            Ok(Some(sha256))
         }
     }
+}
+
+/// A file's SHA-256, hex.
+fn sha256_of(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut hash = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match f.read(&mut buf)? {
+            0 => break,
+            n => hash.update(buf.get(..n).unwrap_or_default()),
+        }
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

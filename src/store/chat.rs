@@ -102,13 +102,32 @@ pub(super) fn meta_of(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Mess
             to: r.get::<_, Option<String>>(at + 4).ok().flatten(),
         }),
         markable: r.get::<_, i64>(at + 5)? != 0,
-        file: r
-            .get::<_, Option<String>>(at + 6)?
-            .as_deref()
-            .and_then(oob::file_ref),
+        file: file_of(r, at + 6)?,
         reactions: Vec::new(),
         replaces: None,
     })
+}
+
+/// A stored message's file: its URL, and what its sender said of it.
+fn file_of(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<FileRef>> {
+    let Some(mut file) = r
+        .get::<_, Option<String>>(at)?
+        .as_deref()
+        .and_then(oob::file_ref)
+    else {
+        return Ok(None);
+    };
+    if let Some(name) = r.get::<_, Option<String>>(at + 1)? {
+        file.name = name;
+    }
+    if let Some(mime) = r.get::<_, Option<String>>(at + 2)? {
+        file.mime = Some(mime);
+    }
+    file.size = r
+        .get::<_, Option<i64>>(at + 3)?
+        .and_then(|s| u64::try_from(s).ok());
+    file.sha256 = r.get(at + 4)?;
+    Ok(Some(file))
 }
 
 impl Store {

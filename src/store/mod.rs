@@ -158,7 +158,11 @@ CREATE TABLE IF NOT EXISTS messages (
   reply_id TEXT,
   reply_to TEXT,
   markable INTEGER NOT NULL DEFAULT 0,
-  file_url TEXT
+  file_url TEXT,
+  file_name TEXT,
+  file_mime TEXT,
+  file_size INTEGER,
+  file_sha256 TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_stanza_id ON messages(account, stanza_id) WHERE stanza_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_peer ON messages(account, peer, seq);
@@ -214,6 +218,10 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         ("reply_to", "TEXT"),
         ("markable", "INTEGER NOT NULL DEFAULT 0"),
         ("file_url", "TEXT"),
+        ("file_name", "TEXT"),
+        ("file_mime", "TEXT"),
+        ("file_size", "INTEGER"),
+        ("file_sha256", "TEXT"),
     ] {
         let has = conn
             .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name=?1")?
@@ -255,7 +263,7 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
 }
 
 const MSG_COLS: &str =
-    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, edited, edit_id, retracted, reply_id, reply_to, markable, file_url";
+    "seq, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, edited, edit_id, retracted, reply_id, reply_to, markable, file_url, file_name, file_mime, file_size, file_sha256";
 
 /// One call in the call history.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -460,8 +468,8 @@ impl Store {
             return Ok(None);
         }
         self.conn.execute(
-            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, reply_id, reply_to, markable, file_url)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            "INSERT INTO messages(account, peer, direction, from_jid, to_jid, body, msg_id, origin_id, stanza_id, ts_ms, state, encryption, trust, reply_id, reply_to, markable, file_url, file_name, file_mime, file_size, file_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
             params![
                 account,
                 m.peer,
@@ -479,7 +487,15 @@ impl Store {
                 m.meta.reply_to.as_ref().map(|r| r.id.as_str()),
                 m.meta.reply_to.as_ref().and_then(|r| r.to.as_deref()),
                 m.meta.markable,
-                m.meta.file.as_ref().map(|f| f.url.as_str())
+                m.meta.file.as_ref().map(|f| f.url.as_str()),
+                m.meta.file.as_ref().map(|f| f.name.as_str()),
+                m.meta.file.as_ref().and_then(|f| f.mime.as_deref()),
+                m.meta
+                    .file
+                    .as_ref()
+                    .and_then(|f| f.size)
+                    .and_then(|s| i64::try_from(s).ok()),
+                m.meta.file.as_ref().and_then(|f| f.sha256.as_deref())
             ],
         )?;
         m.seq = self.conn.last_insert_rowid();

@@ -65,7 +65,7 @@ impl App {
                 Box::new(FileLink {
                     name: f.name.clone(),
                     url: f.url.clone(),
-                    mime: f.mime.map(str::to_string),
+                    mime: f.mime.clone(),
                     size: f.size,
                     ..Default::default()
                 })

@@ -144,7 +144,9 @@ impl App {
                 .and_then(|u| u.download_dir().map(|d| d.to_path_buf()))
                 .unwrap_or_else(|| self.data_dir.join("downloads"))
         };
+        let mut sha256 = None;
         self.with_file(peer, id, |f| {
+            sha256 = f.sha256.clone();
             f.state = FileState::Fetching {
                 done: 0,
                 total: f.size,
@@ -156,6 +158,7 @@ impl App {
             url,
             dir,
             max_size: max,
+            sha256,
         });
     }
 
@@ -199,7 +202,8 @@ impl App {
             .contacts
             .iter()
             .any(|c| c.jid == peer && c.in_roster);
-        if outgoing || contact {
+        let small = file.size.is_none_or(|s| s <= AUTO_PREVIEW_MAX);
+        if (outgoing || contact) && small {
             self.fetch_file(peer, id, file.url, true, Some(AUTO_PREVIEW_MAX));
         }
     }

@@ -34,6 +34,7 @@ pub mod reply;
 pub mod retract;
 pub mod roster;
 pub mod self_ping;
+pub mod sfs;
 pub mod tls;
 pub mod upload;
 pub mod version;

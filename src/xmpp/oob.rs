@@ -19,10 +19,12 @@ pub struct FileRef {
     /// The name to show and save it under: the URL's last path segment, decoded and
     /// made safe (no path separators, no leading dot).
     pub name: String,
-    /// Its type, guessed from the name (what a file manager would guess).
-    pub mime: Option<&'static str>,
-    /// Its size when known (a HEAD or the download said).
+    /// Its type: as its sender said (XEP-0446), or guessed from the name.
+    pub mime: Option<String>,
+    /// Its size, when its sender said (XEP-0446).
     pub size: Option<u64>,
+    /// Its SHA-256 (hex), when its sender said: a download is checked against it.
+    pub sha256: Option<String>,
 }
 
 /// `<x xmlns='jabber:x:oob'><url>…</url></x>`.
@@ -46,11 +48,20 @@ pub fn file_of(m: &Message, body: &str) -> Option<FileRef> {
         .find(|e| e.is("x", NS))
         .and_then(|x| x.get_child("url", NS))
         .map(|u| u.text());
-    match oob {
-        Some(url) if url.trim() == body => file_ref(body),
-        _ if body.starts_with("aesgcm://") => file_ref(body),
-        _ => None,
+    let mut file = match oob {
+        Some(url) if url.trim() == body => file_ref(body)?,
+        _ if body.starts_with("aesgcm://") => file_ref(body)?,
+        _ => return None,
+    };
+    if let Some(meta) = super::sfs::read(m, body) {
+        if let Some(name) = meta.name {
+            file.name = safe_name(&name);
+        }
+        file.mime = meta.media_type.or(file.mime);
+        file.size = meta.size;
+        file.sha256 = meta.sha256;
     }
+    Some(file)
 }
 
 /// A URL as a file, if its scheme is one files come by.
@@ -69,9 +80,10 @@ pub fn file_ref(url: &str) -> Option<FileRef> {
     let name = safe_name(&percent_decode(last));
     Some(FileRef {
         url: url.to_string(),
-        mime: mime_of(&name),
+        mime: mime_of(&name).map(str::to_string),
         name,
         size: None,
+        sha256: None,
     })
 }
 
@@ -176,7 +188,10 @@ mod tests {
         assert_eq!(file_of(&with_oob(url, "look"), "look"), None);
         // An encrypted message's file is its body alone (no OOB).
         let plain = super::super::chat::outgoing(&BareJid::new("bob@x").unwrap(), "1", enc);
-        assert_eq!(file_of(&plain, enc).unwrap().mime, Some("image/jpeg"));
+        assert_eq!(
+            file_of(&plain, enc).unwrap().mime.as_deref(),
+            Some("image/jpeg")
+        );
         let https = super::super::chat::outgoing(&BareJid::new("bob@x").unwrap(), "1", url);
         assert_eq!(file_of(&https, url), None);
         assert_eq!(safe_name("..."), "file");

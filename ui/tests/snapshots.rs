@@ -165,6 +165,7 @@ fn chat_model() -> Model {
                     url: "https://upload.example.org/x/Holiday%20photo.jpg".into(),
                     mime: Some("image/jpeg".into()),
                     size: Some(734_003),
+                    sha256: None,
                     state: FileState::Saved("/tmp/Holiday photo.jpg".into()),
                     picture: None,
                 })),

@@ -8,6 +8,13 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
 
+/// What a download must be: at most so large, and this file when its SHA-256 is known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expect<'a> {
+    pub max_size: Option<u64>,
+    pub sha256: Option<&'a str>,
+}
+
 /// What a download saved.
 #[derive(Debug, Clone)]
 pub struct Downloaded {
@@ -43,8 +50,9 @@ pub(in crate::client) async fn fetch(
     url: &str,
     dir: &Path,
     progress: Progress,
-    max_size: Option<u64>,
+    expect: Expect<'_>,
 ) -> Result<Downloaded, String> {
+    let max_size = expect.max_size;
     let file = oob::file_ref(url).ok_or_else(|| format!("not a file address: {url}"))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot use {}: {e}", dir.display()))?;
     let part = dir.join(format!(".{}.{:08x}.part", file.name, rand::random::<u32>()));
@@ -83,13 +91,22 @@ pub(in crate::client) async fn fetch(
             (out.size, out.hash.finalize().to_vec())
         }
     };
+    let digest = hex(&digest);
+    if let Some(want) = expect.sha256 {
+        if !want.eq_ignore_ascii_case(&digest) {
+            return Err(
+                "the file that came is not the one that was sent (its SHA-256 differs): it was not saved"
+                    .into(),
+            );
+        }
+    }
     let path = free_name(dir, &file.name);
     std::fs::rename(&part, &path).map_err(io)?;
     std::mem::forget(guard);
     Ok(Downloaded {
         path,
         size,
-        sha256: hex(&digest),
+        sha256: digest,
     })
 }
 
@@ -147,10 +164,15 @@ pub async fn download_file(
     ca_file: Option<&Path>,
     url: &str,
     dir: &Path,
+    sha256: Option<&str>,
     progress: Progress,
 ) -> Result<Downloaded, String> {
     let tls = tls::build(ca_file).map_err(|e| e.to_string())?;
-    fetch(&Web::new(tls.config), url, dir, progress, None).await
+    let expect = Expect {
+        max_size: None,
+        sha256,
+    };
+    fetch(&Web::new(tls.config), url, dir, progress, expect).await
 }
 
 #[cfg(test)]

@@ -23,8 +23,10 @@ pub struct FileLink {
     pub name: String,
     pub url: String,
     pub mime: Option<String>,
-    /// Its size, once known (fetched).
+    /// Its size, once known (its sender said, or fetched).
     pub size: Option<u64>,
+    /// Its SHA-256 as its sender said: what is fetched must be that file.
+    pub sha256: Option<String>,
     pub state: FileState,
     /// The picture, decoded small (off the UI thread) once fetched.
     pub picture: Option<super::VideoTexture>,
