@@ -14,8 +14,8 @@ use xmpp_parsers::presence::Presence;
 
 use crate::jingle::{jmi::Jmi, mapping, Jingle};
 use crate::xmpp::{
-    blocking, caps, carbons, chat, chatstates, correct, disco, extdisco, fallback, guard, mam,
-    markers, oob, presence, reactions, receipts, reply, retract, roster,
+    aesgcm, blocking, caps, carbons, chat, chatstates, correct, disco, extdisco, fallback, guard,
+    mam, markers, oob, presence, reactions, receipts, reply, retract, roster, upload,
 };
 
 /// Parses the bytes as one XML element (as a stanza arrives, in `jabber:client`).
@@ -142,6 +142,14 @@ pub fn message(data: &[u8]) {
                 "{}",
                 f.name
             );
+            if let Some(sha) = &f.sha256 {
+                assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()));
+            }
+            if let Some((https, key)) = aesgcm::parse(&f.url) {
+                assert!(https.starts_with("https://"));
+                assert!(matches!(key.iv.len(), 12 | 16));
+                let _ = aesgcm::open(body.as_bytes(), &key);
+            }
         }
         let shown = reply::shown_body(&m, &body);
         assert!(shown.chars().count() <= body.chars().count());
@@ -169,6 +177,16 @@ pub fn message(data: &[u8]) {
 pub fn roster_disco(data: &[u8]) {
     let Some(el) = element(data) else { return };
     let _ = roster::parse_items(&el);
+    assert!(disco::parse_items(&el).len() <= 64);
+    if let Some(s) = upload::service_of(own().into(), &el) {
+        let _ = s.max_size;
+    }
+    if let Some(slot) = upload::read_slot(&el) {
+        assert!(slot.put.starts_with("http") && slot.get.starts_with("http"));
+        assert!(slot.headers.iter().all(|(n, _)| {
+            ["authorization", "cookie", "expires"].contains(&n.to_ascii_lowercase().as_str())
+        }));
+    }
     if let Some((ids, features)) = disco::parse_info(&el) {
         let names: Vec<&str> = features.iter().map(String::as_str).collect();
         let _ = caps::ver_hash(&ids, &names, &[]);
@@ -190,5 +208,8 @@ pub fn roster_disco(data: &[u8]) {
     {
         let _ = roster::parse_items(&q);
         let _ = disco::parse_info(&q);
+        if let Some(slot) = upload::read_slot(&q) {
+            assert!(slot.put.starts_with("http") && slot.get.starts_with("http"));
+        }
     }
 }
