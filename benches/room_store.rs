@@ -41,6 +41,7 @@ fn main() {
             ts_ms: start_ms + (i as i64) * 97,
             body: format!("message {i}: a line of ordinary length for a busy room"),
             private: None,
+            meta: Default::default(),
         };
         let t = Instant::now();
         let new = store
@@ -60,6 +61,7 @@ fn main() {
         ts_ms: start_ms,
         body: "message 0".into(),
         private: None,
+        meta: Default::default(),
     };
     assert!(store
         .insert_room_message(ACCOUNT, "sid-000000", &copy)

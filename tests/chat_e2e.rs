@@ -42,6 +42,59 @@ fn slix_saw(p: &mut Proc, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     p.wait_for(what, T, |v| v["event"] == "message" && pred(v))
 }
 
+/// Alice adds Bob (slixmpp, which accepts and asks back) and accepts: contacts both
+/// ways, presences flow.
+async fn contacts_both_ways(a: &mut ClientHandle, bob: &User) {
+    a.send(Command::AddContact {
+        jid: BareJid::new(&bob.jid).unwrap(),
+        name: Some("Bob".into()),
+    });
+    next(a, "bob asks back", |e| {
+        matches!(e, Event::SubscriptionRequest { .. })
+    })
+    .await;
+    a.send(Command::AnswerSubscription {
+        jid: BareJid::new(&bob.jid).unwrap(),
+        accept: true,
+    });
+    next(
+        a,
+        "subscribed both ways",
+        |e| matches!(e, Event::ContactChanged { contact } if contact.subscription == "both"),
+    )
+    .await;
+}
+
+/// slixmpp publishes a picture for Bob (`how`: its command, XEP-0084 or XEP-0153);
+/// it reaches Alice as Bob's, the same bytes under their SHA-1.
+async fn bob_picture_arrives(a: &mut ClientHandle, bob: &User, slix: &mut Proc, how: &str) {
+    let mut png = Vec::new();
+    image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 200]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
+    let sha = slix_do(slix, serde_json::json!({"cmd": how, "png": b64})).unwrap();
+    let ev = next(
+        a,
+        "bob's picture",
+        |e| matches!(e, Event::Avatar { jid, path: Some(_) } if *jid == bob.jid),
+    )
+    .await;
+    let Event::Avatar {
+        path: Some(path), ..
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert!(path.ends_with(&sha), "{path:?} for {sha}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        png,
+        "the picture as Bob published it"
+    );
+}
+
 async fn history(c: &mut ClientHandle, peer: &str) -> Vec<banter::client::StoredMessage> {
     c.send(Command::LoadHistory {
         peer: BareJid::new(peer).unwrap(),
@@ -620,56 +673,10 @@ async fn avatars_both_ways_with_slixmpp() {
     let bob = server.user("bob");
     let mut bob_slix = slix_chat(&bob, &server);
     let mut a = online(&alice, "pc").await;
-    // Contacts both ways (slixmpp accepts and asks back).
-    a.send(Command::AddContact {
-        jid: BareJid::new(&bob.jid).unwrap(),
-        name: Some("Bob".into()),
-    });
-    next(&mut a, "bob asks back", |e| {
-        matches!(e, Event::SubscriptionRequest { .. })
-    })
-    .await;
-    a.send(Command::AnswerSubscription {
-        jid: BareJid::new(&bob.jid).unwrap(),
-        accept: true,
-    });
-    next(
-        &mut a,
-        "subscribed both ways",
-        |e| matches!(e, Event::ContactChanged { contact } if contact.subscription == "both"),
-    )
-    .await;
+    contacts_both_ways(&mut a, &bob).await;
 
     // Bob's picture.
-    let mut png = Vec::new();
-    image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 200]))
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
-    let sha = slix_do(
-        &mut bob_slix,
-        serde_json::json!({"cmd": "set_avatar", "png": b64}),
-    )
-    .unwrap();
-    let ev = next(
-        &mut a,
-        "bob's picture",
-        |e| matches!(e, Event::Avatar { jid, path: Some(_) } if *jid == bob.jid),
-    )
-    .await;
-    let Event::Avatar {
-        path: Some(path), ..
-    } = ev
-    else {
-        unreachable!()
-    };
-    assert!(path.ends_with(&sha), "{path:?} for {sha}");
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        png,
-        "the picture as Bob published it"
-    );
+    bob_picture_arrives(&mut a, &bob, &mut bob_slix, "set_avatar").await;
 
     // Alice's, from a 300x200 picture file.
     let dir = tempfile::tempdir().unwrap();
@@ -691,4 +698,112 @@ async fn avatars_both_ways_with_slixmpp() {
     assert_eq!(seen["id"], hash.as_str());
     a.shutdown().await;
     bob_slix.write_line(r#"{"cmd":"quit"}"#);
+}
+
+/// XEP-0153, the fallback for clients without XEP-0084: slixmpp puts its picture in
+/// its vCard only and its hash in its presence; Banter fetches the vCard, checks the
+/// picture against the hash and shows it as Bob's picture.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vcard_picture_becomes_the_contacts_picture() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let mut bob_slix = slix_chat(&bob, &server);
+    let mut a = online(&alice, "pc").await;
+    contacts_both_ways(&mut a, &bob).await;
+    bob_picture_arrives(&mut a, &bob, &mut bob_slix, "set_vcard_avatar").await;
+    a.shutdown().await;
+}
+
+/// A correction or retraction the server cannot deliver (the account is gone) is
+/// said as failed, like a message, and not sent again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_amend_that_bounces_is_said_as_failed() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let mut a = online(&alice, "pc").await;
+    let ghost = BareJid::new(&format!("ghost@{}", support::DOMAIN)).unwrap();
+    a.send(Command::SendMessage {
+        id: "m1".into(),
+        to: ghost.clone(),
+        body: "anyone there?".into(),
+    });
+    next(
+        &mut a,
+        "the message bounces",
+        |e| matches!(e, Event::MessageFailed { id, .. } if id == "m1"),
+    )
+    .await;
+    a.send(Command::Retract {
+        id: "m1-gone".into(),
+        to: ghost,
+        of: "m1".into(),
+    });
+    let failed = next(
+        &mut a,
+        "the retraction bounces",
+        |e| matches!(e, Event::MessageFailed { id, .. } if id == "m1-gone"),
+    )
+    .await;
+    let Event::MessageFailed { error, .. } = failed else {
+        unreachable!()
+    };
+    assert!(error.contains("could not deliver"), "{error}");
+    a.shutdown().await;
+}
+
+/// A retraction sent right after an encrypted message (which waits for the peer's
+/// devices and keys the first time) does not overtake it: Bob gets the message, then
+/// its retraction, and keeps a tombstone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retraction_does_not_overtake_its_encrypted_message() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let with_omemo = |u: &User| {
+        let mut c = u.config("pc");
+        c.omemo = true;
+        c
+    };
+    let mut b = client::start(with_omemo(&bob)).await.expect("login");
+    next(&mut b, "bob's device", |e| {
+        matches!(e, Event::OmemoReady { .. })
+    })
+    .await;
+    let mut a = client::start(with_omemo(&alice)).await.expect("login");
+    next(&mut a, "alice's device", |e| {
+        matches!(e, Event::OmemoReady { .. })
+    })
+    .await;
+    let to_bob = BareJid::new(&bob.jid).unwrap();
+    a.send(Command::SendMessage {
+        id: "secret".into(),
+        to: to_bob.clone(),
+        body: "oops, wrong chat".into(),
+    });
+    a.send(Command::Retract {
+        id: "secret-gone".into(),
+        to: to_bob,
+        of: "secret".into(),
+    });
+    let first = next(&mut b, "alice's message", |e| {
+        matches!(e, Event::Message { .. } | Event::MessageRetracted { .. })
+    })
+    .await;
+    assert!(
+        matches!(&first, Event::Message { message } if message.id == "secret"
+            && message.encryption.as_deref() == Some("omemo")),
+        "the retraction came first: {first:?}"
+    );
+    next(
+        &mut b,
+        "its retraction",
+        |e| matches!(e, Event::MessageRetracted { id, .. } if id == "secret"),
+    )
+    .await;
+    let kept = history(&mut b, &alice.jid).await;
+    let m = kept.iter().find(|m| m.id == "secret").unwrap();
+    assert!(m.meta.retracted && m.body.is_empty(), "{m:?}");
+    a.shutdown().await;
+    b.shutdown().await;
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use banter::client::{self, ClientHandle, Command, Event};
 use banter::xmpp_parsers::jid::BareJid;
+use support::rooms::{join, slix};
 use support::{Proc, Prosody, User, MUC};
 
 const T: Duration = Duration::from_secs(60);
@@ -18,30 +19,6 @@ async fn online(user: &User) -> ClientHandle {
     })
     .await;
     c
-}
-
-async fn join(c: &mut ClientHandle, room: &BareJid, nick: &str) {
-    c.send(Command::JoinRoom {
-        room: room.clone(),
-        nick: nick.into(),
-        password: None,
-    });
-    support::next_event(
-        c,
-        "joined",
-        T,
-        |e| matches!(e, Event::RoomJoined { nick: n, .. } if n == nick),
-    )
-    .await;
-}
-
-/// slixmpp as `user`, joined to `room` as `nick`.
-fn slix(user: &User, server: &Prosody, room: &BareJid, nick: &str) -> Proc {
-    let mut cmd = support::python_peer("muc/slix_room.py", user, server);
-    cmd.args(["--room", room.as_str(), "--nick", nick]);
-    let mut p = Proc::spawn_with_stdin(cmd);
-    p.wait_for("slixmpp joined", T, |v| v["event"] == "joined");
-    p
 }
 
 fn room_message(e: &Event, from: &str, text: &str) -> bool {

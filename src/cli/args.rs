@@ -339,7 +339,8 @@ pub enum AccountVerb {
 #[derive(clap::Args, Debug)]
 pub struct RoomOptions {
     /// Whom: the JID to invite; the nick (or JID) to kick, ban, voice, mute,
-    /// make member/admin/owner, or revoke
+    /// make member/admin/owner, or revoke. For react and retract: the message's
+    /// id (the room's, as `stanza_id` in events)
     pub target: Option<String>,
     /// Your nickname in the room (default: your account's name)
     #[arg(long)]
@@ -353,6 +354,20 @@ pub struct RoomOptions {
     /// Send privately to this occupant's nick (send)
     #[arg(long)]
     pub to: Option<String>,
+    /// Correct our message with this id instead (send; XEP-0308): its text becomes
+    /// --body
+    #[arg(long, value_name = "ID")]
+    pub correct: Option<String>,
+    /// Answer the message with this id (send; the room's id, as `stanza_id` in
+    /// events; XEP-0461), quoting it
+    #[arg(long, value_name = "ID")]
+    pub reply_to: Option<String>,
+    /// Send this file (send; XEP-0363 upload through your server)
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// An emoji of our reactions (react; repeat it for more, none takes ours back)
+    #[arg(long = "emoji", value_name = "EMOJI")]
+    pub reactions: Vec<String>,
     /// Why (invite, kick, ban, destroy)
     #[arg(long)]
     pub reason: Option<String>,
@@ -389,8 +404,14 @@ pub struct RoomOptions {
 pub enum RoomVerb {
     /// Join and stay, printing the room's events
     Join,
-    /// Join, send one message (--body; --to NICK: privately), and leave once sent
+    /// Join, send one message (--body; --to NICK: privately; --correct ID, --reply-to
+    /// ID, --file PATH), and leave once the room has it
     Send,
+    /// React to a message (its id; --emoji, repeated: our whole set), once the room
+    /// has it (XEP-0444)
+    React,
+    /// Retract our message (its id), once the room has it (XEP-0424)
+    Retract,
     /// Create the room configured as asked, then leave (a --persistent room stays)
     Create,
     /// Set the room's subject (--body), once the room has it

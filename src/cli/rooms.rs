@@ -34,20 +34,43 @@ fn the_command(
             CliError(format!("whom? e.g. banter room {verb:?} ROOM WHO").to_lowercase())
         })
     };
+    let (to, id) = (room.clone(), id.to_string());
     Ok(Some(match verb {
+        RoomVerb::Send if opts.file.is_some() => Command::SendFile {
+            id,
+            to,
+            path: opts.file.clone().unwrap_or_default(),
+        },
+        RoomVerb::React => Command::React {
+            id,
+            to,
+            of: target()?,
+            reactions: opts.reactions.clone(),
+        },
+        RoomVerb::Retract => Command::Retract {
+            id,
+            to,
+            of: target()?,
+        },
         RoomVerb::Send => {
             let body = opts.body.clone().ok_or_else(|| {
                 CliError("what to send? e.g. banter room send ROOM --body hello".into())
             })?;
+            if let Some(of) = opts.correct.clone() {
+                return Ok(Some(Command::CorrectMessage { id, to, of, body }));
+            }
+            if let Some(of) = opts.reply_to.clone() {
+                return Ok(Some(Command::Reply { id, to, of, body }));
+            }
             match &opts.to {
                 Some(nick) => Command::SendRoomPrivate {
-                    id: id.into(),
+                    id,
                     room: room.clone(),
                     nick: nick.clone(),
                     body,
                 },
                 None => Command::SendRoomMessage {
-                    id: id.into(),
+                    id,
                     room: room.clone(),
                     body,
                 },
@@ -111,6 +134,25 @@ fn done(
         }
         // Everything but join waits for one answer; an error is the answer.
         Event::Error { message } if verb != RoomVerb::Join => Some(Err(CliError(message.clone()))),
+        // The room sends our amends back too: applied, they are done.
+        Event::RoomMessageCorrected { room: r, .. }
+            if verb == RoomVerb::Send && opts.correct.is_some() && ours(r) =>
+        {
+            Some(Ok(()))
+        }
+        Event::RoomReactions {
+            room: r, id: of, ..
+        } if verb == RoomVerb::React && ours(r) && opts.target.as_ref() == Some(of) => Some(Ok(())),
+        Event::RoomMessageRetracted {
+            room: r, id: of, ..
+        } if verb == RoomVerb::Retract && ours(r) && opts.target.as_ref() == Some(of) => {
+            Some(Ok(()))
+        }
+        Event::Transfer {
+            id: t,
+            state: client::TransferState::Failed { reason },
+            ..
+        } if t == id => Some(Err(CliError(reason.clone()))),
         // The room sends our message back to us too: it has it.
         Event::RoomMessage {
             room: r,
@@ -306,6 +348,18 @@ pub fn room_line(ev: &Event) -> Option<String> {
         Event::RoomMessage {
             room, nick, body, ..
         } => format!("[{room}] {nick}: {body}"),
+        Event::RoomMessageCorrected {
+            room, nick, body, ..
+        } => format!("[{room}] {nick} (edited): {body}"),
+        Event::RoomMessageRetracted { room, nick, id } => {
+            format!("[{room}] {nick} retracted message {id}")
+        }
+        Event::RoomReactions {
+            room,
+            nick,
+            id,
+            reactions,
+        } => format!("[{room}] {nick} reacts to {id}: {}", reactions.join(" ")),
         Event::RoomPrivateMessage {
             room,
             nick,

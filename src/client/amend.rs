@@ -51,6 +51,22 @@ impl Amends {
         self.0.iter().any(|(i, _)| i == id)
     }
 
+    /// To whom amend `id` went (for a bounce: only they, or a server, may say it failed).
+    pub(super) fn peer_of(&self, id: &str) -> Option<BareJid> {
+        self.0
+            .iter()
+            .find(|(i, _)| i == id)
+            .and_then(|(_, p)| match p {
+                Pending::Plain(m) => m.to.as_ref().map(|t| t.to_bare()),
+                Pending::Chat { to, .. } => Some(to.clone()),
+            })
+    }
+
+    /// Amend `id` bounced: it is not sent again.
+    pub(super) fn bounced(&mut self, id: &str) -> bool {
+        self.confirm(id)
+    }
+
     fn confirm(&mut self, id: &str) -> bool {
         let before = self.0.len();
         self.0.retain(|(i, _)| i != id);
@@ -304,9 +320,14 @@ impl State {
         out.push(markers::displayed(peer, &last).into());
     }
 
+    /// Kept until confirmed; sent after any message to the same peer that still
+    /// waits to be encrypted (a retraction must not arrive before its message).
     fn send_amend(&mut self, id: &str, m: Message, out: &mut Vec<Stanza>) {
         self.amends.keep(id, Pending::Plain(m.clone()));
-        out.push(m.into());
+        match m.to.as_ref().map(|t| t.to_bare()) {
+            Some(to) => self.send_in_order(&to, m, out),
+            None => out.push(m.into()),
+        }
     }
 
     /// The server confirmed amend `id` (false: it is none of ours).

@@ -39,7 +39,10 @@ impl State {
         if show == Show::Unavailable {
             self.features.remove(&from.to_string());
             self.clients.remove(&from.to_string());
-        } else if self.wants_features_of(&from) {
+            return;
+        }
+        self.on_vcard_photo(&p, out);
+        if self.wants_features_of(&from) {
             self.learn_caps(&p, from, out);
         }
     }

@@ -4,11 +4,16 @@
 //! prepared (`avatar_png`: cropped and scaled, never decoded on the account task).
 
 use super::*;
-use crate::xmpp::avatar;
+use crate::xmpp::{avatar, vcard};
 
 /// Store key: a contact's current picture (its SHA-1).
 fn meta_key(jid: &BareJid) -> String {
     format!("avatar:{jid}")
+}
+
+/// Store key: where a contact's picture comes from ("pep" wins over "vcard").
+fn source_key(jid: &BareJid) -> String {
+    format!("avatar-src:{jid}")
 }
 
 /// A picture file made ready to publish: cropped to a square around its centre,
@@ -58,6 +63,8 @@ impl State {
         let Some((owner, info)) = avatar::metadata_event(m) else {
             return false;
         };
+        // A contact who publishes over PEP is read there from now on, not from vCards.
+        self.set_avatar_source(&owner, "pep");
         let Some(info) = info else {
             if let Err(e) = self
                 .store
@@ -94,15 +101,107 @@ impl State {
             tracing::info!(%jid, %id, "an avatar that could not be fetched or was not what it said");
             return;
         };
+        if self.keep_avatar(&jid, &id, &bytes) {
+            self.avatar_known(&jid, &id);
+        }
+    }
+
+    fn set_avatar_source(&self, jid: &BareJid, source: &str) {
+        if let Err(e) = self
+            .store
+            .set_meta(self.own.as_str(), &source_key(jid), source)
+        {
+            self.store_err(e);
+        }
+    }
+
+    /// XEP-0153: a contact's presence names their vCard picture. Followed unless they
+    /// publish over PEP (XEP-0084), which is fresher where both are.
+    pub(super) fn on_vcard_photo(&mut self, p: &Presence, out: &mut Vec<Stanza>) {
+        let Some(owner) = p.from.as_ref().map(|f| f.to_bare()) else {
+            return;
+        };
+        if owner == self.own {
+            return;
+        }
+        let Some(photo) = vcard::photo_of(p) else {
+            return;
+        };
+        let own = self.own.to_string();
+        let source = self
+            .store
+            .get_meta(&own, &source_key(&owner))
+            .ok()
+            .flatten();
+        if source.as_deref() == Some("pep") {
+            return;
+        }
+        let current = self
+            .store
+            .get_meta(&own, &meta_key(&owner))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let Some(hash) = photo else {
+            if !current.is_empty() {
+                if let Err(e) = self.store.set_meta(&own, &meta_key(&owner), "") {
+                    self.store_err(e);
+                }
+                self.emit(Event::Avatar {
+                    jid: owner.to_string(),
+                    path: None,
+                });
+            }
+            return;
+        };
+        if hash == current {
+            return;
+        }
+        if self.avatar_dir().join(&hash).exists() {
+            self.set_avatar_source(&owner, "vcard");
+            return self.avatar_known(&owner, &hash);
+        }
+        let asked = self
+            .pending_iqs
+            .values()
+            .any(|(p, _)| matches!(p, IqPurpose::VcardPhoto { id, .. } if *id == hash));
+        if !asked {
+            let jid = owner.clone();
+            self.iq(
+                IqPurpose::VcardPhoto {
+                    jid: owner,
+                    id: hash,
+                },
+                |id| vcard::fetch(id, &jid),
+                out,
+            );
+        }
+    }
+
+    /// A contact's vCard came (or `None`: it did not) for picture `id`.
+    pub(super) fn on_vcard(&mut self, jid: BareJid, id: String, answer: Option<&Element>) {
+        let Some(bytes) = answer.and_then(|a| vcard::read_photo(a, &id)) else {
+            tracing::info!(%jid, %id, "a vCard picture that could not be fetched or was not what it said");
+            return;
+        };
+        if self.keep_avatar(&jid, &id, &bytes) {
+            self.set_avatar_source(&jid, "vcard");
+            self.avatar_known(&jid, &id);
+        }
+    }
+
+    /// Keeps a picture on disk under its SHA-1; false (said) when it cannot.
+    fn keep_avatar(&self, jid: &BareJid, id: &str, bytes: &[u8]) -> bool {
         let dir = self.avatar_dir();
         let written =
-            std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(&id), bytes));
+            std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(dir.join(id), bytes));
         if let Err(e) = written {
-            return self.emit(Event::Error {
+            self.emit(Event::Error {
                 message: format!("could not keep {jid}'s picture in {}: {e}", dir.display()),
             });
+            return false;
         }
-        self.avatar_known(&jid, &id);
+        true
     }
 
     fn avatar_known(&mut self, jid: &BareJid, id: &str) {

@@ -42,6 +42,32 @@ impl State {
             Command::SendPlain { id, to, body } => {
                 self.send_chat(id, to, body, vec![], amend::Seal::Plain, out)
             }
+            // In a room: the room's own way (groupchat, by the room's ids).
+            Command::CorrectMessage { id, to, of, body } if self.rooms.contains_key(&to) => {
+                if self.in_room(&to) {
+                    self.room_correct(&id, &to, &of, &body, out)
+                }
+            }
+            Command::Reply { id, to, of, body } if self.rooms.contains_key(&to) => {
+                if self.in_room(&to) {
+                    self.room_reply(&id, &to, &of, &body, out)
+                }
+            }
+            Command::Retract { id, to, of } if self.rooms.contains_key(&to) => {
+                if self.in_room(&to) {
+                    self.room_retract(&id, &to, &of, out)
+                }
+            }
+            Command::React {
+                id,
+                to,
+                of,
+                reactions,
+            } if self.rooms.contains_key(&to) => {
+                if self.in_room(&to) {
+                    self.room_react(&id, &to, &of, &reactions, out)
+                }
+            }
             Command::CorrectMessage { id, to, of, body } => self.correct(id, to, of, body, out),
             Command::Reply { id, to, of, body } => self.reply(id, to, of, body, out),
             Command::Retract { id, to, of } => self.retract(id, to, of, out),

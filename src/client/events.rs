@@ -357,6 +357,34 @@ pub enum Event {
         body: String,
         ts_ms: i64,
         from_archive: bool,
+        /// The room's id for it (XEP-0359): what retractions, reactions and replies
+        /// name it by.
+        stanza_id: Option<String>,
+        /// What it answers, its file (edited, retracted and reactions come later, as
+        /// their own events, and with kept history).
+        #[serde(flatten)]
+        meta: crate::store::MessageMeta,
+    },
+    /// `nick` corrected their room message `id` (the room's id for it): its text is
+    /// `body` now (XEP-0308).
+    RoomMessageCorrected {
+        room: String,
+        id: String,
+        nick: String,
+        body: String,
+    },
+    /// `nick` retracted their room message `id` (XEP-0424): a tombstone now.
+    RoomMessageRetracted {
+        room: String,
+        id: String,
+        nick: String,
+    },
+    /// `nick`'s reactions to room message `id` are now these (XEP-0444; empty: none).
+    RoomReactions {
+        room: String,
+        id: String,
+        nick: String,
+        reactions: Vec<String>,
     },
     /// A room's subject, and who set it.
     RoomSubject {

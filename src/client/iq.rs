@@ -49,6 +49,11 @@ pub(super) enum IqPurpose {
     AvatarMetadata {
         id: String,
     },
+    /// A contact's vCard, for its picture `id` (XEP-0153).
+    VcardPhoto {
+        jid: BareJid,
+        id: String,
+    },
     /// The blocklist (XEP-0191), and a change of it.
     Blocklist,
     Block {
@@ -168,6 +173,7 @@ impl State {
                         self.on_upload_slot(*up, Err(why))
                     }
                     IqPurpose::AvatarData { jid, id } => self.on_avatar_data(jid, id, None),
+                    IqPurpose::VcardPhoto { jid, id } => self.on_vcard(jid, id, None),
                     IqPurpose::AvatarPublished { .. } | IqPurpose::AvatarMetadata { .. } => self
                         .emit(Event::Error {
                             message: format!(
@@ -241,6 +247,7 @@ impl State {
             }
             IqPurpose::Blocklist => self.on_blocklist(payload.as_ref()),
             IqPurpose::AvatarData { jid, id } => self.on_avatar_data(jid, id, payload.as_ref()),
+            IqPurpose::VcardPhoto { jid, id } => self.on_vcard(jid, id, payload.as_ref()),
             IqPurpose::AvatarPublished { png, width, height } => {
                 self.avatar_data_published(png, width, height, out)
             }

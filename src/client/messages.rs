@@ -146,6 +146,7 @@ impl State {
                     .find(|e| e.name() == "error")
                     .and_then(|e| e.children().next().map(|c| c.name().to_string()))
                     .unwrap_or_else(|| "error".into());
+                self.amends.bounced(&id.0);
                 self.emit(Event::MessageFailed {
                     id: id.0.clone(),
                     error: format!("the server could not deliver it: {text}"),
@@ -272,8 +273,13 @@ impl State {
 
     /// Whether `from` (the recipient, its server, or ours) may report on our message `id`.
     pub(super) fn may_speak_for(&self, id: &str, from: &Jid) -> bool {
-        let Ok(Some(peer)) = self.store.outgoing_peer(self.own.as_str(), id) else {
-            return false;
+        let peer = match self.store.outgoing_peer(self.own.as_str(), id) {
+            Ok(Some(peer)) => peer,
+            // A correction, reaction or retraction of ours (not kept as a message).
+            _ => match self.amends.peer_of(id) {
+                Some(peer) => peer.to_string(),
+                None => return false,
+            },
         };
         let bare = from.to_bare();
         let domain = from.domain().as_str();

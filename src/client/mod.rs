@@ -316,13 +316,17 @@ pub use report::{call_of, now_ms, CallReport};
 // from: front ends take them from here.
 pub use crate::rooms::Occupant;
 pub use crate::store::CallRecord;
-pub use crate::store::{AccountRow, Direction, MessageState, StoredMessage, StoredRoomMessage};
+pub use crate::store::{
+    AccountRow, Direction, MessageMeta, MessageState, ReactionCount, StoredMessage,
+    StoredRoomMessage,
+};
 pub use crate::xmpp::bookmarks::Bookmark;
 pub use crate::xmpp::connect::{parse_server, Target};
 pub use crate::xmpp::muc::admin::ListedRoom;
 pub use crate::xmpp::muc::admin::{Change, RoomConfig};
 pub use crate::xmpp::oob::{file_ref, FileRef};
 pub use crate::xmpp::presence::Show;
+pub use crate::xmpp::reply::Reply;
 pub use avatars::{avatar_hash, avatar_png};
 pub use local::TryLocally;
 pub use preview::{picture_preview, Preview};

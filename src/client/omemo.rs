@@ -41,6 +41,8 @@ struct Queued {
     /// Elements beside the encrypted body (a correction's `<replace>`, a reply's
     /// `<reply>` and its fallback marker): they say nothing secret.
     extra: Vec<Element>,
+    /// A retraction or reactions: sent as is once nothing before it to the peer waits.
+    plain: Option<Message>,
 }
 
 /// The account's OMEMO, and what is on its way.
@@ -260,9 +262,24 @@ impl State {
             to: to.clone(),
             body: body.to_string(),
             extra,
+            plain: None,
         });
         self.omemo_flush(out);
         true
+    }
+
+    /// Sends `m` as is to `to`, after what waits to be encrypted to them (if anything).
+    pub(super) fn send_in_order(&mut self, to: &BareJid, m: Message, out: &mut Vec<Stanza>) {
+        if !self.omemo.queue.iter().any(|q| q.to == *to) {
+            return out.push(m.into());
+        }
+        self.omemo.queue.push(Queued {
+            id: m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
+            to: to.clone(),
+            body: String::new(),
+            extra: Vec::new(),
+            plain: Some(m),
+        });
     }
 
     /// A message from `peer`'s `device` did not decrypt: its session is broken (or
@@ -331,8 +348,20 @@ impl State {
         }
         self.omemo2_flush_repairs(out);
         let queue = std::mem::take(&mut self.omemo.queue);
-        for q in queue {
+        // Peers with a message still waiting: what comes after it waits too.
+        let mut held: HashSet<BareJid> = HashSet::new();
+        for mut q in queue {
+            if let Some(m) = q.plain.take() {
+                if held.contains(&q.to) {
+                    q.plain = Some(m);
+                    self.omemo.queue.push(q);
+                } else {
+                    out.push(m.into());
+                }
+                continue;
+            }
             if let Some(q) = self.omemo_try_send(q, out) {
+                held.insert(q.to.clone());
                 self.omemo.queue.push(q);
             }
         }

@@ -10,6 +10,7 @@ use crate::xmpp::muc;
 use super::*;
 
 mod admin;
+mod amend;
 mod archive;
 mod bookmarks;
 mod stored;
@@ -298,12 +299,15 @@ impl State {
                 nick,
             });
         }
-        let (Some(nick), Some(body)) = (nick, chat::body(&m)) else {
+        let Some(nick) = nick.filter(|n| muc::nick_ok(n)) else {
             return;
         };
-        if !muc::nick_ok(&nick) {
+        if self.on_room_amend(&room, &nick, &m) {
             return;
         }
+        let Some(body) = chat::body(&m) else {
+            return;
+        };
         // The room's stamp on its history; one an occupant wrote is not believed.
         let delay = chat::delay_by_ms(&m.payloads, room.as_str());
         let now = chat::now_ms();
@@ -324,15 +328,17 @@ impl State {
             }
             r.fresh_message(key.clone(), ts_ms)
         });
+        let (body, meta) = amend::room_content(&m, &body);
         let kept = StoredRoomMessage {
             seq: 0,
             room: room.to_string(),
             nick: nick.clone(),
             id: id.clone(),
-            stanza_id: archive_id,
+            stanza_id: archive_id.clone(),
             ts_ms,
             body: body.clone(),
             private: None,
+            meta: meta.clone(),
         };
         if !fresh || !self.keep_room_message(&key, kept) {
             return;
@@ -344,6 +350,8 @@ impl State {
             body,
             ts_ms,
             from_archive: delay.is_some(),
+            stanza_id: archive_id,
+            meta,
         });
     }
 }

@@ -183,8 +183,12 @@ impl State {
         if size == 0 {
             return fail(self, format!("{} is empty", path.display()));
         }
-        // Encrypted where messages are; such a file is sealed in memory.
-        let key = self.omemo.is_on().then(aesgcm::FileKey::random);
+        // Encrypted where messages are (not in rooms); such a file is sealed in memory.
+        let room = self.rooms.contains_key(&to);
+        if room && !self.in_room(&to) {
+            return fail(self, format!("not in {to} yet"));
+        }
+        let key = (self.omemo.is_on() && !room).then(aesgcm::FileKey::random);
         if key.is_some() && size > MAX_SEALED {
             return fail(
                 self,
@@ -411,7 +415,12 @@ impl State {
         else {
             return;
         };
-        if sealed {
+        if self.rooms.contains_key(&to) {
+            let mut m = crate::xmpp::muc::groupchat(&to, &e.id, &url);
+            m.payloads.push(oob::element(&url));
+            m.payloads.extend(meta.map(|m| sfs::element(&url, &m)));
+            out.push(m.into());
+        } else if sealed {
             // The URL holds the key: never in the clear.
             self.send_chat(e.id, to, url, vec![], amend::Seal::Must, out);
         } else {

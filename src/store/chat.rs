@@ -108,6 +108,31 @@ pub(super) fn meta_of(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Mess
     })
 }
 
+/// The reactions to one message (`msg_ref`) in the conversation or room `peer`, per
+/// emoji, from the prepared `SELECT emoji, sender … ORDER BY emoji, sender`.
+pub(super) fn reaction_counts(
+    q: &mut rusqlite::CachedStatement<'_>,
+    account: &str,
+    peer: &str,
+    msg_ref: &str,
+) -> rusqlite::Result<Vec<ReactionCount>> {
+    let rows = q.query_map(params![account, peer, msg_ref], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut counts: Vec<ReactionCount> = Vec::new();
+    for row in rows {
+        let (emoji, sender) = row?;
+        match counts.iter_mut().find(|c| c.emoji == emoji) {
+            Some(c) => c.from.push(sender),
+            None => counts.push(ReactionCount {
+                emoji,
+                from: vec![sender],
+            }),
+        }
+    }
+    Ok(counts)
+}
+
 /// A stored message's file: its URL, and what its sender said of it.
 fn file_of(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<FileRef>> {
     let Some(mut file) = r
@@ -263,21 +288,7 @@ impl Store {
              ORDER BY emoji, sender",
         )?;
         for m in messages.iter_mut() {
-            let rows = q.query_map(params![account, m.peer, m.id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            let mut counts: Vec<ReactionCount> = Vec::new();
-            for row in rows {
-                let (emoji, sender) = row?;
-                match counts.iter_mut().find(|c| c.emoji == emoji) {
-                    Some(c) => c.from.push(sender),
-                    None => counts.push(ReactionCount {
-                        emoji,
-                        from: vec![sender],
-                    }),
-                }
-            }
-            m.meta.reactions = counts;
+            m.meta.reactions = reaction_counts(&mut q, account, &m.peer, &m.id)?;
         }
         Ok(())
     }

@@ -9,9 +9,11 @@ use thiserror::Error;
 
 mod chat;
 mod omemo;
+mod room_amend;
 mod rooms;
 pub use chat::{Corrected, Correction, MessageMeta, ReactionCount, Sealing};
 pub use omemo::{OmemoDevice, OmemoOwn};
+pub use room_amend::room_ref;
 pub use rooms::{RoomCursor, StoredRoomMessage};
 
 #[derive(Debug, Error)]
@@ -228,6 +230,16 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
             .exists([column])?;
         if !has {
             conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    for (column, kind) in rooms::AMEND_COLUMNS {
+        let has = conn
+            .prepare("SELECT 1 FROM pragma_table_info('room_messages') WHERE name=?1")?
+            .exists([column])?;
+        if !has {
+            conn.execute_batch(&format!(
+                "ALTER TABLE room_messages ADD COLUMN {column} {kind}"
+            ))?;
         }
     }
     // Corrections of corrections are found by the latest correction's id.

@@ -23,13 +23,39 @@ CREATE TABLE IF NOT EXISTS room_messages (
   ts_ms INTEGER NOT NULL,
   second INTEGER NOT NULL,
   body TEXT NOT NULL,
-  private TEXT
+  private TEXT,
+  edited INTEGER NOT NULL DEFAULT 0,
+  edit_id TEXT,
+  retracted INTEGER NOT NULL DEFAULT 0,
+  reply_id TEXT,
+  reply_to TEXT,
+  markable INTEGER NOT NULL DEFAULT 0,
+  file_url TEXT,
+  file_name TEXT,
+  file_mime TEXT,
+  file_size INTEGER,
+  file_sha256 TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS room_messages_key ON room_messages(account, room, key);
 CREATE INDEX IF NOT EXISTS room_messages_time ON room_messages(account, room, second, seq);
 CREATE INDEX IF NOT EXISTS room_messages_archived ON room_messages(account, room, second, seq)
   WHERE stanza_id IS NOT NULL AND private IS NULL;
 ";
+
+/// Columns of what happened to a room message (added to rooms kept by older Banters).
+pub(super) const AMEND_COLUMNS: [(&str, &str); 11] = [
+    ("edited", "INTEGER NOT NULL DEFAULT 0"),
+    ("edit_id", "TEXT"),
+    ("retracted", "INTEGER NOT NULL DEFAULT 0"),
+    ("reply_id", "TEXT"),
+    ("reply_to", "TEXT"),
+    ("markable", "INTEGER NOT NULL DEFAULT 0"),
+    ("file_url", "TEXT"),
+    ("file_name", "TEXT"),
+    ("file_mime", "TEXT"),
+    ("file_size", "INTEGER"),
+    ("file_sha256", "TEXT"),
+];
 
 /// One room message as kept.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -48,6 +74,9 @@ pub struct StoredRoomMessage {
     /// A private message with occupant `nick`: `in` or `out`; None for the room's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private: Option<String>,
+    /// Corrected, retracted, what it answers, its file, reactions to it.
+    #[serde(flatten)]
+    pub meta: super::MessageMeta,
 }
 
 /// Where a page of a room's stored history ends: its oldest message's second and row.
@@ -60,9 +89,9 @@ impl StoredRoomMessage {
     }
 }
 
-const COLS: &str = "seq, room, nick, msg_id, stanza_id, ts_ms, body, private";
+pub(super) const COLS: &str = "seq, room, nick, msg_id, stanza_id, ts_ms, body, private, edited, edit_id, retracted, reply_id, reply_to, markable, file_url, file_name, file_mime, file_size, file_sha256";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRoomMessage> {
+pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRoomMessage> {
     Ok(StoredRoomMessage {
         seq: r.get(0)?,
         room: r.get(1)?,
@@ -72,6 +101,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRoomMessage> {
         ts_ms: r.get(5)?,
         body: r.get(6)?,
         private: r.get(7)?,
+        meta: super::chat::meta_of(r, 8)?,
     })
 }
 
@@ -87,10 +117,11 @@ impl Store {
         key: &str,
         m: &StoredRoomMessage,
     ) -> Result<Option<i64>, StoreError> {
+        let file = m.meta.file.as_ref();
         let insert = |seq: Option<i64>| {
             self.conn.execute(
-                "INSERT OR IGNORE INTO room_messages(seq, account, room, key, nick, msg_id, stanza_id, ts_ms, second, body, private)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                "INSERT OR IGNORE INTO room_messages(seq, account, room, key, nick, msg_id, stanza_id, ts_ms, second, body, private, reply_id, reply_to, file_url, file_name, file_mime, file_size, file_sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 params![
                     seq,
                     account,
@@ -102,7 +133,14 @@ impl Store {
                     m.ts_ms,
                     m.ts_ms.div_euclid(1000),
                     m.body,
-                    m.private
+                    m.private,
+                    m.meta.reply_to.as_ref().map(|r| r.id.as_str()),
+                    m.meta.reply_to.as_ref().and_then(|r| r.to.as_deref()),
+                    file.map(|f| f.url.as_str()),
+                    file.map(|f| f.name.as_str()),
+                    file.and_then(|f| f.mime.as_deref()),
+                    file.and_then(|f| f.size).and_then(|s| i64::try_from(s).ok()),
+                    file.and_then(|f| f.sha256.as_deref())
                 ],
             )
         };
@@ -247,6 +285,7 @@ mod tests {
             ts_ms: ts * 1000,
             body: format!("at {ts}"),
             private: None,
+            meta: Default::default(),
         }
     }
 

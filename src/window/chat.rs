@@ -61,15 +61,7 @@ impl App {
             }
         });
         MessageExtras {
-            file: m.meta.file.as_ref().map(|f| {
-                Box::new(FileLink {
-                    name: f.name.clone(),
-                    url: f.url.clone(),
-                    mime: f.mime.clone(),
-                    size: f.size,
-                    ..Default::default()
-                })
-            }),
+            file: m.meta.file.as_ref().map(|f| Box::new(file_link(f))),
             edited: m.meta.edited,
             retracted: m.meta.retracted,
             reply,
@@ -211,6 +203,9 @@ impl App {
                 egui::TextureOptions::LINEAR,
             )))
         });
+        if self.model.account.as_deref() == Some(jid) {
+            self.model.own_avatar = texture.clone();
+        }
         if let Some(c) = self.model.contacts.iter_mut().find(|c| c.jid == jid) {
             c.avatar = texture;
         }
@@ -240,4 +235,16 @@ enum ChatCmd {
     Retract(String),
     MarkRead,
     Block(bool),
+}
+
+/// A message's file as the window shows it (not fetched yet).
+pub(super) fn file_link(f: &banter::client::FileRef) -> FileLink {
+    FileLink {
+        name: f.name.clone(),
+        url: f.url.clone(),
+        mime: f.mime.clone(),
+        size: f.size,
+        sha256: f.sha256.clone(),
+        ..Default::default()
+    }
 }

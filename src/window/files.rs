@@ -20,6 +20,7 @@ impl App {
     pub(super) fn file_command(&mut self, c: UiCommand) -> Option<UiCommand> {
         match c {
             UiCommand::AttachFile { to } => self.pick_files(to),
+            UiCommand::ChooseAvatar => self.choose_avatar(),
             UiCommand::SendFiles { to, paths } => {
                 for path in paths {
                     self.send_file(&to, path);
@@ -41,7 +42,9 @@ impl App {
                 self.send(Command::CancelTransfer { id });
             }
             UiCommand::DismissUpload { peer, id } => {
-                if let Some(conv) = self.model.conversations.get_mut(&peer) {
+                if self.model.room(&peer).is_some() {
+                    self.model.room_mut(&peer).uploads.retain(|u| u.id != id);
+                } else if let Some(conv) = self.model.conversations.get_mut(&peer) {
                     conv.uploads.retain(|u| u.id != id);
                 }
             }
@@ -87,6 +90,42 @@ impl App {
                     }
                 }
                 None => tracing::info!("no file picked (or no file picker on this desktop)"),
+            }
+            if let Some(ctx) = ctx {
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    /// Our picture from a file the user picks: cropped, scaled and published (the
+    /// decoding off the UI thread).
+    fn choose_avatar(&mut self) {
+        let Some(client) = self.client.clone() else {
+            return;
+        };
+        let notices = self.events_tx.clone();
+        let ctx = self.ctx.clone();
+        self.runtime.spawn(async move {
+            let Some(file) = rfd::AsyncFileDialog::new()
+                .set_title("Choose your picture")
+                .add_filter("Pictures", &["png", "jpg", "jpeg", "gif"])
+                .pick_file()
+                .await
+            else {
+                return;
+            };
+            let path = file.path().to_path_buf();
+            let made = tokio::task::spawn_blocking(move || client::avatar_png(&path)).await;
+            match made {
+                Ok(Ok((png, width, height))) => {
+                    let _ = client.send(Command::SetAvatar { png, width, height });
+                }
+                Ok(Err(e)) => {
+                    let _ = notices.send(AppEvent::Notice(e));
+                }
+                Err(e) => {
+                    let _ = notices.send(AppEvent::Notice(e.to_string()));
+                }
             }
             if let Some(ctx) = ctx {
                 ctx.request_repaint();
@@ -162,7 +201,16 @@ impl App {
         });
     }
 
+    /// The file of message `id` with `peer`: a contact's conversation, or a room's
+    /// line (`id`: the room's id for it).
     fn with_file(&mut self, peer: &str, id: &str, f: impl FnOnce(&mut FileLink)) {
+        if self.model.room(peer).is_some() {
+            let line = self.model.room_mut(peer).line_mut(id);
+            if let Some(file) = line.and_then(|l| l.extra.file.as_deref_mut()) {
+                f(file);
+            }
+            return;
+        }
         let Some(conv) = self.model.conversations.get_mut(peer) else {
             return;
         };
@@ -175,15 +223,27 @@ impl App {
         }
     }
 
+    fn file_of(&mut self, peer: &str, id: &str) -> Option<FileLink> {
+        let mut found = None;
+        self.with_file(peer, id, |f| found = Some(f.clone()));
+        found
+    }
+
+    /// A room line with a file is on screen: as `file_shown`, but only our own
+    /// pictures are fetched by themselves (occupants are strangers, mostly).
+    pub(super) fn room_file_shown(&mut self, room: &str, reference: &str) {
+        let own = self
+            .model
+            .room(room)
+            .and_then(|r| r.lines.iter().rev().find(|l| l.reference() == reference))
+            .is_some_and(|l| l.own);
+        self.file_shown(room, reference, own);
+    }
+
     /// A message with a file is on screen: a picture already fetched is shown, one
     /// from a contact (or ours) is fetched to be; anything else waits for a click.
     pub(super) fn file_shown(&mut self, peer: &str, id: &str, outgoing: bool) {
-        let Some(file) = self.model.conversations.get(peer).and_then(|c| {
-            c.items.iter().find_map(|i| match i {
-                TimelineItem::Message { id: mid, extra, .. } if mid == id => extra.file.clone(),
-                _ => None,
-            })
-        }) else {
+        let Some(file) = self.file_of(peer, id) else {
             return;
         };
         if !file.is_picture() || file.state != FileState::Remote {
@@ -295,16 +355,19 @@ impl App {
                 }
             }
             TransferKind::Upload => {
-                let conv = self.model.conversations.entry(peer).or_default();
-                let row = match conv.uploads.iter().position(|u| u.id == id) {
-                    Some(i) => conv.uploads.get_mut(i),
+                let uploads = match self.model.room(&peer).is_some() {
+                    true => &mut self.model.room_mut(&peer).uploads,
+                    false => &mut self.model.conversations.entry(peer).or_default().uploads,
+                };
+                let row = match uploads.iter().position(|u| u.id == id) {
+                    Some(i) => uploads.get_mut(i),
                     None if matches!(state, TransferState::Waiting) => {
-                        conv.uploads.push(Upload {
+                        uploads.push(Upload {
                             id: id.clone(),
                             name,
                             ..Default::default()
                         });
-                        conv.uploads.last_mut()
+                        uploads.last_mut()
                     }
                     None => None,
                 };
@@ -318,7 +381,7 @@ impl App {
                     TransferState::Failed { reason } => row.failed = Some(reason),
                     // Done: its message is in the timeline now.
                     TransferState::Done { .. } | TransferState::Cancelled => {
-                        conv.uploads.retain(|u| u.id != id)
+                        uploads.retain(|u| u.id != id)
                     }
                 }
             }

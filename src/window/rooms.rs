@@ -4,8 +4,11 @@
 use banter::client::Bookmark;
 use banter::client::RoomConfig;
 use banter_ui::model::{
-    DirectoryRow, InvitationRow, LeftTab, OccupantRow, RoomLine, RoomLineKind, MAX_INVITATIONS,
+    DirectoryRow, InvitationRow, LeftTab, MessageExtras, OccupantRow, ReactionChip, ReplyPreview,
+    RoomLine, RoomLineKind, MAX_INVITATIONS,
 };
+
+use super::chat::file_link;
 
 use super::*;
 
@@ -17,8 +20,7 @@ impl App {
             body,
             ts_ms: chrono::Utc::now().timestamp_millis(),
             kind: RoomLineKind::Notice,
-            own: false,
-            mention: false,
+            ..Default::default()
         };
         match ev {
             Event::RoomJoined { room, nick } => {
@@ -71,21 +73,64 @@ impl App {
             Event::RoomMessage {
                 room,
                 nick,
+                id,
                 body,
                 ts_ms,
                 from_archive,
-                ..
+                stanza_id,
+                meta,
             } => {
+                let extra = self.room_extras(&room, &meta);
                 let line = RoomLine {
                     nick: nick.clone(),
                     body: body.clone(),
                     ts_ms,
                     kind: RoomLineKind::Message,
-                    own: false,
-                    mention: false,
+                    id,
+                    stanza_id,
+                    extra,
+                    ..Default::default()
                 };
+                let reference = line.reference().to_string();
+                let file = line.extra.file.is_some();
                 if self.model.room_line(&room, line, from_archive) {
                     self.announce_mention(&nick, &room, &body);
+                }
+                if file {
+                    self.room_file_shown(&room, &reference);
+                }
+            }
+            Event::RoomMessageCorrected {
+                room,
+                id,
+                nick,
+                body,
+            } => {
+                let r = self.model.room_mut(&room);
+                if let Some(l) = r.line_mut(&id).filter(|l| l.nick == nick) {
+                    l.body = body;
+                    l.extra.edited = true;
+                }
+            }
+            Event::RoomMessageRetracted { room, id, nick } => {
+                let r = self.model.room_mut(&room);
+                if let Some(l) = r.line_mut(&id).filter(|l| l.nick == nick) {
+                    l.body.clear();
+                    l.extra.retracted = true;
+                    l.extra.reactions.clear();
+                    l.extra.file = None;
+                }
+            }
+            Event::RoomReactions {
+                room,
+                id,
+                nick,
+                reactions,
+            } => {
+                let r = self.model.room_mut(&room);
+                let mine = r.nick == nick;
+                if let Some(l) = r.line_mut(&id) {
+                    set_reactions(&mut l.extra.reactions, &nick, mine, &reactions);
                 }
             }
             Event::RoomPrivateMessage {
@@ -102,7 +147,7 @@ impl App {
                     ts_ms,
                     kind: RoomLineKind::Private { outgoing },
                     own: outgoing,
-                    mention: false,
+                    ..Default::default()
                 };
                 if self.model.room_line(&room, line, false) {
                     self.announce_mention(&nick, &room, &body);
@@ -154,15 +199,37 @@ impl App {
                     if on_screen {
                         continue;
                     }
+                    let mut extra = self.room_extras(&room, &m.meta);
+                    extra.edited = m.meta.edited;
+                    extra.retracted = m.meta.retracted;
+                    let own_nick = self.model.room(&room).map(|r| r.nick.clone());
+                    extra.reactions = m
+                        .meta
+                        .reactions
+                        .iter()
+                        .map(|r| ReactionChip {
+                            emoji: r.emoji.clone(),
+                            mine: own_nick.as_ref().is_some_and(|n| r.from.contains(n)),
+                            from: r.from.clone(),
+                        })
+                        .collect();
                     let line = RoomLine {
                         own: kind == (RoomLineKind::Private { outgoing: true }),
                         nick: m.nick,
                         body: m.body,
                         ts_ms: m.ts_ms,
                         kind,
-                        mention: false,
+                        id: m.id,
+                        stanza_id: m.stanza_id,
+                        extra,
+                        ..Default::default()
                     };
+                    let reference = line.reference().to_string();
+                    let file = line.extra.file.is_some();
                     self.model.room_line(&room, line, true);
+                    if file {
+                        self.room_file_shown(&room, &reference);
+                    }
                 }
                 self.model.room_mut(&room).more_history = more;
             }
@@ -417,4 +484,55 @@ impl App {
         self.model.left_tab = LeftTab::Rooms;
         self.model.selected_room = Some(room);
     }
+}
+
+impl App {
+    /// What a room message carries beside its text, as the window shows it: the quote
+    /// of the line it answers (when on screen), its file.
+    fn room_extras(&self, room: &str, meta: &banter::client::MessageMeta) -> MessageExtras {
+        let reply = meta.reply_to.as_ref().map(|r| {
+            let text = self
+                .model
+                .room(room)
+                .and_then(|v| v.lines.iter().rev().find(|l| l.reference() == r.id))
+                .map(|l| match l.extra.retracted {
+                    true => "a retracted message".to_string(),
+                    false => format!("{}: {}", l.nick, banter_ui::view::preview(&l.body)),
+                })
+                .unwrap_or_else(|| "an earlier message".into());
+            ReplyPreview {
+                id: r.id.clone(),
+                text,
+            }
+        });
+        MessageExtras {
+            reply,
+            file: meta.file.as_ref().map(|f| Box::new(file_link(f))),
+            ..Default::default()
+        }
+    }
+}
+
+/// `nick`'s reactions are now `set`: their name leaves the other chips.
+fn set_reactions(chips: &mut Vec<ReactionChip>, nick: &str, mine: bool, set: &[String]) {
+    for c in chips.iter_mut() {
+        c.from.retain(|f| f != nick);
+        if mine {
+            c.mine = false;
+        }
+    }
+    for e in set {
+        match chips.iter_mut().find(|c| c.emoji == *e) {
+            Some(c) => {
+                c.from.push(nick.to_string());
+                c.mine |= mine;
+            }
+            None => chips.push(ReactionChip {
+                emoji: e.clone(),
+                from: vec![nick.to_string()],
+                mine,
+            }),
+        }
+    }
+    chips.retain(|c| !c.from.is_empty());
 }

@@ -621,6 +621,8 @@ fn rooms_are_joined_shown_counted_and_left() {
         body: "al: are you there?".into(),
         ts_ms: 1,
         from_archive: false,
+        stanza_id: None,
+        meta: Default::default(),
     }));
     let other = a.model.room("other@rooms.x").unwrap();
     assert_eq!((other.unread, other.mentions), (1, 1));
@@ -733,6 +735,7 @@ fn the_rooms_dialog_and_kept_messages() {
         ts_ms,
         body: body.into(),
         private: private.map(str::to_string),
+        meta: Default::default(),
     };
     let history = |messages, earlier| {
         ev(Event::RoomStoredHistory {
@@ -993,4 +996,112 @@ fn a_contacts_picture_becomes_a_texture_and_a_strangers_waits_for_a_click() {
     a.apply(decoded);
     let texture = file(&a, "bob@x", "p1").picture.expect("a texture");
     assert_eq!(texture.0.size(), [30, 60], "turned upright");
+}
+
+/// Issue #15 in rooms: a message, its correction, reactions (ours marked) and its
+/// retraction reach the room's line; a reply quotes the line it answers; the line's
+/// menus send the client's commands to the room.
+#[test]
+fn a_rooms_amends_reach_its_lines() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut a = app();
+    a.client = Some(tx);
+    let ev = |e| AppEvent::Client(String::new(), e);
+    let room = "team@rooms.x";
+    a.apply(ev(Event::RoomJoined {
+        room: room.into(),
+        nick: "al".into(),
+    }));
+    let said = |nick: &str, id: &str, sid: &str, body: &str| Event::RoomMessage {
+        room: room.into(),
+        nick: nick.into(),
+        id: id.into(),
+        body: body.into(),
+        ts_ms: 1,
+        from_archive: false,
+        stanza_id: Some(sid.into()),
+        meta: Default::default(),
+    };
+    a.apply(ev(said("zed", "z1", "S1", "helo")));
+    a.apply(ev(Event::RoomMessageCorrected {
+        room: room.into(),
+        id: "S1".into(),
+        nick: "zed".into(),
+        body: "hello".into(),
+    }));
+    // Someone else's "correction" of it is no correction.
+    a.apply(ev(Event::RoomMessageCorrected {
+        room: room.into(),
+        id: "S1".into(),
+        nick: "eve".into(),
+        body: "pwned".into(),
+    }));
+    for (nick, set) in [
+        ("al", vec!["👍"]),
+        ("eve", vec!["👍", "🎉"]),
+        ("eve", vec!["🎉"]),
+    ] {
+        a.apply(ev(Event::RoomReactions {
+            room: room.into(),
+            id: "S1".into(),
+            nick: nick.into(),
+            reactions: set.into_iter().map(String::from).collect(),
+        }));
+    }
+    let line = |a: &App, sid: &str| {
+        a.model
+            .room(room)
+            .unwrap()
+            .lines
+            .iter()
+            .find(|l| l.stanza_id.as_deref() == Some(sid))
+            .cloned()
+            .unwrap()
+    };
+    let l = line(&a, "S1");
+    assert_eq!((l.body.as_str(), l.extra.edited), ("hello", true));
+    let chips: Vec<(String, Vec<String>, bool)> = l
+        .extra
+        .reactions
+        .iter()
+        .map(|c| (c.emoji.clone(), c.from.clone(), c.mine))
+        .collect();
+    assert_eq!(
+        chips,
+        [
+            ("👍".to_string(), vec!["al".to_string()], true),
+            ("🎉".to_string(), vec!["eve".to_string()], false)
+        ]
+    );
+    // A reply quotes the line it answers.
+    let mut reply = said("eve", "e1", "S2", "agreed");
+    if let Event::RoomMessage { meta, .. } = &mut reply {
+        meta.reply_to = Some(banter::client::Reply {
+            id: "S1".into(),
+            to: Some(format!("{room}/zed")),
+        });
+    }
+    a.apply(ev(reply));
+    let quote = line(&a, "S2").extra.reply.unwrap();
+    assert_eq!(
+        (quote.id.as_str(), quote.text.as_str()),
+        ("S1", "zed: hello")
+    );
+    // The line's React goes to the room by the room's id.
+    a.execute_for_test(UiCommand::React {
+        to: room.into(),
+        id: "S1".into(),
+        reactions: vec!["👍".into(), "❤️".into()],
+    });
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Command::React { ref to, ref of, .. }) if to.as_str() == room && of == "S1"
+    ));
+    a.apply(ev(Event::RoomMessageRetracted {
+        room: room.into(),
+        id: "S1".into(),
+        nick: "zed".into(),
+    }));
+    let l = line(&a, "S1");
+    assert!(l.extra.retracted && l.body.is_empty() && l.extra.reactions.is_empty());
 }

@@ -37,6 +37,7 @@ pub mod self_ping;
 pub mod sfs;
 pub mod tls;
 pub mod upload;
+pub mod vcard;
 pub mod version;
 
 use minidom::rxml::NcName;

@@ -16,6 +16,8 @@ stdin commands (one JSON object a line; "tag" is copied into the answer):
   {"cmd":"retract","to":JID,"id":ID}                    retracts our message ID
   {"cmd":"displayed","to":JID,"id":ID}                  says we showed message ID
   {"cmd":"set_avatar","png":BASE64}                     publishes our picture (XEP-0084)
+  {"cmd":"set_vcard_avatar","png":BASE64}               our picture in our vCard only, its hash in
+                                                         our presence (XEP-0153, as older clients)
   {"cmd":"upload","to":JID,"path":P}                     uploads file P with slixmpp's XEP-0363
                                                          plugin, sends its URL (body and OOB);
                                                          "sent" carries the "url" too
@@ -83,7 +85,8 @@ class Peer(slixmpp.ClientXMPP):
         self.auto_subscribe = True
         self.commands: asyncio.Queue = asyncio.Queue()
         self.done = asyncio.Event()
-        for plugin in ("xep_0030", "xep_0060", "xep_0066", "xep_0084", "xep_0115", "xep_0163",
+        for plugin in ("xep_0030", "xep_0054", "xep_0060", "xep_0066", "xep_0084", "xep_0115",
+                       "xep_0153", "xep_0163",
                        "xep_0199", "xep_0308", "xep_0363", "xep_0333", "xep_0334",
                        "xep_0359", "xep_0424", "xep_0428", "xep_0444", "xep_0461"):
             self.register_plugin(plugin)
@@ -147,6 +150,20 @@ class Peer(slixmpp.ClientXMPP):
             try:
                 if cmd.get("cmd") == "set_avatar":
                     await self.set_avatar(cmd)
+                    continue
+                if cmd.get("cmd") == "set_vcard_avatar":
+                    # xep_0153.set_avatar reads the vCard first, which a fresh account
+                    # has none of (item-not-found): publish a new one, then let the
+                    # plugin take its hash and say it in our presence.
+                    data = base64.b64decode(cmd["png"])
+                    vcard = self.plugin["xep_0054"].make_vcard()
+                    vcard["PHOTO"]["TYPE"] = "image/png"
+                    vcard["PHOTO"]["BINVAL"] = data
+                    await self.plugin["xep_0054"].publish_vcard(vcard=vcard)
+                    await self.plugin["xep_0153"].api["reset_hash"](self.boundjid)
+                    self.roster[self.boundjid.bare].send_last_presence()
+                    emit({"event": "sent", "id": hashlib.sha1(data).hexdigest(),
+                          "tag": cmd.get("tag")})
                     continue
                 if cmd.get("cmd") == "upload":
                     await self.upload(cmd)

@@ -23,12 +23,21 @@ stdin commands (one JSON object a line; "room" defaults to --room):
                                             stores an XEP-0048 bookmark in private storage
   {"cmd":"unbookmark","room":R}             retracts that XEP-0402 bookmark (answered by "done")
   {"cmd":"bookmarks"}                       reads the XEP-0402 bookmarks (answered by "bookmarks")
+  {"cmd":"say","body":TEXT}                 as send, answered by {"event":"sent","id":ID}
+  {"cmd":"correct","id":ID,"body":TEXT}     corrects our message ID (XEP-0308, slixmpp's plugin)
+  {"cmd":"react","id":SID,"reactions":[..]} our whole set of reactions to SID (XEP-0444)
+  {"cmd":"retract","id":SID}                retracts our message SID (XEP-0424)
+  {"cmd":"reply","id":SID,"nick":N,"quote":TEXT,"body":TEXT}
+                                            answers N's message SID, quoting it (XEP-0461)
+      each answered by {"event":"sent","id":ID}
   {"cmd":"quit"}                            leaves, disconnects and exits 0 (so does EOF)
 
 stdout events (one JSON object a line, flushed):
   {"event":"ready"}                          signed in
   {"event":"joined","room":R,"nick":NICK}
-  {"event":"message","room":R,"nick":NICK,"body":TEXT,"id":ID,"delayed":bool}
+  {"event":"message","room":R,"nick":NICK,"body":TEXT|null,"id":ID,"delayed":bool,
+   "stanza_id":SID|null,"replace":ID|null,"reactions":{"id","values"}|null,"retract":SID|null,
+   "reply":{"id","to","body"}|null,"oob":URL|null}   with a body or any of these
   {"event":"private","room":R,"nick":NICK,"body":TEXT}
   {"event":"subject","nick":NICK,"subject":TEXT}
   {"event":"occupant","room":R,"nick":NICK,"role":ROLE,"affiliation":AFF,
@@ -50,6 +59,8 @@ import threading
 import xml.etree.ElementTree as ET
 
 import slixmpp
+from slixmpp.jid import JID
+from slixmpp.plugins.xep_0444 import XEP_0444
 
 MUC_USER = "http://jabber.org/protocol/muc#user"
 BOOKMARKS = "urn:xmpp:bookmarks:1"
@@ -77,9 +88,16 @@ class Occupant(slixmpp.ClientXMPP):
         self.register_plugin("xep_0045")
         self.register_plugin("xep_0199")
         self.register_plugin("xep_0249")
+        for plugin in ("xep_0066", "xep_0308", "xep_0359", "xep_0424", "xep_0428", "xep_0444",
+                       "xep_0461"):
+            self.register_plugin(plugin)
         self.rooms = set()
         self.add_event_handler("session_start", self.on_session_start)
         self.add_event_handler("groupchat_message", self.on_groupchat)
+        # slixmpp reports only groupchat messages with a body as such: reactions (which
+        # have none) come as xep_0444's event.
+        self.add_event_handler(
+            "reactions", lambda m: self.on_groupchat(m) if m["type"] == "groupchat" else None)
         self.add_event_handler("groupchat_subject", self.on_subject)
         self.add_event_handler("groupchat_presence", self.on_presence)
         self.add_event_handler("message", self.on_message)
@@ -146,6 +164,8 @@ class Occupant(slixmpp.ClientXMPP):
                     await self.join(room, cmd["nick"])
                 elif name == "send":
                     self.send_message(mto=room, mbody=cmd["body"], mtype="groupchat")
+                elif name in ("say", "correct", "react", "retract", "reply"):
+                    self.amend(name, room, cmd)
                 elif name == "pm":
                     self.send_message(mto=f"{room}/{cmd['nick']}", mbody=cmd["body"], mtype="chat")
                 elif name == "subject":
@@ -186,11 +206,53 @@ class Occupant(slixmpp.ClientXMPP):
             except Exception as e:  # noqa: BLE001 - reported, then the test fails on it
                 emit(event="error", message=f"{name} failed: {e!r}")
 
-    def on_groupchat(self, msg) -> None:
-        if msg["mucroom"] not in self.rooms or not msg["body"]:
+    def amend(self, name: str, room: str, cmd) -> None:
+        """Groupchat messages built by slixmpp's own plugins."""
+        if name == "say":
+            m = self.make_message(mto=room, mbody=cmd["body"], mtype="groupchat")
+        elif name == "correct":
+            m = self.plugin["xep_0308"].build_correction(cmd["id"], JID(room), mbody=cmd["body"],
+                                                         mtype="groupchat")
+        elif name == "react":
+            m = self.make_message(mto=room, mtype="groupchat")
+            XEP_0444.set_reactions(m, cmd["id"], cmd["reactions"])
+        elif name == "retract":
+            self.plugin["xep_0424"].send_retraction(JID(room), cmd["id"], mtype="groupchat")
+            emit(event="sent", id=None)
             return
-        emit(event="message", room=str(msg["mucroom"]), nick=msg["mucnick"], body=msg["body"],
-             id=msg["id"], delayed=bool(msg["delay"]["stamp"]))
+        else:
+            m = self.plugin["xep_0461"].make_reply(JID(f"{room}/{cmd['nick']}"), cmd["id"],
+                                                   fallback=cmd.get("quote"), mto=JID(room),
+                                                   mbody=cmd["body"], mtype="groupchat")
+        m.send()
+        emit(event="sent", id=m["id"])
+
+    def on_groupchat(self, msg) -> None:
+        if msg["mucroom"] not in self.rooms:
+            return
+        x = msg.xml
+        report = {"replace": None, "reactions": None, "retract": None, "reply": None,
+                  "oob": None, "stanza_id": None}
+        for sid in x.findall("{urn:xmpp:sid:0}stanza-id"):
+            if sid.get("by") == str(msg["mucroom"]):
+                report["stanza_id"] = sid.get("id")
+        if x.find("{urn:xmpp:message-correct:0}replace") is not None:
+            report["replace"] = msg["replace"]["id"]
+        if x.find("{urn:xmpp:reactions:0}reactions") is not None:
+            report["reactions"] = {"id": msg["reactions"]["id"],
+                                   "values": sorted(r["value"] for r in msg["reactions"])}
+        if x.find("{urn:xmpp:message-retract:1}retract") is not None:
+            report["retract"] = msg["retract"]["id"]
+        if x.find("{urn:xmpp:reply:0}reply") is not None:
+            report["reply"] = {"id": msg["reply"]["id"], "to": str(msg["reply"]["to"]) or None,
+                               "body": msg["reply"].strip_fallback_content()}
+        if x.find("{jabber:x:oob}x") is not None:
+            report["oob"] = msg["oob"]["url"] or None
+        if not msg["body"] and all(v is None for k, v in report.items() if k != "stanza_id"):
+            return
+        emit(event="message", room=str(msg["mucroom"]), nick=msg["mucnick"],
+             body=msg["body"] or None, id=msg["id"], delayed=bool(msg["delay"]["stamp"]),
+             **report)
 
     def on_message(self, msg) -> None:
         if msg["type"] == "chat" and msg["from"].bare in self.rooms and msg["body"]:

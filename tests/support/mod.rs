@@ -9,6 +9,7 @@ pub mod chat;
 pub mod ejabberd;
 pub mod netns;
 pub mod raw;
+pub mod rooms;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -186,6 +187,16 @@ impl Prosody {
         })
     }
 
+    /// With a group chat service at `MUC` and a file upload service at `UPLOAD`.
+    #[allow(dead_code)]
+    pub fn start_with_muc_and_uploads(limit: u64) -> Prosody {
+        Prosody::start_opts(Opts {
+            muc: true,
+            uploads: Some(limit),
+            ..Default::default()
+        })
+    }
+
     /// Where the upload service keeps its files (nothing else is in it).
     #[allow(dead_code)]
     pub fn upload_store(&self) -> PathBuf {
@@ -337,7 +348,7 @@ http_ports = {{ {http_ports} }}
 https_ports = {{ {https_ports} }}
 {https_settings}
 component_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version", "private", "blocklist"{turn_module}{ws_module}{register_module}{own_module} }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version", "private", "blocklist", "vcard"{turn_module}{ws_module}{register_module}{own_module} }}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = true
 authentication = "internal_hashed"

@@ -70,6 +70,7 @@ fn main() {
                     kind: RoomLineKind::Message,
                     own: false,
                     mention: false,
+                    ..Default::default()
                 },
                 false,
             );

@@ -48,6 +48,8 @@ pub enum UiCommand {
         to: String,
         id: String,
     },
+    /// Pick a picture file to be our avatar (the desktop's file picker).
+    ChooseAvatar,
     /// Pick files to send to `to` (the desktop's file picker).
     AttachFile {
         to: String,

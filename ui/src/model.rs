@@ -337,6 +337,8 @@ pub struct Model {
     pub subscription_requests: Vec<String>,
     /// JIDs we block (XEP-0191).
     pub blocked: Vec<String>,
+    /// Our own picture (XEP-0084), once the window loaded it.
+    pub own_avatar: Option<VideoTexture>,
     pub call: Option<ActiveCall>,
     pub incoming: Option<IncomingCall>,
     pub add_contact: String,

@@ -72,6 +72,14 @@ fn status_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
             crate::model::Connection::Offline => (Color32::GRAY, "offline"),
         };
         presence_dot(ui, dot);
+        if let Some(me) = model.account.as_deref() {
+            let face = Face {
+                name: me,
+                jid: me,
+                picture: model.own_avatar.as_ref(),
+            };
+            avatar(ui, 22.0, face);
+        }
         account_switcher(ui, model, out);
         ui.label(text);
         if let Some(n) = &model.notice {
@@ -190,6 +198,21 @@ pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
     if let Some(account) = model.account.clone() {
         ui.separator();
         ui.heading("Account");
+        ui.horizontal(|ui| {
+            let face = Face {
+                name: &account,
+                jid: &account,
+                picture: model.own_avatar.as_ref(),
+            };
+            avatar(ui, 48.0, face);
+            if ui
+                .button("Choose your picture…")
+                .on_hover_text("Cropped to a square, shown to your contacts (XEP-0084)")
+                .clicked()
+            {
+                out.push(UiCommand::ChooseAvatar);
+            }
+        });
         account_settings(ui, &account, &mut model.account_settings, out);
     }
 }

@@ -403,6 +403,7 @@ fn room_model() -> Model {
         kind,
         own: nick == "alice",
         mention: body.contains("alice"),
+        ..Default::default()
     };
     r.lines.extend([
         line("", "You joined as alice", RoomLineKind::Notice, 30),
@@ -416,6 +417,32 @@ fn room_model() -> Model {
             5,
         ),
     ]);
+    // Bob fixed a typo and people reacted; Alice answered him; Bob took a message back.
+    let chip = |emoji: &str, from: &[&str]| ReactionChip {
+        emoji: emoji.into(),
+        from: from.iter().map(|f| f.to_string()).collect(),
+        mine: from.contains(&"alice"),
+    };
+    if let Some(l) = r.lines.get_mut(1) {
+        l.stanza_id = Some("S1".into());
+        l.extra.edited = true;
+        l.extra.reactions = vec![chip("🎉", &["alice", "dave"]), chip("👍", &["dave"])];
+    }
+    if let Some(l) = r.lines.get_mut(3) {
+        l.extra.reply = Some(ReplyPreview {
+            id: "S2".into(),
+            text: "bob: alice, can you tag it?".into(),
+        });
+    }
+    r.lines.push_back(RoomLine {
+        nick: "bob".into(),
+        ts_ms: NOW - 4 * 60_000,
+        extra: MessageExtras {
+            retracted: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
     m.selected_room = Some("team@conference.example.org".into());
     m
 }

@@ -139,20 +139,29 @@ impl State {
             .as_ref()
             .and_then(|f| f.resource())
             .map(|n| n.to_string());
-        let (true, Some(nick), Some(body)) = (from_room, nick, chat::body(&inner)) else {
+        let (true, Some(nick)) = (from_room, nick.filter(|n| muc::nick_ok(n))) else {
             return;
         };
-        if !muc::nick_ok(&nick) {
-            return;
-        }
         let now = chat::now_ms();
         let ts_ms = ts.map_or(now, |t| t.min(now));
         r.saw_archive_id(&archive_id, ts_ms);
+        // A correction, retraction or reactions read back: applied (again: that
+        // changes nothing) to what was kept.
+        if self.on_room_amend(&room, &nick, &inner) {
+            return;
+        }
+        let Some(body) = chat::body(&inner) else {
+            return;
+        };
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
         let key = format!("sid:{archive_id}");
         if !r.fresh_message(key.clone(), ts_ms) {
             return;
         }
         let id = inner.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
+        let (body, meta) = super::amend::room_content(&inner, &body);
         let kept = StoredRoomMessage {
             seq: r.next_back_row(),
             room: room.to_string(),
@@ -162,6 +171,7 @@ impl State {
             ts_ms,
             body: body.clone(),
             private: None,
+            meta: meta.clone(),
         };
         if !self.keep_room_message(&key, kept) {
             return;
@@ -176,6 +186,8 @@ impl State {
             body,
             ts_ms,
             from_archive: true,
+            stanza_id: Some(archive_id),
+            meta,
         });
     }
 

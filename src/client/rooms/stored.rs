@@ -24,9 +24,12 @@ impl State {
         let read = (|| {
             self.store
                 .prune_room(&account, room.as_str(), KEEP_PER_ROOM)?;
+            let mut page = self
+                .store
+                .room_history(&account, room.as_str(), None, None, PAGE)?;
+            self.store.fill_room_reactions(&account, &mut page)?;
             Ok::<_, crate::store::StoreError>((
-                self.store
-                    .room_history(&account, room.as_str(), None, None, PAGE)?,
+                page,
                 self.store.room_archive_end(&account, room.as_str(), true)?,
                 self.store
                     .room_archive_end(&account, room.as_str(), false)?,
@@ -103,6 +106,7 @@ impl State {
             ts_ms,
             body: body.to_string(),
             private: Some(dir.into()),
+            meta: Default::default(),
         };
         self.keep_room_message(&key, m)
     }
@@ -121,7 +125,10 @@ impl State {
         let page = match self
             .store
             .room_history(&account, room.as_str(), Some(cursor), upto, PAGE)
-        {
+            .and_then(|mut page| {
+                self.store.fill_room_reactions(&account, &mut page)?;
+                Ok(page)
+            }) {
             Ok(page) => page,
             Err(e) => {
                 self.store_err(e);

@@ -9,18 +9,17 @@ pub const MAX_ROOM_LINES: usize = 500;
 /// Invitations listed at once (more, from many senders, wait until some are answered).
 pub const MAX_INVITATIONS: usize = 50;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum RoomLineKind {
+    #[default]
     Message,
     /// A private message (`outgoing`: ours to `nick`).
-    Private {
-        outgoing: bool,
-    },
+    Private { outgoing: bool },
     /// Something that happened (joined, left, kicked, subject …).
     Notice,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RoomLine {
     pub nick: String,
     pub body: String,
@@ -30,6 +29,19 @@ pub struct RoomLine {
     pub own: bool,
     /// It names us.
     pub mention: bool,
+    /// Its sender's id (what a correction names).
+    pub id: String,
+    /// The room's id (what retractions, reactions and replies name).
+    pub stanza_id: Option<String>,
+    /// Edited, retracted, what it answers, reactions, its file.
+    pub extra: super::MessageExtras,
+}
+
+impl RoomLine {
+    /// What the room's amends name this line by: the room's id, else its sender's.
+    pub fn reference(&self) -> &str {
+        self.stanza_id.as_deref().unwrap_or(&self.id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +99,14 @@ pub struct RoomView {
     pub subject_draft: Option<String>,
     /// The owner asked to destroy the room: awaiting the confirmation.
     pub confirm_destroy: bool,
+    /// The draft corrects our message with this id (↑ or "Edit").
+    pub editing: Option<String>,
+    /// The draft answers this message (by the room's id).
+    pub replying: Option<super::ReplyPreview>,
+    /// Scroll to this line on the next frame (a reply's quote was clicked).
+    pub jump_to: Option<String>,
+    /// Files of ours being sent here.
+    pub uploads: Vec<super::Upload>,
 }
 
 impl RoomView {
@@ -139,6 +159,15 @@ impl RoomView {
         }
         let at = at.min(self.lines.len());
         self.lines.insert(at, line);
+    }
+
+    /// The message line the room's amends name `reference` (its id, else its
+    /// sender's).
+    pub fn line_mut(&mut self, reference: &str) -> Option<&mut RoomLine> {
+        self.lines
+            .iter_mut()
+            .rev()
+            .find(|l| l.kind == RoomLineKind::Message && l.reference() == reference)
     }
 
     /// Our own occupant row, once the room listed us.
@@ -362,6 +391,7 @@ mod tests {
             kind: RoomLineKind::Message,
             own: false,
             mention: false,
+            ..Default::default()
         };
         assert!(!m.room_line("r@x", line("bob", "hello"), false));
         assert!(m.room_line("r@x", line("bob", "alice, look"), false));

@@ -280,7 +280,7 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
 }
 
 /// Our files on their way: progress and Cancel, or why one failed.
-fn uploads(ui: &mut egui::Ui, jid: &str, uploads: &[Upload], out: &mut Vec<UiCommand>) {
+pub(crate) fn uploads(ui: &mut egui::Ui, jid: &str, uploads: &[Upload], out: &mut Vec<UiCommand>) {
     for up in uploads {
         ui.with_layout(Layout::top_down(Align::Max), |ui| {
             ui.label(format!("📎 {}", up.name));
@@ -311,7 +311,7 @@ fn uploads(ui: &mut egui::Ui, jid: &str, uploads: &[Upload], out: &mut Vec<UiCom
 
 /// Files dropped on the window, or a picture pasted, go to this conversation; while
 /// files hover over it, it says so.
-fn files_in(ui: &mut egui::Ui, jid: &str, name: &str, out: &mut Vec<UiCommand>) {
+pub(crate) fn files_in(ui: &mut egui::Ui, jid: &str, name: &str, out: &mut Vec<UiCommand>) {
     let (hovering, dropped, pasted) = ui.input(|i| {
         let pasted = i.events.iter().find_map(|e| match e {
             egui::Event::PasteImage(img) => Some(img.clone()),

@@ -74,24 +74,7 @@ pub(crate) fn message_row(
                         .small()
                         .weak(),
                 );
-                if !m.extra.reactions.is_empty() {
-                    ui.horizontal_wrapped(|ui| {
-                        for chip in &m.extra.reactions {
-                            let text = format!("{} {}", chip.emoji, chip.from.len());
-                            if ui
-                                .selectable_label(chip.mine, text)
-                                .on_hover_text(if chip.mine {
-                                    "Take back your reaction"
-                                } else {
-                                    "React the same"
-                                })
-                                .clicked()
-                            {
-                                react(m.id, jid, m.extra, &chip.emoji, out);
-                            }
-                        }
-                    });
-                }
+                reaction_chips(ui, m.id, jid, m.extra, out);
                 body
             })
             .inner
@@ -141,13 +124,42 @@ pub(crate) fn message_row(
     });
 }
 
+/// One chip per emoji with its count; a click adds ours or takes it back.
+pub(crate) fn reaction_chips(
+    ui: &mut egui::Ui,
+    id: &str,
+    jid: &str,
+    extra: &MessageExtras,
+    out: &mut Vec<UiCommand>,
+) {
+    if extra.reactions.is_empty() {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for chip in &extra.reactions {
+            let text = format!("{} {}", chip.emoji, chip.from.len());
+            if ui
+                .selectable_label(chip.mine, text)
+                .on_hover_text(if chip.mine {
+                    "Take back your reaction".to_string()
+                } else {
+                    format!("{} — react the same", chip.from.join(", "))
+                })
+                .clicked()
+            {
+                react(id, jid, extra, &chip.emoji, out);
+            }
+        }
+    });
+}
+
 /// Pictures are shown at most this wide (the texture is at most as large).
 const PICTURE_WIDTH: f32 = 320.0;
 
 /// A file: a picture once fetched (a click opens it), otherwise a card with its
 /// name, size and what can be done: fetch (nothing is fetched before a click, but a
 /// contact's pictures), follow the progress and cancel, open, retry.
-fn file_card(
+pub(crate) fn file_card(
     ui: &mut egui::Ui,
     f: &crate::model::FileLink,
     peer: &str,
@@ -255,7 +267,13 @@ pub fn size_words(n: u64) -> String {
 }
 
 /// Our reactions with `emoji` added, or taken back if it was ours.
-fn react(id: &str, jid: &str, extra: &MessageExtras, emoji: &str, out: &mut Vec<UiCommand>) {
+pub(crate) fn react(
+    id: &str,
+    jid: &str,
+    extra: &MessageExtras,
+    emoji: &str,
+    out: &mut Vec<UiCommand>,
+) {
     let mut ours: Vec<String> = extra
         .reactions
         .iter()

@@ -271,30 +271,89 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
                     }
                 });
             }
-            for line in &r.lines {
-                room_line(ui, line);
+            let RoomView {
+                lines,
+                editing,
+                replying,
+                jump_to,
+                draft,
+                uploads: ups,
+                joined,
+                ..
+            } = &mut *r;
+            let mut compose = super::message::Compose {
+                jump_to,
+                replying,
+                editing,
+                draft,
+            };
+            for line in lines.iter() {
+                room_line(ui, line, &jid, *joined, &mut compose, out);
+            }
+            uploads(ui, &jid, ups, out);
+        });
+    let name = r.display_name().to_string();
+    files_in(ui, &jid, &name, out);
+    let doing = match (&r.editing, &r.replying) {
+        (Some(_), _) => Some("Editing your message".to_string()),
+        (None, Some(q)) => Some(format!("Replying to “{}”", q.text)),
+        _ => None,
+    };
+    if let Some(doing) = doing {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(doing).small().weak());
+            if ui.small_button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape))
+            {
+                if r.editing.take().is_some() {
+                    r.draft.clear();
+                }
+                r.replying = None;
             }
         });
+    }
     ui.horizontal(|ui| {
         let l = ui.label("Message");
         let t = ui
             .add_enabled(
                 r.joined,
                 TextEdit::singleline(&mut r.draft)
-                    .desired_width(ui.available_width() - 70.0)
+                    .desired_width(ui.available_width() - 100.0)
                     .hint_text("Write to everyone in the room"),
             )
             .labelled_by(l.id);
+        if t.has_focus() && r.draft.is_empty() && ui.input(|i| i.key_pressed(egui::Key::ArrowUp)) {
+            edit_last_in_room(r);
+        }
         let enter = t.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui
+            .add_enabled(r.joined, egui::Button::new("📎"))
+            .on_hover_text("Send a file (or drop files here, or paste a picture)")
+            .clicked()
+        {
+            out.push(UiCommand::AttachFile { to: jid.clone() });
+        }
         if (ui
             .add_enabled(r.joined, egui::Button::new("Send"))
             .clicked()
             || enter)
             && !r.draft.trim().is_empty()
         {
-            out.push(UiCommand::SendRoomMessage {
-                room: jid.clone(),
-                body: r.draft.trim().to_string(),
+            let body = r.draft.trim().to_string();
+            out.push(match (r.editing.take(), r.replying.take()) {
+                (Some(id), _) => UiCommand::Correct {
+                    to: jid.clone(),
+                    id,
+                    body,
+                },
+                (None, Some(q)) => UiCommand::Reply {
+                    to: jid.clone(),
+                    id: q.id,
+                    body,
+                },
+                (None, None) => UiCommand::SendRoomMessage {
+                    room: jid.clone(),
+                    body,
+                },
             });
             r.draft.clear();
             t.request_focus();
@@ -351,45 +410,135 @@ fn subject(ui: &mut egui::Ui, r: &mut RoomView, room: &str, out: &mut Vec<UiComm
     });
 }
 
-fn room_line(ui: &mut egui::Ui, line: &crate::model::RoomLine) {
+/// One line of the room: a notice, or a message with who sent it, its quote, its
+/// text (or tombstone, or file), "edited", reactions and (right click) reply, react,
+/// and for ours edit and retract.
+fn room_line(
+    ui: &mut egui::Ui,
+    line: &crate::model::RoomLine,
+    room: &str,
+    joined: bool,
+    conv: &mut super::message::Compose<'_>,
+    out: &mut Vec<UiCommand>,
+) {
     let time = RichText::new(clock_time(line.ts_ms)).small().weak();
-    match line.kind {
-        RoomLineKind::Notice => {
-            ui.horizontal_wrapped(|ui| {
+    if line.kind == RoomLineKind::Notice {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(time);
+            ui.label(RichText::new(&line.body).italics().weak());
+        });
+        return;
+    }
+    let nick_color = if line.own {
+        Color32::from_rgb(60, 130, 220)
+    } else {
+        nick_color(&line.nick)
+    };
+    let frame = if line.mention {
+        egui::Frame::new()
+            .fill(Color32::from_rgba_unmultiplied(220, 170, 40, 40))
+            .corner_radius(4.0)
+    } else {
+        egui::Frame::new()
+    };
+    let reference = line.reference();
+    let extra = &line.extra;
+    let response = frame
+        .show(ui, |ui| {
+            if let Some(q) = &extra.reply {
+                let quote = ui.add(
+                    egui::Label::new(RichText::new(format!("↪ {}", q.text)).small().weak())
+                        .sense(egui::Sense::click()),
+                );
+                if quote.on_hover_text("Show the message it answers").clicked() {
+                    *conv.jump_to = Some(q.id.clone());
+                }
+            }
+            let r = ui.horizontal_wrapped(|ui| {
                 ui.label(time);
-                ui.label(RichText::new(&line.body).italics().weak());
-            });
-        }
-        RoomLineKind::Message | RoomLineKind::Private { .. } => {
-            let nick_color = if line.own {
-                Color32::from_rgb(60, 130, 220)
-            } else {
-                nick_color(&line.nick)
-            };
-            let frame = if line.mention {
-                egui::Frame::new()
-                    .fill(Color32::from_rgba_unmultiplied(220, 170, 40, 40))
-                    .corner_radius(4.0)
-            } else {
-                egui::Frame::new()
-            };
-            frame.show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(time);
-                    let who = match line.kind {
-                        RoomLineKind::Private { outgoing: true } => {
-                            format!("(privately to {})", line.nick)
-                        }
-                        RoomLineKind::Private { outgoing: false } => {
-                            format!("{} (privately)", line.nick)
-                        }
-                        _ => line.nick.clone(),
-                    };
-                    ui.label(RichText::new(who).strong().color(nick_color));
+                let who = match line.kind {
+                    RoomLineKind::Private { outgoing: true } => {
+                        format!("(privately to {})", line.nick)
+                    }
+                    RoomLineKind::Private { outgoing: false } => {
+                        format!("{} (privately)", line.nick)
+                    }
+                    _ => line.nick.clone(),
+                };
+                ui.label(RichText::new(who).strong().color(nick_color));
+                if extra.retracted {
+                    ui.label(RichText::new("This message was retracted").italics().weak());
+                } else if let Some(f) = &extra.file {
+                    super::message::file_card(ui, f, room, reference, out);
+                } else {
                     ui.add(egui::Label::new(line.body.as_str()).wrap());
-                });
+                }
+                if extra.edited && !extra.retracted {
+                    ui.label(RichText::new("edited").small().weak());
+                }
             });
+            super::message::reaction_chips(ui, reference, room, extra, out);
+            r.response
+        })
+        .inner;
+    if conv.jump_to.as_deref() == Some(reference) {
+        response.scroll_to_me(Some(Align::Center));
+        *conv.jump_to = None;
+    }
+    if extra.retracted || line.kind != RoomLineKind::Message || !joined {
+        return;
+    }
+    response.context_menu(|ui| {
+        if ui.button("Reply").clicked() {
+            *conv.replying = Some(crate::model::ReplyPreview {
+                id: reference.to_string(),
+                text: super::message::preview(&line.body),
+            });
+            *conv.editing = None;
+            ui.close();
         }
+        ui.menu_button("React", |ui| {
+            ui.horizontal(|ui| {
+                for e in crate::model::QUICK_REACTIONS {
+                    if ui.button(e).clicked() {
+                        super::message::react(reference, room, extra, e, out);
+                        ui.close();
+                    }
+                }
+            });
+        });
+        if line.own {
+            if ui.button("Edit").clicked() {
+                *conv.editing = Some(line.id.clone());
+                *conv.replying = None;
+                *conv.draft = line.body.clone();
+                ui.close();
+            }
+            if ui.button("Retract").clicked() {
+                out.push(UiCommand::Retract {
+                    to: room.to_string(),
+                    id: reference.to_string(),
+                });
+                ui.close();
+            }
+        }
+    });
+}
+
+/// ↑ in an empty message field: edit our latest message in the room.
+fn edit_last_in_room(r: &mut RoomView) {
+    let last = r
+        .lines
+        .iter()
+        .rev()
+        .find(|l| {
+            l.own && l.kind == RoomLineKind::Message && !l.extra.retracted && l.extra.file.is_none()
+        })
+        .map(|l| (l.id.clone(), l.body.clone()));
+    if let Some((id, body)) = last {
+        r.editing = Some(id);
+        r.replying = None;
+        r.draft = body;
     }
 }
 
