@@ -28,6 +28,20 @@ fn cpu_s() -> f64 {
     t(u.ru_utime) + t(u.ru_stime)
 }
 
+/// The server's CPU seconds so far.
+fn server_cpu_s(server: &Prosody) -> f64 {
+    let pid = server.pid().unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command's closing parenthesis: utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / ticks
+}
+
 async fn end_of(c: &mut client::ClientHandle, id: &str) -> TransferState {
     match support::next_event(c, "transfer end", T, |e| {
         matches!(e, Event::Transfer { id: t, state, .. } if t == id
@@ -74,9 +88,10 @@ async fn main() {
             .await;
         }
         let (mut up, mut up_cpu, mut down, mut down_cpu) = (vec![], vec![], vec![], vec![]);
+        let mut up_server_cpu = vec![];
         for run in 0..RUNS {
             let id = format!("u{sealed}{run}");
-            let (t, c) = (Instant::now(), cpu_s());
+            let (t, c, sc) = (Instant::now(), cpu_s(), server_cpu_s(&server));
             a.send(Command::SendFile {
                 id: id.clone(),
                 to: BareJid::new(&bob.jid).unwrap(),
@@ -87,6 +102,7 @@ async fn main() {
             };
             up.push(t.elapsed().as_secs_f64());
             up_cpu.push(cpu_s() - c);
+            up_server_cpu.push(server_cpu_s(&server) - sc);
             let mut url = url.unwrap();
             if sealed {
                 // The aesgcm:// URL is in the message; fetch what the server holds
@@ -126,6 +142,7 @@ async fn main() {
             serde_json::json!({
                 "up_mb_per_s": mbps(median(up.clone())),
                 "up_client_cpu_s": median(up_cpu),
+                "up_server_cpu_s": median(up_server_cpu),
                 "down_mb_per_s": mbps(median(down.clone())),
                 "down_client_cpu_s": median(down_cpu),
             }),

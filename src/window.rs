@@ -51,6 +51,12 @@ enum AppEvent {
     Reload(String, String),
     /// SIGINT or SIGTERM: close the window (and every account cleanly).
     Quit,
+    /// A contact's (or our) picture, decoded (chat.rs).
+    Avatar {
+        account: String,
+        jid: String,
+        picture: Result<client::Preview, String>,
+    },
     /// A picture of a message in an account's conversation, decoded (files.rs).
     Picture {
         account: String,
@@ -414,6 +420,18 @@ impl App {
             AppEvent::Quit => {
                 if let Some(ctx) = &self.ctx {
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+                return;
+            }
+            AppEvent::Avatar {
+                account,
+                jid,
+                picture,
+            } => {
+                if self.stash.contains_key(&account) {
+                    self.with_account(&account, |app| app.on_avatar_decoded(&jid, picture));
+                } else {
+                    self.on_avatar_decoded(&jid, picture);
                 }
                 return;
             }

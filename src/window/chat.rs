@@ -188,21 +188,56 @@ impl App {
 }
 
 impl App {
-    /// A contact's picture on screen (`None`: they have none now). It is at most
-    /// 512 KiB (the client fetches no more) and is decoded here, bounded to
-    /// 1 024 px a side.
+    /// A contact's picture (ours too) on screen: `None`, they have none now; else
+    /// decoded off the UI thread (bounded, at most 256 px a side: it is shown small).
     pub(super) fn on_avatar(&mut self, jid: &str, path: Option<&std::path::Path>) {
-        let texture = path.and_then(|p| {
-            let picture = load_picture(p)
-                .map_err(|e| tracing::info!(%jid, error = %e, "an avatar that cannot be shown"))
-                .ok()?;
-            let ctx = self.ctx.as_ref()?;
-            Some(banter_ui::model::VideoTexture(ctx.load_texture(
-                format!("avatar {jid}"),
+        let Some(path) = path.map(|p| p.to_path_buf()) else {
+            return self.avatar_texture(jid, None);
+        };
+        let account = self.model.account.clone().unwrap_or_default();
+        let jid = jid.to_string();
+        let tx = self.events_tx.clone();
+        let ctx = self.ctx.clone();
+        self.runtime.spawn_blocking(move || {
+            let picture = client::picture_preview(&path, 256);
+            let _ = tx.send(AppEvent::Avatar {
+                account,
+                jid,
                 picture,
-                egui::TextureOptions::LINEAR,
-            )))
+            });
+            if let Some(ctx) = ctx {
+                ctx.request_repaint();
+            }
         });
+    }
+
+    /// A decoded picture (or why it could not be) as `jid`'s face.
+    pub(super) fn on_avatar_decoded(
+        &mut self,
+        jid: &str,
+        picture: Result<client::Preview, String>,
+    ) {
+        let texture = match picture {
+            Ok(p) => self.ctx.as_ref().map(|ctx| {
+                let image = egui::ColorImage::from_rgba_unmultiplied(
+                    [p.width as usize, p.height as usize],
+                    &p.rgba,
+                );
+                banter_ui::model::VideoTexture(ctx.load_texture(
+                    format!("avatar {jid}"),
+                    image,
+                    egui::TextureOptions::LINEAR,
+                ))
+            }),
+            Err(e) => {
+                tracing::info!(%jid, error = %e, "an avatar that cannot be shown");
+                None
+            }
+        };
+        self.avatar_texture(jid, texture);
+    }
+
+    fn avatar_texture(&mut self, jid: &str, texture: Option<banter_ui::model::VideoTexture>) {
         if self.model.account.as_deref() == Some(jid) {
             self.model.own_avatar = texture.clone();
         }
@@ -210,22 +245,6 @@ impl App {
             c.avatar = texture;
         }
     }
-}
-
-fn load_picture(path: &std::path::Path) -> Result<egui::ColorImage, String> {
-    let mut reader = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| e.to_string())?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(1024);
-    limits.max_image_height = Some(1024);
-    reader.limits(limits);
-    let rgba = reader.decode().map_err(|e| e.to_string())?.to_rgba8();
-    let size = [rgba.width() as usize, rgba.height() as usize];
-    Ok(egui::ColorImage::from_rgba_unmultiplied(
-        size,
-        rgba.as_raw(),
-    ))
 }
 
 enum ChatCmd {

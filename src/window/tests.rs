@@ -862,6 +862,14 @@ fn an_avatar_file_becomes_the_contacts_picture() {
         .save_with_format(&png, image::ImageFormat::Png)
         .unwrap();
     let avatar = |a: &App| a.model.contact("bob@x").unwrap().avatar.clone();
+    // Decoded off the UI thread: it comes back as an event of the window's own.
+    let decoded = |a: &mut App| {
+        let back = a
+            .events
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("decoded");
+        a.apply(back);
+    };
     a.apply(AppEvent::Client(
         String::new(),
         Event::Avatar {
@@ -869,6 +877,7 @@ fn an_avatar_file_becomes_the_contacts_picture() {
             path: Some(png),
         },
     ));
+    decoded(&mut a);
     assert_eq!(avatar(&a).map(|t| t.0.size()), Some([8, 8]));
     let junk = dir.path().join("junk");
     std::fs::write(&junk, b"not a picture").unwrap();
@@ -879,6 +888,7 @@ fn an_avatar_file_becomes_the_contacts_picture() {
             path: Some(junk),
         },
     ));
+    decoded(&mut a);
     assert!(avatar(&a).is_none());
 }
 

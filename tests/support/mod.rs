@@ -197,6 +197,11 @@ impl Prosody {
         })
     }
 
+    /// The server's process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// Where the upload service keeps its files (nothing else is in it).
     #[allow(dead_code)]
     pub fn upload_store(&self) -> PathBuf {
