@@ -127,6 +127,7 @@ async fn main() {
                 dir: out.path().to_path_buf(),
                 max_size: None,
                 sha256: None,
+                name: None,
             });
             let TransferState::Done { size, .. } = end_of(&mut a, &format!("d{id}")).await else {
                 panic!("download failed")

@@ -1,7 +1,8 @@
 //! HTTP for files (XEP-0363 uploads, downloads of what peers send): PUT a file, GET
 //! one into a writer, HEAD for its size. HTTP/1.1 by hyper over our own TLS, with the
 //! XMPP connection's trust (system roots plus the account's CA file; no way to switch
-//! verification off). Only https, and http to a loopback host (a private test server).
+//! verification off). Only https: a peer's link (or a redirect) must not reach plain
+//! services, on this machine or elsewhere.
 //! Every transfer is bounded: a size cap on what is read, a stall timeout, at most five
 //! redirects (never to another scheme than we allow). Dropping a transfer's future
 //! closes its connection: that is how a transfer is cancelled.
@@ -83,7 +84,6 @@ impl Target {
         let uri: Uri = url.parse().map_err(|_| bad())?;
         let tls = match uri.scheme_str() {
             Some("https") => true,
-            Some("http") => false,
             _ => return Err(bad()),
         };
         let host = uri
@@ -92,7 +92,7 @@ impl Target {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        if host.is_empty() || (!tls && !loopback(&host)) {
+        if host.is_empty() {
             return Err(bad());
         }
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
@@ -119,13 +119,6 @@ impl Target {
             _ => format!("{host}:{}", self.port),
         }
     }
-}
-
-fn loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 trait Io: tokio::io::AsyncRead + AsyncWrite + Unpin + Send {}
@@ -420,14 +413,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_https_and_loopback_http_are_fetched() {
+    fn only_https_is_fetched() {
         let t = Target::parse("https://up.example.org/a/b%20c.png?x=1#frag").unwrap();
         assert!(t.tls);
         assert_eq!((t.host.as_str(), t.port), ("up.example.org", 443));
         assert_eq!(t.path, "/a/b%20c.png?x=1");
         assert_eq!(t.host_header(), "up.example.org");
-        let t = Target::parse("http://127.0.0.1:5280/f").unwrap();
-        assert_eq!(t.host_header(), "127.0.0.1:5280");
+        let t = Target::parse("https://127.0.0.1:5281/f").unwrap();
+        assert_eq!(t.host_header(), "127.0.0.1:5281");
         let t = Target::parse("https://[::1]:8443/f").unwrap();
         assert_eq!(
             (t.host.as_str(), t.host_header().as_str()),
@@ -435,6 +428,7 @@ mod tests {
         );
         for bad in [
             "http://example.org/f",
+            "http://127.0.0.1:5280/f",
             "ftp://example.org/f",
             "file:///etc/passwd",
             "javascript:alert(1)",

@@ -133,6 +133,7 @@ async fn a_5_mb_file_arrives_with_the_same_sha256() {
         dir: elsewhere.path().to_path_buf(),
         max_size: None,
         sha256: Some("00".repeat(32)),
+        name: None,
     });
     let state = transfer_end(&mut b, "d0").await;
     assert!(
@@ -150,6 +151,7 @@ async fn a_5_mb_file_arrives_with_the_same_sha256() {
         dir: downloads.path().to_path_buf(),
         max_size: None,
         sha256: file.sha256.clone(),
+        name: None,
     });
     let mut progressed = false;
     let end = loop {
@@ -191,6 +193,7 @@ async fn a_5_mb_file_arrives_with_the_same_sha256() {
         dir: downloads.path().to_path_buf(),
         max_size: None,
         sha256: None,
+        name: None,
     });
     let TransferState::Done { path: second, .. } = transfer_end(&mut b, "d2").await else {
         panic!("the second download failed")
@@ -413,6 +416,7 @@ async fn files_both_ways_with_slixmpp() {
         dir: downloads.path().to_path_buf(),
         max_size: None,
         sha256: None,
+        name: None,
     });
     let TransferState::Done { sha256, .. } = transfer_end(&mut a, "d").await else {
         panic!("the download failed")

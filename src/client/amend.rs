@@ -167,7 +167,7 @@ impl State {
             Seal::Plain => false,
             Seal::IfOn | Seal::Must => self.omemo.is_on(),
         };
-        if encrypt && self.omemo_send(id, to, body, extra, out) {
+        if encrypt && self.omemo_send(id, to, body, extra, seal == Seal::Must, out) {
             return;
         }
         if seal == Seal::Must {
@@ -345,7 +345,10 @@ impl State {
         for (id, p) in pending {
             self.amends.0.push((id.clone(), p.clone()));
             match p {
-                Pending::Plain(m) => out.push(m.into()),
+                Pending::Plain(m) => match m.to.as_ref().map(|t| t.to_bare()) {
+                    Some(to) => self.send_in_order(&to, m, out),
+                    None => out.push(m.into()),
+                },
                 Pending::Chat {
                     to,
                     body,

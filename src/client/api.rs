@@ -320,6 +320,8 @@ pub enum Command {
         dir: PathBuf,
         max_size: Option<u64>,
         sha256: Option<String>,
+        /// The name to save it under, as its sender said (else the URL's); made safe.
+        name: Option<String>,
     },
     /// Stop a file transfer (nothing of an upload stays on the server, nothing of a
     /// download on disk).

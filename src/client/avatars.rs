@@ -143,7 +143,8 @@ impl State {
             .flatten()
             .unwrap_or_default();
         let Some(hash) = photo else {
-            if !current.is_empty() {
+            // "No picture" clears one that came from the vCard only.
+            if !current.is_empty() && source.as_deref() == Some("vcard") {
                 if let Err(e) = self.store.set_meta(&own, &meta_key(&owner), "") {
                     self.store_err(e);
                 }
@@ -155,6 +156,14 @@ impl State {
             return;
         };
         if hash == current {
+            return;
+        }
+        // A contact's (in the roster), not any presence's: a stranger's costs nothing.
+        let contact = self
+            .store
+            .roster(&own)
+            .is_ok_and(|r| r.iter().any(|c| c.jid == owner.as_str()));
+        if !contact {
             return;
         }
         if self.avatar_dir().join(&hash).exists() {

@@ -88,7 +88,8 @@ impl State {
                 dir,
                 max_size,
                 sha256,
-            } => self.download(id, peer, url, dir, (max_size, sha256)),
+                name,
+            } => self.download(id, peer, url, dir, (max_size, sha256, name)),
             Command::CancelTransfer { id } => self.cancel_transfer(&id),
             Command::AddContact { jid, name } => {
                 self.iq(

@@ -431,6 +431,8 @@ impl State {
     fn on_online(&mut self, out: &mut Vec<Stanza>) {
         // Session state is gone: unconfirmed messages are still pending in the store
         // and are sent again below; the receiver drops duplicates by origin-id.
+        // Uploads that waited for the service or a slot ask again.
+        self.transfers_online(out);
         self.pending_iqs.clear();
         self.caps_asked.clear();
         self.unconfirmed.clear();
@@ -478,7 +480,14 @@ impl State {
                         let mut msg = chat::outgoing(&to, &m.id, &m.body);
                         msg.payloads.extend(extra);
                         out.push(msg.into());
-                    } else if !self.omemo_send(&m.id, &to, &m.body, extra, out) {
+                    } else if !self.omemo_send(
+                        &m.id,
+                        &to,
+                        &m.body,
+                        extra,
+                        m.body.starts_with("aesgcm://"),
+                        out,
+                    ) {
                         // Written encrypted: never sent otherwise.
                         self.emit(Event::MessageFailed {
                             id: m.id,

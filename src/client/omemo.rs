@@ -19,6 +19,9 @@ use super::*;
 mod calls;
 mod devices;
 mod lists;
+mod queue;
+
+use queue::Queued;
 mod two;
 
 /// Our OMEMO questions to servers, awaiting answers.
@@ -31,18 +34,6 @@ pub(super) enum OmemoIq {
     OwnList2,
     List2 { peer: String },
     Bundle2 { peer: String, device: u32 },
-}
-
-/// A message waiting for device lists or bundles before it can be encrypted.
-struct Queued {
-    id: String,
-    to: BareJid,
-    body: String,
-    /// Elements beside the encrypted body (a correction's `<replace>`, a reply's
-    /// `<reply>` and its fallback marker): they say nothing secret.
-    extra: Vec<Element>,
-    /// A retraction or reactions: sent as is once nothing before it to the peer waits.
-    plain: Option<Message>,
 }
 
 /// The account's OMEMO, and what is on its way.
@@ -243,45 +234,6 @@ impl State {
         }
     }
 
-    /// Takes a message to send for encryption: `false` when OMEMO is off (it goes as
-    /// it is). It waits for device lists and bundles, then goes encrypted — or, to a
-    /// contact who has never published a device, as it is.
-    pub(super) fn omemo_send(
-        &mut self,
-        id: &str,
-        to: &BareJid,
-        body: &str,
-        extra: Vec<Element>,
-        out: &mut Vec<Stanza>,
-    ) -> bool {
-        if self.omemo.omemo.is_none() {
-            return false;
-        }
-        self.omemo.queue.push(Queued {
-            id: id.to_string(),
-            to: to.clone(),
-            body: body.to_string(),
-            extra,
-            plain: None,
-        });
-        self.omemo_flush(out);
-        true
-    }
-
-    /// Sends `m` as is to `to`, after what waits to be encrypted to them (if anything).
-    pub(super) fn send_in_order(&mut self, to: &BareJid, m: Message, out: &mut Vec<Stanza>) {
-        if !self.omemo.queue.iter().any(|q| q.to == *to) {
-            return out.push(m.into());
-        }
-        self.omemo.queue.push(Queued {
-            id: m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
-            to: to.clone(),
-            body: String::new(),
-            extra: Vec::new(),
-            plain: Some(m),
-        });
-    }
-
     /// A message from `peer`'s `device` did not decrypt: its session is broken (or
     /// we lost ours). As Conversations does: forget it and begin a new one with an
     /// empty PreKey message, so that the device's next messages decrypt again.
@@ -431,7 +383,16 @@ impl State {
             );
         }
         if theirs.is_empty() {
-            if known.is_empty() {
+            if known.is_empty() && q.must {
+                self.emit(Event::MessageFailed {
+                    id: q.id,
+                    error: format!(
+                        "{peer} has no OMEMO device: this must go end-to-end encrypted, so it \
+                         was not sent (an encrypted file's key, or the correction of an \
+                         encrypted message)"
+                    ),
+                });
+            } else if known.is_empty() {
                 // Never an OMEMO user: the conversation was never encrypted.
                 if let Err(e) = self.store.set_encryption(&account, &q.id, None) {
                     self.store_err(e);

@@ -302,16 +302,16 @@ impl State {
         let Some(nick) = nick.filter(|n| muc::nick_ok(n)) else {
             return;
         };
-        if self.on_room_amend(&room, &nick, &m) {
+        // The room's stamp on its history; one an occupant wrote is not believed.
+        let delay = chat::delay_by_ms(&m.payloads, room.as_str());
+        let now = chat::now_ms();
+        let ts_ms = delay.map_or(now, |d| d.min(now));
+        if self.on_room_amend(&room, &nick, &m, ts_ms) {
             return;
         }
         let Some(body) = chat::body(&m) else {
             return;
         };
-        // The room's stamp on its history; one an occupant wrote is not believed.
-        let delay = chat::delay_by_ms(&m.payloads, room.as_str());
-        let now = chat::now_ms();
-        let ts_ms = delay.map_or(now, |d| d.min(now));
         let id = m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
         // The room's own id for it (XEP-0359), believed only from a room that keeps
         // an archive (such a room replaces any an occupant put in); else who sent
@@ -336,22 +336,26 @@ impl State {
             id: id.clone(),
             stanza_id: archive_id.clone(),
             ts_ms,
-            body: body.clone(),
+            body,
             private: None,
-            meta: meta.clone(),
+            meta,
         };
-        if !fresh || !self.keep_room_message(&key, kept) {
+        if !fresh {
             return;
         }
+        let Some(seq) = self.keep_room_message(&key, kept.clone()) else {
+            return;
+        };
+        let now = self.room_message_now(seq, kept);
         self.emit(Event::RoomMessage {
             room: room.to_string(),
             nick,
             id,
-            body,
+            body: now.body,
             ts_ms,
             from_archive: delay.is_some(),
             stanza_id: archive_id,
-            meta,
+            meta: now.meta,
         });
     }
 }

@@ -67,10 +67,12 @@ pub(super) struct Outgoing {
     /// Bytes the server gets (with the tag, when encrypted).
     size: u64,
     key: Option<aesgcm::FileKey>,
+    /// To a room (a groupchat message), as it was when the file was chosen.
+    room: bool,
 }
 
 /// The upload service, as far as we know it this session.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 enum Service {
     #[default]
     Unknown,
@@ -85,8 +87,9 @@ pub(super) struct Transfers {
     service: Service,
     waiting: Vec<Outgoing>,
     running: HashMap<String, Running>,
-    /// Uploads whose slot is asked for (a cancel before it comes drops it).
-    slot_asked: BTreeSet<String>,
+    /// Uploads whose slot is asked for, with their peer and name (a cancel before
+    /// it comes drops it).
+    slot_asked: HashMap<String, (String, String)>,
 }
 
 /// A transfer under way in a task of its own.
@@ -106,6 +109,7 @@ pub(super) struct Sent {
     sealed: bool,
     /// What it is, for the receiver (plain files only).
     meta: Option<sfs::FileMeta>,
+    room: bool,
 }
 
 /// A transfer task's end, back on the account task.
@@ -213,6 +217,7 @@ impl State {
             size: size + if key.is_some() { aesgcm::TAG as u64 } else { 0 },
             path,
             key,
+            room,
         };
         self.transfer_event(
             &id,
@@ -314,7 +319,9 @@ impl State {
         }
         let jid = service.jid.clone();
         let (name, size, mime) = (up.name.clone(), up.size, up.mime.clone());
-        self.transfers.slot_asked.insert(up.id.clone());
+        self.transfers
+            .slot_asked
+            .insert(up.id.clone(), (up.to.to_string(), up.name.clone()));
         self.iq(
             IqPurpose::UploadSlot(Box::new(up)),
             |id| upload::request(id, &jid, &name, size, &mime),
@@ -328,7 +335,7 @@ impl State {
         up: Outgoing,
         answer: Result<Option<&Element>, String>,
     ) {
-        if !self.transfers.slot_asked.remove(&up.id) {
+        if self.transfers.slot_asked.remove(&up.id).is_none() {
             return; // cancelled meanwhile
         }
         let slot = match answer {
@@ -387,6 +394,7 @@ impl State {
                     url,
                     sealed: up.key.is_some(),
                     meta,
+                    room: up.room,
                 })
             });
             let _ = ended.send(Ended {
@@ -405,17 +413,27 @@ impl State {
 
     /// A transfer task ended: an upload's message goes now.
     pub(super) fn on_transfer_ended(&mut self, e: Ended, out: &mut Vec<Stanza>) {
-        self.transfers.running.remove(&e.id);
+        // Cancelled after it ended (its end was on its way): nothing is sent.
+        if self.transfers.running.remove(&e.id).is_none() {
+            return;
+        }
         let Some(Sent {
             to,
             url,
             sealed,
             meta,
+            room,
         }) = e.sent
         else {
             return;
         };
-        if self.rooms.contains_key(&to) {
+        if room {
+            if !self.in_room(&to) {
+                return self.emit(Event::MessageFailed {
+                    id: e.id,
+                    error: format!("the file was uploaded, but you are no longer in {to}"),
+                });
+            }
             let mut m = crate::xmpp::muc::groupchat(&to, &e.id, &url);
             m.payloads.push(oob::element(&url));
             m.payloads.extend(meta.map(|m| sfs::element(&url, &m)));
@@ -437,14 +455,17 @@ impl State {
         peer: String,
         url: String,
         dir: PathBuf,
-        (max_size, sha256): (Option<u64>, Option<String>),
+        (max_size, sha256, saved_as): (Option<u64>, Option<String>, Option<String>),
     ) {
         let web = Web::new(self.trust.clone());
         let events = self.events.clone();
         let ended = self.transfers_tx.clone();
-        let name = oob::file_ref(&url)
-            .map(|f| f.name)
-            .unwrap_or_else(|| "file".into());
+        let name = match &saved_as {
+            Some(n) => oob::safe_name(n),
+            None => oob::file_ref(&url)
+                .map(|f| f.name)
+                .unwrap_or_else(|| "file".into()),
+        };
         let running = |task: &tokio::task::JoinHandle<()>| Running {
             task: task.abort_handle(),
             kind: TransferKind::Download,
@@ -467,6 +488,7 @@ impl State {
             let expect = Expect {
                 max_size,
                 sha256: sha256.as_deref(),
+                name: Some(&name),
             };
             let work = fetch(&web, &url, &dir, progress.clone(), expect);
             let state = match report.while_running(&progress, work).await {
@@ -497,12 +519,43 @@ impl State {
             (r.kind, r.peer, r.name)
         } else if let Some(up) = waiting.map(|i| self.transfers.waiting.remove(i)) {
             (TransferKind::Upload, up.to.to_string(), up.name)
-        } else if asked {
-            (TransferKind::Upload, String::new(), String::new())
+        } else if let Some((peer, name)) = asked {
+            (TransferKind::Upload, peer, name)
         } else {
             return;
         };
         self.transfer_event(id, kind, &peer, &name, TransferState::Cancelled);
+    }
+
+    /// A new session: the service is looked up again (an answer on its way is lost
+    /// with the old session), and uploads whose slot was asked for ask again.
+    pub(super) fn transfers_online(&mut self, out: &mut Vec<Stanza>) {
+        let lost: Vec<String> = self
+            .pending_iqs
+            .iter()
+            .filter(|(_, (p, _))| matches!(p, IqPurpose::UploadSlot(_)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for iq in lost {
+            if let Some((IqPurpose::UploadSlot(up), _)) = self.pending_iqs.remove(&iq) {
+                self.transfers.slot_asked.remove(&up.id);
+                self.transfers.waiting.push(*up);
+            }
+        }
+        if matches!(self.transfers.service, Service::Asking(_)) {
+            self.transfers.service = Service::Unknown;
+        }
+        if self.transfers.waiting.is_empty() {
+            return;
+        }
+        match self.transfers.service.clone() {
+            Service::Known(Some(s)) => {
+                for up in std::mem::take(&mut self.transfers.waiting) {
+                    self.ask_slot(&s, up, out);
+                }
+            }
+            _ => self.find_upload_service(out),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ mod room_amend;
 mod rooms;
 pub use chat::{Corrected, Correction, MessageMeta, ReactionCount, Sealing};
 pub use omemo::{OmemoDevice, OmemoOwn};
-pub use room_amend::room_ref;
+pub use room_amend::{room_ref, RoomAmend};
 pub use rooms::{RoomCursor, StoredRoomMessage};
 
 #[derive(Debug, Error)]
@@ -350,6 +350,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(omemo::SCHEMA)?;
         conn.execute_batch(rooms::SCHEMA)?;
+        conn.execute_batch(room_amend::SCHEMA)?;
         conn.execute_batch(chat::SCHEMA)?;
         migrate(&conn)?;
         Ok(Store { conn })
@@ -360,6 +361,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(omemo::SCHEMA)?;
         conn.execute_batch(rooms::SCHEMA)?;
+        conn.execute_batch(room_amend::SCHEMA)?;
         conn.execute_batch(chat::SCHEMA)?;
         migrate(&conn)?;
         Ok(Store { conn })

@@ -7,6 +7,45 @@
 
 use rusqlite::{params, OptionalExtension};
 
+/// Amends whose message is not kept yet (an earlier archive page is read after a
+/// later one), applied when it comes; and when each nick's latest correction and
+/// reactions of a message were applied (a replay of an older one changes nothing).
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS room_amends_pending (
+  account TEXT NOT NULL,
+  room TEXT NOT NULL,
+  nick TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  new_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, room, nick, kind, target)
+);
+CREATE TABLE IF NOT EXISTS room_amend_times (
+  account TEXT NOT NULL,
+  room TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  nick TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, room, kind, target, nick)
+);
+";
+
+/// Amends kept for messages not seen yet, per room (the oldest go first).
+const MAX_PENDING: i64 = 2_000;
+
+/// One amend as it came: who, what, of which message, when (the room's time for it).
+#[derive(Debug, Clone, Copy)]
+pub struct RoomAmend<'a> {
+    pub room: &'a str,
+    pub nick: &'a str,
+    /// The id it names: the sender's id (a correction) or the room's id.
+    pub of: &'a str,
+    pub ts_ms: i64,
+}
+
 use super::chat::reaction_counts;
 use super::rooms::{row, COLS};
 use super::{Store, StoreError, StoredRoomMessage};
@@ -39,21 +78,23 @@ impl Store {
     }
 
     /// `nick`'s correction (message `new_id`) of their message `of`: the message as it
-    /// is now, or `None` (no such message of theirs, retracted, or this correction
-    /// was applied before).
+    /// is now, or `None`: no such message of theirs yet (kept to apply when it comes),
+    /// retracted, or a correction at least as new was applied before.
     pub fn correct_room_message(
         &self,
         account: &str,
-        room: &str,
-        nick: &str,
-        of: &str,
+        a: RoomAmend<'_>,
         new_id: &str,
         body: &str,
     ) -> Result<Option<StoredRoomMessage>, StoreError> {
-        let Some(m) = self.room_message_named(account, room, Some(nick), of, false)? else {
+        let Some(m) = self.room_message_named(account, a.room, Some(a.nick), a.of, false)? else {
+            self.keep_pending(account, a, "correct", new_id, body)?;
             return Ok(None);
         };
-        if m.meta.retracted || m.meta.edit_id.as_deref() == Some(new_id) {
+        if m.meta.retracted
+            || m.meta.edit_id.as_deref() == Some(new_id)
+            || !self.newer(account, a, "correct", &m.id)?
+        {
             return Ok(None);
         }
         self.conn.execute(
@@ -64,15 +105,15 @@ impl Store {
     }
 
     /// `nick` retracted their message `of` (the room's id): a tombstone, its
-    /// reactions gone. `None` when there is no such message of theirs.
+    /// reactions gone. `None` when there is no such message of theirs (yet: kept to
+    /// apply when it comes).
     pub fn retract_room_message(
         &self,
         account: &str,
-        room: &str,
-        nick: &str,
-        of: &str,
+        a: RoomAmend<'_>,
     ) -> Result<Option<StoredRoomMessage>, StoreError> {
-        let Some(m) = self.room_message_named(account, room, Some(nick), of, true)? else {
+        let Some(m) = self.room_message_named(account, a.room, Some(a.nick), a.of, true)? else {
+            self.keep_pending(account, a, "retract", "", "")?;
             return Ok(None);
         };
         if m.meta.retracted {
@@ -84,42 +125,166 @@ impl Store {
         )?;
         self.conn.execute(
             "DELETE FROM reactions WHERE account=?1 AND peer=?2 AND msg_ref=?3",
-            params![account, room, room_ref(&m)],
+            params![account, a.room, room_ref(&m)],
         )?;
         self.room_message_at(m.seq)
     }
 
     /// `nick`'s reactions to the message `of` (the room's id) are now `set`. The id
-    /// the message is known by, or `None` when it is not known (nothing kept).
+    /// the message is known by, or `None`: not known yet (kept to apply when it
+    /// comes), retracted, or a newer set of that nick's was applied before.
     pub fn set_room_reactions(
         &self,
         account: &str,
-        room: &str,
-        of: &str,
-        nick: &str,
+        a: RoomAmend<'_>,
         set: &[String],
     ) -> Result<Option<String>, StoreError> {
-        let Some(m) = self.room_message_named(account, room, None, of, true)? else {
+        let Some(m) = self.room_message_named(account, a.room, None, a.of, true)? else {
+            self.keep_pending(account, a, "react", "", &set.join("\n"))?;
             return Ok(None);
         };
-        if m.meta.retracted {
+        let target = room_ref(&m);
+        if m.meta.retracted || !self.newer(account, a, "react", &target)? {
             return Ok(None);
         }
-        let target = room_ref(&m);
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "DELETE FROM reactions WHERE account=?1 AND peer=?2 AND msg_ref=?3 AND sender=?4",
-            params![account, room, target, nick],
+            params![account, a.room, target, a.nick],
         )?;
         for r in set {
             tx.execute(
                 "INSERT OR IGNORE INTO reactions(account, peer, msg_ref, sender, emoji)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![account, room, target, nick, r],
+                params![account, a.room, target, a.nick, r],
             )?;
         }
         tx.commit()?;
         Ok(Some(target))
+    }
+
+    /// Whether amend `a` of `kind` to the message `target` is at least as new as the
+    /// last one of its nick applied; if so it is now the last one.
+    fn newer(
+        &self,
+        account: &str,
+        a: RoomAmend<'_>,
+        kind: &str,
+        target: &str,
+    ) -> Result<bool, StoreError> {
+        let last: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT ts_ms FROM room_amend_times
+                 WHERE account=?1 AND room=?2 AND kind=?3 AND target=?4 AND nick=?5",
+            )?
+            .query_row(params![account, a.room, kind, target, a.nick], |r| r.get(0))
+            .optional()?;
+        if last.is_some_and(|t| t > a.ts_ms) {
+            return Ok(false);
+        }
+        self.conn.execute(
+            "INSERT OR REPLACE INTO room_amend_times(account, room, kind, target, nick, ts_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![account, a.room, kind, target, a.nick, a.ts_ms],
+        )?;
+        Ok(true)
+    }
+
+    /// Keeps an amend of a message not kept yet (the newest per nick, kind and
+    /// message); at most `MAX_PENDING` per room.
+    fn keep_pending(
+        &self,
+        account: &str,
+        a: RoomAmend<'_>,
+        kind: &str,
+        new_id: &str,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO room_amends_pending(account, room, nick, kind, target, new_id, body, ts_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(account, room, nick, kind, target) DO UPDATE
+               SET new_id=excluded.new_id, body=excluded.body, ts_ms=excluded.ts_ms
+               WHERE excluded.ts_ms >= room_amends_pending.ts_ms",
+            params![account, a.room, a.nick, kind, a.of, new_id, body, a.ts_ms],
+        )?;
+        self.conn.execute(
+            "DELETE FROM room_amends_pending WHERE account=?1 AND room=?2 AND rowid NOT IN
+               (SELECT rowid FROM room_amends_pending WHERE account=?1 AND room=?2
+                ORDER BY ts_ms DESC LIMIT ?3)",
+            params![account, a.room, MAX_PENDING],
+        )?;
+        Ok(())
+    }
+
+    /// A message was just kept (row `seq`): the amends that came before it are applied,
+    /// oldest first. The message as it is then, when any was.
+    pub fn apply_room_pending(
+        &self,
+        account: &str,
+        seq: i64,
+    ) -> Result<Option<StoredRoomMessage>, StoreError> {
+        let Some(m) = self.room_message_at(seq)? else {
+            return Ok(None);
+        };
+        let sid = m.stanza_id.clone().unwrap_or_else(|| m.id.clone());
+        let pending: Vec<(String, String, String, String, String, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT nick, kind, target, new_id, body, ts_ms FROM room_amends_pending
+                 WHERE account=?1 AND room=?2 AND (
+                   (kind='correct' AND nick=?3 AND target=?4)
+                   OR (kind='retract' AND nick=?3 AND target IN (?4, ?5))
+                   OR (kind='react' AND target IN (?4, ?5)))
+                 ORDER BY ts_ms",
+            )?
+            .query_map(params![account, m.room, m.nick, m.id, sid], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        for (nick, kind, target, new_id, body, ts_ms) in &pending {
+            let a = RoomAmend {
+                room: &m.room,
+                nick,
+                of: target,
+                ts_ms: *ts_ms,
+            };
+            match kind.as_str() {
+                "correct" => {
+                    self.correct_room_message(account, a, new_id, body)?;
+                }
+                "retract" => {
+                    self.retract_room_message(account, a)?;
+                }
+                _ => {
+                    let set: Vec<String> = body
+                        .split('\n')
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    self.set_room_reactions(account, a, &set)?;
+                }
+            }
+            self.conn.execute(
+                "DELETE FROM room_amends_pending
+                 WHERE account=?1 AND room=?2 AND nick=?3 AND kind=?4 AND target=?5",
+                params![account, m.room, nick, kind, target],
+            )?;
+        }
+        let mut now: Vec<StoredRoomMessage> = self.room_message_at(seq)?.into_iter().collect();
+        self.fill_room_reactions(account, &mut now)?;
+        Ok(now.pop())
     }
 
     /// The reactions to these room messages, filled in.
@@ -185,6 +350,19 @@ mod tests {
             .unwrap();
     }
 
+    fn amend<'a>(nick: &'a str, of: &'a str, ts_ms: i64) -> RoomAmend<'a> {
+        RoomAmend {
+            room: "r@muc",
+            nick,
+            of,
+            ts_ms,
+        }
+    }
+
+    fn set(v: &[&str]) -> Vec<String> {
+        v.iter().map(|e| e.to_string()).collect()
+    }
+
     #[test]
     fn only_its_sender_changes_a_room_message_and_reactions_are_per_nick() {
         let s = Store::in_memory().unwrap();
@@ -192,42 +370,42 @@ mod tests {
         kept(&s, "carol", "c1", "S2", "hi");
         // Carol cannot correct or retract Bob's message.
         assert!(s
-            .correct_room_message("a@x", "r@muc", "carol", "b1", "x", "pwned")
+            .correct_room_message("a@x", amend("carol", "b1", 10), "x", "pwned")
             .unwrap()
             .is_none());
         assert!(s
-            .retract_room_message("a@x", "r@muc", "carol", "S1")
+            .retract_room_message("a@x", amend("carol", "S1", 11))
             .unwrap()
             .is_none());
         // Bob can, and a correction of the correction names the first correction.
         let m = s
-            .correct_room_message("a@x", "r@muc", "bob", "b1", "b2", "hello")
+            .correct_room_message("a@x", amend("bob", "b1", 12), "b2", "hello")
             .unwrap()
             .unwrap();
         assert_eq!((m.body.as_str(), m.meta.edited), ("hello", true));
         let m = s
-            .correct_room_message("a@x", "r@muc", "bob", "b2", "b3", "hello!")
+            .correct_room_message("a@x", amend("bob", "b2", 13), "b3", "hello!")
             .unwrap()
             .unwrap();
         assert_eq!(m.body, "hello!");
+        // A replay of an older correction (the archive read backwards) changes nothing.
         assert!(s
-            .correct_room_message("a@x", "r@muc", "bob", "b2", "b3", "again")
+            .correct_room_message("a@x", amend("bob", "b1", 12), "b2-again", "hello")
             .unwrap()
             .is_none());
-        // Reactions: each nick's set; to nothing, nothing.
-        let set = |v: &[&str]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+        // Reactions: each nick's set; an older set replayed later changes nothing.
         assert_eq!(
-            s.set_room_reactions("a@x", "r@muc", "S1", "carol", &set(&["👍", "🎉"]))
+            s.set_room_reactions("a@x", amend("carol", "S1", 20), &set(&["👍", "🎉"]))
                 .unwrap()
                 .as_deref(),
             Some("S1")
         );
-        s.set_room_reactions("a@x", "r@muc", "S1", "dave", &set(&["👍"]))
+        s.set_room_reactions("a@x", amend("dave", "S1", 21), &set(&["👍"]))
             .unwrap();
-        s.set_room_reactions("a@x", "r@muc", "S1", "carol", &set(&["👍"]))
+        s.set_room_reactions("a@x", amend("carol", "S1", 22), &set(&["👍"]))
             .unwrap();
         assert!(s
-            .set_room_reactions("a@x", "r@muc", "nope", "carol", &set(&["👍"]))
+            .set_room_reactions("a@x", amend("carol", "S1", 20), &set(&["👍", "🎉"]))
             .unwrap()
             .is_none());
         let mut page = s.room_history("a@x", "r@muc", None, None, 10).unwrap();
@@ -237,12 +415,50 @@ mod tests {
         assert_eq!(bob.meta.reactions[0].from, ["carol", "dave"]);
         // Bob retracts: a tombstone, its reactions gone.
         let m = s
-            .retract_room_message("a@x", "r@muc", "bob", "S1")
+            .retract_room_message("a@x", amend("bob", "S1", 30))
             .unwrap()
             .unwrap();
         assert!(m.meta.retracted && m.body.is_empty());
         let mut page = s.room_history("a@x", "r@muc", None, None, 10).unwrap();
         s.fill_room_reactions("a@x", &mut page).unwrap();
         assert!(page.iter().all(|m| m.meta.reactions.is_empty()));
+    }
+
+    /// An earlier archive page read after a later one: its amends came first, and
+    /// are applied when the message comes (a retracted one does not come back).
+    #[test]
+    fn amends_that_came_before_their_message_are_applied_when_it_comes() {
+        let s = Store::in_memory().unwrap();
+        assert!(s
+            .correct_room_message("a@x", amend("bob", "b1", 5), "b2", "hello")
+            .unwrap()
+            .is_none());
+        s.set_room_reactions("a@x", amend("carol", "S1", 6), &set(&["🎉"]))
+            .unwrap();
+        // Mallory's "retraction" of it waits too, and is not Bob's: it does nothing.
+        s.retract_room_message("a@x", amend("mallory", "S1", 7))
+            .unwrap();
+        kept(&s, "bob", "b1", "S1", "helo");
+        let seq = s.room_history("a@x", "r@muc", None, None, 10).unwrap()[0].seq;
+        let m = s.apply_room_pending("a@x", seq).unwrap().unwrap();
+        assert_eq!(
+            (m.body.as_str(), m.meta.edited, m.meta.retracted),
+            ("hello", true, false)
+        );
+        assert_eq!(m.meta.reactions[0].emoji, "🎉");
+        // Applied once: nothing is left for it.
+        assert!(s.apply_room_pending("a@x", seq).unwrap().is_none());
+        s.retract_room_message("a@x", amend("bob", "S2", 8))
+            .unwrap();
+        kept(&s, "bob", "b9", "S2", "oops");
+        let seq = s
+            .room_history("a@x", "r@muc", None, None, 10)
+            .unwrap()
+            .iter()
+            .find(|m| m.id == "b9")
+            .unwrap()
+            .seq;
+        let m = s.apply_room_pending("a@x", seq).unwrap().unwrap();
+        assert!(m.meta.retracted && m.body.is_empty());
     }
 }

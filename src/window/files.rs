@@ -183,9 +183,10 @@ impl App {
                 .and_then(|u| u.download_dir().map(|d| d.to_path_buf()))
                 .unwrap_or_else(|| self.data_dir.join("downloads"))
         };
-        let mut sha256 = None;
+        let (mut sha256, mut name) = (None, None);
         self.with_file(peer, id, |f| {
             sha256 = f.sha256.clone();
+            name = Some(f.name.clone());
             f.state = FileState::Fetching {
                 done: 0,
                 total: f.size,
@@ -198,6 +199,7 @@ impl App {
             dir,
             max_size: max,
             sha256,
+            name,
         });
     }
 
@@ -232,11 +234,13 @@ impl App {
     /// A room line with a file is on screen: as `file_shown`, but only our own
     /// pictures are fetched by themselves (occupants are strangers, mostly).
     pub(super) fn room_file_shown(&mut self, room: &str, reference: &str) {
-        let own = self
-            .model
-            .room(room)
-            .and_then(|r| r.lines.iter().rev().find(|l| l.reference() == reference))
-            .is_some_and(|l| l.own);
+        let own = self.model.room(room).is_some_and(|r| {
+            r.lines
+                .iter()
+                .rev()
+                .find(|l| l.reference() == reference)
+                .is_some_and(|l| r.sent_files.contains(&l.id))
+        });
         self.file_shown(room, reference, own);
     }
 
@@ -355,6 +359,13 @@ impl App {
                 }
             }
             TransferKind::Upload => {
+                if matches!(state, TransferState::Waiting) && self.model.room(&peer).is_some() {
+                    let sent = &mut self.model.room_mut(&peer).sent_files;
+                    if sent.len() >= 100 {
+                        sent.remove(0);
+                    }
+                    sent.push(id.clone());
+                }
                 let uploads = match self.model.room(&peer).is_some() {
                     true => &mut self.model.room_mut(&peer).uploads,
                     false => &mut self.model.conversations.entry(peer).or_default().uploads,

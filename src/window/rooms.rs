@@ -80,7 +80,7 @@ impl App {
                 stanza_id,
                 meta,
             } => {
-                let extra = self.room_extras(&room, &meta);
+                let extra = self.room_extras_kept(&room, &meta);
                 let line = RoomLine {
                     nick: nick.clone(),
                     body: body.clone(),
@@ -199,20 +199,7 @@ impl App {
                     if on_screen {
                         continue;
                     }
-                    let mut extra = self.room_extras(&room, &m.meta);
-                    extra.edited = m.meta.edited;
-                    extra.retracted = m.meta.retracted;
-                    let own_nick = self.model.room(&room).map(|r| r.nick.clone());
-                    extra.reactions = m
-                        .meta
-                        .reactions
-                        .iter()
-                        .map(|r| ReactionChip {
-                            emoji: r.emoji.clone(),
-                            mine: own_nick.as_ref().is_some_and(|n| r.from.contains(n)),
-                            from: r.from.clone(),
-                        })
-                        .collect();
+                    let extra = self.room_extras_kept(&room, &m.meta);
                     let line = RoomLine {
                         own: kind == (RoomLineKind::Private { outgoing: true }),
                         nick: m.nick,
@@ -510,6 +497,27 @@ impl App {
             file: meta.file.as_ref().map(|f| Box::new(file_link(f))),
             ..Default::default()
         }
+    }
+}
+
+impl App {
+    /// As `room_extras`, with what happened to the message since (a kept one, or one
+    /// whose amends came first): edited, retracted, reactions (ours marked).
+    fn room_extras_kept(&self, room: &str, meta: &banter::client::MessageMeta) -> MessageExtras {
+        let mut extra = self.room_extras(room, meta);
+        extra.edited = meta.edited;
+        extra.retracted = meta.retracted;
+        let own_nick = self.model.room(room).map(|r| r.nick.clone());
+        extra.reactions = meta
+            .reactions
+            .iter()
+            .map(|r| ReactionChip {
+                emoji: r.emoji.clone(),
+                mine: own_nick.as_ref().is_some_and(|n| r.from.contains(n)),
+                from: r.from.clone(),
+            })
+            .collect();
+        extra
     }
 }
 

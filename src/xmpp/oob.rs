@@ -141,12 +141,18 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// A name safe to save under in a folder: no separators, no control characters, no
-/// leading dots, at most 120 characters; "file" when nothing is left.
+/// leading dots, at most 120 characters and 200 bytes (file systems take 255); "file"
+/// when nothing is left.
 pub fn safe_name(name: &str) -> String {
+    let mut bytes = 0;
     let cleaned: String = name
         .chars()
         .filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | ':'))
         .take(120)
+        .take_while(|c| {
+            bytes += c.len_utf8();
+            bytes <= 200
+        })
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_string();
     if cleaned.is_empty() {
@@ -196,5 +202,6 @@ mod tests {
         assert_eq!(file_of(&https, url), None);
         assert_eq!(safe_name("..."), "file");
         assert_eq!(safe_name("../../.bashrc"), "bashrc");
+        assert!(safe_name(&"ж".repeat(150)).len() <= 200);
     }
 }

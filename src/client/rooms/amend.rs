@@ -7,15 +7,31 @@
 //! own id, as XEP-0424, XEP-0444, XEP-0461 and XEP-0308 say for groupchat.
 
 use super::*;
-use crate::store::{room_ref, MessageMeta};
+use crate::store::{room_ref, MessageMeta, RoomAmend, StoredRoomMessage};
 use crate::xmpp::{correct, oob, reactions, reply, retract};
 
 impl State {
-    /// An amend from `nick` in `room` (a correction, a retraction, reactions):
-    /// applied and said; true when `m` was one (nothing more is done with it).
-    pub(super) fn on_room_amend(&mut self, room: &BareJid, nick: &str, m: &Message) -> bool {
+    /// An amend from `nick` in `room` (a correction, a retraction, reactions), sent
+    /// at `ts_ms` (the room's time for it): applied and said; true when `m` was one
+    /// (nothing more is done with it). One of a message not kept yet is kept until
+    /// that message comes; an older one than what was applied changes nothing.
+    pub(super) fn on_room_amend(
+        &mut self,
+        room: &BareJid,
+        nick: &str,
+        m: &Message,
+        ts_ms: i64,
+    ) -> bool {
         let account = self.own.to_string();
         let id = m.id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
+        fn at<'a>(room: &'a BareJid, nick: &'a str, of: &'a str, ts_ms: i64) -> RoomAmend<'a> {
+            RoomAmend {
+                room: room.as_str(),
+                nick,
+                of,
+                ts_ms,
+            }
+        }
         if let Some(of) = correct::replaces(m) {
             let Some(body) = chat::body(m) else {
                 return true;
@@ -23,7 +39,7 @@ impl State {
             let body = reply::shown_body(m, &body);
             match self
                 .store
-                .correct_room_message(&account, room.as_str(), nick, &of, &id, &body)
+                .correct_room_message(&account, at(room, nick, &of, ts_ms), &id, &body)
             {
                 Ok(Some(c)) => self.emit(Event::RoomMessageCorrected {
                     room: room.to_string(),
@@ -41,7 +57,7 @@ impl State {
         if let Some(of) = retract::retracts(m) {
             match self
                 .store
-                .retract_room_message(&account, room.as_str(), nick, &of)
+                .retract_room_message(&account, at(room, nick, &of, ts_ms))
             {
                 Ok(Some(r)) => self.emit(Event::RoomMessageRetracted {
                     room: room.to_string(),
@@ -56,7 +72,7 @@ impl State {
         if let Some((of, set)) = reactions::read(m) {
             match self
                 .store
-                .set_room_reactions(&account, room.as_str(), &of, nick, &set)
+                .set_room_reactions(&account, at(room, nick, &of, ts_ms), &set)
             {
                 Ok(Some(target)) => self.emit(Event::RoomReactions {
                     room: room.to_string(),
@@ -154,6 +170,22 @@ impl State {
         let mut m = reactions::message(room, id, of, set);
         m.type_ = MessageType::Groupchat;
         out.push(m.into());
+    }
+}
+
+impl State {
+    /// A room message was just kept (row `seq`): amends of it that came first are
+    /// applied; what to show of it then (`m`'s body and meta when none came).
+    pub(super) fn room_message_now(&mut self, seq: i64, m: StoredRoomMessage) -> StoredRoomMessage {
+        let account = self.own.to_string();
+        match self.store.apply_room_pending(&account, seq) {
+            Ok(Some(now)) => now,
+            Ok(None) => m,
+            Err(e) => {
+                self.store_err(e);
+                m
+            }
+        }
     }
 }
 

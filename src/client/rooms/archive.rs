@@ -147,7 +147,7 @@ impl State {
         r.saw_archive_id(&archive_id, ts_ms);
         // A correction, retraction or reactions read back: applied (again: that
         // changes nothing) to what was kept.
-        if self.on_room_amend(&room, &nick, &inner) {
+        if self.on_room_amend(&room, &nick, &inner, ts_ms) {
             return;
         }
         let Some(body) = chat::body(&inner) else {
@@ -169,25 +169,26 @@ impl State {
             id: id.clone(),
             stanza_id: Some(archive_id.clone()),
             ts_ms,
-            body: body.clone(),
+            body,
             private: None,
-            meta: meta.clone(),
+            meta,
         };
-        if !self.keep_room_message(&key, kept) {
+        let Some(seq) = self.keep_room_message(&key, kept.clone()) else {
             return;
-        }
+        };
         if let Some(r) = self.rooms.get_mut(&room) {
             r.archive_count += 1;
         }
+        let now = self.room_message_now(seq, kept);
         self.emit(Event::RoomMessage {
             room: room.to_string(),
             nick,
             id,
-            body,
+            body: now.body,
             ts_ms,
             from_archive: true,
             stanza_id: Some(archive_id),
-            meta,
+            meta: now.meta,
         });
     }
 

@@ -61,9 +61,9 @@ impl State {
     }
 
     /// Keeps a message of `room` under `key` (the room's stanza-id, else its sender
-    /// and id): true when it is new and is to be shown. A store that fails keeps
-    /// nothing and hides nothing.
-    pub(super) fn keep_room_message(&mut self, key: &str, m: StoredRoomMessage) -> bool {
+    /// and id): its row when it is new and is to be shown (0: the store failed, and
+    /// hides nothing), `None` for a copy.
+    pub(super) fn keep_room_message(&mut self, key: &str, m: StoredRoomMessage) -> Option<i64> {
         let account = self.own.to_string();
         self.room_writes = self.room_writes.wrapping_add(1);
         if self.room_writes.is_multiple_of(TRIM_EVERY) {
@@ -72,10 +72,10 @@ impl State {
             }
         }
         match self.store.insert_room_message(&account, key, &m) {
-            Ok(new) => new.is_some(),
+            Ok(new) => new,
             Err(e) => {
                 self.store_err(e);
-                true
+                Some(0)
             }
         }
     }
@@ -108,7 +108,7 @@ impl State {
             private: Some(dir.into()),
             meta: Default::default(),
         };
-        self.keep_room_message(&key, m)
+        self.keep_room_message(&key, m).is_some()
     }
 
     /// An earlier page from this device, if it has one (true: sent as

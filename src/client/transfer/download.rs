@@ -13,6 +13,8 @@ use tokio::io::AsyncWriteExt;
 pub struct Expect<'a> {
     pub max_size: Option<u64>,
     pub sha256: Option<&'a str>,
+    /// The name to save it under (made safe), else the URL's.
+    pub name: Option<&'a str>,
 }
 
 /// What a download saved.
@@ -27,19 +29,31 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A name in `dir` no file has yet: `name`, `name (1)`, … before the extension.
-fn free_name(dir: &Path, name: &str) -> PathBuf {
+/// A name in `dir` no file has yet: `name`, `name (1)`, … before the extension; the
+/// file is created (empty) so that no other download takes the name meanwhile.
+fn free_name(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
     let (stem, ext) = match name.rsplit_once('.') {
         Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
         _ => (name.to_string(), String::new()),
     };
-    let mut path = dir.join(name);
-    let mut n = 1;
-    while path.exists() && n < 10_000 {
-        path = dir.join(format!("{stem} ({n}){ext}"));
-        n += 1;
+    for n in 0..10_000 {
+        let path = match n {
+            0 => dir.join(name),
+            n => dir.join(format!("{stem} ({n}){ext}")),
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
     }
-    path
+    Err(std::io::Error::other(format!(
+        "{name}: 10 000 files of that name are there already"
+    )))
 }
 
 /// Fetches `url` (https, or `aesgcm://`: decrypted and checked) into `dir`, under its
@@ -100,7 +114,9 @@ pub(in crate::client) async fn fetch(
             );
         }
     }
-    let path = free_name(dir, &file.name);
+    // The name is taken (an empty file) before the complete file replaces it.
+    let name = expect.name.map(oob::safe_name).unwrap_or(file.name);
+    let path = free_name(dir, &name).map_err(io)?;
     std::fs::rename(&part, &path).map_err(io)?;
     std::mem::forget(guard);
     Ok(Downloaded {
@@ -171,6 +187,7 @@ pub async fn download_file(
     let expect = Expect {
         max_size: None,
         sha256,
+        name: None,
     };
     fetch(&Web::new(tls.config), url, dir, progress, expect).await
 }
@@ -183,11 +200,22 @@ mod tests {
     #[test]
     fn a_saved_file_never_replaces_one_that_is_there() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(free_name(dir.path(), "a.png"), dir.path().join("a.png"));
-        std::fs::write(dir.path().join("a.png"), b"x").unwrap();
-        assert_eq!(free_name(dir.path(), "a.png"), dir.path().join("a (1).png"));
-        std::fs::write(dir.path().join("a (1).png"), b"x").unwrap();
-        assert_eq!(free_name(dir.path(), "a.png"), dir.path().join("a (2).png"));
-        assert_eq!(free_name(dir.path(), "README"), dir.path().join("README"));
+        assert_eq!(
+            free_name(dir.path(), "a.png").unwrap(),
+            dir.path().join("a.png")
+        );
+        assert_eq!(
+            free_name(dir.path(), "a.png").unwrap(),
+            dir.path().join("a (1).png"),
+            "the first name is taken as soon as it is given"
+        );
+        assert_eq!(
+            free_name(dir.path(), "a.png").unwrap(),
+            dir.path().join("a (2).png")
+        );
+        assert_eq!(
+            free_name(dir.path(), "README").unwrap(),
+            dir.path().join("README")
+        );
     }
 }

@@ -107,6 +107,9 @@ pub struct RoomView {
     pub jump_to: Option<String>,
     /// Files of ours being sent here.
     pub uploads: Vec<super::Upload>,
+    /// The ids of files we sent here this session: their pictures are shown without
+    /// a click (a line's nick alone does not make it ours: nicks are reused).
+    pub sent_files: Vec<String>,
 }
 
 impl RoomView {
