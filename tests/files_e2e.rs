@@ -408,6 +408,23 @@ async fn files_both_ways_with_slixmpp() {
     let file = message.meta.file.expect("slixmpp's upload is a file");
     assert_eq!(file.url, sent["url"].as_str().unwrap());
     assert_eq!(file.name, "report 2026.pdf");
+    // slixmpp says nothing of its size: the file's server is asked (HEAD).
+    assert_eq!(file.size, None);
+    a.send(Command::FileInfo {
+        peer: bob.jid.clone(),
+        id: id.clone(),
+        url: file.url.clone(),
+    });
+    let info = next(
+        &mut a,
+        "the file's size",
+        |e| matches!(e, Event::FileInfo { id: i, .. } if *i == id),
+    )
+    .await;
+    assert!(
+        matches!(&info, Event::FileInfo { size: Some(s), .. } if *s == 700 * 1024),
+        "{info:?}"
+    );
     let downloads = tempfile::tempdir().unwrap();
     a.send(Command::Download {
         id: "d".into(),

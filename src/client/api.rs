@@ -323,6 +323,14 @@ pub enum Command {
         /// The name to save it under, as its sender said (else the URL's); made safe.
         name: Option<String>,
     },
+    /// Ask the server holding the file at `url` (of message `id` with `peer`) its size
+    /// and type (HTTP HEAD; nothing is fetched): answered by `Event::FileInfo`. For a
+    /// contact's file: it tells their server our address, as a download would.
+    FileInfo {
+        peer: String,
+        id: String,
+        url: String,
+    },
     /// Stop a file transfer (nothing of an upload stays on the server, nothing of a
     /// download on disk).
     CancelTransfer {

@@ -91,6 +91,7 @@ impl State {
                 name,
             } => self.download(id, peer, url, dir, (max_size, sha256, name)),
             Command::CancelTransfer { id } => self.cancel_transfer(&id),
+            Command::FileInfo { peer, id, url } => self.file_info(peer, id, url),
             Command::AddContact { jid, name } => {
                 self.iq(
                     IqPurpose::RosterSet,

@@ -213,6 +213,14 @@ pub enum Event {
         #[serde(flatten)]
         state: super::TransferState,
     },
+    /// What the server holding message `id`'s file says of it (`Command::FileInfo`):
+    /// its size (an encrypted file's without the tag) and type, when it said.
+    FileInfo {
+        peer: String,
+        id: String,
+        size: Option<u64>,
+        mime: Option<String>,
+    },
     /// The JIDs we block (XEP-0191), whenever the list changes (here or on another
     /// device of ours) and at sign-in.
     Blocklist {

@@ -198,6 +198,12 @@ impl App {
                 name,
                 state,
             } => self.on_transfer(id, kind, peer, name, state),
+            Event::FileInfo {
+                peer,
+                id,
+                size,
+                mime,
+            } => self.on_file_info(&peer, &id, size, mime),
             Event::MessageAcked { id } => self.set_delivery(&id, Delivery::Sent),
             Event::MessageDelivered { id } => self.set_delivery(&id, Delivery::Delivered),
             Event::Call {

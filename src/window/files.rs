@@ -250,6 +250,21 @@ impl App {
         let Some(file) = self.file_of(peer, id) else {
             return;
         };
+        let contact = self
+            .model
+            .contacts
+            .iter()
+            .any(|c| c.jid == peer && c.in_roster);
+        // A contact's file without a size (Conversations sends none): its server is
+        // asked (HEAD), as a download would; a stranger's waits for a click.
+        let probe = file.size.is_none() && file.state == FileState::Remote && !file.is_picture();
+        if probe && (outgoing || contact) {
+            self.send(Command::FileInfo {
+                peer: peer.to_string(),
+                id: id.to_string(),
+                url: file.url.clone(),
+            });
+        }
         if !file.is_picture() || file.state != FileState::Remote {
             return;
         }
@@ -261,11 +276,6 @@ impl App {
             self.with_file(peer, id, |f| f.state = FileState::Saved(path.clone()));
             return self.decode_preview(peer, id, path);
         }
-        let contact = self
-            .model
-            .contacts
-            .iter()
-            .any(|c| c.jid == peer && c.in_roster);
         let small = file.size.is_none_or(|s| s <= AUTO_PREVIEW_MAX);
         if (outgoing || contact) && small {
             self.fetch_file(peer, id, file.url, true, Some(AUTO_PREVIEW_MAX));
@@ -317,6 +327,22 @@ impl App {
             }
         };
         self.with_file(peer, id, |f| f.picture = texture);
+    }
+
+    /// What a file's server said of it: the card shows its size (and type).
+    pub(super) fn on_file_info(
+        &mut self,
+        peer: &str,
+        id: &str,
+        size: Option<u64>,
+        mime: Option<String>,
+    ) {
+        self.with_file(peer, id, |f| {
+            f.size = f.size.or(size);
+            if f.mime.is_none() {
+                f.mime = mime;
+            }
+        });
     }
 
     /// A transfer's progress or end, on its message (download) or its row (upload).

@@ -1115,3 +1115,57 @@ fn a_rooms_amends_reach_its_lines() {
     let l = line(&a, "S1");
     assert!(l.extra.retracted && l.body.is_empty() && l.extra.reactions.is_empty());
 }
+
+/// A contact's file whose sender said no size (Conversations): its server is asked
+/// (the client's FileInfo), and the answer shows on the card; a stranger's is not.
+#[test]
+fn a_contacts_file_gets_its_size_asked_and_a_strangers_does_not() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut a = app();
+    a.client = Some(tx);
+    a.model.contacts.push(banter_ui::model::ContactRow {
+        jid: "bob@x".into(),
+        in_roster: true,
+        ..Default::default()
+    });
+    let file_from = |peer: &str, id: &str| {
+        let url = format!("https://up.x/{id}/minutes.pdf");
+        let mut m = StoredMessage {
+            peer: peer.into(),
+            from: format!("{peer}/phone"),
+            ..msg(id, &url)
+        };
+        m.meta.file = banter::client::file_ref(&url);
+        Event::Message { message: m }
+    };
+    a.apply(AppEvent::Client(
+        String::new(),
+        file_from("mallory@x", "m1"),
+    ));
+    assert!(
+        rx.try_recv().is_err(),
+        "nothing asked for a stranger's file"
+    );
+    a.apply(AppEvent::Client(String::new(), file_from("bob@x", "b1")));
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Command::FileInfo { ref peer, ref id, .. }) if peer == "bob@x" && id == "b1"
+    ));
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::FileInfo {
+            peer: "bob@x".into(),
+            id: "b1".into(),
+            size: Some(2_400_000),
+            mime: Some("application/pdf".into()),
+        },
+    ));
+    let size = a.model.conversations["bob@x"]
+        .items
+        .iter()
+        .find_map(|i| match i {
+            TimelineItem::Message { extra, .. } => extra.file.as_ref().and_then(|f| f.size),
+            _ => None,
+        });
+    assert_eq!(size, Some(2_400_000));
+}

@@ -1,5 +1,5 @@
-//! Fetching a file a peer sent: into a folder under its own (safe, free) name, its
-//! SHA-256 taken on the way; `aesgcm://` files (XEP-0454) decrypted and checked before
+//! Fetching a file a peer sent (or asking its server its size: `file_info`): into a
+//! folder under its own (safe, free) name, its SHA-256 taken on the way; `aesgcm://` files (XEP-0454) decrypted and checked before
 //! anything is saved. A partial file never stays: it is deleted when the download
 //! fails or its task is dropped (cancelled).
 
@@ -27,6 +27,39 @@ pub struct Downloaded {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl State {
+    /// Asks the file's server its size and type (HEAD), for the front end's card.
+    pub(in crate::client) fn file_info(&mut self, peer: String, id: String, url: String) {
+        let web = Web::new(self.trust.clone());
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let (https, sealed) = match aesgcm::parse(&url) {
+                Some((https, _)) => (https, true),
+                None => (url, false),
+            };
+            let meta = match web.head(&https).await {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::info!(error = %e, "no size for a file");
+                    return;
+                }
+            };
+            let tag = if sealed { aesgcm::TAG as u64 } else { 0 };
+            let mime = meta
+                .content_type
+                .filter(|_| !sealed)
+                .map(|t| t.split(';').next().unwrap_or_default().trim().to_string())
+                .filter(|t| !t.is_empty() && t.len() < 128);
+            let _ = events.send(Event::FileInfo {
+                peer,
+                id,
+                size: meta.size.map(|s| s.saturating_sub(tag)),
+                mime,
+            });
+        });
+    }
 }
 
 /// A name in `dir` no file has yet: `name`, `name (1)`, … before the extension; the
