@@ -1,7 +1,8 @@
 //! Fetching a file a peer sent (or asking its server its size: `file_info`): into a
 //! folder under its own (safe, free) name, its SHA-256 taken on the way; `aesgcm://`
-//! files (XEP-0454) decrypted and checked before anything is saved. A partial file never stays: it is deleted when the download
-//! fails or its task is dropped (cancelled).
+//! files (XEP-0454) decrypted and checked before anything is saved. A partial file
+//! never stays: it is deleted when the download fails or its task is dropped
+//! (cancelled).
 
 use super::*;
 use sha2::{Digest, Sha256};
