@@ -63,12 +63,7 @@ pub async fn block(
     blocked: bool,
 ) -> Result<(), CliError> {
     let jid = contact.map(parse_jid).transpose()?;
-    let mut cfg = config(args)?;
-    cfg.presence = None;
-    cfg.catch_up = false;
-    cfg.autojoin = false;
-    let mut client = connect(cfg).await?;
-    wait_online(&mut client).await?;
+    let mut client = signed_in_once(args).await?;
     // The list at sign-in comes first; the change's answer follows it.
     let mut lists_to_see = 1;
     if let Some(jid) = &jid {
@@ -147,12 +142,7 @@ async fn deliver(
     args: &AccountArgs,
     command: impl FnOnce(String) -> Command,
 ) -> Result<(), CliError> {
-    let mut cfg = config(args)?;
-    cfg.presence = None;
-    cfg.catch_up = false;
-    cfg.autojoin = false;
-    let mut client = connect(cfg).await?;
-    wait_online(&mut client).await?;
+    let mut client = signed_in_once(args).await?;
     let id = client::new_id();
     client.send(command(id.clone()));
     let deadline = tokio::time::sleep(Duration::from_secs(30));
@@ -184,12 +174,7 @@ async fn deliver(
 pub async fn send_file(args: &AccountArgs, to: &str, file: PathBuf) -> Result<(), CliError> {
     let to = parse_jid(to)?;
     let mut stop = crate::signals::StopSignals::new();
-    let mut cfg = config(args)?;
-    cfg.presence = None;
-    cfg.catch_up = false;
-    cfg.autojoin = false;
-    let mut client = connect(cfg).await?;
-    wait_online(&mut client).await?;
+    let mut client = signed_in_once(args).await?;
     let id = client::new_id();
     client.send(Command::SendFile {
         id: id.clone(),

@@ -217,23 +217,7 @@ impl App {
         jid: &str,
         picture: Result<client::Preview, String>,
     ) {
-        let texture = match picture {
-            Ok(p) => self.ctx.as_ref().map(|ctx| {
-                let image = egui::ColorImage::from_rgba_unmultiplied(
-                    [p.width as usize, p.height as usize],
-                    &p.rgba,
-                );
-                banter_ui::model::VideoTexture(ctx.load_texture(
-                    format!("avatar {jid}"),
-                    image,
-                    egui::TextureOptions::LINEAR,
-                ))
-            }),
-            Err(e) => {
-                tracing::info!(%jid, error = %e, "an avatar that cannot be shown");
-                None
-            }
-        };
+        let texture = self.picture_texture(format!("avatar {jid}"), picture);
         self.avatar_texture(jid, texture);
     }
 

@@ -302,6 +302,27 @@ impl App {
         });
     }
 
+    /// A decoded picture (or why it could not be) as a texture named `name`.
+    pub(super) fn picture_texture(
+        &self,
+        name: String,
+        picture: Result<client::Preview, String>,
+    ) -> Option<VideoTexture> {
+        match picture {
+            Ok(p) => self.ctx.as_ref().map(|ctx| {
+                let image = egui::ColorImage::from_rgba_unmultiplied(
+                    [p.width as usize, p.height as usize],
+                    &p.rgba,
+                );
+                VideoTexture(ctx.load_texture(name, image, egui::TextureOptions::LINEAR))
+            }),
+            Err(e) => {
+                tracing::info!(%name, error = %e, "a picture that cannot be shown");
+                None
+            }
+        }
+    }
+
     /// A decoded picture (or why it could not be): a texture on its message.
     pub(super) fn on_picture(
         &mut self,
@@ -309,23 +330,7 @@ impl App {
         id: &str,
         picture: Result<client::Preview, String>,
     ) {
-        let texture = match picture {
-            Ok(p) => self.ctx.as_ref().map(|ctx| {
-                let image = egui::ColorImage::from_rgba_unmultiplied(
-                    [p.width as usize, p.height as usize],
-                    &p.rgba,
-                );
-                VideoTexture(ctx.load_texture(
-                    format!("picture {peer} {id}"),
-                    image,
-                    egui::TextureOptions::LINEAR,
-                ))
-            }),
-            Err(e) => {
-                tracing::info!(%peer, %id, error = %e, "a picture that cannot be shown");
-                None
-            }
-        };
+        let texture = self.picture_texture(format!("picture {peer} {id}"), picture);
         self.with_file(peer, id, |f| f.picture = texture);
     }
 
