@@ -158,10 +158,10 @@ pub enum Cmd {
         #[arg(long)]
         plaintext: bool,
         /// Correct our message with this id instead (XEP-0308): its text becomes --body
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         correct: Option<String>,
         /// Answer the message with this id (XEP-0461), quoting it
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         reply_to: Option<String>,
     },
     /// Fetch a file a contact sent (its URL from `listen --json` or `history --json`;
@@ -183,6 +183,8 @@ pub enum Cmd {
         /// The conversation (bare JID)
         peer: String,
         /// The message's id (as `listen --json` or `history --json` print it)
+        // Server-made ids can begin with "-".
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// The emoji, e.g. 👍 ❤️
         reactions: Vec<String>,
@@ -210,6 +212,8 @@ pub enum Cmd {
         /// The conversation (bare JID)
         peer: String,
         /// Our message's id
+        // Server-made ids can begin with "-".
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Stay online and print events (messages, presence, subscription requests)
@@ -341,6 +345,8 @@ pub struct RoomOptions {
     /// Whom: the JID to invite; the nick (or JID) to kick, ban, voice, mute,
     /// make member/admin/owner, or revoke. For react and retract: the message's
     /// id (the room's, as `stanza_id` in events)
+    // Server-made ids can begin with "-".
+    #[arg(allow_hyphen_values = true)]
     pub target: Option<String>,
     /// Your nickname in the room (default: your account's name)
     #[arg(long)]
@@ -356,11 +362,11 @@ pub struct RoomOptions {
     pub to: Option<String>,
     /// Correct our message with this id instead (send; XEP-0308): its text becomes
     /// --body
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub correct: Option<String>,
     /// Answer the message with this id (send; the room's id, as `stanza_id` in
     /// events; XEP-0461), quoting it
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub reply_to: Option<String>,
     /// Send this file (send; XEP-0363 upload through your server)
     #[arg(long, value_name = "PATH")]
@@ -481,4 +487,31 @@ pub enum ContactAction {
     Rename { jid: String, name: String },
     /// Print the roster
     List,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// Prosody's stanza-ids and other server-made ids can begin with "-": they are
+    /// ids, not options (a CI run hit one: `room react ROOM -ALAq… --emoji 🚀`).
+    #[test]
+    fn ids_that_begin_with_a_hyphen_are_ids() {
+        let room =
+            Cli::try_parse_from(["banter", "room", "react", "r@x", "-ALAq", "--emoji", "🚀"])
+                .expect("parsed");
+        let Some(Cmd::Room { opts, .. }) = room.command else {
+            panic!("not a room command")
+        };
+        assert_eq!(opts.target.as_deref(), Some("-ALAq"));
+        let fix =
+            Cli::try_parse_from(["banter", "send", "b@x", "--correct", "-x1", "--body", "hi"])
+                .expect("parsed");
+        assert!(matches!(fix.command, Some(Cmd::Send { correct: Some(c), .. }) if c == "-x1"));
+        let gone =
+            Cli::try_parse_from(["banter", "retract", "b@x", "-x1", "--json"]).expect("parsed");
+        assert!(gone.account.json);
+        assert!(matches!(gone.command, Some(Cmd::Retract { id, .. }) if id == "-x1"));
+    }
 }
