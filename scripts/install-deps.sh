@@ -27,6 +27,8 @@ if [ "${1:-}" = "--tests" ]; then
     nftables
     # the second server of the end-to-end tests (tests/support/ejabberd.rs)
     ejabberd
+    # SASL2, Bind 2 and FAST for Prosody (tests/support/sasl2.rs patches them for 0.12)
+    prosody-modules
     # speech-quality test: spoken sentences, and building PyPI's `pesq` in a venv
     espeak-ng python3-venv python3-dev
     # camera test: the distribution's kernel with its virtual camera (vivid) under QEMU

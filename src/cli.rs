@@ -460,7 +460,7 @@ pub fn print_event(out: &mut impl Write, ev: &Event, json: bool) {
         v.to_string()
     } else {
         match ev {
-            Event::Connected { jid, resumed } => {
+            Event::Connected { jid, resumed, .. } => {
                 format!(
                     "connected as {jid}{}",
                     if *resumed { " (resumed)" } else { "" }

@@ -485,16 +485,13 @@ async fn direct_tls_login_xep_0368() {
     use banter::xmpp::connect::{login_at, ConnectOptions, Target};
     let server = Prosody::start();
     let alice = server.user("alice");
-    let opts = ConnectOptions {
-        jid: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
-        password: alice.password.clone(),
-        server: None,
-        tls: banter::xmpp::tls::build(Some(&alice.ca_file)).unwrap(),
-        timeout: T,
-        timeouts: tokio_xmpp::xmlstream::Timeouts::tight(),
-        binding: Default::default(),
-        socket: Default::default(),
-    };
+    let mut opts = ConnectOptions::new(
+        banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+        alice.password.clone(),
+        banter::xmpp::tls::build(Some(&alice.ca_file)).unwrap(),
+    );
+    opts.timeout = T;
+    opts.timeouts = tokio_xmpp::xmlstream::Timeouts::tight();
     let target = Target {
         host: "127.0.0.1".into(),
         port: server.tls_port,

@@ -35,6 +35,30 @@ pub struct Config {
     /// Join the rooms bookmarked with autojoin (XEP-0402) at sign-in and as other
     /// clients bookmark them; off for one-shot commands.
     pub autojoin: bool,
+    /// Ask for FAST tokens (XEP-0484) where the server offers them, and reconnect
+    /// with them instead of the password.
+    pub fast: bool,
+    /// Where the tokens are kept between runs (the OS keyring, in the app); without
+    /// it they last as long as the session.
+    pub tokens: Option<TokenStore>,
+}
+
+/// Keeps an account's FAST state (a JSON text holding a secret) between runs. The
+/// front end's: the library knows no keyring. Called off the async threads.
+pub trait TokenKeeper: Send + Sync {
+    fn load(&self) -> Option<String>;
+    /// `None`: forget it.
+    fn save(&self, state: Option<&str>);
+}
+
+/// A shared [`TokenKeeper`].
+#[derive(Clone)]
+pub struct TokenStore(pub std::sync::Arc<dyn TokenKeeper>);
+
+impl std::fmt::Debug for TokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenStore")
+    }
 }
 
 /// Who may call: by default only contacts with a presence subscription; `allowed`
@@ -64,6 +88,8 @@ impl Config {
             ring_timeout: crate::jingle::session::RING_TIMEOUT,
             omemo: false,
             autojoin: true,
+            fast: true,
+            tokens: None,
         }
     }
 }

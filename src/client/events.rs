@@ -144,6 +144,10 @@ pub enum Event {
     Connected {
         jid: String,
         resumed: bool,
+        /// How the sign-in went (not after a resumption, which signs in as well but
+        /// is reported by `resumed`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        login: Option<SignIn>,
     },
     /// The connection dropped; reconnecting in the background.
     ConnectionLost,
@@ -640,4 +644,18 @@ mod tests {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
     }
+}
+
+/// How a sign-in went: the mechanism, and what of SASL2 (XEP-0388), Bind 2
+/// (XEP-0386) and FAST (XEP-0484) the server and Banter used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SignIn {
+    pub mechanism: String,
+    pub sasl2: bool,
+    pub bind2: bool,
+    /// A FAST token stood in for the password.
+    pub fast: bool,
+    /// The channel binding (`tls-exporter`), when one was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<&'static str>,
 }

@@ -2,12 +2,18 @@
 //! the downgrade check of channel binding.
 
 use super::*;
+use crate::xmpp::fast::FastState;
 
 impl State {
     /// A server that bound our login to the TLS channel before (SCRAM-PLUS) and does
     /// not now may have been put behind someone who strips it (RFC 5802 §6): said,
     /// once per session. The binding used is remembered per account.
     pub(super) fn check_downgrade(&mut self) {
+        // A FAST token (HT-*-NONE) carries no binding; that says nothing of a
+        // stripped SCRAM-PLUS.
+        if self.login.lock().map(|l| l.fast).unwrap_or(false) {
+            return;
+        }
         let used = self.binding.lock().ok().and_then(|b| *b);
         let account = self.own.to_string();
         let before = self.store.get_meta(&account, SASL_BINDING).ok().flatten();
@@ -26,6 +32,78 @@ impl State {
             Binding::Never => {}
         }
     }
+
+    /// How the latest login went, for the `connected` event.
+    pub(super) fn sign_in(&self) -> Option<SignIn> {
+        let l = self.login.lock().ok()?;
+        (!l.mechanism.is_empty()).then(|| SignIn {
+            mechanism: l.mechanism.clone(),
+            sasl2: l.sasl2,
+            bind2: l.bind2,
+            fast: l.fast,
+            binding: l.binding,
+        })
+    }
+}
+
+/// This device's user-agent id for the account (kept in the store), made once.
+pub(super) fn device_id(store: &Store, config: &Config) -> String {
+    let account = config.jid.to_string();
+    match store.get_meta(&account, SASL2_CLIENT_ID) {
+        Ok(Some(id)) => id,
+        _ => {
+            let id = FastState::new().client_id;
+            if let Err(e) = store.set_meta(&account, SASL2_CLIENT_ID, &id) {
+                tracing::warn!(error = %e, "cannot keep the device id for FAST");
+            }
+            id
+        }
+    }
+}
+
+/// The account's FAST state: what the token store keeps for this device (the store
+/// remembers the device's user-agent id, which tokens are bound to), else a fresh
+/// one; and the callback that writes it back there whenever it changes.
+pub(super) async fn fast_state(
+    id: String,
+    config: &Config,
+) -> (
+    Arc<std::sync::Mutex<FastState>>,
+    Option<connect::TokenSaved>,
+) {
+    let mut state = FastState {
+        client_id: id.clone(),
+        ..Default::default()
+    };
+    if let Some(keeper) = &config.tokens {
+        let k = keeper.0.clone();
+        let kept = tokio::task::spawn_blocking(move || k.load())
+            .await
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str::<FastState>(&t).ok());
+        if let Some(kept) = kept.filter(|k| k.client_id == id) {
+            state = kept;
+        }
+    }
+    let state = Arc::new(std::sync::Mutex::new(state));
+    let on_token = config.tokens.clone().map(|keeper| {
+        let state = state.clone();
+        connect::TokenSaved(Arc::new(move || {
+            let (k, state) = (keeper.0.clone(), state.clone());
+            // Written off the async threads; each write takes the state as it is
+            // then, so the last one leaves the newest.
+            tokio::task::spawn_blocking(move || {
+                let json = state.lock().ok().and_then(|s| {
+                    (s.token.is_some() || s.previous.is_some())
+                        .then(|| serde_json::to_string(&*s).ok())
+                        .flatten()
+                });
+                k.save(json.as_deref());
+            });
+        }))
+    });
+    (state, on_token)
 }
 
 /// Hands the stream the first connection, then reconnects with back-off (0.5 s → 30 s),
@@ -56,6 +134,9 @@ pub(super) fn reconnector(
         }
         let fresh = !established.swap(false, Ordering::SeqCst);
         let mut opts = opts.clone();
+        // Bind 2 binds in the login itself; tokio-xmpp resumes only an unbound
+        // stream, so only a fresh session takes it.
+        opts.bind2 = fresh;
         // The password may have been changed since (Command::ChangePassword).
         if let Ok(p) = password.lock() {
             opts.password = p.clone();

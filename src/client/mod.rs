@@ -18,7 +18,6 @@ use minidom::Element;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use tokio_xmpp::stanzastream::{Connection, Event as StreamEv, StanzaStream, StreamEvent};
-use tokio_xmpp::xmlstream::Timeouts;
 use xmpp_parsers::iq::Iq;
 /// Addresses (RFC 7622), as the XMPP libraries underneath spell them: part of the API.
 pub use xmpp_parsers::jid::{BareJid, FullJid, Jid};
@@ -48,19 +47,13 @@ pub async fn register(config: &Config) -> Result<(), ClientError> {
     if config.jid.node().is_none() {
         return Err(ConnectError::InvalidJid(config.jid.to_string()).into());
     }
-    let opts = ConnectOptions {
-        jid: Jid::from(config.jid.clone()),
-        password: config.password.clone(),
-        server: config.server.clone(),
-        tls: tls::build(config.ca_file.as_deref())?,
-        timeout: config.connect_timeout,
-        timeouts: Timeouts {
-            read_timeout: Duration::from_secs(60),
-            response_timeout: Duration::from_secs(20),
-        },
-        binding: Default::default(),
-        socket: Default::default(),
-    };
+    let mut opts = ConnectOptions::new(
+        Jid::from(config.jid.clone()),
+        config.password.clone(),
+        tls::build(config.ca_file.as_deref())?,
+    );
+    opts.server = config.server.clone();
+    opts.timeout = config.connect_timeout;
     Ok(connect::register(&opts).await?)
 }
 
@@ -85,20 +78,17 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
     if config.jid.node().is_none() {
         return Err(ConnectError::InvalidJid(config.jid.to_string()).into());
     }
-    let opts = ConnectOptions {
-        jid,
-        password: config.password.clone(),
-        server: config.server.clone(),
-        tls,
-        timeout: config.connect_timeout,
-        timeouts: Timeouts {
-            read_timeout: Duration::from_secs(60),
-            response_timeout: Duration::from_secs(20),
-        },
-        binding: Default::default(),
-        socket: Default::default(),
-    };
+    let mut opts = ConnectOptions::new(jid, config.password.clone(), tls);
+    opts.server = config.server.clone();
+    opts.timeout = config.connect_timeout;
+    if config.fast {
+        let id = device_id(&store, &config);
+        let (fast, on_token) = fast_state(id, &config).await;
+        opts.fast = Some(fast);
+        opts.on_token = on_token;
+    }
     let binding = opts.binding.clone();
+    let login = opts.login.clone();
     let xmpp_socket = opts.socket.clone();
     let first = connect::login(&opts).await?;
     store.save_account(
@@ -175,6 +165,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         deleted: false,
         established,
         binding,
+        login,
     };
     let jid = state.own.clone();
     let task = tokio::spawn(task::run(
@@ -245,6 +236,8 @@ struct State {
     established: Arc<AtomicBool>,
     /// The channel binding of the latest login (set by the connector).
     binding: std::sync::Arc<std::sync::Mutex<Option<&'static str>>>,
+    /// How the latest login went (set by the connector).
+    login: std::sync::Arc<std::sync::Mutex<connect::LoginInfo>>,
     /// Caps vers asked about (when), and the devices waiting for the answer.
     caps_asked: HashMap<String, (std::time::Instant, Vec<Jid>)>,
     /// Every call (the decisions, without I/O), and each call's media worker.
@@ -310,7 +303,7 @@ use login::*;
 pub use crate::jingle::endpoint::CallInfo;
 pub use crate::jingle::session::{CallDirection, EndReason};
 pub use crate::jingle::Reason;
-pub use events::{stats_json, to_json, CallStatus, Event, Media, OmemoDeviceInfo, Typing};
+pub use events::{stats_json, to_json, CallStatus, Event, Media, OmemoDeviceInfo, SignIn, Typing};
 pub use report::{call_of, now_ms, CallReport};
 // Types of the client's API that are defined beside the protocol or store they come
 // from: front ends take them from here.
@@ -340,6 +333,8 @@ const MAX_FEATURE_ENTRIES: usize = 1024;
 const ARCHIVE_GAP_WAIT: Duration = Duration::from_secs(3);
 /// Store key: the channel binding a login of this account used (downgrade check).
 const SASL_BINDING: &str = "sasl_binding";
+/// Store key: this device's user-agent id (XEP-0388), which FAST tokens are bound to.
+const SASL2_CLIENT_ID: &str = "sasl2_client_id";
 const MAM_LAST: &str = "mam_last_id";
 
 impl State {

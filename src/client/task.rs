@@ -53,7 +53,8 @@ pub(super) async fn run(
                         st.established.store(true, Ordering::SeqCst);
                         st.bound = bound_jid.clone().try_into_full().ok();
                         st.endpoint.set_bound(st.bound.clone());
-                        st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false });
+                        let login = st.sign_in();
+                        st.emit(Event::Connected { jid: bound_jid.to_string(), resumed: false, login });
                         st.check_downgrade();
                         st.on_online(&mut out);
                         st.rooms_online(&mut out);
@@ -67,7 +68,8 @@ pub(super) async fn run(
                     StreamEv::Stream(StreamEvent::Resumed) => {
                         st.established.store(true, Ordering::SeqCst);
                         let jid = st.bound.as_ref().map(|j| j.to_string()).unwrap_or_default();
-                        st.emit(Event::Connected { jid, resumed: true });
+                        let login = st.sign_in();
+                        st.emit(Event::Connected { jid, resumed: true, login });
                         st.calls_signaling(true, false, &mut out);
                         // The rooms may have dropped us while the stream was away.
                         st.room_joins_paused(true);

@@ -813,6 +813,7 @@ fn the_window_prints_the_json_lines_the_command_line_prints() {
         Event::Connected {
             jid: "alice@x/pc".into(),
             resumed: true,
+            login: None,
         },
         Event::ConnectionLost,
         Event::Message {

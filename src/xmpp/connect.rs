@@ -16,14 +16,11 @@ use futures::{SinkExt, StreamExt};
 use hickory_resolver::proto::rr::RData;
 use hickory_resolver::TokioResolver;
 use rustls::pki_types::ServerName;
-use sasl::common::{ChannelBinding, Credentials};
+use sasl::common::ChannelBinding;
 use tokio::io::{AsyncRead, AsyncWrite, BufStream};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_xmpp::error::{AuthError, Error as XmppError};
 use tokio_xmpp::parsers::jid::Jid;
-use tokio_xmpp::parsers::sasl_cb::Type as CbType;
-use tokio_xmpp::parsers::stream_features::StreamFeatures;
 use tokio_xmpp::parsers::{ns, starttls};
 use tokio_xmpp::stanzastream::Connection;
 use tokio_xmpp::xmlstream::{
@@ -31,6 +28,7 @@ use tokio_xmpp::xmlstream::{
 };
 
 use super::error::ConnectError;
+use super::fast::FastState;
 use super::guard::Guarded;
 use super::tls::TlsSetup;
 
@@ -61,6 +59,66 @@ pub struct ConnectOptions {
     pub binding: Arc<Mutex<Option<&'static str>>>,
     /// The connection in use, to cut it when the address it runs from goes away.
     pub socket: XmppSocket,
+    /// Sign in with SASL2 (XEP-0388) where the server offers it.
+    pub sasl2: bool,
+    /// Let SASL2 bind the resource (Bind 2, XEP-0386): only for a stream that will
+    /// not resume, since tokio-xmpp resumes only an unbound stream.
+    pub bind2: bool,
+    /// FAST (XEP-0484): the device's id and tokens; `None`: never ask for a token.
+    pub fast: Option<Arc<Mutex<FastState>>>,
+    /// Called when `fast` changed (a new token, one refused), to keep it.
+    pub on_token: Option<TokenSaved>,
+    /// How the last successful login went.
+    pub login: Arc<Mutex<LoginInfo>>,
+}
+
+impl ConnectOptions {
+    /// Options for `jid` with its password and trust; SASL2 and Bind 2 on, no FAST,
+    /// 15 s per attempt.
+    pub fn new(jid: Jid, password: String, tls: TlsSetup) -> ConnectOptions {
+        ConnectOptions {
+            jid,
+            password,
+            server: None,
+            tls,
+            timeout: Duration::from_secs(15),
+            timeouts: Timeouts {
+                read_timeout: Duration::from_secs(60),
+                response_timeout: Duration::from_secs(20),
+            },
+            binding: Default::default(),
+            socket: Default::default(),
+            sasl2: true,
+            bind2: true,
+            fast: None,
+            on_token: None,
+            login: Default::default(),
+        }
+    }
+}
+
+/// How a login went, for the `connected` event and the downgrade check.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoginInfo {
+    /// The SASL mechanism (`SCRAM-SHA-1`, `HT-SHA-256-NONE`, …).
+    pub mechanism: String,
+    pub sasl2: bool,
+    /// The resource was bound by Bind 2.
+    pub bind2: bool,
+    /// A FAST token stood in for the password.
+    pub fast: bool,
+    /// The channel binding used (`None`: none).
+    pub binding: Option<&'static str>,
+}
+
+/// A callback run when the FAST state changed.
+#[derive(Clone)]
+pub struct TokenSaved(pub Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for TokenSaved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSaved")
+    }
 }
 
 /// The TCP connection of the last successful login (a second handle to the same
@@ -332,8 +390,42 @@ pub async fn login_at(opts: &ConnectOptions, target: &Target) -> Result<Connecti
             );
             login_once(opts, target, false).await
         }
+        // The saved FAST token was refused (expired, revoked): the password, once.
+        Err(ConnectError::FastRefused { why }) => {
+            tracing::info!(%why, "the server refused the FAST token; signing in with the password");
+            login_once(opts, target, true).await
+        }
         other => other,
     }
+}
+
+/// Logs out of FAST at the first target that answers: the newest token and the one
+/// before it are each invalidated (the server keeps both), then forgotten.
+pub async fn invalidate_fast(opts: &ConnectOptions) -> Result<(), ConnectError> {
+    let Some(fast) = &opts.fast else {
+        return Ok(());
+    };
+    let (tokens, client_id) = match fast.lock() {
+        Ok(f) => ([f.token.clone(), f.previous.clone()], f.client_id.clone()),
+        Err(_) => return Ok(()),
+    };
+    for token in tokens.into_iter().flatten() {
+        let count = fast.lock().map(|mut f| f.next_count()).unwrap_or(1);
+        let (secret, client_id) = (&token.secret, &client_id);
+        each_target(opts, |t| async move {
+            let server = format!("{}:{}", t.host, t.port);
+            let (tls, _) = secure(opts, &t).await?;
+            auth::invalidate_at(opts, &server, tls, secret, count, client_id).await
+        })
+        .await?;
+    }
+    if let Ok(mut f) = fast.lock() {
+        f.refused();
+    }
+    if let Some(cb) = &opts.on_token {
+        (cb.0)();
+    }
+    Ok(())
 }
 
 async fn login_once(
@@ -344,7 +436,7 @@ async fn login_once(
     let server = format!("{}:{}", target.host, target.port);
     let (tls, binding) = secure(opts, target).await?;
     let tcp = XmppSocket::handle(tls.get_ref().0);
-    let conn = authenticate(opts, &server, tls, binding, with_binding).await?;
+    let conn = auth::authenticate(opts, &server, tls, binding, with_binding).await?;
     // Only a connection that got this far replaces the one in use.
     opts.socket.replace(tcp);
     Ok(conn)
@@ -516,102 +608,8 @@ async fn starttls_negotiate(
     Ok(stream.into_inner().into_inner())
 }
 
-/// The channel binding for SCRAM (RFC 5802, XEP-0440).
-///
-/// A `-PLUS` mechanism is used only when the server names the binding types it takes
-/// (XEP-0440) and one of them is one we can produce: `tls-exporter`, under TLS 1.3.
-/// ejabberd 23.01 offers the -PLUS mechanisms without XEP-0440 and takes only
-/// `tls-unique` (undefined under TLS 1.3), so guessing fails every login there.
-/// Otherwise the gs2 flag is `n`: `y` would tell a server that advertised -PLUS that
-/// we had been downgraded, and RFC 5802 has it refuse us then.
-fn choose_binding(features: &StreamFeatures, binding: ChannelBinding) -> ChannelBinding {
-    let plus = features
-        .sasl_mechanisms
-        .iter()
-        .any(|m| m.starts_with("SCRAM-") && m.ends_with("-PLUS"));
-    let exporter = features
-        .sasl_cb
-        .as_ref()
-        .is_some_and(|cb| cb.types.contains(&CbType::TlsExporter));
-    match binding {
-        ChannelBinding::TlsExporter(_) if plus && exporter => binding,
-        _ => ChannelBinding::None,
-    }
-}
-
-async fn authenticate<S>(
-    opts: &ConnectOptions,
-    server: &str,
-    tls: S,
-    binding: ChannelBinding,
-    with_binding: bool,
-) -> Result<Connection, ConnectError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let domain = opts.jid.domain().as_str();
-    // Every byte from the server passes the guard: see xmpp/guard.rs.
-    let tls = BufStream::new(Guarded::new(tls));
-    let pending = initiate_stream(tls, ns::JABBER_CLIENT, header(domain), opts.timeouts)
-        .await
-        .map_err(|e| io_err(server, e))?;
-    let (features, stream): (_, XmppStream<BufStream<Guarded<S>>>) = pending
-        .recv_features()
-        .await
-        .map_err(|e| io_err(server, format!("{e:?}")))?;
-    let username = opts
-        .jid
-        .node()
-        .ok_or_else(|| ConnectError::InvalidJid(opts.jid.to_string()))?;
-    let offered = features
-        .sasl_mechanisms
-        .iter()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let creds = Credentials::default()
-        .with_username(username.as_str())
-        .with_password(opts.password.clone())
-        .with_channel_binding(if with_binding {
-            choose_binding(&features, binding)
-        } else {
-            ChannelBinding::None
-        });
-    let bound = matches!(creds.channel_binding, ChannelBinding::TlsExporter(_));
-    // Never offer the anonymous mechanism for an account login.
-    let mut mechanisms = features.sasl_mechanisms.clone();
-    mechanisms.remove("ANONYMOUS");
-    let initiating = tokio_xmpp::client_login(stream, mechanisms, creds)
-        .await
-        .map_err(|e| match e {
-            XmppError::Auth(AuthError::Fail(_)) if bound => ConnectError::BindingRefused,
-            XmppError::Auth(AuthError::Fail(cond)) => ConnectError::AuthFailed {
-                condition: format!("{cond:?}"),
-            },
-            XmppError::Auth(AuthError::NoMechanism) => ConnectError::NoMechanism { offered },
-            XmppError::Auth(other) => ConnectError::AuthFailed {
-                condition: other.to_string(),
-            },
-            XmppError::StreamError(e) => ConnectError::Stream(e.to_string()),
-            other => io_err(server, other),
-        })?;
-    let pending = initiating
-        .send_header(header(domain))
-        .await
-        .map_err(|e| io_err(server, e))?;
-    let (features, stream): (_, XmppStream<BufStream<Guarded<S>>>) = pending
-        .recv_features()
-        .await
-        .map_err(|e| io_err(server, format!("{e:?}")))?;
-    if let Ok(mut b) = opts.binding.lock() {
-        *b = bound.then_some("tls-exporter");
-    }
-    Ok(Connection {
-        stream: stream.box_stream(),
-        features,
-        identity: opts.jid.clone(),
-    })
-}
+mod auth;
+mod splice;
 
 #[cfg(test)]
 mod tests;

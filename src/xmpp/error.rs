@@ -23,6 +23,10 @@ pub enum ConnectError {
     AuthFailed { condition: String },
     #[error("registration refused: {0}")]
     Registration(String),
+    #[error("the server could not prove that it knows your password ({mechanism}): someone may be posing as it; check your network, or ask the server's admin")]
+    ServerUnverified { mechanism: String },
+    #[error("the server no longer takes the saved sign-in token ({why})")]
+    FastRefused { why: String },
     #[error("the server refused the channel binding it advertised")]
     BindingRefused,
     #[error("the server offers no login method Banter can use safely (offered: {offered})")]
@@ -46,6 +50,7 @@ impl ConnectError {
                 | ConnectError::CaFile { .. }
                 | ConnectError::AuthFailed { .. }
                 | ConnectError::BindingRefused
+                | ConnectError::ServerUnverified { .. }
                 | ConnectError::Registration(_)
                 | ConnectError::NoMechanism { .. }
         )

@@ -10,6 +10,7 @@ pub mod ejabberd;
 pub mod netns;
 pub mod raw;
 pub mod rooms;
+pub mod sasl2;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -63,6 +64,9 @@ struct Opts<'a> {
     muc: bool,
     /// A file upload service (mod_http_file_share) taking files up to this size.
     uploads: Option<u64>,
+    /// SASL2, Bind 2 and FAST (sasl2.rs), with FAST tokens rotating at a login
+    /// when older than this many seconds.
+    sasl2: Option<i64>,
 }
 
 pub struct Prosody {
@@ -156,6 +160,17 @@ impl Prosody {
         })
     }
 
+    /// With SASL2 (XEP-0388), Bind 2 (XEP-0386) and FAST (XEP-0484): Debian's
+    /// community modules, patched for 0.12 (support/sasl2.rs). FAST tokens older than
+    /// `rotate_after` seconds are replaced at a login.
+    #[allow(dead_code)]
+    pub fn start_with_sasl2(rotate_after: i64) -> Prosody {
+        Prosody::start_opts(Opts {
+            sasl2: Some(rotate_after),
+            ..Default::default()
+        })
+    }
+
     /// With a group chat service (XEP-0045, its archive XEP-0313) at `MUC`.
     #[allow(dead_code)]
     pub fn start_with_muc() -> Prosody {
@@ -232,6 +247,7 @@ impl Prosody {
             module,
             muc,
             uploads,
+            sasl2,
         } = o;
         // With a group chat service, a module of the test's own is the service's.
         let (module, muc_module) = match (module, muc) {
@@ -327,6 +343,16 @@ impl Prosody {
         if let Some((name, source)) = muc_module {
             std::fs::write(dir.path().join(format!("plugins/mod_{name}.lua")), source).unwrap();
         }
+        let (sasl2_modules, sasl2_settings) = match sasl2 {
+            Some(min_ttl) => {
+                self::sasl2::install_modules(&dir.path().join("plugins"));
+                (
+                    ", \"sasl2\", \"sasl2_bind2\", \"sasl2_fast\"",
+                    format!("sasl2_fast_token_min_ttl = {min_ttl}"),
+                )
+            }
+            None => ("", String::new()),
+        };
         let own_module = match module {
             Some((name, source)) => {
                 std::fs::write(dir.path().join(format!("plugins/mod_{name}.lua")), source).unwrap();
@@ -353,7 +379,7 @@ http_ports = {{ {http_ports} }}
 https_ports = {{ {https_ports} }}
 {https_settings}
 component_ports = {{ }}
-modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version", "private", "blocklist", "vcard"{turn_module}{ws_module}{register_module}{own_module} }}
+modules_enabled = {{ "roster", "saslauth", "tls", "disco", "carbons", "mam", "pep", "smacks", "ping", "offline", "time", "version", "private", "blocklist", "vcard"{turn_module}{ws_module}{register_module}{own_module}{sasl2_modules} }}
 modules_disabled = {{ "s2s" }}
 c2s_require_encryption = true
 authentication = "internal_hashed"
@@ -364,6 +390,7 @@ limits = {{ c2s = {{ rate = "10mb/s" }} }}
 certificates = "{d}/certs"
 ssl = {{ certificate = "{d}/cert.pem", key = "{d}/key.pem" }}
 {register_settings}
+{sasl2_settings}
 VirtualHost "{DOMAIN}"
 {turn_settings}
 {muc_component}

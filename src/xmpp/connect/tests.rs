@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::*;
+use tokio_xmpp::parsers::stream_features::StreamFeatures;
 
 #[test]
 fn server_option_parses() {
@@ -66,6 +67,11 @@ fn features(mechs: &[&str], cb: Option<&str>) -> StreamFeatures {
     let xml = format!("<features xmlns='http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{mechs}</mechanisms>{cb}</features>");
     let el: minidom::Element = xml.parse().unwrap();
     StreamFeatures::try_from(el).unwrap()
+}
+
+fn choose_binding(f: &StreamFeatures, b: ChannelBinding) -> ChannelBinding {
+    let offered: Vec<String> = f.sasl_mechanisms.iter().cloned().collect();
+    auth::choose_binding(&offered, f, b)
 }
 
 #[test]
