@@ -184,6 +184,10 @@ pub fn config(args: &AccountArgs) -> Result<Config, CliError> {
     }
     cfg.ca_file = args.ca_file.clone();
     cfg.resource = args.resource.clone();
+    // A password kept in the keyring: the FAST tokens that stand in for it there too.
+    if args.password_file.is_none() && std::env::var_os("BANTER_PASSWORD").is_none() {
+        cfg.tokens = Some(crate::secrets::token_store(cfg.jid.as_str()));
+    }
     // On unless turned off (security by default).
     cfg.omemo = !args.no_omemo;
     Ok(cfg)

@@ -395,7 +395,8 @@ impl App {
                 self.model.form.jid = account.jid.clone();
                 self.model.form.busy = true;
                 if let Some(ctx) = self.ctx.clone() {
-                    self.sign_in(account, false, ctx);
+                    // Remembered already: its tokens are kept beside it.
+                    self.sign_in(account, true, ctx);
                 }
                 return;
             }

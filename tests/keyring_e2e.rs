@@ -195,3 +195,62 @@ fn no_keyring_is_a_clear_error() {
     assert!(err.contains("no OS keyring is available"), "{err}");
     assert!(err.contains("--password-file"), "{err}");
 }
+
+/// FAST (XEP-0484) tokens live beside the password in the keyring: the first command
+/// signs in with the password and gets a token, the next one signs in with the token,
+/// none of it lands in Banter's files, and `account forget` takes both away.
+#[test]
+fn fast_tokens_live_beside_the_password() {
+    let server = Prosody::start_with_sasl2(86_400);
+    let alice = server.user("alice");
+    let secrets = SecretService::start();
+    let bus = secrets.address.as_str();
+    let (ok, out, err) = run(
+        banter(&alice, bus, Some(&alice.pw_file), &["account", "save"]),
+        T,
+    );
+    assert!(ok, "{out}{err}");
+    let login = |what: &str| {
+        let (ok, out, err) = run(
+            banter(
+                &alice,
+                bus,
+                None,
+                &["listen", "--duration", "0.3", "--json"],
+            ),
+            T,
+        );
+        assert!(ok, "{what}: {out}{err}");
+        let ev: serde_json::Value = out
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .find(|v: &serde_json::Value| v["event"] == "connected")
+            .unwrap_or_else(|| panic!("{what}: no connected event in {out}"));
+        ev["login"].clone()
+    };
+    let first = login("first sign-in");
+    assert_eq!(first["sasl2"], true, "{first}");
+    assert_eq!(first["fast"], false, "{first}");
+    let second = login("second sign-in");
+    assert_eq!(second["fast"], true, "the token from the keyring: {second}");
+    assert_eq!(second["mechanism"], "HT-SHA-256-NONE");
+    assert_eq!(
+        files_contain(&alice.device_dir("main"), b"secret-token:"),
+        None,
+        "the token must not be in Banter's files"
+    );
+    let (ok, out, err) = run(banter(&alice, bus, None, &["account", "forget"]), T);
+    assert!(ok, "{out}{err}");
+    assert!(!err.contains("warning"), "{err}");
+    // The token went with the password: given the password again, the login uses it.
+    let (ok, out, err) = run(
+        banter(&alice, bus, Some(&alice.pw_file), &["account", "save"]),
+        T,
+    );
+    assert!(ok, "{out}{err}");
+    let after = login("after forgetting");
+    assert_eq!(
+        after["fast"], false,
+        "no token survived the forget: {after}"
+    );
+}

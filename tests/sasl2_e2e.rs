@@ -217,3 +217,37 @@ async fn a_stolen_fast_token_does_not_sign_in_after_logout() {
         .await
         .expect("the password after the logout");
 }
+
+/// A server that takes the login but cannot prove it knows the password (SCRAM's
+/// server signature, RFC 5802 §5.1 `v=`) is not the user's server: refused, and said
+/// so. tokio-xmpp's own login never checked the signature; this failed before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_cannot_prove_the_password_is_refused() {
+    // Replaces the server-final message in RFC 6120 SASL's <success> with a wrong one.
+    const IMPOSTOR: &str = r#"
+local st = require "util.stanza";
+module:hook("stream-features", function (event)
+    local session = event.origin;
+    if session.impostor then return; end
+    session.impostor = true;
+    local send = session.send;
+    session.send = function (s, ...)
+        if type(s) == "table" and s.name == "success" and s.attr.xmlns == "urn:ietf:params:xml:ns:xmpp-sasl" then
+            s = st.stanza("success", { xmlns = s.attr.xmlns }):text("dj1BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE9");
+        end
+        return send(s, ...);
+    end
+end, 100);
+"#;
+    let server = Prosody::start_with_module("impostor", IMPOSTOR);
+    let alice = server.user("alice");
+    let err = client::start(alice.config("pc"))
+        .await
+        .err()
+        .expect("a server with a wrong signature is refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("could not prove that it knows your password"),
+        "{text}"
+    );
+}

@@ -92,6 +92,12 @@ pub(super) async fn account(
             println!("{jid} is deleted from its server");
         }
         AccountVerb::Forget => {
+            // The sign-in tokens first: each is made useless at the server.
+            if let Ok(cfg) = config(args) {
+                if let Err(e) = client::sign_out(&cfg).await {
+                    eprintln!("warning: the server was not told to drop this device's sign-in tokens: {e}");
+                }
+            }
             match crate::secrets::forget(&jid).map_err(|e| CliError(e.to_string()))? {
                 true => println!("the password of {jid} is removed from the OS keyring"),
                 false => println!("no password of {jid} was stored"),

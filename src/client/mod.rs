@@ -57,6 +57,33 @@ pub async fn register(config: &Config) -> Result<(), ClientError> {
     Ok(connect::register(&opts).await?)
 }
 
+/// Logs this device out of FAST (XEP-0484): the tokens `config.tokens` holds (the
+/// newest and the one it replaced, both of which the server keeps) are invalidated
+/// at the server, then forgotten. The password is not touched. Nothing to do
+/// without a token store.
+pub async fn sign_out(config: &Config) -> Result<(), ClientError> {
+    let Some(keeper) = config.tokens.clone() else {
+        return Ok(());
+    };
+    let id = {
+        let store = Store::open_dir(&config.data_dir)?;
+        device_id(&store, config)
+    };
+    let (fast, _) = fast_state(id, config).await;
+    let mut opts = ConnectOptions::new(
+        Jid::from(config.jid.clone()),
+        config.password.clone(),
+        tls::build(config.ca_file.as_deref())?,
+    );
+    opts.server = config.server.clone();
+    opts.timeout = config.connect_timeout;
+    opts.fast = Some(fast);
+    connect::invalidate_fast(&opts).await?;
+    let k = keeper.0.clone();
+    let _ = tokio::task::spawn_blocking(move || k.save(None)).await;
+    Ok(())
+}
+
 /// Logs in (reporting failure), then runs the account in a background task.
 pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
     let store = Store::open_dir(&config.data_dir)?;

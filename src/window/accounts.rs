@@ -135,6 +135,10 @@ impl App {
         };
         let keep = remember.then(|| password.clone());
         let mut cfg = Config::new(bare, password, self.data_dir.clone());
+        // A remembered password: the FAST tokens that stand in for it are kept too.
+        if remember {
+            cfg.tokens = Some(crate::secrets::token_store(&jid));
+        }
         cfg.server = server.as_deref().and_then(banter::client::parse_server);
         cfg.ca_file = ca_file.map(PathBuf::from);
         cfg.media = Some(self.media.clone());
