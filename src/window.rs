@@ -396,7 +396,7 @@ impl App {
                 self.model.form.busy = true;
                 if let Some(ctx) = self.ctx.clone() {
                     // Remembered already: its tokens are kept beside it.
-                    self.sign_in(account, true, ctx);
+                    self.sign_in_keeping(account, false, true, ctx);
                 }
                 return;
             }

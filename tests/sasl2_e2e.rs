@@ -11,7 +11,7 @@ use std::process::Command as Cmd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use banter::client::{self, ClientHandle, Command, Event, SignIn};
+use banter::client::{self, ClientHandle, Command, Event, SignIn, TokenKeeper};
 use banter::xmpp::connect::{self, ConnectOptions, Target};
 use banter::xmpp::error::ConnectError;
 use banter::xmpp::fast::FastState;
@@ -79,9 +79,10 @@ async fn sasl2_signs_in_binds_and_reconnects_with_a_fast_token() {
     assert!(!resumed);
     assert!(login.sasl2 && login.bind2 && !login.fast, "{login:?}");
     assert_eq!(login.mechanism, "SCRAM-SHA-1");
-    // Prosody's Bind 2 resource: the tag, '~', a hash of the user-agent id.
+    // Prosody's Bind 2 resource: the tag (Banter and a part of the process's own),
+    // '~', a hash of the user-agent id.
     assert!(
-        jid.starts_with(&format!("{}/Banter~", alice.jid)),
+        jid.starts_with(&format!("{}/Banter.", alice.jid)) && jid.contains('~'),
         "bound as {jid}"
     );
     let mut b = client::start(bob.config("pc"))
@@ -137,10 +138,17 @@ async fn token_works(
     state: &FastState,
 ) -> Result<bool, ConnectError> {
     let f = Arc::new(Mutex::new(state.clone()));
-    let o = options(server, user, "not-the-password", &f);
+    let mut o = options(server, user, "not-the-password", &f);
+    // Bind 2 would bind the resource of the device whose token this is, and the
+    // server would end that device's session for it.
+    o.bind2 = false;
     match connect::login(&o).await {
         Ok(_) => Ok(o.login.lock().unwrap().fast),
-        Err(ConnectError::AuthFailed { .. }) => Ok(false),
+        Err(ConnectError::AuthFailed { .. }) => {
+            // The token was tried and refused (then the wrong password), not skipped.
+            assert!(f.lock().unwrap().token.is_none(), "the token was not tried");
+            Ok(false)
+        }
         Err(e) => Err(e),
     }
 }
@@ -250,4 +258,64 @@ end, 100);
         text.contains("could not prove that it knows your password"),
         "{text}"
     );
+}
+
+/// The keyring stand-in: what the client asks to keep, readable by the test.
+#[derive(Default)]
+struct Kept(Mutex<Option<String>>);
+
+impl TokenKeeper for Kept {
+    fn load(&self) -> Option<String> {
+        self.0.lock().unwrap().clone()
+    }
+    fn save(&self, state: Option<&str>) {
+        *self.0.lock().unwrap() = state.map(str::to_string);
+    }
+}
+
+/// A password change ends the tokens taken before it (Prosody's module of 2023 keeps
+/// them, so Banter logs them out itself), and the token is kept where the front end
+/// says, not in Banter's files.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_change_ends_the_tokens_taken_before_it() {
+    let server = Prosody::start_with_sasl2(86_400);
+    let alice = server.user("alice");
+    let kept = Arc::new(Kept::default());
+    let mut cfg = alice.config("pc");
+    cfg.resource = None;
+    cfg.tokens = Some(client::TokenStore(kept.clone()));
+    let mut a = client::start(cfg).await.expect("login");
+    connected(&mut a).await;
+    let state: FastState = {
+        let t = std::time::Instant::now();
+        loop {
+            if let Some(s) = kept.load() {
+                break serde_json::from_str(&s).unwrap();
+            }
+            assert!(t.elapsed() < T, "no token was kept");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    assert!(state.token.is_some());
+    assert!(
+        token_works(&server, &alice, &state).await.unwrap(),
+        "the token works"
+    );
+    a.send(Command::ChangePassword {
+        password: "a-new-password".into(),
+    });
+    support::next_event(&mut a, "changed", T, |e| {
+        matches!(e, Event::PasswordChanged)
+    })
+    .await;
+    let t = std::time::Instant::now();
+    while kept.load().is_some() {
+        assert!(t.elapsed() < T, "the tokens were not dropped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !token_works(&server, &alice, &state).await.unwrap(),
+        "a token from before the password change still signs in"
+    );
+    a.shutdown().await;
 }

@@ -144,8 +144,8 @@ pub enum Event {
     Connected {
         jid: String,
         resumed: bool,
-        /// How the sign-in went (not after a resumption, which signs in as well but
-        /// is reported by `resumed`).
+        /// How the sign-in went (also before a resumption: the stream signed in
+        /// anew, then resumed).
         #[serde(skip_serializing_if = "Option::is_none")]
         login: Option<SignIn>,
     },

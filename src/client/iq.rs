@@ -243,6 +243,19 @@ impl State {
                 // or the next sign-in could not unlock them (a new identity).
                 self.omemo_rewrap(&password);
                 self.config.password = password;
+                // A token taken before the change must not outlive the old password
+                // (Prosody's module of 2023 keeps them): logged out; the next login
+                // uses the new password and gets a new token.
+                if let Some(opts) = &self.fast_logout {
+                    // Forgotten here at once (no reconnect uses them), then made
+                    // useless at the server.
+                    let old = connect::forget_fast(opts);
+                    self.logouts.push(tokio::spawn(async move {
+                        if let Err(e) = connect::invalidate_fast(&old).await {
+                            tracing::warn!(error = %e, "the old sign-in tokens were not dropped");
+                        }
+                    }));
+                }
                 self.emit(Event::PasswordChanged);
             }
             IqPurpose::Blocklist => self.on_blocklist(payload.as_ref()),

@@ -46,6 +46,33 @@ impl State {
     }
 }
 
+/// Logs this device out of FAST (XEP-0484): the tokens `config.tokens` holds (the
+/// newest and the one it replaced, both of which the server keeps) are invalidated
+/// at the server, then forgotten. The password is not touched. Nothing to do
+/// without a token store.
+pub async fn sign_out(config: &Config) -> Result<(), ClientError> {
+    let Some(keeper) = config.tokens.clone() else {
+        return Ok(());
+    };
+    let id = {
+        let store = Store::open_dir(&config.data_dir)?;
+        device_id(&store, config)
+    };
+    let (fast, _) = fast_state(id, config).await;
+    let mut opts = ConnectOptions::new(
+        Jid::from(config.jid.clone()),
+        config.password.clone(),
+        tls::build(config.ca_file.as_deref())?,
+    );
+    opts.server = config.server.clone();
+    opts.timeout = config.connect_timeout;
+    opts.fast = Some(fast);
+    connect::invalidate_fast(&opts).await?;
+    let k = keeper.0.clone();
+    let _ = tokio::task::spawn_blocking(move || k.save(None)).await;
+    Ok(())
+}
+
 /// This device's user-agent id for the account (kept in the store), made once.
 pub(super) fn device_id(store: &Store, config: &Config) -> String {
     let account = config.jid.to_string();
@@ -89,11 +116,13 @@ pub(super) async fn fast_state(
     let state = Arc::new(std::sync::Mutex::new(state));
     let on_token = config.tokens.clone().map(|keeper| {
         let state = state.clone();
+        let writing = Arc::new(std::sync::Mutex::new(()));
         connect::TokenSaved(Arc::new(move || {
-            let (k, state) = (keeper.0.clone(), state.clone());
-            // Written off the async threads; each write takes the state as it is
-            // then, so the last one leaves the newest.
+            let (k, state, writing) = (keeper.0.clone(), state.clone(), writing.clone());
+            // Written off the async threads, one write at a time, each taking the
+            // state as it is then: the last one leaves the newest.
             tokio::task::spawn_blocking(move || {
+                let _one = writing.lock();
                 let json = state.lock().ok().and_then(|s| {
                     (s.token.is_some() || s.previous.is_some())
                         .then(|| serde_json::to_string(&*s).ok())

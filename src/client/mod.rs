@@ -57,33 +57,6 @@ pub async fn register(config: &Config) -> Result<(), ClientError> {
     Ok(connect::register(&opts).await?)
 }
 
-/// Logs this device out of FAST (XEP-0484): the tokens `config.tokens` holds (the
-/// newest and the one it replaced, both of which the server keeps) are invalidated
-/// at the server, then forgotten. The password is not touched. Nothing to do
-/// without a token store.
-pub async fn sign_out(config: &Config) -> Result<(), ClientError> {
-    let Some(keeper) = config.tokens.clone() else {
-        return Ok(());
-    };
-    let id = {
-        let store = Store::open_dir(&config.data_dir)?;
-        device_id(&store, config)
-    };
-    let (fast, _) = fast_state(id, config).await;
-    let mut opts = ConnectOptions::new(
-        Jid::from(config.jid.clone()),
-        config.password.clone(),
-        tls::build(config.ca_file.as_deref())?,
-    );
-    opts.server = config.server.clone();
-    opts.timeout = config.connect_timeout;
-    opts.fast = Some(fast);
-    connect::invalidate_fast(&opts).await?;
-    let k = keeper.0.clone();
-    let _ = tokio::task::spawn_blocking(move || k.save(None)).await;
-    Ok(())
-}
-
 /// Logs in (reporting failure), then runs the account in a background task.
 pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
     let store = Store::open_dir(&config.data_dir)?;
@@ -116,6 +89,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
     }
     let binding = opts.binding.clone();
     let login = opts.login.clone();
+    let fast_logout = opts.fast.is_some().then(|| opts.clone());
     let xmpp_socket = opts.socket.clone();
     let first = connect::login(&opts).await?;
     store.save_account(
@@ -193,6 +167,8 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         established,
         binding,
         login,
+        fast_logout,
+        logouts: Vec::new(),
     };
     let jid = state.own.clone();
     let task = tokio::spawn(task::run(
@@ -265,6 +241,10 @@ struct State {
     binding: std::sync::Arc<std::sync::Mutex<Option<&'static str>>>,
     /// How the latest login went (set by the connector).
     login: std::sync::Arc<std::sync::Mutex<connect::LoginInfo>>,
+    /// The connector's options when FAST is on: a password change logs the tokens out.
+    fast_logout: Option<ConnectOptions>,
+    /// Those logouts under way, awaited before the client stops.
+    logouts: Vec<tokio::task::JoinHandle<()>>,
     /// Caps vers asked about (when), and the devices waiting for the answer.
     caps_asked: HashMap<String, (std::time::Instant, Vec<Jid>)>,
     /// Every call (the decisions, without I/O), and each call's media worker.
@@ -325,6 +305,7 @@ mod transfer;
 
 pub use api::*;
 use iq::*;
+pub use login::sign_out;
 use login::*;
 
 pub use crate::jingle::endpoint::CallInfo;
@@ -455,6 +436,20 @@ impl State {
         // and are sent again below; the receiver drops duplicates by origin-id.
         // Uploads that waited for the service or a slot ask again.
         self.transfers_online(out);
+        // An account change whose answer the old session took with it is not
+        // retried blindly (a deletion twice): the user hears it did not go through.
+        let unanswered = self.pending_iqs.values().any(|(p, _)| {
+            matches!(
+                p,
+                IqPurpose::ChangePassword { .. } | IqPurpose::DeleteAccount
+            )
+        });
+        if unanswered {
+            self.emit(Event::AccountRefused {
+                message: "the connection dropped before the server answered; check and try again"
+                    .into(),
+            });
+        }
         self.pending_iqs.clear();
         self.caps_asked.clear();
         self.unconfirmed.clear();

@@ -143,5 +143,9 @@ pub(super) async fn run(
             st.transmit(&stream, ping).await;
         }
     }
+    // Token logouts under way (a password change) finish before the client stops.
+    for logout in st.logouts.drain(..) {
+        let _ = tokio::time::timeout(Duration::from_secs(10), logout).await;
+    }
     st.emit(Event::Disconnected);
 }

@@ -121,6 +121,18 @@ impl App {
     }
 
     pub(super) fn sign_in(&mut self, account: StartAccount, remember: bool, ctx: egui::Context) {
+        self.sign_in_keeping(account, remember, remember, ctx);
+    }
+
+    /// `remember`: save the password once it proved right; `tokens`: keep FAST
+    /// tokens in the keyring (an account whose password is kept there).
+    pub(super) fn sign_in_keeping(
+        &mut self,
+        account: StartAccount,
+        remember: bool,
+        tokens: bool,
+        ctx: egui::Context,
+    ) {
         let StartAccount {
             jid,
             password,
@@ -136,7 +148,7 @@ impl App {
         let keep = remember.then(|| password.clone());
         let mut cfg = Config::new(bare, password, self.data_dir.clone());
         // A remembered password: the FAST tokens that stand in for it are kept too.
-        if remember {
+        if tokens {
             cfg.tokens = Some(crate::secrets::token_store(&jid));
         }
         cfg.server = server.as_deref().and_then(banter::client::parse_server);

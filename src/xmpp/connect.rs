@@ -371,6 +371,16 @@ fn header(domain: &str) -> StreamHeader<'_> {
     }
 }
 
+/// The header under TLS: with our bare JID as `from` (RFC 6120 §4.7.1), which
+/// servers use to offer FAST for the account (XEP-0484).
+fn secure_header(opts: &ConnectOptions) -> StreamHeader<'_> {
+    StreamHeader {
+        to: Some(Cow::Borrowed(opts.jid.domain().as_str())),
+        from: Some(Cow::Owned(opts.jid.to_bare().to_string())),
+        id: None,
+    }
+}
+
 fn io_err(server: &str, e: impl std::fmt::Display) -> ConnectError {
     ConnectError::Unreachable {
         server: server.to_string(),
@@ -380,23 +390,50 @@ fn io_err(server: &str, e: impl std::fmt::Display) -> ConnectError {
 
 /// Logs in at one target (direct TLS or STARTTLS as the target says).
 pub async fn login_at(opts: &ConnectOptions, target: &Target) -> Result<Connection, ConnectError> {
-    match login_once(opts, target, true).await {
-        // The server advertised tls-exporter binding and then refused it: a server bug
-        // (seen with SCRAM-PLUS before XEP-0440). Sign in without binding rather than
-        // calling the password wrong; a wrong password fails this way too.
-        Err(ConnectError::BindingRefused) => {
-            tracing::warn!(
-                "the server refused the channel binding it advertised; signing in without"
-            );
-            login_once(opts, target, false).await
+    let mut with_binding = true;
+    let mut last = None;
+    // At most: a binding refused, then a token refused, then the password.
+    for _ in 0..3 {
+        match login_once(opts, target, with_binding).await {
+            // The server advertised tls-exporter binding and then refused it: a
+            // server bug (seen with SCRAM-PLUS before XEP-0440). Sign in without
+            // binding rather than calling the password wrong; a wrong password
+            // fails this way too.
+            Err(ConnectError::BindingRefused) if with_binding => {
+                tracing::warn!(
+                    "the server refused the channel binding it advertised; signing in without"
+                );
+                with_binding = false;
+                last = Some(ConnectError::BindingRefused);
+            }
+            // The saved FAST token did not work (expired, revoked, a server that
+            // could not prove it): the password, on a new connection.
+            Err(ConnectError::FastRefused { why }) => {
+                tracing::info!(%why, "the FAST token was not taken; signing in with the password");
+                last = Some(ConnectError::FastRefused { why });
+            }
+            other => return other,
         }
-        // The saved FAST token was refused (expired, revoked): the password, once.
-        Err(ConnectError::FastRefused { why }) => {
-            tracing::info!(%why, "the server refused the FAST token; signing in with the password");
-            login_once(opts, target, true).await
-        }
-        other => other,
     }
+    Err(last.unwrap_or(ConnectError::BindingRefused))
+}
+
+/// Forgets the FAST tokens `opts` holds (and says so to the token store); returns
+/// options holding them alone, for [`invalidate_fast`].
+pub fn forget_fast(opts: &ConnectOptions) -> ConnectOptions {
+    let mut old = opts.clone();
+    old.on_token = None;
+    if let Some(fast) = &opts.fast {
+        let snapshot = fast.lock().map(|f| f.clone()).unwrap_or_default();
+        if let Ok(mut f) = fast.lock() {
+            f.refused();
+        }
+        if let Some(cb) = &opts.on_token {
+            (cb.0)();
+        }
+        old.fast = Some(Arc::new(Mutex::new(snapshot)));
+    }
+    old
 }
 
 /// Logs out of FAST at the first target that answers: the newest token and the one
@@ -409,6 +446,7 @@ pub async fn invalidate_fast(opts: &ConnectOptions) -> Result<(), ConnectError> 
         Ok(f) => ([f.token.clone(), f.previous.clone()], f.client_id.clone()),
         Err(_) => return Ok(()),
     };
+    let tokens_done: Vec<_> = tokens.iter().flatten().cloned().collect();
     for token in tokens.into_iter().flatten() {
         let count = fast.lock().map(|mut f| f.next_count()).unwrap_or(1);
         let (secret, client_id) = (&token.secret, &client_id);
@@ -420,7 +458,10 @@ pub async fn invalidate_fast(opts: &ConnectOptions) -> Result<(), ConnectError> 
         .await?;
     }
     if let Ok(mut f) = fast.lock() {
-        f.refused();
+        // Only these: a reconnect may have brought a newer one meanwhile.
+        for t in tokens_done.iter() {
+            f.forget(t);
+        }
     }
     if let Some(cb) = &opts.on_token {
         (cb.0)();

@@ -46,6 +46,10 @@ pub struct FastState {
     pub previous: Option<Token>,
     #[serde(default)]
     pub count: u32,
+    /// The token failed for a reason that does not end it (a temporary failure):
+    /// this session's next login uses the password. Not kept.
+    #[serde(skip)]
+    pub skip: bool,
 }
 
 impl FastState {
@@ -59,6 +63,9 @@ impl FastState {
 
     /// The token to log in with, when there is one that has not expired.
     pub fn usable(&self, now: i64) -> Option<&Token> {
+        if self.skip {
+            return None;
+        }
         self.token.as_ref().filter(|t| t.alive(now))
     }
 
@@ -77,6 +84,16 @@ impl FastState {
     pub fn refused(&mut self) {
         self.token = None;
         self.previous = None;
+    }
+
+    /// Forgets `token` wherever it is held (it was logged out).
+    pub fn forget(&mut self, token: &Token) {
+        if self.token.as_ref() == Some(token) {
+            self.token = None;
+        }
+        if self.previous.as_ref() == Some(token) {
+            self.previous = None;
+        }
     }
 
     /// The next value of `<fast count>` (it must grow with every use).
@@ -162,6 +179,7 @@ pub fn token_in(payloads: &[Element]) -> Option<Token> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

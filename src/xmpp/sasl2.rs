@@ -186,6 +186,7 @@ pub fn reply(e: &Element) -> Result<Option<Reply>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -162,11 +162,13 @@ impl Prosody {
 
     /// With SASL2 (XEP-0388), Bind 2 (XEP-0386) and FAST (XEP-0484): Debian's
     /// community modules, patched for 0.12 (support/sasl2.rs). FAST tokens older than
-    /// `rotate_after` seconds are replaced at a login.
+    /// `rotate_after` seconds are replaced at a login. In-band registration is on.
     #[allow(dead_code)]
     pub fn start_with_sasl2(rotate_after: i64) -> Prosody {
         Prosody::start_opts(Opts {
             sasl2: Some(rotate_after),
+            // Password changes (XEP-0077) too.
+            registration: true,
             ..Default::default()
         })
     }

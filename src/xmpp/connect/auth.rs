@@ -15,6 +15,7 @@ use sasl::client::Mechanism;
 use sasl::common::scram::{Sha1, Sha256};
 use sasl::common::{ChannelBinding, Credentials};
 use tokio::io::{AsyncRead, AsyncWrite, BufStream};
+use tokio_xmpp::parsers::jid::Jid;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::sasl_cb::Type as CbType;
 use tokio_xmpp::parsers::stream_features::StreamFeatures;
@@ -22,7 +23,7 @@ use tokio_xmpp::stanzastream::Connection;
 use tokio_xmpp::xmlstream::{initiate_stream, ReadError, XmlStream, XmppStream};
 
 use super::splice::Splice;
-use super::{header, io_err, ConnectOptions, LoginInfo};
+use super::{io_err, secure_header, ConnectOptions, LoginInfo};
 use crate::xmpp::error::ConnectError;
 use crate::xmpp::guard::Guarded;
 use crate::xmpp::{fast, sasl2, Attr};
@@ -31,8 +32,17 @@ const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
 const NS_STREAM: &str = "http://etherx.jabber.org/streams";
 const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-/// The Bind 2 tag: the server makes the resource from it and our user-agent id.
-const TAG: &str = "Banter";
+/// The Bind 2 tag: the server makes the resource from it and our user-agent id
+/// (Prosody: `tag~hash(id)`). The id is the device's, shared by every Banter process
+/// on its data (the window and a command line's `send`), so the tag has a part of
+/// the process's own: otherwise each would take the other's resource.
+fn tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        use rand::distr::{Alphanumeric, SampleString};
+        format!("Banter.{}", Alphanumeric.sample_string(&mut rand::rng(), 4))
+    })
+}
 
 type Io<S> = Splice<BufStream<Guarded<S>>>;
 type AnyStream<S> = XmlStream<Io<S>, Element>;
@@ -188,10 +198,9 @@ pub(super) async fn authenticate<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let domain = opts.jid.domain().as_str();
     // Every byte from the server passes the guard: see xmpp/guard.rs.
     let io = Splice::new(BufStream::new(Guarded::new(tls)));
-    let pending = initiate_stream(io, ns::JABBER_CLIENT, header(domain), opts.timeouts)
+    let pending = initiate_stream(io, ns::JABBER_CLIENT, secure_header(opts), opts.timeouts)
         .await
         .map_err(|e| io_err(server, e))?;
     let (features, stream): (_, AnyStream<S>) = pending
@@ -303,7 +312,7 @@ where
     }
     let pending = stream
         .initiate_reset()
-        .send_header(header(opts.jid.domain().as_str()))
+        .send_header(secure_header(opts))
         .await
         .map_err(|e| io_err(server, e))?;
     let (features, stream): (_, XmppStream<Io<S>>) = pending
@@ -398,83 +407,41 @@ where
         initial: &initial,
         client_id: &client_id,
         software: "Banter",
-        bind_tag: bind.then_some(TAG),
+        bind_tag: bind.then(tag),
         request_token,
         fast: fast_el,
     };
-    send(&mut stream, server, &auth.element()).await?;
-    let (jid, bound) = loop {
-        let el = next(&mut stream, server).await?;
-        let reply = sasl2::reply(&el).map_err(ConnectError::Protocol)?;
-        match reply {
-            None => {}
-            Some(sasl2::Reply::Challenge(data)) => {
-                let Proof::Password(d) = &mut proof else {
-                    return Err(ConnectError::Protocol("a challenge to a FAST login".into()));
-                };
-                let answer = d.challenge(&data)?;
-                send(&mut stream, server, &sasl2::response(&answer)).await?;
-            }
-            Some(sasl2::Reply::Success {
-                additional_data,
-                jid,
-                bound,
-                token,
-            }) => {
-                match &mut proof {
-                    Proof::Password(d) => d.success(additional_data.as_deref())?,
-                    Proof::Token(secret) => {
-                        let data = additional_data.unwrap_or_default();
-                        if !fast::server_proof_ok(secret, b"", &data) {
-                            return Err(unverified(fast::HT_SHA_256_NONE));
-                        }
-                    }
-                }
-                if let (Some(t), Some(f)) = (token, &opts.fast) {
-                    if let Ok(mut f) = f.lock() {
-                        f.received(t);
-                    }
-                    if let Some(cb) = &opts.on_token {
-                        (cb.0)();
-                    }
-                }
-                break (jid, bound);
-            }
-            Some(sasl2::Reply::Failure { condition, text }) => {
-                return Err(match proof {
-                    Proof::Token(_) => {
-                        if let Some(f) = &opts.fast {
-                            if let Ok(mut f) = f.lock() {
-                                f.refused();
-                            }
-                        }
-                        if let Some(cb) = &opts.on_token {
-                            (cb.0)();
-                        }
-                        ConnectError::FastRefused {
-                            why: text.unwrap_or(condition),
-                        }
-                    }
-                    Proof::Password(_) if bound_cb => ConnectError::BindingRefused,
-                    Proof::Password(_) => ConnectError::AuthFailed { condition },
-                });
-            }
-            Some(sasl2::Reply::Continue(tasks)) => {
-                let _ = send(&mut stream, server, &sasl2::abort("not supported")).await;
-                return Err(ConnectError::Protocol(format!(
-                    "the server asks for more steps at sign-in ({}), which Banter cannot do",
-                    tasks.join(", ")
-                )));
+    let token_login = matches!(proof, Proof::Token(_));
+    let outcome = exchange(opts, server, &mut stream, &auth.element(), &mut proof).await;
+    if let Some(f) = &opts.fast {
+        if let Ok(mut f) = f.lock() {
+            match &outcome {
+                Ok(_) if !token_login => f.skip = false,
+                Err(e) if token_login => token_failed(&mut f, e),
+                _ => {}
             }
         }
-    };
-    // No restart: the features come straight after the success.
-    let mut after = loop {
-        let el = next(&mut stream, server).await?;
-        if el.is("features", NS_STREAM) {
-            break el;
+        // A new token, one refused, or only the use count: kept.
+        if token_login || outcome.is_ok() {
+            if let Some(cb) = &opts.on_token {
+                (cb.0)();
+            }
         }
+    }
+    let (jid, bound, mut after) = match outcome {
+        Ok(v) => v,
+        Err(e) if token_login => return Err(ConnectError::FastRefused { why: e.to_string() }),
+        Err(ConnectError::AuthFailed { .. }) if bound_cb => {
+            return Err(ConnectError::BindingRefused)
+        }
+        Err(e) => return Err(e),
     };
+    if bound && (jid.resource().is_none() || jid.to_bare() != opts.jid.to_bare()) {
+        return Err(ConnectError::Protocol(format!(
+            "the server bound {jid} for {}",
+            opts.jid
+        )));
+    }
     // tokio-xmpp binds unless it resumes; after Bind 2 its bind request is answered
     // by the splice, so it must see the feature even where the server drops it.
     if bound && !after.has_child("bind", NS_BIND) {
@@ -485,7 +452,7 @@ where
     if bound {
         io.answer_bind(&jid.to_string());
     }
-    let pending = initiate_stream(io, ns::JABBER_CLIENT, header(domain), opts.timeouts)
+    let pending = initiate_stream(io, ns::JABBER_CLIENT, secure_header(opts), opts.timeouts)
         .await
         .map_err(|e| io_err(server, e))?;
     let (features, stream): (_, XmppStream<Io<S>>) = pending
@@ -510,6 +477,90 @@ where
     })
 }
 
+/// A token login that did not work: a token the server says is bad (or could not
+/// prove it knows) is forgotten; after anything else this session's next login uses
+/// the password, keeping the token.
+fn token_failed(f: &mut fast::FastState, e: &ConnectError) {
+    match e {
+        ConnectError::AuthFailed { condition }
+            if condition == "not-authorized" || condition == "credentials-expired" =>
+        {
+            f.refused()
+        }
+        ConnectError::ServerUnverified { .. } => f.refused(),
+        _ => f.skip = true,
+    }
+}
+
+/// One SASL2 exchange from `<authenticate>` to the features after `<success>`: the
+/// bound JID (or the bare one), whether Bind 2 bound it, and the features. A
+/// `<failure>` is `AuthFailed` with its condition.
+async fn exchange<S>(
+    opts: &ConnectOptions,
+    server: &str,
+    stream: &mut AnyStream<S>,
+    authenticate: &Element,
+    proof: &mut Proof,
+) -> Result<(Jid, bool, Element), ConnectError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    send(stream, server, authenticate).await?;
+    let (jid, bound) = loop {
+        let el = next(stream, server).await?;
+        match sasl2::reply(&el).map_err(ConnectError::Protocol)? {
+            None => {}
+            Some(sasl2::Reply::Challenge(data)) => {
+                let Proof::Password(d) = &mut *proof else {
+                    return Err(ConnectError::Protocol("a challenge to a FAST login".into()));
+                };
+                let answer = d.challenge(&data)?;
+                send(stream, server, &sasl2::response(&answer)).await?;
+            }
+            Some(sasl2::Reply::Success {
+                additional_data,
+                jid,
+                bound,
+                token,
+            }) => {
+                match &mut *proof {
+                    Proof::Password(d) => d.success(additional_data.as_deref())?,
+                    Proof::Token(secret) => {
+                        let data = additional_data.unwrap_or_default();
+                        if !fast::server_proof_ok(secret, b"", &data) {
+                            return Err(unverified(fast::HT_SHA_256_NONE));
+                        }
+                    }
+                }
+                if let (Some(t), Some(f)) = (token, &opts.fast) {
+                    if let Ok(mut f) = f.lock() {
+                        f.received(t);
+                    }
+                }
+                break (jid, bound);
+            }
+            Some(sasl2::Reply::Failure { condition, text }) => {
+                tracing::debug!(%condition, ?text, "SASL2 failure");
+                return Err(ConnectError::AuthFailed { condition });
+            }
+            Some(sasl2::Reply::Continue(tasks)) => {
+                let _ = send(stream, server, &sasl2::abort("not supported")).await;
+                return Err(ConnectError::Protocol(format!(
+                    "the server asks for more steps at sign-in ({}), which Banter cannot do",
+                    tasks.join(", ")
+                )));
+            }
+        }
+    };
+    // No restart: the features come straight after the success.
+    loop {
+        let el = next(stream, server).await?;
+        if el.is("features", NS_STREAM) {
+            return Ok((jid, bound, el));
+        }
+    }
+}
+
 /// Logs out of FAST: the token and the one before it (the server keeps both slots)
 /// are each used once more with `invalidate`, so neither works again, then forgotten
 /// here. A token the server no longer takes is fine.
@@ -524,22 +575,24 @@ pub(super) async fn invalidate_at<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let domain = opts.jid.domain().as_str();
     let username = opts
         .jid
         .node()
         .ok_or_else(|| ConnectError::InvalidJid(opts.jid.to_string()))?
         .to_string();
     let io = Splice::new(BufStream::new(Guarded::new(tls)));
-    let pending = initiate_stream(io, ns::JABBER_CLIENT, header(domain), opts.timeouts)
+    let pending = initiate_stream(io, ns::JABBER_CLIENT, secure_header(opts), opts.timeouts)
         .await
         .map_err(|e| io_err(server, e))?;
     let (features, mut stream): (_, AnyStream<S>) = pending
         .recv_features()
         .await
         .map_err(|e| io_err(server, format!("{e:?}")))?;
-    if !sasl2::offer(&features).is_some_and(|o| o.fast.iter().any(|m| m == fast::HT_SHA_256_NONE)) {
-        return Ok(());
+    let offered = sasl2::offer(&features);
+    if !offered.is_some_and(|o| o.fast.iter().any(|m| m == fast::HT_SHA_256_NONE)) {
+        return Err(ConnectError::Protocol(
+            "the server no longer offers FAST, so the sign-in tokens could not be revoked there (they expire by themselves)".into(),
+        ));
     }
     let initial = fast::initial_response(&username, secret, b"");
     let auth = sasl2::Authenticate {
@@ -568,6 +621,7 @@ where
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

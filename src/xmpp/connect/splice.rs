@@ -85,6 +85,10 @@ impl<Io> Splice<Io> {
             self.bind = None;
         } else if done {
             let jid = self.bind.take().unwrap_or_default();
+            // Whatever followed the request in the same write goes to the server.
+            let end = find(&self.captured, b"</iq>").map_or(self.captured.len(), |i| i + 5);
+            let rest = self.captured.split_off(end.min(self.captured.len()));
+            self.out.extend_from_slice(&rest);
             self.captured.clear();
             self.inject = format!(
                 "<iq type='result' id='resource-binding'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>{}</jid></bind></iq>",
@@ -233,6 +237,7 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Splice<Io> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
