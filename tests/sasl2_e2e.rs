@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::process::Command as Cmd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use banter::xmpp::connect::{self, ConnectOptions, Target};
 use banter::xmpp::error::ConnectError;
 use banter::xmpp::fast::FastState;
 use banter::xmpp_parsers::jid::{BareJid, Jid};
+use support::sasl2::KeptTokens;
 use support::{Prosody, User};
 
 const T: Duration = Duration::from_secs(20);
@@ -44,23 +44,6 @@ async fn say(from: &mut ClientHandle, to: &User, receiver: &mut ClientHandle, bo
         |e| matches!(e, Event::Message { message } if message.body == body),
     )
     .await;
-}
-
-/// Ends every TCP connection to or from `port` (both ends are on loopback).
-fn cut(port: u16) {
-    let out = Cmd::new("ss")
-        .args([
-            "-K",
-            "-tn",
-            &format!("( dport = :{port} or sport = :{port} )"),
-        ])
-        .output()
-        .expect("ss (package iproute2)");
-    assert!(
-        out.status.success(),
-        "ss -K: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -94,7 +77,7 @@ async fn sasl2_signs_in_binds_and_reconnects_with_a_fast_token() {
     say(&mut a, &bob, &mut b, "from alice over a SASL2 stream").await;
 
     // The connection drops: back with the token, and the session resumed.
-    cut(server.port2);
+    support::netns::kill_connections(server.port2);
     support::next_event(&mut a, "lost", T, |e| matches!(e, Event::ConnectionLost)).await;
     let (jid2, resumed, login) = connected(&mut a).await;
     let login = login.expect("how the login went");
@@ -260,19 +243,6 @@ end, 100);
     );
 }
 
-/// The keyring stand-in: what the client asks to keep, readable by the test.
-#[derive(Default)]
-struct Kept(Mutex<Option<String>>);
-
-impl TokenKeeper for Kept {
-    fn load(&self) -> Option<String> {
-        self.0.lock().unwrap().clone()
-    }
-    fn save(&self, state: Option<&str>) {
-        *self.0.lock().unwrap() = state.map(str::to_string);
-    }
-}
-
 /// A password change ends the tokens taken before it (Prosody's module of 2023 keeps
 /// them, so Banter logs them out itself), and the token is kept where the front end
 /// says, not in Banter's files.
@@ -280,7 +250,7 @@ impl TokenKeeper for Kept {
 async fn a_password_change_ends_the_tokens_taken_before_it() {
     let server = Prosody::start_with_sasl2(86_400);
     let alice = server.user("alice");
-    let kept = Arc::new(Kept::default());
+    let kept = Arc::new(KeptTokens::default());
     let mut cfg = alice.config("pc");
     cfg.resource = None;
     cfg.tokens = Some(client::TokenStore(kept.clone()));

@@ -59,13 +59,7 @@ pub async fn sign_out(config: &Config) -> Result<(), ClientError> {
         device_id(&store, config)
     };
     let (fast, _) = fast_state(id, config).await;
-    let mut opts = ConnectOptions::new(
-        Jid::from(config.jid.clone()),
-        config.password.clone(),
-        tls::build(config.ca_file.as_deref())?,
-    );
-    opts.server = config.server.clone();
-    opts.timeout = config.connect_timeout;
+    let mut opts = account_options(config)?;
     opts.fast = Some(fast);
     connect::invalidate_fast(&opts).await?;
     let k = keeper.0.clone();

@@ -47,6 +47,12 @@ pub async fn register(config: &Config) -> Result<(), ClientError> {
     if config.jid.node().is_none() {
         return Err(ConnectError::InvalidJid(config.jid.to_string()).into());
     }
+    Ok(connect::register(&account_options(config)?).await?)
+}
+
+/// The connector's options for a one-off exchange of `config`'s account (register,
+/// FAST logout): its server, trust and timeout.
+fn account_options(config: &Config) -> Result<ConnectOptions, ClientError> {
     let mut opts = ConnectOptions::new(
         Jid::from(config.jid.clone()),
         config.password.clone(),
@@ -54,7 +60,7 @@ pub async fn register(config: &Config) -> Result<(), ClientError> {
     );
     opts.server = config.server.clone();
     opts.timeout = config.connect_timeout;
-    Ok(connect::register(&opts).await?)
+    Ok(opts)
 }
 
 /// Logs in (reporting failure), then runs the account in a background task.

@@ -476,8 +476,11 @@ async fn login_once(
 ) -> Result<Connection, ConnectError> {
     let server = format!("{}:{}", target.host, target.port);
     let (tls, binding) = secure(opts, target).await?;
-    let tcp = XmppSocket::handle(tls.get_ref().0);
-    let conn = auth::authenticate(opts, &server, tls, binding, with_binding).await?;
+    let tcp = XmppSocket::handle(tls.get_ref().0.tcp());
+    let quick = tls.get_ref().0.armed();
+    let conn = auth::authenticate(opts, &server, tls, binding, with_binding).await;
+    quick.store(false, std::sync::atomic::Ordering::Relaxed);
+    let conn = conn?;
     // Only a connection that got this far replaces the one in use.
     opts.socket.replace(tcp);
     Ok(conn)
@@ -487,8 +490,8 @@ async fn login_once(
 async fn secure(
     opts: &ConnectOptions,
     target: &Target,
-) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, ChannelBinding), ConnectError> {
-    let tcp = tcp_connect(target).await?;
+) -> Result<(tokio_rustls::client::TlsStream<QuickAck>, ChannelBinding), ConnectError> {
+    let tcp = QuickAck::new(tcp_connect(target).await?);
     let tcp = if target.direct_tls {
         tcp
     } else {
@@ -598,8 +601,8 @@ async fn register_at(opts: &ConnectOptions, target: &Target) -> Result<(), Conne
 async fn starttls_negotiate(
     opts: &ConnectOptions,
     server: &str,
-    tcp: TcpStream,
-) -> Result<TcpStream, ConnectError> {
+    tcp: QuickAck,
+) -> Result<QuickAck, ConnectError> {
     let domain = opts.jid.domain().as_str();
     let pending = initiate_stream(
         BufStream::new(tcp),
@@ -609,7 +612,7 @@ async fn starttls_negotiate(
     )
     .await
     .map_err(|e| io_err(server, format!("not an XMPP server? {e}")))?;
-    let (features, mut stream): (_, XmppStream<BufStream<TcpStream>>) = pending
+    let (features, mut stream): (_, XmppStream<BufStream<QuickAck>>) = pending
         .recv_features()
         .await
         .map_err(|e| io_err(server, format!("{e:?}")))?;
@@ -650,7 +653,10 @@ async fn starttls_negotiate(
 }
 
 mod auth;
+mod quickack;
 mod splice;
+
+use quickack::QuickAck;
 
 #[cfg(test)]
 mod tests;

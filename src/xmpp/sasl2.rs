@@ -132,7 +132,9 @@ pub enum Reply {
     Continue(Vec<String>),
 }
 
-fn b64_text(e: &Element) -> Result<Vec<u8>, String> {
+/// The base64 text of a SASL element (`=` or nothing: no data), as RFC 6120 and
+/// XEP-0388 carry it.
+pub fn b64_text(e: &Element) -> Result<Vec<u8>, String> {
     let t = e.text();
     let t = t.trim();
     if t.is_empty() || t == "=" {

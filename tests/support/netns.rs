@@ -204,21 +204,27 @@ impl TcpCut {
         nft("add chain inet cut input { type filter hook input priority 0 ; }");
         nft(&format!("add rule inet cut input tcp dport {port} drop"));
         nft(&format!("add rule inet cut input tcp sport {port} drop"));
-        let out = Command::new("ss")
-            .args([
-                "-K",
-                "-tn",
-                &format!("( dport = :{port} or sport = :{port} )"),
-            ])
-            .output()
-            .expect("ss (package iproute2)");
-        assert!(
-            out.status.success(),
-            "ss -K: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        kill_connections(port);
         TcpCut { port }
     }
+}
+
+/// Ends every TCP connection to or from `port` (`ss -K`; root): both ends of a
+/// loopback connection see it closed, and a client reconnects at once.
+pub fn kill_connections(port: u16) {
+    let out = Command::new("ss")
+        .args([
+            "-K",
+            "-tn",
+            &format!("( dport = :{port} or sport = :{port} )"),
+        ])
+        .output()
+        .expect("ss (package iproute2)");
+    assert!(
+        out.status.success(),
+        "ss -K: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl Drop for TcpCut {

@@ -49,3 +49,17 @@ pub fn install_modules(plugins: &Path) {
         std::fs::write(plugins.join(format!("mod_{name}.lua")), text).unwrap();
     }
 }
+
+/// The keyring's part for the library (`client::TokenKeeper`): what the client asks to
+/// keep, in memory and readable by the test.
+#[derive(Default)]
+pub struct KeptTokens(std::sync::Mutex<Option<String>>);
+
+impl banter::client::TokenKeeper for KeptTokens {
+    fn load(&self) -> Option<String> {
+        self.0.lock().unwrap().clone()
+    }
+    fn save(&self, state: Option<&str>) {
+        *self.0.lock().unwrap() = state.map(str::to_string);
+    }
+}

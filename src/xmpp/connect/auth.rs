@@ -171,13 +171,7 @@ where
 }
 
 fn b64(e: &Element) -> Result<Vec<u8>, ConnectError> {
-    let t = e.text();
-    let t = t.trim();
-    if t.is_empty() || t == "=" {
-        return Ok(Vec::new());
-    }
-    B64.decode(t)
-        .map_err(|e| ConnectError::Protocol(format!("bad base64 from the server: {e}")))
+    sasl2::b64_text(e).map_err(ConnectError::Protocol)
 }
 
 fn now() -> i64 {
@@ -185,6 +179,26 @@ fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
+}
+
+/// The stream under TLS, up to the server's features; every byte from the server
+/// passes the guard (see xmpp/guard.rs).
+async fn open<S>(
+    opts: &ConnectOptions,
+    server: &str,
+    tls: S,
+) -> Result<(StreamFeatures, AnyStream<S>), ConnectError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let io = Splice::new(BufStream::new(Guarded::new(tls)));
+    let pending = initiate_stream(io, ns::JABBER_CLIENT, secure_header(opts), opts.timeouts)
+        .await
+        .map_err(|e| io_err(server, e))?;
+    pending
+        .recv_features()
+        .await
+        .map_err(|e| io_err(server, format!("{e:?}")))
 }
 
 /// Signs in on a fresh TLS stream and returns it as tokio-xmpp takes it.
@@ -198,15 +212,7 @@ pub(super) async fn authenticate<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    // Every byte from the server passes the guard: see xmpp/guard.rs.
-    let io = Splice::new(BufStream::new(Guarded::new(tls)));
-    let pending = initiate_stream(io, ns::JABBER_CLIENT, secure_header(opts), opts.timeouts)
-        .await
-        .map_err(|e| io_err(server, e))?;
-    let (features, stream): (_, AnyStream<S>) = pending
-        .recv_features()
-        .await
-        .map_err(|e| io_err(server, format!("{e:?}")))?;
+    let (features, stream) = open(opts, server, tls).await?;
     let binding = if with_binding {
         binding
     } else {
@@ -580,14 +586,7 @@ where
         .node()
         .ok_or_else(|| ConnectError::InvalidJid(opts.jid.to_string()))?
         .to_string();
-    let io = Splice::new(BufStream::new(Guarded::new(tls)));
-    let pending = initiate_stream(io, ns::JABBER_CLIENT, secure_header(opts), opts.timeouts)
-        .await
-        .map_err(|e| io_err(server, e))?;
-    let (features, mut stream): (_, AnyStream<S>) = pending
-        .recv_features()
-        .await
-        .map_err(|e| io_err(server, format!("{e:?}")))?;
+    let (features, mut stream) = open(opts, server, tls).await?;
     let offered = sasl2::offer(&features);
     if !offered.is_some_and(|o| o.fast.iter().any(|m| m == fast::HT_SHA_256_NONE)) {
         return Err(ConnectError::Protocol(
