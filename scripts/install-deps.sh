@@ -63,8 +63,15 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The packaged services must not run system-wide: tests start their own instances.
+# Debian starts a server package's service when it installs it; Banter's tests and
+# "Try it locally" start their own instances. Only the services this run just
+# installed are stopped and disabled: a Prosody, coturn or ejabberd the user already
+# had (and may run as their own server) is left alone.
 for svc in prosody coturn ejabberd; do
+  case " ${missing[*]} " in
+    *" $svc "*) ;;
+    *) continue ;;
+  esac
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   if [ -x "/etc/init.d/$svc" ]; then $SUDO "/etc/init.d/$svc" stop >/dev/null 2>&1 || true; fi
 done

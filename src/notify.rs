@@ -4,32 +4,115 @@
 
 use std::sync::mpsc;
 
-/// The notification of one incoming call; withdrawn when dropped.
+/// What the user did with a call's notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallAction {
+    Accept,
+    AcceptWithVideo,
+    Decline,
+    /// Clicked the notification itself: show the window.
+    Show,
+}
+
+impl CallAction {
+    fn from_key(key: &str) -> Option<CallAction> {
+        match key {
+            "accept" => Some(CallAction::Accept),
+            "accept-video" => Some(CallAction::AcceptWithVideo),
+            "decline" => Some(CallAction::Decline),
+            "default" => Some(CallAction::Show),
+            _ => None,
+        }
+    }
+}
+
+/// The notification of one incoming call, with Accept (with video, when the call
+/// offers it) and Decline; withdrawn when dropped (the call answered here or
+/// elsewhere, or given up).
 pub struct CallNotification {
     close: Option<mpsc::Sender<()>>,
 }
 
 impl CallNotification {
-    /// Shows "`who` is calling" (D-Bus calls block: done on a thread of its own).
-    pub fn show(who: &str, address: &str) -> CallNotification {
+    /// Shows "`who` is calling"; `act` gets the action the user picks. D-Bus calls
+    /// block: it is shown and watched from threads of their own.
+    pub fn show(
+        who: &str,
+        address: &str,
+        video: bool,
+        act: impl FnOnce(CallAction) + Send + 'static,
+    ) -> CallNotification {
         let (tx, rx) = mpsc::channel::<()>();
         let summary = format!("{who} is calling");
-        let body = format!("{address} — open Banter to answer");
+        let body = address.to_string();
         on_a_thread(move || {
-            let shown = notification(&summary, &body, "call.incoming")
-                .urgency(notify_rust::Urgency::Critical)
+            let mut n = notification(&summary, &body, "call.incoming");
+            n.urgency(notify_rust::Urgency::Critical)
                 .timeout(notify_rust::Timeout::Never)
-                .show();
-            match shown {
-                Ok(handle) => {
-                    // Until the call is answered, declined or gone.
-                    let _ = rx.recv();
-                    handle.close();
-                }
-                Err(e) => tracing::info!(error = %e, "no desktop notification"),
+                .action("default", "Show")
+                .action("accept", "Accept");
+            if video {
+                n.action("accept-video", "Accept with video");
             }
+            n.action("decline", "Decline");
+            let handle = match n.show() {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::info!(error = %e, "no desktop notification");
+                    return;
+                }
+            };
+            let id = handle.id();
+            // Until the call is answered, declined or gone: then withdrawn, which
+            // also ends the wait for an action below.
+            on_a_thread(move || {
+                let _ = rx.recv();
+                close(id);
+            });
+            handle.wait_for_action(|key| {
+                if let Some(a) = CallAction::from_key(key) {
+                    act(a);
+                }
+            });
         });
         CallNotification { close: Some(tx) }
+    }
+}
+
+/// "Missed call from `who`" with Call back; it stays until the user looks.
+pub fn missed_call(who: &str, address: &str, call_back: impl FnOnce() + Send + 'static) {
+    let summary = format!("Missed call from {who}");
+    let body = address.to_string();
+    on_a_thread(move || {
+        let mut n = notification(&summary, &body, "call.unanswered");
+        n.action("call-back", "Call back");
+        match n.show() {
+            Ok(handle) => handle.wait_for_action(|key| {
+                if key == "call-back" {
+                    call_back();
+                }
+            }),
+            Err(e) => tracing::info!(error = %e, "no desktop notification"),
+        }
+    });
+}
+
+/// Withdraws notification `id` (org.freedesktop.Notifications.CloseNotification).
+fn close(id: u32) {
+    let done = dbus::blocking::Connection::new_session().and_then(|c| {
+        c.with_proxy(
+            "org.freedesktop.Notifications",
+            "/org/freedesktop/Notifications",
+            std::time::Duration::from_secs(5),
+        )
+        .method_call::<(), _, _, _>(
+            "org.freedesktop.Notifications",
+            "CloseNotification",
+            (id,),
+        )
+    });
+    if let Err(e) = done {
+        tracing::info!(error = %e, "the call's notification was not withdrawn");
     }
 }
 

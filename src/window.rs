@@ -57,6 +57,16 @@ enum AppEvent {
         jid: String,
         picture: Result<client::Preview, String>,
     },
+    /// The user picked an action in a call's notification.
+    CallAction {
+        call: String,
+        action: crate::notify::CallAction,
+    },
+    /// "Call back" in a missed call's notification.
+    CallBack {
+        account: String,
+        peer: String,
+    },
     /// A picture of a message in an account's conversation, decoded (files.rs).
     Picture {
         account: String,
@@ -102,6 +112,8 @@ struct App {
     /// While a call rings: the ringtone and the desktop notification.
     ringer: Option<Ringer>,
     notification: Option<crate::notify::CallNotification>,
+    /// Incoming calls that rang here, by id: their peers (a missed one is announced).
+    rang: std::collections::HashMap<String, String>,
     /// Where the video thread leaves the latest pictures (remote and preview).
     video: Arc<VideoView>,
     /// The last call was placed or answered with the camera on.
@@ -152,6 +164,7 @@ pub fn run(
                 ctx: None,
                 ringer: None,
                 notification: None,
+                rang: Default::default(),
                 local: None,
                 clients: Default::default(),
                 stash: Default::default(),
@@ -410,6 +423,28 @@ impl App {
             }
             AppEvent::Notice(n) => {
                 self.model.notice = Some(n);
+                return;
+            }
+            AppEvent::CallAction { call, action } => {
+                self.on_call_action(call, action);
+                return;
+            }
+            AppEvent::CallBack { account, peer } => {
+                if self.model.account.as_deref() != Some(account.as_str())
+                    && self.stash.contains_key(&account)
+                {
+                    self.switch_to(&account);
+                }
+                if let Some(ctx) = self.ctx.clone() {
+                    self.raise(&ctx);
+                    self.execute(
+                        UiCommand::Call {
+                            jid: peer,
+                            video: false,
+                        },
+                        &ctx,
+                    );
+                }
                 return;
             }
             AppEvent::Registered(cfg, keep) => {

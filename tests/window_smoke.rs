@@ -39,9 +39,6 @@ fn window_signs_in_and_shows_contacts() {
 #[tokio::test(flavor = "multi_thread")]
 async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
     use banter::client::{self, Command as Cmd, Event};
-    use std::io::BufRead;
-    use std::process::Stdio;
-    use std::sync::{Arc, Mutex};
 
     let server = Prosody::start();
     let alice = server.user("alice");
@@ -55,46 +52,12 @@ async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
     .unwrap();
 
     let x = Xvfb::start();
-    let bus = support::SessionBus::start();
-    let mut dunst = std::process::Command::new("dunst")
-        .env("DISPLAY", &x.display)
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dunst (scripts/install-deps.sh)");
-    let start = std::time::Instant::now();
-    while !bus.has_name("org.freedesktop.Notifications") {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "dunst did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut monitor = std::process::Command::new("dbus-monitor")
-        .args(["--address", &bus.address])
-        .arg("interface='org.freedesktop.Notifications'")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dbus-monitor");
-    let seen = Arc::new(Mutex::new(String::new()));
-    {
-        let seen = seen.clone();
-        let out = monitor.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                seen.lock().unwrap().push_str(&line);
-                seen.lock().unwrap().push('\n');
-            }
-        });
-    }
-
+    let desk = support::desktop::Notifications::start(&x);
     let ring = server.dir.path().join("ring.wav");
     let ring_arg = ring.display().to_string();
     let mut cmd = alice.banter(&["--audio-in", "silence", "--audio-out", &ring_arg]);
     cmd.env("DISPLAY", &x.display)
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+        .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus.address);
     let mut window = Proc::spawn(cmd);
     window.wait_for("caught up", Duration::from_secs(30), |v| {
         v["event"] == "caught_up"
@@ -135,13 +98,8 @@ async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
     )
     .await;
     // The notification is withdrawn on the bus: waited for, not assumed after a pause.
-    let withdrawn = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !seen.lock().unwrap().contains("member=CloseNotification")
-        && tokio::time::Instant::now() < withdrawn
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let text = seen.lock().unwrap().clone();
+    desk.wait_for("member=CloseNotification");
+    let text = desk.text();
     assert!(text.contains("member=Notify"), "{text}");
     assert!(
         text.contains("Bob is calling") || text.contains("bob@example.test is calling"),
@@ -149,10 +107,7 @@ async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
     );
     assert!(text.contains("member=CloseNotification"), "{text}");
     drop(window);
-    let _ = monitor.kill();
-    let _ = monitor.wait();
-    let _ = dunst.kill();
-    let _ = dunst.wait();
+    drop(desk);
     b.shutdown().await;
 
     let pcm = support::read_wav(&ring);
@@ -305,5 +260,164 @@ fn try_it_locally_signs_in_with_an_echo_contact() {
             && v["show"] == "available"
     });
     screenshot(&x, "window-try-locally.png");
+    // Banter killed outright (SIGKILL: no chance to clean up): its server goes too
+    // (issue #22: it used to keep running, its directory deleted).
+    let pid: i32 = std::fs::read_to_string(dir.path().join("try-locally/prosody.pid"))
+        .expect("the local server's pid file")
+        .trim()
+        .parse()
+        .unwrap();
+    // Running: not gone, not a zombie (one no parent reaped is dead all the same).
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| !r.trim_start().starts_with('Z'))
+        })
+    };
+    assert!(alive(pid));
     drop(window);
+    let t = std::time::Instant::now();
+    while alive(pid) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the local server (pid {pid}) outlived Banter"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Issue #22: a call answered from its notification. Bob calls the window; Alice's
+/// notification (a real dunst on a private bus) carries Accept and Decline; the
+/// action is invoked through D-Bus (`ActionInvoked`, as dunst sends it when clicked)
+/// and the window answers without being touched: Bob hears Alice's 880 Hz tone. A
+/// second call, declined the same way, ends as `decline` at Bob.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_is_answered_and_declined_from_its_notification() {
+    use banter::client::{self, CallStatus, Command as Cmd, EndReason, Event, Reason};
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    std::fs::create_dir_all(alice.device_dir("main")).unwrap();
+    std::fs::write(
+        alice.device_dir("main").join("settings.json"),
+        r#"{"calls_from_anyone": true}"#,
+    )
+    .unwrap();
+    let x = Xvfb::start();
+    let desk = support::desktop::Notifications::start(&x);
+    let mut cmd = alice.banter(&["--audio-in", "tone:880", "--audio-out", "null"]);
+    cmd.env("DISPLAY", &x.display)
+        .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus.address);
+    let mut window = Proc::spawn(cmd);
+    window.wait_for("caught up", Duration::from_secs(30), |v| {
+        v["event"] == "caught_up"
+    });
+
+    let heard = server.dir.path().join("bob-heard.wav");
+    let mut cfg = bob.config("pc");
+    let mut media = banter_media::MediaConfig::new(
+        banter_media::audio::source::SourceSpec::Silence,
+        banter_media::audio::sink::SinkSpec::Wav(heard.clone()),
+    );
+    media.allow = vec![banter_media::Cidr::parse("127.0.0.0/8").unwrap()];
+    cfg.media = Some(media);
+    let mut b = client::start(cfg).await.expect("bob online");
+    support::next_event(&mut b, "bob connected", Duration::from_secs(10), |e| {
+        matches!(e, Event::Connected { .. })
+    })
+    .await;
+
+    // Accepted from the notification.
+    let mark = desk.mark();
+    b.send(Cmd::Call {
+        id: "one".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+        video: false,
+    });
+    window.wait_for("ringing", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "ringing"
+    });
+    let id = desk.next_id(mark);
+    let text = desk.text();
+    assert!(
+        text.contains("\"accept\"") && text.contains("\"decline\""),
+        "{text}"
+    );
+    desk.invoke(id, "accept");
+    window.wait_for("active", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "active"
+    });
+    support::next_event(&mut b, "bob's call active", Duration::from_secs(10), |e| {
+        matches!(
+            e,
+            Event::Call {
+                state: CallStatus::Active,
+                ..
+            }
+        )
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    b.send(Cmd::Hangup { id: "one".into() });
+    support::next_event(&mut b, "bob's call ended", Duration::from_secs(10), |e| {
+        matches!(
+            e,
+            Event::Call {
+                state: CallStatus::Ended,
+                ..
+            }
+        )
+    })
+    .await;
+    window.wait_for("ended", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "ended"
+    });
+    // The recording is complete once the call's media has stopped.
+    let t = std::time::Instant::now();
+    let mut pcm = Vec::new();
+    while pcm.len() <= 48_000 && t.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pcm = std::panic::catch_unwind(|| support::read_wav(&heard)).unwrap_or_default();
+    }
+    assert!(pcm.len() > 48_000, "bob heard {} samples", pcm.len());
+    let tail = &pcm[pcm.len() - 24_000..];
+    let f = banter_media::audio::analysis::dominant_frequency(tail, 48_000);
+    assert!((f - 880.0).abs() < 10.0, "bob heard {f} Hz");
+
+    // Declined from the notification.
+    let mark = desk.mark();
+    b.send(Cmd::Call {
+        id: "two".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+        video: false,
+    });
+    window.wait_for("ringing again", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "ringing"
+    });
+    let id = desk.next_id(mark);
+    desk.invoke(id, "decline");
+    let ev = support::next_event(&mut b, "declined", Duration::from_secs(15), |e| {
+        matches!(
+            e,
+            Event::Call {
+                state: CallStatus::Ended,
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(
+        matches!(
+            ev,
+            Event::Call {
+                reason: Some(EndReason::Jingle(Reason::Decline)),
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    drop(window);
+    drop(desk);
+    b.shutdown().await;
 }

@@ -6,7 +6,7 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use banter_media::audio::sink::SinkSpec;
@@ -45,7 +45,7 @@ fn start_err(e: impl std::fmt::Display) -> LocalError {
 
 /// A running local server and echo contact; both stop when this is dropped.
 pub struct TryLocally {
-    child: Child,
+    server: Server,
     dir: PathBuf,
     pub port: u16,
     pub ca_file: PathBuf,
@@ -59,8 +59,113 @@ pub struct TryLocally {
 impl Drop for TryLocally {
     fn drop(&mut self) {
         self.echo_task.abort();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.stop();
+    }
+}
+
+/// The local Prosody, watched by a thread of its own that lives as long as it does.
+/// The server is told to die with that thread (`PR_SET_PDEATHSIG`): when Banter ends
+/// any way at all (SIGTERM, a crash, SIGKILL) the kernel ends the server too. The
+/// signal follows the *thread* that started it, so that thread must not be a pool
+/// thread that may retire while the server runs.
+struct Server {
+    pid: u32,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts `cmd` under a watcher; `Err` when it cannot be started.
+    fn spawn(mut cmd: Command) -> Result<Server, LocalError> {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have gone before the prctl.
+                if libc::getppid() == 1 {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let watcher = std::thread::Builder::new()
+            .name("local-prosody".into())
+            .spawn(move || {
+                let mut child = match cmd.spawn() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = started_tx.send(Ok(child.id()));
+                // Until told to stop (or Banter goes): the server runs.
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stop_rx.recv_timeout(Duration::from_millis(500))
+                {
+                    if !matches!(child.try_wait(), Ok(None)) {
+                        return;
+                    }
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            })
+            .map_err(start_err)?;
+        let pid = started_rx
+            .recv()
+            .map_err(start_err)?
+            .map_err(LocalError::Start)?;
+        Ok(Server {
+            pid,
+            stop: Some(stop_tx),
+            watcher: Some(watcher),
+        })
+    }
+
+    /// Whether the server still runs.
+    fn running(&self) -> bool {
+        self.watcher.as_ref().is_some_and(|w| !w.is_finished())
+    }
+
+    fn stop(&mut self) {
+        self.stop.take();
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// A server left by an earlier run that ended before it could stop it (a Banter
+/// from before `PR_SET_PDEATHSIG`, or a machine that lost power mid-way): ended,
+/// when its pid file names a Prosody of this directory.
+fn stop_stale(dir: &Path) {
+    let Ok(pid) = std::fs::read_to_string(dir.join("prosody.pid")) else {
+        return;
+    };
+    let Ok(pid) = pid.trim().parse::<i32>() else {
+        return;
+    };
+    let config = dir.join("prosody.cfg.lua");
+    let ours = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+        let c = String::from_utf8_lossy(&c);
+        c.contains("prosody") && c.contains(&*config.to_string_lossy())
+    });
+    if !ours || pid <= 1 {
+        return;
+    }
+    tracing::info!(pid, "ending the local server an earlier run left");
+    // SAFETY: kill(2) on a pid we checked is our own Prosody.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let start = Instant::now();
+    while Path::new(&format!("/proc/{pid}")).exists() && start.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -90,7 +195,7 @@ impl TryLocally {
     pub async fn start(dir: &Path) -> Result<TryLocally, LocalError> {
         let dir = dir.to_path_buf();
         let blocking_dir = dir.clone();
-        let (child, port, ca_file, passwords) =
+        let (server, port, ca_file, passwords) =
             tokio::task::spawn_blocking(move || start_server(&blocking_dir))
                 .await
                 .map_err(start_err)??;
@@ -107,7 +212,7 @@ impl TryLocally {
         let echo_client = client::start(cfg).await.map_err(start_err)?;
         let echo_task = tokio::spawn(run_echo(echo_client));
         Ok(TryLocally {
-            child,
+            server,
             dir,
             port,
             ca_file,
@@ -141,12 +246,13 @@ pub fn loopback_media(audio_in: SourceSpec, audio_out: SinkSpec) -> MediaConfig 
 }
 
 /// Config, certificate and users; then Prosody, until its port answers.
-fn start_server(dir: &Path) -> Result<(Child, u16, PathBuf, (String, String)), LocalError> {
+fn start_server(dir: &Path) -> Result<(Server, u16, PathBuf, (String, String)), LocalError> {
     let installed = std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join("prosody").is_file()));
     if !installed {
         return Err(LocalError::NoProsody);
     }
+    stop_stale(dir);
     let _ = std::fs::remove_dir_all(dir);
     for sub in ["data", "certs"] {
         std::fs::create_dir_all(dir.join(sub)).map_err(start_err)?;
@@ -202,32 +308,32 @@ VirtualHost "{DOMAIN}"
         }
     }
     let log = std::fs::File::create(dir.join("stdout.log")).map_err(start_err)?;
-    let mut child = Command::new("prosody")
-        .arg("--config")
+    let mut cmd = Command::new("prosody");
+    cmd.arg("--config")
         .arg(&config)
         .arg("-F")
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(start_err)?)
-        .stderr(log)
-        .spawn()
-        .map_err(start_err)?;
+        .stderr(log);
+    let mut server = Server::spawn(cmd)?;
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
+        if !server.running() {
             return Err(LocalError::Start(format!(
-                "prosody exited ({status}); see {}",
+                "prosody exited; see {}",
                 dir.join("stdout.log").display()
             )));
         }
         if start.elapsed() > Duration::from_secs(15) {
-            let _ = child.kill();
+            server.stop();
             return Err(LocalError::Start(
                 "prosody did not listen within 15 s".into(),
             ));
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    Ok((child, port, ca_file, passwords))
+    tracing::debug!(pid = server.pid, "local server up");
+    Ok((server, port, ca_file, passwords))
 }
 
 /// The echo contact: accepts every subscription and call, repeats every message.

@@ -67,6 +67,19 @@ pub async fn sign_out(config: &Config) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// The connector's options for a one-off exchange of `config`'s account (register,
+/// FAST logout): its server, trust and timeout.
+pub(super) fn account_options(config: &Config) -> Result<ConnectOptions, ClientError> {
+    let mut opts = ConnectOptions::new(
+        Jid::from(config.jid.clone()),
+        config.password.clone(),
+        tls::build(config.ca_file.as_deref())?,
+    );
+    opts.server = config.server.clone();
+    opts.timeout = config.connect_timeout;
+    Ok(opts)
+}
+
 /// This device's user-agent id for the account (kept in the store), made once.
 pub(super) fn device_id(store: &Store, config: &Config) -> String {
     let account = config.jid.to_string();

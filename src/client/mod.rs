@@ -50,19 +50,6 @@ pub async fn register(config: &Config) -> Result<(), ClientError> {
     Ok(connect::register(&account_options(config)?).await?)
 }
 
-/// The connector's options for a one-off exchange of `config`'s account (register,
-/// FAST logout): its server, trust and timeout.
-fn account_options(config: &Config) -> Result<ConnectOptions, ClientError> {
-    let mut opts = ConnectOptions::new(
-        Jid::from(config.jid.clone()),
-        config.password.clone(),
-        tls::build(config.ca_file.as_deref())?,
-    );
-    opts.server = config.server.clone();
-    opts.timeout = config.connect_timeout;
-    Ok(opts)
-}
-
 /// Logs in (reporting failure), then runs the account in a background task.
 pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
     let store = Store::open_dir(&config.data_dir)?;

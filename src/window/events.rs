@@ -25,7 +25,9 @@ impl App {
             Event::ConnectionError { message, .. } | Event::Error { message } => {
                 // A directory asked for and refused is said here: no longer waited for.
                 self.model.join_form.listing = false;
-                self.model.notice = Some(message)
+                self.model.notice = Some(message);
+                // Said during a call ("no camera found"): about that call.
+                self.model.notice_call = self.model.call.as_ref().map(|c| c.id.clone());
             }
             Event::Roster { contacts } => {
                 for c in contacts {
@@ -212,10 +214,15 @@ impl App {
                 direction,
                 state,
                 media,
-                ..
+                reason,
             } => {
                 let video = media.contains(&Media::Video);
-                self.on_call(id, peer, direction, state, video)
+                let ended_in = state == CallStatus::Ended && direction == CallDirection::In;
+                let call = ended_in.then(|| id.clone());
+                self.on_call(id, peer, direction, state, video);
+                if let Some(call) = call {
+                    self.maybe_missed(&call, reason);
+                }
             }
             Event::CallOmemo {
                 id,
@@ -363,6 +370,73 @@ impl App {
         }
     }
 
+    /// Accept, Accept with video or Decline from the call's notification: done as
+    /// the window's buttons do, without raising the window (the call shows in it);
+    /// clicking the notification itself shows the window.
+    pub(super) fn on_call_action(&mut self, call: String, action: crate::notify::CallAction) {
+        use crate::notify::CallAction;
+        let Some(ctx) = self.ctx.clone() else { return };
+        // Only while that call still rings here.
+        let ringing = self.model.incoming.as_ref().is_some_and(|i| i.id == call);
+        let command = match action {
+            CallAction::Show => {
+                self.raise(&ctx);
+                return;
+            }
+            _ if !ringing => return,
+            CallAction::Accept => UiCommand::AcceptCall {
+                id: call,
+                video: false,
+            },
+            CallAction::AcceptWithVideo => UiCommand::AcceptCall {
+                id: call,
+                video: true,
+            },
+            CallAction::Decline => UiCommand::DeclineCall { id: call },
+        };
+        self.execute(command, &ctx);
+    }
+
+    /// Brings the window up (restored, in front).
+    pub(super) fn raise(&self, ctx: &egui::Context) {
+        ctx.send_viewport_cmd(egui::ViewportCommand::Visible(true));
+        ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+        ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+    }
+
+    /// An incoming call that rang here and was not taken (the caller gave up, or it
+    /// rang out): a notification that calls back.
+    fn maybe_missed(&mut self, id: &str, reason: Option<banter::client::EndReason>) {
+        use banter::client::{EndReason, Reason};
+        let rang = self.rang.remove(id);
+        let missed = matches!(
+            reason,
+            Some(EndReason::Jingle(
+                Reason::Cancel | Reason::Timeout | Reason::Gone
+            ))
+        );
+        let Some(peer) = rang.filter(|_| missed) else {
+            return;
+        };
+        let who = self
+            .model
+            .contact(&peer)
+            .map(|c| c.display_name().to_string())
+            .unwrap_or_else(|| peer.clone());
+        let (tx, ctx) = (self.events_tx.clone(), self.ctx.clone());
+        let account = self.model.account.clone().unwrap_or_default();
+        let back = peer.clone();
+        crate::notify::missed_call(&who, &peer, move || {
+            let _ = tx.send(AppEvent::CallBack {
+                account,
+                peer: back,
+            });
+            if let Some(ctx) = ctx {
+                ctx.request_repaint();
+            }
+        });
+    }
+
     pub(super) fn on_call(
         &mut self,
         id: String,
@@ -379,7 +453,19 @@ impl App {
                     .contact(&peer)
                     .map(|c| c.display_name().to_string())
                     .unwrap_or_else(|| peer.clone());
-                self.notification = Some(crate::notify::CallNotification::show(&who, &peer));
+                let act = {
+                    let (tx, ctx) = (self.events_tx.clone(), self.ctx.clone());
+                    let call = id.clone();
+                    move |action| {
+                        let _ = tx.send(AppEvent::CallAction { call, action });
+                        if let Some(ctx) = ctx {
+                            ctx.request_repaint();
+                        }
+                    }
+                };
+                self.notification = Some(crate::notify::CallNotification::show(
+                    &who, &peer, video, act,
+                ));
                 self.ringer = match Ringer::start(self.media.audio_out.clone()) {
                     Ok(r) => Some(r),
                     Err(e) => {
@@ -387,6 +473,7 @@ impl App {
                         None
                     }
                 };
+                self.rang.insert(id.clone(), peer.clone());
                 self.model.incoming = Some(IncomingCall { id, peer, video })
             }
             CallStatus::Ended => {
@@ -396,6 +483,10 @@ impl App {
                 let answered = self.call_started.is_some();
                 let duration = self.call_started.take().map(|t| t.elapsed().as_secs());
                 self.model.call = None;
+                if self.model.notice_call.as_deref() == Some(id.as_str()) {
+                    self.model.notice = None;
+                    self.model.notice_call = None;
+                }
                 self.model.incoming = None;
                 self.model
                     .conversations

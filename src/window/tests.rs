@@ -30,6 +30,7 @@ fn app() -> App {
         ctx: None,
         ringer: None,
         notification: None,
+        rang: Default::default(),
         local: None,
         clients: Default::default(),
         stash: Default::default(),
@@ -437,11 +438,21 @@ fn incoming_call_then_active_then_ended_leaves_a_timeline_entry() {
         a.model.call.as_ref().map(|c| c.phase),
         Some(CallPhase::Active)
     );
+    // An error said during the call is about it (issue #22: "no camera found" stayed
+    // in the status bar after the call).
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Error {
+            message: "no camera found: the call goes on without video".into(),
+        },
+    ));
+    assert!(a.model.notice.is_some());
     a.apply(call(
         CallStatus::Ended,
         Some(EndReason::Jingle(Reason::Success)),
     ));
     assert!(a.model.call.is_none());
+    assert_eq!(a.model.notice, None, "the call's notice went with it");
     assert!(matches!(
         a.model.conversations["bob@x"].items.last(),
         Some(TimelineItem::Call { answered: true, .. })

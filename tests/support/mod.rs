@@ -6,6 +6,7 @@
 pub mod account;
 pub mod calls;
 pub mod chat;
+pub mod desktop;
 pub mod ejabberd;
 pub mod netns;
 pub mod raw;

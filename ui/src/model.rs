@@ -361,8 +361,11 @@ pub struct Model {
     pub call_log: Vec<CallLogRow>,
     /// A report of the current or last call can be copied.
     pub call_report: bool,
-    /// A line for errors that belong to no form (shown in the status bar).
+    /// A line for errors that belong to no form (shown in the status bar, with a
+    /// button that dismisses it).
     pub notice: Option<String>,
+    /// The call the notice was about (said during it): it goes when the call ends.
+    pub notice_call: Option<String>,
     pub account_settings: AccountSettings,
     /// Settings → Test my network.
     pub net_check: NetCheckView,

@@ -50,7 +50,9 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
         egui::Panel::top("video")
             .resizable(true)
             .default_size(360.0)
-            .show(ui, |ui| video_area(ui, call));
+            .show(ui, |ui| {
+                video_area(ui, call, Face::of(model, &call.peer).name)
+            });
     }
     egui::CentralPanel::default().show(ui, |ui| {
         if model.selected_room.is_some() {
@@ -85,6 +87,10 @@ fn status_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
         if let Some(n) = &model.notice {
             ui.separator();
             ui.colored_label(Color32::from_rgb(200, 60, 60), n);
+            if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                model.notice = None;
+                model.notice_call = None;
+            }
         }
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             if ui.button("Settings").clicked() {

@@ -343,7 +343,8 @@ fn in_call_mute_hold_and_hang_up() {
             ..Default::default()
         },
     );
-    h.get_by_label("bob@example.org · 01:15");
+    // The contact's name, not the JID (issue #22).
+    h.get_by_label("Bob · 01:15");
     h.get_by_role_and_label(Role::Button, "Mute").click();
     h.run();
     h.state_mut().model.call.as_mut().unwrap().muted = true;
@@ -354,9 +355,9 @@ fn in_call_mute_hold_and_hang_up() {
     // The peer's own news is shown in words.
     h.state_mut().model.call.as_mut().unwrap().peer_muted = true;
     h.run();
-    h.get_by_label("bob@example.org muted their microphone.");
+    h.get_by_label("Bob muted their microphone.");
     // A lost network path (ICE restarting) is said before anything else, and goes.
-    let lost = "Reconnecting: the network path to bob@example.org is lost. \
+    let lost = "Reconnecting: the network path to Bob is lost. \
                 The call goes on when it is found again.";
     h.state_mut().model.call.as_mut().unwrap().reconnecting = true;
     h.run();
@@ -712,7 +713,10 @@ fn model_pattern() -> String {
 fn video_area_shows_remote_and_preview() {
     let mut call = ActiveCall::new("c1", "bob@example.org", CallPhase::Active);
     call.video = true;
-    let mut h = Harness::new_ui_state(|ui, c: &mut ActiveCall| view::video_area(ui, c), call);
+    let mut h = Harness::new_ui_state(
+        |ui, c: &mut ActiveCall| view::video_area(ui, c, &c.peer.clone()),
+        call,
+    );
     h.get_by_label_contains("Waiting for bob@example.org");
     let ctx = h.ctx.clone();
     let tex = |name: &str, w: usize, h: usize| {

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The peer's picture as large as fits, our preview small in its bottom-right corner.
-pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall) {
+pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str) {
     let full = ui.available_rect_before_wrap();
     ui.painter().rect_filled(full, 6.0, Color32::from_gray(16));
     let fit = |tex: &crate::model::VideoTexture, room: egui::Rect| {
@@ -18,7 +18,7 @@ pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall) {
             ui.put(
                 full,
                 egui::Label::new(
-                    RichText::new(format!("{} turned their camera off", call.peer))
+                    RichText::new(format!("{who} turned their camera off"))
                         .color(Color32::from_gray(200)),
                 ),
             );
@@ -29,14 +29,14 @@ pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall) {
                 rect,
                 egui::Image::from_texture(egui::load::SizedTexture::from_handle(&tex.0))
                     .fit_to_exact_size(rect.size())
-                    .alt_text(format!("Video from {}", call.peer)),
+                    .alt_text(format!("Video from {who}")),
             );
         }
         None => {
             ui.put(
                 full,
                 egui::Label::new(
-                    RichText::new(format!("Waiting for {}'s video…", call.peer))
+                    RichText::new(format!("Waiting for {who}'s video…"))
                         .color(Color32::from_gray(200)),
                 ),
             );
@@ -119,6 +119,10 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
         (f.name.to_string(), c.peer.clone(), f.picture.cloned())
     });
     let Some(call) = &mut model.call else { return };
+    // The contact's name where it has one (issue #22: the bar showed the JID).
+    let who = face
+        .as_ref()
+        .map_or_else(|| call.peer.clone(), |f| f.0.clone());
     ui.horizontal(|ui| {
         if let Some((name, jid, picture)) = &face {
             let face = Face {
@@ -134,7 +138,7 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
             CallPhase::Connecting => "connecting…".to_string(),
             CallPhase::Active => format!("{:02}:{:02}", call.elapsed_s / 60, call.elapsed_s % 60),
         };
-        ui.heading(format!("{} · {phase}", call.peer));
+        ui.heading(format!("{who} · {phase}"));
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             if ui.button("Hang up").clicked() {
                 out.push(UiCommand::Hangup {
@@ -179,12 +183,11 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
     });
     let notice = match (call.held, call.peer_held, call.peer_muted) {
         _ if call.reconnecting => Some(format!(
-            "Reconnecting: the network path to {} is lost. The call goes on when it is found again.",
-            call.peer
+            "Reconnecting: the network path to {who} is lost. The call goes on when it is found again."
         )),
         (true, _, _) => Some("The call is on hold: you hear nothing and send nothing.".into()),
-        (_, true, _) => Some(format!("{} put the call on hold.", call.peer)),
-        (_, _, true) => Some(format!("{} muted their microphone.", call.peer)),
+        (_, true, _) => Some(format!("{who} put the call on hold.")),
+        (_, _, true) => Some(format!("{who} muted their microphone.")),
         _ => None,
     };
     if let Some(n) = notice {
