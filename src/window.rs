@@ -244,9 +244,12 @@ impl eframe::App for App {
         for c in commands {
             self.execute(c, ctx);
         }
-        // Live meters during a call; otherwise only events and input repaint.
-        if self.model.call.is_some() {
-            ctx.request_repaint_after(Duration::from_millis(50));
+        // During a call only its timer changes by itself: one frame as each second
+        // turns. The meters and plots come with the client's stats (1 Hz) and video
+        // frames wake the window themselves; events and input repaint as always.
+        if let (Some(_), Some(t0)) = (&self.model.call, self.call_started) {
+            let into = u64::from(t0.elapsed().subsec_millis());
+            ctx.request_repaint_after(Duration::from_millis(1_000 - into + 5));
         }
     }
 
