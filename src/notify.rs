@@ -35,84 +35,167 @@ pub struct CallNotification {
 
 impl CallNotification {
     /// Shows "`who` is calling"; `act` gets the action the user picks. D-Bus calls
-    /// block: it is shown and watched from threads of their own.
+    /// block: it is shown and watched from a thread of its own, which ends when the
+    /// notification is withdrawn.
     pub fn show(
         who: &str,
         address: &str,
         video: bool,
-        act: impl FnOnce(CallAction) + Send + 'static,
+        mut act: impl FnMut(CallAction) + Send + 'static,
     ) -> CallNotification {
         let (tx, rx) = mpsc::channel::<()>();
         let summary = format!("{who} is calling");
         let body = address.to_string();
         on_a_thread(move || {
-            let mut n = notification(&summary, &body, "call.incoming");
-            n.urgency(notify_rust::Urgency::Critical)
-                .timeout(notify_rust::Timeout::Never)
-                .action("default", "Show")
-                .action("accept", "Accept");
+            let mut actions = vec!["default", "Show", "accept", "Accept"];
             if video {
-                n.action("accept-video", "Accept with video");
+                actions.extend(["accept-video", "Accept with video"]);
             }
-            n.action("decline", "Decline");
-            let handle = match n.show() {
-                Ok(h) => h,
-                Err(e) => {
-                    tracing::info!(error = %e, "no desktop notification");
-                    return;
-                }
+            actions.extend(["decline", "Decline"]);
+            let shown = Shown {
+                summary: &summary,
+                body: &body,
+                category: "call.incoming",
+                critical: true,
+                actions: &actions,
             };
-            let id = handle.id();
-            // Until the call is answered, declined or gone: then withdrawn, which
-            // also ends the wait for an action below.
-            on_a_thread(move || {
-                let _ = rx.recv();
-                close(id);
-            });
-            handle.wait_for_action(|key| {
+            let done = shown.watch(&rx, None, |key| {
                 if let Some(a) = CallAction::from_key(key) {
                     act(a);
                 }
             });
+            if let Err(e) = done {
+                tracing::info!(error = %e, "no desktop notification");
+            }
         });
         CallNotification { close: Some(tx) }
     }
 }
 
-/// "Missed call from `who`" with Call back; it stays until the user looks.
+/// "Missed call from `who`" with Call back; it stays until the user looks (watched
+/// for half a day at most).
 pub fn missed_call(who: &str, address: &str, call_back: impl FnOnce() + Send + 'static) {
     let summary = format!("Missed call from {who}");
     let body = address.to_string();
     on_a_thread(move || {
-        let mut n = notification(&summary, &body, "call.unanswered");
-        n.action("call-back", "Call back");
-        match n.show() {
-            Ok(handle) => handle.wait_for_action(|key| {
-                if key == "call-back" {
-                    call_back();
-                }
-            }),
-            Err(e) => tracing::info!(error = %e, "no desktop notification"),
+        let (_keep, rx) = mpsc::channel::<()>();
+        let shown = Shown {
+            summary: &summary,
+            body: &body,
+            category: "call.unanswered",
+            critical: false,
+            actions: &["call-back", "Call back"],
+        };
+        let mut call_back = Some(call_back);
+        let limit = std::time::Duration::from_secs(12 * 3600);
+        let done = shown.watch(&rx, Some(limit), |key| {
+            if let (true, Some(f)) = (key == "call-back", call_back.take()) {
+                f();
+            }
+        });
+        if let Err(e) = done {
+            tracing::info!(error = %e, "no desktop notification");
         }
     });
 }
 
-/// Withdraws notification `id` (org.freedesktop.Notifications.CloseNotification).
-fn close(id: u32) {
-    let done = dbus::blocking::Connection::new_session().and_then(|c| {
-        c.with_proxy(
-            "org.freedesktop.Notifications",
-            "/org/freedesktop/Notifications",
-            std::time::Duration::from_secs(5),
-        )
-        .method_call::<(), _, _, _>(
-            "org.freedesktop.Notifications",
-            "CloseNotification",
-            (id,),
-        )
-    });
-    if let Err(e) = done {
-        tracing::info!(error = %e, "the call's notification was not withdrawn");
+const NAME: &str = "org.freedesktop.Notifications";
+const PATH: &str = "/org/freedesktop/Notifications";
+
+/// A notification with actions, on plain D-Bus: the match for its signals is in
+/// place before it is shown (no action or close can be missed), and the wait for
+/// them also watches for the request to withdraw it.
+struct Shown<'a> {
+    summary: &'a str,
+    body: &'a str,
+    category: &'a str,
+    critical: bool,
+    /// Key, label, key, label, …
+    actions: &'a [&'a str],
+}
+
+impl Shown<'_> {
+    /// Shows it, hands each invoked action's key to `on_action`, and returns when it
+    /// is closed, when `withdraw` says so (or its sender is gone: it is withdrawn
+    /// then), or after `limit`.
+    fn watch(
+        &self,
+        withdraw: &mpsc::Receiver<()>,
+        limit: Option<std::time::Duration>,
+        mut on_action: impl FnMut(&str),
+    ) -> Result<(), dbus::Error> {
+        use dbus::arg::{PropMap, RefArg, Variant};
+        use dbus::message::MessageType;
+        use std::time::{Duration, Instant};
+        let c = dbus::blocking::Connection::new_session()?;
+        for member in ["ActionInvoked", "NotificationClosed"] {
+            c.add_match_no_cb(&format!(
+                "type='signal',interface='{NAME}',path='{PATH}',member='{member}'"
+            ))?;
+        }
+        let proxy = c.with_proxy(NAME, PATH, Duration::from_secs(5));
+        let mut hints = PropMap::new();
+        hints.insert(
+            "category".into(),
+            Variant(Box::new(self.category.to_string()) as Box<dyn RefArg>),
+        );
+        let urgency: u8 = if self.critical { 2 } else { 1 };
+        hints.insert(
+            "urgency".into(),
+            Variant(Box::new(urgency) as Box<dyn RefArg>),
+        );
+        let actions: Vec<String> = self.actions.iter().map(|a| a.to_string()).collect();
+        // Never expires by itself when critical (a ringing call); the server's
+        // default otherwise.
+        let timeout: i32 = if self.critical { 0 } else { -1 };
+        let (id,): (u32,) = proxy.method_call(
+            NAME,
+            "Notify",
+            (
+                "Banter",
+                0u32,
+                "im.banter.Banter",
+                self.summary,
+                self.body,
+                actions,
+                hints,
+                timeout,
+            ),
+        )?;
+        let end = limit.map(|l| Instant::now() + l);
+        loop {
+            if !matches!(withdraw.try_recv(), Err(mpsc::TryRecvError::Empty)) {
+                let _: Result<(), _> = proxy.method_call(NAME, "CloseNotification", (id,));
+                return Ok(());
+            }
+            if end.is_some_and(|e| Instant::now() >= e) {
+                return Ok(());
+            }
+            if c.channel()
+                .read_write(Some(Duration::from_millis(250)))
+                .is_err()
+            {
+                return Err(dbus::Error::new_failed("the session bus went away"));
+            }
+            while let Some(msg) = c.channel().pop_message() {
+                if msg.msg_type() != MessageType::Signal {
+                    continue;
+                }
+                match msg.member().as_deref() {
+                    Some("ActionInvoked") => {
+                        if let Ok((nid, key)) = msg.read2::<u32, String>() {
+                            if nid == id {
+                                on_action(&key);
+                            }
+                        }
+                    }
+                    Some("NotificationClosed") if msg.read1::<u32>().is_ok_and(|nid| nid == id) => {
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 }
 

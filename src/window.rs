@@ -205,6 +205,7 @@ pub fn run(
                 .map(|c| c.name)
                 .chain([TEST_PATTERN.to_string()])
                 .collect();
+            app.check_devices();
             app.model.form.remember = true;
             if let Some(s) = start {
                 app.model.form.jid = s.jid.clone();
@@ -222,9 +223,10 @@ pub fn run(
 }
 
 impl eframe::App for App {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let ctx = ui.ctx().clone();
-        let ctx = &ctx;
+    /// Events are taken here, which eframe runs also while the window is minimized or
+    /// hidden (`ui` it does not): a call rings and its notification's Accept works
+    /// then too.
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         while let Ok(ev) = self.events.try_recv() {
             if matches!(ev, AppEvent::Client(..) | AppEvent::Reload(..)) {
                 let _ = self.queued.fetch_update(
@@ -235,6 +237,11 @@ impl eframe::App for App {
             }
             self.apply(ev);
         }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let ctx = &ctx;
         if let (Some(call), Some(t0)) = (&mut self.model.call, self.call_started) {
             call.elapsed_s = t0.elapsed().as_secs();
         }
@@ -433,21 +440,25 @@ impl App {
                 return;
             }
             AppEvent::CallBack { account, peer } => {
-                if self.model.account.as_deref() != Some(account.as_str())
-                    && self.stash.contains_key(&account)
-                {
+                let Some(ctx) = self.ctx.clone() else { return };
+                self.raise(&ctx);
+                // In a call, ringing, or the account gone: only the window comes up.
+                let busy = self.model.call.is_some() || self.model.incoming.is_some();
+                let known = self.model.account.as_deref() == Some(account.as_str())
+                    || self.stash.contains_key(&account);
+                if busy || !known {
+                    return;
+                }
+                if self.model.account.as_deref() != Some(account.as_str()) {
                     self.switch_to(&account);
                 }
-                if let Some(ctx) = self.ctx.clone() {
-                    self.raise(&ctx);
-                    self.execute(
-                        UiCommand::Call {
-                            jid: peer,
-                            video: false,
-                        },
-                        &ctx,
-                    );
-                }
+                self.execute(
+                    UiCommand::Call {
+                        jid: peer,
+                        video: false,
+                    },
+                    &ctx,
+                );
                 return;
             }
             AppEvent::Registered(cfg, keep) => {
@@ -559,6 +570,51 @@ impl App {
         let _ = std::fs::create_dir_all(&self.data_dir);
         if let Err(e) = std::fs::write(self.settings_path(), v.to_string()) {
             tracing::warn!(error = %e, "settings not saved");
+        }
+    }
+
+    /// The remembered microphone, speaker and camera where they are connected now;
+    /// one that is not falls back to the system's default, said in the status bar.
+    /// The choice stays in the settings, for when it is back.
+    fn check_devices(&mut self) {
+        // The media's own rule for a name (audio/source.rs pick_device).
+        let present = |name: &str, list: &[String]| {
+            let n = name.to_lowercase();
+            list.iter().any(|d| d.to_lowercase().contains(&n))
+        };
+        let mut gone = Vec::new();
+        if let Some(m) = self.model.microphone.clone() {
+            if !present(&m, &self.model.microphones) {
+                gone.push(format!("microphone '{m}'"));
+                self.model.microphone = None;
+                if matches!(self.media.audio_in, SourceSpec::Mic(Some(_))) {
+                    self.media.audio_in = SourceSpec::Mic(None);
+                }
+            }
+        }
+        if let Some(s) = self.model.speaker.clone() {
+            if !present(&s, &self.model.speakers) {
+                gone.push(format!("speaker '{s}'"));
+                self.model.speaker = None;
+                if matches!(self.media.audio_out, SinkSpec::Speaker(Some(_))) {
+                    self.media.audio_out = SinkSpec::Speaker(None);
+                }
+            }
+        }
+        if let Some(c) = self.model.camera.clone() {
+            if !present(&c, &self.model.cameras) {
+                gone.push(format!("camera '{c}'"));
+                self.model.camera = None;
+                if matches!(self.media.video_in, VideoSourceSpec::Camera(Some(_))) {
+                    self.media.video_in = VideoSourceSpec::Camera(None);
+                }
+            }
+        }
+        if !gone.is_empty() {
+            self.model.notice = Some(format!(
+                "Your {} is not connected: the system default is used until it is back.",
+                gone.join(" and ")
+            ));
         }
     }
 

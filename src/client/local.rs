@@ -78,14 +78,16 @@ impl Server {
     /// Starts `cmd` under a watcher; `Err` when it cannot be started.
     fn spawn(mut cmd: Command) -> Result<Server, LocalError> {
         use std::os::unix::process::CommandExt;
+        let parent = std::process::id() as libc::pid_t;
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                // The parent may have gone before the prctl.
-                if libc::getppid() == 1 {
+                // The parent may have gone before the prctl (then the child has
+                // another parent: init or a subreaper).
+                if libc::getppid() != parent {
                     libc::_exit(1);
                 }
                 Ok(())
@@ -108,8 +110,11 @@ impl Server {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stop_rx.recv_timeout(Duration::from_millis(500))
                 {
-                    if !matches!(child.try_wait(), Ok(None)) {
-                        return;
+                    match child.try_wait() {
+                        Ok(None) => {}
+                        Ok(Some(_)) => return,
+                        // Cannot tell: stopped, and reaped, to be sure.
+                        Err(_) => break,
                     }
                 }
                 let _ = child.kill();
@@ -151,9 +156,16 @@ fn stop_stale(dir: &Path) {
         return;
     };
     let config = dir.join("prosody.cfg.lua");
+    let config = config.to_string_lossy();
+    // Exactly `… --config <this dir's config> …`, as we start it: a pid the system
+    // reused for something else (an editor on that file) is left alone.
     let ours = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-        let c = String::from_utf8_lossy(&c);
-        c.contains("prosody") && c.contains(&*config.to_string_lossy())
+        let args: Vec<String> = c
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        args.windows(2)
+            .any(|w| matches!(w, [flag, path] if flag == "--config" && *path == *config))
     });
     if !ours || pid <= 1 {
         return;

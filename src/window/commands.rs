@@ -108,11 +108,19 @@ impl App {
                 }
             }
             UiCommand::AcceptCall { id, video } => {
+                // Answered once: a second Accept (the notification's and the
+                // window's) finds nothing ringing.
+                if self.model.incoming.as_ref().is_some_and(|i| i.id == id) {
+                    self.model.incoming = None;
+                }
                 self.camera_wanted = video;
                 self.stop_ringing();
                 self.send(Command::AcceptCall { id, video })
             }
             UiCommand::DeclineCall { id } => {
+                if self.model.incoming.as_ref().is_some_and(|i| i.id == id) {
+                    self.model.incoming = None;
+                }
                 self.stop_ringing();
                 self.send(Command::RejectCall {
                     id,

@@ -22,12 +22,21 @@ impl App {
                 self.model.notice = None;
             }
             Event::ConnectionLost => self.model.connection = Connection::Connecting,
-            Event::ConnectionError { message, .. } | Event::Error { message } => {
-                // A directory asked for and refused is said here: no longer waited for.
+            Event::ConnectionError { message, .. } => {
                 self.model.join_form.listing = false;
                 self.model.notice = Some(message);
+                self.model.notice_call = None;
+            }
+            Event::Error { message } => {
+                // A directory asked for and refused is said here: no longer waited for.
+                self.model.join_form.listing = false;
                 // Said during a call ("no camera found"): about that call.
-                self.model.notice_call = self.model.call.as_ref().map(|c| c.id.clone());
+                self.model.notice_call = self
+                    .model
+                    .call
+                    .as_ref()
+                    .map(|c| (c.id.clone(), message.clone()));
+                self.model.notice = Some(message);
             }
             Event::Roster { contacts } => {
                 for c in contacts {
@@ -334,6 +343,9 @@ impl App {
             Event::CallStats { stats, .. } => {
                 if let Some(call) = &mut self.model.call {
                     call.mic_level_dbfs = stats.audio_level_in;
+                    // Stats come once a second: seconds of nothing from the microphone.
+                    let silent = stats.audio_level_in <= -90.0 && !call.muted && !call.held;
+                    call.silent_s = if silent { call.silent_s + 1 } else { 0 };
                     call.quality.push_back(QualitySample {
                         rtt_ms: stats.rtt_ms.unwrap_or(0.0),
                         jitter_ms: stats.jitter_ms,
@@ -446,6 +458,10 @@ impl App {
         video: bool,
     ) {
         let incoming = direction == CallDirection::In;
+        // Taken (accepted here): whatever ends it later, it was not missed.
+        if incoming && !matches!(state, CallStatus::Ringing | CallStatus::Ended) {
+            self.rang.remove(&id);
+        }
         match state {
             CallStatus::Ringing if incoming => {
                 let who = self
@@ -457,8 +473,9 @@ impl App {
                     let (tx, ctx) = (self.events_tx.clone(), self.ctx.clone());
                     let call = id.clone();
                     move |action| {
+                        let call = call.clone();
                         let _ = tx.send(AppEvent::CallAction { call, action });
-                        if let Some(ctx) = ctx {
+                        if let Some(ctx) = &ctx {
                             ctx.request_repaint();
                         }
                     }
@@ -483,9 +500,11 @@ impl App {
                 let answered = self.call_started.is_some();
                 let duration = self.call_started.take().map(|t| t.elapsed().as_secs());
                 self.model.call = None;
-                if self.model.notice_call.as_deref() == Some(id.as_str()) {
-                    self.model.notice = None;
-                    self.model.notice_call = None;
+                // The call's own notice goes with it, unless another has replaced it.
+                if let Some((call, text)) = self.model.notice_call.take() {
+                    if call == id && self.model.notice.as_ref() == Some(&text) {
+                        self.model.notice = None;
+                    }
                 }
                 self.model.incoming = None;
                 self.model

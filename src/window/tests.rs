@@ -266,6 +266,42 @@ fn settings_are_kept_and_applied_to_the_next_calls() {
     assert!(!c.model.settings.omemo);
 }
 
+/// Issue #22: a remembered device that is not connected falls back to the system's
+/// default, with a notice; the choice stays saved for when it is back.
+#[test]
+fn a_remembered_device_that_is_gone_falls_back_with_a_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("settings.json"),
+        r#"{"microphone":"USB Headset","speaker":"Built-in","version":2}"#,
+    )
+    .unwrap();
+    let mut a = app();
+    a.data_dir = dir.path().to_path_buf();
+    a.media.audio_in = SourceSpec::Mic(None);
+    a.media.audio_out = SinkSpec::Speaker(None);
+    a.load_settings();
+    a.model.microphones = vec!["Built-in Audio Analog Stereo".into()];
+    a.model.speakers = vec!["Built-in Audio Analog Stereo".into()];
+    a.check_devices();
+    assert_eq!(
+        a.media.audio_in,
+        SourceSpec::Mic(None),
+        "the default microphone"
+    );
+    assert_eq!(a.model.microphone, None);
+    // The speaker is there (matched by name as the media matches it): kept.
+    assert_eq!(
+        a.media.audio_out,
+        SinkSpec::Speaker(Some("Built-in".into()))
+    );
+    let notice = a.model.notice.clone().unwrap_or_default();
+    assert!(notice.contains("microphone 'USB Headset'"), "{notice}");
+    assert!(!notice.contains("speaker"), "{notice}");
+    let kept = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+    assert!(kept.contains("USB Headset"), "the choice is kept: {kept}");
+}
+
 /// Settings kept before OMEMO was on by default (no version) say `"omemo": false`
 /// without anyone having chosen it: OMEMO is on for them now.
 #[test]
@@ -438,6 +474,34 @@ fn incoming_call_then_active_then_ended_leaves_a_timeline_entry() {
         a.model.call.as_ref().map(|c| c.phase),
         Some(CallPhase::Active)
     );
+    // A microphone that sends nothing is counted in seconds (stats come each second);
+    // a muted one is not.
+    let stats = |level: f32| {
+        AppEvent::Client(
+            String::new(),
+            Event::CallStats {
+                id: "c".into(),
+                stats: banter_media::CallStats {
+                    audio_level_in: level,
+                    ..Default::default()
+                },
+            },
+        )
+    };
+    for _ in 0..5 {
+        a.apply(stats(-100.0));
+    }
+    assert_eq!(a.model.call.as_ref().unwrap().silent_s, 5);
+    a.apply(stats(-30.0));
+    assert_eq!(a.model.call.as_ref().unwrap().silent_s, 0);
+    a.model.call.as_mut().unwrap().muted = true;
+    a.apply(stats(-100.0));
+    assert_eq!(
+        a.model.call.as_ref().unwrap().silent_s,
+        0,
+        "muted is not silence"
+    );
+    a.model.call.as_mut().unwrap().muted = false;
     // An error said during the call is about it (issue #22: "no camera found" stayed
     // in the status bar after the call).
     a.apply(AppEvent::Client(

@@ -164,7 +164,10 @@ pub struct ActiveCall {
     pub reconnecting: bool,
     /// Seconds since the call became active.
     pub elapsed_s: u64,
+    /// The microphone's level, also while muted (before muting).
     pub mic_level_dbfs: f32,
+    /// Seconds in a row the (unmuted) microphone delivered digital silence.
+    pub silent_s: u32,
     pub quality: VecDeque<QualitySample>,
     /// The call carries video (from the start, or added).
     pub video: bool,
@@ -197,6 +200,7 @@ impl ActiveCall {
             reconnecting: false,
             elapsed_s: 0,
             mic_level_dbfs: -100.0,
+            silent_s: 0,
             quality: VecDeque::new(),
             video: false,
             camera_on: false,
@@ -364,8 +368,9 @@ pub struct Model {
     /// A line for errors that belong to no form (shown in the status bar, with a
     /// button that dismisses it).
     pub notice: Option<String>,
-    /// The call the notice was about (said during it): it goes when the call ends.
-    pub notice_call: Option<String>,
+    /// The call the notice was about (said during it) and its text: it goes when the
+    /// call ends, unless another notice replaced it.
+    pub notice_call: Option<(String, String)>,
     pub account_settings: AccountSettings,
     /// Settings → Test my network.
     pub net_check: NetCheckView,

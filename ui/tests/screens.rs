@@ -350,6 +350,13 @@ fn in_call_mute_hold_and_hang_up() {
     h.state_mut().model.call.as_mut().unwrap().muted = true;
     h.run();
     h.get_by_role_and_label(Role::Button, "Unmute");
+    // Talking while muted (the level is the microphone's, before muting) is said.
+    h.get_by_label("You are muted: the others do not hear you.");
+    h.state_mut().model.call.as_mut().unwrap().mic_level_dbfs = -70.0;
+    h.run();
+    assert!(h
+        .query_by_label("You are muted: the others do not hear you.")
+        .is_none());
     h.get_by_role_and_label(Role::Button, "Hold").click();
     h.run();
     // The peer's own news is shown in words.
@@ -365,6 +372,16 @@ fn in_call_mute_hold_and_hang_up() {
     h.state_mut().model.call.as_mut().unwrap().reconnecting = false;
     h.run();
     assert!(h.query_by_label(lost).is_none());
+    // A microphone that delivers only silence for 5 s is said.
+    {
+        let c = h.state_mut().model.call.as_mut().unwrap();
+        c.muted = false;
+        c.held = false;
+        c.peer_muted = false;
+        c.silent_s = 5;
+    }
+    h.run();
+    h.get_by_label_contains("Your microphone has sent only silence for 5 s");
     h.get_by_role_and_label(Role::Button, "Hang up").click();
     h.run();
     assert_eq!(

@@ -241,6 +241,9 @@ pub(crate) fn run_engine(
         if let Some(p) = pipeline.as_mut() {
             p.process(&mut captured, &played);
         }
+        // The microphone's level before muting: the window says "you are muted" to
+        // someone who talks while muted.
+        let level_in = level_dbfs(&captured);
         if shared.muted.load(Ordering::Relaxed) || shared.held.load(Ordering::Relaxed) {
             captured.fill(0);
         }
@@ -271,9 +274,7 @@ pub(crate) fn run_engine(
         }
         // Figures for the stats task.
         let js = jb.stats();
-        shared
-            .level_in
-            .store(level_dbfs(&captured).to_bits(), Ordering::Relaxed);
+        shared.level_in.store(level_in.to_bits(), Ordering::Relaxed);
         shared
             .level_out
             .store(level_dbfs(&played).to_bits(), Ordering::Relaxed);

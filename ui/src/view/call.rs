@@ -181,13 +181,20 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
             }
         });
     });
+    let talking_muted = call.muted && !call.held && call.mic_level_dbfs > -45.0;
     let notice = match (call.held, call.peer_held, call.peer_muted) {
         _ if call.reconnecting => Some(format!(
             "Reconnecting: the network path to {who} is lost. The call goes on when it is found again."
         )),
         (true, _, _) => Some("The call is on hold: you hear nothing and send nothing.".into()),
+        // Speech into a muted microphone (its level is measured before muting).
+        _ if talking_muted => Some("You are muted: the others do not hear you.".into()),
         (_, true, _) => Some(format!("{who} put the call on hold.")),
         (_, _, true) => Some(format!("{who} muted their microphone.")),
+        _ if call.silent_s >= 5 && call.phase == CallPhase::Active => Some(format!(
+            "Your microphone has sent only silence for {} s: check that it is on and not muted in the system, or pick another below.",
+            call.silent_s
+        )),
         _ => None,
     };
     if let Some(n) = notice {
