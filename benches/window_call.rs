@@ -13,8 +13,8 @@ mod support;
 
 use std::time::Duration;
 
-use banter::client::{self, CallStatus, Command as Cmd, Event};
-use support::{Proc, Prosody, Xvfb};
+use banter::client::{CallStatus, Command as Cmd, Event};
+use support::{Prosody, Xvfb};
 
 const SECS: u64 = 20;
 
@@ -45,32 +45,19 @@ async fn main() {
     let server = Prosody::start();
     let alice = server.user("alice");
     let bob = server.user("bob");
-    std::fs::create_dir_all(alice.device_dir("main")).unwrap();
-    std::fs::write(
-        alice.device_dir("main").join("settings.json"),
-        r#"{"calls_from_anyone": true}"#,
-    )
-    .unwrap();
     let x = Xvfb::start();
     let desk = support::desktop::Notifications::start(&x);
-    let mut cmd = alice.banter(&["--audio-in", "tone:440", "--audio-out", "null"]);
-    cmd.env("DISPLAY", &x.display)
-        .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus.address);
-    let mut window = Proc::spawn(cmd);
-    window.wait_for("caught up", Duration::from_secs(30), |v| {
-        v["event"] == "caught_up"
-    });
-    let mut cfg = bob.config("pc");
-    let mut media = banter_media::MediaConfig::new(
+    let mut window = support::desktop::ringable_window(
+        &alice,
+        &x,
+        &desk,
+        &["--audio-in", "tone:440", "--audio-out", "null"],
+    );
+    let mut b = support::desktop::caller(
+        &bob,
         banter_media::audio::source::SourceSpec::Tone(660.0),
         banter_media::audio::sink::SinkSpec::Null,
-    );
-    media.allow = vec![banter_media::Cidr::parse("127.0.0.0/8").unwrap()];
-    cfg.media = Some(media);
-    let mut b = client::start(cfg).await.expect("bob online");
-    support::next_event(&mut b, "bob connected", Duration::from_secs(10), |e| {
-        matches!(e, Event::Connected { .. })
-    })
+    )
     .await;
     let mark = desk.mark();
     b.send(Cmd::Call {

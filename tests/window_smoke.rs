@@ -38,42 +38,26 @@ fn window_signs_in_and_shows_contacts() {
 /// when the caller gives up.
 #[tokio::test(flavor = "multi_thread")]
 async fn incoming_call_rings_and_notifies_until_the_caller_gives_up() {
-    use banter::client::{self, Command as Cmd, Event};
+    use banter::client::{Command as Cmd, Event};
 
     let server = Prosody::start();
     let alice = server.user("alice");
     let bob = server.user("bob");
-    // Alice lets anyone ring her (a setting of the window), so no subscription needed.
-    std::fs::create_dir_all(alice.device_dir("main")).unwrap();
-    std::fs::write(
-        alice.device_dir("main").join("settings.json"),
-        r#"{"calls_from_anyone": true}"#,
-    )
-    .unwrap();
-
     let x = Xvfb::start();
     let desk = support::desktop::Notifications::start(&x);
     let ring = server.dir.path().join("ring.wav");
     let ring_arg = ring.display().to_string();
-    let mut cmd = alice.banter(&["--audio-in", "silence", "--audio-out", &ring_arg]);
-    cmd.env("DISPLAY", &x.display)
-        .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus.address);
-    let mut window = Proc::spawn(cmd);
-    window.wait_for("caught up", Duration::from_secs(30), |v| {
-        v["event"] == "caught_up"
-    });
-
-    let mut cfg = bob.config("pc");
-    let mut media = banter_media::MediaConfig::new(
+    let mut window = support::desktop::ringable_window(
+        &alice,
+        &x,
+        &desk,
+        &["--audio-in", "silence", "--audio-out", &ring_arg],
+    );
+    let mut b = support::desktop::caller(
+        &bob,
         banter_media::audio::source::SourceSpec::Silence,
         banter_media::audio::sink::SinkSpec::Null,
-    );
-    media.allow = vec![banter_media::Cidr::parse("127.0.0.0/8").unwrap()];
-    cfg.media = Some(media);
-    let mut b = client::start(cfg).await.expect("bob online");
-    support::next_event(&mut b, "bob connected", Duration::from_secs(10), |e| {
-        matches!(e, Event::Connected { .. })
-    })
+    )
     .await;
     b.send(Cmd::Call {
         id: "ring-me".into(),
@@ -291,41 +275,29 @@ fn try_it_locally_signs_in_with_an_echo_contact() {
 /// notification (a real dunst on a private bus) carries Accept and Decline; the
 /// action is invoked through D-Bus (`ActionInvoked`, as dunst sends it when clicked)
 /// and the window answers without being touched: Bob hears Alice's 880 Hz tone. A
-/// second call, declined the same way, ends as `decline` at Bob.
+/// second call, declined the same way, ends as `decline` at Bob. A third, which Bob
+/// gives up while it rings, leaves a missed call's notification whose Call back
+/// rings Bob.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_is_answered_and_declined_from_its_notification() {
-    use banter::client::{self, CallStatus, Command as Cmd, EndReason, Event, Reason};
+    use banter::client::{CallStatus, Command as Cmd, EndReason, Event, Reason};
     let server = Prosody::start();
     let alice = server.user("alice");
     let bob = server.user("bob");
-    std::fs::create_dir_all(alice.device_dir("main")).unwrap();
-    std::fs::write(
-        alice.device_dir("main").join("settings.json"),
-        r#"{"calls_from_anyone": true}"#,
-    )
-    .unwrap();
     let x = Xvfb::start();
     let desk = support::desktop::Notifications::start(&x);
-    let mut cmd = alice.banter(&["--audio-in", "tone:880", "--audio-out", "null"]);
-    cmd.env("DISPLAY", &x.display)
-        .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus.address);
-    let mut window = Proc::spawn(cmd);
-    window.wait_for("caught up", Duration::from_secs(30), |v| {
-        v["event"] == "caught_up"
-    });
-
+    let mut window = support::desktop::ringable_window(
+        &alice,
+        &x,
+        &desk,
+        &["--audio-in", "tone:880", "--audio-out", "null"],
+    );
     let heard = server.dir.path().join("bob-heard.wav");
-    let mut cfg = bob.config("pc");
-    let mut media = banter_media::MediaConfig::new(
+    let mut b = support::desktop::caller(
+        &bob,
         banter_media::audio::source::SourceSpec::Silence,
         banter_media::audio::sink::SinkSpec::Wav(heard.clone()),
-    );
-    media.allow = vec![banter_media::Cidr::parse("127.0.0.0/8").unwrap()];
-    cfg.media = Some(media);
-    let mut b = client::start(cfg).await.expect("bob online");
-    support::next_event(&mut b, "bob connected", Duration::from_secs(10), |e| {
-        matches!(e, Event::Connected { .. })
-    })
+    )
     .await;
 
     // Accepted from the notification.
@@ -415,6 +387,35 @@ async fn a_call_is_answered_and_declined_from_its_notification() {
                 ..
             }
         ),
+        "{ev:?}"
+    );
+    // Missed (Bob gives up while it rings): a notification that calls back; its
+    // Call back rings Bob.
+    let mark = desk.mark();
+    b.send(Cmd::Call {
+        id: "three".into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+        video: false,
+    });
+    window.wait_for("ringing a third time", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "ringing"
+    });
+    b.send(Cmd::Hangup { id: "three".into() });
+    let id = desk.next_id_of(mark, "Missed call from");
+    desk.invoke(id, "call-back");
+    let ev = support::next_event(&mut b, "alice calls back", Duration::from_secs(30), |e| {
+        matches!(
+            e,
+            Event::Call {
+                direction: banter::client::CallDirection::In,
+                state: CallStatus::Ringing,
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(
+        matches!(&ev, Event::Call { peer, .. } if peer.starts_with(alice.jid.as_str())),
         "{ev:?}"
     );
     drop(window);

@@ -114,6 +114,29 @@ impl Notifications {
         }
     }
 
+    /// The id of the first notification after `mark` whose summary or body has
+    /// `text`, waited for up to 10 s.
+    pub fn next_id_of(&self, mark: usize, text: &str) -> u32 {
+        let t = Instant::now();
+        loop {
+            let lines = self.seen.lock().unwrap().clone();
+            // The Notify call's arguments follow it, one per line.
+            let at = lines.iter().enumerate().skip(mark).find(|(i, l)| {
+                l.starts_with("method call")
+                    && l.contains("member=Notify")
+                    && lines.iter().skip(i + 1).take(6).any(|a| a.contains(text))
+            });
+            if let Some((i, _)) = at {
+                return self.next_id(i);
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "no notification with {text:?}: {lines:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Invokes `action` of notification `id`, as the daemon does when it is clicked
     /// (the `ActionInvoked` signal).
     pub fn invoke(&self, id: u32, action: &str) {
@@ -152,4 +175,48 @@ impl Drop for Notifications {
         let _ = self.dunst.kill();
         let _ = self.dunst.wait();
     }
+}
+
+/// Alice's real window on `x`, its notifications going to `desk`; anyone may ring
+/// her (a setting of the window, so no subscription is needed). Returned signed in
+/// and caught up. `args`: its audio options.
+pub fn ringable_window(
+    alice: &super::User,
+    x: &Xvfb,
+    desk: &Notifications,
+    args: &[&str],
+) -> super::Proc {
+    std::fs::create_dir_all(alice.device_dir("main")).unwrap();
+    std::fs::write(
+        alice.device_dir("main").join("settings.json"),
+        r#"{"calls_from_anyone": true}"#,
+    )
+    .unwrap();
+    let mut cmd = alice.banter(args);
+    cmd.env("DISPLAY", &x.display)
+        .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus.address);
+    let mut window = super::Proc::spawn(cmd);
+    window.wait_for("caught up", Duration::from_secs(30), |v| {
+        v["event"] == "caught_up"
+    });
+    window
+}
+
+/// Bob as the library, online, with call media on loopback; anyone may ring him.
+pub async fn caller(
+    bob: &super::User,
+    source: banter_media::audio::source::SourceSpec,
+    sink: banter_media::audio::sink::SinkSpec,
+) -> banter::client::ClientHandle {
+    let mut cfg = bob.config("pc");
+    let mut media = banter_media::MediaConfig::new(source, sink);
+    media.allow = vec![banter_media::Cidr::parse("127.0.0.0/8").unwrap()];
+    cfg.media = Some(media);
+    cfg.call_policy.anyone = true;
+    let mut b = banter::client::start(cfg).await.expect("bob online");
+    super::next_event(&mut b, "bob connected", Duration::from_secs(10), |e| {
+        matches!(e, banter::client::Event::Connected { .. })
+    })
+    .await;
+    b
 }
