@@ -20,7 +20,9 @@ use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::sasl_cb::Type as CbType;
 use tokio_xmpp::parsers::stream_features::StreamFeatures;
 use tokio_xmpp::stanzastream::Connection;
-use tokio_xmpp::xmlstream::{initiate_stream, ReadError, XmlStream, XmppStream};
+use tokio_xmpp::xmlstream::{
+    initiate_stream, PendingFeaturesRecv, ReadError, XmlStream, XmppStream,
+};
 
 use super::splice::Splice;
 use super::{io_err, secure_header, ConnectOptions, LoginInfo};
@@ -321,24 +323,37 @@ where
         .send_header(secure_header(opts))
         .await
         .map_err(|e| io_err(server, e))?;
+    let info = LoginInfo {
+        mechanism,
+        sasl2: false,
+        bind2: false,
+        fast: false,
+        binding: bound.then_some("tls-exporter"),
+    };
+    hand_over(opts, server, pending, info, opts.jid.clone()).await
+}
+
+/// The features of the stream after the login; the login recorded, and the stream
+/// made the `Connection` tokio-xmpp takes.
+async fn hand_over<S>(
+    opts: &ConnectOptions,
+    server: &str,
+    pending: PendingFeaturesRecv<Io<S>>,
+    info: LoginInfo,
+    identity: Jid,
+) -> Result<Connection, ConnectError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (features, stream): (_, XmppStream<Io<S>>) = pending
         .recv_features()
         .await
         .map_err(|e| io_err(server, format!("{e:?}")))?;
-    record(
-        opts,
-        LoginInfo {
-            mechanism,
-            sasl2: false,
-            bind2: false,
-            fast: false,
-            binding: bound.then_some("tls-exporter"),
-        },
-    );
+    record(opts, info);
     Ok(Connection {
         stream: stream.box_stream(),
         features,
-        identity: opts.jid.clone(),
+        identity,
     })
 }
 
@@ -461,26 +476,15 @@ where
     let pending = initiate_stream(io, ns::JABBER_CLIENT, secure_header(opts), opts.timeouts)
         .await
         .map_err(|e| io_err(server, e))?;
-    let (features, stream): (_, XmppStream<Io<S>>) = pending
-        .recv_features()
-        .await
-        .map_err(|e| io_err(server, format!("{e:?}")))?;
-    let fast_login = matches!(proof, Proof::Token(_));
-    record(
-        opts,
-        LoginInfo {
-            mechanism,
-            sasl2: true,
-            bind2: bound,
-            fast: fast_login,
-            binding: bound_cb.then_some("tls-exporter"),
-        },
-    );
-    Ok(Connection {
-        stream: stream.box_stream(),
-        features,
-        identity: if bound { jid } else { opts.jid.clone() },
-    })
+    let info = LoginInfo {
+        mechanism,
+        sasl2: true,
+        bind2: bound,
+        fast: matches!(proof, Proof::Token(_)),
+        binding: bound_cb.then_some("tls-exporter"),
+    };
+    let identity = if bound { jid } else { opts.jid.clone() };
+    hand_over(opts, server, pending, info, identity).await
 }
 
 /// A token login that did not work: a token the server says is bad (or could not
