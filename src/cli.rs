@@ -94,6 +94,7 @@ fn window(cli: &Cli) -> Result<(), CliError> {
         start,
         cli.try_locally,
         args.json,
+        cli.hidden,
     )
     .map_err(CliError)
 }

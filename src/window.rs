@@ -17,7 +17,7 @@ use banter_media::video::{VideoSinkSpec, VideoSourceSpec, VideoView};
 use banter_ui::command::TypingState;
 use banter_ui::model::{
     ActiveCall, Availability, CallLogRow, CallPhase, Connection, ContactRow, Delivery,
-    IncomingCall, QualitySample, Settings, TimelineItem, VideoTexture, TEST_PATTERN,
+    IncomingCall, MyStatus, QualitySample, Settings, TimelineItem, VideoTexture, TEST_PATTERN,
 };
 use banter_ui::{eframe, egui, Model, UiCommand};
 use tokio::sync::mpsc;
@@ -67,6 +67,10 @@ enum AppEvent {
         account: String,
         peer: String,
     },
+    /// The tray icon or its menu was used.
+    Tray(crate::tray::TrayAction),
+    /// Another `banter` for this settings folder asked for the window.
+    Raise,
     /// A picture of a message in an account's conversation, decoded (files.rs).
     Picture {
         account: String,
@@ -126,18 +130,55 @@ struct App {
     queued: Arc<std::sync::atomic::AtomicUsize>,
     /// Each account's event forwarder: it ends when its client stopped.
     forwarders: Vec<tokio::task::JoinHandle<()>>,
+    /// The tray, hiding into it, the instance, autostart (desktop.rs).
+    desktop: desktop::Desktop,
 }
 
-/// Opens the window; returns when it is closed.
+/// Opens the window; returns when it is closed. When a window for `data_dir` is
+/// open already, that one is brought up instead (an error if this one was to sign
+/// in somewhere: the running one does not take over those options).
 pub fn run(
     data_dir: PathBuf,
     media: banter_media::MediaConfig,
     start: Option<StartAccount>,
     try_locally: bool,
     json: bool,
+    hidden: bool,
 ) -> Result<(), String> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let (events_tx, events) = std_mpsc::channel();
+    let waker: Arc<std::sync::OnceLock<egui::Context>> = Default::default();
+    let instance = {
+        let (tx, waker) = (events_tx.clone(), waker.clone());
+        let path = crate::instance::socket_path(&data_dir);
+        let claim = crate::instance::claim(&path, move || {
+            let _ = tx.send(AppEvent::Raise);
+            if let Some(ctx) = waker.get() {
+                ctx.request_repaint();
+            }
+        });
+        match claim {
+            Ok(crate::instance::Claim::First(p)) => Some(p),
+            Ok(crate::instance::Claim::Running) => {
+                if json {
+                    println!("{}", serde_json::json!({"event": "already_running"}));
+                }
+                if start.is_some() || try_locally {
+                    return Err(format!(
+                        "Banter is already running for {}: its window was brought up, \
+                         and it did not take this command's options",
+                        data_dir.display()
+                    ));
+                }
+                eprintln!("Banter is already running: its window was brought up.");
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "not the single instance");
+                None
+            }
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Banter")
@@ -174,8 +215,11 @@ pub fn run(
                 new_password: None,
                 queued: Default::default(),
                 forwarders: Vec::new(),
+                desktop: Default::default(),
             };
             app.ctx = Some(cc.egui_ctx.clone());
+            let _ = waker.set(cc.egui_ctx.clone());
+            app.desktop.instance = instance;
             if !banter_ui::fonts::install_colour_emoji(&cc.egui_ctx) {
                 tracing::info!(
                     "no colour-emoji font (fonts-noto-color-emoji): emoji in black and white"
@@ -206,6 +250,7 @@ pub fn run(
                 .chain([TEST_PATTERN.to_string()])
                 .collect();
             app.check_devices();
+            app.start_desktop(&cc.egui_ctx, hidden);
             app.model.form.remember = true;
             if let Some(s) = start {
                 app.model.form.jid = s.jid.clone();
@@ -226,7 +271,7 @@ impl eframe::App for App {
     /// Events are taken here, which eframe runs also while the window is minimized or
     /// hidden (`ui` it does not): a call rings and its notification's Accept works
     /// then too.
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         while let Ok(ev) = self.events.try_recv() {
             if matches!(ev, AppEvent::Client(..) | AppEvent::Reload(..)) {
                 let _ = self.queued.fetch_update(
@@ -237,6 +282,7 @@ impl eframe::App for App {
             }
             self.apply(ev);
         }
+        self.desktop_logic(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -247,6 +293,7 @@ impl eframe::App for App {
         }
         self.model.now_ms = banter::client::now_ms() as i64;
         self.pull_video(ctx);
+        self.desktop_frame(ctx);
         let commands = banter_ui::view::show(ui, &mut self.model);
         for c in commands {
             self.execute(c, ctx);
@@ -273,6 +320,7 @@ impl eframe::App for App {
                 let _ = tokio::time::timeout(Duration::from_secs(5), f).await;
             }
         });
+        self.stop_desktop();
     }
 }
 
@@ -293,6 +341,8 @@ fn carry_devices(from: &Model, to: &mut Model) {
     to.speakers = from.speakers.clone();
     to.cameras = from.cameras.clone();
     to.camera = from.camera.clone();
+    to.status = from.status;
+    to.desktop = from.desktop;
 }
 
 fn availability(show: Show) -> Availability {
@@ -468,8 +518,18 @@ impl App {
                 return;
             }
             AppEvent::Quit => {
-                if let Some(ctx) = &self.ctx {
-                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                if let Some(ctx) = self.ctx.clone() {
+                    self.quit(&ctx);
+                }
+                return;
+            }
+            AppEvent::Tray(action) => {
+                self.on_tray(action);
+                return;
+            }
+            AppEvent::Raise => {
+                if let Some(ctx) = self.ctx.clone() {
+                    self.raise(&ctx);
                 }
                 return;
             }
@@ -548,122 +608,16 @@ impl App {
             let _ = c.send(cmd);
         }
     }
-
-    fn settings_path(&self) -> PathBuf {
-        self.data_dir.join("settings.json")
-    }
-
-    /// Devices and call settings, kept in the data dir (no secrets in it).
-    /// Version 2: OMEMO on by default.
-    fn save_settings(&self) {
-        let s = &self.model.settings;
-        let v = serde_json::json!({
-            "microphone": self.model.microphone,
-            "speaker": self.model.speaker,
-            "camera": self.model.camera,
-            "echo_cancellation": s.echo_cancellation,
-            "relay_only": s.relay_only,
-            "calls_from_anyone": s.calls_from_anyone,
-            "omemo": s.omemo,
-            "version": SETTINGS_VERSION,
-        });
-        let _ = std::fs::create_dir_all(&self.data_dir);
-        if let Err(e) = std::fs::write(self.settings_path(), v.to_string()) {
-            tracing::warn!(error = %e, "settings not saved");
-        }
-    }
-
-    /// The remembered microphone, speaker and camera where they are connected now;
-    /// one that is not falls back to the system's default, said in the status bar.
-    /// The choice stays in the settings, for when it is back.
-    fn check_devices(&mut self) {
-        // The media's own rule for a name (audio/source.rs pick_device).
-        let present = |name: &str, list: &[String]| {
-            let n = name.to_lowercase();
-            list.iter().any(|d| d.to_lowercase().contains(&n))
-        };
-        let mut gone = Vec::new();
-        if let Some(m) = self.model.microphone.clone() {
-            if !present(&m, &self.model.microphones) {
-                gone.push(format!("microphone '{m}'"));
-                self.model.microphone = None;
-                if matches!(self.media.audio_in, SourceSpec::Mic(Some(_))) {
-                    self.media.audio_in = SourceSpec::Mic(None);
-                }
-            }
-        }
-        if let Some(s) = self.model.speaker.clone() {
-            if !present(&s, &self.model.speakers) {
-                gone.push(format!("speaker '{s}'"));
-                self.model.speaker = None;
-                if matches!(self.media.audio_out, SinkSpec::Speaker(Some(_))) {
-                    self.media.audio_out = SinkSpec::Speaker(None);
-                }
-            }
-        }
-        if let Some(c) = self.model.camera.clone() {
-            if !present(&c, &self.model.cameras) {
-                gone.push(format!("camera '{c}'"));
-                self.model.camera = None;
-                if matches!(self.media.video_in, VideoSourceSpec::Camera(Some(_))) {
-                    self.media.video_in = VideoSourceSpec::Camera(None);
-                }
-            }
-        }
-        if !gone.is_empty() {
-            self.model.notice = Some(format!(
-                "Your {} is not connected: the system default is used until it is back.",
-                gone.join(" and ")
-            ));
-        }
-    }
-
-    /// The saved settings, applied to the model and to the media of the next calls.
-    fn load_settings(&mut self) {
-        let Some(v) = std::fs::read_to_string(self.settings_path())
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        else {
-            return;
-        };
-        let text = |k: &str| v[k].as_str().map(str::to_string);
-        let flag = |k: &str, d: bool| v[k].as_bool().unwrap_or(d);
-        self.model.microphone = text("microphone");
-        self.model.speaker = text("speaker");
-        self.model.camera = text("camera");
-        self.model.settings = Settings {
-            echo_cancellation: flag("echo_cancellation", true),
-            relay_only: flag("relay_only", false),
-            calls_from_anyone: flag("calls_from_anyone", false),
-            // Before version 2, OMEMO was off unless turned on: a `false` kept then
-            // was the old default, not a choice, and OMEMO is on by default now.
-            omemo: flag("omemo", true) || v["version"].as_u64().unwrap_or(1) < 2,
-        };
-        if matches!(self.media.audio_in, SourceSpec::Mic(None)) {
-            self.media.audio_in = SourceSpec::Mic(self.model.microphone.clone());
-        }
-        if matches!(self.media.audio_out, SinkSpec::Speaker(None)) {
-            self.media.audio_out = SinkSpec::Speaker(self.model.speaker.clone());
-        }
-        if matches!(self.media.video_in, VideoSourceSpec::Camera(None)) {
-            self.media.video_in = camera_spec(&self.model.camera);
-        }
-        let s = self.model.settings;
-        self.media.processing.echo_cancel = s.echo_cancellation;
-        self.media.processing.noise_suppress = s.echo_cancellation;
-        self.media.relay_only |= s.relay_only;
-    }
 }
-
-/// The settings file's version (see `load_settings`).
-const SETTINGS_VERSION: u64 = 2;
 
 mod accounts;
 mod chat;
 mod commands;
+mod desktop;
 mod events;
 mod files;
 mod rooms;
+mod settings;
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,10 @@ pub struct Cli {
     /// server (XEP-0077), then signed in (as the first screen's "Create an account")
     #[arg(long)]
     pub create_account: bool,
+    /// Start in the tray, the window not shown (as at login); without a tray the
+    /// window shows
+    #[arg(long)]
+    pub hidden: bool,
 }
 
 #[derive(Args, Debug, Clone)]

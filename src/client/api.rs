@@ -243,6 +243,8 @@ pub enum Command {
         fingerprint: String,
         verified: bool,
     },
+    /// Our presence to everyone. `Show::Dnd` is do not disturb: new calls are
+    /// refused as busy (the caller hears busy; the call is in the history).
     SetPresence {
         show: Show,
         status: Option<String>,

@@ -189,6 +189,7 @@ impl State {
             } => self.omemo_trust(&jid, &fingerprint, verified),
             Command::SetPresence { show, status } => {
                 self.config.presence = Some((show, status.clone()));
+                self.endpoint.set_do_not_disturb(show == Show::Dnd);
                 out.push(presence::own(show, status.as_deref()).into());
             }
             Command::LoadHistory {

@@ -110,12 +110,13 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     let (transfers_tx, transfers_rx) = mpsc::unbounded_channel();
-    let endpoint = Endpoint::new(
+    let mut endpoint = Endpoint::new(
         config.jid.clone(),
         config.media.is_some(),
         config.ring_timeout,
         rand::random(),
     );
+    endpoint.set_do_not_disturb(matches!(config.presence, Some((Show::Dnd, _))));
     let state = State {
         own: config.jid.clone(),
         bound: None,

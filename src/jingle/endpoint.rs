@@ -270,6 +270,8 @@ pub struct Endpoint {
     bound: Option<FullJid>,
     /// Calls are set up on this client (a media configuration exists).
     calls_enabled: bool,
+    /// Do not disturb: every new incoming call is refused as busy.
+    do_not_disturb: bool,
     ring_timeout: Duration,
     calls: BTreeMap<String, Entry>,
     /// Ids of the latest ended calls (oldest first).
@@ -288,6 +290,7 @@ impl Endpoint {
             own,
             bound: None,
             calls_enabled,
+            do_not_disturb: false,
             ring_timeout,
             calls: BTreeMap::new(),
             ended: VecDeque::new(),
@@ -306,6 +309,12 @@ impl Endpoint {
 
     pub fn set_calls_enabled(&mut self, on: bool) {
         self.calls_enabled = on;
+    }
+
+    /// Do not disturb (our presence says `dnd`): new calls are refused as busy, as
+    /// if we were in one, and nothing rings. Calls already ringing go on.
+    pub fn set_do_not_disturb(&mut self, on: bool) {
+        self.do_not_disturb = on;
     }
 
     /// The next thing to do.

@@ -197,6 +197,7 @@ impl App {
     ) {
         cfg.call_policy.anyone = self.model.settings.calls_from_anyone;
         cfg.omemo = self.model.settings.omemo;
+        cfg.presence = Some((desktop::show_of(self.model.status), None));
         let jid = cfg.jid.to_string();
         let tx = self.events_tx.clone();
         let queued = self.queued.clone();

@@ -220,6 +220,8 @@ impl App {
                 )));
                 self.save_settings();
             }
+            UiCommand::SetStatus(s) => self.set_status(s),
+            UiCommand::SetAutostart(on) => self.set_autostart(on),
             UiCommand::SetHeld { id, held } => {
                 if let Some(call) = &mut self.model.call {
                     call.held = held;

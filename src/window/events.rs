@@ -409,13 +409,6 @@ impl App {
         self.execute(command, &ctx);
     }
 
-    /// Brings the window up (restored, in front).
-    pub(super) fn raise(&self, ctx: &egui::Context) {
-        ctx.send_viewport_cmd(egui::ViewportCommand::Visible(true));
-        ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
-        ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
-    }
-
     /// An incoming call that rang here and was not taken (the caller gave up, or it
     /// rang out): a notification that calls back.
     fn maybe_missed(&mut self, id: &str, reason: Option<banter::client::EndReason>) {

@@ -460,7 +460,11 @@ impl App {
 
     /// A mention (or private message) to announce: one per room in
     /// `notify::MENTION_GAP`, the rest counted in the next.
+    /// Nothing while the user asked not to be disturbed.
     fn announce_mention(&mut self, nick: &str, room: &str, body: &str) {
+        if self.model.status == banter_ui::model::MyStatus::DoNotDisturb {
+            return;
+        }
         if let Some(more) = self.mentions.admit(room, std::time::Instant::now()) {
             crate::notify::mention(nick, room, body, more);
         }

@@ -40,6 +40,7 @@ fn app() -> App {
         new_password: None,
         queued: Default::default(),
         forwarders: Vec::new(),
+        desktop: Default::default(),
     }
 }
 
@@ -233,9 +234,11 @@ fn settings_are_kept_and_applied_to_the_next_calls() {
         relay_only: true,
         calls_from_anyone: true,
         omemo: true,
+        background: false,
     };
     a.model.settings = s;
     a.execute_for_test(UiCommand::ChangeSettings(s));
+    a.execute_for_test(UiCommand::SetStatus(MyStatus::DoNotDisturb));
     assert_eq!(
         a.media.audio_in,
         SourceSpec::Mic(Some("USB Headset".into()))
@@ -247,6 +250,8 @@ fn settings_are_kept_and_applied_to_the_next_calls() {
     b.media.audio_in = SourceSpec::Mic(None);
     b.load_settings();
     assert_eq!(b.model.settings, s);
+    // Do not disturb outlasts a restart: no call rings after one.
+    assert_eq!(b.model.status, MyStatus::DoNotDisturb);
     assert_eq!(b.model.microphone.as_deref(), Some("USB Headset"));
     assert_eq!(
         b.media.audio_in,
@@ -1244,4 +1249,38 @@ fn a_contacts_file_gets_its_size_asked_and_a_strangers_does_not() {
             _ => None,
         });
     assert_eq!(size, Some(2_400_000));
+}
+
+/// Our status goes to every signed-in account (the one shown and those waiting),
+/// as presence; do not disturb is `dnd`, which the client turns into busy calls.
+#[test]
+fn a_status_goes_to_every_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = app();
+    a.data_dir = dir.path().to_path_buf();
+    let (one, mut one_rx) = mpsc::unbounded_channel();
+    let (two, mut two_rx) = mpsc::unbounded_channel();
+    a.clients.insert("a@x".into(), one);
+    a.clients.insert("b@x".into(), two);
+    a.stash.insert("b@x".into(), Model::default());
+    a.execute_for_test(UiCommand::SetStatus(MyStatus::DoNotDisturb));
+    for rx in [&mut one_rx, &mut two_rx] {
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Command::SetPresence {
+                show: Show::Dnd,
+                status: None
+            })
+        ));
+    }
+    assert_eq!(a.model.status, MyStatus::DoNotDisturb);
+    assert_eq!(a.stash["b@x"].status, MyStatus::DoNotDisturb);
+    a.execute_for_test(UiCommand::SetStatus(MyStatus::Away));
+    assert!(matches!(
+        one_rx.try_recv(),
+        Ok(Command::SetPresence {
+            show: Show::Away,
+            ..
+        })
+    ));
 }

@@ -220,3 +220,268 @@ pub async fn caller(
     .await;
     b
 }
+
+/// A dbusmenu entry: its id, properties and children (each in a variant).
+type Layout = (
+    i32,
+    dbus::arg::PropMap,
+    Vec<dbus::arg::Variant<Box<dyn dbus::arg::RefArg>>>,
+);
+
+/// A panel's StatusNotifierWatcher, as KDE or GNOME's AppIndicator extension runs
+/// it: it owns `org.kde.StatusNotifierWatcher` on `bus` and records each item that
+/// registers. A test then talks to the item as the panel would (click, menu).
+pub struct TrayHost {
+    address: String,
+    items: Arc<Mutex<Vec<String>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn bus_connection(address: &str) -> dbus::blocking::Connection {
+    let mut channel = dbus::channel::Channel::open_private(address).expect("the test bus");
+    channel.register().expect("hello on the test bus");
+    dbus::blocking::Connection::from(channel)
+}
+
+impl TrayHost {
+    pub fn start(bus: &SessionBus) -> TrayHost {
+        use dbus::channel::{MatchingReceiver, Sender};
+        use dbus::message::MatchRule;
+        let items = Arc::new(Mutex::new(Vec::<String>::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let thread = {
+            let (address, items, stop) = (bus.address.clone(), items.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let conn = bus_connection(&address);
+                conn.request_name("org.kde.StatusNotifierWatcher", false, true, true)
+                    .expect("the watcher's name");
+                conn.start_receive(
+                    MatchRule::new_method_call(),
+                    Box::new(move |msg, conn| {
+                        let member = msg.member().map(|m| m.to_string()).unwrap_or_default();
+                        let reply = match member.as_str() {
+                            "RegisterStatusNotifierItem" => {
+                                let service: String = msg.read1().unwrap_or_default();
+                                // A path names the caller's own connection.
+                                let service = if service.starts_with('/') {
+                                    msg.sender().map(|s| s.to_string()).unwrap_or_default()
+                                } else {
+                                    service
+                                };
+                                items.lock().unwrap().push(service);
+                                msg.method_return()
+                            }
+                            "RegisterStatusNotifierHost" => msg.method_return(),
+                            "Get" => {
+                                let (_, prop): (String, String) = msg.read2().unwrap_or_default();
+                                let r = msg.method_return();
+                                match prop.as_str() {
+                                    "ProtocolVersion" => r.append1(dbus::arg::Variant(0i32)),
+                                    _ => r.append1(dbus::arg::Variant(true)),
+                                }
+                            }
+                            _ => dbus::Message::error(
+                                &msg,
+                                &"org.freedesktop.DBus.Error.UnknownMethod".into(),
+                                &std::ffi::CString::new("unknown").unwrap(),
+                            ),
+                        };
+                        let _ = conn.send(reply);
+                        true
+                    }),
+                );
+                let _ = ready_tx.send(());
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = conn.process(Duration::from_millis(100));
+                }
+            })
+        };
+        ready
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the tray host up");
+        TrayHost {
+            address: bus.address.clone(),
+            items,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The bus name of the first item registered, waited for up to 10 s.
+    pub fn item(&self) -> String {
+        let t = Instant::now();
+        loop {
+            if let Some(i) = self.items.lock().unwrap().first() {
+                return i.clone();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "no tray item registered"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn proxy<'a>(
+        &self,
+        conn: &'a dbus::blocking::Connection,
+        item: &'a str,
+        path: &'a str,
+    ) -> dbus::blocking::Proxy<'a, &'a dbus::blocking::Connection> {
+        conn.with_proxy(item, path, Duration::from_secs(5))
+    }
+
+    /// A property of the item (Title, Status, Menu …) as text.
+    pub fn property(&self, item: &str, name: &str) -> String {
+        use dbus::arg::RefArg;
+        let conn = bus_connection(&self.address);
+        let (v,): (dbus::arg::Variant<Box<dyn RefArg>>,) = self
+            .proxy(&conn, item, "/StatusNotifierItem")
+            .method_call(
+                "org.freedesktop.DBus.Properties",
+                "Get",
+                ("org.kde.StatusNotifierItem", name),
+            )
+            .expect("the item's property");
+        v.0.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{:?}", v.0))
+    }
+
+    /// A left click on the icon.
+    pub fn activate(&self, item: &str) {
+        let conn = bus_connection(&self.address);
+        let () = self
+            .proxy(&conn, item, "/StatusNotifierItem")
+            .method_call("org.kde.StatusNotifierItem", "Activate", (0i32, 0i32))
+            .expect("Activate");
+    }
+
+    /// The item's menu (com.canonical.dbusmenu): each entry's id, label and toggle
+    /// state (1 for a checked radio item), in order; separators have no label.
+    pub fn menu(&self, item: &str) -> Vec<(i32, String, i64)> {
+        use dbus::arg::RefArg;
+        let conn = bus_connection(&self.address);
+        let path = self.property(item, "Menu");
+        let path = if path.starts_with('/') {
+            path
+        } else {
+            "/MenuBar".to_string()
+        };
+        let (_rev, (_, _, children)): (u32, Layout) = self
+            .proxy(&conn, item, &path)
+            .method_call(
+                "com.canonical.dbusmenu",
+                "GetLayout",
+                (0i32, -1i32, Vec::<String>::new()),
+            )
+            .expect("GetLayout");
+        fn walk(node: &dyn RefArg, out: &mut Vec<(i32, String, i64)>) {
+            let mut parts = node.as_iter().expect("a menu entry");
+            let id = parts.next().and_then(|a| a.as_i64()).unwrap_or(-1) as i32;
+            let (mut label, mut toggled) = (String::new(), 0);
+            if let Some(props) = parts.next() {
+                let mut kv = props.as_iter().expect("properties");
+                while let (Some(k), Some(v)) = (kv.next(), kv.next()) {
+                    match k.as_str() {
+                        Some("label") => label = v.as_str().unwrap_or_default().to_string(),
+                        Some("toggle-state") => toggled = v.as_i64().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+            }
+            out.push((id, label, toggled));
+            if let Some(children) = parts.next() {
+                for child in children.as_iter().expect("children") {
+                    // Each child is a variant holding the entry.
+                    for inner in child.as_iter().expect("a variant") {
+                        walk(inner, out);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for child in &children {
+            walk(&*child.0, &mut out);
+        }
+        out
+    }
+
+    /// Clicks the menu entry labelled `label`.
+    pub fn click(&self, item: &str, label: &str) {
+        let menu = self.menu(item);
+        let id = menu
+            .iter()
+            .find(|(_, l, _)| l == label)
+            .unwrap_or_else(|| panic!("no {label:?} in {menu:?}"))
+            .0;
+        let conn = bus_connection(&self.address);
+        let path = self.property(item, "Menu");
+        let () = self
+            .proxy(&conn, item, &path)
+            .method_call(
+                "com.canonical.dbusmenu",
+                "Event",
+                (id, "clicked", dbus::arg::Variant(0i32), 0u32),
+            )
+            .expect("Event");
+    }
+}
+
+impl Drop for TrayHost {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The X window titled "Banter" on `x`: its id and whether it is mapped (shown).
+pub fn banter_window(x: &Xvfb) -> Option<(u32, bool)> {
+    let out = Command::new("xwininfo")
+        .args(["-name", "Banter", "-display", &x.display])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let id = text
+        .split_whitespace()
+        .skip_while(|w| *w != "id:")
+        .nth(1)
+        .and_then(|h| u32::from_str_radix(h.trim_start_matches("0x"), 16).ok())?;
+    Some((id, text.contains("Map State: IsViewable")))
+}
+
+/// Waits up to 10 s for the Banter window to be shown (`true`) or hidden.
+pub fn wait_window_shown(x: &Xvfb, shown: bool) {
+    let t = Instant::now();
+    loop {
+        if banter_window(x).is_some_and(|(_, s)| s == shown) {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the window was not {}: {:?}",
+            if shown { "shown" } else { "hidden" },
+            banter_window(x)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What a window manager sends when the user clicks the window's close button:
+/// WM_DELETE_WINDOW in a WM_PROTOCOLS client message.
+pub fn close_window(x: &Xvfb) {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
+    let (id, _) = banter_window(x).expect("the Banter window");
+    let (conn, _) = x11rb::connect(Some(&x.display)).expect("the X display");
+    let atom = |name: &[u8]| conn.intern_atom(false, name).unwrap().reply().unwrap().atom;
+    let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
+    let event = ClientMessageEvent::new(32, id, protocols, [delete, 0, 0, 0, 0]);
+    conn.send_event(false, id, EventMask::NO_EVENT, event)
+        .expect("send_event");
+    conn.flush().unwrap();
+}

@@ -167,6 +167,10 @@ pub enum UiCommand {
     },
     /// The Settings window changed (echo cancellation, relay-only, who may call).
     ChangeSettings(crate::model::Settings),
+    /// Our status for every account (do not disturb refuses calls as busy).
+    SetStatus(crate::model::MyStatus),
+    /// Start Banter at login (the XDG autostart entry written or removed).
+    SetAutostart(bool),
     /// Load the page of stored messages before the oldest one shown.
     LoadEarlier {
         jid: String,

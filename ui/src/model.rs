@@ -248,6 +248,48 @@ pub struct Settings {
     pub calls_from_anyone: bool,
     /// End-to-end encrypted chats (OMEMO), on unless turned off: from the next sign-in.
     pub omemo: bool,
+    /// Closing the window keeps Banter signed in, in the tray (when there is one).
+    pub background: bool,
+}
+
+/// Our own status, as the user picks it (the status bar, the tray).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MyStatus {
+    #[default]
+    Available,
+    Away,
+    /// Calls are refused as busy; no notifications.
+    DoNotDisturb,
+}
+
+impl MyStatus {
+    pub const ALL: [MyStatus; 3] = [MyStatus::Available, MyStatus::Away, MyStatus::DoNotDisturb];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MyStatus::Available => "Available",
+            MyStatus::Away => "Away",
+            MyStatus::DoNotDisturb => "Do not disturb",
+        }
+    }
+
+    /// How the contact list would show it.
+    pub fn availability(self) -> Availability {
+        match self {
+            MyStatus::Available => Availability::Available,
+            MyStatus::Away => Availability::Away,
+            MyStatus::DoNotDisturb => Availability::Busy,
+        }
+    }
+}
+
+/// Banter on the desktop: what the Settings' Desktop section shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DesktopView {
+    /// A system tray shows our icon (a StatusNotifierItem host took it).
+    pub tray: bool,
+    /// The XDG autostart entry exists: Banter starts (in the tray) at login.
+    pub autostart: bool,
 }
 
 impl Default for Settings {
@@ -257,6 +299,7 @@ impl Default for Settings {
             relay_only: false,
             calls_from_anyone: false,
             omemo: true,
+            background: true,
         }
     }
 }
@@ -356,6 +399,9 @@ pub struct Model {
     pub camera: Option<String>,
     pub settings: Settings,
     pub settings_open: bool,
+    /// Our status, the same for every account.
+    pub status: MyStatus,
+    pub desktop: DesktopView,
     pub left_tab: LeftTab,
     /// All signed-in accounts (the switcher); `account` is the one shown.
     pub accounts: Vec<String>,

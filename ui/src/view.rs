@@ -73,6 +73,11 @@ fn status_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
             }
             crate::model::Connection::Offline => (Color32::GRAY, "offline"),
         };
+        // Online, the dot is our own status's colour, as contacts see it.
+        let dot = match model.connection {
+            crate::model::Connection::Online => availability_color(model.status.availability()),
+            _ => dot,
+        };
         presence_dot(ui, dot);
         if let Some(me) = model.account.as_deref() {
             let face = Face {
@@ -83,7 +88,11 @@ fn status_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
             avatar(ui, 22.0, face);
         }
         account_switcher(ui, model, out);
-        ui.label(text);
+        if model.connection == crate::model::Connection::Online {
+            status_picker(ui, model, out);
+        } else {
+            ui.label(text);
+        }
         if let Some(n) = &model.notice {
             ui.separator();
             ui.colored_label(Color32::from_rgb(200, 60, 60), n);
@@ -98,6 +107,23 @@ fn status_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
             }
         });
     });
+}
+
+/// Our status: available, away, or do not disturb (calls refused as busy).
+fn status_picker(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    let now = model.status;
+    egui::ComboBox::from_id_salt("my-status")
+        .selected_text(now.label())
+        .show_ui(ui, |ui| {
+            for s in crate::model::MyStatus::ALL {
+                if ui.selectable_label(s == now, s.label()).clicked() && s != now {
+                    model.status = s;
+                    out.push(UiCommand::SetStatus(s));
+                }
+            }
+        })
+        .response
+        .on_hover_text("Your status (Do not disturb: calls are refused as busy)");
 }
 
 /// A device picker: the system default, then each device by name. Returns the new
@@ -193,8 +219,29 @@ pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
         "Messages to contacts who use OMEMO (Conversations, Dino, Monal) are encrypted \
          to all their devices; every device is trusted until you verify one",
     );
+    ui.separator();
+    ui.heading("Desktop");
+    ui.add_enabled(
+        model.desktop.tray,
+        egui::Checkbox::new(
+            &mut s.background,
+            "Keep running in the tray when the window is closed (calls still ring)",
+        ),
+    )
+    .on_disabled_hover_text("No system tray was found: closing the window quits Banter");
+    if !model.desktop.tray {
+        ui.weak("No system tray was found: closing the window quits Banter.");
+    }
     if model.settings != before {
         out.push(UiCommand::ChangeSettings(model.settings));
+    }
+    let mut autostart = model.desktop.autostart;
+    if ui
+        .checkbox(&mut autostart, "Start Banter when I log in")
+        .changed()
+    {
+        model.desktop.autostart = autostart;
+        out.push(UiCommand::SetAutostart(autostart));
     }
     if model.account.is_some() {
         ui.separator();

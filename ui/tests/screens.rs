@@ -470,15 +470,18 @@ fn settings_switch_devices_and_call_options() {
                 calls_from_anyone: false,
                 // On unless turned off.
                 omemo: true,
+                background: true,
             })
         ]
     );
 }
 
-/// Settings → Account: a new password typed twice; deletion only once the address is
-/// typed again.
+/// Settings → Desktop: keeping running in the tray can be turned off only when
+/// there is a tray (without one, closing quits, and the box says why it is grey);
+/// "Start Banter when I log in" asks for the autostart entry.
 #[test]
-fn settings_change_password_and_delete_account() {
+fn settings_desktop_tray_and_autostart() {
+    let label = "Keep running in the tray when the window is closed (calls still ring)";
     let mut h = Harness::new_ui_state(
         |ui, s: &mut State| view::settings_panel(ui, &mut s.model, &mut s.commands),
         State {
@@ -486,6 +489,39 @@ fn settings_change_password_and_delete_account() {
             ..Default::default()
         },
     );
+    assert!(kittest::NodeT::accesskit_node(&h.get_by_label(label)).is_disabled());
+    h.get_by_label("No system tray was found: closing the window quits Banter.");
+    h.get_by_label("Start Banter when I log in").click();
+    h.run();
+    assert_eq!(h.state().commands, [UiCommand::SetAutostart(true)]);
+    h.state_mut().commands.clear();
+    h.state_mut().model.desktop.tray = true;
+    h.run();
+    h.get_by_label(label).click();
+    h.run();
+    assert!(matches!(
+        h.state().commands.as_slice(),
+        [UiCommand::ChangeSettings(Settings {
+            background: false,
+            ..
+        })]
+    ));
+}
+
+/// Settings → Account: a new password typed twice; deletion only once the address is
+/// typed again.
+#[test]
+fn settings_change_password_and_delete_account() {
+    // Tall enough for the whole panel: the Account section is its last.
+    let mut h = Harness::builder()
+        .with_size([800.0, 1000.0])
+        .build_ui_state(
+            |ui, s: &mut State| view::settings_panel(ui, &mut s.model, &mut s.commands),
+            State {
+                model: signed_in(),
+                ..Default::default()
+            },
+        );
     type_into(&mut h, Role::PasswordInput, "New password", "n3w");
     h.get_by_role_and_label(Role::Button, "Change password")
         .click();

@@ -228,9 +228,13 @@ impl Endpoint {
 
     /// Whether a new incoming call from `peer` is refused as busy: we are in a call
     /// (placing one, connecting or talking), that peer already rings here, or
-    /// [`MAX_RINGING`] calls ring at once. (A crossing call of our own to the same peer
-    /// is the simultaneous-call case, decided before this.)
+    /// [`MAX_RINGING`] calls ring at once, or the user asked not to be disturbed. (A
+    /// crossing call of our own to the same peer is the simultaneous-call case, decided
+    /// before this.)
     fn busy_for(&self, peer: &BareJid) -> bool {
+        if self.do_not_disturb {
+            return true;
+        }
         let live: Vec<&Call> = self
             .calls
             .values()

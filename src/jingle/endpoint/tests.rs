@@ -524,3 +524,33 @@ fn random_calls_with_duplicates_and_reordering_agree() {
     };
     run_cases(200_000, 1500, net);
 }
+
+/// Do not disturb: a proposal and a direct call are both refused as busy and nothing
+/// rings; once it is off, calls ring again.
+#[test]
+fn do_not_disturb_refuses_calls_as_busy() {
+    use crate::jingle::session::EndReason;
+    let mut w = World::new(5, CLEAN);
+    w.eps[BOB].set_do_not_disturb(true);
+    w.place(ALICE, "c1", false, false);
+    w.place(ALICE, "c2", true, false);
+    w.run_for(secs(2));
+    assert!(w.calls(BOB).is_empty(), "{:?}", w.calls(BOB));
+    let outcomes = w.outcomes();
+    for id in ["c1", "c2"] {
+        assert_eq!(
+            outcomes.get(&(ALICE, id.to_string())),
+            Some(&EndReason::Jingle(Reason::Busy)),
+            "{outcomes:?}"
+        );
+    }
+    w.eps[BOB].set_do_not_disturb(false);
+    w.place(ALICE, "c3", false, false);
+    w.run_for(secs(1));
+    assert_eq!(
+        w.calls(BOB),
+        vec![("c3".to_string(), CallState::Ringing)],
+        "{:?}",
+        w.calls(BOB)
+    );
+}

@@ -1,0 +1,227 @@
+//! Banter in the tray: the real binary's window under Xvfb, a private session bus
+//! with a real notification daemon (dunst) and a panel's StatusNotifierWatcher
+//! (a stand-in that records items and talks to them as a panel does).
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use banter::client::{CallStatus, Command as Cmd, EndReason, Event, Reason};
+use support::{Prosody, Xvfb};
+
+fn call_ended(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::Call {
+            state: CallStatus::Ended,
+            ..
+        }
+    )
+}
+
+/// The tray item registers with the panel and offers Hide, the three statuses and
+/// Quit. The window's close button hides it into the tray (the X window unmapped,
+/// the process signed in); a call then still rings, its notification's Accept
+/// answers it and Bob hears Alice's 880 Hz tone. Do not disturb from the tray menu
+/// refuses Bob's next call as busy with no notification; back to Available, a click
+/// on the icon shows the window. A second `banter` for the same folder brings the
+/// hidden window up and ends. Quit from the menu ends Banter cleanly, the icon gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_to_the_tray_it_still_rings_and_answers() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let bob = server.user("bob");
+    let x = Xvfb::start();
+    let desk = support::desktop::Notifications::start(&x);
+    let host = support::desktop::TrayHost::start(&desk.bus);
+    let mut window = support::desktop::ringable_window(
+        &alice,
+        &x,
+        &desk,
+        &["--audio-in", "tone:880", "--audio-out", "null"],
+    );
+    let item = host.item();
+    assert_eq!(host.property(&item, "Title"), "Banter");
+    let labels: Vec<String> = host.menu(&item).into_iter().map(|e| e.1).collect();
+    for l in [
+        "Hide Banter",
+        "Available",
+        "Away",
+        "Do not disturb",
+        "Quit Banter",
+    ] {
+        assert!(labels.iter().any(|m| m == l), "{l:?} not in {labels:?}");
+    }
+    support::desktop::wait_window_shown(&x, true);
+
+    // The close button: into the tray.
+    support::desktop::close_window(&x);
+    window.wait_for("hidden", Duration::from_secs(10), |v| {
+        v["event"] == "window_hidden"
+    });
+    support::desktop::wait_window_shown(&x, false);
+    let labels: Vec<String> = host.menu(&item).into_iter().map(|e| e.1).collect();
+    assert!(labels.iter().any(|m| m == "Show Banter"), "{labels:?}");
+
+    // A call rings the hidden window and is answered from its notification.
+    let heard = server.dir.path().join("bob-heard.wav");
+    let mut b = support::desktop::caller(
+        &bob,
+        banter_media::audio::source::SourceSpec::Silence,
+        banter_media::audio::sink::SinkSpec::Wav(heard.clone()),
+    )
+    .await;
+    let alice_jid = banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap();
+    let mark = desk.mark();
+    b.send(Cmd::Call {
+        id: "one".into(),
+        to: alice_jid.clone(),
+        video: false,
+    });
+    window.wait_for("ringing", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "ringing"
+    });
+    assert_eq!(host.property(&item, "Status"), "NeedsAttention");
+    let id = desk.next_id(mark);
+    desk.invoke(id, "accept");
+    window.wait_for("active", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "active"
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    b.send(Cmd::Hangup { id: "one".into() });
+    support::next_event(
+        &mut b,
+        "bob's call ended",
+        Duration::from_secs(10),
+        call_ended,
+    )
+    .await;
+    window.wait_for("ended", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "ended"
+    });
+    let t = std::time::Instant::now();
+    let mut pcm = Vec::new();
+    while pcm.len() <= 48_000 && t.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pcm = std::panic::catch_unwind(|| support::read_wav(&heard)).unwrap_or_default();
+    }
+    assert!(pcm.len() > 48_000, "bob heard {} samples", pcm.len());
+    let tail = &pcm[pcm.len() - 24_000..];
+    let f = banter_media::audio::analysis::dominant_frequency(tail, 48_000);
+    assert!((f - 880.0).abs() < 10.0, "bob heard {f} Hz");
+    assert_eq!(host.property(&item, "Status"), "Active");
+
+    // Do not disturb, from the tray: the next call is busy and nothing is shown.
+    host.click(&item, "Do not disturb");
+    window.wait_for("dnd", Duration::from_secs(10), |v| {
+        v["event"] == "status" && v["show"] == "dnd"
+    });
+    let checked: Vec<String> = host
+        .menu(&item)
+        .into_iter()
+        .filter(|e| e.2 == 1)
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(checked, ["Do not disturb"]);
+    let mark = desk.mark();
+    b.send(Cmd::Call {
+        id: "two".into(),
+        to: alice_jid.clone(),
+        video: false,
+    });
+    let ev = support::next_event(&mut b, "busy", Duration::from_secs(15), call_ended).await;
+    assert!(
+        matches!(
+            ev,
+            Event::Call {
+                reason: Some(EndReason::Jingle(Reason::Busy)),
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !desk
+            .text()
+            .lines()
+            .skip(mark)
+            .any(|l| l.contains("member=Notify")),
+        "a notification while not to be disturbed: {}",
+        desk.text()
+    );
+    host.click(&item, "Available");
+    window.wait_for("available", Duration::from_secs(10), |v| {
+        v["event"] == "status" && v["show"] == "available"
+    });
+
+    // A click on the icon shows the window; another hides it.
+    host.activate(&item);
+    window.wait_for("shown", Duration::from_secs(10), |v| {
+        v["event"] == "window_shown"
+    });
+    support::desktop::wait_window_shown(&x, true);
+    host.activate(&item);
+    window.wait_for("hidden again", Duration::from_secs(10), |v| {
+        v["event"] == "window_hidden"
+    });
+    support::desktop::wait_window_shown(&x, false);
+
+    // `banter` again, for the same folder: the first shows its window, this one ends.
+    let mut second = Command::new(env!("CARGO_BIN_EXE_banter"));
+    second
+        .arg("--config-dir")
+        .arg(alice.device_dir("main"))
+        .env("DISPLAY", &x.display)
+        .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus.address);
+    let (ok, _, err) = support::run(second, Duration::from_secs(20));
+    assert!(ok, "{err}");
+    assert!(err.contains("already running"), "{err}");
+    window.wait_for("shown by the second", Duration::from_secs(10), |v| {
+        v["event"] == "window_shown"
+    });
+    support::desktop::wait_window_shown(&x, true);
+
+    // Quit from the tray: signed out, exit 0, the icon gone from the bus.
+    host.click(&item, "Quit Banter");
+    let (ok, seen) = window.finish(Duration::from_secs(20));
+    assert!(ok, "{seen:?}");
+    assert!(!desk.bus.has_name(&item), "the tray item outlived Banter");
+    b.shutdown().await;
+}
+
+/// `--hidden` (what the autostart entry runs) starts in the tray when there is one,
+/// and shows the window when there is none.
+#[test]
+fn started_hidden_it_waits_in_the_tray() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let x = Xvfb::start();
+    let desk = support::desktop::Notifications::start(&x);
+    {
+        let host = support::desktop::TrayHost::start(&desk.bus);
+        let mut window = support::desktop::ringable_window(&alice, &x, &desk, &["--hidden"]);
+        host.item();
+        // It may have hidden before it had caught up.
+        if !window.seen.iter().any(|v| v["event"] == "window_hidden") {
+            window.wait_for("hidden", Duration::from_secs(10), |v| {
+                v["event"] == "window_hidden"
+            });
+        }
+        support::desktop::wait_window_shown(&x, false);
+        window.signal(libc::SIGTERM);
+        let (ok, seen) = window.finish(Duration::from_secs(20));
+        assert!(ok, "{seen:?}");
+    }
+    // No panel now: the window shows, and its close button quits.
+    let window = support::desktop::ringable_window(&alice, &x, &desk, &["--hidden"]);
+    support::desktop::wait_window_shown(&x, true);
+    support::desktop::close_window(&x);
+    let (ok, seen) = window.finish(Duration::from_secs(20));
+    assert!(ok, "{seen:?}");
+    assert!(
+        !seen.iter().any(|v| v["event"] == "window_hidden"),
+        "{seen:?}"
+    );
+}
