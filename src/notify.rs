@@ -162,6 +162,15 @@ impl Shown<'_> {
                 timeout,
             ),
         )?;
+        // Only the notification server may say what the user clicked: any other
+        // program on the bus can send these signals too.
+        let (server,): (String,) = c
+            .with_proxy(
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                Duration::from_secs(5),
+            )
+            .method_call("org.freedesktop.DBus", "GetNameOwner", (NAME,))?;
         let end = limit.map(|l| Instant::now() + l);
         loop {
             if !matches!(withdraw.try_recv(), Err(mpsc::TryRecvError::Empty)) {
@@ -178,7 +187,9 @@ impl Shown<'_> {
                 return Err(dbus::Error::new_failed("the session bus went away"));
             }
             while let Some(msg) = c.channel().pop_message() {
-                if msg.msg_type() != MessageType::Signal {
+                if msg.msg_type() != MessageType::Signal
+                    || msg.sender().as_deref() != Some(server.as_str())
+                {
                     continue;
                 }
                 match msg.member().as_deref() {

@@ -272,12 +272,12 @@ fn try_it_locally_signs_in_with_an_echo_contact() {
 }
 
 /// Issue #22: a call answered from its notification. Bob calls the window; Alice's
-/// notification (a real dunst on a private bus) carries Accept and Decline; the
-/// action is invoked through D-Bus (`ActionInvoked`, as dunst sends it when clicked)
-/// and the window answers without being touched: Bob hears Alice's 880 Hz tone. A
-/// second call, declined the same way, ends as `decline` at Bob. A third, which Bob
-/// gives up while it rings, leaves a missed call's notification whose Call back
-/// rings Bob.
+/// notification (a real dunst on a private bus) carries Accept and Decline; an
+/// `ActionInvoked` from another program than dunst is ignored; the action picked in
+/// dunst's own menu (dunst then sends `ActionInvoked`) answers without the window
+/// being touched: Bob hears Alice's 880 Hz tone. A second call, declined the same
+/// way, ends as `decline` at Bob. A third, which Bob gives up while it rings, leaves
+/// a missed call's notification whose Call back rings Bob.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_is_answered_and_declined_from_its_notification() {
     use banter::client::{CallStatus, Command as Cmd, EndReason, Event, Reason};
@@ -315,6 +315,15 @@ async fn a_call_is_answered_and_declined_from_its_notification() {
     assert!(
         text.contains("\"accept\"") && text.contains("\"decline\""),
         "{text}"
+    );
+    // Another program's ActionInvoked is not the user's click: nothing happens.
+    desk.spoof(id, "accept");
+    let answered = window.any_within(Duration::from_secs(1), |v| {
+        v["event"] == "call" && v["state"] != "ringing"
+    });
+    assert!(
+        answered.is_none(),
+        "a spoofed Accept answered: {answered:?}"
     );
     desk.invoke(id, "accept");
     window.wait_for("active", Duration::from_secs(30), |v| {

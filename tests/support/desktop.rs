@@ -22,7 +22,29 @@ impl Notifications {
     /// dunst on a bus of its own, on `x`'s display, up and watched.
     pub fn start(x: &Xvfb) -> Notifications {
         let bus = SessionBus::start();
+        // dunst's context menu runs "dmenu" with one line per action,
+        // "#Label (summary) [id,key]"; this one picks the line `invoke` asked for.
+        let pick = bus.dir.path().join("pick.sh");
+        let want = bus.dir.path().join("want");
+        std::fs::write(
+            &pick,
+            format!(
+                "#!/bin/sh\ngrep -F \"$(cat '{}')\" | head -n 1\n",
+                want.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&pick, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let config = bus.dir.path().join("dunstrc");
+        std::fs::write(
+            &config,
+            format!("[global]\n    dmenu = {}\n", pick.display()),
+        )
+        .unwrap();
         let dunst = Command::new("dunst")
+            .arg("-config")
+            .arg(&config)
             .env("DISPLAY", &x.display)
             .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
             .stdout(Stdio::null())
@@ -137,9 +159,22 @@ impl Notifications {
         }
     }
 
-    /// Invokes `action` of notification `id`, as the daemon does when it is clicked
-    /// (the `ActionInvoked` signal).
+    /// Invokes `action` of notification `id` as a user would: dunst's context menu
+    /// (`dunstctl context`), whose pick makes dunst send `ActionInvoked` itself.
     pub fn invoke(&self, id: u32, action: &str) {
+        std::fs::write(self.bus.dir.path().join("want"), format!("[{id},{action}]")).unwrap();
+        let ok = Command::new("dunstctl")
+            .arg("context")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus.address)
+            .status()
+            .expect("dunstctl")
+            .success();
+        assert!(ok, "dunstctl context");
+    }
+
+    /// Sends `ActionInvoked` for notification `id` from another program than the
+    /// notification server (dbus-send): what Banter must ignore.
+    pub fn spoof(&self, id: u32, action: &str) {
         let ok = Command::new("dbus-send")
             .arg(format!("--bus={}", self.bus.address))
             .arg("--type=signal")

@@ -687,6 +687,22 @@ impl Proc {
         }
     }
 
+    /// Watches events for `d`: the first that matches `pred`, if one came.
+    pub fn any_within(&mut self, d: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        let deadline = Instant::now() + d;
+        let mut found = None;
+        while let Ok(v) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.seen.push(v.clone());
+            if found.is_none() && pred(&v) {
+                found = Some(v);
+            }
+        }
+        found
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
