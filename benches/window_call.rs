@@ -18,28 +18,6 @@ use support::{Prosody, Xvfb};
 
 const SECS: u64 = 20;
 
-fn ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    // utime and stime: fields 14 and 15 of stat(5), 12 and 13 after the name.
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::main]
 async fn main() {
     let server = Prosody::start();
@@ -73,10 +51,10 @@ async fn main() {
     // Settled: the call's first seconds (ICE, the first plots) are not the steady state.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let pid = window.pid();
-    let t0 = ticks(pid);
+    let t0 = support::desktop::cpu_ticks(pid);
     tokio::time::sleep(Duration::from_secs(SECS)).await;
-    let t1 = ticks(pid);
-    let rss = rss_kb(pid);
+    let t1 = support::desktop::cpu_ticks(pid);
+    let rss = support::desktop::rss_kb(pid);
     b.send(Cmd::Hangup { id: "bench".into() });
     support::next_event(&mut b, "ended", Duration::from_secs(10), |e| {
         matches!(

@@ -33,6 +33,8 @@ if [ "${1:-}" = "--tests" ]; then
     espeak-ng python3-venv python3-dev
     # camera test: the distribution's kernel with its virtual camera (vivid) under QEMU
     qemu-system-x86 busybox-static cpio
+    # packaging test: the metadata's validators, and a clean system for the .deb
+    appstream desktop-file-utils debootstrap dpkg-dev
   )
   if apt-cache show linux-image-amd64 >/dev/null 2>&1; then
     PKGS+=(linux-image-amd64)

@@ -208,8 +208,8 @@ impl TrayHandle {
     }
 }
 
-/// Banter's colour: the tray icon's bubble, the window's accents.
-const BRAND: [u8; 3] = [38, 128, 118];
+/// Banter's colour, as in its icon (assets/im.banter.Banter.svg).
+const BRAND: [u8; 3] = [43, 122, 95];
 
 /// The tray icon, `size` pixels square: a speech bubble in Banter's colour with a dot
 /// in the status's colour (green, amber, red), as the contact list shows presence.
