@@ -18,12 +18,18 @@ pub enum TrayAction {
     Hide,
     Status(MyStatus),
     Quit,
+    /// A panel took the icon (again): the window may hide into it.
+    Found,
+    /// The panel went away: a hidden window must come back, nothing else shows it.
+    Lost,
 }
 
 /// What the tray shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrayState {
     pub window_shown: bool,
+    /// The window can be hidden (not on Wayland): the menu offers Show and Hide.
+    pub can_hide: bool,
     pub status: MyStatus,
     /// Who is calling, while a call rings (the icon asks for attention).
     pub ringing: Option<String>,
@@ -100,6 +106,7 @@ impl ksni::Tray for Item {
         vec![
             StandardItem {
                 label: label.into(),
+                visible: self.state.can_hide,
                 activate: Box::new(move |t: &mut Self| (t.on_action)(action)),
                 ..Default::default()
             }
@@ -135,12 +142,14 @@ impl ksni::Tray for Item {
 
     fn watcher_online(&self) {
         self.shown.store(true, Ordering::Relaxed);
+        (self.on_action)(TrayAction::Found);
     }
 
     /// The panel went away (or never was): the item waits for one to come back.
     fn watcher_offline(&self, reason: ksni::OfflineReason) -> bool {
         tracing::info!(?reason, "no system tray");
         self.shown.store(false, Ordering::Relaxed);
+        (self.on_action)(TrayAction::Lost);
         true
     }
 }
@@ -149,7 +158,8 @@ impl ksni::Tray for Item {
 pub struct TrayHandle {
     handle: ksni::Handle<Item>,
     shown: Arc<AtomicBool>,
-    last: TrayState,
+    /// The state to show; one task applies the latest, in order.
+    state: tokio::sync::watch::Sender<TrayState>,
 }
 
 impl TrayHandle {
@@ -169,11 +179,27 @@ impl TrayHandle {
         };
         let spawn = item.assume_sni_available(true).spawn();
         match tokio::time::timeout(Duration::from_secs(2), spawn).await {
-            Ok(Ok(handle)) => Some(TrayHandle {
-                handle,
-                shown,
-                last: state,
-            }),
+            Ok(Ok(handle)) => {
+                let (tx, mut rx) = tokio::sync::watch::channel(state);
+                let updater = handle.clone();
+                tokio::spawn(async move {
+                    while rx.changed().await.is_ok() {
+                        let state = rx.borrow_and_update().clone();
+                        if updater
+                            .update(move |item| item.state = state)
+                            .await
+                            .is_none()
+                        {
+                            break;
+                        }
+                    }
+                });
+                Some(TrayHandle {
+                    handle,
+                    shown,
+                    state: tx,
+                })
+            }
             Ok(Err(e)) => {
                 tracing::info!(error = %e, "no tray icon");
                 None
@@ -190,15 +216,13 @@ impl TrayHandle {
         self.shown.load(Ordering::Relaxed)
     }
 
-    /// Shows `state` (nothing is sent when it did not change).
-    pub fn set(&mut self, runtime: &tokio::runtime::Runtime, state: TrayState) {
-        if state == self.last {
-            return;
-        }
-        self.last = state.clone();
-        let handle = self.handle.clone();
-        runtime.spawn(async move {
-            handle.update(move |item| item.state = state).await;
+    /// Shows `state` (nothing is sent when it did not change; of quick changes, the
+    /// last one is shown).
+    pub fn set(&self, state: TrayState) {
+        self.state.send_if_modified(|now| {
+            let changed = *now != state;
+            *now = state;
+            changed
         });
     }
 

@@ -150,11 +150,13 @@ pub fn run(
     let instance = {
         let (tx, waker) = (events_tx.clone(), waker.clone());
         let path = crate::instance::socket_path(&data_dir);
-        let claim = crate::instance::claim(&path, move || {
-            let _ = tx.send(AppEvent::Raise);
+        // `--hidden` (the autostart entry) only checks that one runs: it stays hidden.
+        let claim = crate::instance::claim(&path, !hidden, move || {
+            let open = tx.send(AppEvent::Raise).is_ok();
             if let Some(ctx) = waker.get() {
                 ctx.request_repaint();
             }
+            open
         });
         match claim {
             Ok(crate::instance::Claim::First(p)) => Some(p),
@@ -169,7 +171,9 @@ pub fn run(
                         data_dir.display()
                     ));
                 }
-                eprintln!("Banter is already running: its window was brought up.");
+                if !hidden {
+                    eprintln!("Banter is already running: its window was brought up.");
+                }
                 return Ok(());
             }
             Err(e) => {
@@ -268,10 +272,11 @@ pub fn run(
 }
 
 impl eframe::App for App {
-    /// Events are taken here, which eframe runs also while the window is minimized or
-    /// hidden (`ui` it does not): a call rings and its notification's Accept works
-    /// then too.
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    /// Events are taken here, which eframe runs also where `ui` does not run (a
+    /// minimized window, or one a Wayland compositor does not draw): a call rings
+    /// and its notification's Accept works then too. (A window hidden into the tray
+    /// on X11 still gets `ui`, drawn to nothing, when something asks for a repaint.)
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         while let Ok(ev) = self.events.try_recv() {
             if matches!(ev, AppEvent::Client(..) | AppEvent::Reload(..)) {
                 let _ = self.queued.fetch_update(
@@ -282,7 +287,7 @@ impl eframe::App for App {
             }
             self.apply(ev);
         }
-        self.desktop_logic(ctx);
+        self.desktop_logic(ctx, frame);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -311,6 +316,9 @@ impl eframe::App for App {
     /// cleanly (calls hung up, unavailable presence, `</stream>`), so no session stays
     /// behind on the server; at most a few seconds.
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // The icon goes and the folder is free at once: a `banter` started now opens
+        // its own window instead of asking this one, which is on its way out.
+        self.stop_desktop();
         for c in self.clients.values() {
             let _ = c.send(Command::Disconnect);
         }
@@ -320,7 +328,6 @@ impl eframe::App for App {
                 let _ = tokio::time::timeout(Duration::from_secs(5), f).await;
             }
         });
-        self.stop_desktop();
     }
 }
 
@@ -406,6 +413,7 @@ impl App {
                     println!("{}", serde_json::json!({"event": "window", "account": jid}));
                 }
                 self.clients.insert(jid.clone(), tx.clone());
+                self.status_on_sign_in(&jid, &tx);
                 let current = self.model.account.clone();
                 match current {
                     // Another account signed in beside the one shown: it waits in the

@@ -39,7 +39,13 @@ fn the_deb_installs_on_a_clean_debian_and_runs() {
     let deb = out.trim().to_string();
     let (ok, depends, err) = run(Command::new("dpkg-deb").args(["-f", &deb, "Depends"]));
     assert!(ok, "{err}");
-    for lib in ["libasound2", "libvpx", "libdbus-1-3", "libegl1", "libxkbcommon-x11-0"] {
+    for lib in [
+        "libasound2",
+        "libvpx",
+        "libdbus-1-3",
+        "libegl1",
+        "libxkbcommon-x11-0",
+    ] {
         assert!(depends.contains(lib), "{lib} not in Depends: {depends}");
     }
     let (ok, files, err) = run(Command::new("dpkg-deb").args(["-c", &deb]));

@@ -199,6 +199,9 @@ impl App {
         cfg.omemo = self.model.settings.omemo;
         cfg.presence = Some((desktop::show_of(self.model.status), None));
         let jid = cfg.jid.to_string();
+        self.desktop
+            .started_with
+            .insert(jid.clone(), self.model.status);
         let tx = self.events_tx.clone();
         let queued = self.queued.clone();
         self.forwarders.retain(|h| !h.is_finished());

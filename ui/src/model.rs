@@ -286,8 +286,11 @@ impl MyStatus {
 /// Banter on the desktop: what the Settings' Desktop section shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DesktopView {
-    /// A system tray shows our icon (a StatusNotifierItem host took it).
+    /// The window can hide into a tray: one shows our icon (a StatusNotifierItem
+    /// host took it) and the window is not on Wayland.
     pub tray: bool,
+    /// The window is on Wayland, which lets no program hide its window.
+    pub wayland: bool,
     /// The XDG autostart entry exists: Banter starts (in the tray) at login.
     pub autostart: bool,
 }

@@ -228,8 +228,10 @@ pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
             "Keep running in the tray when the window is closed (calls still ring)",
         ),
     )
-    .on_disabled_hover_text("No system tray was found: closing the window quits Banter");
-    if !model.desktop.tray {
+    .on_disabled_hover_text("Closing the window quits Banter here");
+    if model.desktop.wayland {
+        ui.weak("On Wayland Banter cannot hide its window: closing it quits Banter.");
+    } else if !model.desktop.tray {
         ui.weak("No system tray was found: closing the window quits Banter.");
     }
     if model.settings != before {
