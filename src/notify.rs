@@ -4,6 +4,8 @@
 
 use std::sync::mpsc;
 
+use banter_ui::t;
+
 /// What the user did with a call's notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallAction {
@@ -44,14 +46,18 @@ impl CallNotification {
         mut act: impl FnMut(CallAction) + Send + 'static,
     ) -> CallNotification {
         let (tx, rx) = mpsc::channel::<()>();
-        let summary = format!("{who} is calling");
+        let summary = t!("call-incoming", who = who);
         let body = address.to_string();
         on_a_thread(move || {
-            let mut actions = vec!["default", "Show", "accept", "Accept"];
+            let show = t!("call-notification-show");
+            let accept = t!("call-accept");
+            let accept_video = t!("call-accept-video");
+            let decline = t!("call-decline");
+            let mut actions = vec!["default", show.as_str(), "accept", accept.as_str()];
             if video {
-                actions.extend(["accept-video", "Accept with video"]);
+                actions.extend(["accept-video", accept_video.as_str()]);
             }
-            actions.extend(["decline", "Decline"]);
+            actions.extend(["decline", decline.as_str()]);
             let shown = Shown {
                 summary: &summary,
                 body: &body,
@@ -75,16 +81,17 @@ impl CallNotification {
 /// "Missed call from `who`" with Call back; it stays until the user looks (watched
 /// for half a day at most).
 pub fn missed_call(who: &str, address: &str, call_back: impl FnOnce() + Send + 'static) {
-    let summary = format!("Missed call from {who}");
+    let summary = t!("call-missed-from", who = who);
     let body = address.to_string();
     on_a_thread(move || {
         let (_keep, rx) = mpsc::channel::<()>();
+        let call_back_label = t!("call-call-back");
         let shown = Shown {
             summary: &summary,
             body: &body,
             category: "call.unanswered",
             critical: false,
-            actions: &["call-back", "Call back"],
+            actions: &["call-back", call_back_label.as_str()],
         };
         let mut call_back = Some(call_back);
         let limit = std::time::Duration::from_secs(12 * 3600);
@@ -247,10 +254,10 @@ impl MentionGate {
 /// `room`"), with how many more came since the last announcement; it expires as
 /// the notification service decides.
 pub fn mention(who: &str, room: &str, text: &str, more: u32) {
-    let summary = format!("{who} in {room}");
+    let summary = t!("desktop-mention-summary", who = who, room = room);
     let mut body: String = text.chars().take(200).collect();
     if more > 0 {
-        body.push_str(&format!("\n(and {more} more since)"));
+        body.push_str(&format!("\n{}", t!("desktop-mention-more", count = more)));
     }
     on_a_thread(move || {
         if let Err(e) = notification(&summary, &body, "im.received").show() {

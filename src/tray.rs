@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use banter_ui::model::MyStatus;
+use banter_ui::t;
 
 /// What the user asked of the tray.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub struct TrayState {
     pub status: MyStatus,
     /// Who is calling, while a call rings (the icon asks for attention).
     pub ringing: Option<String>,
+    /// The window's language: the menu is said in it (a change redraws it).
+    pub language: banter_ui::i18n::Lang,
 }
 
 type OnAction = Arc<dyn Fn(TrayAction) + Send + Sync>;
@@ -78,8 +81,8 @@ impl ksni::Tray for Item {
 
     fn tool_tip(&self) -> ksni::ToolTip {
         let description = match &self.state.ringing {
-            Some(who) => format!("Call from {who}"),
-            None => self.state.status.label().to_string(),
+            Some(who) => t!("desktop-tray-ringing", who = who),
+            None => self.state.status.label(),
         };
         ksni::ToolTip {
             title: "Banter".into(),
@@ -95,9 +98,9 @@ impl ksni::Tray for Item {
     fn menu(&self) -> Vec<ksni::MenuItem<Self>> {
         use ksni::menu::{RadioGroup, RadioItem, StandardItem};
         let (label, action) = if self.state.window_shown {
-            ("Hide Banter", TrayAction::Hide)
+            (t!("desktop-hide"), TrayAction::Hide)
         } else {
-            ("Show Banter", TrayAction::Show)
+            (t!("desktop-show"), TrayAction::Show)
         };
         let selected = MyStatus::ALL
             .iter()
@@ -105,7 +108,7 @@ impl ksni::Tray for Item {
             .unwrap_or(0);
         vec![
             StandardItem {
-                label: label.into(),
+                label,
                 visible: self.state.can_hide,
                 activate: Box::new(move |t: &mut Self| (t.on_action)(action)),
                 ..Default::default()
@@ -123,7 +126,7 @@ impl ksni::Tray for Item {
                 options: MyStatus::ALL
                     .iter()
                     .map(|s| RadioItem {
-                        label: s.label().into(),
+                        label: s.label(),
                         ..Default::default()
                     })
                     .collect(),
@@ -131,7 +134,7 @@ impl ksni::Tray for Item {
             .into(),
             ksni::MenuItem::Separator,
             StandardItem {
-                label: "Quit Banter".into(),
+                label: t!("desktop-quit"),
                 icon_name: "application-exit".into(),
                 activate: Box::new(|t: &mut Self| (t.on_action)(TrayAction::Quit)),
                 ..Default::default()

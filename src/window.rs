@@ -245,6 +245,7 @@ pub fn run(
             }
             app.media.video_out = VideoSinkSpec::View(app.video.clone());
             app.load_settings();
+            app.apply_language();
             let (inputs, outputs) = banter_media::audio::list_devices();
             app.model.microphones = inputs;
             app.model.speakers = outputs;
@@ -349,6 +350,7 @@ fn carry_devices(from: &Model, to: &mut Model) {
     to.cameras = from.cameras.clone();
     to.camera = from.camera.clone();
     to.status = from.status;
+    to.language = from.language;
     to.desktop = from.desktop;
 }
 
@@ -446,7 +448,7 @@ impl App {
                     self.model.selected = Some(jid.to_string());
                     self.send(Command::AddContact {
                         jid,
-                        name: Some("Echo (plays you back)".into()),
+                        name: Some(banter_ui::t!("account-echo-contact")),
                     });
                 }
                 self.model.account = Some(jid);

@@ -264,3 +264,44 @@ fn started_hidden_it_waits_for_the_panel() {
     let (ok, seen) = window.finish(Duration::from_secs(20));
     assert!(ok, "{seen:?}");
 }
+
+/// Issue #22: the window speaks the system's language. Started under a German locale
+/// (`LANG=de_DE.UTF-8`), the real binary's tray menu is German; the same window set
+/// to English in its settings speaks English whatever the locale.
+#[test]
+fn the_system_language_is_spoken() {
+    let server = Prosody::start();
+    let alice = server.user("alice");
+    let x = Xvfb::start();
+    let desk = support::desktop::Notifications::start(&x);
+    let host = support::desktop::TrayHost::start(&desk.bus);
+    let german = |alice: &support::User| {
+        let mut cmd = alice.banter(&["--audio-in", "silence", "--audio-out", "null"]);
+        cmd.env_remove("LC_ALL")
+            .env("LANG", "de_DE.UTF-8")
+            .env("DISPLAY", &x.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus.address);
+        support::Proc::spawn(cmd)
+    };
+    let mut window = german(&alice);
+    window.wait_for("connected", Duration::from_secs(30), |v| {
+        v["event"] == "connected"
+    });
+    let item = host.item();
+    host.wait_menu(&item, "Banter beenden");
+    host.wait_menu(&item, "Nicht stören");
+    window.signal(libc::SIGTERM);
+    let (ok, seen) = window.finish(Duration::from_secs(20));
+    assert!(ok, "{seen:?}");
+
+    let settings = alice.device_dir("main").join("settings.json");
+    std::fs::write(&settings, r#"{"language": "en"}"#).unwrap();
+    let mut window = german(&alice);
+    window.wait_for("connected again", Duration::from_secs(30), |v| {
+        v["event"] == "connected"
+    });
+    host.wait_menu(&host.nth_item(2), "Quit Banter");
+    window.signal(libc::SIGTERM);
+    let (ok, seen) = window.finish(Duration::from_secs(20));
+    assert!(ok, "{seen:?}");
+}

@@ -65,7 +65,7 @@ impl App {
                 self.client = None;
             }
         }
-        self.model.notice = Some(format!("{gone} is deleted from its server."));
+        self.model.notice = Some(banter_ui::t!("account-deleted", account = &gone));
         self.sync_accounts();
     }
 
@@ -106,9 +106,9 @@ impl App {
                         ca_file: account.ca_file,
                         register: false,
                     }),
-                    Ok(None) => AppEvent::LoginFailed(format!(
-                        "Enter the password of {} to sign in.",
-                        account.jid
+                    Ok(None) => AppEvent::LoginFailed(banter_ui::t!(
+                        "account-enter-password-of",
+                        account = &account.jid
                     )),
                     Err(e) => AppEvent::LoginFailed(e.to_string()),
                 };
@@ -142,7 +142,7 @@ impl App {
         } = account;
         let Ok(bare) = BareJid::new(&jid) else {
             self.model.form.busy = false;
-            self.model.form.error = Some(format!("invalid address {jid}"));
+            self.model.form.error = Some(banter_ui::t!("account-invalid-address", address = &jid));
             return;
         };
         let keep = remember.then(|| password.clone());
@@ -160,7 +160,10 @@ impl App {
             self.runtime.spawn(async move {
                 let ev = match client::register(&cfg).await {
                     Ok(()) => AppEvent::Registered(Box::new(cfg), keep),
-                    Err(e) => AppEvent::LoginFailed(format!("The account was not created: {e}")),
+                    Err(e) => AppEvent::LoginFailed(banter_ui::t!(
+                        "account-not-created",
+                        error = e.to_string()
+                    )),
                 };
                 let _ = tx.send(ev);
                 ctx.request_repaint();
@@ -213,8 +216,9 @@ impl App {
                         let (jid, tx) = (jid.clone(), tx.clone());
                         tokio::task::spawn_blocking(move || {
                             if let Err(e) = crate::secrets::save(&jid, &password) {
-                                let _ = tx.send(AppEvent::Notice(format!(
-                                    "Signed in, but the password was not saved: {e}"
+                                let _ = tx.send(AppEvent::Notice(banter_ui::t!(
+                                    "account-password-not-saved",
+                                    error = e.to_string()
                                 )));
                             }
                         });

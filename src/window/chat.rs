@@ -49,12 +49,12 @@ impl App {
                 .or_else(|| self.shown_body(&m.peer, &r.id))
                 .map(|(body, retracted)| {
                     if retracted {
-                        "a retracted message".to_string()
+                        banter_ui::t!("chat-reply-retracted")
                     } else {
                         banter_ui::view::preview(&body)
                     }
                 })
-                .unwrap_or_else(|| "an earlier message".into());
+                .unwrap_or_else(|| banter_ui::t!("chat-reply-earlier"));
             ReplyPreview {
                 id: r.id.clone(),
                 text,

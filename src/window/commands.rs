@@ -89,7 +89,13 @@ impl App {
             }
             UiCommand::AddContact { jid } => match BareJid::new(&jid) {
                 Ok(jid) => self.send(Command::AddContact { jid, name: None }),
-                Err(e) => self.model.notice = Some(format!("invalid address {jid}: {e}")),
+                Err(e) => {
+                    self.model.notice = Some(banter_ui::t!(
+                        "common-invalid-address-error",
+                        address = &jid,
+                        error = e.to_string()
+                    ))
+                }
             },
             UiCommand::AnswerSubscription { jid, accept } => {
                 self.model.subscription_requests.retain(|j| *j != jid);
@@ -131,9 +137,7 @@ impl App {
             UiCommand::CopyCallReport => {
                 if let (Some(r), Some(ctx)) = (&self.call_report, &self.ctx) {
                     ctx.copy_text(r.render());
-                    self.model.notice = Some(
-                        "The call report is on the clipboard (it holds no IP address).".into(),
-                    );
+                    self.model.notice = Some(banter_ui::t!("common-call-report-copied"));
                 }
             }
             UiCommand::NetCheck => {
@@ -222,6 +226,15 @@ impl App {
             }
             UiCommand::SetStatus(s) => self.set_status(s),
             UiCommand::SetAutostart(on) => self.set_autostart(on),
+            UiCommand::SetLanguage(choice) => {
+                self.model.language = choice;
+                for m in self.stash.values_mut() {
+                    m.language = choice;
+                }
+                self.apply_language();
+                self.save_settings();
+                ctx.request_repaint();
+            }
             UiCommand::SetHeld { id, held } => {
                 if let Some(call) = &mut self.model.call {
                     call.held = held;

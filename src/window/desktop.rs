@@ -225,7 +225,7 @@ impl App {
     /// Start at login, or not: the autostart entry written or removed.
     pub(super) fn set_autostart(&mut self, on: bool) {
         let Some(path) = self.desktop.autostart.clone() else {
-            self.model.notice = Some("No configuration folder was found for autostart.".into());
+            self.model.notice = Some(banter_ui::t!("desktop-autostart-no-folder"));
             self.model.desktop.autostart = false;
             return;
         };
@@ -238,9 +238,10 @@ impl App {
             Ok(()) => self.model.desktop.autostart = on,
             Err(e) => {
                 self.model.desktop.autostart = crate::autostart::is_on(&path, &self.data_dir);
-                self.model.notice = Some(format!(
-                    "Could not change the autostart entry {}: {e}",
-                    path.display()
+                self.model.notice = Some(banter_ui::t!(
+                    "desktop-autostart-failed",
+                    path = path.display().to_string(),
+                    error = e,
                 ));
             }
         }
@@ -258,6 +259,7 @@ impl App {
             can_hide: self.desktop.wayland != Some(true),
             status: self.model.status,
             ringing,
+            language: banter_ui::i18n::language(),
         }
     }
 

@@ -283,7 +283,7 @@ impl App {
                         CallInfo::VideoDeclined => {
                             call.camera_on = false;
                             self.model.notice =
-                                Some(format!("{} did not take the video.", call.peer));
+                                Some(banter_ui::t!("call-video-declined", peer = &call.peer));
                         }
                         _ => {}
                     }
@@ -292,7 +292,7 @@ impl App {
             Event::PasswordChanged => {
                 let a = &mut self.model.account_settings;
                 *a = Default::default();
-                a.message = Some("The password is changed.".into());
+                a.message = Some(banter_ui::t!("call-password-changed"));
                 // A password kept in the keyring follows (D-Bus blocks: off the runtime).
                 if let (Some(jid), Some(password)) =
                     (self.model.account.clone(), self.new_password.take())
@@ -356,9 +356,12 @@ impl App {
                         call.quality.pop_front();
                     }
                     call.video_info = stats.video.as_ref().map(|v| {
-                        format!(
-                            "{}x{} · {:.0} fps · {:.0} kb/s",
-                            v.width, v.height, v.fps, v.recv_kbps
+                        banter_ui::t!(
+                            "call-video-stats",
+                            width = v.width,
+                            height = v.height,
+                            fps = format!("{:.0}", v.fps),
+                            kbps = format!("{:.0}", v.recv_kbps),
                         )
                     });
                 }
@@ -619,7 +622,7 @@ fn net_check_view(report: &banter_media::netcheck::NetReport) -> banter_ui::mode
     if steps.is_empty() {
         steps.push(NetLine {
             finding: Finding::Problem,
-            text: "Your server lists no STUN or TURN service.".into(),
+            text: banter_ui::t!("call-netcheck-no-service"),
         });
     }
     banter_ui::model::NetCheckView {

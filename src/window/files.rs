@@ -50,7 +50,11 @@ impl App {
             }
             UiCommand::OpenFile { path } => {
                 if let Err(e) = std::process::Command::new("xdg-open").arg(&path).spawn() {
-                    self.model.notice = Some(format!("cannot open {}: {e}", path.display()));
+                    self.model.notice = Some(banter_ui::t!(
+                        "chat-cannot-open",
+                        path = path.display().to_string(),
+                        error = e.to_string()
+                    ));
                 }
             }
             other => return Some(other),
@@ -74,9 +78,10 @@ impl App {
         };
         let Ok(jid) = BareJid::new(&to) else { return };
         let ctx = self.ctx.clone();
+        let title = banter_ui::t!("chat-send-files-title", jid = &to);
         self.runtime.spawn(async move {
             let picked = rfd::AsyncFileDialog::new()
-                .set_title(format!("Send files to {to}"))
+                .set_title(title)
                 .pick_files()
                 .await;
             match picked {
@@ -105,10 +110,14 @@ impl App {
         };
         let notices = self.events_tx.clone();
         let ctx = self.ctx.clone();
+        let (title, pictures) = (
+            banter_ui::t!("chat-choose-picture"),
+            banter_ui::t!("chat-pictures-filter"),
+        );
         self.runtime.spawn(async move {
             let Some(file) = rfd::AsyncFileDialog::new()
-                .set_title("Choose your picture")
-                .add_filter("Pictures", &["png", "jpg", "jpeg", "gif"])
+                .set_title(title)
+                .add_filter(pictures, &["png", "jpg", "jpeg", "gif"])
                 .pick_file()
                 .await
             else {
@@ -141,6 +150,7 @@ impl App {
         let Ok(jid) = BareJid::new(&to) else { return };
         let dir = self.data_dir.join("outbox");
         let notices = self.events_tx.clone();
+        let not_whole = banter_ui::t!("chat-pasted-not-whole");
         self.runtime.spawn_blocking(move || {
             let name = format!("picture-{}.png", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
             let path = dir.join(name);
@@ -148,7 +158,7 @@ impl App {
                 .map_err(|e| e.to_string())
                 .and_then(|_| {
                     let img = image::RgbaImage::from_raw(width as u32, height as u32, rgba)
-                        .ok_or("the pasted picture was not whole")?;
+                        .ok_or(not_whole)?;
                     img.save_with_format(&path, image::ImageFormat::Png)
                         .map_err(|e| e.to_string())
                 });
@@ -161,7 +171,10 @@ impl App {
                     });
                 }
                 Err(e) => {
-                    let _ = notices.send(AppEvent::Notice(format!("cannot send the picture: {e}")));
+                    let _ = notices.send(AppEvent::Notice(banter_ui::t!(
+                        "chat-send-picture-failed",
+                        error = e
+                    )));
                 }
             }
         });

@@ -31,8 +31,11 @@ impl App {
                 // The room lists its occupants again after each join.
                 r.occupants.clear();
                 self.model.invitations.retain(|i| i.room != room);
-                self.model
-                    .room_line(&room, notice(format!("You joined as {nick}")), true);
+                self.model.room_line(
+                    &room,
+                    notice(banter_ui::t!("rooms-you-joined", nick = &nick)),
+                    true,
+                );
             }
             Event::RoomLeft { room, reason } => {
                 let keep = self
@@ -51,8 +54,11 @@ impl App {
                 r.joined = false;
                 r.occupants.clear();
                 r.left_reason = (reason != "left").then(|| reason.clone());
-                self.model
-                    .room_line(&room, notice(format!("You are out: {reason}")), true);
+                self.model.room_line(
+                    &room,
+                    notice(banter_ui::t!("rooms-you-are-out", reason = &reason)),
+                    true,
+                );
             }
             Event::Occupant { room, occupant, .. } => {
                 self.model.room_mut(&room).upsert_occupant(OccupantRow {
@@ -66,8 +72,15 @@ impl App {
             Event::OccupantLeft { room, nick, reason } => {
                 self.model.room_mut(&room).remove_occupant(&nick);
                 if let Some(why) = reason.filter(|r| r != "changed nick") {
-                    self.model
-                        .room_line(&room, notice(format!("{nick} is out: {why}")), true);
+                    self.model.room_line(
+                        &room,
+                        notice(banter_ui::t!(
+                            "rooms-occupant-out",
+                            nick = &nick,
+                            reason = &why
+                        )),
+                        true,
+                    );
                 }
             }
             Event::RoomMessage {
@@ -163,7 +176,11 @@ impl App {
                 if let Some(nick) = nick {
                     self.model.room_line(
                         &room,
-                        notice(format!("{nick} set the subject: {subject}")),
+                        notice(banter_ui::t!(
+                            "rooms-subject-set",
+                            nick = &nick,
+                            subject = &subject
+                        )),
                         true,
                     );
                 }
@@ -248,14 +265,20 @@ impl App {
                 }
             }
             Event::Invited { room, jid, .. } => {
-                self.model
-                    .room_line(&room, notice(format!("You invited {jid}")), true);
+                self.model.room_line(
+                    &room,
+                    notice(banter_ui::t!("rooms-you-invited", jid = &jid)),
+                    true,
+                );
             }
             Event::InvitationDeclined { room, by, reason } => {
                 let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
                 if self.model.room(&room).is_some() {
-                    self.model
-                        .room_line(&room, notice(format!("{by} declined{why}")), true);
+                    self.model.room_line(
+                        &room,
+                        notice(banter_ui::t!("rooms-declined", by = &by, why = &why)),
+                        true,
+                    );
                 }
             }
             Event::RoomList { service, rooms } => {
@@ -275,7 +298,7 @@ impl App {
             }
             Event::RoomCreated { room } => {
                 self.model
-                    .room_line(&room, notice("You created the room".into()), true);
+                    .room_line(&room, notice(banter_ui::t!("rooms-you-created")), true);
             }
             Event::Bookmarks { bookmarks } => {
                 for r in &mut self.model.rooms {
@@ -318,7 +341,10 @@ impl App {
                     }
                     self.select_room(r.to_string());
                 }
-                _ => self.model.notice = Some(format!("'{room}' is not a room address")),
+                _ => {
+                    self.model.notice =
+                        Some(banter_ui::t!("rooms-not-a-room-address", room = &room))
+                }
             },
             UiCommand::CreateRoom {
                 room,
@@ -348,15 +374,17 @@ impl App {
                     }
                     self.select_room(r.to_string());
                 }
-                _ => self.model.notice = Some(format!("'{room}' is not a room address")),
+                _ => {
+                    self.model.notice =
+                        Some(banter_ui::t!("rooms-not-a-room-address", room = &room))
+                }
             },
             UiCommand::ListRooms { service } => match jid(&service) {
                 Some(s) if s.node().is_none() => self.send(Command::ListRooms { service: s }),
                 _ => {
                     self.model.join_form.listing = false;
-                    self.model.notice = Some(format!(
-                        "'{service}' is not a service (e.g. conference.example.org)"
-                    ));
+                    self.model.notice =
+                        Some(banter_ui::t!("rooms-not-a-service", service = &service));
                 }
             },
             UiCommand::SetRoomSubject { room, subject } => {
@@ -439,7 +467,7 @@ impl App {
                         reason: None,
                     })
                 }
-                _ => self.model.notice = Some(format!("'{who}' is not an address to invite")),
+                _ => self.model.notice = Some(banter_ui::t!("rooms-not-an-invitee", jid = &who)),
             },
             UiCommand::DeclineInvitation { room } => {
                 let Some(at) = self.model.invitations.iter().position(|i| i.room == room) else {
@@ -487,10 +515,10 @@ impl App {
                 .room(room)
                 .and_then(|v| v.lines.iter().rev().find(|l| l.reference() == r.id))
                 .map(|l| match l.extra.retracted {
-                    true => "a retracted message".to_string(),
+                    true => banter_ui::t!("rooms-reply-retracted"),
                     false => format!("{}: {}", l.nick, banter_ui::view::preview(&l.body)),
                 })
-                .unwrap_or_else(|| "an earlier message".into());
+                .unwrap_or_else(|| banter_ui::t!("rooms-reply-earlier"));
             ReplyPreview {
                 id: r.id.clone(),
                 text,

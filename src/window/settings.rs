@@ -2,11 +2,21 @@
 //! the remembered devices checked against those connected.
 
 use super::*;
+use banter_ui::i18n::Lang;
 
 /// The settings file's version (see `load_settings`).
 const SETTINGS_VERSION: u64 = 2;
 
 impl App {
+    /// The window speaks the language chosen in Settings, else the system's.
+    pub(super) fn apply_language(&mut self) {
+        let lang = self
+            .model
+            .language
+            .unwrap_or_else(banter_ui::i18n::system_language);
+        banter_ui::i18n::set_language(lang);
+    }
+
     pub(super) fn settings_path(&self) -> PathBuf {
         self.data_dir.join("settings.json")
     }
@@ -24,6 +34,7 @@ impl App {
             "calls_from_anyone": s.calls_from_anyone,
             "omemo": s.omemo,
             "background": s.background,
+            "language": self.model.language.map(|l| l.code()),
             "status": match self.model.status {
                 MyStatus::Available => "available",
                 MyStatus::Away => "away",
@@ -49,7 +60,7 @@ impl App {
         let mut gone = Vec::new();
         if let Some(m) = self.model.microphone.clone() {
             if !present(&m, &self.model.microphones) {
-                gone.push(format!("microphone '{m}'"));
+                gone.push(banter_ui::t!("common-gone-microphone", name = &m));
                 self.model.microphone = None;
                 if matches!(self.media.audio_in, SourceSpec::Mic(Some(_))) {
                     self.media.audio_in = SourceSpec::Mic(None);
@@ -58,7 +69,7 @@ impl App {
         }
         if let Some(s) = self.model.speaker.clone() {
             if !present(&s, &self.model.speakers) {
-                gone.push(format!("speaker '{s}'"));
+                gone.push(banter_ui::t!("common-gone-speaker", name = &s));
                 self.model.speaker = None;
                 if matches!(self.media.audio_out, SinkSpec::Speaker(Some(_))) {
                     self.media.audio_out = SinkSpec::Speaker(None);
@@ -67,7 +78,7 @@ impl App {
         }
         if let Some(c) = self.model.camera.clone() {
             if !present(&c, &self.model.cameras) {
-                gone.push(format!("camera '{c}'"));
+                gone.push(banter_ui::t!("common-gone-camera", name = &c));
                 self.model.camera = None;
                 if matches!(self.media.video_in, VideoSourceSpec::Camera(Some(_))) {
                     self.media.video_in = VideoSourceSpec::Camera(None);
@@ -75,9 +86,9 @@ impl App {
             }
         }
         if !gone.is_empty() {
-            self.model.notice = Some(format!(
-                "Your {} is not connected: the system default is used until it is back.",
-                gone.join(" and ")
+            self.model.notice = Some(banter_ui::t!(
+                "common-devices-gone",
+                devices = gone.join(banter_ui::t!("common-list-and").as_str())
             ));
         }
     }
@@ -104,6 +115,7 @@ impl App {
             omemo: flag("omemo", true) || v["version"].as_u64().unwrap_or(1) < 2,
             background: flag("background", true),
         };
+        self.model.language = text("language").and_then(|c| Lang::from_code(&c));
         // Do not disturb stays across a restart: calls must not ring after one.
         self.model.status = match v["status"].as_str() {
             Some("away") => MyStatus::Away,

@@ -1284,3 +1284,27 @@ fn a_status_goes_to_every_account() {
         })
     ));
 }
+
+/// The language chosen in Settings is kept (the system's is not written down as a
+/// choice), and read back at the next start.
+#[test]
+fn the_chosen_language_is_kept() {
+    use banter_ui::i18n::Lang;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = app();
+    a.data_dir = dir.path().to_path_buf();
+    a.model.language = Some(Lang::De);
+    a.save_settings();
+    let text = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+    assert!(text.contains("\"language\":\"de\""), "{text}");
+    let mut b = app();
+    b.data_dir = dir.path().to_path_buf();
+    b.load_settings();
+    assert_eq!(b.model.language, Some(Lang::De));
+    b.model.language = None;
+    b.save_settings();
+    let mut c = app();
+    c.data_dir = dir.path().to_path_buf();
+    c.load_settings();
+    assert_eq!(c.model.language, None);
+}

@@ -359,6 +359,19 @@ impl TrayHost {
         }
     }
 
+    /// The bus name of the `n`th item registered (1 is the first), waited for up to
+    /// 10 s.
+    pub fn nth_item(&self, n: usize) -> String {
+        let t = Instant::now();
+        loop {
+            if let Some(i) = self.items.lock().unwrap().get(n - 1) {
+                return i.clone();
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "no item number {n}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn proxy<'a>(
         &self,
         conn: &'a dbus::blocking::Connection,

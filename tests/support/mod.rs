@@ -583,6 +583,8 @@ impl User {
     /// `banter` printing for people (no `--json`).
     pub fn banter_text(&self, device: &str, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_banter"));
+        // The window speaks the system's language: the tests read it in English.
+        c.env("LC_ALL", "C.UTF-8").env_remove("LANGUAGE");
         c.args(args)
             .arg("--jid")
             .arg(&self.jid)

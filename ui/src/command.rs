@@ -171,6 +171,8 @@ pub enum UiCommand {
     SetStatus(crate::model::MyStatus),
     /// Start Banter at login (the XDG autostart entry written or removed).
     SetAutostart(bool),
+    /// The window's language (`None`: the system's), at once and from now on.
+    SetLanguage(Option<crate::i18n::Lang>),
     /// Load the page of stored messages before the oldest one shown.
     LoadEarlier {
         jid: String,

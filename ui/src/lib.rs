@@ -5,6 +5,7 @@
 
 pub mod command;
 pub mod fonts;
+pub mod i18n;
 pub mod model;
 pub mod view;
 

@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use crate::t;
+
 mod rooms;
 mod timeline;
 pub use rooms::*;
@@ -65,16 +67,16 @@ impl CallLogRow {
     pub fn summary(&self) -> String {
         let length = |d: u64| {
             if d >= 60 {
-                format!("{} min {} s", d / 60, d % 60)
+                t!("common-duration-min-sec", min = d / 60, sec = d % 60)
             } else {
-                format!("{d} s")
+                t!("common-duration-sec", sec = d)
             }
         };
         match (self.outgoing, self.duration_s) {
-            (false, None) => "Missed call".into(),
-            (true, None) => "Call not answered".into(),
-            (false, Some(d)) => format!("Incoming call, {}", length(d)),
-            (true, Some(d)) => format!("Outgoing call, {}", length(d)),
+            (false, None) => t!("common-call-log-missed"),
+            (true, None) => t!("common-call-log-not-answered"),
+            (false, Some(d)) => t!("common-call-log-incoming", length = length(d)),
+            (true, Some(d)) => t!("common-call-log-outgoing", length = length(d)),
         }
     }
 }
@@ -213,20 +215,20 @@ impl ActiveCall {
     }
 
     /// A plain-language verdict from the last seconds.
-    pub fn verdict(&self) -> &'static str {
+    pub fn verdict(&self) -> String {
         let recent: Vec<&QualitySample> = self.quality.iter().rev().take(5).collect();
         if recent.is_empty() {
-            return "measuring…";
+            return t!("common-quality-measuring");
         }
         let loss = recent.iter().map(|q| q.loss_pct).sum::<f32>() / recent.len() as f32;
         let rtt = recent.iter().map(|q| q.rtt_ms).sum::<f32>() / recent.len() as f32;
         let jitter = recent.iter().map(|q| q.jitter_ms).sum::<f32>() / recent.len() as f32;
         if loss > 10.0 || rtt > 400.0 || jitter > 60.0 {
-            "poor connection"
+            t!("common-quality-poor")
         } else if loss > 3.0 || rtt > 200.0 || jitter > 30.0 {
-            "fair connection"
+            t!("common-quality-fair")
         } else {
-            "good connection"
+            t!("common-quality-good")
         }
     }
 }
@@ -265,11 +267,11 @@ pub enum MyStatus {
 impl MyStatus {
     pub const ALL: [MyStatus; 3] = [MyStatus::Available, MyStatus::Away, MyStatus::DoNotDisturb];
 
-    pub fn label(self) -> &'static str {
+    pub fn label(self) -> String {
         match self {
-            MyStatus::Available => "Available",
-            MyStatus::Away => "Away",
-            MyStatus::DoNotDisturb => "Do not disturb",
+            MyStatus::Available => t!("common-status-available"),
+            MyStatus::Away => t!("common-status-away"),
+            MyStatus::DoNotDisturb => t!("common-status-dnd"),
         }
     }
 
@@ -404,6 +406,8 @@ pub struct Model {
     pub settings_open: bool,
     /// Our status, the same for every account.
     pub status: MyStatus,
+    /// The window's language as chosen in Settings; `None` follows the system's.
+    pub language: Option<crate::i18n::Lang>,
     pub desktop: DesktopView,
     pub left_tab: LeftTab,
     /// All signed-in accounts (the switcher); `account` is the one shown.
@@ -522,34 +526,52 @@ pub fn day_label(ts_ms: i64, now_ms: i64) -> String {
             .map(|t| t.date_naive())
     };
     match (day(ts_ms), day(now_ms)) {
-        (Some(d), Some(today)) if d == today => "Today".into(),
-        (Some(d), Some(today)) if today.pred_opt() == Some(d) => "Yesterday".into(),
+        (Some(d), Some(today)) if d == today => t!("common-today"),
+        (Some(d), Some(today)) if today.pred_opt() == Some(d) => t!("common-yesterday"),
         (Some(d), Some(today)) if d.format("%Y").to_string() == today.format("%Y").to_string() => {
-            d.format("%A, %-d %B").to_string()
+            let (lang, fmt) = date_format(false);
+            d.format_localized(fmt, lang.chrono_locale()).to_string()
         }
-        (Some(d), _) => d.format("%-d %B %Y").to_string(),
+        (Some(d), _) => {
+            let (lang, fmt) = date_format(true);
+            d.format_localized(fmt, lang.chrono_locale()).to_string()
+        }
         _ => String::new(),
     }
+}
+
+/// A day's heading as the language writes it: "Monday, 7 December" or
+/// "Montag, 7. Dezember" (with the year when it is not this one).
+fn date_format(with_year: bool) -> (crate::i18n::Lang, &'static str) {
+    use crate::i18n::Lang;
+    let lang = crate::i18n::language();
+    let fmt = match (lang, with_year) {
+        (Lang::En, false) => "%A, %-d %B",
+        (Lang::En, true) => "%-d %B %Y",
+        (Lang::De, false) => "%A, %-d. %B",
+        (Lang::De, true) => "%-d. %B %Y",
+    };
+    (lang, fmt)
 }
 
 /// Checks the account form; `Err` is the message shown next to it.
 pub fn validate_form(form: &AccountForm) -> Result<(), String> {
     let jid = form.jid.trim();
     let Some((node, domain)) = jid.split_once('@') else {
-        return Err("Enter your address as name@server, e.g. alice@example.org".into());
+        return Err(t!("account-address-format"));
     };
     if node.is_empty() || domain.is_empty() || domain.contains('@') || jid.contains(' ') {
-        return Err("Enter your address as name@server, e.g. alice@example.org".into());
+        return Err(t!("account-address-format"));
     }
     if form.password.is_empty() {
         return Err(if form.create {
-            "Choose a password".into()
+            t!("account-choose-password")
         } else {
-            "Enter your password".into()
+            t!("account-enter-password")
         });
     }
     if form.create && form.password != form.password_again {
-        return Err("The two passwords differ".into());
+        return Err(t!("account-passwords-differ"));
     }
     if !form.server.trim().is_empty() {
         let ok = form
@@ -558,7 +580,7 @@ pub fn validate_form(form: &AccountForm) -> Result<(), String> {
             .rsplit_once(':')
             .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
         if !ok {
-            return Err("Server must be host:port, e.g. xmpp.example.org:5222".into());
+            return Err(t!("account-server-format"));
         }
     }
     Ok(())

@@ -9,6 +9,7 @@ use crate::model::{
     clock_time, day_label, grouped_fingerprint, validate_form, Availability, CallPhase,
     Conversation, Delivery, LeftTab, Model, OmemoView, TimelineItem, Upload, TYPING_PAUSE_S,
 };
+use crate::t;
 
 /// Height of one contact row; fixed so that the list can be virtualized.
 pub const CONTACT_ROW_HEIGHT: f32 = 44.0;
@@ -21,7 +22,7 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
             account_form(ui, model, &mut out);
             if model.adding_account {
                 ui.vertical_centered(|ui| {
-                    if ui.button("Cancel").clicked() {
+                    if ui.button(t!("common-cancel")).clicked() {
                         model.adding_account = false;
                         model.form.error = None;
                     }
@@ -67,11 +68,13 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
 fn status_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     ui.horizontal(|ui| {
         let (dot, text) = match model.connection {
-            crate::model::Connection::Online => (Color32::from_rgb(60, 170, 90), "online"),
-            crate::model::Connection::Connecting => {
-                (Color32::from_rgb(220, 170, 40), "connecting…")
+            crate::model::Connection::Online => {
+                (Color32::from_rgb(60, 170, 90), t!("common-online"))
             }
-            crate::model::Connection::Offline => (Color32::GRAY, "offline"),
+            crate::model::Connection::Connecting => {
+                (Color32::from_rgb(220, 170, 40), t!("common-connecting"))
+            }
+            crate::model::Connection::Offline => (Color32::GRAY, t!("common-offline")),
         };
         // Online, the dot is our own status's colour, as contacts see it.
         let dot = match model.connection {
@@ -96,13 +99,17 @@ fn status_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
         if let Some(n) = &model.notice {
             ui.separator();
             ui.colored_label(Color32::from_rgb(200, 60, 60), n);
-            if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+            if ui
+                .small_button("✕")
+                .on_hover_text(t!("common-dismiss"))
+                .clicked()
+            {
                 model.notice = None;
                 model.notice_call = None;
             }
         }
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            if ui.button("Settings").clicked() {
+            if ui.button(t!("common-settings")).clicked() {
                 model.settings_open = !model.settings_open;
             }
         });
@@ -123,7 +130,7 @@ fn status_picker(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
             }
         })
         .response
-        .on_hover_text("Your status (Do not disturb: calls are refused as busy)");
+        .on_hover_text(t!("common-status-hint"));
 }
 
 /// A device picker: the system default, then each device by name. Returns the new
@@ -135,40 +142,64 @@ fn device_picker(
     current: &Option<String>,
 ) -> Option<Option<String>> {
     let mut picked = None;
-    let shown = current.as_deref().unwrap_or("System default");
-    egui::ComboBox::from_label(label)
-        .selected_text(shown)
-        .width(200.0)
-        .show_ui(ui, |ui| {
-            if ui
-                .selectable_label(current.is_none(), "System default")
-                .clicked()
-            {
-                picked = Some(None);
-            }
-            for d in devices {
+    let system_default = t!("common-system-default");
+    let shown = current
+        .as_deref()
+        .map_or(system_default.clone(), device_name);
+    // The label before its box (a ComboBox's own label stands after it, so that in a
+    // row of pickers it read as the next box's).
+    ui.horizontal(|ui| {
+        let name = ui.label(label);
+        egui::ComboBox::from_id_salt(label)
+            .selected_text(shown)
+            .width(200.0)
+            .show_ui(ui, |ui| {
                 if ui
-                    .selectable_label(current.as_deref() == Some(d.as_str()), d)
+                    .selectable_label(current.is_none(), system_default)
                     .clicked()
                 {
-                    picked = Some(Some(d.clone()));
+                    picked = Some(None);
                 }
-            }
-        });
+                for d in devices {
+                    if ui
+                        .selectable_label(current.as_deref() == Some(d.as_str()), device_name(d))
+                        .clicked()
+                    {
+                        picked = Some(Some(d.clone()));
+                    }
+                }
+            })
+            .response
+            .labelled_by(name.id);
+    });
     picked
+}
+
+/// A device's name as the pickers show it: the test pattern's in the window's language.
+fn device_name(d: &str) -> String {
+    if d == crate::model::TEST_PATTERN {
+        t!("common-test-pattern")
+    } else {
+        d.to_string()
+    }
 }
 
 /// Microphone and speaker pickers; a choice applies at once (also mid-call).
 pub fn device_pickers(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
-    if let Some(name) = device_picker(ui, "Microphone", &model.microphones, &model.microphone) {
+    if let Some(name) = device_picker(
+        ui,
+        &t!("common-microphone"),
+        &model.microphones,
+        &model.microphone,
+    ) {
         model.microphone = name.clone();
         out.push(UiCommand::SetMicrophone { name });
     }
-    if let Some(name) = device_picker(ui, "Speaker", &model.speakers, &model.speaker) {
+    if let Some(name) = device_picker(ui, &t!("common-speaker"), &model.speakers, &model.speaker) {
         model.speaker = name.clone();
         out.push(UiCommand::SetSpeaker { name });
     }
-    if let Some(name) = device_picker(ui, "Camera", &model.cameras, &model.camera) {
+    if let Some(name) = device_picker(ui, &t!("common-camera"), &model.cameras, &model.camera) {
         model.camera = name.clone();
         out.push(UiCommand::SetCameraDevice { name });
     }
@@ -177,7 +208,7 @@ pub fn device_pickers(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
 /// Settings: devices, echo cancellation, relay-only calls, who may call.
 pub fn settings_window(ctx: &egui::Context, model: &mut Model, out: &mut Vec<UiCommand>) {
     let mut open = model.settings_open;
-    egui::Window::new("Settings")
+    egui::Window::new(t!("common-settings"))
         .open(&mut open)
         .anchor(egui::Align2::RIGHT_TOP, Vec2::new(-12.0, 40.0))
         .collapsible(false)
@@ -189,57 +220,72 @@ pub fn settings_window(ctx: &egui::Context, model: &mut Model, out: &mut Vec<UiC
     model.settings_open = open;
 }
 
+/// The window's language: the system's (named), or one chosen. The label stands
+/// before its box.
+fn language_picker(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    use crate::i18n::{system_language, Lang};
+    let name = |choice: Option<Lang>| match choice {
+        None => t!(
+            "common-language-system",
+            language = system_language().name()
+        ),
+        Some(l) => l.name().to_string(),
+    };
+    ui.horizontal(|ui| {
+        let label = ui.label(t!("common-language"));
+        egui::ComboBox::from_id_salt("language")
+            .selected_text(name(model.language))
+            .show_ui(ui, |ui| {
+                let choices = std::iter::once(None).chain(Lang::ALL.map(Some));
+                for choice in choices {
+                    let picked = ui
+                        .selectable_label(model.language == choice, name(choice))
+                        .clicked();
+                    if picked && model.language != choice {
+                        model.language = choice;
+                        out.push(UiCommand::SetLanguage(choice));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+}
+
 /// The contents of the Settings window (a function of its own for the tests).
 pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
-    ui.heading("Devices");
+    ui.heading(t!("common-devices"));
     device_pickers(ui, model, out);
     ui.separator();
-    ui.heading("Calls");
+    ui.heading(t!("common-calls"));
     let before = model.settings;
     let s = &mut model.settings;
-    ui.checkbox(
-        &mut s.echo_cancellation,
-        "Echo cancellation and noise suppression",
-    );
-    ui.checkbox(
-        &mut s.relay_only,
-        "Relay calls through the server (hides your IP address)",
-    );
-    ui.checkbox(
-        &mut s.calls_from_anyone,
-        "Anyone may call me (not only my contacts)",
-    );
+    ui.checkbox(&mut s.echo_cancellation, t!("common-echo-cancellation"));
+    ui.checkbox(&mut s.relay_only, t!("common-relay-only"));
+    ui.checkbox(&mut s.calls_from_anyone, t!("common-calls-from-anyone"));
     ui.separator();
-    ui.heading("Chats");
-    ui.checkbox(
-        &mut s.omemo,
-        "Encrypt chats end to end (OMEMO; from the next sign-in)",
-    )
-    .on_hover_text(
-        "Messages to contacts who use OMEMO (Conversations, Dino, Monal) are encrypted \
-         to all their devices; every device is trusted until you verify one",
-    );
+    ui.heading(t!("common-chats"));
+    ui.checkbox(&mut s.omemo, t!("common-omemo"))
+        .on_hover_text(t!("common-omemo-hint"));
     ui.separator();
-    ui.heading("Desktop");
+    ui.heading(t!("common-desktop"));
     ui.add_enabled(
         model.desktop.tray,
-        egui::Checkbox::new(
-            &mut s.background,
-            "Keep running in the tray when the window is closed (calls still ring)",
-        ),
+        egui::Checkbox::new(&mut s.background, t!("common-background")),
     )
-    .on_disabled_hover_text("Closing the window quits Banter here");
+    .on_disabled_hover_text(t!("common-background-unavailable"));
     if model.desktop.wayland {
-        ui.weak("On Wayland Banter cannot hide its window: closing it quits Banter.");
+        ui.weak(t!("common-wayland-no-hide"));
     } else if !model.desktop.tray {
-        ui.weak("No system tray was found: closing the window quits Banter.");
+        ui.weak(t!("common-no-tray"));
     }
     if model.settings != before {
         out.push(UiCommand::ChangeSettings(model.settings));
     }
+    language_picker(ui, model, out);
     let mut autostart = model.desktop.autostart;
     if ui
-        .checkbox(&mut autostart, "Start Banter when I log in")
+        .checkbox(&mut autostart, t!("common-autostart"))
         .changed()
     {
         model.desktop.autostart = autostart;
@@ -247,12 +293,12 @@ pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
     }
     if model.account.is_some() {
         ui.separator();
-        ui.heading("Network");
+        ui.heading(t!("common-network"));
         net_check(ui, &mut model.net_check, out);
     }
     if let Some(account) = model.account.clone() {
         ui.separator();
-        ui.heading("Account");
+        ui.heading(t!("common-account"));
         ui.horizontal(|ui| {
             let face = Face {
                 name: &account,
@@ -261,8 +307,8 @@ pub fn settings_panel(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
             };
             avatar(ui, 48.0, face);
             if ui
-                .button("Choose your picture…")
-                .on_hover_text("Cropped to a square, shown to your contacts (XEP-0084)")
+                .button(t!("common-choose-picture"))
+                .on_hover_text(t!("common-choose-picture-hint"))
                 .clicked()
             {
                 out.push(UiCommand::ChooseAvatar);
@@ -277,13 +323,13 @@ fn net_check(ui: &mut egui::Ui, n: &mut crate::model::NetCheckView, out: &mut Ve
     use crate::model::Finding;
     ui.horizontal(|ui| {
         let label = if n.running {
-            "Testing…"
+            t!("common-net-testing")
         } else {
-            "Test my network"
+            t!("common-net-test")
         };
         if ui
             .add_enabled(!n.running, egui::Button::new(label))
-            .on_hover_text("Reach your server's STUN and TURN services, as a call would")
+            .on_hover_text(t!("common-net-test-hint"))
             .clicked()
         {
             n.running = true;
@@ -291,17 +337,20 @@ fn net_check(ui: &mut egui::Ui, n: &mut crate::model::NetCheckView, out: &mut Ve
         }
         // No spinner: it would repaint the window every frame while the check waits.
         if n.running {
-            ui.weak("a few seconds");
+            ui.weak(t!("common-net-wait"));
         }
     });
     let line = |ui: &mut egui::Ui, l: &crate::model::NetLine| {
         let (mark, color) = match l.finding {
             // Words, not symbols: the bundled font has few, and colour alone is not
             // enough for everyone.
-            Finding::Good => ("ok", Color32::from_rgb(60, 170, 90)),
-            Finding::Note => ("note", ui.visuals().weak_text_color()),
-            Finding::Warning => ("warning", Color32::from_rgb(220, 170, 40)),
-            Finding::Problem => ("problem", Color32::from_rgb(200, 60, 60)),
+            Finding::Good => (t!("common-finding-ok"), Color32::from_rgb(60, 170, 90)),
+            Finding::Note => (t!("common-finding-note"), ui.visuals().weak_text_color()),
+            Finding::Warning => (
+                t!("common-finding-warning"),
+                Color32::from_rgb(220, 170, 40),
+            ),
+            Finding::Problem => (t!("common-finding-problem"), Color32::from_rgb(200, 60, 60)),
         };
         ui.horizontal_top(|ui| {
             ui.label(egui::RichText::new(mark).color(color).strong());
@@ -312,7 +361,7 @@ fn net_check(ui: &mut egui::Ui, n: &mut crate::model::NetCheckView, out: &mut Ve
         line(ui, l);
     }
     if !n.advice.is_empty() {
-        ui.label(egui::RichText::new("What this means").strong());
+        ui.label(egui::RichText::new(t!("common-net-meaning")).strong());
         for l in &n.advice {
             line(ui, l);
         }

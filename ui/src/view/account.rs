@@ -2,6 +2,7 @@
 //! account switcher, and the Account section of Settings.
 
 use super::*;
+use crate::t;
 
 pub(crate) fn labelled_edit(
     ui: &mut egui::Ui,
@@ -25,8 +26,8 @@ pub(crate) fn labelled_edit(
 pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     ui.vertical_centered(|ui| {
         ui.add_space(40.0);
-        ui.heading("Welcome to Banter");
-        ui.label("Sign in with your XMPP account to call and chat with your contacts.");
+        ui.heading(t!("account-welcome"));
+        ui.label(t!("account-intro"));
         ui.add_space(20.0);
     });
     let form = &mut model.form;
@@ -41,59 +42,49 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
             ui.set_width(width);
             ui.group(|ui| {
                 ui.horizontal(|ui| {
-                    ui.selectable_value(&mut form.create, false, "I have an account");
-                    ui.selectable_value(&mut form.create, true, "Create an account");
+                    ui.selectable_value(&mut form.create, false, t!("account-have-account"));
+                    ui.selectable_value(&mut form.create, true, t!("account-create-tab"));
                 });
                 if form.create {
                     ui.add(
-                        egui::Label::new(
-                            RichText::new(
-                                "Choose your address as name@server: the server is where the \
-                                 account is created (one that lets anyone register).",
-                            )
-                            .small(),
-                        )
-                        .wrap(),
+                        egui::Label::new(RichText::new(t!("account-create-explain")).small())
+                            .wrap(),
                     );
                 }
-                labelled_edit(ui, "Address", &mut form.jid, false);
-                labelled_edit(ui, "Password", &mut form.password, true);
+                labelled_edit(ui, &t!("account-address"), &mut form.jid, false);
+                labelled_edit(ui, &t!("account-password"), &mut form.password, true);
                 if form.create {
-                    labelled_edit(ui, "Repeat password", &mut form.password_again, true);
+                    labelled_edit(
+                        ui,
+                        &t!("account-repeat-password"),
+                        &mut form.password_again,
+                        true,
+                    );
                 }
-                ui.checkbox(
-                    &mut form.remember,
-                    "Remember password (in the system keyring)",
-                );
-                ui.checkbox(&mut form.show_advanced, "Advanced");
+                ui.checkbox(&mut form.remember, t!("account-remember"));
+                ui.checkbox(&mut form.show_advanced, t!("account-advanced"));
                 if form.show_advanced {
-                    labelled_edit(ui, "Server", &mut form.server, false);
-                    labelled_edit(ui, "CA file", &mut form.ca_file, false);
+                    labelled_edit(ui, &t!("account-server"), &mut form.server, false);
+                    labelled_edit(ui, &t!("account-ca-file"), &mut form.ca_file, false);
                     ui.add(
-                    egui::Label::new(
-                        RichText::new(
-                            "Server: host:port when DNS does not point to it. CA file: a PEM file \
-                             with the certificate of a private server.",
-                        )
-                        .small(),
-                    )
-                    .wrap(),
-                );
+                        egui::Label::new(RichText::new(t!("account-advanced-explain")).small())
+                            .wrap(),
+                    );
                 }
                 ui.add_space(8.0);
                 ui.horizontal(|ui| {
                     let label = if form.create {
-                        "Create account"
+                        t!("account-create")
                     } else {
-                        "Sign in"
+                        t!("account-sign-in")
                     };
                     let sign_in = ui.add_enabled(!form.busy, egui::Button::new(label));
                     if form.busy {
                         ui.spinner();
                         ui.label(if form.create {
-                            "Creating the account…"
+                            t!("account-creating")
                         } else {
-                            "Connecting…"
+                            t!("account-connecting")
                         });
                     }
                     if sign_in.clicked() {
@@ -118,15 +109,9 @@ pub fn account_form(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                 });
                 ui.add_space(12.0);
                 ui.separator();
-                ui.label(
-                    RichText::new(
-                        "No account yet? Try Banter on this computer: a private server \
-                         and an echo contact that answers calls by playing you back.",
-                    )
-                    .small(),
-                );
+                ui.label(RichText::new(t!("account-try-explain")).small());
                 if ui
-                    .add_enabled(!form.busy, egui::Button::new("Try it locally"))
+                    .add_enabled(!form.busy, egui::Button::new(t!("account-try-locally")))
                     .clicked()
                 {
                     form.error = None;
@@ -161,14 +146,17 @@ pub fn account_switcher(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCo
                     }
                 }
                 ui.separator();
-                if ui.selectable_label(false, "Add another account…").clicked() {
+                if ui
+                    .selectable_label(false, t!("account-add-another"))
+                    .clicked()
+                {
                     model.adding_account = true;
                     model.form = Default::default();
                     model.form.remember = true;
                 }
             })
             .response
-            .on_hover_text("Account");
+            .on_hover_text(t!("account-switcher-hint"));
     });
 }
 
@@ -186,17 +174,22 @@ pub(crate) fn account_settings(
         ui.end_row();
     };
     egui::Grid::new("account-passwords").show(ui, |ui| {
-        field(ui, "New password", &mut a.new_password, true);
-        field(ui, "Repeat new password", &mut a.new_password_again, true);
+        field(ui, &t!("account-new-password"), &mut a.new_password, true);
+        field(
+            ui,
+            &t!("account-repeat-new-password"),
+            &mut a.new_password_again,
+            true,
+        );
     });
     if ui
-        .add_enabled(!a.busy, egui::Button::new("Change password"))
+        .add_enabled(!a.busy, egui::Button::new(t!("account-change-password")))
         .clicked()
     {
         if a.new_password.is_empty() {
-            a.message = Some("Type the new password".into());
+            a.message = Some(t!("account-type-new-password"));
         } else if a.new_password != a.new_password_again {
-            a.message = Some("The two passwords differ".into());
+            a.message = Some(t!("account-passwords-differ"));
         } else {
             a.busy = true;
             a.message = None;
@@ -207,20 +200,23 @@ pub(crate) fn account_settings(
     }
     ui.add_space(6.0);
     ui.add(
-        egui::Label::new(
-            RichText::new(format!(
-                "Deleting the account removes it from its server for good. Type {account} to confirm."
-            ))
-            .small(),
-        )
-        .wrap(),
+        egui::Label::new(RichText::new(t!("account-delete-explain", account = account)).small())
+            .wrap(),
     );
     egui::Grid::new("account-delete").show(ui, |ui| {
-        field(ui, "Confirm address", &mut a.delete_confirm, false);
+        field(
+            ui,
+            &t!("account-confirm-address"),
+            &mut a.delete_confirm,
+            false,
+        );
     });
     let confirmed = a.delete_confirm.trim() == account;
     if ui
-        .add_enabled(confirmed && !a.busy, egui::Button::new("Delete account"))
+        .add_enabled(
+            confirmed && !a.busy,
+            egui::Button::new(t!("account-delete")),
+        )
         .clicked()
     {
         a.busy = true;

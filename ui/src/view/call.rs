@@ -2,6 +2,7 @@
 //! video area.
 
 use super::*;
+use crate::t;
 
 /// The peer's picture as large as fits, our preview small in its bottom-right corner.
 pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str) {
@@ -18,7 +19,7 @@ pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str)
             ui.put(
                 full,
                 egui::Label::new(
-                    RichText::new(format!("{who} turned their camera off"))
+                    RichText::new(t!("call-peer-camera-off", who = who))
                         .color(Color32::from_gray(200)),
                 ),
             );
@@ -29,14 +30,14 @@ pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str)
                 rect,
                 egui::Image::from_texture(egui::load::SizedTexture::from_handle(&tex.0))
                     .fit_to_exact_size(rect.size())
-                    .alt_text(format!("Video from {who}")),
+                    .alt_text(t!("call-video-from", who = who)),
             );
         }
         None => {
             ui.put(
                 full,
                 egui::Label::new(
-                    RichText::new(format!("Waiting for {who}'s video…"))
+                    RichText::new(t!("call-waiting-video", who = who))
                         .color(Color32::from_gray(200)),
                 ),
             );
@@ -52,7 +53,7 @@ pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str)
             rect,
             egui::Image::from_texture(egui::load::SizedTexture::from_handle(&tex.0))
                 .fit_to_exact_size(rect.size())
-                .alt_text("Your camera"),
+                .alt_text(t!("call-your-camera")),
         );
     }
     ui.allocate_rect(full, egui::Sense::hover());
@@ -61,7 +62,7 @@ pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str)
 /// The incoming-call window: caller, accept (audio / video), decline.
 pub fn incoming_call(ctx: &egui::Context, model: &Model, out: &mut Vec<UiCommand>) {
     let Some(inc) = &model.incoming else { return };
-    egui::Window::new("Incoming call")
+    egui::Window::new(t!("call-incoming-title"))
         .collapsible(false)
         .resizable(false)
         .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
@@ -71,7 +72,7 @@ pub fn incoming_call(ctx: &egui::Context, model: &Model, out: &mut Vec<UiCommand
                 .map(|c| c.display_name().to_string())
                 .unwrap_or_else(|| inc.peer.clone());
             ui.vertical_centered(|ui| avatar(ui, 72.0, Face::of(model, &inc.peer)));
-            ui.heading(format!("{who} is calling"));
+            ui.heading(t!("call-incoming", who = &who));
             ui.label(&inc.peer);
             ui.add_space(12.0);
             ui.horizontal(|ui| {
@@ -81,26 +82,28 @@ pub fn incoming_call(ctx: &egui::Context, model: &Model, out: &mut Vec<UiCommand
                         .min_size(Vec2::new(96.0, 32.0))
                 };
                 let green = Color32::from_rgb(40, 150, 80);
-                if ui.add(big("Accept", green)).clicked() {
+                if ui.add(big(&t!("call-accept"), green)).clicked() {
                     out.push(UiCommand::AcceptCall {
                         id: inc.id.clone(),
                         video: false,
                     });
                 }
-                if inc.video && ui.add(big("Accept with video", green)).clicked() {
+                if inc.video && ui.add(big(&t!("call-accept-video"), green)).clicked() {
                     out.push(UiCommand::AcceptCall {
                         id: inc.id.clone(),
                         video: true,
                     });
                 }
                 if ui
-                    .add(big("Decline", Color32::from_rgb(200, 60, 60)))
+                    .add(big(&t!("call-decline"), Color32::from_rgb(200, 60, 60)))
                     .clicked()
                 {
                     out.push(UiCommand::DeclineCall { id: inc.id.clone() });
                 }
                 // A stranger's call can be the last one from them.
-                if model.contact(&inc.peer).is_none() && ui.button("Block caller").clicked() {
+                if model.contact(&inc.peer).is_none()
+                    && ui.button(t!("call-block-caller")).clicked()
+                {
                     out.push(UiCommand::DeclineCall { id: inc.id.clone() });
                     out.push(UiCommand::Block {
                         jid: inc.peer.clone(),
@@ -133,26 +136,30 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
             avatar(ui, 32.0, face);
         }
         let phase = match call.phase {
-            CallPhase::Calling => "calling…".to_string(),
-            CallPhase::Ringing => "ringing…".to_string(),
-            CallPhase::Connecting => "connecting…".to_string(),
+            CallPhase::Calling => t!("call-phase-calling"),
+            CallPhase::Ringing => t!("call-phase-ringing"),
+            CallPhase::Connecting => t!("call-phase-connecting"),
             CallPhase::Active => format!("{:02}:{:02}", call.elapsed_s / 60, call.elapsed_s % 60),
         };
         ui.heading(format!("{who} · {phase}"));
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            if ui.button("Hang up").clicked() {
+            if ui.button(t!("call-hang-up")).clicked() {
                 out.push(UiCommand::Hangup {
                     id: call.id.clone(),
                 });
             }
             if ui
-                .button("Copy call report")
-                .on_hover_text("Signaling, network and quality of this call, without addresses: for a bug report")
+                .button(t!("call-copy-report"))
+                .on_hover_text(t!("call-copy-report-hint"))
                 .clicked()
             {
                 out.push(UiCommand::CopyCallReport);
             }
-            let label = if call.muted { "Unmute" } else { "Mute" };
+            let label = if call.muted {
+                t!("call-unmute")
+            } else {
+                t!("call-mute")
+            };
             if ui.button(label).clicked() {
                 out.push(UiCommand::SetMuted {
                     id: call.id.clone(),
@@ -161,9 +168,9 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
             }
             if call.phase == CallPhase::Active {
                 let label = match (call.video, call.camera_on) {
-                    (_, true) => "Camera off",
-                    (true, false) => "Camera on",
-                    (false, false) => "Start video",
+                    (_, true) => t!("call-camera-off"),
+                    (true, false) => t!("call-camera-on"),
+                    (false, false) => t!("call-start-video"),
                 };
                 if ui.button(label).clicked() {
                     out.push(UiCommand::SetCamera {
@@ -171,7 +178,11 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                         on: !call.camera_on,
                     });
                 }
-                let label = if call.held { "Resume" } else { "Hold" };
+                let label = if call.held {
+                    t!("call-resume")
+                } else {
+                    t!("call-hold")
+                };
                 if ui.button(label).clicked() {
                     out.push(UiCommand::SetHeld {
                         id: call.id.clone(),
@@ -183,18 +194,15 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
     });
     let talking_muted = call.muted && !call.held && call.mic_level_dbfs > -45.0;
     let notice = match (call.held, call.peer_held, call.peer_muted) {
-        _ if call.reconnecting => Some(format!(
-            "Reconnecting: the network path to {who} is lost. The call goes on when it is found again."
-        )),
-        (true, _, _) => Some("The call is on hold: you hear nothing and send nothing.".into()),
+        _ if call.reconnecting => Some(t!("call-reconnecting", who = &who)),
+        (true, _, _) => Some(t!("call-on-hold")),
         // Speech into a muted microphone (its level is measured before muting).
-        _ if talking_muted => Some("You are muted: the others do not hear you.".into()),
-        (_, true, _) => Some(format!("{who} put the call on hold.")),
-        (_, _, true) => Some(format!("{who} muted their microphone.")),
-        _ if call.silent_s >= 5 && call.phase == CallPhase::Active => Some(format!(
-            "Your microphone has sent only silence for {} s: check that it is on and not muted in the system, or pick another below.",
-            call.silent_s
-        )),
+        _ if talking_muted => Some(t!("call-you-are-muted")),
+        (_, true, _) => Some(t!("call-peer-held", who = &who)),
+        (_, _, true) => Some(t!("call-peer-muted", who = &who)),
+        _ if call.silent_s >= 5 && call.phase == CallPhase::Active => {
+            Some(t!("call-mic-silent", seconds = call.silent_s))
+        }
         _ => None,
     };
     if let Some(n) = notice {
@@ -202,45 +210,45 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
     }
     if call.phase == CallPhase::Active {
         ui.horizontal(|ui| {
-            ui.label("Mic level");
+            ui.label(t!("call-mic-level"));
             let level = ((call.mic_level_dbfs + 60.0) / 60.0).clamp(0.0, 1.0);
             ui.add(egui::ProgressBar::new(level).desired_width(120.0));
             ui.separator();
             match call.omemo_verified {
                 Some(true) => {
-                    ui.label("Verified")
-                        .on_hover_text("Its encryption key is one you verified (OMEMO).");
+                    ui.label(t!("call-verified"))
+                        .on_hover_text(t!("call-verified-hint"));
                 }
                 Some(false) => {
-                    ui.label("Encrypted").on_hover_text(
-                        "Tied to the contact's OMEMO device, which you have not verified.",
-                    );
+                    ui.label(t!("call-encrypted"))
+                        .on_hover_text(t!("call-encrypted-hint"));
                 }
                 None if model.settings.omemo => {
-                    ui.label("Not verified").on_hover_text(
-                        "The contact's device did not send its media key through OMEMO \
-                         (no session with it yet, or a client without it).",
-                    );
+                    ui.label(t!("call-not-verified"))
+                        .on_hover_text(t!("call-not-verified-hint"));
                 }
                 None => {}
             }
             ui.label(call.verdict());
             if let Some(q) = call.quality.back() {
                 ui.label(
-                    RichText::new(format!(
-                        "rtt {:.0} ms · jitter {:.0} ms · loss {:.1} % · {:.0} kb/s",
-                        q.rtt_ms, q.jitter_ms, q.loss_pct, q.kbps
+                    RichText::new(t!(
+                        "call-quality-line",
+                        rtt = format!("{:.0}", q.rtt_ms),
+                        jitter = format!("{:.0}", q.jitter_ms),
+                        loss = format!("{:.1}", q.loss_pct),
+                        kbps = format!("{:.0}", q.kbps),
                     ))
                     .small(),
                 );
             }
             if let Some(v) = &call.video_info {
-                ui.label(RichText::new(format!("video {v}")).small());
+                ui.label(RichText::new(t!("call-video-info", info = v)).small());
             }
         });
         ui.horizontal(|ui| device_pickers(ui, model, out));
         let Some(call) = &model.call else { return };
-        egui::CollapsingHeader::new("Call quality")
+        egui::CollapsingHeader::new(t!("call-quality"))
             .id_salt("quality")
             .show(ui, |ui| quality_plots(ui, call));
     }
@@ -280,14 +288,14 @@ pub(crate) fn quality_plots(ui: &mut egui::Ui, call: &crate::model::ActiveCall) 
     };
     ui.horizontal(|ui| {
         plot("plot_delay").show(ui, |p| {
-            p.line(Line::new("RTT (ms)", series(|q| q.rtt_ms)));
-            p.line(Line::new("Jitter (ms)", series(|q| q.jitter_ms)));
+            p.line(Line::new(t!("call-plot-rtt"), series(|q| q.rtt_ms)));
+            p.line(Line::new(t!("call-plot-jitter"), series(|q| q.jitter_ms)));
         });
         plot("plot_loss").include_y(5.0).show(ui, |p| {
-            p.line(Line::new("Loss (%)", series(|q| q.loss_pct)));
+            p.line(Line::new(t!("call-plot-loss"), series(|q| q.loss_pct)));
         });
         plot("plot_rate").show(ui, |p| {
-            p.line(Line::new("Bitrate (kb/s)", series(|q| q.kbps)));
+            p.line(Line::new(t!("call-plot-bitrate"), series(|q| q.kbps)));
         });
     });
 }

@@ -1,6 +1,7 @@
 //! The left column: contacts (virtualized) and the call history.
 
 use super::*;
+use crate::t;
 
 /// A small filled circle (drawn: the bundled fonts have no bullet glyph).
 pub(crate) fn presence_dot(ui: &mut egui::Ui, color: Color32) {
@@ -23,12 +24,16 @@ pub(crate) fn availability_color(a: Availability) -> Color32 {
 pub fn left_column(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        ui.selectable_value(&mut model.left_tab, LeftTab::Contacts, "Contacts");
+        ui.selectable_value(
+            &mut model.left_tab,
+            LeftTab::Contacts,
+            t!("chat-tab-contacts"),
+        );
         let rooms = match (model.room_mentions(), model.invitations.len()) {
-            (0, 0) => "Rooms".to_string(),
-            (0, 1) => "Rooms (1 invitation)".to_string(),
-            (0, n) => format!("Rooms ({n} invitations)"),
-            (m, _) => format!("Rooms (@{m})"),
+            (0, 0) => t!("chat-tab-rooms"),
+            (0, 1) => t!("chat-tab-rooms-invitations", count = 1),
+            (0, n) => t!("chat-tab-rooms-invitations", count = n),
+            (m, _) => t!("chat-tab-rooms-mentions", count = m),
         };
         ui.selectable_value(&mut model.left_tab, LeftTab::Rooms, rooms);
         let missed = model
@@ -37,9 +42,9 @@ pub fn left_column(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand
             .take_while(|c| !c.outgoing && c.duration_s.is_none())
             .count();
         let calls = if missed > 0 {
-            format!("Calls ({missed} missed)")
+            t!("chat-tab-calls-missed", count = missed)
         } else {
-            "Calls".to_string()
+            t!("chat-tab-calls")
         };
         ui.selectable_value(&mut model.left_tab, LeftTab::Calls, calls);
     });
@@ -53,14 +58,12 @@ pub fn left_column(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand
 
 /// The call history, newest first; a click opens the conversation.
 pub fn call_history(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
-    if model.call_report
-        && model.call.is_none()
-        && ui.button("Copy the last call's report").clicked()
+    if model.call_report && model.call.is_none() && ui.button(t!("chat-copy-call-report")).clicked()
     {
         out.push(UiCommand::CopyCallReport);
     }
     if model.call_log.is_empty() {
-        ui.label(RichText::new("No calls yet.").weak());
+        ui.label(RichText::new(t!("chat-no-calls")).weak());
         return;
     }
     ScrollArea::vertical()
@@ -108,16 +111,16 @@ pub fn call_history(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
 }
 
 pub fn contact_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
-    let l = ui.label("Search contacts");
-    ui.add(TextEdit::singleline(&mut model.filter).hint_text("name or address"))
+    let l = ui.label(t!("chat-search-contacts"));
+    ui.add(TextEdit::singleline(&mut model.filter).hint_text(t!("chat-search-hint")))
         .labelled_by(l.id);
     ui.horizontal(|ui| {
-        let l = ui.label("Add contact");
+        let l = ui.label(t!("chat-add-contact"));
         let r = ui
             .add(TextEdit::singleline(&mut model.add_contact).desired_width(140.0))
             .labelled_by(l.id);
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.button("Add").clicked() || enter) && model.add_contact.contains('@') {
+        if (ui.button(t!("chat-add")).clicked() || enter) && model.add_contact.contains('@') {
             out.push(UiCommand::AddContact {
                 jid: model.add_contact.trim().to_string(),
             });
@@ -126,20 +129,20 @@ pub fn contact_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
     });
     for jid in model.subscription_requests.clone() {
         ui.horizontal(|ui| {
-            ui.label(format!("{jid} wants to add you"));
-            if ui.button("Allow").clicked() {
+            ui.label(t!("chat-wants-to-add", jid = &jid));
+            if ui.button(t!("chat-allow")).clicked() {
                 out.push(UiCommand::AnswerSubscription {
                     jid: jid.clone(),
                     accept: true,
                 });
             }
-            if ui.button("Deny").clicked() {
+            if ui.button(t!("chat-deny")).clicked() {
                 out.push(UiCommand::AnswerSubscription {
                     jid: jid.clone(),
                     accept: false,
                 });
             }
-            if ui.button("Block").clicked() {
+            if ui.button(t!("chat-block")).clicked() {
                 out.push(UiCommand::AnswerSubscription {
                     jid: jid.clone(),
                     accept: false,

@@ -1,6 +1,7 @@
 //! A conversation: the timeline, typing, and the message field.
 
 use super::*;
+use crate::t;
 
 /// What to tell the peer about our typing, if anything changed: composing on the first
 /// key, active when the draft is emptied, paused after a quiet spell.
@@ -29,7 +30,7 @@ pub(crate) fn typing_change(
 pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     let Some(jid) = model.selected.clone() else {
         ui.centered_and_justified(|ui| {
-            ui.label("Choose a contact to chat or call.");
+            ui.label(t!("chat-choose-contact"));
         });
         return;
     };
@@ -40,8 +41,8 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         ui.label(RichText::new(&jid).weak());
         encryption_state(ui, model, &jid);
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            ui.menu_button("More", |ui| {
-                if model.settings.omemo && ui.button("Encryption and devices").clicked() {
+            ui.menu_button(t!("chat-more"), |ui| {
+                if model.settings.omemo && ui.button(t!("chat-encryption-devices")).clicked() {
                     out.push(UiCommand::OmemoDevices { jid: jid.clone() });
                     match model.omemo.as_mut().filter(|v| v.jid == jid) {
                         Some(v) => v.open = true,
@@ -57,9 +58,9 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                 }
                 let blocked = model.blocked.contains(&jid);
                 let label = if blocked {
-                    format!("Unblock {}", contact.display_name())
+                    t!("chat-unblock-contact", name = contact.display_name())
                 } else {
-                    format!("Block {}", contact.display_name())
+                    t!("chat-block-contact", name = contact.display_name())
                 };
                 if ui.button(label).clicked() {
                     out.push(UiCommand::Block {
@@ -68,7 +69,7 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                     });
                     ui.close();
                 }
-                let label = format!("Remove {} from contacts", contact.display_name());
+                let label = t!("chat-remove-contact", name = contact.display_name());
                 if ui.button(label).clicked() {
                     out.push(UiCommand::RemoveContact { jid: jid.clone() });
                     ui.close();
@@ -76,7 +77,10 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
             });
             let busy = model.call.is_some();
             if ui
-                .add_enabled(contact.can_video && !busy, egui::Button::new("Video call"))
+                .add_enabled(
+                    contact.can_video && !busy,
+                    egui::Button::new(t!("chat-video-call")),
+                )
                 .clicked()
             {
                 out.push(UiCommand::Call {
@@ -85,7 +89,10 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                 });
             }
             if ui
-                .add_enabled(contact.can_audio && !busy, egui::Button::new("Call"))
+                .add_enabled(
+                    contact.can_audio && !busy,
+                    egui::Button::new(t!("chat-call")),
+                )
                 .clicked()
             {
                 out.push(UiCommand::Call {
@@ -106,7 +113,7 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         .show(ui, |ui| {
             if conv.more_history {
                 ui.vertical_centered(|ui| {
-                    if ui.button("Show earlier messages").clicked() {
+                    if ui.button(t!("chat-show-earlier")).clicked() {
                         out.push(UiCommand::LoadEarlier { jid: jid.clone() });
                         conv.more_history = false;
                     }
@@ -166,12 +173,12 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
                     } => {
                         let text = match (answered, outgoing, duration_s) {
                             (true, _, Some(d)) if *d >= 60 => {
-                                format!("Call, {} min {} s", d / 60, d % 60)
+                                t!("chat-call-minutes", min = d / 60, sec = d % 60)
                             }
-                            (true, _, Some(d)) => format!("Call, {d} s"),
-                            (false, true, _) => "Call not answered".to_string(),
-                            (false, false, _) => "Missed call".to_string(),
-                            _ => "Call".to_string(),
+                            (true, _, Some(d)) => t!("chat-call-seconds", sec = *d),
+                            (false, true, _) => t!("chat-call-not-answered"),
+                            (false, false, _) => t!("chat-call-missed"),
+                            _ => t!("chat-call-item"),
                         };
                         let text = format!("{text} · {}", clock_time(ts_ms));
                         ui.vertical_centered(|ui| ui.label(RichText::new(text).italics().weak()));
@@ -181,7 +188,7 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
             uploads(ui, &jid, &conv.uploads, out);
             if conv.peer_typing {
                 ui.label(
-                    RichText::new(format!("{} is typing…", contact.display_name()))
+                    RichText::new(t!("chat-typing", name = contact.display_name()))
                         .italics()
                         .weak(),
                 );
@@ -205,14 +212,15 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         out.push(UiCommand::MarkRead { jid: jid.clone() });
     }
     let doing = match (&conv.editing, &conv.replying) {
-        (Some(_), _) => Some("Editing your message".to_string()),
-        (None, Some(r)) => Some(format!("Replying to “{}”", r.text)),
+        (Some(_), _) => Some(t!("chat-editing")),
+        (None, Some(r)) => Some(t!("chat-replying-to", text = &r.text)),
         _ => None,
     };
     if let Some(doing) = doing {
         ui.horizontal(|ui| {
             ui.label(RichText::new(doing).small().weak());
-            if ui.small_button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape))
+            if ui.small_button(t!("chat-cancel")).clicked()
+                || ui.input(|i| i.key_pressed(egui::Key::Escape))
             {
                 if conv.editing.take().is_some() {
                     conv.draft.clear();
@@ -222,12 +230,12 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         });
     }
     ui.horizontal(|ui| {
-        let l = ui.label("Message");
+        let l = ui.label(t!("chat-message"));
         let r = ui
             .add(
                 TextEdit::singleline(&mut conv.draft)
                     .desired_width(ui.available_width() - 100.0)
-                    .hint_text("Write a message"),
+                    .hint_text(t!("chat-message-hint")),
             )
             .labelled_by(l.id);
         if r.has_focus() && conv.draft.is_empty() && ui.input(|i| i.key_pressed(egui::Key::ArrowUp))
@@ -237,13 +245,13 @@ pub fn conversation(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComman
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui
             .button("📎")
-            .on_hover_text("Send a file (or drop files here, or paste a picture)")
+            .on_hover_text(t!("chat-attach-hover"))
             .clicked()
         {
             out.push(UiCommand::AttachFile { to: jid.clone() });
         }
         let now = ui.input(|i| i.time);
-        if (ui.button("Send").clicked() || enter) && !conv.draft.trim().is_empty() {
+        if (ui.button(t!("chat-send")).clicked() || enter) && !conv.draft.trim().is_empty() {
             let body = conv.draft.trim().to_string();
             out.push(match (conv.editing.take(), conv.replying.take()) {
                 (Some(id), _) => UiCommand::Correct {
@@ -291,7 +299,7 @@ pub(crate) fn uploads(ui: &mut egui::Ui, jid: &str, uploads: &[Upload], out: &mu
                             .small()
                             .color(ui.visuals().error_fg_color),
                     );
-                    if ui.small_button("Dismiss").clicked() {
+                    if ui.small_button(t!("chat-dismiss")).clicked() {
                         out.push(UiCommand::DismissUpload {
                             peer: jid.to_string(),
                             id: up.id.clone(),
@@ -300,7 +308,7 @@ pub(crate) fn uploads(ui: &mut egui::Ui, jid: &str, uploads: &[Upload], out: &mu
                 }
                 None => {
                     progress(ui, up.done, up.total);
-                    if ui.small_button("Cancel").clicked() {
+                    if ui.small_button(t!("chat-cancel")).clicked() {
                         out.push(UiCommand::CancelTransfer { id: up.id.clone() });
                     }
                 }
@@ -355,7 +363,7 @@ pub(crate) fn files_in(ui: &mut egui::Ui, jid: &str, name: &str, out: &mut Vec<U
         painter.text(
             rect.center(),
             egui::Align2::CENTER_CENTER,
-            format!("Drop to send to {name}"),
+            t!("chat-drop-to-send", name = name),
             egui::FontId::proportional(20.0),
             ui.visuals().strong_text_color(),
         );

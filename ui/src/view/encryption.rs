@@ -2,6 +2,7 @@
 //! are encrypted, and its devices with their fingerprints, to verify or distrust.
 
 use super::*;
+use crate::t;
 
 /// "Encrypted" or "Not encrypted" beside the contact's name, once its devices are
 /// known; a click opens or closes the device list.
@@ -14,15 +15,9 @@ pub(crate) fn encryption_state(ui: &mut egui::Ui, model: &mut Model, jid: &str) 
     };
     let n = v.devices.iter().filter(|d| d.active).count();
     let (text, hover) = if v.encrypted() {
-        (
-            "Encrypted",
-            format!("Messages are end-to-end encrypted (OMEMO) to this contact's {n} device(s) and your own. Click for their fingerprints."),
-        )
+        (t!("chat-encrypted"), t!("chat-encrypted-hover", count = n))
     } else {
-        (
-            "Not encrypted",
-            "This contact publishes no OMEMO device: messages to it go unencrypted.".to_string(),
-        )
+        (t!("chat-not-encrypted"), t!("chat-not-encrypted-hover"))
     };
     if ui
         .selectable_label(v.open, text)
@@ -40,46 +35,43 @@ pub(crate) fn devices(ui: &mut egui::Ui, model: &Model, jid: &str, out: &mut Vec
         return;
     };
     ui.group(|ui| {
-        ui.label(
-            "Compare each fingerprint with the one the contact's device shows (in person, or \
-             over a call you trust) and verify it only if they are the same. Once one is \
-             verified, new devices of the contact get nothing until you decide.",
-        );
+        ui.label(t!("chat-fingerprint-help"));
         if let Some(fp) = &v.own_fingerprint {
             ui.horizontal(|ui| {
-                ui.label("This device:");
+                ui.label(t!("chat-this-device"));
                 ui.monospace(grouped_fingerprint(fp));
             });
         }
         if v.devices.is_empty() {
-            ui.label(RichText::new("No device of this contact is known yet.").weak());
+            ui.label(RichText::new(t!("chat-no-devices")).weak());
         }
         for d in &v.devices {
             ui.horizontal(|ui| {
                 match &d.fingerprint {
                     Some(fp) => ui.monospace(grouped_fingerprint(fp)),
                     None => ui.label(
-                        RichText::new(format!("device {} (key not seen yet)", d.device_id)).weak(),
+                        RichText::new(t!("chat-device-no-key", id = d.device_id.to_string()))
+                            .weak(),
                     ),
                 };
                 ui.label(match d.trust.as_str() {
-                    "verified" => "verified",
-                    "untrusted" => "distrusted: gets nothing",
-                    "undecided" => "new: gets nothing until you decide",
-                    _ => "trusted (not verified)",
+                    "verified" => t!("chat-trust-verified"),
+                    "untrusted" => t!("chat-trust-untrusted"),
+                    "undecided" => t!("chat-trust-undecided"),
+                    _ => t!("chat-trust-trusted"),
                 });
                 if !d.active {
-                    ui.label(RichText::new("no longer in use").weak());
+                    ui.label(RichText::new(t!("chat-device-inactive")).weak());
                 }
                 let Some(fp) = &d.fingerprint else { return };
-                if d.trust != "verified" && ui.button("Verify").clicked() {
+                if d.trust != "verified" && ui.button(t!("chat-verify")).clicked() {
                     out.push(UiCommand::TrustDevice {
                         jid: jid.to_string(),
                         fingerprint: fp.clone(),
                         verified: true,
                     });
                 }
-                if d.trust != "untrusted" && ui.button("Distrust").clicked() {
+                if d.trust != "untrusted" && ui.button(t!("chat-distrust")).clicked() {
                     out.push(UiCommand::TrustDevice {
                         jid: jid.to_string(),
                         fingerprint: fp.clone(),

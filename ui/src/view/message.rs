@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::model::{MessageExtras, ReplyPreview, QUICK_REACTIONS};
+use crate::t;
 
 /// What a message row needs to know about its message.
 pub(crate) struct Row<'a> {
@@ -46,28 +47,28 @@ pub(crate) fn message_row(
                         egui::Label::new(RichText::new(format!("↪ {}", r.text)).small().weak())
                             .sense(egui::Sense::click()),
                     );
-                    if quote.on_hover_text("Show the message it answers").clicked() {
+                    if quote.on_hover_text(t!("chat-show-answered")).clicked() {
                         *conv.jump_to = Some(r.id.clone());
                     }
                 }
                 let body = if m.extra.retracted {
-                    ui.label(RichText::new("This message was retracted").italics().weak())
+                    ui.label(RichText::new(t!("chat-retracted")).italics().weak())
                 } else if let Some(f) = &m.extra.file {
                     file_card(ui, f, jid, m.id, out)
                 } else {
                     ui.add(egui::Label::new(m.body).wrap().sense(egui::Sense::click()))
                 };
                 let mark = match m.delivery {
-                    Delivery::Sending => " · sending",
-                    Delivery::Sent => " · sent",
-                    Delivery::Delivered => " · delivered",
-                    Delivery::Read => " · read",
-                    Delivery::Received => "",
+                    Delivery::Sending => format!(" · {}", t!("chat-status-sending")),
+                    Delivery::Sent => format!(" · {}", t!("chat-status-sent")),
+                    Delivery::Delivered => format!(" · {}", t!("chat-status-delivered")),
+                    Delivery::Read => format!(" · {}", t!("chat-status-read")),
+                    Delivery::Received => String::new(),
                 };
                 let edited = if m.extra.edited && !m.extra.retracted {
-                    " · edited"
+                    format!(" · {}", t!("chat-status-edited"))
                 } else {
-                    ""
+                    String::new()
                 };
                 ui.label(
                     RichText::new(format!("{}{edited}{mark}", clock_time(m.ts_ms)))
@@ -88,7 +89,7 @@ pub(crate) fn message_row(
         return;
     }
     response.context_menu(|ui| {
-        if ui.button("Reply").clicked() {
+        if ui.button(t!("chat-reply")).clicked() {
             *conv.replying = Some(ReplyPreview {
                 id: m.id.to_string(),
                 text: preview(m.body),
@@ -96,7 +97,7 @@ pub(crate) fn message_row(
             *conv.editing = None;
             ui.close();
         }
-        ui.menu_button("React", |ui| {
+        ui.menu_button(t!("chat-react"), |ui| {
             ui.horizontal(|ui| {
                 for e in QUICK_REACTIONS {
                     if ui.button(e).clicked() {
@@ -107,13 +108,13 @@ pub(crate) fn message_row(
             });
         });
         if m.outgoing {
-            if ui.button("Edit").clicked() {
+            if ui.button(t!("chat-edit")).clicked() {
                 *conv.editing = Some(m.id.to_string());
                 *conv.replying = None;
                 *conv.draft = m.body.to_string();
                 ui.close();
             }
-            if ui.button("Retract").clicked() {
+            if ui.button(t!("chat-retract")).clicked() {
                 out.push(UiCommand::Retract {
                     to: jid.to_string(),
                     id: m.id.to_string(),
@@ -141,9 +142,9 @@ pub(crate) fn reaction_chips(
             if ui
                 .selectable_label(chip.mine, text)
                 .on_hover_text(if chip.mine {
-                    "Take back your reaction".to_string()
+                    t!("chat-reaction-take-back")
                 } else {
-                    format!("{} — react the same", chip.from.join(", "))
+                    t!("chat-reaction-same", names = chip.from.join(", "))
                 })
                 .clicked()
             {
@@ -173,7 +174,7 @@ pub(crate) fn file_card(
         let size = egui::vec2(w as f32 * scale, h as f32 * scale);
         let r = ui
             .add(egui::Image::new((tex.0.id(), size)).sense(egui::Sense::click()))
-            .on_hover_text(format!("{} — click to open", f.name));
+            .on_hover_text(t!("chat-picture-open", name = &f.name));
         if r.clicked() {
             out.push(UiCommand::OpenFile { path: path.clone() });
         }
@@ -195,10 +196,10 @@ pub(crate) fn file_card(
             match &f.state {
                 FileState::Remote => {
                     ui.horizontal(|ui| {
-                        if f.is_picture() && ui.button("Show picture").clicked() {
+                        if f.is_picture() && ui.button(t!("chat-show-picture")).clicked() {
                             out.push(fetch(true));
                         }
-                        if ui.button("Download").clicked() {
+                        if ui.button(t!("chat-download")).clicked() {
                             out.push(fetch(false));
                         }
                     });
@@ -206,7 +207,7 @@ pub(crate) fn file_card(
                 FileState::Fetching { done, total } => {
                     ui.horizontal(|ui| {
                         progress(ui, *done, *total);
-                        if ui.small_button("Cancel").clicked() {
+                        if ui.small_button(t!("chat-cancel")).clicked() {
                             out.push(UiCommand::CancelTransfer {
                                 id: format!("dl:{id}"),
                             });
@@ -216,14 +217,14 @@ pub(crate) fn file_card(
                 FileState::Saved(path) => {
                     ui.horizontal(|ui| {
                         if ui
-                            .button("Open")
+                            .button(t!("chat-open"))
                             .on_hover_text(path.display().to_string())
                             .clicked()
                         {
                             out.push(UiCommand::OpenFile { path: path.clone() });
                         }
                         if f.is_picture() && f.picture.is_none() {
-                            ui.label(RichText::new("no preview").small().weak());
+                            ui.label(RichText::new(t!("chat-no-preview")).small().weak());
                         }
                     });
                 }
@@ -233,7 +234,7 @@ pub(crate) fn file_card(
                             .small()
                             .color(ui.visuals().error_fg_color),
                     );
-                    if ui.small_button("Try again").clicked() {
+                    if ui.small_button(t!("chat-try-again")).clicked() {
                         out.push(fetch(f.is_picture()));
                     }
                 }
@@ -245,10 +246,10 @@ pub(crate) fn file_card(
 /// A transfer's progress bar: a fraction when the size is known, bytes otherwise.
 pub(crate) fn progress(ui: &mut egui::Ui, done: u64, total: Option<u64>) {
     let bar = match total.filter(|t| *t > 0) {
-        Some(t) => egui::ProgressBar::new(done as f32 / t as f32).text(format!(
-            "{} of {}",
-            size_words(done),
-            size_words(t)
+        Some(t) => egui::ProgressBar::new(done as f32 / t as f32).text(t!(
+            "chat-progress",
+            done = size_words(done),
+            total = size_words(t)
         )),
         None => egui::ProgressBar::new(0.0)
             .text(size_words(done))
@@ -262,7 +263,7 @@ pub fn size_words(n: u64) -> String {
     match n {
         n if n >= 1024 * 1024 => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
         n if n >= 1024 => format!("{} kB", n.div_ceil(1024)),
-        n => format!("{n} bytes"),
+        n => t!("chat-size-bytes", count = n),
     }
 }
 

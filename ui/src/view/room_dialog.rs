@@ -3,6 +3,7 @@
 //! service's public rooms narrowed by name.
 
 use crate::model::{JoinForm, RoomDialogTab};
+use crate::t;
 
 use super::*;
 
@@ -18,9 +19,9 @@ pub(super) fn room_dialog(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<Ui
         .to_string();
     let f = &mut model.join_form;
     ui.horizontal(|ui| {
-        ui.selectable_value(&mut f.tab, RoomDialogTab::Join, "By address");
-        ui.selectable_value(&mut f.tab, RoomDialogTab::Create, "New room");
-        ui.selectable_value(&mut f.tab, RoomDialogTab::Browse, "Directory");
+        ui.selectable_value(&mut f.tab, RoomDialogTab::Join, t!("rooms-tab-address"));
+        ui.selectable_value(&mut f.tab, RoomDialogTab::Create, t!("rooms-tab-new"));
+        ui.selectable_value(&mut f.tab, RoomDialogTab::Browse, t!("rooms-tab-directory"));
     });
     match f.tab {
         RoomDialogTab::Join => join_tab(ui, f, out),
@@ -30,20 +31,23 @@ pub(super) fn room_dialog(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<Ui
 }
 
 fn nick_field(ui: &mut egui::Ui, f: &mut JoinForm) {
-    let l = ui.label("Nickname");
+    let l = ui.label(t!("rooms-nickname"));
     ui.add(TextEdit::singleline(&mut f.nick)).labelled_by(l.id);
 }
 
 fn join_tab(ui: &mut egui::Ui, f: &mut JoinForm, out: &mut Vec<UiCommand>) {
-    let l = ui.label("Room address");
+    let l = ui.label(t!("rooms-address"));
     ui.add(TextEdit::singleline(&mut f.room).hint_text("team@conference.example.org"))
         .labelled_by(l.id);
     nick_field(ui, f);
-    let l = ui.label("Password (if the room has one)");
+    let l = ui.label(t!("rooms-password-if-any"));
     ui.add(TextEdit::singleline(&mut f.password).password(true))
         .labelled_by(l.id);
     let ready = f.room.contains('@') && !f.nick.trim().is_empty();
-    if ui.add_enabled(ready, egui::Button::new("Join")).clicked() {
+    if ui
+        .add_enabled(ready, egui::Button::new(t!("rooms-join")))
+        .clicked()
+    {
         out.push(UiCommand::JoinRoom {
             room: f.room.trim().to_string(),
             nick: f.nick.trim().to_string(),
@@ -54,23 +58,26 @@ fn join_tab(ui: &mut egui::Ui, f: &mut JoinForm, out: &mut Vec<UiCommand>) {
 }
 
 fn create_tab(ui: &mut egui::Ui, f: &mut JoinForm, domain: &str, out: &mut Vec<UiCommand>) {
-    let l = ui.label("Room address");
+    let l = ui.label(t!("rooms-address"));
     let hint = format!("team@conference.{domain}");
     ui.add(TextEdit::singleline(&mut f.room).hint_text(hint))
         .labelled_by(l.id);
-    let l = ui.label("Name");
-    ui.add(TextEdit::singleline(&mut f.name).hint_text("what people see"))
+    let l = ui.label(t!("rooms-name"));
+    ui.add(TextEdit::singleline(&mut f.name).hint_text(t!("rooms-name-hint")))
         .labelled_by(l.id);
     nick_field(ui, f);
-    ui.checkbox(&mut f.members_only, "Members only (people you invite)")
-        .on_hover_text("Only members may join; everyone sees each other's address");
-    ui.checkbox(&mut f.persistent, "Keep the room when everyone has left");
-    ui.checkbox(&mut f.public, "List it in the service's directory");
-    let l = ui.label("Password (optional)");
+    ui.checkbox(&mut f.members_only, t!("rooms-members-only"))
+        .on_hover_text(t!("rooms-members-only-hover"));
+    ui.checkbox(&mut f.persistent, t!("rooms-persistent"));
+    ui.checkbox(&mut f.public, t!("rooms-public"));
+    let l = ui.label(t!("rooms-password-optional"));
     ui.add(TextEdit::singleline(&mut f.password).password(true))
         .labelled_by(l.id);
     let ready = f.room.contains('@') && !f.nick.trim().is_empty();
-    if ui.add_enabled(ready, egui::Button::new("Create")).clicked() {
+    if ui
+        .add_enabled(ready, egui::Button::new(t!("rooms-create")))
+        .clicked()
+    {
         let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         out.push(UiCommand::CreateRoom {
             room: f.room.trim().to_string(),
@@ -90,13 +97,18 @@ fn browse_tab(ui: &mut egui::Ui, f: &mut JoinForm, domain: &str, out: &mut Vec<U
         f.service = format!("conference.{domain}");
     }
     ui.horizontal(|ui| {
-        let l = ui.label("Service");
+        let l = ui.label(t!("rooms-service"));
         let t = ui
             .add(TextEdit::singleline(&mut f.service).desired_width(180.0))
             .labelled_by(l.id);
         let enter = t.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         let ready = !f.service.trim().is_empty() && !f.listing;
-        if (ui.add_enabled(ready, egui::Button::new("List")).clicked() || enter) && ready {
+        if (ui
+            .add_enabled(ready, egui::Button::new(t!("rooms-list")))
+            .clicked()
+            || enter)
+            && ready
+        {
             out.push(UiCommand::ListRooms {
                 service: f.service.trim().to_string(),
             });
@@ -105,21 +117,21 @@ fn browse_tab(ui: &mut egui::Ui, f: &mut JoinForm, domain: &str, out: &mut Vec<U
     });
     if f.listing {
         // Words, not a spinner: the window repaints when the answer comes, not in a loop.
-        ui.label(RichText::new("Asking the service…").weak());
+        ui.label(RichText::new(t!("rooms-asking")).weak());
         return;
     }
     let Some(all) = f.directory.as_ref().map(Vec::len) else {
         return;
     };
-    let l = ui.label("Search");
-    ui.add(TextEdit::singleline(&mut f.filter).hint_text("name or address"))
+    let l = ui.label(t!("rooms-search"));
+    ui.add(TextEdit::singleline(&mut f.filter).hint_text(t!("rooms-search-hint")))
         .labelled_by(l.id);
     let rows: Vec<(String, Option<String>)> = f
         .matching()
         .into_iter()
         .map(|r| (r.jid.clone(), r.name.clone()))
         .collect();
-    ui.label(RichText::new(format!("{} of {all} rooms", rows.len())).weak());
+    ui.label(RichText::new(t!("rooms-directory-count", shown = rows.len(), all = all)).weak());
     let mut join = None;
     ScrollArea::vertical()
         .id_salt("directory")
@@ -129,7 +141,7 @@ fn browse_tab(ui: &mut egui::Ui, f: &mut JoinForm, domain: &str, out: &mut Vec<U
             for (jid, name) in rows.get(range).unwrap_or_default() {
                 ui.horizontal(|ui| {
                     ui.set_height(DIRECTORY_ROW_HEIGHT - 2.0);
-                    if ui.small_button("Join").clicked() {
+                    if ui.small_button(t!("rooms-join")).clicked() {
                         join = Some(jid.clone());
                     }
                     ui.label(name.as_deref().unwrap_or(jid.as_str()))

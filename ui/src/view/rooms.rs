@@ -2,6 +2,7 @@
 //! mention counts) and a room on screen (subject, people, lines, the message field).
 
 use crate::model::{RoomLineKind, RoomView};
+use crate::t;
 
 use super::*;
 
@@ -11,7 +12,7 @@ pub const OCCUPANT_ROW_HEIGHT: f32 = 22.0;
 /// The Rooms tab.
 pub fn room_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     if ui
-        .selectable_label(model.join_form.open, "Join or create a room")
+        .selectable_label(model.join_form.open, t!("rooms-join-or-create"))
         .clicked()
     {
         model.join_form.open = !model.join_form.open;
@@ -29,12 +30,15 @@ pub fn room_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
     }
     for inv in model.invitations.clone() {
         ui.group(|ui| {
-            ui.add(egui::Label::new(format!("{} invites you to {}", inv.from, inv.room)).wrap());
+            ui.add(
+                egui::Label::new(t!("rooms-invites-you", from = &inv.from, room = &inv.room))
+                    .wrap(),
+            );
             if let Some(r) = &inv.reason {
                 ui.label(RichText::new(r).italics().weak());
             }
             ui.horizontal(|ui| {
-                if ui.button("Join").clicked() {
+                if ui.button(t!("rooms-join")).clicked() {
                     let nick = default_nick(model);
                     out.push(UiCommand::JoinRoom {
                         room: inv.room.clone(),
@@ -42,7 +46,7 @@ pub fn room_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
                         password: inv.password.clone(),
                     });
                 }
-                if ui.button("Decline").clicked() {
+                if ui.button(t!("rooms-decline")).clicked() {
                     out.push(UiCommand::DeclineInvitation {
                         room: inv.room.clone(),
                     });
@@ -52,7 +56,7 @@ pub fn room_list(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
     }
     ui.separator();
     if model.rooms.is_empty() {
-        ui.label(RichText::new("No rooms yet.").weak());
+        ui.label(RichText::new(t!("rooms-none-yet")).weak());
         return;
     }
     ScrollArea::vertical()
@@ -115,7 +119,7 @@ fn room_row(ui: &mut egui::Ui, r: &RoomView, selected: bool) -> egui::Response {
     let second = match (&r.left_reason, &r.subject) {
         (Some(why), _) if !r.joined => Some(why.clone()),
         (_, Some(s)) => Some(s.clone()),
-        _ if !r.joined => Some("not joined".into()),
+        _ if !r.joined => Some(t!("rooms-not-joined")),
         _ => None,
     };
     if let Some(s) = second {
@@ -147,14 +151,14 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
         ui.heading(r.display_name().to_string());
         ui.label(RichText::new(&jid).weak());
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            ui.menu_button("More", |ui| {
-                if r.joined && ui.button("Leave room").clicked() {
+            ui.menu_button(t!("rooms-more"), |ui| {
+                if r.joined && ui.button(t!("rooms-leave")).clicked() {
                     out.push(UiCommand::LeaveRoom { room: jid.clone() });
                     ui.close();
                 }
                 let (label, bookmarked) = match r.bookmarked {
-                    true => ("Remove bookmark", false),
-                    false => ("Bookmark", true),
+                    true => (t!("rooms-remove-bookmark"), false),
+                    false => (t!("rooms-bookmark"), true),
                 };
                 if ui.button(label).clicked() {
                     out.push(UiCommand::BookmarkRoom {
@@ -166,7 +170,7 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
                 }
                 if r.bookmarked {
                     let mut autojoin = r.autojoin;
-                    if ui.checkbox(&mut autojoin, "Join at sign-in").changed() {
+                    if ui.checkbox(&mut autojoin, t!("rooms-autojoin")).changed() {
                         out.push(UiCommand::BookmarkRoom {
                             room: jid.clone(),
                             bookmarked: true,
@@ -174,28 +178,25 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
                         });
                     }
                 }
-                ui.checkbox(&mut r.muted, "Mute mentions");
+                ui.checkbox(&mut r.muted, t!("rooms-mute-mentions"));
                 let owner = r.me().is_some_and(|m| m.affiliation == "owner");
-                if r.joined && owner && ui.button("Destroy room…").clicked() {
+                if r.joined && owner && ui.button(t!("rooms-destroy-room")).clicked() {
                     r.confirm_destroy = true;
                     ui.close();
                 }
             });
-            let people = format!("People ({})", r.occupants.len());
+            let people = t!("rooms-people", count = r.occupants.len());
             ui.toggle_value(&mut r.show_occupants, people);
         });
     });
     if r.confirm_destroy {
         ui.horizontal_wrapped(|ui| {
-            ui.colored_label(
-                Color32::from_rgb(200, 60, 60),
-                "Destroy this room for everyone in it? This cannot be undone.",
-            );
-            if ui.button("Destroy").clicked() {
+            ui.colored_label(Color32::from_rgb(200, 60, 60), t!("rooms-destroy-confirm"));
+            if ui.button(t!("rooms-destroy")).clicked() {
                 out.push(UiCommand::DestroyRoom { room: jid.clone() });
                 r.confirm_destroy = false;
             }
-            if ui.button("Cancel").clicked() {
+            if ui.button(t!("rooms-cancel")).clicked() {
                 r.confirm_destroy = false;
             }
         });
@@ -205,8 +206,8 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
         ui.horizontal(|ui| {
             let why = r
                 .left_reason
-                .as_deref()
-                .unwrap_or("You are not in this room.");
+                .clone()
+                .unwrap_or_else(|| t!("rooms-not-in-room"));
             ui.colored_label(Color32::from_rgb(200, 60, 60), why);
             // A nick taken there: offer the same with a mark, as a choice to click.
             let taken = r
@@ -219,8 +220,11 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
                 r.nick.clone()
             };
             let (nick, label) = match taken {
-                true => (format!("{nick}_"), format!("Join as {nick}_")),
-                false => (nick, "Join".to_string()),
+                true => (
+                    format!("{nick}_"),
+                    t!("rooms-join-as", nick = format!("{nick}_")),
+                ),
+                false => (nick, t!("rooms-join")),
             };
             if ui.button(label).clicked() {
                 out.push(UiCommand::JoinRoom {
@@ -232,16 +236,17 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
         });
     } else {
         ui.horizontal(|ui| {
-            let l = ui.label("Invite");
+            let l = ui.label(t!("rooms-invite"));
             let t = ui
                 .add(
                     TextEdit::singleline(&mut r.invite)
-                        .hint_text("contact address")
+                        .hint_text(t!("rooms-invite-hint"))
                         .desired_width(200.0),
                 )
                 .labelled_by(l.id);
             let enter = t.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if (ui.button("Send invitation").clicked() || enter) && r.invite.contains('@') {
+            if (ui.button(t!("rooms-send-invitation")).clicked() || enter) && r.invite.contains('@')
+            {
                 out.push(UiCommand::InviteToRoom {
                     room: jid.clone(),
                     jid: r.invite.trim().to_string(),
@@ -265,7 +270,7 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
         .show(ui, |ui| {
             if r.more_history {
                 ui.vertical_centered(|ui| {
-                    if ui.button("Show earlier messages").clicked() {
+                    if ui.button(t!("rooms-show-earlier")).clicked() {
                         out.push(UiCommand::RoomHistory { room: jid.clone() });
                         r.more_history = false;
                     }
@@ -295,14 +300,15 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
     let name = r.display_name().to_string();
     files_in(ui, &jid, &name, out);
     let doing = match (&r.editing, &r.replying) {
-        (Some(_), _) => Some("Editing your message".to_string()),
-        (None, Some(q)) => Some(format!("Replying to “{}”", q.text)),
+        (Some(_), _) => Some(t!("rooms-editing")),
+        (None, Some(q)) => Some(t!("rooms-replying", text = &q.text)),
         _ => None,
     };
     if let Some(doing) = doing {
         ui.horizontal(|ui| {
             ui.label(RichText::new(doing).small().weak());
-            if ui.small_button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape))
+            if ui.small_button(t!("rooms-cancel")).clicked()
+                || ui.input(|i| i.key_pressed(egui::Key::Escape))
             {
                 if r.editing.take().is_some() {
                     r.draft.clear();
@@ -312,13 +318,13 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
         });
     }
     ui.horizontal(|ui| {
-        let l = ui.label("Message");
+        let l = ui.label(t!("rooms-message"));
         let t = ui
             .add_enabled(
                 r.joined,
                 TextEdit::singleline(&mut r.draft)
                     .desired_width(ui.available_width() - 100.0)
-                    .hint_text("Write to everyone in the room"),
+                    .hint_text(t!("rooms-message-hint")),
             )
             .labelled_by(l.id);
         if t.has_focus() && r.draft.is_empty() && ui.input(|i| i.key_pressed(egui::Key::ArrowUp)) {
@@ -327,13 +333,13 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
         let enter = t.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui
             .add_enabled(r.joined, egui::Button::new("📎"))
-            .on_hover_text("Send a file (or drop files here, or paste a picture)")
+            .on_hover_text(t!("rooms-attach-hover"))
             .clicked()
         {
             out.push(UiCommand::AttachFile { to: jid.clone() });
         }
         if (ui
-            .add_enabled(r.joined, egui::Button::new("Send"))
+            .add_enabled(r.joined, egui::Button::new(t!("rooms-send")))
             .clicked()
             || enter)
             && !r.draft.trim().is_empty()
@@ -367,15 +373,15 @@ fn subject(ui: &mut egui::Ui, r: &mut RoomView, room: &str, out: &mut Vec<UiComm
     if let Some(draft) = &mut r.subject_draft {
         let mut done = None;
         ui.horizontal(|ui| {
-            let l = ui.label("Subject");
+            let l = ui.label(t!("rooms-subject"));
             let t = ui
                 .add(TextEdit::singleline(draft).desired_width(ui.available_width() - 130.0))
                 .labelled_by(l.id);
             let enter = t.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.button("Save").clicked() || enter {
+            if ui.button(t!("rooms-save")).clicked() || enter {
                 done = Some(true);
             }
-            if ui.button("Cancel").clicked() {
+            if ui.button(t!("rooms-cancel")).clicked() {
                 done = Some(false);
             }
         });
@@ -399,9 +405,9 @@ fn subject(ui: &mut egui::Ui, r: &mut RoomView, room: &str, out: &mut Vec<UiComm
         if r.joined
             && ui
                 .small_button(if r.subject.is_some() {
-                    "Change subject"
+                    t!("rooms-change-subject")
                 } else {
-                    "Set a subject"
+                    t!("rooms-set-subject")
                 })
                 .clicked()
         {
@@ -450,7 +456,7 @@ fn room_line(
                     egui::Label::new(RichText::new(format!("↪ {}", q.text)).small().weak())
                         .sense(egui::Sense::click()),
                 );
-                if quote.on_hover_text("Show the message it answers").clicked() {
+                if quote.on_hover_text(t!("rooms-show-answered")).clicked() {
                     *conv.jump_to = Some(q.id.clone());
                 }
             }
@@ -458,23 +464,23 @@ fn room_line(
                 ui.label(time);
                 let who = match line.kind {
                     RoomLineKind::Private { outgoing: true } => {
-                        format!("(privately to {})", line.nick)
+                        t!("rooms-private-to", nick = &line.nick)
                     }
                     RoomLineKind::Private { outgoing: false } => {
-                        format!("{} (privately)", line.nick)
+                        t!("rooms-private-from", nick = &line.nick)
                     }
                     _ => line.nick.clone(),
                 };
                 ui.label(RichText::new(who).strong().color(nick_color));
                 if extra.retracted {
-                    ui.label(RichText::new("This message was retracted").italics().weak());
+                    ui.label(RichText::new(t!("rooms-retracted")).italics().weak());
                 } else if let Some(f) = &extra.file {
                     super::message::file_card(ui, f, room, reference, out);
                 } else {
                     ui.add(egui::Label::new(line.body.as_str()).wrap());
                 }
                 if extra.edited && !extra.retracted {
-                    ui.label(RichText::new("edited").small().weak());
+                    ui.label(RichText::new(t!("rooms-edited")).small().weak());
                 }
             });
             super::message::reaction_chips(ui, reference, room, extra, out);
@@ -489,7 +495,7 @@ fn room_line(
         return;
     }
     response.context_menu(|ui| {
-        if ui.button("Reply").clicked() {
+        if ui.button(t!("rooms-reply")).clicked() {
             *conv.replying = Some(crate::model::ReplyPreview {
                 id: reference.to_string(),
                 text: super::message::preview(&line.body),
@@ -497,7 +503,7 @@ fn room_line(
             *conv.editing = None;
             ui.close();
         }
-        ui.menu_button("React", |ui| {
+        ui.menu_button(t!("rooms-react"), |ui| {
             ui.horizontal(|ui| {
                 for e in crate::model::QUICK_REACTIONS {
                     if ui.button(e).clicked() {
@@ -508,13 +514,13 @@ fn room_line(
             });
         });
         if line.own {
-            if ui.button("Edit").clicked() {
+            if ui.button(t!("rooms-edit")).clicked() {
                 *conv.editing = Some(line.id.clone());
                 *conv.replying = None;
                 *conv.draft = line.body.clone();
                 ui.close();
             }
-            if ui.button("Retract").clicked() {
+            if ui.button(t!("rooms-retract")).clicked() {
                 out.push(UiCommand::Retract {
                     to: room.to_string(),
                     id: reference.to_string(),
@@ -583,9 +589,9 @@ fn occupant_list(ui: &mut egui::Ui, r: &RoomView, room: &str, out: &mut Vec<UiCo
                     presence_dot(ui, color);
                     let name = ui.add(egui::Label::new(&o.nick).sense(egui::Sense::click()));
                     if o.role == "moderator" {
-                        ui.label(RichText::new("moderator").small().weak());
+                        ui.label(RichText::new(t!("rooms-role-moderator")).small().weak());
                     } else if o.role == "visitor" {
-                        ui.label(RichText::new("visitor").small().weak());
+                        ui.label(RichText::new(t!("rooms-role-visitor")).small().weak());
                     }
                     name
                 })
@@ -603,25 +609,25 @@ fn occupant_list(ui: &mut egui::Ui, r: &RoomView, room: &str, out: &mut Vec<UiCo
                         }
                     };
                     if o.nick == r.nick || !(moderator || admin) {
-                        ui.label("Nothing you may change");
+                        ui.label(t!("rooms-nothing-to-change"));
                         return;
                     }
                     if moderator {
-                        offer(ui, "Kick", Moderation::Kick);
+                        offer(ui, &t!("rooms-kick"), Moderation::Kick);
                         match o.role.as_str() {
-                            "visitor" => offer(ui, "Give voice", Moderation::Voice),
-                            _ => offer(ui, "Take voice", Moderation::Mute),
+                            "visitor" => offer(ui, &t!("rooms-give-voice"), Moderation::Voice),
+                            _ => offer(ui, &t!("rooms-take-voice"), Moderation::Mute),
                         }
                     }
                     if admin {
-                        offer(ui, "Ban", Moderation::Ban);
-                        offer(ui, "Make member", Moderation::Member);
-                        offer(ui, "Make admin", Moderation::Admin);
+                        offer(ui, &t!("rooms-ban"), Moderation::Ban);
+                        offer(ui, &t!("rooms-make-member"), Moderation::Member);
+                        offer(ui, &t!("rooms-make-admin"), Moderation::Admin);
                     }
                     if owner {
-                        offer(ui, "Make owner", Moderation::Owner);
+                        offer(ui, &t!("rooms-make-owner"), Moderation::Owner);
                         if o.affiliation != "none" {
-                            offer(ui, "Take affiliation away", Moderation::Revoke);
+                            offer(ui, &t!("rooms-revoke"), Moderation::Revoke);
                         }
                     }
                 });
