@@ -48,11 +48,12 @@ impl CallNotification {
         let (tx, rx) = mpsc::channel::<()>();
         let summary = t!("call-incoming", who = who);
         let body = address.to_string();
+        // Every word made here, in the window's language, not on the thread.
+        let show = t!("call-notification-show");
+        let accept = t!("call-accept");
+        let accept_video = t!("call-accept-video");
+        let decline = t!("call-decline");
         on_a_thread(move || {
-            let show = t!("call-notification-show");
-            let accept = t!("call-accept");
-            let accept_video = t!("call-accept-video");
-            let decline = t!("call-decline");
             let mut actions = vec!["default", show.as_str(), "accept", accept.as_str()];
             if video {
                 actions.extend(["accept-video", accept_video.as_str()]);
@@ -83,9 +84,9 @@ impl CallNotification {
 pub fn missed_call(who: &str, address: &str, call_back: impl FnOnce() + Send + 'static) {
     let summary = t!("call-missed-from", who = who);
     let body = address.to_string();
+    let call_back_label = t!("call-call-back");
     on_a_thread(move || {
         let (_keep, rx) = mpsc::channel::<()>();
-        let call_back_label = t!("call-call-back");
         let shown = Shown {
             summary: &summary,
             body: &body,

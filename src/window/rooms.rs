@@ -54,11 +54,13 @@ impl App {
                 r.joined = false;
                 r.occupants.clear();
                 r.left_reason = (reason != "left").then(|| reason.clone());
-                self.model.room_line(
-                    &room,
-                    notice(banter_ui::t!("rooms-you-are-out", reason = &reason)),
-                    true,
-                );
+                // Leaving by choice is said as such, not as the reason "left".
+                let line = if reason == "left" {
+                    banter_ui::t!("rooms-you-left")
+                } else {
+                    banter_ui::t!("rooms-you-are-out", reason = &reason)
+                };
+                self.model.room_line(&room, notice(line), true);
             }
             Event::Occupant { room, occupant, .. } => {
                 self.model.room_mut(&room).upsert_occupant(OccupantRow {

@@ -1,3 +1,6 @@
+//! The window's fonts. Icons: Material Symbols (egui_material_icons), added once per
+//! context when the window is first drawn.
+//!
 //! Emoji in colour: a system colour-emoji font (Noto Color Emoji, the Debian package
 //! fonts-noto-color-emoji), when there is one, goes before egui's bundled monochrome
 //! emoji in every family. Without one, emoji still render, in black and white.
@@ -27,4 +30,10 @@ pub fn install_colour_emoji(ctx: &egui::Context) -> bool {
     }
     ctx.set_fonts(fonts);
     true
+}
+
+/// Adds the icon font to `ctx` unless it has it (egui checks by name: cheap each
+/// frame, and it comes back after `set_fonts` replaced the fonts).
+pub fn ensure_icons(ctx: &egui::Context) {
+    egui_material_icons::initialize(ctx);
 }

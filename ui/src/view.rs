@@ -16,6 +16,7 @@ pub const CONTACT_ROW_HEIGHT: f32 = 44.0;
 
 /// Draws the whole window for one frame.
 pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
+    crate::fonts::ensure_icons(ui.ctx());
     let mut out = Vec::new();
     if model.account.is_none() || model.adding_account {
         egui::CentralPanel::default().show(ui, |ui| {
@@ -137,6 +138,7 @@ fn status_picker(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
 /// choice when the user picked one.
 fn device_picker(
     ui: &mut egui::Ui,
+    salt: &str,
     label: &str,
     devices: &[String],
     current: &Option<String>,
@@ -150,7 +152,7 @@ fn device_picker(
     // row of pickers it read as the next box's).
     ui.horizontal(|ui| {
         let name = ui.label(label);
-        egui::ComboBox::from_id_salt(label)
+        egui::ComboBox::from_id_salt(salt)
             .selected_text(shown)
             .width(200.0)
             .show_ui(ui, |ui| {
@@ -188,6 +190,7 @@ fn device_name(d: &str) -> String {
 pub fn device_pickers(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
     if let Some(name) = device_picker(
         ui,
+        "microphone",
         &t!("common-microphone"),
         &model.microphones,
         &model.microphone,
@@ -195,11 +198,23 @@ pub fn device_pickers(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
         model.microphone = name.clone();
         out.push(UiCommand::SetMicrophone { name });
     }
-    if let Some(name) = device_picker(ui, &t!("common-speaker"), &model.speakers, &model.speaker) {
+    if let Some(name) = device_picker(
+        ui,
+        "speaker",
+        &t!("common-speaker"),
+        &model.speakers,
+        &model.speaker,
+    ) {
         model.speaker = name.clone();
         out.push(UiCommand::SetSpeaker { name });
     }
-    if let Some(name) = device_picker(ui, &t!("common-camera"), &model.cameras, &model.camera) {
+    if let Some(name) = device_picker(
+        ui,
+        "camera",
+        &t!("common-camera"),
+        &model.cameras,
+        &model.camera,
+    ) {
         model.camera = name.clone();
         out.push(UiCommand::SetCameraDevice { name });
     }
@@ -209,6 +224,8 @@ pub fn device_pickers(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiComm
 pub fn settings_window(ctx: &egui::Context, model: &mut Model, out: &mut Vec<UiCommand>) {
     let mut open = model.settings_open;
     egui::Window::new(t!("common-settings"))
+        // A fixed id: the title changes with the language, the window must not.
+        .id(egui::Id::unique("settings-window"))
         .open(&mut open)
         .anchor(egui::Align2::RIGHT_TOP, Vec2::new(-12.0, 40.0))
         .collapsible(false)

@@ -343,8 +343,10 @@ fn in_call_mute_hold_and_hang_up() {
             ..Default::default()
         },
     );
-    // The contact's name, not the JID (issue #22).
-    h.get_by_label("Bob · 01:15");
+    // The contact's name, not the JID (issue #22), and the call's timer under it.
+    h.get_by_label("Bob");
+    assert!(h.query_by_label("bob@example.org").is_none());
+    h.get_by_label("01:15");
     h.get_by_role_and_label(Role::Button, "Mute").click();
     h.run();
     h.state_mut().model.call.as_mut().unwrap().muted = true;

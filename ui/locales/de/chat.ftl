@@ -48,7 +48,7 @@ chat-message = Nachricht
 chat-message-hint = Schreib eine Nachricht
 chat-attach-hover = Datei senden (oder Dateien hierher ziehen oder ein Bild einfügen)
 chat-send = Senden
-chat-dismiss = Schließen
+chat-dismiss = Verwerfen
 chat-drop-to-send = Loslassen, um an { $name } zu senden
 
 ## A message: delivery, menu, reactions, files (view/message.rs)
@@ -87,18 +87,18 @@ chat-encrypted-hover = Nachrichten sind Ende-zu-Ende-verschlüsselt (OMEMO): an 
        *[other] { $count } Geräte
     } dieses Kontakts und an deine eigenen. Klick für die Fingerabdrücke.
 chat-not-encrypted = Nicht verschlüsselt
-chat-not-encrypted-hover = Dieser Kontakt veröffentlicht kein OMEMO-Gerät: Nachrichten an ihn gehen unverschlüsselt raus.
+chat-not-encrypted-hover = Dieser Kontakt veröffentlicht kein OMEMO-Gerät: Nachrichten an ihn werden unverschlüsselt gesendet.
 chat-fingerprint-help = Vergleiche jeden Fingerabdruck mit dem, den das Gerät des Kontakts anzeigt (persönlich oder in einem Anruf, dem du vertraust), und verifiziere ihn nur, wenn beide gleich sind. Sobald einer verifiziert ist, bekommen neue Geräte des Kontakts nichts, bis du entscheidest.
 chat-this-device = Dieses Gerät:
 chat-no-devices = Von diesem Kontakt ist noch kein Gerät bekannt.
 chat-device-no-key = Gerät { $id } (Schlüssel noch nicht gesehen)
 chat-trust-verified = verifiziert
-chat-trust-untrusted = misstraut: bekommt nichts
+chat-trust-untrusted = nicht vertraut: bekommt nichts
 chat-trust-undecided = neu: bekommt nichts, bis du entscheidest
 chat-trust-trusted = vertraut (nicht verifiziert)
 chat-device-inactive = nicht mehr in Benutzung
 chat-verify = Verifizieren
-chat-distrust = Misstrauen
+chat-distrust = Nicht vertrauen
 
 ## The quote of a reply whose message is not shown (window/chat.rs)
 

@@ -3,9 +3,9 @@
 ## Status bar
 common-cancel = Abbrechen
 common-online = online
-common-connecting = verbinde…
+common-connecting = Verbindung wird hergestellt…
 common-offline = offline
-common-dismiss = Ausblenden
+common-dismiss = Verwerfen
 common-settings = Einstellungen
 common-status-hint = Dein Status (Nicht stören: Anrufe werden als besetzt abgelehnt)
 common-status-available = Verfügbar
@@ -30,8 +30,8 @@ common-omemo = Chats Ende-zu-Ende verschlüsseln (OMEMO; ab der nächsten Anmeld
 common-omemo-hint = Nachrichten an Kontakte, die OMEMO nutzen (Conversations, Dino, Monal), werden für alle ihre Geräte verschlüsselt; jedem Gerät wird vertraut, bis du eines verifizierst
 common-desktop = Desktop
 common-background = Im Infobereich weiterlaufen, wenn das Fenster geschlossen ist (Anrufe klingeln weiter)
-common-background-unavailable = Hier beendet das Schließen des Fensters Banter
-common-wayland-no-hide = Unter Wayland kann Banter sein Fenster nicht verstecken: Schließen beendet Banter.
+common-background-unavailable = Hier wird Banter beim Schließen des Fensters beendet
+common-wayland-no-hide = Unter Wayland kann Banter sein Fenster nicht ausblenden: Schließen beendet Banter.
 common-no-tray = Kein Infobereich gefunden: Das Schließen des Fensters beendet Banter.
 common-autostart = Banter bei der Anmeldung starten
 common-network = Netzwerk
@@ -40,11 +40,11 @@ common-choose-picture = Dein Bild wählen…
 common-choose-picture-hint = Quadratisch zugeschnitten, für deine Kontakte sichtbar (XEP-0084)
 
 ## Settings → Test my network
-common-net-testing = Teste…
+common-net-testing = Wird getestet…
 common-net-test = Netzwerk testen
 common-net-test-hint = Prüft, ob die STUN- und TURN-Dienste deines Servers erreichbar sind, wie bei einem Anruf
 common-net-wait = ein paar Sekunden
-common-finding-ok = ok
+common-finding-ok = OK
 common-finding-note = Hinweis
 common-finding-warning = Warnung
 common-finding-problem = Problem
@@ -74,6 +74,6 @@ common-gone-speaker = Lautsprecher „{ $name }“
 common-gone-camera = Kamera „{ $name }“
 # Verbindet die Geräte oben (die Leerzeichen halten die Literale in Anführungszeichen).
 common-list-and = {" "}und{" "}
-common-devices-gone = Nicht verbunden: { $devices }. Bis dahin nutzt Banter den Systemstandard.
+common-devices-gone = Nicht verbunden: { $devices }. Bis es wieder da ist, nutzt Banter den Systemstandard.
 common-language = Sprache
 common-language-system = System ({ $language })

@@ -52,8 +52,8 @@ rooms-reply-earlier = eine frühere Nachricht
 
 ## Hinweise im Gruppenchat
 rooms-you-joined = Du bist als { $nick } beigetreten
-rooms-you-are-out = Du bist raus: { $reason }
-rooms-occupant-out = { $nick } ist raus: { $reason }
+rooms-you-are-out = Du bist nicht mehr im Gruppenchat: { $reason }
+rooms-occupant-out = { $nick } ist nicht mehr im Gruppenchat: { $reason }
 rooms-subject-set = { $nick } hat das Thema festgelegt: { $subject }
 rooms-you-invited = Du hast { $jid } eingeladen
 # $why ist leer, oder „: “ und der Grund, den die eingeladene Person nennt.
@@ -87,7 +87,7 @@ rooms-address = Gruppenchat-Adresse
 rooms-password-if-any = Passwort (falls der Gruppenchat eins hat)
 rooms-name = Name
 rooms-name-hint = was andere sehen
-rooms-members-only = Nur Mitglieder (wen du einlädst)
+rooms-members-only = Nur Mitglieder (Personen, die du einlädst)
 rooms-members-only-hover = Nur Mitglieder dürfen beitreten; alle sehen die Adressen der anderen
 rooms-persistent = Gruppenchat behalten, wenn alle gegangen sind
 rooms-public = Im Verzeichnis des Dienstes aufführen
@@ -102,3 +102,4 @@ rooms-directory-count = { $all ->
     [one] { $shown } von { $all } Gruppenchat
    *[other] { $shown } von { $all } Gruppenchats
 }
+rooms-you-left = Du hast den Gruppenchat verlassen.

@@ -99,3 +99,4 @@ rooms-asking = Asking the service…
 rooms-search = Search
 rooms-search-hint = name or address
 rooms-directory-count = { $shown } of { $all } rooms
+rooms-you-left = You left the room.

@@ -63,6 +63,7 @@ pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str)
 pub fn incoming_call(ctx: &egui::Context, model: &Model, out: &mut Vec<UiCommand>) {
     let Some(inc) = &model.incoming else { return };
     egui::Window::new(t!("call-incoming-title"))
+        .id(egui::Id::unique("incoming-call-window"))
         .collapsible(false)
         .resizable(false)
         .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
@@ -114,8 +115,43 @@ pub fn incoming_call(ctx: &egui::Context, model: &Model, out: &mut Vec<UiCommand
         });
 }
 
+/// A round button with an icon and its caption under it, as calling apps have them;
+/// `label` is the caption, which screen readers (and the tests) take as its name.
+/// `fill` colours it (hang up in red); `on` shows a switch that is on (muted, held).
+fn round_button(
+    ui: &mut egui::Ui,
+    icon: egui_material_icons::MaterialIcon,
+    label: &str,
+    fill: Option<Color32>,
+    on: bool,
+) -> egui::Response {
+    ui.allocate_ui_with_layout(
+        Vec2::new(76.0, 64.0),
+        Layout::top_down(Align::Center),
+        |ui| {
+            let mut text = icon.rich_text().size(22.0);
+            if fill.is_some() {
+                text = text.color(Color32::WHITE);
+            }
+            let mut button = egui::Button::new(text)
+                .min_size(Vec2::splat(40.0))
+                .corner_radius(20.0)
+                .selected(on);
+            if let Some(f) = fill {
+                button = button.fill(f);
+            }
+            let response = ui.add(button);
+            let caption = ui.label(RichText::new(label).small());
+            response.labelled_by(caption.id)
+        },
+    )
+    .inner
+}
+
 /// The call bar: who, timer, mute, hang up, microphone level and quality verdict.
 pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) {
+    // Its buttons are icons (also when drawn alone, as the tests do).
+    crate::fonts::ensure_icons(ui.ctx());
     // The peer's face, owned: the call below is borrowed mutably.
     let face = model.call.as_ref().map(|c| {
         let f = Face::of(model, &c.peer);
@@ -126,72 +162,96 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
     let who = face
         .as_ref()
         .map_or_else(|| call.peer.clone(), |f| f.0.clone());
+    let phase = match call.phase {
+        CallPhase::Calling => t!("call-phase-calling"),
+        CallPhase::Ringing => t!("call-phase-ringing"),
+        CallPhase::Connecting => t!("call-phase-connecting"),
+        CallPhase::Active => format!("{:02}:{:02}", call.elapsed_s / 60, call.elapsed_s % 60),
+    };
+    ui.add_space(6.0);
     ui.horizontal(|ui| {
+        // Who: the face large, the name, and under it the call's state or its timer.
         if let Some((name, jid, picture)) = &face {
             let face = Face {
                 name,
                 jid,
                 picture: picture.as_ref(),
             };
-            avatar(ui, 32.0, face);
+            avatar(ui, 56.0, face);
         }
-        let phase = match call.phase {
-            CallPhase::Calling => t!("call-phase-calling"),
-            CallPhase::Ringing => t!("call-phase-ringing"),
-            CallPhase::Connecting => t!("call-phase-connecting"),
-            CallPhase::Active => format!("{:02}:{:02}", call.elapsed_s / 60, call.elapsed_s % 60),
-        };
-        ui.heading(format!("{who} · {phase}"));
+        ui.vertical(|ui| {
+            ui.add_space(4.0);
+            // Name and state in one text for screen readers and the tests.
+            ui.label(RichText::new(&who).size(20.0).strong())
+                .on_hover_text(&call.peer);
+            ui.label(RichText::new(&phase).monospace().weak())
+                .on_hover_text(format!("{who} · {phase}"));
+        });
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            if ui.button(t!("call-hang-up")).clicked() {
+            use egui_material_icons::icons;
+            let red = Color32::from_rgb(210, 50, 50);
+            if round_button(
+                ui,
+                icons::ICON_CALL_END,
+                &t!("call-hang-up"),
+                Some(red),
+                false,
+            )
+            .clicked()
+            {
                 out.push(UiCommand::Hangup {
                     id: call.id.clone(),
                 });
             }
-            if ui
-                .button(t!("call-copy-report"))
-                .on_hover_text(t!("call-copy-report-hint"))
-                .clicked()
-            {
+            let report = round_button(
+                ui,
+                icons::ICON_CONTENT_COPY,
+                &t!("call-copy-report"),
+                None,
+                false,
+            )
+            .on_hover_text(t!("call-copy-report-hint"));
+            if report.clicked() {
                 out.push(UiCommand::CopyCallReport);
             }
-            let label = if call.muted {
-                t!("call-unmute")
-            } else {
-                t!("call-mute")
-            };
-            if ui.button(label).clicked() {
-                out.push(UiCommand::SetMuted {
-                    id: call.id.clone(),
-                    muted: !call.muted,
-                });
-            }
             if call.phase == CallPhase::Active {
-                let label = match (call.video, call.camera_on) {
-                    (_, true) => t!("call-camera-off"),
-                    (true, false) => t!("call-camera-on"),
-                    (false, false) => t!("call-start-video"),
-                };
-                if ui.button(label).clicked() {
-                    out.push(UiCommand::SetCamera {
-                        id: call.id.clone(),
-                        on: !call.camera_on,
-                    });
-                }
-                let label = if call.held {
-                    t!("call-resume")
+                let (icon, label) = if call.held {
+                    (icons::ICON_PLAY_ARROW, t!("call-resume"))
                 } else {
-                    t!("call-hold")
+                    (icons::ICON_PAUSE, t!("call-hold"))
                 };
-                if ui.button(label).clicked() {
+                if round_button(ui, icon, &label, None, call.held).clicked() {
                     out.push(UiCommand::SetHeld {
                         id: call.id.clone(),
                         held: !call.held,
                     });
                 }
+                let (icon, label) = match (call.video, call.camera_on) {
+                    (_, true) => (icons::ICON_VIDEOCAM_OFF, t!("call-camera-off")),
+                    (true, false) => (icons::ICON_VIDEOCAM, t!("call-camera-on")),
+                    (false, false) => (icons::ICON_VIDEOCAM, t!("call-start-video")),
+                };
+                if round_button(ui, icon, &label, None, call.camera_on).clicked() {
+                    out.push(UiCommand::SetCamera {
+                        id: call.id.clone(),
+                        on: !call.camera_on,
+                    });
+                }
+            }
+            let (icon, label) = if call.muted {
+                (icons::ICON_MIC_OFF, t!("call-unmute"))
+            } else {
+                (icons::ICON_MIC, t!("call-mute"))
+            };
+            if round_button(ui, icon, &label, None, call.muted).clicked() {
+                out.push(UiCommand::SetMuted {
+                    id: call.id.clone(),
+                    muted: !call.muted,
+                });
             }
         });
     });
+    ui.add_space(2.0);
     let talking_muted = call.muted && !call.held && call.mic_level_dbfs > -45.0;
     let notice = match (call.held, call.peer_held, call.peer_muted) {
         _ if call.reconnecting => Some(t!("call-reconnecting", who = &who)),
