@@ -53,12 +53,13 @@ impl App {
                 let r = self.model.room_mut(&room);
                 r.joined = false;
                 r.occupants.clear();
-                r.left_reason = (reason != "left").then(|| reason.clone());
+                r.nick_taken = reason.contains("nickname is taken");
+                r.left_reason = (reason != "left").then(|| reason_words(&reason));
                 // Leaving by choice is said as such, not as the reason "left".
                 let line = if reason == "left" {
                     banter_ui::t!("rooms-you-left")
                 } else {
-                    banter_ui::t!("rooms-you-are-out", reason = &reason)
+                    banter_ui::t!("rooms-you-are-out", reason = reason_words(&reason))
                 };
                 self.model.room_line(&room, notice(line), true);
             }
@@ -79,7 +80,7 @@ impl App {
                         notice(banter_ui::t!(
                             "rooms-occupant-out",
                             nick = &nick,
-                            reason = &why
+                            reason = reason_words(&why)
                         )),
                         true,
                     );
@@ -577,4 +578,45 @@ fn set_reactions(chips: &mut Vec<ReactionChip>, nick: &str, mine: bool, set: &[S
         }
     }
     chips.retain(|c| !c.from.is_empty());
+}
+
+/// A reason the client library gives (stable English words) in the window's
+/// language. What follows ": " after a kick, ban or destruction is the room's own
+/// text and stays as it is; a reason not known here is shown as it came.
+pub(super) fn reason_words(reason: &str) -> String {
+    let whole = match reason {
+        "that nickname is taken in this room: choose another" => Some("rooms-reason-nick-taken"),
+        "this room needs a password (or the one given is wrong)" => Some("rooms-reason-password"),
+        "this room is for members only: ask an owner to add you" => {
+            Some("rooms-reason-members-only")
+        }
+        "you are banned from this room" => Some("rooms-reason-banned-join"),
+        "this room does not exist (and may not be created by you)" => {
+            Some("rooms-reason-not-found")
+        }
+        "the room is full, or its service is unavailable" => Some("rooms-reason-full"),
+        "the room's server cannot be reached" => Some("rooms-reason-unreachable"),
+        "a nickname is needed to join" => Some("rooms-reason-nick-needed"),
+        "the room refused to let you in" => Some("rooms-reason-refused"),
+        "removed (no longer a member)" => Some("rooms-reason-removed"),
+        "the room's service shut down" => Some("rooms-reason-shutdown"),
+        _ => None,
+    };
+    if let Some(id) = whole {
+        return banter_ui::t!(id);
+    }
+    let (head, tail) = match reason.split_once(": ") {
+        Some((h, t)) => (h, Some(t)),
+        None => (reason, None),
+    };
+    let id = match head {
+        "the room was destroyed" => "rooms-reason-destroyed",
+        "kicked" => "rooms-reason-kicked",
+        "banned" => "rooms-reason-banned",
+        _ => return reason.to_string(),
+    };
+    match tail {
+        Some(t) => format!("{}: {t}", banter_ui::t!(id)),
+        None => banter_ui::t!(id),
+    }
 }

@@ -1308,3 +1308,25 @@ fn the_chosen_language_is_kept() {
     c.load_settings();
     assert_eq!(c.model.language, None);
 }
+
+/// The client's reasons for leaving a room are said in the window's language; the
+/// room's own words after them stay as they came; an unknown reason is shown as is.
+#[test]
+fn room_reasons_are_translated() {
+    use banter_ui::i18n::{set_thread_language, Lang};
+    set_thread_language(Some(Lang::De));
+    assert_eq!(
+        rooms::reason_words("kicked: too loud"),
+        "hinausgeworfen: too loud"
+    );
+    assert_eq!(
+        rooms::reason_words("the room refused to let you in"),
+        "der Gruppenchat hat dich nicht hereingelassen"
+    );
+    assert_eq!(rooms::reason_words("something new"), "something new");
+    assert_eq!(banter_ui::i18n::decimal(1.5, 1), "1,5");
+    set_thread_language(Some(Lang::En));
+    assert_eq!(rooms::reason_words("banned"), "banned");
+    assert_eq!(banter_ui::i18n::decimal(1.5, 1), "1.5");
+    set_thread_language(None);
+}

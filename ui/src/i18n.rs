@@ -178,6 +178,16 @@ pub fn message(id: &str, args: Option<&FluentArgs>) -> String {
     id.to_string()
 }
 
+/// `x` with `digits` decimals, as the language writes them (1.5 in English, 1,5 in
+/// German).
+pub fn decimal(x: f64, digits: usize) -> String {
+    let text = format!("{x:.digits$}");
+    match language() {
+        Lang::De => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
 /// `t!("id")`, or `t!("id", name = value, …)` with values that are text or numbers.
 #[macro_export]
 macro_rules! t {

@@ -1077,6 +1077,7 @@ fn a_taken_nick_is_offered_again_with_a_mark() {
     let r = model.room_mut("team@rooms.example.org");
     r.nick = "alice".into();
     r.left_reason = Some("that nickname is taken in this room: choose another".into());
+    r.nick_taken = true;
     model.selected_room = Some("team@rooms.example.org".into());
     let mut h = whole_window(model);
     h.run();

@@ -103,3 +103,19 @@ rooms-directory-count = { $all ->
    *[other] { $shown } von { $all } Gruppenchats
 }
 rooms-you-left = Du hast den Gruppenchat verlassen.
+
+## Gründe, die der Client nennt (src/window/rooms.rs reason_words)
+rooms-reason-nick-taken = dieser Spitzname ist in diesem Gruppenchat vergeben: Wähle einen anderen
+rooms-reason-password = dieser Gruppenchat braucht ein Passwort (oder das angegebene ist falsch)
+rooms-reason-members-only = dieser Gruppenchat ist nur für Mitglieder: Bitte einen Besitzer, dich hinzuzufügen
+rooms-reason-banned-join = du bist aus diesem Gruppenchat verbannt
+rooms-reason-not-found = diesen Gruppenchat gibt es nicht (und du darfst ihn vielleicht nicht anlegen)
+rooms-reason-full = der Gruppenchat ist voll, oder sein Dienst ist nicht erreichbar
+rooms-reason-unreachable = der Server des Gruppenchats ist nicht erreichbar
+rooms-reason-nick-needed = zum Beitreten braucht es einen Spitznamen
+rooms-reason-refused = der Gruppenchat hat dich nicht hereingelassen
+rooms-reason-removed = entfernt (kein Mitglied mehr)
+rooms-reason-shutdown = der Dienst des Gruppenchats wurde beendet
+rooms-reason-destroyed = der Gruppenchat wurde aufgelöst
+rooms-reason-kicked = hinausgeworfen
+rooms-reason-banned = verbannt

@@ -100,3 +100,19 @@ rooms-search = Search
 rooms-search-hint = name or address
 rooms-directory-count = { $shown } of { $all } rooms
 rooms-you-left = You left the room.
+
+## Reasons the client gives (src/window/rooms.rs reason_words)
+rooms-reason-nick-taken = that nickname is taken in this room: choose another
+rooms-reason-password = this room needs a password (or the one given is wrong)
+rooms-reason-members-only = this room is for members only: ask an owner to add you
+rooms-reason-banned-join = you are banned from this room
+rooms-reason-not-found = this room does not exist (and may not be created by you)
+rooms-reason-full = the room is full, or its service is unavailable
+rooms-reason-unreachable = the room's server cannot be reached
+rooms-reason-nick-needed = a nickname is needed to join
+rooms-reason-refused = the room refused to let you in
+rooms-reason-removed = removed (no longer a member)
+rooms-reason-shutdown = the room's service shut down
+rooms-reason-destroyed = the room was destroyed
+rooms-reason-kicked = kicked
+rooms-reason-banned = banned

@@ -78,6 +78,9 @@ pub struct RoomView {
     pub joined: bool,
     /// Why we are out of it, when we did not leave.
     pub left_reason: Option<String>,
+    /// The last join failed because our nickname is taken there (the view offers
+    /// another).
+    pub nick_taken: bool,
     pub subject: Option<String>,
     /// Sorted as listed: by role, then nick.
     pub occupants: Vec<OccupantRow>,

@@ -296,7 +296,7 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                         "call-quality-line",
                         rtt = format!("{:.0}", q.rtt_ms),
                         jitter = format!("{:.0}", q.jitter_ms),
-                        loss = format!("{:.1}", q.loss_pct),
+                        loss = crate::i18n::decimal(f64::from(q.loss_pct), 1),
                         kbps = format!("{:.0}", q.kbps),
                     ))
                     .small(),

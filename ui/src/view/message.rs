@@ -261,7 +261,10 @@ pub(crate) fn progress(ui: &mut egui::Ui, done: u64, total: Option<u64>) {
 /// A size as people read it.
 pub fn size_words(n: u64) -> String {
     match n {
-        n if n >= 1024 * 1024 => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+        n if n >= 1024 * 1024 => format!(
+            "{} MB",
+            crate::i18n::decimal(n as f64 / (1024.0 * 1024.0), 1)
+        ),
         n if n >= 1024 => format!("{} kB", n.div_ceil(1024)),
         n => t!("chat-size-bytes", count = n),
     }

@@ -210,10 +210,7 @@ pub fn room_view(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>)
                 .unwrap_or_else(|| t!("rooms-not-in-room"));
             ui.colored_label(Color32::from_rgb(200, 60, 60), why);
             // A nick taken there: offer the same with a mark, as a choice to click.
-            let taken = r
-                .left_reason
-                .as_deref()
-                .is_some_and(|w| w.contains("nickname is taken"));
+            let taken = r.nick_taken;
             let nick = if r.nick.is_empty() {
                 nick_default.clone()
             } else {
