@@ -37,17 +37,7 @@ async fn main() {
         banter_media::audio::sink::SinkSpec::Null,
     )
     .await;
-    let mark = desk.mark();
-    b.send(Cmd::Call {
-        id: "bench".into(),
-        to: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
-        video: false,
-    });
-    let id = desk.next_id(mark);
-    desk.invoke(id, "accept");
-    window.wait_for("active", Duration::from_secs(30), |v| {
-        v["event"] == "call" && v["state"] == "active"
-    });
+    support::desktop::call_answered_from_notification(&desk, &mut window, &b, &alice, "bench");
     // Settled: the call's first seconds (ICE, the first plots) are not the steady state.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let pid = window.pid();

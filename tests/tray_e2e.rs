@@ -111,15 +111,7 @@ async fn closed_to_the_tray_it_still_rings_and_answers() {
     window.wait_for("ended", Duration::from_secs(30), |v| {
         v["event"] == "call" && v["state"] == "ended"
     });
-    let t = std::time::Instant::now();
-    let mut pcm = Vec::new();
-    while pcm.len() <= 48_000 && t.elapsed() < Duration::from_secs(10) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        pcm = std::panic::catch_unwind(|| support::read_wav(&heard)).unwrap_or_default();
-    }
-    assert!(pcm.len() > 48_000, "bob heard {} samples", pcm.len());
-    let tail = &pcm[pcm.len() - 24_000..];
-    let f = banter_media::audio::analysis::dominant_frequency(tail, 48_000);
+    let f = support::desktop::heard_tone(&heard).await;
     assert!((f - 880.0).abs() < 10.0, "bob heard {f} Hz");
     host.wait_property(&item, "Status", "Active");
 

@@ -604,3 +604,40 @@ pub fn rss_kb(pid: u32) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
+
+/// The dominant frequency of the last half second of a call's recording at 48 kHz,
+/// once it holds more than a second (it is complete once the call's media stopped;
+/// waited for up to 10 s).
+pub async fn heard_tone(path: &std::path::Path) -> f32 {
+    let t = Instant::now();
+    let mut pcm = Vec::new();
+    while pcm.len() <= 48_000 && t.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pcm = std::panic::catch_unwind(|| super::read_wav(path)).unwrap_or_default();
+    }
+    assert!(pcm.len() > 48_000, "bob heard {} samples", pcm.len());
+    let tail = &pcm[pcm.len() - 24_000..];
+    banter_media::audio::analysis::dominant_frequency(tail, 48_000)
+}
+
+/// Bob (`caller`) calls Alice's window; she accepts from its notification; returns
+/// once her window says the call `id` is active.
+pub fn call_answered_from_notification(
+    desk: &Notifications,
+    window: &mut super::Proc,
+    caller: &banter::client::ClientHandle,
+    alice: &super::User,
+    id: &str,
+) {
+    let mark = desk.mark();
+    caller.send(banter::client::Command::Call {
+        id: id.into(),
+        to: banter::xmpp_parsers::jid::Jid::new(&alice.jid).unwrap(),
+        video: false,
+    });
+    let notification = desk.next_id(mark);
+    desk.invoke(notification, "accept");
+    window.wait_for("active", Duration::from_secs(30), |v| {
+        v["event"] == "call" && v["state"] == "active"
+    });
+}

@@ -475,6 +475,28 @@ fn room_directory_model() -> Model {
     m
 }
 
+/// The whole window at 960×640 in `theme`, drawing `model` with its pictures.
+fn whole_window(model: Model, theme: egui::Theme) -> Harness<'static, State> {
+    Harness::builder()
+        .with_size(egui::vec2(960.0, 640.0))
+        .with_theme(theme)
+        .with_pixels_per_point(1.0)
+        .with_render_cursor(false)
+        .build_ui_state(
+            |ui, s: &mut State| {
+                give_pictures(ui.ctx(), &mut s.model);
+                give_avatar(ui.ctx(), &mut s.model);
+                give_photo(ui.ctx(), &mut s.model);
+                let mut c = view::show(ui, &mut s.model);
+                s.commands.append(&mut c);
+            },
+            State {
+                model,
+                ..Default::default()
+            },
+        )
+}
+
 #[test]
 fn main_screens_light_and_dark() {
     let mut results = SnapshotResults::new();
@@ -492,24 +514,7 @@ fn main_screens_light_and_dark() {
     ];
     for (name, model) in screens {
         for (theme, suffix) in [(egui::Theme::Light, "light"), (egui::Theme::Dark, "dark")] {
-            let mut h = Harness::builder()
-                .with_size(egui::vec2(960.0, 640.0))
-                .with_theme(theme)
-                .with_pixels_per_point(1.0)
-                .with_render_cursor(false)
-                .build_ui_state(
-                    |ui, s: &mut State| {
-                        give_pictures(ui.ctx(), &mut s.model);
-                        give_avatar(ui.ctx(), &mut s.model);
-                        give_photo(ui.ctx(), &mut s.model);
-                        let mut c = view::show(ui, &mut s.model);
-                        s.commands.append(&mut c);
-                    },
-                    State {
-                        model: model(),
-                        ..Default::default()
-                    },
-                );
+            let mut h = whole_window(model(), theme);
             h.run();
             if name == "in_call" {
                 // The quality plots, opened as a user would.
@@ -700,22 +705,7 @@ fn german_screens() {
         ("settings", settings_model),
     ] {
         banter_ui::i18n::set_thread_language(Some(Lang::De));
-        let mut h = Harness::builder()
-            .with_size(egui::vec2(960.0, 640.0))
-            .with_theme(egui::Theme::Light)
-            .with_pixels_per_point(1.0)
-            .with_render_cursor(false)
-            .build_ui_state(
-                |ui, s: &mut State| {
-                    give_avatar(ui.ctx(), &mut s.model);
-                    let mut c = view::show(ui, &mut s.model);
-                    s.commands.append(&mut c);
-                },
-                State {
-                    model: model(),
-                    ..Default::default()
-                },
-            );
+        let mut h = whole_window(model(), egui::Theme::Light);
         h.run();
         results.add(h.try_snapshot(format!("{name}_de_light")));
         banter_ui::i18n::set_thread_language(None);
