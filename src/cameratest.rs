@@ -48,6 +48,11 @@ pub async fn run(
                 let (w, h) = c.size();
                 (c.name.clone(), w, h, c.fps)
             }
+            VideoSource::Screen(s) => {
+                let (w, h) = s.size();
+                let fps = banter_media::video::screen_fps(banter_media::video::SCREEN_START_KBPS);
+                ("the screen".to_string(), w, h, fps)
+            }
             _ if video_in.is_none() => {
                 return Err(MediaError::NoCamera(" (--video-in none)".into()));
             }

@@ -8,11 +8,13 @@
 #include <vpx/vp8cx.h>
 #include <vpx/vp8dx.h>
 
-typedef struct bvpx_enc { vpx_codec_ctx_t ctx; vpx_codec_enc_cfg_t cfg; vpx_image_t img; int64_t pts; } bvpx_enc;
+typedef struct bvpx_enc { vpx_codec_ctx_t ctx; vpx_codec_enc_cfg_t cfg; vpx_image_t img; int64_t pts; int dur; } bvpx_enc;
 typedef struct bvpx_dec { vpx_codec_ctx_t ctx; } bvpx_dec;
 
-/* Returns NULL on failure. bitrate in kbit/s. */
-bvpx_enc *bvpx_enc_new(int w, int h, int fps, int kbps, int threads, int cpu_used) {
+/* Returns NULL on failure. bitrate in kbit/s. screen: tuned for screen content (text,
+ * flat areas, little motion): libvpx's screen mode, frames dropped rather than a blurred
+ * picture when much changes at once, larger keyframes (the first picture is read). */
+bvpx_enc *bvpx_enc_new(int w, int h, int fps, int kbps, int threads, int cpu_used, int screen) {
   bvpx_enc *e = calloc(1, sizeof *e);
   if (!e) return NULL;
   if (vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &e->cfg, 0)) goto fail;
@@ -30,13 +32,19 @@ bvpx_enc *bvpx_enc_new(int w, int h, int fps, int kbps, int threads, int cpu_use
   e->cfg.rc_buf_initial_sz = 500; e->cfg.rc_buf_optimal_sz = 600; e->cfg.rc_buf_sz = 1000;
   e->cfg.kf_mode = VPX_KF_AUTO; e->cfg.kf_min_dist = 0; e->cfg.kf_max_dist = 3000; /* keyframes on request */
   e->cfg.g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT;
-  (void)fps;
+  if (screen) {
+    e->cfg.rc_dropframe_thresh = 25;
+    e->cfg.rc_max_quantizer = 52;
+    e->cfg.rc_buf_initial_sz = 1000; e->cfg.rc_buf_optimal_sz = 1200; e->cfg.rc_buf_sz = 2000;
+  }
+  e->dur = fps > 0 ? 90000 / fps : 3000;
   if (vpx_codec_enc_init(&e->ctx, vpx_codec_vp8_cx(), &e->cfg, 0)) goto fail;
   vpx_codec_control(&e->ctx, VP8E_SET_CPUUSED, cpu_used);        /* -16..16; -6 .. -12 = fast realtime */
   vpx_codec_control(&e->ctx, VP8E_SET_NOISE_SENSITIVITY, 0);
   vpx_codec_control(&e->ctx, VP8E_SET_STATIC_THRESHOLD, 1);
   vpx_codec_control(&e->ctx, VP8E_SET_TOKEN_PARTITIONS, VP8_ONE_TOKENPARTITION);
-  vpx_codec_control(&e->ctx, VP8E_SET_MAX_INTRA_BITRATE_PCT, 300);
+  vpx_codec_control(&e->ctx, VP8E_SET_MAX_INTRA_BITRATE_PCT, screen ? 1000 : 300);
+  if (screen) vpx_codec_control(&e->ctx, VP8E_SET_SCREEN_CONTENT_MODE, 1u);
   return e;
 fail:
   free(e); return NULL;
@@ -57,7 +65,7 @@ int bvpx_enc_encode(bvpx_enc *e, const uint8_t *y, int ys, const uint8_t *u, int
   e->img.planes[0] = (unsigned char *)y; e->img.stride[0] = ys;
   e->img.planes[1] = (unsigned char *)u; e->img.stride[1] = us;
   e->img.planes[2] = (unsigned char *)v; e->img.stride[2] = vs;
-  if (vpx_codec_encode(&e->ctx, &e->img, pts, 3000 /* 1/30 s in 90 kHz */,
+  if (vpx_codec_encode(&e->ctx, &e->img, pts, e->dur /* one frame interval, 90 kHz */,
                        force_key ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME)) return -1;
   vpx_codec_iter_t it = NULL; const vpx_codec_cx_pkt_t *p; int len = 0;
   *is_key = 0;

@@ -16,12 +16,16 @@ pub enum MediaError {
     WavWrite { path: String, why: String },
     #[error("invalid audio option '{0}': use mic[:NAME], FILE.wav, tone:HZ or silence (in); speaker[:NAME], FILE.wav or null (out)")]
     BadSpec(String),
-    #[error("invalid video option '{0}': use camera[:NAME], pattern, echo or none")]
+    #[error("invalid video option '{0}': use camera[:NAME], screen[:monitor[:N]|:window:NAME], pattern, echo or none")]
     BadVideoSpec(String),
     #[error("no camera found{0}")]
     NoCamera(String),
     #[error("camera: {0}")]
     Camera(String),
+    #[error("cannot share the screen: {0}")]
+    Screen(String),
+    #[error("the shared window was closed: screen sharing stopped")]
+    ScreenGone,
     #[error("cannot write video file {path}: {why}")]
     VideoWrite { path: String, why: String },
     #[error("Opus codec error: {0}")]

@@ -12,6 +12,7 @@ pub mod netns;
 pub mod raw;
 pub mod rooms;
 pub mod sasl2;
+pub mod screen;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -816,6 +817,11 @@ impl Xvfb {
     /// number here raced between tests running in parallel, two of which then
     /// shared one server and lost it when the other test ended.
     pub fn start() -> Xvfb {
+        Xvfb::start_sized("1024x700x24")
+    }
+
+    /// With a screen of this geometry (`WxHxDEPTH`).
+    pub fn start_sized(geometry: &str) -> Xvfb {
         use std::os::fd::AsRawFd;
         use std::os::unix::process::CommandExt;
         let (reader, writer) = std::io::pipe().expect("a pipe");
@@ -826,7 +832,7 @@ impl Xvfb {
             "3",
             "-screen",
             "0",
-            "1024x700x24",
+            geometry,
             "-nolisten",
             "tcp",
         ])

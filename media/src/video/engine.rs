@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::io::{VideoSinkSpec, VideoSource};
 use super::rtp::{is_keyframe, Assembler};
-use super::vp8::{Decoder, Encoder};
+use super::vp8::{Content, Decoder, Encoder};
 use super::I420;
 use crate::events::MediaEvent;
 use crate::rtcp::VideoFeedback;
@@ -31,6 +31,19 @@ pub const MAX_KBPS: u32 = 1_500;
 /// (the gap keeps it from flapping).
 pub const HALF_KBPS: u32 = 300;
 pub const FULL_KBPS: u32 = 450;
+/// A shared screen: sharp text at full HD takes more than a face, and its frame rate
+/// (5–15 fps) is what gives way when the path is narrow, not its detail.
+pub const SCREEN_MIN_KBPS: u32 = 150;
+pub const SCREEN_START_KBPS: u32 = 1_200;
+pub const SCREEN_MAX_KBPS: u32 = 2_500;
+pub const SCREEN_MIN_FPS: u32 = 5;
+pub const SCREEN_MAX_FPS: u32 = 15;
+
+/// The frame rate of a shared screen at this bitrate: 15 fps from 1.5 Mbit/s down to
+/// 5 fps at 500 kbit/s and below, so each picture keeps about 100 kbit.
+pub fn screen_fps(kbps: u32) -> u32 {
+    (kbps / 100).clamp(SCREEN_MIN_FPS, SCREEN_MAX_FPS)
+}
 
 /// One encoded frame for the RTP writer (90 kHz timestamp).
 pub(crate) struct EncodedFrame {
@@ -84,12 +97,16 @@ pub(crate) struct VideoShared {
 #[derive(Debug, Clone)]
 pub struct RateControl {
     kbps: f64,
+    min: f64,
+    max: f64,
 }
 
 impl Default for RateControl {
     fn default() -> Self {
         RateControl {
             kbps: START_KBPS as f64,
+            min: MIN_KBPS as f64,
+            max: MAX_KBPS as f64,
         }
     }
 }
@@ -97,6 +114,25 @@ impl Default for RateControl {
 impl RateControl {
     pub fn kbps(&self) -> u32 {
         self.kbps as u32
+    }
+
+    /// The bounds of a camera or of a shared screen. Switching keeps what the path was
+    /// found to carry; a screen starts at its own start rate if that is lower.
+    pub fn set_screen(&mut self, screen: bool) {
+        let (min, max, start) = if screen {
+            (SCREEN_MIN_KBPS, SCREEN_MAX_KBPS, SCREEN_START_KBPS)
+        } else {
+            (MIN_KBPS, MAX_KBPS, START_KBPS)
+        };
+        if (self.min, self.max) == (min as f64, max as f64) {
+            return;
+        }
+        if self.kbps == START_KBPS as f64 || self.kbps == SCREEN_START_KBPS as f64 {
+            // Nothing learnt yet: the start rate of what is sent now.
+            self.kbps = start as f64;
+        }
+        (self.min, self.max) = (min as f64, max as f64);
+        self.kbps = self.kbps.clamp(self.min, self.max);
     }
 
     /// Once a second: the loss the peer reports (0–1), its REMB and our transport-cc
@@ -121,7 +157,7 @@ impl RateControl {
             // The estimate covers everything sent: audio takes up to ~40 kbit/s.
             self.kbps = self.kbps.min(e as f64 / 1000.0 * 0.95 - 40.0);
         }
-        self.kbps = self.kbps.clamp(MIN_KBPS as f64, MAX_KBPS as f64);
+        self.kbps = self.kbps.clamp(self.min, self.max);
         self.kbps()
     }
 }
@@ -325,7 +361,6 @@ pub(crate) fn run(t: VideoThread) {
     let mut black = I420::new(WIDTH, HEIGHT);
     let mut rate = RateControl::default();
     let mut remb = RembEstimate::default();
-    let interval = Duration::from_secs(1) / FPS;
     let start = Instant::now();
     let ts0: u32 = rand::random();
     let mut next_frame = Instant::now();
@@ -340,6 +375,10 @@ pub(crate) fn run(t: VideoThread) {
     let mut echoed = 0u64;
     let mut small = I420::new(WIDTH / 2, HEIGHT / 2);
     while !shared.stop.load(Ordering::Acquire) {
+        let screen = matches!(source, Some(VideoSource::Screen(_)));
+        rate.set_screen(screen);
+        let fps = if screen { screen_fps(rate.kbps()) } else { FPS };
+        let interval = Duration::from_secs(1) / fps;
         let sending = source.is_some()
             && shared.connected.load(Ordering::Acquire)
             && !shared.may_not_send.load(Ordering::Relaxed);
@@ -394,7 +433,10 @@ pub(crate) fn run(t: VideoThread) {
                 if kbps != before {
                     enc.set_bitrate(kbps);
                 }
-                if kbps < HALF_KBPS && !half_size {
+                if screen {
+                    // A screen gives up frames, not detail (`screen_fps`).
+                    half_size = false;
+                } else if kbps < HALF_KBPS && !half_size {
                     tracing::info!(kbps, "video at 320x240 for the available bandwidth");
                     half_size = true;
                 } else if kbps > FULL_KBPS && half_size {
@@ -455,11 +497,16 @@ pub(crate) fn run(t: VideoThread) {
                 continue;
             }
         };
-        if encoder
-            .as_ref()
-            .is_none_or(|e| e.size() != (picture.width, picture.height))
-        {
-            match Encoder::new(picture.width, picture.height, rate.kbps()) {
+        if encoder.as_ref().is_none_or(|e| {
+            e.size() != (picture.width, picture.height)
+                || matches!(e.content(), Content::Screen { .. }) != screen
+        }) {
+            let content = if screen {
+                Content::Screen { fps }
+            } else {
+                Content::Camera
+            };
+            match Encoder::with_content(picture.width, picture.height, rate.kbps(), content) {
                 Ok(e) => encoder = Some(e),
                 Err(e) => {
                     device_error(e);
@@ -569,6 +616,33 @@ mod tests {
             r.update(Some(0.5), None, None);
         }
         assert_eq!(r.kbps(), MIN_KBPS);
+    }
+
+    #[test]
+    fn a_screen_gives_up_frames_before_detail() {
+        assert_eq!(screen_fps(2_500), 15);
+        assert_eq!(screen_fps(1_500), 15);
+        assert_eq!(screen_fps(1_000), 10);
+        assert_eq!(screen_fps(500), 5);
+        assert_eq!(screen_fps(150), 5);
+        let mut r = RateControl::default();
+        r.set_screen(true);
+        assert_eq!(
+            r.kbps(),
+            SCREEN_START_KBPS,
+            "nothing learnt: the screen's start"
+        );
+        for _ in 0..20 {
+            r.update(Some(0.0), None, None);
+        }
+        assert_eq!(r.kbps(), SCREEN_MAX_KBPS);
+        // Back to the camera: within its bounds.
+        r.set_screen(false);
+        assert_eq!(r.kbps(), MAX_KBPS);
+        // A narrow path learnt on the camera is kept for the screen.
+        r.update(Some(0.0), Some(400_000), None);
+        r.set_screen(true);
+        assert_eq!(r.kbps(), 360);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::camera::Camera;
+use super::screen::{ScreenCapture, ScreenSpec};
 use super::{pattern, I420};
 use crate::error::MediaError;
 
@@ -24,6 +25,8 @@ pub enum VideoSourceSpec {
     Camera(Option<String>),
     /// What the peer sends, sent back (the "Try it locally" Echo contact).
     Echo,
+    /// A monitor or a window (X11), sent for detail rather than motion.
+    Screen(ScreenSpec),
 }
 
 impl VideoSourceSpec {
@@ -33,6 +36,10 @@ impl VideoSourceSpec {
             "pattern" => VideoSourceSpec::Pattern,
             "camera" => VideoSourceSpec::Camera(None),
             "echo" => VideoSourceSpec::Echo,
+            _ if s.starts_with("screen") => match ScreenSpec::parse(s) {
+                Some(spec) => VideoSourceSpec::Screen(spec),
+                None => return Err(MediaError::BadVideoSpec(s.to_string())),
+            },
             _ => match (s.strip_prefix("camera:"), s.strip_prefix("slow-pattern:")) {
                 (Some(n), _) if !n.is_empty() => VideoSourceSpec::Camera(Some(n.to_string())),
                 (_, Some(ms)) => match ms.parse::<u64>() {
@@ -46,6 +53,12 @@ impl VideoSourceSpec {
 
     pub fn is_none(&self) -> bool {
         *self == VideoSourceSpec::None
+    }
+
+    /// A screen is sent for detail: full resolution, fewer frames (the engine's
+    /// screen profile).
+    pub fn is_screen(&self) -> bool {
+        matches!(self, VideoSourceSpec::Screen(_))
     }
 
     pub fn open(&self, width: usize, height: usize, fps: u32) -> Result<VideoSource, MediaError> {
@@ -63,6 +76,9 @@ impl VideoSourceSpec {
                 VideoSource::Camera(Box::new(Camera::open(name.as_deref(), width, height, fps)?))
             }
             VideoSourceSpec::Echo => VideoSource::Echo,
+            VideoSourceSpec::Screen(spec) => {
+                VideoSource::Screen(Box::new(ScreenCapture::open(spec)?))
+            }
         })
     }
 }
@@ -78,6 +94,7 @@ pub enum VideoSource {
     Black(I420),
     /// The last picture decoded from the peer (the engine supplies it).
     Echo,
+    Screen(Box<ScreenCapture>),
 }
 
 impl VideoSource {
@@ -106,6 +123,7 @@ impl VideoSource {
             VideoSource::Camera(c) => c.next(0),
             VideoSource::Black(f) => Ok(Some(f)),
             VideoSource::Echo => Ok(None),
+            VideoSource::Screen(s) => s.capture().map(Some),
         }
     }
 }

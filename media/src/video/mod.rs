@@ -1,14 +1,15 @@
-//! Video: I420 frames, the test pattern, VP8 (libvpx through a C shim).
+//! Video: I420 frames, the test pattern, the screen (X11), VP8 (libvpx through a C shim).
 
 pub mod camera;
 pub(crate) mod engine;
 pub mod io;
 pub mod pattern;
 pub mod rtp;
+pub mod screen;
 pub mod vp8;
 pub mod y4m;
 
-pub use engine::{RateControl, RembEstimate, FPS, HEIGHT, WIDTH};
+pub use engine::{screen_fps, RateControl, RembEstimate, FPS, HEIGHT, SCREEN_START_KBPS, WIDTH};
 pub use io::{RgbaFrame, VideoSinkSpec, VideoSourceSpec, VideoView};
 
 /// A picture in I420 (YUV 4:2:0): full-size luma, quarter-size chroma planes.

@@ -26,6 +26,7 @@ extern "C" {
         kbps: c_int,
         threads: c_int,
         cpu_used: c_int,
+        screen: c_int,
     ) -> *mut RawEnc;
     fn bvpx_enc_set_bitrate(e: *mut RawEnc, kbps: c_int) -> c_int;
     #[allow(clippy::too_many_arguments)]
@@ -62,6 +63,15 @@ extern "C" {
     fn bvpx_dec_free(d: *mut RawDec);
 }
 
+/// What the encoder is tuned for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// A camera or the pattern: motion, 30 fps.
+    Camera,
+    /// A shared screen: text kept sharp, frames dropped rather than detail.
+    Screen { fps: u32 },
+}
+
 /// One encoded frame.
 pub struct Encoded<'a> {
     pub data: &'a [u8],
@@ -70,6 +80,7 @@ pub struct Encoded<'a> {
 
 pub struct Encoder {
     raw: *mut RawEnc,
+    content: Content,
     width: usize,
     height: usize,
     out: Vec<u8>,
@@ -82,9 +93,31 @@ impl Encoder {
     /// `cpu_used` -6 is libwebrtc's real-time speed for VP8 on small machines; one
     /// thread, as libwebrtc uses up to 640x480 (see the decoder on spinning workers).
     pub fn new(width: usize, height: usize, kbps: u32) -> Result<Encoder, MediaError> {
+        Encoder::with_content(width, height, kbps, Content::Camera)
+    }
+
+    pub fn with_content(
+        width: usize,
+        height: usize,
+        kbps: u32,
+        content: Content,
+    ) -> Result<Encoder, MediaError> {
+        let (fps, screen) = match content {
+            Content::Camera => (30, 0),
+            Content::Screen { fps } => (fps.max(1) as c_int, 1),
+        };
         // SAFETY: plain integers in; NULL on failure is checked.
-        let raw =
-            unsafe { bvpx_enc_new(width as c_int, height as c_int, 30, kbps as c_int, 1, -6) };
+        let raw = unsafe {
+            bvpx_enc_new(
+                width as c_int,
+                height as c_int,
+                fps,
+                kbps as c_int,
+                1,
+                -6,
+                screen,
+            )
+        };
         if raw.is_null() {
             return Err(MediaError::Codec(format!(
                 "VP8 encoder for {width}x{height} could not start"
@@ -92,6 +125,7 @@ impl Encoder {
         }
         Ok(Encoder {
             raw,
+            content,
             width,
             height,
             out: vec![0; width * height * 3 / 2 + 4096],
@@ -100,6 +134,10 @@ impl Encoder {
 
     pub fn size(&self) -> (usize, usize) {
         (self.width, self.height)
+    }
+
+    pub fn content(&self) -> Content {
+        self.content
     }
 
     pub fn set_bitrate(&mut self, kbps: u32) {
@@ -335,5 +373,40 @@ mod tests {
         pattern::draw(1, &mut pic);
         let key = enc.encode(&pic, 0, true).unwrap().unwrap();
         assert_eq!(keyframe_size(key.data), Some((640, 480)));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod screen_tests {
+    use super::*;
+
+    /// Full HD screen content through the screen profile on a thread with the video
+    /// engine's stack (2 MiB): it encodes and decodes back at full size.
+    #[test]
+    fn a_screen_picture_encodes_on_the_engines_stack() {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let (w, h) = (1920, 1080);
+                let mut f = I420::new(w, h);
+                for (i, p) in f.y.iter_mut().enumerate() {
+                    *p = if (i / 3 + i / w) % 7 == 0 { 16 } else { 235 };
+                }
+                let mut enc =
+                    Encoder::with_content(w, h, 1200, Content::Screen { fps: 12 }).unwrap();
+                let mut dec = Decoder::new().unwrap();
+                let mut out = I420::new(0, 0);
+                for n in 0..3 {
+                    if let Some(e) = enc.encode(&f, n * 7500, n == 0).unwrap() {
+                        let data = e.data.to_vec();
+                        dec.decode(&data, &mut out).unwrap();
+                    }
+                }
+                assert_eq!((out.width, out.height), (w, h));
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

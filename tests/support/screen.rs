@@ -1,0 +1,239 @@
+//! A known screen for the screen-sharing tests: a page of small text in black on
+//! white, a few colour blocks, and the frame number as the row of 32 blocks that
+//! `pattern::read` reads, drawn by an X client into a window covering Xvfb's screen.
+//! The pictures are a function of the frame number, so a test can compare what the
+//! far end recorded with what was on the screen.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{self, ConnectionExt as _};
+use x11rb::wrapper::ConnectionExt as _;
+
+use super::Xvfb;
+
+pub const W: usize = 1280;
+pub const H: usize = 720;
+/// Where the frame number's blocks are (as `pattern::draw` puts them).
+const BLOCK: usize = 16;
+const NUMBER_TOP: usize = 16;
+
+/// Digits 3 pixels wide and 5 high (bit 2 = left), drawn at twice the size: text of
+/// the size people read.
+const GLYPHS: [[u8; 5]; 10] = [
+    [7, 5, 5, 5, 7],
+    [2, 6, 2, 2, 7],
+    [7, 1, 7, 4, 7],
+    [7, 1, 3, 1, 7],
+    [5, 5, 7, 1, 1],
+    [7, 4, 7, 1, 7],
+    [7, 4, 7, 5, 7],
+    [7, 1, 1, 2, 2],
+    [7, 5, 7, 5, 7],
+    [7, 5, 7, 1, 7],
+];
+
+/// Frame `n` of the screen as 32-bit BGRX rows.
+pub fn picture(n: u32) -> Vec<u8> {
+    let mut p = vec![255u8; W * H * 4];
+    let mut set = |x: usize, y: usize, rgb: [u8; 3]| {
+        let i = (y * W + x) * 4;
+        p[i..i + 3].copy_from_slice(&[rgb[2], rgb[1], rgb[0]]);
+    };
+    // The page: lines of digits (a fixed pseudo-random text), 8 px a character, 14 px
+    // a line, with a margin, and a blank space bottom right where the pointer rests.
+    let mut seed = 0x2545_f491u32;
+    for line in 0..46 {
+        let y0 = 64 + line * 14;
+        for col in 0..150 {
+            let x0 = 40 + col * 8;
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            // Word breaks: one character in six is a space.
+            if seed.is_multiple_of(6) || (x0 > 900 && y0 > 520) || y0 + 10 > H {
+                continue;
+            }
+            let glyph = GLYPHS[(seed >> 8) as usize % 10];
+            for (gy, bits) in glyph.iter().enumerate() {
+                for gx in 0..3 {
+                    if bits >> (2 - gx) & 1 == 1 {
+                        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                            set(x0 + gx * 2 + dx, y0 + gy * 2 + dy, [0, 0, 0]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Colour blocks in the heading, right of the number.
+    for (i, rgb) in [[200, 30, 40], [20, 160, 90], [30, 60, 220]]
+        .iter()
+        .enumerate()
+    {
+        for y in 12..44 {
+            for x in 600 + i * 60..640 + i * 60 {
+                set(x, y, *rgb);
+            }
+        }
+    }
+    for bit in 0..32 {
+        let on = n >> (31 - bit) & 1 == 1;
+        let v = if on { 255 } else { 0 };
+        for y in NUMBER_TOP..NUMBER_TOP + BLOCK {
+            for x in bit * BLOCK..(bit + 1) * BLOCK {
+                set(x, y, [v, v, v]);
+            }
+        }
+    }
+    p
+}
+
+/// Draws rows `rows` of picture `p` into the window, in strips that fit a request.
+fn put(
+    conn: &impl Connection,
+    win: xproto::Window,
+    gc: xproto::Gcontext,
+    p: &[u8],
+    rows: std::ops::Range<usize>,
+) {
+    for y0 in rows.clone().step_by(48) {
+        let y1 = (y0 + 48).min(rows.end);
+        conn.put_image(
+            xproto::ImageFormat::Z_PIXMAP,
+            win,
+            gc,
+            W as u16,
+            (y1 - y0) as u16,
+            0,
+            y0 as i16,
+            0,
+            24,
+            &p[y0 * W * 4..y1 * W * 4],
+        )
+        .unwrap();
+    }
+    conn.sync().unwrap();
+}
+
+/// The window showing the screen, redrawn with the next frame number at `fps`.
+pub struct TestScreen {
+    stop: Arc<AtomicBool>,
+    /// The number on the screen now.
+    pub shown: Arc<AtomicU32>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// The window closes when this is set.
+    close: Arc<AtomicBool>,
+}
+
+impl TestScreen {
+    /// Opens a window titled `title` over the whole of `x`'s screen (which must be
+    /// `W`x`H`), with the pointer resting at `pointer` on a blank part of it.
+    pub fn show(x: &Xvfb, title: &str, fps: u32, pointer: (i16, i16)) -> TestScreen {
+        let (conn, screen) = x11rb::connect(Some(&x.display)).expect("Xvfb");
+        let root = conn.setup().roots[screen].root;
+        let win = conn.generate_id().unwrap();
+        let aux = xproto::CreateWindowAux::new()
+            .override_redirect(1)
+            .background_pixel(0xffffff);
+        conn.create_window(
+            24,
+            win,
+            root,
+            0,
+            0,
+            W as u16,
+            H as u16,
+            0,
+            xproto::WindowClass::INPUT_OUTPUT,
+            0,
+            &aux,
+        )
+        .unwrap();
+        conn.change_property8(
+            xproto::PropMode::REPLACE,
+            win,
+            xproto::AtomEnum::WM_NAME,
+            xproto::AtomEnum::STRING,
+            title.as_bytes(),
+        )
+        .unwrap();
+        let gc = conn.generate_id().unwrap();
+        conn.create_gc(gc, win, &xproto::CreateGCAux::new())
+            .unwrap();
+        conn.map_window(win).unwrap();
+        conn.warp_pointer(x11rb::NONE, root, 0, 0, 0, 0, pointer.0, pointer.1)
+            .unwrap();
+        conn.sync().unwrap();
+        // The whole page once.
+        put(&conn, win, gc, &picture(0), 0..H);
+        let (stop, close, shown) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicU32::new(0)),
+        );
+        let thread = {
+            let (stop, close, shown) = (stop.clone(), close.clone(), shown.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_secs(1) / fps);
+                    if close.load(Ordering::Relaxed) {
+                        conn.destroy_window(win).unwrap();
+                        conn.sync().unwrap();
+                        break;
+                    }
+                    n += 1;
+                    // Only the number changes: the rest of the page is still.
+                    put(&conn, win, gc, &picture(n), NUMBER_TOP..NUMBER_TOP + BLOCK);
+                    shown.store(n, Ordering::Relaxed);
+                }
+                // Kept open (the connection alive) until the test ends.
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        TestScreen {
+            stop,
+            shown,
+            thread: Some(thread),
+            close,
+        }
+    }
+
+    /// Closes the window (as its user would).
+    pub fn close(&self) {
+        self.close.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for TestScreen {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The PSNR of luma `got` against `want` (both `W` wide), in dB, leaving out the
+/// pixels `skip` says.
+pub fn psnr(got: &[u8], want: &[u8], skip: impl Fn(usize, usize) -> bool) -> f64 {
+    let (mut sum, mut n) = (0f64, 0u64);
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        if skip(i % W, i / W) {
+            continue;
+        }
+        let d = f64::from(*a) - f64::from(*b);
+        sum += d * d;
+        n += 1;
+    }
+    let mse = sum / n.max(1) as f64;
+    if mse == 0.0 {
+        return 99.0;
+    }
+    10.0 * (255.0f64 * 255.0 / mse).log10()
+}
