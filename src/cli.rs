@@ -300,12 +300,18 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             duration,
             video,
             add_video_after,
+            share_screen,
+            share_screen_after,
+            stop_sharing_after,
             report,
         } => {
             let opts = CallOptions {
                 duration,
                 video,
                 add_video_after,
+                share: share_screen
+                    .map(|s| calls::ShareOptions::parse(&s, share_screen_after, stop_sharing_after))
+                    .transpose()?,
                 report,
             };
             call(&args, &media, &to, opts).await

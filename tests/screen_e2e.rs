@@ -123,3 +123,116 @@ fn a_shared_screen_arrives_sharp_in_order_with_the_pointer() {
         .unwrap();
     assert!(darkest < 100, "no pointer drawn (darkest luma {darkest})");
 }
+
+/// Bob's stats: the size of the video he decodes, second by second.
+fn sizes_seen(events: &[Value]) -> Vec<(u64, u64)> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "stats")
+        .filter_map(|e| Some((e["video_width"].as_u64()?, e["video_height"].as_u64()?)))
+        .collect()
+}
+
+/// The distinct frame numbers of the recording (full-size pictures only), checked to
+/// be in order.
+fn numbers_in_order(rec: &std::path::Path) -> Vec<u32> {
+    let data = std::fs::read(rec).unwrap();
+    let (w, h, frames) = y4m::read_y4m(&data).expect("a Y4M recording");
+    assert_eq!((w, h), (W, H));
+    let mut numbers: Vec<u32> = frames.iter().map(|f| pattern::read(f.y, w)).collect();
+    assert!(
+        numbers.windows(2).all(|p| p[1] >= p[0] && p[1] - p[0] <= 4),
+        "numbers out of order or stuck: {numbers:?}"
+    );
+    numbers.dedup();
+    numbers
+}
+
+/// A window shared by its title; the window is closed three seconds into the call:
+/// sharing stops by itself (Alice is told why), the call goes on, and what Bob gets
+/// is no longer the window.
+#[test]
+fn closing_the_shared_window_stops_sharing_and_the_call_goes_on() {
+    let x = Xvfb::start_sized("1280x720x24");
+    let page = TestScreen::show(&x, "Banter test page", 10, POINTER);
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("bob-saw.y4m");
+    let server = Prosody::start();
+    let (alice, bob) = (server.user("alice"), server.user("bob"));
+    let bob_proc = answering(&bob, &alice, rec.to_str().unwrap());
+    let mut args = vec!["call", bob.jid.as_str(), "--duration", "8"];
+    args.extend(["--share-screen", "window:test page"]);
+    args.extend(media_args("silence", "null"));
+    let mut cmd = alice.banter(&args);
+    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+    let mut alice_proc = Proc::spawn(cmd);
+    alice_proc.wait_for("the call up", T, |e| {
+        e["event"] == "call" && e["state"] == "active"
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    page.close();
+    let (ok, a_events) = alice_proc.finish(T);
+    assert!(ok, "alice's call failed: {a_events:#?}");
+    let (ok, b_events) = bob_proc.finish(T);
+    assert!(ok, "bob's answer failed: {b_events:#?}");
+    let ended: Vec<&Value> = a_events
+        .iter()
+        .filter(|e| e["event"] == "screen_share")
+        .collect();
+    assert_eq!(ended.len(), 1, "{ended:#?}");
+    assert_eq!(ended[0]["sharing"], false);
+    let reason = ended[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("window was closed"), "{reason}");
+    // Bob saw the window, then the camera-off pictures (at the camera's size).
+    let numbers = numbers_in_order(&rec);
+    assert!(numbers.len() >= 15, "{numbers:?}");
+    let sizes = sizes_seen(&b_events);
+    assert!(sizes.contains(&(1280, 720)), "{sizes:?}");
+    assert_eq!(sizes.last(), Some(&(640, 480)), "{sizes:?}");
+}
+
+/// An audio call; two seconds in Alice shares her screen (video added by
+/// content-add), and stops four seconds later: Bob sees the screen in between, and
+/// the call ends normally.
+#[test]
+fn a_screen_shared_into_an_audio_call_and_stopped() {
+    let x = Xvfb::start_sized("1280x720x24");
+    let _page = TestScreen::show(&x, "Banter test page", 10, POINTER);
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("bob-saw.y4m");
+    let server = Prosody::start();
+    let (alice, bob) = (server.user("alice"), server.user("bob"));
+    let bob_proc = answering(&bob, &alice, rec.to_str().unwrap());
+    let mut args = vec![
+        "call",
+        bob.jid.as_str(),
+        "--duration",
+        "9",
+        "--share-screen",
+    ];
+    args.extend(["--share-screen-after", "2", "--stop-sharing-after", "6"]);
+    args.extend(media_args("silence", "null"));
+    let mut cmd = alice.banter(&args);
+    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+    let (ok, a_events) = Proc::spawn(cmd).finish(T);
+    assert!(ok, "alice's call failed: {a_events:#?}");
+    let (ok, b_events) = bob_proc.finish(T);
+    assert!(ok, "bob's answer failed: {b_events:#?}");
+    let shares: Vec<(bool, Option<&str>)> = a_events
+        .iter()
+        .filter(|e| e["event"] == "screen_share")
+        .map(|e| (e["sharing"].as_bool().unwrap(), e["reason"].as_str()))
+        .collect();
+    assert_eq!(shares, [(true, None), (false, None)], "{a_events:#?}");
+    assert!(
+        b_events
+            .iter()
+            .any(|e| e["event"] == "call" && e["media"] == serde_json::json!(["audio", "video"])),
+        "video was never added: {b_events:#?}"
+    );
+    let numbers = numbers_in_order(&rec);
+    assert!(numbers.len() >= 20, "{numbers:?}");
+    let sizes = sizes_seen(&b_events);
+    assert!(sizes.contains(&(1280, 720)), "{sizes:?}");
+    assert_eq!(sizes.last(), Some(&(640, 480)), "{sizes:?}");
+}

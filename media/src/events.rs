@@ -82,6 +82,10 @@ pub enum MediaEvent {
         width: usize,
         height: usize,
     },
+    /// The screen being shared can no longer be read (its window was closed): black
+    /// pictures are sent from now on; the front end goes back to the camera if it
+    /// was on (`MediaSession::share_screen(None, …)`).
+    ScreenShareEnded(MediaError),
 }
 
 /// Which side of the audio a device is on.

@@ -2,6 +2,7 @@
 
 use super::*;
 use banter::client::CallInfo;
+use banter_media::video::screen::ScreenSpec;
 
 /// Whether the event belongs to a call (printed by the call commands).
 pub(super) fn is_call_event(ev: &Event) -> bool {
@@ -13,6 +14,7 @@ pub(super) fn is_call_event(ev: &Event) -> bool {
             | Event::CallSignal { .. }
             | Event::CallVideo { .. }
             | Event::CallOmemo { .. }
+            | Event::ScreenShare { .. }
     )
 }
 
@@ -54,6 +56,13 @@ pub(super) fn print_call_event(ev: &Event, json: bool) {
         } => println!("reconnected"),
         Event::CallInfo { info, .. } => println!("the peer: {info}"),
         Event::CallVideo { width, height, .. } => println!("video from the peer: {width}x{height}"),
+        Event::ScreenShare { sharing: true, .. } => println!("sharing your screen"),
+        Event::ScreenShare {
+            sharing: false,
+            reason: Some(r),
+            ..
+        } => println!("not sharing your screen: {r}"),
+        Event::ScreenShare { .. } => println!("screen sharing stopped"),
         Event::CallOmemo { verified: true, .. } => {
             println!("the call is verified: the peer's key is one you verified (OMEMO)")
         }
@@ -86,7 +95,43 @@ pub(super) struct CallOptions {
     pub(super) duration: Option<f64>,
     pub(super) video: bool,
     pub(super) add_video_after: Option<f64>,
+    pub(super) share: Option<ShareOptions>,
     pub(super) report: Option<PathBuf>,
+}
+
+/// `--share-screen` and its timing.
+pub(super) struct ShareOptions {
+    screen: ScreenSpec,
+    /// Seconds into the call; `None`: the screen is the video from the start.
+    after: Option<f64>,
+    stop_after: Option<f64>,
+}
+
+impl ShareOptions {
+    pub(super) fn parse(
+        source: &str,
+        after: Option<f64>,
+        stop_after: Option<f64>,
+    ) -> Result<ShareOptions, CliError> {
+        let screen = ScreenSpec::parse(&format!("screen:{source}")).ok_or_else(|| {
+            CliError(format!(
+                "invalid --share-screen '{source}': use monitor, monitor:N or window:NAME"
+            ))
+        })?;
+        Ok(ShareOptions {
+            screen,
+            after,
+            stop_after,
+        })
+    }
+}
+
+/// Sleeps until `t`; forever when there is none.
+async fn at_or_never(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
 }
 
 pub(super) async fn call(
@@ -104,7 +149,19 @@ pub(super) async fn call(
     }
     let mut stop = crate::signals::StopSignals::new();
     let mut cfg = config(args)?;
-    cfg.media = Some(media.config()?);
+    let mut media_cfg = media.config()?;
+    let mut video = opts.video;
+    if let Some(ShareOptions {
+        screen,
+        after: None,
+        ..
+    }) = &opts.share
+    {
+        // The screen is the call's video from the first picture.
+        media_cfg.video_in = banter_media::video::VideoSourceSpec::Screen(screen.clone());
+        video = true;
+    }
+    cfg.media = Some(media_cfg);
     cfg.autojoin = false;
     let mut client = connect(cfg).await?;
     wait_online(&mut client).await?;
@@ -112,8 +169,10 @@ pub(super) async fn call(
     client.send(Command::Call {
         id: id.clone(),
         to: to.clone(),
-        video: opts.video,
+        video,
     });
+    let mut share_at: Option<tokio::time::Instant> = None;
+    let mut unshare_at: Option<tokio::time::Instant> = None;
     let mut hangup_at: Option<tokio::time::Instant> = None;
     let mut video_at: Option<tokio::time::Instant> = None;
     let mut was_active = false;
@@ -131,6 +190,8 @@ pub(super) async fn call(
                 None => std::future::pending().await,
             }
         };
+        let share = at_or_never(share_at);
+        let unshare = at_or_never(unshare_at);
         tokio::select! {
             ev = client.next_event() => {
                 let Some(ev) = ev else { break Err(CliError("the connection ended".into())) };
@@ -148,6 +209,11 @@ pub(super) async fn call(
                             }
                             if let Some(d) = opts.add_video_after {
                                 video_at = Some(now + Duration::from_secs_f64(d));
+                            }
+                            if let Some(s) = &opts.share {
+                                let at = |d| now + Duration::from_secs_f64(d);
+                                share_at = s.after.map(at);
+                                unshare_at = s.stop_after.map(at);
                             }
                         }
                         CallStatus::Ended => {
@@ -174,6 +240,15 @@ pub(super) async fn call(
             _ = add_video => {
                 video_at = None;
                 client.send(Command::SetCamera { id: id.clone(), on: true });
+            }
+            _ = share => {
+                share_at = None;
+                let screen = opts.share.as_ref().map(|s| s.screen.clone());
+                client.send(Command::ShareScreen { id: id.clone(), screen });
+            }
+            _ = unshare => {
+                unshare_at = None;
+                client.send(Command::ShareScreen { id: id.clone(), screen: None });
             }
             _ = stop.wait() => client.send(Command::Hangup { id: id.clone() }),
         }

@@ -273,6 +273,13 @@ pub enum Command {
         id: String,
         on: bool,
     },
+    /// Share a screen as the call's video (`Some`), in place of the camera (added to
+    /// an audio call by content-add), or stop sharing (`None`): back to the camera
+    /// if it was on. `Event::ScreenShare` says how it went.
+    ShareScreen {
+        id: String,
+        screen: Option<banter_media::video::screen::ScreenSpec>,
+    },
     RejectCall {
         id: String,
         reason: crate::jingle::Reason,

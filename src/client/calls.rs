@@ -159,6 +159,73 @@ impl State {
         }
     }
 
+    /// Starts or stops sharing a screen in an active call (`stopped`: why it stopped by
+    /// itself). The screen is tried first, so one that cannot be read changes nothing
+    /// and says why; then the media switches and the call machine turns the video on
+    /// (a content-add in an audio call) or back to what the camera was.
+    pub(super) fn share_screen(
+        &mut self,
+        id: &str,
+        screen: Option<banter_media::video::screen::ScreenSpec>,
+        stopped: Option<String>,
+        out: &mut Vec<Stanza>,
+    ) {
+        use crate::jingle::session::{CallState, Input};
+        let refuse = |me: &mut Self, reason: String| {
+            me.emit(Event::ScreenShare {
+                id: id.to_string(),
+                sharing: me.sharing.contains_key(id),
+                reason: Some(reason),
+            })
+        };
+        if self.endpoint.state(id) != Some(CallState::Active) {
+            return refuse(
+                self,
+                "the screen can be shared once the call is connected".into(),
+            );
+        }
+        match screen {
+            Some(spec) => {
+                if let Err(e) = banter_media::video::screen::ScreenCapture::open(&spec) {
+                    return refuse(self, e.to_string());
+                }
+                let camera_before = self.endpoint.video_on(id).unwrap_or(false);
+                let camera_before = *self.sharing.entry(id.to_string()).or_insert(camera_before);
+                tracing::info!(call = %id, ?spec, camera_before, "sharing the screen");
+                self.media_work(
+                    id,
+                    MediaCommand::ShareScreen {
+                        screen: Some(spec),
+                        camera_back: false,
+                    },
+                );
+                self.call_input(id, Input::Camera(true), out);
+            }
+            None => {
+                // A screen shared from the start (`--video-in screen`) has no camera
+                // to go back to.
+                let camera_back = match self.sharing.remove(id) {
+                    Some(back) => back,
+                    None if stopped.is_some() => false,
+                    None => return,
+                };
+                self.media_work(
+                    id,
+                    MediaCommand::ShareScreen {
+                        screen: None,
+                        camera_back,
+                    },
+                );
+                self.call_input(id, Input::Camera(camera_back), out);
+            }
+        }
+        self.emit(Event::ScreenShare {
+            id: id.to_string(),
+            sharing: self.sharing.contains_key(id),
+            reason: stopped,
+        });
+    }
+
     /// A call's media work goes to its worker, started with the first of it.
     fn media_work(&mut self, id: &str, command: MediaCommand) {
         if !self.workers.has(id) {
@@ -346,6 +413,9 @@ impl State {
                 MediaEvent::AudioReceived => return self.emit(Event::CallAudio { id }),
                 MediaEvent::VideoReceived { width, height } => {
                     return self.emit(Event::CallVideo { id, width, height })
+                }
+                MediaEvent::ScreenShareEnded(why) => {
+                    return self.share_screen(&id, None, Some(why.to_string()), out)
                 }
             },
         };

@@ -14,6 +14,7 @@ impl State {
             Command::SetCamera { id, on } => {
                 self.call_input(&id, crate::jingle::session::Input::Camera(on), out)
             }
+            Command::ShareScreen { id, screen } => self.share_screen(&id, screen, None, out),
             Command::RejectCall { id, reason } => {
                 self.call_input(&id, crate::jingle::session::Input::Reject(reason), out)
             }

@@ -294,6 +294,13 @@ pub enum Event {
     CallAudio {
         id: String,
     },
+    /// Our screen sharing in a call started or stopped (`reason`: why it stopped by
+    /// itself or could not start, in words).
+    ScreenShare {
+        id: String,
+        sharing: bool,
+        reason: Option<String>,
+    },
     /// The first picture from the peer was decoded.
     CallVideo {
         id: String,

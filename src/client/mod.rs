@@ -144,6 +144,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         clients: HashMap::new(),
         endpoint,
         workers: calls::Workers::default(),
+        sharing: HashMap::new(),
         ice_servers: Vec::new(),
         trust,
         xmpp_socket,
@@ -244,6 +245,8 @@ struct State {
     /// Every call (the decisions, without I/O), and each call's media worker.
     endpoint: Endpoint,
     workers: calls::Workers,
+    /// Calls whose video is a shared screen, and whether the camera was on before.
+    sharing: HashMap<String, bool>,
     /// What each contact's device supports (full JID → disco#info features), for the
     /// call decisions that depend on the peer's client.
     features: HashMap<String, Vec<String>>,

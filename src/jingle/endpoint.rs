@@ -143,6 +143,12 @@ pub enum MediaCommand {
         send_video: bool,
     },
     SetCamera(bool),
+    /// Share a screen as the call's video, or stop (`None`; back to the camera when
+    /// `camera_back`). Given by the front end, not the call machine.
+    ShareScreen {
+        screen: Option<banter_media::video::screen::ScreenSpec>,
+        camera_back: bool,
+    },
     RemoveVideo,
     /// Undo our video re-offer (withdrawn or refused).
     CancelVideoOffer,
@@ -369,6 +375,11 @@ impl Endpoint {
 
     pub fn call_ids(&self) -> impl Iterator<Item = &String> {
         self.calls.keys()
+    }
+
+    /// Whether our camera (or whatever is sent as video) is on in a call.
+    pub fn video_on(&self, id: &str) -> Option<bool> {
+        self.calls.get(id).map(|c| c.call.video_on)
     }
 
     /// A call's state, while it is known.

@@ -40,6 +40,7 @@ use crate::video::engine::{
     self as video_engine, EncodedFrame, RtcpRequest, VideoPacket, VideoShared,
 };
 use crate::video::io::{VideoSource, VideoSourceSpec};
+use crate::video::screen::ScreenSpec;
 
 use crate::audio::engine::{run_engine, InPacket, OutPacket, Shared};
 pub use crate::config::{Cidr, IceServer, MediaConfig};
@@ -97,6 +98,8 @@ struct VideoParts {
     initial: Option<VideoSource>,
     /// The camera to use (changed by the camera picker during the call).
     spec: VideoSourceSpec,
+    /// The screen being shared instead of the camera, if any.
+    screen: Option<ScreenSpec>,
 }
 
 /// What runs for a session.
@@ -283,6 +286,7 @@ impl MediaSession {
             early_candidates: Vec::new(),
             initial: video_source,
             spec: config.video_in.clone(),
+            screen: None,
         };
         let session = MediaSession {
             main: Link::new(pc, remote),

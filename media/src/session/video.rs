@@ -132,7 +132,13 @@ impl MediaSession {
     }
 
     pub(super) fn open_video(&self) -> Result<VideoSource, MediaError> {
-        let spec = self.video_parts().spec.clone();
+        let spec = {
+            let parts = self.video_parts();
+            match &parts.screen {
+                Some(screen) => VideoSourceSpec::Screen(screen.clone()),
+                None => parts.spec.clone(),
+            }
+        };
         if spec.is_none() {
             return Err(MediaError::NoCamera(
                 " (video is turned off in the settings)".into(),
@@ -145,7 +151,9 @@ impl MediaSession {
     /// sending. A camera that cannot be opened is an error and the current one stays.
     pub fn set_video_in(&self, spec: VideoSourceSpec) -> Result<(), MediaError> {
         let old = std::mem::replace(&mut self.video_parts().spec, spec);
-        if self.video.source_open.load(Ordering::Relaxed) {
+        // While the screen is shared the camera only changes for afterwards.
+        let sharing = self.video_parts().screen.is_some();
+        if self.video.source_open.load(Ordering::Relaxed) && !sharing {
             match self.open_video() {
                 Ok(source) => {
                     let _ = self.video_switch.send(source);
@@ -153,6 +161,63 @@ impl MediaSession {
                 Err(e) => {
                     self.video_parts().spec = old;
                     return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Shares `screen` as the call's video from now on, or (`None`) stops sharing:
+    /// back to the camera when `camera_back`, else black pictures (camera off) and the
+    /// screen let go. With no video track yet, the next `add_video` (the call machine's
+    /// camera-on) sends the screen. A screen that cannot be read is an error and
+    /// changes nothing.
+    pub fn share_screen(
+        &self,
+        screen: Option<ScreenSpec>,
+        camera_back: bool,
+    ) -> Result<(), MediaError> {
+        let sending = self.running().video_writer.is_some();
+        match screen {
+            Some(spec) => {
+                let source = VideoSourceSpec::Screen(spec.clone()).open(0, 0, 0)?;
+                self.video_parts().screen = Some(spec);
+                if sending {
+                    let _ = self.video_switch.send(source);
+                    self.video.source_open.store(true, Ordering::Relaxed);
+                    self.video.camera_off.store(false, Ordering::Relaxed);
+                }
+            }
+            None => {
+                self.video_parts().screen = None;
+                if !sending {
+                    return Ok(());
+                }
+                let back = if camera_back {
+                    self.open_video()
+                } else {
+                    Err(MediaError::NoCamera(String::new()))
+                };
+                match back {
+                    Ok(camera) => {
+                        let _ = self.video_switch.send(camera);
+                        self.video.source_open.store(true, Ordering::Relaxed);
+                        self.video.camera_off.store(false, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        if camera_back {
+                            tracing::info!(error = %e, "no camera to go back to after sharing");
+                        }
+                        let black =
+                            crate::video::I420::new(video_engine::WIDTH, video_engine::HEIGHT);
+                        let _ = self.video_switch.send(VideoSource::Black(black));
+                        // The next camera-on opens the camera.
+                        self.video.source_open.store(false, Ordering::Relaxed);
+                        self.video.camera_off.store(true, Ordering::Relaxed);
+                        if camera_back {
+                            return Err(e);
+                        }
+                    }
                 }
             }
         }

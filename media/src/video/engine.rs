@@ -487,6 +487,20 @@ pub(crate) fn run(t: VideoThread) {
                 }
                 continue;
             }
+            Err(crate::error::MediaError::ScreenGone) => {
+                // The shared window closed: sharing stops (black until the front end
+                // switches back to the camera); the call goes on.
+                let _ = events.send(MediaEvent::ScreenShareEnded(
+                    crate::error::MediaError::ScreenGone,
+                ));
+                shared.source_open.store(false, Ordering::Relaxed);
+                shared.camera_off.store(true, Ordering::Relaxed);
+                source = Some(VideoSource::Black(std::mem::replace(
+                    &mut black,
+                    I420::new(WIDTH, HEIGHT),
+                )));
+                continue;
+            }
             Err(e) => {
                 // The camera went away: black frames from now on, the call goes on.
                 device_error(e);

@@ -240,6 +240,14 @@ async fn run(s: &MediaSession, command: MediaCommand, reply: &impl Fn(FromMedia)
                 }
             }
         }
+        MediaCommand::ShareScreen {
+            screen,
+            camera_back,
+        } => {
+            if let Err(e) = s.share_screen(screen, camera_back) {
+                reply(FromMedia::Error(e.to_string()));
+            }
+        }
         MediaCommand::SetCamera(on) => {
             if let Err(e) = s.set_camera(on) {
                 reply(FromMedia::Error(e.to_string()));
