@@ -69,6 +69,11 @@ enum AppEvent {
     },
     /// The tray icon or its menu was used.
     Tray(crate::tray::TrayAction),
+    /// What the screen picker offers for a call (screen.rs), or why nothing.
+    ScreenSources {
+        call: String,
+        sources: Result<Vec<screen::Offered>, String>,
+    },
     /// Another `banter` for this settings folder asked for the window.
     Raise,
     /// A picture of a message in an account's conversation, decoded (files.rs).
@@ -543,6 +548,10 @@ impl App {
                 }
                 return;
             }
+            AppEvent::ScreenSources { call, sources } => {
+                self.on_screen_sources(&call, sources);
+                return;
+            }
             AppEvent::Avatar {
                 account,
                 jid,
@@ -627,6 +636,7 @@ mod desktop;
 mod events;
 mod files;
 mod rooms;
+mod screen;
 mod settings;
 
 #[cfg(test)]

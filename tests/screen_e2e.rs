@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use banter_media::video::{pattern, screen::bgrx_to_i420, y4m, I420};
+use banter_media::video::{convert::bgrx_to_i420, pattern, y4m, I420};
 use serde_json::Value;
 use support::screen::{picture, psnr, TestScreen, H, W};
 use support::{media_args, Proc, Prosody, User, Xvfb};

@@ -194,6 +194,8 @@ impl App {
                 }
                 self.save_settings();
             }
+            UiCommand::PickScreen { id } => self.pick_screen(id),
+            UiCommand::ShareScreen { id, source } => self.share_screen(id, source),
             UiCommand::SetCamera { id, on } => {
                 if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
                     call.camera_on = on;

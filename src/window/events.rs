@@ -244,6 +244,11 @@ impl App {
                     call.omemo_verified = (verified || trust == "blind").then_some(verified);
                 }
             }
+            Event::ScreenShare {
+                id,
+                sharing,
+                reason,
+            } => self.on_screen_share(&id, sharing, reason),
             Event::CallVideo { id, .. } => {
                 if let Some(call) = self.model.call.as_mut().filter(|c| c.id == id) {
                     call.video = true;

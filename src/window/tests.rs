@@ -1330,3 +1330,119 @@ fn room_reasons_are_translated() {
     assert_eq!(banter_ui::i18n::decimal(1.5, 1), "1.5");
     set_thread_language(None);
 }
+
+/// Screen sharing in the window: the picker fills with what is offered (monitors
+/// numbered, windows by title, thumbnails as textures); a pick goes to the account as
+/// a screen; the account's answers drive the call bar (the camera as it was once
+/// sharing stops); a reason is said; a screen that cannot be read closes the picker.
+#[test]
+fn screen_sharing_picker_pick_and_answers() {
+    use banter::client::CallDirection;
+    use banter_media::video::screen::{ScreenSource, ScreenSpec};
+    let mut a = app();
+    a.ctx = Some(egui::Context::default());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    a.client = Some(tx);
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Call {
+            id: "c1".into(),
+            peer: "bob@x".into(),
+            direction: CallDirection::Out,
+            media: vec![Media::Audio],
+            state: CallStatus::Active,
+            reason: None,
+        },
+    ));
+    a.model.call.as_mut().unwrap().screen_picker = Some(Vec::new());
+    let offer = |spec: ScreenSpec, title: Option<&str>, thumb: bool| screen::Offered {
+        source: ScreenSource {
+            spec,
+            title: title.map(str::to_string),
+            width: 1920,
+            height: 1080,
+        },
+        thumbnail: thumb.then(|| banter_media::video::RgbaFrame {
+            width: 4,
+            height: 2,
+            pixels: vec![255; 32],
+        }),
+    };
+    a.apply(AppEvent::ScreenSources {
+        call: "c1".into(),
+        sources: Ok(vec![
+            offer(ScreenSpec::Monitor(Some(0)), None, true),
+            offer(ScreenSpec::Window("Notes".into()), Some("Notes"), false),
+            offer(ScreenSpec::Monitor(Some(1)), None, true),
+        ]),
+    });
+    let picker = a
+        .model
+        .call
+        .as_ref()
+        .unwrap()
+        .screen_picker
+        .clone()
+        .unwrap();
+    let seen: Vec<(&str, usize, bool)> = picker
+        .iter()
+        .map(|c| (c.key.as_str(), c.number, c.thumbnail.is_some()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("monitor:0", 0, true),
+            ("window:Notes", 1, false),
+            ("monitor:1", 1, true)
+        ]
+    );
+    assert_eq!(picker[0].thumbnail.as_ref().unwrap().0.size(), [4, 2]);
+    a.execute_for_test(UiCommand::ShareScreen {
+        id: "c1".into(),
+        source: Some("window:Notes".into()),
+    });
+    match rx.try_recv() {
+        Ok(Command::ShareScreen { id, screen }) => {
+            assert_eq!(id, "c1");
+            assert_eq!(screen, Some(ScreenSpec::Window("Notes".into())));
+        }
+        other => panic!("{other:?}"),
+    }
+    let share = |sharing, reason: Option<&str>| {
+        AppEvent::Client(
+            String::new(),
+            Event::ScreenShare {
+                id: "c1".into(),
+                sharing,
+                reason: reason.map(str::to_string),
+            },
+        )
+    };
+    a.apply(share(true, None));
+    let call = a.model.call.as_ref().unwrap();
+    assert!(call.sharing && call.video && call.camera_on);
+    // The window closed: sharing stopped by itself, said, the camera off as before.
+    a.apply(share(false, Some("the shared window was closed")));
+    let call = a.model.call.as_ref().unwrap();
+    assert!(!call.sharing && !call.camera_on);
+    assert!(
+        a.model
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("Screen sharing stopped") && n.contains("closed")),
+        "{:?}",
+        a.model.notice
+    );
+    // Nothing to share here (no X display): said, and the picker closes.
+    a.model.call.as_mut().unwrap().screen_picker = Some(Vec::new());
+    a.apply(AppEvent::ScreenSources {
+        call: "c1".into(),
+        sources: Err("no X display ($DISPLAY is not set)".into()),
+    });
+    assert!(a.model.call.as_ref().unwrap().screen_picker.is_none());
+    assert!(a
+        .model
+        .notice
+        .as_deref()
+        .is_some_and(|n| n.contains("not shared") && n.contains("DISPLAY")));
+}

@@ -165,6 +165,16 @@ pub enum UiCommand {
         id: String,
         on: bool,
     },
+    /// Open the screen picker: list what can be shared, with thumbnails.
+    PickScreen {
+        id: String,
+    },
+    /// Share the picked source (`ScreenChoice::key`) as the call's video, or stop
+    /// sharing (`None`).
+    ShareScreen {
+        id: String,
+        source: Option<String>,
+    },
     /// The Settings window changed (echo cancellation, relay-only, who may call).
     ChangeSettings(crate::model::Settings),
     /// Our status for every account (do not disturb refuses calls as busy).

@@ -39,6 +39,7 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
     if model.incoming.is_some() {
         incoming_call(ui.ctx(), model, &mut out);
     }
+    screen_picker(ui.ctx(), model, &mut out);
     if model.call.is_some() {
         egui::Panel::top("call")
             .min_size(64.0)
@@ -49,12 +50,16 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
         .default_size(280.0)
         .show(ui, |ui| left_column(ui, model, &mut out));
     if let Some(call) = model.call.as_ref().filter(|c| c.video) {
-        egui::Panel::top("video")
+        let toggled = egui::Panel::top("video")
             .resizable(true)
             .default_size(360.0)
             .show(ui, |ui| {
                 video_area(ui, call, Face::of(model, &call.peer).name)
-            });
+            })
+            .inner;
+        if let (true, Some(call)) = (toggled, model.call.as_mut()) {
+            call.video_actual_size = !call.video_actual_size;
+        }
     }
     egui::CentralPanel::default().show(ui, |ui| {
         if model.selected_room.is_some() {

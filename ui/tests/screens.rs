@@ -769,7 +769,9 @@ fn video_area_shows_remote_and_preview() {
     let mut call = ActiveCall::new("c1", "bob@example.org", CallPhase::Active);
     call.video = true;
     let mut h = Harness::new_ui_state(
-        |ui, c: &mut ActiveCall| view::video_area(ui, c, &c.peer.clone()),
+        |ui, c: &mut ActiveCall| {
+            view::video_area(ui, c, &c.peer.clone());
+        },
         call,
     );
     h.get_by_label_contains("Waiting for bob@example.org");
@@ -1345,4 +1347,125 @@ fn a_replys_quote_jumps_to_the_original() {
     assert!(visible(&h, "the original"), "the original is on screen");
     let conv = &h.state().model.conversations["bob@example.org"];
     assert_eq!(conv.jump_to, None);
+}
+
+/// Share screen: the call bar's button asks the window for the picker; the picker
+/// says nothing is sent before a pick, waits while the screen is looked at, then
+/// offers monitors (numbered) and windows (by title) and shares the one clicked.
+/// While sharing, a banner says so with its Stop, the button stops too, and the
+/// camera button (the video is the screen) is not offered.
+#[test]
+fn screen_sharing_picker_banner_and_stop() {
+    use banter_ui::model::ScreenChoice;
+    let mut model = signed_in();
+    model.call = Some(ActiveCall::new("c1", "bob@example.org", CallPhase::Active));
+    let mut h = whole_window(model);
+    h.get_by_role_and_label(Role::Button, "Share screen")
+        .click();
+    h.run();
+    assert_eq!(
+        h.state().commands,
+        [UiCommand::PickScreen { id: "c1".into() }]
+    );
+    h.state_mut().model.call.as_mut().unwrap().screen_picker = Some(Vec::new());
+    // A spinner turns meanwhile: a few frames, not until still.
+    h.run_steps(4);
+    h.get_by_label_contains("Nothing is sent before you pick");
+    h.get_by_label_contains("Looking for monitors and windows");
+    let ctx = h.ctx.clone();
+    let thumbnail = banter_ui::model::VideoTexture(ctx.load_texture(
+        "monitor",
+        egui::ColorImage::filled([240, 135], egui::Color32::DARK_BLUE),
+        egui::TextureOptions::LINEAR,
+    ));
+    let choice = |key: &str, title: Option<&str>, number| ScreenChoice {
+        key: key.into(),
+        title: title.map(str::to_string),
+        number,
+        width: 1920,
+        height: 1080,
+        thumbnail: None,
+    };
+    h.state_mut().model.call.as_mut().unwrap().screen_picker = Some(vec![
+        ScreenChoice {
+            thumbnail: Some(thumbnail),
+            ..choice("monitor:0", None, 0)
+        },
+        choice("monitor:1", None, 1),
+        choice("window:Notes — editor", Some("Notes — editor"), 0),
+    ]);
+    h.run();
+    h.get_by_label("Monitor 1");
+    h.get_by_label("Monitor 2");
+    assert!(h.query_by_label_contains("Looking for").is_none());
+    h.get_by_label("Notes — editor").click();
+    h.run();
+    assert_eq!(
+        h.state().commands.last(),
+        Some(&UiCommand::ShareScreen {
+            id: "c1".into(),
+            source: Some("window:Notes — editor".into())
+        })
+    );
+    assert!(h.query_by_label("Monitor 1").is_none(), "the picker closed");
+    {
+        let call = h.state_mut().model.call.as_mut().unwrap();
+        call.sharing = true;
+        call.video = true;
+        call.camera_on = true;
+    }
+    h.run();
+    h.get_by_label("You are sharing your screen");
+    assert!(h
+        .query_by_role_and_label(Role::Button, "Camera off")
+        .is_none());
+    h.get_by_role_and_label(Role::Button, "Stop").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Stop sharing")
+        .click();
+    h.run();
+    let stop = UiCommand::ShareScreen {
+        id: "c1".into(),
+        source: None,
+    };
+    let n = h.state().commands.len();
+    assert_eq!(h.state().commands[n - 2..], [stop.clone(), stop]);
+}
+
+/// A picture larger than the video area (a shared screen) can be seen at its own
+/// size and back; one that fits has no such switch.
+#[test]
+fn a_large_picture_is_seen_fitted_or_at_its_own_size() {
+    let mut call = ActiveCall::new("c1", "bob@example.org", CallPhase::Active);
+    call.video = true;
+    let mut h = Harness::new_ui_state(
+        |ui, c: &mut ActiveCall| {
+            if view::video_area(ui, c, "Bob") {
+                c.video_actual_size = !c.video_actual_size;
+            }
+        },
+        call,
+    );
+    let ctx = h.ctx.clone();
+    let tex = |w: usize, h: usize| {
+        banter_ui::model::VideoTexture(ctx.load_texture(
+            format!("remote-{w}"),
+            egui::ColorImage::filled([w, h], egui::Color32::DARK_GREEN),
+            egui::TextureOptions::LINEAR,
+        ))
+    };
+    h.state_mut().remote_video = Some(tex(160, 120));
+    h.run();
+    assert!(h
+        .query_by_role_and_label(Role::Button, "Actual size")
+        .is_none());
+    h.state_mut().remote_video = Some(tex(1920, 1080));
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Actual size").click();
+    h.run();
+    assert!(h.state().video_actual_size);
+    h.get_by_label("Video from Bob");
+    h.get_by_role_and_label(Role::Button, "Fit").click();
+    h.run();
+    assert!(!h.state().video_actual_size);
 }

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use banter_ui::model::{
     ActiveCall, Availability, CallPhase, ContactRow, Delivery, FileLink, FileState, Finding,
     IncomingCall, MessageExtras, Model, NetCheckView, NetLine, QualitySample, ReactionChip,
-    ReplyPreview, TimelineItem, Upload, VideoTexture,
+    ReplyPreview, ScreenChoice, TimelineItem, Upload, VideoTexture,
 };
 use banter_ui::{view, UiCommand};
 use egui_kittest::{Harness, SnapshotResults};
@@ -235,6 +235,30 @@ fn video_call_model() -> Model {
     m
 }
 
+/// Sharing the screen in a video call, the picker open again over it (a second
+/// screen offered: two monitors and a window).
+fn sharing_model() -> Model {
+    let mut m = video_call_model();
+    if let Some(c) = m.call.as_mut() {
+        c.sharing = true;
+        c.video_info = Some("1920x1080 · 15 fps · 1450 kb/s".into());
+        let choice = |key: &str, title: Option<&str>, number| ScreenChoice {
+            key: key.into(),
+            title: title.map(str::to_string),
+            number,
+            width: 1920,
+            height: 1080,
+            thumbnail: None,
+        };
+        c.screen_picker = Some(vec![
+            choice("monitor:0", None, 0),
+            choice("monitor:1", None, 1),
+            choice("window:Notes — editor", Some("Notes — editor"), 0),
+        ]);
+    }
+    m
+}
+
 /// Dave has a picture (XEP-0084): a stand-in made in the harness's context.
 fn give_avatar(ctx: &egui::Context, m: &mut Model) {
     let Some(dave) = m
@@ -320,6 +344,26 @@ fn give_pictures(ctx: &egui::Context, m: &mut Model) {
     let opts = egui::TextureOptions::LINEAR;
     c.remote_video = Some(VideoTexture(ctx.load_texture("remote", remote, opts)));
     c.local_video = Some(VideoTexture(ctx.load_texture("local", local, opts)));
+    // The picker's thumbnails: a page of lines (a document on the screen).
+    for (i, choice) in c.screen_picker.iter_mut().flatten().enumerate() {
+        let (w, h) = (240, 135);
+        let page: Vec<egui::Color32> = (0..w * h)
+            .map(|p| {
+                let (x, y) = (p % w, p / w);
+                let text = y % 9 < 3 && x > 16 && x < 200 - 20 * i && (x / 7 + y) % 5 != 0;
+                if y < 14 {
+                    egui::Color32::from_rgb(60, 90 + 40 * i as u8, 160)
+                } else if text {
+                    egui::Color32::from_gray(60)
+                } else {
+                    egui::Color32::from_gray(245)
+                }
+            })
+            .collect();
+        let image = egui::ColorImage::new([w, h], page);
+        let name = format!("thumb-{i}");
+        choice.thumbnail = Some(VideoTexture(ctx.load_texture(name, image, opts)));
+    }
 }
 
 fn incoming_model() -> Model {
@@ -501,12 +545,13 @@ fn whole_window(model: Model, theme: egui::Theme) -> Harness<'static, State> {
 fn main_screens_light_and_dark() {
     let mut results = SnapshotResults::new();
     type Screen = (&'static str, fn() -> Model);
-    let screens: [Screen; 9] = [
+    let screens: [Screen; 10] = [
         ("first_run", Model::default),
         ("main", main_model),
         ("chat", chat_model),
         ("in_call", in_call_model),
         ("video_call", video_call_model),
+        ("sharing", sharing_model),
         ("incoming_call", incoming_model),
         ("settings", settings_model),
         ("room", room_model),
@@ -604,6 +649,7 @@ fn german_screens() {
     // What the fixtures themselves say (not the window's words): short ones must be
     // the whole text, longer ones may stand within it.
     let exact: &[&str] = &[
+        "Notes — editor",
         "Bob",
         "Carol",
         "Dave",
@@ -665,12 +711,13 @@ fn german_screens() {
             .collect()
     };
     type Screen = (&'static str, fn() -> Model);
-    let screens: [Screen; 9] = [
+    let screens: [Screen; 10] = [
         ("first_run", Model::default),
         ("main", main_model),
         ("chat", chat_model),
         ("in_call", in_call_model),
         ("video_call", video_call_model),
+        ("sharing", sharing_model),
         ("incoming_call", incoming_model),
         ("settings", settings_model),
         ("room", room_model),

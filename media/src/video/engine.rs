@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::convert::halve;
 use super::io::{VideoSinkSpec, VideoSource};
 use super::rtp::{is_keyframe, Assembler};
 use super::vp8::{Content, Decoder, Encoder};
@@ -568,45 +569,10 @@ pub(crate) fn run(t: VideoThread) {
     }
 }
 
-/// Half the size, each output pixel the mean of a 2x2 block.
-pub fn halve(src: &I420, dst: &mut I420) {
-    let (w, h) = (src.width / 2, src.height / 2);
-    if dst.width != w || dst.height != h {
-        *dst = I420::new(w, h);
-    }
-    let plane = |s: &[u8], sw: usize, d: &mut [u8], dw: usize, dh: usize| {
-        for (rows, out) in s.chunks_exact(2 * sw).zip(d.chunks_exact_mut(dw)).take(dh) {
-            let (r0, r1) = rows.split_at(sw);
-            for ((a, b), o) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).zip(out) {
-                if let ([a0, a1], [b0, b1]) = (a, b) {
-                    let sum = *a0 as u16 + *a1 as u16 + *b0 as u16 + *b1 as u16;
-                    *o = ((sum + 2) / 4) as u8;
-                }
-            }
-        }
-    };
-    plane(&src.y, src.width, &mut dst.y, w, h);
-    let (scw, dcw, dch) = (src.chroma_width(), dst.chroma_width(), h.div_ceil(2));
-    plane(&src.u, scw, &mut dst.u, dcw, dch.min(src.height / 4));
-    plane(&src.v, scw, &mut dst.v, dcw, dch.min(src.height / 4));
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn halving_averages_blocks() {
-        let mut src = I420::new(4, 4);
-        src.y = (0..16).collect();
-        let mut dst = I420::new(0, 0);
-        halve(&src, &mut dst);
-        assert_eq!((dst.width, dst.height), (2, 2));
-        // (0+1+4+5)/4, (2+3+6+7)/4, …
-        assert_eq!(dst.y, [3, 5, 11, 13]);
-        assert_eq!(dst.u, [128]);
-    }
 
     #[test]
     fn rate_follows_loss_and_remb() {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::camera::Camera;
+pub use super::convert::{i420_to_rgba, RgbaFrame};
 use super::screen::{ScreenCapture, ScreenSpec};
 use super::{pattern, I420};
 use crate::error::MediaError;
@@ -128,14 +129,6 @@ impl VideoSource {
     }
 }
 
-/// One picture for a screen, RGBA8 (alpha 255), converted off the UI thread.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RgbaFrame {
-    pub width: usize,
-    pub height: usize,
-    pub pixels: Vec<u8>,
-}
-
 /// The latest remote and local pictures of a call, for the window to pick up. Stale
 /// pictures are replaced, never queued: a slow window skips frames instead of lagging.
 #[derive(Default)]
@@ -198,36 +191,6 @@ impl VideoView {
     /// Our own picture; the preview is small: every other pixel of every other row.
     pub fn put_local(&self, f: &I420) {
         self.put(&self.local, f, 2);
-    }
-}
-
-/// BT.601 limited-range I420 to RGBA, taking every `scale`-th pixel.
-pub fn i420_to_rgba(f: &I420, scale: usize, out: &mut RgbaFrame) {
-    let (w, h) = (f.width / scale, f.height / scale);
-    out.width = w;
-    out.height = h;
-    out.pixels.resize(w * h * 4, 255);
-    if w == 0 || h == 0 {
-        return;
-    }
-    let cw = f.chroma_width();
-    for (row, o) in out.pixels.chunks_exact_mut(w * 4).enumerate().take(h) {
-        let sy = row * scale;
-        let yline = f.y.get(sy * f.width..).unwrap_or_default();
-        let cline = (sy / 2) * cw;
-        for (col, px) in o.chunks_exact_mut(4).enumerate() {
-            let sx = col * scale;
-            let at = |plane: &[u8], i: usize| plane.get(i).copied().unwrap_or(128) as i32;
-            let y = (at(yline, sx) - 16) * 298;
-            let u = at(&f.u, cline + sx / 2) - 128;
-            let v = at(&f.v, cline + sx / 2) - 128;
-            if let [r, g, b, a] = px {
-                *r = ((y + 409 * v + 128) >> 8).clamp(0, 255) as u8;
-                *g = ((y - 100 * u - 208 * v + 128) >> 8).clamp(0, 255) as u8;
-                *b = ((y + 516 * u + 128) >> 8).clamp(0, 255) as u8;
-                *a = 255;
-            }
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Video: I420 frames, the test pattern, the screen (X11), VP8 (libvpx through a C shim).
 
 pub mod camera;
+pub mod convert;
 pub(crate) mod engine;
 pub mod io;
 pub mod pattern;

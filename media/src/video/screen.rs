@@ -17,6 +17,7 @@ use x11rb::protocol::xfixes::ConnectionExt as _;
 use x11rb::protocol::xproto::{self, ConnectionExt as _, ImageFormat};
 use x11rb::rust_connection::RustConnection;
 
+use super::convert::{bgrx_to_i420, blend_argb};
 use super::I420;
 use crate::error::MediaError;
 
@@ -50,12 +51,25 @@ impl ScreenSpec {
     }
 }
 
-/// Something on the screen that can be shared, for a picker.
+/// Something on the screen that can be shared, for a picker (which words it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScreenSource {
     pub spec: ScreenSpec,
-    /// "Monitor 1 (1920x1080)" or the window's title.
-    pub label: String,
+    /// The window's title (`None` for a monitor).
+    pub title: Option<String>,
+    pub width: u16,
+    pub height: u16,
+}
+
+impl ScreenSpec {
+    /// The spec as `--share-screen` takes it (`monitor:N`, `window:NAME`).
+    pub fn key(&self) -> String {
+        match self {
+            ScreenSpec::Monitor(None) => "monitor".into(),
+            ScreenSpec::Monitor(Some(n)) => format!("monitor:{n}"),
+            ScreenSpec::Window(name) => format!("window:{name}"),
+        }
+    }
 }
 
 /// An open capture; `capture` reads the current picture.
@@ -131,13 +145,20 @@ pub fn list() -> Result<Vec<ScreenSource>, MediaError> {
         .enumerate()
         .map(|(i, m)| ScreenSource {
             spec: ScreenSpec::Monitor(Some(i)),
-            label: format!("Monitor {} ({}x{})", i + 1, m.2, m.3),
+            title: None,
+            width: m.2,
+            height: m.3,
         })
         .collect();
-    for (_, title) in windows(&conn, root)? {
+    for (w, title) in windows(&conn, root)? {
+        let Some(g) = conn.get_geometry(w).ok().and_then(|c| c.reply().ok()) else {
+            continue;
+        };
         out.push(ScreenSource {
             spec: ScreenSpec::Window(title.clone()),
-            label: title,
+            title: Some(title),
+            width: g.width,
+            height: g.height,
         });
     }
     Ok(out)
@@ -383,7 +404,7 @@ impl ScreenCapture {
         for i in 0..self.halvings {
             let last = i + 1 == self.halvings;
             let dst = if last { &mut self.scaled } else { &mut tmp };
-            super::engine::halve(&from, dst);
+            super::convert::halve(&from, dst);
             if !last {
                 std::mem::swap(&mut from, &mut tmp);
             }
@@ -439,6 +460,21 @@ impl ScreenCapture {
     }
 }
 
+/// A small picture of `spec` for a picker, at most `max_width` wide (every n-th
+/// pixel): the screen is read once, when the picker opens, and let go.
+pub fn thumbnail(spec: &ScreenSpec, max_width: usize) -> Result<super::RgbaFrame, MediaError> {
+    let mut capture = ScreenCapture::open(spec)?;
+    let picture = capture.capture()?;
+    let scale = picture.width.div_ceil(max_width.max(1)).max(1);
+    let mut out = super::RgbaFrame {
+        width: 0,
+        height: 0,
+        pixels: Vec::new(),
+    };
+    super::convert::i420_to_rgba(picture, scale, &mut out);
+    Ok(out)
+}
+
 /// A shared memory segment of `len` bytes (a memfd), attached to the server.
 fn attach(conn: &RustConnection, len: usize) -> Result<Shm, MediaError> {
     conn.shm_query_version()
@@ -484,84 +520,6 @@ fn attach(conn: &RustConnection, len: usize) -> Result<Shm, MediaError> {
     Ok(shm)
 }
 
-/// 32-bit BGRX rows (the X server's little-endian Z pixmap) to BT.601 limited-range
-/// I420: the inverse of what the window shows (`io::i420_to_rgba`). Chroma is the mean
-/// of each 2x2 block.
-pub fn bgrx_to_i420(src: &[u8], stride: usize, f: &mut I420) {
-    let (w, h) = (f.width, f.height);
-    let cw = f.chroma_width();
-    let px = |x: usize, y: usize| -> (i32, i32, i32) {
-        match src.get(y * stride + x * 4..y * stride + x * 4 + 3) {
-            Some([b, g, r]) => (i32::from(*r), i32::from(*g), i32::from(*b)),
-            _ => (0, 0, 0),
-        }
-    };
-    for (y, row) in f.y.chunks_exact_mut(w.max(1)).enumerate().take(h) {
-        let line = src.get(y * stride..).unwrap_or_default();
-        for (o, p) in row.iter_mut().zip(line.chunks_exact(4)) {
-            if let [b, g, r, _] = p {
-                let (r, g, b) = (i32::from(*r), i32::from(*g), i32::from(*b));
-                *o = ((66 * r + 129 * g + 25 * b + 128) >> 8) as u8 + 16;
-            }
-        }
-    }
-    for cy in 0..h / 2 {
-        for cx in 0..w / 2 {
-            let (mut r, mut g, mut b) = (0, 0, 0);
-            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                let (pr, pg, pb) = px(cx * 2 + dx, cy * 2 + dy);
-                (r, g, b) = (r + pr, g + pg, b + pb);
-            }
-            let (r, g, b) = ((r + 2) / 4, (g + 2) / 4, (b + 2) / 4);
-            let i = cy * cw + cx;
-            if let (Some(u), Some(v)) = (f.u.get_mut(i), f.v.get_mut(i)) {
-                *u = (((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128).clamp(0, 255) as u8;
-                *v = (((112 * r - 94 * g - 18 * b + 128) >> 8) + 128).clamp(0, 255) as u8;
-            }
-        }
-    }
-}
-
-/// Blends a premultiplied ARGB image (XFixes' cursor) into the luma and chroma of `f`
-/// with its top-left corner at (`x0`, `y0`); what falls outside is left out.
-pub fn blend_argb(f: &mut I420, argb: &[u32], w: usize, h: usize, x0: i32, y0: i32) {
-    let (fw, fh, cw) = (f.width as i32, f.height as i32, f.chroma_width());
-    for (j, row) in argb.chunks_exact(w.max(1)).enumerate().take(h) {
-        let y = y0 + j as i32;
-        if y < 0 || y >= fh {
-            continue;
-        }
-        for (i, &p) in row.iter().enumerate() {
-            let x = x0 + i as i32;
-            let a = (p >> 24) as i32;
-            if x < 0 || x >= fw || a == 0 {
-                continue;
-            }
-            let (r, g, b) = (
-                (p >> 16 & 0xff) as i32,
-                (p >> 8 & 0xff) as i32,
-                (p & 0xff) as i32,
-            );
-            let (x, y) = (x as usize, y as usize);
-            let mix = |old: u8, new: i32| {
-                ((new * 255 + i32::from(old) * (255 - a)) / 255).clamp(0, 255) as u8
-            };
-            // Premultiplied: the colour's luma is already scaled by alpha (16 offset too).
-            if let Some(o) = f.y.get_mut(y * fw as usize + x) {
-                let luma = (66 * r + 129 * g + 25 * b + 128) / 256 + 16 * a / 255;
-                *o = mix(*o, luma);
-            }
-            let ci = (y / 2) * cw + x / 2;
-            if let (Some(u), Some(v)) = (f.u.get_mut(ci), f.v.get_mut(ci)) {
-                let cu = (-38 * r - 74 * g + 112 * b + 128) / 256 + 128 * a / 255;
-                let cv = (112 * r - 94 * g - 18 * b + 128) / 256 + 128 * a / 255;
-                *u = mix(*u, cu);
-                *v = mix(*v, cv);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
@@ -590,69 +548,17 @@ mod tests {
     /// The conversion agrees with what the window shows: white, black and grey round
     /// trip through `i420_to_rgba` within 2 levels, colours within 6.
     #[test]
-    fn bgrx_converts_to_i420_and_back() {
-        let colours: [[i32; 3]; 6] = [
-            [255, 255, 255],
-            [0, 0, 0],
-            [128, 128, 128],
-            [200, 30, 40],
-            [20, 160, 90],
-            [30, 60, 220],
-        ];
-        for rgb in colours {
-            let (w, h) = (4, 2);
-            let mut src = Vec::new();
-            for _ in 0..w * h {
-                src.extend([rgb[2] as u8, rgb[1] as u8, rgb[0] as u8, 0]);
-            }
-            let mut f = I420::new(w, h);
-            bgrx_to_i420(&src, w * 4, &mut f);
-            let mut out = super::super::RgbaFrame {
-                width: 0,
-                height: 0,
-                pixels: Vec::new(),
-            };
-            super::super::io::i420_to_rgba(&f, 1, &mut out);
-            let grey = rgb[0] == rgb[1] && rgb[1] == rgb[2];
-            for (c, want) in out.pixels[..3].iter().zip(rgb) {
-                let d = (i32::from(*c) - want).abs();
-                assert!(
-                    d <= if grey { 2 } else { 6 },
-                    "{rgb:?} -> {:?}",
-                    &out.pixels[..3]
-                );
-            }
+    fn keys_parse_back() {
+        for spec in [
+            ScreenSpec::Monitor(None),
+            ScreenSpec::Monitor(Some(2)),
+            ScreenSpec::Window("Notes: plan".into()),
+        ] {
+            assert_eq!(
+                ScreenSpec::parse(&format!("screen:{}", spec.key())),
+                Some(spec)
+            );
         }
-    }
-
-    #[test]
-    fn padded_rows_are_skipped() {
-        // 2x2 white with 8 bytes of padding per row.
-        let mut src = vec![0u8; 16 * 2];
-        for row in 0..2 {
-            src[row * 16..row * 16 + 8].fill(255);
-        }
-        let mut f = I420::new(2, 2);
-        bgrx_to_i420(&src, 16, &mut f);
-        assert_eq!(f.y, [235; 4]);
-        assert_eq!((f.u[0], f.v[0]), (128, 128));
-    }
-
-    #[test]
-    fn the_cursor_is_blended_and_clipped() {
-        let mut f = I420::new(8, 8);
-        f.y.fill(235);
-        // An opaque black 3x3 cursor with a transparent centre, half off the left edge.
-        let mut img = vec![0xff00_0000u32; 9];
-        img[4] = 0;
-        blend_argb(&mut f, &img, 3, 3, -1, 2);
-        assert_eq!(f.y[2 * 8], 16, "opaque black over white");
-        assert_eq!(f.y[3 * 8], 235, "the transparent centre leaves the picture");
-        assert_eq!(f.y[2 * 8 + 1], 16);
-        assert_eq!(f.y[2 * 8 + 2], 235, "nothing right of the cursor");
-        assert_eq!(f.y[8], 235, "nothing above it");
-        // Fully outside: nothing happens, nothing panics.
-        blend_argb(&mut f, &img, 3, 3, 100, -50);
     }
 
     #[test]

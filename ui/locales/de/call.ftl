@@ -61,3 +61,17 @@ call-netcheck-no-service = Dein Server nennt keinen STUN- oder TURN-Dienst.
 call-notification-show = Anzeigen
 call-missed-from = Verpasster Anruf von { $who }
 call-call-back = Zurückrufen
+
+## Screen sharing (ui/src/view/call.rs)
+call-share-screen = Bildschirm teilen
+call-stop-sharing = Teilen beenden
+call-sharing-banner = Du teilst deinen Bildschirm
+call-sharing-stop = Beenden
+call-screen-picker-title = Bildschirm teilen
+call-screen-picker-hint = Wähle einen Bildschirm oder ein Fenster. Vorher wird nichts gesendet.
+call-screen-picker-looking = Bildschirme und Fenster werden gesucht…
+call-screen-monitor = Bildschirm { $n }
+call-video-fit = Einpassen
+call-video-actual-size = Originalgröße
+call-screen-share-failed = Dein Bildschirm wird nicht geteilt: { $why }
+call-screen-share-ended = Bildschirmfreigabe beendet: { $why }

@@ -61,3 +61,17 @@ call-netcheck-no-service = Your server lists no STUN or TURN service.
 call-notification-show = Show
 call-missed-from = Missed call from { $who }
 call-call-back = Call back
+
+## Screen sharing (ui/src/view/call.rs)
+call-share-screen = Share screen
+call-stop-sharing = Stop sharing
+call-sharing-banner = You are sharing your screen
+call-sharing-stop = Stop
+call-screen-picker-title = Share your screen
+call-screen-picker-hint = Pick a monitor or a window. Nothing is sent before you pick.
+call-screen-picker-looking = Looking for monitors and windows…
+call-screen-monitor = Monitor { $n }
+call-video-fit = Fit
+call-video-actual-size = Actual size
+call-screen-share-failed = Your screen is not shared: { $why }
+call-screen-share-ended = Screen sharing stopped: { $why }

@@ -4,9 +4,34 @@
 use super::*;
 use crate::t;
 
-/// The peer's picture as large as fits, our preview small in its bottom-right corner.
-pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str) {
+/// The peer's picture as large as fits (or at its own size, scrolled, for a shared
+/// screen to be read), our preview small in its bottom-right corner. Returns whether
+/// the fit / actual-size switch was clicked.
+pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str) -> bool {
     let full = ui.available_rect_before_wrap();
+    // A shared screen (wider than cameras send) larger than the room can be seen at
+    // its own size.
+    let larger = call.remote_video.as_ref().is_some_and(|t| {
+        let s = t.0.size_vec2();
+        s.x >= 1024.0 && (s.x > full.width() || s.y > full.height())
+    }) && !call.peer_camera_off;
+    if larger && call.video_actual_size {
+        if let Some(tex) = &call.remote_video {
+            let size = tex.0.size_vec2();
+            let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(full));
+            egui::ScrollArea::both()
+                .id_salt("video-actual-size")
+                .show(&mut inner, |ui| {
+                    ui.add(
+                        egui::Image::from_texture(egui::load::SizedTexture::from_handle(&tex.0))
+                            .fit_to_exact_size(size)
+                            .alt_text(t!("call-video-from", who = who)),
+                    );
+                });
+        }
+        ui.allocate_rect(full, egui::Sense::hover());
+        return size_switch(ui, full, true);
+    }
     ui.painter().rect_filled(full, 6.0, Color32::from_gray(16));
     let fit = |tex: &crate::model::VideoTexture, room: egui::Rect| {
         let tex = &tex.0;
@@ -57,6 +82,110 @@ pub fn video_area(ui: &mut egui::Ui, call: &crate::model::ActiveCall, who: &str)
         );
     }
     ui.allocate_rect(full, egui::Sense::hover());
+    larger && size_switch(ui, full, false)
+}
+
+/// The fit / actual-size switch in the video's top-right corner; whether clicked.
+fn size_switch(ui: &mut egui::Ui, full: egui::Rect, actual: bool) -> bool {
+    let label = if actual {
+        t!("call-video-fit")
+    } else {
+        t!("call-video-actual-size")
+    };
+    let at = egui::Rect::from_min_size(
+        egui::pos2(full.max.x - 130.0, full.min.y + 8.0),
+        Vec2::new(122.0, 26.0),
+    );
+    ui.put(at, egui::Button::new(label)).clicked()
+}
+
+/// The "Share your screen" window: each monitor and window with a picture of it.
+/// Nothing is sent before one is picked.
+pub fn screen_picker(ctx: &egui::Context, model: &mut Model, out: &mut Vec<UiCommand>) {
+    let Some(call) = &mut model.call else { return };
+    let Some(choices) = &call.screen_picker else {
+        return;
+    };
+    let mut close = false;
+    egui::Window::new(t!("call-screen-picker-title"))
+        .id(egui::Id::unique("screen-picker-window"))
+        .collapsible(false)
+        .resizable(false)
+        .min_width(660.0)
+        .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
+        .show(ctx, |ui| {
+            ui.label(t!("call-screen-picker-hint"));
+            ui.add_space(8.0);
+            if choices.is_empty() {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(t!("call-screen-picker-looking"));
+                });
+            }
+            egui::ScrollArea::vertical()
+                .max_height(420.0)
+                .show(ui, |ui| {
+                    ui.horizontal_wrapped(|ui| {
+                        for c in choices {
+                            let name = match &c.title {
+                                Some(t) => t.clone(),
+                                None => t!("call-screen-monitor", n = c.number + 1),
+                            };
+                            let size = format!("{}×{}", c.width, c.height);
+                            let picked = ui
+                                .allocate_ui_with_layout(
+                                    Vec2::new(210.0, 170.0),
+                                    Layout::top_down(Align::Center),
+                                    |ui| {
+                                        let thumb = Vec2::new(200.0, 120.0);
+                                        let button = match &c.thumbnail {
+                                            Some(t) => {
+                                                let s = t.0.size_vec2();
+                                                let k = (thumb.x / s.x).min(thumb.y / s.y);
+                                                ui.add(
+                                                    egui::Button::image(
+                                                        egui::Image::from_texture(
+                                                            egui::load::SizedTexture::from_handle(
+                                                                &t.0,
+                                                            ),
+                                                        )
+                                                        .fit_to_exact_size(s * k),
+                                                    )
+                                                    .min_size(thumb),
+                                                )
+                                            }
+                                            None => ui.add(egui::Button::new("").min_size(thumb)),
+                                        };
+                                        let label = ui.add(
+                                            egui::Label::new(&name)
+                                                .truncate()
+                                                .sense(egui::Sense::click()),
+                                        );
+                                        ui.label(RichText::new(size).small().weak());
+                                        // The picture is named by its caption.
+                                        let button = button.labelled_by(label.id);
+                                        button.clicked() || label.clicked()
+                                    },
+                                )
+                                .inner;
+                            if picked {
+                                out.push(UiCommand::ShareScreen {
+                                    id: call.id.clone(),
+                                    source: Some(c.key.clone()),
+                                });
+                                close = true;
+                            }
+                        }
+                    });
+                });
+            ui.add_space(8.0);
+            if ui.button(t!("common-cancel")).clicked() {
+                close = true;
+            }
+        });
+    if close {
+        call.screen_picker = None;
+    }
 }
 
 /// The incoming-call window: caller, accept (audio / video), decline.
@@ -226,15 +355,35 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
                         held: !call.held,
                     });
                 }
-                let (icon, label) = match (call.video, call.camera_on) {
-                    (_, true) => (icons::ICON_VIDEOCAM_OFF, t!("call-camera-off")),
-                    (true, false) => (icons::ICON_VIDEOCAM, t!("call-camera-on")),
-                    (false, false) => (icons::ICON_VIDEOCAM, t!("call-start-video")),
+                // While sharing, the video is the screen: its own button stops it.
+                if !call.sharing {
+                    let (icon, label) = match (call.video, call.camera_on) {
+                        (_, true) => (icons::ICON_VIDEOCAM_OFF, t!("call-camera-off")),
+                        (true, false) => (icons::ICON_VIDEOCAM, t!("call-camera-on")),
+                        (false, false) => (icons::ICON_VIDEOCAM, t!("call-start-video")),
+                    };
+                    if round_button(ui, icon, &label, None, call.camera_on).clicked() {
+                        out.push(UiCommand::SetCamera {
+                            id: call.id.clone(),
+                            on: !call.camera_on,
+                        });
+                    }
+                }
+                let (icon, label) = if call.sharing {
+                    (icons::ICON_STOP_SCREEN_SHARE, t!("call-stop-sharing"))
+                } else {
+                    (icons::ICON_SCREEN_SHARE, t!("call-share-screen"))
                 };
-                if round_button(ui, icon, &label, None, call.camera_on).clicked() {
-                    out.push(UiCommand::SetCamera {
-                        id: call.id.clone(),
-                        on: !call.camera_on,
+                if round_button(ui, icon, &label, None, call.sharing).clicked() {
+                    out.push(if call.sharing {
+                        UiCommand::ShareScreen {
+                            id: call.id.clone(),
+                            source: None,
+                        }
+                    } else {
+                        UiCommand::PickScreen {
+                            id: call.id.clone(),
+                        }
                     });
                 }
             }
@@ -252,6 +401,30 @@ pub fn call_bar(ui: &mut egui::Ui, model: &mut Model, out: &mut Vec<UiCommand>) 
         });
     });
     ui.add_space(2.0);
+    if call.sharing {
+        // Always in view while the screen goes out, with its Stop.
+        egui::Frame::new()
+            .fill(Color32::from_rgb(200, 60, 40))
+            .corner_radius(6.0)
+            .inner_margin(egui::Margin::symmetric(10, 4))
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    let icon = egui_material_icons::icons::ICON_SCREEN_SHARE;
+                    ui.label(icon.rich_text().color(Color32::WHITE));
+                    ui.label(
+                        RichText::new(t!("call-sharing-banner"))
+                            .color(Color32::WHITE)
+                            .strong(),
+                    );
+                    if ui.button(t!("call-sharing-stop")).clicked() {
+                        out.push(UiCommand::ShareScreen {
+                            id: call.id.clone(),
+                            source: None,
+                        });
+                    }
+                });
+            });
+    }
     let talking_muted = call.muted && !call.held && call.mic_level_dbfs > -45.0;
     let notice = match (call.held, call.peer_held, call.peer_muted) {
         _ if call.reconnecting => Some(t!("call-reconnecting", who = &who)),
