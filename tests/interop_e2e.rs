@@ -394,6 +394,68 @@ fn browser_that_does_not_bundle_video_calls_banter() {
     browser_calls_banter(false, Peer::VideoUnbundled);
 }
 
+/// Banter shares its screen (X11, a 1280x720 page of text with a frame counter) with
+/// the browser as the call's video: Chromium decodes it at full size and reads the
+/// page's frame numbers counting up; the tones cross as in any call.
+#[test]
+fn banter_shares_its_screen_with_the_browser() {
+    isolate_network();
+    let x = support::Xvfb::start_sized("1280x720x24");
+    let _page = support::screen::TestScreen::show(&x, "Banter test page", 10, (1100, 620));
+    let server = Prosody::start_with_websocket();
+    let alice = server.user("alice");
+    let web = server.user("web");
+    let mut b = browser(
+        &server,
+        &web,
+        &[
+            "--mode",
+            "answer",
+            "--resource",
+            "browser",
+            "--tone",
+            "880",
+            "--expect-hz",
+            "440",
+            "--answer-delay",
+            "0",
+            "--duration",
+            "30",
+            "--video",
+        ],
+    );
+    b.wait_for("browser online", T, |v| v["event"] == "connected");
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("alice-heard.wav");
+    let mut args = vec![
+        "call",
+        web.jid.as_str(),
+        "--duration",
+        "6",
+        "--share-screen",
+    ];
+    args.extend(media_args("tone:440", wav.to_str().unwrap()));
+    let mut cmd = alice.banter(&args);
+    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+    let (ok, a_events) = Proc::spawn(cmd).finish(T);
+    assert!(ok, "banter: {a_events:#?}");
+    let (ok, b_events) = b.finish(T);
+    let r = result(&b_events);
+    assert!(ok, "browser: {r}");
+    browser_stayed_on_loopback(&b_events);
+    let v = &r["video"];
+    eprintln!("browser video: {v}");
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(
+        (&v["frame_width"], &v["frame_height"]),
+        (&1280.into(), &720.into()),
+        "{v}"
+    );
+    let numbers = v["numbers"].as_array().map_or(0, Vec::len);
+    assert!(numbers >= 12, "{v}");
+    assert_heard(&wav, 880.0);
+}
+
 // ---- ICE restart with the browser (issue #19)
 
 /// The browser calls Banter and restarts ICE 2 s into the call (StanzaJS restarts only

@@ -13,7 +13,8 @@ typedef struct bvpx_dec { vpx_codec_ctx_t ctx; } bvpx_dec;
 
 /* Returns NULL on failure. bitrate in kbit/s. screen: tuned for screen content (text,
  * flat areas, little motion): libvpx's screen mode, frames dropped rather than a blurred
- * picture when much changes at once, larger keyframes (the first picture is read). */
+ * picture when much changes at once. Keyframes stay within 3 frames' budget for both: a
+ * larger one is a burst that gets lost; the still picture sharpens in the frames after. */
 bvpx_enc *bvpx_enc_new(int w, int h, int fps, int kbps, int threads, int cpu_used, int screen) {
   bvpx_enc *e = calloc(1, sizeof *e);
   if (!e) return NULL;
@@ -33,6 +34,9 @@ bvpx_enc *bvpx_enc_new(int w, int h, int fps, int kbps, int threads, int cpu_use
   e->cfg.kf_mode = VPX_KF_AUTO; e->cfg.kf_min_dist = 0; e->cfg.kf_max_dist = 3000; /* keyframes on request */
   e->cfg.g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT;
   if (screen) {
+    /* A scrolled page is a change of every pixel, not a new scene: coded from the
+     * picture before (motion), never a keyframe by itself; keyframes on request only. */
+    e->cfg.kf_mode = VPX_KF_DISABLED;
     e->cfg.rc_dropframe_thresh = 25;
     e->cfg.rc_max_quantizer = 52;
     e->cfg.rc_buf_initial_sz = 1000; e->cfg.rc_buf_optimal_sz = 1200; e->cfg.rc_buf_sz = 2000;
@@ -43,7 +47,7 @@ bvpx_enc *bvpx_enc_new(int w, int h, int fps, int kbps, int threads, int cpu_use
   vpx_codec_control(&e->ctx, VP8E_SET_NOISE_SENSITIVITY, 0);
   vpx_codec_control(&e->ctx, VP8E_SET_STATIC_THRESHOLD, 1);
   vpx_codec_control(&e->ctx, VP8E_SET_TOKEN_PARTITIONS, VP8_ONE_TOKENPARTITION);
-  vpx_codec_control(&e->ctx, VP8E_SET_MAX_INTRA_BITRATE_PCT, screen ? 1000 : 300);
+  vpx_codec_control(&e->ctx, VP8E_SET_MAX_INTRA_BITRATE_PCT, 300);
   if (screen) vpx_codec_control(&e->ctx, VP8E_SET_SCREEN_CONTENT_MODE, 1u);
   return e;
 fail:

@@ -37,23 +37,36 @@ const GLYPHS: [[u8; 5]; 10] = [
 
 /// Frame `n` of the screen as 32-bit BGRX rows.
 pub fn picture(n: u32) -> Vec<u8> {
-    let mut p = vec![255u8; W * H * 4];
+    picture_sized(n, W, H, 0)
+}
+
+/// Frame `n` of a `w`x`h` screen whose page is scrolled up by `scroll` lines of text.
+pub fn picture_sized(n: u32, w: usize, h: usize, scroll: usize) -> Vec<u8> {
+    let mut p = vec![255u8; w * h * 4];
     let mut set = |x: usize, y: usize, rgb: [u8; 3]| {
-        let i = (y * W + x) * 4;
+        let i = (y * w + x) * 4;
         p[i..i + 3].copy_from_slice(&[rgb[2], rgb[1], rgb[0]]);
     };
     // The page: lines of digits (a fixed pseudo-random text), 8 px a character, 14 px
     // a line, with a margin, and a blank space bottom right where the pointer rests.
     let mut seed = 0x2545_f491u32;
-    for line in 0..46 {
+    let (lines, cols) = ((h - 64) / 14, (w - 80) / 8);
+    for _ in 0..scroll * cols {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+    }
+    for line in 0..lines {
         let y0 = 64 + line * 14;
-        for col in 0..150 {
+        for col in 0..cols {
             let x0 = 40 + col * 8;
             seed ^= seed << 13;
             seed ^= seed >> 17;
             seed ^= seed << 5;
-            // Word breaks: one character in six is a space.
-            if seed.is_multiple_of(6) || (x0 > 900 && y0 > 520) || y0 + 10 > H {
+            // Word breaks: one character in six is a space; a blank corner for the
+            // pointer.
+            let corner = x0 > w * 7 / 10 && y0 > h * 7 / 10;
+            if seed.is_multiple_of(6) || corner || y0 + 10 > h {
                 continue;
             }
             let glyph = GLYPHS[(seed >> 8) as usize % 10];
@@ -91,31 +104,42 @@ pub fn picture(n: u32) -> Vec<u8> {
     p
 }
 
-/// Draws rows `rows` of picture `p` into the window, in strips that fit a request.
+/// Draws rows `rows` of picture `p` (`w` wide) into the window, in strips that fit
+/// a request.
 fn put(
     conn: &impl Connection,
-    win: xproto::Window,
-    gc: xproto::Gcontext,
+    (win, gc): (xproto::Window, xproto::Gcontext),
+    w: usize,
     p: &[u8],
     rows: std::ops::Range<usize>,
 ) {
-    for y0 in rows.clone().step_by(48) {
-        let y1 = (y0 + 48).min(rows.end);
+    let strip = 48 * 1280 / w;
+    for y0 in rows.clone().step_by(strip) {
+        let y1 = (y0 + strip).min(rows.end);
         conn.put_image(
             xproto::ImageFormat::Z_PIXMAP,
             win,
             gc,
-            W as u16,
+            w as u16,
             (y1 - y0) as u16,
             0,
             y0 as i16,
             0,
             24,
-            &p[y0 * W * 4..y1 * W * 4],
+            &p[y0 * w * 4..y1 * w * 4],
         )
         .unwrap();
     }
     conn.sync().unwrap();
+}
+
+/// How the page changes from one frame to the next.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Motion {
+    /// Only the frame number (a document being read).
+    Still,
+    /// The page scrolls by a line of text each frame, all of it redrawn.
+    Scrolling,
 }
 
 /// The window showing the screen, redrawn with the next frame number at `fps`.
@@ -132,6 +156,18 @@ impl TestScreen {
     /// Opens a window titled `title` over the whole of `x`'s screen (which must be
     /// `W`x`H`), with the pointer resting at `pointer` on a blank part of it.
     pub fn show(x: &Xvfb, title: &str, fps: u32, pointer: (i16, i16)) -> TestScreen {
+        TestScreen::show_sized(x, title, fps, pointer, (W, H), Motion::Still)
+    }
+
+    /// The same at another size, still or scrolling.
+    pub fn show_sized(
+        x: &Xvfb,
+        title: &str,
+        fps: u32,
+        pointer: (i16, i16),
+        (w, h): (usize, usize),
+        motion: Motion,
+    ) -> TestScreen {
         let (conn, screen) = x11rb::connect(Some(&x.display)).expect("Xvfb");
         let root = conn.setup().roots[screen].root;
         let win = conn.generate_id().unwrap();
@@ -144,8 +180,8 @@ impl TestScreen {
             root,
             0,
             0,
-            W as u16,
-            H as u16,
+            w as u16,
+            h as u16,
             0,
             xproto::WindowClass::INPUT_OUTPUT,
             0,
@@ -168,7 +204,7 @@ impl TestScreen {
             .unwrap();
         conn.sync().unwrap();
         // The whole page once.
-        put(&conn, win, gc, &picture(0), 0..H);
+        put(&conn, (win, gc), w, &picture_sized(0, w, h, 0), 0..h);
         let (stop, close, shown) = (
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicBool::new(false)),
@@ -186,8 +222,23 @@ impl TestScreen {
                         break;
                     }
                     n += 1;
-                    // Only the number changes: the rest of the page is still.
-                    put(&conn, win, gc, &picture(n), NUMBER_TOP..NUMBER_TOP + BLOCK);
+                    match motion {
+                        // Only the number changes: the rest of the page is still.
+                        Motion::Still => put(
+                            &conn,
+                            (win, gc),
+                            w,
+                            &picture_sized(n, w, h, 0),
+                            NUMBER_TOP..NUMBER_TOP + BLOCK,
+                        ),
+                        Motion::Scrolling => put(
+                            &conn,
+                            (win, gc),
+                            w,
+                            &picture_sized(n, w, h, n as usize),
+                            0..h,
+                        ),
+                    }
                     shown.store(n, Ordering::Relaxed);
                 }
                 // Kept open (the connection alive) until the test ends.

@@ -50,9 +50,20 @@ pub fn show(ui: &mut egui::Ui, model: &mut Model) -> Vec<UiCommand> {
         .default_size(280.0)
         .show(ui, |ui| left_column(ui, model, &mut out));
     if let Some(call) = model.call.as_ref().filter(|c| c.video) {
+        // A shared screen (wider than a camera's picture) gets most of the window.
+        let wide = call
+            .remote_video
+            .as_ref()
+            .is_some_and(|t| t.0.size()[0] >= 1024 && !call.peer_camera_off);
+        let least = if wide {
+            ui.available_height() * 0.6
+        } else {
+            0.0
+        };
         let toggled = egui::Panel::top("video")
             .resizable(true)
             .default_size(360.0)
+            .min_size(least)
             .show(ui, |ui| {
                 video_area(ui, call, Face::of(model, &call.peer).name)
             })

@@ -17,7 +17,7 @@ use x11rb::protocol::xfixes::ConnectionExt as _;
 use x11rb::protocol::xproto::{self, ConnectionExt as _, ImageFormat};
 use x11rb::rust_connection::RustConnection;
 
-use super::convert::{bgrx_to_i420, blend_argb};
+use super::convert::{bgrx_rows_to_i420, blend_argb};
 use super::I420;
 use crate::error::MediaError;
 
@@ -88,8 +88,12 @@ pub struct ScreenCapture {
     cursor: bool,
     /// The picture at full size, then (if larger than full HD) halved.
     full: I420,
-    scaled: I420,
-    halvings: u32,
+    /// The previous picture as read (BGRX), to convert only the rows that changed.
+    previous: Vec<u8>,
+    /// The row pairs the pointer was drawn over last time (converted again).
+    pointer_rows: std::ops::Range<usize>,
+    /// A screen larger than full HD: each halving of `full` in turn, the last sent.
+    halved: Vec<I420>,
 }
 
 /// The shared memory segment the server writes pictures into.
@@ -321,14 +325,20 @@ impl ScreenCapture {
             .and_then(|c| c.reply().ok())
             .is_some();
         let (w, h) = (usize::from(width) & !1, usize::from(height) & !1);
-        let mut halvings = 0;
+        let mut halved = Vec::new();
         let (mut sw, mut sh) = (w, h);
         while sw > MAX_WIDTH || sh > MAX_HEIGHT {
             sw /= 2;
             sh /= 2;
-            halvings += 1;
+            halved.push(I420::new(sw, sh));
         }
-        tracing::info!(?spec, width, height, halvings, "sharing the screen");
+        tracing::info!(
+            ?spec,
+            width,
+            height,
+            halvings = halved.len(),
+            "sharing the screen"
+        );
         Ok(ScreenCapture {
             conn,
             root,
@@ -341,18 +351,16 @@ impl ScreenCapture {
             shm,
             cursor,
             full: I420::new(w, h),
-            scaled: I420::new(sw & !1, sh & !1),
-            halvings,
+            previous: Vec::new(),
+            pointer_rows: 0..0,
+            halved,
         })
     }
 
     /// The size of the pictures `capture` gives.
     pub fn size(&self) -> (usize, usize) {
-        if self.halvings == 0 {
-            (self.full.width, self.full.height)
-        } else {
-            (self.scaled.width, self.scaled.height)
-        }
+        let sent = self.halved.last().unwrap_or(&self.full);
+        (sent.width, sent.height)
     }
 
     /// Reads the current picture (with the pointer drawn in).
@@ -392,25 +400,36 @@ impl ScreenCapture {
         // the server finished writing it (the reply came).
         let pixels = unsafe { std::slice::from_raw_parts(self.shm.ptr, self.shm.len) };
         let stride = usize::from(self.width) * 4;
-        bgrx_to_i420(pixels, stride, &mut self.full);
+        // Only the row pairs that changed since the last picture (and those the
+        // pointer was drawn over) are converted: most of a screen stays still.
+        let (previous, pointer) = (&mut self.previous, self.pointer_rows.clone());
+        let first = previous.len() != pixels.len();
+        if first {
+            previous.clear();
+            previous.extend_from_slice(pixels);
+        }
+        bgrx_rows_to_i420(pixels, stride, &mut self.full, |pair| {
+            let rows = pair * 2 * stride..((pair + 1) * 2 * stride).min(pixels.len());
+            match (pixels.get(rows.clone()), previous.get_mut(rows)) {
+                _ if first || pointer.contains(&pair) => true,
+                (Some(now), Some(before)) if now != before => {
+                    before.copy_from_slice(now);
+                    true
+                }
+                _ => false,
+            }
+        });
         if self.cursor {
             self.draw_cursor();
         }
-        if self.halvings == 0 {
-            return Ok(&self.full);
+        // Halved until it fits, each step from the one before (`full` itself kept: the
+        // next picture converts into it row by row).
+        let mut from = &self.full;
+        for dst in self.halved.iter_mut() {
+            super::convert::halve(from, dst);
+            from = dst;
         }
-        let mut from = std::mem::replace(&mut self.full, I420::new(0, 0));
-        let mut tmp = I420::new(0, 0);
-        for i in 0..self.halvings {
-            let last = i + 1 == self.halvings;
-            let dst = if last { &mut self.scaled } else { &mut tmp };
-            super::convert::halve(&from, dst);
-            if !last {
-                std::mem::swap(&mut from, &mut tmp);
-            }
-        }
-        self.full = from;
-        Ok(&self.scaled)
+        Ok(from)
     }
 
     /// Whether the shared window was destroyed or unmapped (its events, read without
@@ -449,6 +468,10 @@ impl ScreenCapture {
         };
         let x0 = i32::from(c.x) - i32::from(c.xhot) - ox;
         let y0 = i32::from(c.y) - i32::from(c.yhot) - oy;
+        // Converted afresh next time, so the pointer leaves no trail.
+        let top = y0.max(0) as usize / 2;
+        let bottom = (y0 + i32::from(c.height)).max(0) as usize / 2 + 1;
+        self.pointer_rows = top..bottom;
         blend_argb(
             &mut self.full,
             &c.cursor_image,

@@ -397,13 +397,22 @@ mod screen_tests {
                     Encoder::with_content(w, h, 1200, Content::Screen { fps: 12 }).unwrap();
                 let mut dec = Decoder::new().unwrap();
                 let mut out = I420::new(0, 0);
-                for n in 0..3 {
-                    if let Some(e) = enc.encode(&f, n * 7500, n == 0).unwrap() {
+                let mut keys = Vec::new();
+                for n in 0..4 {
+                    // The first picture, and one asked for (a peer's PLI).
+                    if let Some(e) = enc.encode(&f, n * 7500, n == 0 || n == 3).unwrap() {
+                        keys.push((n, e.keyframe));
                         let data = e.data.to_vec();
                         dec.decode(&data, &mut out).unwrap();
                     }
                 }
                 assert_eq!((out.width, out.height), (w, h));
+                assert_eq!(keys.first(), Some(&(0, true)), "{keys:?}");
+                assert_eq!(
+                    keys.last(),
+                    Some(&(3, true)),
+                    "a keyframe on request: {keys:?}"
+                );
             })
             .unwrap()
             .join()

@@ -43,8 +43,8 @@ export function patternStream(fps = 30) {
     return stream;
 }
 
-// Reads the frame number from RGBA pixels of a 640x480 picture (the centre of each
-// block, by luma).
+// Reads the frame number from RGBA pixels of a picture `width` wide (the centre of
+// each block, by luma): the blocks sit at the same pixels at any picture size.
 export function readNumber(rgba, width) {
     let n = 0;
     for (let bit = 0; bit < BITS; bit++) {
@@ -68,20 +68,25 @@ export function remoteVideoReader(stream) {
     el.play().catch(() => {});
     const canvas = document.createElement('canvas');
     canvas.width = W;
-    canvas.height = H;
+    canvas.height = TOP + BLOCK;
     const g = canvas.getContext('2d', { willReadFrequently: true });
     return {
         // { width, height, number } of the picture on screen now (number null when
-        // the picture is not 640x480 or not there yet).
+        // the picture is too small for the number, or not there yet). The picture is
+        // drawn at its own size (a shared screen is larger than a camera's), and only
+        // the strip holding the number is read.
         sample() {
             const width = el.videoWidth;
             const height = el.videoHeight;
             if (!width || !height) {
                 return { width, height, number: null };
             }
-            g.drawImage(el, 0, 0, W, H);
+            if (width < W || height < TOP + BLOCK) {
+                return { width, height, number: null };
+            }
+            g.drawImage(el, 0, 0, W, TOP + BLOCK, 0, 0, W, TOP + BLOCK);
             const px = g.getImageData(0, 0, W, TOP + BLOCK).data;
-            return { width, height, number: width === W && height === H ? readNumber(px, W) : null };
+            return { width, height, number: readNumber(px, W) };
         },
         close() {
             el.srcObject = null;

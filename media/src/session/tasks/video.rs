@@ -52,7 +52,7 @@ pub(in crate::session) async fn add_video_track(
     feedback.ssrc.store(ssrc, Ordering::Relaxed);
     video.sending.store(true, Ordering::Relaxed);
     Ok(tokio::spawn(async move {
-        write_video_rtp(frames, track, sender, ssrc).await;
+        write_video_rtp(frames, track, sender, ssrc, video).await;
     }))
 }
 
@@ -67,12 +67,23 @@ pub(in crate::session) async fn negotiated_pt(
         .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
 }
 
+/// The most RTP payload (VP8 descriptor included) a video packet carries. Under 1023
+/// bytes a datagram (with the RTP header and its extensions, ≤ 28 bytes, and the SRTP
+/// tag, ≤ 16): webrtc-rs 0.21 sends up to 64 datagrams of one size in one GSO
+/// `sendmsg` and caps that at 65535 bytes, but the kernel takes at most 65507 (the
+/// IP and UDP headers count), so a run of 53 datagrams of 1236 bytes (a 1080p
+/// keyframe at 1200 bytes of payload) failed with EMSGSIZE and was lost whole. With
+/// datagrams of at most 1023 bytes, 64 of them (the count cap) stay under the limit.
+pub(crate) const VIDEO_PAYLOAD: usize = 960;
+const _: () = assert!(64 * (VIDEO_PAYLOAD + 28 + 16) <= 65_507);
+
 /// Packetizes encoded VP8 frames (RFC 7741, with picture ids) onto the video track.
 pub(in crate::session) async fn write_video_rtp(
     frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
     track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
     ssrc: u32,
+    video: Arc<VideoShared>,
 ) {
     use rtc::rtp::packetizer::Payloader;
     let mut payloader = rtc::rtp::codec::vp8::Vp8Payloader::default();
@@ -85,12 +96,13 @@ pub(in crate::session) async fn write_video_rtp(
             pt = negotiated_pt(&sender).await;
         }
         let Some(pt) = pt else { continue };
-        // 1200 bytes of RTP payload leave room for headers, SRTP and a TURN relay.
-        let Ok(parts) = payloader.payload(1200, &f.data) else {
+        let Ok(parts) = payloader.payload(VIDEO_PAYLOAD, &f.data) else {
             continue;
         };
         let count = parts.len();
+        let mut pace = Pacer::new(video.target_kbps.load(Ordering::Relaxed));
         for (i, payload) in parts.into_iter().enumerate() {
+            pace.before(payload.len()).await;
             let packet = rtc::rtp::Packet {
                 header: rtc::rtp::Header {
                     version: 2,
@@ -107,6 +119,46 @@ pub(in crate::session) async fn write_video_rtp(
             if track.write_rtp(packet).await.is_err() {
                 tracing::debug!("video packet not sent");
             }
+        }
+    }
+}
+
+/// Spreads a large frame's packets out in time (a shared screen's keyframe is tens of
+/// kilobytes): sent at once, hundreds of packets overflow a router's queue or the
+/// receiver's socket buffer, and the loss brings a PLI, another large keyframe, and
+/// the same again. The first `BURST` bytes of a frame go at once (a camera's frames
+/// fit), the rest at 2.5 times the encoder's target rate (as libwebrtc's pacer), never
+/// slower than `FLOOR_BPS`.
+struct Pacer {
+    start: tokio::time::Instant,
+    bytes: usize,
+    bps: f64,
+}
+
+impl Pacer {
+    const BURST: usize = 16 * 1024;
+    const FLOOR_BPS: f64 = 2_000_000.0;
+
+    fn new(target_kbps: u32) -> Pacer {
+        Pacer {
+            start: tokio::time::Instant::now(),
+            bytes: 0,
+            bps: (f64::from(target_kbps) * 1000.0 * 2.5).max(Self::FLOOR_BPS),
+        }
+    }
+
+    /// How long after the frame's start a packet of `len` more bytes may go.
+    fn due(&mut self, len: usize) -> Duration {
+        let over = self.bytes.saturating_sub(Self::BURST);
+        self.bytes += len;
+        Duration::from_secs_f64(over as f64 * 8.0 / self.bps)
+    }
+
+    async fn before(&mut self, len: usize) {
+        let due = self.due(len);
+        // Sleeps of under two milliseconds would only cost a timer each.
+        if due > Duration::from_millis(2) {
+            tokio::time::sleep_until(self.start + due).await;
         }
     }
 }
@@ -137,5 +189,35 @@ pub(in crate::session) async fn send_video_feedback(
         if let Err(e) = track.write_rtcp(vec![packet]).await {
             tracing::debug!(error = %e, "video feedback not sent");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A camera's frame goes at once; a screen's keyframe is spread at 2.5 times the
+    /// target rate once past the burst.
+    #[test]
+    fn large_frames_are_paced() {
+        let mut p = Pacer::new(1_200);
+        let mut last = Duration::ZERO;
+        for _ in 0..16 {
+            last = p.due(1_000);
+        }
+        assert_eq!(last, Duration::ZERO, "16 kB go at once");
+        for _ in 0..24 {
+            last = p.due(1_000);
+        }
+        // 40 kB in all: the 24 kB past the burst at 3 Mbit/s take about 61 ms.
+        let ms = last.as_secs_f64() * 1000.0;
+        assert!((55.0..65.0).contains(&ms), "{ms} ms");
+        // A low target still paces at the floor, not slower.
+        let mut slow = Pacer::new(100);
+        for _ in 0..32 {
+            last = slow.due(1_000);
+        }
+        let ms = last.as_secs_f64() * 1000.0;
+        assert!((55.0..70.0).contains(&ms), "{ms} ms");
     }
 }
