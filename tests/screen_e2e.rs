@@ -265,3 +265,64 @@ fn a_full_hd_screen_keeps_its_frame_rate() {
     let settled = &fps[fps.len() - 3..];
     assert!(settled.iter().all(|f| *f >= 10.0), "{fps:?}");
 }
+
+/// A window shared by its title is its own contents, wherever it is: moved partly off
+/// the screen it goes on being shared, and another window put over it (a red one, as
+/// a notification or a password prompt could be) is not sent. The last pictures
+/// still match the page, the red nowhere in them.
+#[test]
+fn a_shared_window_is_sent_without_what_covers_it_even_when_moved() {
+    let x = Xvfb::start_sized("1280x720x24");
+    let page = TestScreen::show(&x, "Banter test page", 10, POINTER);
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("bob-saw.y4m");
+    let server = Prosody::start();
+    let (alice, bob) = (server.user("alice"), server.user("bob"));
+    let bob_proc = answering(&bob, &alice, rec.to_str().unwrap());
+    let mut args = vec!["call", bob.jid.as_str(), "--duration", "9"];
+    args.extend(["--share-screen", "window:Banter test page"]);
+    args.extend(media_args("silence", "null"));
+    let mut cmd = alice.banter(&args);
+    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+    let mut alice_proc = Proc::spawn(cmd);
+    alice_proc.wait_for("the call up", T, |e| {
+        e["event"] == "call" && e["state"] == "active"
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    // 400 pixels of it off the right of the screen.
+    page.move_to(400, 0);
+    std::thread::sleep(Duration::from_secs(1));
+    // Over the page's (100, 200)–(400, 350), now at (500, 200) on the screen.
+    page.cover((500, 200, 300, 150), 0xff0000);
+    let (ok, a_events) = alice_proc.finish(T);
+    assert!(ok, "alice's call failed: {a_events:#?}");
+    let (ok, _) = bob_proc.finish(T);
+    assert!(ok, "bob's answer failed");
+    assert!(
+        !a_events.iter().any(|e| e["event"] == "screen_share"),
+        "sharing stopped: {a_events:#?}"
+    );
+    let numbers = numbers_in_order(&rec);
+    assert!(numbers.len() >= 40, "{numbers:?}");
+    let data = std::fs::read(&rec).unwrap();
+    let (w, _, frames) = y4m::read_y4m(&data).unwrap();
+    // The pointer rests at the same place on the screen: in the window, before and
+    // after the move.
+    let near = |x: usize, y: usize| near_pointer(x, y) || near_pointer(x + 400, y);
+    let mut want = I420::new(W, H);
+    let mut worst = f64::MAX;
+    for f in &frames[frames.len() - 10..] {
+        let n = pattern::read(f.y, w);
+        bgrx_to_i420(&picture(n), W * 4, &mut want);
+        worst = worst.min(psnr(f.y, &want.y, near));
+        // Chroma where the red window is: the page's (grey), not red (V ≈ 240).
+        let cw = W / 2;
+        let red = (100..175)
+            .flat_map(|cy| (50..200).map(move |cx| cy * cw + cx))
+            .filter(|&i| f.v[i] > 170)
+            .count();
+        assert_eq!(red, 0, "the covering window was sent");
+    }
+    eprintln!("worst PSNR of the last 10 pictures: {worst:.1} dB");
+    assert!(worst >= 35.0, "{worst:.1} dB");
+}

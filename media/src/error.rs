@@ -24,7 +24,7 @@ pub enum MediaError {
     Camera(String),
     #[error("cannot share the screen: {0}")]
     Screen(String),
-    #[error("the shared window was closed: screen sharing stopped")]
+    #[error("the shared window was closed")]
     ScreenGone,
     #[error("cannot write video file {path}: {why}")]
     VideoWrite { path: String, why: String },

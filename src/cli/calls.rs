@@ -118,6 +118,13 @@ impl ShareOptions {
                 "invalid --share-screen '{source}': use monitor, monitor:N or window:NAME"
             ))
         })?;
+        if let (Some(stop), start) = (stop_after, after.unwrap_or(0.0)) {
+            if stop <= start {
+                return Err(CliError(format!(
+                    "--stop-sharing-after {stop} must come after the sharing starts ({start} s)"
+                )));
+            }
+        }
         Ok(ShareOptions {
             screen,
             after,

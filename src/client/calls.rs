@@ -123,6 +123,8 @@ impl State {
                     }
                     if matches!(state, CallState::Ended(_)) {
                         self.omemo_call_ended(&call);
+                        // Sharing ends with the call (its engine, and the capture, are gone).
+                        self.sharing.remove(&call);
                     }
                     self.emit(Event::Call {
                         id: call,
@@ -143,6 +145,12 @@ impl State {
                     })
                 }
                 endpoint::Event::Info { call, info } => {
+                    // Our video refused while it is the screen: sharing is over.
+                    if info == endpoint::CallInfo::VideoDeclined && self.sharing.contains_key(&call)
+                    {
+                        let why = "the peer did not take the video".to_string();
+                        self.share_screen(&call, None, Some(why), out);
+                    }
                     self.emit(Event::CallInfo { id: call, info })
                 }
                 endpoint::Event::Signal {
@@ -187,7 +195,7 @@ impl State {
         match screen {
             Some(spec) => {
                 if let Err(e) = banter_media::video::screen::ScreenCapture::open(&spec) {
-                    return refuse(self, e.to_string());
+                    return refuse(self, screen_reason(&e));
                 }
                 let camera_before = self.endpoint.video_on(id).unwrap_or(false);
                 let camera_before = *self.sharing.entry(id.to_string()).or_insert(camera_before);
@@ -203,10 +211,16 @@ impl State {
             }
             None => {
                 // A screen shared from the start (`--video-in screen`) has no camera
-                // to go back to.
+                // to go back to; with nothing shared, a late word from the engine
+                // about a share already stopped changes nothing.
+                let from_start = self
+                    .config
+                    .media
+                    .as_ref()
+                    .is_some_and(|m| m.video_in.is_screen());
                 let camera_back = match self.sharing.remove(id) {
                     Some(back) => back,
-                    None if stopped.is_some() => false,
+                    None if from_start => false,
                     None => return,
                 };
                 self.media_work(
@@ -415,7 +429,7 @@ impl State {
                     return self.emit(Event::CallVideo { id, width, height })
                 }
                 MediaEvent::ScreenShareEnded(why) => {
-                    return self.share_screen(&id, None, Some(why.to_string()), out)
+                    return self.share_screen(&id, None, Some(screen_reason(&why)), out)
                 }
             },
         };
@@ -499,5 +513,14 @@ impl State {
 
     pub(super) fn hangup_all(&mut self, out: &mut Vec<Stanza>) {
         self.with_calls(out, |ep, dir, now| ep.hang_up_all(now, dir));
+    }
+}
+
+/// Why a screen is not (or no longer) shared, in words: the reason itself, without
+/// the "cannot share the screen" its error says (the front end says that part).
+fn screen_reason(e: &banter_media::MediaError) -> String {
+    match e {
+        banter_media::MediaError::Screen(why) => why.clone(),
+        other => other.to_string(),
     }
 }

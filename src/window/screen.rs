@@ -128,7 +128,7 @@ impl App {
             call.camera_on = call.camera_before_sharing;
         }
         if let Some(why) = reason {
-            let text = if was {
+            let text = if was && !sharing {
                 banter_ui::t!("call-screen-share-ended", why = why)
             } else {
                 banter_ui::t!("call-screen-share-failed", why = why)

@@ -142,14 +142,23 @@ pub enum Motion {
     Scrolling,
 }
 
+/// What a test does to the page's window while it is shown.
+enum Action {
+    /// Close it, as its user would.
+    Close,
+    /// Move it (partly off screen, say).
+    Move(i16, i16),
+    /// Put another window over part of it, filled with one colour.
+    Cover(xproto::Rectangle, u32),
+}
+
 /// The window showing the screen, redrawn with the next frame number at `fps`.
 pub struct TestScreen {
     stop: Arc<AtomicBool>,
     /// The number on the screen now.
     pub shown: Arc<AtomicU32>,
     thread: Option<std::thread::JoinHandle<()>>,
-    /// The window closes when this is set.
-    close: Arc<AtomicBool>,
+    actions: std::sync::mpsc::Sender<Action>,
 }
 
 impl TestScreen {
@@ -173,7 +182,8 @@ impl TestScreen {
         let win = conn.generate_id().unwrap();
         let aux = xproto::CreateWindowAux::new()
             .override_redirect(1)
-            .background_pixel(0xffffff);
+            .background_pixel(0xffffff)
+            .event_mask(xproto::EventMask::EXPOSURE);
         conn.create_window(
             24,
             win,
@@ -205,21 +215,61 @@ impl TestScreen {
         conn.sync().unwrap();
         // The whole page once.
         put(&conn, (win, gc), w, &picture_sized(0, w, h, 0), 0..h);
-        let (stop, close, shown) = (
-            Arc::new(AtomicBool::new(false)),
+        let (stop, shown) = (
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicU32::new(0)),
         );
+        let (actions, todo) = std::sync::mpsc::channel();
         let thread = {
-            let (stop, close, shown) = (stop.clone(), close.clone(), shown.clone());
+            let (stop, shown) = (stop.clone(), shown.clone());
             std::thread::spawn(move || {
                 let mut n = 0;
-                while !stop.load(Ordering::Relaxed) {
+                'shown: while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_secs(1) / fps);
-                    if close.load(Ordering::Relaxed) {
-                        conn.destroy_window(win).unwrap();
+                    // Drawn again where the server asks (as any program does).
+                    let mut exposed = false;
+                    while let Ok(Some(ev)) = conn.poll_for_event() {
+                        exposed |= matches!(ev, x11rb::protocol::Event::Expose(_));
+                    }
+                    if exposed {
+                        put(&conn, (win, gc), w, &picture_sized(n, w, h, 0), 0..h);
+                    }
+                    while let Ok(action) = todo.try_recv() {
+                        match action {
+                            Action::Close => {
+                                conn.destroy_window(win).unwrap();
+                                conn.sync().unwrap();
+                                break 'shown;
+                            }
+                            Action::Move(x, y) => {
+                                let to = xproto::ConfigureWindowAux::new()
+                                    .x(i32::from(x))
+                                    .y(i32::from(y));
+                                conn.configure_window(win, &to).unwrap();
+                            }
+                            Action::Cover(r, rgb) => {
+                                let cover = conn.generate_id().unwrap();
+                                let aux = xproto::CreateWindowAux::new()
+                                    .override_redirect(1)
+                                    .background_pixel(rgb);
+                                conn.create_window(
+                                    24,
+                                    cover,
+                                    root,
+                                    r.x,
+                                    r.y,
+                                    r.width,
+                                    r.height,
+                                    0,
+                                    xproto::WindowClass::INPUT_OUTPUT,
+                                    0,
+                                    &aux,
+                                )
+                                .unwrap();
+                                conn.map_window(cover).unwrap();
+                            }
+                        }
                         conn.sync().unwrap();
-                        break;
                     }
                     n += 1;
                     match motion {
@@ -251,13 +301,29 @@ impl TestScreen {
             stop,
             shown,
             thread: Some(thread),
-            close,
+            actions,
         }
     }
 
     /// Closes the window (as its user would).
     pub fn close(&self) {
-        self.close.store(true, Ordering::Relaxed);
+        let _ = self.actions.send(Action::Close);
+    }
+
+    /// Moves the window to (`x`, `y`).
+    pub fn move_to(&self, x: i16, y: i16) {
+        let _ = self.actions.send(Action::Move(x, y));
+    }
+
+    /// Opens another window over `area` of the screen, all in colour `rgb`.
+    pub fn cover(&self, (x, y, width, height): (i16, i16, u16, u16), rgb: u32) {
+        let area = xproto::Rectangle {
+            x,
+            y,
+            width,
+            height,
+        };
+        let _ = self.actions.send(Action::Cover(area, rgb));
     }
 }
 

@@ -180,12 +180,14 @@ impl MediaSession {
         let sending = self.running().video_writer.is_some();
         match screen {
             Some(spec) => {
-                let source = VideoSourceSpec::Screen(spec.clone()).open(0, 0, 0)?;
-                self.video_parts().screen = Some(spec);
+                // Set first: should the screen not open, nothing falls back to the
+                // camera (the next camera-on tries the screen again, and fails).
+                self.video_parts().screen = Some(spec.clone());
+                let source = VideoSourceSpec::Screen(spec).open(0, 0, 0)?;
                 if sending {
+                    // The engine clears the camera's off switch as it takes it.
                     let _ = self.video_switch.send(source);
                     self.video.source_open.store(true, Ordering::Relaxed);
-                    self.video.camera_off.store(false, Ordering::Relaxed);
                 }
             }
             None => {

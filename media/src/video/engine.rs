@@ -400,8 +400,16 @@ pub(crate) fn run(t: VideoThread) {
             }
         }
         if let Ok(s) = switch.try_recv() {
+            // A screen is shown from its first picture: the camera's off switch is
+            // cleared here, with the switch, so that no picture of a camera the user
+            // turned off goes out in between.
+            if matches!(s, VideoSource::Screen(_)) {
+                shared.camera_off.store(false, Ordering::Relaxed);
+            }
             source = Some(s);
             shared.sending.store(true, Ordering::Relaxed);
+            // The profile (screen or camera) and frame rate follow the new source.
+            continue;
         }
         let now = Instant::now();
         if now >= next_second {
@@ -488,12 +496,11 @@ pub(crate) fn run(t: VideoThread) {
                 }
                 continue;
             }
-            Err(crate::error::MediaError::ScreenGone) => {
-                // The shared window closed: sharing stops (black until the front end
-                // switches back to the camera); the call goes on.
-                let _ = events.send(MediaEvent::ScreenShareEnded(
-                    crate::error::MediaError::ScreenGone,
-                ));
+            Err(e) if screen => {
+                // The shared window closed, or the screen can no longer be read:
+                // sharing stops (black until the front end switches back to the
+                // camera); the call goes on.
+                let _ = events.send(MediaEvent::ScreenShareEnded(e));
                 shared.source_open.store(false, Ordering::Relaxed);
                 shared.camera_off.store(true, Ordering::Relaxed);
                 source = Some(VideoSource::Black(std::mem::replace(

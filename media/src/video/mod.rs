@@ -2,6 +2,7 @@
 
 pub mod camera;
 pub mod convert;
+pub mod display;
 pub(crate) mod engine;
 pub mod io;
 pub mod pattern;

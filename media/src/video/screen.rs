@@ -1,6 +1,6 @@
-//! Screen capture on X11: a monitor (RandR) or one window, read through MIT-SHM into a
-//! shared memory segment (no copy of the picture over the X socket), with the pointer
-//! drawn in (XFixes), as I420 for the encoder. Nothing is read before a source is
+//! Screen capture on X11: a monitor or one window (found by display.rs), read through
+//! MIT-SHM into a shared memory segment (no copy of the picture over the X socket),
+//! with the pointer drawn in (XFixes), as I420 for the encoder. Nothing is read before a source is
 //! opened, and a window that goes away ends the capture (`MediaError::ScreenGone`).
 //!
 //! Wayland sessions have no such access: there the xdg-desktop-portal ScreenCast path is
@@ -11,66 +11,21 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use x11rb::connection::Connection;
-use x11rb::protocol::randr::ConnectionExt as _;
+use x11rb::protocol::composite::{ConnectionExt as _, Redirect};
 use x11rb::protocol::shm::ConnectionExt as _;
 use x11rb::protocol::xfixes::ConnectionExt as _;
 use x11rb::protocol::xproto::{self, ConnectionExt as _, ImageFormat};
 use x11rb::rust_connection::RustConnection;
 
 use super::convert::{bgrx_rows_to_i420, blend_argb};
+use super::display::{connect, monitors, root_of, windows, x_err};
+pub use super::display::{list, ScreenSource, ScreenSpec};
 use super::I420;
 use crate::error::MediaError;
 
 /// The largest picture sent: full HD. A larger screen is halved until it fits.
 pub const MAX_WIDTH: usize = 1920;
 pub const MAX_HEIGHT: usize = 1080;
-
-/// Which part of the screen is shared.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScreenSpec {
-    /// A monitor by its index in RandR's list (`None`: the primary one, else the first).
-    Monitor(Option<usize>),
-    /// The first top-level window whose title contains this text.
-    Window(String),
-}
-
-impl ScreenSpec {
-    /// `screen`, `screen:monitor`, `screen:monitor:N`, `screen:window:NAME`.
-    pub fn parse(s: &str) -> Option<ScreenSpec> {
-        let rest = s.strip_prefix("screen")?;
-        if rest.is_empty() || rest == ":monitor" {
-            return Some(ScreenSpec::Monitor(None));
-        }
-        if let Some(n) = rest.strip_prefix(":monitor:") {
-            return n.parse().ok().map(|n| ScreenSpec::Monitor(Some(n)));
-        }
-        match rest.strip_prefix(":window:") {
-            Some(name) if !name.is_empty() => Some(ScreenSpec::Window(name.to_string())),
-            _ => None,
-        }
-    }
-}
-
-/// Something on the screen that can be shared, for a picker (which words it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScreenSource {
-    pub spec: ScreenSpec,
-    /// The window's title (`None` for a monitor).
-    pub title: Option<String>,
-    pub width: u16,
-    pub height: u16,
-}
-
-impl ScreenSpec {
-    /// The spec as `--share-screen` takes it (`monitor:N`, `window:NAME`).
-    pub fn key(&self) -> String {
-        match self {
-            ScreenSpec::Monitor(None) => "monitor".into(),
-            ScreenSpec::Monitor(Some(n)) => format!("monitor:{n}"),
-            ScreenSpec::Window(name) => format!("window:{name}"),
-        }
-    }
-}
 
 /// An open capture; `capture` reads the current picture.
 pub struct ScreenCapture {
@@ -80,6 +35,14 @@ pub struct ScreenCapture {
     drawable: xproto::Window,
     /// The window shared, watched for going away.
     window: Option<xproto::Window>,
+    /// The window's contents as the X server keeps them off screen (Composite), read
+    /// instead of the window: what covers the window is not sent, and a window
+    /// partly off screen can still be read.
+    pixmap: Option<xproto::Pixmap>,
+    composite: bool,
+    /// The window is hidden (minimized, another workspace): its last picture is
+    /// sent again until it is back.
+    paused: bool,
     x: i16,
     y: i16,
     width: u16,
@@ -113,171 +76,6 @@ impl Drop for Shm {
     }
 }
 
-fn x_err(e: impl std::fmt::Display) -> MediaError {
-    MediaError::Screen(e.to_string())
-}
-
-/// Connects to the X server of `$DISPLAY`, refusing a Wayland session (whose XWayland
-/// root shows no native window).
-fn connect() -> Result<(RustConnection, usize), MediaError> {
-    let env = |k| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    if let Some(why) = no_x11(env("DISPLAY"), env("WAYLAND_DISPLAY")) {
-        return Err(MediaError::Screen(why.into()));
-    }
-    RustConnection::connect(None).map_err(x_err)
-}
-
-/// Why the screen cannot be read here, from whether `$DISPLAY` and `$WAYLAND_DISPLAY`
-/// are set. A Wayland session with XWayland has both: its X root shows only X windows,
-/// so it is refused too.
-fn no_x11(display: bool, wayland: bool) -> Option<&'static str> {
-    match (display, wayland) {
-        (_, true) => Some(
-            "this is a Wayland session: sharing the screen there goes through the desktop portal, which Banter does not use yet",
-        ),
-        (false, false) => Some("no X display ($DISPLAY is not set)"),
-        (true, false) => None,
-    }
-}
-
-/// The monitors and top-level windows that can be shared.
-pub fn list() -> Result<Vec<ScreenSource>, MediaError> {
-    let (conn, screen) = connect()?;
-    let root = root_of(&conn, screen)?;
-    let mut out: Vec<ScreenSource> = monitors(&conn, root)?
-        .iter()
-        .enumerate()
-        .map(|(i, m)| ScreenSource {
-            spec: ScreenSpec::Monitor(Some(i)),
-            title: None,
-            width: m.2,
-            height: m.3,
-        })
-        .collect();
-    for (w, title) in windows(&conn, root)? {
-        let Some(g) = conn.get_geometry(w).ok().and_then(|c| c.reply().ok()) else {
-            continue;
-        };
-        out.push(ScreenSource {
-            spec: ScreenSpec::Window(title.clone()),
-            title: Some(title),
-            width: g.width,
-            height: g.height,
-        });
-    }
-    Ok(out)
-}
-
-fn root_of(conn: &RustConnection, screen: usize) -> Result<xproto::Window, MediaError> {
-    conn.setup()
-        .roots
-        .get(screen)
-        .map(|s| s.root)
-        .ok_or_else(|| MediaError::Screen("the X server has no such screen".into()))
-}
-
-/// The monitors' rectangles (x, y, width, height), the primary first; the whole root
-/// when RandR knows none.
-fn monitors(
-    conn: &RustConnection,
-    root: xproto::Window,
-) -> Result<Vec<(i16, i16, u16, u16)>, MediaError> {
-    let listed = conn
-        .randr_get_monitors(root, true)
-        .ok()
-        .and_then(|c| c.reply().ok())
-        .map(|r| {
-            let mut m = r.monitors;
-            m.sort_by_key(|m| !m.primary);
-            m.into_iter()
-                .map(|m| (m.x, m.y, m.width, m.height))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    if !listed.is_empty() {
-        return Ok(listed);
-    }
-    let g = conn
-        .get_geometry(root)
-        .map_err(x_err)?
-        .reply()
-        .map_err(x_err)?;
-    Ok(vec![(0, 0, g.width, g.height)])
-}
-
-/// Viewable top-level windows with a title: the root's children, and their children
-/// (a window manager's frames hold the clients).
-fn windows(
-    conn: &RustConnection,
-    root: xproto::Window,
-) -> Result<Vec<(xproto::Window, String)>, MediaError> {
-    let net_wm_name = atom(conn, b"_NET_WM_NAME")?;
-    let utf8 = atom(conn, b"UTF8_STRING")?;
-    let mut out = Vec::new();
-    let top = conn
-        .query_tree(root)
-        .map_err(x_err)?
-        .reply()
-        .map_err(x_err)?;
-    for w in top.children {
-        let viewable = conn
-            .get_window_attributes(w)
-            .ok()
-            .and_then(|c| c.reply().ok())
-            .is_some_and(|a| a.map_state == xproto::MapState::VIEWABLE);
-        if !viewable {
-            continue;
-        }
-        let mut candidates = vec![w];
-        if let Ok(Ok(t)) = conn.query_tree(w).map(|c| c.reply()) {
-            candidates.extend(t.children);
-        }
-        if let Some(found) = candidates
-            .into_iter()
-            .find_map(|c| title(conn, c, net_wm_name, utf8).map(|t| (c, t)))
-        {
-            out.push(found);
-        }
-    }
-    Ok(out)
-}
-
-fn atom(conn: &RustConnection, name: &[u8]) -> Result<xproto::Atom, MediaError> {
-    Ok(conn
-        .intern_atom(false, name)
-        .map_err(x_err)?
-        .reply()
-        .map_err(x_err)?
-        .atom)
-}
-
-/// `_NET_WM_NAME`, else `WM_NAME`; `None` for an untitled window.
-fn title(
-    conn: &RustConnection,
-    w: xproto::Window,
-    net_wm_name: xproto::Atom,
-    utf8: xproto::Atom,
-) -> Option<String> {
-    for (prop, kind) in [
-        (net_wm_name, utf8),
-        (
-            xproto::AtomEnum::WM_NAME.into(),
-            xproto::AtomEnum::STRING.into(),
-        ),
-    ] {
-        let value = conn
-            .get_property(false, w, prop, kind, 0, 1024)
-            .ok()?
-            .reply()
-            .ok()?
-            .value;
-        if !value.is_empty() {
-            return Some(String::from_utf8_lossy(&value).into_owned());
-        }
-    }
-    None
-}
-
 impl ScreenCapture {
     pub fn open(spec: &ScreenSpec) -> Result<ScreenCapture, MediaError> {
         let (conn, screen) = connect()?;
@@ -287,26 +85,35 @@ impl ScreenCapture {
                 let all = monitors(&conn, root)?;
                 let m = all.get(n.unwrap_or(0)).copied().ok_or_else(|| {
                     MediaError::Screen(format!(
-                        "there is no monitor {} (this screen has {})",
-                        n.unwrap_or(0) + 1,
+                        "there is no {} (monitors are numbered from 0; this screen has {})",
+                        spec.key(),
                         all.len()
                     ))
                 })?;
                 (root, None, m)
             }
-            ScreenSpec::Window(name) => {
-                let (w, _) = windows(&conn, root)?
-                    .into_iter()
-                    .find(|(_, t)| t.contains(name.as_str()))
-                    .ok_or_else(|| {
-                        MediaError::Screen(format!("no open window is called \"{name}\""))
-                    })?;
+            ScreenSpec::Window(_) | ScreenSpec::WindowId(_) => {
+                let all = windows(&conn, root)?;
+                let found = match spec {
+                    ScreenSpec::Window(name) => all
+                        .iter()
+                        .find(|(_, t)| t == name)
+                        .or_else(|| all.iter().find(|(_, t)| t.contains(name.as_str()))),
+                    _ => all.iter().find(|(w, _)| ScreenSpec::WindowId(*w) == *spec),
+                };
+                let Some(&(w, _)) = found else {
+                    return Err(MediaError::Screen(match spec {
+                        ScreenSpec::Window(name) => format!("no open window is called \"{name}\""),
+                        _ => "the window picked is no longer open".into(),
+                    }));
+                };
                 let g = conn
                     .get_geometry(w)
                     .map_err(x_err)?
                     .reply()
                     .map_err(x_err)?;
-                // Told when it goes, rather than learning it from a failed read.
+                // Told when it goes, moves, is resized or hidden, rather than learning
+                // it from a failed read.
                 let events = xproto::ChangeWindowAttributesAux::new()
                     .event_mask(xproto::EventMask::STRUCTURE_NOTIFY);
                 conn.change_window_attributes(w, &events).map_err(x_err)?;
@@ -318,43 +125,82 @@ impl ScreenCapture {
                 "the area to share is too small ({width}x{height})"
             )));
         }
-        let shm = attach(&conn, usize::from(width) * usize::from(height) * 4)?;
+        let (shm, full, halved) = buffers(&conn, width, height)?;
         let cursor = conn
             .xfixes_query_version(4, 0)
             .ok()
             .and_then(|c| c.reply().ok())
             .is_some();
-        let (w, h) = (usize::from(width) & !1, usize::from(height) & !1);
-        let mut halved = Vec::new();
-        let (mut sw, mut sh) = (w, h);
-        while sw > MAX_WIDTH || sh > MAX_HEIGHT {
-            sw /= 2;
-            sh /= 2;
-            halved.push(I420::new(sw, sh));
-        }
-        tracing::info!(
-            ?spec,
-            width,
-            height,
-            halvings = halved.len(),
-            "sharing the screen"
-        );
-        Ok(ScreenCapture {
+        // A window is read from what Composite keeps of it (automatic redirection:
+        // the server still draws it on screen as before, a compositor or not).
+        let composite = window.is_some_and(|w| {
+            conn.composite_query_version(0, 4)
+                .ok()
+                .and_then(|c| c.reply().ok())
+                .is_some()
+                && conn
+                    .composite_redirect_window(w, Redirect::AUTOMATIC)
+                    .ok()
+                    .and_then(|c| c.check().ok())
+                    .is_some()
+        });
+        tracing::info!(?spec, width, height, composite, "sharing the screen");
+        let mut capture = ScreenCapture {
             conn,
             root,
             drawable,
             window,
+            pixmap: None,
+            composite,
+            paused: false,
             x,
             y,
             width,
             height,
             shm,
             cursor,
-            full: I420::new(w, h),
+            full,
             previous: Vec::new(),
             pointer_rows: 0..0,
             halved,
-        })
+        };
+        capture.name_pixmap();
+        Ok(capture)
+    }
+
+    /// Names the window's off-screen contents again (a new pixmap after each resize
+    /// or mapping), to be read instead of the window.
+    fn name_pixmap(&mut self) {
+        let Some(w) = self.window.filter(|_| self.composite) else {
+            return;
+        };
+        if let Some(old) = self.pixmap.take() {
+            let _ = self.conn.free_pixmap(old);
+        }
+        self.drawable = w;
+        let Ok(p) = self.conn.generate_id() else {
+            return;
+        };
+        let named = self.conn.composite_name_window_pixmap(w, p);
+        if named.ok().and_then(|c| c.check().ok()).is_some() {
+            self.pixmap = Some(p);
+            self.drawable = p;
+        }
+    }
+
+    /// The shared window's new size: new buffers (the pictures change size too).
+    fn resized(&mut self, width: u16, height: u16) -> Result<(), MediaError> {
+        if width < 16 || height < 16 {
+            self.paused = true;
+            return Ok(());
+        }
+        let (shm, full, halved) = buffers(&self.conn, width, height)?;
+        (self.shm, self.full, self.halved) = (shm, full, halved);
+        (self.width, self.height) = (width, height);
+        self.previous.clear();
+        self.name_pixmap();
+        tracing::debug!(width, height, "the shared window was resized");
+        Ok(())
     }
 
     /// The size of the pictures `capture` gives.
@@ -366,6 +212,9 @@ impl ScreenCapture {
     /// Reads the current picture (with the pointer drawn in).
     pub fn capture(&mut self) -> Result<&I420, MediaError> {
         self.check_window()?;
+        if self.paused {
+            return Ok(self.last());
+        }
         let reply = self
             .conn
             .shm_get_image(
@@ -383,10 +232,11 @@ impl ScreenCapture {
             .reply();
         let reply = match reply {
             Ok(r) => r,
-            // The window went (or was unmapped) between two pictures.
+            // The window changed between two pictures (its events say how, next
+            // time): the last picture once more.
             Err(e) if self.window.is_some() => {
-                tracing::info!(error = %e, "the shared window can no longer be read");
-                return Err(MediaError::ScreenGone);
+                tracing::debug!(error = %e, "the shared window could not be read this time");
+                return Ok(self.last());
             }
             Err(e) => return Err(x_err(e)),
         };
@@ -432,17 +282,36 @@ impl ScreenCapture {
         Ok(from)
     }
 
-    /// Whether the shared window was destroyed or unmapped (its events, read without
-    /// waiting).
+    /// The picture sent last (while the window is hidden).
+    fn last(&self) -> &I420 {
+        self.halved.last().unwrap_or(&self.full)
+    }
+
+    /// What happened to the shared window since the last picture (its events, read
+    /// without waiting): closed ends the capture; hidden pauses it; shown again or
+    /// resized reads it anew. Moved, or partly off screen, changes nothing.
     fn check_window(&mut self) -> Result<(), MediaError> {
-        if self.window.is_none() {
+        let Some(w) = self.window else {
             return Ok(());
-        }
+        };
         while let Some(ev) = self.conn.poll_for_event().map_err(x_err)? {
             use x11rb::protocol::Event;
-            if matches!(ev, Event::DestroyNotify(_) | Event::UnmapNotify(_)) {
-                tracing::info!("the shared window was closed");
-                return Err(MediaError::ScreenGone);
+            match ev {
+                Event::DestroyNotify(d) if d.window == w => {
+                    tracing::info!("the shared window was closed");
+                    return Err(MediaError::ScreenGone);
+                }
+                Event::UnmapNotify(u) if u.window == w => self.paused = true,
+                Event::MapNotify(m) if m.window == w => {
+                    self.paused = false;
+                    self.name_pixmap();
+                }
+                Event::ConfigureNotify(c)
+                    if c.window == w && (c.width, c.height) != (self.width, self.height) =>
+                {
+                    self.resized(c.width, c.height)?;
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -498,12 +367,32 @@ pub fn thumbnail(spec: &ScreenSpec, max_width: usize) -> Result<super::RgbaFrame
     Ok(out)
 }
 
+/// The segment and pictures for an area of `width` x `height`: the picture at full
+/// size (even), and, for one larger than full HD, each halving in turn.
+fn buffers(
+    conn: &RustConnection,
+    width: u16,
+    height: u16,
+) -> Result<(Shm, I420, Vec<I420>), MediaError> {
+    let shm = attach(conn, usize::from(width) * usize::from(height) * 4)?;
+    let (w, h) = (usize::from(width) & !1, usize::from(height) & !1);
+    let mut halved = Vec::new();
+    let (mut sw, mut sh) = (w, h);
+    while sw > MAX_WIDTH || sh > MAX_HEIGHT {
+        sw /= 2;
+        sh /= 2;
+        halved.push(I420::new(sw, sh));
+    }
+    Ok((shm, I420::new(w, h), halved))
+}
+
 /// A shared memory segment of `len` bytes (a memfd), attached to the server.
 fn attach(conn: &RustConnection, len: usize) -> Result<Shm, MediaError> {
+    let no_shm = || MediaError::Screen("the X server has no MIT-SHM extension".into());
     conn.shm_query_version()
-        .map_err(x_err)?
+        .map_err(|_| no_shm())?
         .reply()
-        .map_err(|_| MediaError::Screen("the X server has no MIT-SHM extension".into()))?;
+        .map_err(|_| no_shm())?;
     // SAFETY: memfd_create with a NUL-terminated name; the result is checked.
     let fd = unsafe { libc::memfd_create(c"banter-screen".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
@@ -541,54 +430,4 @@ fn attach(conn: &RustConnection, len: usize) -> Result<Shm, MediaError> {
         .map_err(x_err)?;
     shm.seg = seg;
     Ok(shm)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn specs_parse() {
-        assert_eq!(ScreenSpec::parse("screen"), Some(ScreenSpec::Monitor(None)));
-        assert_eq!(
-            ScreenSpec::parse("screen:monitor"),
-            Some(ScreenSpec::Monitor(None))
-        );
-        assert_eq!(
-            ScreenSpec::parse("screen:monitor:1"),
-            Some(ScreenSpec::Monitor(Some(1)))
-        );
-        assert_eq!(
-            ScreenSpec::parse("screen:window:Firefox — page"),
-            Some(ScreenSpec::Window("Firefox — page".into()))
-        );
-        for bad in ["screen:window:", "screen:monitor:x", "screens", "camera"] {
-            assert_eq!(ScreenSpec::parse(bad), None, "{bad}");
-        }
-    }
-
-    /// The conversion agrees with what the window shows: white, black and grey round
-    /// trip through `i420_to_rgba` within 2 levels, colours within 6.
-    #[test]
-    fn keys_parse_back() {
-        for spec in [
-            ScreenSpec::Monitor(None),
-            ScreenSpec::Monitor(Some(2)),
-            ScreenSpec::Window("Notes: plan".into()),
-        ] {
-            assert_eq!(
-                ScreenSpec::parse(&format!("screen:{}", spec.key())),
-                Some(spec)
-            );
-        }
-    }
-
-    #[test]
-    fn only_an_x11_session_is_read() {
-        assert_eq!(no_x11(true, false), None);
-        assert!(no_x11(true, true).unwrap().contains("Wayland"));
-        assert!(no_x11(false, true).unwrap().contains("portal"));
-        assert!(no_x11(false, false).unwrap().contains("$DISPLAY"));
-    }
 }

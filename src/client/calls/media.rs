@@ -244,8 +244,14 @@ async fn run(s: &MediaSession, command: MediaCommand, reply: &impl Fn(FromMedia)
             screen,
             camera_back,
         } => {
+            let starting = screen.is_some();
             if let Err(e) = s.share_screen(screen, camera_back) {
-                reply(FromMedia::Error(e.to_string()));
+                if starting {
+                    // Undone where it was started (the client's share, the call bar).
+                    reply(FromMedia::Engine(MediaEvent::ScreenShareEnded(e)));
+                } else {
+                    reply(FromMedia::Error(e.to_string()));
+                }
             }
         }
         MediaCommand::SetCamera(on) => {
