@@ -28,15 +28,33 @@ fn answering(bob: &User, alice: &User, y4m: &str) -> Proc {
 /// Alice shares `source` on `x` in a video call of `secs` seconds; Bob records it.
 /// Both their events.
 fn share(x: &Xvfb, source: &str, secs: &str, y4m: &str) -> (Vec<Value>, Vec<Value>) {
+    share_while(x, &["--video", "--video-in", source], secs, y4m, || {})
+}
+
+/// Alice calls Bob for `secs` seconds with `sharing` (the options that share her
+/// screen on `x`); Bob records what he gets to `y4m`; `during` runs once the call is
+/// up. Both their events, each side checked to have ended well.
+fn share_while(
+    x: &Xvfb,
+    sharing: &[&str],
+    secs: &str,
+    y4m: &str,
+    during: impl FnOnce(),
+) -> (Vec<Value>, Vec<Value>) {
     let server = Prosody::start();
     let (alice, bob) = (server.user("alice"), server.user("bob"));
     let bob_proc = answering(&bob, &alice, y4m);
-    let mut args = vec!["call", bob.jid.as_str(), "--video", "--duration", secs];
-    args.extend(["--video-in", source]);
+    let mut args = vec!["call", bob.jid.as_str(), "--duration", secs];
+    args.extend(sharing);
     args.extend(media_args("silence", "null"));
     let mut cmd = alice.banter(&args);
     cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
-    let (ok, a_events) = Proc::spawn(cmd).finish(T);
+    let mut alice_proc = Proc::spawn(cmd);
+    alice_proc.wait_for("the call up", T, |e| {
+        e["event"] == "call" && e["state"] == "active"
+    });
+    during();
+    let (ok, a_events) = alice_proc.finish(T);
     assert!(ok, "alice's call failed: {a_events:#?}");
     let (ok, b_events) = bob_proc.finish(T);
     assert!(ok, "bob's answer failed: {b_events:#?}");
@@ -157,24 +175,11 @@ fn closing_the_shared_window_stops_sharing_and_the_call_goes_on() {
     let page = TestScreen::show(&x, "Banter test page", 10, POINTER);
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("bob-saw.y4m");
-    let server = Prosody::start();
-    let (alice, bob) = (server.user("alice"), server.user("bob"));
-    let bob_proc = answering(&bob, &alice, rec.to_str().unwrap());
-    let mut args = vec!["call", bob.jid.as_str(), "--duration", "8"];
-    args.extend(["--share-screen", "window:test page"]);
-    args.extend(media_args("silence", "null"));
-    let mut cmd = alice.banter(&args);
-    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
-    let mut alice_proc = Proc::spawn(cmd);
-    alice_proc.wait_for("the call up", T, |e| {
-        e["event"] == "call" && e["state"] == "active"
+    let sharing = ["--share-screen", "window:test page"];
+    let (a_events, b_events) = share_while(&x, &sharing, "8", rec.to_str().unwrap(), || {
+        std::thread::sleep(Duration::from_secs(3));
+        page.close();
     });
-    std::thread::sleep(Duration::from_secs(3));
-    page.close();
-    let (ok, a_events) = alice_proc.finish(T);
-    assert!(ok, "alice's call failed: {a_events:#?}");
-    let (ok, b_events) = bob_proc.finish(T);
-    assert!(ok, "bob's answer failed: {b_events:#?}");
     let ended: Vec<&Value> = a_events
         .iter()
         .filter(|e| e["event"] == "screen_share")
@@ -200,24 +205,9 @@ fn a_screen_shared_into_an_audio_call_and_stopped() {
     let _page = TestScreen::show(&x, "Banter test page", 10, POINTER);
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("bob-saw.y4m");
-    let server = Prosody::start();
-    let (alice, bob) = (server.user("alice"), server.user("bob"));
-    let bob_proc = answering(&bob, &alice, rec.to_str().unwrap());
-    let mut args = vec![
-        "call",
-        bob.jid.as_str(),
-        "--duration",
-        "9",
-        "--share-screen",
-    ];
-    args.extend(["--share-screen-after", "2", "--stop-sharing-after", "6"]);
-    args.extend(media_args("silence", "null"));
-    let mut cmd = alice.banter(&args);
-    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
-    let (ok, a_events) = Proc::spawn(cmd).finish(T);
-    assert!(ok, "alice's call failed: {a_events:#?}");
-    let (ok, b_events) = bob_proc.finish(T);
-    assert!(ok, "bob's answer failed: {b_events:#?}");
+    let mut sharing = vec!["--share-screen", "--share-screen-after", "2"];
+    sharing.extend(["--stop-sharing-after", "6"]);
+    let (a_events, b_events) = share_while(&x, &sharing, "9", rec.to_str().unwrap(), || {});
     let shares: Vec<(bool, Option<&str>)> = a_events
         .iter()
         .filter(|e| e["event"] == "screen_share")
@@ -276,28 +266,15 @@ fn a_shared_window_is_sent_without_what_covers_it_even_when_moved() {
     let page = TestScreen::show(&x, "Banter test page", 10, POINTER);
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("bob-saw.y4m");
-    let server = Prosody::start();
-    let (alice, bob) = (server.user("alice"), server.user("bob"));
-    let bob_proc = answering(&bob, &alice, rec.to_str().unwrap());
-    let mut args = vec!["call", bob.jid.as_str(), "--duration", "9"];
-    args.extend(["--share-screen", "window:Banter test page"]);
-    args.extend(media_args("silence", "null"));
-    let mut cmd = alice.banter(&args);
-    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
-    let mut alice_proc = Proc::spawn(cmd);
-    alice_proc.wait_for("the call up", T, |e| {
-        e["event"] == "call" && e["state"] == "active"
+    let sharing = ["--share-screen", "window:Banter test page"];
+    let (a_events, _) = share_while(&x, &sharing, "9", rec.to_str().unwrap(), || {
+        std::thread::sleep(Duration::from_secs(2));
+        // 400 pixels of it off the right of the screen.
+        page.move_to(400, 0);
+        std::thread::sleep(Duration::from_secs(1));
+        // Over the page's (100, 200)–(400, 350), now at (500, 200) on the screen.
+        page.cover((500, 200, 300, 150), 0xff0000);
     });
-    std::thread::sleep(Duration::from_secs(2));
-    // 400 pixels of it off the right of the screen.
-    page.move_to(400, 0);
-    std::thread::sleep(Duration::from_secs(1));
-    // Over the page's (100, 200)–(400, 350), now at (500, 200) on the screen.
-    page.cover((500, 200, 300, 150), 0xff0000);
-    let (ok, a_events) = alice_proc.finish(T);
-    assert!(ok, "alice's call failed: {a_events:#?}");
-    let (ok, _) = bob_proc.finish(T);
-    assert!(ok, "bob's answer failed");
     assert!(
         !a_events.iter().any(|e| e["event"] == "screen_share"),
         "sharing stopped: {a_events:#?}"
