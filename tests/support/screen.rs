@@ -20,21 +20,6 @@ pub const H: usize = 720;
 const BLOCK: usize = 16;
 const NUMBER_TOP: usize = 16;
 
-/// Digits 3 pixels wide and 5 high (bit 2 = left), drawn at twice the size: text of
-/// the size people read.
-const GLYPHS: [[u8; 5]; 10] = [
-    [7, 5, 5, 5, 7],
-    [2, 6, 2, 2, 7],
-    [7, 1, 7, 4, 7],
-    [7, 1, 3, 1, 7],
-    [5, 5, 7, 1, 1],
-    [7, 4, 7, 1, 7],
-    [7, 4, 7, 5, 7],
-    [7, 1, 1, 2, 2],
-    [7, 5, 7, 5, 7],
-    [7, 5, 7, 1, 7],
-];
-
 /// Frame `n` of the screen as 32-bit BGRX rows.
 pub fn picture(n: u32) -> Vec<u8> {
     picture_sized(n, W, H, 0)
@@ -69,7 +54,8 @@ pub fn picture_sized(n: u32, w: usize, h: usize, scroll: usize) -> Vec<u8> {
             if seed.is_multiple_of(6) || corner || y0 + 10 > h {
                 continue;
             }
-            let glyph = GLYPHS[(seed >> 8) as usize % 10];
+            // The pattern's digits, at twice their size: text of the size people read.
+            let glyph = banter_media::video::pattern::GLYPHS[(seed >> 8) as usize % 10];
             for (gy, bits) in glyph.iter().enumerate() {
                 for gx in 0..3 {
                     if bits >> (2 - gx) & 1 == 1 {

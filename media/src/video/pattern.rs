@@ -55,7 +55,7 @@ pub fn draw(n: u32, f: &mut I420) {
 
 /// Glyphs 3 pixels wide and 5 high, one row per `u8` (bit 2 = left): digits, then
 /// ':' and '.'.
-const GLYPHS: [[u8; 5]; 12] = [
+pub const GLYPHS: [[u8; 5]; 12] = [
     [7, 5, 5, 5, 7],
     [2, 6, 2, 2, 7],
     [7, 1, 7, 4, 7],
