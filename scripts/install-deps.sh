@@ -7,6 +7,8 @@ set -euo pipefail
 PKGS=(
   # build
   pkg-config cmake build-essential libasound2-dev libopus-dev libspeexdsp-dev libvpx-dev libdbus-1-dev
+  # screen sharing on Wayland: PipeWire (its Rust bindings are generated with libclang)
+  libpipewire-0.3-dev libclang-dev
   # OS keyring (tests run a private Secret Service)
   dbus-daemon dbus-bin gnome-keyring
   # desktop notifications (tests run a private dunst on Xvfb)
@@ -33,6 +35,10 @@ if [ "${1:-}" = "--tests" ]; then
     espeak-ng python3-venv python3-dev
     # camera test: the distribution's kernel with its virtual camera (vivid) under QEMU
     qemu-system-x86 busybox-static cpio
+    # Wayland screen sharing: a real PipeWire and session manager, and GStreamer
+    # putting the Xvfb screen on a node as a compositor would (tests/support/portal.rs)
+    pipewire pipewire-bin wireplumber gstreamer1.0-tools gstreamer1.0-pipewire
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good
     # packaging test: the metadata's validators, and a clean system for the .deb
     appstream desktop-file-utils debootstrap dpkg-dev
   )

@@ -2,15 +2,20 @@
 //! Xvfb screen, shared by the real `banter call --video-in screen…` through a real
 //! Prosody to a Banter that records what it decodes. The recording is read back: the
 //! numbers in order, the picture compared with the page (PSNR), the pointer drawn.
+//! On Wayland the same page reaches Banter through a real PipeWire, granted by a
+//! stand-in for the desktop's portal (support/portal.rs).
 
+#[path = "support/portal.rs"]
+mod portal;
 mod support;
 
 use std::time::Duration;
 
 use banter_media::video::{convert::bgrx_to_i420, pattern, y4m, I420};
+use portal::{Answer, PipewireDesktop, Portal};
 use serde_json::Value;
 use support::screen::{picture, psnr, TestScreen, H, W};
-use support::{media_args, Proc, Prosody, User, Xvfb};
+use support::{media_args, Proc, Prosody, SessionBus, User, Xvfb};
 
 const T: Duration = Duration::from_secs(60);
 /// Where the pointer rests: a blank part of the page.
@@ -41,6 +46,20 @@ fn share_while(
     y4m: &str,
     during: impl FnOnce(),
 ) -> (Vec<Value>, Vec<Value>) {
+    let on_x = |cmd: &mut std::process::Command| {
+        cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+    };
+    share_on(on_x, sharing, secs, y4m, during)
+}
+
+/// The same on the desktop `env` sets up (X11, or Wayland with its portal).
+fn share_on(
+    env: impl FnOnce(&mut std::process::Command),
+    sharing: &[&str],
+    secs: &str,
+    y4m: &str,
+    during: impl FnOnce(),
+) -> (Vec<Value>, Vec<Value>) {
     let server = Prosody::start();
     let (alice, bob) = (server.user("alice"), server.user("bob"));
     let bob_proc = answering(&bob, &alice, y4m);
@@ -48,7 +67,7 @@ fn share_while(
     args.extend(sharing);
     args.extend(media_args("silence", "null"));
     let mut cmd = alice.banter(&args);
-    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+    env(&mut cmd);
     let mut alice_proc = Proc::spawn(cmd);
     alice_proc.wait_for("the call up", T, |e| {
         e["event"] == "call" && e["state"] == "active"
@@ -84,21 +103,7 @@ fn a_shared_screen_arrives_sharp_in_order_with_the_pointer() {
             .any(|e| e["event"] == "call_video" && e["width"] == 1280 && e["height"] == 720),
         "{b_events:#?}"
     );
-    // Alice sends 5 to 15 pictures a second (the screen profile), from her stats
-    // (one a second, with the pictures sent so far).
-    let sent: Vec<u64> = a_events
-        .iter()
-        .filter(|e| e["event"] == "stats")
-        .filter_map(|e| e["video_frames_sent"].as_u64())
-        .collect();
-    let kbps: Vec<f64> = a_events
-        .iter()
-        .filter_map(|e| e["video_send_kbps"].as_f64())
-        .collect();
-    let fps: Vec<u64> = sent.windows(2).map(|p| p[1] - p[0]).collect();
-    eprintln!("alice sent {fps:?} pictures a second, at {kbps:?} kbit/s");
-    assert!(fps.len() >= 5, "{fps:?}");
-    assert!(fps[1..].iter().all(|f| (4..=16).contains(f)), "{fps:?}");
+    assert_screen_rate(&a_events);
 
     let data = std::fs::read(&rec).unwrap();
     let (w, h, frames) = y4m::read_y4m(&data).expect("a Y4M recording");
@@ -142,6 +147,34 @@ fn a_shared_screen_arrives_sharp_in_order_with_the_pointer() {
     assert!(darkest < 100, "no pointer drawn (darkest luma {darkest})");
 }
 
+/// Alice sent 5 to 15 pictures a second (the screen profile), from her stats (one a
+/// second, with the pictures sent so far).
+fn assert_screen_rate(a_events: &[Value]) {
+    let sent: Vec<u64> = a_events
+        .iter()
+        .filter(|e| e["event"] == "stats")
+        .filter_map(|e| e["video_frames_sent"].as_u64())
+        .collect();
+    let kbps: Vec<f64> = a_events
+        .iter()
+        .filter_map(|e| e["video_send_kbps"].as_f64())
+        .collect();
+    let fps: Vec<u64> = sent.windows(2).map(|p| p[1] - p[0]).collect();
+    eprintln!("alice sent {fps:?} pictures a second, at {kbps:?} kbit/s");
+    assert!(fps.len() >= 5, "{fps:?}");
+    assert!(fps[1..].iter().all(|f| (4..=16).contains(f)), "{fps:?}");
+}
+
+/// Bob saw the page (at least `numbers` distinct frame numbers, in order, at full
+/// size), then the camera-off pictures (at the camera's size): the sharing ended.
+fn assert_page_then_camera_off(rec: &std::path::Path, b_events: &[Value], numbers: usize) {
+    let seen = numbers_in_order(rec);
+    assert!(seen.len() >= numbers, "{seen:?}");
+    let sizes = sizes_seen(b_events);
+    assert!(sizes.contains(&(1280, 720)), "{sizes:?}");
+    assert_eq!(sizes.last(), Some(&(640, 480)), "{sizes:?}");
+}
+
 /// Bob's stats: the size of the video he decodes, second by second.
 fn sizes_seen(events: &[Value]) -> Vec<(u64, u64)> {
     events
@@ -180,20 +213,13 @@ fn closing_the_shared_window_stops_sharing_and_the_call_goes_on() {
         std::thread::sleep(Duration::from_secs(3));
         page.close();
     });
-    let ended: Vec<&Value> = a_events
-        .iter()
-        .filter(|e| e["event"] == "screen_share")
-        .collect();
+    let ended = shares(&a_events);
     assert_eq!(ended.len(), 1, "{ended:#?}");
-    assert_eq!(ended[0]["sharing"], false);
-    let reason = ended[0]["reason"].as_str().unwrap_or_default();
+    assert!(!ended[0].0);
+    let reason = ended[0].1.as_deref().unwrap_or_default();
     assert!(reason.contains("window was closed"), "{reason}");
     // Bob saw the window, then the camera-off pictures (at the camera's size).
-    let numbers = numbers_in_order(&rec);
-    assert!(numbers.len() >= 15, "{numbers:?}");
-    let sizes = sizes_seen(&b_events);
-    assert!(sizes.contains(&(1280, 720)), "{sizes:?}");
-    assert_eq!(sizes.last(), Some(&(640, 480)), "{sizes:?}");
+    assert_page_then_camera_off(&rec, &b_events, 15);
 }
 
 /// An audio call; two seconds in Alice shares her screen (video added by
@@ -208,23 +234,18 @@ fn a_screen_shared_into_an_audio_call_and_stopped() {
     let mut sharing = vec!["--share-screen", "--share-screen-after", "2"];
     sharing.extend(["--stop-sharing-after", "6"]);
     let (a_events, b_events) = share_while(&x, &sharing, "9", rec.to_str().unwrap(), || {});
-    let shares: Vec<(bool, Option<&str>)> = a_events
-        .iter()
-        .filter(|e| e["event"] == "screen_share")
-        .map(|e| (e["sharing"].as_bool().unwrap(), e["reason"].as_str()))
-        .collect();
-    assert_eq!(shares, [(true, None), (false, None)], "{a_events:#?}");
+    assert_eq!(
+        shares(&a_events),
+        [(true, None), (false, None)],
+        "{a_events:#?}"
+    );
     assert!(
         b_events
             .iter()
             .any(|e| e["event"] == "call" && e["media"] == serde_json::json!(["audio", "video"])),
         "video was never added: {b_events:#?}"
     );
-    let numbers = numbers_in_order(&rec);
-    assert!(numbers.len() >= 20, "{numbers:?}");
-    let sizes = sizes_seen(&b_events);
-    assert!(sizes.contains(&(1280, 720)), "{sizes:?}");
-    assert_eq!(sizes.last(), Some(&(640, 480)), "{sizes:?}");
+    assert_page_then_camera_off(&rec, &b_events, 20);
 }
 
 /// A full-HD screen keeps its frame rate. Its pictures are large enough that sending
@@ -302,4 +323,190 @@ fn a_shared_window_is_sent_without_what_covers_it_even_when_moved() {
     }
     eprintln!("worst PSNR of the last 10 pictures: {worst:.1} dB");
     assert!(worst >= 35.0, "{worst:.1} dB");
+}
+
+/// The last pictures of a recording of the page, compared with it: the worst PSNR.
+fn worst_psnr(rec: &std::path::Path, last: usize) -> f64 {
+    let data = std::fs::read(rec).unwrap();
+    let (w, h, frames) = y4m::read_y4m(&data).expect("a Y4M recording");
+    assert_eq!((w, h), (W, H));
+    let mut want = I420::new(W, H);
+    frames[frames.len().saturating_sub(last)..]
+        .iter()
+        .map(|f| {
+            bgrx_to_i420(&picture(pattern::read(f.y, w)), W * 4, &mut want);
+            psnr(f.y, &want.y, near_pointer)
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+/// Alice's `screen_share` events: sharing or not, and why.
+fn shares(a_events: &[Value]) -> Vec<(bool, Option<String>)> {
+    a_events
+        .iter()
+        .filter(|e| e["event"] == "screen_share")
+        .map(|e| (e["sharing"] == true, e["reason"].as_str().map(String::from)))
+        .collect()
+}
+
+/// On Wayland, `--share-screen` asks the desktop's portal before the call: the
+/// ScreenCast exchange (a session; monitors or windows, the pointer drawn in; the
+/// dialog; the PipeWire remote), then the picked node read through PipeWire. Bob gets
+/// the page at full size, its numbers in order, and sharp (35 dB or better).
+#[test]
+fn on_wayland_the_portal_picks_and_pipewire_carries_the_screen() {
+    let x = Xvfb::start_sized("1280x720x24");
+    let page = TestScreen::show(&x, "Banter test page", 10, POINTER);
+    let desktop = PipewireDesktop::start(&x);
+    let portal = Portal::start(&desktop, Answer::Grant);
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("bob-saw.y4m");
+    let (a_events, b_events) = share_on(
+        |c| desktop.env(c),
+        &["--share-screen"],
+        "8",
+        rec.to_str().unwrap(),
+        || {},
+    );
+    assert!(page.shown.load(std::sync::atomic::Ordering::Relaxed) > 50);
+    let asked = portal.asked();
+    assert_eq!(
+        asked.calls.get(..4),
+        Some(
+            &[
+                "CreateSession",
+                "SelectSources",
+                "Start",
+                "OpenPipeWireRemote"
+            ]
+            .map(String::from)[..]
+        ),
+        "{asked:?}"
+    );
+    assert_eq!(asked.types, Some(1 | 2), "monitors and windows");
+    assert_eq!(asked.cursor_mode, Some(2), "the pointer embedded");
+    assert!(shares(&a_events).is_empty(), "{a_events:#?}");
+    assert!(
+        sizes_seen(&b_events).contains(&(1280, 720)),
+        "{b_events:#?}"
+    );
+    let numbers = numbers_in_order(&rec);
+    assert!(numbers.len() >= 40, "{} distinct numbers", numbers.len());
+    let worst = worst_psnr(&rec, 10);
+    eprintln!("worst PSNR of the last 10 pictures: {worst:.1} dB");
+    assert!(worst >= 35.0, "{worst:.1} dB");
+}
+
+/// Shared through the portal two seconds into an audio call and stopped four seconds
+/// later: Bob sees the page in between, then the camera-off pictures; the portal's
+/// session is closed when the sharing stops (the desktop's indicator goes away), not
+/// when the call ends.
+#[test]
+fn a_portal_share_stopped_mid_call_closes_its_session() {
+    let x = Xvfb::start_sized("1280x720x24");
+    let _page = TestScreen::show(&x, "Banter test page", 10, POINTER);
+    let desktop = PipewireDesktop::start(&x);
+    let portal = Portal::start(&desktop, Answer::Grant);
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("bob-saw.y4m");
+    let sharing = [
+        "--share-screen",
+        "--share-screen-after",
+        "2",
+        "--stop-sharing-after",
+        "6",
+    ];
+    let mut closed_in_call = false;
+    let (a_events, b_events) = share_on(
+        |c| desktop.env(c),
+        &sharing,
+        "10",
+        rec.to_str().unwrap(),
+        || closed_in_call = portal.wait_asked("Close", Duration::from_secs(9)),
+    );
+    assert_eq!(shares(&a_events), [(true, None), (false, None)]);
+    assert!(
+        closed_in_call,
+        "the session was not closed: {:?}",
+        portal.asked()
+    );
+    assert_page_then_camera_off(&rec, &b_events, 20);
+}
+
+/// What can go wrong on the desktop's side, each leaving the call going with a reason
+/// Alice can act on: the person closes the portal's dialog; the desktop ends the
+/// sharing itself (its own Stop); there is no portal at all.
+#[test]
+fn a_cancelled_dialog_a_desktop_stop_and_no_portal_each_say_why() {
+    let x = Xvfb::start_sized("1280x720x24");
+    let _page = TestScreen::show(&x, "Banter test page", 10, POINTER);
+    let later = ["--share-screen", "--share-screen-after", "1"];
+
+    let desktop = PipewireDesktop::start(&x);
+    let portal = Portal::start(&desktop, Answer::Cancel);
+    let (a_events, _) = share_on(|c| desktop.env(c), &later, "4", "null", || {});
+    let got = shares(&a_events);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(!got[0].0);
+    assert!(
+        got[0]
+            .1
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cancelled in the desktop's dialog"),
+        "{got:?}"
+    );
+    assert!(!portal
+        .asked()
+        .calls
+        .contains(&"OpenPipeWireRemote".to_string()));
+    drop((portal, desktop));
+
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("bob-saw.y4m");
+    let desktop = PipewireDesktop::start(&x);
+    let portal = Portal::start(&desktop, Answer::Grant);
+    let (a_events, b_events) = share_on(
+        |c| desktop.env(c),
+        &later,
+        "8",
+        rec.to_str().unwrap(),
+        || {
+            assert!(portal.wait_asked("OpenPipeWireRemote", Duration::from_secs(10)));
+            std::thread::sleep(Duration::from_secs(3));
+            portal.close_sessions();
+        },
+    );
+    let got = shares(&a_events);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0], (true, None));
+    assert!(!got[1].0);
+    assert!(
+        got[1]
+            .1
+            .as_deref()
+            .unwrap_or_default()
+            .contains("the desktop stopped the sharing"),
+        "{got:?}"
+    );
+    assert_page_then_camera_off(&rec, &b_events, 10);
+    drop((portal, desktop));
+
+    let bus = SessionBus::start();
+    let no_portal = |c: &mut std::process::Command| {
+        c.env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("WAYLAND_DISPLAY", "wayland-banter-test")
+            .env_remove("DISPLAY");
+    };
+    let (a_events, _) = share_on(no_portal, &later, "4", "null", || {});
+    let got = shares(&a_events);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0]
+            .1
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no screen-sharing portal"),
+        "{got:?}"
+    );
 }

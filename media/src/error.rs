@@ -26,6 +26,9 @@ pub enum MediaError {
     Screen(String),
     #[error("the shared window was closed")]
     ScreenGone,
+    /// The person closed the desktop's own picker (the portal) without picking.
+    #[error("the screen sharing was cancelled in the desktop's dialog")]
+    ScreenCancelled,
     #[error("cannot write video file {path}: {why}")]
     VideoWrite { path: String, why: String },
     #[error("Opus codec error: {0}")]

@@ -248,9 +248,10 @@ pub enum Cmd {
         /// Turn the camera on this many seconds into an audio call (adds video)
         #[arg(long)]
         add_video_after: Option<f64>,
-        /// Share the screen as the call's video (X11): the primary monitor, another
-        /// (monitor:N, from 0) or a window by title (window:NAME). From the start, or
-        /// from --share-screen-after
+        /// Share the screen as the call's video: on X11 the primary monitor, another
+        /// (monitor:N, from 0) or a window by title (window:NAME); on Wayland (or with
+        /// `portal`) what the desktop's own dialog picks. From the start, or from
+        /// --share-screen-after
         #[arg(long, value_name = "SOURCE", num_args = 0..=1, default_missing_value = "monitor")]
         share_screen: Option<String>,
         /// Start sharing this many seconds into the call (adds video to an audio call)

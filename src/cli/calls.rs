@@ -115,7 +115,7 @@ impl ShareOptions {
     ) -> Result<ShareOptions, CliError> {
         let screen = ScreenSpec::parse(&format!("screen:{source}")).ok_or_else(|| {
             CliError(format!(
-                "invalid --share-screen '{source}': use monitor, monitor:N or window:NAME"
+                "invalid --share-screen '{source}': use monitor, monitor:N, window:NAME or portal"
             ))
         })?;
         if let (Some(stop), start) = (stop_after, after.unwrap_or(0.0)) {
@@ -164,8 +164,17 @@ pub(super) async fn call(
         ..
     }) = &opts.share
     {
-        // The screen is the call's video from the first picture.
-        media_cfg.video_in = banter_media::video::VideoSourceSpec::Screen(screen.clone());
+        // The screen is the call's video from the first picture. On Wayland the
+        // desktop's dialog picks it, before the call is placed.
+        let screen = if screen.is_portal() || banter_media::video::portal::wayland_session() {
+            let granted = banter_media::video::portal::ask()
+                .await
+                .map_err(|e| CliError(e.to_string()))?;
+            ScreenSpec::Portal(Some(granted))
+        } else {
+            screen.clone()
+        };
+        media_cfg.video_in = banter_media::video::VideoSourceSpec::Screen(screen);
         video = true;
     }
     cfg.media = Some(media_cfg);

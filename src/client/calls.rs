@@ -13,6 +13,8 @@ use xmpp_parsers::message::Message;
 use xmpp_parsers::stanza::Stanza;
 
 use banter_media::description::MediaKind;
+use banter_media::video::portal::wayland_session;
+use banter_media::video::screen::ScreenSpec;
 use banter_media::MediaEvent;
 
 use super::{CallPolicy, Event, State};
@@ -125,6 +127,7 @@ impl State {
                         self.omemo_call_ended(&call);
                         // Sharing ends with the call (its engine, and the capture, are gone).
                         self.sharing.remove(&call);
+                        self.portal_asks.remove(&call);
                     }
                     self.emit(Event::Call {
                         id: call,
@@ -174,7 +177,7 @@ impl State {
     pub(super) fn share_screen(
         &mut self,
         id: &str,
-        screen: Option<banter_media::video::screen::ScreenSpec>,
+        screen: Option<ScreenSpec>,
         stopped: Option<String>,
         out: &mut Vec<Stanza>,
     ) {
@@ -193,9 +196,27 @@ impl State {
             );
         }
         match screen {
+            // On Wayland the desktop's own dialog picks, whatever was asked for.
+            Some(spec)
+                if spec == ScreenSpec::Portal(None) || (wayland_session() && !spec.is_portal()) =>
+            {
+                if !self.portal_asks.insert(id.to_string()) {
+                    return; // its dialog is open already
+                }
+                tracing::info!(call = %id, "asking the desktop's portal for a screen");
+                let (tx, call) = (self.media_tx.clone(), id.to_string());
+                tokio::spawn(async move {
+                    let granted = banter_media::video::portal::ask().await;
+                    let _ = tx.send((call, FromMedia::Portal(granted)));
+                });
+                return; // said when the portal answers
+            }
             Some(spec) => {
-                if let Err(e) = banter_media::video::screen::ScreenCapture::open(&spec) {
-                    return refuse(self, screen_reason(&e));
+                // A portal's grant is opened by the engine (it says if that fails).
+                if !spec.is_portal() {
+                    if let Err(e) = banter_media::video::screen::ScreenCapture::open(&spec) {
+                        return refuse(self, screen_reason(&e));
+                    }
                 }
                 let camera_before = self.endpoint.video_on(id).unwrap_or(false);
                 let camera_before = *self.sharing.entry(id.to_string()).or_insert(camera_before);
@@ -238,6 +259,27 @@ impl State {
             sharing: self.sharing.contains_key(id),
             reason: stopped,
         });
+    }
+
+    /// The desktop's portal answered: its screen is shared if the call still goes on
+    /// (else the grant is dropped, which ends the portal's session).
+    fn on_portal(
+        &mut self,
+        id: &str,
+        granted: Result<banter_media::video::portal::PortalStream, banter_media::MediaError>,
+        out: &mut Vec<Stanza>,
+    ) {
+        if !self.portal_asks.remove(id) {
+            return;
+        }
+        match granted {
+            Ok(stream) => self.share_screen(id, Some(ScreenSpec::Portal(Some(stream))), None, out),
+            Err(e) => self.emit(Event::ScreenShare {
+                id: id.to_string(),
+                sharing: self.sharing.contains_key(id),
+                reason: Some(screen_reason(&e)),
+            }),
+        }
     }
 
     /// A call's media work goes to its worker, started with the first of it.
@@ -412,6 +454,7 @@ impl State {
         let result = match ev {
             FromMedia::Done(r) => r,
             FromMedia::Error(message) => return self.emit(Event::Error { message }),
+            FromMedia::Portal(granted) => return self.on_portal(&id, granted, out),
             FromMedia::Engine(ev) => match ev {
                 MediaEvent::LocalCandidate(c) => MediaResult::Candidate(c),
                 MediaEvent::VideoCandidate(c) => MediaResult::VideoCandidate(c),

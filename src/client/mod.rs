@@ -145,6 +145,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         endpoint,
         workers: calls::Workers::default(),
         sharing: HashMap::new(),
+        portal_asks: Default::default(),
         ice_servers: Vec::new(),
         trust,
         xmpp_socket,
@@ -247,6 +248,8 @@ struct State {
     workers: calls::Workers,
     /// Calls whose video is a shared screen, and whether the camera was on before.
     sharing: HashMap<String, bool>,
+    /// Calls whose screen the desktop's portal dialog is picking (Wayland).
+    portal_asks: std::collections::HashSet<String>,
     /// What each contact's device supports (full JID → disco#info features), for the
     /// call decisions that depend on the peer's client.
     features: HashMap<String, Vec<String>>,

@@ -1,6 +1,7 @@
 //! Screen sharing in the window: the picker's monitors and windows with their
 //! thumbnails (read off the UI thread, once, when the picker opens), sharing the one
-//! picked, and what the account says about it.
+//! picked, and what the account says about it. On Wayland the desktop's portal dialog
+//! picks instead.
 
 use super::*;
 use banter_media::video::screen::{self as capture, ScreenSource, ScreenSpec};
@@ -19,6 +20,13 @@ pub(super) struct Offered {
 impl App {
     /// Opens the picker for `call` and looks at the screen in the background.
     pub(super) fn pick_screen(&mut self, call: String) {
+        // On Wayland the desktop's own dialog (the portal) is the picker.
+        if banter_media::video::portal::wayland_session() {
+            return self.send(Command::ShareScreen {
+                id: call,
+                screen: Some(ScreenSpec::Portal(None)),
+            });
+        }
         let Some(c) = self.model.call.as_mut().filter(|c| c.id == call) else {
             return;
         };

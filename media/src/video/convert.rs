@@ -163,6 +163,76 @@ pub fn blend_argb(f: &mut I420, argb: &[u32], w: usize, h: usize, x0: i32, y0: i
     }
 }
 
+/// The largest picture a shared screen is sent at: full HD. A larger one is halved
+/// until it fits.
+pub const SCREEN_MAX: (usize, usize) = (1920, 1080);
+
+/// The pictures of a shared screen: the picture at full size (even), converted from
+/// BGRX only where it changed since the last one, and, for one larger than full HD,
+/// each halving in turn (the last is sent).
+pub struct ScreenPictures {
+    pub full: I420,
+    halved: Vec<I420>,
+    /// The previous picture as read (BGRX), to convert only the rows that changed.
+    previous: Vec<u8>,
+}
+
+impl ScreenPictures {
+    pub fn new(width: usize, height: usize) -> ScreenPictures {
+        let (w, h) = (width & !1, height & !1);
+        let mut halved = Vec::new();
+        let (mut sw, mut sh) = (w, h);
+        while sw > SCREEN_MAX.0 || sh > SCREEN_MAX.1 {
+            sw /= 2;
+            sh /= 2;
+            halved.push(I420::new(sw, sh));
+        }
+        ScreenPictures {
+            full: I420::new(w, h),
+            halved,
+            previous: Vec::new(),
+        }
+    }
+
+    /// Converts the row pairs of `pixels` (BGRX, `stride` bytes a row) that changed
+    /// since the last call, and those in `again` (by pair: where a pointer was drawn).
+    pub fn update(&mut self, pixels: &[u8], stride: usize, again: std::ops::Range<usize>) {
+        let previous = &mut self.previous;
+        let first = previous.len() != pixels.len();
+        if first {
+            previous.clear();
+            previous.extend_from_slice(pixels);
+        }
+        bgrx_rows_to_i420(pixels, stride, &mut self.full, |pair| {
+            let rows = pair * 2 * stride..((pair + 1) * 2 * stride).min(pixels.len());
+            match (pixels.get(rows.clone()), previous.get_mut(rows)) {
+                _ if first || again.contains(&pair) => true,
+                (Some(now), Some(before)) if now != before => {
+                    before.copy_from_slice(now);
+                    true
+                }
+                _ => false,
+            }
+        });
+    }
+
+    /// Halves `full` until it fits (each step from the one before; `full` itself is
+    /// kept: the next picture converts into it row by row) and gives what is sent.
+    pub fn finish(&mut self) -> &I420 {
+        let mut from = &self.full;
+        for dst in self.halved.iter_mut() {
+            halve(from, dst);
+            from = dst;
+        }
+        from
+    }
+
+    /// The picture sent last.
+    pub fn last(&self) -> &I420 {
+        self.halved.last().unwrap_or(&self.full)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {

@@ -22,14 +22,21 @@ pub enum ScreenSpec {
     /// A window by its X id (the picker's way: a title can change, or be shared by
     /// two windows, between seeing it offered and picking it).
     WindowId(u32),
+    /// What the desktop's portal grants (Wayland): `None` until its dialog was
+    /// answered (`--share-screen portal` asks it), then the stream picked there.
+    Portal(Option<super::portal::PortalStream>),
 }
 
 impl ScreenSpec {
-    /// `screen`, `screen:monitor`, `screen:monitor:N`, `screen:window:NAME`.
+    /// `screen`, `screen:monitor`, `screen:monitor:N`, `screen:window:NAME`,
+    /// `screen:portal`.
     pub fn parse(s: &str) -> Option<ScreenSpec> {
         let rest = s.strip_prefix("screen")?;
         if rest.is_empty() || rest == ":monitor" {
             return Some(ScreenSpec::Monitor(None));
+        }
+        if rest == ":portal" {
+            return Some(ScreenSpec::Portal(None));
         }
         if let Some(n) = rest.strip_prefix(":monitor:") {
             return n.parse().ok().map(|n| ScreenSpec::Monitor(Some(n)));
@@ -62,7 +69,13 @@ impl ScreenSpec {
             ScreenSpec::Monitor(Some(n)) => format!("monitor:{n}"),
             ScreenSpec::Window(name) => format!("window:{name}"),
             ScreenSpec::WindowId(id) => format!("window-id:{id}"),
+            ScreenSpec::Portal(_) => "portal".into(),
         }
+    }
+
+    /// Whether the desktop's portal picks (and not Banter's own X11 capture).
+    pub fn is_portal(&self) -> bool {
+        matches!(self, ScreenSpec::Portal(_))
     }
 }
 
@@ -86,7 +99,7 @@ pub(super) fn connect() -> Result<(RustConnection, usize), MediaError> {
 fn no_x11(display: bool, wayland: bool) -> Option<&'static str> {
     match (display, wayland) {
         (_, true) => Some(
-            "this is a Wayland session: sharing the screen there goes through the desktop portal, which Banter does not use yet",
+            "this is a Wayland session: there the screen is shared through the desktop's own dialog (the portal), not picked here",
         ),
         (false, false) => Some("no X display ($DISPLAY is not set)"),
         (true, false) => None,

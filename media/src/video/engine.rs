@@ -376,7 +376,7 @@ pub(crate) fn run(t: VideoThread) {
     let mut echoed = 0u64;
     let mut small = I420::new(WIDTH / 2, HEIGHT / 2);
     while !shared.stop.load(Ordering::Acquire) {
-        let screen = matches!(source, Some(VideoSource::Screen(_)));
+        let screen = source.as_ref().is_some_and(VideoSource::is_screen);
         rate.set_screen(screen);
         let fps = if screen { screen_fps(rate.kbps()) } else { FPS };
         let interval = Duration::from_secs(1) / fps;
@@ -403,7 +403,7 @@ pub(crate) fn run(t: VideoThread) {
             // A screen is shown from its first picture: the camera's off switch is
             // cleared here, with the switch, so that no picture of a camera the user
             // turned off goes out in between.
-            if matches!(s, VideoSource::Screen(_)) {
+            if s.is_screen() {
                 shared.camera_off.store(false, Ordering::Relaxed);
             }
             source = Some(s);
@@ -491,7 +491,10 @@ pub(crate) fn run(t: VideoThread) {
             Ok(None) => {
                 // No new camera (or echoed) picture yet: look again shortly rather
                 // than wait for it here, where arriving packets would wait too.
-                if matches!(src, VideoSource::Camera(_) | VideoSource::Echo) {
+                if matches!(
+                    src,
+                    VideoSource::Camera(_) | VideoSource::Echo | VideoSource::Portal(_)
+                ) {
                     next_frame = now + Duration::from_millis(4);
                 }
                 continue;

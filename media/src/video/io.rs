@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::camera::Camera;
 pub use super::convert::{i420_to_rgba, RgbaFrame};
+use super::pipewire::PipewireCapture;
 use super::screen::{ScreenCapture, ScreenSpec};
 use super::{pattern, I420};
 use crate::error::MediaError;
@@ -77,6 +78,9 @@ impl VideoSourceSpec {
                 VideoSource::Camera(Box::new(Camera::open(name.as_deref(), width, height, fps)?))
             }
             VideoSourceSpec::Echo => VideoSource::Echo,
+            VideoSourceSpec::Screen(ScreenSpec::Portal(Some(stream))) => {
+                VideoSource::Portal(Box::new(PipewireCapture::open(stream)?))
+            }
             VideoSourceSpec::Screen(spec) => {
                 VideoSource::Screen(Box::new(ScreenCapture::open(spec)?))
             }
@@ -96,9 +100,16 @@ pub enum VideoSource {
     /// The last picture decoded from the peer (the engine supplies it).
     Echo,
     Screen(Box<ScreenCapture>),
+    /// A screen the desktop's portal granted, read through PipeWire.
+    Portal(Box<PipewireCapture>),
 }
 
 impl VideoSource {
+    /// A shared screen (X11 or the portal's), sent with the screen profile.
+    pub fn is_screen(&self) -> bool {
+        matches!(self, VideoSource::Screen(_) | VideoSource::Portal(_))
+    }
+
     pub fn capture(&mut self) -> Result<Option<&I420>, MediaError> {
         match self {
             VideoSource::Pattern { frame, n } => {
@@ -125,6 +136,7 @@ impl VideoSource {
             VideoSource::Black(f) => Ok(Some(f)),
             VideoSource::Echo => Ok(None),
             VideoSource::Screen(s) => s.capture().map(Some),
+            VideoSource::Portal(p) => p.capture(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Video: I420 frames, the test pattern, the screen (X11), VP8 (libvpx through a C shim).
+//! Video: I420 frames, the test pattern, the screen (X11, or the portal and PipeWire), VP8 (libvpx through a C shim).
 
 pub mod camera;
 pub mod convert;
@@ -6,6 +6,8 @@ pub mod display;
 pub(crate) mod engine;
 pub mod io;
 pub mod pattern;
+pub mod pipewire;
+pub mod portal;
 pub mod rtp;
 pub mod screen;
 pub mod vp8;

@@ -3,8 +3,9 @@
 //! with the pointer drawn in (XFixes), as I420 for the encoder. Nothing is read before a source is
 //! opened, and a window that goes away ends the capture (`MediaError::ScreenGone`).
 //!
-//! Wayland sessions have no such access: there the xdg-desktop-portal ScreenCast path is
-//! needed (not built yet); `open` says so rather than capturing a blank XWayland root.
+//! Wayland sessions have no such access: there the desktop's portal grants a screen
+//! (portal.rs) read through PipeWire (pipewire.rs); `open` refuses rather than capturing a
+//! blank XWayland root.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -17,15 +18,15 @@ use x11rb::protocol::xfixes::ConnectionExt as _;
 use x11rb::protocol::xproto::{self, ConnectionExt as _, ImageFormat};
 use x11rb::rust_connection::RustConnection;
 
-use super::convert::{bgrx_rows_to_i420, blend_argb};
+use super::convert::{blend_argb, ScreenPictures};
 use super::display::{connect, monitors, root_of, windows, x_err};
 pub use super::display::{list, ScreenSource, ScreenSpec};
 use super::I420;
 use crate::error::MediaError;
 
 /// The largest picture sent: full HD. A larger screen is halved until it fits.
-pub const MAX_WIDTH: usize = 1920;
-pub const MAX_HEIGHT: usize = 1080;
+pub const MAX_WIDTH: usize = super::convert::SCREEN_MAX.0;
+pub const MAX_HEIGHT: usize = super::convert::SCREEN_MAX.1;
 
 /// An open capture; `capture` reads the current picture.
 pub struct ScreenCapture {
@@ -50,13 +51,9 @@ pub struct ScreenCapture {
     shm: Shm,
     cursor: bool,
     /// The picture at full size, then (if larger than full HD) halved.
-    full: I420,
-    /// The previous picture as read (BGRX), to convert only the rows that changed.
-    previous: Vec<u8>,
+    pictures: ScreenPictures,
     /// The row pairs the pointer was drawn over last time (converted again).
     pointer_rows: std::ops::Range<usize>,
-    /// A screen larger than full HD: each halving of `full` in turn, the last sent.
-    halved: Vec<I420>,
 }
 
 /// The shared memory segment the server writes pictures into.
@@ -78,6 +75,12 @@ impl Drop for Shm {
 
 impl ScreenCapture {
     pub fn open(spec: &ScreenSpec) -> Result<ScreenCapture, MediaError> {
+        if spec.is_portal() {
+            // The portal's stream is read through PipeWire (pipewire.rs), not X.
+            return Err(MediaError::Screen(
+                "the desktop's portal has not granted a screen yet".into(),
+            ));
+        }
         let (conn, screen) = connect()?;
         let root = root_of(&conn, screen)?;
         let (drawable, window, (x, y, width, height)) = match spec {
@@ -92,7 +95,7 @@ impl ScreenCapture {
                 })?;
                 (root, None, m)
             }
-            ScreenSpec::Window(_) | ScreenSpec::WindowId(_) => {
+            ScreenSpec::Window(_) | ScreenSpec::WindowId(_) | ScreenSpec::Portal(_) => {
                 let all = windows(&conn, root)?;
                 let found = match spec {
                     ScreenSpec::Window(name) => all
@@ -125,7 +128,7 @@ impl ScreenCapture {
                 "the area to share is too small ({width}x{height})"
             )));
         }
-        let (shm, full, halved) = buffers(&conn, width, height)?;
+        let shm = attach(&conn, usize::from(width) * usize::from(height) * 4)?;
         let cursor = conn
             .xfixes_query_version(4, 0)
             .ok()
@@ -159,10 +162,8 @@ impl ScreenCapture {
             height,
             shm,
             cursor,
-            full,
-            previous: Vec::new(),
+            pictures: ScreenPictures::new(usize::from(width), usize::from(height)),
             pointer_rows: 0..0,
-            halved,
         };
         capture.name_pixmap();
         Ok(capture)
@@ -194,10 +195,9 @@ impl ScreenCapture {
             self.paused = true;
             return Ok(());
         }
-        let (shm, full, halved) = buffers(&self.conn, width, height)?;
-        (self.shm, self.full, self.halved) = (shm, full, halved);
+        self.shm = attach(&self.conn, usize::from(width) * usize::from(height) * 4)?;
+        self.pictures = ScreenPictures::new(usize::from(width), usize::from(height));
         (self.width, self.height) = (width, height);
-        self.previous.clear();
         self.name_pixmap();
         tracing::debug!(width, height, "the shared window was resized");
         Ok(())
@@ -205,7 +205,7 @@ impl ScreenCapture {
 
     /// The size of the pictures `capture` gives.
     pub fn size(&self) -> (usize, usize) {
-        let sent = self.halved.last().unwrap_or(&self.full);
+        let sent = self.pictures.last();
         (sent.width, sent.height)
     }
 
@@ -252,39 +252,17 @@ impl ScreenCapture {
         let stride = usize::from(self.width) * 4;
         // Only the row pairs that changed since the last picture (and those the
         // pointer was drawn over) are converted: most of a screen stays still.
-        let (previous, pointer) = (&mut self.previous, self.pointer_rows.clone());
-        let first = previous.len() != pixels.len();
-        if first {
-            previous.clear();
-            previous.extend_from_slice(pixels);
-        }
-        bgrx_rows_to_i420(pixels, stride, &mut self.full, |pair| {
-            let rows = pair * 2 * stride..((pair + 1) * 2 * stride).min(pixels.len());
-            match (pixels.get(rows.clone()), previous.get_mut(rows)) {
-                _ if first || pointer.contains(&pair) => true,
-                (Some(now), Some(before)) if now != before => {
-                    before.copy_from_slice(now);
-                    true
-                }
-                _ => false,
-            }
-        });
+        self.pictures
+            .update(pixels, stride, self.pointer_rows.clone());
         if self.cursor {
             self.draw_cursor();
         }
-        // Halved until it fits, each step from the one before (`full` itself kept: the
-        // next picture converts into it row by row).
-        let mut from = &self.full;
-        for dst in self.halved.iter_mut() {
-            super::convert::halve(from, dst);
-            from = dst;
-        }
-        Ok(from)
+        Ok(self.pictures.finish())
     }
 
     /// The picture sent last (while the window is hidden).
     fn last(&self) -> &I420 {
-        self.halved.last().unwrap_or(&self.full)
+        self.pictures.last()
     }
 
     /// What happened to the shared window since the last picture (its events, read
@@ -342,7 +320,7 @@ impl ScreenCapture {
         let bottom = (y0 + i32::from(c.height)).max(0) as usize / 2 + 1;
         self.pointer_rows = top..bottom;
         blend_argb(
-            &mut self.full,
+            &mut self.pictures.full,
             &c.cursor_image,
             usize::from(c.width),
             usize::from(c.height),
@@ -365,25 +343,6 @@ pub fn thumbnail(spec: &ScreenSpec, max_width: usize) -> Result<super::RgbaFrame
     };
     super::convert::i420_to_rgba(picture, scale, &mut out);
     Ok(out)
-}
-
-/// The segment and pictures for an area of `width` x `height`: the picture at full
-/// size (even), and, for one larger than full HD, each halving in turn.
-fn buffers(
-    conn: &RustConnection,
-    width: u16,
-    height: u16,
-) -> Result<(Shm, I420, Vec<I420>), MediaError> {
-    let shm = attach(conn, usize::from(width) * usize::from(height) * 4)?;
-    let (w, h) = (usize::from(width) & !1, usize::from(height) & !1);
-    let mut halved = Vec::new();
-    let (mut sw, mut sh) = (w, h);
-    while sw > MAX_WIDTH || sh > MAX_HEIGHT {
-        sw /= 2;
-        sh /= 2;
-        halved.push(I420::new(sw, sh));
-    }
-    Ok((shm, I420::new(w, h), halved))
 }
 
 /// A shared memory segment of `len` bytes (a memfd), attached to the server.

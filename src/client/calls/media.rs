@@ -22,6 +22,8 @@ pub(in crate::client) enum FromMedia {
     Done(MediaResult),
     /// Something the user should know; the call goes on.
     Error(String),
+    /// The desktop's portal answered the request for a screen to share.
+    Portal(Result<banter_media::video::portal::PortalStream, MediaError>),
 }
 
 pub(in crate::client) type MediaTx = mpsc::UnboundedSender<(String, FromMedia)>;

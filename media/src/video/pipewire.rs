@@ -1,0 +1,431 @@
+//! Reading a screen the portal granted (portal.rs): a PipeWire stream on the remote the
+//! portal opened, connected to the picked node. PipeWire calls back on a thread of its
+//! own (its main loop); each picture is copied there into a shared slot, and `capture`
+//! converts the newest one to I420 on the video engine's thread, like the X11 capture.
+//! The desktop sends pictures when the screen changes; between them the last is sent.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ::pipewire as pw;
+use pw::spa;
+use pw::spa::param::video::VideoFormat;
+
+use super::convert::ScreenPictures;
+use super::portal::PortalStream;
+use super::I420;
+use crate::error::MediaError;
+
+/// How long the desktop may take to send the first picture.
+const FIRST_PICTURE: Duration = Duration::from_secs(10);
+
+/// The newest picture from PipeWire, as BGRX rows of `width * 4` bytes.
+#[derive(Default)]
+struct Latest {
+    pixels: Vec<u8>,
+    width: usize,
+    height: usize,
+    /// Counts pictures, so `capture` converts each once.
+    seq: u64,
+    /// The stream ended (`None` inside: the desktop stopped it, not a failure).
+    ended: Option<Option<String>>,
+}
+
+/// An open PipeWire capture of a portal's stream.
+pub struct PipewireCapture {
+    latest: Arc<Mutex<Latest>>,
+    stream: PortalStream,
+    quit: pw::channel::Sender<()>,
+    thread: Option<JoinHandle<()>>,
+    seen: u64,
+    pictures: Option<ScreenPictures>,
+    opened: Instant,
+}
+
+impl PipewireCapture {
+    /// Connects to the portal's PipeWire remote and to the picked node; returns once the
+    /// stream is set up (the pictures follow).
+    pub fn open(stream: &PortalStream) -> Result<PipewireCapture, MediaError> {
+        let remote = stream.remote()?;
+        let node = stream.node();
+        let latest = Arc::new(Mutex::new(Latest::default()));
+        let (quit, quit_rx) = pw::channel::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let shared = latest.clone();
+        let thread = std::thread::Builder::new()
+            .name("banter-pipewire".into())
+            .spawn(move || {
+                if let Err(e) = run(remote, node, shared.clone(), quit_rx, &ready_tx) {
+                    let _ = ready_tx.send(Err(e.clone()));
+                    if let Ok(mut l) = shared.lock() {
+                        l.ended = Some(Some(e.to_string()));
+                    }
+                }
+            })
+            .map_err(|e| MediaError::Screen(format!("cannot start the PipeWire thread: {e}")))?;
+        let ready = ready_rx
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| {
+                Err(MediaError::Screen(
+                    "PipeWire did not answer within 5 s".into(),
+                ))
+            });
+        let capture = PipewireCapture {
+            latest,
+            stream: stream.clone(),
+            quit,
+            thread: Some(thread),
+            seen: 0,
+            pictures: None,
+            opened: Instant::now(),
+        };
+        ready.map(|()| capture)
+    }
+
+    /// The size of the pictures `capture` gives (0x0 before the first).
+    pub fn size(&self) -> (usize, usize) {
+        self.pictures
+            .as_ref()
+            .map(|p| (p.last().width, p.last().height))
+            .unwrap_or((0, 0))
+    }
+
+    /// The newest picture (the last one again when nothing changed); `None` until the
+    /// first arrives. The end of the stream, or of the portal's session, ends the
+    /// capture.
+    pub fn capture(&mut self) -> Result<Option<&I420>, MediaError> {
+        let stopped = || MediaError::Screen("the desktop stopped the sharing".into());
+        if self.stream.closed() {
+            return Err(stopped());
+        }
+        let latest = self
+            .latest
+            .lock()
+            .map_err(|_| MediaError::Internal("PipeWire capture"))?;
+        match &latest.ended {
+            Some(None) => return Err(stopped()),
+            Some(Some(why)) => return Err(MediaError::Screen(why.clone())),
+            None => {}
+        }
+        if latest.seq == self.seen {
+            if self.pictures.is_none() && self.opened.elapsed() > FIRST_PICTURE {
+                return Err(MediaError::Screen(format!(
+                    "the desktop sent no picture within {} s",
+                    FIRST_PICTURE.as_secs()
+                )));
+            }
+            return Ok(self.pictures.as_ref().map(ScreenPictures::last));
+        }
+        self.seen = latest.seq;
+        let (w, h) = (latest.width, latest.height);
+        let pictures = match &mut self.pictures {
+            Some(p) if (p.full.width, p.full.height) == (w & !1, h & !1) => p,
+            slot => slot.insert(ScreenPictures::new(w, h)),
+        };
+        pictures.update(&latest.pixels, w * 4, 0..0);
+        drop(latest);
+        Ok(self.pictures.as_mut().map(ScreenPictures::finish))
+    }
+}
+
+impl Drop for PipewireCapture {
+    fn drop(&mut self) {
+        let _ = self.quit.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What the stream's callbacks keep between calls.
+#[derive(Default)]
+struct Negotiated {
+    format: Option<VideoFormat>,
+    width: usize,
+    height: usize,
+}
+
+/// The PipeWire thread: connects, then runs the main loop until told to quit or the
+/// connection fails.
+fn run(
+    remote: std::os::fd::OwnedFd,
+    node: u32,
+    latest: Arc<Mutex<Latest>>,
+    quit: pw::channel::Receiver<()>,
+    ready: &std::sync::mpsc::Sender<Result<(), MediaError>>,
+) -> Result<(), MediaError> {
+    let pw_err = |what: &str, e: pw::Error| MediaError::Screen(format!("PipeWire {what}: {e}"));
+    pw::init();
+    let main_loop = pw::main_loop::MainLoopRc::new(None).map_err(|e| pw_err("main loop", e))?;
+    let context =
+        pw::context::ContextRc::new(&main_loop, None).map_err(|e| pw_err("context", e))?;
+    let core = context
+        .connect_fd_rc(remote, None)
+        .map_err(|e| pw_err("connection to the portal's remote", e))?;
+    let ml = main_loop.clone();
+    let _quit = quit.attach(main_loop.loop_(), move |()| ml.quit());
+    let on_error = latest.clone();
+    let ml = main_loop.clone();
+    let _core_listener = core
+        .add_listener_local()
+        .error(move |id, _seq, res, message| {
+            tracing::warn!(id, res, message, "PipeWire error");
+            if id == pw::core::PW_ID_CORE {
+                if let Ok(mut l) = on_error.lock() {
+                    l.ended = Some(Some(format!("PipeWire: {message}")));
+                }
+                ml.quit();
+            }
+        })
+        .register();
+    let stream = pw::stream::StreamBox::new(
+        &core,
+        "banter-screen",
+        pw::properties::properties! {
+            *pw::keys::MEDIA_TYPE => "Video",
+            *pw::keys::MEDIA_CATEGORY => "Capture",
+            *pw::keys::MEDIA_ROLE => "Screen",
+        },
+    )
+    .map_err(|e| pw_err("stream", e))?;
+    let on_state = latest.clone();
+    let on_picture = latest;
+    let _listener = stream
+        .add_local_listener_with_user_data(Negotiated::default())
+        .state_changed(move |_, _, old, new| {
+            tracing::debug!(?old, ?new, "PipeWire stream");
+            let end = match new {
+                pw::stream::StreamState::Error(why) => Some(Some(format!("PipeWire: {why}"))),
+                // The node went away (the desktop stopped the sharing).
+                pw::stream::StreamState::Unconnected => Some(None),
+                _ => None,
+            };
+            if let (Some(end), Ok(mut l)) = (end, on_state.lock()) {
+                l.ended.get_or_insert(end);
+            }
+        })
+        .param_changed(|stream, negotiated, id, param| {
+            let Some(param) = param else { return };
+            if id != spa::param::ParamType::Format.as_raw() {
+                return;
+            }
+            let mut info = spa::param::video::VideoInfoRaw::default();
+            if info.parse(param).is_ok() {
+                negotiated.format = Some(info.format());
+                negotiated.width = info.size().width as usize;
+                negotiated.height = info.size().height as usize;
+                tracing::info!(format = ?info.format(), width = negotiated.width, height = negotiated.height, "the shared screen's format");
+                // Buffers in memory this process can map (not GPU memory), one picture each.
+                match buffers_param(negotiated.width, negotiated.height) {
+                    Ok(bytes) => {
+                        if let Some(pod) = spa::pod::Pod::from_bytes(&bytes) {
+                            let _ = stream.update_params(&mut [pod]);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = ?e, "PipeWire buffers"),
+                }
+            }
+        })
+        .process(move |stream, negotiated| {
+            let Some(mut buffer) = stream.dequeue_buffer() else {
+                return;
+            };
+            let Some(format) = negotiated.format else { return };
+            let (w, h) = (negotiated.width, negotiated.height);
+            let Some(data) = buffer.datas_mut().first_mut() else {
+                return;
+            };
+            let chunk = data.chunk();
+            let (offset, size) = (chunk.offset() as usize, chunk.size() as usize);
+            let stride = match chunk.stride() {
+                s if s > 0 => s as usize,
+                _ => w * 4,
+            };
+            if size == 0 || stride < w * 4 {
+                return;
+            }
+            let Some(bytes) = data.data().and_then(|d| d.get(offset..offset.saturating_add(size)))
+            else {
+                return;
+            };
+            if let Ok(mut l) = on_picture.lock() {
+                copy_bgrx(bytes, stride, w, h, format, &mut l);
+            }
+        })
+        .register()
+        .map_err(|e| pw_err("listener", e))?;
+    let format = format_param().map_err(|e| MediaError::Screen(format!("PipeWire format: {e}")))?;
+    let mut params =
+        [spa::pod::Pod::from_bytes(&format).ok_or(MediaError::Internal("PipeWire format"))?];
+    stream
+        .connect(
+            spa::utils::Direction::Input,
+            Some(node),
+            pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
+            &mut params,
+        )
+        .map_err(|e| pw_err("stream connection", e))?;
+    let _ = ready.send(Ok(()));
+    main_loop.run();
+    let _ = stream.disconnect();
+    Ok(())
+}
+
+/// Copies one picture into `latest` as BGRX rows (RGB orders swapped to it).
+fn copy_bgrx(bytes: &[u8], stride: usize, w: usize, h: usize, format: VideoFormat, l: &mut Latest) {
+    let row = w * 4;
+    l.pixels.resize(row * h, 0);
+    let swap = format == VideoFormat::RGBx || format == VideoFormat::RGBA;
+    for (src, dst) in bytes.chunks(stride).zip(l.pixels.chunks_exact_mut(row)) {
+        let Some(src) = src.get(..row) else { break };
+        if swap {
+            for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)) {
+                if let (&[r, g, b, a], [db, dg, dr, da]) = (s, d) {
+                    (*db, *dg, *dr, *da) = (b, g, r, a);
+                }
+            }
+        } else {
+            dst.copy_from_slice(src);
+        }
+    }
+    (l.width, l.height) = (w, h);
+    l.seq += 1;
+}
+
+/// The buffers asked for: 2 to 16 of one picture each (`width` x `height` x 4 bytes),
+/// in memory the stream maps for us (a memfd or plain memory).
+fn buffers_param(width: usize, height: usize) -> Result<Vec<u8>, spa::pod::serialize::GenError> {
+    use spa::pod::{Object, Property, Value};
+    use spa::utils::{Choice, ChoiceEnum, ChoiceFlags};
+    let int = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+    let range = |default, min, max| {
+        Value::Choice(spa::pod::ChoiceValue::Int(Choice(
+            ChoiceFlags::empty(),
+            ChoiceEnum::Range { default, min, max },
+        )))
+    };
+    let memory = (1 << spa::sys::SPA_DATA_MemFd) | (1 << spa::sys::SPA_DATA_MemPtr);
+    let obj = Object {
+        type_: spa::sys::SPA_TYPE_OBJECT_ParamBuffers,
+        id: spa::sys::SPA_PARAM_Buffers,
+        properties: vec![
+            Property::new(spa::sys::SPA_PARAM_BUFFERS_buffers, range(8, 2, 16)),
+            Property::new(spa::sys::SPA_PARAM_BUFFERS_blocks, Value::Int(1)),
+            Property::new(
+                spa::sys::SPA_PARAM_BUFFERS_size,
+                Value::Int(int(width * height * 4)),
+            ),
+            Property::new(
+                spa::sys::SPA_PARAM_BUFFERS_stride,
+                Value::Int(int(width * 4)),
+            ),
+            Property::new(spa::sys::SPA_PARAM_BUFFERS_dataType, Value::Int(memory)),
+        ],
+    };
+    Ok(spa::pod::serialize::PodSerializer::serialize(
+        std::io::Cursor::new(Vec::new()),
+        &Value::Object(obj),
+    )?
+    .0
+    .into_inner())
+}
+
+/// The formats asked for: raw video in a 32-bit RGB order (which desktops offer in
+/// memory they can share without a GPU copy), any size, up to 30 pictures a second.
+fn format_param() -> Result<Vec<u8>, spa::pod::serialize::GenError> {
+    use spa::param::format::{FormatProperties, MediaSubtype, MediaType};
+    let obj = spa::pod::object!(
+        spa::utils::SpaTypes::ObjectParamFormat,
+        spa::param::ParamType::EnumFormat,
+        spa::pod::property!(FormatProperties::MediaType, Id, MediaType::Video),
+        spa::pod::property!(FormatProperties::MediaSubtype, Id, MediaSubtype::Raw),
+        spa::pod::property!(
+            FormatProperties::VideoFormat,
+            Choice,
+            Enum,
+            Id,
+            VideoFormat::BGRx,
+            VideoFormat::BGRx,
+            VideoFormat::BGRA,
+            VideoFormat::RGBx,
+            VideoFormat::RGBA
+        ),
+        spa::pod::property!(
+            FormatProperties::VideoSize,
+            Choice,
+            Range,
+            Rectangle,
+            spa::utils::Rectangle {
+                width: 1920,
+                height: 1080
+            },
+            spa::utils::Rectangle {
+                width: 16,
+                height: 16
+            },
+            spa::utils::Rectangle {
+                width: 8192,
+                height: 8192
+            }
+        ),
+        spa::pod::property!(
+            FormatProperties::VideoFramerate,
+            Choice,
+            Range,
+            Fraction,
+            spa::utils::Fraction { num: 15, denom: 1 },
+            spa::utils::Fraction { num: 0, denom: 1 },
+            spa::utils::Fraction { num: 30, denom: 1 }
+        ),
+    );
+    Ok(spa::pod::serialize::PodSerializer::serialize(
+        std::io::Cursor::new(Vec::new()),
+        &spa::pod::Value::Object(obj),
+    )?
+    .0
+    .into_inner())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rgb_orders_are_copied_as_bgrx_and_padding_is_dropped() {
+        // Two pixels a row, a stride of 12 (4 bytes of padding), two rows.
+        let src = [
+            1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, //
+            9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0, 0,
+        ];
+        let mut l = Latest::default();
+        copy_bgrx(&src, 12, 2, 2, VideoFormat::BGRx, &mut l);
+        assert_eq!(
+            l.pixels,
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        );
+        assert_eq!((l.width, l.height, l.seq), (2, 2, 1));
+        copy_bgrx(&src, 12, 2, 2, VideoFormat::RGBA, &mut l);
+        assert_eq!(
+            l.pixels,
+            [3, 2, 1, 4, 7, 6, 5, 8, 11, 10, 9, 12, 15, 14, 13, 16]
+        );
+        assert_eq!(l.seq, 2);
+    }
+
+    #[test]
+    fn a_short_buffer_leaves_the_rest_of_the_picture() {
+        let mut l = Latest::default();
+        copy_bgrx(&[9; 8], 8, 2, 2, VideoFormat::BGRx, &mut l);
+        assert_eq!(l.pixels, [9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn the_format_asked_for_serializes() {
+        let bytes = format_param().unwrap();
+        assert!(spa::pod::Pod::from_bytes(&bytes).is_some());
+    }
+}
