@@ -7,14 +7,22 @@
 //! once the call has settled, and Alice's own figures (pictures sent a second,
 //! kbit/s) from her stats.
 //!
+//! The still page again on Wayland: through a real PipeWire, granted by the stand-in
+//! portal of the tests (GStreamer puts the Xvfb screen on a node at 15 fps; its own
+//! cost is the compositor's, not counted). Then how long a Stop takes to reach the
+//! peer: Alice shares a 1280x720 screen in a video call and stops; from her
+//! `screen_share` (stopped) to Bob decoding her camera again (640x480), five times.
+//!
 //!     cargo bench --bench screen_share
 //!
-//! Prints one JSON line per page; BENCHMARKS.md records the figures.
+//! Prints one JSON line per run; BENCHMARKS.md records the figures.
 
+#[path = "../tests/support/portal.rs"]
+mod portal;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::desktop::cpu_ticks;
@@ -24,15 +32,25 @@ use support::{media_args, Proc, Prosody, Xvfb};
 const SECS: u64 = 20;
 const T: Duration = Duration::from_secs(90);
 
-fn run(motion: Motion, name: &str) {
-    let x = Xvfb::start_sized("1920x1080x24");
-    let _page = TestScreen::show_sized(&x, "page", 10, (1800, 1000), (1920, 1080), motion);
-    let server = Prosody::start();
-    let (alice, bob) = (server.user("alice"), server.user("bob"));
+/// Bob, online and answering one call from Alice.
+fn answering(alice: &support::User, bob: &support::User) -> Proc {
     let mut args = vec!["answer", "--from", alice.jid.as_str(), "--calls", "1"];
     args.extend(media_args("silence", "null"));
     let mut b = Proc::spawn(bob.banter(&args));
     b.wait_for("bob online", T, |v| v["event"] == "caught_up");
+    b
+}
+
+fn run(motion: Motion, name: &str, wayland: bool) {
+    let x = Xvfb::start_sized("1920x1080x24");
+    let _page = TestScreen::show_sized(&x, "page", 10, (1800, 1000), (1920, 1080), motion);
+    let desktop = wayland.then(|| portal::PipewireDesktop::start(&x));
+    let _portal = desktop
+        .as_ref()
+        .map(|d| portal::Portal::start(d, portal::Answer::Grant));
+    let server = Prosody::start();
+    let (alice, bob) = (server.user("alice"), server.user("bob"));
+    let b = answering(&alice, &bob);
     let total = (SECS + 8).to_string();
     let mut args = vec![
         "call",
@@ -43,7 +61,12 @@ fn run(motion: Motion, name: &str) {
     ];
     args.extend(media_args("silence", "null"));
     let mut cmd = alice.banter(&args);
-    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+    match &desktop {
+        Some(d) => d.env(&mut cmd),
+        None => {
+            cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+        }
+    }
     let mut a = Proc::spawn(cmd);
     a.wait_for("active", T, |e| {
         e["event"] == "call" && e["state"] == "active"
@@ -76,6 +99,7 @@ fn run(motion: Motion, name: &str) {
         "{}",
         serde_json::json!({
             "bench": "screen_share", "page": name, "secs": SECS, "size_at_bob": size,
+            "through": if wayland { "portal + PipeWire" } else { "X11 (MIT-SHM)" },
             "alice_cpu_percent_of_a_core": pc(a1 - a0),
             "bob_cpu_percent_of_a_core": pc(b1 - b0),
             "alice_pictures_per_second": fps,
@@ -84,7 +108,60 @@ fn run(motion: Motion, name: &str) {
     );
 }
 
+/// From Alice's Stop to Bob decoding her camera again, and from her Share to Bob
+/// decoding the screen: milliseconds, as the two processes' events arrive here
+/// (polled every 5 ms).
+fn stop_to_camera() -> (u128, u128) {
+    let x = Xvfb::start_sized("1280x720x24");
+    let _page = TestScreen::show(&x, "page", 10, (1100, 620));
+    let server = Prosody::start();
+    let (alice, bob) = (server.user("alice"), server.user("bob"));
+    let mut b = answering(&alice, &bob);
+    let mut args = vec!["call", bob.jid.as_str(), "--video", "--video-in", "pattern"];
+    args.extend(["--share-screen", "--share-screen-after", "3"]);
+    args.extend(["--stop-sharing-after", "7", "--duration", "10"]);
+    args.extend(media_args("silence", "null"));
+    let mut cmd = alice.banter(&args);
+    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+    let mut a = Proc::spawn(cmd);
+    let size = |w: u64, h: u64| {
+        move |e: &Value| e["event"] == "call_video" && e["width"] == w && e["height"] == h
+    };
+    let share = |on: bool| move |e: &Value| e["event"] == "screen_share" && e["sharing"] == on;
+    let when = |a: &mut Proc, on: bool, b: &mut Proc, w: u64, h: u64| {
+        let deadline = Instant::now() + T;
+        while a.any_within(Duration::from_millis(5), share(on)).is_none() {
+            assert!(Instant::now() < deadline, "no screen_share {on}");
+        }
+        let t0 = Instant::now();
+        while b.any_within(Duration::from_millis(5), size(w, h)).is_none() {
+            assert!(Instant::now() < deadline, "bob never decoded {w}x{h}");
+        }
+        t0.elapsed().as_millis()
+    };
+    let to_screen = when(&mut a, true, &mut b, 1280, 720);
+    let to_camera = when(&mut a, false, &mut b, 640, 480);
+    let (ok, _) = a.finish(T);
+    assert!(ok, "alice's call failed");
+    let (ok, _) = b.finish(T);
+    assert!(ok, "bob's answer failed");
+    (to_camera, to_screen)
+}
+
 fn main() {
-    run(Motion::Still, "still text, frame counter");
-    run(Motion::Scrolling, "text scrolling a line per frame, 10 fps");
+    run(Motion::Still, "still text, frame counter", false);
+    run(
+        Motion::Scrolling,
+        "text scrolling a line per frame, 10 fps",
+        false,
+    );
+    run(Motion::Still, "still text, frame counter", true);
+    let (stops, shares): (Vec<u128>, Vec<u128>) = (0..5).map(|_| stop_to_camera()).unzip();
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "screen_share_switch", "screen": "1280x720", "camera": "640x480 (pattern)",
+            "stop_to_camera_ms": stops, "share_to_screen_ms": shares,
+        })
+    );
 }

@@ -300,18 +300,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             duration,
             video,
             add_video_after,
-            share_screen,
-            share_screen_after,
-            stop_sharing_after,
+            share,
             report,
         } => {
             let opts = CallOptions {
                 duration,
                 video,
                 add_video_after,
-                share: share_screen
-                    .map(|s| calls::ShareOptions::parse(&s, share_screen_after, stop_sharing_after))
-                    .transpose()?,
+                share: calls::ShareOptions::from_args(&share, None)?,
                 report,
             };
             call(&args, &media, &to, opts).await
@@ -319,10 +315,21 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Answer {
             from,
             duration,
-            calls,
+            calls: count,
             video,
+            share,
             report,
-        } => answer(&args, &media, &from, duration, calls, video, report).await,
+        } => {
+            let opts = calls::AnswerOptions {
+                duration,
+                calls: count,
+                video,
+                // Shared once each call is up: never from the first picture.
+                share: calls::ShareOptions::from_args(&share, Some(0.0))?,
+                report,
+            };
+            answer(&args, &media, &from, opts).await
+        }
     }
 }
 

@@ -99,6 +99,8 @@ struct App {
     model: Model,
     /// Mirror client events as JSON lines on stdout (`--json`: scripts and tests).
     json: bool,
+    /// A Wayland session: the desktop's portal dialog picks the screen to share.
+    wayland: bool,
     runtime: tokio::runtime::Runtime,
     events: std_mpsc::Receiver<AppEvent>,
     events_tx: std_mpsc::Sender<AppEvent>,
@@ -202,6 +204,7 @@ pub fn run(
             let mut app = App {
                 model: Model::default(),
                 json,
+                wayland: banter_media::video::portal::wayland_session(),
                 runtime,
                 events,
                 events_tx,

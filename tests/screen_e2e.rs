@@ -385,7 +385,10 @@ fn on_wayland_the_portal_picks_and_pipewire_carries_the_screen() {
     );
     assert_eq!(asked.types, Some(1 | 2), "monitors and windows");
     assert_eq!(asked.cursor_mode, Some(2), "the pointer embedded");
-    assert!(shares(&a_events).is_empty(), "{a_events:#?}");
+    // Shared as soon as the call is up: the grant is not kept in the call's settings.
+    assert_eq!(shares(&a_events), [(true, None)], "{a_events:#?}");
+    // Sent as a screen (5–15 pictures a second, for detail), not as a camera.
+    assert_screen_rate(&a_events);
     assert!(
         sizes_seen(&b_events).contains(&(1280, 720)),
         "{b_events:#?}"
@@ -435,7 +438,8 @@ fn a_portal_share_stopped_mid_call_closes_its_session() {
 
 /// What can go wrong on the desktop's side, each leaving the call going with a reason
 /// Alice can act on: the person closes the portal's dialog; the desktop ends the
-/// sharing itself (its own Stop); there is no portal at all.
+/// sharing itself (its own Stop); there is no portal at all. And a Stop while the
+/// dialog is still open closes it (its session), and nothing is shared.
 #[test]
 fn a_cancelled_dialog_a_desktop_stop_and_no_portal_each_say_why() {
     let x = Xvfb::start_sized("1280x720x24");
@@ -492,6 +496,27 @@ fn a_cancelled_dialog_a_desktop_stop_and_no_portal_each_say_why() {
     assert_page_then_camera_off(&rec, &b_events, 10);
     drop((portal, desktop));
 
+    let desktop = PipewireDesktop::start(&x);
+    let portal = Portal::start(&desktop, Answer::Never);
+    let mut stop_early = later.to_vec();
+    stop_early.extend(["--stop-sharing-after", "3"]);
+    let (a_events, _) = share_on(
+        |c| desktop.env(c),
+        &stop_early,
+        "6",
+        "null",
+        || {
+            assert!(portal.wait_asked("Start", Duration::from_secs(10)));
+        },
+    );
+    assert!(shares(&a_events).iter().all(|s| !s.0), "{a_events:#?}");
+    assert!(
+        portal.wait_asked("Close", Duration::from_secs(2)),
+        "the dialog was left open: {:?}",
+        portal.asked()
+    );
+    drop((portal, desktop));
+
     let bus = SessionBus::start();
     let no_portal = |c: &mut std::process::Command| {
         c.env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
@@ -509,4 +534,38 @@ fn a_cancelled_dialog_a_desktop_stop_and_no_portal_each_say_why() {
             .contains("no screen-sharing portal"),
         "{got:?}"
     );
+}
+
+/// `answer --share-screen`: Bob answers Alice's audio call and, a second after it is
+/// connected, shares his screen into it (video added by content-add from his side);
+/// Alice gets the page, in order and at full size.
+#[test]
+fn the_answering_side_shares_its_screen_into_an_audio_call() {
+    let x = Xvfb::start_sized("1280x720x24");
+    let _page = TestScreen::show(&x, "Banter test page", 10, POINTER);
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("alice-saw.y4m");
+    let server = Prosody::start();
+    let (alice, bob) = (server.user("alice"), server.user("bob"));
+    let mut args = vec!["answer", "--from", alice.jid.as_str(), "--calls", "1"];
+    args.extend(["--share-screen", "--share-screen-after", "1"]);
+    args.extend(media_args("silence", "null"));
+    let mut cmd = bob.banter(&args);
+    cmd.env("DISPLAY", &x.display).env_remove("WAYLAND_DISPLAY");
+    let mut bob_proc = Proc::spawn(cmd);
+    bob_proc.wait_for("bob online", T, |v| v["event"] == "caught_up");
+    let mut args = vec!["call", bob.jid.as_str(), "--duration", "7"];
+    args.extend(media_args("silence", "null"));
+    args.extend(["--video-out", rec.to_str().unwrap()]);
+    let (ok, a_events) = Proc::spawn(alice.banter(&args)).finish(T);
+    assert!(ok, "alice's call failed: {a_events:#?}");
+    let (ok, b_events) = bob_proc.finish(T);
+    assert!(ok, "bob's answer failed: {b_events:#?}");
+    assert_eq!(shares(&b_events), [(true, None)], "{b_events:#?}");
+    assert!(
+        sizes_seen(&a_events).contains(&(1280, 720)),
+        "{a_events:#?}"
+    );
+    let numbers = numbers_in_order(&rec);
+    assert!(numbers.len() >= 30, "{numbers:?}");
 }

@@ -77,7 +77,8 @@ pub enum MediaEvent {
     Warning(String),
     /// The first packet from the peer was decoded (once per session).
     AudioReceived,
-    /// The first picture from the peer was decoded.
+    /// The first picture from the peer was decoded, or its size changed (a screen
+    /// shared, the camera back).
     VideoReceived {
         width: usize,
         height: usize,

@@ -248,18 +248,8 @@ pub enum Cmd {
         /// Turn the camera on this many seconds into an audio call (adds video)
         #[arg(long)]
         add_video_after: Option<f64>,
-        /// Share the screen as the call's video: on X11 the primary monitor, another
-        /// (monitor:N, from 0) or a window by title (window:NAME); on Wayland (or with
-        /// `portal`) what the desktop's own dialog picks. From the start, or from
-        /// --share-screen-after
-        #[arg(long, value_name = "SOURCE", num_args = 0..=1, default_missing_value = "monitor")]
-        share_screen: Option<String>,
-        /// Start sharing this many seconds into the call (adds video to an audio call)
-        #[arg(long, value_name = "SECS", requires = "share_screen")]
-        share_screen_after: Option<f64>,
-        /// Stop sharing this many seconds into the call (back to the camera if it was on)
-        #[arg(long, value_name = "SECS", requires = "share_screen")]
-        stop_sharing_after: Option<f64>,
+        #[command(flatten)]
+        share: ShareArgs,
         /// Write the call report (signaling, pairs, quality; no addresses) to FILE
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
@@ -278,6 +268,8 @@ pub enum Cmd {
         /// Answer with the camera on (--video-in)
         #[arg(long)]
         video: bool,
+        #[command(flatten)]
+        share: ShareArgs,
         /// Write each call's report (signaling, pairs, quality; no addresses) to FILE
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
@@ -530,4 +522,21 @@ mod tests {
         assert!(gone.account.json);
         assert!(matches!(gone.command, Some(Cmd::Retract { id, .. }) if id == "-x1"));
     }
+}
+
+/// Screen sharing in `call` and `answer`.
+#[derive(Args, Debug, Clone)]
+pub struct ShareArgs {
+    /// Share the screen as the call's video: on X11 the primary monitor, another
+    /// (monitor:N, from 0) or a window by title (window:NAME); on Wayland (or with
+    /// `portal`) what the desktop's own dialog picks. `call`: from the start, or from
+    /// --share-screen-after; `answer`: in each call, once it is connected
+    #[arg(long, value_name = "SOURCE", num_args = 0..=1, default_missing_value = "monitor")]
+    pub share_screen: Option<String>,
+    /// Start sharing this many seconds into the call (adds video to an audio call)
+    #[arg(long, value_name = "SECS", requires = "share_screen")]
+    pub share_screen_after: Option<f64>,
+    /// Stop sharing this many seconds into the call (back to the camera if it was on)
+    #[arg(long, value_name = "SECS", requires = "share_screen")]
+    pub stop_sharing_after: Option<f64>,
 }

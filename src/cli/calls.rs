@@ -99,6 +99,15 @@ pub(super) struct CallOptions {
     pub(super) report: Option<PathBuf>,
 }
 
+/// What `banter answer` was asked for besides whom to answer.
+pub(super) struct AnswerOptions {
+    pub(super) duration: Option<f64>,
+    pub(super) calls: Option<u32>,
+    pub(super) video: bool,
+    pub(super) share: Option<ShareOptions>,
+    pub(super) report: Option<PathBuf>,
+}
+
 /// `--share-screen` and its timing.
 pub(super) struct ShareOptions {
     screen: ScreenSpec,
@@ -108,6 +117,17 @@ pub(super) struct ShareOptions {
 }
 
 impl ShareOptions {
+    /// From the command line; `after` when --share-screen-after is not given.
+    pub(super) fn from_args(
+        a: &super::args::ShareArgs,
+        after: Option<f64>,
+    ) -> Result<Option<ShareOptions>, CliError> {
+        a.share_screen
+            .as_deref()
+            .map(|s| Self::parse(s, a.share_screen_after.or(after), a.stop_sharing_after))
+            .transpose()
+    }
+
     pub(super) fn parse(
         source: &str,
         after: Option<f64>,
@@ -145,7 +165,7 @@ pub(super) async fn call(
     args: &AccountArgs,
     media: &MediaArgs,
     to: &str,
-    opts: CallOptions,
+    mut opts: CallOptions,
 ) -> Result<(), CliError> {
     let to =
         banter::client::Jid::new(to).map_err(|e| CliError(format!("invalid JID '{to}': {e}")))?;
@@ -158,24 +178,24 @@ pub(super) async fn call(
     let mut cfg = config(args)?;
     let mut media_cfg = media.config()?;
     let mut video = opts.video;
-    if let Some(ShareOptions {
-        screen,
-        after: None,
-        ..
-    }) = &opts.share
-    {
+    if let Some(share) = opts.share.as_mut().filter(|s| s.after.is_none()) {
         // The screen is the call's video from the first picture. On Wayland the
-        // desktop's dialog picks it, before the call is placed.
-        let screen = if screen.is_portal() || banter_media::video::portal::wayland_session() {
-            let granted = banter_media::video::portal::ask()
-                .await
-                .map_err(|e| CliError(e.to_string()))?;
-            ScreenSpec::Portal(Some(granted))
-        } else {
-            screen.clone()
+        // desktop's dialog picks it, before the call is placed (Ctrl-C closes it).
+        let ready = tokio::select! {
+            r = banter_media::video::screen::prepare(share.screen.clone()) => r,
+            _ = stop.wait() => return Err(CliError("stopped while the desktop's dialog was open".into())),
         };
-        media_cfg.video_in = banter_media::video::VideoSourceSpec::Screen(screen);
+        let screen = ready.map_err(|e| CliError(e.to_string()))?;
         video = true;
+        if screen.is_portal() {
+            // The portal's grant is shared once the call is up, not kept in the
+            // call's settings: stopping the sharing then ends the portal's session.
+            share.screen = screen;
+            share.after = Some(0.0);
+            media_cfg.video_in = banter_media::video::VideoSourceSpec::None;
+        } else {
+            media_cfg.video_in = banter_media::video::VideoSourceSpec::Screen(screen);
+        }
     }
     cfg.media = Some(media_cfg);
     cfg.autojoin = false;
@@ -278,11 +298,15 @@ pub(super) async fn answer(
     args: &AccountArgs,
     media: &MediaArgs,
     from: &[String],
-    duration: Option<f64>,
-    calls: Option<u32>,
-    video: bool,
-    report: Option<PathBuf>,
+    opts: AnswerOptions,
 ) -> Result<(), CliError> {
+    let AnswerOptions {
+        duration,
+        calls,
+        video,
+        share,
+        report,
+    } = opts;
     let mut reports = super::report::Reports::new(report);
     let mut stop = crate::signals::StopSignals::new();
     let mut cfg = config(args)?;
@@ -295,9 +319,13 @@ pub(super) async fn answer(
     let mut client = connect(cfg).await?;
     let mut out = std::io::stdout();
     let mut hangups: Vec<(tokio::time::Instant, String)> = Vec::new();
+    // Each call's screen sharing to start (`Some`) or stop (`None`), and when.
+    let mut sharing: Vec<(tokio::time::Instant, String, Option<ScreenSpec>)> = Vec::new();
+    let mut up = std::collections::HashSet::new();
     let mut ended = 0u32;
     let mut failures = Vec::new();
     loop {
+        let next_share = at_or_never(sharing.iter().map(|(t, ..)| *t).min());
         let next_hangup = hangups.iter().map(|(t, _)| *t).min();
         let sleep = async {
             match next_hangup {
@@ -319,13 +347,22 @@ pub(super) async fn answer(
                         CallStatus::Ringing if direction == CallDirection::In => {
                             client.send(Command::AcceptCall { id, video });
                         }
+                        // Said again when the call's media change (video added).
+                        CallStatus::Active if !up.insert(id.clone()) => {}
                         CallStatus::Active => {
+                            let at = |s: f64| tokio::time::Instant::now() + Duration::from_secs_f64(s);
+                            if let Some(s) = &share {
+                                sharing.extend(s.after.map(|a| (at(a), id.clone(), Some(s.screen.clone()))));
+                                sharing.extend(s.stop_after.map(|a| (at(a), id.clone(), None)));
+                            }
                             if let Some(d) = duration {
-                                hangups.push((tokio::time::Instant::now() + Duration::from_secs_f64(d), id));
+                                hangups.push((at(d), id));
                             }
                         }
                         CallStatus::Ended => {
                             hangups.retain(|(_, h)| *h != id);
+                            sharing.retain(|(_, s, _)| *s != id);
+                            up.remove(&id);
                             let reason = reason.map(EndReason::as_str).unwrap_or_default();
                             if reason != "success" {
                                 failures.push(call_failure(&peer, reason));
@@ -340,6 +377,13 @@ pub(super) async fn answer(
                     Event::ConnectionError { message, fatal: true } => return Err(CliError(message)),
                     _ => {}
                 }
+            }
+            _ = next_share => {
+                let now = tokio::time::Instant::now();
+                for (_, id, screen) in sharing.iter().filter(|(t, ..)| *t <= now) {
+                    client.send(Command::ShareScreen { id: id.clone(), screen: screen.clone() });
+                }
+                sharing.retain(|(t, ..)| *t > now);
             }
             _ = sleep => {
                 let now = tokio::time::Instant::now();

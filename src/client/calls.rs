@@ -13,7 +13,6 @@ use xmpp_parsers::message::Message;
 use xmpp_parsers::stanza::Stanza;
 
 use banter_media::description::MediaKind;
-use banter_media::video::portal::wayland_session;
 use banter_media::video::screen::ScreenSpec;
 use banter_media::MediaEvent;
 
@@ -127,7 +126,9 @@ impl State {
                         self.omemo_call_ended(&call);
                         // Sharing ends with the call (its engine, and the capture, are gone).
                         self.sharing.remove(&call);
-                        self.portal_asks.remove(&call);
+                        if let Some(ask) = self.screen_asks.remove(&call) {
+                            ask.abort();
+                        }
                     }
                     self.emit(Event::Call {
                         id: call,
@@ -171,9 +172,9 @@ impl State {
     }
 
     /// Starts or stops sharing a screen in an active call (`stopped`: why it stopped by
-    /// itself). The screen is tried first, so one that cannot be read changes nothing
-    /// and says why; then the media switches and the call machine turns the video on
-    /// (a content-add in an audio call) or back to what the camera was.
+    /// itself). A screen is made ready first (`on_screen_ready` goes on), so one that
+    /// cannot be read changes nothing and says why; stopping turns the video back to
+    /// what the camera was.
     pub(super) fn share_screen(
         &mut self,
         id: &str,
@@ -196,41 +197,26 @@ impl State {
             );
         }
         match screen {
-            // On Wayland the desktop's own dialog picks, whatever was asked for.
-            Some(spec)
-                if spec == ScreenSpec::Portal(None) || (wayland_session() && !spec.is_portal()) =>
-            {
-                if !self.portal_asks.insert(id.to_string()) {
-                    return; // its dialog is open already
-                }
-                tracing::info!(call = %id, "asking the desktop's portal for a screen");
-                let (tx, call) = (self.media_tx.clone(), id.to_string());
-                tokio::spawn(async move {
-                    let granted = banter_media::video::portal::ask().await;
-                    let _ = tx.send((call, FromMedia::Portal(granted)));
-                });
-                return; // said when the portal answers
-            }
+            // Made ready off the account task: on Wayland the desktop's dialog picks
+            // (it can stay open for minutes); on X11 the source is tried once.
             Some(spec) => {
-                // A portal's grant is opened by the engine (it says if that fails).
-                if !spec.is_portal() {
-                    if let Err(e) = banter_media::video::screen::ScreenCapture::open(&spec) {
-                        return refuse(self, screen_reason(&e));
-                    }
+                if self.screen_asks.contains_key(id) {
+                    return; // the last request is still being made ready
                 }
-                let camera_before = self.endpoint.video_on(id).unwrap_or(false);
-                let camera_before = *self.sharing.entry(id.to_string()).or_insert(camera_before);
-                tracing::info!(call = %id, ?spec, camera_before, "sharing the screen");
-                self.media_work(
-                    id,
-                    MediaCommand::ShareScreen {
-                        screen: Some(spec),
-                        camera_back: false,
-                    },
-                );
-                self.call_input(id, Input::Camera(true), out);
+                let (tx, call) = (self.media_tx.clone(), id.to_string());
+                let task = tokio::spawn(async move {
+                    let ready = banter_media::video::screen::prepare(spec).await;
+                    let _ = tx.send((call, FromMedia::ScreenReady(ready)));
+                });
+                self.screen_asks.insert(id.to_string(), task.abort_handle());
+                return; // said when it is ready
             }
             None => {
+                // Stopped before a new screen was ready: that one is let go (a portal's
+                // dialog closes with it).
+                if let Some(ask) = self.screen_asks.remove(id) {
+                    ask.abort();
+                }
                 // A screen shared from the start (`--video-in screen`) has no camera
                 // to go back to; with nothing shared, a late word from the engine
                 // about a share already stopped changes nothing.
@@ -261,25 +247,45 @@ impl State {
         });
     }
 
-    /// The desktop's portal answered: its screen is shared if the call still goes on
-    /// (else the grant is dropped, which ends the portal's session).
-    fn on_portal(
+    /// A screen to share is ready (or cannot be): shared if the call still goes on
+    /// (else dropped, which ends a portal's session). The media switches and the call
+    /// machine turns the video on (a content-add in an audio call).
+    fn on_screen_ready(
         &mut self,
         id: &str,
-        granted: Result<banter_media::video::portal::PortalStream, banter_media::MediaError>,
+        ready: Result<ScreenSpec, banter_media::MediaError>,
         out: &mut Vec<Stanza>,
     ) {
-        if !self.portal_asks.remove(id) {
-            return;
+        if self.screen_asks.remove(id).is_none() {
+            return; // stopped, or the call ended, meanwhile
         }
-        match granted {
-            Ok(stream) => self.share_screen(id, Some(ScreenSpec::Portal(Some(stream))), None, out),
-            Err(e) => self.emit(Event::ScreenShare {
-                id: id.to_string(),
-                sharing: self.sharing.contains_key(id),
-                reason: Some(screen_reason(&e)),
-            }),
-        }
+        let spec = match ready {
+            Ok(spec) if self.endpoint.state(id) == Some(CallState::Active) => spec,
+            Ok(_) => return,
+            Err(e) => {
+                return self.emit(Event::ScreenShare {
+                    id: id.to_string(),
+                    sharing: self.sharing.contains_key(id),
+                    reason: Some(screen_reason(&e)),
+                })
+            }
+        };
+        let camera_before = self.endpoint.video_on(id).unwrap_or(false);
+        let camera_before = *self.sharing.entry(id.to_string()).or_insert(camera_before);
+        tracing::info!(call = %id, ?spec, camera_before, "sharing the screen");
+        self.media_work(
+            id,
+            MediaCommand::ShareScreen {
+                screen: Some(spec),
+                camera_back: false,
+            },
+        );
+        self.call_input(id, Input::Camera(true), out);
+        self.emit(Event::ScreenShare {
+            id: id.to_string(),
+            sharing: true,
+            reason: None,
+        });
     }
 
     /// A call's media work goes to its worker, started with the first of it.
@@ -454,7 +460,7 @@ impl State {
         let result = match ev {
             FromMedia::Done(r) => r,
             FromMedia::Error(message) => return self.emit(Event::Error { message }),
-            FromMedia::Portal(granted) => return self.on_portal(&id, granted, out),
+            FromMedia::ScreenReady(ready) => return self.on_screen_ready(&id, ready, out),
             FromMedia::Engine(ev) => match ev {
                 MediaEvent::LocalCandidate(c) => MediaResult::Candidate(c),
                 MediaEvent::VideoCandidate(c) => MediaResult::VideoCandidate(c),

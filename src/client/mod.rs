@@ -145,7 +145,7 @@ pub async fn start(mut config: Config) -> Result<ClientHandle, ClientError> {
         endpoint,
         workers: calls::Workers::default(),
         sharing: HashMap::new(),
-        portal_asks: Default::default(),
+        screen_asks: Default::default(),
         ice_servers: Vec::new(),
         trust,
         xmpp_socket,
@@ -248,8 +248,9 @@ struct State {
     workers: calls::Workers,
     /// Calls whose video is a shared screen, and whether the camera was on before.
     sharing: HashMap<String, bool>,
-    /// Calls whose screen the desktop's portal dialog is picking (Wayland).
-    portal_asks: std::collections::HashSet<String>,
+    /// Calls whose screen to share is being made ready (the portal's dialog open),
+    /// and how to let that go.
+    screen_asks: HashMap<String, tokio::task::AbortHandle>,
     /// What each contact's device supports (full JID → disco#info features), for the
     /// call decisions that depend on the peer's client.
     features: HashMap<String, Vec<String>>,

@@ -21,7 +21,7 @@ impl App {
     /// Opens the picker for `call` and looks at the screen in the background.
     pub(super) fn pick_screen(&mut self, call: String) {
         // On Wayland the desktop's own dialog (the portal) is the picker.
-        if banter_media::video::portal::wayland_session() {
+        if self.wayland {
             return self.send(Command::ShareScreen {
                 id: call,
                 screen: Some(ScreenSpec::Portal(None)),

@@ -13,6 +13,7 @@ fn app() -> App {
     App {
         model: Model::default(),
         json: false,
+        wayland: false,
         runtime: tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap(),
@@ -1331,29 +1332,54 @@ fn room_reasons_are_translated() {
     set_thread_language(None);
 }
 
+/// An outgoing audio call `id` to bob@x, connected.
+fn audio_call_up(a: &mut App, id: &str) {
+    a.apply(AppEvent::Client(
+        String::new(),
+        Event::Call {
+            id: id.into(),
+            peer: "bob@x".into(),
+            direction: banter::client::CallDirection::Out,
+            media: vec![Media::Audio],
+            state: CallStatus::Active,
+            reason: None,
+        },
+    ));
+}
+
+/// On Wayland the window has no picker of its own: "Share screen" asks the account to
+/// have the desktop's portal dialog pick.
+#[test]
+fn on_wayland_share_screen_goes_to_the_portal_dialog() {
+    use banter_media::video::screen::ScreenSpec;
+    let mut a = app();
+    a.wayland = true;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    a.client = Some(tx);
+    audio_call_up(&mut a, "c1");
+    a.execute_for_test(UiCommand::PickScreen { id: "c1".into() });
+    match rx.try_recv() {
+        Ok(Command::ShareScreen { id, screen }) => {
+            assert_eq!(id, "c1");
+            assert_eq!(screen, Some(ScreenSpec::Portal(None)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(a.model.call.as_ref().unwrap().screen_picker.is_none());
+}
+
 /// Screen sharing in the window: the picker fills with what is offered (monitors
 /// numbered, windows by title, thumbnails as textures); a pick goes to the account as
 /// a screen; the account's answers drive the call bar (the camera as it was once
 /// sharing stops); a reason is said; a screen that cannot be read closes the picker.
 #[test]
 fn screen_sharing_picker_pick_and_answers() {
-    use banter::client::CallDirection;
     use banter_media::video::screen::{ScreenSource, ScreenSpec};
     let mut a = app();
     a.ctx = Some(egui::Context::default());
     let (tx, mut rx) = mpsc::unbounded_channel();
     a.client = Some(tx);
-    a.apply(AppEvent::Client(
-        String::new(),
-        Event::Call {
-            id: "c1".into(),
-            peer: "bob@x".into(),
-            direction: CallDirection::Out,
-            media: vec![Media::Audio],
-            state: CallStatus::Active,
-            reason: None,
-        },
-    ));
+    audio_call_up(&mut a, "c1");
     a.model.call.as_mut().unwrap().screen_picker = Some(Vec::new());
     let offer = |spec: ScreenSpec, title: Option<&str>, thumb: bool| screen::Offered {
         source: ScreenSource {

@@ -5,6 +5,8 @@
 //! interface on that bus that grants the node (or cancels, as a person closing the
 //! dialog would). Banter talks to them exactly as on a Wayland desktop.
 
+#![allow(dead_code)] // each test or bench uses part of it
+
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 use zbus::message::Header;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
-use super::{SessionBus, Xvfb};
+use crate::support::{SessionBus, Xvfb};
 
 /// The name the producer's node has in PipeWire.
 const NODE_NAME: &str = "banter-test-screen";
@@ -139,6 +141,8 @@ pub enum Answer {
     Grant,
     /// The person closes the dialog.
     Cancel,
+    /// The dialog stays open (nobody answers it).
+    Never,
 }
 
 /// What the stand-in portal was asked, in order.
@@ -374,8 +378,16 @@ impl ScreenCast {
     ) -> OwnedObjectPath {
         self.asked.lock().unwrap().calls.push("Start".into());
         let handle = token(&options, "handle_token");
-        if self.answer == Answer::Cancel {
-            return respond(conn, &hdr, &handle, 1, HashMap::new());
+        match self.answer {
+            Answer::Cancel => return respond(conn, &hdr, &handle, 1, HashMap::new()),
+            Answer::Never => {
+                let path = format!(
+                    "/org/freedesktop/portal/desktop/request/{}/{handle}",
+                    caller(&hdr)
+                );
+                return OwnedObjectPath::try_from(path).unwrap();
+            }
+            Answer::Grant => {}
         }
         let props: HashMap<&str, Value<'_>> = HashMap::from([
             ("size", Value::from((1280i32, 720i32))),

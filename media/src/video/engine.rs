@@ -220,6 +220,9 @@ struct Receiver {
     /// reordering. Counted as lost for our estimate, since a retransmitted packet
     /// also counts as received in the RTCP receiver report, which then shows no loss.
     late: u64,
+    /// The size last announced (VideoReceived): the first picture, and each change
+    /// (the peer shares a screen, or goes back to the camera).
+    announced: (usize, usize),
 }
 
 impl Receiver {
@@ -273,10 +276,12 @@ impl Receiver {
                     shared
                         .height
                         .store(self.picture.height as u32, Ordering::Relaxed);
-                    if n == 0 {
+                    let size = (self.picture.width, self.picture.height);
+                    if n == 0 || size != self.announced {
+                        self.announced = size;
                         let _ = events.send(MediaEvent::VideoReceived {
-                            width: self.picture.width,
-                            height: self.picture.height,
+                            width: size.0,
+                            height: size.1,
                         });
                     }
                     if let Err(e) = sink.write(&self.picture) {
@@ -357,6 +362,7 @@ pub(crate) fn run(t: VideoThread) {
         highest: -1,
         received: 0,
         late: 0,
+        announced: (0, 0),
     };
     let mut encoder: Option<Encoder> = None;
     let mut black = I420::new(WIDTH, HEIGHT);

@@ -39,6 +39,13 @@ impl VideoSourceSpec {
             "camera" => VideoSourceSpec::Camera(None),
             "echo" => VideoSourceSpec::Echo,
             _ if s.starts_with("screen") => match ScreenSpec::parse(s) {
+                // The portal's dialog is asked for when sharing starts, not here.
+                Some(ScreenSpec::Portal(_)) => {
+                    return Err(MediaError::Screen(
+                        "--video-in cannot ask the desktop's portal: use --share-screen portal"
+                            .into(),
+                    ))
+                }
                 Some(spec) => VideoSourceSpec::Screen(spec),
                 None => return Err(MediaError::BadVideoSpec(s.to_string())),
             },

@@ -46,34 +46,27 @@ pub struct PipewireCapture {
 }
 
 impl PipewireCapture {
-    /// Connects to the portal's PipeWire remote and to the picked node; returns once the
-    /// stream is set up (the pictures follow).
+    /// Connects to the portal's PipeWire remote and to the picked node, on a thread of
+    /// its own: returns at once (on the video engine's or a tokio thread, which must not
+    /// wait); a failure to connect ends the capture at its first `capture`.
     pub fn open(stream: &PortalStream) -> Result<PipewireCapture, MediaError> {
         let remote = stream.remote()?;
         let node = stream.node();
         let latest = Arc::new(Mutex::new(Latest::default()));
         let (quit, quit_rx) = pw::channel::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let shared = latest.clone();
         let thread = std::thread::Builder::new()
             .name("banter-pipewire".into())
             .spawn(move || {
-                if let Err(e) = run(remote, node, shared.clone(), quit_rx, &ready_tx) {
-                    let _ = ready_tx.send(Err(e.clone()));
+                if let Err(e) = run(remote, node, shared.clone(), quit_rx) {
+                    tracing::warn!(error = %e, "PipeWire");
                     if let Ok(mut l) = shared.lock() {
-                        l.ended = Some(Some(e.to_string()));
+                        l.ended.get_or_insert(Some(e.to_string()));
                     }
                 }
             })
             .map_err(|e| MediaError::Screen(format!("cannot start the PipeWire thread: {e}")))?;
-        let ready = ready_rx
-            .recv_timeout(Duration::from_secs(5))
-            .unwrap_or_else(|_| {
-                Err(MediaError::Screen(
-                    "PipeWire did not answer within 5 s".into(),
-                ))
-            });
-        let capture = PipewireCapture {
+        Ok(PipewireCapture {
             latest,
             stream: stream.clone(),
             quit,
@@ -81,8 +74,7 @@ impl PipewireCapture {
             seen: 0,
             pictures: None,
             opened: Instant::now(),
-        };
-        ready.map(|()| capture)
+        })
     }
 
     /// The size of the pictures `capture` gives (0x0 before the first).
@@ -155,7 +147,6 @@ fn run(
     node: u32,
     latest: Arc<Mutex<Latest>>,
     quit: pw::channel::Receiver<()>,
-    ready: &std::sync::mpsc::Sender<Result<(), MediaError>>,
 ) -> Result<(), MediaError> {
     let pw_err = |what: &str, e: pw::Error| MediaError::Screen(format!("PipeWire {what}: {e}"));
     pw::init();
@@ -218,26 +209,43 @@ fn run(
                 negotiated.width = info.size().width as usize;
                 negotiated.height = info.size().height as usize;
                 tracing::info!(format = ?info.format(), width = negotiated.width, height = negotiated.height, "the shared screen's format");
-                // Buffers in memory this process can map (not GPU memory), one picture each.
-                match buffers_param(negotiated.width, negotiated.height) {
-                    Ok(bytes) => {
-                        if let Some(pod) = spa::pod::Pod::from_bytes(&bytes) {
-                            let _ = stream.update_params(&mut [pod]);
+                // Buffers in memory this process can map (not GPU memory), and where
+                // in them the picture is.
+                match (buffers_param(negotiated.width, negotiated.height), crop_param()) {
+                    (Ok(buffers), Ok(crop)) => {
+                        let pods = [&buffers, &crop].map(|b| spa::pod::Pod::from_bytes(b));
+                        if let [Some(b), Some(c)] = pods {
+                            let _ = stream.update_params(&mut [b, c]);
                         }
                     }
-                    Err(e) => tracing::warn!(error = ?e, "PipeWire buffers"),
+                    (Err(e), _) | (_, Err(e)) => tracing::warn!(error = ?e, "PipeWire buffers"),
                 }
             }
         })
         .process(move |stream, negotiated| {
-            let Some(mut buffer) = stream.dequeue_buffer() else {
+            let Some(mut buffer) = Dequeued::next(stream) else {
                 return;
             };
             let Some(format) = negotiated.format else { return };
             let (w, h) = (negotiated.width, negotiated.height);
-            let Some(data) = buffer.datas_mut().first_mut() else {
+            // A window's stream may be larger than the window: the crop says where it is.
+            let area = match buffer.crop() {
+                Some((x, y, cw, ch)) if x < w && y < h => (x, y, cw.min(w - x), ch.min(h - y)),
+                _ => (0, 0, w, h),
+            };
+            let Some(data) = buffer.first_data() else {
                 return;
             };
+            if data.type_() == spa::buffer::DataType::DmaBuf {
+                // Asked for mappable memory only; a desktop that sends GPU memory anyway
+                // cannot be read here.
+                if let Ok(mut l) = on_picture.lock() {
+                    l.ended.get_or_insert(Some(
+                        "the desktop sends the screen only in GPU memory (DMA-BUF), which Banter cannot read yet".into(),
+                    ));
+                }
+                return;
+            }
             let chunk = data.chunk();
             let (offset, size) = (chunk.offset() as usize, chunk.size() as usize);
             let stride = match chunk.stride() {
@@ -252,7 +260,7 @@ fn run(
                 return;
             };
             if let Ok(mut l) = on_picture.lock() {
-                copy_bgrx(bytes, stride, w, h, format, &mut l);
+                copy_bgrx(bytes, stride, area, format, &mut l);
             }
         })
         .register()
@@ -264,23 +272,96 @@ fn run(
         .connect(
             spa::utils::Direction::Input,
             Some(node),
-            pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
+            // Never relinked to another video source when the picked one goes.
+            pw::stream::StreamFlags::AUTOCONNECT
+                | pw::stream::StreamFlags::MAP_BUFFERS
+                | pw::stream::StreamFlags::DONT_RECONNECT,
             &mut params,
         )
         .map_err(|e| pw_err("stream connection", e))?;
-    let _ = ready.send(Ok(()));
     main_loop.run();
     let _ = stream.disconnect();
     Ok(())
 }
 
-/// Copies one picture into `latest` as BGRX rows (RGB orders swapped to it).
-fn copy_bgrx(bytes: &[u8], stride: usize, w: usize, h: usize, format: VideoFormat, l: &mut Latest) {
+/// A buffer taken from the stream, given back when dropped. Read through its raw form:
+/// the bindings' safe buffer does not show its metadata (the crop).
+struct Dequeued<'s> {
+    stream: &'s pw::stream::Stream,
+    raw: *mut pw::sys::pw_buffer,
+}
+
+impl<'s> Dequeued<'s> {
+    fn next(stream: &'s pw::stream::Stream) -> Option<Dequeued<'s>> {
+        // SAFETY: called from the stream's process callback, on its loop's thread.
+        let raw = unsafe { stream.dequeue_raw_buffer() };
+        (!raw.is_null()).then_some(Dequeued { stream, raw })
+    }
+
+    fn spa(&self) -> Option<&spa::sys::spa_buffer> {
+        // SAFETY: `raw` is a dequeued pw_buffer, ours until queued back in drop.
+        unsafe { (*self.raw).buffer.as_ref() }
+    }
+
+    /// The VideoCrop metadata: (x, y, width, height) of the picture in the buffer.
+    fn crop(&self) -> Option<(usize, usize, usize, usize)> {
+        let b = self.spa()?;
+        if b.metas.is_null() {
+            return None;
+        }
+        // SAFETY: `metas` holds `n_metas` entries while the buffer is dequeued.
+        let metas = unsafe { std::slice::from_raw_parts(b.metas, b.n_metas as usize) };
+        let meta = metas.iter().find(|m| {
+            m.type_ == spa::sys::SPA_META_VideoCrop
+                && m.size as usize >= std::mem::size_of::<spa::sys::spa_meta_region>()
+                && !m.data.is_null()
+        })?;
+        // SAFETY: the entry's data is at least one spa_meta_region (checked above).
+        let r = unsafe { std::ptr::read_unaligned(meta.data.cast::<spa::sys::spa_meta_region>()) }
+            .region;
+        let (x, y) = (
+            usize::try_from(r.position.x).ok()?,
+            usize::try_from(r.position.y).ok()?,
+        );
+        let (w, h) = (r.size.width as usize, r.size.height as usize);
+        (w > 0 && h > 0).then_some((x, y, w, h))
+    }
+
+    fn first_data(&mut self) -> Option<&mut spa::buffer::Data> {
+        let b = self.spa()?;
+        if b.n_datas == 0 || b.datas.is_null() {
+            return None;
+        }
+        // SAFETY: Data is a transparent spa_data; the first of `n_datas`, ours while
+        // the buffer is dequeued (as the bindings' own `datas_mut` reads it).
+        Some(unsafe { &mut *b.datas.cast::<spa::buffer::Data>() })
+    }
+}
+
+impl Drop for Dequeued<'_> {
+    fn drop(&mut self) {
+        // SAFETY: dequeued from this stream and not queued back yet.
+        unsafe { self.stream.queue_raw_buffer(self.raw) };
+    }
+}
+
+/// Copies the `area` (x, y, width, height) of one picture into `latest` as BGRX rows
+/// (RGB orders swapped to it).
+fn copy_bgrx(
+    bytes: &[u8],
+    stride: usize,
+    (x, y, w, h): (usize, usize, usize, usize),
+    format: VideoFormat,
+    l: &mut Latest,
+) {
     let row = w * 4;
     l.pixels.resize(row * h, 0);
     let swap = format == VideoFormat::RGBx || format == VideoFormat::RGBA;
-    for (src, dst) in bytes.chunks(stride).zip(l.pixels.chunks_exact_mut(row)) {
-        let Some(src) = src.get(..row) else { break };
+    let rows = bytes.chunks(stride).skip(y);
+    for (src, dst) in rows.zip(l.pixels.chunks_exact_mut(row)) {
+        let Some(src) = src.get(x * 4..x * 4 + row) else {
+            break;
+        };
         if swap {
             for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)) {
                 if let (&[r, g, b, a], [db, dg, dr, da]) = (s, d) {
@@ -295,18 +376,45 @@ fn copy_bgrx(bytes: &[u8], stride: usize, w: usize, h: usize, format: VideoForma
     l.seq += 1;
 }
 
-/// The buffers asked for: 2 to 16 of one picture each (`width` x `height` x 4 bytes),
-/// in memory the stream maps for us (a memfd or plain memory).
-fn buffers_param(width: usize, height: usize) -> Result<Vec<u8>, spa::pod::serialize::GenError> {
+/// The metadata asked for: where in each buffer the picture is (VideoCrop), which
+/// desktops send for a window smaller than its stream.
+fn crop_param() -> Result<Vec<u8>, spa::pod::serialize::GenError> {
     use spa::pod::{Object, Property, Value};
+    let size = std::mem::size_of::<spa::sys::spa_meta_region>() as i32;
+    let obj = Object {
+        type_: spa::sys::SPA_TYPE_OBJECT_ParamMeta,
+        id: spa::sys::SPA_PARAM_Meta,
+        properties: vec![
+            Property::new(
+                spa::sys::SPA_PARAM_META_type,
+                Value::Id(spa::utils::Id(spa::sys::SPA_META_VideoCrop)),
+            ),
+            Property::new(spa::sys::SPA_PARAM_META_size, Value::Int(size)),
+        ],
+    };
+    Ok(spa::pod::serialize::PodSerializer::serialize(
+        std::io::Cursor::new(Vec::new()),
+        &Value::Object(obj),
+    )?
+    .0
+    .into_inner())
+}
+
+/// The buffers asked for: 2 to 16, in memory the stream maps for us (a memfd or plain
+/// memory, not GPU memory), one picture of `width` x `height` each. The stride and size
+/// are at least a packed picture's; a producer's padded rows are read as such. (Some
+/// producers deliver nothing when the size is left out.)
+fn buffers_param(width: usize, height: usize) -> Result<Vec<u8>, spa::pod::serialize::GenError> {
+    use spa::pod::{ChoiceValue, Object, Property, Value};
     use spa::utils::{Choice, ChoiceEnum, ChoiceFlags};
-    let int = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
-    let range = |default, min, max| {
-        Value::Choice(spa::pod::ChoiceValue::Int(Choice(
+    let range = |default: i32, min: i32, max: i32| {
+        Value::Choice(ChoiceValue::Int(Choice(
             ChoiceFlags::empty(),
             ChoiceEnum::Range { default, min, max },
         )))
     };
+    let int = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+    let (stride, size) = (int(width * 4), int(width * height * 4));
     let memory = (1 << spa::sys::SPA_DATA_MemFd) | (1 << spa::sys::SPA_DATA_MemPtr);
     let obj = Object {
         type_: spa::sys::SPA_TYPE_OBJECT_ParamBuffers,
@@ -316,11 +424,11 @@ fn buffers_param(width: usize, height: usize) -> Result<Vec<u8>, spa::pod::seria
             Property::new(spa::sys::SPA_PARAM_BUFFERS_blocks, Value::Int(1)),
             Property::new(
                 spa::sys::SPA_PARAM_BUFFERS_size,
-                Value::Int(int(width * height * 4)),
+                range(size, size, i32::MAX),
             ),
             Property::new(
                 spa::sys::SPA_PARAM_BUFFERS_stride,
-                Value::Int(int(width * 4)),
+                range(stride, stride, i32::MAX),
             ),
             Property::new(spa::sys::SPA_PARAM_BUFFERS_dataType, Value::Int(memory)),
         ],
@@ -390,7 +498,7 @@ fn format_param() -> Result<Vec<u8>, spa::pod::serialize::GenError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -402,13 +510,13 @@ mod tests {
             9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0, 0,
         ];
         let mut l = Latest::default();
-        copy_bgrx(&src, 12, 2, 2, VideoFormat::BGRx, &mut l);
+        copy_bgrx(&src, 12, (0, 0, 2, 2), VideoFormat::BGRx, &mut l);
         assert_eq!(
             l.pixels,
             [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
         );
         assert_eq!((l.width, l.height, l.seq), (2, 2, 1));
-        copy_bgrx(&src, 12, 2, 2, VideoFormat::RGBA, &mut l);
+        copy_bgrx(&src, 12, (0, 0, 2, 2), VideoFormat::RGBA, &mut l);
         assert_eq!(
             l.pixels,
             [3, 2, 1, 4, 7, 6, 5, 8, 11, 10, 9, 12, 15, 14, 13, 16]
@@ -419,13 +527,25 @@ mod tests {
     #[test]
     fn a_short_buffer_leaves_the_rest_of_the_picture() {
         let mut l = Latest::default();
-        copy_bgrx(&[9; 8], 8, 2, 2, VideoFormat::BGRx, &mut l);
+        copy_bgrx(&[9; 8], 8, (0, 0, 2, 2), VideoFormat::BGRx, &mut l);
         assert_eq!(l.pixels, [9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, 0, 0, 0, 0, 0]);
     }
 
     #[test]
-    fn the_format_asked_for_serializes() {
-        let bytes = format_param().unwrap();
-        assert!(spa::pod::Pod::from_bytes(&bytes).is_some());
+    fn only_the_cropped_area_is_copied() {
+        // A 3x3 picture, each pixel's bytes its index; the crop is its bottom-right 2x2.
+        let src: Vec<u8> = (0..9u8).flat_map(|i| [i; 4]).collect();
+        let mut l = Latest::default();
+        copy_bgrx(&src, 12, (1, 1, 2, 2), VideoFormat::BGRx, &mut l);
+        let firsts: Vec<u8> = l.pixels.chunks(4).map(|p| p[0]).collect();
+        assert_eq!(firsts, [4, 5, 7, 8]);
+        assert_eq!((l.width, l.height), (2, 2));
+    }
+
+    #[test]
+    fn the_params_asked_for_serialize() {
+        for bytes in [format_param(), buffers_param(1280, 720), crop_param()] {
+            assert!(spa::pod::Pod::from_bytes(&bytes.unwrap()).is_some());
+        }
     }
 }

@@ -29,14 +29,26 @@ struct Grant {
     remote: OwnedFd,
     /// Set when the portal closed the session (the desktop's own "stop sharing").
     closed: Arc<AtomicBool>,
+    /// Closes the session when the grant goes.
+    _session: Closer,
+}
+
+/// Closes a portal session when dropped, on whatever way out: a grant let go, an
+/// error half-way, or the request itself dropped (Stop while the dialog is open: the
+/// dialog goes too). Also ends the watch for the desktop closing it.
+struct Closer {
     session: Option<(
         Session<'static, Screencast<'static>>,
         tokio::runtime::Handle,
     )>,
+    watch: Option<tokio::task::AbortHandle>,
 }
 
-impl Drop for Grant {
+impl Drop for Closer {
     fn drop(&mut self) {
+        if let Some(w) = self.watch.take() {
+            w.abort();
+        }
         if let Some((session, rt)) = self.session.take() {
             rt.spawn(async move {
                 if let Err(e) = session.close().await {
@@ -58,7 +70,8 @@ impl PortalStream {
         self.grant.size
     }
 
-    /// A new descriptor of the PipeWire remote (each reader connects with its own).
+    /// A new descriptor of the portal's PipeWire connection. It is one connection: one
+    /// reader at a time (a new one starts it afresh).
     pub fn remote(&self) -> Result<OwnedFd, MediaError> {
         self.grant
             .remote
@@ -96,7 +109,8 @@ pub fn wayland_session() -> bool {
 
 /// Asks the desktop's portal for a screen: its dialog lets the person pick one monitor or
 /// one window (with the pointer drawn in where the desktop can). Waits as long as the
-/// dialog is open. Must run inside a tokio runtime (the session is closed on it).
+/// dialog is open; dropping the future closes the session and so the dialog. Must run
+/// inside a tokio runtime (the session is closed on it).
 pub async fn ask() -> Result<PortalStream, MediaError> {
     let portal = Screencast::new().await.map_err(failed)?;
     // Version 1 portals have no such property; monitors are what they offer then.
@@ -115,42 +129,53 @@ pub async fn ask() -> Result<PortalStream, MediaError> {
         _ => CursorMode::Hidden,
     };
     let session = portal.create_session().await.map_err(failed)?;
+    let closed = Arc::new(AtomicBool::new(false));
+    // Watched from the start, so a Stop of the desktop's is never missed.
+    let watch = match watch_closed(&session).await {
+        Ok(mut ended) => {
+            let flag = closed.clone();
+            let task = tokio::spawn(async move {
+                if ended.next().await.is_some() {
+                    tracing::info!("the desktop ended the screen sharing");
+                    flag.store(true, Ordering::Relaxed);
+                }
+            });
+            Some(task.abort_handle())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the portal session's end cannot be watched");
+            None
+        }
+    };
+    let closer = Closer {
+        session: Some((session, tokio::runtime::Handle::current())),
+        watch,
+    };
+    let Some((session, _)) = closer.session.as_ref() else {
+        return Err(MediaError::Internal("portal session"));
+    };
     portal
-        .select_sources(&session, cursor, wanted, false, None, PersistMode::DoNot)
+        .select_sources(session, cursor, wanted, false, None, PersistMode::DoNot)
         .await
         .map_err(failed)?
         .response()
         .map_err(failed)?;
     let streams = portal
-        .start(&session, None)
+        .start(session, None)
         .await
         .map_err(failed)?
         .response()
         .map_err(failed)?;
     let Some(stream) = streams.streams().first() else {
-        let _ = session.close().await;
         return Err(MediaError::Screen(
             "the desktop's portal gave no stream".into(),
         ));
     };
     let (node, size) = (stream.pipe_wire_node_id(), stream.size());
     let remote = portal
-        .open_pipe_wire_remote(&session)
+        .open_pipe_wire_remote(session)
         .await
         .map_err(failed)?;
-    let closed = Arc::new(AtomicBool::new(false));
-    match watch_closed(&session).await {
-        Ok(mut ended) => {
-            let flag = closed.clone();
-            tokio::spawn(async move {
-                if ended.next().await.is_some() {
-                    tracing::info!("the desktop ended the screen sharing");
-                    flag.store(true, Ordering::Relaxed);
-                }
-            });
-        }
-        Err(e) => tracing::warn!(error = %e, "the portal session's end cannot be watched"),
-    }
     tracing::info!(node, ?size, ?cursor, "the portal granted a screen");
     Ok(PortalStream {
         grant: Arc::new(Grant {
@@ -158,7 +183,7 @@ pub async fn ask() -> Result<PortalStream, MediaError> {
             size,
             remote,
             closed,
-            session: Some((session, tokio::runtime::Handle::current())),
+            _session: closer,
         }),
     })
 }

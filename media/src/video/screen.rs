@@ -330,6 +330,29 @@ impl ScreenCapture {
     }
 }
 
+/// Makes `spec` ready to share without blocking the runtime: on Wayland (or for
+/// `Portal(None)`) the desktop's dialog picks, whatever was asked for; on X11 the source
+/// is opened once, so one that cannot be read is said before anything switches.
+pub async fn prepare(spec: ScreenSpec) -> Result<ScreenSpec, MediaError> {
+    use super::portal;
+    if spec == ScreenSpec::Portal(None) || (portal::wayland_session() && !spec.is_portal()) {
+        // Generous: a person may read the dialog, or step away from it.
+        let within = std::time::Duration::from_secs(600);
+        return match tokio::time::timeout(within, portal::ask()).await {
+            Ok(granted) => granted.map(|s| ScreenSpec::Portal(Some(s))),
+            Err(_) => Err(MediaError::Screen(
+                "the desktop's dialog was not answered within 10 minutes".into(),
+            )),
+        };
+    }
+    if spec.is_portal() {
+        return Ok(spec);
+    }
+    tokio::task::spawn_blocking(move || ScreenCapture::open(&spec).map(|_| spec))
+        .await
+        .map_err(|_| MediaError::Internal("screen check"))?
+}
+
 /// A small picture of `spec` for a picker, at most `max_width` wide (every n-th
 /// pixel): the screen is read once, when the picker opens, and let go.
 pub fn thumbnail(spec: &ScreenSpec, max_width: usize) -> Result<super::RgbaFrame, MediaError> {

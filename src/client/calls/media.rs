@@ -22,8 +22,9 @@ pub(in crate::client) enum FromMedia {
     Done(MediaResult),
     /// Something the user should know; the call goes on.
     Error(String),
-    /// The desktop's portal answered the request for a screen to share.
-    Portal(Result<banter_media::video::portal::PortalStream, MediaError>),
+    /// A screen to share was made ready (the portal answered, or the X11 source
+    /// could be read), or why it cannot be.
+    ScreenReady(Result<banter_media::video::screen::ScreenSpec, MediaError>),
 }
 
 pub(in crate::client) type MediaTx = mpsc::UnboundedSender<(String, FromMedia)>;
