@@ -13,7 +13,7 @@
 //! peer: Alice shares a 1280x720 screen in a video call and stops; from her
 //! `screen_share` (stopped) to Bob decoding her camera again (640x480), five times.
 //!
-//!     cargo bench --bench screen_share
+//!     cargo bench --bench screen_share        (ONLY=x11|wayland|switch for one part)
 //!
 //! Prints one JSON line per run; BENCHMARKS.md records the figures.
 
@@ -149,13 +149,20 @@ fn stop_to_camera() -> (u128, u128) {
 }
 
 fn main() {
-    run(Motion::Still, "still text, frame counter", false);
-    run(
-        Motion::Scrolling,
-        "text scrolling a line per frame, 10 fps",
-        false,
-    );
-    run(Motion::Still, "still text, frame counter", true);
+    // `ONLY=x11` (or `wayland`, `switch`) runs just that part.
+    let only = std::env::var("ONLY").unwrap_or_default();
+    let part = |p: &str| only.is_empty() || only == p;
+    if part("x11") {
+        run(Motion::Still, "still text, frame counter", false);
+        let scrolling = "text scrolling a line per frame, 10 fps";
+        run(Motion::Scrolling, scrolling, false);
+    }
+    if part("wayland") {
+        run(Motion::Still, "still text, frame counter", true);
+    }
+    if !part("switch") {
+        return;
+    }
     let (stops, shares): (Vec<u128>, Vec<u128>) = (0..5).map(|_| stop_to_camera()).unzip();
     println!(
         "{}",

@@ -92,6 +92,8 @@ unsafe impl Send for Encoder {}
 impl Encoder {
     /// `cpu_used` -6 is libwebrtc's real-time speed for VP8 on small machines; one
     /// thread, as libwebrtc uses up to 640x480 (see the decoder on spinning workers).
+    /// A screen is encoded faster (-10): at full HD the encoder is three quarters of
+    /// the sharing side's CPU, and text keeps its sharpness (BENCHMARKS.md).
     pub fn new(width: usize, height: usize, kbps: u32) -> Result<Encoder, MediaError> {
         Encoder::with_content(width, height, kbps, Content::Camera)
     }
@@ -114,7 +116,7 @@ impl Encoder {
                 fps,
                 kbps as c_int,
                 1,
-                -6,
+                if screen == 1 { -10 } else { -6 },
                 screen,
             )
         };
