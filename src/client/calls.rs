@@ -182,7 +182,6 @@ impl State {
         stopped: Option<String>,
         out: &mut Vec<Stanza>,
     ) {
-        use crate::jingle::session::{CallState, Input};
         let refuse = |me: &mut Self, reason: String| {
             me.emit(Event::ScreenShare {
                 id: id.to_string(),

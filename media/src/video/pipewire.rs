@@ -392,12 +392,15 @@ fn crop_param() -> Result<Vec<u8>, spa::pod::serialize::GenError> {
             Property::new(spa::sys::SPA_PARAM_META_size, Value::Int(size)),
         ],
     };
-    Ok(spa::pod::serialize::PodSerializer::serialize(
-        std::io::Cursor::new(Vec::new()),
-        &Value::Object(obj),
-    )?
-    .0
-    .into_inner())
+    pod_bytes(obj)
+}
+
+/// A param object as the bytes a Pod is read from.
+fn pod_bytes(obj: spa::pod::Object) -> Result<Vec<u8>, spa::pod::serialize::GenError> {
+    let value = spa::pod::Value::Object(obj);
+    let (out, _) =
+        spa::pod::serialize::PodSerializer::serialize(std::io::Cursor::new(Vec::new()), &value)?;
+    Ok(out.into_inner())
 }
 
 /// The buffers asked for: 2 to 16, in memory the stream maps for us (a memfd or plain
@@ -433,12 +436,7 @@ fn buffers_param(width: usize, height: usize) -> Result<Vec<u8>, spa::pod::seria
             Property::new(spa::sys::SPA_PARAM_BUFFERS_dataType, Value::Int(memory)),
         ],
     };
-    Ok(spa::pod::serialize::PodSerializer::serialize(
-        std::io::Cursor::new(Vec::new()),
-        &Value::Object(obj),
-    )?
-    .0
-    .into_inner())
+    pod_bytes(obj)
 }
 
 /// The formats asked for: raw video in a 32-bit RGB order (which desktops offer in
@@ -489,12 +487,7 @@ fn format_param() -> Result<Vec<u8>, spa::pod::serialize::GenError> {
             spa::utils::Fraction { num: 30, denom: 1 }
         ),
     );
-    Ok(spa::pod::serialize::PodSerializer::serialize(
-        std::io::Cursor::new(Vec::new()),
-        &spa::pod::Value::Object(obj),
-    )?
-    .0
-    .into_inner())
+    pod_bytes(obj)
 }
 
 #[cfg(test)]
