@@ -1,5 +1,5 @@
 // Links Debian's libspeexdsp (echo canceller and preprocessor; package libspeexdsp-dev)
-// and builds the small C shims over libvpx (VP8; package libvpx-dev) and V4L2 (cameras;
+// and builds the small C shims over libvpx (VP8 and VP9; package libvpx-dev) and V4L2 (cameras;
 // the kernel headers of linux-libc-dev).
 fn main() {
     println!("cargo:rustc-link-lib=speexdsp");

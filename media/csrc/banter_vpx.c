@@ -1,4 +1,4 @@
-/* banter_vpx.c: the whole libvpx surface Banter needs (Debian libvpx-dev), behind opaque
+/* banter_vpx.c: the whole libvpx surface (VP8 and VP9) Banter needs (Debian libvpx-dev), behind opaque
  * handles, so that no libvpx struct (whose layout changes between versions) crosses the FFI. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,16 +9,20 @@
 #include <vpx/vp8dx.h>
 
 typedef struct bvpx_enc { vpx_codec_ctx_t ctx; vpx_codec_enc_cfg_t cfg; vpx_image_t img; int64_t pts; int dur; } bvpx_enc;
+
+/* vp9: 0 for VP8, 1 for VP9 (profile 0: 8-bit 4:2:0, what every VP9 peer decodes). */
+static vpx_codec_iface_t *enc_iface(int vp9) { return vp9 ? vpx_codec_vp9_cx() : vpx_codec_vp8_cx(); }
+static vpx_codec_iface_t *dec_iface(int vp9) { return vp9 ? vpx_codec_vp9_dx() : vpx_codec_vp8_dx(); }
 typedef struct bvpx_dec { vpx_codec_ctx_t ctx; } bvpx_dec;
 
 /* Returns NULL on failure. bitrate in kbit/s. screen: tuned for screen content (text,
  * flat areas, little motion): libvpx's screen mode, frames dropped rather than a blurred
  * picture when much changes at once. Keyframes stay within 3 frames' budget for both: a
  * larger one is a burst that gets lost; the still picture sharpens in the frames after. */
-bvpx_enc *bvpx_enc_new(int w, int h, int fps, int kbps, int threads, int cpu_used, int screen) {
+bvpx_enc *bvpx_enc_new(int vp9, int w, int h, int fps, int kbps, int threads, int cpu_used, int screen) {
   bvpx_enc *e = calloc(1, sizeof *e);
   if (!e) return NULL;
-  if (vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &e->cfg, 0)) goto fail;
+  if (vpx_codec_enc_config_default(enc_iface(vp9), &e->cfg, 0)) goto fail;
   e->cfg.g_w = w; e->cfg.g_h = h;
   e->cfg.g_timebase.num = 1; e->cfg.g_timebase.den = 90000;   /* RTP clock: pts = RTP ts */
   e->cfg.rc_target_bitrate = kbps;
@@ -32,7 +36,9 @@ bvpx_enc *bvpx_enc_new(int w, int h, int fps, int kbps, int threads, int cpu_use
   e->cfg.rc_undershoot_pct = 100; e->cfg.rc_overshoot_pct = 15;
   e->cfg.rc_buf_initial_sz = 500; e->cfg.rc_buf_optimal_sz = 600; e->cfg.rc_buf_sz = 1000;
   e->cfg.kf_mode = VPX_KF_AUTO; e->cfg.kf_min_dist = 0; e->cfg.kf_max_dist = 3000; /* keyframes on request */
-  e->cfg.g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT;
+  /* VP8 as libwebrtc sends it; VP9 without layers as libwebrtc sends it (resilience
+   * there costs quality and buys nothing: a loss brings a keyframe request anyway). */
+  e->cfg.g_error_resilient = vp9 ? 0 : VPX_ERROR_RESILIENT_DEFAULT;
   if (screen) {
     /* A scrolled page is a change of every pixel, not a new scene: coded from the
      * picture before (motion), never a keyframe by itself; keyframes on request only. */
@@ -42,13 +48,25 @@ bvpx_enc *bvpx_enc_new(int w, int h, int fps, int kbps, int threads, int cpu_use
     e->cfg.rc_buf_initial_sz = 1000; e->cfg.rc_buf_optimal_sz = 1200; e->cfg.rc_buf_sz = 2000;
   }
   e->dur = fps > 0 ? 90000 / fps : 3000;
-  if (vpx_codec_enc_init(&e->ctx, vpx_codec_vp8_cx(), &e->cfg, 0)) goto fail;
-  vpx_codec_control(&e->ctx, VP8E_SET_CPUUSED, cpu_used);        /* -16..16; -6 .. -12 = fast realtime */
+  if (vpx_codec_enc_init(&e->ctx, enc_iface(vp9), &e->cfg, 0)) goto fail;
+  /* VP8: -16..16, -6 .. -12 fast real time. VP9: 5..9 real time, 9 the fastest. */
+  vpx_codec_control(&e->ctx, VP8E_SET_CPUUSED, cpu_used);
   vpx_codec_control(&e->ctx, VP8E_SET_NOISE_SENSITIVITY, 0);
   vpx_codec_control(&e->ctx, VP8E_SET_STATIC_THRESHOLD, 1);
-  vpx_codec_control(&e->ctx, VP8E_SET_TOKEN_PARTITIONS, VP8_ONE_TOKENPARTITION);
   vpx_codec_control(&e->ctx, VP8E_SET_MAX_INTRA_BITRATE_PCT, 300);
-  if (screen) vpx_codec_control(&e->ctx, VP8E_SET_SCREEN_CONTENT_MODE, 1u);
+  if (vp9) {
+    /* Screen tools (palette, intra block copy-like search, no noise filtering), tiles
+     * so that row-based threading has columns to share, and cyclic refresh, which
+     * heals a picture after a loss without a full keyframe. */
+    vpx_codec_control(&e->ctx, VP9E_SET_TUNE_CONTENT, screen ? VP9E_CONTENT_SCREEN : VP9E_CONTENT_DEFAULT);
+    vpx_codec_control(&e->ctx, VP9E_SET_ROW_MT, 1u);
+    vpx_codec_control(&e->ctx, VP9E_SET_TILE_COLUMNS, threads > 1 ? 1 : 0);
+    vpx_codec_control(&e->ctx, VP9E_SET_AQ_MODE, 3u);
+    vpx_codec_control(&e->ctx, VP9E_SET_FRAME_PARALLEL_DECODING, 0u);
+  } else {
+    vpx_codec_control(&e->ctx, VP8E_SET_TOKEN_PARTITIONS, VP8_ONE_TOKENPARTITION);
+    if (screen) vpx_codec_control(&e->ctx, VP8E_SET_SCREEN_CONTENT_MODE, 1u);
+  }
   return e;
 fail:
   free(e); return NULL;
@@ -85,11 +103,11 @@ int bvpx_enc_encode(bvpx_enc *e, const uint8_t *y, int ys, const uint8_t *u, int
 
 void bvpx_enc_free(bvpx_enc *e) { if (e) { vpx_codec_destroy(&e->ctx); free(e); } }
 
-bvpx_dec *bvpx_dec_new(int threads) {
+bvpx_dec *bvpx_dec_new(int vp9, int threads) {
   bvpx_dec *d = calloc(1, sizeof *d);
   vpx_codec_dec_cfg_t cfg = { .threads = threads, .w = 0, .h = 0 };
   if (!d) return NULL;
-  if (vpx_codec_dec_init(&d->ctx, vpx_codec_vp8_dx(), &cfg, 0)) { free(d); return NULL; }
+  if (vpx_codec_dec_init(&d->ctx, dec_iface(vp9), &cfg, 0)) { free(d); return NULL; }
   return d;
 }
 

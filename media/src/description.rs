@@ -95,6 +95,22 @@ impl Codec {
 }
 
 impl Codec {
+    /// VP8, or VP9 in profile 0 (8-bit 4:2:0, the one Banter encodes and decodes; no
+    /// `profile-id` means 0): the video codecs Banter speaks.
+    pub fn video_codec(&self) -> Option<crate::video::vpx::Codec> {
+        use crate::video::vpx::Codec as Video;
+        if self.name.eq_ignore_ascii_case("VP8") {
+            return Some(Video::Vp8);
+        }
+        let profile = self
+            .fmtp
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("profile-id"))
+            .map(|(_, v)| v.trim());
+        (self.name.eq_ignore_ascii_case("VP9") && profile.is_none_or(|p| p == "0"))
+            .then_some(Video::Vp9)
+    }
+
     /// Redundant audio (RFC 2198).
     pub fn is_red(&self) -> bool {
         self.name.eq_ignore_ascii_case("red")

@@ -48,6 +48,9 @@ pub struct VideoStats {
     /// The send-side bandwidth estimate from the peer's transport-cc feedback (GCC),
     /// kbit/s; `None` when the peer sends no such feedback.
     pub estimate_kbps: Option<u32>,
+    /// The codec of the last picture sent and of the last one decoded.
+    pub send_codec: Option<crate::video::vpx::Codec>,
+    pub recv_codec: Option<crate::video::vpx::Codec>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,11 +80,12 @@ pub enum MediaEvent {
     Warning(String),
     /// The first packet from the peer was decoded (once per session).
     AudioReceived,
-    /// The first picture from the peer was decoded, or its size changed (a screen
-    /// shared, the camera back).
+    /// The first picture from the peer was decoded, or its size or codec changed (a
+    /// screen shared, the camera back).
     VideoReceived {
         width: usize,
         height: usize,
+        codec: crate::video::vpx::Codec,
     },
     /// The screen being shared can no longer be read (its window was closed): black
     /// pictures are sent from now on; the front end goes back to the camera if it

@@ -8,11 +8,13 @@ use crate::audio::wav;
 use crate::rtcp::{reported_loss, VideoFeedback};
 use crate::turn_tcp::{frame_len, MAX_FRAME};
 use crate::video::pattern::numbers_in_y4m;
-use crate::video::rtp::{depacketize, is_keyframe, Assembler};
+use crate::video::rtp::{depacketize, is_keyframe, Assembler, Codec};
+use crate::video::vpx::keyframe_size;
 use crate::video::y4m::read_y4m;
 
 /// RTP payloads as the video reader hands them on: each record is sequence number (2),
-/// timestamp (4), marker (1), length (1), payload.
+/// timestamp (4), marker and codec (1: bit 0 the marker, bit 1 VP9 rather than VP8),
+/// length (1), payload. (The name is the corpus's, from before VP9.)
 pub fn vp8_rtp(data: &[u8]) {
     let mut a = Assembler::new();
     let mut rest = data;
@@ -20,13 +22,19 @@ pub fn vp8_rtp(data: &[u8]) {
         let seq = u16::from_be_bytes([head[0], head[1]]);
         let ts = u32::from_be_bytes([head[2], head[3], head[4], head[5]]);
         let marker = head[6] & 1 == 1;
+        let codec = if head[6] & 2 == 0 {
+            Codec::Vp8
+        } else {
+            Codec::Vp9
+        };
         let len = (head[7] as usize).min(tail.len());
         let (payload, next) = tail.split_at(len);
-        if let Some(part) = depacketize(payload) {
-            let _ = is_keyframe(part.data);
+        if let Some(part) = depacketize(codec, payload) {
+            let _ = is_keyframe(codec, part.data);
+            let _ = keyframe_size(codec, part.data);
         }
-        for f in a.push(seq, ts, marker, payload) {
-            let _ = is_keyframe(&f.data);
+        for f in a.push(codec, seq, ts, marker, payload) {
+            let _ = is_keyframe(f.codec, &f.data);
         }
         rest = next;
     }

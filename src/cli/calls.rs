@@ -55,7 +55,12 @@ pub(super) fn print_call_event(ev: &Event, json: bool) {
             ..
         } => println!("reconnected"),
         Event::CallInfo { info, .. } => println!("the peer: {info}"),
-        Event::CallVideo { width, height, .. } => println!("video from the peer: {width}x{height}"),
+        Event::CallVideo {
+            width,
+            height,
+            codec,
+            ..
+        } => println!("video from the peer: {width}x{height} ({codec})"),
         Event::ScreenShare { sharing: true, .. } => println!("sharing your screen"),
         Event::ScreenShare {
             sharing: false,

@@ -473,8 +473,18 @@ impl State {
                 // The window's device picker already shows the choice.
                 MediaEvent::AudioDeviceSwitched(_) => return,
                 MediaEvent::AudioReceived => return self.emit(Event::CallAudio { id }),
-                MediaEvent::VideoReceived { width, height } => {
-                    return self.emit(Event::CallVideo { id, width, height })
+                MediaEvent::VideoReceived {
+                    width,
+                    height,
+                    codec,
+                } => {
+                    let codec = codec.name();
+                    return self.emit(Event::CallVideo {
+                        id,
+                        width,
+                        height,
+                        codec,
+                    });
                 }
                 MediaEvent::ScreenShareEnded(why) => {
                     return self.share_screen(&id, None, Some(screen_reason(&why)), out)

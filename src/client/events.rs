@@ -301,11 +301,14 @@ pub enum Event {
         sharing: bool,
         reason: Option<String>,
     },
-    /// The first picture from the peer was decoded.
+    /// The first picture from the peer was decoded, and again when its size or codec
+    /// changes (a screen shared, the camera back).
     CallVideo {
         id: String,
         width: usize,
         height: usize,
+        /// "VP8" or "VP9".
+        codec: &'static str,
     },
     /// Once a second during a call.
     CallStats {
@@ -574,6 +577,8 @@ pub fn stats_json(id: Option<&str>, s: &banter_media::CallStats) -> Value {
         "video_send_kbps": s.video.as_ref().map(|v| v.send_kbps),
         "video_recv_kbps": s.video.as_ref().map(|v| v.recv_kbps),
         "video_target_kbps": s.video.as_ref().map(|v| v.target_kbps),
+        "video_send_codec": s.video.as_ref().and_then(|v| v.send_codec).map(|c| c.name()),
+        "video_recv_codec": s.video.as_ref().and_then(|v| v.recv_codec).map(|c| c.name()),
         "bandwidth_estimate_kbps": s.video.as_ref().and_then(|v| v.estimate_kbps),
     })
 }

@@ -406,16 +406,21 @@ pub(super) async fn connection(
         RtpCodecKind::Audio,
     )
     .map_err(transport_err)?;
-    // VP8 with the feedback Conversations and Dino both speak; registered before the
-    // default interceptors, which add their feedback only to codecs already there.
-    me.register_codec(
-        RTCRtpCodecParameters {
-            rtp_codec: vp8_codec(),
-            payload_type: 96,
-        },
-        RtpCodecKind::Video,
-    )
-    .map_err(transport_err)?;
+    // VP8 with the feedback Conversations and Dino both speak, then VP9 (profile 0)
+    // for a shared screen where the peer has it; registered before the default
+    // interceptors, which add their feedback only to codecs already there. VP8 first:
+    // what a peer sends us, the camera, stays VP8, the cheaper one to decode.
+    for (rtp_codec, payload_type) in [(video_codec(Codec::Vp8), 96), (video_codec(Codec::Vp9), 98)]
+    {
+        me.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec,
+                payload_type,
+            },
+            RtpCodecKind::Video,
+        )
+        .map_err(transport_err)?;
+    }
     // The defaults answer transport-cc (they send the peer feedback about what
     // arrives). Send-side estimation on the peer's feedback is added here: the
     // transport-wide sequence numbers and GCC, without webrtc-rs' pacer (it would

@@ -41,6 +41,7 @@ use crate::video::engine::{
 };
 use crate::video::io::{VideoSource, VideoSourceSpec};
 use crate::video::screen::ScreenSpec;
+use crate::video::vpx::Codec;
 
 use crate::audio::engine::{run_engine, InPacket, OutPacket, Shared};
 pub use crate::config::{Cidr, IceServer, MediaConfig};
@@ -477,23 +478,31 @@ impl MediaSession {
         Ok(())
     }
 
-    /// The peer's video and RED payload types, for routing its packets.
+    /// The peer's video and RED payload types, for routing its packets, and whether
+    /// it decodes VP9 (then a shared screen goes out in VP9).
     fn learn_pts(&self, remote: &SessionDescription) {
         use crate::description::MediaKind;
-        let of = |kind: MediaKind, red: bool| -> Vec<u8> {
+        let codecs = |kind: MediaKind| {
             remote
                 .contents
                 .iter()
-                .filter(|c| c.kind == kind)
+                .filter(move |c| c.kind == kind)
                 .flat_map(|c| c.codecs.iter())
-                .filter(|k| !red || k.red_with_blocks())
-                .map(|k| k.payload_type)
-                .collect()
         };
+        let video: Vec<(u8, Codec)> = codecs(MediaKind::Video)
+            .filter_map(|k| Some((k.payload_type, k.video_codec()?)))
+            .collect();
+        let vp9 = video.iter().any(|(_, c)| *c == Codec::Vp9);
+        if vp9 != self.video.peer_vp9.swap(vp9, Ordering::Relaxed) {
+            tracing::debug!(vp9, "the peer's VP9");
+        }
         if let Ok(mut pts) = self.pts.write() {
             *pts = PeerPts {
-                video: of(MediaKind::Video, false),
-                red: of(MediaKind::Audio, true),
+                video,
+                red: codecs(MediaKind::Audio)
+                    .filter(|k| k.red_with_blocks())
+                    .map(|k| k.payload_type)
+                    .collect(),
             };
         }
     }

@@ -15,7 +15,8 @@ pub(super) const VIDEO_IN_QUEUE: usize = 4096;
 /// The payload types of the peer's video codecs and of its redundant audio (RED).
 #[derive(Debug, Default)]
 pub(super) struct PeerPts {
-    pub(super) video: Vec<u8>,
+    /// The peer's VP8 and VP9 payload types.
+    pub(super) video: Vec<(u8, Codec)>,
     pub(super) red: Vec<u8>,
 }
 
@@ -382,11 +383,15 @@ pub(super) async fn receive_track(
         match ev {
             TrackRemoteEvent::OnRtpPacket(pkt) => {
                 let pt = pkt.header.payload_type;
-                let (video, red) = to
+                let (codec, red) = to
                     .pts
                     .read()
-                    .map(|p| (p.video.contains(&pt), p.red.contains(&pt)))
+                    .map(|p| {
+                        let codec = p.video.iter().find(|(t, _)| *t == pt).map(|(_, c)| *c);
+                        (codec, p.red.contains(&pt))
+                    })
                     .unwrap_or_default();
+                let video = codec.is_some();
                 // Nothing is played before the peer's certificate was checked
                 // against its fingerprint (`drive` sets `connected` after that).
                 let checked = if video {
@@ -397,7 +402,7 @@ pub(super) async fn receive_track(
                 if !checked {
                     continue;
                 }
-                if video {
+                if let Some(codec) = codec {
                     if pkt.header.ssrc != video_ssrc {
                         video_ssrc = pkt.header.ssrc;
                         if let Ok(mut c) = to.current_video.lock() {
@@ -405,6 +410,7 @@ pub(super) async fn receive_track(
                         }
                     }
                     let _ = to.video.try_send(VideoPacket {
+                        codec,
                         seq: pkt.header.sequence_number,
                         ts: pkt.header.timestamp,
                         marker: pkt.header.marker,
@@ -558,6 +564,8 @@ pub(super) async fn stats_loop(
                     0 => None,
                     bps => Some(bps / 1000),
                 },
+                send_codec: Codec::from_u8(video.send_codec.load(Ordering::Relaxed)),
+                recv_codec: Codec::from_u8(video.recv_codec.load(Ordering::Relaxed)),
             });
         }
         (v_decoded, v_sent_bytes, v_recv_bytes) = (decoded, vs, vr);

@@ -5,7 +5,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::convert::halve;
 use super::io::{VideoSinkSpec, VideoSource};
 use super::rtp::{is_keyframe, Assembler};
-use super::vp8::{Content, Decoder, Encoder};
+use super::vpx::{Codec, Content, Decoder, Encoder};
 use super::I420;
 use crate::events::MediaEvent;
 use crate::rtcp::VideoFeedback;
@@ -48,12 +48,15 @@ pub fn screen_fps(kbps: u32) -> u32 {
 
 /// One encoded frame for the RTP writer (90 kHz timestamp).
 pub(crate) struct EncodedFrame {
+    pub codec: Codec,
     pub ts: u32,
     pub data: Bytes,
 }
 
 /// One received RTP packet of the video stream.
 pub(crate) struct VideoPacket {
+    /// From its payload type.
+    pub codec: Codec,
     pub seq: u16,
     pub ts: u32,
     pub marker: bool,
@@ -90,6 +93,12 @@ pub(crate) struct VideoShared {
     pub width: AtomicU32,
     pub height: AtomicU32,
     pub target_kbps: AtomicU32,
+    /// The peer decodes VP9 (its description has VP9 profile 0, and so has ours): a
+    /// shared screen goes out in VP9.
+    pub peer_vp9: AtomicBool,
+    /// `Codec::to_u8` of the last picture sent and of the last one decoded.
+    pub send_codec: AtomicU8,
+    pub recv_codec: AtomicU8,
 }
 
 /// The sender's bitrate: up 8 % a second while the peer loses under 2 %, down with
@@ -220,9 +229,9 @@ struct Receiver {
     /// reordering. Counted as lost for our estimate, since a retransmitted packet
     /// also counts as received in the RTCP receiver report, which then shows no loss.
     late: u64,
-    /// The size last announced (VideoReceived): the first picture, and each change
-    /// (the peer shares a screen, or goes back to the camera).
-    announced: (usize, usize),
+    /// The size and codec last announced (VideoReceived): the first picture, and each
+    /// change (the peer shares a screen, or goes back to the camera).
+    announced: (usize, usize, Codec),
 }
 
 impl Receiver {
@@ -253,8 +262,26 @@ impl Receiver {
             self.late += 1;
         }
         self.highest = self.highest.max(ext);
-        for f in self.assembler.push(p.seq, p.ts, p.marker, &p.payload) {
-            let key = is_keyframe(&f.data);
+        for f in self
+            .assembler
+            .push(p.codec, p.seq, p.ts, p.marker, &p.payload)
+        {
+            let key = is_keyframe(f.codec, &f.data);
+            if f.codec != self.decoder.codec() {
+                // The peer switched codecs (VP9 for a shared screen, VP8 for the
+                // camera): a new decoder, which starts at a keyframe.
+                match Decoder::new(f.codec) {
+                    Ok(d) => {
+                        tracing::debug!(codec = %f.codec, "video codec changed");
+                        self.decoder = d;
+                        self.waiting_key = true;
+                    }
+                    Err(e) => {
+                        let _ = events.send(MediaEvent::DeviceError(e.to_string()));
+                        continue;
+                    }
+                }
+            }
             if f.after_loss && !key {
                 tracing::debug!(
                     ts = f.ts,
@@ -276,12 +303,15 @@ impl Receiver {
                     shared
                         .height
                         .store(self.picture.height as u32, Ordering::Relaxed);
-                    let size = (self.picture.width, self.picture.height);
-                    if n == 0 || size != self.announced {
-                        self.announced = size;
+                    let codec = self.decoder.codec();
+                    shared.recv_codec.store(codec.to_u8(), Ordering::Relaxed);
+                    let shown = (self.picture.width, self.picture.height, codec);
+                    if n == 0 || shown != self.announced {
+                        self.announced = shown;
                         let _ = events.send(MediaEvent::VideoReceived {
-                            width: size.0,
-                            height: size.1,
+                            width: shown.0,
+                            height: shown.1,
+                            codec,
                         });
                     }
                     if let Err(e) = sink.write(&self.picture) {
@@ -345,7 +375,7 @@ pub(crate) fn run(t: VideoThread) {
         super::io::VideoSink::View(v) => Some(v.clone()),
         _ => None,
     };
-    let decoder = match Decoder::new() {
+    let decoder = match Decoder::new(Codec::Vp8) {
         Ok(d) => d,
         Err(e) => {
             device_error(e);
@@ -362,7 +392,7 @@ pub(crate) fn run(t: VideoThread) {
         highest: -1,
         received: 0,
         late: 0,
-        announced: (0, 0),
+        announced: (0, 0, Codec::Vp8),
     };
     let mut encoder: Option<Encoder> = None;
     let mut black = I420::new(WIDTH, HEIGHT);
@@ -528,17 +558,30 @@ pub(crate) fn run(t: VideoThread) {
                 continue;
             }
         };
+        // A screen in VP9 where the peer decodes it (sharper text for the bits); the
+        // camera in VP8, cheaper to encode and what every peer takes.
+        let codec = if screen && shared.peer_vp9.load(Ordering::Relaxed) {
+            Codec::Vp9
+        } else {
+            Codec::Vp8
+        };
         if encoder.as_ref().is_none_or(|e| {
             e.size() != (picture.width, picture.height)
                 || matches!(e.content(), Content::Screen { .. }) != screen
+                || e.codec() != codec
         }) {
             let content = if screen {
                 Content::Screen { fps }
             } else {
                 Content::Camera
             };
-            match Encoder::with_content(picture.width, picture.height, rate.kbps(), content) {
-                Ok(e) => encoder = Some(e),
+            let (w, h, kbps) = (picture.width, picture.height, rate.kbps());
+            match Encoder::with_content(codec, w, h, kbps, content) {
+                Ok(e) => {
+                    tracing::debug!(%codec, w, h, screen, "video encoder");
+                    shared.send_codec.store(codec.to_u8(), Ordering::Relaxed);
+                    encoder = Some(e);
+                }
                 Err(e) => {
                     device_error(e);
                     source = None;
@@ -560,6 +603,7 @@ pub(crate) fn run(t: VideoThread) {
         }
         let pts = (now.duration_since(start).as_micros() * 9 / 100) as i64;
         let ts = ts0.wrapping_add(pts as u32);
+        let codec = enc.codec();
         match enc.encode(picture, pts, force) {
             Ok(Some(e)) => {
                 shared
@@ -567,6 +611,7 @@ pub(crate) fn run(t: VideoThread) {
                     .fetch_add(e.data.len() as u64, Ordering::Relaxed);
                 shared.frames_sent.fetch_add(1, Ordering::Relaxed);
                 let _ = out.send(EncodedFrame {
+                    codec,
                     ts,
                     data: Bytes::copy_from_slice(e.data),
                 });

@@ -1,4 +1,4 @@
-//! Video: I420 frames, the test pattern, the screen (X11, or the portal and PipeWire), VP8 (libvpx through a C shim).
+//! Video: I420 frames, the test pattern, the screen (X11, or the portal and PipeWire), VP8 and VP9 (libvpx through a C shim).
 
 pub mod camera;
 pub mod convert;
@@ -10,7 +10,8 @@ pub mod pipewire;
 pub mod portal;
 pub mod rtp;
 pub mod screen;
-pub mod vp8;
+pub mod vp9;
+pub mod vpx;
 pub mod y4m;
 
 pub use engine::{screen_fps, RateControl, RembEstimate, FPS, HEIGHT, SCREEN_START_KBPS, WIDTH};

@@ -1,5 +1,8 @@
-//! VP8 over RTP (RFC 7741), receive side: strips the payload descriptor and puts the
-//! packets of a frame back together. Sending uses webrtc-rs' `Vp8Payloader`.
+//! VP8 (RFC 7741) and VP9 (RFC 9628) over RTP. Receive side: strips the payload
+//! descriptor and puts the packets of a frame back together. Sending uses webrtc-rs'
+//! `Vp8Payloader` for VP8 and `Vp9Payloader` here for VP9 (webrtc-rs' marks every
+//! frame as not predicted from an earlier one, which a libwebrtc receiver reads as
+//! "every frame is a keyframe" and so never notices a loss).
 //!
 //! Written here rather than using `SampleBuilder` because the decoder needs to know
 //! *that* something was lost (to wait for a keyframe and ask for one), and a frame is
@@ -9,16 +12,27 @@
 
 use std::collections::VecDeque;
 
-/// A VP8 packet's payload after its descriptor, and whether it starts a frame.
+use bytes::{BufMut, Bytes, BytesMut};
+
+pub use super::vpx::Codec;
+
+/// A packet's payload after its descriptor, and whether it starts a frame.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Vp8Part<'a> {
+pub struct Part<'a> {
     pub start: bool,
     pub data: &'a [u8],
 }
 
-/// Parses the payload descriptor (RFC 7741 §4.2). `None` for a packet too short to be
-/// VP8.
-pub fn depacketize(payload: &[u8]) -> Option<Vp8Part<'_>> {
+/// Parses the payload descriptor. `None` for a packet too short to be one.
+pub fn depacketize(codec: Codec, payload: &[u8]) -> Option<Part<'_>> {
+    match codec {
+        Codec::Vp8 => depacketize_vp8(payload),
+        Codec::Vp9 => depacketize_vp9(payload),
+    }
+}
+
+/// RFC 7741 §4.2.
+fn depacketize_vp8(payload: &[u8]) -> Option<Part<'_>> {
     let first = *payload.first()?;
     let mut i = 1;
     if first & 0x80 != 0 {
@@ -41,17 +55,155 @@ pub fn depacketize(payload: &[u8]) -> Option<Vp8Part<'_>> {
         return None;
     }
     let start = first & 0x10 != 0 && first & 0x07 == 0;
-    Some(Vp8Part { start, data })
+    Some(Part { start, data })
 }
 
-/// Whether an assembled VP8 frame is a keyframe (frame tag bit 0 clear).
-pub fn is_keyframe(frame: &[u8]) -> bool {
-    frame.first().is_some_and(|b| b & 1 == 0)
+// The VP9 descriptor's first byte (RFC 9628 §4.2): |I|P|L|F|B|E|V|Z|.
+const VP9_I: u8 = 0x80;
+const VP9_P: u8 = 0x40;
+const VP9_L: u8 = 0x20;
+const VP9_F: u8 = 0x10;
+const VP9_B: u8 = 0x08;
+const VP9_E: u8 = 0x04;
+const VP9_V: u8 = 0x02;
+
+/// RFC 9628 §4.2, flexible and non-flexible mode. A frame starts at the first packet
+/// of its lowest spatial layer: Banter decodes one layer, as libwebrtc sends to one
+/// peer.
+fn depacketize_vp9(payload: &[u8]) -> Option<Part<'_>> {
+    let first = *payload.first()?;
+    let mut i = 1;
+    if first & VP9_I != 0 {
+        let pid = *payload.get(i)?;
+        i += if pid & 0x80 != 0 { 2 } else { 1 };
+    }
+    let mut sid = 0;
+    if first & VP9_L != 0 {
+        sid = (*payload.get(i)? >> 1) & 0x07;
+        i += 1;
+        if first & VP9_F == 0 {
+            i += 1; // TL0PICIDX
+        }
+    }
+    if first & VP9_F != 0 && first & VP9_P != 0 {
+        // Up to three P_DIFFs, each with the N bit saying another follows.
+        for n in 0.. {
+            let d = *payload.get(i)?;
+            i += 1;
+            if d & 1 == 0 {
+                break;
+            }
+            if n == 2 {
+                return None;
+            }
+        }
+    }
+    if first & VP9_V != 0 {
+        // Scalability structure: N_S|Y|G|-|-|-, sizes, then the picture group.
+        let ss = *payload.get(i)?;
+        i += 1;
+        let layers = (ss >> 5) as usize + 1;
+        if ss & 0x10 != 0 {
+            i += 4 * layers;
+        }
+        if ss & 0x08 != 0 {
+            let groups = *payload.get(i)?;
+            i += 1;
+            for _ in 0..groups {
+                let g = *payload.get(i)?;
+                i += 1 + ((g >> 2) & 0x03) as usize;
+            }
+        }
+    }
+    let data = payload.get(i..)?;
+    if data.is_empty() {
+        return None;
+    }
+    Some(Part {
+        start: first & VP9_B != 0 && sid == 0,
+        data,
+    })
+}
+
+/// Whether an assembled frame is a keyframe.
+pub fn is_keyframe(codec: Codec, frame: &[u8]) -> bool {
+    match codec {
+        // VP8: frame tag bit 0 clear.
+        Codec::Vp8 => frame.first().is_some_and(|b| b & 1 == 0),
+        Codec::Vp9 => super::vp9::is_keyframe(frame),
+    }
+}
+
+/// VP9 into RTP packets in flexible mode (RFC 9628 §4.2), one spatial and temporal
+/// layer: a 15-bit picture id; an inter frame names the picture before it as its
+/// reference (P_DIFF 1), so a receiver knows it cannot decode it after a loss; a
+/// keyframe's first packet carries the picture size (the scalability structure).
+#[derive(Debug, Default)]
+pub struct Vp9Payloader {
+    picture_id: u16,
+}
+
+impl Vp9Payloader {
+    pub fn new() -> Vp9Payloader {
+        Vp9Payloader {
+            picture_id: rand::random::<u16>() & 0x7fff,
+        }
+    }
+
+    /// The packets of one frame, each payload at most `mtu` bytes.
+    pub fn payload(&mut self, mtu: usize, frame: &[u8]) -> Vec<Bytes> {
+        let key = super::vp9::is_keyframe(frame);
+        let size = if key {
+            super::vp9::keyframe_size(frame)
+        } else {
+            None
+        };
+        let mut out = Vec::new();
+        let mut rest = frame;
+        while !rest.is_empty() {
+            let first_packet = out.is_empty();
+            let mut head = [0u8; 9];
+            let mut flags = VP9_I | VP9_F;
+            let mut n = 3;
+            if !key {
+                flags |= VP9_P;
+                head[n] = 1 << 1; // P_DIFF 1, N 0
+                n += 1;
+            }
+            if first_packet {
+                flags |= VP9_B;
+                if let Some((w, h)) = size {
+                    flags |= VP9_V;
+                    head[n] = 0x10; // one spatial layer, its size, no picture group
+                    head[n + 1..n + 3].copy_from_slice(&(w as u16).to_be_bytes());
+                    head[n + 3..n + 5].copy_from_slice(&(h as u16).to_be_bytes());
+                    n += 5;
+                }
+            }
+            let Some(room) = mtu.checked_sub(n).filter(|r| *r > 0) else {
+                return Vec::new();
+            };
+            let (chunk, tail) = rest.split_at(room.min(rest.len()));
+            if tail.is_empty() {
+                flags |= VP9_E;
+            }
+            head[0] = flags;
+            head[1..3].copy_from_slice(&(0x8000 | self.picture_id).to_be_bytes());
+            let mut p = BytesMut::with_capacity(n + chunk.len());
+            p.put_slice(head.get(..n).unwrap_or_default());
+            p.put_slice(chunk);
+            out.push(p.freeze());
+            rest = tail;
+        }
+        self.picture_id = (self.picture_id + 1) & 0x7fff;
+        out
+    }
 }
 
 /// A whole frame, with whether anything before it went missing.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Frame {
+    pub codec: Codec,
     pub ts: u32,
     pub data: Vec<u8>,
     /// Packets or frames between the previous frame handed out and this one were lost:
@@ -59,7 +211,7 @@ pub struct Frame {
     pub after_loss: bool,
 }
 
-struct Part {
+struct Packet {
     seq: u16,
     start: bool,
     marker: bool,
@@ -67,8 +219,9 @@ struct Part {
 }
 
 struct Pending {
+    codec: Codec,
     ts: u32,
-    parts: Vec<Part>,
+    parts: Vec<Packet>,
 }
 
 /// Frames waiting for their packets, oldest first; frames leave in order.
@@ -105,8 +258,16 @@ impl Assembler {
         Assembler::default()
     }
 
-    /// Takes one RTP packet; returns the frames it completed.
-    pub fn push(&mut self, seq: u16, ts: u32, marker: bool, payload: &[u8]) -> Vec<Frame> {
+    /// Takes one RTP packet, of the codec its payload type names; returns the frames it
+    /// completed.
+    pub fn push(
+        &mut self,
+        codec: Codec,
+        seq: u16,
+        ts: u32,
+        marker: bool,
+        payload: &[u8],
+    ) -> Vec<Frame> {
         let mut done = Vec::new();
         if payload.is_empty() {
             // Padding only (libwebrtc probes bandwidth with these on the media SSRC when
@@ -117,7 +278,7 @@ impl Assembler {
             self.padding.push_back(seq);
             return done;
         }
-        let Some(part) = depacketize(payload) else {
+        let Some(part) = depacketize(codec, payload) else {
             return done;
         };
         // Too late: its frame was handed out or given up already.
@@ -138,6 +299,7 @@ impl Assembler {
                 self.pending.insert(
                     at,
                     Pending {
+                        codec,
                         ts,
                         parts: Vec::new(),
                     },
@@ -148,10 +310,15 @@ impl Assembler {
         let Some(frame) = self.pending.get_mut(idx) else {
             return done;
         };
-        if frame.parts.len() >= MAX_PARTS || frame.parts.iter().any(|p| p.seq == seq) {
-            return done; // duplicate (a retransmission that raced the original), or too many
+        if frame.parts.len() >= MAX_PARTS
+            || frame.parts.iter().any(|p| p.seq == seq)
+            || frame.codec != codec
+        {
+            // A duplicate (a retransmission that raced the original), too many, or
+            // another codec's packet with this timestamp.
+            return done;
         }
-        frame.parts.push(Part {
+        frame.parts.push(Packet {
             seq,
             start: part.start,
             marker,
@@ -209,6 +376,7 @@ impl Assembler {
                 data.extend_from_slice(&x.data);
             }
             done.push(Frame {
+                codec: p.codec,
                 ts: p.ts,
                 data,
                 after_loss: std::mem::take(&mut self.lost),
@@ -250,10 +418,17 @@ mod tests {
     use rtc::rtp::codec::vp8::Vp8Payloader;
     use rtc::rtp::packetizer::Payloader;
 
-    fn packets(frame: &[u8], mtu: usize) -> Vec<Bytes> {
-        let mut p = Vp8Payloader::default();
-        p.enable_picture_id = true;
-        p.payload(mtu, &Bytes::copy_from_slice(frame)).unwrap()
+    const BOTH: [Codec; 2] = [Codec::Vp8, Codec::Vp9];
+
+    fn packets(codec: Codec, frame: &[u8], mtu: usize) -> Vec<Bytes> {
+        match codec {
+            Codec::Vp8 => {
+                let mut p = Vp8Payloader::default();
+                p.enable_picture_id = true;
+                p.payload(mtu, &Bytes::copy_from_slice(frame)).unwrap()
+            }
+            Codec::Vp9 => Vp9Payloader::new().payload(mtu, frame),
+        }
     }
 
     fn frame(n: u8, len: usize) -> Vec<u8> {
@@ -266,7 +441,9 @@ mod tests {
     fn a_frame_of_endless_packets_is_bounded() {
         let mut a = Assembler::new();
         for seq in 0..10_000u16 {
-            assert!(a.push(seq, 90, false, &[0x10, 1, 2, 3]).is_empty());
+            assert!(a
+                .push(Codec::Vp8, seq, 90, false, &[0x10, 1, 2, 3])
+                .is_empty());
         }
         assert_eq!(a.pending.len(), 1);
         assert_eq!(a.pending[0].parts.len(), MAX_PARTS);
@@ -274,7 +451,7 @@ mod tests {
         let mut b = Assembler::new();
         let big = [&[0x10u8][..], &[7u8; 1200][..]].concat();
         for i in 0..20_000u32 {
-            b.push(i as u16, 100 + i / 1000, false, &big);
+            b.push(Codec::Vp8, i as u16, 100 + i / 1000, false, &big);
             assert!(b.bytes <= MAX_BYTES + big.len(), "{} bytes held", b.bytes);
         }
         assert_eq!(b.bytes, b.pending.iter().map(Pending::bytes).sum::<usize>());
@@ -292,6 +469,7 @@ mod tests {
             let len = (r % 40) as usize;
             let payload: Vec<u8> = (0..len).map(|_| next() as u8).collect();
             a.push(
+                BOTH[(r >> 41) as usize & 1],
                 r as u16,
                 (r >> 16) as u32 % 200_000,
                 r & 1 << 40 != 0,
@@ -303,12 +481,18 @@ mod tests {
 
     #[test]
     fn frames_come_back_whole_and_in_order_despite_reordering() {
+        for codec in BOTH {
+            reordered(codec);
+        }
+    }
+
+    fn reordered(codec: Codec) {
         let mut a = Assembler::new();
         let mut seq = 65_530u16; // wraps inside the test
         let mut all = Vec::new();
         for n in 0..4u8 {
             let f = frame(n, 3000);
-            let parts = packets(&f, 1000);
+            let parts = packets(codec, &f, 1000);
             assert!(parts.len() > 1);
             let count = parts.len();
             for (i, p) in parts.into_iter().enumerate() {
@@ -322,37 +506,38 @@ mod tests {
         all.swap(k - 1, k);
         let mut out = Vec::new();
         for (seq, ts, m, p) in &all {
-            out.extend(a.push(*seq, *ts, *m, p));
+            out.extend(a.push(codec, *seq, *ts, *m, p));
         }
         assert_eq!(out.len(), 4);
         for (n, f) in out.iter().enumerate() {
-            assert_eq!(f.data, frame(n as u8, 3000), "frame {n}");
-            assert!(!f.after_loss, "frame {n}");
+            assert_eq!(f.data, frame(n as u8, 3000), "{codec} frame {n}");
+            assert_eq!(f.codec, codec);
+            assert!(!f.after_loss, "{codec} frame {n}");
         }
     }
 
     /// Ten frames, 33 ms apart; frame 1 loses its second packet. `resend`: the packet
     /// comes again (after a NACK) once frame 3 is in.
-    fn run_with_loss(resend: bool) -> Vec<Frame> {
+    fn run_with_loss(codec: Codec, resend: bool) -> Vec<Frame> {
         let mut a = Assembler::new();
         let mut seq = 0u16;
         let mut out = Vec::new();
         let mut lost = None;
         for n in 0..10u8 {
-            let parts = packets(&frame(n, 2500), 1000);
+            let parts = packets(codec, &frame(n, 2500), 1000);
             let count = parts.len();
             for (i, p) in parts.into_iter().enumerate() {
                 let ts = n as u32 * 3000;
                 if n == 1 && i == 1 {
                     lost = Some((seq, ts, i + 1 == count, p));
                 } else {
-                    out.extend(a.push(seq, ts, i + 1 == count, &p));
+                    out.extend(a.push(codec, seq, ts, i + 1 == count, &p));
                 }
                 seq += 1;
             }
             if n == 3 && resend {
                 let (seq, ts, m, p) = lost.take().unwrap();
-                out.extend(a.push(seq, ts, m, &p));
+                out.extend(a.push(codec, seq, ts, m, &p));
             }
         }
         out
@@ -360,23 +545,27 @@ mod tests {
 
     #[test]
     fn a_retransmitted_packet_completes_its_frame_in_order() {
-        let out = run_with_loss(true);
-        let ts: Vec<u32> = out.iter().map(|f| f.ts).collect();
-        assert_eq!(ts, (0..10).map(|n| n * 3000).collect::<Vec<_>>());
-        assert!(out.iter().all(|f| !f.after_loss));
-        assert_eq!(out[1].data, frame(1, 2500));
+        for codec in BOTH {
+            let out = run_with_loss(codec, true);
+            let ts: Vec<u32> = out.iter().map(|f| f.ts).collect();
+            assert_eq!(ts, (0..10).map(|n| n * 3000).collect::<Vec<_>>());
+            assert!(out.iter().all(|f| !f.after_loss));
+            assert_eq!(out[1].data, frame(1, 2500));
+        }
     }
 
     #[test]
     fn a_packet_never_resent_drops_its_frame_and_flags_the_next() {
-        let out = run_with_loss(false);
-        let ts: Vec<u32> = out.iter().map(|f| f.ts).collect();
-        // Frame 1 is given up once 200 ms newer frames are in; the others come out.
-        assert_eq!(ts[0], 0);
-        assert_eq!(ts[1], 6000);
-        assert!(!out[0].after_loss);
-        assert!(out[1].after_loss);
-        assert!(out[2..].iter().all(|f| !f.after_loss));
+        for codec in BOTH {
+            let out = run_with_loss(codec, false);
+            let ts: Vec<u32> = out.iter().map(|f| f.ts).collect();
+            // Frame 1 is given up once 200 ms newer frames are in; the others come out.
+            assert_eq!(ts[0], 0);
+            assert_eq!(ts[1], 6000);
+            assert!(!out[0].after_loss);
+            assert!(out[1].after_loss);
+            assert!(out[2..].iter().all(|f| !f.after_loss));
+        }
     }
 
     /// Padding-only packets between frames (libwebrtc's bandwidth probes) are no loss.
@@ -386,14 +575,14 @@ mod tests {
         let mut seq = 100u16;
         let mut out = Vec::new();
         for n in 0..3u8 {
-            let parts = packets(&frame(n, 1500), 1000);
+            let parts = packets(Codec::Vp8, &frame(n, 1500), 1000);
             let count = parts.len();
             for (i, p) in parts.into_iter().enumerate() {
-                out.extend(a.push(seq, n as u32 * 3000, i + 1 == count, &p));
+                out.extend(a.push(Codec::Vp8, seq, n as u32 * 3000, i + 1 == count, &p));
                 seq += 1;
             }
             for _ in 0..3 {
-                out.extend(a.push(seq, n as u32 * 3000, false, &[]));
+                out.extend(a.push(Codec::Vp8, seq, n as u32 * 3000, false, &[]));
                 seq += 1;
             }
         }
@@ -409,19 +598,100 @@ mod tests {
     fn descriptor_variants_and_garbage() {
         // No extension, start of partition 0.
         assert_eq!(
-            depacketize(&[0x10, 0xaa]),
-            Some(Vp8Part {
+            depacketize(Codec::Vp8, &[0x10, 0xaa]),
+            Some(Part {
                 start: true,
                 data: &[0xaa]
             })
         );
         // X, I with a 15-bit picture id, L, T: 5 bytes of descriptor.
         let p = [0x90, 0xe0, 0x81, 0x02, 0x03, 0x04, 0xbb];
-        assert_eq!(depacketize(&p).unwrap().data, &[0xbb]);
+        assert_eq!(depacketize(Codec::Vp8, &p).unwrap().data, &[0xbb]);
         // Continuation packet.
-        assert!(!depacketize(&[0x00, 1]).unwrap().start);
-        assert_eq!(depacketize(&[]), None);
-        assert_eq!(depacketize(&[0x90]), None);
-        assert!(is_keyframe(&[0x50]) && !is_keyframe(&[0x51]));
+        assert!(!depacketize(Codec::Vp8, &[0x00, 1]).unwrap().start);
+        assert_eq!(depacketize(Codec::Vp8, &[]), None);
+        assert_eq!(depacketize(Codec::Vp8, &[0x90]), None);
+        assert!(is_keyframe(Codec::Vp8, &[0x50]) && !is_keyframe(Codec::Vp8, &[0x51]));
+    }
+
+    /// VP9 descriptors as libwebrtc sends them (non-flexible, with layer indices and
+    /// TL0PICIDX, the scalability structure on a keyframe) and as we do (flexible, with
+    /// P_DIFF), and ones that are cut short.
+    #[test]
+    fn vp9_descriptor_variants_and_garbage() {
+        fn vp9(p: &[u8]) -> Option<Part<'_>> {
+            depacketize(Codec::Vp9, p)
+        }
+        // I (15-bit id), L, non-flexible (TL0PICIDX), B, V: SS of one layer with its
+        // size and a picture group of one entry with one reference.
+        let p = [
+            0xaa, 0x81, 0x02, 0x00, 0x07, 0x18, 0x05, 0x00, 0x02, 0xd0, 0x01, 0x04, 0x01, 0xee,
+        ];
+        assert_eq!(
+            vp9(&p),
+            Some(Part {
+                start: true,
+                data: &[0xee]
+            })
+        );
+        // Flexible, P with two P_DIFFs (N set on the first), E: a continuation.
+        let p = [0xd4, 0x05, 0x03, 0x04, 0xcc];
+        assert_eq!(
+            vp9(&p),
+            Some(Part {
+                start: false,
+                data: &[0xcc]
+            })
+        );
+        // A higher spatial layer's first packet does not start a frame.
+        assert!(!vp9(&[0xa8, 0x05, 0x02, 0x00, 0xdd]).unwrap().start);
+        // Four P_DIFFs, an SS cut short, nothing after the descriptor.
+        assert_eq!(vp9(&[0xd8, 0x05, 0x03, 0x03, 0x03, 0x02, 0xcc]), None);
+        assert_eq!(vp9(&[0x8a, 0x05, 0x10, 0x05]), None);
+        assert_eq!(vp9(&[0x88, 0x05]), None);
+        assert_eq!(vp9(&[]), None);
+    }
+
+    /// Our VP9 packets: a keyframe starts with its size and no reference, an inter
+    /// frame names the picture before it, the picture id counts up, the last packet
+    /// ends the frame, and nothing exceeds the size asked for.
+    #[test]
+    fn vp9_packets_say_what_a_receiver_needs() {
+        use crate::video::vpx::{Content, Encoder};
+        use crate::video::{pattern, I420};
+        let mut enc = Encoder::with_content(Codec::Vp9, 640, 480, 800, Content::Camera).unwrap();
+        let mut pic = I420::new(640, 480);
+        let mut pay = Vp9Payloader::new();
+        let mut ids = Vec::new();
+        for n in 0..3u32 {
+            pattern::draw(n, &mut pic);
+            let e = enc.encode(&pic, n as i64 * 3000, false).unwrap().unwrap();
+            let data = e.data.to_vec();
+            let parts = pay.payload(300, &data);
+            assert!(parts.len() > 1 || n > 0, "a keyframe fills packets");
+            assert!(parts.iter().all(|p| p.len() <= 300));
+            let first = &parts[0];
+            ids.push(u16::from_be_bytes([first[1], first[2]]) & 0x7fff);
+            assert_eq!(first[0] & VP9_B, VP9_B);
+            assert!(parts[..parts.len() - 1].iter().all(|p| p[0] & VP9_E == 0));
+            assert_eq!(parts.last().unwrap()[0] & VP9_E, VP9_E);
+            if n == 0 {
+                assert_eq!(first[0] & (VP9_P | VP9_V), VP9_V, "a keyframe");
+                assert_eq!(&first[3..8], &[0x10, 0x02, 0x80, 0x01, 0xe0], "640x480");
+            } else {
+                assert_eq!(first[0] & (VP9_P | VP9_V), VP9_P, "an inter frame");
+                assert_eq!(first[3], 0x02, "P_DIFF 1");
+            }
+            let mut a = Assembler::new();
+            let mut whole = Vec::new();
+            for (i, p) in parts.iter().enumerate() {
+                whole.extend(a.push(Codec::Vp9, i as u16, 0, i + 1 == parts.len(), p));
+            }
+            assert_eq!(whole.len(), 1);
+            assert_eq!(whole[0].data, data, "frame {n} back as it was");
+            assert_eq!(is_keyframe(Codec::Vp9, &whole[0].data), n == 0);
+        }
+        assert_eq!(ids[1], (ids[0] + 1) & 0x7fff);
+        assert_eq!(ids[2], (ids[1] + 1) & 0x7fff);
     }
 }

@@ -1,19 +1,24 @@
-//! The video's tasks: VP8 registered and its track added, its RTP written from the
-//! video engine's pictures, and its feedback (PLI, REMB) sent.
+//! The video's tasks: VP8 and VP9 registered and the track added, its RTP written from
+//! the video engine's pictures, and its feedback (PLI, REMB) sent.
 
 use super::super::*;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_VP9;
 
-/// VP8 as we register and offer it.
-pub(in crate::session) fn vp8_codec() -> RTCRtpCodec {
+/// VP8 or VP9 as we register and offer it (VP9 in profile 0, the one we encode).
+pub(in crate::session) fn video_codec(codec: Codec) -> RTCRtpCodec {
     let fb = |typ: &str, parameter: &str| RTCPFeedback {
         typ: typ.to_owned(),
         parameter: parameter.to_owned(),
     };
+    let (mime, fmtp) = match codec {
+        Codec::Vp8 => (MIME_TYPE_VP8, ""),
+        Codec::Vp9 => (MIME_TYPE_VP9, "profile-id=0"),
+    };
     RTCRtpCodec {
-        mime_type: MIME_TYPE_VP8.to_owned(),
+        mime_type: mime.to_owned(),
         clock_rate: 90_000,
         channels: 0,
-        sdp_fmtp_line: String::new(),
+        sdp_fmtp_line: fmtp.to_owned(),
         rtcp_feedback: vec![
             fb("goog-remb", ""),
             fb("ccm", "fir"),
@@ -41,7 +46,7 @@ pub(in crate::session) async fn add_video_track(
                 ssrc: Some(ssrc),
                 ..Default::default()
             },
-            codec: vp8_codec(),
+            codec: video_codec(Codec::Vp8),
             ..Default::default()
         }],
     )));
@@ -56,15 +61,51 @@ pub(in crate::session) async fn add_video_track(
     }))
 }
 
-/// The payload type the peer and we agreed on for a sender's codec.
-pub(in crate::session) async fn negotiated_pt(
+/// The payload types the peer and we agreed on for the sender's VP8 and VP9; `None`
+/// until they are known.
+pub(in crate::session) async fn negotiated_pts(
     sender: &Arc<dyn webrtc::rtp_transceiver::RtpSender>,
-) -> Option<u8> {
-    sender
-        .get_parameters()
-        .await
-        .ok()
-        .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type))
+) -> Option<VideoPts> {
+    let params = sender.get_parameters().await.ok()?;
+    let codecs = &params.rtp_parameters.codecs;
+    let of = |codec: Codec| {
+        let want = video_codec(codec);
+        codecs
+            .iter()
+            .find(|c| {
+                c.rtp_codec.mime_type.eq_ignore_ascii_case(&want.mime_type)
+                    && (codec == Codec::Vp8 || profile_0(&c.rtp_codec.sdp_fmtp_line))
+            })
+            .map(|c| c.payload_type)
+    };
+    let pts = VideoPts {
+        vp8: of(Codec::Vp8),
+        vp9: of(Codec::Vp9),
+    };
+    (pts.vp8.is_some() || pts.vp9.is_some()).then_some(pts)
+}
+
+/// A VP9 `fmtp` line of profile 0 (no `profile-id` means 0).
+fn profile_0(fmtp: &str) -> bool {
+    fmtp.split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("profile-id"))
+        .is_none_or(|(_, v)| v.trim() == "0")
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(in crate::session) struct VideoPts {
+    vp8: Option<u8>,
+    vp9: Option<u8>,
+}
+
+impl VideoPts {
+    fn of(self, codec: Codec) -> Option<u8> {
+        match codec {
+            Codec::Vp8 => self.vp8,
+            Codec::Vp9 => self.vp9,
+        }
+    }
 }
 
 /// The most RTP payload (VP8 descriptor included) a video packet carries. Under 1023
@@ -77,7 +118,8 @@ pub(in crate::session) async fn negotiated_pt(
 pub(crate) const VIDEO_PAYLOAD: usize = 960;
 const _: () = assert!(64 * (VIDEO_PAYLOAD + 28 + 16) <= 65_507);
 
-/// Packetizes encoded VP8 frames (RFC 7741, with picture ids) onto the video track.
+/// Packetizes encoded frames (VP8: RFC 7741, with picture ids; VP9: RFC 9628, flexible
+/// mode) onto the video track, each with its codec's payload type.
 pub(in crate::session) async fn write_video_rtp(
     frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
     track: Arc<TrackLocalStaticRTP>,
@@ -86,18 +128,28 @@ pub(in crate::session) async fn write_video_rtp(
     video: Arc<VideoShared>,
 ) {
     use rtc::rtp::packetizer::Payloader;
-    let mut payloader = rtc::rtp::codec::vp8::Vp8Payloader::default();
-    payloader.enable_picture_id = true;
-    let mut pt: Option<u8> = None;
+    let mut vp8 = rtc::rtp::codec::vp8::Vp8Payloader::default();
+    vp8.enable_picture_id = true;
+    let mut vp9 = crate::video::rtp::Vp9Payloader::new();
+    let mut pts: Option<VideoPts> = None;
     let mut seq: u16 = rand::random();
     let mut rx = frames.lock().await;
     while let Some(f) = rx.recv().await {
-        if pt.is_none() {
-            pt = negotiated_pt(&sender).await;
+        if pts.is_none() {
+            pts = negotiated_pts(&sender).await;
         }
-        let Some(pt) = pt else { continue };
-        let Ok(parts) = payloader.payload(VIDEO_PAYLOAD, &f.data) else {
+        let Some(pt) = pts.and_then(|p| p.of(f.codec)) else {
+            if pts.is_some() && f.codec == Codec::Vp9 {
+                // The description said VP9 but the connection did not take it: VP8
+                // from the next picture on (a keyframe, as the encoder is new).
+                tracing::warn!("VP9 not negotiated on the video sender; back to VP8");
+                video.peer_vp9.store(false, Ordering::Relaxed);
+            }
             continue;
+        };
+        let parts = match f.codec {
+            Codec::Vp8 => vp8.payload(VIDEO_PAYLOAD, &f.data).unwrap_or_default(),
+            Codec::Vp9 => vp9.payload(VIDEO_PAYLOAD, &f.data),
         };
         let count = parts.len();
         let mut pace = Pacer::new(video.target_kbps.load(Ordering::Relaxed));
