@@ -395,10 +395,21 @@ fn browser_that_does_not_bundle_video_calls_banter() {
 }
 
 /// Banter shares its screen (X11, a 1280x720 page of text with a frame counter) with
-/// the browser as the call's video: Chromium decodes it at full size and reads the
-/// page's frame numbers counting up; the tones cross as in any call.
+/// the browser as the call's video: Chromium decodes it at full size, in VP9 (it offers
+/// it), and reads the page's frame numbers counting up; the tones cross as in any call.
 #[test]
 fn banter_shares_its_screen_with_the_browser() {
+    share_with_browser(&[], "VP9");
+}
+
+/// The same with a browser that takes only VP8 (as Dino and older peers): the screen
+/// goes in VP8.
+#[test]
+fn banter_shares_its_screen_in_vp8_with_a_browser_without_vp9() {
+    share_with_browser(&["--video-codecs", "VP8"], "VP8");
+}
+
+fn share_with_browser(browser_args: &[&str], codec: &str) {
     isolate_network();
     let x = support::Xvfb::start_sized("1280x720x24");
     let _page = support::screen::TestScreen::show(&x, "Banter test page", 10, (1100, 620));
@@ -422,7 +433,11 @@ fn banter_shares_its_screen_with_the_browser() {
             "--duration",
             "30",
             "--video",
-        ],
+        ]
+        .iter()
+        .chain(browser_args)
+        .copied()
+        .collect::<Vec<_>>(),
     );
     b.wait_for("browser online", T, |v| v["event"] == "connected");
     let dir = tempfile::tempdir().unwrap();
@@ -453,6 +468,20 @@ fn banter_shares_its_screen_with_the_browser() {
     );
     let numbers = v["numbers"].as_array().map_or(0, Vec::len);
     assert!(numbers >= 12, "{v}");
+    let stats: Vec<&Value> = b_events
+        .iter()
+        .filter(|e| e["event"] == "video-stats")
+        .collect();
+    assert!(
+        stats.iter().any(|e| e["codec"] == codec),
+        "the browser decoded {codec}: {stats:?}"
+    );
+    assert!(
+        stats
+            .iter()
+            .all(|e| e["codec"].is_null() || e["codec"] == codec),
+        "{stats:?}"
+    );
     assert_heard(&wav, 880.0);
 }
 

@@ -97,11 +97,14 @@ fn a_shared_screen_arrives_sharp_in_order_with_the_pointer() {
     let rec = dir.path().join("bob-saw.y4m");
     let (a_events, b_events) = share(&x, "screen", "8", rec.to_str().unwrap());
     assert!(page.shown.load(std::sync::atomic::Ordering::Relaxed) > 50);
+    // In VP9: both sides have it.
+    assert_eq!(videos_seen(&b_events), [(1280, 720, "VP9".into())]);
     assert!(
-        b_events
+        a_events
             .iter()
-            .any(|e| e["event"] == "call_video" && e["width"] == 1280 && e["height"] == 720),
-        "{b_events:#?}"
+            .filter(|e| e["event"] == "stats" && e["video_frames_sent"].as_u64() > Some(0))
+            .all(|e| e["video_send_codec"] == "VP9"),
+        "{a_events:#?}"
     );
     assert_screen_rate(&a_events);
 
@@ -173,6 +176,25 @@ fn assert_page_then_camera_off(rec: &std::path::Path, b_events: &[Value], number
     let sizes = sizes_seen(b_events);
     assert!(sizes.contains(&(1280, 720)), "{sizes:?}");
     assert_eq!(sizes.last(), Some(&(640, 480)), "{sizes:?}");
+    // The screen in VP9, the camera's (off) pictures in VP8 again.
+    let videos = videos_seen(b_events);
+    assert!(videos.contains(&(1280, 720, "VP9".into())), "{videos:?}");
+    assert_eq!(videos.last(), Some(&(640, 480, "VP8".into())), "{videos:?}");
+}
+
+/// Bob's `call_video` events: each size and codec he started to decode.
+fn videos_seen(events: &[Value]) -> Vec<(u64, u64, String)> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "call_video")
+        .filter_map(|e| {
+            Some((
+                e["width"].as_u64()?,
+                e["height"].as_u64()?,
+                e["codec"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
 }
 
 /// Bob's stats: the size of the video he decodes, second by second.

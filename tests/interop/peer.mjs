@@ -39,6 +39,8 @@ const USAGE = `usage: node peer.mjs --ws URL --jid JID --password PW --mode call
                         seconds or more after the call became active
                         (urn:xmpp:jingle:apps:grouping:0), and offer no BUNDLE group,
                         so each content has an ICE/DTLS transport of its own
+  [--video-codecs LIST] offer and answer only these video codecs (comma-separated,
+                        e.g. VP8: a peer without VP9)
   [--require-loopback-pair]  fail unless the selected ICE pair is 127.x on both ends
   [--resource RES]      XMPP resource (default stanza-XXXXXX)
   [--verbose]           print Jingle / JMI stanzas ({"event":"xml"}) and page console
@@ -64,6 +66,7 @@ try {
             'no-tcp': { type: 'boolean', default: false },
             video: { type: 'boolean', default: false },
             'no-bundle': { type: 'boolean', default: false },
+            'video-codecs': { type: 'string' },
             'restart-ice-at': { type: 'string' },
             'expect-after': { type: 'string' },
             'require-loopback-pair': { type: 'boolean', default: false },
@@ -114,6 +117,7 @@ const opts = {
     allowTcp: !args['no-tcp'],
     video: args.video,
     noBundle: args['no-bundle'],
+    videoCodecs: args['video-codecs'] ? args['video-codecs'].split(',') : undefined,
     restartIceAt: args['restart-ice-at'] ? Number(args['restart-ice-at']) : undefined,
     expectAfter: args['expect-after'] ? Number(args['expect-after']) : undefined,
     requireLoopbackPair: args['require-loopback-pair'],

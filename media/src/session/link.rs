@@ -410,11 +410,10 @@ pub(super) async fn connection(
     // for a shared screen where the peer has it; registered before the default
     // interceptors, which add their feedback only to codecs already there. VP8 first:
     // what a peer sends us, the camera, stays VP8, the cheaper one to decode.
-    for (rtp_codec, payload_type) in [(video_codec(Codec::Vp8), 96), (video_codec(Codec::Vp9), 98)]
-    {
+    for (codec, payload_type) in VIDEO_PTS {
         me.register_codec(
             RTCRtpCodecParameters {
-                rtp_codec,
+                rtp_codec: video_codec(codec),
                 payload_type,
             },
             RtpCodecKind::Video,

@@ -12,6 +12,9 @@
 //
 // With `noBundle` it also behaves like Dino: its offers carry no BUNDLE group, so each
 // content gets an ICE/DTLS transport of its own (Chromium's 'max-compat' policy).
+// With `videoCodecs` (e.g. ['VP8']) its offers and answers name only those video codecs
+// (and their retransmission formats), through the standard setCodecPreferences: a peer
+// that lacks VP9, say.
 
 const NativePC = globalThis.RTCPeerConnection;
 
@@ -72,7 +75,23 @@ export function withoutBundle(sdp) {
     return sdp.split('\r\n').filter(l => !l.startsWith('a=group:BUNDLE')).join('\r\n');
 }
 
-export function makeLoopbackPeerConnectionClass(report, { allowTcp = true, noBundle = false } = {}) {
+export function makeLoopbackPeerConnectionClass(report, { allowTcp = true, noBundle = false, videoCodecs } = {}) {
+    const wanted = (videoCodecs || []).map(c => `video/${c}`.toLowerCase());
+    const restrictVideo = pc => {
+        if (!wanted.length) {
+            return;
+        }
+        const all = RTCRtpReceiver.getCapabilities('video').codecs;
+        const kept = all.filter(c => wanted.includes(c.mimeType.toLowerCase()));
+        const rtx = all.filter(c => c.mimeType.toLowerCase() === 'video/rtx');
+        for (const t of pc.getTransceivers()) {
+            const kind = (t.receiver && t.receiver.track && t.receiver.track.kind) || '';
+            if (kind === 'video' && t.setCodecPreferences) {
+                t.setCodecPreferences([...kept, ...rtx]);
+            }
+        }
+        report('video-codecs', { kept: kept.map(c => `${c.mimeType} ${c.sdpFmtpLine || ''}`.trim()) });
+    };
     const allowed = line => {
         if (!isLoopbackCandidate(line)) {
             return false;
@@ -181,12 +200,14 @@ export function makeLoopbackPeerConnectionClass(report, { allowTcp = true, noBun
         }
 
         async createOffer(...args) {
+            restrictVideo(this);
             const offer = await super.createOffer(...args);
             const sdp = filterSdp(offer.sdp);
             return { type: offer.type, sdp: noBundle ? withoutBundle(sdp) : sdp };
         }
 
         async createAnswer(...args) {
+            restrictVideo(this);
             const answer = await super.createAnswer(...args);
             return { type: answer.type, sdp: filterSdp(answer.sdp) };
         }

@@ -51,6 +51,7 @@ export async function runPeer(opts) {
         requireLoopbackPair: false,
         video: false,
         noBundle: false,
+        videoCodecs: undefined,
         restartIceAt: undefined,
         expectAfter: undefined,
         ...opts
@@ -63,7 +64,8 @@ export async function runPeer(opts) {
 
     const LoopbackPC = makeLoopbackPeerConnectionClass((kind, data) => emit(kind, data), {
         allowTcp: o.allowTcp,
-        noBundle: o.noBundle
+        noBundle: o.noBundle,
+        videoCodecs: o.videoCodecs
     });
 
     const client = XMPP.createClient({

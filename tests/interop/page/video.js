@@ -99,8 +99,13 @@ export function remoteVideoReader(stream) {
 export async function videoStats(pc) {
     const stats = await pc.getStats();
     const out = {};
+    const codec = id => {
+        const c = id && stats.get(id);
+        return c ? c.mimeType.replace(/^video\//, '') : undefined;
+    };
     stats.forEach(r => {
         if (r.type === 'inbound-rtp' && r.kind === 'video') {
+            out.codec = codec(r.codecId);
             out.frames_decoded = r.framesDecoded;
             out.frames_per_second = r.framesPerSecond;
             out.frame_width = r.frameWidth;
@@ -110,6 +115,7 @@ export async function videoStats(pc) {
             out.video_bytes_received = r.bytesReceived;
         }
         if (r.type === 'outbound-rtp' && r.kind === 'video') {
+            out.sent_codec = codec(r.codecId);
             out.frames_encoded = r.framesEncoded;
             out.sent_width = r.frameWidth;
             out.sent_height = r.frameHeight;

@@ -4,6 +4,9 @@
 use super::super::*;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_VP9;
 
+/// Our video codecs and their payload types, in our order of preference.
+pub(in crate::session) const VIDEO_PTS: [(Codec, u8); 2] = [(Codec::Vp8, 96), (Codec::Vp9, 98)];
+
 /// VP8 or VP9 as we register and offer it (VP9 in profile 0, the one we encode).
 pub(in crate::session) fn video_codec(codec: Codec) -> RTCRtpCodec {
     let fb = |typ: &str, parameter: &str| RTCPFeedback {
@@ -46,14 +49,33 @@ pub(in crate::session) async fn add_video_track(
                 ssrc: Some(ssrc),
                 ..Default::default()
             },
+            // The stream's codec for webrtc-rs' interceptors (transport-cc, NACK, reports
+            // follow it); its VP9 packets go on the same stream.
             codec: video_codec(Codec::Vp8),
             ..Default::default()
         }],
     )));
+    let before: Vec<_> = pc.get_transceivers().await.iter().map(|t| t.id()).collect();
     let sender = pc
         .add_track(track.clone() as Arc<dyn TrackLocal>)
         .await
         .map_err(transport_err)?;
+    // webrtc-rs offers only the track's codec on a transceiver the track creates: we
+    // offer both, VP8 first. (A transceiver the peer's offer created keeps what that
+    // offer and we share, in its order.)
+    for t in pc.get_transceivers().await {
+        if !before.contains(&t.id()) {
+            let prefs = VIDEO_PTS
+                .map(|(c, payload_type)| RTCRtpCodecParameters {
+                    rtp_codec: video_codec(c),
+                    payload_type,
+                })
+                .to_vec();
+            if let Err(e) = t.set_codec_preferences(prefs).await {
+                tracing::info!(error = %e, "video offered in VP8 only");
+            }
+        }
+    }
     feedback.ssrc.store(ssrc, Ordering::Relaxed);
     video.sending.store(true, Ordering::Relaxed);
     Ok(tokio::spawn(async move {
