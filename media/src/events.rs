@@ -90,7 +90,12 @@ pub enum MediaEvent {
     /// The screen being shared can no longer be read (its window was closed): black
     /// pictures are sent from now on; the front end goes back to the camera if it
     /// was on (`MediaSession::share_screen(None, …)`).
-    ScreenShareEnded(MediaError),
+    ScreenShareEnded {
+        error: MediaError,
+        /// The share's number (given to `share_screen`; 0 for a screen shared from
+        /// the call's start): a late word about a share already replaced says so.
+        share: u64,
+    },
 }
 
 /// Which side of the audio a device is on.

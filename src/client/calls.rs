@@ -17,6 +17,26 @@ use banter_media::video::screen::ScreenSpec;
 use banter_media::MediaEvent;
 
 use super::{CallPolicy, Event, State};
+
+/// A call whose video is a shared screen: whether the camera was on before, and the
+/// share's number (each share in the process has its own; 0 is the screen a call
+/// started with).
+pub(super) struct Sharing {
+    pub camera_back: bool,
+    pub share: u64,
+}
+
+impl Sharing {
+    /// Whether the end of share `share` ends the call's sharing now (`current`): not
+    /// when another share replaced it meanwhile. A screen shared from the call's start
+    /// (share 0) has no entry.
+    pub(super) fn ended_now(current: Option<&Sharing>, share: u64) -> bool {
+        current.map_or(0, |s| s.share) == share
+    }
+}
+
+/// The next share's number.
+static SHARES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 use crate::jingle::endpoint::{self, Directory, Endpoint, IqAnswer, MediaCommand, MediaResult};
 use crate::jingle::session::{CallState, Input};
 use crate::store::Store;
@@ -225,7 +245,7 @@ impl State {
                     .as_ref()
                     .is_some_and(|m| m.video_in.is_screen());
                 let camera_back = match self.sharing.remove(id) {
-                    Some(back) => back,
+                    Some(s) => s.camera_back,
                     None if from_start => false,
                     None => return,
                 };
@@ -234,6 +254,7 @@ impl State {
                     MediaCommand::ShareScreen {
                         screen: None,
                         camera_back,
+                        share: 0,
                     },
                 );
                 self.call_input(id, Input::Camera(camera_back), out);
@@ -270,13 +291,20 @@ impl State {
             }
         };
         let camera_before = self.endpoint.video_on(id).unwrap_or(false);
-        let camera_before = *self.sharing.entry(id.to_string()).or_insert(camera_before);
-        tracing::info!(call = %id, ?spec, camera_before, "sharing the screen");
+        let share = SHARES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let sharing = self.sharing.entry(id.to_string()).or_insert(Sharing {
+            camera_back: camera_before,
+            share,
+        });
+        sharing.share = share;
+        let camera_before = sharing.camera_back;
+        tracing::info!(call = %id, ?spec, camera_before, share, "sharing the screen");
         self.media_work(
             id,
             MediaCommand::ShareScreen {
                 screen: Some(spec),
                 camera_back: false,
+                share,
             },
         );
         self.call_input(id, Input::Camera(true), out);
@@ -486,8 +514,13 @@ impl State {
                         codec,
                     });
                 }
-                MediaEvent::ScreenShareEnded(why) => {
-                    return self.share_screen(&id, None, Some(screen_reason(&why)), out)
+                MediaEvent::ScreenShareEnded { error, share } => {
+                    if !Sharing::ended_now(self.sharing.get(&id), share) {
+                        // About a share replaced since (another window picked).
+                        tracing::debug!(call = %id, share, %error, "an earlier share ended");
+                        return;
+                    }
+                    return self.share_screen(&id, None, Some(screen_reason(&error)), out);
                 }
             },
         };
@@ -580,5 +613,26 @@ fn screen_reason(e: &banter_media::MediaError) -> String {
     match e {
         banter_media::MediaError::Screen(why) => why.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod share_tests {
+    use super::Sharing;
+
+    /// A window closed after another was picked says so late: the new share goes on.
+    #[test]
+    fn only_the_current_shares_end_stops_sharing() {
+        let now = Sharing {
+            camera_back: true,
+            share: 7,
+        };
+        assert!(Sharing::ended_now(Some(&now), 7));
+        assert!(!Sharing::ended_now(Some(&now), 6), "an earlier share");
+        assert!(
+            Sharing::ended_now(None, 0),
+            "the screen the call started with"
+        );
+        assert!(!Sharing::ended_now(None, 6), "a share already stopped");
     }
 }

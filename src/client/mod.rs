@@ -246,8 +246,8 @@ struct State {
     /// Every call (the decisions, without I/O), and each call's media worker.
     endpoint: Endpoint,
     workers: calls::Workers,
-    /// Calls whose video is a shared screen, and whether the camera was on before.
-    sharing: HashMap<String, bool>,
+    /// Calls whose video is a shared screen (the camera before, the share's number).
+    sharing: HashMap<String, calls::Sharing>,
     /// Calls whose screen to share is being made ready (the portal's dialog open),
     /// and how to let that go.
     screen_asks: HashMap<String, tokio::task::AbortHandle>,

@@ -148,6 +148,8 @@ pub enum MediaCommand {
     ShareScreen {
         screen: Option<banter_media::video::screen::ScreenSpec>,
         camera_back: bool,
+        /// The share's number, for telling its end from an earlier share's.
+        share: u64,
     },
     RemoveVideo,
     /// Undo our video re-offer (withdrawn or refused).

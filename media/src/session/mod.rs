@@ -79,7 +79,7 @@ pub struct MediaSession {
     /// at a time: a track on a connection that is closed gives them to the next).
     video_frames: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<EncodedFrame>>>,
     /// Hands the video thread a source opened during the call.
-    video_switch: std_mpsc::Sender<VideoSource>,
+    video_switch: std_mpsc::Sender<(VideoSource, u64)>,
     /// The peer's video payload types, for routing its packets (see `receive_track`).
     pts: Arc<std::sync::RwLock<PeerPts>>,
     /// The threads and tasks of the session: stopped by `close` (awaited) or on drop.
@@ -99,8 +99,9 @@ struct VideoParts {
     initial: Option<VideoSource>,
     /// The camera to use (changed by the camera picker during the call).
     spec: VideoSourceSpec,
-    /// The screen being shared instead of the camera, if any.
+    /// The screen being shared instead of the camera, if any, and its number.
     screen: Option<ScreenSpec>,
+    share: u64,
 }
 
 /// What runs for a session.
@@ -192,7 +193,7 @@ impl MediaSession {
         // packets (a keyframe request follows), not memory.
         let (vin_tx, vin_rx) = std_mpsc::sync_channel::<VideoPacket>(VIDEO_IN_QUEUE);
         let (rtcp_tx, rtcp_rx) = mpsc::unbounded_channel::<RtcpRequest>();
-        let (switch_tx, switch_rx) = std_mpsc::channel::<VideoSource>();
+        let (switch_tx, switch_rx) = std_mpsc::channel::<(VideoSource, u64)>();
         let mut tasks = Vec::new();
         let pts: Arc<std::sync::RwLock<PeerPts>> = Default::default();
         let video_thread = {
@@ -288,6 +289,7 @@ impl MediaSession {
             initial: video_source,
             spec: config.video_in.clone(),
             screen: None,
+            share: 0,
         };
         let session = MediaSession {
             main: Link::new(pc, remote),

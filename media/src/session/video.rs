@@ -77,7 +77,7 @@ impl MediaSession {
     pub fn set_camera(&self, on: bool) -> Result<(), MediaError> {
         if on && !self.video.source_open.load(Ordering::Relaxed) {
             let source = self.open_video()?;
-            let _ = self.video_switch.send(source);
+            self.switch_to(source);
             self.video.source_open.store(true, Ordering::Relaxed);
         }
         self.video.camera_off.store(!on, Ordering::Relaxed);
@@ -131,6 +131,16 @@ impl MediaSession {
         }
     }
 
+    /// Hands the engine its next source; a screen with its share's number.
+    fn switch_to(&self, source: VideoSource) {
+        let share = if source.is_screen() {
+            self.video_parts().share
+        } else {
+            0
+        };
+        let _ = self.video_switch.send((source, share));
+    }
+
     pub(super) fn open_video(&self) -> Result<VideoSource, MediaError> {
         let spec = {
             let parts = self.video_parts();
@@ -156,7 +166,7 @@ impl MediaSession {
         if self.video.source_open.load(Ordering::Relaxed) && !sharing {
             match self.open_video() {
                 Ok(source) => {
-                    let _ = self.video_switch.send(source);
+                    self.switch_to(source);
                 }
                 Err(e) => {
                     self.video_parts().spec = old;
@@ -176,17 +186,22 @@ impl MediaSession {
         &self,
         screen: Option<ScreenSpec>,
         camera_back: bool,
+        share: u64,
     ) -> Result<(), MediaError> {
         let sending = self.running().video_writer.is_some();
         match screen {
             Some(spec) => {
                 // Set first: should the screen not open, nothing falls back to the
                 // camera (the next camera-on tries the screen again, and fails).
-                self.video_parts().screen = Some(spec.clone());
+                {
+                    let mut parts = self.video_parts();
+                    parts.screen = Some(spec.clone());
+                    parts.share = share;
+                }
                 let source = VideoSourceSpec::Screen(spec).open(0, 0, 0)?;
                 if sending {
                     // The engine clears the camera's off switch as it takes it.
-                    let _ = self.video_switch.send(source);
+                    self.switch_to(source);
                     self.video.source_open.store(true, Ordering::Relaxed);
                 }
             }
@@ -202,7 +217,7 @@ impl MediaSession {
                 };
                 match back {
                     Ok(camera) => {
-                        let _ = self.video_switch.send(camera);
+                        self.switch_to(camera);
                         self.video.source_open.store(true, Ordering::Relaxed);
                         self.video.camera_off.store(false, Ordering::Relaxed);
                     }
@@ -212,7 +227,7 @@ impl MediaSession {
                         }
                         let black =
                             crate::video::I420::new(video_engine::WIDTH, video_engine::HEIGHT);
-                        let _ = self.video_switch.send(VideoSource::Black(black));
+                        self.switch_to(VideoSource::Black(black));
                         // The next camera-on opens the camera.
                         self.video.source_open.store(false, Ordering::Relaxed);
                         self.video.camera_off.store(true, Ordering::Relaxed);
@@ -243,7 +258,7 @@ impl MediaSession {
         )
         .await?;
         self.running().video_writer = Some(task);
-        let _ = self.video_switch.send(source);
+        self.switch_to(source);
         Ok(())
     }
 }

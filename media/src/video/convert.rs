@@ -175,6 +175,8 @@ pub struct ScreenPictures {
     halved: Vec<I420>,
     /// The previous picture as read (BGRX), to convert only the rows that changed.
     previous: Vec<u8>,
+    /// A picture was converted whole already.
+    started: bool,
 }
 
 impl ScreenPictures {
@@ -191,6 +193,7 @@ impl ScreenPictures {
             full: I420::new(w, h),
             halved,
             previous: Vec::new(),
+            started: false,
         }
     }
 
@@ -213,6 +216,15 @@ impl ScreenPictures {
                 }
                 _ => false,
             }
+        });
+    }
+
+    /// Converts the row pairs of `pixels` marked in `changed` (all of them the first
+    /// time): for a source that compared them while copying.
+    pub fn update_changed(&mut self, pixels: &[u8], stride: usize, changed: &[bool]) {
+        let first = !std::mem::replace(&mut self.started, true);
+        bgrx_rows_to_i420(pixels, stride, &mut self.full, |pair| {
+            first || changed.get(pair).copied().unwrap_or(true)
         });
     }
 

@@ -210,7 +210,8 @@ pub(crate) struct VideoThread {
     pub out: mpsc::UnboundedSender<EncodedFrame>,
     pub incoming: std_mpsc::Receiver<VideoPacket>,
     /// Sources switched in during the call (camera toggled on, content added).
-    pub switch: std_mpsc::Receiver<VideoSource>,
+    /// With the share's number (0 for anything but a screen shared mid-call).
+    pub switch: std_mpsc::Receiver<(VideoSource, u64)>,
     pub rtcp: mpsc::UnboundedSender<RtcpRequest>,
     pub events: mpsc::UnboundedSender<MediaEvent>,
 }
@@ -408,6 +409,8 @@ pub(crate) fn run(t: VideoThread) {
     let (mut last_expected, mut last_received, mut last_bytes, mut last_late) =
         (0u64, 0u64, 0u64, 0u64);
     let mut frame_no = 0u64;
+    // The number of the screen being shared (`share_screen`).
+    let mut share = 0u64;
     let mut half_size = false;
     let mut echoed = 0u64;
     let mut small = I420::new(WIDTH / 2, HEIGHT / 2);
@@ -435,7 +438,8 @@ pub(crate) fn run(t: VideoThread) {
                 std::thread::sleep(until.saturating_duration_since(now));
             }
         }
-        if let Ok(s) = switch.try_recv() {
+        if let Ok((s, n)) = switch.try_recv() {
+            share = n;
             // A screen is shown from its first picture: the camera's off switch is
             // cleared here, with the switch, so that no picture of a camera the user
             // turned off goes out in between.
@@ -539,7 +543,7 @@ pub(crate) fn run(t: VideoThread) {
                 // The shared window closed, or the screen can no longer be read:
                 // sharing stops (black until the front end switches back to the
                 // camera); the call goes on.
-                let _ = events.send(MediaEvent::ScreenShareEnded(e));
+                let _ = events.send(MediaEvent::ScreenShareEnded { error: e, share });
                 shared.source_open.store(false, Ordering::Relaxed);
                 shared.camera_off.store(true, Ordering::Relaxed);
                 source = Some(VideoSource::Black(std::mem::replace(

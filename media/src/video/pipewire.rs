@@ -28,6 +28,10 @@ struct Latest {
     pixels: Vec<u8>,
     width: usize,
     height: usize,
+    /// By row pair: changed since `capture` last converted the picture. Compared while
+    /// copying, so that the picture is read once (a full-HD screen is 8 MB, fifteen
+    /// times a second) and nothing keeps a second copy to compare with.
+    changed: Vec<bool>,
     /// Counts pictures, so `capture` converts each once.
     seq: u64,
     /// The stream ended (`None` inside: the desktop stopped it, not a failure).
@@ -93,7 +97,7 @@ impl PipewireCapture {
         if self.stream.closed() {
             return Err(stopped());
         }
-        let latest = self
+        let mut latest = self
             .latest
             .lock()
             .map_err(|_| MediaError::Internal("PipeWire capture"))?;
@@ -117,7 +121,11 @@ impl PipewireCapture {
             Some(p) if (p.full.width, p.full.height) == (w & !1, h & !1) => p,
             slot => slot.insert(ScreenPictures::new(w, h)),
         };
-        pictures.update(&latest.pixels, w * 4, 0..0);
+        let Latest {
+            pixels, changed, ..
+        } = &mut *latest;
+        pictures.update_changed(pixels, w * 4, changed);
+        changed.fill(false);
         drop(latest);
         Ok(self.pictures.as_mut().map(ScreenPictures::finish))
     }
@@ -347,6 +355,7 @@ impl Drop for Dequeued<'_> {
 
 /// Copies the `area` (x, y, width, height) of one picture into `latest` as BGRX rows
 /// (RGB orders swapped to it).
+/// (RGB orders swapped to it), marking the row pairs that changed.
 fn copy_bgrx(
     bytes: &[u8],
     stride: usize,
@@ -355,21 +364,37 @@ fn copy_bgrx(
     l: &mut Latest,
 ) {
     let row = w * 4;
-    l.pixels.resize(row * h, 0);
+    if (l.width, l.height) != (w, h) || l.pixels.len() != row * h {
+        l.pixels.clear();
+        l.pixels.resize(row * h, 0);
+        l.changed.clear();
+        l.changed.resize(h.div_ceil(2), true);
+    }
     let swap = format == VideoFormat::RGBx || format == VideoFormat::RGBA;
     let rows = bytes.chunks(stride).skip(y);
-    for (src, dst) in rows.zip(l.pixels.chunks_exact_mut(row)) {
+    for (n, (src, dst)) in rows.zip(l.pixels.chunks_exact_mut(row)).enumerate() {
         let Some(src) = src.get(x * 4..x * 4 + row) else {
             break;
         };
-        if swap {
+        let changed = if swap {
+            let mut changed = false;
             for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)) {
                 if let (&[r, g, b, a], [db, dg, dr, da]) = (s, d) {
+                    changed |= (*db, *dg, *dr) != (b, g, r);
                     (*db, *dg, *dr, *da) = (b, g, r, a);
                 }
             }
-        } else {
+            changed
+        } else if dst != src {
             dst.copy_from_slice(src);
+            true
+        } else {
+            false
+        };
+        if changed {
+            if let Some(c) = l.changed.get_mut(n / 2) {
+                *c = true;
+            }
         }
     }
     (l.width, l.height) = (w, h);
@@ -515,6 +540,35 @@ mod tests {
             [3, 2, 1, 4, 7, 6, 5, 8, 11, 10, 9, 12, 15, 14, 13, 16]
         );
         assert_eq!(l.seq, 2);
+    }
+
+    /// Only the row pairs that differ from the picture before are marked; a new size
+    /// marks all; the marks stay until taken.
+    #[test]
+    fn changed_rows_are_marked_while_copying() {
+        // 1 pixel wide, 6 rows: three row pairs.
+        let mut src: Vec<u8> = (0..6u8).flat_map(|i| [i; 4]).collect();
+        let mut l = Latest::default();
+        copy_bgrx(&src, 4, (0, 0, 1, 6), VideoFormat::BGRx, &mut l);
+        assert_eq!(l.changed, [true, true, true], "a first picture");
+        l.changed.fill(false);
+        copy_bgrx(&src, 4, (0, 0, 1, 6), VideoFormat::BGRx, &mut l);
+        assert_eq!(l.changed, [false, false, false], "the same again");
+        src[4 * 3] = 99; // row 3: the second pair
+        copy_bgrx(&src, 4, (0, 0, 1, 6), VideoFormat::BGRx, &mut l);
+        assert_eq!(l.changed, [false, true, false]);
+        l.changed.fill(false);
+        // Now in RGBA order: rows whose red and blue differ read differently (row 3,
+        // and row 5 changed in its red).
+        src[4 * 5 + 2] = 98;
+        copy_bgrx(&src, 4, (0, 0, 1, 6), VideoFormat::RGBA, &mut l);
+        assert_eq!(l.changed, [false, true, true]);
+        copy_bgrx(&src, 4, (0, 0, 1, 6), VideoFormat::RGBA, &mut l);
+        l.changed.fill(false);
+        copy_bgrx(&src, 4, (0, 0, 1, 6), VideoFormat::RGBA, &mut l);
+        assert_eq!(l.changed, [false, false, false]);
+        copy_bgrx(&src, 4, (0, 0, 1, 4), VideoFormat::BGRx, &mut l);
+        assert_eq!(l.changed, [true, true], "a new size");
     }
 
     #[test]

@@ -246,14 +246,18 @@ async fn run(s: &MediaSession, command: MediaCommand, reply: &impl Fn(FromMedia)
         MediaCommand::ShareScreen {
             screen,
             camera_back,
+            share,
         } => {
             let starting = screen.is_some();
-            if let Err(e) = s.share_screen(screen, camera_back) {
+            if let Err(error) = s.share_screen(screen, camera_back, share) {
                 if starting {
                     // Undone where it was started (the client's share, the call bar).
-                    reply(FromMedia::Engine(MediaEvent::ScreenShareEnded(e)));
+                    reply(FromMedia::Engine(MediaEvent::ScreenShareEnded {
+                        error,
+                        share,
+                    }));
                 } else {
-                    reply(FromMedia::Error(e.to_string()));
+                    reply(FromMedia::Error(error.to_string()));
                 }
             }
         }
