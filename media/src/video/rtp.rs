@@ -153,44 +153,46 @@ impl Vp9Payloader {
     /// The packets of one frame, each payload at most `mtu` bytes.
     pub fn payload(&mut self, mtu: usize, frame: &[u8]) -> Vec<Bytes> {
         let key = super::vp9::is_keyframe(frame);
-        let size = if key {
-            super::vp9::keyframe_size(frame)
-        } else {
-            None
-        };
+        let size = key
+            .then(|| super::vp9::keyframe_size(frame))
+            .flatten()
+            .and_then(|(w, h)| Some((u16::try_from(w).ok()?, u16::try_from(h).ok()?)));
         let mut out = Vec::new();
         let mut rest = frame;
         while !rest.is_empty() {
             let first_packet = out.is_empty();
-            let mut head = [0u8; 9];
-            let mut flags = VP9_I | VP9_F;
-            let mut n = 3;
-            if !key {
-                flags |= VP9_P;
-                head[n] = 1 << 1; // P_DIFF 1, N 0
-                n += 1;
-            }
-            if first_packet {
-                flags |= VP9_B;
-                if let Some((w, h)) = size {
-                    flags |= VP9_V;
-                    head[n] = 0x10; // one spatial layer, its size, no picture group
-                    head[n + 1..n + 3].copy_from_slice(&(w as u16).to_be_bytes());
-                    head[n + 3..n + 5].copy_from_slice(&(h as u16).to_be_bytes());
-                    n += 5;
-                }
-            }
+            let ss = size.filter(|_| first_packet);
+            // The descriptor: flags, picture id, a P_DIFF for an inter frame, and the
+            // scalability structure (one layer, its size) on a keyframe's first packet.
+            let n = 3 + usize::from(!key) + if ss.is_some() { 5 } else { 0 };
             let Some(room) = mtu.checked_sub(n).filter(|r| *r > 0) else {
                 return Vec::new();
             };
             let (chunk, tail) = rest.split_at(room.min(rest.len()));
+            let mut flags = VP9_I | VP9_F;
+            if !key {
+                flags |= VP9_P;
+            }
+            if first_packet {
+                flags |= VP9_B;
+            }
+            if ss.is_some() {
+                flags |= VP9_V;
+            }
             if tail.is_empty() {
                 flags |= VP9_E;
             }
-            head[0] = flags;
-            head[1..3].copy_from_slice(&(0x8000 | self.picture_id).to_be_bytes());
             let mut p = BytesMut::with_capacity(n + chunk.len());
-            p.put_slice(head.get(..n).unwrap_or_default());
+            p.put_u8(flags);
+            p.put_u16(0x8000 | self.picture_id);
+            if !key {
+                p.put_u8(1 << 1); // P_DIFF 1, N 0
+            }
+            if let Some((w, h)) = ss {
+                p.put_u8(0x10); // N_S 0 (one layer), Y (its size), no picture group
+                p.put_u16(w);
+                p.put_u16(h);
+            }
             p.put_slice(chunk);
             out.push(p.freeze());
             rest = tail;
