@@ -591,3 +591,47 @@ fn the_answering_side_shares_its_screen_into_an_audio_call() {
     let numbers = numbers_in_order(&rec);
     assert!(numbers.len() >= 30, "{numbers:?}");
 }
+
+/// `camera-test --video-in screen` on Wayland: the desktop's dialog picks (the portal is
+/// asked), and the page comes through the whole video path, at its size, in VP9.
+#[test]
+fn camera_test_of_the_screen_on_wayland_asks_the_portal() {
+    let x = Xvfb::start_sized("1280x720x24");
+    let _page = TestScreen::show(&x, "Banter test page", 10, POINTER);
+    let desktop = PipewireDesktop::start(&x);
+    let portal = Portal::start(&desktop, Answer::Grant);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_banter"));
+    cmd.args([
+        "camera-test",
+        "--video-in",
+        "screen",
+        "--duration",
+        "4",
+        "--json",
+    ]);
+    desktop.env(&mut cmd);
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "camera-test")
+        .expect("a camera-test report");
+    eprintln!("{report}");
+    assert!(portal.asked().calls.iter().any(|c| c == "Start"));
+    assert_eq!(
+        (&report["width"], &report["height"], &report["codec"]),
+        (&1280.into(), &720.into(), &"VP9".into()),
+        "{report}"
+    );
+    assert_eq!(
+        (&report["capture_width"], &report["capture_height"]),
+        (&1280.into(), &720.into())
+    );
+    assert!(report["frames_decoded"].as_u64() > Some(10), "{report}");
+}

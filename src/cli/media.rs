@@ -62,12 +62,13 @@ pub(super) async fn camera_test(
         println!("{v}");
     } else {
         println!(
-            "{}: captured at {}x{}, {} fps; after VP8 and RTP {} pictures of {}x{} came \
+            "{}: captured at {}x{}, {} fps; after {} and RTP {} pictures of {}x{} came \
              through at {:.1} fps, {:.0} kbit/s",
             r.camera,
             r.capture_width,
             r.capture_height,
             r.capture_fps,
+            r.codec.unwrap_or("VP8"),
             r.frames_decoded,
             r.width,
             r.height,
