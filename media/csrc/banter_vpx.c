@@ -125,7 +125,8 @@ int bvpx_dec_decode(bvpx_dec *d, const uint8_t *data, int len,
   vpx_codec_control(&d->ctx, VP8D_GET_FRAME_CORRUPTED, &corrupt);
   vpx_codec_iter_t it = NULL; vpx_image_t *img = vpx_codec_get_frame(&d->ctx, &it);
   if (!img) return 0;
-  if (corrupt) return -1;
+  /* Only 8-bit 4:2:0 is read out (VP9 profiles 1-3 are refused, not misread). */
+  if (corrupt || img->fmt != VPX_IMG_FMT_I420) return -1;
   *y = img->planes[0]; *u = img->planes[1]; *v = img->planes[2];
   *ys = img->stride[0]; *us = img->stride[1]; *vs = img->stride[2];
   *w = img->d_w; *h = img->d_h;

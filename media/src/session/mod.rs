@@ -491,10 +491,12 @@ impl MediaSession {
                 .filter(move |c| c.kind == kind)
                 .flat_map(|c| c.codecs.iter())
         };
-        let video: Vec<(u8, Codec)> = codecs(MediaKind::Video)
-            .filter_map(|k| Some((k.payload_type, k.video_codec()?)))
+        let video: Vec<(u8, Option<Codec>)> = codecs(MediaKind::Video)
+            .map(|k| (k.payload_type, k.video_codec()))
             .collect();
-        let vp9 = video.iter().any(|(_, c)| *c == Codec::Vp9);
+        let vp9 = video.iter().any(|(_, c)| *c == Some(Codec::Vp9));
+        let vp8 = video.iter().any(|(_, c)| *c == Some(Codec::Vp8));
+        self.video.peer_vp8.store(vp8, Ordering::Relaxed);
         if vp9 != self.video.peer_vp9.swap(vp9, Ordering::Relaxed) {
             tracing::debug!(vp9, "the peer's VP9");
         }

@@ -15,8 +15,9 @@ pub(super) const VIDEO_IN_QUEUE: usize = 4096;
 /// The payload types of the peer's video codecs and of its redundant audio (RED).
 #[derive(Debug, Default)]
 pub(super) struct PeerPts {
-    /// The peer's VP8 and VP9 payload types.
-    pub(super) video: Vec<(u8, Codec)>,
+    /// The peer's video payload types, with the codec where it is one Banter decodes
+    /// (VP8, VP9 profile 0); the others' packets are dropped, not taken for audio.
+    pub(super) video: Vec<(u8, Option<Codec>)>,
     pub(super) red: Vec<u8>,
 }
 
@@ -383,15 +384,14 @@ pub(super) async fn receive_track(
         match ev {
             TrackRemoteEvent::OnRtpPacket(pkt) => {
                 let pt = pkt.header.payload_type;
-                let (codec, red) = to
+                let (video, codec, red) = to
                     .pts
                     .read()
                     .map(|p| {
-                        let codec = p.video.iter().find(|(t, _)| *t == pt).map(|(_, c)| *c);
-                        (codec, p.red.contains(&pt))
+                        let v = p.video.iter().find(|(t, _)| *t == pt);
+                        (v.is_some(), v.and_then(|(_, c)| *c), p.red.contains(&pt))
                     })
                     .unwrap_or_default();
-                let video = codec.is_some();
                 // Nothing is played before the peer's certificate was checked
                 // against its fingerprint (`drive` sets `connected` after that).
                 let checked = if video {
@@ -402,7 +402,10 @@ pub(super) async fn receive_track(
                 if !checked {
                     continue;
                 }
-                if let Some(codec) = codec {
+                if video {
+                    let Some(codec) = codec else {
+                        continue; // a video codec we do not decode
+                    };
                     if pkt.header.ssrc != video_ssrc {
                         video_ssrc = pkt.header.ssrc;
                         if let Ok(mut c) = to.current_video.lock() {

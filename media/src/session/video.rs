@@ -206,7 +206,12 @@ impl MediaSession {
                 }
             }
             None => {
-                self.video_parts().screen = None;
+                {
+                    // A screen the call started with, opened again, is share 0.
+                    let mut parts = self.video_parts();
+                    parts.screen = None;
+                    parts.share = 0;
+                }
                 if !sending {
                     return Ok(());
                 }

@@ -96,6 +96,8 @@ pub(crate) struct VideoShared {
     /// The peer decodes VP9 (its description has VP9 profile 0, and so has ours): a
     /// shared screen goes out in VP9.
     pub peer_vp9: AtomicBool,
+    /// The peer decodes VP8 (every peer but one offering VP9 alone).
+    pub peer_vp8: AtomicBool,
     /// `Codec::to_u8` of the last picture sent and of the last one decoded.
     pub send_codec: AtomicU8,
     pub recv_codec: AtomicU8,
@@ -563,8 +565,13 @@ pub(crate) fn run(t: VideoThread) {
             }
         };
         // A screen in VP9 where the peer decodes it (sharper text for the bits); the
-        // camera in VP8, cheaper to encode and what every peer takes.
-        let codec = if screen && shared.peer_vp9.load(Ordering::Relaxed) {
+        // camera in VP8, cheaper to encode and what every peer takes (but one that
+        // offers VP9 alone).
+        let (vp8, vp9) = (
+            shared.peer_vp8.load(Ordering::Relaxed),
+            shared.peer_vp9.load(Ordering::Relaxed),
+        );
+        let codec = if vp9 && (screen || !vp8) {
             Codec::Vp9
         } else {
             Codec::Vp8

@@ -354,7 +354,6 @@ impl Drop for Dequeued<'_> {
 }
 
 /// Copies the `area` (x, y, width, height) of one picture into `latest` as BGRX rows
-/// (RGB orders swapped to it).
 /// (RGB orders swapped to it), marking the row pairs that changed.
 fn copy_bgrx(
     bytes: &[u8],

@@ -304,10 +304,14 @@ impl Decoder {
     /// Decodes one frame into `into` (resized as needed). `Ok(false)`: no picture yet;
     /// `Err`: the frame was corrupt (ask for a keyframe).
     pub fn decode(&mut self, data: &[u8], into: &mut I420) -> Result<bool, MediaError> {
-        if let Some((w, h)) = keyframe_size(self.codec, data) {
-            // A peer could declare up to 16383x16383 (VP9: 65536x65536) and have us
-            // allocate gigabytes.
-            if w * h > MAX_PIXELS {
+        let declared = match self.codec {
+            Codec::Vp8 => vp8_keyframe_size(data),
+            Codec::Vp9 => super::vp9::largest_declared_size(data),
+        };
+        if let Some((w, h)) = declared {
+            // A peer could declare up to 16383x16383 (VP9: 65536x65536, in any frame
+            // of a superframe) and have us allocate gigabytes.
+            if w.saturating_mul(h) > MAX_PIXELS {
                 return Err(MediaError::Codec(format!(
                     "{} picture of {w}x{h} is larger than Banter accepts",
                     self.codec
@@ -337,7 +341,13 @@ impl Decoder {
             0 => return Ok(false),
             _ => return Err(MediaError::Codec(format!("corrupt {} frame", self.codec))),
         }
-        let (w, h) = (w as usize, h as usize);
+        let (w, h) = (w.max(0) as usize, h.max(0) as usize);
+        if w.saturating_mul(h) > MAX_PIXELS {
+            return Err(MediaError::Codec(format!(
+                "{} picture of {w}x{h} is larger than Banter accepts",
+                self.codec
+            )));
+        }
         if into.width != w || into.height != h {
             *into = I420::new(w, h);
         }

@@ -154,11 +154,14 @@ pub(in crate::session) async fn write_video_rtp(
     vp8.enable_picture_id = true;
     let mut vp9 = crate::video::rtp::Vp9Payloader::new();
     let mut pts: Option<VideoPts> = None;
+    let mut asked = tokio::time::Instant::now();
     let mut seq: u16 = rand::random();
     let mut rx = frames.lock().await;
     while let Some(f) = rx.recv().await {
-        if pts.is_none() {
-            pts = negotiated_pts(&sender).await;
+        // Read again now and then: a renegotiation can change them.
+        if pts.is_none() || asked.elapsed() > Duration::from_secs(2) {
+            pts = negotiated_pts(&sender).await.or(pts);
+            asked = tokio::time::Instant::now();
         }
         let Some(pt) = pts.and_then(|p| p.of(f.codec)) else {
             if pts.is_some() && f.codec == Codec::Vp9 {
