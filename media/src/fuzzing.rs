@@ -8,7 +8,7 @@ use crate::audio::wav;
 use crate::rtcp::{reported_loss, VideoFeedback};
 use crate::turn_tcp::{frame_len, MAX_FRAME};
 use crate::video::pattern::numbers_in_y4m;
-use crate::video::rtp::{depacketize, is_keyframe, Assembler, Codec};
+use crate::video::rtp::{depacketize, is_keyframe, Assembler, Codec, Vp9Payloader};
 use crate::video::vpx::keyframe_size;
 use crate::video::y4m::read_y4m;
 
@@ -35,6 +35,22 @@ pub fn vp8_rtp(data: &[u8]) {
         }
         for f in a.push(codec, seq, ts, marker, payload) {
             let _ = is_keyframe(f.codec, &f.data);
+            let _ = keyframe_size(f.codec, &f.data);
+            if f.codec == Codec::Vp9 {
+                let _ = crate::video::vp9::largest_declared_size(&f.data);
+                // What we would send of it comes back whole.
+                let mut back = Assembler::new();
+                let parts = Vp9Payloader::new().payload(300, &f.data);
+                let n = parts.len();
+                let mut whole = Vec::new();
+                for (i, p) in parts.iter().enumerate() {
+                    whole.extend(back.push(Codec::Vp9, i as u16, 1, i + 1 == n, p));
+                }
+                assert!(
+                    f.data.is_empty() || whole.first().is_some_and(|w| w.data == f.data),
+                    "a VP9 frame did not survive our packets"
+                );
+            }
         }
         rest = next;
     }
