@@ -5,7 +5,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 
 use super::convert::halve;
 use super::io::{VideoSinkSpec, VideoSource};
-use super::rtp::{is_keyframe, Assembler};
+use super::receive::Receiver;
+pub(crate) use super::shared::{EncodedFrame, RtcpRequest, VideoPacket, VideoShared};
 use super::vpx::{Codec, Content, Decoder, Encoder};
 use super::I420;
 use crate::events::MediaEvent;
@@ -44,63 +45,6 @@ pub const SCREEN_MAX_FPS: u32 = 15;
 /// 5 fps at 500 kbit/s and below, so each picture keeps about 100 kbit.
 pub fn screen_fps(kbps: u32) -> u32 {
     (kbps / 100).clamp(SCREEN_MIN_FPS, SCREEN_MAX_FPS)
-}
-
-/// One encoded frame for the RTP writer (90 kHz timestamp).
-pub(crate) struct EncodedFrame {
-    pub codec: Codec,
-    pub ts: u32,
-    pub data: Bytes,
-}
-
-/// One received RTP packet of the video stream.
-pub(crate) struct VideoPacket {
-    /// From its payload type.
-    pub codec: Codec,
-    pub seq: u16,
-    pub ts: u32,
-    pub marker: bool,
-    pub payload: Bytes,
-}
-
-/// RTCP the video thread wants sent about the peer's stream.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum RtcpRequest {
-    /// Picture loss: please send a keyframe.
-    Pli,
-    /// Our estimate of what the path carries to us, bits/s.
-    Remb(u32),
-}
-
-/// Counters the video thread updates and the stats task reads.
-#[derive(Default)]
-pub(crate) struct VideoShared {
-    pub stop: AtomicBool,
-    pub connected: AtomicBool,
-    /// Sending video (a video track is negotiated and the source is open).
-    pub sending: AtomicBool,
-    pub camera_off: AtomicBool,
-    /// The agreed direction lets us only receive (a one-way video from the peer).
-    pub may_not_send: AtomicBool,
-    /// The configured source (camera) is open; until then black pictures stand in.
-    pub source_open: AtomicBool,
-    pub frames_sent: AtomicU64,
-    pub frames_decoded: AtomicU64,
-    pub bytes_sent: AtomicU64,
-    pub bytes_received: AtomicU64,
-    pub packets_received: AtomicU64,
-    pub keyframes_asked: AtomicU64,
-    pub width: AtomicU32,
-    pub height: AtomicU32,
-    pub target_kbps: AtomicU32,
-    /// The peer decodes VP9 (its description has VP9 profile 0, and so has ours): a
-    /// shared screen goes out in VP9.
-    pub peer_vp9: AtomicBool,
-    /// The peer decodes VP8 (every peer but one offering VP9 alone).
-    pub peer_vp8: AtomicBool,
-    /// `Codec::to_u8` of the last picture sent and of the last one decoded.
-    pub send_codec: AtomicU8,
-    pub recv_codec: AtomicU8,
 }
 
 /// The sender's bitrate: up 8 % a second while the peer loses under 2 %, down with
@@ -218,143 +162,6 @@ pub(crate) struct VideoThread {
     pub events: mpsc::UnboundedSender<MediaEvent>,
 }
 
-/// Receive side state: reassembly, decoding, loss and keyframe bookkeeping.
-struct Receiver {
-    assembler: Assembler,
-    decoder: Decoder,
-    picture: I420,
-    waiting_key: bool,
-    last_pli: Option<Instant>,
-    first_seq: Option<u16>,
-    highest: i64,
-    received: u64,
-    /// Packets that came after a later one: retransmissions (NACK, same SSRC) or
-    /// reordering. Counted as lost for our estimate, since a retransmitted packet
-    /// also counts as received in the RTCP receiver report, which then shows no loss.
-    late: u64,
-    /// The size and codec last announced (VideoReceived): the first picture, and each
-    /// change (the peer shares a screen, or goes back to the camera).
-    announced: (usize, usize, Codec),
-}
-
-impl Receiver {
-    fn take(
-        &mut self,
-        p: VideoPacket,
-        sink: &mut super::io::VideoSink,
-        shared: &VideoShared,
-        rtcp: &mpsc::UnboundedSender<RtcpRequest>,
-        events: &mpsc::UnboundedSender<MediaEvent>,
-    ) {
-        shared
-            .bytes_received
-            .fetch_add(p.payload.len() as u64, Ordering::Relaxed);
-        shared.packets_received.fetch_add(1, Ordering::Relaxed);
-        self.received += 1;
-        // Extended highest sequence number, for our loss figure (REMB).
-        let first = *self.first_seq.get_or_insert(p.seq);
-        let rel = p.seq.wrapping_sub(first) as i64;
-        let base = self.highest & !0xffff;
-        let mut ext = base | rel;
-        if ext < self.highest - 0x8000 {
-            ext += 0x10000;
-        } else if ext > self.highest + 0x8000 && self.highest >= 0 {
-            ext -= 0x10000; // a late packet from before a wrap (or before the first)
-        }
-        if ext < self.highest {
-            self.late += 1;
-        }
-        self.highest = self.highest.max(ext);
-        for f in self
-            .assembler
-            .push(p.codec, p.seq, p.ts, p.marker, &p.payload)
-        {
-            let key = is_keyframe(f.codec, &f.data);
-            if f.codec != self.decoder.codec() {
-                // The peer switched codecs (VP9 for a shared screen, VP8 for the
-                // camera): a new decoder, which starts at a keyframe.
-                match Decoder::new(f.codec) {
-                    Ok(d) => {
-                        tracing::debug!(codec = %f.codec, "video codec changed");
-                        self.decoder = d;
-                        self.waiting_key = true;
-                    }
-                    Err(e) => {
-                        let _ = events.send(MediaEvent::DeviceError(e.to_string()));
-                        continue;
-                    }
-                }
-            }
-            if f.after_loss && !key {
-                tracing::debug!(
-                    ts = f.ts,
-                    "video lost before this frame; waiting for a keyframe"
-                );
-                self.waiting_key = true;
-            }
-            if self.waiting_key && !key {
-                self.ask_keyframe(rtcp, shared);
-                continue;
-            }
-            match self.decoder.decode(&f.data, &mut self.picture) {
-                Ok(true) => {
-                    self.waiting_key = false;
-                    let n = shared.frames_decoded.fetch_add(1, Ordering::Relaxed);
-                    shared
-                        .width
-                        .store(self.picture.width as u32, Ordering::Relaxed);
-                    shared
-                        .height
-                        .store(self.picture.height as u32, Ordering::Relaxed);
-                    let codec = self.decoder.codec();
-                    shared.recv_codec.store(codec.to_u8(), Ordering::Relaxed);
-                    let shown = (self.picture.width, self.picture.height, codec);
-                    if n == 0 || shown != self.announced {
-                        self.announced = shown;
-                        let _ = events.send(MediaEvent::VideoReceived {
-                            width: shown.0,
-                            height: shown.1,
-                            codec,
-                        });
-                    }
-                    if let Err(e) = sink.write(&self.picture) {
-                        let _ = events.send(MediaEvent::DeviceError(e.to_string()));
-                        *sink = super::io::VideoSink::Null;
-                    }
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::debug!(error = %e, "video frame not decodable; asking for a keyframe");
-                    self.waiting_key = true;
-                    self.ask_keyframe(rtcp, shared);
-                }
-            }
-        }
-    }
-
-    /// A PLI, at most every 300 ms (the keyframe takes a round trip to come).
-    fn ask_keyframe(&mut self, rtcp: &mpsc::UnboundedSender<RtcpRequest>, shared: &VideoShared) {
-        if self
-            .last_pli
-            .is_some_and(|t| t.elapsed() < Duration::from_millis(300))
-        {
-            return;
-        }
-        self.last_pli = Some(Instant::now());
-        tracing::debug!("asking the peer for a keyframe (PLI)");
-        shared.keyframes_asked.fetch_add(1, Ordering::Relaxed);
-        let _ = rtcp.send(RtcpRequest::Pli);
-    }
-
-    fn expected(&self) -> u64 {
-        if self.first_seq.is_some() {
-            self.highest as u64 + 1
-        } else {
-            0
-        }
-    }
-}
-
 pub(crate) fn run(t: VideoThread) {
     let VideoThread {
         mut source,
@@ -385,18 +192,7 @@ pub(crate) fn run(t: VideoThread) {
             return;
         }
     };
-    let mut rx = Receiver {
-        assembler: Assembler::new(),
-        decoder,
-        picture: I420::new(0, 0),
-        waiting_key: true,
-        last_pli: None,
-        first_seq: None,
-        highest: -1,
-        received: 0,
-        late: 0,
-        announced: (0, 0, Codec::Vp8),
-    };
+    let mut rx = Receiver::new(decoder);
     let mut encoder: Option<Encoder> = None;
     let mut black = I420::new(WIDTH, HEIGHT);
     let mut rate = RateControl::default();
