@@ -47,6 +47,22 @@ pub fn screen_fps(kbps: u32) -> u32 {
     (kbps / 100).clamp(SCREEN_MIN_FPS, SCREEN_MAX_FPS)
 }
 
+/// Encoder time a shared screen may take, per second: 180 ms (18 % of a core). With
+/// capture, conversion and audio the sharing side then stays near the 25 % goal; a
+/// page that scrolls costs VP9 ~24 ms a picture at full HD on a 2-core VM, which
+/// would be 36-40 % at 15 fps (BENCHMARKS.md). Frames give way, as libwebrtc does for
+/// screens ("maintain resolution"), never below 5 a second.
+const SCREEN_ENCODE_MS_PER_S: f64 = 180.0;
+
+/// The most pictures a second the encoder's recent cost (`encode_ms` a picture, a
+/// moving average) allows for a screen.
+pub fn screen_cpu_fps(encode_ms: f64) -> u32 {
+    if encode_ms <= 0.0 {
+        return SCREEN_MAX_FPS;
+    }
+    ((SCREEN_ENCODE_MS_PER_S / encode_ms) as u32).clamp(SCREEN_MIN_FPS, SCREEN_MAX_FPS)
+}
+
 /// The sender's bitrate: up 8 % a second while the peer loses under 2 %, down with
 /// heavy loss, never above the peer's REMB nor above the send-side estimate (GCC on the
 /// peer's transport-cc feedback) less what audio needs.
@@ -209,13 +225,19 @@ pub(crate) fn run(t: VideoThread) {
     let mut frame_no = 0u64;
     // The number of the screen being shared (`share_screen`).
     let mut share = 0u64;
+    // What encoding a screen's picture has cost lately, ms (a moving average).
+    let mut encode_ms = 0.0f64;
     let mut half_size = false;
     let mut echoed = 0u64;
     let mut small = I420::new(WIDTH / 2, HEIGHT / 2);
     while !shared.stop.load(Ordering::Acquire) {
         let screen = source.as_ref().is_some_and(VideoSource::is_screen);
         rate.set_screen(screen);
-        let fps = if screen { screen_fps(rate.kbps()) } else { FPS };
+        let fps = if screen {
+            screen_fps(rate.kbps()).min(screen_cpu_fps(encode_ms))
+        } else {
+            FPS
+        };
         let interval = Duration::from_secs(1) / fps;
         let sending = source.is_some()
             && shared.connected.load(Ordering::Acquire)
@@ -291,6 +313,9 @@ pub(crate) fn run(t: VideoThread) {
                     half_size = false;
                 }
                 shared.target_kbps.store(kbps, Ordering::Relaxed);
+                if screen {
+                    tracing::debug!(encode_ms, fps, kbps, "screen");
+                }
             }
         }
         if !sending || now < next_frame {
@@ -386,6 +411,7 @@ pub(crate) fn run(t: VideoThread) {
             match Encoder::with_content(codec, w, h, kbps, content) {
                 Ok(e) => {
                     tracing::debug!(%codec, w, h, screen, "video encoder");
+                    encode_ms = 0.0;
                     shared.send_codec.store(codec.to_u8(), Ordering::Relaxed);
                     encoder = Some(e);
                 }
@@ -411,7 +437,18 @@ pub(crate) fn run(t: VideoThread) {
         let pts = (now.duration_since(start).as_micros() * 9 / 100) as i64;
         let ts = ts0.wrapping_add(pts as u32);
         let codec = enc.codec();
-        match enc.encode(picture, pts, force) {
+        let began = Instant::now();
+        let encoded = enc.encode(picture, pts, force);
+        // A screen's cost, keyframes left out (a few, and large by design).
+        if screen && matches!(&encoded, Ok(Some(e)) if !e.keyframe) {
+            let ms = began.elapsed().as_secs_f64() * 1000.0;
+            encode_ms = if encode_ms > 0.0 {
+                0.9 * encode_ms + 0.1 * ms
+            } else {
+                ms
+            };
+        }
+        match encoded {
             Ok(Some(e)) => {
                 shared
                     .bytes_sent
@@ -491,6 +528,16 @@ mod tests {
         r.update(Some(0.0), Some(400_000), None);
         r.set_screen(true);
         assert_eq!(r.kbps(), 360);
+    }
+
+    /// A screen that costs the encoder much gives up frames, down to 5 a second.
+    #[test]
+    fn a_costly_screen_gives_up_frames_for_the_cpu() {
+        assert_eq!(screen_cpu_fps(0.0), 15, "nothing measured yet");
+        assert_eq!(screen_cpu_fps(8.0), 15);
+        assert_eq!(screen_cpu_fps(12.0), 15);
+        assert_eq!(screen_cpu_fps(24.0), 7);
+        assert_eq!(screen_cpu_fps(60.0), 5);
     }
 
     #[test]
